@@ -1,0 +1,33 @@
+//! `levee schema`: print the JSON Schemas generated from levee's types.
+
+use clap::{Args, ValueEnum};
+
+use crate::document::Checked;
+use crate::exit::ExitStatus;
+use crate::manifest::Manifest;
+use crate::org::Org;
+use crate::ui::Ui;
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which schema.
+    #[arg(value_enum, default_value_t = Which::Manifest)]
+    pub which: Which,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Which {
+    /// app.yaml
+    Manifest,
+    /// levee.org.yaml
+    Org,
+}
+
+pub fn run(args: &SchemaArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+    let schema = match args.which {
+        Which::Manifest => Manifest::schema(),
+        Which::Org => Org::schema(),
+    };
+    ui.out(&format!("{}\n", serde_json::to_string_pretty(schema)?))?;
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,215 @@
+"""Reads app.yaml (the levee manifest) and the environment.
+
+The manifest is read at start-up, so a change made with `levee promote`
+(a new tier, a moved secret) reaches the app on its next restart without
+touching this code. Everything that differs between machines comes from
+environment variables; nothing secret lives here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+LOCAL_ENVS = frozenset({"development", "test"})
+TIERS = ("prototype", "sandbox", "production")
+SECRET_PROVIDERS = ("vault", "aws-secrets-manager", "env")
+DEFAULT_SCOPES = ("openid", "profile", "email")
+
+
+class ConfigError(RuntimeError):
+    """A problem with app.yaml or the environment, explained in plain words."""
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    name: str
+    provider: str
+
+
+@dataclass(frozen=True)
+class SSO:
+    issuer: str
+    groups: tuple[str, ...]
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    kind: str
+    classification: str
+    tier: str
+    sso: SSO
+    secrets: tuple[SecretRef, ...]
+    data_access: tuple[Mapping[str, Any], ...]
+    egress: tuple[str, ...]
+    raw: Mapping[str, Any]
+
+    def secret(self, name: str) -> SecretRef | None:
+        for ref in self.secrets:
+            if ref.name == name:
+                return ref
+        return None
+
+
+def manifest_path(environ: Mapping[str, str] | None = None) -> Path:
+    environ = os.environ if environ is None else environ
+    return Path(environ.get("LEVEE_MANIFEST") or "app.yaml")
+
+
+def load_manifest(path: str | os.PathLike[str] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Manifest:
+    environ = os.environ if environ is None else environ
+    path = Path(path) if path is not None else manifest_path(environ)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"Cannot find the app manifest at {path}. Run the app from its folder "
+            "or set LEVEE_MANIFEST to the path of app.yaml."
+        ) from None
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} should hold a YAML mapping (name:, kind:, ...).")
+    return parse_manifest(data, environ)
+
+
+def parse_manifest(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Manifest:
+    environ = os.environ if environ is None else environ
+
+    def required_str(key: str) -> str:
+        value = data.get(key)
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"app.yaml: `{key}` is missing or empty.")
+        return value
+
+    name = required_str("name")
+    kind = required_str("kind")
+    classification = str(data.get("classification") or "internal")
+
+    lifecycle = data.get("lifecycle") or {}
+    tier = str(lifecycle.get("tier") or "prototype")
+    if tier not in TIERS:
+        raise ConfigError(f"app.yaml: lifecycle.tier must be one of {', '.join(TIERS)} (got {tier!r}).")
+
+    sso = _parse_sso(data.get("sso"), environ)
+
+    secrets: list[SecretRef] = []
+    for i, item in enumerate(data.get("secrets") or []):
+        if not isinstance(item, dict) or not item.get("name"):
+            raise ConfigError(f"app.yaml: secrets[{i}] needs a name.")
+        provider = str(item.get("provider") or "")
+        if provider not in SECRET_PROVIDERS:
+            raise ConfigError(
+                f"app.yaml: secrets[{i}].provider must be one of {', '.join(SECRET_PROVIDERS)} "
+                f"(got {provider!r})."
+            )
+        secrets.append(SecretRef(name=str(item["name"]), provider=provider))
+
+    runtime = data.get("runtime") or {}
+    egress = tuple(str(h).lower() for h in (runtime.get("egress") or []))
+
+    return Manifest(
+        name=name,
+        kind=kind,
+        classification=classification,
+        tier=tier,
+        sso=sso,
+        secrets=tuple(secrets),
+        data_access=tuple(data.get("data_access") or ()),
+        egress=egress,
+        raw=data,
+    )
+
+
+def _parse_sso(value: Any, environ: Mapping[str, str]) -> SSO:
+    if value is None or value == {}:
+        raise ConfigError(
+            "app.yaml has no `sso` section. Business pages need sign-in: add `sso: oidc` "
+            "(and set OIDC_ISSUER) or the full form with issuer, groups and scopes."
+        )
+    if isinstance(value, str):
+        if value != "oidc":
+            raise ConfigError(f"app.yaml: sso must be `oidc` or a mapping (got {value!r}).")
+        value = {"provider": "oidc"}
+    if not isinstance(value, dict):
+        raise ConfigError("app.yaml: sso must be `oidc` or a mapping.")
+    provider = value.get("provider") or "oidc"
+    if provider != "oidc":
+        raise ConfigError(f"app.yaml: sso.provider {provider!r} is not supported (only oidc).")
+    issuer = value.get("issuer") or environ.get("OIDC_ISSUER") or ""
+    if not issuer:
+        raise ConfigError(
+            "No OIDC issuer: set sso.issuer in app.yaml or the OIDC_ISSUER environment variable."
+        )
+    groups = tuple(str(g) for g in (value.get("groups") or ()))
+    scopes = [str(s) for s in (value.get("scopes") or DEFAULT_SCOPES)]
+    if "openid" not in scopes:
+        scopes.insert(0, "openid")
+    return SSO(issuer=str(issuer).rstrip("/"), groups=groups, scopes=tuple(scopes))
+
+
+def _env_int(environ: Mapping[str, str], key: str, default: int) -> int:
+    raw = environ.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a whole number (got {raw!r}).") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_env: str
+    oidc_client_id: str
+    groups_claim: str
+    base_url: str | None
+    session_max_age: int
+    session_secret_name: str
+
+    @property
+    def is_local(self) -> bool:
+        """Local development or tests: plain-http issuer and non-Secure cookies are allowed."""
+        return self.app_env in LOCAL_ENVS
+
+    @classmethod
+    def from_env(cls, manifest: Manifest, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        app_env = (environ.get("APP_ENV") or "production").strip().lower()
+        client_id = environ.get("OIDC_CLIENT_ID") or ""
+        if not client_id:
+            raise ConfigError(
+                "OIDC_CLIENT_ID is not set: ask your identity team for the client id of this app."
+            )
+        base_url = (environ.get("APP_BASE_URL") or "").rstrip("/") or None
+        settings = cls(
+            app_env=app_env,
+            oidc_client_id=client_id,
+            groups_claim=environ.get("OIDC_GROUPS_CLAIM") or "groups",
+            base_url=base_url,
+            session_max_age=_env_int(environ, "SESSION_MAX_AGE_SECONDS", 8 * 3600),
+            session_secret_name=environ.get("SESSION_SECRET_NAME") or "SESSION_SECRET",
+        )
+        settings.check(manifest)
+        return settings
+
+    def check(self, manifest: Manifest) -> None:
+        if self.is_local:
+            return
+        if urlsplit(manifest.sso.issuer).scheme != "https":
+            raise ConfigError(
+                f"The sign-in issuer must use https:// (got {manifest.sso.issuer}). "
+                "Plain http is only accepted with APP_ENV=development or APP_ENV=test."
+            )
+        if self.base_url and urlsplit(self.base_url).scheme != "https":
+            raise ConfigError(
+                f"APP_BASE_URL must use https:// outside local development (got {self.base_url})."
+            )

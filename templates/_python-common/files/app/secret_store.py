@@ -1,0 +1,272 @@
+"""One way to read secrets: `await get_secret("NAME")`.
+
+Where a secret lives is said per secret in app.yaml (`secrets: [{name, provider}]`):
+
+- vault               HashiCorp Vault, KV version 2 (hvac)
+- aws-secrets-manager AWS Secrets Manager (boto3, the optional `aws` extra)
+- env                 an environment variable; only while lifecycle.tier is `prototype`
+
+The Vault and AWS clients block, so they run in a worker thread and never
+stall the web server. Values are kept in memory for a short while
+(LEVEE_SECRET_CACHE_SECONDS, default 300) so that a rotated secret is picked
+up without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets as _stdlib_secrets
+import threading
+import time
+from collections.abc import Mapping
+from typing import Protocol
+
+import anyio.to_thread
+
+from app.config import ConfigError, Manifest, Settings
+
+log = logging.getLogger(__name__)
+
+
+class SecretError(RuntimeError):
+    """A secret could not be read; the message says what to fix."""
+
+
+class SecretBackend(Protocol):
+    def get(self, name: str) -> str:  # blocking; called in a worker thread
+        ...
+
+
+class EnvBackend:
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = os.environ if environ is None else environ
+
+    def get(self, name: str) -> str:
+        value = self._environ.get(name)
+        if not value:
+            raise SecretError(f"Secret {name} is read from the environment but {name} is not set.")
+        return value
+
+
+class VaultBackend:
+    """KV v2: each secret is the key NAME at VAULT_KV_MOUNT/VAULT_SECRET_PATH."""
+
+    def __init__(self, app_name: str, environ: Mapping[str, str] | None = None) -> None:
+        environ = os.environ if environ is None else environ
+        self.addr = environ.get("VAULT_ADDR") or ""
+        self.mount = environ.get("VAULT_KV_MOUNT") or "secret"
+        self.path = environ.get("VAULT_SECRET_PATH") or f"levee/{app_name}"
+        self.namespace = environ.get("VAULT_NAMESPACE") or None
+        self.token = environ.get("VAULT_TOKEN") or None
+        self.k8s_role = environ.get("VAULT_K8S_ROLE") or None
+        self.k8s_mount = environ.get("VAULT_K8S_MOUNT") or "kubernetes"
+        self.k8s_token_path = environ.get("VAULT_K8S_TOKEN_PATH") or (
+            "/var/run/secrets/kubernetes.io/serviceaccount/token"
+        )
+        self.timeout = float(environ.get("VAULT_TIMEOUT_SECONDS") or 10)
+        self._client = None
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        if not self.addr:
+            raise ConfigError("A secret in app.yaml uses vault, but VAULT_ADDR is not set.")
+        if not (self.token or self.k8s_role):
+            raise ConfigError(
+                "A secret in app.yaml uses vault: set VAULT_TOKEN, or VAULT_K8S_ROLE to log in "
+                "with the Kubernetes service account."
+            )
+
+    def _get_client(self):
+        import hvac
+
+        with self._lock:
+            if self._client is not None:
+                return self._client
+            client = hvac.Client(url=self.addr, token=self.token, namespace=self.namespace,
+                                 timeout=self.timeout)
+            if self.k8s_role and not self.token:
+                with open(self.k8s_token_path, encoding="utf-8") as fh:
+                    jwt = fh.read().strip()
+                client.auth.kubernetes.login(role=self.k8s_role, jwt=jwt, mount_point=self.k8s_mount)
+            self._client = client
+            return client
+
+    def _read(self):
+        return self._get_client().secrets.kv.v2.read_secret_version(
+            path=self.path, mount_point=self.mount, raise_on_deleted_version=True
+        )
+
+    def get(self, name: str) -> str:
+        import hvac.exceptions
+
+        try:
+            try:
+                response = self._read()
+            except hvac.exceptions.Forbidden:
+                if not self.k8s_role or self.token:
+                    raise
+                with self._lock:  # the Kubernetes login token expired: log in again, once
+                    self._client = None
+                response = self._read()
+        except hvac.exceptions.InvalidPath:
+            raise SecretError(
+                f"Vault has no secret at {self.mount}/{self.path} (looking for {name})."
+            ) from None
+        except hvac.exceptions.Forbidden:
+            raise SecretError(
+                f"Vault refused to read {self.mount}/{self.path}: check this app's Vault policy."
+            ) from None
+        data = response["data"]["data"]
+        if name not in data:
+            raise SecretError(f"Vault secret {self.mount}/{self.path} has no key {name}.")
+        return str(data[name])
+
+
+class AwsSecretsManagerBackend:
+    """Each secret is the SecretString of AWS_SECRETS_PREFIX + NAME (default levee/<app>/NAME)."""
+
+    def __init__(self, app_name: str, environ: Mapping[str, str] | None = None) -> None:
+        environ = os.environ if environ is None else environ
+        self.prefix = environ.get("AWS_SECRETS_PREFIX", f"levee/{app_name}/")
+        # AWS_ENDPOINT_URL_SECRETS_MANAGER is also honoured by boto3 itself.
+        self.endpoint_url = environ.get("AWS_SECRETS_MANAGER_ENDPOINT") or None
+        self.region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+        self._client = None
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        try:
+            import boto3  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                "A secret in app.yaml uses aws-secrets-manager, but boto3 is not installed: "
+                "install the `aws` extra (uv sync --extra aws)."
+            ) from None
+
+    def _get_client(self):
+        with self._lock:
+            if self._client is None:
+                import boto3
+
+                self._client = boto3.session.Session().client(
+                    "secretsmanager", region_name=self.region, endpoint_url=self.endpoint_url
+                )
+            return self._client
+
+    def get(self, name: str) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        secret_id = f"{self.prefix}{name}"
+        try:
+            response = self._get_client().get_secret_value(SecretId=secret_id)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "error")
+            raise SecretError(f"AWS Secrets Manager could not read {secret_id}: {code}.") from None
+        except BotoCoreError as exc:
+            raise SecretError(f"AWS Secrets Manager could not read {secret_id}: {exc}.") from None
+        value = response.get("SecretString")
+        if value is None:
+            raise SecretError(f"AWS secret {secret_id} has no SecretString (binary secrets are not used).")
+        return value
+
+
+class SecretStore:
+    """Picks the backend for each secret from app.yaml and caches values briefly."""
+
+    def __init__(self, manifest: Manifest, settings: Settings | None = None,
+                 environ: Mapping[str, str] | None = None,
+                 backends: Mapping[str, SecretBackend] | None = None) -> None:
+        self.manifest = manifest
+        self.settings = settings
+        self._environ = os.environ if environ is None else environ
+        self._backends: dict[str, SecretBackend] = dict(backends or {})
+        self._ttl = float(self._environ.get("LEVEE_SECRET_CACHE_SECONDS") or 300)
+        self._cache: dict[str, tuple[float, str]] = {}
+        self._warned: set[str] = set()
+
+    def provider_for(self, name: str) -> str:
+        ref = self.manifest.secret(name)
+        if ref is not None:
+            return ref.provider
+        provider = self._environ.get("LEVEE_DEFAULT_SECRET_PROVIDER") or (
+            "env" if self.manifest.tier == "prototype" else "vault"
+        )
+        if name not in self._warned:
+            self._warned.add(name)
+            log.warning("Secret %s is not listed in app.yaml; reading it from %s. "
+                        "List it under `secrets:` to make this explicit.", name, provider)
+        return provider
+
+    def _check_allowed(self, name: str, provider: str) -> None:
+        if provider == "env" and self.manifest.tier != "prototype":
+            raise SecretError(
+                f"Secret {name} uses provider 'env', which is only allowed while app.yaml's "
+                f"lifecycle.tier is 'prototype' (this app's tier is '{self.manifest.tier}'). "
+                "Move it to vault or aws-secrets-manager in app.yaml (secrets[].provider)."
+            )
+
+    def backend(self, provider: str) -> SecretBackend:
+        if provider not in self._backends:
+            if provider == "env":
+                self._backends[provider] = EnvBackend(self._environ)
+            elif provider == "vault":
+                self._backends[provider] = VaultBackend(self.manifest.name, self._environ)
+            elif provider == "aws-secrets-manager":
+                self._backends[provider] = AwsSecretsManagerBackend(self.manifest.name, self._environ)
+            else:
+                raise SecretError(f"Unknown secret provider {provider!r}.")
+        return self._backends[provider]
+
+    def validate(self, extra_names: tuple[str, ...] = ()) -> None:
+        """Fail at start-up, not at the first request, when the setup cannot work."""
+        names = [ref.name for ref in self.manifest.secrets] + list(extra_names)
+        for name in names:
+            provider = self.provider_for(name)
+            try:
+                self._check_allowed(name, provider)
+            except SecretError as exc:
+                raise ConfigError(str(exc)) from None
+            check = getattr(self.backend(provider), "check", None)
+            if check is not None:
+                check()
+
+    async def get(self, name: str) -> str:
+        now = time.monotonic()
+        cached = self._cache.get(name)
+        if cached and cached[0] > now:
+            return cached[1]
+        provider = self.provider_for(name)
+        self._check_allowed(name, provider)
+        backend = self.backend(provider)
+        value = await anyio.to_thread.run_sync(backend.get, name)
+        self._cache[name] = (now + self._ttl, value)
+        return value
+
+    async def get_or_generate(self, name: str) -> str:
+        """Like get(), but in local development a missing env secret becomes a random one."""
+        try:
+            return await self.get(name)
+        except SecretError:
+            local = self.settings is not None and self.settings.app_env == "development"
+            if not (local and self.provider_for(name) == "env"):
+                raise
+            log.warning("%s is not set; using a random value for this run (development only).", name)
+            value = _stdlib_secrets.token_urlsafe(32)
+            self._cache[name] = (float("inf"), value)
+            return value
+
+
+_default_store: SecretStore | None = None
+
+
+def configure(store: SecretStore) -> None:
+    global _default_store
+    _default_store = store
+
+
+async def get_secret(name: str) -> str:
+    """Read a secret through the store the app configured at start-up."""
+    if _default_store is None:
+        raise SecretError("The secret store is not configured yet (the app has not started).")
+    return await _default_store.get(name)
