@@ -5,6 +5,7 @@
 //! maps the outcome to an exit code; everything else lives here, callable from tests.
 
 pub mod cli;
+pub mod clock;
 pub mod diag;
 pub mod document;
 pub mod exit;
