@@ -10,6 +10,7 @@ pub mod diag;
 pub mod document;
 pub mod exit;
 pub mod manifest;
+pub mod merge;
 pub mod org;
 pub mod schema;
 pub mod ui;
