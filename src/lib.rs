@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod diag;
 pub mod document;
+pub mod edit;
 pub mod exit;
 pub mod manifest;
 pub mod merge;
