@@ -243,7 +243,7 @@ fn matching_brace(text: &str, open: usize) -> Option<usize> {
 /// The end offset of the scalar token starting at `pos`.
 fn scalar_end(text: &str, pos: Pos) -> usize {
     let rest = &text[pos.offset..];
-    let mut chars = rest.char_indices().peekable();
+    let chars = rest.char_indices();
     match rest.chars().next() {
         Some('"') => {
             let mut escaped = false;
@@ -275,7 +275,7 @@ fn scalar_end(text: &str, pos: Pos) -> usize {
             let flow = in_flow(text, pos.offset);
             let mut end = 0;
             let mut prev = ' ';
-            while let Some((i, c)) = chars.next() {
+            for (i, c) in chars {
                 if c == '\n' || (c == '#' && prev.is_whitespace()) {
                     break;
                 }
