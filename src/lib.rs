@@ -15,6 +15,7 @@ pub mod merge;
 pub mod org;
 pub mod schema;
 pub mod ui;
+pub mod upgrade;
 pub mod yaml;
 
 /// levee's version, stamped into every file it generates.
