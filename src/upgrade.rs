@@ -272,5 +272,5 @@ pub fn git_dirty(app: &Path) -> Option<bool> {
         .stderr(std::process::Stdio::null())
         .output()
         .ok()?;
-    out.status.success().then(|| !out.stdout.is_empty())
+    out.status.success().then_some(!out.stdout.is_empty())
 }
