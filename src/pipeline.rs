@@ -256,7 +256,7 @@ impl Default for CiSettings {
 pub enum PipelineError {
     #[error("the org config sets `ci.levee.method: image` but no `ci.levee.image`")]
     NoLeveeImage,
-    #[error("pipeline template {name}: {source}")]
+    #[error("cannot render the pipeline template {name}")]
     Template {
         name: String,
         #[source]
@@ -308,6 +308,8 @@ fn env() -> &'static Result<Environment<'static>, minijinja::Error> {
                 .build()?,
         );
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // YAML is written as YAML: values that need quoting are quoted in the template.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         for file in template_files() {
             if let (Some(name), Some(text)) = (file.path().to_str(), file.contents_utf8()) {
                 env.add_template_owned(name.to_string(), text.to_string())?;
