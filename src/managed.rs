@@ -124,7 +124,8 @@ impl Record {
     pub fn load(app: &Path) -> Result<Record, ManagedError> {
         let path = app.join(RECORD_PATH);
         match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| ManagedError::Record { path, source }),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|source| ManagedError::Record { path, source }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Record::default()),
             Err(source) => Err(ManagedError::Io {
                 action: "read",
@@ -328,7 +329,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ManagedError> {
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| io("create the directory of", e))?;
-    let name = path.file_name().map_or("file".into(), |n| n.to_string_lossy());
+    let name = path
+        .file_name()
+        .map_or("file".into(), |n| n.to_string_lossy());
     let tmp = dir.join(format!(".{name}.levee-tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;

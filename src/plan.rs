@@ -248,7 +248,14 @@ pub fn plan(classification: Classification, tier: Tier, stack: Stack) -> Plan {
                 &[],
                 10,
             ),
-            job("build", "Build and test", Stage::Build, &[Gate::Build], &[], 15),
+            job(
+                "build",
+                "Build and test",
+                Stage::Build,
+                &[Gate::Build],
+                &[],
+                15,
+            ),
             job(
                 "deploy",
                 "Deploy to sandbox",
@@ -277,10 +284,31 @@ pub fn plan(classification: Classification, tier: Tier, stack: Stack) -> Plan {
                     &[],
                     10,
                 ),
-                job("secrets", "Secrets scan", Stage::Scan, &[Gate::Secrets], &[], 15),
-                job("sca", "Vulnerability scan", Stage::Scan, &[Gate::Sca], &[], 15),
+                job(
+                    "secrets",
+                    "Secrets scan",
+                    Stage::Scan,
+                    &[Gate::Secrets],
+                    &[],
+                    15,
+                ),
+                job(
+                    "sca",
+                    "Vulnerability scan",
+                    Stage::Scan,
+                    &[Gate::Sca],
+                    &[],
+                    15,
+                ),
                 job("sbom", "SBOM", Stage::Scan, &[Gate::Sbom], &[], 10),
-                job("build", "Build and test", Stage::Build, &[Gate::Build], &[], 20),
+                job(
+                    "build",
+                    "Build and test",
+                    Stage::Build,
+                    &[Gate::Build],
+                    &[],
+                    20,
+                ),
             ];
             let mut deploy_needs = gates.to_vec();
             if approval {
@@ -361,18 +389,54 @@ mod tests {
         let crit = vec!["CRITICAL"];
         let high = vec!["CRITICAL", "HIGH"];
         // classification, tier          profile    SCA blocks on  environment   approval  days
-        assert_eq!(row(Public, Prototype), (Preflight, crit.clone(), "sandbox", false, 30));
-        assert_eq!(row(Internal, Prototype), (Preflight, crit.clone(), "sandbox", false, 30));
-        assert_eq!(row(Confidential, Prototype), (FullGate, high.clone(), "sandbox", false, 30));
-        assert_eq!(row(Restricted, Prototype), (FullGate, high.clone(), "sandbox", true, 90));
-        assert_eq!(row(Public, Sandbox), (FullGate, high.clone(), "sandbox", false, 30));
-        assert_eq!(row(Internal, Sandbox), (FullGate, high.clone(), "sandbox", false, 30));
-        assert_eq!(row(Confidential, Sandbox), (FullGate, high.clone(), "sandbox", false, 30));
-        assert_eq!(row(Restricted, Sandbox), (FullGate, high.clone(), "sandbox", true, 90));
-        assert_eq!(row(Public, Production), (FullGate, high.clone(), "production", false, 30));
-        assert_eq!(row(Internal, Production), (FullGate, high.clone(), "production", false, 30));
-        assert_eq!(row(Confidential, Production), (FullGate, high.clone(), "production", false, 30));
-        assert_eq!(row(Restricted, Production), (FullGate, high, "production", true, 90));
+        assert_eq!(
+            row(Public, Prototype),
+            (Preflight, crit.clone(), "sandbox", false, 30)
+        );
+        assert_eq!(
+            row(Internal, Prototype),
+            (Preflight, crit.clone(), "sandbox", false, 30)
+        );
+        assert_eq!(
+            row(Confidential, Prototype),
+            (FullGate, high.clone(), "sandbox", false, 30)
+        );
+        assert_eq!(
+            row(Restricted, Prototype),
+            (FullGate, high.clone(), "sandbox", true, 90)
+        );
+        assert_eq!(
+            row(Public, Sandbox),
+            (FullGate, high.clone(), "sandbox", false, 30)
+        );
+        assert_eq!(
+            row(Internal, Sandbox),
+            (FullGate, high.clone(), "sandbox", false, 30)
+        );
+        assert_eq!(
+            row(Confidential, Sandbox),
+            (FullGate, high.clone(), "sandbox", false, 30)
+        );
+        assert_eq!(
+            row(Restricted, Sandbox),
+            (FullGate, high.clone(), "sandbox", true, 90)
+        );
+        assert_eq!(
+            row(Public, Production),
+            (FullGate, high.clone(), "production", false, 30)
+        );
+        assert_eq!(
+            row(Internal, Production),
+            (FullGate, high.clone(), "production", false, 30)
+        );
+        assert_eq!(
+            row(Confidential, Production),
+            (FullGate, high.clone(), "production", false, 30)
+        );
+        assert_eq!(
+            row(Restricted, Production),
+            (FullGate, high, "production", true, 90)
+        );
     }
 
     #[test]
@@ -391,12 +455,21 @@ mod tests {
     fn full_gate_runs_scans_in_parallel_then_deploys() {
         let p = plan(Confidential, Production, Stack::Node);
         assert_eq!(p.parallelism, 6);
-        for gate in [Gate::Validate, Gate::Drift, Gate::Policy, Gate::Opa, Gate::Secrets] {
+        for gate in [
+            Gate::Validate,
+            Gate::Drift,
+            Gate::Policy,
+            Gate::Opa,
+            Gate::Secrets,
+        ] {
             assert!(p.has(gate), "{gate:?}");
         }
         assert!(p.has(Gate::Sbom) && p.has(Gate::Smoke) && p.has(Gate::Telemetry));
         let deploy = p.job("deploy").expect("deploy");
-        assert_eq!(deploy.needs, ["validate", "policy", "secrets", "sca", "sbom", "build"]);
+        assert_eq!(
+            deploy.needs,
+            ["validate", "policy", "secrets", "sca", "sbom", "build"]
+        );
         assert!(!p.has(Gate::Approval));
         assert!(p.job("verify").is_some_and(|j| j.blocking));
     }
@@ -404,14 +477,25 @@ mod tests {
     #[test]
     fn restricted_waits_for_approval() {
         let p = plan(Restricted, Production, Stack::Node);
-        assert_eq!(p.job("deploy").map(|j| j.needs.clone()), Some(vec!["approval"]));
+        assert_eq!(
+            p.job("deploy").map(|j| j.needs.clone()),
+            Some(vec!["approval"])
+        );
         assert!(p.job("approval").is_some_and(|j| j.needs.len() == 6));
     }
 
     #[test]
     fn sandbox_telemetry_warns_production_blocks() {
-        assert!(!plan(Internal, Sandbox, Stack::Node).job("verify").is_some_and(|j| j.blocking));
-        assert!(plan(Internal, Production, Stack::Node).job("verify").is_some_and(|j| j.blocking));
+        assert!(
+            !plan(Internal, Sandbox, Stack::Node)
+                .job("verify")
+                .is_some_and(|j| j.blocking)
+        );
+        assert!(
+            plan(Internal, Production, Stack::Node)
+                .job("verify")
+                .is_some_and(|j| j.blocking)
+        );
     }
 
     #[test]

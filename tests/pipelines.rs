@@ -41,10 +41,19 @@ fn all_pipelines() -> Vec<(String, Ci, String)> {
     variant.ci.levee.image = Some("registry.acme.corp/platform/levee:0.1.0".into());
     variant.ci.gitlab.secret_detection_template = true;
     for ci in Ci::ALL {
-        let m = manifest(Classification::Restricted, Tier::Production, Stack::Python, *ci);
+        let m = manifest(
+            Classification::Restricted,
+            Tier::Production,
+            Stack::Python,
+            *ci,
+        );
         out.push(("image-install".into(), *ci, render(&m, &variant, *ci)));
         let m = manifest(Classification::Internal, Tier::Prototype, Stack::Node, *ci);
-        out.push(("image-install-prototype".into(), *ci, render(&m, &variant, *ci)));
+        out.push((
+            "image-install-prototype".into(),
+            *ci,
+            render(&m, &variant, *ci),
+        ));
     }
     out
 }
@@ -99,7 +108,10 @@ fn snapshot_per_plan() {
                 let p = plan::for_manifest(&m, &org);
                 let mut joined = String::new();
                 for (path, text) in [
-                    (pipeline::path(*ci), pipeline::render(&m, &org, &p, *ci).expect("render")),
+                    (
+                        pipeline::path(*ci),
+                        pipeline::render(&m, &org, &p, *ci).expect("render"),
+                    ),
                     (
                         pipeline::codeowners_path(*ci),
                         pipeline::render_codeowners(&m, &org, &p, *ci).expect("render"),
@@ -119,7 +131,9 @@ fn snapshot_per_plan() {
 fn actionlint_finds_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (gh, _) = write_all(dir.path());
-    let (ok, text) = run(Command::new(validator("actionlint")).arg("-no-color").args(&gh));
+    let (ok, text) = run(Command::new(validator("actionlint"))
+        .arg("-no-color")
+        .args(&gh));
     assert!(ok && text.trim().is_empty(), "actionlint:\n{text}");
 }
 
@@ -140,7 +154,10 @@ fn zizmor_finds_nothing() {
     let (ok, text) = run(Command::new(validator("zizmor"))
         .args(["--offline", "--no-progress", "--color", "never"])
         .args(&gh));
-    assert!(ok && text.contains("No findings to report"), "zizmor:\n{text}");
+    assert!(
+        ok && text.contains("No findings to report"),
+        "zizmor:\n{text}"
+    );
 }
 
 #[test]
@@ -171,8 +188,16 @@ fn yaml(text: &str) -> Value {
 }
 
 const GITLAB_KEYWORDS: &[&str] = &[
-    "workflow", "stages", "include", "default", "variables", "image", "services", "cache",
-    "before_script", "after_script",
+    "workflow",
+    "stages",
+    "include",
+    "default",
+    "variables",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
 ];
 
 #[test]
@@ -196,14 +221,20 @@ fn gitlab_needs_and_stages_exist() {
             .collect();
         if map.contains_key("include") {
             // Jobs/Secret-Detection adds `secret_detection` in stage `test`.
-            assert!(stages.contains(&"test"), "{name}: the template needs stage `test`");
+            assert!(
+                stages.contains(&"test"),
+                "{name}: the template needs stage `test`"
+            );
             jobs.push("secret_detection");
         }
         assert!(jobs.len() >= 4, "{name}: {jobs:?}");
         for job in jobs.iter().filter(|j| **j != "secret_detection") {
             let body = &map[*job];
             let stage = body["stage"].as_str().expect("every job names its stage");
-            assert!(stages.contains(&stage), "{name}: {job} is in missing stage {stage}");
+            assert!(
+                stages.contains(&stage),
+                "{name}: {job} is in missing stage {stage}"
+            );
             let needs = body["needs"].as_array().expect("every job has needs (DAG)");
             for n in needs {
                 let n = n.as_str().expect("need is a job name");
@@ -217,7 +248,11 @@ fn gitlab_needs_and_stages_exist() {
                 deploy,
                 "{name}: only deploy is not interruptible ({job})"
             );
-            assert_eq!(body.get("id_tokens").is_some(), deploy, "{name}: id_tokens only on deploy");
+            assert_eq!(
+                body.get("id_tokens").is_some(),
+                deploy,
+                "{name}: id_tokens only on deploy"
+            );
         }
     }
 }
@@ -225,11 +260,92 @@ fn gitlab_needs_and_stages_exist() {
 /// Inputs each pinned action accepts (from their action.yml at the pinned SHA). actionlint does
 /// not check SHA-pinned actions, so this table does.
 const KNOWN_INPUTS: &[(&str, &[&str])] = &[
-    ("actions/checkout", &["repository", "ref", "token", "ssh-key", "ssh-known-hosts", "ssh-strict", "ssh-user", "persist-credentials", "path", "clean", "filter", "sparse-checkout", "sparse-checkout-cone-mode", "fetch-depth", "fetch-tags", "show-progress", "lfs", "submodules", "set-safe-directory", "github-server-url"]),
+    (
+        "actions/checkout",
+        &[
+            "repository",
+            "ref",
+            "token",
+            "ssh-key",
+            "ssh-known-hosts",
+            "ssh-strict",
+            "ssh-user",
+            "persist-credentials",
+            "path",
+            "clean",
+            "filter",
+            "sparse-checkout",
+            "sparse-checkout-cone-mode",
+            "fetch-depth",
+            "fetch-tags",
+            "show-progress",
+            "lfs",
+            "submodules",
+            "set-safe-directory",
+            "github-server-url",
+        ],
+    ),
     ("open-policy-agent/setup-opa", &["version", "static"]),
-    ("aquasecurity/trivy-action", &["scan-type", "image-ref", "input", "scan-ref", "exit-code", "ignore-unfixed", "vuln-type", "severity", "format", "template", "output", "skip-dirs", "skip-files", "cache-dir", "timeout", "ignore-policy", "hide-progress", "list-all-pkgs", "scanners", "trivyignores", "github-pat", "trivy-config", "tf-vars", "limit-severities-for-sarif", "docker-host", "version", "cache", "skip-setup-trivy", "token-setup-trivy"]),
-    ("actions/upload-artifact", &["name", "path", "if-no-files-found", "retention-days", "compression-level", "overwrite", "include-hidden-files", "archive"]),
-    ("actions/cache", &["path", "key", "restore-keys", "upload-chunk-size", "enableCrossOsArchive", "fail-on-cache-miss", "lookup-only", "save-always"]),
+    (
+        "aquasecurity/trivy-action",
+        &[
+            "scan-type",
+            "image-ref",
+            "input",
+            "scan-ref",
+            "exit-code",
+            "ignore-unfixed",
+            "vuln-type",
+            "severity",
+            "format",
+            "template",
+            "output",
+            "skip-dirs",
+            "skip-files",
+            "cache-dir",
+            "timeout",
+            "ignore-policy",
+            "hide-progress",
+            "list-all-pkgs",
+            "scanners",
+            "trivyignores",
+            "github-pat",
+            "trivy-config",
+            "tf-vars",
+            "limit-severities-for-sarif",
+            "docker-host",
+            "version",
+            "cache",
+            "skip-setup-trivy",
+            "token-setup-trivy",
+        ],
+    ),
+    (
+        "actions/upload-artifact",
+        &[
+            "name",
+            "path",
+            "if-no-files-found",
+            "retention-days",
+            "compression-level",
+            "overwrite",
+            "include-hidden-files",
+            "archive",
+        ],
+    ),
+    (
+        "actions/cache",
+        &[
+            "path",
+            "key",
+            "restore-keys",
+            "upload-chunk-size",
+            "enableCrossOsArchive",
+            "fail-on-cache-miss",
+            "lookup-only",
+            "save-always",
+        ],
+    ),
 ];
 
 #[test]
@@ -239,7 +355,9 @@ fn github_actions_are_pinned_and_inputs_are_known() {
         if ci != Ci::Github {
             continue;
         }
-        for line in text.lines().filter(|l| l.trim_start().starts_with("uses:") || l.trim_start().starts_with("- uses:")) {
+        for line in text.lines().filter(|l| {
+            l.trim_start().starts_with("uses:") || l.trim_start().starts_with("- uses:")
+        }) {
             let spec = line.split("uses:").nth(1).unwrap_or("").trim();
             let (reference, comment) = spec.split_once(" # ").expect("version comment");
             let (_, at) = reference.split_once('@').expect("pinned");
@@ -247,27 +365,50 @@ fn github_actions_are_pinned_and_inputs_are_known() {
             assert!(comment.starts_with('v'), "{name}: {comment}");
         }
         let doc = yaml(&text);
-        assert_eq!(doc["permissions"], serde_json::json!({}), "{name}: permissions: {{}}");
+        assert_eq!(
+            doc["permissions"],
+            serde_json::json!({}),
+            "{name}: permissions: {{}}"
+        );
         for (job_id, job) in doc["jobs"].as_object().expect("jobs") {
             assert!(job["timeout-minutes"].is_u64(), "{name}: {job_id} timeout");
             let id_token = job["permissions"].get("id-token").is_some();
-            assert_eq!(id_token, job_id == "deploy", "{name}: id-token only on deploy");
+            assert_eq!(
+                id_token,
+                job_id == "deploy",
+                "{name}: id-token only on deploy"
+            );
             for step in job["steps"].as_array().expect("steps") {
                 if let Some(run) = step.get("run").and_then(Value::as_str) {
                     assert!(!run.contains("${{"), "{name}: expression in run: {run}");
                 }
-                let Some(uses) = step.get("uses").and_then(Value::as_str) else { continue };
+                let Some(uses) = step.get("uses").and_then(Value::as_str) else {
+                    continue;
+                };
                 let action = uses.split('@').next().unwrap_or("");
                 let known = KNOWN_INPUTS
                     .iter()
                     .find(|(a, _)| *a == action)
                     .unwrap_or_else(|| panic!("{name}: {action} has no input table"))
                     .1;
-                for key in step.get("with").and_then(Value::as_object).into_iter().flatten().map(|(k, _)| k) {
-                    assert!(known.contains(&key.as_str()), "{name}: {action} has no input `{key}`");
+                for key in step
+                    .get("with")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k)
+                {
+                    assert!(
+                        known.contains(&key.as_str()),
+                        "{name}: {action} has no input `{key}`"
+                    );
                 }
                 if action == "actions/checkout" {
-                    assert_eq!(step["with"]["persist-credentials"], Value::Bool(false), "{name}");
+                    assert_eq!(
+                        step["with"]["persist-credentials"],
+                        Value::Bool(false),
+                        "{name}"
+                    );
                 }
             }
         }
@@ -275,7 +416,9 @@ fn github_actions_are_pinned_and_inputs_are_known() {
 }
 
 fn regex_like_sha(s: &str) -> bool {
-    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    s.len() == 40
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 #[test]
@@ -289,10 +432,35 @@ fn every_template_is_used_and_renders() {
 #[test]
 fn prototype_sbom_absent_full_gate_sbom_kept() {
     let org = Org::default();
-    let proto = render(&manifest(Classification::Internal, Tier::Prototype, Stack::Node, Ci::Gitlab), &org, Ci::Gitlab);
+    let proto = render(
+        &manifest(
+            Classification::Internal,
+            Tier::Prototype,
+            Stack::Node,
+            Ci::Gitlab,
+        ),
+        &org,
+        Ci::Gitlab,
+    );
     assert!(!proto.contains("levee sbom"));
-    let full = render(&manifest(Classification::Internal, Tier::Sandbox, Stack::Node, Ci::Gitlab), &org, Ci::Gitlab);
+    let full = render(
+        &manifest(
+            Classification::Internal,
+            Tier::Sandbox,
+            Stack::Node,
+            Ci::Gitlab,
+        ),
+        &org,
+        Ci::Gitlab,
+    );
     let doc = yaml(&full);
-    assert_eq!(doc["sbom"]["artifacts"]["reports"]["cyclonedx"][0], "sbom.cdx.json");
-    assert!(doc["sbom"]["script"][0].as_str().is_some_and(|s| s == "levee sbom . -o sbom.cdx.json"));
+    assert_eq!(
+        doc["sbom"]["artifacts"]["reports"]["cyclonedx"][0],
+        "sbom.cdx.json"
+    );
+    assert!(
+        doc["sbom"]["script"][0]
+            .as_str()
+            .is_some_and(|s| s == "levee sbom . -o sbom.cdx.json")
+    );
 }

@@ -48,7 +48,10 @@ pub fn run(global: &Global, args: &PipelineArgs, ui: &Ui) -> anyhow::Result<Exit
         .into());
     }
     let entries = managed::status(&app, std::slice::from_ref(&file))?;
-    let entries: Vec<_> = entries.into_iter().filter(|e| e.path == file.path).collect();
+    let entries: Vec<_> = entries
+        .into_iter()
+        .filter(|e| e.path == file.path)
+        .collect();
     let actions = managed::apply(&app, &entries, false)?;
     match actions.first() {
         Some(Action::Refused) => {

@@ -40,11 +40,21 @@ pub(crate) fn load_app(
     let app = file
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let app = if app.as_os_str().is_empty() { PathBuf::from(".") } else { app };
+    let app = if app.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        app
+    };
     let manifest = match manifest::load(path) {
         Ok(l) => l.value,
-        Err(LoadError::Invalid { file: source, diags }) => {
-            eprint!("{}", crate::diag::render(&diags, Some(&source.text), ui.stderr_color));
+        Err(LoadError::Invalid {
+            file: source,
+            diags,
+        }) => {
+            eprint!(
+                "{}",
+                crate::diag::render(&diags, Some(&source.text), ui.stderr_color)
+            );
             eprintln!(
                 "{} {} is invalid: fix it first (`levee validate` lists every problem)",
                 ui.red("error:"),
@@ -152,7 +162,12 @@ fn text(app: &Path, entries: &[Entry], actions: Option<&[Action]>, ui: &Ui) -> S
             out.push_str(&e.diff());
         }
         for e in &stale {
-            out.push_str(&format!("{} {}: {}\n", ui.red("drift"), e.path, describe(e.state)));
+            out.push_str(&format!(
+                "{} {}: {}\n",
+                ui.red("drift"),
+                e.path,
+                describe(e.state)
+            ));
         }
         let fix = if stale.iter().any(|e| e.state.is_edited()) {
             "run `levee sync` to regenerate; hand edits are lost: move them into app.yaml or the org config, then `levee sync --force`"
@@ -166,8 +181,18 @@ fn text(app: &Path, entries: &[Entry], actions: Option<&[Action]>, ui: &Ui) -> S
     for (e, a) in entries.iter().zip(actions) {
         match a {
             Action::Unchanged => {}
-            Action::Written => out.push_str(&format!("{} {} ({})\n", ui.green("wrote"), e.path, describe(e.state))),
-            Action::Removed => out.push_str(&format!("{} {} ({})\n", ui.green("removed"), e.path, describe(e.state))),
+            Action::Written => out.push_str(&format!(
+                "{} {} ({})\n",
+                ui.green("wrote"),
+                e.path,
+                describe(e.state)
+            )),
+            Action::Removed => out.push_str(&format!(
+                "{} {} ({})\n",
+                ui.green("removed"),
+                e.path,
+                describe(e.state)
+            )),
             Action::Refused => {
                 refused = true;
                 out.push_str(&e.diff());
@@ -186,7 +211,11 @@ fn text(app: &Path, entries: &[Entry], actions: Option<&[Action]>, ui: &Ui) -> S
             ui.dim("hint:")
         ));
     } else if stale.is_empty() && !ui.quiet {
-        out.push_str(&format!("{} {} managed files are current\n", ui.green("ok"), entries.len()));
+        out.push_str(&format!(
+            "{} {} managed files are current\n",
+            ui.green("ok"),
+            entries.len()
+        ));
     }
     out
 }
