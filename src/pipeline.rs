@@ -563,3 +563,63 @@ pub fn render_codeowners(
     let ctx = context(manifest, org, plan, ci)?;
     render_template("CODEOWNERS.j2", ctx)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::document::{self, LoadError};
+
+    fn app() -> Manifest {
+        serde_norway::from_str(
+            "name: pay\nowner: a@b.co\nclassification: internal\nlifecycle: {tier: sandbox}\n",
+        )
+        .expect("manifest")
+    }
+
+    fn org(text: &str) -> Result<Org, LoadError> {
+        document::parse_str::<Org>(Path::new("levee.org.yaml"), text).map(|l| l.value)
+    }
+
+    #[test]
+    fn org_config_bumps_a_pin_without_a_release() {
+        let org = org("ci:\n  tools:\n    opa: 1.23.0\n  actions:\n    cache:\n      uses: actions/cache\n      sha: 0123456789abcdef0123456789abcdef01234567\n      version: v5.1.0\n")
+            .expect("valid org");
+        assert_eq!(
+            org.ci.tools.trivy,
+            Tools::default().trivy,
+            "other keys keep defaults"
+        );
+        let m = app();
+        let plan = crate::plan::for_manifest(&m, &org);
+        let text = render(&m, &org, &plan, Ci::Github).expect("render");
+        assert!(text.contains("version: 1.23.0"));
+        assert!(text.contains("actions/cache@0123456789abcdef0123456789abcdef01234567 # v5.1.0"));
+    }
+
+    #[test]
+    fn org_config_ci_is_strict() {
+        assert!(
+            org("ci:\n  tool:\n    opa: 1.23.0\n").is_err(),
+            "unknown key"
+        );
+        assert!(
+            org("ci:\n  actions:\n    cache: {uses: actions/cache, sha: v5, version: v5}\n")
+                .is_err(),
+            "a tag is not a SHA"
+        );
+    }
+
+    #[test]
+    fn image_install_needs_an_image() {
+        let mut org = Org::default();
+        org.ci.levee.method = InstallMethod::Image;
+        let m = app();
+        let plan = crate::plan::for_manifest(&m, &org);
+        assert!(matches!(
+            render(&m, &org, &plan, Ci::Gitlab),
+            Err(PipelineError::NoLeveeImage)
+        ));
+    }
+}

@@ -170,7 +170,7 @@ fn text(app: &Path, entries: &[Entry], actions: Option<&[Action]>, ui: &Ui) -> S
             ));
         }
         let fix = if stale.iter().any(|e| e.state.is_edited()) {
-            "run `levee sync` to regenerate; hand edits are lost: move them into app.yaml or the org config, then `levee sync --force`"
+            "hand edits are overwritten: move them into app.yaml or the org config, then run `levee sync --force`"
         } else {
             "run `levee sync` to regenerate them"
         };

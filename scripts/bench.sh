@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Benchmarks levee's figures. Usage: scripts/bench.sh [function...] (default: all).
+# Builds the release binary once; needs hyperfine (Debian: apt-get install -y hyperfine) and,
+# for validator_findings, the validators in ${LEVEE_VALIDATORS_BIN:-.venv/bin}.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+LEVEE="$CARGO_TARGET_DIR/release/levee"
+VALIDATORS="${LEVEE_VALIDATORS_BIN:-$ROOT/.venv/bin}"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+build_release() {
+    if [[ -z "${LEVEE_BUILT:-}" ]]; then
+        (cd "$ROOT" && cargo build --release --quiet)
+        LEVEE_BUILT=1
+    fi
+}
+
+# A scaffolded-like app: app.yaml, a node app with its lock file, tests and Dockerfile.
+make_app() {
+    local app="$1"
+    mkdir -p "$app/src" "$app/test"
+    cat > "$app/app.yaml" <<'YAML'
+# yaml-language-server: $schema=https://levee.dev/schema/manifest.json
+name: expense-quick-submit
+description: Employees submit expenses for approval.
+owner: finance.jdoe@acme.corp
+team: finance-ops
+kind: form
+stack: node
+classification: confidential
+sso:
+  provider: oidc
+  groups: [finance]
+runtime:
+  type: hardened-container
+  cpu_limit: 0.25
+  mem_limit: 256Mi
+  max_runtime_minutes: 60
+secrets:
+  - name: PAYMENT_API_KEY
+    provider: vault
+lifecycle:
+  tier: sandbox
+ci: github
+YAML
+    echo '{"name":"expense-quick-submit","version":"0.1.0","scripts":{"test":"node --test"}}' > "$app/package.json"
+    echo '{"name":"expense-quick-submit","lockfileVersion":3,"packages":{}}' > "$app/package-lock.json"
+    echo 'export const ok = true;' > "$app/src/index.js"
+    echo 'import test from "node:test";' > "$app/test/index.test.js"
+    echo 'FROM node:24-bookworm-slim' > "$app/Dockerfile"
+}
+
+# Whole-process median of `levee sync` (files current: the common case in CI and pre-commit),
+# of `levee sync --check`, and of a first sync that writes every managed file.
+bench_sync() {
+    build_release
+    local app="$WORK/app"
+    make_app "$app"
+    "$LEVEE" sync "$app" > /dev/null
+    hyperfine --warmup 5 --runs 100 -N --export-json "$WORK/sync.json" \
+        "$LEVEE sync $app" \
+        "$LEVEE sync --check $app" \
+        --prepare "rm -rf $WORK/fresh && mkdir -p $WORK/fresh && cp $app/app.yaml $WORK/fresh/" \
+        "$LEVEE sync $WORK/fresh" > /dev/null
+    python3 - "$WORK/sync.json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    cmd = r["command"].split("/release/")[-1]
+    print(f"bench_sync: {cmd.split(' /')[0]:<18} median {r['median']*1000:.2f} ms  (mean {r['mean']*1000:.2f} ± {r['stddev']*1000:.2f} ms, {len(r['times'])} runs)")
+PY
+}
+
+# Validator findings: levee's generated workflow against the playbook's example workflow.
+count_findings() {
+    local file="$1" al zz
+    al=$("$VALIDATORS/actionlint" -no-color -oneline "$file" | grep -c . || true)
+    zz=$("$VALIDATORS/zizmor" --offline --no-progress --format plain "$file" 2>/dev/null | grep -cE '^(error|warning|help|info)\[' || true)
+    echo "actionlint $al, zizmor $zz, total $((al + zz))"
+}
+
+validator_findings() {
+    build_release
+    local app="$WORK/vapp"
+    make_app "$app"
+    "$LEVEE" sync "$app" > /dev/null
+    local playbook="$ROOT/../shared/playbook/example-workflow.yml"
+    [[ -f "$playbook" ]] || playbook="/work/shared/playbook/example-workflow.yml"
+    echo "validator_findings: playbook example: $(count_findings "$playbook")"
+    echo "validator_findings: levee (this app): $(count_findings "$app/.github/workflows/levee.yml")"
+}
+
+if [[ $# -eq 0 ]]; then set -- bench_sync validator_findings; fi
+for f in "$@"; do "$f"; done
