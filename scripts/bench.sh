@@ -62,14 +62,20 @@ bench_sync() {
     "$LEVEE" sync "$app" > /dev/null
     hyperfine --warmup 5 --runs 100 -N --export-json "$WORK/sync.json" \
         "$LEVEE sync $app" \
-        "$LEVEE sync --check $app" \
-        --prepare "rm -rf $WORK/fresh && mkdir -p $WORK/fresh && cp $app/app.yaml $WORK/fresh/" \
-        "$LEVEE sync $WORK/fresh" > /dev/null
-    python3 - "$WORK/sync.json" <<'PY'
+        "$LEVEE sync --check $app" > /dev/null
+    # A first sync that writes every managed file, into a fresh copy of the app each run.
+    printf '#!/bin/sh\nrm -rf %s/fresh && cp -r %s %s/fresh && rm -rf %s/fresh/.github %s/fresh/.levee\n' \
+        "$WORK" "$app" "$WORK" "$WORK" "$WORK" > "$WORK/prep.sh"
+    chmod +x "$WORK/prep.sh"
+    hyperfine --warmup 3 --runs 50 -N --export-json "$WORK/fresh.json" \
+        --prepare "$WORK/prep.sh" "$LEVEE sync $WORK/fresh" > /dev/null
+    python3 - "$WORK/sync.json" "$WORK/fresh.json" <<'PY'
 import json, sys
-for r in json.load(open(sys.argv[1]))["results"]:
-    cmd = r["command"].split("/release/")[-1]
-    print(f"bench_sync: {cmd.split(' /')[0]:<18} median {r['median']*1000:.2f} ms  (mean {r['mean']*1000:.2f} ± {r['stddev']*1000:.2f} ms, {len(r['times'])} runs)")
+for path in sys.argv[1:]:
+    for r in json.load(open(path))["results"]:
+        cmd = r["command"].split("/release/")[-1].rsplit(" ", 1)[0]
+        kind = " (first write)" if path.endswith("fresh.json") else ""
+        print(f"bench_sync: {cmd + kind:<28} median {r['median']*1000:.2f} ms  (mean {r['mean']*1000:.2f} ± {r['stddev']*1000:.2f} ms, {len(r['times'])} runs)")
 PY
 }
 
