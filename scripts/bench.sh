@@ -1,33 +1,114 @@
 #!/usr/bin/env bash
-# Benchmarks: whole-process timings of levee's commands, beside the peer tool where one exists.
-# Usage: scripts/bench.sh [NAME...]   (default: all). Needs hyperfine (Debian: apt-get install hyperfine).
-# Prints one line per figure: name, median, and the peer's median where there is one.
+# Benchmarks levee's figures. Usage: scripts/bench.sh [function...] (default: all).
+# Builds the release binary once; needs hyperfine (Debian: apt-get install -y hyperfine) and,
+# for validator_findings, the validators in ${LEVEE_VALIDATORS_BIN:-.venv/bin}.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
-command -v hyperfine >/dev/null || { echo "error: hyperfine is missing (apt-get install hyperfine)" >&2; exit 2; }
-cargo build --release --locked --quiet
-LEVEE="$root/target/release/levee"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export LEVEE_NO_INPUT=1 NO_COLOR=1
 
-# median NAME JSON -> prints "NAME: median X ms"
-median() {
-  python3 - "$1" "$2" <<'PY'
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+LEVEE="$CARGO_TARGET_DIR/release/levee"
+VALIDATORS="${LEVEE_VALIDATORS_BIN:-$ROOT/.venv/bin}"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+build_release() {
+    if [[ -z "${LEVEE_BUILT:-}" ]]; then
+        (cd "$ROOT" && cargo build --release --quiet)
+        LEVEE_BUILT=1
+    fi
+}
+
+# A scaffolded-like app: app.yaml, a node app with its lock file, tests and Dockerfile.
+make_app() {
+    local app="$1"
+    mkdir -p "$app/src" "$app/test"
+    cat > "$app/app.yaml" <<'YAML'
+# yaml-language-server: $schema=https://levee.dev/schema/manifest.json
+name: expense-quick-submit
+description: Employees submit expenses for approval.
+owner: finance.jdoe@acme.corp
+team: finance-ops
+kind: form
+stack: node
+classification: confidential
+sso:
+  provider: oidc
+  groups: [finance]
+runtime:
+  type: hardened-container
+  cpu_limit: 0.25
+  mem_limit: 256Mi
+  max_runtime_minutes: 60
+secrets:
+  - name: PAYMENT_API_KEY
+    provider: vault
+lifecycle:
+  tier: sandbox
+ci: github
+YAML
+    echo '{"name":"expense-quick-submit","version":"0.1.0","scripts":{"test":"node --test"}}' > "$app/package.json"
+    echo '{"name":"expense-quick-submit","lockfileVersion":3,"packages":{}}' > "$app/package-lock.json"
+    echo 'export const ok = true;' > "$app/src/index.js"
+    echo 'import test from "node:test";' > "$app/test/index.test.js"
+    echo 'FROM node:24-bookworm-slim' > "$app/Dockerfile"
+}
+
+# Whole-process median of `levee sync` (files current: the common case in CI and pre-commit),
+# of `levee sync --check`, and of a first sync that writes every managed file.
+bench_sync() {
+    build_release
+    local app="$WORK/app"
+    make_app "$app"
+    "$LEVEE" sync "$app" > /dev/null
+    hyperfine --warmup 5 --runs 100 -N --export-json "$WORK/sync.json" \
+        "$LEVEE sync $app" \
+        "$LEVEE sync --check $app" > /dev/null
+    # A first sync that writes every managed file, into a fresh copy of the app each run.
+    printf '#!/bin/sh\nrm -rf %s/fresh && cp -r %s %s/fresh && rm -rf %s/fresh/.github %s/fresh/.levee\n' \
+        "$WORK" "$app" "$WORK" "$WORK" "$WORK" > "$WORK/prep.sh"
+    chmod +x "$WORK/prep.sh"
+    hyperfine --warmup 3 --runs 50 -N --export-json "$WORK/fresh.json" \
+        --prepare "$WORK/prep.sh" "$LEVEE sync $WORK/fresh" > /dev/null
+    python3 - "$WORK/sync.json" "$WORK/fresh.json" <<'PY'
 import json, sys
-name, path = sys.argv[1], sys.argv[2]
-for r in json.load(open(path))["results"]:
-    print(f"{name}: {r['command']}: median {r['median']*1000:.2f} ms (min {r['min']*1000:.2f}, {len(r['times'])} runs)")
+for path in sys.argv[1:]:
+    for r in json.load(open(path))["results"]:
+        cmd = r["command"].split("/release/")[-1].rsplit(" ", 1)[0]
+        kind = " (first write)" if path.endswith("fresh.json") else ""
+        print(f"bench_sync: {cmd + kind:<28} median {r['median']*1000:.2f} ms  (mean {r['mean']*1000:.2f} ± {r['stddev']*1000:.2f} ms, {len(r['times'])} runs)")
 PY
 }
 
-bench_validate() {
-  hyperfine --style none --warmup 10 --runs 100 -N --export-json "$work/validate.json" \
-    "$LEVEE validate -q tests/manifests/valid/playbook-example.yaml" >/dev/null
-  median validate "$work/validate.json"
+# Validator findings: levee's generated workflow against the playbook's example workflow.
+count_findings() {
+    local file="$1" al zz
+    al=$("$VALIDATORS/actionlint" -no-color -oneline "$file" | grep -c . || true)
+    zz=$("$VALIDATORS/zizmor" --offline --no-progress --format plain "$file" 2>/dev/null | grep -cE '^(error|warning|help|info)\[' || true)
+    echo "actionlint $al, zizmor $zz, total $((al + zz))"
 }
 
-benches=("$@")
-[ ${#benches[@]} -gt 0 ] || benches=(validate)
-for b in "${benches[@]}"; do "bench_$b"; done
+validator_findings() {
+    build_release
+    local app="$WORK/vapp"
+    make_app "$app"
+    "$LEVEE" sync "$app" > /dev/null
+    local playbook="$ROOT/../shared/playbook/example-workflow.yml"
+    [[ -f "$playbook" ]] || playbook="/work/shared/playbook/example-workflow.yml"
+    echo "validator_findings: playbook example: $(count_findings "$playbook")"
+    echo "validator_findings: levee (this app): $(count_findings "$app/.github/workflows/levee.yml")"
+}
+
+# Whole-process median of `levee validate` on the playbook's example manifest.
+bench_validate() {
+    build_release
+    hyperfine --warmup 10 --runs 100 -N --export-json "$WORK/validate.json" \
+        "$LEVEE validate -q $ROOT/tests/manifests/valid/playbook-example.yaml" > /dev/null
+    python3 - "$WORK/validate.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print(f"bench_validate: levee validate (one manifest) median {r['median']*1000:.2f} ms  (mean {r['mean']*1000:.2f} ± {r['stddev']*1000:.2f} ms, {len(r['times'])} runs)")
+PY
+}
+
+if [[ $# -eq 0 ]]; then set -- bench_validate bench_sync validator_findings; fi
+for f in "$@"; do "$f"; done

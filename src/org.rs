@@ -44,6 +44,9 @@ pub struct Org {
     pub allowed_runtimes: PerClassification<Vec<RuntimeType>>,
     /// When an app must escalate to a higher tier and an engineering hand-off.
     pub escalation: Escalation,
+    /// The generated pipelines' pinned actions, tool versions and images, and how CI installs
+    /// levee.
+    pub ci: crate::pipeline::CiSettings,
 }
 
 /// CODEOWNERS handles.
@@ -280,6 +283,7 @@ impl Default for Org {
             secret_providers: PerClassification::default(),
             allowed_runtimes: PerClassification::default(),
             escalation: Escalation::default(),
+            ci: crate::pipeline::CiSettings::default(),
         }
     }
 }

@@ -8,7 +8,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::exit::{ExitStatus, UsageError};
 use crate::ui::{ColorChoice, Ui};
 
+mod pipeline;
 mod schema;
+mod sync;
 mod validate;
 
 /// Guardrails for citizen-developer micro apps.
@@ -61,6 +63,10 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a JSON Schema (draft 2020-12).
     Schema(schema::SchemaArgs),
+    /// Regenerate the app's managed files (pipeline, CODEOWNERS, ...); --check reports drift.
+    Sync(sync::SyncArgs),
+    /// Print or write just the app's CI pipeline.
+    Pipeline(pipeline::PipelineArgs),
 }
 
 impl Global {
@@ -86,6 +92,8 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, &args, ui),
         Command::Schema(args) => schema::run(&args, ui),
+        Command::Sync(args) => sync::run(&cli.global, &args, ui),
+        Command::Pipeline(args) => pipeline::run(&cli.global, &args, ui),
     }
 }
 
