@@ -92,8 +92,8 @@ validator_findings() {
     local app="$WORK/vapp"
     make_app "$app"
     "$LEVEE" sync "$app" > /dev/null
-    local playbook="$ROOT/../shared/playbook/example-workflow.yml"
-    [[ -f "$playbook" ]] || playbook="/work/shared/playbook/example-workflow.yml"
+    # The playbook's own example workflow, copied into the repository.
+    local playbook="$ROOT/tests/fixtures/playbook-example-workflow.yml"
     echo "validator_findings: playbook example: $(count_findings "$playbook")"
     echo "validator_findings: levee (this app): $(count_findings "$app/.github/workflows/levee.yml")"
 }
