@@ -11,6 +11,7 @@ pub mod document;
 pub mod exit;
 pub mod manifest;
 pub mod org;
+pub mod sandbox;
 pub mod schema;
 pub mod ui;
 pub mod yaml;

@@ -44,6 +44,9 @@ pub struct Org {
     pub allowed_runtimes: PerClassification<Vec<RuntimeType>>,
     /// When an app must escalate to a higher tier and an engineering hand-off.
     pub escalation: Escalation,
+    /// Where and how apps run in Kubernetes: namespaces, runtime classes, the egress proxy,
+    /// telemetry, and the admission policy form (`levee deploy`, the `deploy/` managed files).
+    pub sandbox: crate::sandbox::SandboxConfig,
 }
 
 /// CODEOWNERS handles.
@@ -280,6 +283,7 @@ impl Default for Org {
             secret_providers: PerClassification::default(),
             allowed_runtimes: PerClassification::default(),
             escalation: Escalation::default(),
+            sandbox: crate::sandbox::SandboxConfig::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::exit::{ExitStatus, UsageError};
 use crate::ui::{ColorChoice, Ui};
 
+mod deploy;
 mod schema;
 mod validate;
 
@@ -61,6 +62,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a JSON Schema (draft 2020-12).
     Schema(schema::SchemaArgs),
+    /// Generate the runtime sandbox: Kubernetes manifests and Kyverno policies (deploy/).
+    Deploy(deploy::DeployArgs),
 }
 
 impl Global {
@@ -86,6 +89,7 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, &args, ui),
         Command::Schema(args) => schema::run(&args, ui),
+        Command::Deploy(args) => deploy::run(&cli.global, &args, ui),
     }
 }
 
