@@ -353,7 +353,9 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
                 message: format!(
                     "the hardened sandbox allows exact hostnames only, not the wildcard `{host}`"
                 ),
-                hint: "list each host the app calls (`api.hr.internal.acme.corp`) in `runtime.egress`".into(),
+                hint:
+                    "list each host the app calls (`api.hr.internal.acme.corp`) in `runtime.egress`"
+                        .into(),
             });
             continue;
         }

@@ -55,7 +55,14 @@ fn parse(text: &str) -> Manifest {
 }
 
 fn files(m: &Manifest, org: &Org, form: KyvernoForm) -> Vec<(PathBuf, String)> {
-    sandbox::deploy_files(m, org, &DeployOptions { kyverno: Some(form) }).expect("deployable")
+    sandbox::deploy_files(
+        m,
+        org,
+        &DeployOptions {
+            kyverno: Some(form),
+        },
+    )
+    .expect("deployable")
 }
 
 fn joined(files: &[(PathBuf, String)]) -> String {
@@ -222,7 +229,10 @@ fn network_policy_is_default_deny_plus_exactly_dns_telemetry_and_proxy() {
         "",
     );
     let f = files(&parse(&text), &org(), KyvernoForm::ValidatingPolicy);
-    assert!(!f.iter().any(|(p, _)| p.ends_with("20-egress-allowlist.yaml")));
+    assert!(
+        !f.iter()
+            .any(|(p, _)| p.ends_with("20-egress-allowlist.yaml"))
+    );
     let np = f
         .iter()
         .find(|(p, _)| p.ends_with("50-networkpolicy.yaml"))
@@ -254,14 +264,14 @@ fn refusals_name_the_field_and_the_reason() {
     let wasm = base.replace("type: sandboxed-container", "type: wasm");
     let r = refusals(&wasm, &no_wasm);
     assert_eq!(r.len(), 1, "{r:?}");
-    assert!(r[0].starts_with("/runtime/type: the `wasm` runtime needs"), "{r:?}");
+    assert!(
+        r[0].starts_with("/runtime/type: the `wasm` runtime needs"),
+        "{r:?}"
+    );
     // ... and mapped to the runtime class when there is one
     let f = files(&parse(&wasm), &org(), KyvernoForm::ValidatingPolicy);
-    assert!(
-        f.iter()
-            .any(|(p, c)| p.ends_with("30-deployment.yaml")
-                && c.contains("runtimeClassName: \"wasmtime-spin-v2\""))
-    );
+    assert!(f.iter().any(|(p, c)| p.ends_with("30-deployment.yaml")
+        && c.contains("runtimeClassName: \"wasmtime-spin-v2\"")));
 
     // hostnames without an egress proxy
     let mut no_proxy = org();
@@ -271,7 +281,10 @@ fn refusals_name_the_field_and_the_reason() {
     assert!(r[0].contains("a NetworkPolicy matches IP addresses, not hostnames"));
 
     // an unapproved host
-    let r = refusals(&base.replace("api.payments.acme.corp", "evil.example.com"), &org());
+    let r = refusals(
+        &base.replace("api.payments.acme.corp", "evil.example.com"),
+        &org(),
+    );
     assert_eq!(
         r,
         ["/runtime/egress/0: egress to `evil.example.com` is not on the org's approved list"]
@@ -309,10 +322,7 @@ fn every_kubernetes_resource_validates_strictly() {
     let mut paths = Vec::new();
     let mut kinds = std::collections::BTreeSet::new();
     for (name, files) in scenarios() {
-        for (path, content) in files
-            .iter()
-            .filter(|(p, _)| is_yaml(p) && !is_kyverno(p))
-        {
+        for (path, content) in files.iter().filter(|(p, _)| is_yaml(p) && !is_kyverno(p)) {
             for doc in yaml_docs(content) {
                 kinds.insert(doc["kind"].as_str().unwrap_or_default().to_string());
             }
@@ -356,7 +366,10 @@ fn every_kubernetes_resource_validates_strictly() {
     let dep = std::fs::read_to_string(&paths[0]).expect("read");
     std::fs::write(
         &bad,
-        dep.replace("automountServiceAccountToken: false", "automountToken: false"),
+        dep.replace(
+            "automountServiceAccountToken: false",
+            "automountToken: false",
+        ),
     )
     .expect("write");
     assert!(!kubernetes_validate(&[bad]).status.success());
@@ -406,7 +419,11 @@ fn kyverno_policies_match_the_crd_schemas() {
 // The ValidatingPolicy's CEL, evaluated with the `cel` crate.
 
 fn kyverno_doc(c: Classification, t: Tier) -> Value {
-    let f = files(&parse(&manifest_text(c, t)), &org(), KyvernoForm::ValidatingPolicy);
+    let f = files(
+        &parse(&manifest_text(c, t)),
+        &org(),
+        KyvernoForm::ValidatingPolicy,
+    );
     let (_, text) = f
         .iter()
         .find(|(p, _)| p.ends_with("kyverno-validatingpolicy.yaml"))
@@ -415,11 +432,15 @@ fn kyverno_doc(c: Classification, t: Tier) -> Value {
 }
 
 fn resources(c: Classification, t: Tier) -> Vec<Value> {
-    files(&parse(&manifest_text(c, t)), &org(), KyvernoForm::ValidatingPolicy)
-        .iter()
-        .filter(|(p, _)| is_yaml(p) && !is_kyverno(p))
-        .flat_map(|(_, c)| yaml_docs(c))
-        .collect()
+    files(
+        &parse(&manifest_text(c, t)),
+        &org(),
+        KyvernoForm::ValidatingPolicy,
+    )
+    .iter()
+    .filter(|(p, _)| is_yaml(p) && !is_kyverno(p))
+    .flat_map(|(_, c)| yaml_docs(c))
+    .collect()
 }
 
 /// A Kubernetes quantity in base units (cores, bytes), for the `quantity()` CEL library
@@ -534,7 +555,11 @@ fn cel_policy_rejects_over_the_cap() {
     let mut d = deployment(Classification::Internal, Tier::Prototype);
     let memory = "/spec/template/spec/containers/0/resources/limits/memory";
     *d.pointer_mut(memory).expect("memory") = json!("512Mi");
-    assert_eq!(admit(&policy, &d), Some(vec![]), "exactly the cap is allowed");
+    assert_eq!(
+        admit(&policy, &d),
+        Some(vec![]),
+        "exactly the cap is allowed"
+    );
     *d.pointer_mut(memory).expect("memory") = json!("513Mi");
     denied_by(&policy, &d, "within the prototype tier caps");
     let mut d = deployment(Classification::Internal, Tier::Prototype);
@@ -579,7 +604,10 @@ fn cel_policy_rejects_missing_labels() {
     let policy = kyverno_doc(Classification::Internal, Tier::Sandbox);
     // No labels at all: the policy applies (unlabelled objects are everyone's business).
     let mut d = deployment(Classification::Internal, Tier::Sandbox);
-    d["metadata"].as_object_mut().expect("meta").remove("labels");
+    d["metadata"]
+        .as_object_mut()
+        .expect("meta")
+        .remove("labels");
     denied_by(&policy, &d, "cost-tagging labels");
     // One label missing on the pod template.
     let mut d = deployment(Classification::Internal, Tier::Sandbox);
@@ -597,7 +625,10 @@ fn cel_policy_rejects_missing_labels() {
         .into_iter()
         .find(|r| r["kind"] == "Service")
         .expect("service");
-    s["metadata"].as_object_mut().expect("meta").remove("labels");
+    s["metadata"]
+        .as_object_mut()
+        .expect("meta")
+        .remove("labels");
     denied_by(&policy, &s, "cost-tagging labels");
     // Another app's object in the shared namespace is that app's policy's business.
     let mut d = deployment(Classification::Internal, Tier::Sandbox);
@@ -620,7 +651,11 @@ fn cel_policy_enforces_max_runtime_on_jobs_and_bare_pods() {
                "spec": spec})
     };
     assert_eq!(admit(&policy, &job(Some(1800))), Some(vec![]));
-    denied_by(&policy, &job(Some(1801)), "activeDeadlineSeconds of at most 1800");
+    denied_by(
+        &policy,
+        &job(Some(1801)),
+        "activeDeadlineSeconds of at most 1800",
+    );
     denied_by(&policy, &job(None), "activeDeadlineSeconds");
     // A bare pod needs a deadline; a pod owned by a ReplicaSet does not.
     let mut pod = json!({"apiVersion": "v1", "kind": "Pod",
@@ -720,7 +755,10 @@ fn deploy_stdout_matches_the_library_and_refusals_are_located() {
         .map(|(p, c)| format!("# ---- {}\n{c}", p.display()))
         .collect();
     assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
-    assert!(!dir.path().join("deploy").exists(), "--stdout writes nothing");
+    assert!(
+        !dir.path().join("deploy").exists(),
+        "--stdout writes nothing"
+    );
 
     let dir = app_dir(&text.replace("api.payments.acme.corp", "evil.example.com"));
     let out = common::levee()
@@ -729,9 +767,13 @@ fn deploy_stdout_matches_the_library_and_refusals_are_located() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&out.stdout).replace(&dir.path().display().to_string(), "<app>");
+    let stdout =
+        String::from_utf8_lossy(&out.stdout).replace(&dir.path().display().to_string(), "<app>");
     snap!("deploy-refused", stdout);
-    assert!(!dir.path().join("deploy").exists(), "a refusal writes nothing");
+    assert!(
+        !dir.path().join("deploy").exists(),
+        "a refusal writes nothing"
+    );
 }
 
 #[test]

@@ -56,7 +56,10 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
     let file = manifest::locate(&args.path);
     let loaded = match manifest::load(&args.path) {
         Ok(l) => l,
-        Err(LoadError::Invalid { file: source, diags }) => {
+        Err(LoadError::Invalid {
+            file: source,
+            diags,
+        }) => {
             ui.out(&diag::render(&diags, Some(&source.text), ui.stdout_color))?;
             ui.status(&format!(
                 "{} fix app.yaml (`levee validate` lists every problem), then run `levee deploy` again",
@@ -75,7 +78,10 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let resolved = match org::resolve(global.org.as_deref(), &app_dir) {
         Ok(r) => r,
-        Err(LoadError::Invalid { file: source, diags }) => {
+        Err(LoadError::Invalid {
+            file: source,
+            diags,
+        }) => {
             ui.out(&diag::render(&diags, Some(&source.text), ui.stdout_color))?;
             return Ok(ExitStatus::Problems);
         }
