@@ -529,25 +529,31 @@ fn outputs(plan: &Plan) -> Vec<(&'static str, &'static str)> {
     out
 }
 
-fn environment() -> minijinja::Environment<'static> {
+fn environment() -> Result<minijinja::Environment<'static>, SandboxError> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+    // YAML is not auto-escaped; values are quoted explicitly with `tojson`.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
         .trim_blocks(true)
         .lstrip_blocks(true)
         .keep_trailing_newline(true)
         .build()
-    {
-        env.set_syntax(syntax);
-    }
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        .map_err(|source| SandboxError::Template {
+            name: "(syntax)".into(),
+            source,
+        })?;
+    env.set_syntax(syntax);
     for file in TEMPLATES.files() {
         if let (Some(name), Some(text)) = (file.path().to_str(), file.contents_utf8()) {
             env.add_template(name, text)
-                .unwrap_or_else(|e| panic!("embedded template {name} is broken: {e}"));
+                .map_err(|source| SandboxError::Template {
+                    name: name.to_string(),
+                    source,
+                })?;
         }
     }
-    env
+    Ok(env)
 }
 
 /// The names of the embedded templates (for tests that load every one).
@@ -566,7 +572,7 @@ pub fn deploy_files(
     options: &DeployOptions,
 ) -> Result<Vec<(PathBuf, String)>, SandboxError> {
     let plan = plan(m, org, options)?;
-    let env = environment();
+    let env = environment()?;
     let context = minijinja::Value::from(minijinja::value::Serde(&plan));
     outputs(&plan)
         .into_iter()
@@ -604,7 +610,7 @@ mod tests {
 
     #[test]
     fn every_template_parses() {
-        let env = environment();
+        let env = environment().expect("templates load");
         for name in template_names() {
             assert!(env.get_template(&name).is_ok(), "{name}");
         }

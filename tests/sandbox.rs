@@ -818,3 +818,73 @@ fn out_dir_and_stale_files() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+/// The classic ClusterPolicy uses Kyverno patterns, which no CEL engine evaluates: assert in Rust
+/// that its rules carry the tier's caps and scope.
+#[test]
+fn cluster_policy_carries_the_caps_and_scope() {
+    let org = org();
+    for (c, t, cpu, memory, ns) in [
+        (
+            Classification::Internal,
+            Tier::Prototype,
+            "<=500m",
+            "<=512Mi",
+            "apps-sandbox",
+        ),
+        (
+            Classification::Restricted,
+            Tier::Production,
+            "<=4",
+            "<=4Gi",
+            "apps-hardened-expense-tracker",
+        ),
+    ] {
+        let f = files(
+            &parse(&manifest_text(c, t)),
+            &org,
+            KyvernoForm::ClusterPolicy,
+        );
+        let (_, text) = f
+            .iter()
+            .find(|(p, _)| p.ends_with("kyverno-clusterpolicy.yaml"))
+            .expect("policy");
+        let doc = &yaml_docs(text)[0];
+        assert_eq!(doc["spec"]["validationFailureAction"], "Enforce");
+        let rules = doc["spec"]["rules"].as_array().expect("rules");
+        let rule = |name: &str| {
+            rules
+                .iter()
+                .find(|r| r["name"] == name)
+                .unwrap_or_else(|| panic!("rule {name}"))
+        };
+        let limits = &rule("resource-caps")["validate"]["pattern"]["spec"]["containers"][0]["resources"]
+            ["limits"];
+        assert_eq!(limits["cpu"], cpu);
+        assert_eq!(limits["memory"], memory);
+        assert_eq!(
+            rule("run-as-non-root")["validate"]["pattern"]["spec"]["containers"][0]["securityContext"]
+                ["runAsNonRoot"],
+            true
+        );
+        assert_eq!(
+            rule("max-runtime-jobs")["validate"]["pattern"]["spec"]["activeDeadlineSeconds"],
+            "<=1800"
+        );
+        let hardened = ns.starts_with("apps-hardened");
+        assert_eq!(rules.iter().any(|r| r["name"] == "runtime-class"), hardened);
+        for r in rules {
+            for m in r["match"]["any"].as_array().expect("match.any") {
+                assert_eq!(m["resources"]["namespaces"], json!([ns]), "{}", r["name"]);
+            }
+            // Shared namespace: this app's objects and unlabelled ones only.
+            assert_eq!(
+                r["match"]["any"].as_array().map(Vec::len),
+                Some(if hardened { 1 } else { 2 })
+            );
+        }
+        let labels = &rule("require-cost-labels")["validate"]["pattern"]["metadata"]["labels"];
+        assert_eq!(labels["levee.dev/cost-center"], "CC-4410");
+        assert_eq!(labels["levee.dev/tier"], t.as_str());
+    }
+}
