@@ -272,7 +272,7 @@ pub struct Plan {
     dns: Peer,
     ingress: Peer,
     telemetry: Telemetry,
-    otel_resource_attributes: String,
+    otel_resource_attributes: Vec<String>,
     secrets: Vec<SecretRef>,
     secret_stores: Vec<String>,
     kyverno: KyvernoForm,
@@ -399,7 +399,7 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
     }
 
     let namespace = if hardened {
-        format!("{}{}", cfg.hardened_namespace_prefix, m.name)
+        hardened_namespace(&cfg.hardened_namespace_prefix, &m.name)
     } else {
         cfg.namespace.clone()
     };
@@ -428,13 +428,15 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
         .filter(|(k, _)| *k == "app.kubernetes.io/name")
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let otel_resource_attributes = format!(
-        "service.namespace={namespace},deployment.environment={tier},levee.app={},levee.team={},levee.cost_center={},levee.classification={}",
-        m.name,
-        label_value(&team),
-        label_value(&center),
-        m.classification
-    );
+    // Label-safe values only: they go inside a double-quoted YAML string.
+    let otel_resource_attributes = vec![
+        format!("service.namespace={namespace}"),
+        format!("deployment.environment={tier}"),
+        format!("levee.app={}", m.name),
+        format!("levee.team={}", label_value(&team)),
+        format!("levee.cost_center={}", label_value(&center)),
+        format!("levee.classification={}", m.classification),
+    ];
 
     Ok(Plan {
         version: crate::VERSION,
@@ -480,6 +482,22 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
         secret_stores,
         kyverno: options.kyverno.unwrap_or(cfg.kyverno),
     })
+}
+
+/// `<prefix><app>`, kept within the 63 characters of a namespace name: a longer one is cut and
+/// ends with a hash of the full name, so two long app names never share a namespace.
+pub fn hardened_namespace(prefix: &str, app: &str) -> String {
+    const MAX: usize = 63;
+    let full = format!("{prefix}{app}");
+    if full.len() <= MAX {
+        return full;
+    }
+    // FNV-1a, 32 bits: stable across releases and platforms.
+    let hash = full.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let keep = full[..MAX - 9].trim_end_matches('-');
+    format!("{keep}-{hash:08x}")
 }
 
 fn provider_suffix(p: SecretProvider) -> &'static str {
@@ -600,6 +618,23 @@ mod tests {
         assert_eq!(label_value("Finance Ops!"), "Finance_Ops");
         assert_eq!(label_value(&"x".repeat(80)).len(), 63);
         assert_eq!(label_value("-a-"), "a");
+    }
+
+    #[test]
+    fn hardened_namespaces_fit_in_63_characters() {
+        assert_eq!(
+            hardened_namespace("levee-hardened-", "hr-app"),
+            "levee-hardened-hr-app"
+        );
+        let a = hardened_namespace("levee-hardened-", &"a".repeat(63));
+        let b = hardened_namespace("levee-hardened-", &format!("{}b", "a".repeat(62)));
+        assert!(a.len() <= 63 && b.len() <= 63, "{a} {b}");
+        assert_ne!(a, b);
+        assert!(a.starts_with("levee-hardened-aaaa"));
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        );
     }
 
     #[test]

@@ -150,6 +150,21 @@ fn cost_labels_on_every_resource() {
                 assert_eq!(labels["levee.dev/owner"], "jane.doe_at_acme.corp");
                 assert_eq!(labels["levee.dev/team"], "finance-ops");
                 assert_eq!(labels["levee.dev/cost-center"], "CC-4410");
+                if doc["kind"] == "Deployment" {
+                    let env = doc["spec"]["template"]["spec"]["containers"][0]["env"]
+                        .as_array()
+                        .expect("env");
+                    let attrs = env
+                        .iter()
+                        .find(|e| e["name"] == "OTEL_RESOURCE_ATTRIBUTES")
+                        .expect("OTel resource attributes");
+                    let value = attrs["value"].as_str().expect("a value");
+                    assert!(!value.contains(' '), "{value}");
+                    assert!(
+                        value.contains(",levee.team=finance-ops,levee.cost_center=CC-4410,"),
+                        "{value}"
+                    );
+                }
             }
         }
     }
@@ -887,4 +902,48 @@ fn cluster_policy_carries_the_caps_and_scope() {
         assert_eq!(labels["levee.dev/cost-center"], "CC-4410");
         assert_eq!(labels["levee.dev/tier"], t.as_str());
     }
+}
+
+/// yamllint over every generated YAML file, with the project's settings for generated YAML
+/// (the same rules as the `.yamllint` the pipelines use).
+#[test]
+fn every_generated_yaml_file_passes_yamllint() {
+    const CONFIG: &str = "{extends: default, rules: {truthy: {check-keys: false}, \
+        document-start: disable, line-length: {max: 160}, comments: {min-spaces-from-content: 1}}}";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut paths = Vec::new();
+    // Every scenario, plus the longest names a manifest allows.
+    let mut all = scenarios();
+    let long = "a".repeat(63);
+    for c in [Classification::Internal, Classification::Restricted] {
+        let text = manifest_text(c, Tier::Production)
+            .replace("name: expense-tracker", &format!("name: {long}"))
+            .replace("team: finance-ops", &format!("team: {}", "t".repeat(80)))
+            .replace("center: CC-4410", &format!("center: {}", "c".repeat(80)));
+        for form in KyvernoForm::ALL {
+            all.push((
+                format!("long-{c}-{form}"),
+                files(&parse(&text), &org(), *form),
+            ));
+        }
+    }
+    for (name, files) in all {
+        for (path, content) in files.iter().filter(|(p, _)| is_yaml(p)) {
+            let flat = format!("{name}-{}", path.display()).replace('/', "_");
+            let dest = dir.path().join(flat);
+            std::fs::write(&dest, content).expect("write");
+            paths.push(dest);
+        }
+    }
+    let out = Process::new(common::validator("yamllint"))
+        .args(["--strict", "-f", "parsable", "-d", CONFIG])
+        .args(&paths)
+        .output()
+        .expect("yamllint runs");
+    assert!(
+        out.status.success(),
+        "yamllint:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
