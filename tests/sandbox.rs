@@ -947,3 +947,26 @@ fn every_generated_yaml_file_passes_yamllint() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn deploy_exit_codes_for_bad_input() {
+    // An invalid manifest: the problems, exit 1, nothing written.
+    let dir = app_dir("name: Bad Name\nowner: x\n");
+    let out = common::levee()
+        .arg("deploy")
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is not a valid app name"));
+    assert!(!dir.path().join("deploy").exists());
+    // No manifest at all: a usage error, exit 2.
+    let empty = tempfile::tempdir().expect("tempdir");
+    let out = common::levee()
+        .arg("deploy")
+        .arg(empty.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hint: pass an app directory"));
+}
