@@ -13,6 +13,7 @@
 //! | runtime class | none (`wasm`: `sandbox.wasm_runtime_class`) | `sandbox.runtime_class` if the org names one |
 //! | egress | DNS, telemetry, and the manifest's hosts through the egress proxy | the same, exact hostnames only (`*.` wildcards refused), plus a namespace-wide default deny |
 //! | ingress | from the ingress controller's namespace, app port only | the same |
+//! | quota | the platform's, on the shared namespace | a ResourceQuota: two pods at the app's limits |
 
 use std::path::PathBuf;
 
@@ -266,6 +267,9 @@ pub struct Plan {
     memory: String,
     cap_cpu: String,
     cap_memory: String,
+    /// The hardened namespace's quota: two pods at the app's limits.
+    quota_cpu: String,
+    quota_memory: String,
     max_runtime_seconds: Option<u64>,
     egress: Vec<EgressHost>,
     egress_proxy: Option<EgressProxy>,
@@ -471,6 +475,8 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
         memory: memory.to_string(),
         cap_cpu: quantity_cpu(cap_cpu),
         cap_memory: cap_memory.to_string(),
+        quota_cpu: quantity_cpu(Cpu(cpu.0.saturating_mul(2))),
+        quota_memory: Memory(memory.0.saturating_mul(2)).to_string(),
         max_runtime_seconds: max_runtime_minutes.map(|m| u64::from(m) * 60),
         egress,
         egress_proxy: cfg.egress_proxy.clone(),
@@ -522,6 +528,7 @@ fn outputs(plan: &Plan) -> Vec<(&'static str, &'static str)> {
     let mut out = Vec::new();
     if plan.dedicated_namespace {
         out.push(("namespace.yaml.jinja", "deploy/00-namespace.yaml"));
+        out.push(("resourcequota.yaml.jinja", "deploy/05-resourcequota.yaml"));
     }
     out.push(("serviceaccount.yaml.jinja", "deploy/10-serviceaccount.yaml"));
     if !plan.egress.is_empty() {

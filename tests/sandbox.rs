@@ -200,6 +200,11 @@ fn hardened_differs_visibly() {
     let ns = get(&hardened, "deploy/00-namespace.yaml").expect("a dedicated namespace");
     assert!(ns.contains("name: \"apps-hardened-expense-tracker\""));
     assert!(ns.contains("pod-security.kubernetes.io/enforce: \"restricted\""));
+    let quota = get(&hardened, "deploy/05-resourcequota.yaml").expect("a quota");
+    let hard = &yaml_docs(&quota)[0]["spec"]["hard"];
+    assert_eq!(hard["limits.memory"], "512Mi", "two pods of 256Mi");
+    assert_eq!(hard["limits.cpu"], "500m", "two pods of 250m");
+    assert!(get(&shared, "deploy/05-resourcequota.yaml").is_none());
     let dep = get(&hardened, "deploy/30-deployment.yaml").expect("deployment");
     assert!(dep.contains("runtimeClassName: \"gvisor\""));
     assert!(
@@ -357,6 +362,7 @@ fn every_kubernetes_resource_validates_strictly() {
             "Deployment",
             "Namespace",
             "NetworkPolicy",
+            "ResourceQuota",
             "Service",
             "ServiceAccount"
         ]
