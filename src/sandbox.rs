@@ -164,6 +164,107 @@ impl Default for SandboxConfig {
     }
 }
 
+/// Is `s` a Kubernetes DNS label (namespace names): lowercase letters, digits and `-`, at most 63,
+/// starting and ending with a letter or digit?
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// The org config's `sandbox` section, checked for meaning: every value ends up in a Kubernetes
+/// object, where a bad one would only fail at `kubectl apply`.
+pub fn check_org(cx: &mut crate::document::Checker<'_>) {
+    use serde_json::Value;
+    let text = |cx: &crate::document::Checker<'_>, p: &str| match cx.get(p) {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    if let Some(ns) = text(cx, "/sandbox/namespace") {
+        if !is_dns_label(&ns) {
+            cx.error(
+                "/sandbox/namespace",
+                format!("`{ns}` is not a Kubernetes namespace name"),
+                "use at most 63 lowercase letters, digits and dashes, like `levee-sandbox`",
+            );
+        }
+    }
+    if let Some(prefix) = text(cx, "/sandbox/hardened_namespace_prefix") {
+        if prefix.len() > 40 || !is_dns_label(&format!("{prefix}a")) {
+            cx.error(
+                "/sandbox/hardened_namespace_prefix",
+                format!("`{prefix}` cannot start a Kubernetes namespace name"),
+                "use at most 40 lowercase letters, digits and dashes, like `levee-hardened-`",
+            );
+        }
+    }
+    for key in ["runtime_class", "wasm_runtime_class"] {
+        let pointer = format!("/sandbox/{key}");
+        if let Some(class) = text(cx, &pointer) {
+            if !class.split('.').all(is_dns_label) || class.len() > 253 {
+                cx.error(
+                    &pointer,
+                    format!("`{class}` is not a RuntimeClass name"),
+                    "name the RuntimeClass as `kubectl get runtimeclass` lists it, like `gvisor`",
+                );
+            }
+        }
+    }
+    if let Some(host) = text(cx, "/sandbox/egress_proxy/host") {
+        if !crate::manifest::is_hostname(&host) {
+            cx.error(
+                "/sandbox/egress_proxy/host",
+                format!("`{host}` is not a hostname"),
+                "the proxy's service name, without scheme or port: `egress-proxy.egress.svc.cluster.local`",
+            );
+        }
+    }
+    if let Some(path) = text(cx, "/sandbox/health_path") {
+        if !path.starts_with('/') || path.contains(char::is_whitespace) {
+            cx.error(
+                "/sandbox/health_path",
+                format!("`{path}` is not an HTTP path"),
+                "start it with `/`, like `/healthz`",
+            );
+        }
+    }
+    if let Some(protocol) = text(cx, "/sandbox/telemetry/protocol") {
+        if !["grpc", "http/protobuf", "http/json"].contains(&protocol.as_str()) {
+            cx.error(
+                "/sandbox/telemetry/protocol",
+                format!("`{protocol}` is not an OTLP protocol"),
+                "use `grpc`, `http/protobuf` or `http/json`",
+            );
+        }
+    }
+    if let Some(registry) = text(cx, "/sandbox/image_registry") {
+        if registry.is_empty() || registry.contains("://") || registry.contains(char::is_whitespace)
+        {
+            cx.error(
+                "/sandbox/image_registry",
+                format!("`{registry}` is not an image registry path"),
+                "a registry host and path without scheme, like `registry.acme.corp/apps`",
+            );
+        }
+    }
+    for pointer in [
+        "/sandbox/port",
+        "/sandbox/telemetry/port",
+        "/sandbox/egress_proxy/port",
+    ] {
+        if cx.get(pointer).and_then(Value::as_u64) == Some(0) {
+            cx.error(
+                pointer,
+                "a port must be more than 0",
+                "use the port the service listens on",
+            );
+        }
+    }
+}
+
 /// What the caller may choose beyond the org config.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeployOptions {

@@ -976,3 +976,32 @@ fn deploy_exit_codes_for_bad_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("hint: pass an app directory"));
 }
+
+#[test]
+fn org_sandbox_values_are_checked() {
+    let text = "sandbox:\n  namespace: Apps_Sandbox\n  hardened_namespace_prefix: \"-x-\"\n  \
+                runtime_class: \"g visor\"\n  health_path: healthz\n  \
+                telemetry: {endpoint: \"http://c:4318\", protocol: udp, port: 0, namespace: o}\n  \
+                image_registry: \"https://registry.acme.corp\"\n";
+    let err = document::parse_str::<Org>(Path::new("levee.org.yaml"), text)
+        .expect_err("an invalid sandbox section");
+    let document::LoadError::Invalid { diags, .. } = err else {
+        panic!("expected problems")
+    };
+    let fields: Vec<String> = diags.iter().filter_map(|d| d.field.clone()).collect();
+    assert_eq!(
+        fields,
+        [
+            "sandbox.namespace",
+            "sandbox.hardened_namespace_prefix",
+            "sandbox.runtime_class",
+            "sandbox.health_path",
+            "sandbox.telemetry.protocol",
+            "sandbox.telemetry.port",
+            "sandbox.image_registry"
+        ]
+    );
+    // The defaults and the test org pass.
+    assert!(document::parse_str::<Org>(Path::new("levee.org.yaml"), "org: acme\n").is_ok());
+    let _ = org();
+}
