@@ -16,6 +16,7 @@ pub mod merge;
 pub mod org;
 pub mod pipeline;
 pub mod plan;
+pub mod sandbox;
 pub mod schema;
 pub mod ui;
 pub mod upgrade;

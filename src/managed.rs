@@ -40,7 +40,19 @@ pub struct Inputs<'a> {
 pub type Generator = fn(&Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError>;
 
 /// Every generator, in order. Add yours here.
-pub const GENERATORS: &[Generator] = &[pipeline_files];
+pub const GENERATORS: &[Generator] = &[pipeline_files, sandbox_files];
+
+/// The runtime sandbox: Kubernetes manifests and Kyverno admission policies under `deploy/`.
+fn sandbox_files(inputs: &Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError> {
+    let options = crate::sandbox::DeployOptions::default();
+    Ok(crate::sandbox::deploy_files(inputs.manifest, inputs.org, &options)?
+        .into_iter()
+        .map(|(path, content)| ManagedFile {
+            path: path.to_string_lossy().replace('\\', "/"),
+            content,
+        })
+        .collect())
+}
 
 /// The pipeline and its CODEOWNERS.
 fn pipeline_files(inputs: &Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError> {
@@ -76,6 +88,8 @@ pub fn files(manifest: &Manifest, org: &Org) -> Result<Vec<ManagedFile>, Managed
 pub enum ManagedError {
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
     #[error("managed path `{0}` is not inside the app")]
     Escapes(String),
     #[error("cannot {action} {}: {source}", path.display())]

@@ -47,6 +47,9 @@ pub struct Org {
     /// The generated pipelines' pinned actions, tool versions and images, and how CI installs
     /// levee.
     pub ci: crate::pipeline::CiSettings,
+    /// Where and how apps run in Kubernetes: namespaces, runtime classes, the egress proxy,
+    /// telemetry, and the admission policy form (`levee deploy`, the `deploy/` managed files).
+    pub sandbox: crate::sandbox::SandboxConfig,
 }
 
 /// CODEOWNERS handles.
@@ -284,6 +287,7 @@ impl Default for Org {
             allowed_runtimes: PerClassification::default(),
             escalation: Escalation::default(),
             ci: crate::pipeline::CiSettings::default(),
+            sandbox: crate::sandbox::SandboxConfig::default(),
         }
     }
 }
@@ -375,6 +379,7 @@ impl Checked for Org {
     }
 
     fn check(cx: &mut Checker<'_>) {
+        crate::sandbox::check_org(cx);
         if let Some(Value::Array(domains)) = cx.get("/owner_domains") {
             for (i, d) in domains.iter().enumerate() {
                 if let Value::String(s) = d {

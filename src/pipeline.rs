@@ -229,9 +229,11 @@ impl Default for DeploySettings {
     fn default() -> Self {
         DeploySettings {
             url: "https://{app}.{environment}.apps.example.com".into(),
-            command: "kubectl apply --namespace \"$LEVEE_APP\" -f deploy/".into(),
+            // Server-side dry run first, so what is applied is what the API server accepted.
+            command: "kubectl apply --dry-run=server -f deploy/ && kubectl apply -f deploy/".into(),
             smoke: "curl --fail --silent --show-error --retry 10 --retry-delay 6 --retry-all-errors \"$LEVEE_APP_URL/healthz\"".into(),
-            telemetry: "curl --fail --silent --show-error --retry 10 --retry-delay 6 --retry-all-errors \"$LEVEE_APP_URL/healthz/telemetry\"".into(),
+            // The starter apps report `"telemetry":"exporting"` on /healthz when OTLP export is on.
+            telemetry: "curl -fsS --retry 10 --retry-delay 6 --retry-all-errors \"$LEVEE_APP_URL/healthz\" | grep -Eq '\"telemetry\": ?\"exporting\"'".into(),
         }
     }
 }

@@ -33,7 +33,14 @@ fn sync_writes_then_is_current() {
     let a = levee(dir.path()).args(["sync", "."]).assert().code(0);
     assert_eq!(
         out(&a),
-        "wrote .github/workflows/levee.yml (missing)\nwrote .github/CODEOWNERS (missing)\n"
+        "wrote .github/workflows/levee.yml (missing)\n\
+         wrote .github/CODEOWNERS (missing)\n\
+         wrote deploy/10-serviceaccount.yaml (missing)\n\
+         wrote deploy/30-deployment.yaml (missing)\n\
+         wrote deploy/40-service.yaml (missing)\n\
+         wrote deploy/50-networkpolicy.yaml (missing)\n\
+         wrote deploy/admission/kyverno-validatingpolicy.yaml (missing)\n\
+         wrote deploy/README.md (missing)\n"
     );
     let text = fs::read_to_string(dir.path().join(WORKFLOW)).expect("workflow");
     assert!(text.starts_with(&format!(
@@ -50,9 +57,9 @@ fn sync_writes_then_is_current() {
         "{record}"
     );
     let a = levee(dir.path()).args(["sync", "."]).assert().code(0);
-    assert_eq!(out(&a), "ok 2 managed files are current\n");
+    assert_eq!(out(&a), "ok 8 managed files are current\n");
     let a = levee(dir.path()).args(["sync", "--check"]).assert().code(0);
-    assert!(out(&a).starts_with("ok 2 managed files"), "{}", out(&a));
+    assert!(out(&a).starts_with("ok 8 managed files"), "{}", out(&a));
 }
 
 #[test]
@@ -141,7 +148,11 @@ fn a_manifest_change_regenerates_without_force() {
         out(&a)
     );
     let a = levee(dir.path()).arg("sync").assert().code(0);
-    assert_eq!(out(&a), "wrote .github/workflows/levee.yml (out of date)\n");
+    // Restricted data moves the app into the hardened sandbox: its own namespace and quota.
+    let written = out(&a);
+    assert!(written.starts_with("wrote .github/workflows/levee.yml (out of date)\n"), "{written}");
+    assert!(written.contains("wrote deploy/00-namespace.yaml (missing)\n"), "{written}");
+    assert!(written.contains("wrote deploy/05-resourcequota.yaml (missing)\n"), "{written}");
     let text = fs::read_to_string(dir.path().join(WORKFLOW)).expect("workflow");
     assert!(text.contains("name: production-approval") || text.contains("name: sandbox-approval"));
 }

@@ -9,6 +9,7 @@ use crate::exit::{ExitStatus, UsageError};
 use crate::ui::{ColorChoice, Ui};
 
 mod pipeline;
+mod deploy;
 mod schema;
 mod sync;
 mod validate;
@@ -67,6 +68,8 @@ pub enum Command {
     Sync(sync::SyncArgs),
     /// Print or write just the app's CI pipeline.
     Pipeline(pipeline::PipelineArgs),
+    /// Generate the runtime sandbox: Kubernetes manifests and Kyverno policies (deploy/).
+    Deploy(deploy::DeployArgs),
 }
 
 impl Global {
@@ -94,6 +97,7 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
         Command::Schema(args) => schema::run(&args, ui),
         Command::Sync(args) => sync::run(&cli.global, &args, ui),
         Command::Pipeline(args) => pipeline::run(&cli.global, &args, ui),
+        Command::Deploy(args) => deploy::run(&cli.global, &args, ui),
     }
 }
 
@@ -106,7 +110,14 @@ pub fn render_error(e: &anyhow::Error, color: bool) -> String {
             s.to_string()
         }
     };
-    let mut out = format!("{} {e}\n", paint("error:", |s| s.red().bold()));
+    let mut out = String::new();
+    // A user file (org config, answers) with problems: show each, located, like `levee validate`.
+    if let Some(crate::document::LoadError::Invalid { file, diags }) =
+        e.downcast_ref::<crate::document::LoadError>()
+    {
+        out.push_str(&crate::diag::render(diags, Some(&file.text), color));
+    }
+    out.push_str(&format!("{} {e}\n", paint("error:", |s| s.red().bold())));
     for cause in e.chain().skip(1) {
         out.push_str(&format!(
             "  {} {cause}\n",

@@ -95,7 +95,17 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
         Ok(v) => v,
         Err(status) => return Ok(status),
     };
-    let desired = managed::files(&manifest, &org)?;
+    let desired = match managed::files(&manifest, &org) {
+        Ok(d) => d,
+        Err(managed::ManagedError::Sandbox(crate::sandbox::SandboxError::Refused {
+            refusals, ..
+        })) => {
+            let loaded = manifest::load(&args.path)?;
+            ui.out(&super::deploy::render_refusals(&loaded, &refusals, ui))?;
+            return Ok(ExitStatus::Problems);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let entries = managed::status(&app, &desired)?;
     let actions = if args.check {
         None

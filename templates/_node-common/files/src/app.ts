@@ -99,9 +99,11 @@ export async function createApp(opts: CreateAppOptions): Promise<{ app: Express;
   app.set('query parser', 'simple');
   app.use(securityHeaders);
 
-  // For container / orchestrator probes. No login, no telemetry.
+  // For container / orchestrator probes. No login, no telemetry. `telemetry` tells the
+  // pipeline's telemetry check whether OTLP export is on ("exporting").
+  const telemetryState = { otlp: 'exporting', memory: 'in-memory', off: 'disabled' }[telemetry.mode];
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json({ status: 'ok', telemetry: telemetryState });
   });
 
   app.use(telemetry.middleware);

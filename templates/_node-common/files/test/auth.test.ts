@@ -21,7 +21,7 @@ describe('login and sessions', () => {
   test('GET /healthz answers without login', async () => {
     const res = await t.browser().request('/healthz');
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { status: 'ok' });
+    assert.deepEqual(await res.json(), { status: 'ok', telemetry: 'in-memory' });
   });
 
   test('pages send anonymous visitors to the login', async () => {

@@ -62,6 +62,8 @@ test('the server starts in production mode, answers /healthz and stops on SIGTER
     });
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.equal(health.status, 200);
+    // What the pipeline's telemetry check reads: OTLP export is on in production.
+    assert.deepEqual(await health.json(), { status: 'ok', telemetry: 'exporting' });
     const home = await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' });
     assert.equal(home.status, 303, 'pages need login');
     assert.equal(home.headers.get('set-cookie'), null, 'no cookie before login starts');

@@ -100,9 +100,11 @@ def create_app(*, manifest: Manifest | None = None, environ: Mapping[str, str] |
     async def _validation_error(request: Request, exc: RequestValidationError):
         return JSONResponse({"detail": "Invalid request."}, status_code=422)
 
+    # For container / orchestrator probes. `telemetry` tells the pipeline's telemetry check
+    # whether OTLP export is on ("exporting").
     @app.get("/healthz", include_in_schema=False)
     async def healthz():
-        return {"status": "ok"}
+        return {"status": "ok", "telemetry": "exporting" if telemetry.enabled else "disabled"}
 
     @app.get("/auth/logged-out", include_in_schema=False)
     async def signed_out(request: Request):

@@ -26,7 +26,8 @@ def session_data(client) -> dict:
 def test_healthz_needs_no_login(client):
     r = client.get("/healthz")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok"}
+    assert r.json()["status"] == "ok"
+    assert r.json()["telemetry"] in {"exporting", "disabled"}
 
 
 def test_business_page_sends_browsers_to_sign_in(client):

@@ -56,6 +56,9 @@ def test_uvicorn_serves_health_checks_and_flushes_telemetry_on_sigterm(tmp_path,
                     break
                 time.sleep(0.2)
             assert healthy, "the Dockerfile's HEALTHCHECK never passed"
+            # What the pipeline's telemetry check reads: OTLP export is on.
+            assert httpx2.get(f"http://127.0.0.1:{port}/healthz").json() == {
+                "status": "ok", "telemetry": "exporting"}
             r = httpx2.get(f"http://127.0.0.1:{port}/", headers={"accept": "text/html"})
             assert r.status_code == 303  # sign-in first
             assert not collector.requests

@@ -1,0 +1,217 @@
+//! `levee deploy`: the runtime sandbox's Kubernetes manifests and Kyverno policies (`deploy/`),
+//! printed or written. `levee sync` writes the same files as part of the managed set.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use crate::cli::Global;
+use crate::diag::{self, Diagnostic};
+use crate::document::LoadError;
+use crate::exit::{ExitStatus, UsageError};
+use crate::manifest;
+use crate::org;
+use crate::sandbox::{self, DeployOptions, KyvernoForm, SandboxError};
+use crate::ui::Ui;
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The app: a directory holding app.yaml, or the file.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Print the files to stdout (each under a `# ---- deploy/...` line) instead of writing them.
+    #[arg(long, conflicts_with = "out")]
+    pub stdout: bool,
+    /// The Kyverno policy form (default: the org config's `sandbox.kyverno`, else
+    /// validating-policy).
+    #[arg(long, value_enum)]
+    pub kyverno: Option<KyvernoArg>,
+    /// Write the files into DIR instead of the app's `deploy/` directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// `--kyverno`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KyvernoArg {
+    /// Kyverno's CEL `ValidatingPolicy` (policies.kyverno.io/v1, Kyverno 1.17+).
+    ValidatingPolicy,
+    /// The classic `ClusterPolicy` (kyverno.io/v1), for older Kyverno.
+    ClusterPolicy,
+}
+
+impl From<KyvernoArg> for KyvernoForm {
+    fn from(a: KyvernoArg) -> Self {
+        match a {
+            KyvernoArg::ValidatingPolicy => KyvernoForm::ValidatingPolicy,
+            KyvernoArg::ClusterPolicy => KyvernoForm::ClusterPolicy,
+        }
+    }
+}
+
+pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+    let file = manifest::locate(&args.path);
+    let loaded = match manifest::load(&args.path) {
+        Ok(l) => l,
+        Err(LoadError::Invalid {
+            file: source,
+            diags,
+        }) => {
+            ui.out(&diag::render(&diags, Some(&source.text), ui.stdout_color))?;
+            ui.status(&format!(
+                "{} fix app.yaml (`levee validate` lists every problem), then run `levee deploy` again",
+                ui.dim("hint:")
+            ));
+            return Ok(ExitStatus::Problems);
+        }
+        Err(e @ LoadError::Io { .. }) => {
+            return Err(UsageError::new(e.to_string())
+                .hint("pass an app directory or its app.yaml; create one with `levee new`")
+                .into());
+        }
+    };
+    let app_dir = file
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let resolved = match org::resolve(global.org.as_deref(), &app_dir) {
+        Ok(r) => r,
+        Err(LoadError::Invalid {
+            file: source,
+            diags,
+        }) => {
+            ui.out(&diag::render(&diags, Some(&source.text), ui.stdout_color))?;
+            return Ok(ExitStatus::Problems);
+        }
+        Err(e) => return Err(UsageError::new(e.to_string()).into()),
+    };
+    let options = DeployOptions {
+        kyverno: args.kyverno.map(Into::into),
+    };
+    let files = match sandbox::deploy_files(&loaded.value, &resolved.org, &options) {
+        Ok(files) => files,
+        Err(SandboxError::Refused { refusals, .. }) => {
+            ui.out(&render_refusals(&loaded, &refusals, ui))?;
+            return Ok(ExitStatus::Problems);
+        }
+        Err(e) => return Err(e.into()),
+    };
+
+    if args.stdout {
+        let mut text = String::new();
+        for (path, content) in &files {
+            text.push_str(&format!("# ---- {}\n{content}", path.display()));
+        }
+        ui.out(&text)?;
+        return Ok(ExitStatus::Success);
+    }
+
+    let (target, strip) = match &args.out {
+        Some(dir) => (dir.clone(), true),
+        None => (app_dir.clone(), false),
+    };
+    let mut written = Vec::new();
+    for (path, content) in &files {
+        let rel = if strip {
+            path.strip_prefix(sandbox::DEPLOY_DIR).unwrap_or(path)
+        } else {
+            path.as_path()
+        };
+        let dest = target.join(rel);
+        write_atomic(&dest, content)?;
+        written.push(dest);
+    }
+    let deploy_root = if strip {
+        target.clone()
+    } else {
+        target.join(sandbox::DEPLOY_DIR)
+    };
+    let removed = remove_stale(&deploy_root, &written)?;
+    for p in &removed {
+        ui.status(&format!("removed {} (no longer generated)", p.display()));
+    }
+    ui.status(&format!(
+        "{} {} files for {} in {}",
+        ui.green("wrote"),
+        written.len(),
+        loaded.value.name,
+        deploy_root.display()
+    ));
+    Ok(ExitStatus::Success)
+}
+
+/// Writes `content` to `dest` through a temporary file in the same directory and a rename, so a
+/// reader never sees half a file.
+fn write_atomic(dest: &Path, content: &str) -> anyhow::Result<()> {
+    let dir = dest.parent().unwrap_or_else(|| Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let name = dest
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.levee-{}.tmp", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(content.as_bytes())?;
+        f.sync_all()?;
+        fs::rename(&tmp, dest)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", dest.display()))
+}
+
+/// Removes files under `root` that levee generated earlier (they start with levee's header) and
+/// did not generate now (an egress allow-list after the egress list was emptied). Files without
+/// the header are left alone.
+fn remove_stale(root: &Path, keep: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    for dir in [root.to_path_buf(), root.join("admission")] {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !path.is_file() || keep.contains(&path) {
+                continue;
+            }
+            let head = fs::read_to_string(&path).unwrap_or_default();
+            let generated = head
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains("Generated by levee v") && l.contains("levee sync"));
+            if generated {
+                fs::remove_file(&path)
+                    .with_context(|| format!("cannot remove {}", path.display()))?;
+                removed.push(path);
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Prints the sandbox's refusals, each located in app.yaml.
+pub(crate) fn render_refusals(
+    loaded: &crate::document::Loaded<manifest::Manifest>,
+    refusals: &[sandbox::Refusal],
+    ui: &Ui,
+) -> String {
+    let diags: Vec<Diagnostic> = refusals
+        .iter()
+        .map(|r| {
+            Diagnostic::for_value(&loaded.source.path, &loaded.doc.spans, &r.field, r.message.clone())
+                .hint(r.hint.clone())
+        })
+        .collect();
+    let mut out = diag::render(&diags, Some(&loaded.source.text), ui.stdout_color);
+    out.push_str(&format!(
+        "{} {} cannot be deployed to the sandbox: {} problem{}\n",
+        ui.red("refused"),
+        loaded.value.name,
+        diags.len(),
+        if diags.len() == 1 { "" } else { "s" }
+    ));
+    out
+}
