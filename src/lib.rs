@@ -10,8 +10,12 @@ pub mod document;
 pub mod exit;
 pub mod manifest;
 pub mod org;
+pub mod pack;
+pub mod render;
+pub mod scaffold;
 pub mod schema;
 pub mod ui;
+pub mod wizard;
 pub mod yaml;
 
 /// levee's version, stamped into every file it generates.

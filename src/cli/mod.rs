@@ -8,7 +8,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::exit::{ExitStatus, UsageError};
 use crate::ui::{ColorChoice, Ui};
 
+pub mod new;
 mod schema;
+mod templates;
 mod validate;
 
 /// Guardrails for citizen-developer micro apps.
@@ -55,6 +57,10 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a JSON Schema (draft 2020-12).
     Schema(schema::SchemaArgs),
+    /// Create a new app: a wizard on a terminal; flags, --answers FILE or defaults otherwise.
+    New(Box<new::NewArgs>),
+    /// Show what a template pack offers.
+    Templates(templates::TemplatesArgs),
 }
 
 impl Cli {
@@ -69,6 +75,8 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, &args, ui),
         Command::Schema(args) => schema::run(&args, ui),
+        Command::New(args) => new::run(&cli.global, &args, ui),
+        Command::Templates(args) => templates::run(&args, ui),
     }
 }
 
