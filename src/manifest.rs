@@ -814,6 +814,43 @@ fn truncate(s: &str) -> String {
     }
 }
 
+impl crate::document::Checked for Manifest {
+    const NOUN: &'static str = "manifest";
+
+    fn validator() -> &'static jsonschema::Validator {
+        static V: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+        V.get_or_init(|| crate::schema::compile(Self::schema()))
+    }
+
+    fn schema() -> &'static Value {
+        static S: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+        S.get_or_init(crate::schema::generate::<Manifest>)
+    }
+
+    fn check(cx: &mut Checker<'_>) {
+        check(cx);
+    }
+}
+
+/// The manifest file name in an app directory.
+pub const FILE_NAME: &str = "app.yaml";
+
+/// `path` if it is a file, else `path/app.yaml`.
+pub fn locate(path: &std::path::Path) -> std::path::PathBuf {
+    if path.is_dir() {
+        path.join(FILE_NAME)
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// Reads and checks a manifest (a file, or a directory holding `app.yaml`).
+pub fn load(
+    path: &std::path::Path,
+) -> Result<crate::document::Loaded<Manifest>, crate::document::LoadError> {
+    crate::document::load::<Manifest>(&locate(path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -855,41 +892,4 @@ mod tests {
         assert!(!is_email("a b@acme.corp"));
         assert!(!is_email("a@localhost"));
     }
-}
-
-impl crate::document::Checked for Manifest {
-    const NOUN: &'static str = "manifest";
-
-    fn validator() -> &'static jsonschema::Validator {
-        static V: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
-        V.get_or_init(|| crate::schema::compile(Self::schema()))
-    }
-
-    fn schema() -> &'static Value {
-        static S: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-        S.get_or_init(crate::schema::generate::<Manifest>)
-    }
-
-    fn check(cx: &mut Checker<'_>) {
-        check(cx);
-    }
-}
-
-/// The manifest file name in an app directory.
-pub const FILE_NAME: &str = "app.yaml";
-
-/// `path` if it is a file, else `path/app.yaml`.
-pub fn locate(path: &std::path::Path) -> std::path::PathBuf {
-    if path.is_dir() {
-        path.join(FILE_NAME)
-    } else {
-        path.to_path_buf()
-    }
-}
-
-/// Reads and checks a manifest (a file, or a directory holding `app.yaml`).
-pub fn load(
-    path: &std::path::Path,
-) -> Result<crate::document::Loaded<Manifest>, crate::document::LoadError> {
-    crate::document::load::<Manifest>(&locate(path))
 }

@@ -476,7 +476,12 @@ pub fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
     let mut versions: Vec<(semver::Version, String)> = listing
         .lines()
         .filter_map(|l| l.split_whitespace().nth(1)?.strip_prefix("refs/tags/"))
-        .filter_map(|t| Some((semver::Version::parse(t.strip_prefix('v')?).ok()?, t.to_string())))
+        .filter_map(|t| {
+            Some((
+                semver::Version::parse(t.strip_prefix('v')?).ok()?,
+                t.to_string(),
+            ))
+        })
         .collect();
     versions.sort();
     let chosen = match tag {
@@ -585,7 +590,10 @@ mod tests {
     #[test]
     fn specs() {
         assert_eq!(Spec::parse("builtin"), Spec::Builtin);
-        assert_eq!(Spec::parse("./packs/acme"), Spec::Dir("./packs/acme".into()));
+        assert_eq!(
+            Spec::parse("./packs/acme"),
+            Spec::Dir("./packs/acme".into())
+        );
         assert_eq!(
             Spec::parse("./packs/acme@v1.2.0"),
             Spec::Git {

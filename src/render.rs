@@ -169,7 +169,10 @@ pub fn escape_dq(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             c if (c as u32) < 0x20
                 || (0x7f..=0x9f).contains(&(c as u32))
-                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}') =>
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+                ) =>
             {
                 out.push_str(&format!("\\u{:04x}", c as u32));
             }
@@ -264,11 +267,13 @@ pub fn render_file(
     else {
         return Ok(None);
     };
-    check_path(&path).map_err(|()| RenderError::Escape {
-        layer: layer.to_string(),
-        file: file.path.clone(),
-        path: path.clone(),
-    })?;
+    if !is_safe_path(&path) {
+        return Err(RenderError::Escape {
+            layer: layer.to_string(),
+            file: file.path.clone(),
+            path,
+        });
+    }
     let bytes = if is_template {
         let source = std::str::from_utf8(&file.bytes).map_err(|_| RenderError::NotText {
             layer: layer.to_string(),
@@ -319,10 +324,10 @@ fn render_path(env: &Environment<'_>, path: &str, ctx: &Value) -> Result<Option<
     Ok(Some(segments.join("/")))
 }
 
-/// Accepts a relative path that stays inside the target: plain segments only.
-pub fn check_path(path: &str) -> Result<(), ()> {
+/// Is `path` a relative path that stays inside the target (plain segments only)?
+pub fn is_safe_path(path: &str) -> bool {
     if path.is_empty() || path.len() > 4096 {
-        return Err(());
+        return false;
     }
     for segment in path.split('/') {
         let bad = segment.is_empty()
@@ -333,10 +338,10 @@ pub fn check_path(path: &str) -> Result<(), ()> {
                 .chars()
                 .any(|c| c == '\\' || c == ':' || c.is_control());
         if bad {
-            return Err(());
+            return false;
         }
     }
-    Ok(())
+    true
 }
 
 #[cfg(test)]
@@ -357,9 +362,11 @@ mod tests {
             name: "t".into(),
             files,
         }];
-        Ok(render_layers(&env, &layers, &Value::from(minijinja::value::Serde(&ctx)))?
-            .into_keys()
-            .collect())
+        Ok(
+            render_layers(&env, &layers, &Value::from(minijinja::value::Serde(&ctx)))?
+                .into_keys()
+                .collect(),
+        )
     }
 
     #[test]
@@ -391,7 +398,10 @@ mod tests {
         let paths = render(
             vec![
                 file("{% if app.on %}opt{% endif %}/x.txt", "x"),
-                file("src/{{ app.name }}.ts.jinja", "export const n = \"{{ app.name }}\";\n"),
+                file(
+                    "src/{{ app.name }}.ts.jinja",
+                    "export const n = \"{{ app.name }}\";\n",
+                ),
                 file("plain.txt", "{{ not rendered }}"),
             ],
             ctx,
@@ -415,6 +425,9 @@ mod tests {
         assert_eq!(escape_dq("a\"b\\c\nd\u{2028}"), "a\\\"b\\\\c\\nd\\u2028");
         assert!(escape_dockerfile("a\nb").is_err());
         assert!(escape_dockerfile("`id`").is_err());
-        assert_eq!(escape_dockerfile("$HOME \"x\"").ok(), Some("\\$HOME \\\"x\\\"".into()));
+        assert_eq!(
+            escape_dockerfile("$HOME \"x\"").ok(),
+            Some("\\$HOME \\\"x\\\"".into())
+        );
     }
 }

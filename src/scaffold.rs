@@ -253,7 +253,8 @@ pub fn plan(
     let ctx = context(&manifest, org);
     let env = render::environment();
     let layers = pack.layers(template)?;
-    let rendered = render::render_layers(&env, &layers, &Value::from(minijinja::value::Serde(&ctx)))?;
+    let rendered =
+        render::render_layers(&env, &layers, &Value::from(minijinja::value::Serde(&ctx)))?;
 
     let mut files = BTreeMap::new();
     let mut record_files = BTreeMap::new();
@@ -272,7 +273,7 @@ pub fn plan(
     let mut managed = Vec::new();
     for (path, text) in managed_files(&manifest, org) {
         let rel = path.to_string_lossy().replace('\\', "/");
-        if render::check_path(&rel).is_err() || files.contains_key(&rel) || reserved(&rel) {
+        if !render::is_safe_path(&rel) || files.contains_key(&rel) || reserved(&rel) {
             return Err(ScaffoldError::Reserved {
                 template: template.id.clone(),
                 path: rel,
@@ -312,10 +313,7 @@ pub fn plan(
         bytes: s.into_bytes(),
         executable: false,
     };
-    files.insert(
-        format!("{RECORD_DIR}/render.json"),
-        text_file(record_json),
-    );
+    files.insert(format!("{RECORD_DIR}/render.json"), text_file(record_json));
     files.insert(
         format!("{RECORD_DIR}/answers.yaml"),
         text_file(app_yaml.clone()),

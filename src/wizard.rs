@@ -12,8 +12,8 @@ use std::str::FromStr;
 use serde::Deserialize;
 
 use crate::manifest::{
-    self, AccessLevel, Ci, Classification, Cost, DataAccess, Date, Kind, Manifest, Runtime,
-    Secret, SecretProvider, Sso, SsoProvider, Stack, Tier,
+    self, AccessLevel, Ci, Classification, Cost, DataAccess, Date, Kind, Manifest, Runtime, Secret,
+    SecretProvider, Sso, SsoProvider, Stack, Tier,
 };
 use crate::org::Org;
 use crate::pack::Pack;
@@ -313,9 +313,7 @@ fn check_free_text(s: &str, max: usize, one_line: bool) -> Result<(), Problem> {
             "keep it short: one sentence",
         ));
     }
-    if s.chars()
-        .any(|c| c.is_control() && !(c == '\n' && !one_line))
-    {
+    if s.chars().any(|c| c.is_control() && (one_line || c != '\n')) {
         return Err(problem(
             "the answer contains a line break or control character",
             "write it on one line",
@@ -331,6 +329,8 @@ impl Wizard<'_, '_> {
 
     /// The generic question: given answer, else prompt (re-asking on a refused answer), else
     /// default, else missing (when required).
+    // One place decides given > prompt > default > missing; its inputs are the question's parts.
+    #[allow(clippy::too_many_arguments)]
     fn ask<T: Clone>(
         &mut self,
         q: Question,
@@ -421,7 +421,11 @@ impl Wizard<'_, '_> {
             .unwrap_or_default();
 
         let description = self.ask(
-            question("description", "Description?", "one sentence: what the app does and for whom"),
+            question(
+                "description",
+                "Description?",
+                "one sentence: what the app does and for whom",
+            ),
             a.description.clone(),
             None,
             false,
@@ -470,7 +474,11 @@ impl Wizard<'_, '_> {
             .unwrap_or_default();
 
         let team = self.ask(
-            question("team", "Team?", "the team that owns the app, like `finance`"),
+            question(
+                "team",
+                "Team?",
+                "the team that owns the app, like `finance`",
+            ),
             a.team.clone(),
             None,
             false,
@@ -510,7 +518,11 @@ impl Wizard<'_, '_> {
         let default_tier = Tier::ALL
             .iter()
             .copied()
-            .find(|t| org.tier(*t).max_classification.is_none_or(|m| classification <= m))
+            .find(|t| {
+                org.tier(*t)
+                    .max_classification
+                    .is_none_or(|m| classification <= m)
+            })
             .unwrap_or(Tier::Production);
         let tier_choices: Vec<Choice> = Tier::ALL
             .iter()
@@ -537,14 +549,16 @@ impl Wizard<'_, '_> {
             .unwrap_or(default_tier);
 
         let caps = org.tier(tier);
-        let default_expiry = caps
-            .default_lifetime_days
-            .map(|d| add_days(today, d));
+        let default_expiry = caps.default_lifetime_days.map(|d| add_days(today, d));
         let max_life = caps.max_lifetime_days;
         let expires = self.ask(
             Question {
                 default: default_expiry.map(|d| d.to_string()),
-                ..question("expires", "Expiry date?", "YYYY-MM-DD; the app is retired then unless promoted")
+                ..question(
+                    "expires",
+                    "Expiry date?",
+                    "YYYY-MM-DD; the app is retired then unless promoted",
+                )
             },
             a.expires,
             default_expiry,
@@ -553,7 +567,10 @@ impl Wizard<'_, '_> {
             &|s| Date::parse(s),
             &move |d: &Date| {
                 if *d <= today {
-                    return Err(problem(format!("{d} is not in the future"), "pick a later date"));
+                    return Err(problem(
+                        format!("{d} is not in the future"),
+                        "pick a later date",
+                    ));
                 }
                 if let Some(max) = max_life {
                     let last = add_days(today, max);
@@ -580,7 +597,11 @@ impl Wizard<'_, '_> {
             .ask(
                 Question {
                     default: Some(Ci::Github.to_string()),
-                    ..question("ci", "CI system?", "where the app's repository runs its checks")
+                    ..question(
+                        "ci",
+                        "CI system?",
+                        "where the app's repository runs its checks",
+                    )
                 },
                 a.ci,
                 Some(Ci::Github),
@@ -679,7 +700,11 @@ impl Wizard<'_, '_> {
             .unwrap_or_default();
 
         let cost_center = self.ask(
-            question("cost-center", "Cost center?", "who pays, like `CC-1234` (empty: none)"),
+            question(
+                "cost-center",
+                "Cost center?",
+                "who pays, like `CC-1234` (empty: none)",
+            ),
             a.cost_center.clone(),
             None,
             false,
@@ -703,7 +728,7 @@ impl Wizard<'_, '_> {
             egress,
             ..base_runtime
         };
-        let cost = (cost_center.is_some() || a.cost_estimate.is_some()).then(|| Cost {
+        let cost = (cost_center.is_some() || a.cost_estimate.is_some()).then_some(Cost {
             center: cost_center,
             estimated_monthly_usd: a.cost_estimate,
         });
@@ -755,8 +780,16 @@ impl Wizard<'_, '_> {
                 hint: "`levee templates list` shows the templates".into(),
             })?;
             for (flag, given, has) in [
-                ("kind", a.kind.map(|k| k.to_string()), t.meta.kind.to_string()),
-                ("stack", a.stack.map(|s| s.to_string()), t.meta.stack.to_string()),
+                (
+                    "kind",
+                    a.kind.map(|k| k.to_string()),
+                    t.meta.kind.to_string(),
+                ),
+                (
+                    "stack",
+                    a.stack.map(|s| s.to_string()),
+                    t.meta.stack.to_string(),
+                ),
             ] {
                 if let Some(g) = given.filter(|g| *g != has) {
                     return Err(WizardError::Refused {
@@ -786,13 +819,18 @@ impl Wizard<'_, '_> {
                 ),
             })
             .collect();
-        let offered = kinds.iter().map(|k| k.to_string()).collect::<Vec<_>>().join("|");
+        let offered = kinds
+            .iter()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+            .join("|");
         let kinds_c = kinds.clone();
+        let only_kind = (kinds.len() == 1 && a.kind.is_none()).then(|| kinds[0]);
         let kind = self
             .ask(
                 question("kind", "What kind of app?", "dashboard, form or webhook"),
-                a.kind,
-                (kinds.len() == 1).then(|| kinds[0]),
+                a.kind.or(only_kind),
+                None,
                 true,
                 Some(&kind_choices),
                 &|s| Kind::from_str(s),
@@ -800,7 +838,10 @@ impl Wizard<'_, '_> {
                     if kinds_c.contains(k) {
                         Ok(())
                     } else {
-                        Err(problem(format!("the template pack has no {k} template"), "`levee templates list` shows what it offers"))
+                        Err(problem(
+                            format!("the template pack has no {k} template"),
+                            "`levee templates list` shows what it offers",
+                        ))
                     }
                 },
                 &format!("--kind {offered} (or --template ID)"),
@@ -819,12 +860,17 @@ impl Wizard<'_, '_> {
             })
             .collect();
         let stacks_c = stacks.clone();
-        let offered = stacks.iter().map(|k| k.to_string()).collect::<Vec<_>>().join("|");
+        let offered = stacks
+            .iter()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+            .join("|");
+        let only_stack = (stacks.len() == 1 && a.stack.is_none()).then(|| stacks[0]);
         let stack = self
             .ask(
                 question("stack", "Language stack?", "node (TypeScript) or python"),
-                a.stack,
-                (stacks.len() == 1).then(|| stacks[0]),
+                a.stack.or(only_stack),
+                None,
                 true,
                 Some(&stack_choices),
                 &|s| Stack::from_str(s),
@@ -832,7 +878,10 @@ impl Wizard<'_, '_> {
                     if stacks_c.contains(s) {
                         Ok(())
                     } else {
-                        Err(problem(format!("the template pack has no {kind} template for {s}"), "`levee templates list` shows what it offers"))
+                        Err(problem(
+                            format!("the template pack has no {kind} template for {s}"),
+                            "`levee templates list` shows what it offers",
+                        ))
                     }
                 },
                 &format!("--stack {offered}"),
@@ -888,7 +937,11 @@ impl Wizard<'_, '_> {
                 return Ok(out);
             }
             let access = prompt.select(
-                &question("dataset", &format!("Access to {name}?"), "read, write or admin"),
+                &question(
+                    "dataset",
+                    &format!("Access to {name}?"),
+                    "read, write or admin",
+                ),
                 &access_choices,
             )?;
             let Ok(access_level) = AccessLevel::from_str(&access) else {
@@ -896,7 +949,11 @@ impl Wizard<'_, '_> {
                 continue;
             };
             let purpose = prompt
-                .text(&question("dataset", "Why does the app need it?", "in plain words"))?
+                .text(&question(
+                    "dataset",
+                    "Why does the app need it?",
+                    "in plain words",
+                ))?
                 .trim()
                 .to_string();
             let d = DataAccess {
@@ -924,7 +981,8 @@ impl Wizard<'_, '_> {
         tier: Tier,
     ) -> Result<Vec<Secret>, WizardError> {
         let org = self.org().clone();
-        let check = move |s: &Secret, seen: &[Secret]| secret_allowed(&org, s, seen, classification, tier);
+        let check =
+            move |s: &Secret, seen: &[Secret]| secret_allowed(&org, s, seen, classification, tier);
         if let Some(given) = &a.secrets {
             for (i, s) in given.iter().enumerate() {
                 check(s, &given[..i]).map_err(|p| WizardError::Refused {
@@ -962,7 +1020,11 @@ impl Wizard<'_, '_> {
                 return Ok(out);
             }
             let provider = prompt.select(
-                &question("secret", &format!("Where is {name} stored?"), "the secret store"),
+                &question(
+                    "secret",
+                    &format!("Where is {name} stored?"),
+                    "the secret store",
+                ),
                 &providers,
             )?;
             let Ok(provider) = SecretProvider::from_str(&provider) else {
@@ -997,7 +1059,11 @@ fn one_line(s: &str) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(60)
         .collect();
-    if s.chars().count() > 60 { format!("{t}…") } else { t }
+    if s.chars().count() > 60 {
+        format!("{t}…")
+    } else {
+        t
+    }
 }
 
 fn split_list(s: &str) -> Vec<String> {
@@ -1034,7 +1100,10 @@ fn tier_allows(org: &Org, tier: Tier, classification: Classification) -> Result<
                 "choose a higher --tier ({}), or a lower --classification (levee.org.yaml `tiers.{tier}.max_classification`)",
                 Tier::ALL
                     .iter()
-                    .filter(|t| org.tier(**t).max_classification.is_none_or(|m| classification <= m))
+                    .filter(|t| org
+                        .tier(**t)
+                        .max_classification
+                        .is_none_or(|m| classification <= m))
                     .map(|t| t.to_string())
                     .collect::<Vec<_>>()
                     .join(" or ")
@@ -1119,7 +1188,10 @@ fn secret_allowed(
         ));
     }
     if seen.iter().any(|x| x.name == s.name) {
-        return Err(problem(format!("the secret `{}` is listed twice", s.name), "list each secret once"));
+        return Err(problem(
+            format!("the secret `{}` is listed twice", s.name),
+            "list each secret once",
+        ));
     }
     let allowed = org.secret_providers(classification);
     if !allowed.contains(&s.provider) {
@@ -1130,7 +1202,11 @@ fn secret_allowed(
             ),
             format!(
                 "use {} (levee.org.yaml `secret_providers.{classification}`)",
-                allowed.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" or ")
+                allowed
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
             ),
         ));
     }

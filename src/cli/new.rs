@@ -136,9 +136,17 @@ pub fn run_with(
         scaffold::check_target(dir).map_err(usage)?;
     }
     let cwd = std::env::current_dir()?;
-    let start = args.dir.as_deref().and_then(Path::parent).map_or(cwd.clone(), |p| {
-        if p.as_os_str().is_empty() { cwd.clone() } else { p.to_path_buf() }
-    });
+    let start = args
+        .dir
+        .as_deref()
+        .and_then(Path::parent)
+        .map_or(cwd.clone(), |p| {
+            if p.as_os_str().is_empty() {
+                cwd.clone()
+            } else {
+                p.to_path_buf()
+            }
+        });
     let org = org::resolve(global.org.as_deref(), &start).map_err(|e| {
         UsageError::new(format!("cannot use the org config: {e}"))
             .hint("run `levee validate` style checks on it, or pass --org FILE")
@@ -148,7 +156,10 @@ pub fn run_with(
     let mut answers = args.answers();
     if let Some(file) = &args.answers {
         let text = std::fs::read_to_string(file).map_err(|e| {
-            UsageError::new(format!("cannot read the answers file {}: {e}", file.display()))
+            UsageError::new(format!(
+                "cannot read the answers file {}: {e}",
+                file.display()
+            ))
         })?;
         let from_file = wizard::answers_from_yaml(&text).map_err(|e| {
             UsageError::new(format!("the answers file {} is not valid: {e}", file.display()))
@@ -174,7 +185,9 @@ pub fn run_with(
         .dir
         .clone()
         .unwrap_or_else(|| PathBuf::from(&resolved.manifest.name));
-    let template = pack.template(&resolved.template_id).map_err(|e| UsageError::new(e.to_string()))?;
+    let template = pack
+        .template(&resolved.template_id)
+        .map_err(|e| UsageError::new(e.to_string()))?;
     let plan = scaffold::plan(&pack, template, resolved.manifest, &org.org).map_err(usage)?;
     scaffold::write(&target, &plan).map_err(usage)?;
 
@@ -229,7 +242,9 @@ fn usage(e: ScaffoldError) -> anyhow::Error {
 }
 
 fn shell_word(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))

@@ -56,10 +56,7 @@ pub fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
             ui.out(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
         }
         Format::Text => {
-            let mut text = format!(
-                "{} {} ({})\n",
-                pack.meta.name, pack.version, pack.origin
-            );
+            let mut text = format!("{} {} ({})\n", pack.meta.name, pack.version, pack.origin);
             if pack.templates.is_empty() {
                 text.push_str("  (no templates)\n");
             }
