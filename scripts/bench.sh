@@ -39,12 +39,16 @@ bench_new() {
   find "$cc" -name '*.jinja' | while read -r f; do
     sed -e 's/app\.name/cookiecutter.name/g; s/app\.description/cookiecutter.description/g; s/app\.[a-z_.]*/cookiecutter.name/g' "$f" > "${f%.jinja}"; rm "$f"
   done
-  # Path segments and conditional dirs are levee features; flatten them for cookiecutter.
+  # Conditional dirs are a levee feature: dropped; templated names use cookiecutter's variable.
   find "$cc" -depth -name '*{%*' -exec rm -rf {} +
+  find "$cc" -depth -name '*{{ app.*' | while read -r f; do
+    d=$(dirname "$f"); b=$(basename "$f"); mv "$f" "$d/$(echo "$b" | sed 's/app\.[a-z_.]*/cookiecutter.name/g')"
+  done
   printf '{"name": "bench-app", "description": "bench", "_copy_without_render": ["*.png", "*.ts", "*.json", "*.lock", "*.py", "*.md", "Dockerfile"]}\n' > "$cc/cookiecutter.json"
   local files; files=$(find "$cc/{{cookiecutter.name}}" -type f | wc -l)
   echo "bench_new: template $tid from $pack ($files files)"
   cd "$WORK"
+  "$WORK/venv/bin/cookiecutter" --no-input -o "$WORK/check-cc" "$cc" >/dev/null || { echo "cookiecutter cannot render the converted template" >&2; exit 2; }
   hyperfine --warmup 3 --runs 30 --export-json "$WORK/new.json" \
     --prepare "rm -rf $WORK/out-levee $WORK/out-cc" \
     -n "levee new --no-input" \
