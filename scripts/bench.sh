@@ -110,5 +110,58 @@ print(f"bench_validate: levee validate (one manifest) median {r['median']*1000:.
 PY
 }
 
-if [[ $# -eq 0 ]]; then set -- bench_validate bench_sync validator_findings; fi
+# `levee new --no-input` (whole process) beside cookiecutter rendering the same template.
+bench_new() {
+  build_release
+  local LEVEE_BIN="$LEVEE"
+  command -v hyperfine >/dev/null || { echo "hyperfine is missing: apt-get install -y hyperfine" >&2; exit 2; }
+  # The template: form-node of the built-in pack when it exists, else the test fixture pack.
+  local pack="" tid="form-node"
+  if "$LEVEE_BIN" templates list --format json | grep -q '"id": "form-node"'; then
+    pack="builtin"; local src="$ROOT/templates"
+  else
+    pack="$ROOT/tests/fixtures/packs/basic"; local src="$pack"
+  fi
+  # cookiecutter in a venv (pinned), with the same files: layers then the template's own,
+  # .jinja files rendered, the rest copied without rendering.
+  if [ ! -x "$WORK/venv/bin/cookiecutter" ]; then
+    python3 -m venv "$WORK/venv"
+    "$WORK/venv/bin/pip" install --quiet cookiecutter==2.6.0
+  fi
+  local cc="$WORK/cc-template"
+  mkdir -p "$cc/{{cookiecutter.name}}"
+  for layer in $(sed -n 's/^include: \[\(.*\)\]/\1/p' "$src/$tid/template.yaml" | tr ',' ' ') "$tid"; do
+    cp -a "$src/$layer/files/." "$cc/{{cookiecutter.name}}/"
+  done
+  find "$cc" -name '*.jinja' | while read -r f; do
+    sed -e 's/app\.name/cookiecutter.name/g; s/app\.description/cookiecutter.description/g; s/app\.[a-z_.]*/cookiecutter.name/g' "$f" > "${f%.jinja}"; rm "$f"
+  done
+  # Conditional dirs are a levee feature: dropped; templated names use cookiecutter's variable.
+  find "$cc" -depth -name '*{%*' -exec rm -rf {} +
+  find "$cc" -depth -name '*{{ app.*' | while read -r f; do
+    d=$(dirname "$f"); b=$(basename "$f"); mv "$f" "$d/$(echo "$b" | sed 's/app\.[a-z_.]*/cookiecutter.name/g')"
+  done
+  printf '{"name": "bench-app", "description": "bench", "_copy_without_render": ["*.png", "*.ts", "*.json", "*.lock", "*.py", "*.md", "Dockerfile"]}\n' > "$cc/cookiecutter.json"
+  local files; files=$(find "$cc/{{cookiecutter.name}}" -type f | wc -l)
+  echo "bench_new: template $tid from $pack ($files files)"
+  pushd "$WORK" >/dev/null
+  "$WORK/venv/bin/cookiecutter" --no-input -o "$WORK/check-cc" "$cc" >/dev/null || { echo "cookiecutter cannot render the converted template" >&2; exit 2; }
+  hyperfine --warmup 3 --runs 30 --export-json "$WORK/new.json" \
+    --prepare "rm -rf $WORK/out-levee $WORK/out-cc" \
+    -n "levee new --no-input" \
+    "$LEVEE_BIN new $WORK/out-levee --no-input --templates $pack --template $tid --name bench-app --owner bench@acme.corp --classification internal --sso-group g" \
+    -n "cookiecutter" \
+    "$WORK/venv/bin/cookiecutter --no-input -o $WORK/out-cc $cc"
+  python3 - "$WORK/new.json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(f"  {r['command']}: median {r['median']*1000:.1f} ms")
+PY
+  "$LEVEE_BIN" new "$WORK/size-app" --no-input --templates "$pack" --template "$tid" --name bench-app \
+    --owner bench@acme.corp --classification internal --sso-group g >/dev/null
+  popd >/dev/null
+  echo "  generated app before npm ci: $(du -sk "$WORK/size-app" | cut -f1) KiB, $(find "$WORK/size-app" -type f | wc -l) files"
+}
+
+if [[ $# -eq 0 ]]; then set -- bench_validate bench_new bench_sync validator_findings; fi
 for f in "$@"; do "$f"; done

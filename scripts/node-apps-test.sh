@@ -12,6 +12,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The levee binary that scaffolds the apps (scripts/test.sh has built it).
+LEVEE="${LEVEE:-$ROOT/target/debug/levee}"
+[ -x "$LEVEE" ] || (cd "$ROOT" && cargo build --quiet --locked)
 CACHE="${LEVEE_CACHE_DIR:-$ROOT/.cache}"
 NODE_MAJOR=24
 TEMPLATES=(dashboard-node form-node webhook-node)
@@ -44,8 +47,21 @@ ensure_python_deps() {
 }
 
 # ---- rendering: the one place to swap for `levee new --no-input` -----------
-render_app() { # KIND DIR   (KIND = template id, e.g. form-node)
-  python3 "$ROOT/scripts/render-template.py" "$1" "$2"
+# Scaffolds one app with the real `levee new` (no prompts), using the starter-suite org config.
+render_app() { # TEMPLATE-ID DIR
+  local tpl="$1" dir="$2" kind="${1%-*}"
+  local args=(new "$dir" --no-input --org "$ROOT/tests/fixtures/apps.levee.org.yaml"
+    --template "$tpl" --name "levee-$tpl" --description "Example $kind app scaffolded by the test suite"
+    --owner jane.doe@example.com --team platform --classification internal --tier prototype
+    --sso-issuer https://login.example.com --dataset "example:read:try the $kind starter"
+    --cost-center CC-1234)
+  case "$kind" in
+    dashboard) args+=(--sso-group ops-team) ;;
+    form) args+=(--sso-group finance --sso-group finance-approvers) ;;
+    webhook) args+=(--sso-group integrations --egress api.payments.example.com) ;;
+  esac
+  rm -rf "$dir"
+  "$LEVEE" "${args[@]}" >/dev/null
 }
 
 # ---- checks ----------------------------------------------------------------

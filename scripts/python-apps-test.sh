@@ -12,6 +12,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The levee binary that scaffolds the apps (scripts/test.sh has built it).
+LEVEE="${LEVEE:-$ROOT/target/debug/levee}"
+[ -x "$LEVEE" ] || (cd "$ROOT" && cargo build --quiet --locked)
 UV_VERSION="0.13.9"
 JINJA2_VERSION="3.1.6"
 PYYAML_VERSION="6.0.4"
@@ -44,46 +47,22 @@ ensure_tools() {
 }
 
 # An example manifest as levee would write it (every optional field present).
-write_manifest() {
-  local kind="$1" file="$2" groups secrets egress
+# Scaffolds one app with the real `levee new` (no prompts), using the starter-suite org config.
+render_app() { # KIND DIR
+  set -- "$1-python" "$2"
+  local tpl="$1" dir="$2" kind="${1%-*}"
+  local args=(new "$dir" --no-input --org "$ROOT/tests/fixtures/apps.levee.org.yaml"
+    --template "$tpl" --name "levee-$tpl" --description "Example $kind app scaffolded by the test suite"
+    --owner jane.doe@example.com --team platform --classification internal --tier prototype
+    --sso-issuer https://login.example.com --dataset "example:read:try the $kind starter"
+    --cost-center CC-1234)
   case "$kind" in
-    dashboard) groups="[ops-team]"
-               secrets="[{name: SESSION_SECRET, provider: env}]"
-               egress="[]" ;;
-    form)      groups="[finance, finance-approvers]"
-               secrets="[{name: SESSION_SECRET, provider: env}, {name: OIDC_CLIENT_SECRET, provider: env}]"
-               egress="[]" ;;
-    webhook)   groups="[integrations]"
-               secrets="[{name: SESSION_SECRET, provider: env}, {name: WEBHOOK_SIGNING_SECRET, provider: env}, {name: DOWNSTREAM_API_TOKEN, provider: env}]"
-               egress="[api.payments.example.com]" ;;
+    dashboard) args+=(--sso-group ops-team) ;;
+    form) args+=(--sso-group finance --sso-group finance-approvers) ;;
+    webhook) args+=(--sso-group integrations --egress api.payments.example.com) ;;
   esac
-  cat >"$file" <<EOF
-name: levee-py-$kind
-description: Example $kind app rendered by python-apps-test.sh
-owner: jane.doe@example.com
-team: platform
-kind: $kind
-stack: python
-classification: internal
-sso: {provider: oidc, issuer: "https://login.example.com", groups: $groups, scopes: [openid, profile, email]}
-runtime: {type: sandboxed-container, cpu_limit: 0.25, mem_limit: 256Mi, max_runtime_minutes: 60, egress: $egress}
-secrets: $secrets
-data_access: [{dataset: example, access_level: read, purpose: "try the $kind starter"}]
-lifecycle: {tier: prototype, created: 2026-03-01, expires: 2026-04-01}
-cost: {center: CC-1234, estimated_monthly_usd: 40}
-ci: github
-template: {id: $kind-python, version: 1.0.0, source: builtin}
-EOF
-}
-
-# render_app KIND DIR — to be replaced by `levee new --no-input` once it exists.
-render_app() {
-  local kind="$1" dir="$2" manifest
-  manifest="$(mktemp)"
-  write_manifest "$kind" "$manifest"
-  "$TOOLS_VENV/bin/python" "$ROOT/scripts/render-template-py.py" \
-    "$ROOT/templates" "$kind-python" "$manifest" "$dir"
-  rm -f "$manifest"
+  rm -rf "$dir"
+  "$LEVEE" "${args[@]}" >/dev/null
 }
 
 now() { date +%s.%N; }
@@ -94,7 +73,7 @@ relock() {
   for kind in "${KINDS[@]}"; do
     dir="$WORK/$kind"
     render_app "$kind" "$dir"
-    name="levee-py-$kind"
+    name="levee-$kind-python"
     log "$kind: uv lock"
     (cd "$dir" && rm -f uv.lock && "$TOOLS_VENV/bin/uv" lock --python "$PYTHON312")
     grep -q "^name = \"$name\"$" "$dir/uv.lock" || { echo "project name not found in uv.lock" >&2; exit 1; }

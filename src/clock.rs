@@ -1,9 +1,9 @@
-//! Today's date. `LEVEE_TODAY=YYYY-MM-DD` fixes it (tests, reproducible runs, "what if" checks of
-//! expiry); otherwise the system clock in UTC.
+//! Today's date. `LEVEE_TODAY=YYYY-MM-DD` fixes it (tests, "what if" checks of expiry), then
+//! `SOURCE_DATE_EPOCH` (seconds; the reproducible-builds convention); otherwise the local date.
 
 use crate::manifest::Date;
 
-/// Today, or `LEVEE_TODAY` when set to a valid date.
+/// Today: `LEVEE_TODAY`, else `SOURCE_DATE_EPOCH` (in UTC), else the local calendar date.
 pub fn today() -> Date {
     if let Some(d) = std::env::var("LEVEE_TODAY")
         .ok()
@@ -11,9 +11,11 @@ pub fn today() -> Date {
     {
         return d;
     }
-    Date(
-        jiff::Timestamp::now()
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .date(),
-    )
+    let now = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC))
+        .unwrap_or_else(jiff::Zoned::now);
+    Date(now.date())
 }

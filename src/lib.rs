@@ -14,12 +14,16 @@ pub mod managed;
 pub mod manifest;
 pub mod merge;
 pub mod org;
+pub mod pack;
 pub mod pipeline;
 pub mod plan;
+pub mod render;
 pub mod sandbox;
+pub mod scaffold;
 pub mod schema;
 pub mod ui;
 pub mod upgrade;
+pub mod wizard;
 pub mod yaml;
 
 /// levee's version, stamped into every file it generates.

@@ -45,13 +45,15 @@ pub const GENERATORS: &[Generator] = &[pipeline_files, sandbox_files];
 /// The runtime sandbox: Kubernetes manifests and Kyverno admission policies under `deploy/`.
 fn sandbox_files(inputs: &Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError> {
     let options = crate::sandbox::DeployOptions::default();
-    Ok(crate::sandbox::deploy_files(inputs.manifest, inputs.org, &options)?
-        .into_iter()
-        .map(|(path, content)| ManagedFile {
-            path: path.to_string_lossy().replace('\\', "/"),
-            content,
-        })
-        .collect())
+    Ok(
+        crate::sandbox::deploy_files(inputs.manifest, inputs.org, &options)?
+            .into_iter()
+            .map(|(path, content)| ManagedFile {
+                path: path.to_string_lossy().replace('\\', "/"),
+                content,
+            })
+            .collect(),
+    )
 }
 
 /// The pipeline and its CODEOWNERS.

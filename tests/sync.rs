@@ -150,9 +150,18 @@ fn a_manifest_change_regenerates_without_force() {
     let a = levee(dir.path()).arg("sync").assert().code(0);
     // Restricted data moves the app into the hardened sandbox: its own namespace and quota.
     let written = out(&a);
-    assert!(written.starts_with("wrote .github/workflows/levee.yml (out of date)\n"), "{written}");
-    assert!(written.contains("wrote deploy/00-namespace.yaml (missing)\n"), "{written}");
-    assert!(written.contains("wrote deploy/05-resourcequota.yaml (missing)\n"), "{written}");
+    assert!(
+        written.starts_with("wrote .github/workflows/levee.yml (out of date)\n"),
+        "{written}"
+    );
+    assert!(
+        written.contains("wrote deploy/00-namespace.yaml (missing)\n"),
+        "{written}"
+    );
+    assert!(
+        written.contains("wrote deploy/05-resourcequota.yaml (missing)\n"),
+        "{written}"
+    );
     let text = fs::read_to_string(dir.path().join(WORKFLOW)).expect("workflow");
     assert!(text.contains("name: production-approval") || text.contains("name: sandbox-approval"));
 }

@@ -201,8 +201,13 @@ pub(crate) fn render_refusals(
     let diags: Vec<Diagnostic> = refusals
         .iter()
         .map(|r| {
-            Diagnostic::for_value(&loaded.source.path, &loaded.doc.spans, &r.field, r.message.clone())
-                .hint(r.hint.clone())
+            Diagnostic::for_value(
+                &loaded.source.path,
+                &loaded.doc.spans,
+                &r.field,
+                r.message.clone(),
+            )
+            .hint(r.hint.clone())
         })
         .collect();
     let mut out = diag::render(&diags, Some(&loaded.source.text), ui.stdout_color);

@@ -8,10 +8,12 @@ use clap::{Args, Parser, Subcommand};
 use crate::exit::{ExitStatus, UsageError};
 use crate::ui::{ColorChoice, Ui};
 
-mod pipeline;
 mod deploy;
+pub mod new;
+mod pipeline;
 mod schema;
 mod sync;
+mod templates;
 mod validate;
 
 /// Guardrails for citizen-developer micro apps.
@@ -70,6 +72,10 @@ pub enum Command {
     Pipeline(pipeline::PipelineArgs),
     /// Generate the runtime sandbox: Kubernetes manifests and Kyverno policies (deploy/).
     Deploy(deploy::DeployArgs),
+    /// Create a new app: a wizard on a terminal; flags, --answers FILE or defaults otherwise.
+    New(Box<new::NewArgs>),
+    /// Show what a template pack offers.
+    Templates(templates::TemplatesArgs),
 }
 
 impl Global {
@@ -98,6 +104,8 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
         Command::Sync(args) => sync::run(&cli.global, &args, ui),
         Command::Pipeline(args) => pipeline::run(&cli.global, &args, ui),
         Command::Deploy(args) => deploy::run(&cli.global, &args, ui),
+        Command::New(args) => new::run(&cli.global, &args, ui),
+        Command::Templates(args) => templates::run(&args, ui),
     }
 }
 

@@ -98,7 +98,8 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
     let desired = match managed::files(&manifest, &org) {
         Ok(d) => d,
         Err(managed::ManagedError::Sandbox(crate::sandbox::SandboxError::Refused {
-            refusals, ..
+            refusals,
+            ..
         })) => {
             let loaded = manifest::load(&args.path)?;
             ui.out(&super::deploy::render_refusals(&loaded, &refusals, ui))?;

@@ -15,8 +15,8 @@ use crate::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// app.yaml files or directories holding one; a file named levee.org.yaml is checked as an
-    /// org config.
+    /// app.yaml files or directories holding one; a file named levee.org.yaml (or
+    /// NAME.levee.org.yaml) is checked as an org config.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Output format.
@@ -53,7 +53,11 @@ struct FileReport {
 
 fn validate_one(path: &Path) -> (PathBuf, Outcome) {
     let file = manifest::locate(path);
-    let is_org = file.file_name().is_some_and(|n| n == org::FILE_NAME);
+    // `levee.org.yaml`, or any `*.levee.org.yaml` (several org configs side by side).
+    let is_org = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n == org::FILE_NAME || n.ends_with(&format!(".{}", org::FILE_NAME)));
     let result = if is_org {
         document::load::<Org>(&file).map(|o| {
             format!(

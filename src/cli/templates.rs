@@ -1,0 +1,77 @@
+//! `levee templates list`: what a template pack offers.
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use crate::exit::{ExitStatus, UsageError};
+use crate::pack;
+use crate::ui::{Format, Ui};
+
+#[derive(Debug, Args)]
+pub struct TemplatesArgs {
+    #[command(subcommand)]
+    pub command: TemplatesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// List the templates of a pack.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The template pack: a directory, a git repository (URL or path), `REPO@v1.2.0` for a
+    /// tagged version, or `builtin` (default).
+    #[arg(long, env = "LEVEE_TEMPLATES", value_name = "SOURCE")]
+    pub templates: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Loads a pack, turning its error into a usage error (exit 2).
+pub(crate) fn load_pack(source: Option<&str>) -> anyhow::Result<pack::Pack> {
+    pack::load(source).map_err(|e| {
+        UsageError::new(format!("cannot load the template pack: {e}"))
+            .hint("--templates takes a directory, a git repository, REPO@vX.Y.Z, or `builtin`")
+            .into()
+    })
+}
+
+pub fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+    let TemplatesCommand::List(args) = &args.command;
+    let pack = load_pack(args.templates.as_deref())?;
+    match args.format {
+        Format::Json => {
+            let v = json!({
+                "pack": {
+                    "name": pack.meta.name,
+                    "version": pack.version.to_string(),
+                    "description": pack.meta.description,
+                    "source": pack.origin.to_string(),
+                },
+                "templates": pack.templates,
+            });
+            ui.out(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
+        }
+        Format::Text => {
+            let mut text = format!("{} {} ({})\n", pack.meta.name, pack.version, pack.origin);
+            if pack.templates.is_empty() {
+                text.push_str("  (no templates)\n");
+            }
+            let width = pack.templates.iter().map(|t| t.id.len()).max().unwrap_or(0);
+            for t in &pack.templates {
+                text.push_str(&format!(
+                    "  {:<width$}  {:<9} {:<6}  {}\n",
+                    t.id,
+                    t.meta.kind.as_str(),
+                    t.meta.stack.as_str(),
+                    t.meta.description
+                ));
+            }
+            ui.out(&text)?;
+        }
+    }
+    Ok(ExitStatus::Success)
+}

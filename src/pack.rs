@@ -1,0 +1,636 @@
+//! Template packs: where starter apps come from.
+//!
+//! A pack is a directory:
+//! ```text
+//! <pack>/
+//!   pack.yaml            # name, version (semver), description
+//!   <template-id>/       # a template: template.yaml (kind, stack, description, include) + files/
+//!   _<layer>/files/      # a layer shared by templates that list it in `include`
+//! ```
+//! Directories starting with `_` or `.` are not templates. A symlink anywhere in a pack is
+//! refused (it could point outside the pack, or make the render write outside the app).
+//!
+//! Sources ([`Spec`]): the built-in pack embedded from `templates/`; a local directory; or a git
+//! repository (a local path or a URL) whose tags `v<version>` mark released versions, where
+//! `SOURCE@v1.2.0` picks a tag and a bare URL takes the highest released version. Git goes
+//! through the `git` command, once per run, into a temporary directory (see [`fetch_git`]).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use include_dir::{Dir, include_dir};
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::{Kind, Stack};
+use crate::render::{Layer, SourceFile};
+
+/// The built-in pack.
+static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+
+/// The name levee records for the built-in pack's source.
+pub const BUILTIN_SOURCE: &str = "builtin";
+
+/// `pack.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackMeta {
+    pub name: String,
+    /// Semver (`1.2.0`).
+    pub version: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `template.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateMeta {
+    pub kind: Kind,
+    pub stack: Stack,
+    #[serde(default)]
+    pub description: String,
+    /// Layers rendered before the template's own files, in order.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Secrets the starter app cannot run without (`SESSION_SECRET`); `levee new` adds any the
+    /// answers do not list, in the store the org prefers for the app's classification and tier.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// The app needs an approver group (a form): `levee new` adds `<name>-approvers` to the SSO
+    /// groups when none of them names approvers.
+    #[serde(default)]
+    pub approver_group: bool,
+}
+
+/// A template of a pack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Template {
+    pub id: String,
+    #[serde(flatten)]
+    pub meta: TemplateMeta,
+}
+
+/// Where a pack comes from, as the user wrote it (`--templates`, `LEVEE_TEMPLATES`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spec {
+    Builtin,
+    Dir(PathBuf),
+    Git { repo: String, tag: Option<String> },
+}
+
+impl Spec {
+    /// Reads a SOURCE: `builtin`; `REPO@vX.Y.Z` (a git tag); a URL (`https://`, `ssh://`,
+    /// `file://`, `git@host:path`) is a git repository; anything else is a local directory.
+    pub fn parse(source: &str) -> Spec {
+        if source == BUILTIN_SOURCE {
+            return Spec::Builtin;
+        }
+        if let Some((repo, tag)) = source.rsplit_once('@') {
+            if is_version_tag(tag) && !repo.is_empty() {
+                return Spec::Git {
+                    repo: repo.to_string(),
+                    tag: Some(tag.to_string()),
+                };
+            }
+        }
+        let url = source.contains("://")
+            || (source.starts_with("git@") && source.contains(':'))
+            || source.ends_with(".git");
+        if url {
+            Spec::Git {
+                repo: source.to_string(),
+                tag: None,
+            }
+        } else {
+            Spec::Dir(PathBuf::from(source))
+        }
+    }
+}
+
+fn is_version_tag(tag: &str) -> bool {
+    tag.strip_prefix('v')
+        .is_some_and(|v| semver::Version::parse(v).is_ok())
+}
+
+/// Where a loaded pack came from, resolved (recorded in `.levee/` and `app.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Builtin,
+    Dir(PathBuf),
+    Git { repo: String, tag: String },
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Builtin => f.write_str(BUILTIN_SOURCE),
+            Origin::Dir(p) => write!(f, "{}", p.display()),
+            Origin::Git { repo, tag } => write!(f, "{repo}@{tag}"),
+        }
+    }
+}
+
+/// Why a pack could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    #[error("the template pack {0} does not exist or is not a directory")]
+    NotFound(String),
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Invalid { file: String, message: String },
+    #[error("the template pack contains a symlink, which levee refuses: {0}")]
+    Symlink(String),
+    #[error("git {action} failed for {repo}: {message}")]
+    Git {
+        action: &'static str,
+        repo: String,
+        message: String,
+    },
+    #[error("the pack has no template `{id}`; it offers: {available}")]
+    NoTemplate { id: String, available: String },
+}
+
+/// The files of a pack, wherever they are.
+#[derive(Debug)]
+enum Tree {
+    Embedded(&'static Dir<'static>),
+    Disk {
+        root: PathBuf,
+        /// Keeps a git checkout alive for the run.
+        _tmp: Option<tempfile::TempDir>,
+    },
+}
+
+/// A loaded pack.
+#[derive(Debug)]
+pub struct Pack {
+    pub meta: PackMeta,
+    pub version: semver::Version,
+    pub origin: Origin,
+    pub templates: Vec<Template>,
+    tree: Tree,
+}
+
+/// Loads a pack from a SOURCE (`None`: the built-in pack).
+pub fn load(source: Option<&str>) -> Result<Pack, PackError> {
+    match source.map(Spec::parse).unwrap_or(Spec::Builtin) {
+        Spec::Builtin => builtin(),
+        Spec::Dir(path) => {
+            if !path.is_dir() {
+                return Err(PackError::NotFound(path.display().to_string()));
+            }
+            let root = std::path::absolute(&path).unwrap_or(path);
+            from_disk(root.clone(), None, Origin::Dir(root))
+        }
+        Spec::Git { repo, tag } => fetch_git(&repo, tag.as_deref()),
+    }
+}
+
+/// The built-in pack.
+pub fn builtin() -> Result<Pack, PackError> {
+    let tree = Tree::Embedded(&BUILTIN);
+    finish(tree, Origin::Builtin)
+}
+
+fn from_disk(
+    root: PathBuf,
+    tmp: Option<tempfile::TempDir>,
+    origin: Origin,
+) -> Result<Pack, PackError> {
+    refuse_symlinks(&root, &root)?;
+    finish(Tree::Disk { root, _tmp: tmp }, origin)
+}
+
+fn finish(tree: Tree, origin: Origin) -> Result<Pack, PackError> {
+    let meta: PackMeta = parse_yaml(&tree, "pack.yaml")?;
+    let version = semver::Version::parse(&meta.version).map_err(|e| PackError::Invalid {
+        file: "pack.yaml".into(),
+        message: format!("`version: {}` is not a semver version: {e}", meta.version),
+    })?;
+    let mut templates = Vec::new();
+    for id in tree.dirs()? {
+        if id.starts_with('_') || id.starts_with('.') {
+            continue;
+        }
+        let file = format!("{id}/template.yaml");
+        if !tree.exists(&file) {
+            return Err(PackError::Invalid {
+                file: format!("{id}/"),
+                message: "a template directory needs a template.yaml (kind, stack, description); \
+                          name shared layers with a leading `_`"
+                    .into(),
+            });
+        }
+        let meta: TemplateMeta = parse_yaml(&tree, &file)?;
+        for layer in &meta.include {
+            if !is_plain_name(layer) || !tree.is_dir(&format!("{layer}/files")) {
+                return Err(PackError::Invalid {
+                    file,
+                    message: format!("`include: {layer}` names no layer directory with files/"),
+                });
+            }
+        }
+        templates.push(Template { id, meta });
+    }
+    templates.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Pack {
+        meta,
+        version,
+        origin,
+        templates,
+        tree,
+    })
+}
+
+fn is_plain_name(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\'])
+}
+
+fn parse_yaml<T: serde::de::DeserializeOwned>(tree: &Tree, file: &str) -> Result<T, PackError> {
+    let bytes = tree.read(file)?.ok_or_else(|| PackError::Invalid {
+        file: file.into(),
+        message: "missing".into(),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| PackError::Invalid {
+        file: file.into(),
+        message: "not UTF-8 text".into(),
+    })?;
+    serde_norway::from_str(&text).map_err(|e| PackError::Invalid {
+        file: file.into(),
+        message: e.to_string(),
+    })
+}
+
+impl Tree {
+    fn dirs(&self) -> Result<Vec<String>, PackError> {
+        match self {
+            Tree::Embedded(dir) => Ok(dir
+                .dirs()
+                .filter_map(|d| d.path().file_name()?.to_str().map(str::to_string))
+                .collect()),
+            Tree::Disk { root, .. } => {
+                let mut out = Vec::new();
+                for entry in std::fs::read_dir(root).map_err(|e| io(root, e))? {
+                    let entry = entry.map_err(|e| io(root, e))?;
+                    if entry.file_type().map_err(|e| io(root, e))?.is_dir() {
+                        out.push(entry.file_name().to_string_lossy().into_owned());
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn exists(&self, rel: &str) -> bool {
+        match self {
+            Tree::Embedded(dir) => dir.get_file(rel).is_some(),
+            Tree::Disk { root, .. } => root.join(rel).is_file(),
+        }
+    }
+
+    fn is_dir(&self, rel: &str) -> bool {
+        match self {
+            Tree::Embedded(dir) => dir.get_dir(rel).is_some(),
+            Tree::Disk { root, .. } => root.join(rel).is_dir(),
+        }
+    }
+
+    fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, PackError> {
+        match self {
+            Tree::Embedded(dir) => Ok(dir.get_file(rel).map(|f| f.contents().to_vec())),
+            Tree::Disk { root, .. } => {
+                let path = root.join(rel);
+                match std::fs::read(&path) {
+                    Ok(b) => Ok(Some(b)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(io(&path, e)),
+                }
+            }
+        }
+    }
+
+    /// Every file under `rel` (a `files/` directory), paths relative to it, sorted.
+    fn files_under(&self, rel: &str) -> Result<Vec<SourceFile>, PackError> {
+        let mut out = Vec::new();
+        match self {
+            Tree::Embedded(root) => {
+                if let Some(dir) = root.get_dir(rel) {
+                    collect_embedded(dir, dir.path(), &mut out);
+                }
+            }
+            Tree::Disk { root, .. } => {
+                let base = root.join(rel);
+                if base.is_dir() {
+                    collect_disk(&base, &base, &mut out)?;
+                }
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+}
+
+fn collect_embedded(dir: &Dir<'static>, base: &Path, out: &mut Vec<SourceFile>) {
+    for f in dir.files() {
+        let rel = f.path().strip_prefix(base).unwrap_or(f.path());
+        out.push(SourceFile {
+            path: slash_path(rel),
+            bytes: f.contents().to_vec(),
+            executable: false,
+        });
+    }
+    for d in dir.dirs() {
+        collect_embedded(d, base, out);
+    }
+}
+
+fn collect_disk(dir: &Path, base: &Path, out: &mut Vec<SourceFile>) -> Result<(), PackError> {
+    for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
+        let entry = entry.map_err(|e| io(dir, e))?;
+        let path = entry.path();
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| io(&path, e))?;
+        if meta.file_type().is_symlink() {
+            return Err(PackError::Symlink(path.display().to_string()));
+        } else if meta.is_dir() {
+            collect_disk(&path, base, out)?;
+        } else {
+            let rel = path.strip_prefix(base).unwrap_or(&path);
+            out.push(SourceFile {
+                path: slash_path(rel),
+                bytes: std::fs::read(&path).map_err(|e| io(&path, e))?,
+                executable: is_executable(&meta),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_: &std::fs::Metadata) -> bool {
+    false
+}
+
+fn slash_path(rel: &Path) -> String {
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Refuses any symlink in the pack (the `.git` directory of a checkout is not part of it).
+fn refuse_symlinks(dir: &Path, root: &Path) -> Result<(), PackError> {
+    for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
+        let entry = entry.map_err(|e| io(dir, e))?;
+        let path = entry.path();
+        if dir == root && entry.file_name() == ".git" {
+            continue;
+        }
+        let ft = entry.file_type().map_err(|e| io(&path, e))?;
+        if ft.is_symlink() {
+            let shown = path.strip_prefix(root).unwrap_or(&path);
+            return Err(PackError::Symlink(shown.display().to_string()));
+        }
+        if ft.is_dir() {
+            refuse_symlinks(&path, root)?;
+        }
+    }
+    Ok(())
+}
+
+fn io(path: &Path, source: std::io::Error) -> PackError {
+    PackError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Pack {
+    /// A template by id.
+    pub fn template(&self, id: &str) -> Result<&Template, PackError> {
+        self.templates
+            .iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| PackError::NoTemplate {
+                id: id.to_string(),
+                available: self.template_ids(),
+            })
+    }
+
+    /// The template ids, comma-separated (for messages).
+    pub fn template_ids(&self) -> String {
+        if self.templates.is_empty() {
+            return "(none)".into();
+        }
+        self.templates
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The templates for a kind and stack.
+    pub fn find(&self, kind: Option<Kind>, stack: Option<Stack>) -> Vec<&Template> {
+        self.templates
+            .iter()
+            .filter(|t| kind.is_none_or(|k| t.meta.kind == k))
+            .filter(|t| stack.is_none_or(|s| t.meta.stack == s))
+            .collect()
+    }
+
+    /// The layers to render for a template: its includes in order, then its own files.
+    pub fn layers(&self, template: &Template) -> Result<Vec<Layer>, PackError> {
+        let mut layers = Vec::new();
+        for name in &template.meta.include {
+            layers.push(Layer {
+                name: name.clone(),
+                files: self.tree.files_under(&format!("{name}/files"))?,
+            });
+        }
+        layers.push(Layer {
+            name: template.id.clone(),
+            files: self.tree.files_under(&format!("{}/files", template.id))?,
+        });
+        Ok(layers)
+    }
+}
+
+/// Fetches a git pack: lists the repository's tags with `git ls-remote`, picks `tag` (or the
+/// highest released `v<semver>`), and makes a shallow clone of that tag into a temporary
+/// directory that lives as long as the pack.
+///
+/// Why the `git` command rather than a crate: it speaks every transport and uses the
+/// credentials the user already has (ssh agent, credential helpers, proxies), and adds no
+/// libgit2/OpenSSL or gitoxide build to levee for an operation done once per run.
+pub fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
+    let git_err = |action: &'static str, message: String| PackError::Git {
+        action,
+        repo: repo.to_string(),
+        message,
+    };
+    let listing = git(&["ls-remote", "--tags", "--refs", "--", repo], None)
+        .map_err(|m| git_err("ls-remote", m))?;
+    let mut versions: Vec<(semver::Version, String)> = listing
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1)?.strip_prefix("refs/tags/"))
+        .filter_map(|t| {
+            Some((
+                semver::Version::parse(t.strip_prefix('v')?).ok()?,
+                t.to_string(),
+            ))
+        })
+        .collect();
+    versions.sort();
+    let chosen = match tag {
+        Some(t) => {
+            if !versions.iter().any(|(_, name)| name == t) {
+                return Err(git_err(
+                    "tag lookup",
+                    format!(
+                        "no tag `{t}`; released versions: {}",
+                        list_or_none(versions.iter().map(|(_, n)| n.as_str()))
+                    ),
+                ));
+            }
+            t.to_string()
+        }
+        None => versions
+            .iter()
+            .rev()
+            .find(|(v, _)| v.pre.is_empty())
+            .or(versions.last())
+            .map(|(_, n)| n.clone())
+            .ok_or_else(|| {
+                git_err(
+                    "tag lookup",
+                    "the repository has no `v<version>` tags; tag a release (`git tag v1.0.0`) \
+                     or pass a local directory"
+                        .into(),
+                )
+            })?,
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix("levee-pack-")
+        .tempdir()
+        .map_err(|e| io(&std::env::temp_dir(), e))?;
+    let dest = tmp.path().join("pack");
+    let dest_str = dest.to_string_lossy().into_owned();
+    git(
+        &[
+            "-c",
+            "advice.detachedHead=false",
+            "clone",
+            "--quiet",
+            "--depth",
+            "1",
+            "--branch",
+            &chosen,
+            "--",
+            repo,
+            &dest_str,
+        ],
+        None,
+    )
+    .map_err(|m| git_err("clone", m))?;
+    let pack = from_disk(
+        dest,
+        Some(tmp),
+        Origin::Git {
+            repo: repo.to_string(),
+            tag: chosen.clone(),
+        },
+    )?;
+    if format!("v{}", pack.version) != chosen {
+        return Err(PackError::Invalid {
+            file: format!("pack.yaml at tag {chosen}"),
+            message: format!(
+                "says version {}, but the tag is {chosen}; tag releases `v<pack.yaml version>`",
+                pack.version
+            ),
+        });
+    }
+    Ok(pack)
+}
+
+fn list_or_none<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let v: Vec<&str> = items.collect();
+    if v.is_empty() {
+        "(none)".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// Runs git without a terminal prompt; stdout on success, stderr as the error.
+fn git(args: &[&str], cwd: Option<&Path>) -> Result<String, String> {
+    let mut cmd = Command::new("git");
+    cmd.args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::null());
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run `git` ({e}); install git to use a git template pack"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs() {
+        assert_eq!(Spec::parse("builtin"), Spec::Builtin);
+        assert_eq!(
+            Spec::parse("./packs/acme"),
+            Spec::Dir("./packs/acme".into())
+        );
+        assert_eq!(
+            Spec::parse("./packs/acme@v1.2.0"),
+            Spec::Git {
+                repo: "./packs/acme".into(),
+                tag: Some("v1.2.0".into())
+            }
+        );
+        assert_eq!(
+            Spec::parse("git@github.com:acme/pack.git"),
+            Spec::Git {
+                repo: "git@github.com:acme/pack.git".into(),
+                tag: None
+            }
+        );
+        assert_eq!(
+            Spec::parse("https://git.acme.corp/pack@v2.0.0-rc.1"),
+            Spec::Git {
+                repo: "https://git.acme.corp/pack".into(),
+                tag: Some("v2.0.0-rc.1".into())
+            }
+        );
+    }
+
+    #[test]
+    fn builtin_pack_loads() {
+        let pack = builtin().expect("the built-in pack loads");
+        assert_eq!(pack.origin, Origin::Builtin);
+        for t in &pack.templates {
+            pack.layers(t).expect("layers load");
+        }
+    }
+}

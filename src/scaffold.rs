@@ -1,0 +1,459 @@
+//! Scaffolding a new app: manifest + template -> a plan of files -> written atomically.
+//!
+//! The plan holds `app.yaml` (rendered from levee's own template, `templates/_levee/`), the
+//! starter files rendered from the pack, the managed files (see [`managed_files`]) and the
+//! `.levee/` record. [`write`] puts it into a temporary directory next to the target and renames
+//! it into place only when every file is written, so a failure leaves nothing behind.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use minijinja::value::Value;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::document::{self, LoadError};
+use crate::manifest::{self, Date, Manifest, SecretProvider, TemplateRef};
+use crate::org::Org;
+use crate::pack::{Pack, Template};
+use crate::render::{self, OutFile, RenderError};
+
+/// levee's own template for `app.yaml` (content, not Rust string building).
+const APP_YAML: &str = include_str!("../templates/_levee/app.yaml.jinja");
+
+/// The directory of the record levee keeps in each app.
+pub const RECORD_DIR: &str = ".levee";
+
+/// Why scaffolding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScaffoldError {
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Pack(#[from] crate::pack::PackError),
+    #[error(transparent)]
+    Managed(#[from] crate::managed::ManagedError),
+    #[error("the generated app.yaml is not valid:\n{0}")]
+    Manifest(String),
+    #[error("the template `{template}` contains `{path}`, which levee writes itself")]
+    Reserved { template: String, path: String },
+    #[error("{} is not empty; levee new only writes into a new or empty directory", .0.display())]
+    NotEmpty(PathBuf),
+    #[error("{} exists and is not a directory", .0.display())]
+    NotADirectory(PathBuf),
+    #[error("the parent directory {} does not exist", .0.display())]
+    NoParent(PathBuf),
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Today's date (see [`crate::clock::today`]).
+pub fn today() -> Date {
+    crate::clock::today()
+}
+
+/// The manifest as templates see it (`app`): every optional field present, null or empty,
+/// nested objects (`sso`, `runtime`, `lifecycle`, `cost`, `template`) always objects.
+pub fn app_context(m: &Manifest) -> serde_json::Value {
+    let mut v = serde_json::to_value(m).unwrap_or_else(|_| json!({}));
+    let skeleton = json!({
+        "name": null, "description": null, "owner": null, "team": null, "kind": null,
+        "stack": null, "classification": null,
+        "sso": {"provider": null, "issuer": null, "groups": [], "scopes": []},
+        "runtime": {"type": null, "cpu_limit": null, "mem_limit": null,
+                    "max_runtime_minutes": null, "egress": []},
+        "secrets": [], "data_access": [],
+        "lifecycle": {"tier": null, "created": null, "expires": null},
+        "cost": {"center": null, "estimated_monthly_usd": null},
+        "ci": null,
+        "template": {"id": null, "version": null, "source": null},
+    });
+    fill(&mut v, &skeleton);
+    for list in ["secrets", "data_access"] {
+        if let Some(serde_json::Value::Array(items)) = v.get_mut(list) {
+            let shape = if list == "secrets" {
+                json!({"name": null, "provider": null, "path": null})
+            } else {
+                json!({"dataset": null, "access_level": null, "purpose": null})
+            };
+            for item in items {
+                fill(item, &shape);
+            }
+        }
+    }
+    v
+}
+
+fn fill(v: &mut serde_json::Value, skeleton: &serde_json::Value) {
+    if let (serde_json::Value::Object(map), serde_json::Value::Object(sk)) = (v, skeleton) {
+        for (k, default) in sk {
+            let slot = map.entry(k.clone()).or_insert(serde_json::Value::Null);
+            if slot.is_null() && !default.is_null() {
+                *slot = default.clone();
+            } else {
+                fill(slot, default);
+            }
+        }
+    }
+}
+
+/// The full render context: `app`, `org`, `levee`.
+pub fn context(m: &Manifest, org: &Org) -> serde_json::Value {
+    json!({
+        "app": app_context(m),
+        "org": serde_json::to_value(org).unwrap_or_else(|_| json!({})),
+        "levee": {"version": crate::VERSION},
+    })
+}
+
+/// Renders `app.yaml` from levee's template, and checks it as `levee validate` would; the
+/// result parses back to `m`.
+pub fn render_app_yaml(m: &Manifest, org: &Org) -> Result<String, ScaffoldError> {
+    let env = render::environment();
+    let mut ctx = context(m, org);
+    ctx["schema_comment"] = json!(manifest::SCHEMA_COMMENT);
+    let text = env
+        .template_from_named_str("app.yaml", APP_YAML)
+        .and_then(|t| t.render(Value::from(minijinja::value::Serde(&ctx))))
+        .map_err(|e| RenderError::Template {
+            layer: "_levee".into(),
+            file: "app.yaml.jinja".into(),
+            message: e.to_string(),
+        })?;
+    let text = squeeze_blank_lines(&text);
+    match document::parse_str::<Manifest>(Path::new(manifest::FILE_NAME), &text) {
+        Ok(loaded) if loaded.value == *m => Ok(text),
+        Ok(loaded) => Err(ScaffoldError::Manifest(format!(
+            "it reads back differently (a levee bug):\nwritten: {m:?}\nread:    {:?}",
+            loaded.value
+        ))),
+        Err(LoadError::Invalid { file, diags }) => Err(ScaffoldError::Manifest(
+            crate::diag::render(&diags, Some(&file.text), false),
+        )),
+        Err(e) => Err(ScaffoldError::Manifest(e.to_string())),
+    }
+}
+
+/// Collapses runs of blank lines left by conditional sections into one.
+fn squeeze_blank_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+/// The managed files of an app: pipeline, policy bundle, catalog entry, CODEOWNERS, deploy.
+///
+/// The same generators `levee sync` runs ([`crate::managed::files`]), so a new app starts in sync.
+pub fn managed_files(
+    manifest: &Manifest,
+    org: &Org,
+) -> Result<Vec<(PathBuf, String)>, crate::managed::ManagedError> {
+    Ok(crate::managed::files(manifest, org)?
+        .into_iter()
+        .map(|f| (PathBuf::from(f.path), f.content))
+        .collect())
+}
+
+/// Adds what the template's starter code cannot run without: its secrets (in the store the org
+/// prefers for this classification and tier) and, for forms, an approver group.
+pub fn add_template_needs(manifest: &mut Manifest, template: &Template, org: &Org) {
+    let tier = manifest.lifecycle.tier;
+    let allowed = org.secret_providers(manifest.classification);
+    let preferred = [
+        SecretProvider::Env,
+        SecretProvider::Vault,
+        SecretProvider::AwsSecretsManager,
+    ]
+    .into_iter()
+    .filter(|p| *p != SecretProvider::Env || tier == manifest::Tier::Prototype)
+    .find(|p| allowed.contains(p));
+    if let Some(provider) = preferred {
+        for name in &template.meta.secrets {
+            if !manifest.secrets.iter().any(|s| &s.name == name) {
+                manifest.secrets.push(manifest::Secret {
+                    name: name.clone(),
+                    provider,
+                    path: None,
+                });
+            }
+        }
+    }
+    if template.meta.approver_group {
+        let sso = manifest.sso.get_or_insert(manifest::Sso {
+            provider: manifest::SsoProvider::Oidc,
+            issuer: None,
+            groups: Vec::new(),
+            scopes: Vec::new(),
+        });
+        if !sso
+            .groups
+            .iter()
+            .any(|g| g.to_lowercase().contains("approv"))
+        {
+            sso.groups.push(format!("{}-approvers", manifest.name));
+        }
+    }
+}
+
+/// The `.levee/render.json` record: what `levee upgrade` and drift checks need later.
+///
+/// ```json
+/// {
+///   "format": 1,                       // this layout's version
+///   "levee_version": "0.1.0",          // the levee that rendered
+///   "template": {"id": "form-node", "version": "1.0.0", "source": "builtin"},
+///   "pack": {"name": "levee-builtin", "version": "1.0.0"},
+///   "created": "2026-03-01",
+///   "context": {"app": {…}, "org": {…}, "levee": {…}},  // the exact render context
+///   "files": {"src/app.ts": "<sha256 hex>", …},           // starter files as rendered
+///   "managed": {"policy/…": "<sha256 hex>", …},           // managed files as generated
+///   "manifest": "<sha256 hex of app.yaml as written>"
+/// }
+/// ```
+/// The merge base of a later 3-way upgrade is rebuilt by rendering the same template at
+/// `template.version` (a git tag `v<version>` for git packs) with `context`; `.levee/answers.yaml`
+/// keeps a copy of `app.yaml` as first written, for people.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub format: u32,
+    pub levee_version: String,
+    pub template: TemplateRef,
+    pub pack: PackRecord,
+    pub created: Date,
+    pub context: serde_json::Value,
+    pub files: BTreeMap<String, String>,
+    pub managed: BTreeMap<String, String>,
+    pub manifest: String,
+}
+
+/// The pack a render came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackRecord {
+    pub name: String,
+    pub version: String,
+}
+
+/// Everything `levee new` will write, by relative path.
+#[derive(Debug)]
+pub struct Plan {
+    pub manifest: Manifest,
+    pub files: BTreeMap<String, OutFile>,
+    /// Relative paths of the starter files (for the summary).
+    pub starter: Vec<String>,
+    pub managed: Vec<String>,
+}
+
+/// Paths levee owns in an app; a template may not contain them.
+fn reserved(path: &str) -> bool {
+    path == manifest::FILE_NAME || path == RECORD_DIR || path.starts_with(".levee/")
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Renders everything for a new app. `manifest.template` is set from the pack here.
+pub fn plan(
+    pack: &Pack,
+    template: &Template,
+    mut manifest: Manifest,
+    org: &Org,
+) -> Result<Plan, ScaffoldError> {
+    manifest.template = Some(TemplateRef {
+        id: template.id.clone(),
+        version: pack.version.to_string(),
+        source: Some(pack.origin.to_string()),
+    });
+    add_template_needs(&mut manifest, template, org);
+    let app_yaml = render_app_yaml(&manifest, org)?;
+    let ctx = context(&manifest, org);
+    let env = render::environment();
+    let layers = pack.layers(template)?;
+    let rendered =
+        render::render_layers(&env, &layers, &Value::from(minijinja::value::Serde(&ctx)))?;
+
+    let mut files = BTreeMap::new();
+    let mut record_files = BTreeMap::new();
+    for (path, file) in rendered {
+        if reserved(&path) {
+            return Err(ScaffoldError::Reserved {
+                template: template.id.clone(),
+                path,
+            });
+        }
+        record_files.insert(path.clone(), sha256(&file.bytes));
+        files.insert(path, file);
+    }
+    let starter: Vec<String> = files.keys().cloned().collect();
+    let mut record_managed = BTreeMap::new();
+    let mut managed = Vec::new();
+    for (path, text) in managed_files(&manifest, org)? {
+        let rel = path.to_string_lossy().replace('\\', "/");
+        if !render::is_safe_path(&rel) || files.contains_key(&rel) || reserved(&rel) {
+            return Err(ScaffoldError::Reserved {
+                template: template.id.clone(),
+                path: rel,
+            });
+        }
+        record_managed.insert(rel.clone(), sha256(text.as_bytes()));
+        managed.push(rel.clone());
+        files.insert(
+            rel,
+            OutFile {
+                bytes: text.into_bytes(),
+                executable: false,
+            },
+        );
+    }
+    let record = Record {
+        format: 1,
+        levee_version: crate::VERSION.to_string(),
+        template: manifest.template.clone().unwrap_or(TemplateRef {
+            id: template.id.clone(),
+            version: pack.version.to_string(),
+            source: None,
+        }),
+        pack: PackRecord {
+            name: pack.meta.name.clone(),
+            version: pack.version.to_string(),
+        },
+        created: manifest.lifecycle.created.unwrap_or_else(today),
+        context: ctx,
+        files: record_files,
+        managed: record_managed,
+        manifest: sha256(app_yaml.as_bytes()),
+    };
+    // `levee sync`'s record of what it generated, so the new app starts without drift.
+    let managed_record = crate::managed::Record {
+        levee_version: crate::VERSION.to_string(),
+        files: managed
+            .iter()
+            .filter_map(|p| {
+                files
+                    .get(p)
+                    .map(|f| (p.clone(), crate::managed::hash(&f.bytes)))
+            })
+            .collect(),
+    };
+    let mut managed_json = serde_json::to_string_pretty(&managed_record).unwrap_or_default();
+    managed_json.push('\n');
+    let mut record_json = serde_json::to_string_pretty(&record).unwrap_or_default();
+    record_json.push('\n');
+    let text_file = |s: String| OutFile {
+        bytes: s.into_bytes(),
+        executable: false,
+    };
+    files.insert(format!("{RECORD_DIR}/render.json"), text_file(record_json));
+    files.insert(crate::managed::RECORD_PATH.into(), text_file(managed_json));
+    files.insert(
+        format!("{RECORD_DIR}/answers.yaml"),
+        text_file(app_yaml.clone()),
+    );
+    files.insert(manifest::FILE_NAME.into(), text_file(app_yaml));
+    Ok(Plan {
+        manifest,
+        files,
+        starter,
+        managed,
+    })
+}
+
+/// Refuses a target that exists and is not an empty directory.
+pub fn check_target(target: &Path) -> Result<(), ScaffoldError> {
+    match std::fs::symlink_metadata(target) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(ScaffoldError::Io {
+            path: target.to_path_buf(),
+            source: e,
+        }),
+        Ok(m) if !m.is_dir() => Err(ScaffoldError::NotADirectory(target.to_path_buf())),
+        Ok(_) => {
+            let mut entries = std::fs::read_dir(target).map_err(|e| ScaffoldError::Io {
+                path: target.to_path_buf(),
+                source: e,
+            })?;
+            if entries.next().is_some() {
+                Err(ScaffoldError::NotEmpty(target.to_path_buf()))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Writes the plan into `target` (new or empty): into a temporary directory beside it first,
+/// renamed into place when every file is written. On error nothing is left behind.
+pub fn write(target: &Path, plan: &Plan) -> Result<(), ScaffoldError> {
+    check_target(target)?;
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.is_dir() {
+        return Err(ScaffoldError::NoParent(parent));
+    }
+    let io = |path: &Path, source| ScaffoldError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".levee-new-")
+        .tempdir_in(&parent)
+        .map_err(|e| io(&parent, e))?;
+    for (rel, file) in &plan.files {
+        let path = tmp.path().join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        }
+        let mut f = std::fs::File::create(&path).map_err(|e| io(&target.join(rel), e))?;
+        // No fsync per file: the rename makes the tree appear whole or not at all, and an
+        // fsync per starter file made `levee new` ten times slower on a busy disk.
+        f.write_all(&file.bytes)
+            .map_err(|e| io(&target.join(rel), e))?;
+        #[cfg(unix)]
+        if file.executable {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| io(&path, e))?;
+        }
+    }
+    // The temp dir is 0700; the app directory gets the usual permissions.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| io(tmp.path(), e))?;
+    }
+    // Checked again just before the rename: an empty directory is replaced, anything else kept.
+    check_target(target)?;
+    let staged = tmp.keep();
+    std::fs::rename(&staged, target).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&staged);
+        io(target, e)
+    })?;
+    Ok(())
+}

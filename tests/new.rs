@@ -1,0 +1,1184 @@
+//! `levee new`, `levee templates list`, packs and rendering, through the real binary and the
+//! library. Hermetic: temp dirs, a fixed date (SOURCE_DATE_EPOCH = 2026-03-01), no colour, no
+//! CI / LEVEE_* variables leaking in.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+use levee::manifest::Classification;
+use levee::pack;
+use levee::scaffold;
+use levee::wizard::{self, Answers, Choice, Prompt, PromptError, Question};
+
+const EPOCH_2026_03_01: &str = "1772323200";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/packs")
+}
+
+fn levee(cwd: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("levee").expect("binary");
+    cmd.current_dir(cwd)
+        .env_remove("CI")
+        .env_remove("LEVEE_NO_INPUT")
+        .env_remove("LEVEE_ORG")
+        .env_remove("LEVEE_TEMPLATES")
+        .env("NO_COLOR", "1")
+        .env("SOURCE_DATE_EPOCH", EPOCH_2026_03_01);
+    cmd
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(cmd: &mut Command) -> Out {
+    let o = cmd.output().expect("runs");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+const BASE: &[&str] = &[
+    "--no-input",
+    "--owner",
+    "jane.doe@acme.corp",
+    "--classification",
+    "internal",
+];
+
+fn basic_args(name: &str) -> Vec<String> {
+    basic_args_with(name, &[])
+}
+
+/// The basic-pack arguments plus `extra`, whose flags replace BASE's.
+fn basic_args_with(name: &str, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = vec!["--no-input".into()];
+    for pair in BASE[1..].chunks(2) {
+        if !extra.contains(&pair[0]) {
+            v.extend(pair.iter().map(|s| s.to_string()));
+        }
+    }
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v.extend(
+        [
+            "--name",
+            name,
+            "--templates",
+            fixtures().join("basic").to_str().expect("utf8"),
+            "--template",
+            "form-node",
+        ]
+        .map(String::from),
+    );
+    v
+}
+
+#[test]
+fn no_input_names_the_missing_flag_and_never_prompts() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let basic = fixtures().join("basic");
+    let o = run(levee(dir.path())
+        .args(["new", "--no-input", "--templates"])
+        .arg(&basic));
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert_eq!(o.stdout, "");
+    assert_eq!(
+        o.stderr,
+        "error: missing app name: pass --name\nhint: the app's name, like `--name expense-tracker`\n"
+    );
+    // Each required answer in turn, with LEVEE_NO_INPUT and with CI instead of the flag.
+    let o = run(levee(dir.path())
+        .env("CI", "true")
+        .args(["new", "--name", "demo", "--templates"])
+        .arg(&basic));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("pass --owner"), "{}", o.stderr);
+    let o = run(levee(dir.path())
+        .env("LEVEE_NO_INPUT", "1")
+        .args([
+            "new",
+            "--name",
+            "demo",
+            "--owner",
+            "a@acme.corp",
+            "--templates",
+        ])
+        .arg(&basic));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("pass --kind"), "{}", o.stderr);
+    let o = run(levee(dir.path())
+        .args([
+            "new",
+            "--no-input",
+            "--name",
+            "demo",
+            "--owner",
+            "a@acme.corp",
+            "--kind",
+            "form",
+            "--templates",
+        ])
+        .arg(&basic));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("pass --classification"), "{}", o.stderr);
+    let o = run(levee(dir.path())
+        .args([
+            "new",
+            "--no-input",
+            "--name",
+            "demo",
+            "--owner",
+            "a@acme.corp",
+            "--kind",
+            "form",
+            "--classification",
+            "confidential",
+            "--templates",
+        ])
+        .arg(&basic));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("pass --sso-group"), "{}", o.stderr);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("ls").count(),
+        0,
+        "nothing written"
+    );
+}
+
+#[test]
+fn creates_an_app_that_validates_and_reads_back() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = run(levee(dir.path())
+        .arg("new")
+        .args(basic_args("demo-app"))
+        .args([
+            "--description",
+            "Track \"expenses\": fast # really",
+            "--team",
+            "finance",
+            "--sso-group",
+            "fin-approvers",
+            "--sso-group",
+            "fin-admins",
+            "--sso-issuer",
+            "https://login.acme.corp",
+            "--secret",
+            "PAYMENT_API_KEY:vault",
+            "--cost-center",
+            "CC-1234",
+            "--ci",
+            "gitlab",
+        ]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.starts_with(
+            "Created demo-app in demo-app/ from the template form-node (fixture-basic 1.0.0)\n"
+        ),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout
+            .ends_with("Next:\n  cd demo-app\n  levee validate\n  levee check\n"),
+        "{}",
+        o.stdout
+    );
+    let app = dir.path().join("demo-app");
+    let text = std::fs::read_to_string(app.join("app.yaml")).expect("app.yaml");
+    assert!(text.starts_with(&format!("{}\n", levee::manifest::SCHEMA_COMMENT)));
+    // The real validator, as a user would run it.
+    let v = run(levee(dir.path()).args(["validate", "demo-app"]));
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    let m = levee::manifest::load(&app).expect("loads").value;
+    assert_eq!(
+        m.description.as_deref(),
+        Some("Track \"expenses\": fast # really")
+    );
+    assert_eq!(m.sso_groups(), ["fin-approvers", "fin-admins"]);
+    assert_eq!(
+        m.lifecycle.created.map(|d| d.to_string()).as_deref(),
+        Some("2026-03-01")
+    );
+    assert_eq!(
+        m.lifecycle.expires.map(|d| d.to_string()).as_deref(),
+        Some("2026-03-31")
+    );
+    assert_eq!(
+        m.template.as_ref().map(|t| t.id.as_str()),
+        Some("form-node")
+    );
+    // The record: hashes match the files on disk, the answers snapshot is the app.yaml.
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(app.join(".levee/render.json")).expect("record"),
+    )
+    .expect("json");
+    assert_eq!(record["template"]["version"], "1.0.0");
+    for (path, hash) in record["files"].as_object().expect("files") {
+        let bytes = std::fs::read(app.join(path)).expect("file");
+        assert_eq!(
+            hash.as_str(),
+            Some(scaffold::sha256(&bytes).as_str()),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        record["manifest"].as_str(),
+        Some(scaffold::sha256(text.as_bytes()).as_str())
+    );
+    assert_eq!(
+        std::fs::read_to_string(app.join(".levee/answers.yaml")).expect("answers"),
+        text
+    );
+    assert_eq!(record["context"]["app"]["name"], "demo-app");
+    // Byte-for-byte copy, executable bit kept, templated path, conditional dir skipped.
+    assert_eq!(
+        std::fs::read(app.join("logo.png")).expect("png"),
+        std::fs::read(fixtures().join("basic/form-node/files/logo.png")).expect("src")
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(app.join("bin/run.sh"))
+            .expect("run.sh")
+            .permissions()
+            .mode();
+        assert_ne!(mode & 0o111, 0);
+    }
+    assert!(app.join("src/demo-app.ts").is_file());
+    assert!(!app.join("data").exists());
+    // JSON output lists the files and the manifest.
+    let o = run(levee(dir.path())
+        .arg("new")
+        .args(basic_args("second-app"))
+        .args(["--sso-group", "g", "--format", "json"]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
+    assert_eq!(v["manifest"]["name"], "second-app");
+    assert!(
+        v["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .any(|f| f == "app.yaml")
+    );
+}
+
+#[test]
+fn non_empty_target_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let target = dir.path().join("existing");
+    std::fs::create_dir(&target).expect("mkdir");
+    std::fs::write(target.join("keep.txt"), "mine").expect("write");
+    let o = run(levee(dir.path())
+        .arg("new")
+        .arg("existing")
+        .args(basic_args("demo")));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("existing is not empty"), "{}", o.stderr);
+    assert!(o.stderr.contains("hint:"), "{}", o.stderr);
+    let entries: Vec<_> = std::fs::read_dir(&target).expect("ls").collect();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(target.join("keep.txt")).expect("read"),
+        "mine"
+    );
+    // An empty directory is fine.
+    std::fs::create_dir(dir.path().join("empty")).expect("mkdir");
+    let o = run(levee(dir.path())
+        .arg("new")
+        .arg("empty")
+        .args(basic_args("demo")));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(dir.path().join("empty/app.yaml").is_file());
+}
+
+fn only_entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_render_failure_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = run(levee(dir.path()).arg("new").args(BASE).args([
+        "--name",
+        "demo",
+        "--templates",
+        fixtures().join("hostile").to_str().expect("utf8"),
+        "--template",
+        "fmt-docker",
+        "--description",
+        "two\nlines",
+    ]));
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .contains("a value with a line break cannot go into a Dockerfile"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(
+        only_entries(dir.path()),
+        Vec::<String>::new(),
+        "no target, no staging dir"
+    );
+}
+
+/// A pack written at test time (symlinks and `..` cannot live in the repository's fixtures).
+fn scratch_pack(root: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let pack = root.join("pack");
+    std::fs::create_dir_all(pack.join("t/files")).expect("mkdir");
+    std::fs::write(
+        pack.join("pack.yaml"),
+        "name: scratch\nversion: 1.0.0\ndescription: x\n",
+    )
+    .expect("w");
+    std::fs::write(pack.join("t/template.yaml"), "kind: form\nstack: node\n").expect("w");
+    for (path, text) in files {
+        let p = pack.join("t/files").join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("w");
+    }
+    pack
+}
+
+#[test]
+fn a_path_that_would_escape_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pack = scratch_pack(dir.path(), &[("{{ app.team }}/x.txt", "x")]);
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir");
+    for team in ["..", "../../etc", "/etc", "..\\..\\x"] {
+        let o = run(levee(&work)
+            .arg("new")
+            .args(BASE)
+            .args([
+                "--name",
+                "demo",
+                "--template",
+                "t",
+                "--team",
+                team,
+                "--templates",
+            ])
+            .arg(&pack));
+        assert_eq!(o.code, 2, "{team}: {}", o.stderr);
+        assert!(
+            o.stderr.contains("which would leave the app directory"),
+            "{team}: {}",
+            o.stderr
+        );
+        assert_eq!(only_entries(&work), Vec::<String>::new());
+    }
+    assert_eq!(only_entries(dir.path()), vec!["pack", "work"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_in_a_pack_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pack = scratch_pack(dir.path(), &[("a.txt", "a")]);
+    std::os::unix::fs::symlink("/etc/passwd", pack.join("t/files/passwd")).expect("symlink");
+    let o = run(levee(dir.path())
+        .args(["templates", "list", "--templates"])
+        .arg(&pack));
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .contains("contains a symlink, which levee refuses: t/files/passwd"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn templates_list_text_and_json() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let basic = fixtures().join("basic");
+    let o = run(levee(dir.path())
+        .args(["templates", "list", "--templates"])
+        .arg(&basic));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        o.stdout,
+        format!(
+            "fixture-basic 1.0.0 ({})\n  dashboard-python  dashboard python  A fixture dashboard app\n  form-node         form      node    A fixture form app\n",
+            basic.display()
+        )
+    );
+    let o = run(levee(dir.path())
+        .args(["templates", "list", "--format", "json", "--templates"])
+        .arg(&basic));
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
+    assert_eq!(v["templates"][1]["id"], "form-node");
+    assert_eq!(v["templates"][1]["include"][0], "_common");
+    // The built-in pack loads whatever templates/ holds.
+    let o = run(levee(dir.path()).args(["templates", "list"]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("(builtin)"));
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let st = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "tag.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        st.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+}
+
+#[test]
+fn git_packs_pick_tagged_versions() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let repo = scratch_pack(dir.path(), &[("v.txt.jinja", "one")]);
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "one"]);
+    git(&repo, &["tag", "v1.0.0"]);
+    std::fs::write(repo.join("pack.yaml"), "name: scratch\nversion: 1.1.0\n").expect("w");
+    std::fs::write(repo.join("t/files/v.txt.jinja"), "two").expect("w");
+    git(&repo, &["commit", "-qam", "two"]);
+    git(&repo, &["tag", "v1.1.0"]);
+    std::fs::write(repo.join("pack.yaml"), "name: scratch\nversion: 9.9.9\n").expect("w");
+    git(&repo, &["commit", "-qam", "bad"]);
+    git(&repo, &["tag", "v2.0.0"]);
+
+    let src = repo.to_str().expect("utf8");
+    let old = pack::load(Some(&format!("{src}@v1.0.0"))).expect("v1.0.0");
+    assert_eq!(old.version.to_string(), "1.0.0");
+    assert_eq!(old.origin.to_string(), format!("{src}@v1.0.0"));
+    let layers = old.layers(old.template("t").expect("t")).expect("layers");
+    assert_eq!(layers[0].files[0].bytes, b"one");
+    let newer = pack::load(Some(&format!("{src}@v1.1.0"))).expect("v1.1.0");
+    assert_eq!(newer.version.to_string(), "1.1.0");
+    // A tag whose pack.yaml disagrees is refused; so is an unknown tag.
+    let e = pack::load(Some(&format!("{src}@v2.0.0"))).expect_err("mismatch");
+    assert!(
+        e.to_string()
+            .contains("says version 9.9.9, but the tag is v2.0.0"),
+        "{e}"
+    );
+    let e = pack::load(Some(&format!("{src}@v3.0.0"))).expect_err("no tag");
+    assert!(e.to_string().contains("no tag `v3.0.0`"), "{e}");
+    // A URL without a tag takes the highest released version.
+    let e = pack::load(Some(&format!("file://{src}"))).expect_err("v2.0.0 is highest and bad");
+    assert!(e.to_string().contains("v2.0.0"), "{e}");
+    // Through the binary: the app records the git source with its tag.
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir");
+    let o = run(levee(&work).arg("new").args(BASE).args([
+        "--name",
+        "demo",
+        "--template",
+        "t",
+        "--templates",
+        &format!("{src}@v1.1.0"),
+    ]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        std::fs::read_to_string(work.join("demo/v.txt")).expect("v"),
+        "two"
+    );
+    let m = levee::manifest::load(&work.join("demo"))
+        .expect("manifest")
+        .value;
+    assert_eq!(
+        m.template.and_then(|t| t.source),
+        Some(format!("{src}@v1.1.0"))
+    );
+}
+
+// ---- hostile answers, one test per output format ----
+
+const HOSTILE: &[&str] = &[
+    "plain",
+    "quote \" and ' and \\ backslash",
+    "${{ secrets.GITHUB_TOKEN }} and ${HOME} and $(id)",
+    "; rm -rf / && echo pwned | cat > /tmp/x &",
+    "../../etc/passwd and C:\\Windows\\system32 and \\\\server\\share",
+    "{{ app.owner }} {% raw %} not a template",
+    "\"}, \"admin\": true, \"x\": {\"",
+    "# comment: key: value - item &anchor *alias !!python/object",
+    "</script><script>alert(1)</script>",
+    "unicode \u{2028} \u{2029} \u{feff} é 漢字",
+];
+
+fn hostile_values() -> Vec<String> {
+    let mut v: Vec<String> = HOSTILE.iter().map(|s| s.to_string()).collect();
+    v.push("x".repeat(500));
+    v
+}
+
+/// Renders the hostile pack's template with `description` (any text) and `team`/cost
+/// center/purpose (one-line text) set to `value`.
+fn render_hostile(template: &str, value: &str) -> Result<String, String> {
+    let pack = pack::load(Some(fixtures().join("hostile").to_str().expect("utf8"))).expect("pack");
+    let org = levee::org::Org::default();
+    let one_line: String = value.chars().filter(|c| !c.is_control()).take(64).collect();
+    let answers = Answers {
+        name: Some("demo".into()),
+        owner: Some("jane@acme.corp".into()),
+        classification: Some(Classification::Internal),
+        description: Some(value.to_string()),
+        team: Some(one_line.clone()),
+        cost_center: Some(one_line.clone()),
+        datasets: Some(vec![levee::manifest::DataAccess {
+            dataset: "public-stats".into(),
+            access_level: levee::manifest::AccessLevel::Read,
+            purpose: Some(one_line.clone()),
+        }]),
+        template: Some(template.into()),
+        ..Answers::default()
+    };
+    let mut org = org;
+    org.datasets.insert(
+        "public-stats".into(),
+        levee::org::Dataset {
+            classification: Classification::Public,
+            allowed_access: vec![levee::manifest::AccessLevel::Read],
+        },
+    );
+    let setup = wizard::Setup {
+        org: &org,
+        pack: &pack,
+        today: levee::manifest::Date::parse("2026-03-01").expect("date"),
+    };
+    let resolved = wizard::resolve(&answers, &setup, None).map_err(|e| e.to_string())?;
+    let t = pack.template(template).expect("template");
+    let plan = scaffold::plan(&pack, t, resolved.manifest, &org).map_err(|e| e.to_string())?;
+    // app.yaml went through `levee validate`'s checks and reads back equal inside plan().
+    let out = plan
+        .files
+        .iter()
+        .find(|(p, _)| p.starts_with("out") || p.as_str() == "Dockerfile")
+        .expect("output file");
+    Ok(String::from_utf8(out.1.bytes.clone()).expect("utf8"))
+}
+
+fn expected(value: &str) -> (String, String) {
+    (
+        value.to_string(),
+        value.chars().filter(|c| !c.is_control()).take(64).collect(),
+    )
+}
+
+#[test]
+fn hostile_answers_yaml() {
+    for value in hostile_values() {
+        let text = render_hostile("fmt-yaml", &value).expect("renders");
+        let doc: serde_json::Value =
+            serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let (full, line) = expected(&value);
+        assert_eq!(doc["description"], full.as_str(), "{text}");
+        assert_eq!(doc["description_auto"], full.as_str(), "{text}");
+        assert_eq!(doc["team"], line.as_str());
+        assert_eq!(doc["cost_center"], line.as_str());
+        assert_eq!(doc["purposes"][0], line.as_str());
+        assert_eq!(
+            doc.as_object().map(|o| o.len()),
+            Some(5),
+            "no injected keys: {text}"
+        );
+    }
+    // Newlines in free text are rendered safely too.
+    let text = render_hostile("fmt-yaml", "a\nb: c\n- d").expect("renders");
+    let doc: serde_json::Value = serde_norway::from_str(&text).expect("yaml");
+    assert_eq!(doc["description"], "a\nb: c\n- d");
+}
+
+#[test]
+fn hostile_answers_json() {
+    for value in hostile_values()
+        .into_iter()
+        .chain(["a\n\"b\": 1".to_string()])
+    {
+        let text = render_hostile("fmt-json", &value).expect("renders");
+        let doc: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let (full, line) = expected(&value);
+        assert_eq!(doc["description"], full.as_str());
+        assert_eq!(doc["description_auto"], full.as_str());
+        assert_eq!(doc["team"], line.as_str());
+        assert_eq!(doc["cost_center"], line.as_str());
+        assert_eq!(doc["purposes"], serde_json::json!([line]));
+        assert_eq!(
+            doc.as_object().map(|o| o.len()),
+            Some(5),
+            "no injected keys: {text}"
+        );
+    }
+}
+
+/// TypeScript: the rendered module is evaluated by Node (the file is also valid JavaScript) and
+/// its values compared; a missing `node` fails the test.
+#[test]
+fn hostile_answers_typescript() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut values = hostile_values();
+    values.push("a\nb`${process.exit(7)}`".into());
+    let mut script = String::from("const out = [];\n");
+    for (i, value) in values.iter().enumerate() {
+        let text = render_hostile("fmt-ts", value).expect("renders");
+        std::fs::write(dir.path().join(format!("m{i}.mjs")), text).expect("write");
+        script.push_str(&format!("out.push((await import('./m{i}.mjs')).meta);\n"));
+    }
+    script.push_str("process.stdout.write(JSON.stringify(out));\n");
+    std::fs::write(dir.path().join("main.mjs"), script).expect("write");
+    let o = Command::new("node")
+        .arg("main.mjs")
+        .current_dir(dir.path())
+        .output()
+        .expect("node must be installed");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).expect("json");
+    for (value, meta) in values.iter().zip(got) {
+        let (full, line) = expected(value);
+        assert_eq!(meta["description"], full.as_str());
+        assert_eq!(meta["description_auto"], full.as_str());
+        assert_eq!(meta["team"], line.as_str());
+        assert_eq!(meta["cost_center"], line.as_str());
+        assert_eq!(meta["purposes"], serde_json::json!([line]));
+        assert_eq!(meta.as_object().map(|o| o.len()), Some(5));
+    }
+}
+
+/// Reads a Dockerfile double-quoted word the way Docker does: `\` escapes `"`, `$` and `\`.
+fn docker_unquote(s: &str) -> Option<String> {
+    let inner = s.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push(chars.next()?),
+            '"' | '$' => return None, // an unescaped quote or variable would end/expand
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+#[test]
+fn hostile_answers_dockerfile() {
+    for value in hostile_values() {
+        let text = render_hostile("fmt-docker", &value).expect("renders");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "one instruction per line: {text}");
+        let (full, line) = expected(&value);
+        let label = lines[1]
+            .strip_prefix("LABEL org.opencontainers.image.description=")
+            .expect("label");
+        assert_eq!(
+            docker_unquote(label).as_deref(),
+            Some(full.as_str()),
+            "{text}"
+        );
+        let team = lines[2].strip_prefix("LABEL team=").expect("team");
+        assert_eq!(docker_unquote(team).as_deref(), Some(line.as_str()));
+        let env = lines[3].strip_prefix("ENV COST_CENTER=").expect("env");
+        assert_eq!(docker_unquote(env).as_deref(), Some(line.as_str()));
+    }
+    for (value, reason) in [("two\nlines", "a line break"), ("`id`", "a backtick")] {
+        let e = render_hostile("fmt-docker", value).expect_err("refused");
+        assert!(
+            e.contains(&format!(
+                "a value with {reason} cannot go into a Dockerfile"
+            )),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn hostile_names_and_fields_are_refused_with_the_flag() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for (flag, value, message) in [
+        (
+            "--name",
+            "../evil",
+            "--name: `../evil` is not a valid app name",
+        ),
+        ("--name", "a\"b${{ x }}", "is not a valid app name"),
+        (
+            "--team",
+            "fin\nance",
+            "--team: the answer contains a line break",
+        ),
+        (
+            "--owner",
+            "x@evil.com; rm -rf /",
+            "--owner: `x@evil.com; rm -rf /` is not an e-mail address",
+        ),
+        (
+            "--sso-issuer",
+            "http://evil",
+            "--sso-issuer: `http://evil` is not an https URL",
+        ),
+        (
+            "--egress",
+            "https://x/y",
+            "--egress: `https://x/y` is not a hostname",
+        ),
+    ] {
+        let args = if flag == "--name" {
+            basic_args(value)
+        } else {
+            basic_args_with("demo", &[flag, value])
+        };
+        let o = run(levee(dir.path()).arg("new").args(args));
+        assert_eq!(o.code, 2, "{flag} {value:?}: {}", o.stderr);
+        assert!(o.stderr.contains(message), "{flag} {value:?}: {}", o.stderr);
+    }
+    let long = "d".repeat(501);
+    let o = run(levee(dir.path())
+        .arg("new")
+        .args(basic_args("demo"))
+        .args(["--description", &long]));
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .contains("--description: the answer is 501 characters long; the most is 500"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(only_entries(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn org_policy_refusals_before_writing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("levee.org.yaml"),
+        "org: acme\nowner_domains: [acme.corp]\ndatasets:\n  hr-salaries: {classification: confidential}\n  stats: {classification: public}\negress:\n  approved: ['*.acme.corp']\nsandbox:\n  egress_proxy: {host: proxy.acme.corp, port: 3128, namespace: egress, pod_labels: {app: proxy}}\n",
+    )
+    .expect("org");
+    for (extra, message) in [
+        (
+            vec!["--owner", "jane@gmail.com"],
+            "--owner: `jane@gmail.com` is not an address of the organisation",
+        ),
+        (
+            vec![
+                "--classification",
+                "confidential",
+                "--sso-group",
+                "g",
+                "--tier",
+                "prototype",
+            ],
+            "--tier: a prototype may handle at most internal data, and this app is confidential",
+        ),
+        (
+            vec!["--dataset", "hr-salaries:read:pay"],
+            "--dataset: the dataset `hr-salaries` is confidential (org dataset registry), and a prototype may touch at most internal data",
+        ),
+        (
+            vec!["--dataset", "stats:write"],
+            "--dataset: the dataset `stats` allows read access, not write",
+        ),
+        (
+            vec![
+                "--classification",
+                "confidential",
+                "--sso-group",
+                "g",
+                "--tier",
+                "sandbox",
+                "--secret",
+                "KEY:env",
+            ],
+            "--secret: a confidential app may not keep secrets in env (org policy)",
+        ),
+        (
+            vec!["--egress", "api.example.com"],
+            "--egress: `api.example.com` is not an approved egress destination",
+        ),
+        (
+            vec!["--expires", "2026-12-31"],
+            "--expires: a prototype may live at most 90 days, until 2026-05-30",
+        ),
+    ] {
+        let o = run(levee(dir.path())
+            .arg("new")
+            .args(basic_args_with("demo", &extra)));
+        assert_eq!(o.code, 2, "{extra:?}: {}", o.stderr);
+        assert!(o.stderr.contains(message), "{extra:?}: {}", o.stderr);
+        assert!(o.stderr.contains("hint: "), "{}", o.stderr);
+    }
+    // A confidential app without --tier gets the lowest tier allowed to hold its data.
+    let o = run(levee(dir.path()).arg("new").args(basic_args_with(
+        "demo",
+        &[
+            "--classification",
+            "confidential",
+            "--sso-group",
+            "hr",
+            "--egress",
+            "api.acme.corp",
+            "--format",
+            "json",
+        ],
+    )));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
+    assert_eq!(v["manifest"]["lifecycle"]["tier"], "sandbox");
+    assert_eq!(v["manifest"]["runtime"]["type"], "hardened-container");
+}
+
+#[test]
+fn answers_file_under_flags() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("answers.yaml"),
+        "name: from-file\nowner: file@acme.corp\nteam: file-team\nclassification: internal\nkind: form\nlifecycle: {tier: prototype}\nsso: {provider: oidc, groups: [a, b]}\ncost: {center: CC-9, estimated_monthly_usd: 40}\ntemplate: form-node\n",
+    )
+    .expect("answers");
+    let o = run(levee(dir.path())
+        .args([
+            "new",
+            "--no-input",
+            "--answers",
+            "answers.yaml",
+            "--team",
+            "flag-team",
+            "--format",
+            "json",
+            "--templates",
+        ])
+        .arg(fixtures().join("basic")));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
+    assert_eq!(v["manifest"]["name"], "from-file");
+    assert_eq!(v["manifest"]["team"], "flag-team");
+    assert_eq!(
+        v["manifest"]["sso"]["groups"],
+        serde_json::json!(["a", "b"])
+    );
+    assert_eq!(v["manifest"]["cost"]["estimated_monthly_usd"], 40.0);
+    std::fs::write(dir.path().join("bad.yaml"), "nmae: x\n").expect("w");
+    let o = run(levee(dir.path()).args(["new", "--no-input", "--answers", "bad.yaml"]));
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .contains("the answers file bad.yaml is not valid: unknown field `nmae`"),
+        "{}",
+        o.stderr
+    );
+}
+
+// ---- the wizard through the replaceable prompt ----
+
+/// Answers questions from a script, checking each is the expected one.
+struct Scripted {
+    script: VecDeque<(&'static str, &'static str)>,
+    refusals: Vec<String>,
+    asked: Vec<String>,
+}
+
+impl Scripted {
+    fn new(script: &[(&'static str, &'static str)]) -> Self {
+        Scripted {
+            script: script.iter().copied().collect(),
+            refusals: Vec::new(),
+            asked: Vec::new(),
+        }
+    }
+    fn next(&mut self, q: &Question) -> String {
+        self.asked.push(format!("{}: {}", q.key, q.message));
+        let (key, answer) = self
+            .script
+            .pop_front()
+            .unwrap_or_else(|| panic!("unexpected question {}", q.message));
+        assert_eq!(key, q.key, "asked {}", q.message);
+        answer.to_string()
+    }
+}
+
+impl Prompt for Scripted {
+    fn text(&mut self, q: &Question) -> Result<String, PromptError> {
+        Ok(self.next(q))
+    }
+    fn select(&mut self, q: &Question, choices: &[Choice]) -> Result<String, PromptError> {
+        let a = self.next(q);
+        if a.is_empty() {
+            return Ok(q
+                .default
+                .clone()
+                .unwrap_or_else(|| choices[0].value.clone()));
+        }
+        assert!(
+            choices.iter().any(|c| c.value == a),
+            "{a} not offered for {}",
+            q.message
+        );
+        Ok(a)
+    }
+    fn refuse(&mut self, reason: &str) {
+        self.refusals.push(reason.to_string());
+    }
+}
+
+#[test]
+fn wizard_asks_explains_and_reasks_on_refusal() {
+    let pack = pack::load(Some(fixtures().join("basic").to_str().expect("utf8"))).expect("pack");
+    let mut org = levee::org::Org {
+        owner_domains: vec!["acme.corp".into()],
+        ..Default::default()
+    };
+    org.datasets.insert(
+        "hr".into(),
+        levee::org::Dataset {
+            classification: Classification::Confidential,
+            allowed_access: vec![levee::manifest::AccessLevel::Read],
+        },
+    );
+    let setup = wizard::Setup {
+        org: &org,
+        pack: &pack,
+        today: levee::manifest::Date::parse("2026-03-01").expect("d"),
+    };
+    let mut p = Scripted::new(&[
+        ("name", "Bad Name"),
+        ("name", "expense-tracker"),
+        ("description", "Tracks expenses"),
+        ("owner", "jane@gmail.com"),
+        ("owner", "jane@acme.corp"),
+        ("team", "finance"),
+        ("kind", "form"),
+        ("classification", "internal"),
+        ("tier", ""),
+        ("expires", ""),
+        ("ci", ""),
+        ("sso-issuer", "https://login.acme.corp"),
+        ("sso-group", "fin, fin-admins"),
+        ("dataset", "hr"),
+        ("dataset", "read"),
+        ("dataset", "pay"),
+        ("dataset", ""),
+        ("secret", "API_KEY"),
+        ("secret", "vault"),
+        ("secret", ""),
+        ("egress", ""),
+        ("cost-center", "CC-1"),
+    ]);
+    let r = wizard::resolve(&Answers::default(), &setup, Some(&mut p)).expect("resolves");
+    assert!(p.script.is_empty(), "left: {:?}", p.script);
+    assert_eq!(
+        p.refusals,
+        vec![
+            "`Bad Name` is not a valid app name (use 2 to 63 lowercase letters, digits and dashes, starting with a letter: `bad-name`)".to_string(),
+            "`jane@gmail.com` is not an address of the organisation (use an address at acme.corp (levee.org.yaml `owner_domains`))".to_string(),
+            "the dataset `hr` is confidential (org dataset registry), and a prototype may touch at most internal data (use a higher --tier, or a less sensitive dataset)".to_string(),
+        ]
+    );
+    let m = r.manifest;
+    assert_eq!(r.template_id, "form-node");
+    assert_eq!(m.name, "expense-tracker");
+    assert_eq!(
+        m.lifecycle.expires.map(|d| d.to_string()).as_deref(),
+        Some("2026-03-31")
+    );
+    assert_eq!(m.sso_groups(), ["fin", "fin-admins"]);
+    assert!(m.data_access.is_empty());
+    assert_eq!(m.secrets.len(), 1);
+    assert_eq!(m.cost.and_then(|c| c.center).as_deref(), Some("CC-1"));
+    // The stack was not asked: the pack has one form template.
+    assert!(!p.asked.iter().any(|q| q.starts_with("stack")));
+}
+
+#[test]
+fn wizard_explains_each_classification_and_offers_only_allowed_stores() {
+    struct Capture(Vec<Vec<Choice>>, bool);
+    impl Prompt for Capture {
+        fn text(&mut self, q: &Question) -> Result<String, PromptError> {
+            Ok(match q.key {
+                "secret" if !self.1 => {
+                    self.1 = true;
+                    "TOKEN".into()
+                }
+                _ => String::new(),
+            })
+        }
+        fn select(&mut self, _q: &Question, c: &[Choice]) -> Result<String, PromptError> {
+            self.0.push(c.to_vec());
+            Ok(c.last().map(|c| c.value.clone()).unwrap_or_default())
+        }
+        fn refuse(&mut self, r: &str) {
+            panic!("refused: {r}");
+        }
+    }
+    let pack = pack::load(Some(fixtures().join("basic").to_str().expect("utf8"))).expect("pack");
+    let org = levee::org::Org::default();
+    let setup = wizard::Setup {
+        org: &org,
+        pack: &pack,
+        today: levee::manifest::Date::parse("2026-03-01").expect("d"),
+    };
+    let answers = Answers {
+        name: Some("x-app".into()),
+        owner: Some("a@acme.corp".into()),
+        kind: Some(levee::manifest::Kind::Form),
+        sso_groups: Some(vec!["g".into()]),
+        ..Answers::default()
+    };
+    let mut p = Capture(Vec::new(), false);
+    let r = wizard::resolve(&answers, &setup, Some(&mut p)).expect("resolves");
+    let classes = &p.0[0];
+    for c in Classification::ALL {
+        let choice = classes
+            .iter()
+            .find(|x| x.value == c.as_str())
+            .expect("offered");
+        assert!(choice.label.contains(c.explain()), "{}", choice.label);
+    }
+    // Restricted (the last choice) -> production (the only tier allowed) -> vault only.
+    assert_eq!(r.manifest.classification, Classification::Restricted);
+    assert_eq!(r.manifest.lifecycle.tier, levee::manifest::Tier::Production);
+    let stores =
+        p.0.iter()
+            .find(|c| c.iter().any(|x| x.value == "vault"))
+            .expect("secret question");
+    assert_eq!(
+        stores.iter().map(|c| c.value.as_str()).collect::<Vec<_>>(),
+        ["vault"]
+    );
+}
+
+// ---- a real terminal ----
+
+#[cfg(unix)]
+#[test]
+fn the_wizard_in_a_pseudo_terminal() {
+    use expectrl::Expect;
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cmd = levee(dir.path());
+    cmd.args(["new", "--templates"])
+        .arg(fixtures().join("basic"))
+        .args(["--kind", "form"])
+        .env("TERM", "xterm");
+    let mut s = expectrl::Session::spawn(cmd).expect("spawn in a pty");
+    s.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+    let mut answer = |prompt: &str, text: &str| {
+        s.expect(prompt)
+            .unwrap_or_else(|e| panic!("waiting for {prompt:?}: {e}"));
+        s.send(text).expect("send");
+        s.send("\r").expect("enter");
+    };
+    answer("App name?", "pty-app");
+    answer("Description?", "Made in a terminal");
+    answer("Owner e-mail?", "pat@acme.corp");
+    answer("Team?", "ops");
+    // Select: public is first; one arrow down is internal.
+    answer("Data classification?", "\x1b[B");
+    answer("Tier?", "");
+    answer("Expiry date?", "");
+    answer("CI system?", "");
+    answer("SSO issuer URL?", "");
+    answer("SSO groups", "ops");
+    answer("Dataset the app uses?", "");
+    answer("Secret the app needs?", "");
+    answer("Outside hosts", "");
+    answer("Cost center?", "CC-7");
+    s.expect("Created pty-app").expect("created");
+    s.expect(expectrl::Eof).expect("exits");
+    let m = levee::manifest::load(&dir.path().join("pty-app"))
+        .expect("valid app.yaml")
+        .value;
+    assert_eq!(m.classification, Classification::Internal);
+    assert_eq!(m.owner, "pat@acme.corp");
+    assert_eq!(m.cost.and_then(|c| c.center).as_deref(), Some("CC-7"));
+}
+
+// ---- snapshots of every template's full rendered tree ----
+
+fn tree_snapshot(pack: &pack::Pack, id: &str) -> String {
+    let org = levee::org::Org::default();
+    let t = pack.template(id).expect("template");
+    let answers = Answers {
+        name: Some("snapshot-app".into()),
+        description: Some("The app every template is snapshotted with".into()),
+        owner: Some("jane.doe@acme.corp".into()),
+        team: Some("finance".into()),
+        classification: Some(Classification::Internal),
+        sso_issuer: Some("https://login.acme.corp".into()),
+        sso_groups: Some(vec!["finance-approvers".into()]),
+        secrets: Some(vec![levee::manifest::Secret {
+            name: "API_TOKEN".into(),
+            provider: levee::manifest::SecretProvider::Vault,
+            path: None,
+        }]),
+        cost_center: Some("CC-1234".into()),
+        template: Some(id.into()),
+        ..Answers::default()
+    };
+    let setup = wizard::Setup {
+        org: &org,
+        pack,
+        today: levee::manifest::Date::parse("2026-03-01").expect("d"),
+    };
+    let r = wizard::resolve(&answers, &setup, None).expect("resolves");
+    let plan = scaffold::plan(pack, t, r.manifest, &org).expect("plan");
+    let mut out = String::new();
+    for (path, file) in &plan.files {
+        if path == ".levee/render.json" {
+            // Holds the pack's absolute path (machine-specific) for directory packs.
+            out.push_str(&format!(
+                "=== {path} ===\n<the render record: hashes of the files above and below>\n"
+            ));
+            continue;
+        }
+        match std::str::from_utf8(&file.bytes) {
+            Ok(text) => out.push_str(&format!(
+                "=== {path} ===\n{}",
+                text.replace(&pack.origin.to_string(), "<pack>")
+            )),
+            Err(_) => out.push_str(&format!(
+                "=== {path} ===\n<binary, {} bytes, sha256 {}>\n",
+                file.bytes.len(),
+                scaffold::sha256(&file.bytes)
+            )),
+        }
+        if !out.ends_with('\n') {
+            out.push_str("\n<no newline at end of file>\n");
+        }
+    }
+    out
+}
+
+#[test]
+fn snapshot_every_template() {
+    let fixture = pack::load(Some(fixtures().join("basic").to_str().expect("utf8"))).expect("pack");
+    let builtin = pack::builtin().expect("built-in pack");
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        for t in &fixture.templates {
+            insta::assert_snapshot!(format!("fixture-{}", t.id), tree_snapshot(&fixture, &t.id));
+        }
+        for t in &builtin.templates {
+            insta::assert_snapshot!(format!("template-{}", t.id), tree_snapshot(&builtin, &t.id));
+        }
+    });
+}
