@@ -4,11 +4,13 @@
 //! the catalog entry and the app's lifecycle. The binary (`src/main.rs`) only parses arguments and
 //! maps the outcome to an exit code; everything else lives here, callable from tests.
 
+pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod diag;
 pub mod document;
 pub mod exit;
+pub mod lifecycle;
 pub mod manifest;
 pub mod org;
 pub mod schema;

@@ -44,6 +44,18 @@ pub struct Org {
     pub allowed_runtimes: PerClassification<Vec<RuntimeType>>,
     /// When an app must escalate to a higher tier and an engineering hand-off.
     pub escalation: Escalation,
+    /// The app catalog.
+    pub catalog: CatalogConfig,
+}
+
+/// Where the app catalog lives.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// The catalog directory (one JSON file per app), relative to this file's directory
+    /// (default: `catalog` in the working directory). `--catalog DIR` overrides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
 }
 
 /// CODEOWNERS handles.
@@ -280,6 +292,7 @@ impl Default for Org {
             secret_providers: PerClassification::default(),
             allowed_runtimes: PerClassification::default(),
             escalation: Escalation::default(),
+            catalog: CatalogConfig::default(),
         }
     }
 }

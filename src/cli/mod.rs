@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::exit::{ExitStatus, UsageError};
 use crate::ui::{ColorChoice, Ui};
 
+pub mod catalog;
+pub mod lifecycle;
 mod schema;
 mod validate;
 
@@ -61,6 +63,10 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a JSON Schema (draft 2020-12).
     Schema(schema::SchemaArgs),
+    /// The app inventory: register, scan, list, show, remove, stats, export, pipeline.
+    Catalog(catalog::CatalogArgs),
+    /// Expired prototypes, apps expiring soon and apps past escalation thresholds; --apply acts.
+    Lifecycle(lifecycle::LifecycleArgs),
 }
 
 impl Global {
@@ -86,6 +92,8 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, &args, ui),
         Command::Schema(args) => schema::run(&args, ui),
+        Command::Catalog(args) => catalog::run(&cli.global, &args, ui),
+        Command::Lifecycle(args) => lifecycle::run(&cli.global, &args, ui),
     }
 }
 
