@@ -322,6 +322,32 @@ pub fn read_metrics(path: &Path, today: Date) -> Result<HashMap<String, Usage>, 
         let mut rdr = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .from_reader(&bytes[..]);
+        const COLUMNS: &[&str] = &[
+            "app_id",
+            "reported",
+            "active_users_month",
+            "p95_latency_ms",
+            "monthly_cost_usd",
+            "open_high_vulns",
+            "open_critical_vulns",
+        ];
+        let headers = rdr
+            .headers()
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .clone();
+        if let Some(h) = headers.iter().find(|h| !COLUMNS.contains(h)) {
+            return Err(format!(
+                "{}: unknown column `{h}`; the columns are: {}",
+                path.display(),
+                COLUMNS.join(", ")
+            ));
+        }
+        if !headers.iter().any(|h| h == "app_id") {
+            return Err(format!(
+                "{}: the header row has no `app_id` column",
+                path.display()
+            ));
+        }
         let mut rows = Vec::new();
         for (i, r) in rdr.deserialize::<Row>().enumerate() {
             rows.push(r.map_err(|e| format!("{}: row {}: {e}", path.display(), i + 2))?);

@@ -65,7 +65,7 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// The app inventory: register, scan, list, show, remove, stats, export, pipeline.
     Catalog(catalog::CatalogArgs),
-    /// Expired prototypes, apps expiring soon and apps past escalation thresholds; --apply acts.
+    /// Expired prototypes, expiring apps, apps past escalation thresholds; --apply acts.
     Lifecycle(lifecycle::LifecycleArgs),
 }
 
