@@ -371,6 +371,21 @@ pub enum EntryError {
     Other(String),
 }
 
+/// Records a policy result in an app's entry (for `levee check` to call); false when the app
+/// has no entry. The write is atomic like every catalog write.
+pub fn record_policy(store: &Store, id: &str, result: PolicyResult) -> Result<bool, CatalogError> {
+    let Some(mut entry) = store.get(id)? else {
+        return Ok(false);
+    };
+    if entry.policy.as_ref() == Some(&result) {
+        return Ok(true);
+    }
+    entry.policy = Some(result);
+    entry.updated = now();
+    store.put(&entry)?;
+    Ok(true)
+}
+
 /// Reads `.levee/policy-result.json` when present.
 pub fn read_policy_result(app_dir: &Path) -> Result<Option<PolicyResult>, String> {
     let path = app_dir.join(POLICY_RESULT_FILE);
@@ -525,6 +540,30 @@ mod tests {
             "git@github.com:acme/app.git"
         );
         assert_eq!(strip_credentials("https://u@host"), "https://host");
+    }
+
+    #[test]
+    fn policy_results_are_recorded() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let store = Store::new(tmp.path().join("catalog"));
+        let m: Manifest = serde_norway::from_str(
+            "name: pol-app\nowner: a@acme.corp\nclassification: internal\nlifecycle: {tier: prototype}\n",
+        )
+        .expect("manifest");
+        let e = Entry::from_manifest(&m, &Org::default(), tmp.path(), "2026-03-01T00:00:00Z");
+        store.put(&e).expect("put");
+        let result = PolicyResult {
+            passed: false,
+            deny: vec!["egress.unapproved".into()],
+            warn: Vec::new(),
+            checked: Date::parse("2026-03-01").expect("date"),
+        };
+        assert!(record_policy(&store, "pol-app", result.clone()).expect("record"));
+        assert_eq!(
+            store.get("pol-app").expect("get").and_then(|e| e.policy),
+            Some(result.clone())
+        );
+        assert!(!record_policy(&store, "other-app", result).expect("record"));
     }
 
     #[test]

@@ -120,16 +120,23 @@ pub fn compute(entries: &[Entry], org: &Org, today: Date) -> Stats {
     s
 }
 
-/// A plain table (no borders that break when piped); comfy-table handles widths and wrapping.
+/// A plain table (no borders). On a terminal, comfy-table wraps long cells to its width (the
+/// first two columns, ids and owners, never wrap); piped output is never wrapped.
 pub fn table(header: &[&str]) -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
     t.load_style(comfy_table::presets::NOTHING)
-        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
         .set_header(header.to_vec());
-    if let Some(w) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
-        t.set_width(w);
-    } else if let Some((_, w)) = console::Term::stdout().size_checked() {
-        t.set_width(w);
+    let term = console::Term::stdout();
+    if term.is_term() {
+        if let Some((_, w)) = term.size_checked() {
+            t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+                .set_width(w);
+            for i in 0..header.len().min(2) {
+                if let Some(c) = t.column_mut(i) {
+                    c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+                }
+            }
+        }
     }
     t
 }

@@ -159,6 +159,7 @@ pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitS
             for app in apps {
                 register_one(&store, &org, app, &now, ui, &problems);
             }
+            store.flush();
             Ok(if problems.into_inner().unwrap_or(true) {
                 ExitStatus::Problems
             } else {
@@ -369,7 +370,12 @@ fn scan(store: &Store, org: &Org, roots: &[PathBuf], ui: &Ui) -> anyhow::Result<
     for r in &roots[1..] {
         walk.add(r);
     }
-    walk.hidden(true)
+    // Registration waits on fsync far more than on the CPU: more walkers than cores overlap it.
+    let threads = std::thread::available_parallelism()
+        .map_or(4, |n| n.get() * 4)
+        .clamp(4, 32);
+    walk.threads(threads)
+        .hidden(true)
         .git_ignore(true)
         .require_git(false)
         .filter_entry(|e| {
@@ -400,6 +406,7 @@ fn scan(store: &Store, org: &Org, roots: &[PathBuf], ui: &Ui) -> anyhow::Result<
             ignore::WalkState::Continue
         })
     });
+    store.flush();
     let found = found.into_inner().unwrap_or_default();
     let mut status = if problems.into_inner().unwrap_or(true) {
         ExitStatus::Problems
