@@ -28,8 +28,8 @@ fn sbom_and_policy(dir: &Path) {
         "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
         "metadata": {"component": {"bom-ref": "app", "type": "application", "name": "app"}},
         "components": [
-            {"bom-ref": "pkg:npm/express@4.21.2", "type": "library", "name": "express", "version": "4.21.2"},
-            {"bom-ref": "pkg:npm/debug@2.6.9", "type": "library", "name": "debug", "version": "2.6.9"}
+            {"bom-ref": "pkg:npm/express@4.21.2", "type": "library", "name": "express", "version": "4.21.2", "purl": "pkg:npm/express@4.21.2"},
+            {"bom-ref": "pkg:npm/debug@2.6.9", "type": "library", "name": "debug", "version": "2.6.9", "purl": "pkg:npm/debug@2.6.9"}
         ],
         "dependencies": [
             {"ref": "app", "dependsOn": ["pkg:npm/express@4.21.2"]},
@@ -87,6 +87,7 @@ fn registered_entries_validate_against_the_published_schema() {
         serde_json::from_slice(&std::fs::read(cat.join("expense-tracker.json")).expect("entry"))
             .expect("json");
     assert_eq!(entry["sbom"]["component_count"], 2);
+    assert_eq!(entry["sbom"]["by_ecosystem"]["npm"], 2);
     assert_eq!(entry["sbom"]["top_level_dependencies"][0], "express@4.21.2");
     assert_eq!(entry["policy"]["deny"][0], "secrets.vault_required");
     assert_eq!(entry["sso"]["groups"][0], "finance");
@@ -589,6 +590,27 @@ fn scan_registers_in_parallel_and_reports_gone_apps() {
     );
     assert_eq!(entries(&cat).len(), 30);
     std::fs::remove_dir_all(roots.join("repo-bad")).expect("rm");
+    // Two apps with one id in one scan: an error, whichever comes first.
+    app(&roots.join("repo-dup"), "scan-app-05", "");
+    let out = levee()
+        .args(["catalog", "scan", "--catalog"])
+        .arg(&cat)
+        .arg(&roots)
+        .output()
+        .expect("scan");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("app ids must be unique"), "{stderr}");
+    std::fs::remove_dir_all(roots.join("repo-dup")).expect("rm");
+    let e = Store::new(&cat)
+        .get("scan-app-05")
+        .expect("get")
+        .expect("entry");
+    assert!(
+        e.repository.path.ends_with("repo-5/scan-app-05"),
+        "{}",
+        e.repository.path
+    );
     levee()
         .args(["catalog", "scan", "--catalog"])
         .arg(&cat)

@@ -2,6 +2,7 @@
 //! `levee sbom`): component count, the file's SHA-256, and the top-level dependencies (what the
 //! root component depends on directly).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use schemars::JsonSchema;
@@ -26,6 +27,10 @@ pub struct SbomSummary {
     pub spec_version: Option<String>,
     /// Every component, nested ones included.
     pub component_count: u64,
+    /// Components per ecosystem (the purl type: `npm`, `pypi`; `unknown` without a purl).
+    pub by_ecosystem: BTreeMap<String, u64>,
+    /// Components per CycloneDX scope (`required` when unset, `optional`, `excluded`).
+    pub by_scope: BTreeMap<String, u64>,
     /// The root component's direct dependencies (`name@version`), sorted.
     pub top_level_dependencies: Vec<String>,
 }
@@ -92,6 +97,20 @@ pub fn summarize(bytes: &[u8]) -> Result<SbomSummary, String> {
     };
     top.sort();
     top.dedup();
+    let mut by_ecosystem = BTreeMap::new();
+    let mut by_scope = BTreeMap::new();
+    for c in &components {
+        let eco = c
+            .get("purl")
+            .and_then(Value::as_str)
+            .and_then(|p| p.strip_prefix("pkg:"))
+            .and_then(|p| p.split('/').next())
+            .filter(|t| !t.is_empty())
+            .unwrap_or("unknown");
+        *by_ecosystem.entry(eco.to_string()).or_insert(0) += 1;
+        let scope = c.get("scope").and_then(Value::as_str).unwrap_or("required");
+        *by_scope.entry(scope.to_string()).or_insert(0) += 1;
+    }
     Ok(SbomSummary {
         file: FILE_NAME.into(),
         sha256: hex(&Sha256::digest(bytes)),
@@ -100,6 +119,8 @@ pub fn summarize(bytes: &[u8]) -> Result<SbomSummary, String> {
             .and_then(Value::as_str)
             .map(str::to_string),
         component_count: components.len() as u64,
+        by_ecosystem,
+        by_scope,
         top_level_dependencies: top,
     })
 }
@@ -127,7 +148,8 @@ mod tests {
             "components": [
                 {"bom-ref": "pkg:npm/express@4.21.2", "name": "express", "version": "4.21.2",
                  "components": [{"bom-ref": "x", "name": "nested"}]},
-                {"bom-ref": "pkg:npm/debug@2.6.9", "name": "debug", "version": "2.6.9"}
+                {"bom-ref": "pkg:npm/debug@2.6.9", "name": "debug", "version": "2.6.9",
+                 "purl": "pkg:npm/debug@2.6.9", "scope": "optional"}
             ],
             "dependencies": [
                 {"ref": "app", "dependsOn": ["pkg:npm/express@4.21.2"]},
@@ -139,6 +161,10 @@ mod tests {
         assert_eq!(s.component_count, 3);
         assert_eq!(s.top_level_dependencies, vec!["express@4.21.2"]);
         assert_eq!(s.sha256.len(), 64);
+        assert_eq!(s.by_ecosystem["npm"], 1);
+        assert_eq!(s.by_ecosystem["unknown"], 2);
+        assert_eq!(s.by_scope["optional"], 1);
+        assert_eq!(s.by_scope["required"], 2);
         assert!(summarize(b"{\"bomFormat\": \"SPDX\"}").is_err());
     }
 }

@@ -155,9 +155,10 @@ pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitS
     match &args.command {
         CatalogCommand::Register { apps } => {
             let problems = Mutex::new(false);
+            let claimed = Claimed::default();
             let now = catalog::now();
             for app in apps {
-                register_one(&store, &org, app, &now, ui, &problems);
+                register_claiming(&store, &org, app, &now, ui, &problems, &claimed);
             }
             store.flush();
             Ok(if problems.into_inner().unwrap_or(true) {
@@ -283,14 +284,26 @@ pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitS
     }
 }
 
+/// App ids registered so far in this run, with their directories: two apps with one id in the
+/// same run are an error, whichever thread gets there first.
+type Claimed = Mutex<std::collections::HashMap<String, String>>;
+
 /// Registers one app; problems are printed and flagged.
-fn register_one(store: &Store, org: &Org, app: &Path, now: &str, ui: &Ui, problems: &Mutex<bool>) {
+fn register_claiming(
+    store: &Store,
+    org: &Org,
+    app: &Path,
+    now: &str,
+    ui: &Ui,
+    problems: &Mutex<bool>,
+    claimed: &Claimed,
+) {
     let flag = || {
         if let Ok(mut p) = problems.lock() {
             *p = true;
         }
     };
-    match register(store, org, app, now) {
+    match register(store, org, app, now, claimed) {
         Ok((id, change)) => ui.status(&format!("{change} {id} ({})", app.display())),
         Err(RegisterError::Manifest(crate::document::LoadError::Invalid { file, diags })) => {
             ui.status(&format!(
@@ -324,11 +337,25 @@ fn register(
     org: &Org,
     app: &Path,
     now: &str,
+    claimed: &Claimed,
 ) -> Result<(String, &'static str), RegisterError> {
     let mut entry = Entry::from_app(app, org, now).map_err(|e| match e {
         EntryError::Manifest(m) => RegisterError::Manifest(m),
         EntryError::Other(s) => RegisterError::Other(s),
     })?;
+    if let Ok(mut c) = claimed.lock() {
+        match c.get(&entry.id) {
+            Some(other) if *other != entry.repository.path => {
+                return Err(RegisterError::Other(format!(
+                    "app id `{}` is also used by {other}; app ids must be unique (rename one app)",
+                    entry.id
+                )));
+            }
+            _ => {
+                c.insert(entry.id.clone(), entry.repository.path.clone());
+            }
+        }
+    }
     let previous = match store.get(&entry.id) {
         Ok(p) => p,
         // A corrupt entry is replaced by a good one.
@@ -386,6 +413,7 @@ fn scan(store: &Store, org: &Org, roots: &[PathBuf], ui: &Ui) -> anyhow::Result<
         });
     let found = Mutex::new(Vec::new());
     let problems = Mutex::new(false);
+    let claimed = Claimed::default();
     let now = catalog::now();
     walk.build_parallel().run(|| {
         Box::new(|item| {
@@ -396,7 +424,7 @@ fn scan(store: &Store, org: &Org, roots: &[PathBuf], ui: &Ui) -> anyhow::Result<
                     let dir = e.path().parent().unwrap_or(Path::new(".")).to_path_buf();
                     let abs = std::path::absolute(&dir).unwrap_or(dir.clone());
                     if !abs.starts_with(&catalog_abs) {
-                        register_one(store, org, &dir, &now, ui, &problems);
+                        register_claiming(store, org, &dir, &now, ui, &problems, &claimed);
                         if let Ok(mut f) = found.lock() {
                             f.push(abs);
                         }
