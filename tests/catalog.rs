@@ -822,3 +822,60 @@ fn catalog_pipelines_pass_the_ci_validators() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn text_reports_snapshot() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let apps = tmp.path().join("apps");
+    app(
+        &apps,
+        "expense-tracker",
+        "data_access:\n  - dataset: payroll\n    access_level: read\n",
+    );
+    let rota = app(&apps, "team-rota", "");
+    let t = std::fs::read_to_string(rota.join("app.yaml"))
+        .expect("r")
+        .replace("2026-04-01", "2026-03-10");
+    std::fs::write(rota.join("app.yaml"), t).expect("w");
+    let old = app(&apps, "old-survey", "");
+    let t = std::fs::read_to_string(old.join("app.yaml"))
+        .expect("r")
+        .replace("2026-04-01", "2026-02-01");
+    std::fs::write(old.join("app.yaml"), t).expect("w");
+    std::fs::write(
+        tmp.path().join("usage.csv"),
+        "app_id,active_users_month,p95_latency_ms,monthly_cost_usd,open_high_vulns,open_critical_vulns\nteam-rota,12,90,3.5,0,0\nold-wiki,40,100,1,0,0\n",
+    )
+    .expect("w");
+    let run = |args: &[&str]| {
+        let out = levee()
+            .current_dir(tmp.path())
+            .args(args)
+            .output()
+            .expect("runs");
+        format!(
+            "$ levee {}\n[exit {}]\n{}{}",
+            args.join(" "),
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let mut all = String::new();
+    for args in [
+        &[
+            "catalog",
+            "register",
+            "apps/expense-tracker",
+            "apps/team-rota",
+            "apps/old-survey",
+        ][..],
+        &["catalog", "list"],
+        &["catalog", "stats"],
+        &["lifecycle", "--metrics", "usage.csv"],
+    ] {
+        all.push_str(&run(args));
+        all.push('\n');
+    }
+    crate::snap!("catalog-text-reports", all);
+}
