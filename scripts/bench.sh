@@ -163,5 +163,61 @@ PY
   echo "  generated app before npm ci: $(du -sk "$WORK/size-app" | cut -f1) KiB, $(find "$WORK/size-app" -type f | wc -l) files"
 }
 
-if [[ $# -eq 0 ]]; then set -- bench_validate bench_new bench_sync validator_findings; fi
+# report NAME JSON: one line per hyperfine result.
+report() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+name, path = sys.argv[1], sys.argv[2]
+for r in json.load(open(path))["results"]:
+    print(f"{name}: {r['command'].split('/release/')[-1][:70]}: median {r['median']*1000:.2f} ms (min {r['min']*1000:.2f}, {len(r['times'])} runs)")
+PY
+}
+
+# `levee catalog scan` over 1,000 app directories (one app.yaml each, in 100 repositories), into
+# an empty catalog each run (every app registered and written). Target: under 2 s.
+bench_catalog_scan() {
+  build_release
+  local repos="$WORK/scan-repos"
+  python3 - "$repos" "$ROOT/tests/manifests/valid/playbook-example.yaml" <<'PY'
+import os, sys
+root, example = sys.argv[1], open(sys.argv[2]).read()
+for i in range(1000):
+    d = os.path.join(root, f"repo-{i // 10:03d}", f"app-{i % 10}")
+    os.makedirs(d, exist_ok=True)
+    open(os.path.join(d, "app.yaml"), "w").write(example.replace("expense-quick-submit", f"bench-app-{i:04d}"))
+PY
+  hyperfine --style none --warmup 2 --runs 10 -N --prepare "rm -rf $WORK/scan-catalog" \
+    --export-json "$WORK/scan.json" \
+    "$LEVEE -q catalog scan --catalog $WORK/scan-catalog $repos" >/dev/null
+  report bench_catalog_scan "$WORK/scan.json"
+}
+
+# `levee lifecycle` over a 10,000-entry catalog with a 10,000-row metrics CSV (decisions for
+# every app; exit 1 because some need action, hence -i). Target: under 1 s.
+bench_lifecycle() {
+  build_release
+  local app="$WORK/lc-app" cat="$WORK/lc-catalog"
+  mkdir -p "$app"
+  cp "$ROOT"/tests/manifests/valid/playbook-example.yaml "$app/app.yaml"
+  "$LEVEE" -q catalog register --catalog "$WORK/lc-seed" "$app"
+  python3 - "$WORK/lc-seed/expense-quick-submit.json" "$cat" "$WORK/lc-metrics.csv" <<'PY'
+import json, os, sys
+seed, out, metrics = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+os.makedirs(out, exist_ok=True)
+rows = ["app_id,active_users_month,p95_latency_ms,monthly_cost_usd,open_high_vulns,open_critical_vulns"]
+for i in range(10000):
+    e = dict(seed, id=f"bench-app-{i:05d}", name=f"bench-app-{i:05d}")
+    e["expires"] = f"2026-{1 + i % 12:02d}-15"
+    e["tier"] = ["prototype", "sandbox", "production"][i % 3]
+    e["data_access"] = []
+    json.dump(e, open(os.path.join(out, e["id"] + ".json"), "w"), indent=2)
+    rows.append(f"{e['id']},{i % 2000},{i % 900},{i % 700}.5,0,{1 if i % 97 == 0 else 0}")
+open(metrics, "w").write("\n".join(rows) + "\n")
+PY
+  hyperfine --style none --warmup 2 --runs 10 -N -i --export-json "$WORK/lifecycle.json" \
+    "$LEVEE lifecycle --catalog $cat --metrics $WORK/lc-metrics.csv --format json" >/dev/null
+  report bench_lifecycle "$WORK/lifecycle.json"
+}
+
+if [[ $# -eq 0 ]]; then set -- bench_validate bench_new bench_sync validator_findings bench_catalog_scan bench_lifecycle; fi
 for f in "$@"; do "$f"; done

@@ -27,6 +27,9 @@ for tool in check-jsonschema actionlint zizmor yamllint kubernetes-validate; do
   [ -x "$LEVEE_VALIDATORS_BIN/$tool" ] || { echo "error: validator $tool is missing from .venv/bin" >&2; exit 1; }
 done
 
+step "Backstage validators (tests/backstage, npm ci)"
+bash scripts/backstage-validate-setup.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

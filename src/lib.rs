@@ -4,12 +4,14 @@
 //! the catalog entry and the app's lifecycle. The binary (`src/main.rs`) only parses arguments and
 //! maps the outcome to an exit code; everything else lives here, callable from tests.
 
+pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod diag;
 pub mod document;
 pub mod edit;
 pub mod exit;
+pub mod lifecycle;
 pub mod managed;
 pub mod manifest;
 pub mod merge;

@@ -40,7 +40,15 @@ pub struct Inputs<'a> {
 pub type Generator = fn(&Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError>;
 
 /// Every generator, in order. Add yours here.
-pub const GENERATORS: &[Generator] = &[pipeline_files, sandbox_files];
+pub const GENERATORS: &[Generator] = &[pipeline_files, sandbox_files, catalog_entity];
+
+/// The app's own Backstage entity, for orgs whose developer portal reads `catalog-info.yaml`.
+fn catalog_entity(inputs: &Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError> {
+    Ok(vec![ManagedFile {
+        path: "catalog-info.yaml".into(),
+        content: crate::catalog::backstage::entity(inputs.manifest, inputs.org, None),
+    }])
+}
 
 /// The runtime sandbox: Kubernetes manifests and Kyverno admission policies under `deploy/`.
 fn sandbox_files(inputs: &Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError> {

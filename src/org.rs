@@ -50,6 +50,18 @@ pub struct Org {
     /// Where and how apps run in Kubernetes: namespaces, runtime classes, the egress proxy,
     /// telemetry, and the admission policy form (`levee deploy`, the `deploy/` managed files).
     pub sandbox: crate::sandbox::SandboxConfig,
+    /// The app catalog.
+    pub catalog: CatalogConfig,
+}
+
+/// Where the app catalog lives.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// The catalog directory (one JSON file per app), relative to this file's directory
+    /// (default: `catalog` in the working directory). `--catalog DIR` overrides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
 }
 
 /// CODEOWNERS handles.
@@ -288,6 +300,7 @@ impl Default for Org {
             escalation: Escalation::default(),
             ci: crate::pipeline::CiSettings::default(),
             sandbox: crate::sandbox::SandboxConfig::default(),
+            catalog: CatalogConfig::default(),
         }
     }
 }

@@ -40,7 +40,8 @@ fn sync_writes_then_is_current() {
          wrote deploy/40-service.yaml (missing)\n\
          wrote deploy/50-networkpolicy.yaml (missing)\n\
          wrote deploy/admission/kyverno-validatingpolicy.yaml (missing)\n\
-         wrote deploy/README.md (missing)\n"
+         wrote deploy/README.md (missing)\n\
+         wrote catalog-info.yaml (missing)\n"
     );
     let text = fs::read_to_string(dir.path().join(WORKFLOW)).expect("workflow");
     assert!(text.starts_with(&format!(
@@ -57,9 +58,9 @@ fn sync_writes_then_is_current() {
         "{record}"
     );
     let a = levee(dir.path()).args(["sync", "."]).assert().code(0);
-    assert_eq!(out(&a), "ok 8 managed files are current\n");
+    assert_eq!(out(&a), "ok 9 managed files are current\n");
     let a = levee(dir.path()).args(["sync", "--check"]).assert().code(0);
-    assert!(out(&a).starts_with("ok 8 managed files"), "{}", out(&a));
+    assert!(out(&a).starts_with("ok 9 managed files"), "{}", out(&a));
 }
 
 #[test]

@@ -8,7 +8,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::exit::{ExitStatus, UsageError};
 use crate::ui::{ColorChoice, Ui};
 
+pub mod catalog;
 mod deploy;
+pub mod lifecycle;
 pub mod new;
 mod pipeline;
 mod schema;
@@ -76,6 +78,10 @@ pub enum Command {
     New(Box<new::NewArgs>),
     /// Show what a template pack offers.
     Templates(templates::TemplatesArgs),
+    /// The app inventory: register, scan, list, show, remove, stats, export, pipeline.
+    Catalog(catalog::CatalogArgs),
+    /// Expired prototypes, expiring apps, apps past escalation thresholds; --apply acts.
+    Lifecycle(lifecycle::LifecycleArgs),
 }
 
 impl Global {
@@ -106,6 +112,8 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
         Command::Deploy(args) => deploy::run(&cli.global, &args, ui),
         Command::New(args) => new::run(&cli.global, &args, ui),
         Command::Templates(args) => templates::run(&args, ui),
+        Command::Catalog(args) => catalog::run(&cli.global, &args, ui),
+        Command::Lifecycle(args) => lifecycle::run(&cli.global, &args, ui),
     }
 }
 

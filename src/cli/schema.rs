@@ -21,12 +21,15 @@ pub enum Which {
     Manifest,
     /// levee.org.yaml
     Org,
+    /// a catalog entry (catalog/<id>.json)
+    Catalog,
 }
 
 pub fn run(args: &SchemaArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let schema = match args.which {
         Which::Manifest => Manifest::schema(),
         Which::Org => Org::schema(),
+        Which::Catalog => &crate::schema::generate::<crate::catalog::Entry>(),
     };
     ui.out(&format!("{}\n", serde_json::to_string_pretty(schema)?))?;
     Ok(ExitStatus::Success)

@@ -1,0 +1,255 @@
+//! The store: `<dir>/<id>.json`, one file per app.
+//!
+//! Writes are atomic: the entry goes to a temporary file in the same directory, is flushed to
+//! disk (fsync), then renamed over the old file, and the directory is synced. Readers see the old
+//! entry or the new one, never a mix; a crash before the rename leaves the old entry intact (and
+//! a `.*.tmp` file that loading ignores). Parallel writers of different apps never touch the same
+//! file; parallel writers of one app each rename a complete file, the last one wins.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use super::Entry;
+
+/// The catalog directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+/// An entry file that could not be read, by path.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Corrupt {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// Every readable entry, sorted by id, and every unreadable one.
+#[derive(Debug, Default)]
+pub struct LoadedCatalog {
+    pub entries: Vec<Entry>,
+    pub corrupt: Vec<Corrupt>,
+}
+
+/// A catalog operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("no catalog at {}", .0.display())]
+    Missing(PathBuf),
+    #[error(
+        "`{0}` is not a valid app id (lowercase letters, digits and dashes, 2 to 63 characters)"
+    )]
+    BadId(String),
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Corrupt { path: PathBuf, message: String },
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Hidden test hook: milliseconds to sleep after the temporary file is written and synced,
+/// before the rename (the crash-safety test kills the process in that window).
+const PAUSE_ENV: &str = "LEVEE_TEST_CATALOG_PAUSE_BEFORE_RENAME_MS";
+
+impl Store {
+    pub fn new(dir: impl Into<PathBuf>) -> Store {
+        Store { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file of an app id.
+    pub fn path_of(&self, id: &str) -> Result<PathBuf, CatalogError> {
+        if !crate::manifest::is_valid_name(id) {
+            return Err(CatalogError::BadId(id.to_string()));
+        }
+        Ok(self.dir.join(format!("{id}.json")))
+    }
+
+    /// Fails with [`CatalogError::Missing`] when the directory does not exist.
+    pub fn require(&self) -> Result<(), CatalogError> {
+        if self.dir.is_dir() {
+            Ok(())
+        } else {
+            Err(CatalogError::Missing(self.dir.clone()))
+        }
+    }
+
+    /// Reads every entry, in parallel. A corrupt file is reported and the others still load.
+    pub fn load_all(&self) -> Result<LoadedCatalog, CatalogError> {
+        self.require()?;
+        let io = |source| CatalogError::Io {
+            action: "read",
+            path: self.dir.clone(),
+            source,
+        };
+        let mut paths = Vec::new();
+        for item in fs::read_dir(&self.dir).map_err(io)? {
+            let path = item.map_err(io)?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.ends_with(".json") && !name.starts_with('.') {
+                paths.push(path);
+            }
+        }
+        let results: Vec<Result<Entry, Corrupt>> =
+            paths.par_iter().map(|p| read_entry(p)).collect();
+        let mut out = LoadedCatalog::default();
+        for r in results {
+            match r {
+                Ok(e) => out.entries.push(e),
+                Err(c) => out.corrupt.push(c),
+            }
+        }
+        out.entries.sort_by(|a, b| a.id.cmp(&b.id));
+        out.corrupt.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    /// One entry, if present.
+    pub fn get(&self, id: &str) -> Result<Option<Entry>, CatalogError> {
+        let path = self.path_of(id)?;
+        if !path.exists() {
+            return Ok(None);
+        }
+        read_entry(&path)
+            .map(Some)
+            .map_err(|c| CatalogError::Corrupt {
+                path: c.path,
+                message: c.message,
+            })
+    }
+
+    /// Writes an entry atomically, creating the directory when needed.
+    pub fn put(&self, entry: &Entry) -> Result<(), CatalogError> {
+        self.put_inner(entry, true)
+    }
+
+    /// Like [`Store::put`], but leaves syncing the directory to [`Store::flush`]: for batches
+    /// (a scan writes a thousand entries; one directory sync at the end instead of one each).
+    /// The entry file itself is synced before its rename either way, so a crash still leaves
+    /// the previous entry or the new one, never a torn file.
+    pub fn put_deferred(&self, entry: &Entry) -> Result<(), CatalogError> {
+        self.put_inner(entry, false)
+    }
+
+    /// Syncs the catalog directory (after [`Store::put_deferred`]).
+    pub fn flush(&self) {
+        sync_dir(&self.dir);
+    }
+
+    fn put_inner(&self, entry: &Entry, sync_parent: bool) -> Result<(), CatalogError> {
+        let path = self.path_of(&entry.id)?;
+        fs::create_dir_all(&self.dir).map_err(|source| CatalogError::Io {
+            action: "create",
+            path: self.dir.clone(),
+            source,
+        })?;
+        let mut text = serde_json::to_string_pretty(entry).map_err(|e| CatalogError::Corrupt {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        text.push('\n');
+        write_file(&path, text.as_bytes(), sync_parent)
+    }
+
+    /// Removes an entry; false when there was none.
+    pub fn remove(&self, id: &str) -> Result<bool, CatalogError> {
+        let path = self.path_of(id)?;
+        match fs::remove_file(&path) {
+            Ok(()) => {
+                sync_dir(&self.dir);
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(CatalogError::Io {
+                action: "remove",
+                path,
+                source,
+            }),
+        }
+    }
+}
+
+fn read_entry(path: &Path) -> Result<Entry, Corrupt> {
+    let corrupt = |message: String| Corrupt {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = fs::read(path).map_err(|e| corrupt(format!("cannot read: {e}")))?;
+    let entry: Entry = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    if entry.id != stem {
+        return Err(corrupt(format!(
+            "the file name says `{stem}` but the entry's id is `{}`",
+            entry.id
+        )));
+    }
+    if entry.schema_version != super::SCHEMA_VERSION {
+        return Err(corrupt(format!(
+            "schema_version {} is not supported by this levee (expects {})",
+            entry.schema_version,
+            super::SCHEMA_VERSION
+        )));
+    }
+    Ok(entry)
+}
+
+/// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync
+/// of the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CatalogError> {
+    write_file(path, bytes, true)
+}
+
+fn write_file(path: &Path, bytes: &[u8], sync_parent: bool) -> Result<(), CatalogError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let io = |action, source| CatalogError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    };
+    let result = (|| {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| io("write", e))?;
+        f.write_all(bytes).map_err(|e| io("write", e))?;
+        f.sync_all().map_err(|e| io("sync", e))?;
+        drop(f);
+        if let Some(ms) = std::env::var(PAUSE_ENV).ok().and_then(|v| v.parse().ok()) {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+        fs::rename(&tmp, path).map_err(|e| io("replace", e))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    } else if sync_parent {
+        sync_dir(dir);
+    }
+    result
+}
+
+/// Syncs a directory so a rename survives a power cut (best effort: not every platform can).
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}

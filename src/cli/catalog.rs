@@ -1,0 +1,592 @@
+//! `levee catalog`: the app inventory (register, scan, list, show, remove, stats, export,
+//! pipeline).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use crate::catalog::{self, Entry, EntryError, Filter, LoadedCatalog, Store};
+use crate::cli::Global;
+use crate::exit::{ExitStatus, UsageError};
+use crate::manifest::{Ci, Classification, Tier};
+use crate::org::{self, Org};
+use crate::ui::{Format, Ui};
+
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// The catalog directory (default: the org config's `catalog.dir`, else `catalog`).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: CatalogCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Add or update the entries of apps on disk.
+    Register {
+        /// App directories (or app.yaml files).
+        #[arg(default_value = ".")]
+        apps: Vec<PathBuf>,
+    },
+    /// Walk trees of repositories, register every app found, report entries whose app is gone.
+    Scan {
+        #[arg(required = true)]
+        roots: Vec<PathBuf>,
+    },
+    /// List entries.
+    List {
+        /// An owner e-mail, or `@domain` for every owner in a domain.
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long, value_parser = parse_classification)]
+        classification: Option<Classification>,
+        #[arg(long, value_parser = parse_tier)]
+        tier: Option<Tier>,
+        /// Only apps past their expiry date.
+        #[arg(long)]
+        expired: bool,
+        /// Only apps expiring within DAYS days.
+        #[arg(long, value_name = "DAYS")]
+        expiring_within: Option<u32>,
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Print one entry (JSON).
+    Show { id: String },
+    /// Remove an entry.
+    Remove { id: String },
+    /// Program metrics: apps by tier and classification, expiry, orphans, cost, escalations.
+    Stats {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Export entries for another catalog.
+    Export {
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Write to FILE instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Print the nightly pipeline for the catalog repository.
+    Pipeline {
+        #[arg(long, value_parser = parse_ci, default_value = "github")]
+        ci: Ci,
+        /// Directories the pipeline scans (relative to the repository root).
+        #[arg(long = "scan-root", value_name = "DIR", default_value = "apps")]
+        scan_roots: Vec<String>,
+        /// A metrics file in the repository for `levee lifecycle --metrics`.
+        #[arg(long, value_name = "FILE")]
+        metrics: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// backstage.io/v1alpha1 Component entities (YAML documents).
+    Backstage,
+}
+
+fn parse_classification(s: &str) -> Result<Classification, String> {
+    s.parse()
+        .map_err(|_| format!("expected one of: {}", names(Classification::ALL)))
+}
+fn parse_tier(s: &str) -> Result<Tier, String> {
+    s.parse()
+        .map_err(|_| format!("expected one of: {}", names(Tier::ALL)))
+}
+fn parse_ci(s: &str) -> Result<Ci, String> {
+    s.parse()
+        .map_err(|_| format!("expected one of: {}", names(Ci::ALL)))
+}
+fn names<T: std::fmt::Display>(all: &[T]) -> String {
+    all.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The org config (from --org, LEVEE_ORG, or walking up from the working directory) and the
+/// catalog directory it implies.
+pub fn resolve(global: &Global, explicit: Option<&Path>) -> anyhow::Result<(Org, Store)> {
+    let resolved = org::resolve(global.org.as_deref(), Path::new("."))?;
+    let dir = match (explicit, &resolved.org.catalog.dir, &resolved.source) {
+        (Some(d), _, _) => d.to_path_buf(),
+        (None, Some(d), org::OrgSource::File(f)) => f.parent().unwrap_or(Path::new(".")).join(d),
+        (None, Some(d), org::OrgSource::Default) => PathBuf::from(d),
+        (None, None, _) => PathBuf::from(catalog::DEFAULT_DIR),
+    };
+    Ok((resolved.org, Store::new(dir)))
+}
+
+/// Loads the catalog; a missing directory is a usage error with a hint.
+pub fn load(store: &Store, ui: &Ui) -> anyhow::Result<LoadedCatalog> {
+    let loaded = store.load_all().map_err(|e| match e {
+        catalog::CatalogError::Missing(d) => anyhow::Error::new(
+            UsageError::new(format!("no catalog at {}", d.display())).hint(
+                "register apps with `levee catalog register APP_DIR`, or pass `--catalog DIR`",
+            ),
+        ),
+        other => other.into(),
+    })?;
+    for c in &loaded.corrupt {
+        ui.status(&format!(
+            "error: {}: corrupt catalog entry: {}",
+            c.path.display(),
+            c.message
+        ));
+    }
+    Ok(loaded)
+}
+
+pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+    let (org, store) = resolve(global, args.catalog.as_deref())?;
+    let today = crate::clock::today();
+    match &args.command {
+        CatalogCommand::Register { apps } => {
+            let problems = Mutex::new(false);
+            let claimed = Claimed::default();
+            let now = catalog::now();
+            for app in apps {
+                register_claiming(&store, &org, app, &now, ui, &problems, &claimed);
+            }
+            store.flush();
+            Ok(if problems.into_inner().unwrap_or(true) {
+                ExitStatus::Problems
+            } else {
+                ExitStatus::Success
+            })
+        }
+        CatalogCommand::Scan { roots } => scan(&store, &org, roots, ui),
+        CatalogCommand::List {
+            owner,
+            classification,
+            tier,
+            expired,
+            expiring_within,
+            format,
+        } => {
+            let loaded = load(&store, ui)?;
+            let filter = Filter {
+                owner: owner.clone(),
+                classification: *classification,
+                tier: *tier,
+                expired: *expired,
+                expiring_within: *expiring_within,
+            };
+            let rows: Vec<&Entry> = loaded
+                .entries
+                .iter()
+                .filter(|e| filter.matches(e, today))
+                .collect();
+            let text = match format {
+                ListFormat::Json => serde_json::to_string_pretty(&rows)? + "\n",
+                ListFormat::Csv => list_csv(&rows)?,
+                ListFormat::Text => list_table(&rows, today),
+            };
+            ui.out(&text)?;
+            Ok(if loaded.corrupt.is_empty() {
+                ExitStatus::Success
+            } else {
+                ExitStatus::Problems
+            })
+        }
+        CatalogCommand::Show { id } => match store.get(id)? {
+            Some(e) => {
+                ui.out(&(serde_json::to_string_pretty(&e)? + "\n"))?;
+                Ok(ExitStatus::Success)
+            }
+            None => Err(
+                UsageError::new(format!("no app `{id}` in {}", store.dir().display()))
+                    .hint("see the ids with `levee catalog list`")
+                    .into(),
+            ),
+        },
+        CatalogCommand::Remove { id } => {
+            if store.remove(id)? {
+                ui.status(&format!("removed {id} from {}", store.dir().display()));
+                Ok(ExitStatus::Success)
+            } else {
+                Err(
+                    UsageError::new(format!("no app `{id}` in {}", store.dir().display()))
+                        .hint("see the ids with `levee catalog list`")
+                        .into(),
+                )
+            }
+        }
+        CatalogCommand::Stats { format } => {
+            let loaded = load(&store, ui)?;
+            let stats = crate::catalog::stats::compute(&loaded.entries, &org, today);
+            let text = match format {
+                Format::Json => serde_json::to_string_pretty(&stats)? + "\n",
+                Format::Text => crate::catalog::stats::render(&stats),
+            };
+            ui.out(&text)?;
+            Ok(if loaded.corrupt.is_empty() {
+                ExitStatus::Success
+            } else {
+                ExitStatus::Problems
+            })
+        }
+        CatalogCommand::Export {
+            format: ExportFormat::Backstage,
+            output,
+        } => {
+            let loaded = load(&store, ui)?;
+            let text = catalog::backstage::export(&loaded.entries, Some(&org));
+            match output {
+                Some(path) => {
+                    catalog::store_write(path, text.as_bytes())?;
+                    ui.status(&format!(
+                        "wrote {} entities to {}",
+                        loaded.entries.len(),
+                        path.display()
+                    ));
+                }
+                None => ui.out(&text)?,
+            }
+            Ok(if loaded.corrupt.is_empty() {
+                ExitStatus::Success
+            } else {
+                ExitStatus::Problems
+            })
+        }
+        CatalogCommand::Pipeline {
+            ci,
+            scan_roots,
+            metrics,
+        } => {
+            let dir = args.catalog.as_ref().map_or_else(
+                || catalog::DEFAULT_DIR.to_string(),
+                |d| d.display().to_string(),
+            );
+            let settings = catalog::pipeline::Settings {
+                catalog_dir: dir,
+                scan_roots: scan_roots.clone(),
+                metrics: metrics.clone(),
+                ..Default::default()
+            };
+            let text = catalog::pipeline::render(*ci, &settings).map_err(UsageError::new)?;
+            ui.status(&format!("# save as {}", catalog::pipeline::file_name(*ci)));
+            ui.out(&text)?;
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+/// App ids registered so far in this run, with their directories: two apps with one id in the
+/// same run are an error, whichever thread gets there first.
+type Claimed = Mutex<std::collections::HashMap<String, String>>;
+
+/// Registers one app; problems are printed and flagged.
+fn register_claiming(
+    store: &Store,
+    org: &Org,
+    app: &Path,
+    now: &str,
+    ui: &Ui,
+    problems: &Mutex<bool>,
+    claimed: &Claimed,
+) {
+    let flag = || {
+        if let Ok(mut p) = problems.lock() {
+            *p = true;
+        }
+    };
+    match register(store, org, app, now, claimed) {
+        Ok((id, change)) => ui.status(&format!("{change} {id} ({})", app.display())),
+        Err(RegisterError::Manifest(crate::document::LoadError::Invalid { file, diags })) => {
+            ui.status(&format!(
+                "error: {}: invalid manifest ({} problem(s)); run `levee validate {}`",
+                file.path.display(),
+                diags.len(),
+                app.display()
+            ));
+            flag();
+        }
+        Err(e) => {
+            ui.status(&format!("error: {}: {e}", app.display()));
+            flag();
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RegisterError {
+    #[error("{0}")]
+    Manifest(crate::document::LoadError),
+    #[error("{0}")]
+    Other(String),
+    #[error(transparent)]
+    Store(#[from] catalog::CatalogError),
+}
+
+/// Builds and writes an app's entry; returns its id and `added`, `updated` or `unchanged`.
+fn register(
+    store: &Store,
+    org: &Org,
+    app: &Path,
+    now: &str,
+    claimed: &Claimed,
+) -> Result<(String, &'static str), RegisterError> {
+    let mut entry = Entry::from_app(app, org, now).map_err(|e| match e {
+        EntryError::Manifest(m) => RegisterError::Manifest(m),
+        EntryError::Other(s) => RegisterError::Other(s),
+    })?;
+    if let Ok(mut c) = claimed.lock() {
+        match c.get(&entry.id) {
+            Some(other) if *other != entry.repository.path => {
+                return Err(RegisterError::Other(format!(
+                    "app id `{}` is also used by {other}; app ids must be unique (rename one app)",
+                    entry.id
+                )));
+            }
+            _ => {
+                c.insert(entry.id.clone(), entry.repository.path.clone());
+            }
+        }
+    }
+    let previous = match store.get(&entry.id) {
+        Ok(p) => p,
+        // A corrupt entry is replaced by a good one.
+        Err(catalog::CatalogError::Corrupt { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(prev) = &previous {
+        if prev.repository.path != entry.repository.path && !prev.app_gone() {
+            return Err(RegisterError::Other(format!(
+                "app id `{}` is already registered for {}; app ids must be unique (rename one app, or `levee catalog remove {}` first)",
+                entry.id, prev.repository.path, entry.id
+            )));
+        }
+        entry.carry_over(prev);
+        if entry.same_content(prev) {
+            return Ok((entry.id, "unchanged"));
+        }
+    }
+    store.put(&entry)?;
+    Ok((
+        entry.id,
+        if previous.is_some() {
+            "updated"
+        } else {
+            "added"
+        },
+    ))
+}
+
+fn scan(store: &Store, org: &Org, roots: &[PathBuf], ui: &Ui) -> anyhow::Result<ExitStatus> {
+    for r in roots {
+        if !r.is_dir() {
+            return Err(UsageError::new(format!("{} is not a directory", r.display())).into());
+        }
+    }
+    let catalog_abs =
+        std::path::absolute(store.dir()).unwrap_or_else(|_| store.dir().to_path_buf());
+    let mut walk = ignore::WalkBuilder::new(&roots[0]);
+    for r in &roots[1..] {
+        walk.add(r);
+    }
+    // Registration waits on fsync far more than on the CPU: more walkers than cores overlap it.
+    let threads = std::thread::available_parallelism()
+        .map_or(4, |n| n.get() * 4)
+        .clamp(4, 32);
+    walk.threads(threads)
+        .hidden(true)
+        .git_ignore(true)
+        .require_git(false)
+        .filter_entry(|e| {
+            !matches!(
+                e.file_name().to_str(),
+                Some("node_modules" | "target" | ".venv" | "venv")
+            )
+        });
+    let found = Mutex::new(Vec::new());
+    let problems = Mutex::new(false);
+    let claimed = Claimed::default();
+    let now = catalog::now();
+    walk.build_parallel().run(|| {
+        Box::new(|item| {
+            if let Ok(e) = item {
+                if e.file_type().is_some_and(|t| t.is_file())
+                    && e.file_name() == crate::manifest::FILE_NAME
+                {
+                    let dir = e.path().parent().unwrap_or(Path::new(".")).to_path_buf();
+                    let abs = std::path::absolute(&dir).unwrap_or(dir.clone());
+                    if !abs.starts_with(&catalog_abs) {
+                        register_claiming(store, org, &dir, &now, ui, &problems, &claimed);
+                        if let Ok(mut f) = found.lock() {
+                            f.push(abs);
+                        }
+                    }
+                }
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    store.flush();
+    let found = found.into_inner().unwrap_or_default();
+    let mut status = if problems.into_inner().unwrap_or(true) {
+        ExitStatus::Problems
+    } else {
+        ExitStatus::Success
+    };
+    let loaded = load(store, ui)?;
+    if !loaded.corrupt.is_empty() {
+        status = ExitStatus::Problems;
+    }
+    let abs_roots: Vec<PathBuf> = roots
+        .iter()
+        .map(|r| std::path::absolute(r).unwrap_or(r.clone()))
+        .collect();
+    let gone: Vec<&Entry> = loaded
+        .entries
+        .iter()
+        .filter(|e| abs_roots.iter().any(|r| e.app_dir().starts_with(r)) && e.app_gone())
+        .collect();
+    for e in &gone {
+        ui.out(&format!(
+            "gone: {} (registered at {}; no app.yaml there any more): remove it with `levee catalog remove {}`\n",
+            e.id, e.repository.path, e.id
+        ))?;
+    }
+    ui.status(&format!(
+        "scanned {} app(s) under {} root(s); {} entr{} whose app is gone",
+        found.len(),
+        roots.len(),
+        gone.len(),
+        if gone.len() == 1 { "y" } else { "ies" }
+    ));
+    if !gone.is_empty() {
+        status = ExitStatus::Problems;
+    }
+    Ok(status)
+}
+
+#[derive(Serialize)]
+struct CsvRow<'a> {
+    id: &'a str,
+    owner: &'a str,
+    team: &'a str,
+    classification: &'a str,
+    tier: &'a str,
+    created: String,
+    expires: String,
+    cost_center: &'a str,
+    estimated_monthly_usd: String,
+    policy: &'a str,
+    sbom_components: String,
+    deprovisioned: String,
+    path: &'a str,
+    updated: &'a str,
+}
+
+fn list_csv(rows: &[&Entry]) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for e in rows {
+        w.serialize(CsvRow {
+            id: &e.id,
+            owner: &e.owner,
+            team: e.team.as_deref().unwrap_or(""),
+            classification: e.classification.as_str(),
+            tier: e.tier.as_str(),
+            created: e.created.map(|d| d.to_string()).unwrap_or_default(),
+            expires: e.expires.map(|d| d.to_string()).unwrap_or_default(),
+            cost_center: e.cost.center.as_deref().unwrap_or(""),
+            estimated_monthly_usd: e
+                .cost
+                .estimated_monthly_usd
+                .map(|c| format!("{c:.2}"))
+                .unwrap_or_default(),
+            policy: policy_word(e),
+            sbom_components: e
+                .sbom
+                .as_ref()
+                .map(|s| s.component_count.to_string())
+                .unwrap_or_default(),
+            deprovisioned: e
+                .deprovisioned
+                .as_ref()
+                .map(|d| d.date.to_string())
+                .unwrap_or_default(),
+            path: &e.repository.path,
+            updated: &e.updated,
+        })?;
+    }
+    if rows.is_empty() {
+        // A header even for no rows, so consumers see the columns.
+        w.write_record([
+            "id",
+            "owner",
+            "team",
+            "classification",
+            "tier",
+            "created",
+            "expires",
+            "cost_center",
+            "estimated_monthly_usd",
+            "policy",
+            "sbom_components",
+            "deprovisioned",
+            "path",
+            "updated",
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+fn policy_word(e: &Entry) -> &'static str {
+    match &e.policy {
+        Some(p) if p.passed => "pass",
+        Some(_) => "fail",
+        None => "",
+    }
+}
+
+fn list_table(rows: &[&Entry], today: crate::manifest::Date) -> String {
+    if rows.is_empty() {
+        return "no apps match\n".into();
+    }
+    let mut t = crate::catalog::stats::table(&[
+        "ID",
+        "OWNER",
+        "CLASSIFICATION",
+        "TIER",
+        "EXPIRES",
+        "COST/MO",
+        "POLICY",
+    ]);
+    for e in rows {
+        let expires = match (e.expires, e.days_left(today)) {
+            (_, _) if e.deprovisioned.is_some() => "deprovisioned".to_string(),
+            (Some(x), Some(d)) if d < 0 => format!("{x} (expired)"),
+            (Some(x), Some(d)) => format!("{x} ({d}d)"),
+            _ => "-".into(),
+        };
+        t.add_row(vec![
+            e.id.clone(),
+            e.owner.clone(),
+            e.classification.to_string(),
+            e.tier.to_string(),
+            expires,
+            e.cost
+                .estimated_monthly_usd
+                .map_or("-".into(), |c| format!("${c:.2}")),
+            match policy_word(e) {
+                "" => "-".into(),
+                w => w.to_string(),
+            },
+        ]);
+    }
+    format!("{t}\n")
+}

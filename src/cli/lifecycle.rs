@@ -1,0 +1,203 @@
+//! `levee lifecycle`: expired prototypes and apps past escalation thresholds; `--apply` acts.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::catalog::{Deprovisioned, EscalationRecord};
+use crate::cli::Global;
+use crate::exit::{ExitStatus, UsageError};
+use crate::lifecycle::{self, Action, Decision, ManualPromote, Promoter};
+use crate::ui::{Format, Ui};
+
+#[derive(Debug, Args)]
+pub struct LifecycleArgs {
+    /// The catalog directory (default: the org config's `catalog.dir`, else `catalog`).
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+    /// Usage metrics from the APM and cost tools (CSV or JSON; see the README).
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    /// Perform what can be done locally: mark deprovisioned entries, record escalations and
+    /// reported usage, and change tiers where `levee promote` is available.
+    #[arg(long)]
+    pub apply: bool,
+    /// Warn about apps expiring within DAYS days.
+    #[arg(long, value_name = "DAYS", default_value_t = 14)]
+    pub expiring_within: u32,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    today: String,
+    needs_action: usize,
+    decisions: &'a [Decision],
+    unknown_metrics: &'a [String],
+    corrupt: &'a [crate::catalog::Corrupt],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    applied: Vec<String>,
+}
+
+pub fn run(global: &Global, args: &LifecycleArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+    run_with(global, args, ui, &ManualPromote)
+}
+
+/// `run` with the promoter that `--apply` uses for escalations.
+pub fn run_with(
+    global: &Global,
+    args: &LifecycleArgs,
+    ui: &Ui,
+    promoter: &(dyn Promoter + Sync),
+) -> anyhow::Result<ExitStatus> {
+    let (org, store) = crate::cli::catalog::resolve(global, args.catalog.as_deref())?;
+    let today = crate::clock::today();
+    let loaded = crate::cli::catalog::load(&store, ui)?;
+    let metrics = match &args.metrics {
+        Some(p) => lifecycle::read_metrics(p, today).map_err(UsageError::new)?,
+        None => Default::default(),
+    };
+    let mut unknown: Vec<String> = metrics
+        .keys()
+        .filter(|id| {
+            loaded
+                .entries
+                .binary_search_by(|e| e.id.as_str().cmp(id))
+                .is_err()
+        })
+        .cloned()
+        .collect();
+    unknown.sort();
+    let decisions: Vec<Decision> = loaded
+        .entries
+        .par_iter()
+        .map(|e| {
+            let usage = metrics.get(&e.id).or(e.usage.as_ref());
+            lifecycle::decide(e, usage, &org, today, args.expiring_within)
+        })
+        .collect();
+    let mut applied = Vec::new();
+    if args.apply {
+        for (e, d) in loaded.entries.iter().zip(&decisions) {
+            let mut entry = e.clone();
+            let mut changed = false;
+            if let Some(u) = metrics.get(&e.id) {
+                if entry.usage.as_ref() != Some(u) {
+                    entry.usage = Some(u.clone());
+                    changed = true;
+                }
+            }
+            match d.action {
+                Action::Deprovision => {
+                    entry.deprovisioned = Some(Deprovisioned {
+                        date: today,
+                        reason: d.reason.clone(),
+                    });
+                    changed = true;
+                    applied.push(format!(
+                        "{}: marked deprovisioned in the catalog; tearing down its deployment is up to your platform",
+                        e.id
+                    ));
+                }
+                Action::Escalate => {
+                    let to = d.to_tier.unwrap_or(crate::manifest::Tier::Production);
+                    let (promoted, note) = if e.app_gone() {
+                        (
+                            false,
+                            format!(
+                                "app directory {} not reachable: run `levee promote DIR --tier {to}` where the app lives",
+                                e.repository.path
+                            ),
+                        )
+                    } else {
+                        match promoter.promote(e.app_dir(), to) {
+                            Ok(msg) => (true, msg),
+                            Err(msg) => (false, msg),
+                        }
+                    };
+                    let reasons: Vec<String> = d.fired.iter().map(ToString::to_string).collect();
+                    let already = entry.escalations.last().is_some_and(|r| {
+                        r.to == to && r.reasons == reasons && !r.promoted && !promoted
+                    });
+                    if !already {
+                        entry.escalations.push(EscalationRecord {
+                            date: today,
+                            from: e.tier,
+                            to,
+                            reasons,
+                            promoted,
+                        });
+                        changed = true;
+                    }
+                    applied.push(format!("{}: escalation to {to} recorded; {note}", e.id));
+                }
+                _ => {}
+            }
+            if changed {
+                entry.updated = crate::catalog::now();
+                store.put(&entry)?;
+            }
+        }
+    }
+    let needs = decisions.iter().filter(|d| d.action.needs_action()).count();
+    match args.format {
+        Format::Json => {
+            let report = Report {
+                today: today.to_string(),
+                needs_action: needs,
+                decisions: &decisions,
+                unknown_metrics: &unknown,
+                corrupt: &loaded.corrupt,
+                applied: applied.clone(),
+            };
+            ui.out(&(serde_json::to_string_pretty(&report)? + "\n"))?;
+        }
+        Format::Text => {
+            let mut t = crate::catalog::stats::table(&["APP", "OWNER", "TIER", "ACTION", "WHY"]);
+            for d in decisions
+                .iter()
+                .filter(|d| d.action != Action::Ok || global.verbose > 0)
+            {
+                t.add_row(vec![
+                    d.id.clone(),
+                    d.owner.clone(),
+                    d.tier.to_string(),
+                    d.action.as_str().to_string(),
+                    d.reason.clone(),
+                ]);
+            }
+            let mut out = String::new();
+            if decisions
+                .iter()
+                .any(|d| d.action != Action::Ok || global.verbose > 0)
+            {
+                out.push_str(&format!("{t}\n"));
+            }
+            out.push_str(&format!(
+                "{} app(s): {needs} need action, {} ok\n",
+                decisions.len(),
+                decisions.iter().filter(|d| d.action == Action::Ok).count()
+            ));
+            for id in &unknown {
+                out.push_str(&format!(
+                    "metrics for unknown app `{id}` (not in {})\n",
+                    store.dir().display()
+                ));
+            }
+            for a in &applied {
+                out.push_str(&format!("applied: {a}\n"));
+            }
+            ui.out(&out)?;
+        }
+    }
+    Ok(
+        if needs > 0 || !unknown.is_empty() || !loaded.corrupt.is_empty() {
+            ExitStatus::Problems
+        } else {
+            ExitStatus::Success
+        },
+    )
+}
