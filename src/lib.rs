@@ -10,6 +10,7 @@ pub mod document;
 pub mod exit;
 pub mod manifest;
 pub mod org;
+pub mod policy;
 pub mod schema;
 pub mod ui;
 pub mod yaml;

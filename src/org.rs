@@ -42,6 +42,9 @@ pub struct Org {
     pub secret_providers: PerClassification<Vec<SecretProvider>>,
     /// Runtime types allowed per classification.
     pub allowed_runtimes: PerClassification<Vec<RuntimeType>>,
+    /// Tiers whose apps may read secrets from environment variables (`provider: env`), where
+    /// the classification allows it too.
+    pub env_secret_tiers: Vec<Tier>,
     /// When an app must escalate to a higher tier and an engineering hand-off.
     pub escalation: Escalation,
 }
@@ -279,6 +282,7 @@ impl Default for Org {
             tiers: Tiers::default(),
             secret_providers: PerClassification::default(),
             allowed_runtimes: PerClassification::default(),
+            env_secret_tiers: vec![Tier::Prototype],
             escalation: Escalation::default(),
         }
     }

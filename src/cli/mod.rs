@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::exit::{ExitStatus, UsageError};
 use crate::ui::{ColorChoice, Ui};
 
+mod check;
+mod policy;
 mod schema;
 mod validate;
 
@@ -55,6 +57,10 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a JSON Schema (draft 2020-12).
     Schema(schema::SchemaArgs),
+    /// The policy gate: evaluate the org's Rego policies against app manifests, in-process.
+    Check(check::CheckArgs),
+    /// Work with the policy bundle (`levee policy test`).
+    Policy(policy::PolicyArgs),
 }
 
 impl Cli {
@@ -69,6 +75,8 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, &args, ui),
         Command::Schema(args) => schema::run(&args, ui),
+        Command::Check(args) => check::run(&cli.global, &args, ui),
+        Command::Policy(args) => policy::run(&cli.global, &args, ui),
     }
 }
 
