@@ -447,7 +447,12 @@ impl Evaluator {
                 other => return Err(PolicyError::Eval(format!("`{rule}` is not a set: {other}"))),
             };
             for item in items {
-                let text = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                let text = |k: &str| {
+                    item.get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                };
                 out.push(Finding {
                     level,
                     id: text("id"),
@@ -475,7 +480,10 @@ mod tests {
             hint: String::new(),
             field: field.into(),
         };
-        assert_eq!(f("data_access[0].dataset").pointer(), "/data_access/0/dataset");
+        assert_eq!(
+            f("data_access[0].dataset").pointer(),
+            "/data_access/0/dataset"
+        );
         assert_eq!(f("runtime.egress[2]").pointer(), "/runtime/egress/2");
         assert_eq!(f("owner").pointer(), "/owner");
     }

@@ -71,15 +71,19 @@ fn corpus() -> Vec<(PathBuf, BTreeSet<String>)> {
 
 #[test]
 fn rego_unit_tests_all_pass() {
-    let report = policy::run_tests(&embedded_with_tests(), serde_json::json!({}), false)
-        .expect("tests run");
+    let report =
+        policy::run_tests(&embedded_with_tests(), serde_json::json!({}), false).expect("tests run");
     let failures: Vec<_> = report
         .results
         .iter()
         .filter(|r| r.outcome != TestOutcome::Pass)
         .collect();
     assert!(failures.is_empty(), "{failures:#?}");
-    assert!(report.passed() >= 2 * policy::rules().len(), "{}", report.passed());
+    assert!(
+        report.passed() >= 2 * policy::rules().len(),
+        "{}",
+        report.passed()
+    );
 }
 
 #[test]
@@ -97,13 +101,18 @@ fn every_rule_has_allow_and_deny_tests() {
 
 #[test]
 fn rego_coverage_reaches_every_policy_line() {
-    let report = policy::run_tests(&embedded_with_tests(), serde_json::json!({}), true)
-        .expect("tests run");
+    let report =
+        policy::run_tests(&embedded_with_tests(), serde_json::json!({}), true).expect("tests run");
     let cov = report.coverage.expect("coverage");
     assert!(cov.files.len() >= 8, "{cov:?}");
     for f in &cov.files {
         assert!(f.covered > 0, "{f:?}");
-        assert!(f.not_covered.is_empty(), "{} not reached: {:?}", f.file, f.not_covered);
+        assert!(
+            f.not_covered.is_empty(),
+            "{} not reached: {:?}",
+            f.file,
+            f.not_covered
+        );
     }
 }
 
@@ -189,7 +198,11 @@ fn mutation_removing_any_rule_fails_a_unit_test_and_the_corpus() {
                 .collect();
             &got != expected
         });
-        assert!(corpus_fails, "removing {} changes no corpus result", rule.id);
+        assert!(
+            corpus_fails,
+            "removing {} changes no corpus result",
+            rule.id
+        );
     }
 }
 
@@ -205,7 +218,10 @@ fn corpus_gets_exactly_the_expected_rule_ids() {
         let m = levee::manifest::load(path).expect("corpus manifests are valid");
         let findings = eval.evaluate(&m.doc.value).expect("eval");
         for f in &findings {
-            assert!(!f.msg.is_empty() && !f.hint.is_empty() && !f.field.is_empty(), "{f:?}");
+            assert!(
+                !f.msg.is_empty() && !f.hint.is_empty() && !f.field.is_empty(),
+                "{f:?}"
+            );
             assert!(
                 m.doc.spans.find(&f.pointer()).is_some(),
                 "{}: {} points at no field",
@@ -224,7 +240,11 @@ fn corpus_gets_exactly_the_expected_rule_ids() {
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
     for rule in policy::rules() {
-        assert!(seen.contains(&rule.id), "no corpus manifest triggers {}", rule.id);
+        assert!(
+            seen.contains(&rule.id),
+            "no corpus manifest triggers {}",
+            rule.id
+        );
     }
 }
 
@@ -251,15 +271,25 @@ fn tuned_bundle_decides_like_the_in_process_check() {
 #[test]
 fn bundle_files_are_tuned_and_stamped() {
     let org = corpus_org();
-    let load = |name: &str| levee::manifest::load(&corpus_dir().join(name)).expect("valid").value;
+    let load = |name: &str| {
+        levee::manifest::load(&corpus_dir().join(name))
+            .expect("valid")
+            .value
+    };
     let public = policy::bundle(&load("clean-public-prototype.yaml"), &org);
     let restricted = policy::bundle(&load("clean-restricted-production.yaml"), &org);
     assert!(!public.contains_key("policy/sensitive.rego"));
     assert!(!public.contains_key("policy/sensitive_test.rego"));
     assert!(restricted.contains_key("policy/sensitive.rego"));
     let all: usize = policy::modules().len() + policy::test_modules().len();
-    assert_eq!(restricted.keys().filter(|k| k.ends_with(".rego")).count(), all);
-    assert!(public.values().map(String::len).sum::<usize>() < restricted.values().map(String::len).sum::<usize>());
+    assert_eq!(
+        restricted.keys().filter(|k| k.ends_with(".rego")).count(),
+        all
+    );
+    assert!(
+        public.values().map(String::len).sum::<usize>()
+            < restricted.values().map(String::len).sum::<usize>()
+    );
     for (path, content) in &restricted {
         assert!(content.contains(levee::VERSION), "{path} has no provenance");
         if path.ends_with(".rego") {
@@ -271,17 +301,33 @@ fn bundle_files_are_tuned_and_stamped() {
     assert_eq!(manifest["rego_version"], 1);
     assert_eq!(manifest["roots"], serde_json::json!(["levee"]));
     let rev = manifest["revision"].as_str().expect("revision");
-    assert!(rev.starts_with(&format!("levee-{}+", levee::VERSION)), "{rev}");
-    assert_ne!(rev, serde_json::from_str::<serde_json::Value>(&public["policy/.manifest"]).expect("json")["revision"]);
+    assert!(
+        rev.starts_with(&format!("levee-{}+", levee::VERSION)),
+        "{rev}"
+    );
+    assert_ne!(
+        rev,
+        serde_json::from_str::<serde_json::Value>(&public["policy/.manifest"]).expect("json")["revision"]
+    );
     let data: serde_json::Value = serde_json::from_str(&public["policy/data.json"]).expect("json");
-    let datasets = data["levee"]["org"]["datasets"].as_object().expect("datasets");
+    let datasets = data["levee"]["org"]["datasets"]
+        .as_object()
+        .expect("datasets");
     assert_eq!(datasets.keys().collect::<Vec<_>>(), vec!["office-hours"]);
     assert_eq!(
-        data["levee"]["org"]["secret_providers"].as_object().map(|o| o.len()),
+        data["levee"]["org"]["secret_providers"]
+            .as_object()
+            .map(|o| o.len()),
         Some(1)
     );
-    assert!(data["levee"].get("clock").is_none(), "the clock is never bundled");
-    assert_eq!(policy::module_names_for(Classification::Internal).len() + 2, policy::module_names_for(Classification::Restricted).len());
+    assert!(
+        data["levee"].get("clock").is_none(),
+        "the clock is never bundled"
+    );
+    assert_eq!(
+        policy::module_names_for(Classification::Internal).len() + 2,
+        policy::module_names_for(Classification::Restricted).len()
+    );
 }
 
 #[test]
@@ -299,18 +345,39 @@ fn written_bundle_passes_levee_policy_test() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     let summary = stdout.lines().last().unwrap_or("");
-    let n = policy::runner::test_rules(&policy::test_modules().iter().map(|(_, t)| *t).collect::<String>()).1.len();
+    let n = policy::runner::test_rules(
+        &policy::test_modules()
+            .iter()
+            .map(|(_, t)| *t)
+            .collect::<String>(),
+    )
+    .1
+    .len();
     assert_eq!(summary, format!("{n} passed, 0 failed"));
     assert!(stdout.contains("PASS sensitive_test.rego: data.levee.policy_test.test_auth_002"));
 
     // A failing test: the runner says so and exits 1.
     let broken = dir.path().join("policy/broken_test.rego");
-    std::fs::write(&broken, "package levee.policy_test\n\ntest_broken if {\n\t1 == 2\n}\n").expect("write");
-    let out = levee().args(["policy", "test"]).arg(dir.path().join("policy")).output().expect("run");
+    std::fs::write(
+        &broken,
+        "package levee.policy_test\n\ntest_broken if {\n\t1 == 2\n}\n",
+    )
+    .expect("write");
+    let out = levee()
+        .args(["policy", "test"])
+        .arg(dir.path().join("policy"))
+        .output()
+        .expect("run");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("FAIL broken_test.rego: data.levee.policy_test.test_broken"), "{stdout}");
-    assert!(stdout.ends_with(&format!("{n} passed, 1 failed\n")), "{stdout}");
+    assert!(
+        stdout.contains("FAIL broken_test.rego: data.levee.policy_test.test_broken"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with(&format!("{n} passed, 1 failed\n")),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -326,11 +393,18 @@ fn policy_test_coverage_names_unreached_lines() {
         "package p_test\n\ntest_x if {\n\tdata.p.x with input as {\"a\": 1}\n}\n",
     )
     .expect("write");
-    let out = levee().args(["policy", "test", "--coverage"]).arg(dir.path()).output().expect("run");
+    let out = levee()
+        .args(["policy", "test", "--coverage"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("p.rego"), "{stdout}");
-    assert!(stdout.contains("not reached: ") && stdout.contains('8'), "{stdout}");
+    assert!(
+        stdout.contains("not reached: ") && stdout.contains('8'),
+        "{stdout}"
+    );
     assert!(stdout.ends_with("1 passed, 0 failed\n"), "{stdout}");
 }
 
@@ -359,8 +433,14 @@ fn check_exit_codes() {
     let (code, out, _) = check(&["run-cpu-over-cap.yaml"]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("deny RUN-001"), "{out}");
-    assert!(out.contains("run-cpu-over-cap.yaml:8:14 (runtime.cpu_limit)"), "{out}");
-    assert!(out.contains("hint: set `runtime.cpu_limit` to at most \"500m\""), "{out}");
+    assert!(
+        out.contains("run-cpu-over-cap.yaml:8:14 (runtime.cpu_limit)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("hint: set `runtime.cpu_limit` to at most \"500m\""),
+        "{out}"
+    );
 
     // Warnings alone pass, unless --strict.
     let (code, out, _) = check(&["life-expiring-soon.yaml"]);
@@ -402,20 +482,34 @@ fn check_reports_invalid_manifests_as_invalid() {
     let (_, json, _) = check(&["--format", "json", bad.to_str().expect("utf8")]);
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
     assert_eq!(v["apps"][0]["valid"], false);
-    assert!(v["apps"][0]["problems"].as_array().is_some_and(|p| !p.is_empty()));
+    assert!(
+        v["apps"][0]["problems"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty())
+    );
     assert_eq!(v["apps"][0]["findings"], serde_json::json!([]));
 }
 
 #[test]
 fn check_json_lists_every_finding_with_its_line() {
-    let (code, out, _) = check(&["--format", "json", "kitchen-sink-public-prototype.yaml", "clean-confidential-sandbox.yaml"]);
+    let (code, out, _) = check(&[
+        "--format",
+        "json",
+        "kitchen-sink-public-prototype.yaml",
+        "clean-confidential-sandbox.yaml",
+    ]);
     assert_eq!(code, Some(1));
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["ok"], false);
     assert_eq!(v["summary"]["apps"], 2);
     assert_eq!(v["summary"]["deny"], 6);
     let findings = v["apps"][0]["findings"].as_array().expect("findings");
-    assert!(findings.iter().all(|f| f["line"].as_u64().is_some_and(|l| l > 1)), "{findings:?}");
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["line"].as_u64().is_some_and(|l| l > 1)),
+        "{findings:?}"
+    );
     assert_eq!(v["apps"][1]["findings"], serde_json::json!([]));
 }
 
@@ -423,13 +517,20 @@ fn check_json_lists_every_finding_with_its_line() {
 fn check_sarif_validates_against_the_sarif_2_1_0_schema() {
     let mut files: Vec<String> = corpus()
         .into_iter()
-        .map(|(p, _)| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        .map(|(p, _)| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
         .collect();
     let dir = tempfile::tempdir().expect("tmp");
     let bad = dir.path().join("app.yaml");
     std::fs::write(&bad, "name: x\n").expect("write");
     files.push(bad.to_string_lossy().into_owned());
-    let args: Vec<&str> = ["--format", "sarif"].into_iter().chain(files.iter().map(String::as_str)).collect();
+    let args: Vec<&str> = ["--format", "sarif"]
+        .into_iter()
+        .chain(files.iter().map(String::as_str))
+        .collect();
     let (code, out, _) = check(&args);
     assert_eq!(code, Some(1));
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
@@ -474,7 +575,12 @@ fn check_sarif_validates_against_the_sarif_2_1_0_schema() {
     let mut broken = v.clone();
     broken["runs"][0]["results"][0]["level"] = serde_json::json!("fatal");
     std::fs::write(&sarif, broken.to_string()).expect("write");
-    let status = Command::new(&validator).arg("--schemafile").arg(&schema).arg(&sarif).output().expect("runs");
+    let status = Command::new(&validator)
+        .arg("--schemafile")
+        .arg(&schema)
+        .arg(&sarif)
+        .output()
+        .expect("runs");
     assert!(!status.status.success());
 }
 
@@ -483,7 +589,8 @@ fn check_many_manifests_compiles_once() {
     // 1,000 evaluations on one compiled engine stay fast even in a debug build.
     let org = corpus_org();
     let mut eval = Evaluator::embedded(&org, clock()).expect("compile");
-    let m = levee::manifest::load(&corpus_dir().join("kitchen-sink-public-prototype.yaml")).expect("valid");
+    let m = levee::manifest::load(&corpus_dir().join("kitchen-sink-public-prototype.yaml"))
+        .expect("valid");
     let start = std::time::Instant::now();
     for _ in 0..200 {
         let f = eval.evaluate(&m.doc.value).expect("eval");

@@ -212,7 +212,11 @@ fn text(reports: &[AppReport], ui: &Ui) -> String {
         let name = r.name.as_deref().unwrap_or("");
         if r.findings.is_empty() {
             if !ui.quiet {
-                out.push_str(&format!("{} {name} ({}): no policy findings\n", ui.green("pass"), r.path));
+                out.push_str(&format!(
+                    "{} {name} ({}): no policy findings\n",
+                    ui.green("pass"),
+                    r.path
+                ));
             }
             continue;
         }
@@ -227,7 +231,11 @@ fn text(reports: &[AppReport], ui: &Ui) -> String {
                 _ => r.path.clone(),
             };
             out.push_str(&format!("  {label} {} {}\n", f.finding.id, f.finding.msg));
-            out.push_str(&format!("       {} {at} ({})\n", ui.dim("at"), f.finding.field));
+            out.push_str(&format!(
+                "       {} {at} ({})\n",
+                ui.dim("at"),
+                f.finding.field
+            ));
             out.push_str(&format!("       {} {}\n", ui.dim("hint:"), f.finding.hint));
         }
     }

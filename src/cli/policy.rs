@@ -47,9 +47,11 @@ fn test(args: &TestArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let (modules, data) = match &dir {
         Some(d) => {
             if !d.is_dir() {
-                return Err(UsageError::new(format!("{} is not a directory", d.display()))
-                    .hint("pass the app's policy/ directory")
-                    .into());
+                return Err(
+                    UsageError::new(format!("{} is not a directory", d.display()))
+                        .hint("pass the app's policy/ directory")
+                        .into(),
+                );
             }
             let loaded = policy::runner::load_dir(d)?;
             (loaded.modules, loaded.data)
@@ -83,7 +85,10 @@ fn test(args: &TestArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
                 let (label, extra) = match &r.outcome {
                     TestOutcome::Pass => (ui.green("PASS"), String::new()),
                     TestOutcome::Fail => (ui.red("FAIL"), String::new()),
-                    TestOutcome::Error(e) => (ui.red("ERROR"), format!("\n    {}", e.replace('\n', "\n    "))),
+                    TestOutcome::Error(e) => (
+                        ui.red("ERROR"),
+                        format!("\n    {}", e.replace('\n', "\n    ")),
+                    ),
                 };
                 if !(ui.quiet && r.outcome == TestOutcome::Pass) {
                     out.push_str(&format!(
@@ -99,17 +104,29 @@ fn test(args: &TestArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
                 out.push_str("coverage (policy lines no test reached):\n");
                 for f in &cov.files {
                     let total = f.covered + f.not_covered.len();
-                    let pct = if total == 0 { 100.0 } else { 100.0 * f.covered as f64 / total as f64 };
+                    let pct = if total == 0 {
+                        100.0
+                    } else {
+                        100.0 * f.covered as f64 / total as f64
+                    };
                     let lines = ranges(&f.not_covered);
                     out.push_str(&format!(
                         "  {} {pct:.1}%{}\n",
                         f.file,
-                        if lines.is_empty() { String::new() } else { format!(" not reached: {lines}") }
+                        if lines.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" not reached: {lines}")
+                        }
                     ));
                 }
             }
             out.push_str("--------------------------------------------------------------------------------\n");
-            out.push_str(&format!("{} passed, {} failed\n", report.passed(), report.failed()));
+            out.push_str(&format!(
+                "{} passed, {} failed\n",
+                report.passed(),
+                report.failed()
+            ));
             ui.out(&out)?;
         }
     }
@@ -127,7 +144,11 @@ fn ranges(lines: &[u32]) -> String {
             i += 1;
             end = lines[i];
         }
-        out.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+        out.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
         i += 1;
     }
     out.join(", ")

@@ -45,18 +45,20 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, PolicyError> {
                 out.modules.push((rel_s, text));
             } else if path.file_name().is_some_and(|n| n == "data.json") {
                 let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-                let value: Value = serde_json::from_str(&text).map_err(|source| {
-                    PolicyError::Json {
+                let value: Value =
+                    serde_json::from_str(&text).map_err(|source| PolicyError::Json {
                         path: path.clone(),
                         source,
-                    }
-                })?;
+                    })?;
                 let mut target = &mut out.data;
                 for seg in rel.parent().into_iter().flat_map(Path::components) {
                     let key = seg.as_os_str().to_string_lossy().into_owned();
                     target = target
                         .as_object_mut()
-                        .map(|o| o.entry(key).or_insert_with(|| Value::Object(Default::default())))
+                        .map(|o| {
+                            o.entry(key)
+                                .or_insert_with(|| Value::Object(Default::default()))
+                        })
                         .ok_or_else(|| PolicyError::Compile("data.json paths overlap".into()))?;
                 }
                 merge(target, value);
