@@ -133,7 +133,7 @@ pub fn render(diags: &[Diagnostic], source: Option<&str>, color: bool) -> String
         let path = d.path.display().to_string();
         let mut group = Group::with_title(level.primary_title(&d.message));
         match (source, d.offset) {
-            (Some(src), Some(offset)) if offset <= src.len() => {
+            (Some(src), Some(offset)) if offset <= src.len() && src.is_char_boundary(offset) => {
                 let end = span_end(src, offset, d.len);
                 group = group.element(
                     Snippet::source(src)

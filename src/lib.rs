@@ -5,14 +5,21 @@
 //! maps the outcome to an exit code; everything else lives here, callable from tests.
 
 pub mod cli;
+pub mod clock;
 pub mod diag;
 pub mod document;
+pub mod edit;
 pub mod exit;
+pub mod managed;
 pub mod manifest;
+pub mod merge;
 pub mod org;
+pub mod pipeline;
+pub mod plan;
 pub mod policy;
 pub mod schema;
 pub mod ui;
+pub mod upgrade;
 pub mod yaml;
 
 /// levee's version, stamped into every file it generates.

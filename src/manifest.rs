@@ -209,6 +209,7 @@ struct SsoFull {
     provider: SsoProvider,
     /// The OpenID Connect issuer URL (https).
     #[serde(default)]
+    #[schemars(regex(pattern = r"^(https://|http://localhost[:/]|http://127\.0\.0\.1[:/])"))]
     issuer: Option<String>,
     /// Groups allowed to use the app (required for confidential and restricted apps).
     #[serde(default)]
@@ -265,6 +266,9 @@ pub struct Runtime {
     pub max_runtime_minutes: Option<u32>,
     /// Outbound destinations the app may reach (hostnames; `*.acme.corp` wildcards).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(regex(
+        pattern = r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$"
+    )))]
     pub egress: Vec<String>,
 }
 
@@ -814,6 +818,43 @@ fn truncate(s: &str) -> String {
     }
 }
 
+impl crate::document::Checked for Manifest {
+    const NOUN: &'static str = "manifest";
+
+    fn validator() -> &'static jsonschema::Validator {
+        static V: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+        V.get_or_init(|| crate::schema::compile(Self::schema()))
+    }
+
+    fn schema() -> &'static Value {
+        static S: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+        S.get_or_init(crate::schema::generate::<Manifest>)
+    }
+
+    fn check(cx: &mut Checker<'_>) {
+        check(cx);
+    }
+}
+
+/// The manifest file name in an app directory.
+pub const FILE_NAME: &str = "app.yaml";
+
+/// `path` if it is a file, else `path/app.yaml`.
+pub fn locate(path: &std::path::Path) -> std::path::PathBuf {
+    if path.is_dir() {
+        path.join(FILE_NAME)
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// Reads and checks a manifest (a file, or a directory holding `app.yaml`).
+pub fn load(
+    path: &std::path::Path,
+) -> Result<crate::document::Loaded<Manifest>, crate::document::LoadError> {
+    crate::document::load::<Manifest>(&locate(path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -855,41 +896,4 @@ mod tests {
         assert!(!is_email("a b@acme.corp"));
         assert!(!is_email("a@localhost"));
     }
-}
-
-impl crate::document::Checked for Manifest {
-    const NOUN: &'static str = "manifest";
-
-    fn validator() -> &'static jsonschema::Validator {
-        static V: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
-        V.get_or_init(|| crate::schema::compile(Self::schema()))
-    }
-
-    fn schema() -> &'static Value {
-        static S: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-        S.get_or_init(crate::schema::generate::<Manifest>)
-    }
-
-    fn check(cx: &mut Checker<'_>) {
-        check(cx);
-    }
-}
-
-/// The manifest file name in an app directory.
-pub const FILE_NAME: &str = "app.yaml";
-
-/// `path` if it is a file, else `path/app.yaml`.
-pub fn locate(path: &std::path::Path) -> std::path::PathBuf {
-    if path.is_dir() {
-        path.join(FILE_NAME)
-    } else {
-        path.to_path_buf()
-    }
-}
-
-/// Reads and checks a manifest (a file, or a directory holding `app.yaml`).
-pub fn load(
-    path: &std::path::Path,
-) -> Result<crate::document::Loaded<Manifest>, crate::document::LoadError> {
-    crate::document::load::<Manifest>(&locate(path))
 }

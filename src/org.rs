@@ -47,6 +47,9 @@ pub struct Org {
     pub env_secret_tiers: Vec<Tier>,
     /// When an app must escalate to a higher tier and an engineering hand-off.
     pub escalation: Escalation,
+    /// The generated pipelines' pinned actions, tool versions and images, and how CI installs
+    /// levee.
+    pub ci: crate::pipeline::CiSettings,
 }
 
 /// CODEOWNERS handles.
@@ -284,6 +287,7 @@ impl Default for Org {
             allowed_runtimes: PerClassification::default(),
             env_secret_tiers: vec![Tier::Prototype],
             escalation: Escalation::default(),
+            ci: crate::pipeline::CiSettings::default(),
         }
     }
 }

@@ -140,7 +140,9 @@ fn explain(
                 TypeKind::Single(t) => type_name(&t.to_string()),
                 TypeKind::Multiple(ts) => ts
                     .iter()
-                    .map(|t| type_name(&t.to_string()))
+                    .map(|t| t.to_string())
+                    .filter(|t| t != "null")
+                    .map(|t| type_name(&t))
                     .collect::<Vec<_>>()
                     .join(" or "),
             };
@@ -432,7 +434,13 @@ fn describe(root: &Value, pointer: &str) -> Option<String> {
         .and_then(Value::as_str);
     from_parent
         .or_else(|| subschema(root, pointer)?.get("description")?.as_str())
-        .map(|s| s.replace('\n', " "))
+        .map(|s| {
+            let s = s.replace('\n', " ");
+            let mut c = s.chars();
+            c.next()
+                .map(|f| f.to_lowercase().chain(c).collect())
+                .unwrap_or_default()
+        })
 }
 
 #[cfg(test)]

@@ -9,8 +9,10 @@ use crate::exit::{ExitStatus, UsageError};
 use crate::ui::{ColorChoice, Ui};
 
 mod check;
+mod pipeline;
 mod policy;
 mod schema;
+mod sync;
 mod validate;
 
 /// Guardrails for citizen-developer micro apps.
@@ -33,7 +35,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct Global {
     /// When to use colour.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = "LEVEE_COLOR")]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = "LEVEE_COLOR", hide_env_values = true)]
     pub color: ColorChoice,
     /// Print only errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
@@ -43,11 +45,17 @@ pub struct Global {
     pub verbose: u8,
     /// Never prompt; a missing answer is an error naming the flag to pass. Implied when stdin
     /// is not a terminal or CI is set.
-    #[arg(long, global = true, env = "LEVEE_NO_INPUT", value_parser = clap::builder::FalseyValueParser::new())]
+    #[arg(long, global = true, env = "LEVEE_NO_INPUT", hide_env_values = true, value_parser = clap::builder::FalseyValueParser::new())]
     pub no_input: bool,
     /// The org config (default: the nearest levee.org.yaml at or above the app, else the
     /// built-in default).
-    #[arg(long, global = true, env = "LEVEE_ORG", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "LEVEE_ORG",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
     pub org: Option<PathBuf>,
 }
 
@@ -57,10 +65,25 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a JSON Schema (draft 2020-12).
     Schema(schema::SchemaArgs),
+    /// Regenerate the app's managed files (pipeline, CODEOWNERS, ...); --check reports drift.
+    Sync(sync::SyncArgs),
+    /// Print or write just the app's CI pipeline.
+    Pipeline(pipeline::PipelineArgs),
     /// The policy gate: evaluate the org's Rego policies against app manifests, in-process.
     Check(check::CheckArgs),
     /// Work with the policy bundle (`levee policy test`).
     Policy(policy::PolicyArgs),
+}
+
+impl Global {
+    /// May levee prompt? Only when stdin is a terminal, `--no-input`/`LEVEE_NO_INPUT` is not set,
+    /// and `CI` is not set.
+    pub fn interactive(&self) -> bool {
+        use std::io::IsTerminal;
+        !self.no_input
+            && std::env::var_os("CI").is_none_or(|v| v.is_empty())
+            && std::io::stdin().is_terminal()
+    }
 }
 
 impl Cli {
@@ -75,6 +98,8 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, &args, ui),
         Command::Schema(args) => schema::run(&args, ui),
+        Command::Sync(args) => sync::run(&cli.global, &args, ui),
+        Command::Pipeline(args) => pipeline::run(&cli.global, &args, ui),
         Command::Check(args) => check::run(&cli.global, &args, ui),
         Command::Policy(args) => policy::run(&cli.global, &args, ui),
     }

@@ -1,20 +1,22 @@
-//! `levee validate`: check manifests, report every problem with its location.
+//! `levee validate`: check manifests (and org configs), report every problem with its location.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
 
 use crate::cli::Global;
 use crate::diag::{self, Diagnostic};
-use crate::document::LoadError;
+use crate::document::{self, LoadError};
 use crate::exit::ExitStatus;
 use crate::manifest;
+use crate::org::{self, Org};
 use crate::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// app.yaml files, or directories holding one.
+    /// app.yaml files or directories holding one; a file named levee.org.yaml is checked as an
+    /// org config.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Output format.
@@ -22,49 +24,79 @@ pub struct ValidateArgs {
     pub format: Format,
 }
 
+/// What validating one path found.
+#[derive(Debug)]
+enum Outcome {
+    Valid(String),
+    Invalid {
+        diags: Vec<Diagnostic>,
+        text: String,
+    },
+    Unreadable(String),
+}
+
 #[derive(Debug, Serialize)]
 struct Report<'a> {
     valid: bool,
-    files: Vec<FileReport<'a>>,
+    files: Vec<FileReport>,
     problems: Vec<&'a Diagnostic>,
 }
 
 #[derive(Debug, Serialize)]
-struct FileReport<'a> {
+struct FileReport {
     path: String,
     valid: bool,
+    problems: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
-    problems: usize,
-    #[serde(skip)]
-    _diags: std::marker::PhantomData<&'a ()>,
+}
+
+fn validate_one(path: &Path) -> (PathBuf, Outcome) {
+    let file = manifest::locate(path);
+    let is_org = file.file_name().is_some_and(|n| n == org::FILE_NAME);
+    let result = if is_org {
+        document::load::<Org>(&file).map(|o| {
+            format!(
+                "org config `{}` ({} datasets)",
+                o.value.org,
+                o.value.datasets.len()
+            )
+        })
+    } else {
+        document::load::<manifest::Manifest>(&file).map(|m| {
+            let m = m.value;
+            format!("{} ({} {})", m.name, m.classification, m.lifecycle.tier)
+        })
+    };
+    let outcome = match result {
+        Ok(summary) => Outcome::Valid(summary),
+        Err(LoadError::Invalid {
+            file: source,
+            diags,
+        }) => Outcome::Invalid {
+            diags,
+            text: source.text,
+        },
+        Err(e @ LoadError::Io { .. }) => Outcome::Unreadable(if path.is_dir() {
+            format!("{} has no app.yaml", path.display())
+        } else {
+            e.to_string()
+        }),
+    };
+    (file, outcome)
 }
 
 pub fn run(_global: &Global, args: &ValidateArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
-    let mut status = ExitStatus::Success;
-    let mut results = Vec::new();
-    for path in &args.paths {
-        let file = manifest::locate(path);
-        match manifest::load(path) {
-            Ok(loaded) => results.push((file, Ok(loaded.value), Vec::new(), String::new())),
-            Err(LoadError::Invalid {
-                file: source,
-                diags,
-            }) => {
-                status = status.max(ExitStatus::Problems);
-                results.push((file, Err(None), diags, source.text));
-            }
-            Err(e @ LoadError::Io { .. }) => {
-                status = ExitStatus::Error;
-                let msg = if path.is_dir() {
-                    format!("{} has no app.yaml", path.display())
-                } else {
-                    e.to_string()
-                };
-                results.push((file, Err(Some(msg)), Vec::new(), String::new()));
-            }
-        }
-    }
+    let results: Vec<(PathBuf, Outcome)> = args.paths.iter().map(|p| validate_one(p)).collect();
+    let status = results
+        .iter()
+        .map(|(_, o)| match o {
+            Outcome::Valid(_) => ExitStatus::Success,
+            Outcome::Invalid { .. } => ExitStatus::Problems,
+            Outcome::Unreadable(_) => ExitStatus::Error,
+        })
+        .max()
+        .unwrap_or(ExitStatus::Success);
 
     match args.format {
         Format::Json => {
@@ -72,42 +104,52 @@ pub fn run(_global: &Global, args: &ValidateArgs, ui: &Ui) -> anyhow::Result<Exi
                 valid: status == ExitStatus::Success,
                 files: results
                     .iter()
-                    .map(|(file, r, diags, _)| FileReport {
+                    .map(|(file, o)| FileReport {
                         path: file.display().to_string(),
-                        valid: r.is_ok(),
-                        error: r.as_ref().err().cloned().flatten(),
-                        problems: diags.len(),
-                        _diags: std::marker::PhantomData,
+                        valid: matches!(o, Outcome::Valid(_)),
+                        problems: match o {
+                            Outcome::Invalid { diags, .. } => diags.len(),
+                            _ => 0,
+                        },
+                        error: match o {
+                            Outcome::Unreadable(m) => Some(m.clone()),
+                            _ => None,
+                        },
                     })
                     .collect(),
-                problems: results.iter().flat_map(|(_, _, d, _)| d.iter()).collect(),
+                problems: results
+                    .iter()
+                    .flat_map(|(_, o)| match o {
+                        Outcome::Invalid { diags, .. } => diags.iter().collect(),
+                        _ => Vec::new(),
+                    })
+                    .collect(),
             };
             ui.out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
         }
         Format::Text => {
             let mut text = String::new();
-            for (file, result, diags, source) in &results {
-                match result {
-                    Ok(m) => {
-                        if !ui.quiet {
-                            text.push_str(&format!(
-                                "{} {}: {} ({} {})\n",
-                                ui.green("valid"),
-                                file.display(),
-                                m.name,
-                                m.classification,
-                                m.lifecycle.tier,
-                            ));
-                        }
+            for (file, outcome) in &results {
+                match outcome {
+                    Outcome::Valid(summary) if !ui.quiet => {
+                        text.push_str(&format!(
+                            "{} {}: {summary}\n",
+                            ui.green("valid"),
+                            file.display()
+                        ));
                     }
-                    Err(Some(msg)) => {
+                    Outcome::Valid(_) => {}
+                    Outcome::Unreadable(msg) => {
                         text.push_str(&format!("{} {msg}\n", ui.red("error:")));
                         text.push_str(&format!(
                             "{} pass the path of an app.yaml, or create one with `levee new`\n",
                             ui.dim("hint:")
                         ));
                     }
-                    Err(None) => {
+                    Outcome::Invalid {
+                        diags,
+                        text: source,
+                    } => {
                         text.push_str(&diag::render(diags, Some(source), ui.stdout_color));
                         text.push_str(&format!(
                             "{} {}: {} problem{}\n",

@@ -129,12 +129,13 @@ export function initTelemetry(opts: TelemetryOptions): Telemetry {
   if (mode === 'memory') {
     spanExporter = new InMemorySpanExporter();
     metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-    spanProcessors.push(new SimpleSpanProcessor(spanExporter));
+    spanProcessors.push(new SimpleSpanProcessor({ exporter: spanExporter }));
     reader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 3_600_000 });
   } else if (mode === 'otlp') {
     const exportTimeoutMillis = Math.min(10_000, shutdownTimeoutMs);
     spanProcessors.push(
-      new BatchSpanProcessor(opts.spanExporter ?? new OTLPTraceExporter({ timeoutMillis: exportTimeoutMillis }), {
+      new BatchSpanProcessor({
+        exporter: opts.spanExporter ?? new OTLPTraceExporter({ timeoutMillis: exportTimeoutMillis }),
         exportTimeoutMillis,
       }),
     );

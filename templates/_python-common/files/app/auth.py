@@ -20,11 +20,11 @@ import secrets
 import time
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from authlib.integrations.starlette_client import OAuth, OAuthError
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import MutableHeaders
@@ -151,9 +151,15 @@ async def require_user(request: Request) -> User:
     return user
 
 
+# Use in a route to require a signed-in user:  async def page(user: CurrentUser): ...
+CurrentUser = Annotated[User, Depends(require_user)]
+
+
 def safe_next(value: str | None) -> str:
     """Only local paths: never redirect to another site after sign-in."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    if any(ord(ch) < 0x20 for ch in value) or value.startswith("/auth/"):
         return "/"
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
@@ -197,6 +203,8 @@ def build_oidc_client(manifest: Manifest, settings: Settings, client_secret: str
     }
     if client_secret is None:
         client_kwargs["token_endpoint_auth_method"] = "none"  # public client, PKCE only
+    else:
+        client_kwargs["token_endpoint_auth_method"] = settings.client_auth_method
     oauth.register(
         name="oidc",
         client_id=settings.oidc_client_id,
@@ -217,15 +225,22 @@ def _redirect_uri(request: Request) -> str:
     return str(request.url_for("auth_callback"))
 
 
-@router.get("/login", include_in_schema=False)
+@router.get("/auth/login", include_in_schema=False)
 async def login(request: Request, next: str | None = None):
     client = request.app.state.oidc
-    metadata = await client.load_server_metadata()
+    try:
+        metadata = await client.load_server_metadata()
+    except Exception as exc:  # network error, bad JSON, ...
+        log.error("Cannot load the login server's configuration: %s", type(exc).__name__)
+        raise HTTPException(status_code=502,
+                            detail="The company login server cannot be reached. Try again later.") from None
     issuer = request.app.state.manifest.sso.issuer
     if str(metadata.get("issuer", "")).rstrip("/") != issuer:
         log.error("Identity provider says its issuer is %r, app.yaml says %r", metadata.get("issuer"), issuer)
         raise HTTPException(status_code=502, detail="The identity provider's issuer does not match app.yaml.")
     session = request.scope["session"]
+    for key in [k for k in session if k.startswith(STATE_PREFIX)]:
+        del session[key]  # only the latest sign-in attempt counts; keeps the cookie small
     session["next"] = safe_next(next)
     return await client.authorize_redirect(request, _redirect_uri(request))
 
@@ -271,14 +286,14 @@ async def auth_callback(request: Request):
     return RedirectResponse(next_url, status_code=303)
 
 
-@router.post("/logout", include_in_schema=False)
+@router.post("/auth/logout", include_in_schema=False)
 async def logout(request: Request):
     form = await read_form(request)
     check_csrf(request, form.get("csrf_token"))
     request.scope["session"].clear()
-    return RedirectResponse("/signed-out", status_code=303)
+    return RedirectResponse("/auth/logged-out", status_code=303)
 
 
 def login_redirect(request: Request) -> str:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return f"/login?next={quote(target, safe='')}"
+    return f"/auth/login?next={quote(target, safe='')}"

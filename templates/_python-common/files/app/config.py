@@ -144,7 +144,11 @@ def _parse_sso(value: Any, environ: Mapping[str, str]) -> SSO:
     provider = value.get("provider") or "oidc"
     if provider != "oidc":
         raise ConfigError(f"app.yaml: sso.provider {provider!r} is not supported (only oidc).")
-    issuer = value.get("issuer") or environ.get("OIDC_ISSUER") or ""
+    from_env = (environ.get("OIDC_ISSUER") or "").strip()
+    if from_env and is_local_env(environ):
+        issuer = from_env  # on your laptop: the local fake login server (dev/mock_idp.py)
+    else:
+        issuer = value.get("issuer") or from_env
     if not issuer:
         raise ConfigError(
             "No OIDC issuer: set sso.issuer in app.yaml or the OIDC_ISSUER environment variable."
@@ -166,50 +170,62 @@ def _env_int(environ: Mapping[str, str], key: str, default: int) -> int:
         raise ConfigError(f"{key} must be a whole number (got {raw!r}).") from None
 
 
+def require_secure_url(url: str, what: str, local: bool) -> str:
+    """https:// everywhere but local development and tests."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{what} is not a valid URL: {url!r}")
+    if parts.scheme != "https" and not local:
+        raise ConfigError(
+            f"{what} must use https:// (got {url}). Plain http is only accepted with "
+            "APP_ENV=development or APP_ENV=test."
+        )
+    return url
+
+
+def is_local_env(environ: Mapping[str, str]) -> bool:
+    return (environ.get("APP_ENV") or "production").strip().lower() in LOCAL_ENVS
+
+
 @dataclass(frozen=True)
 class Settings:
     app_env: str
     oidc_client_id: str
+    client_auth_method: str
     groups_claim: str
     base_url: str | None
     session_max_age: int
-    session_secret_name: str
 
     @property
     def is_local(self) -> bool:
-        """Local development or tests: plain-http issuer and non-Secure cookies are allowed."""
+        """Local development or tests: plain-http URLs and non-Secure cookies are allowed."""
         return self.app_env in LOCAL_ENVS
 
     @classmethod
     def from_env(cls, manifest: Manifest, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
         app_env = (environ.get("APP_ENV") or "production").strip().lower()
-        client_id = environ.get("OIDC_CLIENT_ID") or ""
-        if not client_id:
+        local = app_env in LOCAL_ENVS
+        require_secure_url(manifest.sso.issuer, "The OIDC issuer", local)
+        base_url = (environ.get("APP_BASE_URL") or "").strip().rstrip("/") or None
+        if base_url:
+            require_secure_url(base_url, "APP_BASE_URL", local)
+        elif not local:
             raise ConfigError(
-                "OIDC_CLIENT_ID is not set: ask your identity team for the client id of this app."
+                "APP_BASE_URL is not set: the public https address of this app, "
+                "e.g. https://my-app.apps.example.com"
             )
-        base_url = (environ.get("APP_BASE_URL") or "").rstrip("/") or None
-        settings = cls(
+        method = (environ.get("OIDC_CLIENT_AUTH_METHOD") or "client_secret_basic").strip()
+        if method not in ("client_secret_basic", "client_secret_post"):
+            raise ConfigError("OIDC_CLIENT_AUTH_METHOD must be client_secret_basic or client_secret_post")
+        minutes = _env_int(environ, "SESSION_TTL_MINUTES", 480)
+        if not 1 <= minutes <= 7 * 24 * 60:
+            raise ConfigError("SESSION_TTL_MINUTES must be between 1 and 10080.")
+        return cls(
             app_env=app_env,
-            oidc_client_id=client_id,
-            groups_claim=environ.get("OIDC_GROUPS_CLAIM") or "groups",
+            oidc_client_id=(environ.get("OIDC_CLIENT_ID") or "").strip() or manifest.name,
+            client_auth_method=method,
+            groups_claim=(environ.get("OIDC_GROUPS_CLAIM") or "").strip() or "groups",
             base_url=base_url,
-            session_max_age=_env_int(environ, "SESSION_MAX_AGE_SECONDS", 8 * 3600),
-            session_secret_name=environ.get("SESSION_SECRET_NAME") or "SESSION_SECRET",
+            session_max_age=minutes * 60,
         )
-        settings.check(manifest)
-        return settings
-
-    def check(self, manifest: Manifest) -> None:
-        if self.is_local:
-            return
-        if urlsplit(manifest.sso.issuer).scheme != "https":
-            raise ConfigError(
-                f"The sign-in issuer must use https:// (got {manifest.sso.issuer}). "
-                "Plain http is only accepted with APP_ENV=development or APP_ENV=test."
-            )
-        if self.base_url and urlsplit(self.base_url).scheme != "https":
-            raise ConfigError(
-                f"APP_BASE_URL must use https:// outside local development (got {self.base_url})."
-            )

@@ -6,10 +6,11 @@ Where a secret lives is said per secret in app.yaml (`secrets: [{name, provider}
 - aws-secrets-manager AWS Secrets Manager (boto3, the optional `aws` extra)
 - env                 an environment variable; only while lifecycle.tier is `prototype`
 
-The Vault and AWS clients block, so they run in a worker thread and never
-stall the web server. Values are kept in memory for a short while
-(LEVEE_SECRET_CACHE_SECONDS, default 300) so that a rotated secret is picked
-up without a restart.
+A secret must be listed in app.yaml to be read. The Vault and AWS clients
+block, so they run in a worker thread and never stall the web server. Values
+are kept in memory for a short while (SECRETS_CACHE_SECONDS, default 300) so
+that a rotated secret is picked up without a restart. Secret values are never
+logged and never put into error messages.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Protocol
 
 import anyio.to_thread
 
-from app.config import ConfigError, Manifest, Settings
+from app.config import ConfigError, Manifest, Settings, is_local_env, require_secure_url
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +46,22 @@ class EnvBackend:
     def get(self, name: str) -> str:
         value = self._environ.get(name)
         if not value:
-            raise SecretError(f"Secret {name} is read from the environment but {name} is not set.")
+            raise SecretError(
+                f"Secret {name} uses provider 'env' but the environment variable {name} is not set "
+                "(on your laptop: put it in the .env file, which is never committed)."
+            )
         return value
 
 
 class VaultBackend:
-    """KV v2: each secret is the key NAME at VAULT_KV_MOUNT/VAULT_SECRET_PATH."""
+    """KV v2: GET {VAULT_ADDR}/v1/{VAULT_KV_MOUNT}/data/{VAULT_KV_PATH}; the secret is the key NAME."""
 
     def __init__(self, app_name: str, environ: Mapping[str, str] | None = None) -> None:
         environ = os.environ if environ is None else environ
-        self.addr = environ.get("VAULT_ADDR") or ""
-        self.mount = environ.get("VAULT_KV_MOUNT") or "secret"
-        self.path = environ.get("VAULT_SECRET_PATH") or f"levee/{app_name}"
+        self.local = is_local_env(environ)
+        self.addr = (environ.get("VAULT_ADDR") or "").strip().rstrip("/")
+        self.mount = (environ.get("VAULT_KV_MOUNT") or "").strip().strip("/") or "secret"
+        self.path = (environ.get("VAULT_KV_PATH") or "").strip().strip("/") or f"apps/{app_name}"
         self.namespace = environ.get("VAULT_NAMESPACE") or None
         self.token = environ.get("VAULT_TOKEN") or None
         self.k8s_role = environ.get("VAULT_K8S_ROLE") or None
@@ -64,13 +69,18 @@ class VaultBackend:
         self.k8s_token_path = environ.get("VAULT_K8S_TOKEN_PATH") or (
             "/var/run/secrets/kubernetes.io/serviceaccount/token"
         )
-        self.timeout = float(environ.get("VAULT_TIMEOUT_SECONDS") or 10)
+        # SECRETS_TIMEOUT_MS is in milliseconds (as for the Node apps); hvac wants seconds.
+        self.timeout = _timeout_seconds(environ)
         self._client = None
         self._lock = threading.Lock()
 
     def check(self) -> None:
         if not self.addr:
-            raise ConfigError("A secret in app.yaml uses vault, but VAULT_ADDR is not set.")
+            raise ConfigError(
+                "A secret in app.yaml uses vault, but VAULT_ADDR is not set "
+                "(the address of Vault, e.g. https://vault.example.com)."
+            )
+        require_secure_url(self.addr, "VAULT_ADDR", self.local)
         if not (self.token or self.k8s_role):
             raise ConfigError(
                 "A secret in app.yaml uses vault: set VAULT_TOKEN, or VAULT_K8S_ROLE to log in "
@@ -111,11 +121,16 @@ class VaultBackend:
                 response = self._read()
         except hvac.exceptions.InvalidPath:
             raise SecretError(
-                f"Vault has no secret at {self.mount}/{self.path} (looking for {name})."
+                f"Vault {self.mount}/{self.path} does not exist (looking for {name}): "
+                "check VAULT_KV_MOUNT and VAULT_KV_PATH."
             ) from None
-        except hvac.exceptions.Forbidden:
+        except (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized):
             raise SecretError(
-                f"Vault refused to read {self.mount}/{self.path}: check this app's Vault policy."
+                f"Vault refused to read {self.mount}/{self.path}: check VAULT_TOKEN and its policy."
+            ) from None
+        except (hvac.exceptions.VaultError, OSError) as exc:
+            raise SecretError(
+                f"Could not read {name} from Vault at {self.addr}: {type(exc).__name__}."
             ) from None
         data = response["data"]["data"]
         if name not in data:
@@ -124,18 +139,24 @@ class VaultBackend:
 
 
 class AwsSecretsManagerBackend:
-    """Each secret is the SecretString of AWS_SECRETS_PREFIX + NAME (default levee/<app>/NAME)."""
+    """Each secret is the SecretString of AWS_SECRETS_PREFIX + NAME (default <app name>/NAME)."""
 
     def __init__(self, app_name: str, environ: Mapping[str, str] | None = None) -> None:
         environ = os.environ if environ is None else environ
-        self.prefix = environ.get("AWS_SECRETS_PREFIX", f"levee/{app_name}/")
-        # AWS_ENDPOINT_URL_SECRETS_MANAGER is also honoured by boto3 itself.
-        self.endpoint_url = environ.get("AWS_SECRETS_MANAGER_ENDPOINT") or None
-        self.region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+        self.local = is_local_env(environ)
+        self.prefix = environ.get("AWS_SECRETS_PREFIX", f"{app_name}/")
+        # Override for a VPC endpoint or tests. (boto3 also honours AWS_ENDPOINT_URL_SECRETS_MANAGER.)
+        self.endpoint_url = (environ.get("AWS_SECRETS_MANAGER_ENDPOINT") or "").strip() or None
+        self.region = (environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "").strip() or None
+        self.timeout = _timeout_seconds(environ)
         self._client = None
         self._lock = threading.Lock()
 
     def check(self) -> None:
+        if not self.region:
+            raise ConfigError("AWS_REGION is not set (needed for aws-secrets-manager secrets).")
+        if self.endpoint_url:
+            require_secure_url(self.endpoint_url, "AWS_SECRETS_MANAGER_ENDPOINT", self.local)
         try:
             import boto3  # noqa: F401
         except ImportError:
@@ -148,9 +169,13 @@ class AwsSecretsManagerBackend:
         with self._lock:
             if self._client is None:
                 import boto3
+                from botocore.config import Config
 
+                config = Config(connect_timeout=self.timeout, read_timeout=self.timeout,
+                                retries={"max_attempts": 2})
                 self._client = boto3.session.Session().client(
-                    "secretsmanager", region_name=self.region, endpoint_url=self.endpoint_url
+                    "secretsmanager", region_name=self.region, endpoint_url=self.endpoint_url,
+                    config=config,
                 )
             return self._client
 
@@ -171,6 +196,14 @@ class AwsSecretsManagerBackend:
         return value
 
 
+def _timeout_seconds(environ: Mapping[str, str]) -> float:
+    raw = environ.get("SECRETS_TIMEOUT_MS") or "5000"
+    try:
+        return min(max(int(raw), 100), 60_000) / 1000.0
+    except ValueError:
+        raise ConfigError(f"SECRETS_TIMEOUT_MS must be a whole number of milliseconds (got {raw!r}).") from None
+
+
 class SecretStore:
     """Picks the backend for each secret from app.yaml and caches values briefly."""
 
@@ -181,22 +214,20 @@ class SecretStore:
         self.settings = settings
         self._environ = os.environ if environ is None else environ
         self._backends: dict[str, SecretBackend] = dict(backends or {})
-        self._ttl = float(self._environ.get("LEVEE_SECRET_CACHE_SECONDS") or 300)
+        self._ttl = float(self._environ.get("SECRETS_CACHE_SECONDS") or 300)
         self._cache: dict[str, tuple[float, str]] = {}
-        self._warned: set[str] = set()
+
+    def has(self, name: str) -> bool:
+        return self.manifest.secret(name) is not None
 
     def provider_for(self, name: str) -> str:
         ref = self.manifest.secret(name)
-        if ref is not None:
-            return ref.provider
-        provider = self._environ.get("LEVEE_DEFAULT_SECRET_PROVIDER") or (
-            "env" if self.manifest.tier == "prototype" else "vault"
-        )
-        if name not in self._warned:
-            self._warned.add(name)
-            log.warning("Secret %s is not listed in app.yaml; reading it from %s. "
-                        "List it under `secrets:` to make this explicit.", name, provider)
-        return provider
+        if ref is None:
+            raise SecretError(
+                f"Secret {name} is not declared in app.yaml. Add it under `secrets:`, for example:\n"
+                f"  secrets:\n    - name: {name}\n      provider: vault"
+            )
+        return ref.provider
 
     def _check_allowed(self, name: str, provider: str) -> None:
         if provider == "env" and self.manifest.tier != "prototype":
@@ -222,8 +253,8 @@ class SecretStore:
         """Fail at start-up, not at the first request, when the setup cannot work."""
         names = [ref.name for ref in self.manifest.secrets] + list(extra_names)
         for name in names:
-            provider = self.provider_for(name)
             try:
+                provider = self.provider_for(name)
                 self._check_allowed(name, provider)
             except SecretError as exc:
                 raise ConfigError(str(exc)) from None
@@ -248,8 +279,8 @@ class SecretStore:
         try:
             return await self.get(name)
         except SecretError:
-            local = self.settings is not None and self.settings.app_env == "development"
-            if not (local and self.provider_for(name) == "env"):
+            dev = self.settings is not None and self.settings.app_env == "development"
+            if not (dev and self.provider_for(name) == "env"):
                 raise
             log.warning("%s is not set; using a random value for this run (development only).", name)
             value = _stdlib_secrets.token_urlsafe(32)

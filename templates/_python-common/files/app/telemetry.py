@@ -9,8 +9,8 @@
   endpoint set, telemetry is off too.
 - Units: OTEL_EXPORTER_OTLP_TIMEOUT is read as milliseconds, as the OpenTelemetry
   spec and the Node SDK do; the Python exporter wants seconds, so it is converted here.
-- On shutdown the last batch is flushed, within TELEMETRY_SHUTDOWN_TIMEOUT_MS
-  (default 5000) at most: uvicorn re-raises SIGTERM, so the SDK's own exit hook
+- On shutdown the last batch is flushed, within OTEL_SHUTDOWN_TIMEOUT_MS
+  (default 3000) at most: uvicorn re-raises SIGTERM, so the SDK's own exit hook
   cannot be relied on.
 """
 
@@ -53,6 +53,23 @@ def exporter_timeout_seconds(environ: Mapping[str, str]) -> float:
         return 10.0
 
 
+def _int(environ: Mapping[str, str], key: str, default: int) -> int:
+    try:
+        return int(environ.get(key) or default)
+    except ValueError:
+        log.warning("%s=%r is not a whole number; using %d", key, environ.get(key), default)
+        return default
+
+
+def _signal_endpoint(environ: Mapping[str, str], signal: str, path: str) -> str:
+    """The OTLP/HTTP URL of one signal, resolved as the spec says."""
+    specific = environ.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT")
+    if specific:
+        return specific
+    base = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "http://localhost:4318"
+    return f"{base.rstrip('/')}/{path}"
+
+
 def build_resource(manifest: Manifest) -> Resource:
     # Resource.create also merges OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
     return Resource.create({
@@ -65,7 +82,7 @@ def build_resource(manifest: Manifest) -> Resource:
 
 class Telemetry:
     def __init__(self, tracer_provider, meter_provider, *, enabled: bool,
-                 flush_timeout_ms: int = 5000) -> None:
+                 flush_timeout_ms: int = 3000) -> None:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
         self.enabled = enabled
@@ -81,7 +98,7 @@ class Telemetry:
     @classmethod
     def build(cls, manifest: Manifest, *, span_processor: SpanProcessor | None = None,
               span_exporter: SpanExporter | None = None, metric_reader: MetricReader | None = None,
-              flush_timeout_ms: int = 5000) -> Telemetry:
+              flush_timeout_ms: int = 3000) -> Telemetry:
         """Providers around the given exporter/reader (used by from_env and by the tests)."""
         resource = build_resource(manifest)
         tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
@@ -109,12 +126,17 @@ class Telemetry:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         timeout_s = exporter_timeout_seconds(environ)
-        flush_ms = int(environ.get("TELEMETRY_SHUTDOWN_TIMEOUT_MS") or 5000)
+        flush_ms = min(max(_int(environ, "OTEL_SHUTDOWN_TIMEOUT_MS", 3000), 10), 60_000)
         return cls.build(
             manifest,
-            span_exporter=OTLPSpanExporter(timeout=timeout_s),
-            # The export interval comes from OTEL_METRIC_EXPORT_INTERVAL (ms, default 60000).
-            metric_reader=PeriodicExportingMetricReader(OTLPMetricExporter(timeout=timeout_s)),
+            span_processor=BatchSpanProcessor(
+                OTLPSpanExporter(endpoint=_signal_endpoint(environ, "TRACES", "v1/traces"), timeout=timeout_s),
+                schedule_delay_millis=_int(environ, "OTEL_BSP_SCHEDULE_DELAY", 5000),
+            ),
+            metric_reader=PeriodicExportingMetricReader(
+                OTLPMetricExporter(endpoint=_signal_endpoint(environ, "METRICS", "v1/metrics"), timeout=timeout_s),
+                export_interval_millis=_int(environ, "OTEL_METRIC_EXPORT_INTERVAL", 60_000),
+            ),
             flush_timeout_ms=flush_ms,
         )
 
@@ -151,6 +173,7 @@ class Telemetry:
 
         # A daemon thread bounds the whole thing, exporter retries included.
         worker = threading.Thread(target=flush_and_stop, name="telemetry-flush", daemon=True)
+        self._flush_thread = worker
         worker.start()
         worker.join(budget_ms / 1000.0)
         if worker.is_alive():

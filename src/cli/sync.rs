@@ -1,0 +1,221 @@
+//! `levee sync`: regenerate the app's managed files; `--check` reports drift with a diff.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Serialize;
+
+use crate::cli::Global;
+use crate::document::LoadError;
+use crate::exit::{ExitStatus, UsageError};
+use crate::managed::{self, Action, Entry, State};
+use crate::manifest::{self, Manifest};
+use crate::org;
+use crate::ui::{Format, Ui};
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The app directory (or its app.yaml).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Write nothing; exit 1 with a diff when a managed file is missing, stale or edited.
+    #[arg(long)]
+    pub check: bool,
+    /// Overwrite (or remove) managed files that were edited by hand.
+    #[arg(long, conflicts_with = "check")]
+    pub force: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// The app directory, its manifest and the org config; `Err` carries the exit status when the
+/// manifest is invalid (its diagnostics already printed).
+pub(crate) fn load_app(
+    global: &Global,
+    path: &Path,
+    ui: &Ui,
+) -> anyhow::Result<Result<(PathBuf, Manifest, org::Org), ExitStatus>> {
+    let file = manifest::locate(path);
+    let app = file
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let app = if app.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        app
+    };
+    let manifest = match manifest::load(path) {
+        Ok(l) => l.value,
+        Err(LoadError::Invalid {
+            file: source,
+            diags,
+        }) => {
+            eprint!(
+                "{}",
+                crate::diag::render(&diags, Some(&source.text), ui.stderr_color)
+            );
+            eprintln!(
+                "{} {} is invalid: fix it first (`levee validate` lists every problem)",
+                ui.red("error:"),
+                file.display()
+            );
+            return Ok(Err(ExitStatus::Problems));
+        }
+        Err(e @ LoadError::Io { .. }) => {
+            return Err(UsageError::new(e.to_string())
+                .hint("pass an app directory or its app.yaml; create one with `levee new`")
+                .into());
+        }
+    };
+    let resolved = org::resolve(global.org.as_deref(), &app)?;
+    ui.verbose(&format!("org config: {:?}", resolved.source));
+    Ok(Ok((app, manifest, resolved.org)))
+}
+
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    check: bool,
+    in_sync: bool,
+    files: Vec<FileReport<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct FileReport<'a> {
+    path: &'a str,
+    state: State,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action: Option<Action>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diff: Option<String>,
+}
+
+pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+    let (app, manifest, org) = match load_app(global, &args.path, ui)? {
+        Ok(v) => v,
+        Err(status) => return Ok(status),
+    };
+    let desired = managed::files(&manifest, &org)?;
+    let entries = managed::status(&app, &desired)?;
+    let actions = if args.check {
+        None
+    } else {
+        Some(managed::apply(&app, &entries, args.force)?)
+    };
+    let status = match &actions {
+        None if entries.iter().all(|e| e.state.is_current()) => ExitStatus::Success,
+        None => ExitStatus::Problems,
+        Some(a) if a.contains(&Action::Refused) => ExitStatus::Problems,
+        Some(_) => ExitStatus::Success,
+    };
+    match args.format {
+        Format::Json => {
+            let report = Report {
+                check: args.check,
+                in_sync: status == ExitStatus::Success,
+                files: entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| FileReport {
+                        path: &e.path,
+                        state: e.state,
+                        action: actions.as_ref().map(|a| a[i]),
+                        diff: (!e.state.is_current()).then(|| e.diff()),
+                    })
+                    .collect(),
+            };
+            ui.out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+        }
+        Format::Text => ui.out(&text(&app, &entries, actions.as_deref(), ui))?,
+    }
+    Ok(status)
+}
+
+fn describe(state: State) -> &'static str {
+    match state {
+        State::Current => "current",
+        State::Missing => "missing",
+        State::Stale => "out of date",
+        State::Edited => "edited by hand",
+        State::Obsolete => "no longer generated",
+        State::ObsoleteEdited => "no longer generated, and edited by hand",
+    }
+}
+
+fn text(app: &Path, entries: &[Entry], actions: Option<&[Action]>, ui: &Ui) -> String {
+    let mut out = String::new();
+    let stale: Vec<&Entry> = entries.iter().filter(|e| !e.state.is_current()).collect();
+    let Some(actions) = actions else {
+        // --check
+        if stale.is_empty() {
+            if !ui.quiet {
+                out.push_str(&format!(
+                    "{} {} managed files in {} are current\n",
+                    ui.green("ok"),
+                    entries.len(),
+                    app.display()
+                ));
+            }
+            return out;
+        }
+        for e in &stale {
+            out.push_str(&e.diff());
+        }
+        for e in &stale {
+            out.push_str(&format!(
+                "{} {}: {}\n",
+                ui.red("drift"),
+                e.path,
+                describe(e.state)
+            ));
+        }
+        let fix = if stale.iter().any(|e| e.state.is_edited()) {
+            "hand edits are overwritten: move them into app.yaml or the org config, then run `levee sync --force`"
+        } else {
+            "run `levee sync` to regenerate them"
+        };
+        out.push_str(&format!("{} {fix}\n", ui.dim("hint:")));
+        return out;
+    };
+    let mut refused = false;
+    for (e, a) in entries.iter().zip(actions) {
+        match a {
+            Action::Unchanged => {}
+            Action::Written => out.push_str(&format!(
+                "{} {} ({})\n",
+                ui.green("wrote"),
+                e.path,
+                describe(e.state)
+            )),
+            Action::Removed => out.push_str(&format!(
+                "{} {} ({})\n",
+                ui.green("removed"),
+                e.path,
+                describe(e.state)
+            )),
+            Action::Refused => {
+                refused = true;
+                out.push_str(&e.diff());
+                out.push_str(&format!(
+                    "{} {}: {}; not overwritten\n",
+                    ui.red("refused"),
+                    e.path,
+                    describe(e.state)
+                ));
+            }
+        }
+    }
+    if refused {
+        out.push_str(&format!(
+            "{} move the change into app.yaml or the org config; `levee sync --force` overwrites hand edits\n",
+            ui.dim("hint:")
+        ));
+    } else if stale.is_empty() && !ui.quiet {
+        out.push_str(&format!(
+            "{} {} managed files are current\n",
+            ui.green("ok"),
+            entries.len()
+        ));
+    }
+    out
+}

@@ -1,0 +1,145 @@
+// Builds the Express app: health check, telemetry, login, then this app's
+// own pages from src/routes.ts. Everything in routes.ts is behind login.
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import { trace } from '@opentelemetry/api';
+import { createAuth, type Auth } from './auth.ts';
+import { ConfigError, type Env } from './config.ts';
+import { html, page } from './html.ts';
+import { createLogger, type Logger } from './log.ts';
+import type { Manifest } from './manifest.ts';
+import { createSecretStore, type SecretStore } from './secrets.ts';
+import type { SessionStore } from './session.ts';
+import { initTelemetry, type Telemetry } from './telemetry.ts';
+import * as kind from './routes.ts';
+
+/** Everything a route needs. Passed to registerRoutes in src/routes.ts. */
+export interface AppContext {
+  manifest: Manifest;
+  env: Env;
+  secrets: SecretStore;
+  telemetry: Telemetry;
+  log: Logger;
+  auth: Auth;
+  /** Use this for outgoing HTTP calls (tests can replace it). */
+  fetch: typeof fetch;
+}
+
+export interface CreateAppOptions {
+  manifest: Manifest;
+  env: Env;
+  telemetry?: Telemetry;
+  secrets?: SecretStore;
+  log?: Logger;
+  fetch?: typeof fetch;
+  sessionStore?: SessionStore;
+}
+
+/** Secrets every app of this kind needs, beyond the ones the kind lists. */
+export const COMMON_SECRETS = ['SESSION_SECRET'];
+
+/**
+ * Checks app.yaml against what this code needs, without contacting anything.
+ * Returns a list of problems in plain words (empty = fine).
+ */
+export function preflight(manifest: Manifest, env: Env): string[] {
+  const problems: string[] = [];
+  if (manifest.kind !== kind.KIND) {
+    problems.push(`${manifest.source} says kind "${manifest.kind}" but this is the code of a ${kind.KIND} app`);
+  }
+  for (const name of [...COMMON_SECRETS, ...kind.REQUIRED_SECRETS]) {
+    if (!manifest.secrets.some((s) => s.name === name)) {
+      problems.push(`secret ${name} must be listed under "secrets:" in ${manifest.source}`);
+    }
+  }
+  for (const s of manifest.secrets) {
+    if (s.provider === 'env' && manifest.lifecycle.tier !== 'prototype') {
+      problems.push(
+        `secret ${s.name} uses provider "env", which lifecycle.tier "${manifest.lifecycle.tier}" does not allow (prototype only)`,
+      );
+    }
+  }
+  problems.push(...kind.checkManifest(manifest, env));
+  return problems;
+}
+
+const securityHeaders: RequestHandler = (_req, res, next) => {
+  res.set({
+    // No scripts at all; pages are plain server-rendered HTML.
+    'Content-Security-Policy':
+      "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'X-Frame-Options': 'DENY',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cache-Control': 'no-store',
+  });
+  next();
+};
+
+export async function createApp(opts: CreateAppOptions): Promise<{ app: Express; ctx: AppContext }> {
+  const { manifest, env } = opts;
+  const log = opts.log ?? createLogger(env, { app: manifest.name });
+  const problems = preflight(manifest, env);
+  if (problems.length > 0) throw new ConfigError(`This app cannot start:\n  - ${problems.join('\n  - ')}`);
+
+  const telemetry = opts.telemetry ?? initTelemetry({ manifest, env });
+  const secrets = opts.secrets ?? createSecretStore(manifest, env);
+  const auth = createAuth({
+    manifest,
+    env,
+    secrets,
+    log,
+    sessionSecret: await secrets.getSecret('SESSION_SECRET'),
+    ...(opts.sessionStore ? { sessionStore: opts.sessionStore } : {}),
+  });
+  const ctx: AppContext = { manifest, env, secrets, telemetry, log, auth, fetch: opts.fetch ?? fetch };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(securityHeaders);
+
+  // For container / orchestrator probes. No login, no telemetry.
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.use(telemetry.middleware);
+
+  // The rare routes that must work without login (webhook receivers that check a signature).
+  await kind.registerPublicRoutes(app, ctx);
+  auth.registerRoutes(app);
+
+  // Everything else: signed-in users of the allowed groups only, with CSRF checks on forms.
+  const protectedRoutes = express.Router();
+  protectedRoutes.use(auth.requireUser);
+  protectedRoutes.use(express.urlencoded({ extended: false, limit: '100kb' }));
+  protectedRoutes.use(express.json({ limit: '100kb' }));
+  protectedRoutes.use(auth.csrfProtection);
+  await kind.registerRoutes(protectedRoutes, ctx);
+  app.use(protectedRoutes);
+
+  app.use((_req, res) => {
+    res.status(404).type('html').send(page({ title: 'Not found', manifest, body: html`<p>There is no such page.</p>` }));
+  });
+
+  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
+    const e = err as Error & { status?: number; statusCode?: number; expose?: boolean };
+    const status = e.status ?? e.statusCode ?? 500;
+    const span = trace.getActiveSpan();
+    if (status >= 500) {
+      span?.recordException(e);
+      log.error('request failed', { error: e.message, stack: e.stack, trace_id: span?.spanContext().traceId });
+    }
+    if (res.headersSent) return;
+    const message = status < 500 && e.expose ? e.message : status < 500 ? 'Bad request' : 'Something went wrong.';
+    const ref = span?.spanContext().traceId;
+    res
+      .status(status)
+      .type('html')
+      .send(page({ title: status < 500 ? 'Request not accepted' : 'Error', manifest, body: html`<p>${message}</p>${ref && status >= 500 ? html`<p>Reference: <code>${ref}</code></p>` : ''}` }));
+  };
+  app.use(onError);
+
+  return { app, ctx };
+}

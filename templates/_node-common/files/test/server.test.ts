@@ -1,0 +1,82 @@
+// Starts the real server (src/server.ts) as a separate process, the way the
+// container does (NODE_ENV=production), with telemetry pointed at a
+// "collector" that accepts connections and never answers. The health check
+// must work and SIGTERM must stop the app promptly anyway.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { stringify } from 'yaml';
+import { kindFixture, randomSecret, testManifestDoc } from './support/harness.ts';
+
+test('the server starts in production mode, answers /healthz and stops on SIGTERM without a collector', async () => {
+  const sockets: Socket[] = [];
+  const blackHole = createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
+  const collector = `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}`;
+
+  const dir = mkdtempSync(join(tmpdir(), 'server-'));
+  const manifestPath = join(dir, 'app.yaml');
+  writeFileSync(manifestPath, stringify(testManifestDoc('https://login.example.com')));
+
+  const child = spawn(process.execPath, ['src/server.ts'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LEVEE_MANIFEST: manifestPath,
+      APP_BASE_URL: 'https://app.example.com',
+      SESSION_SECRET: randomSecret(),
+      ...kindFixture.secrets,
+      ...kindFixture.productionEnv,
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector,
+      OTEL_METRIC_EXPORT_INTERVAL: '1000',
+      OTEL_SHUTDOWN_TIMEOUT_MS: '500',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d));
+  child.stderr.on('data', (d: Buffer) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 15_000);
+      child.stdout.on('data', () => {
+        const m = /"msg":"listening".*?"port":(\d+)/.exec(output);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+      void exited.then((code) => reject(new Error(`server exited with ${code}:\n${output}`)));
+    });
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(health.status, 200);
+    const home = await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' });
+    assert.equal(home.status, 303, 'pages need login');
+    assert.equal(home.headers.get('set-cookie'), null, 'no cookie before login starts');
+
+    // Let the metric reader start an export that will never be answered.
+    await new Promise((r) => setTimeout(r, 1200));
+    const started = performance.now();
+    child.kill('SIGTERM');
+    const code = await exited;
+    const took = performance.now() - started;
+    assert.equal(code, 0, output);
+    assert.ok(took < 5000, `stopping took ${Math.round(took)} ms`);
+  } finally {
+    child.kill('SIGKILL');
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => blackHole.close(() => r()));
+  }
+});

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { AddressInfo } from 'node:net';
+import { parseCsv } from '../src/csv.ts';
+import { aggregate, chartColumns, fromCsv, loadDataset } from '../src/dataset.ts';
+import { metricPoints } from '../src/telemetry.ts';
+import { closeServer, listen, startTestApp, type TestApp } from './support/harness.ts';
+
+const analyst = { sub: 'u-ana', name: 'Ana Analyst', email: 'ana@example.com', groups: ['analysts'] };
+
+describe('dashboard page', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+  });
+  after(() => t.close());
+
+  test('renders the bundled sample as a chart and a table', async () => {
+    const b = await t.loginAs(analyst);
+    const res = await b.request('/');
+    assert.equal(res.status, 200);
+    const body = await res.text();
+    assert.match(body, /<svg role="img" aria-label="revenue by month"/);
+    assert.equal((body.match(/<rect /g) ?? []).length, 3, 'one bar per month');
+    assert.match(body, /<th>region<\/th>/);
+    assert.match(body, /<td class="num">12500.5<\/td>/);
+    assert.match(body, /Dataset <strong>sales<\/strong> · 9 rows/);
+  });
+
+  test('emits the business metric app.dashboard.views', async () => {
+    const b = await t.loginAs(analyst);
+    const before = (await metricPoints(t.telemetry, 'app.dashboard.views')).find((p) => p.attributes.dataset === 'sales');
+    await b.request('/');
+    await b.request('/');
+    const after = (await metricPoints(t.telemetry, 'app.dashboard.views')).find((p) => p.attributes.dataset === 'sales');
+    assert.ok(after, 'metric exported');
+    assert.equal((after.value as number) - ((before?.value as number | undefined) ?? 0), 2);
+  });
+
+  test('/api/data returns the rows as JSON, behind login', async () => {
+    assert.equal((await t.browser().request('/api/data')).status, 303);
+    const b = await t.loginAs(analyst);
+    const json = (await (await b.request('/api/data')).json()) as { columns: string[]; rows: unknown[] };
+    assert.deepEqual(json.columns, ['month', 'region', 'revenue', 'orders']);
+    assert.equal(json.rows.length, 9);
+  });
+});
+
+describe('data from elsewhere', () => {
+  test('escapes everything that comes from the data', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dash-'));
+    const file = join(dir, 'evil.json');
+    writeFileSync(file, JSON.stringify([{ name: '<script>alert(1)</script>', 'amount"><img src=x>': 5 }]));
+    const t = await startTestApp({ env: { DASHBOARD_DATA_SOURCE: file } });
+    try {
+      const body = await (await (await t.loginAs(analyst)).request('/')).text();
+      assert.ok(!body.includes('<script>alert(1)'), 'no raw script tag');
+      assert.ok(!body.includes('<img src=x>'), 'no raw attribute injection');
+      assert.match(body, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('reads JSON from a URL with the DASHBOARD_DATA_TOKEN secret as bearer token', async () => {
+    let auth: string | undefined;
+    const server = await listen((req, res) => {
+      auth = req.headers.authorization;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ rows: [{ team: 'A', score: 3 }, { team: 'B', score: 4 }, { team: 'A', score: 1 }] }));
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/data.json`;
+    const t = await startTestApp({
+      env: { DASHBOARD_DATA_SOURCE: url, DASHBOARD_DATA_TOKEN: 'data-token-123' },
+      manifest: {
+        secrets: [
+          { name: 'SESSION_SECRET', provider: 'env' },
+          { name: 'DASHBOARD_DATA_TOKEN', provider: 'env' },
+        ],
+      },
+    });
+    try {
+      const body = await (await (await t.loginAs(analyst)).request('/')).text();
+      assert.equal(auth, 'Bearer data-token-123');
+      assert.match(body, /score by team/);
+      assert.ok(!body.includes('data-token-123'), 'the token never reaches the page');
+    } finally {
+      await t.close();
+      await closeServer(server);
+    }
+  });
+
+  test('a URL source must be https outside development', async () => {
+    await assert.rejects(
+      loadDataset('http://data.example.com/x.json', { env: { NODE_ENV: 'production' }, fetch }),
+      /must start with https/,
+    );
+  });
+});
+
+describe('csv and aggregation', () => {
+  test('parses quotes, escaped quotes, CRLF and a BOM', () => {
+    assert.deepEqual(parseCsv('\ufeffa,b\r\n"x, y","say ""hi"""\r\n1,\n'), [
+      ['a', 'b'],
+      ['x, y', 'say "hi"'],
+      ['1', ''],
+    ]);
+    assert.throws(() => parseCsv('a\n"open'), /unclosed quote/);
+  });
+
+  test('rejects ragged rows and sums values per label', () => {
+    assert.throws(() => fromCsv('a,b\n1\n'), /line 2 has 1 fields, expected 2/);
+    const ds = { ...fromCsv('team,score\nA,1\nB,2\nA,3.5\n'), source: 'x', loadedAt: new Date() };
+    assert.deepEqual(chartColumns(ds, {}), { label: 'team', value: 'score' });
+    assert.deepEqual(aggregate(ds, 'team', 'score'), [
+      { label: 'A', value: 4.5 },
+      { label: 'B', value: 2 },
+    ]);
+    assert.throws(() => chartColumns(ds, { DASHBOARD_VALUE_COLUMN: 'nope' }), /Column "nope" is not in the data/);
+  });
+});

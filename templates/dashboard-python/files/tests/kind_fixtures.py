@@ -1,0 +1,15 @@
+"""Settings of the dashboard app for the shared tests (see tests/conftest.py)."""
+
+import pytest
+
+KIND_GROUPS = ["ops-team"]      # sso.groups in the test app.yaml
+MEMBER_GROUP = "ops-team"       # a group that lets a user in
+KIND_SECRETS: dict[str, str] = {}  # extra secrets (provider env in the tests)
+
+
+@pytest.fixture
+def kind_env(tmp_path) -> dict[str, str]:
+    return {}
+
+# Extra environment for an app started with APP_ENV=production in the shared tests.
+PRODUCTION_ENV: dict[str, str] = {}

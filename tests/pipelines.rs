@@ -1,0 +1,466 @@
+//! Generated pipelines, tested as a whole: snapshots per plan, the real validators over every
+//! combination, and the structural checks the validators miss.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use levee::manifest::{Ci, Classification, Manifest, Stack, Tier};
+use levee::org::Org;
+use levee::pipeline::{self, InstallMethod};
+use levee::plan;
+use serde_json::Value;
+
+fn manifest(c: Classification, t: Tier, stack: Stack, ci: Ci) -> Manifest {
+    let text = format!(
+        "name: expense-tracker\nowner: jdoe@acme.corp\nclassification: {c}\nstack: {stack}\nci: {ci}\nlifecycle:\n  tier: {t}\n  expires: 2026-04-01\n"
+    );
+    serde_norway::from_str(&text).expect("test manifest")
+}
+
+fn render(m: &Manifest, org: &Org, ci: Ci) -> String {
+    let p = plan::for_manifest(m, org);
+    pipeline::render(m, org, &p, ci).expect("render")
+}
+
+/// Every (classification, tier, stack, ci) pipeline, plus the org-config variants.
+fn all_pipelines() -> Vec<(String, Ci, String)> {
+    let mut out = Vec::new();
+    let org = Org::default();
+    for c in Classification::ALL {
+        for t in Tier::ALL {
+            for s in Stack::ALL {
+                for ci in Ci::ALL {
+                    let m = manifest(*c, *t, *s, *ci);
+                    out.push((format!("{c}-{t}-{s}"), *ci, render(&m, &org, *ci)));
+                }
+            }
+        }
+    }
+    let mut variant = Org::default();
+    variant.ci.levee.method = InstallMethod::Image;
+    variant.ci.levee.image = Some("registry.acme.corp/platform/levee:0.1.0".into());
+    variant.ci.gitlab.secret_detection_template = true;
+    for ci in Ci::ALL {
+        let m = manifest(
+            Classification::Restricted,
+            Tier::Production,
+            Stack::Python,
+            *ci,
+        );
+        out.push(("image-install".into(), *ci, render(&m, &variant, *ci)));
+        let m = manifest(Classification::Internal, Tier::Prototype, Stack::Node, *ci);
+        out.push((
+            "image-install-prototype".into(),
+            *ci,
+            render(&m, &variant, *ci),
+        ));
+    }
+    out
+}
+
+fn write_all(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let (mut gh, mut gl) = (Vec::new(), Vec::new());
+    for (name, ci, text) in all_pipelines() {
+        let path = match ci {
+            Ci::Github => dir.join(format!("github-{name}.yml")),
+            Ci::Gitlab => dir.join(format!("gitlab-{name}.yml")),
+        };
+        std::fs::write(&path, text).expect("write");
+        match ci {
+            Ci::Github => gh.push(path),
+            Ci::Gitlab => gl.push(path),
+        }
+    }
+    (gh, gl)
+}
+
+/// A validator from `LEVEE_VALIDATORS_BIN` (or `.venv/bin`). Missing is a failure, never a skip.
+fn validator(name: &str) -> PathBuf {
+    let dir = std::env::var_os("LEVEE_VALIDATORS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin"));
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "validator {name} not found in {} (set LEVEE_VALIDATORS_BIN or run scripts/test.sh)",
+        dir.display()
+    );
+    path
+}
+
+fn run(cmd: &mut Command) -> (bool, String) {
+    let out = cmd.output().expect("run validator");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn snapshot_per_plan() {
+    let org = Org::default();
+    for c in Classification::ALL {
+        for t in Tier::ALL {
+            for ci in Ci::ALL {
+                let m = manifest(*c, *t, Stack::Node, *ci);
+                let p = plan::for_manifest(&m, &org);
+                let mut joined = String::new();
+                for (path, text) in [
+                    (
+                        pipeline::path(*ci),
+                        pipeline::render(&m, &org, &p, *ci).expect("render"),
+                    ),
+                    (
+                        pipeline::codeowners_path(*ci),
+                        pipeline::render_codeowners(&m, &org, &p, *ci).expect("render"),
+                    ),
+                ] {
+                    joined.push_str(&format!("──── {path} ────\n{text}"));
+                }
+                insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+                    insta::assert_snapshot!(format!("pipeline-{c}-{t}-{ci}"), joined);
+                });
+            }
+        }
+    }
+}
+
+#[test]
+fn actionlint_finds_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (gh, _) = write_all(dir.path());
+    let (ok, text) = run(Command::new(validator("actionlint"))
+        .arg("-no-color")
+        .args(&gh));
+    assert!(ok && text.trim().is_empty(), "actionlint:\n{text}");
+}
+
+#[test]
+fn github_schema_finds_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (gh, _) = write_all(dir.path());
+    let (ok, text) = run(Command::new(validator("check-jsonschema"))
+        .args(["--builtin-schema", "vendor.github-workflows"])
+        .args(&gh));
+    assert!(ok, "check-jsonschema:\n{text}");
+}
+
+#[test]
+fn zizmor_finds_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (gh, _) = write_all(dir.path());
+    let (ok, text) = run(Command::new(validator("zizmor"))
+        .args(["--offline", "--no-progress", "--color", "never"])
+        .args(&gh));
+    assert!(
+        ok && text.contains("No findings to report"),
+        "zizmor:\n{text}"
+    );
+}
+
+#[test]
+fn gitlab_schema_finds_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, gl) = write_all(dir.path());
+    let (ok, text) = run(Command::new(validator("check-jsonschema"))
+        .args(["--builtin-schema", "vendor.gitlab-ci"])
+        .args(&gl));
+    assert!(ok, "check-jsonschema:\n{text}");
+}
+
+#[test]
+fn yamllint_finds_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (gh, gl) = write_all(dir.path());
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join(".yamllint.yaml");
+    let (ok, text) = run(Command::new(validator("yamllint"))
+        .args(["--strict", "--format", "parsable", "-c"])
+        .arg(&config)
+        .args(&gh)
+        .args(&gl));
+    assert!(ok && text.trim().is_empty(), "yamllint:\n{text}");
+}
+
+fn yaml(text: &str) -> Value {
+    serde_norway::from_str(text).expect("generated YAML parses")
+}
+
+const GITLAB_KEYWORDS: &[&str] = &[
+    "workflow",
+    "stages",
+    "include",
+    "default",
+    "variables",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+];
+
+#[test]
+fn gitlab_needs_and_stages_exist() {
+    for (name, ci, text) in all_pipelines() {
+        if ci != Ci::Gitlab {
+            continue;
+        }
+        let doc = yaml(&text);
+        let map = doc.as_object().expect("mapping");
+        let stages: Vec<&str> = map["stages"]
+            .as_array()
+            .expect("stages")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let mut jobs: Vec<&str> = map
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !GITLAB_KEYWORDS.contains(k) && !k.starts_with('.'))
+            .collect();
+        if map.contains_key("include") {
+            // Jobs/Secret-Detection adds `secret_detection` in stage `test`.
+            assert!(
+                stages.contains(&"test"),
+                "{name}: the template needs stage `test`"
+            );
+            jobs.push("secret_detection");
+        }
+        assert!(jobs.len() >= 4, "{name}: {jobs:?}");
+        for job in jobs.iter().filter(|j| **j != "secret_detection") {
+            let body = &map[*job];
+            let stage = body["stage"].as_str().expect("every job names its stage");
+            assert!(
+                stages.contains(&stage),
+                "{name}: {job} is in missing stage {stage}"
+            );
+            let needs = body["needs"].as_array().expect("every job has needs (DAG)");
+            for n in needs {
+                let n = n.as_str().expect("need is a job name");
+                assert!(jobs.contains(&n), "{name}: {job} needs missing job {n}");
+            }
+            let timeout = body["timeout"].as_str().expect("every job has a timeout");
+            assert!(timeout.ends_with("minutes"), "{name}: {job}: {timeout}");
+            let deploy = body.get("environment").is_some();
+            assert_eq!(
+                body.get("interruptible").and_then(Value::as_bool) == Some(false),
+                deploy,
+                "{name}: only deploy is not interruptible ({job})"
+            );
+            assert_eq!(
+                body.get("id_tokens").is_some(),
+                deploy,
+                "{name}: id_tokens only on deploy"
+            );
+        }
+    }
+}
+
+/// Inputs each pinned action accepts (from their action.yml at the pinned SHA). actionlint does
+/// not check SHA-pinned actions, so this table does.
+const KNOWN_INPUTS: &[(&str, &[&str])] = &[
+    (
+        "actions/checkout",
+        &[
+            "repository",
+            "ref",
+            "token",
+            "ssh-key",
+            "ssh-known-hosts",
+            "ssh-strict",
+            "ssh-user",
+            "persist-credentials",
+            "path",
+            "clean",
+            "filter",
+            "sparse-checkout",
+            "sparse-checkout-cone-mode",
+            "fetch-depth",
+            "fetch-tags",
+            "show-progress",
+            "lfs",
+            "submodules",
+            "set-safe-directory",
+            "github-server-url",
+        ],
+    ),
+    ("open-policy-agent/setup-opa", &["version", "static"]),
+    (
+        "aquasecurity/trivy-action",
+        &[
+            "scan-type",
+            "image-ref",
+            "input",
+            "scan-ref",
+            "exit-code",
+            "ignore-unfixed",
+            "vuln-type",
+            "severity",
+            "format",
+            "template",
+            "output",
+            "skip-dirs",
+            "skip-files",
+            "cache-dir",
+            "timeout",
+            "ignore-policy",
+            "hide-progress",
+            "list-all-pkgs",
+            "scanners",
+            "trivyignores",
+            "github-pat",
+            "trivy-config",
+            "tf-vars",
+            "limit-severities-for-sarif",
+            "docker-host",
+            "version",
+            "cache",
+            "skip-setup-trivy",
+            "token-setup-trivy",
+        ],
+    ),
+    (
+        "actions/upload-artifact",
+        &[
+            "name",
+            "path",
+            "if-no-files-found",
+            "retention-days",
+            "compression-level",
+            "overwrite",
+            "include-hidden-files",
+            "archive",
+        ],
+    ),
+    (
+        "actions/cache",
+        &[
+            "path",
+            "key",
+            "restore-keys",
+            "upload-chunk-size",
+            "enableCrossOsArchive",
+            "fail-on-cache-miss",
+            "lookup-only",
+            "save-always",
+        ],
+    ),
+];
+
+#[test]
+fn github_actions_are_pinned_and_inputs_are_known() {
+    let sha = regex_like_sha;
+    for (name, ci, text) in all_pipelines() {
+        if ci != Ci::Github {
+            continue;
+        }
+        for line in text.lines().filter(|l| {
+            l.trim_start().starts_with("uses:") || l.trim_start().starts_with("- uses:")
+        }) {
+            let spec = line.split("uses:").nth(1).unwrap_or("").trim();
+            let (reference, comment) = spec.split_once(" # ").expect("version comment");
+            let (_, at) = reference.split_once('@').expect("pinned");
+            assert!(sha(at), "{name}: {reference} is not pinned by a full SHA");
+            assert!(comment.starts_with('v'), "{name}: {comment}");
+        }
+        let doc = yaml(&text);
+        assert_eq!(
+            doc["permissions"],
+            serde_json::json!({}),
+            "{name}: permissions: {{}}"
+        );
+        for (job_id, job) in doc["jobs"].as_object().expect("jobs") {
+            assert!(job["timeout-minutes"].is_u64(), "{name}: {job_id} timeout");
+            let id_token = job["permissions"].get("id-token").is_some();
+            assert_eq!(
+                id_token,
+                job_id == "deploy",
+                "{name}: id-token only on deploy"
+            );
+            for step in job["steps"].as_array().expect("steps") {
+                if let Some(run) = step.get("run").and_then(Value::as_str) {
+                    assert!(!run.contains("${{"), "{name}: expression in run: {run}");
+                }
+                let Some(uses) = step.get("uses").and_then(Value::as_str) else {
+                    continue;
+                };
+                let action = uses.split('@').next().unwrap_or("");
+                let known = KNOWN_INPUTS
+                    .iter()
+                    .find(|(a, _)| *a == action)
+                    .unwrap_or_else(|| panic!("{name}: {action} has no input table"))
+                    .1;
+                for key in step
+                    .get("with")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k)
+                {
+                    assert!(
+                        known.contains(&key.as_str()),
+                        "{name}: {action} has no input `{key}`"
+                    );
+                }
+                if action == "actions/checkout" {
+                    assert_eq!(
+                        step["with"]["persist-credentials"],
+                        Value::Bool(false),
+                        "{name}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn regex_like_sha(s: &str) -> bool {
+    s.len() == 40
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+#[test]
+fn every_template_is_used_and_renders() {
+    let names = pipeline::template_names();
+    assert_eq!(names.len(), 3, "{names:?}");
+    let text = all_pipelines();
+    assert_eq!(text.len(), 4 * 3 * 2 * 2 + 4);
+}
+
+#[test]
+fn prototype_sbom_absent_full_gate_sbom_kept() {
+    let org = Org::default();
+    let proto = render(
+        &manifest(
+            Classification::Internal,
+            Tier::Prototype,
+            Stack::Node,
+            Ci::Gitlab,
+        ),
+        &org,
+        Ci::Gitlab,
+    );
+    assert!(!proto.contains("levee sbom"));
+    let full = render(
+        &manifest(
+            Classification::Internal,
+            Tier::Sandbox,
+            Stack::Node,
+            Ci::Gitlab,
+        ),
+        &org,
+        Ci::Gitlab,
+    );
+    let doc = yaml(&full);
+    assert_eq!(
+        doc["sbom"]["artifacts"]["reports"]["cyclonedx"][0],
+        "sbom.cdx.json"
+    );
+    assert!(
+        doc["sbom"]["script"][0]
+            .as_str()
+            .is_some_and(|s| s == "levee sbom . -o sbom.cdx.json")
+    );
+}

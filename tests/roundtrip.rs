@@ -1,0 +1,171 @@
+//! Property: any manifest the library serializes parses back equal (through levee's own loader,
+//! with every check), and no input makes the loader panic.
+
+use std::path::Path;
+
+use levee::document;
+use levee::manifest::*;
+use proptest::collection::vec;
+use proptest::option;
+use proptest::prelude::*;
+
+fn name() -> impl Strategy<Value = String> {
+    "[a-z][a-z0-9-]{1,40}"
+}
+
+fn text() -> impl Strategy<Value = String> {
+    // Free text with the characters that trouble YAML writers: quotes, colons, hashes, leading
+    // dashes and spaces, unicode, newlines.
+    "[ -~\u{e9}\u{4e2d}\n]{0,40}"
+}
+
+fn pick<T: Copy + std::fmt::Debug + 'static>(all: &'static [T]) -> impl Strategy<Value = T> {
+    proptest::sample::select(all)
+}
+
+fn date() -> impl Strategy<Value = Date> {
+    (2000i16..2100, 1i8..=12, 1i8..=28).prop_map(|(y, m, d)| Date(jiff::civil::date(y, m, d)))
+}
+
+fn sso() -> impl Strategy<Value = Sso> {
+    (
+        option::of("https://[a-z]{1,10}\\.example\\.com"),
+        vec(name(), 0..3),
+        vec("[a-z]{1,8}", 0..3),
+    )
+        .prop_map(|(issuer, groups, scopes)| Sso {
+            provider: SsoProvider::Oidc,
+            issuer,
+            groups,
+            scopes,
+        })
+}
+
+fn runtime() -> impl Strategy<Value = Runtime> {
+    (
+        option::of(pick(RuntimeType::ALL)),
+        option::of((1u32..8000).prop_map(Cpu)),
+        option::of((1u64..64, pick(&[1u64 << 20, 1 << 30])).prop_map(|(n, u)| Memory(n * u))),
+        option::of(1u32..1000),
+        vec("(\\*\\.)?[a-z]{1,10}\\.(corp|com)", 0..3),
+    )
+        .prop_map(
+            |(kind, cpu_limit, mem_limit, max_runtime_minutes, egress)| Runtime {
+                kind,
+                cpu_limit,
+                mem_limit,
+                max_runtime_minutes,
+                egress,
+            },
+        )
+}
+
+fn manifest() -> impl Strategy<Value = Manifest> {
+    (
+        (
+            name(),
+            option::of(text()),
+            "[a-z]{1,10}\\.[a-z]{1,10}@[a-z]{1,10}\\.corp",
+            option::of(text()),
+            option::of(pick(Kind::ALL)),
+            option::of(pick(Stack::ALL)),
+            pick(Classification::ALL),
+            option::of(sso()),
+        ),
+        (
+            option::of(runtime()),
+            proptest::sample::subsequence(vec!["API_KEY", "TOKEN", "DB_PASSWORD"], 0..3),
+            vec((name(), pick(AccessLevel::ALL), option::of(text())), 0..3),
+            pick(Tier::ALL),
+            option::of(date()),
+            1u32..400,
+            option::of((option::of("CC-[0-9]{1,5}"), option::of(0u32..100_000))),
+            option::of(pick(Ci::ALL)),
+            option::of((name(), "[0-9]\\.[0-9]\\.[0-9]", option::of(text()))),
+        ),
+    )
+        .prop_flat_map(
+            |((name, description, owner, team, kind, stack, classification, sso), rest)| {
+                let (runtime, secret_names, data, tier, created, days, cost, ci, template) = rest;
+                pick(SecretProvider::ALL).prop_map(move |provider| Manifest {
+                    name: name.clone(),
+                    description: description.clone(),
+                    owner: owner.clone(),
+                    team: team.clone(),
+                    kind,
+                    stack,
+                    classification,
+                    sso: sso.clone(),
+                    runtime: runtime.clone(),
+                    secrets: secret_names
+                        .iter()
+                        .map(|n| Secret {
+                            name: (*n).to_string(),
+                            provider,
+                            path: None,
+                        })
+                        .collect(),
+                    data_access: data
+                        .iter()
+                        .map(|(dataset, access_level, purpose)| DataAccess {
+                            dataset: dataset.clone(),
+                            access_level: *access_level,
+                            purpose: purpose.clone(),
+                        })
+                        .collect(),
+                    lifecycle: Lifecycle {
+                        tier,
+                        created,
+                        expires: created.map(|c| {
+                            Date(
+                                c.0.checked_add(jiff::Span::new().days(i64::from(days)))
+                                    .unwrap_or(c.0),
+                            )
+                        }),
+                    },
+                    cost: cost.clone().map(|(center, usd)| Cost {
+                        center: center.clone(),
+                        estimated_monthly_usd: usd.map(|u| f64::from(u) / 4.0),
+                    }),
+                    ci,
+                    template: template.clone().map(|(id, version, source)| TemplateRef {
+                        id,
+                        version,
+                        source,
+                    }),
+                })
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn serialized_manifests_parse_back_equal(m in manifest()) {
+        let yaml = m.to_yaml();
+        let loaded = document::parse_str::<Manifest>(Path::new("app.yaml"), &yaml);
+        match loaded {
+            Ok(l) => prop_assert_eq!(l.value, m, "yaml:\n{}", yaml),
+            Err(e) => {
+                let detail = match &e {
+                    document::LoadError::Invalid { diags, .. } => format!("{diags:#?}"),
+                    other => other.to_string(),
+                };
+                prop_assert!(false, "did not parse back:\n{}\n{}", yaml, detail);
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(s in "\\PC{0,200}") {
+        let _ = document::parse_str::<Manifest>(Path::new("app.yaml"), &s);
+    }
+
+    #[test]
+    fn arbitrary_yaml_like_text_never_panics(
+        s in "([a-z_]{1,12}: ?(\\[|\\{|&a |\\*a|'|\"|-|[0-9.]{1,5}|[a-z]{1,6})?\n {0,4}){0,20}"
+    ) {
+        let _ = document::parse_str::<Manifest>(Path::new("app.yaml"), &s);
+    }
+}
