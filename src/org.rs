@@ -468,11 +468,7 @@ pub struct ResolvedOrg {
 /// Finds and loads the org config: `explicit` (from `--org` or `LEVEE_ORG`), else the nearest
 /// `levee.org.yaml` at or above `start`, else the embedded default.
 pub fn resolve(explicit: Option<&Path>, start: &Path) -> Result<ResolvedOrg, LoadError> {
-    let found = match explicit {
-        Some(p) => Some(p.to_path_buf()),
-        None => find_upwards(start),
-    };
-    match found {
+    match locate(explicit, start) {
         Some(path) => {
             let loaded = document::load::<Org>(&path)?;
             Ok(ResolvedOrg {
@@ -486,6 +482,15 @@ pub fn resolve(explicit: Option<&Path>, start: &Path) -> Result<ResolvedOrg, Loa
             source: OrgSource::Default,
             loaded: None,
         }),
+    }
+}
+
+/// Which org config file [`resolve`] would load (`None`: the embedded default), without loading
+/// it: callers handling many apps load each file once.
+pub fn locate(explicit: Option<&Path>, start: &Path) -> Option<PathBuf> {
+    match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => find_upwards(start),
     }
 }
 

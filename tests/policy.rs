@@ -598,3 +598,45 @@ fn check_many_manifests_compiles_once() {
     }
     assert!(start.elapsed().as_secs() < 60);
 }
+
+#[test]
+fn check_with_bundle_reads_the_written_bundle() {
+    let org = corpus_org();
+    let path = corpus_dir().join("data-prototype-confidential-dataset.yaml");
+    let m = levee::manifest::load(&path).expect("valid");
+    let dir = tempfile::tempdir().expect("tmp");
+    policy::write_files(dir.path(), &policy::bundle(&m.value, &org)).expect("write");
+    let bundle = dir.path().join("policy");
+    let (code, out, _) = check(&[
+        "--format",
+        "json",
+        "--bundle",
+        bundle.to_str().expect("utf8"),
+        path.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let ids: BTreeSet<&str> = v["apps"][0]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert_eq!(ids, BTreeSet::from(["DATA-001", "DATA-002"]));
+    // A bundle whose data.json lists no datasets judges differently: the file is what counts.
+    std::fs::write(
+        bundle.join("data.json"),
+        r#"{"levee": {"org": {"tiers": {}}}}"#,
+    )
+    .expect("write");
+    let (_, out, _) = check(&[
+        "--format",
+        "json",
+        "--bundle",
+        bundle.to_str().expect("utf8"),
+        path.to_str().expect("utf8"),
+    ]);
+    assert!(out.contains("RUN-005"), "{out}");
+    let (code, _, err) = check(&["--bundle", "/no/such/dir", path.to_str().expect("utf8")]);
+    assert_eq!(code, Some(2), "{err}");
+}

@@ -18,7 +18,7 @@ use crate::diag::{self, Diagnostic};
 use crate::document::LoadError;
 use crate::exit::{ExitStatus, UsageError};
 use crate::manifest::{self, Date};
-use crate::org::{self, OrgSource};
+use crate::org;
 use crate::policy::{self, Clock, Evaluator, Finding, Level};
 use crate::ui::Ui;
 
@@ -83,6 +83,15 @@ struct Located {
 
 pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let clock = args.today.map_or(Clock::System, Clock::Fixed);
+    if let Some(b) = &args.bundle {
+        if !b.is_dir() {
+            return Err(
+                UsageError::new(format!("{} is not a directory", b.display()))
+                    .hint("pass an app's policy/ directory, as `levee sync` writes it")
+                    .into(),
+            );
+        }
+    }
     let mut engines: HashMap<Option<PathBuf>, Evaluator> = HashMap::new();
     let mut reports = Vec::new();
     for path in &args.paths {
@@ -113,19 +122,13 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
                 report.name = Some(loaded.value.name.clone());
                 let key = match &args.bundle {
                     Some(b) => Some(b.clone()),
-                    None => {
-                        let resolved = org::resolve(global.org.as_deref(), &file)?;
-                        match resolved.source {
-                            OrgSource::File(p) => Some(p),
-                            OrgSource::Default => None,
-                        }
-                    }
+                    None => org::locate(global.org.as_deref(), &file),
                 };
                 if !engines.contains_key(&key) {
-                    let engine = match (&args.bundle, &key) {
-                        (Some(b), _) => Evaluator::from_dir(b, clock)?,
-                        (None, _) => {
-                            let resolved = org::resolve(global.org.as_deref(), &file)?;
+                    let engine = match &args.bundle {
+                        Some(b) => Evaluator::from_dir(b, clock)?,
+                        None => {
+                            let resolved = org::resolve(key.as_deref(), &file)?;
                             Evaluator::embedded(&resolved.org, clock)?
                         }
                     };
@@ -174,11 +177,6 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
         CheckFormat::Sarif => format!("{}\n", serde_json::to_string_pretty(&sarif(&reports))?),
     };
     ui.out(&out)?;
-    if let Some(b) = &args.bundle {
-        if !b.is_dir() {
-            return Err(UsageError::new(format!("{} is not a directory", b.display())).into());
-        }
-    }
     Ok(status)
 }
 
