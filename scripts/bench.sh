@@ -219,5 +219,30 @@ PY
   report bench_lifecycle "$WORK/lifecycle.json"
 }
 
-if [[ $# -eq 0 ]]; then set -- bench_validate bench_new bench_sync validator_findings bench_catalog_scan bench_lifecycle; fi
+# `levee check` as a whole process: one manifest (target < 10 ms), and 1,000 manifests in one
+# call (target < 1 s: the policies are compiled once per org config, then each manifest is
+# evaluated). The manifests come from the policy corpus (most are denied: exit 1 is expected).
+bench_check() {
+    build_release
+    local corpus="$ROOT/tests/policy/corpus" org="$ROOT/tests/policy/levee.org.yaml"
+    local files=("$corpus"/*.yaml) i=0
+    mkdir -p "$WORK/apps"
+    while (( i < 1000 )); do
+        mkdir -p "$WORK/apps/app-$i"
+        sed "s/^name: .*/name: app-$i/" "${files[$(( i % ${#files[@]} ))]}" > "$WORK/apps/app-$i/app.yaml"
+        i=$(( i + 1 ))
+    done
+    hyperfine --warmup 10 --runs 100 -N -i --export-json "$WORK/check1.json" \
+        "$LEVEE --org $org check --today 2026-03-01 $corpus/kitchen-sink-public-prototype.yaml" > /dev/null
+    hyperfine --warmup 2 --runs 10 -N -i --export-json "$WORK/check1000.json" \
+        "$LEVEE --org $org check --today 2026-03-01 --format json $(printf '%s ' "$WORK"/apps/app-*)" > /dev/null
+    python3 - "$WORK/check1.json" "$WORK/check1000.json" <<'PY'
+import json, sys
+for path, what in zip(sys.argv[1:], ["one manifest", "1,000 manifests, one call"]):
+    r = json.load(open(path))["results"][0]
+    print(f"bench_check: levee check ({what}) median {r['median']*1000:.2f} ms  (mean {r['mean']*1000:.2f} ± {r['stddev']*1000:.2f} ms, {len(r['times'])} runs)")
+PY
+}
+
+if [[ $# -eq 0 ]]; then set -- bench_validate bench_new bench_sync validator_findings bench_check bench_catalog_scan bench_lifecycle; fi
 for f in "$@"; do "$f"; done

@@ -19,6 +19,7 @@ pub mod org;
 pub mod pack;
 pub mod pipeline;
 pub mod plan;
+pub mod policy;
 pub mod render;
 pub mod sandbox;
 pub mod scaffold;

@@ -40,7 +40,17 @@ pub struct Inputs<'a> {
 pub type Generator = fn(&Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError>;
 
 /// Every generator, in order. Add yours here.
-pub const GENERATORS: &[Generator] = &[pipeline_files, sandbox_files, catalog_entity];
+pub const GENERATORS: &[Generator] =
+    &[pipeline_files, policy_bundle, sandbox_files, catalog_entity];
+
+/// The app's policy bundle under `policy/` (Rego modules and tests, data.json, .manifest), the
+/// same bundle `levee check` evaluates in-process and CI evaluates with OPA.
+fn policy_bundle(inputs: &Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError> {
+    Ok(crate::policy::bundle(inputs.manifest, inputs.org)
+        .into_iter()
+        .map(|(path, content)| ManagedFile { path, content })
+        .collect())
+}
 
 /// The app's own Backstage entity, for orgs whose developer portal reads `catalog-info.yaml`.
 fn catalog_entity(inputs: &Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError> {

@@ -42,6 +42,9 @@ pub struct Org {
     pub secret_providers: PerClassification<Vec<SecretProvider>>,
     /// Runtime types allowed per classification.
     pub allowed_runtimes: PerClassification<Vec<RuntimeType>>,
+    /// Tiers whose apps may read secrets from environment variables (`provider: env`), where
+    /// the classification allows it too.
+    pub env_secret_tiers: Vec<Tier>,
     /// When an app must escalate to a higher tier and an engineering hand-off.
     pub escalation: Escalation,
     /// The generated pipelines' pinned actions, tool versions and images, and how CI installs
@@ -297,6 +300,7 @@ impl Default for Org {
             tiers: Tiers::default(),
             secret_providers: PerClassification::default(),
             allowed_runtimes: PerClassification::default(),
+            env_secret_tiers: vec![Tier::Prototype],
             escalation: Escalation::default(),
             ci: crate::pipeline::CiSettings::default(),
             sandbox: crate::sandbox::SandboxConfig::default(),
@@ -482,11 +486,7 @@ pub struct ResolvedOrg {
 /// Finds and loads the org config: `explicit` (from `--org` or `LEVEE_ORG`), else the nearest
 /// `levee.org.yaml` at or above `start`, else the embedded default.
 pub fn resolve(explicit: Option<&Path>, start: &Path) -> Result<ResolvedOrg, LoadError> {
-    let found = match explicit {
-        Some(p) => Some(p.to_path_buf()),
-        None => find_upwards(start),
-    };
-    match found {
+    match locate(explicit, start) {
         Some(path) => {
             let loaded = document::load::<Org>(&path)?;
             Ok(ResolvedOrg {
@@ -500,6 +500,15 @@ pub fn resolve(explicit: Option<&Path>, start: &Path) -> Result<ResolvedOrg, Loa
             source: OrgSource::Default,
             loaded: None,
         }),
+    }
+}
+
+/// Which org config file [`resolve`] would load (`None`: the embedded default), without loading
+/// it: callers handling many apps load each file once.
+pub fn locate(explicit: Option<&Path>, start: &Path) -> Option<PathBuf> {
+    match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => find_upwards(start),
     }
 }
 

@@ -9,10 +9,12 @@ use crate::exit::{ExitStatus, UsageError};
 use crate::ui::{ColorChoice, Ui};
 
 pub mod catalog;
+mod check;
 mod deploy;
 pub mod lifecycle;
 pub mod new;
 mod pipeline;
+mod policy;
 mod schema;
 mod sync;
 mod templates;
@@ -82,6 +84,10 @@ pub enum Command {
     Catalog(catalog::CatalogArgs),
     /// Expired prototypes, expiring apps, apps past escalation thresholds; --apply acts.
     Lifecycle(lifecycle::LifecycleArgs),
+    /// The policy gate: evaluate the org's Rego policies against app manifests, in-process.
+    Check(check::CheckArgs),
+    /// Work with the policy bundle (`levee policy test`).
+    Policy(policy::PolicyArgs),
 }
 
 impl Global {
@@ -114,6 +120,8 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
         Command::Templates(args) => templates::run(&args, ui),
         Command::Catalog(args) => catalog::run(&cli.global, &args, ui),
         Command::Lifecycle(args) => lifecycle::run(&cli.global, &args, ui),
+        Command::Check(args) => check::run(&cli.global, &args, ui),
+        Command::Policy(args) => policy::run(&cli.global, &args, ui),
     }
 }
 

@@ -1,0 +1,45 @@
+# Sign-in rules for every app.
+package levee.policy
+
+# AUTH-001: SSO is required above public.
+deny contains finding if {
+	classification != "public"
+	not input.sso
+	finding := {
+		"id": "AUTH-001",
+		"msg": sprintf("a %s app must sign users in with SSO", [classification]),
+		"hint": "add `sso: oidc` (or the full form with issuer and groups)",
+		"field": "classification",
+	}
+}
+
+# AUTH-003: OIDC logins must request the `openid` scope.
+deny contains finding if {
+	scopes := sso_field("scopes", [])
+	count(scopes) > 0
+	not "openid" in scopes
+	finding := {
+		"id": "AUTH-003",
+		"msg": "the SSO scopes leave out `openid`, so the login returns no identity",
+		"hint": "add `openid` to `sso.scopes`",
+		"field": "sso.scopes",
+	}
+}
+
+# AUTH-004: broad token scopes (wildcards, long-lived refresh tokens).
+warn contains finding if {
+	some i, scope in sso_field("scopes", [])
+	broad_scope(scope)
+	finding := {
+		"id": "AUTH-004",
+		"msg": sprintf("the SSO scope `%s` asks for more than an app needs to sign users in", [scope]),
+		"hint": "request only `openid`, `profile`, `email` and the API scopes the app calls",
+		"field": sprintf("sso.scopes[%d]", [i]),
+	}
+}
+
+broad_scope(s) if s == "*"
+
+broad_scope(s) if endswith(s, ":*")
+
+broad_scope(s) if s == "offline_access"

@@ -1,0 +1,66 @@
+package levee.policy_test
+
+test_run_001_allows_cpu_within_the_cap if {
+	not "RUN-001" in deny_ids(with_in(proto, "runtime", {"cpu_limit": "500m"}))
+}
+
+test_run_001_denies_cpu_above_the_cap if {
+	"RUN-001" in deny_ids(with_in(proto, "runtime", {"cpu_limit": 0.75}))
+}
+
+test_run_001_reads_millicores if {
+	"RUN-001" in deny_ids(with_in(proto, "runtime", {"cpu_limit": "501m"}))
+}
+
+test_run_002_allows_memory_within_the_cap if {
+	not "RUN-002" in deny_ids(with_in(proto, "runtime", {"mem_limit": "512Mi"}))
+}
+
+test_run_002_denies_memory_above_the_cap if {
+	"RUN-002" in deny_ids(with_in(proto, "runtime", {"mem_limit": "1Gi"}))
+}
+
+test_run_002_decimal_units_count if {
+	"RUN-002" in deny_ids(with_in(proto, "runtime", {"mem_limit": "600M"}))
+}
+
+test_run_003_allows_runs_within_the_cap if {
+	not "RUN-003" in deny_ids(with_in(proto, "runtime", {"max_runtime_minutes": 120}))
+}
+
+test_run_003_denies_runs_above_the_cap if {
+	"RUN-003" in deny_ids(with_in(proto, "runtime", {"max_runtime_minutes": 121}))
+}
+
+test_run_003_uncapped_tiers_allow_long_runs if {
+	not "RUN-003" in deny_ids(with_in(prod, "runtime", {"max_runtime_minutes": 1000}))
+}
+
+test_run_004_allows_approved_hosts_and_wildcards if {
+	m := with_in(proto, "runtime", {"egress": ["api.acme.corp", "hr.internal.acme.corp", "a.b.internal.acme.corp", "*.x.internal.acme.corp"]})
+	not "RUN-004" in deny_ids(m)
+}
+
+test_run_004_denies_unapproved_hosts if {
+	"RUN-004" in deny_ids(with_in(proto, "runtime", {"egress": ["api.example.com"]}))
+}
+
+test_run_004_wildcard_does_not_cover_the_bare_domain if {
+	"RUN-004" in deny_ids(with_in(proto, "runtime", {"egress": ["internal.acme.corp"]}))
+}
+
+test_run_004_wildcard_does_not_cover_lookalikes if {
+	"RUN-004" in deny_ids(with_in(proto, "runtime", {"egress": ["evilinternal.acme.corp"]}))
+}
+
+test_run_005_allows_a_permitted_runtime if {
+	not "RUN-005" in deny_ids(prod)
+}
+
+test_run_005_denies_a_runtime_the_classification_forbids if {
+	"RUN-005" in deny_ids(with_in(prod, "runtime", {"type": "wasm"}))
+}
+
+test_run_005_default_runtime_is_sandboxed_container if {
+	"RUN-005" in deny_ids(json.remove(prod, ["runtime/type"]))
+}

@@ -1,0 +1,340 @@
+//! `levee check [PATH...]`: the policy gate, in-process.
+//!
+//! Each manifest is validated first (an invalid manifest is reported as such, never as a policy
+//! result), then evaluated against levee's embedded policies with the org config in force for
+//! that app: the same modules and data `levee sync` writes into the app's `policy/`, which CI
+//! evaluates with OPA. `--bundle DIR` evaluates a bundle directory instead (an app's `policy/`).
+//! The policies are compiled once per org config, then every manifest is evaluated.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::cli::Global;
+use crate::diag::{self, Diagnostic};
+use crate::document::LoadError;
+use crate::exit::{ExitStatus, UsageError};
+use crate::manifest::{self, Date};
+use crate::org;
+use crate::policy::{self, Clock, Evaluator, Finding, Level};
+use crate::ui::Ui;
+
+/// `--format` for `levee check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum CheckFormat {
+    #[default]
+    Text,
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// app.yaml files, or directories holding one.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Evaluate this bundle directory (an app's `policy/`) instead of levee's policies.
+    #[arg(long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+    /// Judge expiry as of this day (YYYY-MM-DD) instead of today.
+    #[arg(long, env = "LEVEE_TODAY", value_name = "DATE", value_parser = parse_date)]
+    pub today: Option<Date>,
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    Date::parse(s)
+}
+
+/// One app's outcome.
+#[derive(Debug, Serialize)]
+struct AppReport {
+    path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<Diagnostic>,
+    findings: Vec<Located>,
+    #[serde(skip)]
+    source: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Located {
+    #[serde(flatten)]
+    finding: Finding,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<usize>,
+}
+
+pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+    let clock = args.today.map_or(Clock::System, Clock::Fixed);
+    if let Some(b) = &args.bundle {
+        if !b.is_dir() {
+            return Err(
+                UsageError::new(format!("{} is not a directory", b.display()))
+                    .hint("pass an app's policy/ directory, as `levee sync` writes it")
+                    .into(),
+            );
+        }
+    }
+    let mut engines: HashMap<Option<PathBuf>, Evaluator> = HashMap::new();
+    let mut reports = Vec::new();
+    for path in &args.paths {
+        let file = manifest::locate(path);
+        let mut report = AppReport {
+            path: file.display().to_string(),
+            name: None,
+            valid: false,
+            error: None,
+            problems: Vec::new(),
+            findings: Vec::new(),
+            source: String::new(),
+        };
+        match manifest::load(path) {
+            Err(LoadError::Invalid { file, diags }) => {
+                report.problems = diags;
+                report.source = file.text;
+            }
+            Err(e @ LoadError::Io { .. }) => {
+                report.error = Some(if path.is_dir() {
+                    format!("{} has no app.yaml", path.display())
+                } else {
+                    e.to_string()
+                });
+            }
+            Ok(loaded) => {
+                report.valid = true;
+                report.name = Some(loaded.value.name.clone());
+                let key = match &args.bundle {
+                    Some(b) => Some(b.clone()),
+                    None => org::locate(global.org.as_deref(), &file),
+                };
+                if !engines.contains_key(&key) {
+                    let engine = match &args.bundle {
+                        Some(b) => Evaluator::from_dir(b, clock)?,
+                        None => {
+                            let resolved = org::resolve(key.as_deref(), &file)?;
+                            Evaluator::embedded(&resolved.org, clock)?
+                        }
+                    };
+                    engines.insert(key.clone(), engine);
+                }
+                let engine = engines
+                    .get_mut(&key)
+                    .ok_or_else(|| anyhow::anyhow!("policy engine missing"))?;
+                for finding in engine.evaluate(&loaded.doc.value)? {
+                    let pos = loaded.doc.spans.value_pos(&finding.pointer());
+                    report.findings.push(Located {
+                        line: pos.map(|p| p.line),
+                        column: pos.map(|p| p.col),
+                        finding,
+                    });
+                }
+                report.source = loaded.source.text;
+            }
+        }
+        reports.push(report);
+    }
+
+    let mut status = ExitStatus::Success;
+    for r in &reports {
+        let denied = r.findings.iter().any(|f| f.finding.level == Level::Deny);
+        let warned = r.findings.iter().any(|f| f.finding.level == Level::Warn);
+        if r.error.is_some() {
+            status = ExitStatus::Error;
+        } else if !r.valid || denied || (args.strict && warned) {
+            status = status.max(ExitStatus::Problems);
+        }
+    }
+
+    let out = match args.format {
+        CheckFormat::Text => text(&reports, ui),
+        CheckFormat::Json => {
+            let deny = count(&reports, Level::Deny);
+            let warn = count(&reports, Level::Warn);
+            let v = json!({
+                "ok": status == ExitStatus::Success,
+                "summary": {"apps": reports.len(), "invalid": reports.iter().filter(|r| !r.valid).count(), "deny": deny, "warn": warn},
+                "apps": reports,
+            });
+            format!("{}\n", serde_json::to_string_pretty(&v)?)
+        }
+        CheckFormat::Sarif => format!("{}\n", serde_json::to_string_pretty(&sarif(&reports))?),
+    };
+    ui.out(&out)?;
+    Ok(status)
+}
+
+fn count(reports: &[AppReport], level: Level) -> usize {
+    reports
+        .iter()
+        .flat_map(|r| &r.findings)
+        .filter(|f| f.finding.level == level)
+        .count()
+}
+
+fn text(reports: &[AppReport], ui: &Ui) -> String {
+    let mut out = String::new();
+    for r in reports {
+        if let Some(e) = &r.error {
+            out.push_str(&format!("{} {e}\n", ui.red("error:")));
+            out.push_str("hint: pass the path of an app.yaml, or create one with `levee new`\n");
+            continue;
+        }
+        if !r.valid {
+            out.push_str(&diag::render(&r.problems, Some(&r.source), ui.stdout_color));
+            out.push_str(&format!(
+                "{} {}: the manifest is invalid ({} problem{}); fix it before the policies can run (`levee validate`)\n",
+                ui.red("invalid"),
+                r.path,
+                r.problems.len(),
+                if r.problems.len() == 1 { "" } else { "s" }
+            ));
+            continue;
+        }
+        let name = r.name.as_deref().unwrap_or("");
+        if r.findings.is_empty() {
+            if !ui.quiet {
+                out.push_str(&format!(
+                    "{} {name} ({}): no policy findings\n",
+                    ui.green("pass"),
+                    r.path
+                ));
+            }
+            continue;
+        }
+        out.push_str(&format!("{name} ({})\n", r.path));
+        for f in &r.findings {
+            let label = match f.finding.level {
+                Level::Deny => ui.red("deny"),
+                Level::Warn => console::style("warn").yellow().bold().to_string(),
+            };
+            let at = match (f.line, f.column) {
+                (Some(l), Some(c)) => format!("{}:{l}:{c}", r.path),
+                _ => r.path.clone(),
+            };
+            out.push_str(&format!("  {label} {} {}\n", f.finding.id, f.finding.msg));
+            out.push_str(&format!(
+                "       {} {at} ({})\n",
+                ui.dim("at"),
+                f.finding.field
+            ));
+            out.push_str(&format!("       {} {}\n", ui.dim("hint:"), f.finding.hint));
+        }
+    }
+    let deny = count(reports, Level::Deny);
+    let warn = count(reports, Level::Warn);
+    let invalid = reports.iter().filter(|r| !r.valid).count();
+    out.push_str(&format!(
+        "{} app{} checked: {deny} denial{}, {warn} warning{}, {invalid} invalid\n",
+        reports.len(),
+        plural(reports.len()),
+        plural(deny),
+        plural(warn)
+    ));
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// SARIF 2.1.0: one run, levee's rules, one result per finding or manifest problem.
+fn sarif(reports: &[AppReport]) -> Value {
+    let mut rules: Vec<Value> = policy::rules()
+        .into_iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "name": r.id.replace('-', ""),
+                "shortDescription": {"text": r.summary},
+                "properties": {"module": r.module},
+            })
+        })
+        .collect();
+    rules.push(json!({
+        "id": "MANIFEST",
+        "name": "InvalidManifest",
+        "shortDescription": {"text": "The manifest is invalid (schema or meaning)."},
+        "defaultConfiguration": {"level": "error"},
+    }));
+    let location = |path: &str, line: Option<usize>, col: Option<usize>| {
+        let mut phys = json!({"artifactLocation": {"uri": uri(path)}});
+        if let Some(l) = line {
+            let mut region = json!({"startLine": l.max(1)});
+            if let Some(c) = col {
+                region["startColumn"] = json!(c.max(1));
+            }
+            phys["region"] = region;
+        }
+        json!([{"physicalLocation": phys}])
+    };
+    let mut results = Vec::new();
+    for r in reports {
+        for d in &r.problems {
+            let mut text = d.message.clone();
+            if let Some(h) = &d.hint {
+                text.push_str(&format!(" (hint: {h})"));
+            }
+            results.push(json!({
+                "ruleId": "MANIFEST",
+                "level": "error",
+                "message": {"text": text},
+                "locations": location(&r.path, d.line, d.column),
+            }));
+        }
+        if let Some(e) = &r.error {
+            results.push(json!({
+                "ruleId": "MANIFEST",
+                "level": "error",
+                "message": {"text": e},
+                "locations": location(&r.path, None, None),
+            }));
+        }
+        for f in &r.findings {
+            results.push(json!({
+                "ruleId": f.finding.id,
+                "level": match f.finding.level { Level::Deny => "error", Level::Warn => "warning" },
+                "message": {"text": format!("{} (hint: {})", f.finding.msg, f.finding.hint)},
+                "locations": location(&r.path, f.line, f.column),
+                "properties": {"field": f.finding.field, "app": r.name},
+            }));
+        }
+    }
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "levee",
+                "version": crate::VERSION,
+                "informationUri": "https://github.com/levee-dev/levee",
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    })
+}
+
+/// A relative path as a URI reference (forward slashes, no `./`).
+fn uri(path: &str) -> String {
+    let p = Path::new(path);
+    let s = p.to_string_lossy().replace('\\', "/");
+    let s = s.trim_start_matches("./");
+    s.replace(' ', "%20")
+}

@@ -1,0 +1,642 @@
+//! The policy bundle: Rego unit tests, the manifest corpus, the mutation check, the bundle files,
+//! and `levee check` / `levee policy test` as processes (exit codes, JSON, SARIF).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+use levee::manifest::{Classification, Date};
+use levee::policy::{self, Clock, Evaluator, Level, TestOutcome};
+
+const TODAY: &str = "2026-03-01";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn corpus_dir() -> PathBuf {
+    root().join("tests/policy/corpus")
+}
+
+fn clock() -> Clock {
+    Clock::Fixed(Date::parse(TODAY).expect("date"))
+}
+
+fn corpus_org() -> levee::org::Org {
+    levee::document::load::<levee::org::Org>(&root().join("tests/policy/levee.org.yaml"))
+        .expect("corpus org config")
+        .value
+}
+
+fn embedded_with_tests() -> Vec<(String, String)> {
+    policy::modules()
+        .into_iter()
+        .chain(policy::test_modules())
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect()
+}
+
+fn levee() -> Command {
+    let mut cmd = Command::cargo_bin("levee").expect("levee binary");
+    cmd.env_remove("LEVEE_ORG")
+        .env_remove("LEVEE_TODAY")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// The corpus: (file, expected rule ids from its `# expect:` line).
+fn corpus() -> Vec<(PathBuf, BTreeSet<String>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(corpus_dir()).expect("corpus dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path).expect("read");
+            let line = text.lines().next().unwrap_or("");
+            let list = line
+                .strip_prefix("# expect:")
+                .unwrap_or_else(|| panic!("{} has no `# expect:` line", path.display()))
+                .trim();
+            let ids = if list == "none" {
+                BTreeSet::new()
+            } else {
+                list.split(',').map(|s| s.trim().to_string()).collect()
+            };
+            out.push((path, ids));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn rego_unit_tests_all_pass() {
+    let report =
+        policy::run_tests(&embedded_with_tests(), serde_json::json!({}), false).expect("tests run");
+    let failures: Vec<_> = report
+        .results
+        .iter()
+        .filter(|r| r.outcome != TestOutcome::Pass)
+        .collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(
+        report.passed() >= 2 * policy::rules().len(),
+        "{}",
+        report.passed()
+    );
+}
+
+#[test]
+fn every_rule_has_allow_and_deny_tests() {
+    let names: Vec<String> = policy::test_modules()
+        .iter()
+        .flat_map(|(_, text)| policy::runner::test_rules(text).1)
+        .collect();
+    for rule in policy::rules() {
+        let tag = format!("test_{}_", rule.id.to_lowercase().replace('-', "_"));
+        let n = names.iter().filter(|n| n.starts_with(&tag)).count();
+        assert!(n >= 2, "{} has {n} unit tests", rule.id);
+    }
+}
+
+#[test]
+fn rego_coverage_reaches_every_policy_line() {
+    let report =
+        policy::run_tests(&embedded_with_tests(), serde_json::json!({}), true).expect("tests run");
+    let cov = report.coverage.expect("coverage");
+    assert!(cov.files.len() >= 8, "{cov:?}");
+    for f in &cov.files {
+        assert!(f.covered > 0, "{f:?}");
+        assert!(
+            f.not_covered.is_empty(),
+            "{} not reached: {:?}",
+            f.file,
+            f.not_covered
+        );
+    }
+}
+
+/// Removes every `deny contains`/`warn contains` block that produces `id`.
+fn without_rule(text: &str, id: &str) -> (String, usize) {
+    let mut out = String::new();
+    let mut removed = 0;
+    let mut block: Option<String> = None;
+    for line in text.lines() {
+        if let Some(b) = block.as_mut() {
+            b.push_str(line);
+            b.push('\n');
+            if line == "}" {
+                let b = block.take().unwrap_or_default();
+                if b.contains(&format!("\"id\": \"{id}\"")) {
+                    removed += 1;
+                } else {
+                    out.push_str(&b);
+                }
+            }
+            continue;
+        }
+        if line.starts_with("deny contains") || line.starts_with("warn contains") {
+            block = Some(format!("{line}\n"));
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    (out, removed)
+}
+
+#[test]
+fn mutation_removing_any_rule_fails_a_unit_test_and_the_corpus() {
+    let org = corpus_org();
+    let corpus = corpus();
+    for rule in policy::rules() {
+        let mut removed = 0;
+        let modules: Vec<(String, String)> = embedded_with_tests()
+            .into_iter()
+            .map(|(n, t)| {
+                if n.ends_with("_test.rego") {
+                    (n, t)
+                } else {
+                    let (t, r) = without_rule(&t, &rule.id);
+                    removed += r;
+                    (n, t)
+                }
+            })
+            .collect();
+        assert!(removed >= 1, "{} not found in the modules", rule.id);
+        assert!(
+            modules
+                .iter()
+                .filter(|(n, _)| !n.ends_with("_test.rego"))
+                .all(|(_, t)| !t.contains(&format!("\"{}\"", rule.id))),
+            "{} still present",
+            rule.id
+        );
+        let report = policy::run_tests(&modules, serde_json::json!({}), false).expect("runs");
+        assert!(
+            report.failed() > 0,
+            "removing {} fails no Rego unit test",
+            rule.id
+        );
+        let data = serde_json::json!({"levee": {"org": policy::org_data(&org, None)}});
+        let mut eval = Evaluator::new(
+            modules
+                .iter()
+                .filter(|(n, _)| !n.ends_with("_test.rego"))
+                .map(|(n, t)| (n.as_str(), t.as_str())),
+            data,
+            clock(),
+        )
+        .expect("compiles without the rule");
+        let corpus_fails = corpus.iter().any(|(path, expected)| {
+            let m = levee::manifest::load(path).expect("valid");
+            let got: BTreeSet<String> = eval
+                .evaluate(&m.doc.value)
+                .expect("eval")
+                .into_iter()
+                .map(|f| f.id)
+                .collect();
+            &got != expected
+        });
+        assert!(
+            corpus_fails,
+            "removing {} changes no corpus result",
+            rule.id
+        );
+    }
+}
+
+#[test]
+fn corpus_gets_exactly_the_expected_rule_ids() {
+    let corpus = corpus();
+    assert!(corpus.len() >= 40, "{} manifests", corpus.len());
+    let org = corpus_org();
+    let mut eval = Evaluator::embedded(&org, clock()).expect("compile");
+    let mut seen = BTreeSet::new();
+    let mut mismatches = Vec::new();
+    for (path, expected) in &corpus {
+        let m = levee::manifest::load(path).expect("corpus manifests are valid");
+        let findings = eval.evaluate(&m.doc.value).expect("eval");
+        for f in &findings {
+            assert!(
+                !f.msg.is_empty() && !f.hint.is_empty() && !f.field.is_empty(),
+                "{f:?}"
+            );
+            assert!(
+                m.doc.spans.find(&f.pointer()).is_some(),
+                "{}: {} points at no field",
+                path.display(),
+                f.field
+            );
+        }
+        let got: BTreeSet<String> = findings.into_iter().map(|f| f.id).collect();
+        seen.extend(got.iter().cloned());
+        if &got != expected {
+            mismatches.push(format!(
+                "{}: expected {expected:?}, got {got:?}",
+                path.display()
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    for rule in policy::rules() {
+        assert!(
+            seen.contains(&rule.id),
+            "no corpus manifest triggers {}",
+            rule.id
+        );
+    }
+}
+
+#[test]
+fn tuned_bundle_decides_like_the_in_process_check() {
+    let org = corpus_org();
+    let mut full = Evaluator::embedded(&org, clock()).expect("compile");
+    for (path, _) in corpus() {
+        let m = levee::manifest::load(&path).expect("valid");
+        let dir = tempfile::tempdir().expect("tmp");
+        let files = policy::bundle(&m.value, &org);
+        policy::write_files(dir.path(), &files).expect("write");
+        let mut tuned =
+            Evaluator::from_dir(&dir.path().join(policy::BUNDLE_DIR), clock()).expect("load");
+        assert_eq!(
+            tuned.evaluate(&m.doc.value).expect("tuned"),
+            full.evaluate(&m.doc.value).expect("full"),
+            "{}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn bundle_files_are_tuned_and_stamped() {
+    let org = corpus_org();
+    let load = |name: &str| {
+        levee::manifest::load(&corpus_dir().join(name))
+            .expect("valid")
+            .value
+    };
+    let public = policy::bundle(&load("clean-public-prototype.yaml"), &org);
+    let restricted = policy::bundle(&load("clean-restricted-production.yaml"), &org);
+    assert!(!public.contains_key("policy/sensitive.rego"));
+    assert!(!public.contains_key("policy/sensitive_test.rego"));
+    assert!(restricted.contains_key("policy/sensitive.rego"));
+    let all: usize = policy::modules().len() + policy::test_modules().len();
+    assert_eq!(
+        restricted.keys().filter(|k| k.ends_with(".rego")).count(),
+        all
+    );
+    assert!(
+        public.values().map(String::len).sum::<usize>()
+            < restricted.values().map(String::len).sum::<usize>()
+    );
+    for (path, content) in &restricted {
+        assert!(content.contains(levee::VERSION), "{path} has no provenance");
+        if path.ends_with(".rego") {
+            assert!(content.starts_with("# Generated by levee"), "{path}");
+        }
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&restricted["policy/.manifest"]).expect("json");
+    assert_eq!(manifest["rego_version"], 1);
+    assert_eq!(manifest["roots"], serde_json::json!(["levee"]));
+    let rev = manifest["revision"].as_str().expect("revision");
+    assert!(
+        rev.starts_with(&format!("levee-{}+", levee::VERSION)),
+        "{rev}"
+    );
+    assert_ne!(
+        rev,
+        serde_json::from_str::<serde_json::Value>(&public["policy/.manifest"]).expect("json")["revision"]
+    );
+    let data: serde_json::Value = serde_json::from_str(&public["policy/data.json"]).expect("json");
+    let datasets = data["levee"]["org"]["datasets"]
+        .as_object()
+        .expect("datasets");
+    assert_eq!(datasets.keys().collect::<Vec<_>>(), vec!["office-hours"]);
+    assert_eq!(
+        data["levee"]["org"]["secret_providers"]
+            .as_object()
+            .map(|o| o.len()),
+        Some(1)
+    );
+    assert!(
+        data["levee"].get("clock").is_none(),
+        "the clock is never bundled"
+    );
+    assert_eq!(
+        policy::module_names_for(Classification::Internal).len() + 2,
+        policy::module_names_for(Classification::Restricted).len()
+    );
+}
+
+#[test]
+fn written_bundle_passes_levee_policy_test() {
+    let org = corpus_org();
+    let m = levee::manifest::load(&corpus_dir().join("clean-restricted-production.yaml"))
+        .expect("valid");
+    let dir = tempfile::tempdir().expect("tmp");
+    policy::write_files(dir.path(), &policy::bundle(&m.value, &org)).expect("write");
+    let out = levee()
+        .args(["policy", "test"])
+        .arg(dir.path().join("policy"))
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let summary = stdout.lines().last().unwrap_or("");
+    let n = policy::runner::test_rules(
+        &policy::test_modules()
+            .iter()
+            .map(|(_, t)| *t)
+            .collect::<String>(),
+    )
+    .1
+    .len();
+    assert_eq!(summary, format!("{n} passed, 0 failed"));
+    assert!(stdout.contains("PASS sensitive_test.rego: data.levee.policy_test.test_auth_002"));
+
+    // A failing test: the runner says so and exits 1.
+    let broken = dir.path().join("policy/broken_test.rego");
+    std::fs::write(
+        &broken,
+        "package levee.policy_test\n\ntest_broken if {\n\t1 == 2\n}\n",
+    )
+    .expect("write");
+    let out = levee()
+        .args(["policy", "test"])
+        .arg(dir.path().join("policy"))
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL broken_test.rego: data.levee.policy_test.test_broken"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with(&format!("{n} passed, 1 failed\n")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn policy_test_coverage_names_unreached_lines() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("p.rego"),
+        "package p\n\nx if {\n\tinput.a == 1\n}\n\ny if {\n\tinput.b == 2\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("p_test.rego"),
+        "package p_test\n\ntest_x if {\n\tdata.p.x with input as {\"a\": 1}\n}\n",
+    )
+    .expect("write");
+    let out = levee()
+        .args(["policy", "test", "--coverage"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("p.rego"), "{stdout}");
+    assert!(
+        stdout.contains("not reached: ") && stdout.contains('8'),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("1 passed, 0 failed\n"), "{stdout}");
+}
+
+fn check(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = levee()
+        .arg("--org")
+        .arg(root().join("tests/policy/levee.org.yaml"))
+        .args(["check", "--today", TODAY])
+        .args(args)
+        .current_dir(corpus_dir())
+        .output()
+        .expect("run");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_exit_codes() {
+    let (code, out, _) = check(&["clean-internal-prototype.yaml"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("pass clean-internal-prototype"), "{out}");
+
+    let (code, out, _) = check(&["run-cpu-over-cap.yaml"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("deny RUN-001"), "{out}");
+    assert!(
+        out.contains("run-cpu-over-cap.yaml:8:14 (runtime.cpu_limit)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("hint: set `runtime.cpu_limit` to at most \"500m\""),
+        "{out}"
+    );
+
+    // Warnings alone pass, unless --strict.
+    let (code, out, _) = check(&["life-expiring-soon.yaml"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("warn LIFE-003"), "{out}");
+    let (code, _, _) = check(&["--strict", "life-expiring-soon.yaml"]);
+    assert_eq!(code, Some(1));
+
+    // The clock: the same manifest expired a month later.
+    let out = levee()
+        .arg("--org")
+        .arg(root().join("tests/policy/levee.org.yaml"))
+        .args(["check", "life-expiring-soon.yaml"])
+        .env("LEVEE_TODAY", "2026-04-01")
+        .current_dir(corpus_dir())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("LIFE-004"));
+
+    // Missing input: exit 2.
+    let (code, out, _) = check(&["no-such-app.yaml"]);
+    assert_eq!(code, Some(2), "{out}");
+}
+
+#[test]
+fn check_reports_invalid_manifests_as_invalid() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = dir.path().join("app.yaml");
+    std::fs::write(
+        &bad,
+        "name: Bad Name\nowner: nobody\nclassification: secret\nlifecycle:\n  tier: prototype\n",
+    )
+    .expect("write");
+    let (code, out, _) = check(&[bad.to_str().expect("utf8")]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("the manifest is invalid"), "{out}");
+    assert!(!out.contains("deny "), "{out}");
+    let (_, json, _) = check(&["--format", "json", bad.to_str().expect("utf8")]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["apps"][0]["valid"], false);
+    assert!(
+        v["apps"][0]["problems"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty())
+    );
+    assert_eq!(v["apps"][0]["findings"], serde_json::json!([]));
+}
+
+#[test]
+fn check_json_lists_every_finding_with_its_line() {
+    let (code, out, _) = check(&[
+        "--format",
+        "json",
+        "kitchen-sink-public-prototype.yaml",
+        "clean-confidential-sandbox.yaml",
+    ]);
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["summary"]["apps"], 2);
+    assert_eq!(v["summary"]["deny"], 6);
+    let findings = v["apps"][0]["findings"].as_array().expect("findings");
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["line"].as_u64().is_some_and(|l| l > 1)),
+        "{findings:?}"
+    );
+    assert_eq!(v["apps"][1]["findings"], serde_json::json!([]));
+}
+
+#[test]
+fn check_sarif_validates_against_the_sarif_2_1_0_schema() {
+    let mut files: Vec<String> = corpus()
+        .into_iter()
+        .map(|(p, _)| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = dir.path().join("app.yaml");
+    std::fs::write(&bad, "name: x\n").expect("write");
+    files.push(bad.to_string_lossy().into_owned());
+    let args: Vec<&str> = ["--format", "sarif"]
+        .into_iter()
+        .chain(files.iter().map(String::as_str))
+        .collect();
+    let (code, out, _) = check(&args);
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["version"], "2.1.0");
+    let results = v["runs"][0]["results"].as_array().expect("results");
+    assert!(results.iter().any(|r| r["ruleId"] == "MANIFEST"));
+    assert!(results.iter().any(|r| r["level"] == "warning"));
+    let rules: Vec<&str> = v["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    for r in results {
+        assert!(rules.contains(&r["ruleId"].as_str().unwrap_or("")), "{r}");
+    }
+    let sarif = dir.path().join("out.sarif");
+    std::fs::write(&sarif, &out).expect("write");
+    let bin = std::env::var_os("LEVEE_VALIDATORS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin"));
+    let validator = bin.join("check-jsonschema");
+    assert!(
+        validator.is_file(),
+        "check-jsonschema not found in {} (set LEVEE_VALIDATORS_BIN, or run scripts/test.sh)",
+        bin.display()
+    );
+    let schema = root().join("tests/schemas/sarif-schema-2.1.0.json");
+    let status = Command::new(&validator)
+        .arg("--schemafile")
+        .arg(&schema)
+        .arg(&sarif)
+        .output()
+        .expect("check-jsonschema runs");
+    assert!(
+        status.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&status.stdout),
+        String::from_utf8_lossy(&status.stderr)
+    );
+    // The validator does reject a broken log (so the check above can fail).
+    let mut broken = v.clone();
+    broken["runs"][0]["results"][0]["level"] = serde_json::json!("fatal");
+    std::fs::write(&sarif, broken.to_string()).expect("write");
+    let status = Command::new(&validator)
+        .arg("--schemafile")
+        .arg(&schema)
+        .arg(&sarif)
+        .output()
+        .expect("runs");
+    assert!(!status.status.success());
+}
+
+#[test]
+fn check_many_manifests_compiles_once() {
+    // 1,000 evaluations on one compiled engine stay fast even in a debug build.
+    let org = corpus_org();
+    let mut eval = Evaluator::embedded(&org, clock()).expect("compile");
+    let m = levee::manifest::load(&corpus_dir().join("kitchen-sink-public-prototype.yaml"))
+        .expect("valid");
+    let start = std::time::Instant::now();
+    for _ in 0..200 {
+        let f = eval.evaluate(&m.doc.value).expect("eval");
+        assert_eq!(f.iter().filter(|f| f.level == Level::Deny).count(), 6);
+    }
+    assert!(start.elapsed().as_secs() < 60);
+}
+
+#[test]
+fn check_with_bundle_reads_the_written_bundle() {
+    let org = corpus_org();
+    let path = corpus_dir().join("data-prototype-confidential-dataset.yaml");
+    let m = levee::manifest::load(&path).expect("valid");
+    let dir = tempfile::tempdir().expect("tmp");
+    policy::write_files(dir.path(), &policy::bundle(&m.value, &org)).expect("write");
+    let bundle = dir.path().join("policy");
+    let (code, out, _) = check(&[
+        "--format",
+        "json",
+        "--bundle",
+        bundle.to_str().expect("utf8"),
+        path.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let ids: BTreeSet<&str> = v["apps"][0]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert_eq!(ids, BTreeSet::from(["DATA-001", "DATA-002"]));
+    // A bundle whose data.json lists no datasets judges differently: the file is what counts.
+    std::fs::write(
+        bundle.join("data.json"),
+        r#"{"levee": {"org": {"tiers": {}}}}"#,
+    )
+    .expect("write");
+    let (_, out, _) = check(&[
+        "--format",
+        "json",
+        "--bundle",
+        bundle.to_str().expect("utf8"),
+        path.to_str().expect("utf8"),
+    ]);
+    assert!(out.contains("RUN-005"), "{out}");
+    let (code, _, err) = check(&["--bundle", "/no/such/dir", path.to_str().expect("utf8")]);
+    assert_eq!(code, Some(2), "{err}");
+}
