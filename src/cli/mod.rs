@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::exit::{ExitStatus, UsageError};
 use crate::ui::{ColorChoice, Ui};
 
+mod sbom;
 mod schema;
 mod validate;
 
@@ -55,6 +56,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print a JSON Schema (draft 2020-12).
     Schema(schema::SchemaArgs),
+    /// Write a CycloneDX SBOM from the app's lock files (npm, Python, Rust), no syft.
+    Sbom(sbom::SbomArgs),
 }
 
 impl Cli {
@@ -69,6 +72,7 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, &args, ui),
         Command::Schema(args) => schema::run(&args, ui),
+        Command::Sbom(args) => sbom::run(&cli.global, &args, ui),
     }
 }
 
