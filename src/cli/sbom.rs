@@ -94,6 +94,10 @@ pub fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<ExitSta
     for path in &lockfiles {
         ui.verbose(&format!("reading {}", path.display()));
         let mut inv = sbom::read_lockfile(path).map_err(to_usage)?;
+        // Recorded relative to the app, so no local absolute path reaches the SBOM.
+        if let Ok(rel) = path.strip_prefix(&dir) {
+            inv.lockfile = rel.to_path_buf();
+        }
         if args.omit.contains(&Omit::Dev) {
             sbom::omit_dev(&mut inv);
         }

@@ -144,7 +144,8 @@ fn build(
         &version,
         Some(root_ref.clone()),
     );
-    if version.is_empty() {
+    if version.is_empty() && spec != Spec::V1_3 {
+        // 1.3 requires a component version (an empty one is allowed); 1.4+ make it optional.
         root.version = None;
     }
     let mut metadata = Metadata {
