@@ -431,7 +431,11 @@ fn hostile_lock_files_give_located_errors() {
         b"{\n\"name\": \"caf\xe9\"}",
         ":2:13: not UTF-8",
     );
-    hostile("Cargo.lock", b"[[package]]\nname = \"a\"\n", ":1:1: missing field `version`");
+    hostile(
+        "Cargo.lock",
+        b"[[package]]\nname = \"a\"\n",
+        ":1:1: missing field `version`",
+    );
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     hostile("package-lock.json", deep.as_bytes(), ":1:");
 }
