@@ -244,5 +244,41 @@ for path, what in zip(sys.argv[1:], ["one manifest", "1,000 manifests, one call"
 PY
 }
 
-if [[ $# -eq 0 ]]; then set -- bench_validate bench_new bench_sync validator_findings bench_check bench_catalog_scan bench_lifecycle; fi
+# levee sbom vs cyclonedx-npm --package-lock-only on a 505-package lock, and vs cyclonedx-py on a
+# 78-package requirements export of a uv lock (cyclonedx-py has no uv.lock reader; it runs without
+# validation, its fast mode). Target: at least 20x faster than each, under 50 ms.
+bench_sbom() {
+  build_release
+  cd "$ROOT"
+  local levee="$LEVEE" F=tests/fixtures/sbom out
+  # The anchors, installed once into .cache/ (npm and PyPI): cyclonedx-npm 6.0.1, cyclonedx-py 7.5.0.
+  local npm="${ANCHOR_BIN:-.cache/anchors/node_modules/.bin}/cyclonedx-npm"
+  local py="${PY_BIN:-.cache/anchors/venv/bin}/cyclonedx-py"
+  [ -x "$npm" ] || npm install --silent --prefix .cache/anchors @cyclonedx/cyclonedx-npm@6.0.1 >/dev/null
+  if [ ! -x "$py" ]; then
+    python3 -m venv .cache/anchors/venv && .cache/anchors/venv/bin/pip install --quiet cyclonedx-bom==7.5.0
+  fi
+  out=$(mktemp -d)
+  hyperfine -N -w 3 -r 20 --export-json "$out/npm.json" \
+    -n "levee sbom (npm, 505 packages)" "$levee sbom $F/npm-big -o $out/l.json" \
+    -n "cyclonedx-npm --package-lock-only" "bash -c 'cd $F/npm-big && $PWD/$npm --package-lock-only --output-file $out/c.json'"
+  hyperfine -N -w 3 -r 20 --export-json "$out/py.json" \
+    -n "levee sbom (requirements, 78 packages)" "$levee sbom --lockfile $F/requirements-uv/requirements.txt -o $out/l.json" \
+    -n "cyclonedx-py requirements" "$py requirements --no-validate $F/requirements-uv/requirements.txt -o $out/c.json" \
+    -n "levee sbom (uv.lock, 78 packages)" "$levee sbom $F/uv -o $out/l.json"
+  python3 - "$out" <<'PY'
+import json, sys, statistics
+d = sys.argv[1]
+for f in ("npm.json", "py.json"):
+    rs = json.load(open(f"{d}/{f}"))["results"]
+    med = {r["command"]: statistics.median(r["times"]) for r in rs}
+    names = list(med)
+    print(f"{names[0]}: {med[names[0]]*1000:.1f} ms; {names[1]}: {med[names[1]]*1000:.1f} ms; ratio {med[names[1]]/med[names[0]]:.0f}x")
+    for n in names[2:]:
+        print(f"{n}: {med[n]*1000:.1f} ms")
+PY
+  rm -rf "$out"
+}
+
+if [[ $# -eq 0 ]]; then set -- bench_validate bench_new bench_sync validator_findings bench_check bench_sbom bench_catalog_scan bench_lifecycle; fi
 for f in "$@"; do "$f"; done

@@ -31,3 +31,4 @@ pub mod yaml;
 
 /// levee's version, stamped into every file it generates.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub mod sbom;

@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod new;
 mod pipeline;
 mod policy;
+mod sbom;
 mod schema;
 mod sync;
 mod templates;
@@ -66,28 +67,31 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check app manifests: schema and meaning, every problem at once, located.
-    Validate(validate::ValidateArgs),
-    /// Print a JSON Schema (draft 2020-12).
-    Schema(schema::SchemaArgs),
-    /// Regenerate the app's managed files (pipeline, CODEOWNERS, ...); --check reports drift.
-    Sync(sync::SyncArgs),
-    /// Print or write just the app's CI pipeline.
-    Pipeline(pipeline::PipelineArgs),
-    /// Generate the runtime sandbox: Kubernetes manifests and Kyverno policies (deploy/).
-    Deploy(deploy::DeployArgs),
     /// Create a new app: a wizard on a terminal; flags, --answers FILE or defaults otherwise.
     New(Box<new::NewArgs>),
-    /// Show what a template pack offers.
-    Templates(templates::TemplatesArgs),
+    /// Check app manifests: schema and meaning, every problem at once, located.
+    Validate(validate::ValidateArgs),
+    /// The policy gate: evaluate the org's Rego policies against app manifests, in-process.
+    Check(check::CheckArgs),
+    /// Regenerate the app's managed files (pipeline, policy, sandbox, catalog entity);
+    /// --check reports drift.
+    Sync(sync::SyncArgs),
+    /// Write a CycloneDX SBOM from the app's lock files (npm, Python, Rust), no syft.
+    Sbom(sbom::SbomArgs),
     /// The app inventory: register, scan, list, show, remove, stats, export, pipeline.
     Catalog(catalog::CatalogArgs),
     /// Expired prototypes, expiring apps, apps past escalation thresholds; --apply acts.
     Lifecycle(lifecycle::LifecycleArgs),
-    /// The policy gate: evaluate the org's Rego policies against app manifests, in-process.
-    Check(check::CheckArgs),
     /// Work with the policy bundle (`levee policy test`).
     Policy(policy::PolicyArgs),
+    /// Print or write just the app's CI pipeline.
+    Pipeline(pipeline::PipelineArgs),
+    /// Generate the runtime sandbox: Kubernetes manifests and Kyverno policies (deploy/).
+    Deploy(deploy::DeployArgs),
+    /// Show what a template pack offers.
+    Templates(templates::TemplatesArgs),
+    /// Print a JSON Schema (draft 2020-12).
+    Schema(schema::SchemaArgs),
 }
 
 impl Global {
@@ -122,6 +126,7 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
         Command::Lifecycle(args) => lifecycle::run(&cli.global, &args, ui),
         Command::Check(args) => check::run(&cli.global, &args, ui),
         Command::Policy(args) => policy::run(&cli.global, &args, ui),
+        Command::Sbom(args) => sbom::run(&cli.global, &args, ui),
     }
 }
 

@@ -1,0 +1,197 @@
+//! `levee sbom`: CycloneDX JSON from the app's lock files, no syft.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use crate::cli::Global;
+use crate::diag;
+use crate::document::LoadError;
+use crate::exit::{ExitStatus, UsageError};
+use crate::manifest;
+use crate::sbom::{self, Summary, bom};
+use crate::ui::{Format, Ui};
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// The app directory (its lock files are found there; app.yaml, when present, describes the
+    /// app in metadata.component).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Read this lock file instead of looking for them (repeat for several).
+    #[arg(long, value_name = "FILE")]
+    pub lockfile: Vec<PathBuf>,
+    /// Write the SBOM here (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// CycloneDX spec version.
+    #[arg(long, value_enum, default_value_t = bom::Spec::V1_5)]
+    pub spec_version: bom::Spec,
+    /// Leave out dev-only packages (otherwise they are listed with scope "excluded").
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub omit: Vec<Omit>,
+    /// Print counts by ecosystem and scope (to stdout) instead of the SBOM; with -o the SBOM is
+    /// still written to the file.
+    #[arg(long)]
+    pub summary: bool,
+    /// Format of the summary.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Omit {
+    Dev,
+}
+
+pub fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+    let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => Some(v.trim().parse::<i64>().map_err(|_| {
+            UsageError::new(format!(
+                "SOURCE_DATE_EPOCH is `{v}`, not a number of seconds"
+            ))
+            .hint("set it to a Unix time, e.g. `SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)`")
+        })?),
+        _ => None,
+    };
+    let dir = if args.path.is_file() {
+        args.path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    } else {
+        args.path.clone()
+    };
+    if !dir.is_dir() {
+        return Err(
+            UsageError::new(format!("{} is not a directory", dir.display()))
+                .hint("pass the app's directory, or a lock file with --lockfile")
+                .into(),
+        );
+    }
+
+    let app = match manifest::load(&dir) {
+        Ok(loaded) => Some(loaded.value),
+        Err(LoadError::Io { .. }) => None,
+        Err(LoadError::Invalid { file, diags }) => {
+            ui.status(&diag::render(&diags, Some(&file.text), ui.stderr_color));
+            ui.status(&format!(
+                "{} {} is invalid; the SBOM describes the app from it. Fix it (`levee validate {}`) and run again.",
+                ui.red("error:"),
+                file.path.display(),
+                dir.display()
+            ));
+            return Ok(ExitStatus::Problems);
+        }
+    };
+
+    let lockfiles = if args.lockfile.is_empty() {
+        sbom::discover(&dir).map_err(to_usage)?
+    } else {
+        args.lockfile.clone()
+    };
+    let mut inventories = Vec::with_capacity(lockfiles.len());
+    for path in &lockfiles {
+        ui.verbose(&format!("reading {}", path.display()));
+        let mut inv = sbom::read_lockfile(path).map_err(to_usage)?;
+        // Recorded relative to the app, so no local absolute path reaches the SBOM.
+        if let Ok(rel) = path.strip_prefix(&dir) {
+            inv.lockfile = rel.to_path_buf();
+        }
+        if args.omit.contains(&Omit::Dev) {
+            sbom::omit_dev(&mut inv);
+        }
+        inventories.push(inv);
+    }
+    for u in inventories.iter().flat_map(|i| &i.unpinned) {
+        let at = if u.line > 0 {
+            format!("{}:{}", u.file, u.line)
+        } else {
+            u.file.clone()
+        };
+        ui.status(&format!("warning: {at}: `{}` is not pinned to one version; it is not in the SBOM (pin it with `==`, or use a lock file)", u.requirement));
+    }
+
+    let opts = bom::Options {
+        spec: args.spec_version,
+        source_date_epoch: epoch,
+    };
+    let summary = sbom::summarize(&inventories);
+    if args.output.is_some() || !args.summary {
+        let bytes = bom::write(&inventories, app.as_ref(), &opts)?;
+        match &args.output {
+            Some(out) => {
+                write_atomic(out, &bytes)?;
+                if !args.summary {
+                    ui.status(&format!(
+                        "wrote {} ({} components, CycloneDX {})",
+                        out.display(),
+                        summary.components,
+                        args.spec_version.as_str()
+                    ));
+                }
+            }
+            None => ui.out(&String::from_utf8_lossy(&bytes))?,
+        }
+    }
+    if args.summary {
+        match args.format {
+            Format::Json => ui.out(&format!("{}\n", serde_json::to_string_pretty(&summary)?))?,
+            Format::Text => ui.out(&summary_text(&summary))?,
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn to_usage(e: sbom::SbomError) -> anyhow::Error {
+    let hint = e.hint();
+    let mut u = UsageError::new(e.to_string());
+    u.hint = hint;
+    u.into()
+}
+
+/// `npm: 120 (required 80, optional 2, dev 38)` per ecosystem, then the total.
+pub fn summary_text(s: &Summary) -> String {
+    let mut out = String::new();
+    for (eco, scopes) in &s.by_ecosystem {
+        let total: usize = scopes.values().sum();
+        let parts: Vec<String> = scopes
+            .iter()
+            .map(|(scope, n)| {
+                format!(
+                    "{} {n}",
+                    serde_json::to_value(scope)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        out.push_str(&format!("{eco}: {total} ({})\n", parts.join(", ")));
+    }
+    out.push_str(&format!(
+        "total: {} components from {}\n",
+        s.components,
+        s.lockfiles.join(", ")
+    ));
+    if !s.unpinned.is_empty() {
+        out.push_str(&format!(
+            "unpinned (not in the SBOM): {}\n",
+            s.unpinned.len()
+        ));
+    }
+    out
+}
+
+/// Writes through a temporary file in the same directory, then renames it into place.
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let io = |e: std::io::Error| UsageError::new(format!("cannot write {}: {e}", path.display()));
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}

@@ -1,0 +1,330 @@
+//! Inventories -> a CycloneDX JSON document, through the `cyclonedx-bom` crate's model (which
+//! serializes spec 1.3, 1.4 and 1.5). Purls are built by levee (see [`super::npm_purl`],
+//! [`super::pypi_purl`]) and handed in as strings; bom-refs are the purls, so they are stable
+//! across runs and carry no local path.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cyclonedx_bom::external_models::date_time::DateTime;
+use cyclonedx_bom::external_models::normalized_string::NormalizedString;
+use cyclonedx_bom::external_models::spdx::{SpdxExpression, SpdxIdentifier};
+use cyclonedx_bom::external_models::uri::{Purl, Uri};
+use cyclonedx_bom::models::bom::{Bom, SpecVersion, UrnUuid};
+use cyclonedx_bom::models::component::{Classification, Component, Components, Scope as CdxScope};
+use cyclonedx_bom::models::dependency::{Dependencies, Dependency};
+use cyclonedx_bom::models::external_reference::{
+    ExternalReference, ExternalReferenceType, ExternalReferences, Uri as RefUri,
+};
+use cyclonedx_bom::models::hash::{Hash as CdxHash, HashAlgorithm, HashValue, Hashes};
+use cyclonedx_bom::models::license::{License, LicenseChoice, Licenses};
+use cyclonedx_bom::models::metadata::Metadata;
+use cyclonedx_bom::models::organization::{OrganizationalContact, OrganizationalEntity};
+use cyclonedx_bom::models::property::{Properties, Property};
+use cyclonedx_bom::models::tool::{Tool, Tools};
+
+use super::{Hash, Inventory, Package, Scope};
+use crate::manifest::Manifest;
+
+/// The CycloneDX versions levee writes: the ones `cyclonedx-bom` 0.8 serializes. 1.6 would need
+/// a second, hand-written model of the spec; it is left to the crate's upstream support.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Spec {
+    #[value(name = "1.3")]
+    V1_3,
+    #[value(name = "1.4")]
+    V1_4,
+    #[default]
+    #[value(name = "1.5")]
+    V1_5,
+}
+
+impl Spec {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Spec::V1_3 => "1.3",
+            Spec::V1_4 => "1.4",
+            Spec::V1_5 => "1.5",
+        }
+    }
+
+    fn cdx(self) -> SpecVersion {
+        match self {
+            Spec::V1_3 => SpecVersion::V1_3,
+            Spec::V1_4 => SpecVersion::V1_4,
+            Spec::V1_5 => SpecVersion::V1_5,
+        }
+    }
+}
+
+/// How to write.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub spec: Spec,
+    /// `SOURCE_DATE_EPOCH`: when set, the timestamp comes from it and the serial number is
+    /// derived from the content, so two runs give the same bytes.
+    pub source_date_epoch: Option<i64>,
+}
+
+/// Why writing failed (a bug or an impossible value, never user input that parsed).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the SBOM: {0}")]
+pub struct WriteError(String);
+
+/// Namespace for content-derived serial numbers (UUID v5 of the document without serial).
+const SERIAL_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x6c65_7665_655f_7362_6f6d_5f73_6572_6961);
+
+/// Writes the SBOM of `inventories` as pretty JSON, with a trailing newline.
+pub fn write(
+    inventories: &[Inventory],
+    app: Option<&Manifest>,
+    opts: &Options,
+) -> Result<Vec<u8>, WriteError> {
+    let timestamp = match opts.source_date_epoch {
+        Some(secs) => {
+            let ts = jiff::Timestamp::from_second(secs)
+                .map_err(|e| WriteError(format!("SOURCE_DATE_EPOCH {secs}: {e}")))?;
+            ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+        }
+        None => jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+    };
+    let bom = build(inventories, app, opts.spec, &timestamp)?;
+    let serial = match opts.source_date_epoch {
+        Some(_) => {
+            let unserialed = render(bom.clone(), opts.spec)?;
+            uuid::Uuid::new_v5(&SERIAL_NAMESPACE, &unserialed)
+        }
+        None => uuid::Uuid::new_v4(),
+    };
+    let mut bom = bom;
+    bom.serial_number = Some(UrnUuid::from(serial));
+    render(bom, opts.spec)
+}
+
+fn render(bom: Bom, spec: Spec) -> Result<Vec<u8>, WriteError> {
+    let mut out = Vec::with_capacity(64 * 1024);
+    bom.output_as_json(&mut out, spec.cdx())
+        .map_err(|e| WriteError(e.to_string()))?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+fn build(
+    inventories: &[Inventory],
+    app: Option<&Manifest>,
+    spec: Spec,
+    timestamp: &str,
+) -> Result<Bom, WriteError> {
+    let mut packages: BTreeMap<&str, &Package> = BTreeMap::new();
+    let mut direct: BTreeSet<&str> = BTreeSet::new();
+    for inv in inventories {
+        for (purl, p) in &inv.packages {
+            let keep = packages
+                .get(purl.as_str())
+                .is_none_or(|q| p.scope < q.scope);
+            if keep {
+                packages.insert(purl, p);
+            }
+        }
+        direct.extend(inv.direct.iter().map(String::as_str));
+    }
+    let root_info = inventories.iter().find_map(|i| i.root.clone());
+    let name = app
+        .map(|m| m.name.clone())
+        .or_else(|| root_info.as_ref().map(|r| r.0.clone()))
+        .unwrap_or_else(|| "app".into());
+    let version = root_info.map(|r| r.1).unwrap_or_default();
+    let root_ref = format!("app:{name}");
+
+    let mut root = Component::new(
+        Classification::Application,
+        &name,
+        &version,
+        Some(root_ref.clone()),
+    );
+    if version.is_empty() && spec != Spec::V1_3 {
+        // 1.3 requires a component version (an empty one is allowed); 1.4+ make it optional.
+        root.version = None;
+    }
+    let mut metadata = Metadata {
+        timestamp: Some(
+            DateTime::try_from(timestamp.to_string()).map_err(|e| WriteError(e.to_string()))?,
+        ),
+        tools: None,
+        authors: None,
+        component: None,
+        manufacture: None,
+        supplier: None,
+        licenses: None,
+        properties: None,
+        lifecycles: None,
+    };
+    if let Some(m) = app {
+        root.description = m.description.as_deref().map(NormalizedString::new);
+        let team = m.team.clone().unwrap_or_else(|| m.owner.clone());
+        let contact = OrganizationalContact::new(&team, Some(&m.owner));
+        let mut supplier = OrganizationalEntity::new(&team);
+        supplier.contact = Some(vec![contact.clone()]);
+        root.supplier = Some(supplier.clone());
+        root.author = Some(NormalizedString::new(&m.owner));
+        let mut props = vec![
+            Property::new("levee:classification", m.classification.as_str()),
+            Property::new("levee:tier", m.lifecycle.tier.as_str()),
+        ];
+        if let Some(k) = m.kind {
+            props.push(Property::new("levee:kind", k.as_str()));
+        }
+        if let Some(t) = &m.team {
+            props.push(Property::new("levee:team", t));
+        }
+        root.properties = Some(Properties(props));
+        metadata.authors = Some(vec![contact]);
+        metadata.supplier = Some(supplier);
+    }
+    metadata.tools = Some(match spec {
+        Spec::V1_5 => {
+            let mut levee =
+                Component::new(Classification::Application, "levee", crate::VERSION, None);
+            levee.group = None;
+            levee.purl = Purl::new("cargo", "levee-cli", crate::VERSION).ok();
+            Tools::Object {
+                services: None,
+                components: Some(Components(vec![levee])),
+            }
+        }
+        _ => Tools::List(vec![Tool::new("levee", "levee", crate::VERSION)]),
+    });
+    let lockfiles: Vec<Property> = inventories
+        .iter()
+        .map(|i| {
+            Property::new(
+                "levee:lockfile",
+                &i.lockfile.display().to_string().replace('\\', "/"),
+            )
+        })
+        .collect();
+    metadata.properties = (!lockfiles.is_empty()).then_some(Properties(lockfiles));
+    metadata.component = Some(root);
+
+    let mut components = Vec::with_capacity(packages.len());
+    let mut deps = vec![Dependency {
+        dependency_ref: root_ref,
+        dependencies: direct
+            .iter()
+            .filter(|d| packages.contains_key(*d))
+            .map(|d| d.to_string())
+            .collect(),
+    }];
+    for (purl, p) in &packages {
+        components.push(component(p, spec));
+        deps.push(Dependency {
+            dependency_ref: purl.to_string(),
+            dependencies: p
+                .dependencies
+                .iter()
+                .filter(|d| packages.contains_key(d.as_str()))
+                .cloned()
+                .collect(),
+        });
+    }
+    Ok(Bom {
+        version: 1,
+        serial_number: None,
+        metadata: Some(metadata),
+        components: Some(Components(components)),
+        services: None,
+        external_references: None,
+        dependencies: Some(Dependencies(deps)),
+        compositions: None,
+        properties: None,
+        vulnerabilities: None,
+        signature: None,
+        annotations: None,
+        formulation: None,
+        spec_version: spec.cdx(),
+    })
+}
+
+fn component(p: &Package, spec: Spec) -> Component {
+    let (group, name) = match p.name.split_once('/') {
+        Some((g, n)) if g.starts_with('@') => (Some(g), n),
+        _ => (None, p.name.as_str()),
+    };
+    let mut c = Component::new(
+        Classification::Library,
+        name,
+        &p.version,
+        Some(p.purl.clone()),
+    );
+    c.group = group.map(NormalizedString::new);
+    c.purl = Some(p.purl.parse().unwrap_or_else(|()| {
+        Purl::new("generic", name, &p.version).unwrap_or_else(|_| unreachable_purl())
+    }));
+    c.scope = Some(match p.scope {
+        Scope::Required => CdxScope::Required,
+        Scope::Optional => CdxScope::Optional,
+        Scope::Dev => CdxScope::Excluded,
+    });
+    if !p.hashes.is_empty() {
+        c.hashes = Some(hashes(&p.hashes));
+    }
+    c.licenses = p.license.as_deref().and_then(licenses);
+    // Hashes on external references exist from spec 1.4 on.
+    if spec != Spec::V1_3 && !p.distributions.is_empty() {
+        c.external_references = Some(ExternalReferences(
+            p.distributions
+                .iter()
+                .map(|d| ExternalReference {
+                    external_reference_type: ExternalReferenceType::Distribution,
+                    url: RefUri::Url(Uri::new(&d.url)),
+                    comment: None,
+                    hashes: (!d.hashes.is_empty()).then(|| hashes(&d.hashes)),
+                })
+                .collect(),
+        ));
+    }
+    c
+}
+
+/// `FromStr for Purl` cannot fail in cyclonedx-bom 0.8; this keeps the code total anyway.
+fn unreachable_purl() -> Purl {
+    Purl::new("generic", "unknown", "0").unwrap_or_else(|_| {
+        "pkg:generic/unknown"
+            .parse()
+            .unwrap_or_else(|()| unreachable_purl())
+    })
+}
+
+fn hashes(hs: &[Hash]) -> Hashes {
+    Hashes(
+        hs.iter()
+            .map(|h| CdxHash {
+                alg: HashAlgorithm::new_unchecked(h.alg.cyclonedx()),
+                content: HashValue(h.hex.clone()),
+            })
+            .collect(),
+    )
+}
+
+/// An SPDX id as `license.id`, an SPDX expression as `expression`, anything else as a named
+/// licence.
+fn licenses(s: &str) -> Option<Licenses> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let choice = if let Ok(id) = SpdxIdentifier::try_from(s.to_string()) {
+        LicenseChoice::License(License::license_id(&id.to_string()))
+    } else if s.contains(' ')
+        && let Ok(expr) = SpdxExpression::try_from(s.to_string())
+    {
+        LicenseChoice::Expression(expr)
+    } else if let Some(inner) = s.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        return licenses(inner);
+    } else {
+        LicenseChoice::License(License::named_license(s))
+    };
+    Some(Licenses(vec![choice]))
+}

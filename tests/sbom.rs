@@ -1,0 +1,594 @@
+//! `levee sbom` on real lock files made by the real package managers (tests/fixtures/sbom/),
+//! checked against the reference tools' purl sets and the official CycloneDX JSON schemas.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sbom")
+}
+
+fn levee() -> Command {
+    let mut c = Command::cargo_bin("levee").expect("levee binary");
+    c.env_remove("SOURCE_DATE_EPOCH")
+        .env("NO_COLOR", "1")
+        .env_remove("LEVEE_ORG");
+    c
+}
+
+fn sbom_json(args: &[&str]) -> serde_json::Value {
+    let out = levee()
+        .arg("sbom")
+        .args(args)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .expect("run levee");
+    assert!(
+        out.status.success(),
+        "levee sbom {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("SBOM is JSON")
+}
+
+fn purls(bom: &serde_json::Value) -> BTreeSet<String> {
+    bom["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .map(|c| c["purl"].as_str().expect("purl").to_string())
+        .collect()
+}
+
+fn anchor(name: &str, file: &str) -> BTreeSet<String> {
+    std::fs::read_to_string(fixtures().join(name).join(file))
+        .expect("anchor file")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// levee's purls equal the anchor's, after removing the differences the caller explains.
+fn agree(fixture: &str, anchor_file: &str, only_levee: &[&str], only_anchor: &[&str]) {
+    let dir = fixtures().join(fixture);
+    let ours = purls(&sbom_json(&[dir.to_str().expect("utf-8 path")]));
+    let theirs = anchor(fixture, anchor_file);
+    let extra: BTreeSet<String> = ours.difference(&theirs).cloned().collect();
+    let missing: BTreeSet<String> = theirs.difference(&ours).cloned().collect();
+    let want_extra: BTreeSet<String> = only_levee.iter().map(|s| s.to_string()).collect();
+    let want_missing: BTreeSet<String> = only_anchor.iter().map(|s| s.to_string()).collect();
+    assert_eq!(extra, want_extra, "{fixture}: purls only levee has");
+    assert_eq!(
+        missing, want_missing,
+        "{fixture}: purls only the anchor has"
+    );
+    assert!(!ours.is_empty());
+}
+
+// cyclonedx-npm 6.0.1 --package-lock-only: identical purl sets on every npm fixture (v1, v2 with
+// `resolved`, v3 without `resolved`, shrinkwrap, and the 505-package lock). Workspace packages
+// (`@orders/shared-utils`) are components in both.
+#[test]
+fn npm_v1_matches_cyclonedx_npm() {
+    agree("npm-v1", "anchor-purls.txt", &[], &[]);
+}
+#[test]
+fn npm_v2_with_resolved_matches_cyclonedx_npm() {
+    agree("npm-v2-resolved", "anchor-purls.txt", &[], &[]);
+}
+#[test]
+fn npm_v3_without_resolved_matches_cyclonedx_npm() {
+    agree("npm-v3", "anchor-purls.txt", &[], &[]);
+}
+#[test]
+fn npm_shrinkwrap_matches_cyclonedx_npm() {
+    agree("npm-shrinkwrap", "anchor-purls.txt", &[], &[]);
+}
+#[test]
+fn npm_500_packages_matches_cyclonedx_npm() {
+    agree("npm-big", "anchor-purls.txt", &[], &[]);
+}
+
+// cyclonedx-py 7.5.0 `poetry --with dev` (on a copy of the pyproject in Poetry-1 tables, because
+// cyclonedx-py cannot read PEP 621 [project]; see scripts/sbom-anchors.sh): identical.
+#[test]
+fn poetry_matches_cyclonedx_py() {
+    agree("poetry", "anchor-purls-with-dev.txt", &[], &[]);
+}
+
+// cyclonedx-py `pipenv --dev`: identical.
+#[test]
+fn pipenv_matches_cyclonedx_py() {
+    agree("pipenv", "anchor-purls.txt", &[], &[]);
+}
+
+// cyclonedx-py `requirements` on `uv export` output (hashes, markers): identical.
+#[test]
+fn requirements_matches_cyclonedx_py() {
+    agree("requirements-uv", "anchor-purls.txt", &[], &[]);
+}
+
+// cargo-cyclonedx 0.5.9 (default options) differs twice, both deliberate:
+// - it leaves dev-dependencies out; levee lists them with scope "excluded" (use --omit dev to drop
+//   them), so `strsim`, the root's dev-dependency, is only in levee's set;
+// - it gives the path crate `ledger-core` a `download_url=file://crates/ledger-core` qualifier
+//   (older versions put the absolute local path there); levee keeps purls free of local paths.
+#[test]
+fn cargo_matches_cargo_cyclonedx_but_for_dev_and_path_qualifiers() {
+    agree(
+        "cargo",
+        "anchor-purls.txt",
+        &["pkg:cargo/strsim@0.11.1", "pkg:cargo/ledger-core@0.1.0"],
+        &["pkg:cargo/ledger-core@0.1.0?download_url=file://crates/ledger-core"],
+    );
+    let bom = sbom_json(&[fixtures().join("cargo").to_str().expect("utf-8")]);
+    let text = bom.to_string();
+    assert!(
+        !text.contains(env!("CARGO_MANIFEST_DIR")),
+        "an absolute path leaked into the SBOM"
+    );
+    let strsim = bom["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .find(|c| c["name"] == "strsim")
+        .expect("strsim");
+    assert_eq!(strsim["scope"], "excluded");
+    let serde = bom["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .find(|c| c["name"] == "serde")
+        .expect("serde");
+    assert_eq!(serde["hashes"][0]["alg"], "SHA-256");
+    assert_eq!(serde["licenses"][0]["expression"], "MIT OR Apache-2.0");
+}
+
+// No anchor reads uv.lock or pylock.toml (cyclonedx-py has no uv or PEP 751 reader); they are
+// checked against the requirements export of the same lock, which cyclonedx-py agrees with.
+#[test]
+fn uv_lock_and_pylock_match_the_exported_requirements() {
+    let req = anchor("requirements-uv", "anchor-purls.txt");
+    for f in ["uv", "pylock"] {
+        let ours = purls(&sbom_json(&[fixtures().join(f).to_str().expect("utf-8")]));
+        assert_eq!(ours, req, "{f}");
+    }
+    let bom = sbom_json(&[fixtures().join("uv").to_str().expect("utf-8")]);
+    let p = purls(&bom);
+    assert!(
+        p.contains("pkg:pypi/ruamel-yaml@0.18.6"),
+        "PEP 503 normalization: {p:?}"
+    );
+    let c = bom["components"].as_array().expect("components");
+    let pytest = c.iter().find(|c| c["name"] == "pytest").expect("pytest");
+    assert_eq!(pytest["scope"], "excluded", "dev group");
+    let fastapi = c.iter().find(|c| c["name"] == "fastapi").expect("fastapi");
+    assert_eq!(fastapi["scope"], "required");
+    // The root component depends on the project's direct dependencies, not on everything.
+    let root = &bom["dependencies"][0];
+    assert_eq!(root["ref"], bom["metadata"]["component"]["bom-ref"]);
+    assert!(
+        root["dependsOn"]
+            .as_array()
+            .expect("dependsOn")
+            .iter()
+            .any(|d| d == "pkg:pypi/fastapi@0.115.0")
+    );
+    assert!(
+        !root["dependsOn"]
+            .as_array()
+            .expect("dependsOn")
+            .iter()
+            .any(|d| d == "pkg:pypi/starlette@0.38.6")
+    );
+}
+
+#[test]
+fn npm_purls_hashes_scopes_and_graph() {
+    let bom = sbom_json(&[fixtures().join("npm-v3").to_str().expect("utf-8")]);
+    let c = bom["components"].as_array().expect("components");
+    let find = |purl: &str| {
+        c.iter()
+            .find(|x| x["purl"] == purl)
+            .unwrap_or_else(|| panic!("{purl} missing"))
+    };
+    let scoped = find("pkg:npm/%40sindresorhus/is@4.6.0");
+    assert_eq!(scoped["group"], "@sindresorhus");
+    assert_eq!(scoped["name"], "is");
+    assert_eq!(scoped["hashes"][0]["alg"], "SHA-512");
+    assert_eq!(
+        scoped["hashes"][0]["content"].as_str().expect("hex").len(),
+        128
+    );
+    assert_eq!(scoped["licenses"][0]["license"]["id"], "MIT");
+    assert_eq!(find("pkg:npm/mocha@10.7.3")["scope"], "excluded");
+    assert_eq!(find("pkg:npm/fsevents@2.3.3")["scope"], "optional");
+    assert_eq!(
+        find("pkg:npm/%40orders/shared-utils@0.2.0")["scope"],
+        "required"
+    );
+    // Nested copies resolve to the nearest node_modules: express -> debug 2.6.9 -> ms 2.0.0.
+    let deps = bom["dependencies"].as_array().expect("dependencies");
+    let of = |r: &str| {
+        deps.iter()
+            .find(|d| d["ref"] == r)
+            .expect("dependency entry")["dependsOn"]
+            .clone()
+    };
+    assert!(
+        of("pkg:npm/debug@2.6.9")
+            .as_array()
+            .expect("edges")
+            .iter()
+            .any(|d| d == "pkg:npm/ms@2.0.0")
+    );
+    assert!(
+        of("pkg:npm/%40orders/shared-utils@0.2.0")
+            .as_array()
+            .expect("edges")
+            .iter()
+            .any(|d| d == "pkg:npm/ms@2.1.3")
+    );
+    // --omit dev drops dev-only packages and edges to them.
+    let prod = sbom_json(&[
+        fixtures().join("npm-v3").to_str().expect("utf-8"),
+        "--omit",
+        "dev",
+    ]);
+    assert!(!purls(&prod).contains("pkg:npm/mocha@10.7.3"));
+    assert_eq!(purls(&prod).len(), 78);
+}
+
+#[test]
+fn deterministic_with_source_date_epoch_and_fresh_without() {
+    let dir = fixtures().join("npm-v3");
+    let run = |epoch: Option<&str>| {
+        let mut c = levee();
+        c.args(["sbom", dir.to_str().expect("utf-8")]);
+        if let Some(e) = epoch {
+            c.env("SOURCE_DATE_EPOCH", e);
+        }
+        let out = c.output().expect("run");
+        assert!(out.status.success());
+        out.stdout
+    };
+    let (a, b) = (run(Some("1700000000")), run(Some("1700000000")));
+    assert_eq!(a, b, "two runs with SOURCE_DATE_EPOCH differ");
+    let v: serde_json::Value = serde_json::from_slice(&a).expect("json");
+    assert_eq!(v["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
+    assert!(
+        v["serialNumber"]
+            .as_str()
+            .expect("serial")
+            .starts_with("urn:uuid:")
+    );
+    let (c, d) = (run(None), run(None));
+    let sc: serde_json::Value = serde_json::from_slice(&c).expect("json");
+    let sd: serde_json::Value = serde_json::from_slice(&d).expect("json");
+    assert_ne!(sc["serialNumber"], sd["serialNumber"]);
+}
+
+#[test]
+fn metadata_component_from_app_yaml() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::copy(
+        fixtures().join("npm-v1/package-lock.json"),
+        tmp.path().join("package-lock.json"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/manifests/valid/playbook-example.yaml"),
+        tmp.path().join("app.yaml"),
+    )
+    .expect("copy");
+    let bom = sbom_json(&[tmp.path().to_str().expect("utf-8")]);
+    let m = &bom["metadata"];
+    let app: serde_norway::Value = serde_norway::from_str(
+        &std::fs::read_to_string(tmp.path().join("app.yaml")).expect("read"),
+    )
+    .expect("yaml");
+    assert_eq!(m["component"]["name"], app["name"].as_str().expect("name"));
+    assert_eq!(
+        m["component"]["version"], "0.9.0",
+        "version from the lock's root package"
+    );
+    assert_eq!(
+        m["authors"][0]["email"],
+        app["owner"].as_str().expect("owner")
+    );
+    let props = m["component"]["properties"].as_array().expect("properties");
+    assert!(props.iter().any(|p| p["name"] == "levee:classification"
+        && p["value"] == app["classification"].as_str().expect("c")));
+    assert!(props.iter().any(|p| p["name"] == "levee:tier"));
+    assert_eq!(m["tools"]["components"][0]["name"], "levee");
+    assert_eq!(
+        m["tools"]["components"][0]["version"],
+        env!("CARGO_PKG_VERSION")
+    );
+}
+
+#[test]
+fn requirements_includes_extras_markers_and_unpinned() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(tmp.path().join("base.txt"), "Requests[socks]==2.32.3 ; python_version >= \"3.8\" \\\n    --hash=sha256:70761cfe03c773ceb22aa2f671b4757976145175cdfca038c02654d061d6dcc6\nzope.interface===7.0.3\n").expect("write");
+    std::fs::write(
+        tmp.path().join("requirements.txt"),
+        "# app\n-r base.txt\n--index-url https://pypi.org/simple\nflask>=3\nclick\nrich==13.*\n",
+    )
+    .expect("write");
+    let out = levee()
+        .args(["sbom", tmp.path().to_str().expect("utf-8")])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bom: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        purls(&bom),
+        ["pkg:pypi/requests@2.32.3", "pkg:pypi/zope-interface@7.0.3"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for unpinned in ["flask>=3", "`click`", "rich==13.*"] {
+        assert!(
+            stderr.contains(unpinned),
+            "{unpinned} not reported: {stderr}"
+        );
+    }
+    assert!(stderr.contains("requirements.txt:4"), "{stderr}");
+}
+
+#[test]
+fn summary_counts_by_ecosystem_and_scope() {
+    let out = levee()
+        .args([
+            "sbom",
+            fixtures().join("npm-v3").to_str().expect("utf-8"),
+            "--summary",
+        ])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("npm: 148 (required 77, optional 1, dev 70)\n"),
+        "{text}"
+    );
+    let inv = levee::sbom::read_lockfile(&fixtures().join("uv/uv.lock")).expect("read");
+    let s = levee::sbom::summarize(&[inv]);
+    assert_eq!(s.components, 78);
+    let json = levee()
+        .args([
+            "sbom",
+            fixtures().join("uv").to_str().expect("utf-8"),
+            "--summary",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(v["by_ecosystem"]["pypi"]["dev"], 6);
+}
+
+/// Runs levee on a hostile lock: exit 2, an `error:` naming the file (and position when given),
+/// never a panic.
+fn hostile(name: &str, content: &[u8], expect: &str) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = tmp.path().join(name);
+    std::fs::write(&f, content).expect("write");
+    let out = levee()
+        .args(["sbom", "--lockfile", f.to_str().expect("utf-8")])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}{expect}", f.display())),
+        "{name}: expected `{expect}` in {stderr}"
+    );
+}
+
+#[test]
+fn hostile_lock_files_give_located_errors() {
+    hostile(
+        "package-lock.json",
+        b"{\"lockfileVersion\": 3, \"packages\": {\"\": {",
+        ":1:",
+    );
+    hostile(
+        "package-lock.json",
+        b"{\n  \"packages\": {\n    \"node_modules/a\": {\"version\": 5}\n  }\n}",
+        ":3:",
+    );
+    hostile(
+        "package-lock.json",
+        b"{\"name\": \"x\", \"lockfileVersion\": 3}",
+        ": neither `packages`",
+    );
+    hostile(
+        "uv.lock",
+        b"version = 1\n[[package]]\nname = \"a\"\nversion = \"1\nx",
+        ":5:",
+    );
+    hostile("poetry.lock", b"[[package]]\nname = 3\n", ":2:");
+    hostile(
+        "Pipfile.lock",
+        b"{\"default\": {\"a\": {\"version\": \"==1\"}},\n\"develop\": [] }",
+        ":2:",
+    );
+    hostile(
+        "package-lock.json",
+        b"{\n\"name\": \"caf\xe9\"}",
+        ":2:13: not UTF-8",
+    );
+    hostile(
+        "Cargo.lock",
+        b"[[package]]\nname = \"a\"\n",
+        ":1:1: missing field `version`",
+    );
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    hostile("package-lock.json", deep.as_bytes(), ":1:");
+}
+
+#[test]
+fn cycles_are_fine_and_huge_files_are_refused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let lock = r#"{"name": "c", "version": "1.0.0", "lockfileVersion": 3, "packages": {
+      "": {"name": "c", "version": "1.0.0", "dependencies": {"a": "1"}},
+      "node_modules/a": {"version": "1.0.0", "dependencies": {"b": "1"}},
+      "node_modules/b": {"version": "1.0.0", "dependencies": {"a": "1"}}}}"#;
+    std::fs::write(tmp.path().join("package-lock.json"), lock).expect("write");
+    let bom = sbom_json(&[tmp.path().to_str().expect("utf-8")]);
+    assert_eq!(purls(&bom).len(), 2);
+    let big = tmp.path().join("big").join("package-lock.json");
+    std::fs::create_dir(big.parent().expect("parent")).expect("mkdir");
+    let f = std::fs::File::create(&big).expect("create");
+    f.set_len(100 * 1024 * 1024).expect("sparse 100 MB");
+    let out = levee()
+        .args(["sbom", "--lockfile", big.to_str().expect("utf-8")])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("104857600 bytes"));
+}
+
+#[test]
+fn no_lock_file_says_how_to_make_one() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = levee()
+        .args(["sbom", tmp.path().to_str().expect("utf-8")])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no lock file in") && stderr.contains("npm install --package-lock-only"),
+        "{stderr}"
+    );
+}
+
+/// The validators' bin dir: `LEVEE_VALIDATORS_BIN`, else the repo's `.venv/bin`. Missing tools fail.
+fn validators_bin() -> PathBuf {
+    std::env::var_os("LEVEE_VALIDATORS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin"))
+}
+
+/// The official CycloneDX schemas shipped in cyclonedx-python-lib (its `_res` folder, where the
+/// `spdx` and `jsf` references resolve locally).
+fn schema_dir() -> PathBuf {
+    let py = validators_bin().join("python");
+    let out = Command::new(&py)
+        .args(["-c", "import cyclonedx.schema, os; print(os.path.join(os.path.dirname(cyclonedx.schema.__file__), '_res'))"])
+        .output()
+        .unwrap_or_else(|e| panic!("{} not runnable ({e}); install cyclonedx-python-lib into the validators venv", py.display()));
+    assert!(
+        out.status.success(),
+        "cyclonedx-python-lib is missing from {}: {}",
+        py.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+#[test]
+fn every_sbom_validates_against_the_official_schema() {
+    let schemas = schema_dir();
+    let checker = validators_bin().join("check-jsonschema");
+    assert!(
+        checker.is_file(),
+        "check-jsonschema missing at {}",
+        checker.display()
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut by_spec: std::collections::BTreeMap<&str, Vec<PathBuf>> = Default::default();
+    let fixtures_list = [
+        "npm-v1",
+        "npm-v2-resolved",
+        "npm-v3",
+        "npm-shrinkwrap",
+        "npm-big",
+        "uv",
+        "poetry",
+        "pipenv",
+        "pylock",
+        "requirements-uv",
+        "cargo",
+    ];
+    for spec in ["1.3", "1.4", "1.5"] {
+        for f in fixtures_list {
+            let out = tmp.path().join(format!("{f}-{spec}.cdx.json"));
+            let st = levee()
+                .args([
+                    "sbom",
+                    fixtures().join(f).to_str().expect("utf-8"),
+                    "--spec-version",
+                    spec,
+                    "-o",
+                    out.to_str().expect("utf-8"),
+                ])
+                .status()
+                .expect("run");
+            assert!(st.success(), "{f} {spec}");
+            by_spec.entry(spec).or_default().push(out);
+        }
+    }
+    // One with app.yaml metadata and --omit dev.
+    let app = tmp.path().join("app");
+    std::fs::create_dir(&app).expect("mkdir");
+    std::fs::copy(
+        fixtures().join("npm-v3/package-lock.json"),
+        app.join("package-lock.json"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/manifests/valid/playbook-example.yaml"),
+        app.join("app.yaml"),
+    )
+    .expect("copy");
+    let out = tmp.path().join("app-1.5.cdx.json");
+    assert!(
+        levee()
+            .args([
+                "sbom",
+                app.to_str().expect("utf-8"),
+                "--omit",
+                "dev",
+                "-o",
+                out.to_str().expect("utf-8")
+            ])
+            .status()
+            .expect("run")
+            .success()
+    );
+    by_spec.entry("1.5").or_default().push(out);
+
+    for (spec, files) in by_spec {
+        let schema = schemas.join(format!("bom-{spec}.SNAPSHOT.schema.json"));
+        let out = Command::new(&checker)
+            .arg("--schemafile")
+            .arg(&schema)
+            .arg("--base-uri")
+            .arg(format!("file://{}/", schemas.display()))
+            .args(["--disable-formats", "iri-reference"])
+            .args(&files)
+            .output()
+            .expect("run check-jsonschema");
+        assert!(
+            out.status.success(),
+            "CycloneDX {spec} schema: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
