@@ -1148,22 +1148,26 @@ fn dataset_allowed(
             format!("raise --classification to {dc}"),
         ));
     }
-    if let Some(reg) = registered {
-        if !reg.allowed_access.contains(&d.access_level) {
-            return Err(problem(
-                format!(
-                    "the dataset `{}` allows {} access, not {}",
-                    d.dataset,
-                    reg.allowed_access
-                        .iter()
-                        .map(|a| a.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    d.access_level
-                ),
-                "ask for an allowed access level",
-            ));
-        }
+    // An unregistered dataset is read-only, as the org's policy treats it.
+    let allowed = registered.map_or_else(|| vec![AccessLevel::Read], |r| r.allowed_access.clone());
+    if !allowed.contains(&d.access_level) {
+        return Err(problem(
+            format!(
+                "the dataset `{}` allows {} access, not {}",
+                d.dataset,
+                allowed
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                d.access_level
+            ),
+            if registered.is_some() {
+                "ask for an allowed access level".to_string()
+            } else {
+                "use read access, or ask the platform team to register the dataset (with write) in levee.org.yaml".to_string()
+            },
+        ));
     }
     Ok(())
 }

@@ -1182,3 +1182,39 @@ fn snapshot_every_template() {
         }
     });
 }
+
+#[test]
+fn the_org_policy_is_the_last_gate_before_writing() {
+    // The wizard's own questions allow a production app without a team or cost center; the
+    // org's policy (what `levee check` and CI enforce) does not, so nothing is written.
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = run(levee(dir.path()).arg("new").args(basic_args_with(
+        "prod-app",
+        &[
+            "--tier",
+            "production",
+            "--classification",
+            "internal",
+            "--sso-group",
+            "ops",
+        ],
+    )));
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("the org's policy would refuse this app; nothing was written"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("OWN-002") && o.stderr.contains("OWN-003"),
+        "{}",
+        o.stderr
+    );
+    assert!(!dir.path().join("prod-app").exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("ls").count(),
+        0,
+        "nothing left behind"
+    );
+}

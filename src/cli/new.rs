@@ -189,6 +189,9 @@ pub fn run_with(
         .template(&resolved.template_id)
         .map_err(|e| UsageError::new(e.to_string()))?;
     let plan = scaffold::plan(&pack, template, resolved.manifest, &org.org).map_err(usage)?;
+    // The last gate before writing: the org's own policy rules (what `levee check` and CI
+    // enforce) on the manifest as it will be written. A denial writes nothing.
+    policy_gate(&plan.manifest, &org.org)?;
     scaffold::write(&target, &plan).map_err(usage)?;
 
     match args.format {
@@ -222,6 +225,31 @@ pub fn run_with(
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// Refuses a manifest the org's policy denies, listing every denial with the field and a hint.
+fn policy_gate(manifest: &crate::manifest::Manifest, org: &crate::org::Org) -> anyhow::Result<()> {
+    let mut evaluator =
+        crate::policy::Evaluator::embedded(org, crate::policy::Clock::Fixed(scaffold::today()))?;
+    let input = serde_json::to_value(manifest)?;
+    let denials: Vec<_> = evaluator
+        .evaluate(&input)?
+        .into_iter()
+        .filter(|f| f.level == crate::policy::Level::Deny)
+        .collect();
+    if denials.is_empty() {
+        return Ok(());
+    }
+    let list = denials
+        .iter()
+        .map(|f| format!("  {} {} (`{}`): {}", f.id, f.msg, f.field, f.hint))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Err(UsageError::new(format!(
+        "the org's policy would refuse this app; nothing was written:\n{list}"
+    ))
+    .hint("change the answers above (or ask the platform team about the org config), then run `levee new` again")
+    .into())
 }
 
 fn usage(e: ScaffoldError) -> anyhow::Error {
