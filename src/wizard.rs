@@ -363,7 +363,13 @@ impl Wizard<'_, '_> {
                         Some(d) => return Ok(Some(d.clone())),
                         None if !required => return Ok(None),
                         None => {
-                            prompt.refuse("an answer is required");
+                            // The question's own reason (why it is required) beats a generic one.
+                            let why = missing_hint.split(": --").next().unwrap_or_default();
+                            prompt.refuse(if why.is_empty() {
+                                "an answer is required"
+                            } else {
+                                why
+                            });
                             continue;
                         }
                     }

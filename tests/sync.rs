@@ -289,3 +289,71 @@ fn pipeline_prints_writes_and_previews_other_ci() {
         .code(2);
     assert!(!dir.path().join(".gitlab-ci.yml").exists());
 }
+
+/// Every managed file of an app, path -> content.
+fn managed_tree(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let record = fs::read_to_string(dir.join(".levee/managed.json")).expect("record");
+    let record: serde_json::Value = serde_json::from_str(&record).expect("json");
+    record["files"]
+        .as_object()
+        .expect("files")
+        .keys()
+        .map(|p| {
+            (
+                p.clone(),
+                fs::read_to_string(dir.join(p)).expect("managed file"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn changing_mem_limit_changes_exactly_the_expected_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = |mem: &str| {
+        format!(
+            "name: expense-tracker\nowner: jdoe@acme.corp\nclassification: internal\nstack: node\nruntime:\n  cpu_limit: 0.25\n  mem_limit: {mem}\nlifecycle:\n  tier: sandbox\n"
+        )
+    };
+    fs::write(dir.path().join("app.yaml"), app("256Mi")).expect("write");
+    levee(dir.path()).arg("sync").assert().code(0);
+    let before = managed_tree(dir.path());
+    fs::write(dir.path().join("app.yaml"), app("384Mi")).expect("write");
+    let a = levee(dir.path()).arg("sync").assert().code(0);
+    assert_eq!(
+        out(&a),
+        "wrote deploy/30-deployment.yaml (out of date)\nwrote deploy/README.md (out of date)\n"
+    );
+    let after = managed_tree(dir.path());
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
+    let mut changed = Vec::new();
+    for (path, old) in &before {
+        let new = &after[path];
+        for diff in similar::TextDiff::from_lines(old, new).iter_all_changes() {
+            if diff.tag() != similar::ChangeTag::Equal {
+                changed.push(format!("{path}: {}{}", diff.tag(), diff.value().trim_end()));
+            }
+        }
+    }
+    // The Deployment's memory request and limit (requests equal limits), and the README's two
+    // mentions of the limit; nothing else in any managed file (pipeline, policy, catalog entity).
+    let r = "deploy/README.md";
+    let expected = [
+        "deploy/30-deployment.yaml: -              memory: \"256Mi\"".to_string(),
+        "deploy/30-deployment.yaml: +              memory: \"384Mi\"".to_string(),
+        "deploy/30-deployment.yaml: -              memory: \"256Mi\"".to_string(),
+        "deploy/30-deployment.yaml: +              memory: \"384Mi\"".to_string(),
+        format!(
+            "{r}: -| `30-deployment.yaml` | one replica, limits cpu 250m / memory 256Mi, non-root, read-only root filesystem, probes on `/healthz` |"
+        ),
+        format!(
+            "{r}: +| `30-deployment.yaml` | one replica, limits cpu 250m / memory 384Mi, non-root, read-only root filesystem, probes on `/healthz` |"
+        ),
+        format!("{r}: -- Requests equal limits (Guaranteed QoS): cpu `250m`, memory `256Mi`, from"),
+        format!("{r}: +- Requests equal limits (Guaranteed QoS): cpu `250m`, memory `384Mi`, from"),
+    ];
+    assert_eq!(changed, expected);
+}

@@ -214,17 +214,85 @@ pub fn run_with(
                 pack.meta.name,
                 pack.version
             );
-            for path in plan.files.keys() {
-                text.push_str(&format!("  {path}\n"));
+            if ui.verbose > 0 {
+                for path in plan.files.keys() {
+                    text.push_str(&format!("  {path}\n"));
+                }
+            } else {
+                text.push_str(&summary(&plan, &plan.manifest));
             }
+            let cd = shell_word(&target.display().to_string());
+            let test = match plan.manifest.stack {
+                Some(crate::manifest::Stack::Python) => "uv sync && uv run pytest",
+                _ => "npm ci && npm test",
+            };
             text.push_str(&format!(
-                "\nNext:\n  cd {}\n  levee validate\n  levee check\n",
-                shell_word(&target.display().to_string())
+                "\nNext:\n  cd {cd}\n  levee check          # the policy gate, as CI runs it\n  {test:<20} # the app's own tests\n  git init && git add . && git commit -m 'levee new'   # then push: the pipeline runs every gate\n"
             ));
             ui.out(&text)?;
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// What was written, grouped for a person (`-v` lists every file).
+fn summary(plan: &scaffold::Plan, m: &crate::manifest::Manifest) -> String {
+    let count = |prefix: &str| {
+        plan.managed
+            .iter()
+            .filter(|p| p.starts_with(prefix))
+            .count()
+    };
+    let pipeline: Vec<&str> = plan
+        .managed
+        .iter()
+        .map(String::as_str)
+        .filter(|p| {
+            p.ends_with("levee.yml") || p.ends_with(".gitlab-ci.yml") || p.ends_with("CODEOWNERS")
+        })
+        .collect();
+    let mut rows = vec![
+        (
+            "app.yaml".to_string(),
+            "the manifest: yours to edit; then run `levee sync`".to_string(),
+        ),
+        (
+            "starter app".to_string(),
+            format!(
+                "{} files: the {} {} code, tests, Dockerfile, README",
+                plan.starter.len(),
+                m.kind.map_or("app".into(), |k| k.to_string()),
+                m.stack.map_or(String::new(), |s| s.to_string())
+            ),
+        ),
+        ("pipeline".to_string(), pipeline.join(", ")),
+        (
+            "policy/".to_string(),
+            format!(
+                "{} files: the policy bundle CI checks with OPA",
+                count("policy/")
+            ),
+        ),
+        (
+            "deploy/".to_string(),
+            format!(
+                "{} files: the runtime sandbox (Kubernetes, Kyverno)",
+                count("deploy/")
+            ),
+        ),
+        (
+            "catalog-info.yaml".to_string(),
+            "the app's entry for the developer portal".to_string(),
+        ),
+        (
+            ".levee/".to_string(),
+            "levee's record, for upgrades and drift checks".to_string(),
+        ),
+    ];
+    rows.retain(|(_, what)| !what.is_empty());
+    rows.iter()
+        .map(|(what, detail)| format!("  {what:<18} {detail}\n"))
+        .collect()
 }
 
 /// Refuses a manifest the org's policy denies, listing every denial with the field and a hint.
