@@ -151,12 +151,12 @@ pub struct Images {
 impl Default for Images {
     fn default() -> Self {
         Images {
-            rust: "rust:1.91.1-slim-bookworm".into(),
+            rust: "rust:1.95-slim-bookworm".into(),
             opa: "openpolicyagent/opa:1.22.3-debug".into(),
             gitleaks: "ghcr.io/gitleaks/gitleaks:v8.30.1".into(),
             trivy: "aquasec/trivy:0.69.3".into(),
-            node: "node:24.11.1-bookworm-slim".into(),
-            python: "ghcr.io/astral-sh/uv:0.9.5-python3.12-bookworm-slim".into(),
+            node: "node:24.22.3-bookworm-slim".into(),
+            python: "ghcr.io/astral-sh/uv:0.13.9-python3.12-bookworm-slim".into(),
             deploy: "alpine/k8s:1.34.2".into(),
         }
     }

@@ -185,11 +185,11 @@ fn creates_an_app_that_validates_and_reads_back() {
         o.stdout
     );
     assert!(
-        o.stdout
-            .ends_with("Next:\n  cd demo-app\n  levee validate\n  levee check\n"),
+        o.stdout.contains("\nNext:\n  cd demo-app\n  levee check "),
         "{}",
         o.stdout
     );
+    assert!(o.stdout.contains("  npm ci && npm test "), "{}", o.stdout);
     let app = dir.path().join("demo-app");
     let text = std::fs::read_to_string(app.join("app.yaml")).expect("app.yaml");
     assert!(text.starts_with(&format!("{}\n", levee::manifest::SCHEMA_COMMENT)));

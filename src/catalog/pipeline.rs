@@ -68,7 +68,7 @@ impl Default for Settings {
             scan_roots: vec!["apps".into()],
             metrics: None,
             cron: "17 3 * * *".into(),
-            rust_image: "rust:1.85-slim-bookworm".into(),
+            rust_image: "rust:1.95-slim-bookworm".into(),
             actions: Actions::default(),
         }
     }
