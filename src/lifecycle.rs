@@ -149,14 +149,14 @@ pub fn thresholds(entry: &Entry, usage: Option<&Usage>, t: &Escalation) -> Vec<F
                 "open_critical_vulns",
             ),
         ] {
-            if t.vulnerability_severities.contains(&sev) {
-                if let Some(n) = count.filter(|n| *n > 0) {
-                    fired.push(Fired {
-                        threshold: key,
-                        value: n.to_string(),
-                        limit: "0".into(),
-                    });
-                }
+            if t.vulnerability_severities.contains(&sev)
+                && let Some(n) = count.filter(|n| *n > 0)
+            {
+                fired.push(Fired {
+                    threshold: key,
+                    value: n.to_string(),
+                    limit: "0".into(),
+                });
             }
         }
     }

@@ -445,7 +445,7 @@ impl Cpu {
 
 impl fmt::Display for Cpu {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 % 1000 == 0 {
+        if self.0.is_multiple_of(1000) {
             write!(f, "{}", self.0 / 1000)
         } else {
             write!(f, "{}m", self.0)
@@ -538,12 +538,12 @@ impl Memory {
 impl fmt::Display for Memory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (unit, mult) in MEMORY_UNITS.iter().take(4).rev() {
-            if self.0 % mult == 0 {
+            if self.0.is_multiple_of(*mult) {
                 return write!(f, "{}{unit}", self.0 / mult);
             }
         }
         for (unit, mult) in MEMORY_UNITS.iter().skip(4).rev() {
-            if self.0 % mult == 0 {
+            if self.0.is_multiple_of(*mult) {
                 return write!(f, "{}{unit}", self.0 / mult);
             }
         }
@@ -661,46 +661,46 @@ pub fn is_valid_name(s: &str) -> bool {
 
 /// The meaning checks: everything the schema cannot say, each at its own position.
 pub fn check(cx: &mut Checker<'_>) {
-    if let Some(Value::String(name)) = cx.get("/name") {
-        if !is_valid_name(name) {
-            let name = name.clone();
-            cx.error(
-                "/name",
-                format!("`{}` is not a valid app name", truncate(&name)),
-                format!(
-                    "use 2 to 63 lowercase letters, digits and dashes, starting with a letter: `{}`",
-                    slugify(&name)
-                ),
-            );
-        }
+    if let Some(Value::String(name)) = cx.get("/name")
+        && !is_valid_name(name)
+    {
+        let name = name.clone();
+        cx.error(
+            "/name",
+            format!("`{}` is not a valid app name", truncate(&name)),
+            format!(
+                "use 2 to 63 lowercase letters, digits and dashes, starting with a letter: `{}`",
+                slugify(&name)
+            ),
+        );
     }
-    if let Some(Value::String(owner)) = cx.get("/owner") {
-        if !is_email(owner) {
-            let owner = owner.clone();
-            cx.error(
-                "/owner",
-                format!("`{}` is not an e-mail address", truncate(&owner)),
-                "the owner is the accountable person's work e-mail, like `jane.doe@acme.corp`",
-            );
-        }
+    if let Some(Value::String(owner)) = cx.get("/owner")
+        && !is_email(owner)
+    {
+        let owner = owner.clone();
+        cx.error(
+            "/owner",
+            format!("`{}` is not an e-mail address", truncate(&owner)),
+            "the owner is the accountable person's work e-mail, like `jane.doe@acme.corp`",
+        );
     }
-    if let Some(v) = cx.get("/runtime/cpu_limit").cloned() {
-        if let Err(e) = Cpu::parse_value(&v) {
-            cx.error(
-                "/runtime/cpu_limit",
-                e,
-                "write cores as a number (`0.25`, `1`) or millicores as text (`\"250m\"`)",
-            );
-        }
+    if let Some(v) = cx.get("/runtime/cpu_limit").cloned()
+        && let Err(e) = Cpu::parse_value(&v)
+    {
+        cx.error(
+            "/runtime/cpu_limit",
+            e,
+            "write cores as a number (`0.25`, `1`) or millicores as text (`\"250m\"`)",
+        );
     }
-    if let Some(Value::String(m)) = cx.get("/runtime/mem_limit") {
-        if let Err(e) = Memory::parse(m) {
-            cx.error(
-                "/runtime/mem_limit",
-                e,
-                "Kubernetes quantities use Ki, Mi, Gi (powers of 1024) or k, M, G (powers of 1000)",
-            );
-        }
+    if let Some(Value::String(m)) = cx.get("/runtime/mem_limit")
+        && let Err(e) = Memory::parse(m)
+    {
+        cx.error(
+            "/runtime/mem_limit",
+            e,
+            "Kubernetes quantities use Ki, Mi, Gi (powers of 1024) or k, M, G (powers of 1000)",
+        );
     }
     if let Some(Value::Array(egress)) = cx.get("/runtime/egress").cloned() {
         for (i, e) in egress.iter().enumerate() {
@@ -794,14 +794,14 @@ fn check_dates(cx: &mut Checker<'_>) {
             ),
         }
     }
-    if let [Some(created), Some(expires)] = dates {
-        if expires <= created {
-            cx.error(
-                "/lifecycle/expires",
-                format!("the app expires ({expires}) before it is created ({created})"),
-                "set `lifecycle.expires` to a date after `lifecycle.created`",
-            );
-        }
+    if let [Some(created), Some(expires)] = dates
+        && expires <= created
+    {
+        cx.error(
+            "/lifecycle/expires",
+            format!("the app expires ({expires}) before it is created ({created})"),
+            "set `lifecycle.expires` to a date after `lifecycle.created`",
+        );
     }
 }
 

@@ -399,51 +399,51 @@ impl Checked for Org {
         crate::sandbox::check_org(cx);
         if let Some(Value::Array(domains)) = cx.get("/owner_domains") {
             for (i, d) in domains.iter().enumerate() {
-                if let Value::String(s) = d {
-                    if !crate::manifest::is_hostname(s) {
-                        let s = s.clone();
-                        cx.error(
-                            &format!("/owner_domains/{i}"),
-                            format!("`{s}` is not a domain"),
-                            "list bare e-mail domains, like `acme.corp`",
-                        );
-                    }
+                if let Value::String(s) = d
+                    && !crate::manifest::is_hostname(s)
+                {
+                    let s = s.clone();
+                    cx.error(
+                        &format!("/owner_domains/{i}"),
+                        format!("`{s}` is not a domain"),
+                        "list bare e-mail domains, like `acme.corp`",
+                    );
                 }
             }
         }
         if let Some(Value::Array(hosts)) = cx.get("/egress/approved") {
             for (i, h) in hosts.iter().enumerate() {
-                if let Value::String(s) = h {
-                    if !crate::manifest::is_hostname(s.strip_prefix("*.").unwrap_or(s)) {
-                        let s = s.clone();
-                        cx.error(
-                            &format!("/egress/approved/{i}"),
-                            format!("`{s}` is not a hostname or `*.domain` wildcard"),
-                            "list hostnames without scheme, port or path",
-                        );
-                    }
+                if let Value::String(s) = h
+                    && !crate::manifest::is_hostname(s.strip_prefix("*.").unwrap_or(s))
+                {
+                    let s = s.clone();
+                    cx.error(
+                        &format!("/egress/approved/{i}"),
+                        format!("`{s}` is not a hostname or `*.domain` wildcard"),
+                        "list hostnames without scheme, port or path",
+                    );
                 }
             }
         }
         for tier in Tier::ALL {
             let base = format!("/tiers/{tier}");
-            if let Some(v) = cx.get(&format!("{base}/max_cpu")).cloned() {
-                if let Err(e) = Cpu::parse_value(&v) {
-                    cx.error(
-                        &format!("{base}/max_cpu"),
-                        e,
-                        "cores (`0.5`) or millicores (`\"500m\"`)",
-                    );
-                }
+            if let Some(v) = cx.get(&format!("{base}/max_cpu")).cloned()
+                && let Err(e) = Cpu::parse_value(&v)
+            {
+                cx.error(
+                    &format!("{base}/max_cpu"),
+                    e,
+                    "cores (`0.5`) or millicores (`\"500m\"`)",
+                );
             }
-            if let Some(Value::String(m)) = cx.get(&format!("{base}/max_memory")) {
-                if let Err(e) = Memory::parse(m) {
-                    cx.error(
-                        &format!("{base}/max_memory"),
-                        e,
-                        "a Kubernetes quantity, like `512Mi`",
-                    );
-                }
+            if let Some(Value::String(m)) = cx.get(&format!("{base}/max_memory"))
+                && let Err(e) = Memory::parse(m)
+            {
+                cx.error(
+                    &format!("{base}/max_memory"),
+                    e,
+                    "a Kubernetes quantity, like `512Mi`",
+                );
             }
             let max = cx
                 .get(&format!("{base}/max_lifetime_days"))
@@ -453,14 +453,14 @@ impl Checked for Org {
                 .and_then(Value::as_u64);
             let builtin = TierCaps::builtin(*tier);
             let max = max.or(builtin.max_lifetime_days.map(u64::from));
-            if let (Some(max), Some(default)) = (max, default) {
-                if default > max {
-                    cx.error(
+            if let (Some(max), Some(default)) = (max, default)
+                && default > max
+            {
+                cx.error(
                         &format!("{base}/default_lifetime_days"),
                         format!("the default lifetime ({default} days) is longer than the maximum ({max} days)"),
                         "make `default_lifetime_days` at most `max_lifetime_days`",
                     );
-                }
             }
         }
     }

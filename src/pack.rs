@@ -86,13 +86,14 @@ impl Spec {
         if source == BUILTIN_SOURCE {
             return Spec::Builtin;
         }
-        if let Some((repo, tag)) = source.rsplit_once('@') {
-            if is_version_tag(tag) && !repo.is_empty() {
-                return Spec::Git {
-                    repo: repo.to_string(),
-                    tag: Some(tag.to_string()),
-                };
-            }
+        if let Some((repo, tag)) = source.rsplit_once('@')
+            && is_version_tag(tag)
+            && !repo.is_empty()
+        {
+            return Spec::Git {
+                repo: repo.to_string(),
+                tag: Some(tag.to_string()),
+            };
         }
         let url = source.contains("://")
             || (source.starts_with("git@") && source.contains(':'))

@@ -183,72 +183,73 @@ pub fn check_org(cx: &mut crate::document::Checker<'_>) {
         Some(Value::String(s)) => Some(s.clone()),
         _ => None,
     };
-    if let Some(ns) = text(cx, "/sandbox/namespace") {
-        if !is_dns_label(&ns) {
-            cx.error(
-                "/sandbox/namespace",
-                format!("`{ns}` is not a Kubernetes namespace name"),
-                "use at most 63 lowercase letters, digits and dashes, like `levee-sandbox`",
-            );
-        }
+    if let Some(ns) = text(cx, "/sandbox/namespace")
+        && !is_dns_label(&ns)
+    {
+        cx.error(
+            "/sandbox/namespace",
+            format!("`{ns}` is not a Kubernetes namespace name"),
+            "use at most 63 lowercase letters, digits and dashes, like `levee-sandbox`",
+        );
     }
-    if let Some(prefix) = text(cx, "/sandbox/hardened_namespace_prefix") {
-        if prefix.len() > 40 || !is_dns_label(&format!("{prefix}a")) {
-            cx.error(
-                "/sandbox/hardened_namespace_prefix",
-                format!("`{prefix}` cannot start a Kubernetes namespace name"),
-                "use at most 40 lowercase letters, digits and dashes, like `levee-hardened-`",
-            );
-        }
+    if let Some(prefix) = text(cx, "/sandbox/hardened_namespace_prefix")
+        && (prefix.len() > 40 || !is_dns_label(&format!("{prefix}a")))
+    {
+        cx.error(
+            "/sandbox/hardened_namespace_prefix",
+            format!("`{prefix}` cannot start a Kubernetes namespace name"),
+            "use at most 40 lowercase letters, digits and dashes, like `levee-hardened-`",
+        );
     }
     for key in ["runtime_class", "wasm_runtime_class"] {
         let pointer = format!("/sandbox/{key}");
-        if let Some(class) = text(cx, &pointer) {
-            if !class.split('.').all(is_dns_label) || class.len() > 253 {
-                cx.error(
-                    &pointer,
-                    format!("`{class}` is not a RuntimeClass name"),
-                    "name the RuntimeClass as `kubectl get runtimeclass` lists it, like `gvisor`",
-                );
-            }
+        if let Some(class) = text(cx, &pointer)
+            && (!class.split('.').all(is_dns_label) || class.len() > 253)
+        {
+            cx.error(
+                &pointer,
+                format!("`{class}` is not a RuntimeClass name"),
+                "name the RuntimeClass as `kubectl get runtimeclass` lists it, like `gvisor`",
+            );
         }
     }
-    if let Some(host) = text(cx, "/sandbox/egress_proxy/host") {
-        if !crate::manifest::is_hostname(&host) {
-            cx.error(
+    if let Some(host) = text(cx, "/sandbox/egress_proxy/host")
+        && !crate::manifest::is_hostname(&host)
+    {
+        cx.error(
                 "/sandbox/egress_proxy/host",
                 format!("`{host}` is not a hostname"),
                 "the proxy's service name, without scheme or port: `egress-proxy.egress.svc.cluster.local`",
             );
-        }
     }
-    if let Some(path) = text(cx, "/sandbox/health_path") {
-        if !path.starts_with('/') || path.contains(char::is_whitespace) {
-            cx.error(
-                "/sandbox/health_path",
-                format!("`{path}` is not an HTTP path"),
-                "start it with `/`, like `/healthz`",
-            );
-        }
+    if let Some(path) = text(cx, "/sandbox/health_path")
+        && (!path.starts_with('/') || path.contains(char::is_whitespace))
+    {
+        cx.error(
+            "/sandbox/health_path",
+            format!("`{path}` is not an HTTP path"),
+            "start it with `/`, like `/healthz`",
+        );
     }
-    if let Some(protocol) = text(cx, "/sandbox/telemetry/protocol") {
-        if !["grpc", "http/protobuf", "http/json"].contains(&protocol.as_str()) {
-            cx.error(
-                "/sandbox/telemetry/protocol",
-                format!("`{protocol}` is not an OTLP protocol"),
-                "use `grpc`, `http/protobuf` or `http/json`",
-            );
-        }
+    if let Some(protocol) = text(cx, "/sandbox/telemetry/protocol")
+        && !["grpc", "http/protobuf", "http/json"].contains(&protocol.as_str())
+    {
+        cx.error(
+            "/sandbox/telemetry/protocol",
+            format!("`{protocol}` is not an OTLP protocol"),
+            "use `grpc`, `http/protobuf` or `http/json`",
+        );
     }
-    if let Some(registry) = text(cx, "/sandbox/image_registry") {
-        if registry.is_empty() || registry.contains("://") || registry.contains(char::is_whitespace)
-        {
-            cx.error(
-                "/sandbox/image_registry",
-                format!("`{registry}` is not an image registry path"),
-                "a registry host and path without scheme, like `registry.acme.corp/apps`",
-            );
-        }
+    if let Some(registry) = text(cx, "/sandbox/image_registry")
+        && (registry.is_empty()
+            || registry.contains("://")
+            || registry.contains(char::is_whitespace))
+    {
+        cx.error(
+            "/sandbox/image_registry",
+            format!("`{registry}` is not an image registry path"),
+            "a registry host and path without scheme, like `registry.acme.corp/apps`",
+        );
     }
     for pointer in [
         "/sandbox/port",
@@ -617,7 +618,7 @@ fn provider_suffix(p: SecretProvider) -> &'static str {
 
 /// A CPU amount as a Kubernetes quantity: whole cores as `1`, else millicores `250m`.
 fn quantity_cpu(c: Cpu) -> String {
-    if c.0 % 1000 == 0 {
+    if c.0.is_multiple_of(1000) {
         (c.0 / 1000).to_string()
     } else {
         format!("{}m", c.0)

@@ -252,12 +252,12 @@ pub fn discover(roots: &[PathBuf]) -> Vec<PathBuf> {
             })
             .build();
         for entry in walker.flatten() {
-            if entry.file_name() == "app.yaml" && entry.file_type().is_some_and(|t| t.is_file()) {
-                if let Some(dir) = entry.path().parent() {
-                    if dir.join(".levee").is_dir() {
-                        apps.insert(dir.to_path_buf());
-                    }
-                }
+            if entry.file_name() == "app.yaml"
+                && entry.file_type().is_some_and(|t| t.is_file())
+                && let Some(dir) = entry.path().parent()
+                && dir.join(".levee").is_dir()
+            {
+                apps.insert(dir.to_path_buf());
             }
         }
     }

@@ -967,11 +967,11 @@ impl Wizard<'_, '_> {
                 access_level,
                 purpose: Some(purpose).filter(|p| !p.is_empty()),
             };
-            if let Some(p) = &d.purpose {
-                if let Err(p) = check_free_text(p, 200, true) {
-                    prompt.refuse(&p.message);
-                    continue;
-                }
+            if let Some(p) = &d.purpose
+                && let Err(p) = check_free_text(p, 200, true)
+            {
+                prompt.refuse(&p.message);
+                continue;
             }
             match check(&d) {
                 Ok(()) => out.push(d),
@@ -1140,13 +1140,13 @@ fn dataset_allowed(
             d.dataset
         )
     };
-    if let Some(max) = org.tier(tier).max_classification {
-        if dc > max {
-            return Err(problem(
-                format!("{why}, and a {tier} may touch at most {max} data"),
-                "use a higher --tier, or a less sensitive dataset",
-            ));
-        }
+    if let Some(max) = org.tier(tier).max_classification
+        && dc > max
+    {
+        return Err(problem(
+            format!("{why}, and a {tier} may touch at most {max} data"),
+            "use a higher --tier, or a less sensitive dataset",
+        ));
     }
     if dc > classification {
         return Err(problem(

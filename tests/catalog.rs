@@ -316,10 +316,10 @@ fn a_kill_during_write_leaves_the_previous_entry_intact() {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.ends_with(".tmp"))
         });
-        if let Some(f) = found {
-            if std::fs::read_to_string(&f).is_ok_and(|t| t.contains("second")) {
-                break f;
-            }
+        if let Some(f) = found
+            && std::fs::read_to_string(&f).is_ok_and(|t| t.contains("second"))
+        {
+            break f;
         }
         assert!(
             start.elapsed() < Duration::from_secs(30),

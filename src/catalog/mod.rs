@@ -404,10 +404,10 @@ pub fn read_policy_result(app_dir: &Path) -> Result<Option<PolicyResult>, String
 /// The current time, RFC 3339 UTC, seconds precision. `LEVEE_NOW` fixes it (tests); else
 /// `LEVEE_TODAY` at midnight; else the system clock.
 pub fn now() -> String {
-    if let Ok(s) = std::env::var("LEVEE_NOW") {
-        if let Ok(t) = s.parse::<jiff::Timestamp>() {
-            return t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-        }
+    if let Ok(s) = std::env::var("LEVEE_NOW")
+        && let Ok(t) = s.parse::<jiff::Timestamp>()
+    {
+        return t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     }
     if std::env::var_os("LEVEE_TODAY").is_some() {
         return format!("{}T00:00:00Z", crate::clock::today());
@@ -457,12 +457,11 @@ fn origin_url(config: &str) -> Option<String> {
         let line = line.trim();
         if line.starts_with('[') {
             in_origin = line.replace(' ', "") == "[remote\"origin\"]";
-        } else if in_origin {
-            if let Some((k, v)) = line.split_once('=') {
-                if k.trim() == "url" {
-                    return Some(v.trim().trim_matches('"').to_string());
-                }
-            }
+        } else if in_origin
+            && let Some((k, v)) = line.split_once('=')
+            && k.trim() == "url"
+        {
+            return Some(v.trim().trim_matches('"').to_string());
         }
     }
     None

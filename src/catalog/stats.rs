@@ -127,14 +127,14 @@ pub fn table(header: &[&str]) -> comfy_table::Table {
     t.load_style(comfy_table::presets::NOTHING)
         .set_header(header.to_vec());
     let term = console::Term::stdout();
-    if term.is_term() {
-        if let Some((_, w)) = term.size_checked() {
-            t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
-                .set_width(w);
-            for i in 0..header.len().min(2) {
-                if let Some(c) = t.column_mut(i) {
-                    c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
-                }
+    if term.is_term()
+        && let Some((_, w)) = term.size_checked()
+    {
+        t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+            .set_width(w);
+        for i in 0..header.len().min(2) {
+            if let Some(c) = t.column_mut(i) {
+                c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
             }
         }
     }

@@ -417,17 +417,16 @@ fn scan(store: &Store, org: &Org, roots: &[PathBuf], ui: &Ui) -> anyhow::Result<
     let now = catalog::now();
     walk.build_parallel().run(|| {
         Box::new(|item| {
-            if let Ok(e) = item {
-                if e.file_type().is_some_and(|t| t.is_file())
-                    && e.file_name() == crate::manifest::FILE_NAME
-                {
-                    let dir = e.path().parent().unwrap_or(Path::new(".")).to_path_buf();
-                    let abs = std::path::absolute(&dir).unwrap_or(dir.clone());
-                    if !abs.starts_with(&catalog_abs) {
-                        register_claiming(store, org, &dir, &now, ui, &problems, &claimed);
-                        if let Ok(mut f) = found.lock() {
-                            f.push(abs);
-                        }
+            if let Ok(e) = item
+                && e.file_type().is_some_and(|t| t.is_file())
+                && e.file_name() == crate::manifest::FILE_NAME
+            {
+                let dir = e.path().parent().unwrap_or(Path::new(".")).to_path_buf();
+                let abs = std::path::absolute(&dir).unwrap_or(dir.clone());
+                if !abs.starts_with(&catalog_abs) {
+                    register_claiming(store, org, &dir, &now, ui, &problems, &claimed);
+                    if let Ok(mut f) = found.lock() {
+                        f.push(abs);
                     }
                 }
             }

@@ -83,14 +83,14 @@ struct Located {
 
 pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let clock = args.today.map_or(Clock::System, Clock::Fixed);
-    if let Some(b) = &args.bundle {
-        if !b.is_dir() {
-            return Err(
-                UsageError::new(format!("{} is not a directory", b.display()))
-                    .hint("pass an app's policy/ directory, as `levee sync` writes it")
-                    .into(),
-            );
-        }
+    if let Some(b) = &args.bundle
+        && !b.is_dir()
+    {
+        return Err(
+            UsageError::new(format!("{} is not a directory", b.display()))
+                .hint("pass an app's policy/ directory, as `levee sync` writes it")
+                .into(),
+        );
     }
     let mut engines: HashMap<Option<PathBuf>, Evaluator> = HashMap::new();
     let mut reports = Vec::new();

@@ -84,11 +84,11 @@ pub fn run_with(
         for (e, d) in loaded.entries.iter().zip(&decisions) {
             let mut entry = e.clone();
             let mut changed = false;
-            if let Some(u) = metrics.get(&e.id) {
-                if entry.usage.as_ref() != Some(u) {
-                    entry.usage = Some(u.clone());
-                    changed = true;
-                }
+            if let Some(u) = metrics.get(&e.id)
+                && entry.usage.as_ref() != Some(u)
+            {
+                entry.usage = Some(u.clone());
+                changed = true;
             }
             match d.action {
                 Action::Deprovision => {
