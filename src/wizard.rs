@@ -286,6 +286,9 @@ pub struct Setup<'a> {
     pub org: &'a Org,
     pub pack: &'a Pack,
     pub today: Date,
+    /// The app name proposed when none is given: `levee new DIR` names the app after DIR when
+    /// DIR's last component is a valid name.
+    pub default_name: Option<String>,
 }
 
 /// Resolves the answers into a manifest, asking through `prompt` when given.
@@ -405,7 +408,7 @@ impl Wizard<'_, '_> {
             .ask(
                 question("name", "App name?", "lowercase letters, digits and dashes, like `expense-tracker`"),
                 a.name.clone(),
-                None,
+                self.setup.default_name.clone(),
                 true,
                 None,
                 &|s| Ok(s.to_string()),

@@ -567,6 +567,7 @@ fn render_hostile(template: &str, value: &str) -> Result<String, String> {
         org: &org,
         pack: &pack,
         today: levee::manifest::Date::parse("2026-03-01").expect("date"),
+        default_name: None,
     };
     let resolved = wizard::resolve(&answers, &setup, None).map_err(|e| e.to_string())?;
     let t = pack.template(template).expect("template");
@@ -960,6 +961,7 @@ fn wizard_asks_explains_and_reasks_on_refusal() {
         org: &org,
         pack: &pack,
         today: levee::manifest::Date::parse("2026-03-01").expect("d"),
+        default_name: None,
     };
     let mut p = Scripted::new(&[
         ("name", "Bad Name"),
@@ -1037,6 +1039,7 @@ fn wizard_explains_each_classification_and_offers_only_allowed_stores() {
         org: &org,
         pack: &pack,
         today: levee::manifest::Date::parse("2026-03-01").expect("d"),
+        default_name: None,
     };
     let answers = Answers {
         name: Some("x-app".into()),
@@ -1139,6 +1142,7 @@ fn tree_snapshot(pack: &pack::Pack, id: &str) -> String {
         org: &org,
         pack,
         today: levee::manifest::Date::parse("2026-03-01").expect("d"),
+        default_name: None,
     };
     let r = wizard::resolve(&answers, &setup, None).expect("resolves");
     let plan = scaffold::plan(pack, t, r.manifest, &org).expect("plan");
@@ -1217,4 +1221,36 @@ fn the_org_policy_is_the_last_gate_before_writing() {
         0,
         "nothing left behind"
     );
+}
+
+#[test]
+fn the_directory_names_the_app_when_no_name_is_given() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = run(levee(dir.path()).args([
+        "new",
+        "payroll-report",
+        "--no-input",
+        "--owner",
+        "jane.doe@acme.corp",
+        "--kind",
+        "dashboard",
+        "--stack",
+        "python",
+        "--classification",
+        "internal",
+    ]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let app =
+        std::fs::read_to_string(dir.path().join("payroll-report/app.yaml")).expect("app.yaml");
+    assert!(app.contains("\nname: \"payroll-report\"\n"), "{app}");
+    // A directory that is not a valid name proposes nothing: the flag is still required.
+    let o = run(levee(dir.path()).args([
+        "new",
+        "Payroll Report",
+        "--no-input",
+        "--owner",
+        "jane.doe@acme.corp",
+    ]));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("pass --name"), "{}", o.stderr);
 }

@@ -172,6 +172,13 @@ pub fn run_with(
         org: &org.org,
         pack: &pack,
         today: scaffold::today(),
+        default_name: args
+            .dir
+            .as_deref()
+            .and_then(Path::file_name)
+            .and_then(|n| n.to_str())
+            .filter(|n| crate::manifest::is_valid_name(n))
+            .map(str::to_string),
     };
     let resolved = wizard::resolve(&answers, &setup, prompt).map_err(|e| {
         let hint = e.hint().map(str::to_string);
