@@ -235,7 +235,10 @@ impl Entry {
         };
         let mut entry = Entry::from_manifest(&loaded.value, org, &dir, now);
         entry.sbom = sbom::summarize_dir(&dir).map_err(EntryError::Other)?;
-        entry.policy = read_policy_result(&dir).map_err(EntryError::Other)?;
+        entry.policy = match read_policy_result(&dir).map_err(EntryError::Other)? {
+            Some(recorded) => Some(recorded),
+            None => evaluate_policy(&loaded.value, org),
+        };
         Ok(entry)
     }
 
@@ -384,6 +387,46 @@ pub fn record_policy(store: &Store, id: &str, result: PolicyResult) -> Result<bo
     entry.updated = now();
     store.put(&entry)?;
     Ok(true)
+}
+
+/// The policy result of `levee check` for this manifest, evaluated now (in-process, the org's
+/// rules). Each thread compiles the rules once per org config and reuses them, so scanning a
+/// fleet costs one evaluation per app. `None` only if the embedded rules fail to compile (a
+/// levee bug), in which case the entry simply has no policy result.
+pub fn evaluate_policy(m: &Manifest, org: &Org) -> Option<PolicyResult> {
+    use std::cell::RefCell;
+    thread_local! {
+        static EVALUATOR: RefCell<Option<(String, crate::policy::Evaluator)>> = const { RefCell::new(None) };
+    }
+    let key = serde_json::to_string(org).ok()?;
+    let today = crate::clock::today();
+    let input = serde_json::to_value(m).ok()?;
+    let findings = EVALUATOR.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.as_ref().is_none_or(|(k, _)| *k != key) {
+            let e =
+                crate::policy::Evaluator::embedded(org, crate::policy::Clock::Fixed(today)).ok()?;
+            *cell = Some((key.clone(), e));
+        }
+        cell.as_mut()?.1.evaluate(&input).ok()
+    })?;
+    let ids = |level: crate::policy::Level| {
+        let mut v: Vec<String> = findings
+            .iter()
+            .filter(|f| f.level == level)
+            .map(|f| f.id.clone())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let deny = ids(crate::policy::Level::Deny);
+    Some(PolicyResult {
+        passed: deny.is_empty(),
+        deny,
+        warn: ids(crate::policy::Level::Warn),
+        checked: today,
+    })
 }
 
 /// Reads `.levee/policy-result.json` when present.
