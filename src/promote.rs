@@ -156,8 +156,15 @@ pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<Outcome, Promote
     };
     let before = loaded.value.clone();
     let from = before.lifecycle.tier;
+    // Where a field sits in app.yaml; a missing field is located at its nearest present parent
+    // mapping, never at the document root (which says nothing).
     let locate = |pointer: &str| {
-        let pos = loaded.doc.spans.value_pos(pointer);
+        let pos = loaded
+            .doc
+            .spans
+            .find(pointer)
+            .filter(|(found, _)| !found.is_empty())
+            .map(|(_, s)| s.value);
         (pos.map(|p| p.line), pos.map(|p| p.col))
     };
     let refuse = |reasons: Vec<Reason>| {
@@ -638,7 +645,7 @@ mod tests {
             .map(|e| format!("  expires: {e}\n"))
             .unwrap_or_default();
         let text = format!(
-            "name: a\nowner: a@example.com\nclassification: internal\nsso: oidc\nlifecycle:\n  tier: {tier}\n  created: {created}\n{exp}"
+            "name: my-app\nowner: a@example.com\nclassification: internal\nsso: oidc\nlifecycle:\n  tier: {tier}\n  created: {created}\n{exp}"
         );
         document::parse_str::<Manifest>(Path::new("app.yaml"), &text)
             .expect("manifest")

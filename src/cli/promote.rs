@@ -170,12 +170,12 @@ fn refusal_text(path: &str, r: &Refusal, ui: &Ui) -> String {
     ));
     for x in &r.reasons {
         out.push_str(&format!("  {} {} {}\n", ui.red("deny"), x.id, x.message));
-        out.push_str(&format!(
-            "       {} {} ({})\n",
-            ui.dim("at"),
-            at(path, x),
-            x.field
-        ));
+        let place = at(path, x);
+        if place == x.field {
+            out.push_str(&format!("       {} {place}\n", ui.dim("at")));
+        } else {
+            out.push_str(&format!("       {} {place} ({})\n", ui.dim("at"), x.field));
+        }
         out.push_str(&format!("       {} {}\n", ui.dim("hint:"), x.hint));
     }
     out
