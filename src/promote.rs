@@ -694,6 +694,21 @@ mod tests {
     }
 
     #[test]
+    fn only_the_changed_fields_lines_may_differ() {
+        let change = [FieldChange {
+            field: "lifecycle.tier".into(),
+            old: Some("prototype".into()),
+            new: Some("sandbox".into()),
+        }];
+        let old = "# note\nlifecycle:\n  tier: prototype\n";
+        assert_eq!(
+            stray_changes(old, "# note\nlifecycle:\n  tier: sandbox\n", &change),
+            None
+        );
+        assert!(stray_changes(old, "# other\nlifecycle:\n  tier: sandbox\n", &change).is_some());
+    }
+
+    #[test]
     fn dotted_fields() {
         assert_eq!(dotted("/secrets/1/provider"), "secrets[1].provider");
         assert_eq!(dotted("/runtime/cpu_limit"), "runtime.cpu_limit");
