@@ -43,3 +43,16 @@ broad_scope(s) if s == "*"
 broad_scope(s) if endswith(s, ":*")
 
 broad_scope(s) if s == "offline_access"
+
+# AUTH-006: production apps that sign users in must limit sign-in to named groups.
+deny contains finding if {
+	tier == "production"
+	input.sso
+	count(sso_field("groups", [])) == 0
+	finding := {
+		"id": "AUTH-006",
+		"msg": "a production app must limit sign-in to named groups",
+		"hint": "use the full SSO form with `groups:` listing who may use the app: `sso: {provider: oidc, groups: [your-team]}`",
+		"field": "sso",
+	}
+}

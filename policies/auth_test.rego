@@ -28,3 +28,15 @@ test_auth_004_warns_on_wildcard_scopes if {
 test_auth_004_warns_on_offline_access if {
 	"AUTH-004" in warn_ids(with_top(proto, {"sso": {"provider": "oidc", "scopes": ["openid", "offline_access"]}}))
 }
+
+test_auth_006_allows_production_with_groups if {
+	not "AUTH-006" in deny_ids(prod)
+}
+
+test_auth_006_denies_production_without_groups if {
+	"AUTH-006" in deny_ids(with_top(prod, {"classification": "internal", "data_access": [], "sso": "oidc"}))
+}
+
+test_auth_006_allows_a_prototype_without_groups if {
+	not "AUTH-006" in deny_ids(proto)
+}

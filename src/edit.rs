@@ -77,6 +77,12 @@ fn set(text: &str, doc: &Document, pointer: &str, value: &str) -> Result<String,
             .1
             .value;
         let end = scalar_end(text, pos);
+        // Keep the user's quoting: a value written `"prototype"` stays double-quoted.
+        let rendered = match text[pos.offset..end].chars().next() {
+            Some('"') => serde_json::to_string(value).unwrap_or(rendered),
+            Some('\'') => format!("'{}'", value.replace('\'', "''")),
+            _ => rendered,
+        };
         let mut out = String::with_capacity(text.len() + rendered.len());
         out.push_str(&text[..pos.offset]);
         // An empty value (`expires:`) has no token: keep one space after the colon.
@@ -348,10 +354,20 @@ mod tests {
     }
 
     #[test]
-    fn quoted_values_are_replaced_whole() {
+    fn quoted_values_are_replaced_whole_and_keep_their_quotes() {
         let text = "classification: \"internal\" # was public\n";
         let out = apply(text, &[set("/classification", "confidential")]).expect("edit");
-        assert_eq!(out, "classification: confidential # was public\n");
+        assert_eq!(out, "classification: \"confidential\" # was public\n");
+        let text = "lifecycle: {tier: 'prototype', expires: \"2026-04-01\"}\n";
+        let out = apply(
+            text,
+            &[
+                set("/lifecycle/tier", "it's"),
+                set("/lifecycle/expires", "2026-05-01"),
+            ],
+        )
+        .expect("edit");
+        assert_eq!(out, "lifecycle: {tier: 'it''s', expires: \"2026-05-01\"}\n");
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod pack;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
+pub mod promote;
 pub mod render;
 pub mod sandbox;
 pub mod scaffold;

@@ -697,7 +697,7 @@ fn lifecycle_reports_applies_and_gates() {
         ]
     );
 
-    // --apply: local changes only, and it says the tier change is still to be done.
+    // --apply: the escalation is performed by `levee promote` (the app is production-ready).
     let out = levee()
         .args(["lifecycle", "--apply", "--catalog"])
         .arg(&cat)
@@ -709,7 +709,7 @@ fn lifecycle_reports_applies_and_gates() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("old-proto: marked deprovisioned"), "{text}");
     assert!(
-        text.contains("tier change not performed: run `levee promote"),
+        text.contains("popular-proto: escalation to production recorded; promoted "),
         "{text}"
     );
     assert!(
@@ -725,13 +725,14 @@ fn lifecycle_reports_applies_and_gates() {
         Some(1500)
     );
     assert_eq!(pop.escalations.len(), 1);
-    assert!(!pop.escalations[0].promoted);
-    // Re-applying does not duplicate the escalation record; the retired app needs nothing.
+    assert!(pop.escalations[0].promoted);
+    assert_eq!(pop.tier, levee::manifest::Tier::Production);
+    // Re-applying records nothing new: the app is production now; the retired app needs nothing.
     levee()
         .args(["lifecycle", "--apply", "--catalog"])
         .arg(&cat)
         .assert()
-        .code(1);
+        .code(0);
     let pop = store.get("popular-proto").expect("get").expect("entry");
     assert_eq!(pop.escalations.len(), 1);
     let out = levee()
@@ -740,7 +741,7 @@ fn lifecycle_reports_applies_and_gates() {
         .output()
         .expect("json");
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(r["needs_action"], 1, "{r}");
+    assert_eq!(r["needs_action"], 0, "{r}");
 
     // Nothing to do: exit 0.
     let only_fine = tmp.path().join("c2");

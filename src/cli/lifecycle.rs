@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::catalog::{Deprovisioned, EscalationRecord};
 use crate::cli::Global;
 use crate::exit::{ExitStatus, UsageError};
-use crate::lifecycle::{self, Action, Decision, ManualPromote, Promoter};
+use crate::lifecycle::{self, Action, Decision, Promoter};
 use crate::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
@@ -43,7 +43,11 @@ struct Report<'a> {
 }
 
 pub fn run(global: &Global, args: &LifecycleArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
-    run_with(global, args, ui, &ManualPromote)
+    let promoter = crate::promote::Promote {
+        org: global.org.clone(),
+        today: crate::clock::today(),
+    };
+    run_with(global, args, ui, &promoter)
 }
 
 /// `run` with the promoter that `--apply` uses for escalations.
@@ -118,6 +122,19 @@ pub fn run_with(
                             Err(msg) => (false, msg),
                         }
                     };
+                    if promoted {
+                        // The catalog follows the app: its tier and expiry are what app.yaml
+                        // now says; usage and earlier escalations are kept.
+                        if let Ok(mut fresh) = crate::catalog::Entry::from_app(
+                            e.app_dir(),
+                            &org,
+                            &crate::catalog::now(),
+                        ) {
+                            fresh.carry_over(&entry);
+                            fresh.escalations.clone_from(&entry.escalations);
+                            entry = fresh;
+                        }
+                    }
                     let reasons: Vec<String> = d.fired.iter().map(ToString::to_string).collect();
                     let already = entry.escalations.last().is_some_and(|r| {
                         r.to == to && r.reasons == reasons && !r.promoted && !promoted

@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod new;
 mod pipeline;
 mod policy;
+mod promote;
 mod sbom;
 mod schema;
 mod sync;
@@ -76,6 +77,9 @@ pub enum Command {
     /// Regenerate the app's managed files (pipeline, policy, sandbox, catalog entity);
     /// --check reports drift.
     Sync(sync::SyncArgs),
+    /// Move the app to a higher tier: edit app.yaml in place, regenerate; refuse what the
+    /// org's policies forbid.
+    Promote(promote::PromoteArgs),
     /// Write a CycloneDX SBOM from the app's lock files (npm, Python, Rust), no syft.
     Sbom(sbom::SbomArgs),
     /// The app inventory: register, scan, list, show, remove, stats, export, pipeline.
@@ -127,6 +131,7 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
         Command::Check(args) => check::run(&cli.global, &args, ui),
         Command::Policy(args) => policy::run(&cli.global, &args, ui),
         Command::Sbom(args) => sbom::run(&cli.global, &args, ui),
+        Command::Promote(args) => promote::run(&cli.global, &args, ui),
     }
 }
 
