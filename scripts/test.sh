@@ -9,6 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# Nothing here reads a terminal: every tool gets an empty stdin (rustc's target probe reads
+# stdin), and cargo re-probes rustc instead of trusting a cached probe result.
+exec </dev/null
+export CARGO_CACHE_RUSTC_INFO=0
 
 step() { printf '\n==> %s\n' "$*"; }
 
