@@ -28,6 +28,14 @@ use crate::render::{Layer, SourceFile};
 /// The built-in pack.
 static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
+/// Earlier built-in pack versions, as deltas against `templates/` (see
+/// `templates-archive/README.md` and [`archived`]).
+static BUILTIN_ARCHIVE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates-archive");
+
+/// The file in an archived version's directory that lists the current pack's paths the version
+/// did not have.
+pub const ARCHIVE_ABSENT: &str = "ABSENT";
+
 /// The name levee records for the built-in pack's source.
 pub const BUILTIN_SOURCE: &str = "builtin";
 
@@ -160,6 +168,8 @@ pub enum PackError {
 #[derive(Debug)]
 enum Tree {
     Embedded(&'static Dir<'static>),
+    /// An archived built-in version, rebuilt in memory: path (`/`-separated) -> bytes.
+    Memory(std::collections::BTreeMap<String, Vec<u8>>),
     Disk {
         root: PathBuf,
         /// Keeps a git checkout alive for the run.
@@ -196,6 +206,93 @@ pub fn load(source: Option<&str>) -> Result<Pack, PackError> {
 pub fn builtin() -> Result<Pack, PackError> {
     let tree = Tree::Embedded(&BUILTIN);
     finish(tree, Origin::Builtin)
+}
+
+/// The built-in pack at `version`: the current one, or an earlier version this binary shipped,
+/// rebuilt from `templates-archive/` (what `levee upgrade` needs to rebuild an app's merge base).
+pub fn builtin_at(version: &str) -> Result<Pack, PackError> {
+    let current = builtin()?;
+    if current.version.to_string() == version {
+        return Ok(current);
+    }
+    archived(&BUILTIN, &BUILTIN_ARCHIVE, version)
+}
+
+/// Every built-in version this binary can rebuild, oldest first.
+pub fn builtin_versions() -> Vec<semver::Version> {
+    let mut out: Vec<semver::Version> = BUILTIN_ARCHIVE
+        .dirs()
+        .filter_map(|d| semver::Version::parse(d.path().file_name()?.to_str()?).ok())
+        .collect();
+    if let Ok(p) = builtin() {
+        out.push(p.version);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Rebuilds an earlier version of a pack from the current tree and an archive of deltas:
+/// `archive/<version>/` holds every file whose bytes at `version` differ from `current` (same
+/// relative path, `pack.yaml` included), and an optional `ABSENT` file lists, one per line, the
+/// current paths that `version` did not have. The version = current - ABSENT + the delta files.
+///
+/// Deltas are taken against the current tree (not chained version to version), so rebuilding any
+/// version is one step; `scripts/archive-builtin.sh` rebases every delta when the pack is bumped.
+pub fn archived(
+    current: &'static Dir<'static>,
+    archive: &'static Dir<'static>,
+    version: &str,
+) -> Result<Pack, PackError> {
+    let Some(delta) = archive.get_dir(version) else {
+        let known: Vec<String> = archive
+            .dirs()
+            .filter_map(|d| Some(d.path().file_name()?.to_str()?.to_string()))
+            .collect();
+        return Err(PackError::Invalid {
+            file: format!("built-in pack version {version}"),
+            message: format!(
+                "this levee cannot rebuild it (it has the current version and archived versions: {}); \
+                 upgrade with the levee release that is at least as new as the app's template",
+                list_or_none(known.iter().map(String::as_str))
+            ),
+        });
+    };
+    let mut files = std::collections::BTreeMap::new();
+    let mut all = Vec::new();
+    collect_embedded(current, current.path(), &mut all);
+    for f in all {
+        files.insert(f.path, f.bytes);
+    }
+    let absent_file = format!("{version}/{ARCHIVE_ABSENT}");
+    if let Some(absent) = archive.get_file(&absent_file) {
+        for line in String::from_utf8_lossy(absent.contents()).lines() {
+            let line = line.trim();
+            if !line.is_empty() && !line.starts_with('#') {
+                files.remove(line);
+            }
+        }
+    }
+    let mut deltas = Vec::new();
+    collect_embedded(delta, delta.path(), &mut deltas);
+    for f in deltas {
+        if f.path != ARCHIVE_ABSENT {
+            files.insert(f.path, f.bytes);
+        }
+    }
+    let pack = finish(Tree::Memory(files), Origin::Builtin)?;
+    if pack.version.to_string() != version {
+        return Err(PackError::Invalid {
+            file: format!("templates-archive/{version}/pack.yaml"),
+            message: format!("says version {}, expected {version}", pack.version),
+        });
+    }
+    Ok(pack)
+}
+
+/// Opens a pack checked out in a directory (a git worktree of one tag, for instance).
+pub fn open_dir(root: PathBuf, origin: Origin) -> Result<Pack, PackError> {
+    from_disk(root, None, origin)
 }
 
 fn from_disk(
@@ -274,6 +371,14 @@ impl Tree {
                 .dirs()
                 .filter_map(|d| d.path().file_name()?.to_str().map(str::to_string))
                 .collect()),
+            Tree::Memory(files) => {
+                let mut out: Vec<String> = files
+                    .keys()
+                    .filter_map(|k| k.split_once('/').map(|(d, _)| d.to_string()))
+                    .collect();
+                out.dedup();
+                Ok(out)
+            }
             Tree::Disk { root, .. } => {
                 let mut out = Vec::new();
                 for entry in std::fs::read_dir(root).map_err(|e| io(root, e))? {
@@ -290,6 +395,7 @@ impl Tree {
     fn exists(&self, rel: &str) -> bool {
         match self {
             Tree::Embedded(dir) => dir.get_file(rel).is_some(),
+            Tree::Memory(files) => files.contains_key(rel),
             Tree::Disk { root, .. } => root.join(rel).is_file(),
         }
     }
@@ -297,6 +403,13 @@ impl Tree {
     fn is_dir(&self, rel: &str) -> bool {
         match self {
             Tree::Embedded(dir) => dir.get_dir(rel).is_some(),
+            Tree::Memory(files) => {
+                let prefix = format!("{rel}/");
+                files
+                    .range(prefix.clone()..)
+                    .next()
+                    .is_some_and(|(k, _)| k.starts_with(&prefix))
+            }
             Tree::Disk { root, .. } => root.join(rel).is_dir(),
         }
     }
@@ -304,6 +417,7 @@ impl Tree {
     fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, PackError> {
         match self {
             Tree::Embedded(dir) => Ok(dir.get_file(rel).map(|f| f.contents().to_vec())),
+            Tree::Memory(files) => Ok(files.get(rel).cloned()),
             Tree::Disk { root, .. } => {
                 let path = root.join(rel);
                 match std::fs::read(&path) {
@@ -322,6 +436,19 @@ impl Tree {
             Tree::Embedded(root) => {
                 if let Some(dir) = root.get_dir(rel) {
                     collect_embedded(dir, dir.path(), &mut out);
+                }
+            }
+            Tree::Memory(files) => {
+                let prefix = format!("{rel}/");
+                for (k, bytes) in files.range(prefix.clone()..) {
+                    let Some(path) = k.strip_prefix(&prefix) else {
+                        break;
+                    };
+                    out.push(SourceFile {
+                        path: path.to_string(),
+                        bytes: bytes.clone(),
+                        executable: false,
+                    });
                 }
             }
             Tree::Disk { root, .. } => {
@@ -563,6 +690,121 @@ pub fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
     Ok(pack)
 }
 
+/// A git pack prepared once per run for several versions: one bare clone, then a worktree per
+/// tag that is asked for (`levee upgrade` needs the app's recorded version and the target).
+#[derive(Debug)]
+pub struct GitVersions {
+    pub repo: String,
+    /// Released versions and their tags, oldest first.
+    pub versions: Vec<(semver::Version, String)>,
+    tmp: tempfile::TempDir,
+}
+
+impl GitVersions {
+    /// Clones `repo` (bare, once) and lists its `v<semver>` tags.
+    pub fn clone(repo: &str) -> Result<GitVersions, PackError> {
+        let git_err = |action: &'static str, message: String| PackError::Git {
+            action,
+            repo: repo.to_string(),
+            message,
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix("levee-pack-")
+            .tempdir()
+            .map_err(|e| io(&std::env::temp_dir(), e))?;
+        let bare = tmp.path().join("repo.git");
+        let bare_str = bare.to_string_lossy().into_owned();
+        git(&["clone", "--quiet", "--bare", "--", repo, &bare_str], None)
+            .map_err(|m| git_err("clone", m))?;
+        let listing = git(&["--git-dir", &bare_str, "tag", "--list", "v*"], None)
+            .map_err(|m| git_err("tag --list", m))?;
+        let mut versions: Vec<(semver::Version, String)> = listing
+            .lines()
+            .filter_map(|t| {
+                let t = t.trim();
+                Some((
+                    semver::Version::parse(t.strip_prefix('v')?).ok()?,
+                    t.to_string(),
+                ))
+            })
+            .collect();
+        versions.sort();
+        Ok(GitVersions {
+            repo: repo.to_string(),
+            versions,
+            tmp,
+        })
+    }
+
+    /// The highest released version (a pre-release only when there is nothing else).
+    pub fn latest(&self) -> Option<&semver::Version> {
+        self.versions
+            .iter()
+            .rev()
+            .find(|(v, _)| v.pre.is_empty())
+            .or(self.versions.last())
+            .map(|(v, _)| v)
+    }
+
+    /// Checks out the tag of `version` into its own worktree and loads the pack there.
+    pub fn load(&self, version: &str) -> Result<Pack, PackError> {
+        let tag = format!("v{version}");
+        if !self.versions.iter().any(|(_, t)| *t == tag) {
+            return Err(PackError::Git {
+                action: "tag lookup",
+                repo: self.repo.clone(),
+                message: format!(
+                    "no tag `{tag}`; released versions: {}",
+                    list_or_none(self.versions.iter().map(|(_, n)| n.as_str()))
+                ),
+            });
+        }
+        let bare = self.tmp.path().join("repo.git");
+        let dir = self.tmp.path().join(&tag);
+        if !dir.exists() {
+            let (bare_s, dir_s) = (bare.to_string_lossy(), dir.to_string_lossy());
+            git(
+                &[
+                    "--git-dir",
+                    &bare_s,
+                    "worktree",
+                    "add",
+                    "--quiet",
+                    "--detach",
+                    &dir_s,
+                    &tag,
+                ],
+                None,
+            )
+            .map_err(|m| PackError::Git {
+                action: "worktree add",
+                repo: self.repo.clone(),
+                message: m,
+            })?;
+            // The worktree's `.git` is a file, not part of the pack.
+            let _ = std::fs::remove_file(dir.join(".git"));
+        }
+        let pack = from_disk(
+            dir,
+            None,
+            Origin::Git {
+                repo: self.repo.clone(),
+                tag: tag.clone(),
+            },
+        )?;
+        if format!("v{}", pack.version) != tag {
+            return Err(PackError::Invalid {
+                file: format!("pack.yaml at tag {tag}"),
+                message: format!(
+                    "says version {}, but the tag is {tag}; tag releases `v<pack.yaml version>`",
+                    pack.version
+                ),
+            });
+        }
+        Ok(pack)
+    }
+}
+
 fn list_or_none<'a>(items: impl Iterator<Item = &'a str>) -> String {
     let v: Vec<&str> = items.collect();
     if v.is_empty() {
@@ -573,7 +815,7 @@ fn list_or_none<'a>(items: impl Iterator<Item = &'a str>) -> String {
 }
 
 /// Runs git without a terminal prompt; stdout on success, stderr as the error.
-fn git(args: &[&str], cwd: Option<&Path>) -> Result<String, String> {
+pub(crate) fn git(args: &[&str], cwd: Option<&Path>) -> Result<String, String> {
     let mut cmd = Command::new("git");
     cmd.args(args)
         .env("GIT_TERMINAL_PROMPT", "0")

@@ -19,6 +19,7 @@ mod sbom;
 mod schema;
 mod sync;
 mod templates;
+mod upgrade;
 mod validate;
 
 /// Guardrails for citizen-developer micro apps.
@@ -88,6 +89,8 @@ pub enum Command {
     Pipeline(pipeline::PipelineArgs),
     /// Generate the runtime sandbox: Kubernetes manifests and Kyverno policies (deploy/).
     Deploy(deploy::DeployArgs),
+    /// Roll a new template version out to one app or a fleet, by 3-way merge.
+    Upgrade(upgrade::UpgradeArgs),
     /// Show what a template pack offers.
     Templates(templates::TemplatesArgs),
     /// Print a JSON Schema (draft 2020-12).
@@ -127,6 +130,7 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
         Command::Check(args) => check::run(&cli.global, &args, ui),
         Command::Policy(args) => policy::run(&cli.global, &args, ui),
         Command::Sbom(args) => sbom::run(&cli.global, &args, ui),
+        Command::Upgrade(args) => upgrade::run(&cli.global, &args, ui),
     }
 }
 
