@@ -566,14 +566,14 @@ fn upgrade_inner(
     // app.yaml: the template reference, edited in place (comments and order kept).
     let app_yaml_path = app.join(crate::manifest::FILE_NAME);
     let old_yaml = loaded.source.text.clone();
-    let new_yaml = crate::edit::apply(
-        &old_yaml,
-        &[
-            crate::edit::Change::Set("/template/version".into(), to.to_string()),
-            crate::edit::Change::Set("/template/source".into(), new_source.clone()),
-            crate::edit::Change::Set("/template/id".into(), id.to_string()),
-        ],
-    )
+    let mut edits = vec![
+        crate::edit::Change::Set("/template/version".into(), to.to_string()),
+        crate::edit::Change::Set("/template/source".into(), new_source.clone()),
+    ];
+    if loaded.value.template.as_ref().map(|t| t.id.as_str()) != Some(id) {
+        edits.push(crate::edit::Change::Set("/template/id".into(), id.to_string()));
+    }
+    let new_yaml = crate::edit::apply(&old_yaml, &edits)
     .map_err(|e| anyhow::anyhow!("cannot update `template` in app.yaml: {e}"))?;
     match crate::document::parse_str::<Manifest>(&app_yaml_path, &new_yaml) {
         Ok(l) if l.value == theirs_manifest => {}
