@@ -690,34 +690,46 @@ pub fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
     Ok(pack)
 }
 
-/// A git pack prepared once per run for several versions: one bare clone, then a worktree per
-/// tag that is asked for (`levee upgrade` needs the app's recorded version and the target).
+/// A git pack prepared once per run for several versions (`levee upgrade` needs each app's
+/// recorded version and the target). A local repository is read in place, read-only; a remote
+/// one is cloned (bare) once. A version's files are read straight from git objects into memory
+/// (`git ls-tree` + `git cat-file --batch`: two processes per version, nothing checked out),
+/// which is what keeps a one-app upgrade fast.
 #[derive(Debug)]
 pub struct GitVersions {
     pub repo: String,
     /// Released versions and their tags, oldest first.
     pub versions: Vec<(semver::Version, String)>,
-    tmp: tempfile::TempDir,
+    /// The repository git reads from (the local repo, or the bare clone).
+    dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
 }
 
 impl GitVersions {
-    /// Clones `repo` (bare, once) and lists its `v<semver>` tags.
-    pub fn clone(repo: &str) -> Result<GitVersions, PackError> {
+    /// Opens `repo` (a local path as it is, anything else cloned bare once) and lists its
+    /// `v<semver>` tags.
+    pub fn open(repo: &str) -> Result<GitVersions, PackError> {
         let git_err = |action: &'static str, message: String| PackError::Git {
             action,
             repo: repo.to_string(),
             message,
         };
-        let tmp = tempfile::Builder::new()
-            .prefix("levee-pack-")
-            .tempdir()
-            .map_err(|e| io(&std::env::temp_dir(), e))?;
-        let bare = tmp.path().join("repo.git");
-        let bare_str = bare.to_string_lossy().into_owned();
-        git(&["clone", "--quiet", "--bare", "--", repo, &bare_str], None)
-            .map_err(|m| git_err("clone", m))?;
-        let listing = git(&["--git-dir", &bare_str, "tag", "--list", "v*"], None)
-            .map_err(|m| git_err("tag --list", m))?;
+        let local = Path::new(repo);
+        let (dir, tmp) = if !repo.contains("://") && local.is_dir() {
+            (local.to_path_buf(), None)
+        } else {
+            let tmp = tempfile::Builder::new()
+                .prefix("levee-pack-")
+                .tempdir()
+                .map_err(|e| io(&std::env::temp_dir(), e))?;
+            let bare = tmp.path().join("repo.git");
+            let bare_str = bare.to_string_lossy().into_owned();
+            git(&["clone", "--quiet", "--bare", "--", repo, &bare_str], None)
+                .map_err(|m| git_err("clone", m))?;
+            (bare, Some(tmp))
+        };
+        let listing =
+            git(&["tag", "--list", "v*"], Some(&dir)).map_err(|m| git_err("tag --list", m))?;
         let mut versions: Vec<(semver::Version, String)> = listing
             .lines()
             .filter_map(|t| {
@@ -732,7 +744,8 @@ impl GitVersions {
         Ok(GitVersions {
             repo: repo.to_string(),
             versions,
-            tmp,
+            dir,
+            _tmp: tmp,
         })
     }
 
@@ -746,47 +759,54 @@ impl GitVersions {
             .map(|(v, _)| v)
     }
 
-    /// Checks out the tag of `version` into its own worktree and loads the pack there.
+    /// Loads the pack at the tag of `version`, from git objects into memory.
     pub fn load(&self, version: &str) -> Result<Pack, PackError> {
         let tag = format!("v{version}");
+        let git_err = |action: &'static str, message: String| PackError::Git {
+            action,
+            repo: self.repo.clone(),
+            message,
+        };
         if !self.versions.iter().any(|(_, t)| *t == tag) {
-            return Err(PackError::Git {
-                action: "tag lookup",
-                repo: self.repo.clone(),
-                message: format!(
+            return Err(git_err(
+                "tag lookup",
+                format!(
                     "no tag `{tag}`; released versions: {}",
                     list_or_none(self.versions.iter().map(|(_, n)| n.as_str()))
                 ),
-            });
+            ));
         }
-        let bare = self.tmp.path().join("repo.git");
-        let dir = self.tmp.path().join(&tag);
-        if !dir.exists() {
-            let (bare_s, dir_s) = (bare.to_string_lossy(), dir.to_string_lossy());
-            git(
-                &[
-                    "--git-dir",
-                    &bare_s,
-                    "worktree",
-                    "add",
-                    "--quiet",
-                    "--detach",
-                    &dir_s,
-                    &tag,
-                ],
-                None,
-            )
-            .map_err(|m| PackError::Git {
-                action: "worktree add",
-                repo: self.repo.clone(),
-                message: m,
-            })?;
-            // The worktree's `.git` is a file, not part of the pack.
-            let _ = std::fs::remove_file(dir.join(".git"));
+        let listing = git(
+            &[
+                "ls-tree",
+                "-r",
+                "-z",
+                "--full-tree",
+                &format!("{tag}^{{tree}}"),
+            ],
+            Some(&self.dir),
+        )
+        .map_err(|m| git_err("ls-tree", m))?;
+        let mut entries: Vec<(String, String)> = Vec::new(); // (object id, path)
+        for item in listing.split('\0').filter(|i| !i.is_empty()) {
+            let Some((meta, path)) = item.split_once('\t') else {
+                continue;
+            };
+            let mut parts = meta.split_whitespace();
+            let (mode, kind, id) = (parts.next(), parts.next(), parts.next());
+            if mode == Some("120000") {
+                return Err(PackError::Symlink(path.to_string()));
+            }
+            if let (Some("blob"), Some(id)) = (kind, id) {
+                entries.push((id.to_string(), path.to_string()));
+            }
         }
-        let pack = from_disk(
-            dir,
-            None,
+        let blobs = cat_blobs(&self.dir, entries.iter().map(|(id, _)| id.as_str()))
+            .map_err(|m| git_err("cat-file", m))?;
+        let files: std::collections::BTreeMap<String, Vec<u8>> =
+            entries.into_iter().map(|(_, p)| p).zip(blobs).collect();
+        let pack = finish(
+            Tree::Memory(files),
             Origin::Git {
                 repo: self.repo.clone(),
                 tag: tag.clone(),
@@ -803,6 +823,56 @@ impl GitVersions {
         }
         Ok(pack)
     }
+}
+
+/// The contents of blobs, in order, through one `git cat-file --batch`.
+fn cat_blobs<'a>(dir: &Path, ids: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<u8>>, String> {
+    use std::io::{Read, Write};
+    let input: String = ids.map(|id| format!("{id}\n")).collect();
+    let mut child = Command::new("git")
+        .args(["cat-file", "--batch"])
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run `git` ({e})"))?;
+    let mut stdin = child.stdin.take().ok_or("no stdin")?;
+    // Written from a thread: git answers while it reads, and a full pipe would block both.
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let mut out = Vec::new();
+    child
+        .stdout
+        .take()
+        .ok_or("no stdout")?
+        .read_to_end(&mut out)
+        .map_err(|e| e.to_string())?;
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let _ = writer.join();
+    if !status.success() {
+        return Err(format!("git cat-file exited with {status}"));
+    }
+    let mut blobs = Vec::new();
+    let mut rest = out.as_slice();
+    while !rest.is_empty() {
+        let nl = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("truncated cat-file output")?;
+        let header = String::from_utf8_lossy(&rest[..nl]).into_owned();
+        let size: usize = header
+            .rsplit(' ')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("unexpected cat-file header `{header}`"))?;
+        let body = rest
+            .get(nl + 1..nl + 1 + size)
+            .ok_or("truncated cat-file output")?;
+        blobs.push(body.to_vec());
+        rest = rest.get(nl + 2 + size..).unwrap_or_default();
+    }
+    Ok(blobs)
 }
 
 fn list_or_none<'a>(items: impl Iterator<Item = &'a str>) -> String {

@@ -40,9 +40,9 @@ pub trait TemplateSource: Sync {
 }
 
 /// A pack source that serves several versions, prepared once per run: the built-in pack (the
-/// current version and every archived one), a directory (its one version) or a git pack (one
-/// bare clone, a worktree per tag asked for). Loaded versions are cached with their layers read
-/// into memory, so a fleet of apps reads each template once.
+/// current version and every archived one), a directory (its one version) or a git pack (a
+/// remote one cloned once; each tag read from git objects into memory). Loaded versions are
+/// cached with their layers, so a fleet of apps reads each template once.
 #[derive(Debug)]
 pub struct PackVersions {
     kind: SourceKind,
@@ -69,7 +69,7 @@ impl PackVersions {
         let kind = match pack::Spec::parse(source) {
             pack::Spec::Builtin => SourceKind::Builtin,
             pack::Spec::Dir(_) => SourceKind::Dir(Box::new(pack::load(Some(source))?)),
-            pack::Spec::Git { repo, .. } => SourceKind::Git(pack::GitVersions::clone(&repo)?),
+            pack::Spec::Git { repo, .. } => SourceKind::Git(pack::GitVersions::open(&repo)?),
         };
         Ok(PackVersions {
             kind,
@@ -82,10 +82,7 @@ impl PackVersions {
     pub fn key(source: &str) -> String {
         match pack::Spec::parse(source) {
             pack::Spec::Builtin => pack::BUILTIN_SOURCE.to_string(),
-            pack::Spec::Dir(p) => std::path::absolute(&p)
-                .unwrap_or(p)
-                .display()
-                .to_string(),
+            pack::Spec::Dir(p) => std::path::absolute(&p).unwrap_or(p).display().to_string(),
             pack::Spec::Git { repo, .. } => repo,
         }
     }
@@ -133,15 +130,12 @@ impl TemplateSource for PackVersions {
         Ok(match &self.kind {
             SourceKind::Builtin => pack::builtin()?.version.to_string(),
             SourceKind::Dir(p) => p.version.to_string(),
-            SourceKind::Git(g) => g
-                .latest()
-                .map(ToString::to_string)
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "the git pack {} has no `v<version>` tags; tag a release (`git tag v1.0.0`)",
-                        g.repo
-                    )
-                })?,
+            SourceKind::Git(g) => g.latest().map(ToString::to_string).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the git pack {} has no `v<version>` tags; tag a release (`git tag v1.0.0`)",
+                    g.repo
+                )
+            })?,
         })
     }
 
@@ -153,10 +147,13 @@ impl TemplateSource for PackVersions {
         org: &Org,
     ) -> anyhow::Result<Tree> {
         let loaded = self.version(version)?;
-        let layers = loaded.layers.get(template).ok_or_else(|| pack::PackError::NoTemplate {
-            id: template.to_string(),
-            available: loaded.pack.template_ids(),
-        })?;
+        let layers = loaded
+            .layers
+            .get(template)
+            .ok_or_else(|| pack::PackError::NoTemplate {
+                id: template.to_string(),
+                available: loaded.pack.template_ids(),
+            })?;
         let ctx = crate::scaffold::context(manifest, org);
         let env = crate::render::environment();
         let rendered = crate::render::render_layers(
@@ -457,8 +454,8 @@ pub struct Recorded {
 /// Reads `.levee/render.json`.
 pub fn read_record(app: &Path) -> anyhow::Result<Recorded> {
     let path = app.join(crate::scaffold::RECORD_DIR).join("render.json");
-    let bytes = fs::read(&path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let bytes =
+        fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let json: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| anyhow::anyhow!("{} is not a levee render record: {e}", path.display()))?;
     let template = serde_json::from_value(json["template"].clone()).map_err(|e| {
@@ -555,7 +552,12 @@ fn upgrade_inner(
     let mut base_manifest = loaded.value.clone();
     let mut theirs_manifest = loaded.value.clone();
     let (new_source, pack_name) = source.describe(to)?;
-    set_template(&mut base_manifest, id, from, recorded.template.source.clone());
+    set_template(
+        &mut base_manifest,
+        id,
+        from,
+        recorded.template.source.clone(),
+    );
     set_template(&mut theirs_manifest, id, to, Some(new_source.clone()));
 
     let base = source.render(id, from, &base_manifest, &org)?;
@@ -571,10 +573,13 @@ fn upgrade_inner(
         crate::edit::Change::Set("/template/source".into(), new_source.clone()),
     ];
     if loaded.value.template.as_ref().map(|t| t.id.as_str()) != Some(id) {
-        edits.push(crate::edit::Change::Set("/template/id".into(), id.to_string()));
+        edits.push(crate::edit::Change::Set(
+            "/template/id".into(),
+            id.to_string(),
+        ));
     }
     let new_yaml = crate::edit::apply(&old_yaml, &edits)
-    .map_err(|e| anyhow::anyhow!("cannot update `template` in app.yaml: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot update `template` in app.yaml: {e}"))?;
     match crate::document::parse_str::<Manifest>(&app_yaml_path, &new_yaml) {
         Ok(l) if l.value == theirs_manifest => {}
         _ => anyhow::bail!("updating `template` in app.yaml changed its meaning (a levee bug)"),
@@ -656,7 +661,12 @@ fn upgrade_inner(
     record["context"] = crate::scaffold::context(&theirs_manifest, &org);
     record["files"] = theirs
         .iter()
-        .map(|(p, b)| (slash(p), serde_json::Value::from(crate::scaffold::sha256(b))))
+        .map(|(p, b)| {
+            (
+                slash(p),
+                serde_json::Value::from(crate::scaffold::sha256(b)),
+            )
+        })
         .collect::<serde_json::Map<_, _>>()
         .into();
     record["managed"] = desired
@@ -696,8 +706,9 @@ fn upgrade_inner(
     plan.changes.sort_by(|a, b| a.path.cmp(&b.path));
     report.files = plan.changes;
     if !opts.dry_run {
-        apply(app, &plan.writes)
-            .map_err(|e| anyhow::anyhow!("writing the upgrade failed, the app is unchanged: {e}"))?;
+        apply(app, &plan.writes).map_err(|e| {
+            anyhow::anyhow!("writing the upgrade failed, the app is unchanged: {e}")
+        })?;
     }
     Ok(report)
 }

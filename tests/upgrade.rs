@@ -159,10 +159,9 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 /// The starter files only: not app.yaml, `.levee/`, or a managed file.
 fn starter(app: &Path) -> BTreeMap<String, String> {
-    let managed: Value = serde_json::from_slice(
-        &fs::read(app.join(".levee/managed.json")).expect("managed record"),
-    )
-    .expect("json");
+    let managed: Value =
+        serde_json::from_slice(&fs::read(app.join(".levee/managed.json")).expect("managed record"))
+            .expect("json");
     let managed = managed["files"].as_object().expect("files").clone();
     tree(app)
         .into_iter()
@@ -267,7 +266,10 @@ fn scenario_every_kind_of_change_exact_tree_report_and_second_run() {
             ("rename-new.txt", "moving\n"),
         ])
     );
-    assert_eq!(fs::read(app.join("logo.bin")).expect("logo"), b"\x89PNG\0v2");
+    assert_eq!(
+        fs::read(app.join("logo.bin")).expect("logo"),
+        b"\x89PNG\0v2"
+    );
     // The record and app.yaml name the new version; managed files are in sync.
     let record: Value =
         serde_json::from_slice(&fs::read(app.join(".levee/render.json")).expect("r"))
@@ -333,7 +335,8 @@ fn dry_run_writes_nothing_and_prints_diffs_and_conflicts() {
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert_eq!(tree(dir.path()), before, "a dry run writes nothing");
     assert!(
-        o.stdout.contains("--- a/edit.txt\n+++ b/edit.txt\n@@ -1,2 +1,3 @@\n one\n two\n+three\n"),
+        o.stdout
+            .contains("--- a/edit.txt\n+++ b/edit.txt\n@@ -1,2 +1,3 @@\n one\n two\n+three\n"),
         "{}",
         o.stdout
     );
@@ -345,11 +348,16 @@ fn dry_run_writes_nothing_and_prints_diffs_and_conflicts() {
     assert!(o.stdout.contains("-bye\n"), "{}", o.stdout);
     assert!(o.stdout.contains("+<<<<<<< ours\n"), "{}", o.stdout);
     assert!(
-        o.stdout.contains("conflict userdel.txt: you deleted this file"),
+        o.stdout
+            .contains("conflict userdel.txt: you deleted this file"),
         "{}",
         o.stdout
     );
-    assert!(o.stdout.contains("\n-  version: \"1.0.0\"\n"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("\n-  version: \"1.0.0\"\n"),
+        "{}",
+        o.stdout
+    );
     assert!(o.stdout.contains("\n+  version: 1.1.0\n"), "{}", o.stdout);
     assert!(
         o.stdout
@@ -567,7 +575,14 @@ fn to_version_usage_errors_and_unknown_builtin_versions() {
     let builtin = dir.path().join("b");
     fs::create_dir_all(&builtin).expect("mkdir");
     let o = run(levee(&builtin)
-        .args(["new", "old", "--name", "old", "--owner", "jane.doe@acme.corp"])
+        .args([
+            "new",
+            "old",
+            "--name",
+            "old",
+            "--owner",
+            "jane.doe@acme.corp",
+        ])
         .args(["--team", "t", "--kind", "form", "--stack", "python"])
         .args(["--classification", "internal"]));
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -588,4 +603,26 @@ fn to_version_usage_errors_and_unknown_builtin_versions() {
         "{}",
         o.stdout
     );
+}
+
+#[test]
+fn a_remote_git_pack_is_cloned_once_and_recorded() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pack = git_pack(dir.path());
+    let app = scaffold(dir.path(), &pack, "shop");
+    let url = format!("file://{}", pack.display());
+    let o = run(levee(&app).args(["upgrade", "--templates", &url]));
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let record: Value =
+        serde_json::from_slice(&fs::read(app.join(".levee/render.json")).expect("r"))
+            .expect("json");
+    assert_eq!(record["template"]["source"], format!("{url}@v1.1.0"));
+    assert_eq!(
+        fs::read_to_string(app.join("edit.txt")).expect("r"),
+        "one\ntwo\nthree\n"
+    );
+    // The next run needs no --templates: the recorded source is used.
+    let o = run(levee(&app).args(["upgrade"]));
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("up-to-date"), "{}", o.stdout);
 }

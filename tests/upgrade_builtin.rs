@@ -35,7 +35,14 @@ fn render(pack: &Pack, template: &str, manifest: &Manifest) -> Tree {
 fn scaffold(dir: &Path, kind: &str, stack: &str) -> (PathBuf, Manifest) {
     let o = common::levee()
         .current_dir(dir)
-        .args(["new", "app", "--name", "sales-board", "--owner", "jane.doe@acme.corp"])
+        .args([
+            "new",
+            "app",
+            "--name",
+            "sales-board",
+            "--owner",
+            "jane.doe@acme.corp",
+        ])
         .args(["--team", "sales", "--kind", kind, "--stack", stack])
         .args(["--classification", "internal"])
         .output()
@@ -79,10 +86,8 @@ fn builtin_history_rebuilds_an_archived_version_as_the_merge_base() {
 
     let plan = upgrade::plan(&app, &base, &theirs, "template v1.0.0").expect("plan");
     assert_eq!(plan.conflicts, 0);
-    let merged = String::from_utf8(
-        plan.writes[&readme].clone().expect("README is written"),
-    )
-    .expect("utf8");
+    let merged =
+        String::from_utf8(plan.writes[&readme].clone().expect("README is written")).expect("utf8");
     assert_eq!(
         merged,
         String::from_utf8(theirs[&readme].clone())

@@ -55,12 +55,11 @@ struct JsonReport<'a> {
 pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     for root in &args.roots {
         if !root.is_dir() {
-            return Err(UsageError::new(format!(
-                "{} is not a directory",
-                root.display()
-            ))
-            .hint("pass an app directory or a directory above many apps")
-            .into());
+            return Err(
+                UsageError::new(format!("{} is not a directory", root.display()))
+                    .hint("pass an app directory or a directory above many apps")
+                    .into(),
+            );
         }
     }
     if let Some(to) = &args.to {
@@ -73,11 +72,16 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
     let apps = upgrade::discover(&args.roots);
     if apps.is_empty() {
         return Err(UsageError::new("no levee app found under the given roots")
-            .hint("an app is a directory with app.yaml and a .levee/ record, as `levee new` creates")
+            .hint(
+                "an app is a directory with app.yaml and a .levee/ record, as `levee new` creates",
+            )
             .into());
     }
     let opts = Options {
-        to: args.to.as_ref().map(|v| v.trim_start_matches('v').to_string()),
+        to: args
+            .to
+            .as_ref()
+            .map(|v| v.trim_start_matches('v').to_string()),
         dry_run: args.dry_run,
         require_clean: args.require_clean,
         org: global.org.clone(),
@@ -107,9 +111,11 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
                 ui.verbose(&format!("preparing the template pack {source}"));
                 let opened = PackVersions::open(source);
                 if let (Err(e), Some(_)) = (&opened, &args.templates) {
-                    return Err(UsageError::new(format!("cannot load the template pack: {e}"))
-                        .hint("--templates takes a directory, a git repository, or `builtin`")
-                        .into());
+                    return Err(
+                        UsageError::new(format!("cannot load the template pack: {e}"))
+                            .hint("--templates takes a directory, a git repository, or `builtin`")
+                            .into(),
+                    );
                 }
                 sources.insert(key, opened.map_err(|e| e.to_string()));
             }
@@ -212,7 +218,12 @@ fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> Str
         if !has_detail {
             continue;
         }
-        out.push_str(&format!("== {} ({} -> {})\n", r.app.display(), r.from, r.to));
+        out.push_str(&format!(
+            "== {} ({} -> {})\n",
+            r.app.display(),
+            r.from,
+            r.to
+        ));
         if dry_run {
             for f in &r.files {
                 out.push_str(&f.diff);
@@ -235,8 +246,7 @@ fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> Str
             out.push_str(&format!("{} {e}\n", ui.red("failed:")));
         }
     }
-    let mut table =
-        crate::catalog::stats::table(&["app", "from", "to", "result", "files changed"]);
+    let mut table = crate::catalog::stats::table(&["app", "from", "to", "result", "files changed"]);
     for r in reports {
         table.add_row(vec![
             r.app.display().to_string(),
@@ -249,7 +259,11 @@ fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> Str
     out.push_str(&format!("{table}\n"));
     out.push_str(&format!(
         "{}{} apps: {} upgraded, {} up to date, {} with conflicts, {} failed\n",
-        if dry_run { "dry run, nothing written: " } else { "" },
+        if dry_run {
+            "dry run, nothing written: "
+        } else {
+            ""
+        },
         summary.apps,
         summary.upgraded,
         summary.up_to_date,
