@@ -36,6 +36,9 @@ pub struct UpgradeArgs {
     pub format: Format,
 }
 
+/// An app's record and the pack source to upgrade it from, or why they could not be read.
+type AppSource = Result<(Recorded, String), String>;
+
 #[derive(Debug, Serialize)]
 struct Summary {
     dry_run: bool,
@@ -88,7 +91,7 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
     };
 
     // Each app's record, and its pack source (prepared once per distinct source).
-    let mut work: Vec<(PathBuf, Result<(Recorded, String), String>)> = Vec::new();
+    let mut work: Vec<(PathBuf, AppSource)> = Vec::new();
     for app in &apps {
         let entry = upgrade::read_record(app)
             .map(|r| {
@@ -107,7 +110,7 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
     for (_, entry) in &work {
         if let Ok((_, source)) = entry {
             let key = PackVersions::key(source);
-            if !sources.contains_key(&key) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = sources.entry(key) {
                 ui.verbose(&format!("preparing the template pack {source}"));
                 let opened = PackVersions::open(source);
                 if let (Err(e), Some(_)) = (&opened, &args.templates) {
@@ -117,7 +120,7 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
                             .into(),
                     );
                 }
-                sources.insert(key, opened.map_err(|e| e.to_string()));
+                slot.insert(opened.map_err(|e| e.to_string()));
             }
         }
     }
