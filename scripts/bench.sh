@@ -280,5 +280,43 @@ PY
   rm -rf "$out"
 }
 
-if [[ $# -eq 0 ]]; then set -- bench_validate bench_new bench_sync validator_findings bench_check bench_sbom bench_catalog_scan bench_lifecycle; fi
+# `levee upgrade` (whole process) from a git pack tagged v1.0.0 (the built-in templates) to v1.1.0
+# (a README line, a new shared file, an edited shared file), over 200 apps scaffolded with
+# `levee new` and edited by their owners, and over one app. Each run starts from a fresh copy of
+# the edited fleet (hyperfine --prepare, not timed). Targets: 200 apps under 3 s, one under 50 ms.
+bench_upgrade() {
+  build_release
+  command -v hyperfine >/dev/null || { echo "hyperfine is missing: apt-get install -y hyperfine" >&2; exit 2; }
+  local pack="$WORK/upgrade-pack" g=(git -c user.email=bench@acme.corp -c user.name=bench -c commit.gpgsign=false -c tag.gpgsign=false)
+  rm -rf "$pack" && cp -a "$ROOT/templates" "$pack"
+  (cd "$pack" && "${g[@]}" init -q && "${g[@]}" add -A && "${g[@]}" commit -qm v1.0.0 && "${g[@]}" tag v1.0.0)
+  sed -i 's/^version: 1.0.0/version: 1.1.0/' "$pack/pack.yaml"
+  printf '\n## Upgrading\n\nRun `levee upgrade` to bring in template fixes.\n' >> "$pack/dashboard-node/files/README.md.jinja"
+  printf '\n## Upgrading\n\nRun `levee upgrade` to bring in template fixes.\n' >> "$pack/form-python/files/README.md.jinja"
+  printf 'coverage/\n' >> "$pack/_node-common/files/.dockerignore"
+  printf '# Security contact: see the catalog entry.\n' > "$pack/_node-common/files/SECURITY.md"
+  printf '# Security contact: see the catalog entry.\n' > "$pack/_python-common/files/SECURITY.md"
+  (cd "$pack" && "${g[@]}" add -A && "${g[@]}" commit -qm v1.1.0 && "${g[@]}" tag v1.1.0)
+  local fleet="$WORK/upgrade-fleet.orig"
+  rm -rf "$fleet" && mkdir -p "$fleet"
+  seq 1 200 | xargs -P "$(nproc)" -I{} sh -c '
+    i={}; if [ $((i % 2)) -eq 0 ]; then k=dashboard; s=node; else k=form; s=python; fi
+    "$0" new "$1/app-$i" --no-input --templates "$2@v1.0.0" --kind $k --stack $s \
+      --name "app-$i" --owner bench@acme.corp --team bench --classification internal --sso-group g >/dev/null
+    # The owner edits the README intro and adds a file of their own.
+    sed -i "3s/.*/Our team dashboard number $i./" "$1/app-$i/README.md"
+    echo "notes $i" > "$1/app-$i/NOTES.md"
+  ' "$LEVEE" "$fleet" "$pack"
+  echo "bench_upgrade: $(ls "$fleet" | wc -l) apps, $(find "$fleet" -type f | wc -l) files"
+  hyperfine --warmup 1 --runs 10 --export-json "$WORK/upgrade.json" \
+    --prepare "rm -rf $WORK/upgrade-fleet $WORK/upgrade-one && cp -a $fleet $WORK/upgrade-fleet && mkdir $WORK/upgrade-one && cp -a $fleet/app-1 $WORK/upgrade-one/" \
+    -n "levee upgrade (200 apps)" "$LEVEE upgrade --no-input $WORK/upgrade-fleet" \
+    -n "levee upgrade (1 app)" "$LEVEE upgrade --no-input $WORK/upgrade-one/app-1"
+  report bench_upgrade "$WORK/upgrade.json"
+  # Correctness of what was timed: every app upgraded, none with conflicts.
+  rm -rf "$WORK/upgrade-fleet" && cp -a "$fleet" "$WORK/upgrade-fleet"
+  "$LEVEE" upgrade --no-input "$WORK/upgrade-fleet" | tail -1
+}
+
+if [[ $# -eq 0 ]]; then set -- bench_validate bench_new bench_sync validator_findings bench_check bench_sbom bench_catalog_scan bench_lifecycle bench_upgrade; fi
 for f in "$@"; do "$f"; done

@@ -28,6 +28,14 @@ use crate::render::{Layer, SourceFile};
 /// The built-in pack.
 static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
+/// Earlier built-in pack versions, as deltas against `templates/` (see
+/// `templates-archive/README.md` and [`archived`]).
+static BUILTIN_ARCHIVE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates-archive");
+
+/// The file in an archived version's directory that lists the current pack's paths the version
+/// did not have.
+pub const ARCHIVE_ABSENT: &str = "ABSENT";
+
 /// The name levee records for the built-in pack's source.
 pub const BUILTIN_SOURCE: &str = "builtin";
 
@@ -161,6 +169,8 @@ pub enum PackError {
 #[derive(Debug)]
 enum Tree {
     Embedded(&'static Dir<'static>),
+    /// An archived built-in version, rebuilt in memory: path (`/`-separated) -> bytes.
+    Memory(std::collections::BTreeMap<String, Vec<u8>>),
     Disk {
         root: PathBuf,
         /// Keeps a git checkout alive for the run.
@@ -197,6 +207,93 @@ pub fn load(source: Option<&str>) -> Result<Pack, PackError> {
 pub fn builtin() -> Result<Pack, PackError> {
     let tree = Tree::Embedded(&BUILTIN);
     finish(tree, Origin::Builtin)
+}
+
+/// The built-in pack at `version`: the current one, or an earlier version this binary shipped,
+/// rebuilt from `templates-archive/` (what `levee upgrade` needs to rebuild an app's merge base).
+pub fn builtin_at(version: &str) -> Result<Pack, PackError> {
+    let current = builtin()?;
+    if current.version.to_string() == version {
+        return Ok(current);
+    }
+    archived(&BUILTIN, &BUILTIN_ARCHIVE, version)
+}
+
+/// Every built-in version this binary can rebuild, oldest first.
+pub fn builtin_versions() -> Vec<semver::Version> {
+    let mut out: Vec<semver::Version> = BUILTIN_ARCHIVE
+        .dirs()
+        .filter_map(|d| semver::Version::parse(d.path().file_name()?.to_str()?).ok())
+        .collect();
+    if let Ok(p) = builtin() {
+        out.push(p.version);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Rebuilds an earlier version of a pack from the current tree and an archive of deltas:
+/// `archive/<version>/` holds every file whose bytes at `version` differ from `current` (same
+/// relative path, `pack.yaml` included), and an optional `ABSENT` file lists, one per line, the
+/// current paths that `version` did not have. The version = current - ABSENT + the delta files.
+///
+/// Deltas are taken against the current tree (not chained version to version), so rebuilding any
+/// version is one step; `scripts/archive-builtin.sh` rebases every delta when the pack is bumped.
+pub fn archived(
+    current: &'static Dir<'static>,
+    archive: &'static Dir<'static>,
+    version: &str,
+) -> Result<Pack, PackError> {
+    let Some(delta) = archive.get_dir(version) else {
+        let known: Vec<String> = archive
+            .dirs()
+            .filter_map(|d| Some(d.path().file_name()?.to_str()?.to_string()))
+            .collect();
+        return Err(PackError::Invalid {
+            file: format!("built-in pack version {version}"),
+            message: format!(
+                "this levee cannot rebuild it (it has the current version and archived versions: {}); \
+                 upgrade with the levee release that is at least as new as the app's template",
+                list_or_none(known.iter().map(String::as_str))
+            ),
+        });
+    };
+    let mut files = std::collections::BTreeMap::new();
+    let mut all = Vec::new();
+    collect_embedded(current, current.path(), &mut all);
+    for f in all {
+        files.insert(f.path, f.bytes);
+    }
+    let absent_file = format!("{version}/{ARCHIVE_ABSENT}");
+    if let Some(absent) = archive.get_file(&absent_file) {
+        for line in String::from_utf8_lossy(absent.contents()).lines() {
+            let line = line.trim();
+            if !line.is_empty() && !line.starts_with('#') {
+                files.remove(line);
+            }
+        }
+    }
+    let mut deltas = Vec::new();
+    collect_embedded(delta, delta.path(), &mut deltas);
+    for f in deltas {
+        if f.path != ARCHIVE_ABSENT {
+            files.insert(f.path, f.bytes);
+        }
+    }
+    let pack = finish(Tree::Memory(files), Origin::Builtin)?;
+    if pack.version.to_string() != version {
+        return Err(PackError::Invalid {
+            file: format!("templates-archive/{version}/pack.yaml"),
+            message: format!("says version {}, expected {version}", pack.version),
+        });
+    }
+    Ok(pack)
+}
+
+/// Opens a pack checked out in a directory (a git worktree of one tag, for instance).
+pub fn open_dir(root: PathBuf, origin: Origin) -> Result<Pack, PackError> {
+    from_disk(root, None, origin)
 }
 
 fn from_disk(
@@ -275,6 +372,14 @@ impl Tree {
                 .dirs()
                 .filter_map(|d| d.path().file_name()?.to_str().map(str::to_string))
                 .collect()),
+            Tree::Memory(files) => {
+                let mut out: Vec<String> = files
+                    .keys()
+                    .filter_map(|k| k.split_once('/').map(|(d, _)| d.to_string()))
+                    .collect();
+                out.dedup();
+                Ok(out)
+            }
             Tree::Disk { root, .. } => {
                 let mut out = Vec::new();
                 for entry in std::fs::read_dir(root).map_err(|e| io(root, e))? {
@@ -291,6 +396,7 @@ impl Tree {
     fn exists(&self, rel: &str) -> bool {
         match self {
             Tree::Embedded(dir) => dir.get_file(rel).is_some(),
+            Tree::Memory(files) => files.contains_key(rel),
             Tree::Disk { root, .. } => root.join(rel).is_file(),
         }
     }
@@ -298,6 +404,13 @@ impl Tree {
     fn is_dir(&self, rel: &str) -> bool {
         match self {
             Tree::Embedded(dir) => dir.get_dir(rel).is_some(),
+            Tree::Memory(files) => {
+                let prefix = format!("{rel}/");
+                files
+                    .range(prefix.clone()..)
+                    .next()
+                    .is_some_and(|(k, _)| k.starts_with(&prefix))
+            }
             Tree::Disk { root, .. } => root.join(rel).is_dir(),
         }
     }
@@ -305,6 +418,7 @@ impl Tree {
     fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, PackError> {
         match self {
             Tree::Embedded(dir) => Ok(dir.get_file(rel).map(|f| f.contents().to_vec())),
+            Tree::Memory(files) => Ok(files.get(rel).cloned()),
             Tree::Disk { root, .. } => {
                 let path = root.join(rel);
                 match std::fs::read(&path) {
@@ -323,6 +437,19 @@ impl Tree {
             Tree::Embedded(root) => {
                 if let Some(dir) = root.get_dir(rel) {
                     collect_embedded(dir, dir.path(), &mut out);
+                }
+            }
+            Tree::Memory(files) => {
+                let prefix = format!("{rel}/");
+                for (k, bytes) in files.range(prefix.clone()..) {
+                    let Some(path) = k.strip_prefix(&prefix) else {
+                        break;
+                    };
+                    out.push(SourceFile {
+                        path: path.to_string(),
+                        bytes: bytes.clone(),
+                        executable: false,
+                    });
                 }
             }
             Tree::Disk { root, .. } => {
@@ -564,6 +691,191 @@ pub fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
     Ok(pack)
 }
 
+/// A git pack prepared once per run for several versions (`levee upgrade` needs each app's
+/// recorded version and the target). A local repository is read in place, read-only; a remote
+/// one is cloned (bare) once. A version's files are read straight from git objects into memory
+/// (`git ls-tree` + `git cat-file --batch`: two processes per version, nothing checked out),
+/// which is what keeps a one-app upgrade fast.
+#[derive(Debug)]
+pub struct GitVersions {
+    pub repo: String,
+    /// Released versions and their tags, oldest first.
+    pub versions: Vec<(semver::Version, String)>,
+    /// The repository git reads from (the local repo, or the bare clone).
+    dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl GitVersions {
+    /// Opens `repo` (a local path as it is, anything else cloned bare once) and lists its
+    /// `v<semver>` tags.
+    pub fn open(repo: &str) -> Result<GitVersions, PackError> {
+        let git_err = |action: &'static str, message: String| PackError::Git {
+            action,
+            repo: repo.to_string(),
+            message,
+        };
+        let local = Path::new(repo);
+        let (dir, tmp) = if !repo.contains("://") && local.is_dir() {
+            (local.to_path_buf(), None)
+        } else {
+            let tmp = tempfile::Builder::new()
+                .prefix("levee-pack-")
+                .tempdir()
+                .map_err(|e| io(&std::env::temp_dir(), e))?;
+            let bare = tmp.path().join("repo.git");
+            let bare_str = bare.to_string_lossy().into_owned();
+            git(&["clone", "--quiet", "--bare", "--", repo, &bare_str], None)
+                .map_err(|m| git_err("clone", m))?;
+            (bare, Some(tmp))
+        };
+        let listing =
+            git(&["tag", "--list", "v*"], Some(&dir)).map_err(|m| git_err("tag --list", m))?;
+        let mut versions: Vec<(semver::Version, String)> = listing
+            .lines()
+            .filter_map(|t| {
+                let t = t.trim();
+                Some((
+                    semver::Version::parse(t.strip_prefix('v')?).ok()?,
+                    t.to_string(),
+                ))
+            })
+            .collect();
+        versions.sort();
+        Ok(GitVersions {
+            repo: repo.to_string(),
+            versions,
+            dir,
+            _tmp: tmp,
+        })
+    }
+
+    /// The highest released version (a pre-release only when there is nothing else).
+    pub fn latest(&self) -> Option<&semver::Version> {
+        self.versions
+            .iter()
+            .rev()
+            .find(|(v, _)| v.pre.is_empty())
+            .or(self.versions.last())
+            .map(|(v, _)| v)
+    }
+
+    /// Loads the pack at the tag of `version`, from git objects into memory.
+    pub fn load(&self, version: &str) -> Result<Pack, PackError> {
+        let tag = format!("v{version}");
+        let git_err = |action: &'static str, message: String| PackError::Git {
+            action,
+            repo: self.repo.clone(),
+            message,
+        };
+        if !self.versions.iter().any(|(_, t)| *t == tag) {
+            return Err(git_err(
+                "tag lookup",
+                format!(
+                    "no tag `{tag}`; released versions: {}",
+                    list_or_none(self.versions.iter().map(|(_, n)| n.as_str()))
+                ),
+            ));
+        }
+        let listing = git(
+            &[
+                "ls-tree",
+                "-r",
+                "-z",
+                "--full-tree",
+                &format!("{tag}^{{tree}}"),
+            ],
+            Some(&self.dir),
+        )
+        .map_err(|m| git_err("ls-tree", m))?;
+        let mut entries: Vec<(String, String)> = Vec::new(); // (object id, path)
+        for item in listing.split('\0').filter(|i| !i.is_empty()) {
+            let Some((meta, path)) = item.split_once('\t') else {
+                continue;
+            };
+            let mut parts = meta.split_whitespace();
+            let (mode, kind, id) = (parts.next(), parts.next(), parts.next());
+            if mode == Some("120000") {
+                return Err(PackError::Symlink(path.to_string()));
+            }
+            if let (Some("blob"), Some(id)) = (kind, id) {
+                entries.push((id.to_string(), path.to_string()));
+            }
+        }
+        let blobs = cat_blobs(&self.dir, entries.iter().map(|(id, _)| id.as_str()))
+            .map_err(|m| git_err("cat-file", m))?;
+        let files: std::collections::BTreeMap<String, Vec<u8>> =
+            entries.into_iter().map(|(_, p)| p).zip(blobs).collect();
+        let pack = finish(
+            Tree::Memory(files),
+            Origin::Git {
+                repo: self.repo.clone(),
+                tag: tag.clone(),
+            },
+        )?;
+        if format!("v{}", pack.version) != tag {
+            return Err(PackError::Invalid {
+                file: format!("pack.yaml at tag {tag}"),
+                message: format!(
+                    "says version {}, but the tag is {tag}; tag releases `v<pack.yaml version>`",
+                    pack.version
+                ),
+            });
+        }
+        Ok(pack)
+    }
+}
+
+/// The contents of blobs, in order, through one `git cat-file --batch`.
+fn cat_blobs<'a>(dir: &Path, ids: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<u8>>, String> {
+    use std::io::{Read, Write};
+    let input: String = ids.map(|id| format!("{id}\n")).collect();
+    let mut child = Command::new("git")
+        .args(["cat-file", "--batch"])
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run `git` ({e})"))?;
+    let mut stdin = child.stdin.take().ok_or("no stdin")?;
+    // Written from a thread: git answers while it reads, and a full pipe would block both.
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let mut out = Vec::new();
+    child
+        .stdout
+        .take()
+        .ok_or("no stdout")?
+        .read_to_end(&mut out)
+        .map_err(|e| e.to_string())?;
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let _ = writer.join();
+    if !status.success() {
+        return Err(format!("git cat-file exited with {status}"));
+    }
+    let mut blobs = Vec::new();
+    let mut rest = out.as_slice();
+    while !rest.is_empty() {
+        let nl = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("truncated cat-file output")?;
+        let header = String::from_utf8_lossy(&rest[..nl]).into_owned();
+        let size: usize = header
+            .rsplit(' ')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("unexpected cat-file header `{header}`"))?;
+        let body = rest
+            .get(nl + 1..nl + 1 + size)
+            .ok_or("truncated cat-file output")?;
+        blobs.push(body.to_vec());
+        rest = rest.get(nl + 2 + size..).unwrap_or_default();
+    }
+    Ok(blobs)
+}
+
 fn list_or_none<'a>(items: impl Iterator<Item = &'a str>) -> String {
     let v: Vec<&str> = items.collect();
     if v.is_empty() {
@@ -574,7 +886,7 @@ fn list_or_none<'a>(items: impl Iterator<Item = &'a str>) -> String {
 }
 
 /// Runs git without a terminal prompt; stdout on success, stderr as the error.
-fn git(args: &[&str], cwd: Option<&Path>) -> Result<String, String> {
+pub(crate) fn git(args: &[&str], cwd: Option<&Path>) -> Result<String, String> {
     let mut cmd = Command::new("git");
     cmd.args(args)
         .env("GIT_TERMINAL_PROMPT", "0")

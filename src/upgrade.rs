@@ -5,15 +5,19 @@
 //! Every path goes through [`merge::decide`]; the app's whole result is staged next to it, then
 //! swapped in file by file with rollback, so a failure part-way leaves the app as it was.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
 use crate::manifest::Manifest;
 use crate::merge::{self, Action};
+use crate::org::Org;
+use crate::pack::{self, Pack};
+use crate::render::Layer;
 
 /// Rendered starter files of one template version: relative path -> bytes.
 pub type Tree = BTreeMap<PathBuf, Vec<u8>>;
@@ -22,8 +26,157 @@ pub type Tree = BTreeMap<PathBuf, Vec<u8>>;
 pub trait TemplateSource: Sync {
     /// The newest version the source offers.
     fn latest(&self) -> anyhow::Result<String>;
-    /// The starter files of `template` at `version`, rendered for `manifest`.
-    fn render(&self, template: &str, version: &str, manifest: &Manifest) -> anyhow::Result<Tree>;
+    /// The starter files of `template` at `version`, rendered for `manifest` and `org`.
+    fn render(
+        &self,
+        template: &str,
+        version: &str,
+        manifest: &Manifest,
+        org: &Org,
+    ) -> anyhow::Result<Tree>;
+    /// What to record for `version`: the source string (`builtin`, `REPO@v1.1.0`) and the
+    /// pack's name.
+    fn describe(&self, version: &str) -> anyhow::Result<(String, String)>;
+}
+
+/// A pack source that serves several versions, prepared once per run: the built-in pack (the
+/// current version and every archived one), a directory (its one version) or a git pack (a
+/// remote one cloned once; each tag read from git objects into memory). Loaded versions are
+/// cached with their layers, so a fleet of apps reads each template once.
+#[derive(Debug)]
+pub struct PackVersions {
+    kind: SourceKind,
+    cache: Mutex<HashMap<String, Arc<LoadedVersion>>>,
+}
+
+#[derive(Debug)]
+enum SourceKind {
+    Builtin,
+    Dir(Box<Pack>),
+    Git(pack::GitVersions),
+}
+
+#[derive(Debug)]
+struct LoadedVersion {
+    pack: Pack,
+    layers: HashMap<String, Vec<Layer>>,
+}
+
+impl PackVersions {
+    /// Prepares a SOURCE (`builtin`, a directory, a git repository; a `@vX.Y.Z` suffix is
+    /// ignored: every tag is available). Clones a git pack once.
+    pub fn open(source: &str) -> Result<PackVersions, pack::PackError> {
+        let kind = match pack::Spec::parse(source) {
+            pack::Spec::Builtin => SourceKind::Builtin,
+            pack::Spec::Dir(_) => SourceKind::Dir(Box::new(pack::load(Some(source))?)),
+            pack::Spec::Git { repo, .. } => SourceKind::Git(pack::GitVersions::open(&repo)?),
+        };
+        Ok(PackVersions {
+            kind,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The key that identifies a source, so apps recorded with `REPO@v1.0.0` and `REPO@v1.1.0`
+    /// share one clone.
+    pub fn key(source: &str) -> String {
+        match pack::Spec::parse(source) {
+            pack::Spec::Builtin => pack::BUILTIN_SOURCE.to_string(),
+            pack::Spec::Dir(p) => std::path::absolute(&p).unwrap_or(p).display().to_string(),
+            pack::Spec::Git { repo, .. } => repo,
+        }
+    }
+
+    fn version(&self, version: &str) -> anyhow::Result<Arc<LoadedVersion>> {
+        let mut cache = self
+            .cache
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a thread loading the template pack panicked"))?;
+        if let Some(v) = cache.get(version) {
+            return Ok(Arc::clone(v));
+        }
+        let pack = match &self.kind {
+            SourceKind::Builtin => pack::builtin_at(version)?,
+            SourceKind::Dir(p) if p.version.to_string() == version => {
+                pack::open_dir(dir_root(p)?, p.origin.clone())?
+            }
+            SourceKind::Dir(p) => anyhow::bail!(
+                "the template pack {} is a directory holding only version {}; version {version} \
+                 cannot be rebuilt from it (use a git pack with `v<version>` tags)",
+                p.origin,
+                p.version
+            ),
+            SourceKind::Git(g) => g.load(version)?,
+        };
+        let mut layers = HashMap::new();
+        for t in &pack.templates {
+            layers.insert(t.id.clone(), pack.layers(t)?);
+        }
+        let loaded = Arc::new(LoadedVersion { pack, layers });
+        cache.insert(version.to_string(), Arc::clone(&loaded));
+        Ok(loaded)
+    }
+}
+
+fn dir_root(p: &Pack) -> anyhow::Result<PathBuf> {
+    match &p.origin {
+        pack::Origin::Dir(root) => Ok(root.clone()),
+        other => anyhow::bail!("{other} is not a directory pack"),
+    }
+}
+
+impl TemplateSource for PackVersions {
+    fn latest(&self) -> anyhow::Result<String> {
+        Ok(match &self.kind {
+            SourceKind::Builtin => pack::builtin()?.version.to_string(),
+            SourceKind::Dir(p) => p.version.to_string(),
+            SourceKind::Git(g) => g.latest().map(ToString::to_string).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the git pack {} has no `v<version>` tags; tag a release (`git tag v1.0.0`)",
+                    g.repo
+                )
+            })?,
+        })
+    }
+
+    fn render(
+        &self,
+        template: &str,
+        version: &str,
+        manifest: &Manifest,
+        org: &Org,
+    ) -> anyhow::Result<Tree> {
+        let loaded = self.version(version)?;
+        let layers = loaded
+            .layers
+            .get(template)
+            .ok_or_else(|| pack::PackError::NoTemplate {
+                id: template.to_string(),
+                available: loaded.pack.template_ids(),
+            })?;
+        let ctx = crate::scaffold::context(manifest, org);
+        let env = crate::render::environment();
+        let rendered = crate::render::render_layers(
+            &env,
+            layers,
+            &minijinja::Value::from(minijinja::value::Serde(&ctx)),
+        )?;
+        Ok(rendered
+            .into_iter()
+            .filter(|(p, _)| {
+                p != crate::manifest::FILE_NAME && !p.starts_with(".levee/") && p != ".levee"
+            })
+            .map(|(p, f)| (PathBuf::from(p), f.bytes))
+            .collect())
+    }
+
+    fn describe(&self, version: &str) -> anyhow::Result<(String, String)> {
+        let loaded = self.version(version)?;
+        Ok((
+            loaded.pack.origin.to_string(),
+            loaded.pack.meta.name.clone(),
+        ))
+    }
 }
 
 /// The outcome for one app.
@@ -68,6 +221,8 @@ pub struct AppReport {
     pub to: String,
     pub result: Outcome,
     pub files: Vec<FileChange>,
+    /// Files written or deleted in the app (its `.levee/` records not counted).
+    pub files_changed: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -273,4 +428,363 @@ pub fn git_dirty(app: &Path) -> Option<bool> {
         .output()
         .ok()?;
     out.status.success().then_some(!out.stdout.is_empty())
+}
+
+/// What `levee upgrade` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The target version (default: the newest the source offers).
+    pub to: Option<String>,
+    /// Plan and report, write nothing.
+    pub dry_run: bool,
+    /// An app with uncommitted changes fails instead of being upgraded.
+    pub require_clean: bool,
+    /// `--org`: the org config for every app (default: found from each app).
+    pub org: Option<PathBuf>,
+}
+
+/// The template an app's `.levee/render.json` records.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The whole record, kept so fields levee does not change survive a rewrite.
+    pub json: serde_json::Value,
+    pub template: crate::manifest::TemplateRef,
+}
+
+/// Reads `.levee/render.json`.
+pub fn read_record(app: &Path) -> anyhow::Result<Recorded> {
+    let path = app.join(crate::scaffold::RECORD_DIR).join("render.json");
+    let bytes =
+        fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let json: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| anyhow::anyhow!("{} is not a levee render record: {e}", path.display()))?;
+    let template = serde_json::from_value(json["template"].clone()).map_err(|e| {
+        anyhow::anyhow!(
+            "{} has no usable `template` (id, version, source): {e}",
+            path.display()
+        )
+    })?;
+    Ok(Recorded { json, template })
+}
+
+impl AppReport {
+    fn failed(app: &Path, from: String, to: String, error: String) -> AppReport {
+        AppReport {
+            app: app.to_path_buf(),
+            from,
+            to,
+            result: Outcome::Failed,
+            files: Vec::new(),
+            files_changed: 0,
+            error: Some(error),
+            warning: None,
+        }
+    }
+}
+
+/// Upgrades one app (or plans it, with `dry_run`). Never panics on user input and never returns
+/// an error: a problem with this app is its report's `failed` result, so a fleet run goes on.
+/// `dirty` is whether the app's git worktree has uncommitted changes (`None`: not in git).
+pub fn upgrade_app(
+    app: &Path,
+    recorded: &Recorded,
+    source: &dyn TemplateSource,
+    opts: &Options,
+    dirty: Option<bool>,
+) -> AppReport {
+    let from = recorded.template.version.clone();
+    let to = match opts.to.clone().map_or_else(|| source.latest(), Ok) {
+        Ok(v) => v,
+        Err(e) => return AppReport::failed(app, from, String::new(), format!("{e:#}")),
+    };
+    let mut report = match upgrade_inner(app, recorded, source, opts, dirty, &from, &to) {
+        Ok(r) => r,
+        Err(e) => AppReport::failed(app, from.clone(), to.clone(), format!("{e:#}")),
+    };
+    if dirty == Some(true) && report.warning.is_none() && report.result != Outcome::Failed {
+        report.warning = Some("the git worktree has uncommitted changes".into());
+    }
+    report
+}
+
+fn upgrade_inner(
+    app: &Path,
+    recorded: &Recorded,
+    source: &dyn TemplateSource,
+    opts: &Options,
+    dirty: Option<bool>,
+    from: &str,
+    to: &str,
+) -> anyhow::Result<AppReport> {
+    let mut report = AppReport {
+        app: app.to_path_buf(),
+        from: from.to_string(),
+        to: to.to_string(),
+        result: Outcome::UpToDate,
+        files: Vec::new(),
+        files_changed: 0,
+        error: None,
+        warning: None,
+    };
+    let (vf, vt) = (parse_version(from)?, parse_version(to)?);
+    if vf == vt {
+        return Ok(report);
+    }
+    if vt < vf {
+        anyhow::bail!(
+            "the app is at template version {from}, newer than {to}; levee upgrade does not downgrade"
+        );
+    }
+    if dirty == Some(true) && opts.require_clean {
+        anyhow::bail!(
+            "the git worktree has uncommitted changes (--require-clean): commit or stash them first"
+        );
+    }
+    let id = recorded.template.id.as_str();
+    let loaded = crate::manifest::load(app).map_err(|e| match e {
+        crate::document::LoadError::Invalid { file, diags } => anyhow::anyhow!(
+            "app.yaml is invalid (run `levee validate`):\n{}",
+            crate::diag::render(&diags, Some(&file.text), false)
+        ),
+        e => anyhow::anyhow!("{e}"),
+    })?;
+    let org = crate::org::resolve(opts.org.as_deref(), app)?.org;
+    let mut base_manifest = loaded.value.clone();
+    let mut theirs_manifest = loaded.value.clone();
+    let (new_source, pack_name) = source.describe(to)?;
+    set_template(
+        &mut base_manifest,
+        id,
+        from,
+        recorded.template.source.clone(),
+    );
+    set_template(&mut theirs_manifest, id, to, Some(new_source.clone()));
+
+    let base = source.render(id, from, &base_manifest, &org)?;
+    let theirs = source.render(id, to, &theirs_manifest, &org)?;
+    let label = format!("template v{to}");
+    let mut plan = plan(app, &base, &theirs, &label)?;
+
+    // app.yaml: the template reference, edited in place (comments and order kept).
+    let app_yaml_path = app.join(crate::manifest::FILE_NAME);
+    let old_yaml = loaded.source.text.clone();
+    let mut edits = vec![
+        crate::edit::Change::Set("/template/version".into(), to.to_string()),
+        crate::edit::Change::Set("/template/source".into(), new_source.clone()),
+    ];
+    if loaded.value.template.as_ref().map(|t| t.id.as_str()) != Some(id) {
+        edits.push(crate::edit::Change::Set(
+            "/template/id".into(),
+            id.to_string(),
+        ));
+    }
+    let new_yaml = crate::edit::apply(&old_yaml, &edits)
+        .map_err(|e| anyhow::anyhow!("cannot update `template` in app.yaml: {e}"))?;
+    match crate::document::parse_str::<Manifest>(&app_yaml_path, &new_yaml) {
+        Ok(l) if l.value == theirs_manifest => {}
+        _ => anyhow::bail!("updating `template` in app.yaml changed its meaning (a levee bug)"),
+    }
+    if new_yaml != old_yaml {
+        let rel = PathBuf::from(crate::manifest::FILE_NAME);
+        plan.changes.push(FileChange {
+            diff: unified(&rel, old_yaml.as_bytes(), new_yaml.as_bytes()),
+            path: rel.clone(),
+            change: "updated",
+            detail: Some("template version".into()),
+        });
+        plan.writes.insert(rel, Some(new_yaml.clone().into_bytes()));
+    }
+
+    // Managed files: regenerated as `levee sync` does; a hand edit is a conflict, never lost.
+    let desired = crate::managed::files(&theirs_manifest, &org)?;
+    let entries = crate::managed::status(app, &desired)?;
+    let mut managed_record = crate::managed::Record::load(app)?;
+    for e in &entries {
+        let rel = PathBuf::from(&e.path);
+        match e.state {
+            crate::managed::State::Current => {
+                if let Some(c) = &e.desired {
+                    managed_record
+                        .files
+                        .insert(e.path.clone(), crate::managed::hash(c.as_bytes()));
+                }
+            }
+            crate::managed::State::Edited | crate::managed::State::ObsoleteEdited => {
+                plan.conflicts += 1;
+                plan.changes.push(FileChange {
+                    path: rel,
+                    change: "conflict",
+                    detail: Some(
+                        "a managed file edited by hand; not regenerated (move the change into \
+                         app.yaml or the org config, then `levee sync --force`)"
+                            .into(),
+                    ),
+                    diff: String::new(),
+                });
+            }
+            crate::managed::State::Missing | crate::managed::State::Stale => {
+                let content = e.desired.clone().unwrap_or_default();
+                managed_record
+                    .files
+                    .insert(e.path.clone(), crate::managed::hash(content.as_bytes()));
+                plan.changes.push(FileChange {
+                    path: rel.clone(),
+                    change: if e.state == crate::managed::State::Missing {
+                        "created"
+                    } else {
+                        "regenerated"
+                    },
+                    detail: None,
+                    diff: e.diff(),
+                });
+                plan.writes.insert(rel, Some(content.into_bytes()));
+            }
+            crate::managed::State::Obsolete => {
+                managed_record.files.remove(&e.path);
+                plan.changes.push(FileChange {
+                    path: rel.clone(),
+                    change: "deleted",
+                    detail: Some("a managed file levee no longer generates".into()),
+                    diff: e.diff(),
+                });
+                plan.writes.insert(rel, None);
+            }
+        }
+    }
+    managed_record.levee_version = crate::VERSION.to_string();
+
+    // The records: `.levee/render.json` names the new version; `.levee/managed.json` the hashes.
+    let mut record = recorded.json.clone();
+    record["levee_version"] = crate::VERSION.into();
+    record["template"] = serde_json::to_value(&theirs_manifest.template)?;
+    record["pack"] = serde_json::json!({"name": pack_name, "version": to});
+    record["context"] = crate::scaffold::context(&theirs_manifest, &org);
+    record["files"] = theirs
+        .iter()
+        .map(|(p, b)| {
+            (
+                slash(p),
+                serde_json::Value::from(crate::scaffold::sha256(b)),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    record["managed"] = desired
+        .iter()
+        .map(|f| {
+            (
+                f.path.clone(),
+                serde_json::Value::from(crate::scaffold::sha256(f.content.as_bytes())),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    record["manifest"] = crate::scaffold::sha256(new_yaml.as_bytes()).into();
+    let mut record_json = serde_json::to_string_pretty(&record)?;
+    record_json.push('\n');
+    let mut managed_json = serde_json::to_string_pretty(&managed_record)?;
+    managed_json.push('\n');
+    plan.writes.insert(
+        PathBuf::from(crate::scaffold::RECORD_DIR).join("render.json"),
+        Some(record_json.into_bytes()),
+    );
+    plan.writes.insert(
+        PathBuf::from(crate::managed::RECORD_PATH),
+        Some(managed_json.into_bytes()),
+    );
+
+    report.files_changed = plan
+        .writes
+        .keys()
+        .filter(|p| !p.starts_with(crate::scaffold::RECORD_DIR))
+        .count();
+    report.result = if plan.conflicts > 0 {
+        Outcome::Conflicts
+    } else {
+        Outcome::Upgraded
+    };
+    plan.changes.sort_by(|a, b| a.path.cmp(&b.path));
+    report.files = plan.changes;
+    if !opts.dry_run {
+        apply(app, &plan.writes).map_err(|e| {
+            anyhow::anyhow!("writing the upgrade failed, the app is unchanged: {e}")
+        })?;
+    }
+    Ok(report)
+}
+
+fn parse_version(v: &str) -> anyhow::Result<semver::Version> {
+    semver::Version::parse(v.trim_start_matches('v'))
+        .map_err(|e| anyhow::anyhow!("`{v}` is not a semver version: {e}"))
+}
+
+fn set_template(m: &mut Manifest, id: &str, version: &str, source: Option<String>) {
+    m.template = Some(crate::manifest::TemplateRef {
+        id: id.to_string(),
+        version: version.to_string(),
+        source,
+    });
+}
+
+fn slash(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Which apps have uncommitted changes, with one `git status` per repository (not per app).
+/// Apps outside git map to `None`.
+pub fn dirty_apps(apps: &[PathBuf]) -> HashMap<PathBuf, Option<bool>> {
+    let mut by_repo: BTreeMap<PathBuf, Vec<(PathBuf, PathBuf)>> = BTreeMap::new();
+    let mut out = HashMap::new();
+    for app in apps {
+        let abs = fs::canonicalize(app).unwrap_or_else(|_| app.clone());
+        match abs.ancestors().find(|d| d.join(".git").exists()) {
+            Some(top) => {
+                let rel = abs.strip_prefix(top).unwrap_or(Path::new("")).to_path_buf();
+                by_repo
+                    .entry(top.to_path_buf())
+                    .or_default()
+                    .push((app.clone(), rel));
+            }
+            None => {
+                out.insert(app.clone(), None);
+            }
+        }
+    }
+    for (top, members) in by_repo {
+        let status = std::process::Command::new("git")
+            .args(["status", "--porcelain", "-z", "--untracked-files=all"])
+            .current_dir(&top)
+            .stderr(std::process::Stdio::null())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success());
+        let Some(status) = status else {
+            for (app, _) in members {
+                out.insert(app, None);
+            }
+            continue;
+        };
+        let text = String::from_utf8_lossy(&status.stdout);
+        let changed: Vec<&Path> = text
+            .split('\0')
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                let b = t.as_bytes();
+                if b.len() > 3 && b[2] == b' ' {
+                    Path::new(&t[3..])
+                } else {
+                    Path::new(t)
+                }
+            })
+            .collect();
+        for (app, rel) in members {
+            let dirty = changed.iter().any(|c| c.starts_with(&rel));
+            out.insert(app, Some(dirty));
+        }
+    }
+    out
 }

@@ -20,6 +20,7 @@ mod sbom;
 mod schema;
 mod sync;
 mod templates;
+mod upgrade;
 mod validate;
 
 /// Guardrails for citizen-developer micro apps.
@@ -80,6 +81,8 @@ pub enum Command {
     /// Move the app to a higher tier: edit app.yaml in place, regenerate; refuse what the
     /// org's policies forbid.
     Promote(promote::PromoteArgs),
+    /// Roll a new template version out to one app or a fleet, by 3-way merge.
+    Upgrade(upgrade::UpgradeArgs),
     /// Write a CycloneDX SBOM from the app's lock files (npm, Python, Rust), no syft.
     Sbom(sbom::SbomArgs),
     /// The app inventory: register, scan, list, show, remove, stats, export, pipeline.
@@ -132,6 +135,7 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
         Command::Policy(args) => policy::run(&cli.global, &args, ui),
         Command::Sbom(args) => sbom::run(&cli.global, &args, ui),
         Command::Promote(args) => promote::run(&cli.global, &args, ui),
+        Command::Upgrade(args) => upgrade::run(&cli.global, &args, ui),
     }
 }
 

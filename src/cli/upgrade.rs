@@ -1,0 +1,284 @@
+//! `levee upgrade`: roll a template version out to one app or a whole fleet, by 3-way merge.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::Args;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::cli::Global;
+use crate::exit::{ExitStatus, UsageError};
+use crate::ui::{Format, Ui};
+use crate::upgrade::{self, AppReport, Options, Outcome, PackVersions, Recorded};
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// App directories, or directories above many apps (apps: app.yaml next to a .levee/).
+    #[arg(default_value = ".")]
+    pub roots: Vec<PathBuf>,
+    /// The template version to upgrade to (default: the newest the pack offers).
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// The template pack (default: the source each app records): `builtin`, a directory, or a
+    /// git repository whose `v<version>` tags are versions.
+    #[arg(long, env = "LEVEE_TEMPLATES", value_name = "SOURCE")]
+    pub templates: Option<String>,
+    /// Write nothing; print per app the diff it would apply and the conflicts it would leave.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// An app whose git worktree has uncommitted changes fails instead of being upgraded.
+    #[arg(long)]
+    pub require_clean: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// An app's record and the pack source to upgrade it from, or why they could not be read.
+type AppSource = Result<(Recorded, String), String>;
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    dry_run: bool,
+    apps: usize,
+    up_to_date: usize,
+    upgraded: usize,
+    conflicts: usize,
+    failed: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonReport<'a> {
+    summary: Summary,
+    apps: &'a [AppReport],
+}
+
+pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+    for root in &args.roots {
+        if !root.is_dir() {
+            return Err(
+                UsageError::new(format!("{} is not a directory", root.display()))
+                    .hint("pass an app directory or a directory above many apps")
+                    .into(),
+            );
+        }
+    }
+    if let Some(to) = &args.to
+        && semver::Version::parse(to.trim_start_matches('v')).is_err()
+    {
+        return Err(UsageError::new(format!("--to {to} is not a version"))
+            .hint("pass a semver version such as 1.2.0")
+            .into());
+    }
+    let apps = upgrade::discover(&args.roots);
+    if apps.is_empty() {
+        return Err(UsageError::new("no levee app found under the given roots")
+            .hint(
+                "an app is a directory with app.yaml and a .levee/ record, as `levee new` creates",
+            )
+            .into());
+    }
+    let opts = Options {
+        to: args
+            .to
+            .as_ref()
+            .map(|v| v.trim_start_matches('v').to_string()),
+        dry_run: args.dry_run,
+        require_clean: args.require_clean,
+        org: global.org.clone(),
+    };
+
+    // Each app's record, and its pack source (prepared once per distinct source).
+    let mut work: Vec<(PathBuf, AppSource)> = Vec::new();
+    for app in &apps {
+        let entry = upgrade::read_record(app)
+            .map(|r| {
+                let source = args.templates.clone().unwrap_or_else(|| {
+                    r.template
+                        .source
+                        .clone()
+                        .unwrap_or_else(|| crate::pack::BUILTIN_SOURCE.into())
+                });
+                (r, source)
+            })
+            .map_err(|e| format!("{e:#}"));
+        work.push((app.clone(), entry));
+    }
+    let mut sources: HashMap<String, Result<PackVersions, String>> = HashMap::new();
+    for (_, entry) in &work {
+        if let Ok((_, source)) = entry {
+            let key = PackVersions::key(source);
+            if let std::collections::hash_map::Entry::Vacant(slot) = sources.entry(key) {
+                ui.verbose(&format!("preparing the template pack {source}"));
+                let opened = PackVersions::open(source);
+                if let (Err(e), Some(_)) = (&opened, &args.templates) {
+                    return Err(
+                        UsageError::new(format!("cannot load the template pack: {e}"))
+                            .hint("--templates takes a directory, a git repository, or `builtin`")
+                            .into(),
+                    );
+                }
+                slot.insert(opened.map_err(|e| e.to_string()));
+            }
+        }
+    }
+    let dirty = upgrade::dirty_apps(&apps);
+
+    let bar = progress_bar(work.len(), ui);
+    let mut reports: Vec<AppReport> = work
+        .par_iter()
+        .map(|(app, entry)| {
+            let report = match entry {
+                Err(e) => failed(app, e.clone()),
+                Ok((recorded, source)) => match &sources[&PackVersions::key(source)] {
+                    Err(e) => failed(app, format!("cannot load the template pack {source}: {e}")),
+                    Ok(src) => upgrade::upgrade_app(
+                        app,
+                        recorded,
+                        src,
+                        &opts,
+                        dirty.get(app).copied().flatten(),
+                    ),
+                },
+            };
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+            report
+        })
+        .collect();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    reports.sort_by(|a, b| a.app.cmp(&b.app));
+
+    let count = |o: Outcome| reports.iter().filter(|r| r.result == o).count();
+    let summary = Summary {
+        dry_run: args.dry_run,
+        apps: reports.len(),
+        up_to_date: count(Outcome::UpToDate),
+        upgraded: count(Outcome::Upgraded),
+        conflicts: count(Outcome::Conflicts),
+        failed: count(Outcome::Failed),
+    };
+    let status = if summary.conflicts + summary.failed > 0 {
+        ExitStatus::Problems
+    } else {
+        ExitStatus::Success
+    };
+    match args.format {
+        Format::Json => {
+            let report = JsonReport {
+                summary,
+                apps: &reports,
+            };
+            ui.out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+        }
+        Format::Text => ui.out(&text(&reports, &summary, args.dry_run, ui))?,
+    }
+    Ok(status)
+}
+
+fn failed(app: &std::path::Path, error: String) -> AppReport {
+    AppReport {
+        app: app.to_path_buf(),
+        from: String::new(),
+        to: String::new(),
+        result: Outcome::Failed,
+        files: Vec::new(),
+        files_changed: 0,
+        error: Some(error),
+        warning: None,
+    }
+}
+
+/// A progress bar on stderr for fleets, only when stderr is a terminal.
+///
+/// indicatif draws and rate-limits the bar from any thread (the apps are upgraded on rayon's
+/// pool), and hides itself when stderr is not a terminal.
+fn progress_bar(len: usize, ui: &Ui) -> Option<indicatif::ProgressBar> {
+    if len < 2 || ui.quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("upgrading {pos}/{len} apps {wide_bar} {eta}")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> String {
+    let mut out = String::new();
+    for r in reports {
+        let has_detail = r.error.is_some()
+            || r.warning.is_some()
+            || r.files.iter().any(|f| f.change == "conflict")
+            || (dry_run && !r.files.is_empty());
+        if !has_detail {
+            continue;
+        }
+        out.push_str(&format!(
+            "== {} ({} -> {})\n",
+            r.app.display(),
+            r.from,
+            r.to
+        ));
+        if dry_run {
+            for f in &r.files {
+                out.push_str(&f.diff);
+            }
+        }
+        for f in &r.files {
+            if f.change == "conflict" {
+                out.push_str(&format!(
+                    "{} {}: {}\n",
+                    ui.red("conflict"),
+                    f.path.display(),
+                    f.detail.as_deref().unwrap_or("")
+                ));
+            }
+        }
+        if let Some(w) = &r.warning {
+            out.push_str(&format!("{} {w}\n", ui.dim("warning:")));
+        }
+        if let Some(e) = &r.error {
+            out.push_str(&format!("{} {e}\n", ui.red("failed:")));
+        }
+    }
+    let mut table = crate::catalog::stats::table(&["app", "from", "to", "result", "files changed"]);
+    for r in reports {
+        table.add_row(vec![
+            r.app.display().to_string(),
+            r.from.clone(),
+            r.to.clone(),
+            r.result.as_str().to_string(),
+            r.files_changed.to_string(),
+        ]);
+    }
+    out.push_str(&format!("{table}\n"));
+    out.push_str(&format!(
+        "{}{} apps: {} upgraded, {} up to date, {} with conflicts, {} failed\n",
+        if dry_run {
+            "dry run, nothing written: "
+        } else {
+            ""
+        },
+        summary.apps,
+        summary.upgraded,
+        summary.up_to_date,
+        summary.conflicts,
+        summary.failed
+    ));
+    if summary.conflicts > 0 {
+        out.push_str(&format!(
+            "{} resolve the conflict markers (<<<<<<< ours / >>>>>>> template vX.Y.Z) and the \
+             files listed above; the template version is already recorded\n",
+            ui.dim("hint:")
+        ));
+    }
+    out
+}
