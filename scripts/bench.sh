@@ -308,11 +308,15 @@ bench_upgrade() {
     echo "notes $i" > "$1/app-$i/NOTES.md"
   ' "$LEVEE" "$fleet" "$pack"
   echo "bench_upgrade: $(ls "$fleet" | wc -l) apps, $(find "$fleet" -type f | wc -l) files"
+  # Two runs, so the one-app figure's --prepare copies one app, not the fleet's 12,800 files.
   hyperfine --warmup 1 --runs 10 --export-json "$WORK/upgrade.json" \
-    --prepare "rm -rf $WORK/upgrade-fleet $WORK/upgrade-one && cp -a $fleet $WORK/upgrade-fleet && mkdir $WORK/upgrade-one && cp -a $fleet/app-1 $WORK/upgrade-one/" \
-    -n "levee upgrade (200 apps)" "$LEVEE upgrade --no-input $WORK/upgrade-fleet" \
-    -n "levee upgrade (1 app)" "$LEVEE upgrade --no-input $WORK/upgrade-one/app-1"
+    --prepare "rm -rf $WORK/upgrade-fleet && cp -a $fleet $WORK/upgrade-fleet && sync" \
+    -n "levee upgrade (200 apps)" "$LEVEE upgrade --no-input $WORK/upgrade-fleet"
   report bench_upgrade "$WORK/upgrade.json"
+  hyperfine --warmup 3 --runs 30 --export-json "$WORK/upgrade-one.json" \
+    --prepare "rm -rf $WORK/upgrade-one && mkdir $WORK/upgrade-one && cp -a $fleet/app-1 $WORK/upgrade-one/" \
+    -n "levee upgrade (1 app)" "$LEVEE upgrade --no-input $WORK/upgrade-one/app-1"
+  report bench_upgrade "$WORK/upgrade-one.json"
   # Correctness of what was timed: every app upgraded, none with conflicts.
   rm -rf "$WORK/upgrade-fleet" && cp -a "$fleet" "$WORK/upgrade-fleet"
   "$LEVEE" upgrade --no-input "$WORK/upgrade-fleet" | tail -1

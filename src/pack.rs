@@ -703,6 +703,8 @@ pub struct GitVersions {
     pub versions: Vec<(semver::Version, String)>,
     /// The repository git reads from (the local repo, or the bare clone).
     dir: PathBuf,
+    /// Blobs already read, by object id: most files are the same in two versions.
+    blobs: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Vec<u8>>>>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -746,6 +748,7 @@ impl GitVersions {
             repo: repo.to_string(),
             versions,
             dir,
+            blobs: Default::default(),
             _tmp: tmp,
         })
     }
@@ -802,10 +805,25 @@ impl GitVersions {
                 entries.push((id.to_string(), path.to_string()));
             }
         }
-        let blobs = cat_blobs(&self.dir, entries.iter().map(|(id, _)| id.as_str()))
-            .map_err(|m| git_err("cat-file", m))?;
-        let files: std::collections::BTreeMap<String, Vec<u8>> =
-            entries.into_iter().map(|(_, p)| p).zip(blobs).collect();
+        let mut known = self
+            .blobs
+            .lock()
+            .map_err(|_| git_err("cat-file", "a thread reading the pack panicked".into()))?;
+        let missing: Vec<&str> = entries
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .filter(|id| !known.contains_key(*id))
+            .collect();
+        let read =
+            cat_blobs(&self.dir, missing.iter().copied()).map_err(|m| git_err("cat-file", m))?;
+        for (id, bytes) in missing.iter().zip(read) {
+            known.insert((*id).to_string(), std::sync::Arc::new(bytes));
+        }
+        let files: std::collections::BTreeMap<String, Vec<u8>> = entries
+            .iter()
+            .filter_map(|(id, p)| Some((p.clone(), known.get(id)?.to_vec())))
+            .collect();
+        drop(known);
         let pack = finish(
             Tree::Memory(files),
             Origin::Git {
@@ -830,6 +848,9 @@ impl GitVersions {
 fn cat_blobs<'a>(dir: &Path, ids: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<u8>>, String> {
     use std::io::{Read, Write};
     let input: String = ids.map(|id| format!("{id}\n")).collect();
+    if input.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut child = Command::new("git")
         .args(["cat-file", "--batch"])
         .current_dir(dir)

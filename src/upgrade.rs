@@ -59,7 +59,24 @@ enum SourceKind {
 #[derive(Debug)]
 struct LoadedVersion {
     pack: Pack,
-    layers: HashMap<String, Vec<Layer>>,
+    /// Layers per template id, read the first time the template is rendered.
+    layers: Mutex<HashMap<String, Arc<Vec<Layer>>>>,
+}
+
+impl LoadedVersion {
+    fn layers(&self, template: &str) -> anyhow::Result<Arc<Vec<Layer>>> {
+        let mut cache = self
+            .layers
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a thread reading the template pack panicked"))?;
+        if let Some(l) = cache.get(template) {
+            return Ok(Arc::clone(l));
+        }
+        let t = self.pack.template(template)?;
+        let layers = Arc::new(self.pack.layers(t)?);
+        cache.insert(template.to_string(), Arc::clone(&layers));
+        Ok(layers)
+    }
 }
 
 impl PackVersions {
@@ -108,11 +125,10 @@ impl PackVersions {
             ),
             SourceKind::Git(g) => g.load(version)?,
         };
-        let mut layers = HashMap::new();
-        for t in &pack.templates {
-            layers.insert(t.id.clone(), pack.layers(t)?);
-        }
-        let loaded = Arc::new(LoadedVersion { pack, layers });
+        let loaded = Arc::new(LoadedVersion {
+            pack,
+            layers: Mutex::new(HashMap::new()),
+        });
         cache.insert(version.to_string(), Arc::clone(&loaded));
         Ok(loaded)
     }
@@ -147,18 +163,12 @@ impl TemplateSource for PackVersions {
         org: &Org,
     ) -> anyhow::Result<Tree> {
         let loaded = self.version(version)?;
-        let layers = loaded
-            .layers
-            .get(template)
-            .ok_or_else(|| pack::PackError::NoTemplate {
-                id: template.to_string(),
-                available: loaded.pack.template_ids(),
-            })?;
+        let layers = loaded.layers(template)?;
         let ctx = crate::scaffold::context(manifest, org);
         let env = crate::render::environment();
         let rendered = crate::render::render_layers(
             &env,
-            layers,
+            &layers,
             &minijinja::Value::from(minijinja::value::Serde(&ctx)),
         )?;
         Ok(rendered
