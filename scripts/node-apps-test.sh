@@ -47,22 +47,9 @@ ensure_python_deps() {
 }
 
 # ---- rendering: the one place to swap for `levee new --no-input` -----------
-# Scaffolds one app with the real `levee new` (no prompts), using the starter-suite org config.
-render_app() { # TEMPLATE-ID DIR
-  local tpl="$1" dir="$2" kind="${1%-*}"
-  local args=(new "$dir" --no-input --org "$ROOT/tests/fixtures/apps.levee.org.yaml"
-    --template "$tpl" --name "levee-$tpl" --description "Example $kind app scaffolded by the test suite"
-    --owner jane.doe@example.com --team platform --classification internal --tier prototype
-    --sso-issuer https://login.example.com --dataset "example:read:try the $kind starter"
-    --cost-center CC-1234)
-  case "$kind" in
-    dashboard) args+=(--sso-group ops-team) ;;
-    form) args+=(--sso-group finance --sso-group finance-approvers) ;;
-    webhook) args+=(--sso-group integrations --egress api.payments.example.com) ;;
-  esac
-  rm -rf "$dir"
-  "$LEVEE" "${args[@]}" >/dev/null
-}
+# shellcheck source=scripts/scaffold-app.sh
+. "$ROOT/scripts/scaffold-app.sh"
+render_app() { scaffold_app "$1" "$2"; } # TEMPLATE-ID DIR
 
 # ---- checks ----------------------------------------------------------------
 check_app() { # TEMPLATE

@@ -47,23 +47,9 @@ ensure_tools() {
 }
 
 # An example manifest as levee would write it (every optional field present).
-# Scaffolds one app with the real `levee new` (no prompts), using the starter-suite org config.
-render_app() { # KIND DIR
-  set -- "$1-python" "$2"
-  local tpl="$1" dir="$2" kind="${1%-*}"
-  local args=(new "$dir" --no-input --org "$ROOT/tests/fixtures/apps.levee.org.yaml"
-    --template "$tpl" --name "levee-$tpl" --description "Example $kind app scaffolded by the test suite"
-    --owner jane.doe@example.com --team platform --classification internal --tier prototype
-    --sso-issuer https://login.example.com --dataset "example:read:try the $kind starter"
-    --cost-center CC-1234)
-  case "$kind" in
-    dashboard) args+=(--sso-group ops-team) ;;
-    form) args+=(--sso-group finance --sso-group finance-approvers) ;;
-    webhook) args+=(--sso-group integrations --egress api.payments.example.com) ;;
-  esac
-  rm -rf "$dir"
-  "$LEVEE" "${args[@]}" >/dev/null
-}
+# shellcheck source=scripts/scaffold-app.sh
+. "$ROOT/scripts/scaffold-app.sh"
+render_app() { scaffold_app "$1-python" "$2"; } # KIND DIR
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }

@@ -1,0 +1,17 @@
+# Sourced by scripts/node-apps-test.sh and scripts/python-apps-test.sh (needs ROOT and LEVEE).
+# Scaffolds one app with the real `levee new` (no prompts), using the starter-suite org config.
+scaffold_app() { # TEMPLATE-ID DIR
+  local tpl="$1" dir="$2" kind="${1%-*}"
+  local args=(new "$dir" --no-input --org "$ROOT/tests/fixtures/apps.levee.org.yaml"
+    --template "$tpl" --name "levee-$tpl" --description "Example $kind app scaffolded by the test suite"
+    --owner jane.doe@example.com --team platform --classification internal --tier prototype
+    --sso-issuer https://login.example.com --dataset "example:read:try the $kind starter"
+    --cost-center CC-1234)
+  case "$kind" in
+    dashboard) args+=(--sso-group ops-team) ;;
+    form) args+=(--sso-group finance --sso-group finance-approvers) ;;
+    webhook) args+=(--sso-group integrations --egress api.payments.example.com) ;;
+  esac
+  rm -rf "$dir"
+  "$LEVEE" "${args[@]}" >/dev/null
+}
