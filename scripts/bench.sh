@@ -8,6 +8,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 LEVEE="$CARGO_TARGET_DIR/release/levee"
 VALIDATORS="${LEVEE_VALIDATORS_BIN:-$ROOT/.venv/bin}"
+# shellcheck source=scripts/dev-null.sh
+. "$ROOT/scripts/dev-null.sh"
+ensure_dev_null
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 

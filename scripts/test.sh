@@ -9,12 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# shellcheck source=scripts/dev-null.sh
+. scripts/dev-null.sh
+ensure_dev_null
 # Nothing here reads a terminal: every tool gets an empty stdin (rustc's target probe reads
 # stdin), and cargo re-probes rustc instead of trusting a cached probe result.
 exec </dev/null
 export CARGO_CACHE_RUSTC_INFO=0
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { ensure_dev_null; printf '\n==> %s\n' "$*"; }
 
 step "validators (.venv)"
 py=${LEVEE_PYTHON:-python3}
@@ -39,6 +42,9 @@ cargo fmt --all -- --check
 
 step "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
+
+step "cargo test (build)"
+cargo test --locked --all-targets --no-run
 
 step "cargo test"
 cargo test --locked --all-targets

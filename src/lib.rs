@@ -11,6 +11,7 @@ pub mod diag;
 pub mod document;
 pub mod edit;
 pub mod exit;
+pub mod fsio;
 pub mod lifecycle;
 pub mod managed;
 pub mod manifest;

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -354,30 +353,13 @@ fn remove(app: &Path, rel: &str) -> Result<(), ManagedError> {
     Ok(())
 }
 
-/// Writes a file atomically: a temporary file in the same directory, then a rename.
+/// Writes a file atomically (see [`crate::fsio`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ManagedError> {
-    let io = |action, source| ManagedError::Io {
-        action,
+    crate::fsio::write_atomic(path, bytes).map_err(|source| ManagedError::Io {
+        action: "write",
         path: path.to_path_buf(),
         source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| io("create the directory of", e))?;
-    let name = path
-        .file_name()
-        .map_or("file".into(), |n| n.to_string_lossy());
-    let tmp = dir.join(format!(".{name}.levee-tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(io("write", e));
-    }
-    Ok(())
+    })
 }
 
 /// The managed pipeline for a CI other than the manifest's (for `levee pipeline --ci`).

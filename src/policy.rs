@@ -310,18 +310,10 @@ impl Fnv {
     }
 }
 
-/// Writes bundle files under `root` atomically (temp file + rename), creating directories.
+/// Writes bundle files under `root`, each atomically (see [`crate::fsio`]).
 pub fn write_files(root: &Path, files: &BTreeMap<String, String>) -> std::io::Result<()> {
     for (rel, content) in files {
-        let path = root.join(rel);
-        let dir = path.parent().unwrap_or(root);
-        std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(
-            ".{}.levee-tmp",
-            path.file_name().and_then(|n| n.to_str()).unwrap_or("file")
-        ));
-        std::fs::write(&tmp, content)?;
-        std::fs::rename(&tmp, &path)?;
+        crate::fsio::write_atomic(&root.join(rel), content.as_bytes())?;
     }
     Ok(())
 }

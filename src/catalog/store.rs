@@ -7,13 +7,12 @@
 //! file; parallel writers of one app each rename a complete file, the last one wins.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
 use super::Entry;
+use crate::fsio::{self, sync_dir};
 
 /// The catalog directory.
 #[derive(Debug, Clone)]
@@ -54,8 +53,6 @@ pub enum CatalogError {
     #[error("{}: {message}", path.display())]
     Corrupt { path: PathBuf, message: String },
 }
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Hidden test hook: milliseconds to sleep after the temporary file is written and synced,
 /// before the rename (the crash-safety test kills the process in that window).
@@ -206,50 +203,23 @@ fn read_entry(path: &Path) -> Result<Entry, Corrupt> {
     Ok(entry)
 }
 
-/// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync
-/// of the directory.
+/// Writes `bytes` to `path` atomically (see [`crate::fsio`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CatalogError> {
     write_file(path, bytes, true)
 }
 
 fn write_file(path: &Path, bytes: &[u8], sync_parent: bool) -> Result<(), CatalogError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let io = |action, source| CatalogError::Io {
-        action,
+    let options = fsio::Options {
+        create_parent: false,
+        sync_parent,
+        pause_before_rename: std::env::var(PAUSE_ENV)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(std::time::Duration::from_millis),
+    };
+    fsio::write_atomic_with(path, bytes, options).map_err(|source| CatalogError::Io {
+        action: "write",
         path: path.to_path_buf(),
         source,
-    };
-    let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| io("write", e))?;
-        f.write_all(bytes).map_err(|e| io("write", e))?;
-        f.sync_all().map_err(|e| io("sync", e))?;
-        drop(f);
-        if let Some(ms) = std::env::var(PAUSE_ENV).ok().and_then(|v| v.parse().ok()) {
-            std::thread::sleep(std::time::Duration::from_millis(ms));
-        }
-        fs::rename(&tmp, path).map_err(|e| io("replace", e))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    } else if sync_parent {
-        sync_dir(dir);
-    }
-    result
-}
-
-/// Syncs a directory so a rename survives a power cut (best effort: not every platform can).
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    })
 }

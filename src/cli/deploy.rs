@@ -2,7 +2,6 @@
 //! printed or written. `levee sync` writes the same files as part of the managed set.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -142,25 +141,10 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
     Ok(ExitStatus::Success)
 }
 
-/// Writes `content` to `dest` through a temporary file in the same directory and a rename, so a
-/// reader never sees half a file.
+/// Writes `content` to `dest` atomically (see [`crate::fsio`]).
 fn write_atomic(dest: &Path, content: &str) -> anyhow::Result<()> {
-    let dir = dest.parent().unwrap_or_else(|| Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = dest
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.levee-{}.tmp", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(content.as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, dest)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", dest.display()))
+    crate::fsio::write_atomic(dest, content.as_bytes())
+        .with_context(|| format!("cannot write {}", dest.display()))
 }
 
 /// Removes files under `root` that levee generated earlier (they start with levee's header) and

@@ -1,6 +1,5 @@
 //! `levee sbom`: CycloneDX JSON from the app's lock files, no syft.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
@@ -183,15 +182,8 @@ pub fn summary_text(s: &Summary) -> String {
     out
 }
 
-/// Writes through a temporary file in the same directory, then renames it into place.
+/// Writes the SBOM atomically (see [`crate::fsio`]); `-o /dev/stdout` writes through.
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let io = |e: std::io::Error| UsageError::new(format!("cannot write {}: {e}", path.display()));
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    crate::fsio::write_atomic(path, bytes)
+        .map_err(|e| UsageError::new(format!("cannot write {}: {e}", path.display())).into())
 }

@@ -1,0 +1,169 @@
+//! Writing files so that a reader never sees half of one.
+//!
+//! Every file levee writes (managed files, catalog entries, policy bundles, deploy manifests, an
+//! SBOM given `-o`) goes through [`write_atomic`]: the bytes go to a temporary file in the same
+//! directory, are flushed (fsync), then renamed over the target, and the directory is synced.
+//! A crash or a failed write leaves the old file intact; the temporary file is removed on error.
+//!
+//! A target that exists and is not a regular file (`/dev/stdout`, `/dev/null`, a named pipe) is
+//! written directly instead: renaming over it would replace the device node or pipe with a
+//! regular file, which is never what `-o /dev/stdout` means.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// How [`write_atomic_with`] writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Create the parent directory when it is missing.
+    pub create_parent: bool,
+    /// Sync the parent directory after the rename (batch writers sync once at the end instead).
+    pub sync_parent: bool,
+    /// Sleep between the synced temporary file and the rename (crash-safety tests only).
+    pub pause_before_rename: Option<Duration>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            create_parent: true,
+            sync_parent: true,
+            pause_before_rename: None,
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically, creating the parent directory when needed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, bytes, Options::default())
+}
+
+/// [`write_atomic`] with explicit [`Options`].
+pub fn write_atomic_with(path: &Path, bytes: &[u8], options: Options) -> io::Result<()> {
+    if let Ok(meta) = fs::metadata(path)
+        && !meta.is_file()
+        && !meta.is_dir()
+    {
+        // A device or a pipe: there is nothing to replace atomically, write through it.
+        return fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(path)?
+            .write_all(bytes);
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if options.create_parent {
+        fs::create_dir_all(dir)?;
+    }
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy());
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        if let Some(pause) = options.pause_before_rename {
+            std::thread::sleep(pause);
+        }
+        fs::rename(&tmp, path)
+    })();
+    match result {
+        Ok(()) => {
+            if options.sync_parent {
+                sync_dir(dir);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Syncs a directory so a rename survives a power cut (best effort: not every platform can).
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// True for the temporary files [`write_atomic`] leaves behind after a crash.
+pub fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_a_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().expect("io");
+        let path = dir.path().join("sub/a.txt");
+        write_atomic(&path, b"one").expect("io");
+        write_atomic(&path, b"two").expect("io");
+        assert_eq!(fs::read(&path).expect("io"), b"two");
+        let names: Vec<_> = fs::read_dir(dir.path().join("sub"))
+            .expect("io")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["a.txt"]);
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_old_file_and_cleans_up() {
+        let dir = tempfile::tempdir().expect("io");
+        let path = dir.path().join("a.txt");
+        fs::write(&path, "old").expect("io");
+        // Renaming a file over a non-empty directory fails.
+        let target = dir.path().join("d");
+        fs::create_dir(&target).expect("io");
+        fs::write(target.join("x"), "x").expect("io");
+        assert!(write_atomic(&target, b"new").is_err());
+        assert_eq!(fs::read_to_string(&path).expect("io"), "old");
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .expect("io")
+            .map(|e| e.expect("io").file_name().to_string_lossy().into_owned())
+            .filter(|n| is_temporary(n))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_is_written_through() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().expect("io");
+        let fifo = dir.path().join("pipe");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(status.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read(&fifo).expect("io"))
+        };
+        write_atomic(&fifo, b"through the pipe").expect("io");
+        assert_eq!(reader.join().expect("io"), b"through the pipe");
+        assert!(fs::metadata(&fifo).expect("io").file_type().is_fifo());
+    }
+}
