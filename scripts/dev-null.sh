@@ -7,9 +7,10 @@
 # character device when we can (root, or CAP_MKNOD); otherwise keep the file empty before each step.
 ensure_dev_null() {
   [ -c /dev/null ] && return 0
-  local tmp="/dev/.null.levee.$$"
+  local tmp="/dev/.null.levee.$$" was
+  was=$(stat -c %F /dev/null 2>/dev/null || echo missing)
   if mknod -m 666 "$tmp" c 1 3 2>/dev/null && mv -f "$tmp" /dev/null 2>/dev/null && [ -c /dev/null ]; then
-    echo "note: /dev/null was a $(stat -c %F /dev/null 2>/dev/null || echo 'non-device') file; restored the character device (1,3)" >&2
+    echo "note: /dev/null was a $was, not a character device; restored the real one (1,3)" >&2
     return 0
   fi
   rm -f "$tmp" 2>/dev/null || true

@@ -218,8 +218,8 @@ pub struct FileChange {
     pub change: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// The unified diff of the change (for `--dry-run`).
-    #[serde(skip)]
+    /// The unified diff of the change (shown by `--dry-run`, text and JSON).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub diff: String,
 }
 
@@ -245,6 +245,9 @@ pub struct Plan {
     pub writes: BTreeMap<PathBuf, Option<Vec<u8>>>,
     pub changes: Vec<FileChange>,
     pub conflicts: usize,
+    /// Files written with conflict markers (recorded, so a later run can tell whether they are
+    /// resolved).
+    pub marked: Vec<PathBuf>,
 }
 
 /// Decides every path of an app: `base` and `theirs` are the two renders, `app` the directory.
@@ -283,6 +286,7 @@ pub fn plan(app: &Path, base: &Tree, theirs: &Tree, label: &str) -> io::Result<P
                 }
                 Action::WriteConflicted { text, conflicts } => {
                     plan.conflicts += 1;
+                    plan.marked.push(rel.clone());
                     (
                         "conflict",
                         Some(format!(
@@ -537,7 +541,53 @@ fn upgrade_inner(
         warning: None,
     };
     let (vf, vt) = (parse_version(from)?, parse_version(to)?);
+    let left = left_conflicts(app, recorded);
+    if !left.unresolved.is_empty() {
+        // Merging over unresolved markers would nest conflicts: the user resolves first.
+        report.result = Outcome::Conflicts;
+        report.files = left
+            .unresolved
+            .into_iter()
+            .map(|path| FileChange {
+                path,
+                change: "conflict",
+                detail: Some(format!(
+                    "unresolved conflict markers from the upgrade to v{}: keep the lines you \
+                     want, delete the <<<<<<< / ======= / >>>>>>> lines, then run `levee \
+                     upgrade` again",
+                    left.version
+                )),
+                diff: String::new(),
+            })
+            .collect();
+        return Ok(report);
+    }
     if vf == vt {
+        if !left.resolved.is_empty() {
+            // Every file the last upgrade marked is resolved: forget them.
+            report.files = left
+                .resolved
+                .into_iter()
+                .map(|path| FileChange {
+                    path,
+                    change: "resolved",
+                    detail: Some(format!(
+                        "conflicts from the upgrade to v{} resolved",
+                        left.version
+                    )),
+                    diff: String::new(),
+                })
+                .collect();
+            if !opts.dry_run {
+                let mut record = recorded.json.clone();
+                if let Some(o) = record.as_object_mut() {
+                    o.remove(CONFLICTS_KEY);
+                }
+                let mut json = serde_json::to_string_pretty(&record)?;
+                json.push('\n');
+                crate::fsio::write_atomic(&record_path(app), json.as_bytes())?;
+            }
+        }
         return Ok(report);
     }
     if vt < vf {
@@ -690,6 +740,18 @@ fn upgrade_inner(
         .collect::<serde_json::Map<_, _>>()
         .into();
     record["manifest"] = crate::scaffold::sha256(new_yaml.as_bytes()).into();
+    if let Some(o) = record.as_object_mut() {
+        o.remove(CONFLICTS_KEY);
+        if !plan.marked.is_empty() {
+            o.insert(
+                CONFLICTS_KEY.into(),
+                serde_json::json!({
+                    "version": to,
+                    "paths": plan.marked.iter().map(|p| slash(p)).collect::<Vec<_>>(),
+                }),
+            );
+        }
+    }
     let mut record_json = serde_json::to_string_pretty(&record)?;
     record_json.push('\n');
     let mut managed_json = serde_json::to_string_pretty(&managed_record)?;
@@ -721,6 +783,56 @@ fn upgrade_inner(
         })?;
     }
     Ok(report)
+}
+
+/// The key in `.levee/render.json` that lists the files an upgrade left conflict markers in.
+const CONFLICTS_KEY: &str = "conflicts";
+
+fn record_path(app: &Path) -> PathBuf {
+    app.join(crate::scaffold::RECORD_DIR).join("render.json")
+}
+
+/// The files the last upgrade left conflict markers in, split by whether markers remain.
+#[derive(Debug, Default)]
+struct LeftConflicts {
+    version: String,
+    unresolved: Vec<PathBuf>,
+    resolved: Vec<PathBuf>,
+}
+
+fn left_conflicts(app: &Path, recorded: &Recorded) -> LeftConflicts {
+    let mut left = LeftConflicts::default();
+    let Some(c) = recorded.json.get(CONFLICTS_KEY) else {
+        return left;
+    };
+    left.version = c["version"].as_str().unwrap_or("?").to_string();
+    for p in c["paths"].as_array().into_iter().flatten() {
+        let Some(rel) = p.as_str() else { continue };
+        let rel = PathBuf::from(rel);
+        let marked = fs::read(app.join(&rel))
+            .map(|b| has_conflict_markers(&String::from_utf8_lossy(&b)))
+            .unwrap_or(false);
+        if marked {
+            left.unresolved.push(rel);
+        } else {
+            left.resolved.push(rel);
+        }
+    }
+    left
+}
+
+/// True when `text` still holds a conflict region as levee writes it: an opening marker line
+/// and a closing one.
+pub fn has_conflict_markers(text: &str) -> bool {
+    let mut open = false;
+    for line in text.lines() {
+        if line.starts_with("<<<<<<< ") {
+            open = true;
+        } else if open && line.starts_with(">>>>>>> ") {
+            return true;
+        }
+    }
+    false
 }
 
 fn parse_version(v: &str) -> anyhow::Result<semver::Version> {

@@ -289,7 +289,48 @@ fn scenario_every_kind_of_change_exact_tree_report_and_second_run() {
     let o = run(levee(&app).args(["sync", "--check"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
 
-    // A second run is a no-op.
+    assert_eq!(
+        record["conflicts"],
+        serde_json::json!({"version": "1.1.0", "paths": ["conflict.txt"]}),
+        "the files left with markers are recorded"
+    );
+
+    // While markers remain, a second run still reports the conflict (exit 1) and writes nothing.
+    let before = tree(&app);
+    let o = run(levee(&app).args(["upgrade"]));
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.starts_with(
+            "== . (1.1.0 -> 1.1.0)\nconflict conflict.txt: unresolved conflict markers from the \
+             upgrade to v1.1.0: keep the lines you want, delete the <<<<<<< / ======= / >>>>>>> \
+             lines, then run `levee upgrade` again\n"
+        ),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(tree(&app), before);
+
+    // Resolved by hand: the next run says so and forgets the record of the conflict.
+    fs::write(
+        app.join("conflict.txt"),
+        "a\nB from template, b from user\nc\n",
+    )
+    .expect("w");
+    let o = run(levee(&app).args(["upgrade"]));
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.starts_with(
+            "== . (1.1.0 -> 1.1.0)\nresolved conflict.txt: conflicts from the upgrade to v1.1.0 resolved\n"
+        ),
+        "{}",
+        o.stdout
+    );
+    let record: Value =
+        serde_json::from_slice(&fs::read(app.join(".levee/render.json")).expect("r"))
+            .expect("json");
+    assert!(record.get("conflicts").is_none(), "{record}");
+
+    // Then a run is a no-op.
     let before = tree(&app);
     let o = run(levee(&app).args(["upgrade"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
@@ -320,7 +361,7 @@ fn text_report_names_each_conflict_and_the_summary() {
          app   from   to     result     files changed \n \
          shop  1.0.0  1.1.0  conflicts  11            \n\
          1 apps: 0 upgraded, 0 up to date, 1 with conflicts, 0 failed\n\
-         hint: resolve the conflict markers (<<<<<<< ours / >>>>>>> template vX.Y.Z) and the files listed above; the template version is already recorded\n"
+         hint: resolve the conflict markers (<<<<<<< ours / >>>>>>> template vX.Y.Z) and the files listed above, then run `levee upgrade` again: it reports these apps as conflicts until no marker is left\n"
     );
 }
 
@@ -365,10 +406,40 @@ fn dry_run_writes_nothing_and_prints_diffs_and_conflicts() {
     );
     assert!(
         o.stdout
-            .ends_with("dry run, nothing written: 1 apps: 0 upgraded, 0 up to date, 1 with conflicts, 0 failed\nhint: resolve the conflict markers (<<<<<<< ours / >>>>>>> template vX.Y.Z) and the files listed above; the template version is already recorded\n"),
+            .ends_with("dry run, nothing written: 1 apps: 0 upgraded, 0 up to date, 1 with conflicts, 0 failed\nhint: resolve the conflict markers (<<<<<<< ours / >>>>>>> template vX.Y.Z) and the files listed above, then run `levee upgrade` again: it reports these apps as conflicts until no marker is left\n"),
         "{}",
         o.stdout
     );
+    // The JSON form of a dry run carries the same diffs, per file.
+    let o = run(levee(dir.path()).args(["upgrade", "--dry-run", "--format", "json", "shop"]));
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(tree(dir.path()), before, "a dry run writes nothing");
+    let report = json(&o);
+    assert_eq!(report["summary"]["dry_run"], true);
+    let files = report["apps"][0]["files"].as_array().expect("files");
+    let diff_of = |path: &str| {
+        files
+            .iter()
+            .find(|f| f["path"] == path)
+            .and_then(|f| f["diff"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(
+        diff_of("edit.txt"),
+        "--- a/edit.txt\n+++ b/edit.txt\n@@ -1,2 +1,3 @@\n one\n two\n+three\n"
+    );
+    assert!(diff_of("conflict.txt").contains("+<<<<<<< ours\n"));
+    assert_eq!(
+        diff_of("userdel.txt"),
+        "",
+        "a conflict that writes nothing has no diff"
+    );
+
+    // A real run's JSON lists the changes without diffs.
+    let o = run(levee(dir.path()).args(["upgrade", "--format", "json", "shop"]));
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(!o.stdout.contains("\"diff\""), "{}", o.stdout);
 }
 
 #[test]
@@ -488,7 +559,17 @@ fn fleet_with_one_conflicting_app_exits_1_and_upgrades_the_others() {
         let o = run(levee(app).args(["sync", "--check"]));
         assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     }
-    // A second run: everything up to date, exit 0.
+    // A second run: a3 still holds its markers, so it is still a conflict (exit 1).
+    let o = run(levee(dir.path()).args(["upgrade", "fleet"]));
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stdout
+            .ends_with("4 apps: 0 upgraded, 3 up to date, 1 with conflicts, 0 failed\nhint: resolve the conflict markers (<<<<<<< ours / >>>>>>> template vX.Y.Z) and the files listed above, then run `levee upgrade` again: it reports these apps as conflicts until no marker is left\n"),
+        "{}",
+        o.stdout
+    );
+    // Resolved: everything up to date, exit 0.
+    fs::write(apps[2].join("conflict.txt"), "a\nmine\nc\n").expect("w");
     let o = run(levee(dir.path()).args(["upgrade", "fleet"]));
     assert_eq!(o.code, 0, "{}", o.stdout);
     assert!(

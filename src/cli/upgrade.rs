@@ -168,6 +168,12 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
     } else {
         ExitStatus::Success
     };
+    if !args.dry_run {
+        // Diffs are what a dry run shows; a real run's JSON lists the changes without them.
+        for f in reports.iter_mut().flat_map(|r| r.files.iter_mut()) {
+            f.diff.clear();
+        }
+    }
     match args.format {
         Format::Json => {
             let report = JsonReport {
@@ -216,7 +222,9 @@ fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> Str
     for r in reports {
         let has_detail = r.error.is_some()
             || r.warning.is_some()
-            || r.files.iter().any(|f| f.change == "conflict")
+            || r.files
+                .iter()
+                .any(|f| f.change == "conflict" || f.change == "resolved")
             || (dry_run && !r.files.is_empty());
         if !has_detail {
             continue;
@@ -233,14 +241,16 @@ fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> Str
             }
         }
         for f in &r.files {
-            if f.change == "conflict" {
-                out.push_str(&format!(
-                    "{} {}: {}\n",
-                    ui.red("conflict"),
-                    f.path.display(),
-                    f.detail.as_deref().unwrap_or("")
-                ));
-            }
+            let label = match f.change {
+                "conflict" => ui.red("conflict"),
+                "resolved" => ui.green("resolved"),
+                _ => continue,
+            };
+            out.push_str(&format!(
+                "{label} {}: {}\n",
+                f.path.display(),
+                f.detail.as_deref().unwrap_or("")
+            ));
         }
         if let Some(w) = &r.warning {
             out.push_str(&format!("{} {w}\n", ui.dim("warning:")));
@@ -276,7 +286,8 @@ fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> Str
     if summary.conflicts > 0 {
         out.push_str(&format!(
             "{} resolve the conflict markers (<<<<<<< ours / >>>>>>> template vX.Y.Z) and the \
-             files listed above; the template version is already recorded\n",
+             files listed above, then run `levee upgrade` again: it reports these apps as \
+             conflicts until no marker is left\n",
             ui.dim("hint:")
         ));
     }
