@@ -43,8 +43,6 @@ pub enum ScaffoldError {
     NotEmpty(PathBuf),
     #[error("{} exists and is not a directory", .0.display())]
     NotADirectory(PathBuf),
-    #[error("the parent directory {} does not exist", .0.display())]
-    NoParent(PathBuf),
     #[error("cannot write {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -382,14 +380,28 @@ pub fn plan(
     })
 }
 
-/// Refuses a target that exists and is not an empty directory.
+/// Refuses a target that exists and is not an empty directory, or that cannot be created
+/// because a file stands where one of its parent directories would be.
 pub fn check_target(target: &Path) -> Result<(), ScaffoldError> {
     match std::fs::symlink_metadata(target) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(ScaffoldError::Io {
-            path: target.to_path_buf(),
-            source: e,
-        }),
+        Err(e) => {
+            let in_the_way = target
+                .ancestors()
+                .skip(1)
+                .filter(|a| !a.as_os_str().is_empty())
+                .find_map(|a| std::fs::metadata(a).ok().map(|m| (a, m)))
+                .filter(|(_, m)| !m.is_dir());
+            if let Some((a, _)) = in_the_way {
+                return Err(ScaffoldError::NotADirectory(a.to_path_buf()));
+            }
+            if e.kind() == std::io::ErrorKind::NotFound {
+                return Ok(());
+            }
+            Err(ScaffoldError::Io {
+                path: target.to_path_buf(),
+                source: e,
+            })
+        }
         Ok(m) if !m.is_dir() => Err(ScaffoldError::NotADirectory(target.to_path_buf())),
         Ok(_) => {
             let mut entries = std::fs::read_dir(target).map_err(|e| ScaffoldError::Io {
@@ -406,24 +418,67 @@ pub fn check_target(target: &Path) -> Result<(), ScaffoldError> {
 }
 
 /// Writes the plan into `target` (new or empty): into a temporary directory beside it first,
-/// renamed into place when every file is written. On error nothing is left behind.
+/// renamed into place when every file is written. Missing parent directories are created
+/// (`levee new apps/sales-board` in a fresh repository). On error nothing is left behind: not
+/// the staged tree, not the parents this call created.
 pub fn write(target: &Path, plan: &Plan) -> Result<(), ScaffoldError> {
-    check_target(target)?;
     let parent = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    if !parent.is_dir() {
-        return Err(ScaffoldError::NoParent(parent));
+    let created = create_parents(&parent)?;
+    let result = write_into(target, &parent, plan);
+    if result.is_err() {
+        // Deepest first; `remove_dir` only removes empty directories, so nothing else is lost.
+        for dir in created.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
+    result
+}
+
+/// Creates `dir` and its missing ancestors; returns the ones created, outermost first.
+fn create_parents(dir: &Path) -> Result<Vec<PathBuf>, ScaffoldError> {
+    let mut missing = Vec::new();
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        if d.as_os_str().is_empty() {
+            break;
+        }
+        match std::fs::metadata(d) {
+            Ok(m) if m.is_dir() => break,
+            Ok(_) => return Err(ScaffoldError::NotADirectory(d.to_path_buf())),
+            Err(_) => missing.push(d.to_path_buf()),
+        }
+        cur = d.parent();
+    }
+    missing.reverse();
+    for (i, d) in missing.iter().enumerate() {
+        if let Err(source) = std::fs::create_dir(d)
+            && !d.is_dir()
+        {
+            for made in missing[..i].iter().rev() {
+                let _ = std::fs::remove_dir(made);
+            }
+            return Err(ScaffoldError::Io {
+                path: d.clone(),
+                source,
+            });
+        }
+    }
+    Ok(missing)
+}
+
+fn write_into(target: &Path, parent: &Path, plan: &Plan) -> Result<(), ScaffoldError> {
+    check_target(target)?;
     let io = |path: &Path, source| ScaffoldError::Io {
         path: path.to_path_buf(),
         source,
     };
     let tmp = tempfile::Builder::new()
         .prefix(".levee-new-")
-        .tempdir_in(&parent)
-        .map_err(|e| io(&parent, e))?;
+        .tempdir_in(parent)
+        .map_err(|e| io(parent, e))?;
     for (rel, file) in &plan.files {
         let path = tmp.path().join(rel);
         if let Some(dir) = path.parent() {

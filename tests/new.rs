@@ -384,6 +384,79 @@ fn a_path_that_would_escape_is_refused() {
     assert_eq!(only_entries(dir.path()), vec!["pack", "work"]);
 }
 
+#[test]
+fn missing_parent_directories_are_created() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = run(levee(dir.path())
+        .args(["new", "apps/finance/expense-form"])
+        .args(BASE)
+        .args(["--kind", "form", "--stack", "node"]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let app = dir.path().join("apps/finance/expense-form");
+    assert!(app.join("app.yaml").is_file());
+    assert_eq!(
+        only_entries(&dir.path().join("apps/finance")),
+        ["expense-form"]
+    );
+    let o = run(levee(&app).arg("validate"));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+}
+
+#[test]
+fn a_write_failure_removes_the_parents_it_created() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // The template renders both a file `clash` and a directory `clash/`: the second write fails
+    // after the parent directories were created.
+    let pack = scratch_pack(
+        dir.path(),
+        &[
+            ("clash", "a file"),
+            ("{{ 'clash' }}/inner.txt", "under a dir"),
+        ],
+    );
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir");
+    let o = run(levee(&work)
+        .args(["new", "apps/team/demo"])
+        .args(BASE)
+        .args(["--name", "demo", "--template", "t", "--templates"])
+        .arg(&pack));
+    assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("clash"), "{}", o.stderr);
+    assert_eq!(
+        only_entries(&work),
+        Vec::<String>::new(),
+        "no app, no staging dir, no apps/team parents"
+    );
+    // A parent that already existed is kept.
+    std::fs::create_dir(work.join("apps")).expect("mkdir");
+    let o = run(levee(&work)
+        .args(["new", "apps/team/demo"])
+        .args(BASE)
+        .args(["--name", "demo", "--template", "t", "--templates"])
+        .arg(&pack));
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert_eq!(only_entries(&work), ["apps"]);
+    assert_eq!(only_entries(&work.join("apps")), Vec::<String>::new());
+}
+
+#[test]
+fn a_file_in_the_way_of_a_parent_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("apps"), "not a directory").expect("w");
+    let o = run(levee(dir.path())
+        .args(["new", "apps/demo"])
+        .args(BASE)
+        .args(["--kind", "form", "--stack", "node"]));
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("apps exists and is not a directory"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(only_entries(dir.path()), ["apps"]);
+}
+
 #[cfg(unix)]
 #[test]
 fn a_symlink_in_a_pack_is_refused() {
