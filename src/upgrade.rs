@@ -223,6 +223,18 @@ pub struct FileChange {
     pub diff: String,
 }
 
+impl FileChange {
+    /// A change reported without a diff (a conflict left alone, a resolution noticed).
+    fn note(path: PathBuf, change: &'static str, detail: String) -> FileChange {
+        FileChange {
+            path,
+            change,
+            detail: Some(detail),
+            diff: String::new(),
+        }
+    }
+}
+
 /// The report for one app.
 #[derive(Debug, Clone, Serialize)]
 pub struct AppReport {
@@ -548,16 +560,14 @@ fn upgrade_inner(
         report.files = left
             .unresolved
             .into_iter()
-            .map(|path| FileChange {
-                path,
-                change: "conflict",
-                detail: Some(format!(
+            .map(|path| {
+                let detail = format!(
                     "unresolved conflict markers from the upgrade to v{}: keep the lines you \
                      want, delete the <<<<<<< / ======= / >>>>>>> lines, then run `levee \
                      upgrade` again",
                     left.version
-                )),
-                diff: String::new(),
+                );
+                FileChange::note(path, "conflict", detail)
             })
             .collect();
         return Ok(report);
@@ -568,14 +578,10 @@ fn upgrade_inner(
             report.files = left
                 .resolved
                 .into_iter()
-                .map(|path| FileChange {
-                    path,
-                    change: "resolved",
-                    detail: Some(format!(
-                        "conflicts from the upgrade to v{} resolved",
-                        left.version
-                    )),
-                    diff: String::new(),
+                .map(|path| {
+                    let detail =
+                        format!("conflicts from the upgrade to v{} resolved", left.version);
+                    FileChange::note(path, "resolved", detail)
                 })
                 .collect();
             if !opts.dry_run {
@@ -671,16 +677,13 @@ fn upgrade_inner(
             }
             crate::managed::State::Edited | crate::managed::State::ObsoleteEdited => {
                 plan.conflicts += 1;
-                plan.changes.push(FileChange {
-                    path: rel,
-                    change: "conflict",
-                    detail: Some(
-                        "a managed file edited by hand; not regenerated (move the change into \
-                         app.yaml or the org config, then `levee sync --force`)"
-                            .into(),
-                    ),
-                    diff: String::new(),
-                });
+                plan.changes.push(FileChange::note(
+                    rel,
+                    "conflict",
+                    "a managed file edited by hand; not regenerated (move the change into \
+                     app.yaml or the org config, then `levee sync --force`)"
+                        .into(),
+                ));
             }
             crate::managed::State::Missing | crate::managed::State::Stale => {
                 let content = e.desired.clone().unwrap_or_default();
