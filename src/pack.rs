@@ -117,6 +117,20 @@ impl Spec {
     }
 }
 
+/// How a git pack's repository is recorded in `.levee/` and `app.yaml`: a URL as given; a local
+/// path made absolute, so `levee upgrade` finds it from any working directory (a path relative to
+/// where `levee new` ran would resolve against wherever the upgrade runs). For a fleet, prefer a
+/// URL: an absolute local path only means something on the machine that has it.
+fn recorded_repo(repo: &str) -> String {
+    let url = repo.contains("://") || (repo.starts_with("git@") && repo.contains(':'));
+    if url || Path::new(repo).is_absolute() {
+        return repo.to_string();
+    }
+    std::fs::canonicalize(repo)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| repo.to_string())
+}
+
 fn is_version_tag(tag: &str) -> bool {
     tag.strip_prefix('v')
         .is_some_and(|v| semver::Version::parse(v).is_ok())
@@ -675,7 +689,7 @@ pub fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
         dest,
         Some(tmp),
         Origin::Git {
-            repo: repo.to_string(),
+            repo: recorded_repo(repo),
             tag: chosen.clone(),
         },
     )?;
@@ -745,7 +759,7 @@ impl GitVersions {
             .collect();
         versions.sort();
         Ok(GitVersions {
-            repo: repo.to_string(),
+            repo: recorded_repo(repo),
             versions,
             dir,
             blobs: Default::default(),

@@ -711,3 +711,45 @@ fn a_remote_git_pack_is_cloned_once_and_recorded() {
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     assert!(o.stdout.contains("up-to-date"), "{}", o.stdout);
 }
+
+#[test]
+fn a_git_pack_given_by_a_relative_path_is_found_from_any_directory() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let _pack = git_pack(dir.path());
+    let work = dir.path().join("work");
+    fs::create_dir_all(&work).expect("mkdir");
+    // `levee new` run from work/ with a path relative to it.
+    let o = run(levee(&work)
+        .args([
+            "new",
+            "shop",
+            "--name",
+            "shop",
+            "--description",
+            "Shop sales",
+        ])
+        .args(["--owner", "jane.doe@acme.corp", "--team", "shop-team"])
+        .args(["--kind", "dashboard", "--stack", "node"])
+        .args([
+            "--classification",
+            "internal",
+            "--templates",
+            "../pack@v1.0.0",
+        ]));
+    assert_eq!(o.code, 0, "levee new: {}", o.stderr);
+    let app = work.join("shop");
+    let record: Value =
+        serde_json::from_slice(&fs::read(app.join(".levee/render.json")).expect("r"))
+            .expect("json");
+    let pack_abs = fs::canonicalize(dir.path().join("pack")).expect("canonical");
+    assert_eq!(
+        record["template"]["source"],
+        format!("{}@v1.0.0", pack_abs.display()),
+        "a local pack path is recorded absolute"
+    );
+    // The upgrade runs from the app directory, where `../pack` would be the wrong place.
+    let o = run(levee(&app).args(["upgrade", "--format", "json"]));
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert_eq!(json(&o)["apps"][0]["result"], "upgraded");
+    assert!(app.join("added.txt").is_file());
+}
