@@ -10,25 +10,10 @@ use std::process::Command as Std;
 
 use serde_json::Value;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cmd: &mut assert_cmd::Command) -> Out {
-    let o = cmd.output().expect("runs");
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
-}
+use common::{Out, run};
 
 fn levee(cwd: &Path) -> assert_cmd::Command {
-    let mut cmd = common::levee();
-    cmd.current_dir(cwd);
-    cmd
+    common::levee_in(cwd)
 }
 
 fn git(dir: &Path, args: &[&str]) {

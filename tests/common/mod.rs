@@ -34,6 +34,30 @@ pub fn levee() -> Command {
     cmd
 }
 
+/// [`levee`] run from `cwd`.
+pub fn levee_in(cwd: &Path) -> Command {
+    let mut cmd = levee();
+    cmd.current_dir(cwd);
+    cmd
+}
+
+/// What a command printed and how it exited.
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs a command to completion and captures its output (for tests that assert on all three).
+pub fn run(cmd: &mut Command) -> Out {
+    let o = cmd.output().expect("the command runs");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
 /// An external validator from the venv. A missing validator fails the test: run
 /// `scripts/test.sh` (or set LEVEE_VALIDATORS_BIN) to install them.
 pub fn validator(name: &str) -> PathBuf {
