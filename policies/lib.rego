@@ -2,12 +2,18 @@
 # Data: data.levee.org, the org config rendered by levee (see README, "Policy bundle").
 package levee.policy
 
-# The org config; empty when the bundle is evaluated without its data.json.
-org := object.get(data, ["levee", "org"], {})
+# The org config; empty when the bundle is evaluated without its data.json. Always referenced by
+# its full path: a reference to `data` or `data.levee` would include this package's own rules, and
+# OPA's compiler rejects that as recursion (regorus does not notice; rego-cpp does).
+default org := {}
+
+org := data.levee.org
 
 # The clock. Rules compare dates against time.now_ns(), so CI judges expiry on the day it runs.
 # data.levee.clock.now_ns, when present, fixes the clock (levee's `--today`, Rego unit tests).
-now_ns := object.get(data, ["levee", "clock", "now_ns"], time.now_ns())
+now_ns := t if {
+	t := data.levee.clock.now_ns
+} else := time.now_ns()
 
 ns_per_day := 86400000000000
 

@@ -1,6 +1,8 @@
 //! The policy bundle: Rego unit tests, the manifest corpus, the mutation check, the bundle files,
 //! and `levee check` / `levee policy test` as processes (exit codes, JSON, SARIF).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
@@ -266,6 +268,68 @@ fn tuned_bundle_decides_like_the_in_process_check() {
             path.display()
         );
     }
+}
+
+/// A second engine: rego-cpp (PyPI `regopy`, C++) evaluates each corpus manifest's generated
+/// bundle with `app.yaml` read as `opa eval --input app.yaml` reads it (scripts/rego-crosscheck.py)
+/// and must find exactly the expected rule ids, as regorus does. rego-cpp rejects references that
+/// OPA's compiler calls recursive (such as `object.get(data, ...)` from inside the package), which
+/// regorus accepts: this test caught one.
+#[test]
+fn rego_cpp_finds_the_same_rule_ids_on_the_generated_bundles() {
+    let org = corpus_org();
+    let work = tempfile::tempdir().expect("tmp");
+    let mut dirs = Vec::new();
+    let mut expected = std::collections::BTreeMap::new();
+    for (path, ids) in corpus() {
+        let m = levee::manifest::load(&path).expect("valid");
+        let dir = work
+            .path()
+            .join(path.file_stem().expect("stem").to_string_lossy().as_ref());
+        policy::write_files(&dir, &policy::bundle(&m.value, &org)).expect("write bundle");
+        std::fs::copy(&path, dir.join("app.yaml")).expect("copy manifest");
+        expected.insert(dir.display().to_string(), ids);
+        dirs.push(dir);
+    }
+    let day = Date::parse(TODAY).expect("date");
+    let days = day
+        .0
+        .since(jiff::civil::date(1970, 1, 1))
+        .expect("days")
+        .get_days();
+    let out = Command::new(common::validator("python"))
+        .arg(root().join("scripts/rego-crosscheck.py"))
+        .args([
+            "--now-ns",
+            &(i128::from(days) * 86_400_000_000_000).to_string(),
+        ])
+        .args(&dirs)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "rego-crosscheck.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let mut mismatches = Vec::new();
+    for (dir, want) in &expected {
+        let r = &report[dir];
+        if let Some(e) = r.get("error") {
+            mismatches.push(format!("{dir}: rego-cpp error: {e}"));
+            continue;
+        }
+        let got: BTreeSet<String> = ["deny", "warn"]
+            .iter()
+            .flat_map(|k| r[*k].as_array().into_iter().flatten())
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect();
+        if &got != want {
+            mismatches.push(format!("{dir}: expected {want:?}, rego-cpp found {got:?}"));
+        }
+    }
+    assert!(expected.len() >= 40, "{} manifests", expected.len());
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
 #[test]
