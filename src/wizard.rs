@@ -957,6 +957,16 @@ impl Wizard<'_, '_> {
                 prompt.refuse(&format!("`{access}` is not an access level"));
                 continue;
             };
+            let mut d = DataAccess {
+                dataset: name,
+                access_level,
+                purpose: None,
+            };
+            // Refused before the purpose is asked: the org's rules do not depend on it.
+            if let Err(p) = check(&d) {
+                prompt.refuse(&format!("{} ({})", p.message, p.hint));
+                continue;
+            }
             let purpose = prompt
                 .text(&question(
                     "dataset",
@@ -965,21 +975,12 @@ impl Wizard<'_, '_> {
                 ))?
                 .trim()
                 .to_string();
-            let d = DataAccess {
-                dataset: name,
-                access_level,
-                purpose: Some(purpose).filter(|p| !p.is_empty()),
-            };
-            if let Some(p) = &d.purpose
-                && let Err(p) = check_free_text(p, 200, true)
-            {
+            if let Err(p) = check_free_text(&purpose, 200, true) {
                 prompt.refuse(&p.message);
                 continue;
             }
-            match check(&d) {
-                Ok(()) => out.push(d),
-                Err(p) => prompt.refuse(&format!("{} ({})", p.message, p.hint)),
-            }
+            d.purpose = Some(purpose).filter(|p| !p.is_empty());
+            out.push(d);
         }
     }
 

@@ -1052,7 +1052,7 @@ fn wizard_asks_explains_and_reasks_on_refusal() {
         ("sso-group", "fin, fin-admins"),
         ("dataset", "hr"),
         ("dataset", "read"),
-        ("dataset", "pay"),
+        // Refused here, before the purpose is asked; then the next dataset question.
         ("dataset", ""),
         ("secret", "API_KEY"),
         ("secret", "vault"),

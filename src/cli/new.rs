@@ -386,16 +386,17 @@ impl Prompt for InquirePrompt {
             .as_ref()
             .and_then(|d| choices.iter().position(|c| &c.value == d))
             .unwrap_or(0);
-        let mut p = inquire::Select::new(&q.message, labels.clone()).with_starting_cursor(start);
+        // The list shows each choice with its explanation; the answer echoes the value alone.
+        let value_of = |i: usize| choices.get(i).map(|c| c.value.clone()).unwrap_or_default();
+        let formatter = |o: inquire::list_option::ListOption<&String>| value_of(o.index);
+        let mut p = inquire::Select::new(&q.message, labels)
+            .with_starting_cursor(start)
+            .with_formatter(&formatter);
         if let Some(h) = &q.help {
             p = p.with_help_message(h);
         }
-        let label = p.prompt().map_err(inquire_err)?;
-        Ok(choices
-            .iter()
-            .find(|c| c.label == label)
-            .map(|c| c.value.clone())
-            .unwrap_or_default())
+        let picked = p.raw_prompt().map_err(inquire_err)?;
+        Ok(value_of(picked.index))
     }
 
     fn refuse(&mut self, reason: &str) {
