@@ -169,7 +169,10 @@ mod tests {
     #[test]
     fn split_name_handles_scopes_aliases_and_garbage() {
         assert_eq!(split_name("ms@2.1.3"), Some(("ms", "2.1.3")));
-        assert_eq!(split_name("@types/node@20.1.0"), Some(("@types/node", "20.1.0")));
+        assert_eq!(
+            split_name("@types/node@20.1.0"),
+            Some(("@types/node", "20.1.0"))
+        );
         assert_eq!(
             split_name("my-ms@npm:ms@2.1.2"),
             Some(("my-ms", "npm:ms@2.1.2"))

@@ -409,13 +409,12 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Re
 /// Parses YAML into `T`; a syntax or type error names the line and column.
 pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, SbomError> {
     serde_norway::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map_or_else(
-            || line_col(text, text.len()),
-            |l| (l.line(), l.column()),
-        );
-        let msg = e.to_string();
-        // libyaml adds " at line L column C" (sometimes twice: where, and the enclosing node).
-        let message = msg.split(" at line ").next().unwrap_or(&msg).trim().to_string();
+        let (line, column) = e
+            .location()
+            .map_or_else(|| line_col(text, text.len()), |l| (l.line(), l.column()));
+        // libyaml adds " at line L column C" (the position above), sometimes followed by the
+        // enclosing node ("while scanning a quoted scalar at line 6 column 18"): drop the first.
+        let message = drop_first_position(&e.to_string());
         SbomError::Parse {
             path: path.display().to_string(),
             line,
@@ -423,6 +422,22 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Re
             message,
         }
     })
+}
+
+fn drop_first_position(msg: &str) -> String {
+    let Some(start) = msg.find(" at line ") else {
+        return msg.trim().to_string();
+    };
+    let after = &msg[start..];
+    let end = after
+        .find(" column ")
+        .map(|c| c + " column ".len())
+        .map_or(after.len(), |c| {
+            c + after[c..]
+                .find(|ch: char| !ch.is_ascii_digit())
+                .unwrap_or(after.len() - c)
+        });
+    format!("{}{}", &msg[..start], &after[end..]).trim().to_string()
 }
 
 fn strip_position(msg: &str) -> String {

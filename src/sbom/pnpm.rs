@@ -195,7 +195,8 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
             list(&imp.dev_dependencies),
         );
         if at == "." {
-            inv.direct.extend(prod.iter().chain(&opt).chain(&dev).cloned());
+            inv.direct
+                .extend(prod.iter().chain(&opt).chain(&dev).cloned());
         } else if let Some(purl) = members.get(&normalize(Path::new(at))) {
             if let Some(p) = inv.packages.get_mut(purl) {
                 p.dependencies.extend(prod.iter().chain(&opt).cloned());

@@ -136,7 +136,10 @@ fn classic(path: &Path, text: &str) -> Result<Lock, SbomError> {
             return Err(err(
                 n.line,
                 1,
-                format!("`{}` is not an entry (expected `name@range:`)", n.keys.join(", ")),
+                format!(
+                    "`{}` is not an entry (expected `name@range:`)",
+                    n.keys.join(", ")
+                ),
             ));
         };
         let descriptors: Vec<String> = n
@@ -148,11 +151,7 @@ fn classic(path: &Path, text: &str) -> Result<Lock, SbomError> {
             .collect();
         let first = descriptors.first().cloned().unwrap_or_default();
         let Some((key_name, range)) = split_name(&first) else {
-            return Err(err(
-                n.line,
-                1,
-                format!("`{first}` is not `name@range`"),
-            ));
+            return Err(err(n.line, 1, format!("`{first}` is not `name@range`")));
         };
         let (mut version, mut resolved, mut integrity) = (None, None, None);
         let mut dependencies = Vec::new();
@@ -451,7 +450,12 @@ fn assemble(path: &Path, lock: Lock) -> Result<Inventory, SbomError> {
                     .and_then(|m| m.version)
                     .unwrap_or_else(|| e.version.clone());
                 let purl = npm_purl(&e.name, &version).map_err(|x| purl_error(path, &e.name, x))?;
-                inv.add(Package::new(Ecosystem::Npm, &e.name, &version, purl.clone()));
+                inv.add(Package::new(
+                    Ecosystem::Npm,
+                    &e.name,
+                    &version,
+                    purl.clone(),
+                ));
                 members_by_name.insert(e.name.clone(), purl.clone());
                 Some(purl)
             }
@@ -611,7 +615,10 @@ mod tests {
     fn tokenize_lines() {
         assert_eq!(
             tokenize(r#"has-flag@4.0.0, "has-flag@^4.0.0":"#),
-            Ok((vec!["has-flag@4.0.0".into(), "has-flag@^4.0.0".into()], None))
+            Ok((
+                vec!["has-flag@4.0.0".into(), "has-flag@^4.0.0".into()],
+                None
+            ))
         );
         assert_eq!(
             tokenize(r#""@types/node" "^20 || ^22""#),
@@ -621,10 +628,7 @@ mod tests {
             tokenize("integrity sha512-abc=="),
             Ok((vec!["integrity".into()], Some("sha512-abc==".into())))
         );
-        assert_eq!(
-            tokenize(r#"version "1.0.0" x"#).map_err(|e| e.0),
-            Err(15)
-        );
+        assert_eq!(tokenize(r#"version "1.0.0" x"#).map_err(|e| e.0), Err(15));
         assert!(tokenize(r#""unterminated"#).is_err());
         assert!(tokenize("lonely").is_err());
         assert!(tokenize(r#""a\"b" "c\u00e9""#).is_ok());
