@@ -437,7 +437,9 @@ fn drop_first_position(msg: &str) -> String {
                 .find(|ch: char| !ch.is_ascii_digit())
                 .unwrap_or(after.len() - c)
         });
-    format!("{}{}", &msg[..start], &after[end..]).trim().to_string()
+    format!("{}{}", &msg[..start], &after[end..])
+        .trim()
+        .to_string()
 }
 
 fn strip_position(msg: &str) -> String {
