@@ -18,7 +18,7 @@ def walk(cs):
         if c.get("purl"): yield c["purl"]
         yield from walk(c.get("components"))
 print("\n".join(sorted(set(walk(json.load(sys.stdin).get("components"))))))'; }
-for d in npm-v1 npm-v2-resolved npm-v3 npm-shrinkwrap npm-big; do
+for d in npm-v1 npm-v2-resolved npm-v3 npm-shrinkwrap npm-big js-npm; do
   (cd "$F/$d" && "$ROOT/$ANCHOR_BIN/cyclonedx-npm" --package-lock-only --output-format JSON 2>/dev/null) | purls > "$F/$d/anchor-purls.txt"
 done
 # cyclonedx-py 7.5 reads the project only from Poetry 1-style tables: it fails with `KeyError:

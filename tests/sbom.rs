@@ -92,6 +92,226 @@ fn npm_500_packages_matches_cyclonedx_npm() {
     agree("npm-big", "anchor-purls.txt", &[], &[]);
 }
 
+// The package.json that the pnpm and yarn fixtures were locked from (scripts/js-lock-fixtures.sh),
+// locked by npm: cyclonedx-npm agrees with levee on it (18 purls, including the alias
+// `my-ms` -> ms@2.1.2 and the `file:` package local-lib@1.0.0).
+#[test]
+fn js_npm_matches_cyclonedx_npm() {
+    agree("js-npm", "anchor-purls.txt", &[], &[]);
+}
+
+type Graph = std::collections::BTreeMap<String, BTreeSet<String>>;
+
+fn graph(bom: &serde_json::Value) -> Graph {
+    bom["dependencies"]
+        .as_array()
+        .expect("dependencies")
+        .iter()
+        .map(|d| {
+            let on = d["dependsOn"].as_array().map_or_else(BTreeSet::new, |a| {
+                a.iter()
+                    .map(|x| x.as_str().expect("ref").to_string())
+                    .collect()
+            });
+            (d["ref"].as_str().expect("ref").to_string(), on)
+        })
+        .collect()
+}
+
+fn by_purl(bom: &serde_json::Value) -> std::collections::BTreeMap<String, serde_json::Value> {
+    bom["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .map(|c| (c["purl"].as_str().expect("purl").to_string(), c.clone()))
+        .collect()
+}
+
+fn fixture_bom(name: &str) -> serde_json::Value {
+    sbom_json(&[fixtures().join(name).to_str().expect("utf-8")])
+}
+
+// pnpm 9 and yarn 1 resolved the same package.json to exactly what npm resolved: the same 18
+// purls, the same scopes, the same sha512 hashes, and the same dependency graph (root included:
+// the root component is named from package.json in all three).
+#[test]
+fn pnpm_and_yarn_v1_match_the_npm_lock_of_the_same_package_json() {
+    let npm = fixture_bom("js-npm");
+    let npm_c = by_purl(&npm);
+    assert_eq!(npm_c.len(), 18);
+    for f in ["js-pnpm", "js-yarn-v1"] {
+        let bom = fixture_bom(f);
+        let c = by_purl(&bom);
+        assert_eq!(
+            c.keys().collect::<Vec<_>>(),
+            npm_c.keys().collect::<Vec<_>>(),
+            "{f}: purls"
+        );
+        for (purl, comp) in &c {
+            assert_eq!(comp["scope"], npm_c[purl]["scope"], "{f}: scope of {purl}");
+            assert_eq!(
+                comp["hashes"], npm_c[purl]["hashes"],
+                "{f}: hashes of {purl}"
+            );
+        }
+        assert_eq!(graph(&bom), graph(&npm), "{f}: dependency graph");
+    }
+}
+
+// yarn 4 resolved the same packages, plus one thing npm and pnpm do not do: it gives fsevents
+// (a package with a native build) an implicit dependency on `node-gyp@npm:latest`, so node-gyp
+// 13.1.0 and its 19 dependencies are in the berry lock and nowhere else. They are all reachable
+// only through the optional fsevents, so they are optional. Apart from them the purls, scopes and
+// graph equal npm's. Hashes differ on purpose: berry's `checksum` is the hash of yarn's cache zip,
+// not of the package tarball, so levee reports none (see src/sbom/yarn.rs).
+#[test]
+fn yarn_berry_matches_the_npm_lock_but_for_node_gyp_under_fsevents() {
+    let npm = fixture_bom("js-npm");
+    let berry = fixture_bom("js-yarn-berry");
+    let (n, b) = (by_purl(&npm), by_purl(&berry));
+    let g = graph(&berry);
+    let mut closure = BTreeSet::new();
+    let mut stack = vec!["pkg:npm/node-gyp@13.1.0".to_string()];
+    while let Some(p) = stack.pop() {
+        if closure.insert(p.clone()) {
+            stack.extend(g.get(&p).cloned().unwrap_or_default());
+        }
+    }
+    assert_eq!(closure.len(), 20, "{closure:?}");
+    let extra: BTreeSet<String> = b.keys().filter(|k| !n.contains_key(*k)).cloned().collect();
+    let missing: Vec<&String> = n.keys().filter(|k| !b.contains_key(*k)).collect();
+    assert_eq!(extra, closure, "purls only the berry lock has");
+    assert!(
+        missing.is_empty(),
+        "purls the berry lock lacks: {missing:?}"
+    );
+    assert!(g["pkg:npm/fsevents@2.3.3"].contains("pkg:npm/node-gyp@13.1.0"));
+    for p in &closure {
+        assert_eq!(b[p]["scope"], "optional", "{p}");
+    }
+    for (purl, comp) in &n {
+        assert_eq!(b[purl]["scope"], comp["scope"], "scope of {purl}");
+        assert!(b[purl].get("hashes").is_none(), "{purl} has a hash");
+    }
+    let mut without: Graph = g
+        .into_iter()
+        .filter(|(k, _)| !closure.contains(k))
+        .collect();
+    without
+        .get_mut("pkg:npm/fsevents@2.3.3")
+        .expect("fsevents")
+        .remove("pkg:npm/node-gyp@13.1.0");
+    assert_eq!(without, graph(&npm), "dependency graph");
+}
+
+#[test]
+fn js_locks_scopes_hashes_aliases_and_local_packages() {
+    for f in ["js-pnpm", "js-yarn-v1", "js-yarn-berry"] {
+        let bom = fixture_bom(f);
+        let c = by_purl(&bom);
+        let g = graph(&bom);
+        // devDependencies only: excluded; a devDependency that chalk also needs: required.
+        assert_eq!(
+            c["pkg:npm/%40types/node@20.14.10"]["scope"], "excluded",
+            "{f}"
+        );
+        assert_eq!(c["pkg:npm/undici-types@5.26.5"]["scope"], "excluded", "{f}");
+        assert_eq!(c["pkg:npm/typescript@5.6.3"]["scope"], "excluded", "{f}");
+        assert_eq!(c["pkg:npm/has-flag@4.0.0"]["scope"], "required", "{f}");
+        assert_eq!(c["pkg:npm/fsevents@2.3.3"]["scope"], "optional", "{f}");
+        let scoped = &c["pkg:npm/%40sindresorhus/is@4.6.0"];
+        assert_eq!(scoped["group"], "@sindresorhus", "{f}");
+        assert_eq!(scoped["name"], "is", "{f}");
+        if f != "js-yarn-berry" {
+            assert_eq!(scoped["hashes"][0]["alg"], "SHA-512", "{f}");
+            assert_eq!(
+                scoped["hashes"][0]["content"],
+                "b74f6f48ddcc75fb32087a057134421ff894b46ece2740ac8f307c72302629cfef6bf90881e0c8fd3c6c8a0767704ff86deef7e26d1cbc863035a5788b65ea03",
+                "{f}"
+            );
+        }
+        // The alias `my-ms` is ms@2.1.2; `file:./local-lib` is local-lib@1.0.0 without a hash;
+        // berry's patched typescript and fsevents are the same packages, not second copies.
+        let root = &g[bom["metadata"]["component"]["bom-ref"]
+            .as_str()
+            .expect("root ref")];
+        for d in [
+            "pkg:npm/ms@2.1.2",
+            "pkg:npm/local-lib@1.0.0",
+            "pkg:npm/typescript@5.6.3",
+        ] {
+            assert!(root.contains(d), "{f}: root -> {d}: {root:?}");
+        }
+        assert!(!root.contains("pkg:npm/ansi-styles@4.3.0"), "{f}");
+        assert!(c["pkg:npm/local-lib@1.0.0"].get("hashes").is_none(), "{f}");
+        assert_eq!(
+            c.keys()
+                .filter(|k| k.starts_with("pkg:npm/typescript@"))
+                .count(),
+            1,
+            "{f}"
+        );
+        assert!(
+            g["pkg:npm/local-lib@1.0.0"].contains("pkg:npm/ms@2.1.3"),
+            "{f}"
+        );
+        assert!(g["pkg:npm/debug@2.6.9"].contains("pkg:npm/ms@2.0.0"), "{f}");
+        assert_eq!(
+            g["pkg:npm/chalk@4.1.2"],
+            ["pkg:npm/ansi-styles@4.3.0", "pkg:npm/supports-color@7.2.0"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            "{f}"
+        );
+        // --omit dev drops the three dev-only packages.
+        let prod = sbom_json(&[fixtures().join(f).to_str().expect("utf-8"), "--omit", "dev"]);
+        assert_eq!(purls(&prod).len(), c.len() - 3, "{f}");
+    }
+}
+
+#[test]
+fn js_locks_are_found_by_name_and_taken_with_lockfile() {
+    for (f, lock) in [("js-pnpm", "pnpm-lock.yaml"), ("js-yarn-v1", "yarn.lock")] {
+        let dir = fixture_bom(f);
+        let file = sbom_json(&[
+            "--lockfile",
+            fixtures().join(f).join(lock).to_str().expect("utf-8"),
+        ]);
+        assert_eq!(purls(&dir), purls(&file), "{f}");
+    }
+    // npm's lock wins when an app has several (as it did before pnpm and yarn were read).
+    let tmp = tempfile::tempdir().expect("tmp");
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(fixtures().join("js-npm").join(file), tmp.path().join(file)).expect("copy");
+    }
+    std::fs::copy(
+        fixtures().join("js-yarn-berry/yarn.lock"),
+        tmp.path().join("yarn.lock"),
+    )
+    .expect("copy");
+    let out = levee()
+        .args(["sbom", tmp.path().to_str().expect("utf-8"), "--summary"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("from package-lock.json"), "{text}");
+    // A yarn 1 lock without package.json: nothing says what is dev, so everything is required.
+    let bare = tempfile::tempdir().expect("tmp");
+    std::fs::copy(
+        fixtures().join("js-yarn-v1/yarn.lock"),
+        bare.path().join("yarn.lock"),
+    )
+    .expect("copy");
+    let inv = levee::sbom::read_lockfile(&bare.path().join("yarn.lock")).expect("read");
+    assert_eq!(inv.packages.len(), 18);
+    assert!(
+        inv.packages
+            .values()
+            .all(|p| p.scope == levee::sbom::Scope::Required)
+    );
+}
+
 // cyclonedx-py 7.5.0 `poetry --with dev` (on a copy of the pyproject in Poetry-1 tables, because
 // cyclonedx-py cannot read PEP 621 [project]; see scripts/sbom-anchors.sh): identical.
 #[test]
@@ -438,6 +658,94 @@ fn hostile_lock_files_give_located_errors() {
     );
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     hostile("package-lock.json", deep.as_bytes(), ":1:");
+
+    // pnpm-lock.yaml: truncated, wrong types, an older lock version, not UTF-8.
+    hostile(
+        "pnpm-lock.yaml",
+        b"lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies:\n      ms:\n        version: \"2.1.3\n",
+        ":7:1: found unexpected end of stream, while scanning a quoted scalar at line 6 column 18",
+    );
+    hostile(
+        "pnpm-lock.yaml",
+        b"lockfileVersion: '9.0'\npackages:\n  ms@2.1.3:\n    resolution: 5\n",
+        ":4:",
+    );
+    hostile(
+        "pnpm-lock.yaml",
+        b"lockfileVersion: '9.0'\nsnapshots:\n  ms@2.1.3:\n    dependencies: [a]\n",
+        ":4:",
+    );
+    hostile(
+        "pnpm-lock.yaml",
+        b"lockfileVersion: '6.0'\n",
+        ": lockfileVersion 6.0: levee reads pnpm 9 locks",
+    );
+    hostile(
+        "pnpm-lock.yaml",
+        b"lockfileVersion: '9.0'\npackages:\n  nameless:\n    resolution: {}\n",
+        ": package `nameless` is not `name@version`",
+    );
+    hostile(
+        "pnpm-lock.yaml",
+        b"lockfileVersion: '9.0'\n# caf\xe9\n",
+        ":2:6: not UTF-8",
+    );
+    // yarn.lock v1: an unterminated string, an entry without version, bad indentation, a key
+    // without value, nesting far deeper than a lock has (no stack overflow), not UTF-8.
+    hostile(
+        "yarn.lock",
+        b"# yarn lockfile v1\n\n\"ms@^2\":\n  version \"2.1",
+        ":4:11: unterminated string",
+    );
+    hostile(
+        "yarn.lock",
+        b"ms@^2:\n  resolved \"https://x/ms.tgz\"\n",
+        ":1:1: entry `ms@^2` has no `version`",
+    );
+    hostile(
+        "yarn.lock",
+        b"ms@^2:\n  version \"2.1.3\"\n      integrity x\n",
+        ":3:1: unexpected indentation",
+    );
+    hostile(
+        "yarn.lock",
+        b"ms@^2:\n  version\n",
+        ":2:10: `version` has no value",
+    );
+    hostile(
+        "yarn.lock",
+        b"ms@^2:\n  version \"2\"\n  dependencies \"x\"\n",
+        ":3:1: `dependencies` must be a block",
+    );
+    let nested: String = (0..1_000)
+        .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+        .collect();
+    hostile(
+        "yarn.lock",
+        nested.as_bytes(),
+        ":34:1: nested deeper than 32 levels",
+    );
+    hostile(
+        "yarn.lock",
+        b"ms@^2:\n  version \"\xff\"\n",
+        ":2:12: not UTF-8",
+    );
+    // yarn.lock berry: YAML type errors and missing fields.
+    hostile(
+        "yarn.lock",
+        b"__metadata:\n  version: 8\n\n\"ms@npm:^2\":\n  version: 2.1.3\n  resolution: \"ms@npm:2.1.3\"\n  dependencies: [1]\n",
+        ":7:",
+    );
+    hostile(
+        "yarn.lock",
+        b"__metadata:\n  version: 8\n\n\"ms@npm:^2\":\n  version: 2.1.3\n",
+        ": entry `ms@npm:^2` has no `resolution`",
+    );
+    hostile(
+        "yarn.lock",
+        b"__metadata:\n  version: 8\n\n\"ms@npm:^2\":\n  version: 2.1.3\n  resolution: \"ms@npm:2.1.3",
+        ":6:",
+    );
 }
 
 #[test]
@@ -524,6 +832,10 @@ fn every_sbom_validates_against_the_official_schema() {
         "pylock",
         "requirements-uv",
         "cargo",
+        "js-npm",
+        "js-pnpm",
+        "js-yarn-v1",
+        "js-yarn-berry",
     ];
     for spec in ["1.3", "1.4", "1.5"] {
         for f in fixtures_list {

@@ -13,12 +13,15 @@ use serde::Serialize;
 
 pub mod bom;
 pub mod cargo;
+mod js;
 pub mod npm;
 pub mod pipfile;
+pub mod pnpm;
 pub mod poetry;
 pub mod pylock;
 pub mod requirements;
 pub mod uv;
+pub mod yarn;
 
 /// Lock files larger than this are refused before they are read (the largest real
 /// `package-lock.json` files of big monorepos are tens of MB).
@@ -304,7 +307,7 @@ pub enum SbomError {
         offline: bool,
     },
     #[error(
-        "{path}: not a lock file levee knows (expected package-lock.json, npm-shrinkwrap.json, uv.lock, poetry.lock, Pipfile.lock, pylock.toml, requirements*.txt or Cargo.lock)"
+        "{path}: not a lock file levee knows (expected package-lock.json, npm-shrinkwrap.json, pnpm-lock.yaml, yarn.lock, uv.lock, poetry.lock, Pipfile.lock, pylock.toml, requirements*.txt or Cargo.lock)"
     )]
     UnknownKind { path: String },
 }
@@ -314,7 +317,7 @@ impl SbomError {
     pub fn hint(&self) -> Option<String> {
         match self {
             SbomError::NoLockfile { .. } => Some(
-                "create one with `npm install --package-lock-only`, `uv lock`, `poetry lock`, \
+                "create one with `npm install --package-lock-only`, `pnpm install --lockfile-only`, `yarn install`, `uv lock`, `poetry lock`, \
                  `pipenv lock` or `cargo generate-lockfile`, or pass --lockfile FILE"
                     .into(),
             ),
@@ -403,6 +406,42 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Re
     })
 }
 
+/// Parses YAML into `T`; a syntax or type error names the line and column.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, SbomError> {
+    serde_norway::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map_or_else(|| line_col(text, text.len()), |l| (l.line(), l.column()));
+        // libyaml adds " at line L column C" (the position above), sometimes followed by the
+        // enclosing node ("while scanning a quoted scalar at line 6 column 18"): drop the first.
+        let message = drop_first_position(&e.to_string());
+        SbomError::Parse {
+            path: path.display().to_string(),
+            line,
+            column,
+            message,
+        }
+    })
+}
+
+fn drop_first_position(msg: &str) -> String {
+    let Some(start) = msg.find(" at line ") else {
+        return msg.trim().to_string();
+    };
+    let after = &msg[start..];
+    let end = after
+        .find(" column ")
+        .map(|c| c + " column ".len())
+        .map_or(after.len(), |c| {
+            c + after[c..]
+                .find(|ch: char| !ch.is_ascii_digit())
+                .unwrap_or(after.len() - c)
+        });
+    format!("{}{}", &msg[..start], &after[end..])
+        .trim()
+        .to_string()
+}
+
 fn strip_position(msg: &str) -> String {
     match msg.rfind(" at line ") {
         Some(i) => msg[..i].to_string(),
@@ -470,6 +509,8 @@ pub(crate) fn purl_error(path: &Path, name: &str, e: packageurl::Error) -> SbomE
 pub enum LockKind {
     NpmLock,
     NpmShrinkwrap,
+    PnpmLock,
+    YarnLock,
     UvLock,
     PoetryLock,
     PipfileLock,
@@ -485,6 +526,8 @@ impl LockKind {
         Some(match name {
             "package-lock.json" => LockKind::NpmLock,
             "npm-shrinkwrap.json" => LockKind::NpmShrinkwrap,
+            "pnpm-lock.yaml" => LockKind::PnpmLock,
+            "yarn.lock" => LockKind::YarnLock,
             "uv.lock" => LockKind::UvLock,
             "poetry.lock" => LockKind::PoetryLock,
             "Pipfile.lock" => LockKind::PipfileLock,
@@ -498,28 +541,20 @@ impl LockKind {
     }
 }
 
-/// The lock files of the app in `dir`, one per ecosystem, in order of preference: npm reads
-/// `npm-shrinkwrap.json` before `package-lock.json` (as npm does); Python prefers the richest
+/// The lock files of the app in `dir`, one per ecosystem, in order of preference: JavaScript reads
+/// `npm-shrinkwrap.json` before `package-lock.json` (as npm does), then `pnpm-lock.yaml`, then
+/// `yarn.lock` (an app has one package manager; npm's lock wins if several are present); Python prefers the richest
 /// lock (uv.lock, poetry.lock, pylock.toml, Pipfile.lock, then requirements.txt).
 pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, SbomError> {
     let pick = |names: &[&str]| names.iter().map(|n| dir.join(n)).find(|p| p.is_file());
     let mut found = Vec::new();
-    match pick(&["npm-shrinkwrap.json", "package-lock.json"]) {
-        Some(p) => found.push(p),
-        None => {
-            for (file, format) in [
-                ("pnpm-lock.yaml", "pnpm-lock.yaml"),
-                ("yarn.lock", "yarn.lock"),
-            ] {
-                let p = dir.join(file);
-                if p.is_file() {
-                    return Err(SbomError::Unsupported {
-                        path: p.display().to_string(),
-                        format,
-                    });
-                }
-            }
-        }
+    if let Some(p) = pick(&[
+        "npm-shrinkwrap.json",
+        "package-lock.json",
+        "pnpm-lock.yaml",
+        "yarn.lock",
+    ]) {
+        found.push(p);
     }
     if let Some(p) = pick(&[
         "uv.lock",
@@ -548,6 +583,8 @@ pub fn read_lockfile(path: &Path) -> Result<Inventory, SbomError> {
     })?;
     let mut inv = match kind {
         LockKind::NpmLock | LockKind::NpmShrinkwrap => npm::read(path)?,
+        LockKind::PnpmLock => pnpm::read(path)?,
+        LockKind::YarnLock => yarn::read(path)?,
         LockKind::UvLock => uv::read(path)?,
         LockKind::PoetryLock => poetry::read(path)?,
         LockKind::PipfileLock => pipfile::read(path)?,

@@ -240,7 +240,7 @@ fn entry_name(key: &str, e: &Entry) -> String {
 }
 
 /// Subresource-integrity strings (`sha512-<base64> sha1-<base64>`) as hex hashes.
-fn integrity(s: &str) -> Vec<Hash> {
+pub(crate) fn integrity(s: &str) -> Vec<Hash> {
     s.split_whitespace()
         .filter_map(|part| {
             let (alg, b64) = part.split_once('-')?;
