@@ -298,8 +298,6 @@ pub enum SbomError {
     },
     #[error("no lock file in {dir}")]
     NoLockfile { dir: String },
-    #[error("{path}: {format} is not supported yet")]
-    Unsupported { path: String, format: &'static str },
     #[error("{path}: cargo metadata failed: {message}")]
     Cargo {
         path: String,
@@ -319,11 +317,6 @@ impl SbomError {
             SbomError::NoLockfile { .. } => Some(
                 "create one with `npm install --package-lock-only`, `pnpm install --lockfile-only`, `yarn install`, `uv lock`, `poetry lock`, \
                  `pipenv lock` or `cargo generate-lockfile`, or pass --lockfile FILE"
-                    .into(),
-            ),
-            SbomError::Unsupported { .. } => Some(
-                "generate a package-lock.json next to it with `npm install --package-lock-only` \
-                 and pass it with --lockfile"
                     .into(),
             ),
             SbomError::Cargo { offline: true, .. } => Some(
