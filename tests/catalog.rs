@@ -880,3 +880,90 @@ fn text_reports_snapshot() {
     }
     crate::snap!("catalog-text-reports", all);
 }
+
+#[test]
+fn register_and_scan_report_in_json() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let roots = tmp.path().join("repos");
+    let a = app(&roots.join("repo-a"), "json-app-a", "");
+    app(&roots.join("repo-b"), "json-app-b", "");
+    std::fs::create_dir_all(roots.join("repo-bad")).expect("mkdir");
+    std::fs::write(roots.join("repo-bad/app.yaml"), "name: Bad\n").expect("write");
+    let cat = tmp.path().join("catalog");
+
+    let out = levee()
+        .args(["-q", "catalog", "register", "--format", "json", "--catalog"])
+        .arg(&cat)
+        .arg(&a)
+        .output()
+        .expect("register");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "-q keeps stderr quiet");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        r["apps"],
+        serde_json::json!([{"app": a.display().to_string(), "id": "json-app-a", "result": "added"}])
+    );
+    assert_eq!(r["gone"], serde_json::json!([]));
+
+    let out = levee()
+        .args(["-q", "catalog", "scan", "--format", "json", "--catalog"])
+        .arg(&cat)
+        .arg(&roots)
+        .output()
+        .expect("scan");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the invalid manifest is a problem"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let results: Vec<(String, String)> = r["apps"]
+        .as_array()
+        .expect("apps")
+        .iter()
+        .map(|x| {
+            (
+                x["app"]
+                    .as_str()
+                    .expect("app")
+                    .rsplit('/')
+                    .next()
+                    .expect("name")
+                    .to_string(),
+                x["result"].as_str().expect("result").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("json-app-a", "unchanged"),
+            ("json-app-b", "added"),
+            ("repo-bad", "error"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    let bad = &r["apps"][2];
+    assert!(
+        bad["error"]
+            .as_str()
+            .expect("error")
+            .starts_with("invalid manifest (4 problem(s)); run `levee validate"),
+        "{bad}"
+    );
+
+    // An app removed from disk is listed under `gone`.
+    std::fs::remove_dir_all(roots.join("repo-bad")).expect("rm");
+    std::fs::remove_dir_all(roots.join("repo-b")).expect("rm");
+    let out = levee()
+        .args(["-q", "catalog", "scan", "--format", "json", "--catalog"])
+        .arg(&cat)
+        .arg(&roots)
+        .output()
+        .expect("scan");
+    assert_eq!(out.status.code(), Some(1), "a gone app is a problem");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(r["gone"][0]["id"], "json-app-b");
+    assert_eq!(r["gone"].as_array().expect("gone").len(), 1);
+}

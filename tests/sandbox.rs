@@ -1005,3 +1005,61 @@ fn org_sandbox_values_are_checked() {
     assert!(document::parse_str::<Org>(Path::new("levee.org.yaml"), "org: acme\n").is_ok());
     let _ = org();
 }
+
+#[test]
+fn deploy_reports_in_json() {
+    let text = manifest_text(Classification::Internal, Tier::Sandbox);
+    let dir = app_dir(&text);
+    let out = common::levee()
+        .args(["-q", "deploy", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let r: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(r["result"], "ok");
+    let wrote: Vec<String> = r["wrote"]
+        .as_array()
+        .expect("wrote")
+        .iter()
+        .map(|p| p.as_str().expect("path").to_string())
+        .collect();
+    let expected = files(&parse(&text), &org(), KyvernoForm::ValidatingPolicy);
+    assert_eq!(wrote.len(), expected.len());
+    for (rel, _) in &expected {
+        let full = dir.path().join(rel).display().to_string();
+        assert!(wrote.contains(&full), "{full} not in {wrote:?}");
+        assert!(dir.path().join(rel).is_file());
+    }
+    assert_eq!(r["problems"], serde_json::json!([]));
+
+    // A refusal: every reason located in app.yaml, nothing written.
+    let dir = app_dir(&text.replace("api.payments.acme.corp", "evil.example.com"));
+    let out = common::levee()
+        .args(["deploy", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(r["result"], "refused");
+    let p = &r["problems"][0];
+    assert_eq!(p["field"], "runtime.egress[0]");
+    assert!(
+        p["line"].as_u64().is_some() && p["hint"].as_str().is_some(),
+        "{p}"
+    );
+    assert!(!dir.path().join("deploy").exists());
+
+    // An invalid manifest.
+    let dir = app_dir("name: Bad Name\nowner: x\n");
+    let out = common::levee()
+        .args(["deploy", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(r["result"], "invalid");
+    assert!(r["problems"].as_array().is_some_and(|a| !a.is_empty()));
+}

@@ -30,11 +30,17 @@ pub enum CatalogCommand {
         /// App directories (or app.yaml files).
         #[arg(default_value = ".")]
         apps: Vec<PathBuf>,
+        /// `json`: one report on stdout (each app's result, then a summary).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Walk trees of repositories, register every app found, report entries whose app is gone.
     Scan {
         #[arg(required = true)]
         roots: Vec<PathBuf>,
+        /// `json`: one report on stdout (each app's result, the entries whose app is gone).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// List entries.
     List {
@@ -153,21 +159,29 @@ pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitS
     let (org, store) = resolve(global, args.catalog.as_deref())?;
     let today = crate::clock::today();
     match &args.command {
-        CatalogCommand::Register { apps } => {
-            let problems = Mutex::new(false);
+        CatalogCommand::Register { apps, format } => {
+            let log = RegisterLog::default();
             let claimed = Claimed::default();
             let now = catalog::now();
             for app in apps {
-                register_claiming(&store, &org, app, &now, ui, &problems, &claimed);
+                register_claiming(&store, &org, app, &now, ui, &log, &claimed);
             }
             store.flush();
-            Ok(if problems.into_inner().unwrap_or(true) {
+            let results = log.into_sorted();
+            if *format == Format::Json {
+                let report = ScanReport {
+                    apps: &results,
+                    gone: Vec::new(),
+                };
+                ui.out(&(serde_json::to_string_pretty(&report)? + "\n"))?;
+            }
+            Ok(if results.iter().any(|r| r.error.is_some()) {
                 ExitStatus::Problems
             } else {
                 ExitStatus::Success
             })
         }
-        CatalogCommand::Scan { roots } => scan(&store, &org, roots, ui),
+        CatalogCommand::Scan { roots, format } => scan(&store, &org, roots, *format, ui),
         CatalogCommand::List {
             owner,
             classification,
@@ -288,36 +302,87 @@ pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitS
 /// same run are an error, whichever thread gets there first.
 type Claimed = Mutex<std::collections::HashMap<String, String>>;
 
-/// Registers one app; problems are printed and flagged.
+/// What registering one app did (for `--format json`).
+#[derive(Debug, Serialize)]
+struct Registered {
+    app: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    /// added, updated, unchanged or error.
+    result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Every app's result, from the parallel walkers.
+#[derive(Debug, Default)]
+struct RegisterLog(Mutex<Vec<Registered>>);
+
+impl RegisterLog {
+    fn push(&self, r: Registered) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(r);
+        }
+    }
+
+    fn into_sorted(self) -> Vec<Registered> {
+        let mut v = self.0.into_inner().unwrap_or_default();
+        v.sort_by(|a, b| a.app.cmp(&b.app));
+        v
+    }
+}
+
+/// An entry whose app directory no longer holds an app.
+#[derive(Debug, Serialize)]
+struct Gone<'a> {
+    id: &'a str,
+    path: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct ScanReport<'a> {
+    apps: &'a [Registered],
+    gone: Vec<Gone<'a>>,
+}
+
+/// Registers one app; the result is printed on stderr (unless -q) and logged.
 fn register_claiming(
     store: &Store,
     org: &Org,
     app: &Path,
     now: &str,
     ui: &Ui,
-    problems: &Mutex<bool>,
+    log: &RegisterLog,
     claimed: &Claimed,
 ) {
-    let flag = || {
-        if let Ok(mut p) = problems.lock() {
-            *p = true;
-        }
+    let error = |at: &Path, message: String| {
+        ui.status(&format!("error: {}: {message}", at.display()));
+        log.push(Registered {
+            app: app.display().to_string(),
+            id: None,
+            result: "error",
+            error: Some(message),
+        });
     };
     match register(store, org, app, now, claimed) {
-        Ok((id, change)) => ui.status(&format!("{change} {id} ({})", app.display())),
+        Ok((id, change)) => {
+            ui.status(&format!("{change} {id} ({})", app.display()));
+            log.push(Registered {
+                app: app.display().to_string(),
+                id: Some(id),
+                result: change,
+                error: None,
+            });
+        }
         Err(RegisterError::Manifest(crate::document::LoadError::Invalid { file, diags })) => {
-            ui.status(&format!(
-                "error: {}: invalid manifest ({} problem(s)); run `levee validate {}`",
-                file.path.display(),
+            let message = format!(
+                "invalid manifest ({} problem(s)); run `levee validate {}`",
                 diags.len(),
                 app.display()
-            ));
-            flag();
+            );
+            error(&file.path, message);
         }
-        Err(e) => {
-            ui.status(&format!("error: {}: {e}", app.display()));
-            flag();
-        }
+        Err(e) => error(app, e.to_string()),
     }
 }
 
@@ -385,7 +450,13 @@ fn register(
     ))
 }
 
-fn scan(store: &Store, org: &Org, roots: &[PathBuf], ui: &Ui) -> anyhow::Result<ExitStatus> {
+fn scan(
+    store: &Store,
+    org: &Org,
+    roots: &[PathBuf],
+    format: Format,
+    ui: &Ui,
+) -> anyhow::Result<ExitStatus> {
     for r in roots {
         if !r.is_dir() {
             return Err(UsageError::new(format!("{} is not a directory", r.display())).into());
@@ -412,7 +483,7 @@ fn scan(store: &Store, org: &Org, roots: &[PathBuf], ui: &Ui) -> anyhow::Result<
             )
         });
     let found = Mutex::new(Vec::new());
-    let problems = Mutex::new(false);
+    let log = RegisterLog::default();
     let claimed = Claimed::default();
     let now = catalog::now();
     walk.build_parallel().run(|| {
@@ -424,7 +495,7 @@ fn scan(store: &Store, org: &Org, roots: &[PathBuf], ui: &Ui) -> anyhow::Result<
                 let dir = e.path().parent().unwrap_or(Path::new(".")).to_path_buf();
                 let abs = std::path::absolute(&dir).unwrap_or(dir.clone());
                 if !abs.starts_with(&catalog_abs) {
-                    register_claiming(store, org, &dir, &now, ui, &problems, &claimed);
+                    register_claiming(store, org, &dir, &now, ui, &log, &claimed);
                     if let Ok(mut f) = found.lock() {
                         f.push(abs);
                     }
@@ -435,7 +506,8 @@ fn scan(store: &Store, org: &Org, roots: &[PathBuf], ui: &Ui) -> anyhow::Result<
     });
     store.flush();
     let found = found.into_inner().unwrap_or_default();
-    let mut status = if problems.into_inner().unwrap_or(true) {
+    let results = log.into_sorted();
+    let mut status = if results.iter().any(|r| r.error.is_some()) {
         ExitStatus::Problems
     } else {
         ExitStatus::Success
@@ -453,11 +525,28 @@ fn scan(store: &Store, org: &Org, roots: &[PathBuf], ui: &Ui) -> anyhow::Result<
         .iter()
         .filter(|e| abs_roots.iter().any(|r| e.app_dir().starts_with(r)) && e.app_gone())
         .collect();
-    for e in &gone {
-        ui.out(&format!(
-            "gone: {} (registered at {}; no app.yaml there any more): remove it with `levee catalog remove {}`\n",
-            e.id, e.repository.path, e.id
-        ))?;
+    match format {
+        Format::Json => {
+            let report = ScanReport {
+                apps: &results,
+                gone: gone
+                    .iter()
+                    .map(|e| Gone {
+                        id: &e.id,
+                        path: &e.repository.path,
+                    })
+                    .collect(),
+            };
+            ui.out(&(serde_json::to_string_pretty(&report)? + "\n"))?;
+        }
+        Format::Text => {
+            for e in &gone {
+                ui.out(&format!(
+                    "gone: {} (registered at {}; no app.yaml there any more): remove it with `levee catalog remove {}`\n",
+                    e.id, e.repository.path, e.id
+                ))?;
+            }
+        }
     }
     ui.status(&format!(
         "scanned {} app(s) under {} root(s); {} entr{} whose app is gone",

@@ -14,7 +14,7 @@ use crate::exit::{ExitStatus, UsageError};
 use crate::manifest;
 use crate::org;
 use crate::sandbox::{self, DeployOptions, KyvernoForm, SandboxError};
-use crate::ui::Ui;
+use crate::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
@@ -31,6 +31,22 @@ pub struct DeployArgs {
     /// Write the files into DIR instead of the app's `deploy/` directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// `json`: report the files written and removed (or the refusals, or the problems in
+    /// app.yaml) as one JSON object on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text, conflicts_with = "stdout")]
+    pub format: Format,
+}
+
+/// `--format json`: what `levee deploy` did.
+#[derive(Debug, serde::Serialize)]
+struct Report<'a> {
+    app: &'a str,
+    /// ok, refused or invalid.
+    result: &'static str,
+    wrote: Vec<String>,
+    removed: Vec<String>,
+    /// Why the app cannot be deployed, or what is wrong with app.yaml; each located.
+    problems: Vec<Diagnostic>,
 }
 
 /// `--kyverno`.
@@ -59,6 +75,11 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
             file: source,
             diags,
         }) => {
+            if args.format == Format::Json {
+                let name = source.path.display().to_string();
+                json_report(ui, &name, "invalid", Vec::new(), Vec::new(), diags)?;
+                return Ok(ExitStatus::Problems);
+            }
             ui.out(&diag::render(&diags, Some(&source.text), ui.stdout_color))?;
             ui.status(&format!(
                 "{} fix app.yaml (`levee validate` lists every problem), then run `levee deploy` again",
@@ -92,7 +113,13 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
     let files = match sandbox::deploy_files(&loaded.value, &resolved.org, &options) {
         Ok(files) => files,
         Err(SandboxError::Refused { refusals, .. }) => {
-            ui.out(&render_refusals(&loaded, &refusals, ui))?;
+            if args.format == Format::Json {
+                let diags = refusal_diagnostics(&loaded, &refusals);
+                let name = &loaded.value.name;
+                json_report(ui, name, "refused", Vec::new(), Vec::new(), diags)?;
+            } else {
+                ui.out(&render_refusals(&loaded, &refusals, ui))?;
+            }
             return Ok(ExitStatus::Problems);
         }
         Err(e) => return Err(e.into()),
@@ -128,6 +155,12 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
         target.join(sandbox::DEPLOY_DIR)
     };
     let removed = remove_stale(&deploy_root, &written)?;
+    if args.format == Format::Json {
+        let names = |v: &[PathBuf]| v.iter().map(|p| p.display().to_string()).collect();
+        let (w, r) = (names(&written), names(&removed));
+        json_report(ui, &loaded.value.name, "ok", w, r, Vec::new())?;
+        return Ok(ExitStatus::Success);
+    }
     for p in &removed {
         ui.status(&format!("removed {} (no longer generated)", p.display()));
     }
@@ -176,13 +209,31 @@ fn remove_stale(root: &Path, keep: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
-/// Prints the sandbox's refusals, each located in app.yaml.
-pub(crate) fn render_refusals(
+fn json_report(
+    ui: &Ui,
+    app: &str,
+    result: &'static str,
+    wrote: Vec<String>,
+    removed: Vec<String>,
+    problems: Vec<Diagnostic>,
+) -> anyhow::Result<()> {
+    let report = Report {
+        app,
+        result,
+        wrote,
+        removed,
+        problems,
+    };
+    ui.out(&(serde_json::to_string_pretty(&report)? + "\n"))?;
+    Ok(())
+}
+
+/// The sandbox's refusals as diagnostics located in app.yaml.
+fn refusal_diagnostics(
     loaded: &crate::document::Loaded<manifest::Manifest>,
     refusals: &[sandbox::Refusal],
-    ui: &Ui,
-) -> String {
-    let diags: Vec<Diagnostic> = refusals
+) -> Vec<Diagnostic> {
+    refusals
         .iter()
         .map(|r| {
             Diagnostic::for_value(
@@ -193,7 +244,16 @@ pub(crate) fn render_refusals(
             )
             .hint(r.hint.clone())
         })
-        .collect();
+        .collect()
+}
+
+/// Prints the sandbox's refusals, each located in app.yaml.
+pub(crate) fn render_refusals(
+    loaded: &crate::document::Loaded<manifest::Manifest>,
+    refusals: &[sandbox::Refusal],
+    ui: &Ui,
+) -> String {
+    let diags = refusal_diagnostics(loaded, refusals);
     let mut out = diag::render(&diags, Some(&loaded.source.text), ui.stdout_color);
     out.push_str(&format!(
         "{} {} cannot be deployed to the sandbox: {} problem{}\n",
