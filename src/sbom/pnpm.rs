@@ -7,10 +7,10 @@
 //! flags, so dev-only packages are found by reachability from the importers' production and
 //! optional dependencies. Workspace packages (`link:` from an importer) are components named and
 //! versioned from their own `package.json`, and the root (`.`) depends on each of them, as in
-//! npm's lock; `link:` folders that are not workspaces are symlinks without a package identity and
-//! are not components; `file:` directories get the version their
-//! `package.json` states (the lock does not record it). Older lock versions (5.x, 6.0 of pnpm 7
-//! and 8) have another layout and are refused with a message saying so.
+//! npm's lock; `link:` folders that are not workspaces are symlinks without a package identity
+//! and are not components; `file:` directories get the version their `package.json` states (the
+//! lock does not record it). Older lock versions (5.x, 6.0 of pnpm 7 and 8) have another layout
+//! and are refused with a message saying so.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path};
