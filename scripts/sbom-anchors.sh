@@ -18,9 +18,24 @@ def walk(cs):
         if c.get("purl"): yield c["purl"]
         yield from walk(c.get("components"))
 print("\n".join(sorted(set(walk(json.load(sys.stdin).get("components"))))))'; }
-for d in npm-v1 npm-v2-resolved npm-v3 npm-shrinkwrap npm-big js-npm; do
+# The dependency graph as `from -> to` purl lines (`root` for the project), sorted.
+graph() { python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+purl = {}
+def walk(cs):
+    for c in cs or []:
+        purl[c["bom-ref"]] = c.get("purl")
+        walk(c.get("components"))
+walk(d.get("components"))
+purl[d["metadata"]["component"]["bom-ref"]] = "root"
+edges = [purl[e["ref"]] + " -> " + purl[t] for e in d.get("dependencies", []) for t in e.get("dependsOn", [])]
+print("\n".join(sorted(edges)))'; }
+for d in npm-v1 npm-v2-resolved npm-v3 npm-shrinkwrap npm-big js-npm js-ws-npm; do
   (cd "$F/$d" && "$ROOT/$ANCHOR_BIN/cyclonedx-npm" --package-lock-only --output-format JSON 2>/dev/null) | purls > "$F/$d/anchor-purls.txt"
 done
+# The workspace fixture's graph too: it shows how cyclonedx-npm links the root and its members.
+(cd "$F/js-ws-npm" && "$ROOT/$ANCHOR_BIN/cyclonedx-npm" --package-lock-only --output-format JSON 2>/dev/null) | graph > "$F/js-ws-npm/anchor-graph.txt"
 # cyclonedx-py 7.5 reads the project only from Poetry 1-style tables: it fails with `KeyError:
 # 'name'` on a PEP 621 [project] table and ignores [project].dependencies. Run it on a copy
 # whose pyproject states the same dependencies in [tool.poetry] (the lock is unchanged).

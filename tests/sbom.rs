@@ -270,6 +270,177 @@ fn js_locks_scopes_hashes_aliases_and_local_packages() {
     }
 }
 
+// The monorepo (scripts/js-lock-fixtures.sh): a private root with the dev dependency semver,
+// packages/app (@ws/app 1.2.0: @ws/lib through `workspace:*` in pnpm and berry, `*` in npm and
+// yarn 1, plus picocolors) and packages/lib (@ws/lib 0.3.0: debug, which needs ms; dev: is-number).
+// cyclonedx-npm 6.0.1 on the npm lock gives the same 7 purls and the same graph as levee
+// (anchor-purls.txt and anchor-graph.txt, from scripts/sbom-anchors.sh).
+//
+// How levee treats workspace members, in all four formats alike: each member is a component,
+// named and versioned from its own package.json, with a purl, as cyclonedx-npm makes them (they
+// are code the app ships; an SBOM that left them out would also lose their edges); the root depends
+// on every member (npm links each from the root's node_modules and cyclonedx-npm has these edges);
+// a member's production dependencies are edges and make what they reach required; its
+// devDependencies are edges too but make nothing required, so what only they reach is excluded.
+// pnpm's and berry's `link:../../tools/local-tool` (a symlink to a folder; npm has no `link:`) is
+// not a component: a link has no package identity in the lock.
+#[test]
+fn js_ws_npm_matches_cyclonedx_npm_purls_and_graph() {
+    agree("js-ws-npm", "anchor-purls.txt", &[], &[]);
+    let bom = fixture_bom("js-ws-npm");
+    let root = bom["metadata"]["component"]["bom-ref"]
+        .as_str()
+        .expect("root ref")
+        .to_string();
+    let ours: BTreeSet<String> = graph(&bom)
+        .into_iter()
+        .flat_map(|(from, to)| {
+            let from = if from == root { "root".into() } else { from };
+            to.into_iter().map(move |t| format!("{from} -> {t}"))
+        })
+        .collect();
+    assert_eq!(ours, anchor("js-ws-npm", "anchor-graph.txt"));
+}
+
+#[test]
+fn workspace_locks_agree_across_npm_pnpm_yarn_and_berry() {
+    let npm = fixture_bom("js-ws-npm");
+    let npm_c = by_purl(&npm);
+    let npm_g = graph(&npm);
+    assert_eq!(npm_c.len(), 7);
+    let (app, lib) = ("pkg:npm/%40ws/app@1.2.0", "pkg:npm/%40ws/lib@0.3.0");
+    for f in [
+        "js-ws-npm",
+        "js-ws-pnpm",
+        "js-ws-yarn-v1",
+        "js-ws-yarn-berry",
+    ] {
+        let bom = fixture_bom(f);
+        let c = by_purl(&bom);
+        let g = graph(&bom);
+        assert_eq!(
+            c.keys().collect::<Vec<_>>(),
+            npm_c.keys().collect::<Vec<_>>(),
+            "{f}: purls"
+        );
+        assert!(!c.keys().any(|k| k.contains("local-tool")), "{f}");
+        // Members: components, required, without hashes (they are folders, not tarballs).
+        for m in [app, lib] {
+            assert_eq!(c[m]["scope"], "required", "{f}: {m}");
+            assert!(c[m].get("hashes").is_none(), "{f}: {m}");
+        }
+        assert_eq!(c[app]["group"], "@ws", "{f}");
+        assert_eq!(c[app]["name"], "app", "{f}");
+        // Needed by a member's dependencies: required; only by devDependencies: excluded.
+        for p in ["debug@4.3.7", "ms@2.1.3", "picocolors@1.1.1"] {
+            assert_eq!(c[&format!("pkg:npm/{p}")]["scope"], "required", "{f}: {p}");
+        }
+        for p in ["is-number@7.0.0", "semver@7.6.3"] {
+            assert_eq!(c[&format!("pkg:npm/{p}")]["scope"], "excluded", "{f}: {p}");
+        }
+        // member -> member, member -> registry, root -> members.
+        let set = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(g[app], set(&[lib, "pkg:npm/picocolors@1.1.1"]), "{f}");
+        assert_eq!(
+            g[lib],
+            set(&["pkg:npm/debug@4.3.7", "pkg:npm/is-number@7.0.0"]),
+            "{f}"
+        );
+        assert_eq!(
+            g["app:ws-root"],
+            set(&[app, lib, "pkg:npm/semver@7.6.3"]),
+            "{f}"
+        );
+        assert_eq!(g, npm_g, "{f}: dependency graph");
+        for (purl, comp) in &npm_c {
+            if f == "js-ws-yarn-berry" {
+                // berry's checksum is not a tarball hash (see src/sbom/yarn.rs): none reported.
+                assert!(c[purl].get("hashes").is_none(), "{f}: {purl}");
+            } else {
+                assert_eq!(c[purl]["hashes"], comp["hashes"], "{f}: hashes of {purl}");
+            }
+        }
+        // --omit dev keeps the members and drops is-number and semver.
+        let prod = sbom_json(&[fixtures().join(f).to_str().expect("utf-8"), "--omit", "dev"]);
+        assert_eq!(
+            purls(&prod),
+            npm_c
+                .keys()
+                .filter(|k| !k.contains("is-number") && !k.contains("semver"))
+                .cloned()
+                .collect(),
+            "{f}"
+        );
+    }
+}
+
+// yarn 1 does not lock its workspaces: levee finds them with the root's `workspaces` globs. The
+// same lock with other spellings of the same members gives the same SBOM; a negation that drops
+// packages/lib drops it (and debug and ms, then reachable from no member, become dev).
+#[test]
+fn yarn_v1_workspace_globs_with_stars_braces_and_negations() {
+    let src = fixtures().join("js-ws-yarn-v1");
+    let want = fixture_bom("js-ws-yarn-v1");
+    let run = |patterns: serde_json::Value| -> serde_json::Value {
+        let tmp = tempfile::tempdir().expect("tmp");
+        for f in [
+            "yarn.lock",
+            "packages/app/package.json",
+            "packages/lib/package.json",
+        ] {
+            let to = tmp.path().join(f);
+            std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+            std::fs::copy(src.join(f), &to).expect("copy");
+        }
+        // A folder the patterns must not take: it would be a component.
+        let legacy = tmp.path().join("packages/legacy");
+        std::fs::create_dir_all(&legacy).expect("mkdir");
+        std::fs::write(
+            legacy.join("package.json"),
+            r#"{"name": "legacy", "version": "9.9.9"}"#,
+        )
+        .expect("write");
+        let mut pj: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(src.join("package.json")).expect("read"))
+                .expect("json");
+        pj["workspaces"] = patterns;
+        std::fs::write(tmp.path().join("package.json"), pj.to_string()).expect("write");
+        sbom_json(&[tmp.path().to_str().expect("utf-8")])
+    };
+    for patterns in [
+        serde_json::json!(["packages/{app,lib}"]),
+        serde_json::json!(["packages/**", "!packages/legacy"]),
+        serde_json::json!({"packages": ["./packages/*/", "!**/legacy"]}),
+    ] {
+        let bom = run(patterns.clone());
+        assert_eq!(by_purl(&bom), by_purl(&want), "{patterns}");
+        assert_eq!(graph(&bom), graph(&want), "{patterns}");
+    }
+    let bom = run(serde_json::json!(["packages/*", "!packages/{lib,legacy}"]));
+    let c = by_purl(&bom);
+    assert!(!c.contains_key("pkg:npm/%40ws/lib@0.3.0"));
+    assert!(c.contains_key("pkg:npm/%40ws/app@1.2.0"));
+    assert_eq!(c["pkg:npm/debug@4.3.7"]["scope"], "excluded");
+    // A pattern globset cannot read is an error naming package.json, not a silent miss.
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::copy(src.join("yarn.lock"), tmp.path().join("yarn.lock")).expect("copy");
+    std::fs::write(
+        tmp.path().join("package.json"),
+        r#"{"name": "x", "private": true, "workspaces": ["packages/{app"]}"#,
+    )
+    .expect("write");
+    let out = levee()
+        .args(["sbom", tmp.path().to_str().expect("utf-8")])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("package.json") && err.contains("packages/{app"),
+        "{err}"
+    );
+}
+
 #[test]
 fn js_locks_are_found_by_name_and_taken_with_lockfile() {
     for (f, lock) in [("js-pnpm", "pnpm-lock.yaml"), ("js-yarn-v1", "yarn.lock")] {
@@ -836,6 +1007,10 @@ fn every_sbom_validates_against_the_official_schema() {
         "js-pnpm",
         "js-yarn-v1",
         "js-yarn-berry",
+        "js-ws-npm",
+        "js-ws-pnpm",
+        "js-ws-yarn-v1",
+        "js-ws-yarn-berry",
     ];
     for spec in ["1.3", "1.4", "1.5"] {
         for f in fixtures_list {

@@ -39,6 +39,15 @@ pub(crate) enum Workspaces {
     },
 }
 
+impl Workspaces {
+    pub fn patterns(&self) -> &[String] {
+        match self {
+            Workspaces::List(l) => l,
+            Workspaces::Object { packages } => packages,
+        }
+    }
+}
+
 impl PackageJson {
     /// How the project itself needs a direct dependency: a production (or peer, which npm 7+
     /// and yarn install) dependency is required, an optional one optional, one listed only under
@@ -65,11 +74,7 @@ impl PackageJson {
     }
 
     pub fn workspace_patterns(&self) -> &[String] {
-        match &self.workspaces {
-            Some(Workspaces::List(l)) => l,
-            Some(Workspaces::Object { packages }) => packages,
-            None => &[],
-        }
+        self.workspaces.as_ref().map_or(&[], Workspaces::patterns)
     }
 }
 
@@ -84,39 +89,108 @@ pub(crate) fn package_json(dir: &Path) -> Result<Option<PackageJson>, SbomError>
     super::parse_json(&path, &text).map(Some)
 }
 
-/// The folders a `workspaces` list names, relative to `root`, sorted. Literal folders and the
-/// common `dir/*` form are expanded; other glob forms (`**`, `{a,b}`, negations) are not, and a
-/// workspace they alone name is missed (its dependencies then count as dev by reachability).
-pub(crate) fn workspace_dirs(root: &Path, patterns: &[String]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for p in patterns {
-        let p = p.trim_start_matches("./").trim_end_matches('/');
-        if let Some(parent) = p.strip_suffix("/*") {
-            if has_glob(parent) {
+/// A `workspaces` list as a matcher of folders relative to the project root, with the semantics
+/// npm (`@npmcli/map-workspaces`), yarn and pnpm share: glob patterns (`*` within one folder,
+/// `**` across folders, `{a,b}`, `?`, `[...]`) where a later `!pattern` removes what earlier
+/// patterns matched (and a later positive pattern adds it back). `./` prefixes and trailing `/`
+/// are ignored.
+pub(crate) struct WorkspaceGlobs {
+    /// (negated, matcher, literal leading folders to walk from, may match at any depth)
+    patterns: Vec<(bool, globset::GlobMatcher, PathBuf, usize)>,
+}
+
+/// Folders deeper than this below a pattern's literal prefix are not searched for `**`.
+const MAX_WORKSPACE_DEPTH: usize = 16;
+/// A walk that visits more folders than this stops (a `**` over a huge tree).
+const MAX_WORKSPACE_WALK: usize = 100_000;
+
+impl WorkspaceGlobs {
+    /// Compiles the patterns; a pattern globset cannot parse is an error naming it.
+    pub fn new(patterns: &[String]) -> Result<WorkspaceGlobs, String> {
+        let mut out = Vec::new();
+        for raw in patterns {
+            let (negated, p) = match raw.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, raw.as_str()),
+            };
+            let p = p.trim_start_matches("./").trim_end_matches('/');
+            if p.is_empty() {
                 continue;
             }
-            let Ok(rd) = std::fs::read_dir(root.join(parent)) else {
-                continue;
+            let glob = globset::GlobBuilder::new(p)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+                .map_err(|e| format!("workspaces pattern `{raw}`: {e}"))?;
+            let segments: Vec<&str> = p.split('/').collect();
+            let literal = segments.iter().take_while(|s| !has_glob(s)).count();
+            let base: PathBuf = segments[..literal].iter().collect();
+            let depth = if segments[literal..].contains(&"**") {
+                MAX_WORKSPACE_DEPTH
+            } else {
+                segments.len() - literal
             };
-            let mut dirs: Vec<PathBuf> = rd
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|d| d.join("package.json").is_file())
-                .filter_map(|d| d.strip_prefix(root).ok().map(Path::to_path_buf))
-                .collect();
-            dirs.sort();
-            out.extend(dirs);
-        } else if !has_glob(p) && root.join(p).join("package.json").is_file() {
-            out.push(PathBuf::from(p));
+            out.push((negated, glob.compile_matcher(), base, depth));
         }
+        Ok(WorkspaceGlobs { patterns: out })
     }
-    out.sort();
-    out.dedup();
-    out
+
+    /// Whether a folder (relative to the root, `/`-separated) is a workspace: the last pattern
+    /// that matches it is not a negation.
+    pub fn matches(&self, rel: &str) -> bool {
+        let rel = rel.trim_start_matches("./").trim_end_matches('/');
+        self.patterns
+            .iter()
+            .rev()
+            .find(|(_, m, _, _)| m.is_match(rel))
+            .is_some_and(|(negated, ..)| !negated)
+    }
+
+    /// The workspace folders under `root`: folders with a `package.json` that [`Self::matches`]
+    /// accepts, found by walking from each positive pattern's literal prefix (never into
+    /// `node_modules` or hidden folders, as the package managers' globbing does not). Sorted.
+    pub fn dirs(&self, root: &Path) -> Vec<PathBuf> {
+        let mut found = std::collections::BTreeSet::new();
+        let mut visited = 0usize;
+        for (negated, _, base, depth) in &self.patterns {
+            if *negated {
+                continue;
+            }
+            let mut stack = vec![(base.clone(), 0usize)];
+            while let Some((rel, d)) = stack.pop() {
+                visited += 1;
+                if visited > MAX_WORKSPACE_WALK {
+                    break;
+                }
+                let abs = root.join(&rel);
+                let key = rel.to_string_lossy().replace('\\', "/");
+                if !key.is_empty() && abs.join("package.json").is_file() && self.matches(&key) {
+                    found.insert(rel.clone());
+                }
+                if d >= *depth {
+                    continue;
+                }
+                let Ok(rd) = std::fs::read_dir(&abs) else {
+                    continue;
+                };
+                for e in rd.filter_map(Result::ok) {
+                    let name = e.file_name();
+                    let name = name.to_string_lossy();
+                    if name == "node_modules" || name.starts_with('.') {
+                        continue;
+                    }
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        stack.push((rel.join(&*name), d + 1));
+                    }
+                }
+            }
+        }
+        found.into_iter().collect()
+    }
 }
 
 fn has_glob(p: &str) -> bool {
-    p.contains(['*', '?', '[', '{', '!'])
+    p.contains(['*', '?', '[', '{', '!', '\\'])
 }
 
 /// A YAML scalar read as text: lock files write `version: 1.0.0` (a string) but also
@@ -183,5 +257,68 @@ mod tests {
         assert_eq!(split_name(""), None);
         assert_eq!(split_name("@"), None);
         assert_eq!(split_name("é@1"), Some(("é", "1")));
+    }
+
+    #[test]
+    fn workspace_globs_expand_stars_braces_and_negations() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let root = tmp.path();
+        for d in [
+            "packages/a",
+            "packages/b",
+            "packages/legacy",
+            "packages/group/deep/c",
+            "apps/web",
+            "apps/api",
+            "apps/docs",
+            "tools/cli",
+            "packages/a/node_modules/x",
+            "packages/.hidden",
+        ] {
+            std::fs::create_dir_all(root.join(d)).expect("mkdir");
+            std::fs::write(root.join(d).join("package.json"), "{}").expect("write");
+        }
+        std::fs::create_dir_all(root.join("packages/no-manifest")).expect("mkdir");
+        let dirs = |pats: &[&str]| -> Vec<String> {
+            let pats: Vec<String> = pats.iter().map(|p| p.to_string()).collect();
+            WorkspaceGlobs::new(&pats)
+                .expect("valid")
+                .dirs(root)
+                .iter()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .collect()
+        };
+        // `*` stays in one folder; a folder without package.json is not a workspace.
+        assert_eq!(
+            dirs(&["packages/*"]),
+            ["packages/a", "packages/b", "packages/legacy"]
+        );
+        // `**` crosses folders, but never into node_modules or hidden folders.
+        assert_eq!(
+            dirs(&["packages/**"]),
+            [
+                "packages/a",
+                "packages/b",
+                "packages/group/deep/c",
+                "packages/legacy"
+            ]
+        );
+        // Braces, a literal folder and `./` prefixes.
+        assert_eq!(
+            dirs(&["apps/{web,api}", "./tools/cli/"]),
+            ["apps/api", "apps/web", "tools/cli"]
+        );
+        // A negation removes what came before it; a later positive pattern adds back.
+        assert_eq!(
+            dirs(&["packages/*", "apps/*", "!packages/legacy", "!apps/d*"]),
+            ["apps/api", "apps/web", "packages/a", "packages/b"]
+        );
+        assert_eq!(dirs(&["apps/*", "!apps/*", "apps/docs"]), ["apps/docs"]);
+        let g = WorkspaceGlobs::new(&["packages/**".into(), "!**/legacy".into()]).expect("ok");
+        assert!(g.matches("packages/group/deep/c"));
+        assert!(!g.matches("packages/legacy"));
+        assert!(!g.matches("apps/web"));
+        assert!(WorkspaceGlobs::new(&["packages/{a".into()]).is_err());
+        assert!(dirs(&["missing/*"]).is_empty());
     }
 }

@@ -4,7 +4,8 @@
 //! (`node_modules/a/node_modules/b`); dependencies are resolved the way Node does, from the
 //! nearest `node_modules` folder upwards. v1 locks nest `dependencies` and are flattened into the
 //! same keys first. `link: true` entries (workspaces, `file:` dependencies) point at the folder
-//! that holds the real entry.
+//! that holds the real entry. Workspace folders (`packages/app`) are components, as they are in
+//! cyclonedx-npm's output, and the root depends on each one its `workspaces` globs match.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -58,6 +59,9 @@ struct Entry {
     peer_dependencies: BTreeMap<String, String>,
     #[serde(default)]
     dev_dependencies: BTreeMap<String, String>,
+    /// The root's `workspaces` globs, as its package.json states them.
+    #[serde(default)]
+    workspaces: Option<super::js::Workspaces>,
 }
 
 /// `license` is a string in current locks; very old packages carry `{type, url}` objects.
@@ -219,6 +223,24 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
             .chain(m.peer_dependencies.keys())
             .chain(m.dev_dependencies.keys());
         inv.direct = names.filter_map(|n| resolve("", n)).collect();
+    }
+    // The root depends on its workspaces (npm links each from the root's node_modules, and
+    // cyclonedx-npm's graph has the edges): the folders its `workspaces` globs match.
+    if let Some(ws) = &root.workspaces {
+        let globs = super::js::WorkspaceGlobs::new(ws.patterns()).map_err(|message| {
+            SbomError::Invalid {
+                path: path.display().to_string(),
+                message,
+            }
+        })?;
+        for (key, purl) in &purls {
+            if !key.starts_with("node_modules/")
+                && !key.contains("/node_modules/")
+                && globs.matches(key)
+            {
+                inv.direct.insert(purl.clone());
+            }
+        }
     }
     Ok(inv)
 }

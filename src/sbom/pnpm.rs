@@ -6,9 +6,11 @@
 //! `dependencies`, `optionalDependencies` and `devDependencies`. pnpm 9 no longer writes `dev`
 //! flags, so dev-only packages are found by reachability from the importers' production and
 //! optional dependencies. Workspace packages (`link:` from an importer) are components named and
-//! versioned from their own `package.json`; `file:` directories get the version their
-//! `package.json` states (the lock does not record it). Older lock versions (5.x, 6.0 of pnpm 7
-//! and 8) have another layout and are refused with a message saying so.
+//! versioned from their own `package.json`, and the root (`.`) depends on each of them, as in
+//! npm's lock; `link:` folders that are not workspaces are symlinks without a package identity
+//! and are not components; `file:` directories get the version their `package.json` states (the
+//! lock does not record it). Older lock versions (5.x, 6.0 of pnpm 7 and 8) have another layout
+//! and are refused with a message saying so.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path};
@@ -139,6 +141,8 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
             let version = m.version.unwrap_or_default();
             let purl = npm_purl(&name, &version).map_err(|e| purl_error(path, &name, e))?;
             inv.add(Package::new(Ecosystem::Npm, &name, &version, purl.clone()));
+            // The root depends on its workspaces, as npm's lock and cyclonedx-npm's graph say.
+            inv.direct.insert(purl.clone());
             members.insert(normalize(Path::new(at)), purl);
         }
     }

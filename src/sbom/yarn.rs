@@ -12,7 +12,9 @@
 //! Without a `package.json` next to the lock every package counts as required.
 //!
 //! Non-registry entries: `workspace:` entries are the project (not a component) or its workspace
-//! packages (components named and versioned from their own `package.json`, as in npm's lock);
+//! packages (components named and versioned from their own `package.json`, which the root depends
+//! on, as in npm's lock and cyclonedx-npm's graph; yarn 1 does not lock them, so they come from the
+//! root `package.json`'s `workspaces` globs);
 //! `file:` packages are components with the version the lock records; `link:` entries (a symlink
 //! to a folder, with no package identity) are not components; `patch:` entries (berry's patched
 //! packages, including its built-in `compat/fsevents` and `compat/typescript` patches) are the same
@@ -29,7 +31,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::js::{PackageJson, Scalar, package_json, split_name, workspace_dirs};
+use super::js::{PackageJson, Scalar, WorkspaceGlobs, package_json, split_name};
 use super::{Ecosystem, Hash, HashAlg, Inventory, Package, SbomError, Scope, npm_purl, purl_error};
 
 /// Deeper nesting than this is not a yarn 1 lock (real ones nest three levels).
@@ -51,8 +53,10 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
 enum Kind {
     /// A package: from a registry, a tarball, git, a `file:` folder or a patch of one of those.
     Package,
-    /// A folder that is a package of the project (`workspace:path`, berry's `portal:path`).
-    Folder(String),
+    /// A workspace of the project (`workspace:path`; `.` is the root).
+    Workspace(String),
+    /// A folder outside the workspaces that is installed as a package (berry's `portal:path`).
+    Portal(String),
     /// A symlink to a folder (`link:`): no package identity.
     Link,
 }
@@ -377,9 +381,9 @@ fn berry(path: &Path, text: &str) -> Result<Lock, SbomError> {
         // The reference up to its `::` parameters (`::locator=...`, `::version=...&hash=...`).
         let reference = reference.split("::").next().unwrap_or(reference);
         let kind = if let Some(p) = reference.strip_prefix("workspace:") {
-            Kind::Folder(p.to_string())
+            Kind::Workspace(p.to_string())
         } else if let Some(p) = reference.strip_prefix("portal:") {
-            Kind::Folder(p.to_string())
+            Kind::Portal(p.to_string())
         } else if reference.starts_with("link:") {
             Kind::Link
         } else {
@@ -390,7 +394,7 @@ fn berry(path: &Path, text: &str) -> Result<Lock, SbomError> {
             .iter()
             .map(|(n, r)| (n.clone(), r.0.clone()))
             .collect();
-        if kind == Kind::Folder(".".into()) {
+        if kind == Kind::Workspace(".".into()) {
             lock.root_deps = Some(
                 dependencies
                     .iter()
@@ -440,11 +444,13 @@ fn assemble(path: &Path, lock: Lock) -> Result<Inventory, SbomError> {
     let mut projects: Vec<Project> = Vec::new();
     let mut members_by_name: BTreeMap<String, String> = BTreeMap::new();
     let mut purl_of = Vec::with_capacity(lock.entries.len());
+    // The workspace members: the root depends on each (as npm's lock links them from the root).
+    let mut workspaces: Vec<String> = Vec::new();
     for e in &lock.entries {
         let purl = match &e.kind {
             Kind::Link => None,
-            Kind::Folder(p) if p == "." => None,
-            Kind::Folder(p) => {
+            Kind::Workspace(p) if p == "." => None,
+            Kind::Workspace(p) | Kind::Portal(p) => {
                 // A workspace package: berry writes `0.0.0-use.local`; its package.json knows.
                 let version = package_json(&dir.join(p))?
                     .and_then(|m| m.version)
@@ -457,6 +463,9 @@ fn assemble(path: &Path, lock: Lock) -> Result<Inventory, SbomError> {
                     purl.clone(),
                 ));
                 members_by_name.insert(e.name.clone(), purl.clone());
+                if matches!(e.kind, Kind::Workspace(_)) {
+                    workspaces.push(purl.clone());
+                }
                 Some(purl)
             }
             Kind::Package => {
@@ -482,7 +491,12 @@ fn assemble(path: &Path, lock: Lock) -> Result<Inventory, SbomError> {
     let is_classic = lock.root_deps.is_none();
     let mut classic_members: Vec<(String, PackageJson)> = Vec::new();
     if is_classic && let Some(pj) = &root_pj {
-        for ws in workspace_dirs(dir, pj.workspace_patterns()) {
+        let globs =
+            WorkspaceGlobs::new(pj.workspace_patterns()).map_err(|message| SbomError::Invalid {
+                path: dir.join("package.json").display().to_string(),
+                message,
+            })?;
+        for ws in globs.dirs(dir) {
             if let Some(m) = package_json(&dir.join(&ws))?
                 && let Some(name) = m.name.clone()
             {
@@ -490,6 +504,7 @@ fn assemble(path: &Path, lock: Lock) -> Result<Inventory, SbomError> {
                 let purl = npm_purl(&name, &version).map_err(|x| purl_error(path, &name, x))?;
                 inv.add(Package::new(Ecosystem::Npm, &name, &version, purl.clone()));
                 members_by_name.insert(name, purl.clone());
+                workspaces.push(purl.clone());
                 classic_members.push((purl, m));
             }
         }
@@ -507,7 +522,7 @@ fn assemble(path: &Path, lock: Lock) -> Result<Inventory, SbomError> {
 
     for (e, purl) in lock.entries.iter().zip(&purl_of) {
         let Some(purl) = purl else { continue };
-        if matches!(e.kind, Kind::Folder(_)) {
+        if matches!(e.kind, Kind::Workspace(_) | Kind::Portal(_)) {
             continue; // a workspace package: its edges come with the projects below
         }
         let deps: BTreeSet<String> = e
@@ -546,7 +561,7 @@ fn assemble(path: &Path, lock: Lock) -> Result<Inventory, SbomError> {
         }),
     }
     for (e, purl) in lock.entries.iter().zip(&purl_of) {
-        if let (Kind::Folder(p), Some(purl)) = (&e.kind, purl) {
+        if let (Kind::Workspace(p) | Kind::Portal(p), Some(purl)) = (&e.kind, purl) {
             let pj = package_json(&dir.join(p))?;
             projects.push(Project {
                 purl: Some(purl.clone()),
@@ -598,6 +613,7 @@ fn assemble(path: &Path, lock: Lock) -> Result<Inventory, SbomError> {
             dev_edges.push((me.clone(), dev));
         }
     }
+    inv.direct.extend(workspaces);
     inv.scope_by_reachability(&required, &optional);
     for (me, dev) in dev_edges {
         if let Some(p) = inv.packages.get_mut(&me) {
