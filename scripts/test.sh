@@ -34,8 +34,8 @@ for tool in check-jsonschema actionlint zizmor yamllint kubernetes-validate; do
   [ -x "$LEVEE_VALIDATORS_BIN/$tool" ] || { echo "error: validator $tool is missing from .venv/bin" >&2; exit 1; }
 done
 
-step "Backstage validators (tests/backstage, npm ci)"
-bash scripts/backstage-validate-setup.sh
+step "Node validators (tests/backstage, tests/kyverno: npm ci)"
+bash scripts/node-validators-setup.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

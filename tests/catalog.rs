@@ -141,7 +141,7 @@ fn backstage_validate(files: &[PathBuf]) -> String {
     let dir = root().join("tests/backstage");
     assert!(
         dir.join("node_modules/@backstage/catalog-model").is_dir(),
-        "tests/backstage/node_modules is missing: run scripts/backstage-validate-setup.sh (scripts/test.sh does)"
+        "tests/backstage/node_modules is missing: run scripts/node-validators-setup.sh (scripts/test.sh does)"
     );
     let out = Std::new("node")
         .arg(dir.join("validate.js"))

@@ -397,43 +397,111 @@ fn every_kubernetes_resource_validates_strictly() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Kyverno policies against the vendored Kyverno CRD schemas (tests/schemas/kyverno/).
+// Kyverno policies against @kubernetes-models/kyverno (npm, installed by
+// scripts/node-validators-setup.sh into tests/kyverno/): its validators and TypeScript interfaces
+// are generated from Kyverno's CRD schemas. tests/kyverno/validate.mjs checks types and required
+// fields with the model's validator, and rejects keys the CRD does not define (Kubernetes would
+// prune them silently).
 
-fn kyverno_validator(file: &str) -> jsonschema::Validator {
-    let text = std::fs::read_to_string(common::root().join("tests/schemas/kyverno").join(file))
-        .expect("vendored Kyverno schema");
-    let schema: Value = serde_json::from_str(&text).expect("schema JSON");
-    jsonschema::validator_for(&schema).expect("schema compiles")
+/// Runs tests/kyverno/validate.mjs over (name, object) pairs; returns (name, errors) per object.
+fn kyverno_validate(docs: &[(String, Value)]) -> Vec<(String, Vec<String>)> {
+    let dir = common::root().join("tests/kyverno");
+    assert!(
+        dir.join("node_modules/@kubernetes-models/kyverno").is_dir(),
+        "tests/kyverno/node_modules is missing: run scripts/node-validators-setup.sh (scripts/test.sh does)"
+    );
+    let input: Vec<Value> = docs
+        .iter()
+        .map(|(name, doc)| json!({"name": name, "doc": doc}))
+        .collect();
+    let mut child = std::process::Command::new("node")
+        .arg(dir.join("validate.mjs"))
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(serde_json::to_string(&input).expect("json").as_bytes())
+            .expect("write");
+    }
+    let out = child.wait_with_output().expect("node finishes");
+    assert!(
+        out.status.success(),
+        "validate.mjs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json results");
+    results
+        .iter()
+        .map(|r| {
+            let errors = r["errors"]
+                .as_array()
+                .expect("errors")
+                .iter()
+                .map(|e| e.as_str().unwrap_or_default().to_string())
+                .collect();
+            (r["name"].as_str().unwrap_or_default().to_string(), errors)
+        })
+        .collect()
 }
 
 #[test]
-fn kyverno_policies_match_the_crd_schemas() {
-    let vp = kyverno_validator("validatingpolicy_v1.json");
-    let cp = kyverno_validator("clusterpolicy_v1.json");
-    let mut checked = [0, 0];
+fn kyverno_policies_match_the_kyverno_crds() {
+    let mut docs = Vec::new();
+    let mut forms = [0, 0];
     for (name, files) in scenarios() {
         for (path, content) in files.iter().filter(|(p, _)| is_kyverno(p)) {
-            let docs = yaml_docs(content);
-            assert_eq!(docs.len(), 1);
-            let doc = &docs[0];
-            let (validator, slot) = match (doc["apiVersion"].as_str(), doc["kind"].as_str()) {
-                (Some("policies.kyverno.io/v1"), Some("ValidatingPolicy")) => (&vp, 0),
-                (Some("kyverno.io/v1"), Some("ClusterPolicy")) => (&cp, 1),
+            let parsed = yaml_docs(content);
+            assert_eq!(parsed.len(), 1);
+            let doc = parsed.into_iter().next().expect("one document");
+            match (doc["apiVersion"].as_str(), doc["kind"].as_str()) {
+                (Some("policies.kyverno.io/v1"), Some("ValidatingPolicy")) => forms[0] += 1,
+                (Some("kyverno.io/v1"), Some("ClusterPolicy")) => forms[1] += 1,
                 other => panic!("{name} {}: unexpected {other:?}", path.display()),
-            };
-            let errors: Vec<String> = validator
-                .iter_errors(doc)
-                .map(|e| format!("{} at {}", e, e.instance_path()))
-                .collect();
-            assert!(errors.is_empty(), "{name} {}: {errors:#?}", path.display());
-            checked[slot] += 1;
+            }
+            docs.push((format!("{name} {}", path.display()), doc));
         }
     }
-    assert_eq!(checked, [12, 12]);
-    // The schemas reject what Kyverno would: an unknown key in the spec.
-    let mut doc = kyverno_doc(Classification::Internal, Tier::Sandbox);
-    doc["spec"]["validationAction"] = json!(["Deny"]);
-    assert!(!vp.is_valid(&doc));
+    assert_eq!(forms, [12, 12]);
+    // What the CRDs reject: an unknown (misspelt) key at the top of the spec and deep inside,
+    // and a value of the wrong type.
+    let vp = kyverno_doc(Classification::Internal, Tier::Sandbox);
+    let mut bad = vp.clone();
+    bad["spec"]["validationAction"] = json!(["Deny"]);
+    docs.push(("bad: spec.validationAction".into(), bad));
+    let mut bad = vp.clone();
+    bad["spec"]["validations"][0]["expresion"] = json!("true");
+    docs.push(("bad: validations[0].expresion".into(), bad));
+    let mut bad = vp;
+    bad["spec"]["validations"][0]["expression"] = json!(5);
+    docs.push(("bad: expression is a number".into(), bad));
+
+    let results = kyverno_validate(&docs);
+    assert_eq!(results.len(), docs.len());
+    for (name, errors) in &results {
+        if name.starts_with("bad: ") {
+            assert!(!errors.is_empty(), "{name} was accepted");
+        } else {
+            assert!(errors.is_empty(), "{name}: {errors:#?}");
+        }
+    }
+    let errors_of = |n: &str| {
+        results
+            .iter()
+            .find(|(name, _)| name == n)
+            .map(|(_, e)| e.join("; "))
+            .unwrap_or_default()
+    };
+    assert!(
+        errors_of("bad: spec.validationAction").contains("/spec/validationAction: unknown key")
+    );
+    assert!(errors_of("bad: validations[0].expresion").contains("expresion: unknown key"));
+    assert!(errors_of("bad: expression is a number").contains("expression must be string"));
 }
 
 // ---------------------------------------------------------------------------------------------

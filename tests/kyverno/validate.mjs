@@ -1,0 +1,132 @@
+// Validates Kyverno policies with @kubernetes-models/kyverno, whose models are generated from
+// Kyverno's CRD schemas (and kubernetes-models' from Kubernetes' OpenAPI). Used by
+// tests/sandbox.rs.
+//
+// Two checks per object:
+// 1. types and required fields: the model's own validator (ajv code generated from the CRD);
+// 2. unknown keys: the CRD schemas allow unknown keys, which Kubernetes then prunes silently (a
+//    misspelt `validationAction` would vanish without a word), so every key of the object is
+//    looked up in the TypeScript interfaces the package generates from the same schemas.
+//
+// stdin: a JSON array of {name, doc}; stdout: a JSON array of {name, ok, errors}.
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ValidatingPolicy } from "@kubernetes-models/kyverno/policies.kyverno.io/v1/ValidatingPolicy";
+import { ClusterPolicy } from "@kubernetes-models/kyverno/kyverno.io/v1/ClusterPolicy";
+
+const models = {
+  "policies.kyverno.io/v1 ValidatingPolicy": [
+    ValidatingPolicy,
+    "IComGithubKyvernoApiApiPoliciesKyvernoIoV1ValidatingPolicy",
+  ],
+  "kyverno.io/v1 ClusterPolicy": [ClusterPolicy, "IComGithubKyvernoKyvernoApiKyvernoV1ClusterPolicy"],
+};
+
+// ---- the interfaces: exported name -> {key: type text} ----
+
+const here = dirname(fileURLToPath(import.meta.url));
+const packages = [
+  "node_modules/@kubernetes-models/kyverno",
+  "node_modules/@kubernetes-models/apimachinery",
+  "node_modules/kubernetes-models/admissionregistration.k8s.io",
+  "node_modules/kubernetes-models/apiextensions.k8s.io",
+];
+
+function dtsFiles(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) dtsFiles(p, out);
+    else if (name.endsWith(".d.ts")) out.push(p);
+  }
+  return out;
+}
+
+const interfaces = new Map(); // exported (long) name -> Map(key -> type text)
+const aliases = new Map(); // exported name -> the name it stands for
+for (const pkg of packages) {
+  for (const file of dtsFiles(join(here, pkg))) {
+    const text = readFileSync(file, "utf8")
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      // Map types span lines (`{\n [key: string]: string;\n }`): one line each.
+      .replace(/\{\s*\[key: string\]: ([^;{}]+);\s*\}/g, "{ [key: string]: $1 }");
+    const local = new Map();
+    for (const m of text.matchAll(/export interface (\w+)(?: extends [^{]+)?\s*\{([\s\S]*?)\n\}/g)) {
+      const props = new Map();
+      for (const p of m[2].matchAll(/^\s+"([^"]+)"\??: (.+);$/gm)) props.set(p[1], p[2]);
+      if (/extends TypeMeta/.test(m[0])) {
+        props.set("apiVersion", "string");
+        props.set("kind", "string");
+      }
+      local.set(m[1], props);
+    }
+    for (const m of text.matchAll(/export type (\w+) = \{([\s\S]*?)\n\};/g)) {
+      const props = new Map();
+      for (const p of m[2].matchAll(/^\s+"([^"]+)"\??: (.+);$/gm)) props.set(p[1], p[2]);
+      local.set(m[1], props);
+    }
+    const localAlias = new Map();
+    for (const m of text.matchAll(/export type (\w+) = (\w+);/g)) localAlias.set(m[1], m[2]);
+    for (const m of text.matchAll(/export type \{([^}]*)\}/g)) {
+      for (const pair of m[1].split(",")) {
+        const [from, to] = pair.trim().split(/\s+as\s+/);
+        if (!to) continue;
+        if (local.has(from)) interfaces.set(to, local.get(from));
+        else if (localAlias.has(from)) aliases.set(to, localAlias.get(from));
+      }
+    }
+  }
+}
+
+function resolve(name) {
+  for (let i = 0; i < 10 && !interfaces.has(name) && aliases.has(name); i++) name = aliases.get(name);
+  return interfaces.get(name);
+}
+
+// The type of a value described by a type text: "I..." (an interface), "Array<T>", "{ [key: string]: T }".
+function unknownKeys(value, type, path, errors) {
+  type = type.trim();
+  const array = type.match(/^Array<(.+)>$/);
+  if (array) {
+    if (Array.isArray(value)) value.forEach((v, i) => unknownKeys(v, array[1], `${path}/${i}`, errors));
+    return;
+  }
+  const map = type.match(/^\{\s*\[key: string\]: (.+?);?\s*\}$/);
+  if (map) {
+    if (value && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) unknownKeys(v, map[1], `${path}/${k}`, errors);
+    }
+    return;
+  }
+  if (!/^I\w+$/.test(type) || !value || typeof value !== "object" || Array.isArray(value)) return;
+  const props = resolve(type);
+  if (!props) {
+    errors.push(`${path}: no interface ${type} in the models (cannot check its keys)`);
+    return;
+  }
+  // An interface without properties is free-form JSON (`x-kubernetes-preserve-unknown-fields`,
+  // such as a ClusterPolicy's `pattern`).
+  if (props.size === 0) return;
+  for (const [k, v] of Object.entries(value)) {
+    if (!props.has(k)) errors.push(`${path}/${k}: unknown key (not in ${type})`);
+    else unknownKeys(v, props.get(k), `${path}/${k}`, errors);
+  }
+}
+
+// ---- the objects ----
+
+const input = JSON.parse(readFileSync(0, "utf8"));
+const results = input.map(({ name, doc }) => {
+  const entry = models[`${doc.apiVersion} ${doc.kind}`];
+  if (!entry) return { name, ok: false, errors: [`no Kyverno model for ${doc.apiVersion} ${doc.kind}`] };
+  const [Model, root] = entry;
+  const errors = [];
+  try {
+    new Model(doc).validate();
+  } catch (e) {
+    errors.push(String(e.message ?? e));
+  }
+  unknownKeys(doc, root, "", errors);
+  return { name, ok: errors.length === 0, errors };
+});
+process.stdout.write(JSON.stringify(results));
