@@ -30,7 +30,7 @@ if ! cmp -s scripts/requirements-validators.txt "$stamp" 2>/dev/null; then
   cp scripts/requirements-validators.txt "$stamp"
 fi
 export LEVEE_VALIDATORS_BIN="$root/.venv/bin"
-for tool in check-jsonschema actionlint zizmor yamllint kubernetes-validate; do
+for tool in check-jsonschema actionlint zizmor yamllint kubernetes-validate hadolint; do
   [ -x "$LEVEE_VALIDATORS_BIN/$tool" ] || { echo "error: validator $tool is missing from .venv/bin" >&2; exit 1; }
 done
 

@@ -1327,3 +1327,43 @@ fn the_directory_names_the_app_when_no_name_is_given() {
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("pass --name"), "{}", o.stderr);
 }
+
+/// Every built-in starter app's Dockerfile, rendered by `levee new`, has zero hadolint findings
+/// (info level included): multi-stage, pinned, non-root by number, no curl in the healthcheck.
+#[test]
+fn every_starter_dockerfile_passes_hadolint() {
+    let hadolint = std::env::var_os("LEVEE_VALIDATORS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin"))
+        .join("hadolint");
+    assert!(
+        hadolint.is_file(),
+        "{} is missing: run scripts/test.sh, which installs it",
+        hadolint.display()
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut checked = 0;
+    for kind in ["dashboard", "form", "webhook"] {
+        for stack in ["node", "python"] {
+            let name = format!("{kind}-{stack}");
+            let o = run(levee(dir.path())
+                .args(["new", &name])
+                .args(BASE)
+                .args(["--kind", kind, "--stack", stack]));
+            assert_eq!(o.code, 0, "{name}: {}", o.stderr);
+            let out = Command::new(&hadolint)
+                .args(["--no-color", "--failure-threshold", "info"])
+                .arg(dir.path().join(&name).join("Dockerfile"))
+                .output()
+                .expect("hadolint runs");
+            assert!(
+                out.status.success() && out.stdout.is_empty(),
+                "{name}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 6);
+}
