@@ -83,7 +83,7 @@ pub enum Command {
     Promote(promote::PromoteArgs),
     /// Roll a new template version out to one app or a fleet, by 3-way merge.
     Upgrade(upgrade::UpgradeArgs),
-    /// Write a CycloneDX SBOM from the app's lock files (npm, Python, Rust), no syft.
+    /// Write a CycloneDX SBOM from the app's lock files (npm, pnpm, yarn, Python, Rust), no syft.
     Sbom(sbom::SbomArgs),
     /// The app inventory: register, scan, list, show, remove, stats, export, pipeline.
     Catalog(catalog::CatalogArgs),
