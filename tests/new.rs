@@ -1283,8 +1283,12 @@ fn the_org_policy_is_the_last_gate_before_writing() {
         "{}",
         o.stderr
     );
+    // Each denial names the field and, where one exists, the flag that sets it.
     assert!(
-        o.stderr.contains("OWN-002") && o.stderr.contains("OWN-003"),
+        o.stderr
+            .contains("OWN-002 a production app needs an owning team (`team`, --team)")
+            && o.stderr.contains("OWN-003")
+            && o.stderr.contains("(`cost.center`, --cost-center)"),
         "{}",
         o.stderr
     );

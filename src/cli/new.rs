@@ -317,7 +317,10 @@ fn policy_gate(manifest: &crate::manifest::Manifest, org: &crate::org::Org) -> a
     }
     let list = denials
         .iter()
-        .map(|f| format!("  {} {} (`{}`): {}", f.id, f.msg, f.field, f.hint))
+        .map(|f| match flag_for(&f.field) {
+            Some(flag) => format!("  {} {} (`{}`, {flag}): {}", f.id, f.msg, f.field, f.hint),
+            None => format!("  {} {} (`{}`): {}", f.id, f.msg, f.field, f.hint),
+        })
         .collect::<Vec<_>>()
         .join("\n");
     Err(UsageError::new(format!(
@@ -325,6 +328,31 @@ fn policy_gate(manifest: &crate::manifest::Manifest, org: &crate::org::Org) -> a
     ))
     .hint("change the answers above (or ask the platform team about the org config), then run `levee new` again")
     .into())
+}
+
+/// The `levee new` flag that sets a manifest field (`team` -> `--team`), for refusals in
+/// `--no-input` runs; `None` for fields only app.yaml sets.
+fn flag_for(field: &str) -> Option<&'static str> {
+    let head = field.split('[').next().unwrap_or(field);
+    Some(match head {
+        "name" => "--name",
+        "description" => "--description",
+        "owner" => "--owner",
+        "team" => "--team",
+        "kind" => "--kind",
+        "stack" => "--stack",
+        "classification" => "--classification",
+        "ci" => "--ci",
+        "sso" | "sso.groups" => "--sso-group",
+        "sso.issuer" => "--sso-issuer",
+        "lifecycle.tier" => "--tier",
+        "lifecycle.expires" => "--expires",
+        "cost" | "cost.center" => "--cost-center",
+        "secrets" => "--secret",
+        "data_access" => "--dataset",
+        "runtime.egress" => "--egress",
+        _ => return None,
+    })
 }
 
 fn usage(e: ScaffoldError) -> anyhow::Error {
