@@ -329,7 +329,9 @@ pub enum Clock {
 }
 
 impl Clock {
-    fn now_ns(self) -> Option<i128> {
+    /// Nanoseconds since 1970-01-01 UTC for a fixed clock (what `data.levee.clock.now_ns` holds);
+    /// `None` for the system clock.
+    pub fn now_ns(self) -> Option<i128> {
         match self {
             Clock::System => None,
             Clock::Fixed(d) => {

@@ -881,6 +881,23 @@ fn text_reports_snapshot() {
     crate::snap!("catalog-text-reports", all);
 }
 
+/// `levee -q catalog <command> --format json --catalog CAT PATH`: (exit code, stdout JSON).
+fn catalog_json(command: &str, cat: &Path, path: &Path) -> (Option<i32>, serde_json::Value) {
+    let out = levee()
+        .args(["-q", "catalog", command, "--format", "json", "--catalog"])
+        .arg(cat)
+        .arg(path)
+        .output()
+        .expect("levee runs");
+    assert!(
+        out.stderr.is_empty(),
+        "-q keeps stderr quiet: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = serde_json::from_slice(&out.stdout).expect("json");
+    (out.status.code(), report)
+}
+
 #[test]
 fn register_and_scan_report_in_json() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -891,33 +908,16 @@ fn register_and_scan_report_in_json() {
     std::fs::write(roots.join("repo-bad/app.yaml"), "name: Bad\n").expect("write");
     let cat = tmp.path().join("catalog");
 
-    let out = levee()
-        .args(["-q", "catalog", "register", "--format", "json", "--catalog"])
-        .arg(&cat)
-        .arg(&a)
-        .output()
-        .expect("register");
-    assert_eq!(out.status.code(), Some(0));
-    assert!(out.stderr.is_empty(), "-q keeps stderr quiet");
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (code, r) = catalog_json("register", &cat, &a);
+    assert_eq!(code, Some(0));
     assert_eq!(
         r["apps"],
         serde_json::json!([{"app": a.display().to_string(), "id": "json-app-a", "result": "added"}])
     );
     assert_eq!(r["gone"], serde_json::json!([]));
 
-    let out = levee()
-        .args(["-q", "catalog", "scan", "--format", "json", "--catalog"])
-        .arg(&cat)
-        .arg(&roots)
-        .output()
-        .expect("scan");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "the invalid manifest is a problem"
-    );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (code, r) = catalog_json("scan", &cat, &roots);
+    assert_eq!(code, Some(1), "the invalid manifest is a problem");
     let results: Vec<(String, String)> = r["apps"]
         .as_array()
         .expect("apps")
@@ -956,14 +956,8 @@ fn register_and_scan_report_in_json() {
     // An app removed from disk is listed under `gone`.
     std::fs::remove_dir_all(roots.join("repo-bad")).expect("rm");
     std::fs::remove_dir_all(roots.join("repo-b")).expect("rm");
-    let out = levee()
-        .args(["-q", "catalog", "scan", "--format", "json", "--catalog"])
-        .arg(&cat)
-        .arg(&roots)
-        .output()
-        .expect("scan");
-    assert_eq!(out.status.code(), Some(1), "a gone app is a problem");
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (code, r) = catalog_json("scan", &cat, &roots);
+    assert_eq!(code, Some(1), "a gone app is a problem");
     assert_eq!(r["gone"][0]["id"], "json-app-b");
     assert_eq!(r["gone"].as_array().expect("gone").len(), 1);
 }

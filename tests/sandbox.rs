@@ -1074,17 +1074,23 @@ fn org_sandbox_values_are_checked() {
     let _ = org();
 }
 
+/// `levee deploy --format json DIR`: (exit code, stdout JSON).
+fn deploy_json(dir: &Path) -> (Option<i32>, Value) {
+    let out = common::levee()
+        .args(["-q", "deploy", "--format", "json"])
+        .arg(dir)
+        .output()
+        .expect("run");
+    let report = serde_json::from_slice(&out.stdout).expect("json");
+    (out.status.code(), report)
+}
+
 #[test]
 fn deploy_reports_in_json() {
     let text = manifest_text(Classification::Internal, Tier::Sandbox);
     let dir = app_dir(&text);
-    let out = common::levee()
-        .args(["-q", "deploy", "--format", "json"])
-        .arg(dir.path())
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(0));
-    let r: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (code, r) = deploy_json(dir.path());
+    assert_eq!(code, Some(0));
     assert_eq!(r["result"], "ok");
     let wrote: Vec<String> = r["wrote"]
         .as_array()
@@ -1103,13 +1109,8 @@ fn deploy_reports_in_json() {
 
     // A refusal: every reason located in app.yaml, nothing written.
     let dir = app_dir(&text.replace("api.payments.acme.corp", "evil.example.com"));
-    let out = common::levee()
-        .args(["deploy", "--format", "json"])
-        .arg(dir.path())
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    let r: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (code, r) = deploy_json(dir.path());
+    assert_eq!(code, Some(1));
     assert_eq!(r["result"], "refused");
     let p = &r["problems"][0];
     assert_eq!(p["field"], "runtime.egress[0]");
@@ -1121,13 +1122,8 @@ fn deploy_reports_in_json() {
 
     // An invalid manifest.
     let dir = app_dir("name: Bad Name\nowner: x\n");
-    let out = common::levee()
-        .args(["deploy", "--format", "json"])
-        .arg(dir.path())
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    let r: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (code, r) = deploy_json(dir.path());
+    assert_eq!(code, Some(1));
     assert_eq!(r["result"], "invalid");
     assert!(r["problems"].as_array().is_some_and(|a| !a.is_empty()));
 }

@@ -139,6 +139,25 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
     }
 }
 
+/// Prints an invalid app.yaml's problems, each located, then the line saying to fix it first (the
+/// commands that rewrite an app refuse to work from an invalid manifest; exit 1).
+pub(crate) fn report_invalid_manifest(
+    file: &std::path::Path,
+    source: &crate::document::Source,
+    diags: &[crate::diag::Diagnostic],
+    ui: &Ui,
+) {
+    eprint!(
+        "{}",
+        crate::diag::render(diags, Some(&source.text), ui.stderr_color)
+    );
+    eprintln!(
+        "{} {} is invalid: fix it first (`levee validate` lists every problem)",
+        ui.red("error:"),
+        file.display()
+    );
+}
+
 /// Prints an error that ends the run: `error:`, each cause, and a hint (uv's shape).
 pub fn render_error(e: &anyhow::Error, color: bool) -> String {
     let paint = |s: &str, f: fn(console::StyledObject<&str>) -> console::StyledObject<&str>| {

@@ -70,15 +70,7 @@ pub fn run(global: &Global, args: &PromoteArgs, ui: &Ui) -> anyhow::Result<ExitS
             file: source,
             diags,
         })) => {
-            eprint!(
-                "{}",
-                crate::diag::render(&diags, Some(&source.text), ui.stderr_color)
-            );
-            eprintln!(
-                "{} {} is invalid: fix it first (`levee validate` lists every problem)",
-                ui.red("error:"),
-                file.display()
-            );
+            super::report_invalid_manifest(&file, &source, &diags, ui);
             return Ok(ExitStatus::Problems);
         }
         Err(PromoteError::Load(e @ LoadError::Io { .. })) => {

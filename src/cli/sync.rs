@@ -51,15 +51,7 @@ pub(crate) fn load_app(
             file: source,
             diags,
         }) => {
-            eprint!(
-                "{}",
-                crate::diag::render(&diags, Some(&source.text), ui.stderr_color)
-            );
-            eprintln!(
-                "{} {} is invalid: fix it first (`levee validate` lists every problem)",
-                ui.red("error:"),
-                file.display()
-            );
+            super::report_invalid_manifest(&file, &source, &diags, ui);
             return Ok(Err(ExitStatus::Problems));
         }
         Err(e @ LoadError::Io { .. }) => {
