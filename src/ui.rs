@@ -83,6 +83,11 @@ impl Ui {
         }
     }
 
+    /// Writes a problem line to stderr, even with `-q` (which prints only errors).
+    pub fn error(&self, text: &str) {
+        let _ = writeln!(io::stderr(), "{text}");
+    }
+
     /// Writes a line to stderr when `-v` was given.
     pub fn verbose(&self, text: &str) {
         if self.verbose > 0 {

@@ -881,21 +881,22 @@ fn text_reports_snapshot() {
     crate::snap!("catalog-text-reports", all);
 }
 
-/// `levee -q catalog <command> --format json --catalog CAT PATH`: (exit code, stdout JSON).
-fn catalog_json(command: &str, cat: &Path, path: &Path) -> (Option<i32>, serde_json::Value) {
+/// `levee -q catalog <command> --format json --catalog CAT PATH`: (exit code, stdout JSON,
+/// stderr).
+fn catalog_json(
+    command: &str,
+    cat: &Path,
+    path: &Path,
+) -> (Option<i32>, serde_json::Value, String) {
     let out = levee()
         .args(["-q", "catalog", command, "--format", "json", "--catalog"])
         .arg(cat)
         .arg(path)
         .output()
         .expect("levee runs");
-    assert!(
-        out.stderr.is_empty(),
-        "-q keeps stderr quiet: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let report = serde_json::from_slice(&out.stdout).expect("json");
-    (out.status.code(), report)
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), report, stderr)
 }
 
 #[test]
@@ -908,16 +909,23 @@ fn register_and_scan_report_in_json() {
     std::fs::write(roots.join("repo-bad/app.yaml"), "name: Bad\n").expect("write");
     let cat = tmp.path().join("catalog");
 
-    let (code, r) = catalog_json("register", &cat, &a);
+    let (code, r, stderr) = catalog_json("register", &cat, &a);
     assert_eq!(code, Some(0));
+    assert!(stderr.is_empty(), "-q: no progress lines: {stderr}");
     assert_eq!(
         r["apps"],
         serde_json::json!([{"app": a.display().to_string(), "id": "json-app-a", "result": "added"}])
     );
     assert_eq!(r["gone"], serde_json::json!([]));
 
-    let (code, r) = catalog_json("scan", &cat, &roots);
+    let (code, r, stderr) = catalog_json("scan", &cat, &roots);
     assert_eq!(code, Some(1), "the invalid manifest is a problem");
+    // -q prints only errors: the invalid manifest's line, not the apps registered.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("repo-bad/app.yaml: invalid manifest"),
+        "{stderr}"
+    );
     let results: Vec<(String, String)> = r["apps"]
         .as_array()
         .expect("apps")
@@ -956,7 +964,7 @@ fn register_and_scan_report_in_json() {
     // An app removed from disk is listed under `gone`.
     std::fs::remove_dir_all(roots.join("repo-bad")).expect("rm");
     std::fs::remove_dir_all(roots.join("repo-b")).expect("rm");
-    let (code, r) = catalog_json("scan", &cat, &roots);
+    let (code, r, _) = catalog_json("scan", &cat, &roots);
     assert_eq!(code, Some(1), "a gone app is a problem");
     assert_eq!(r["gone"][0]["id"], "json-app-b");
     assert_eq!(r["gone"].as_array().expect("gone").len(), 1);

@@ -146,7 +146,7 @@ pub fn load(store: &Store, ui: &Ui) -> anyhow::Result<LoadedCatalog> {
         other => other.into(),
     })?;
     for c in &loaded.corrupt {
-        ui.status(&format!(
+        ui.error(&format!(
             "error: {}: corrupt catalog entry: {}",
             c.path.display(),
             c.message
@@ -356,7 +356,7 @@ fn register_claiming(
     claimed: &Claimed,
 ) {
     let error = |at: &Path, message: String| {
-        ui.status(&format!("error: {}: {message}", at.display()));
+        ui.error(&format!("error: {}: {message}", at.display()));
         log.push(Registered {
             app: app.display().to_string(),
             id: None,
