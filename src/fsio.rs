@@ -105,11 +105,6 @@ pub fn sync_dir(dir: &Path) {
     }
 }
 
-/// True for the temporary files [`write_atomic`] leaves behind after a crash.
-pub fn is_temporary(name: &str) -> bool {
-    name.starts_with('.') && name.ends_with(".tmp")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,7 +137,7 @@ mod tests {
         let left: Vec<_> = fs::read_dir(dir.path())
             .expect("io")
             .map(|e| e.expect("io").file_name().to_string_lossy().into_owned())
-            .filter(|n| is_temporary(n))
+            .filter(|n| n.starts_with('.') && n.ends_with(".tmp"))
             .collect();
         assert!(left.is_empty(), "{left:?}");
     }

@@ -479,7 +479,7 @@ pub struct Recorded {
 
 /// Reads `.levee/render.json`.
 pub fn read_record(app: &Path) -> anyhow::Result<Recorded> {
-    let path = app.join(crate::scaffold::RECORD_DIR).join("render.json");
+    let path = record_path(app);
     let bytes =
         fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let json: serde_json::Value = serde_json::from_slice(&bytes)

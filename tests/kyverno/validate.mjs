@@ -42,6 +42,13 @@ function dtsFiles(dir, out = []) {
   return out;
 }
 
+// The `"key"?: Type;` lines of an interface or object type body.
+function properties(body) {
+  const props = new Map();
+  for (const p of body.matchAll(/^\s+"([^"]+)"\??: (.+);$/gm)) props.set(p[1], p[2]);
+  return props;
+}
+
 const interfaces = new Map(); // exported (long) name -> Map(key -> type text)
 const aliases = new Map(); // exported name -> the name it stands for
 for (const pkg of packages) {
@@ -52,8 +59,7 @@ for (const pkg of packages) {
       .replace(/\{\s*\[key: string\]: ([^;{}]+);\s*\}/g, "{ [key: string]: $1 }");
     const local = new Map();
     for (const m of text.matchAll(/export interface (\w+)(?: extends [^{]+)?\s*\{([\s\S]*?)\n\}/g)) {
-      const props = new Map();
-      for (const p of m[2].matchAll(/^\s+"([^"]+)"\??: (.+);$/gm)) props.set(p[1], p[2]);
+      const props = properties(m[2]);
       if (/extends TypeMeta/.test(m[0])) {
         props.set("apiVersion", "string");
         props.set("kind", "string");
@@ -61,9 +67,7 @@ for (const pkg of packages) {
       local.set(m[1], props);
     }
     for (const m of text.matchAll(/export type (\w+) = \{([\s\S]*?)\n\};/g)) {
-      const props = new Map();
-      for (const p of m[2].matchAll(/^\s+"([^"]+)"\??: (.+);$/gm)) props.set(p[1], p[2]);
-      local.set(m[1], props);
+      local.set(m[1], properties(m[2]));
     }
     const localAlias = new Map();
     for (const m of text.matchAll(/export type (\w+) = (\w+);/g)) localAlias.set(m[1], m[2]);
