@@ -116,6 +116,26 @@ pub fn dotted(pointer: &str) -> String {
     out
 }
 
+/// `secrets[0].name` -> `/secrets/0/name` (the inverse of [`dotted`]).
+pub fn pointer(dotted: &str) -> String {
+    let mut out = String::new();
+    for part in dotted.split('.').filter(|p| !p.is_empty()) {
+        let (key, rest) = part.split_once('[').unwrap_or((part, ""));
+        if !key.is_empty() {
+            out.push('/');
+            out.push_str(&crate::yaml::escape_pointer(key));
+        }
+        for idx in rest.split('[') {
+            let idx = idx.trim_end_matches(']');
+            if !idx.is_empty() {
+                out.push('/');
+                out.push_str(idx);
+            }
+        }
+    }
+    out
+}
+
 /// Prints diagnostics the way compilers do: the message, the located source line with a caret,
 /// and the hint. `source` is the text of the file the diagnostics point into.
 pub fn render(diags: &[Diagnostic], source: Option<&str>, color: bool) -> String {
@@ -174,5 +194,8 @@ mod tests {
         assert_eq!(dotted("/secrets/0/name"), "secrets[0].name");
         assert_eq!(dotted("/runtime/cpu_limit"), "runtime.cpu_limit");
         assert_eq!(dotted(""), "");
+        for p in ["/secrets/0/name", "/runtime/cpu_limit", "/data_access/12", ""] {
+            assert_eq!(pointer(&dotted(p)), p);
+        }
     }
 }

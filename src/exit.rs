@@ -5,6 +5,7 @@
 //! | 0 | success |
 //! | 1 | the check found problems (invalid manifest, policy denial, drift, upgrade conflicts) |
 //! | 2 | usage error, unreadable input, or I/O failure |
+//! | 130 | the user stopped an interactive run (Ctrl-C); nothing was written |
 
 use std::process::ExitCode;
 
@@ -17,6 +18,8 @@ pub enum ExitStatus {
     Problems,
     /// The command could not do its job: bad usage, unreadable input, I/O failure.
     Error,
+    /// The user stopped it (Ctrl-C at a prompt), as shells report an interrupted command.
+    Interrupted,
 }
 
 impl ExitStatus {
@@ -25,6 +28,7 @@ impl ExitStatus {
             ExitStatus::Success => 0,
             ExitStatus::Problems => 1,
             ExitStatus::Error => 2,
+            ExitStatus::Interrupted => 130,
         }
     }
 }

@@ -26,14 +26,19 @@ pub struct Manifest {
     /// characters). It names the app everywhere: catalog, pipeline, policy, deployment.
     #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{1,62}$"))]
     pub name: String,
-    /// One sentence a colleague understands: what the app does and for whom.
+    /// One sentence a colleague understands: what the app does and for whom (at most 500
+    /// characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 500))]
     pub description: Option<String>,
     /// The e-mail address of the person accountable for the app.
     #[schemars(email)]
     pub owner: String,
-    /// The team that owns the app (required for production).
+    /// The team that owns the app (required for production), written as the catalog and
+    /// Kubernetes labels use it: letters and digits, words joined by single dashes, dots or
+    /// underscores (`finance-ops`), at most 63 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9]+([-_.][A-Za-z0-9]+)*$"), length(max = 63))]
     pub team: Option<String>,
     /// What the app is: a dashboard, a form (approvals), or a webhook integration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -295,8 +300,9 @@ pub struct DataAccess {
     pub dataset: String,
     /// What the app does with it.
     pub access_level: AccessLevel,
-    /// Why the app needs it, in plain words.
+    /// Why the app needs it, in plain words (at most 200 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 200))]
     pub purpose: Option<String>,
 }
 
@@ -318,8 +324,9 @@ pub struct Lifecycle {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cost {
-    /// The cost center that pays for the app.
+    /// The cost center that pays for the app (at most 64 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     pub center: Option<String>,
     /// Estimated monthly cloud cost in US dollars.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -649,6 +656,27 @@ pub fn slugify(s: &str) -> String {
     if out.len() < 2 { "my-app".into() } else { out }
 }
 
+/// Is `s` a team name as written in the catalog (a Backstage group) and in Kubernetes labels,
+/// unchanged: letters and digits, words joined by single `-`, `.` or `_`, at most 63 characters.
+pub fn is_team_name(s: &str) -> bool {
+    s.len() <= 63
+        && !s.is_empty()
+        && s.split(['-', '.', '_'])
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// A team name close to `s`, for hints (`Finance Ops` -> `finance-ops`).
+pub fn team_slug(s: &str) -> String {
+    let words: Vec<String> = s
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let slug: String = words.join("-").chars().take(63).collect();
+    let slug = slug.trim_end_matches('-').to_string();
+    if slug.is_empty() { "my-team".into() } else { slug }
+}
+
 /// Checks a name against `^[a-z][a-z0-9-]{1,62}$`.
 pub fn is_valid_name(s: &str) -> bool {
     let b = s.as_bytes();
@@ -671,6 +699,22 @@ pub fn check(cx: &mut Checker<'_>) {
             format!(
                 "use 2 to 63 lowercase letters, digits and dashes, starting with a letter: `{}`",
                 slugify(&name)
+            ),
+        );
+    }
+    if let Some(Value::String(team)) = cx.get("/team")
+        && !is_team_name(team)
+    {
+        let team = team.clone();
+        cx.error(
+            "/team",
+            format!(
+                "`{}` is not a team name levee can use as written",
+                truncate(&team)
+            ),
+            format!(
+                "the catalog and Kubernetes labels need letters and digits, words joined by single dashes, dots or underscores, at most 63 characters: `{}`",
+                team_slug(&team)
             ),
         );
     }
@@ -848,6 +892,53 @@ pub fn locate(path: &std::path::Path) -> std::path::PathBuf {
     }
 }
 
+/// A walker over the trees under `roots` as levee looks for apps (`catalog scan`, `validate
+/// DIR`, `check DIR`): `.gitignore` honoured whether or not the tree is a git repository, hidden
+/// directories and dependency or build directories (`node_modules`, `target`, `.venv`, `venv`)
+/// skipped, symlinks not followed. `None` without roots.
+pub fn walker(roots: &[std::path::PathBuf]) -> Option<ignore::WalkBuilder> {
+    let (first, rest) = roots.split_first()?;
+    let mut walk = ignore::WalkBuilder::new(first);
+    for r in rest {
+        walk.add(r);
+    }
+    walk.hidden(true)
+        .git_ignore(true)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(|e| {
+            !matches!(
+                e.file_name().to_str(),
+                Some("node_modules" | "target" | ".venv" | "venv")
+            )
+        });
+    Some(walk)
+}
+
+/// The files under `root` whose name `wanted` accepts (`app.yaml`), found by [`walker`], sorted.
+pub fn find_files(root: &std::path::Path, wanted: fn(&str) -> bool) -> Vec<std::path::PathBuf> {
+    let Some(mut walk) = walker(&[root.to_path_buf()]) else {
+        return Vec::new();
+    };
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let found = std::sync::Mutex::new(Vec::new());
+    walk.threads(threads).build_parallel().run(|| {
+        Box::new(|item| {
+            if let Ok(e) = item
+                && e.file_type().is_some_and(|t| t.is_file())
+                && e.file_name().to_str().is_some_and(wanted)
+                && let Ok(mut f) = found.lock()
+            {
+                f.push(e.into_path());
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    let mut found = found.into_inner().unwrap_or_default();
+    found.sort();
+    found
+}
+
 /// Reads and checks a manifest (a file, or a directory holding `app.yaml`).
 pub fn load(
     path: &std::path::Path,
@@ -886,6 +977,15 @@ mod tests {
         assert!(!is_valid_name("../etc"));
         assert!(!is_valid_name("A"));
         assert_eq!(slugify("Expense Tracker!"), "expense-tracker");
+        assert!(is_team_name("finance-ops"));
+        assert!(is_team_name("Finance.Ops_2"));
+        assert!(!is_team_name("Finance Ops"));
+        assert!(!is_team_name("fin--ops"));
+        assert!(!is_team_name("-fin"));
+        assert!(!is_team_name(""));
+        assert!(!is_team_name(&"a".repeat(64)));
+        assert_eq!(team_slug("Finance Ops"), "finance-ops");
+        assert_eq!(team_slug("../.."), "my-team");
         assert!(is_valid_name(&slugify("../../etc/passwd")));
     }
 

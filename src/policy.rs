@@ -90,22 +90,7 @@ pub struct Finding {
 impl Finding {
     /// The field as a JSON pointer (`/data_access/0/dataset`), for locating it in the file.
     pub fn pointer(&self) -> String {
-        let mut out = String::new();
-        for part in self.field.split('.').filter(|p| !p.is_empty()) {
-            let (key, rest) = part.split_once('[').unwrap_or((part, ""));
-            if !key.is_empty() {
-                out.push('/');
-                out.push_str(&crate::yaml::escape_pointer(key));
-            }
-            for idx in rest.split('[') {
-                let idx = idx.trim_end_matches(']');
-                if !idx.is_empty() {
-                    out.push('/');
-                    out.push_str(idx);
-                }
-            }
-        }
-        out
+        crate::diag::pointer(&self.field)
     }
 }
 

@@ -226,6 +226,19 @@ fn explain(
             }
             out.push(d);
         }
+        ValidationErrorKind::MaxLength { limit } => {
+            let n = e.instance().as_str().map_or(0, |s| s.chars().count());
+            let mut d = Diagnostic::for_value(
+                path,
+                spans,
+                &pointer,
+                format!("{label} is {n} characters long; the most is {limit}"),
+            );
+            if let Some(w) = describe(root, &pointer) {
+                d = d.hint(w);
+            }
+            out.push(d);
+        }
         ValidationErrorKind::Minimum { limit }
         | ValidationErrorKind::ExclusiveMinimum { limit } => {
             out.push(
@@ -350,6 +363,19 @@ pub fn subschema<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
         };
     }
     Some(cur)
+}
+
+/// Does the schema require the key at `pointer` in its parent (`/lifecycle/tier`,
+/// `/secrets/0/provider`)?
+pub fn is_required(root: &Value, pointer: &str) -> bool {
+    let Some((parent, key)) = pointer.rsplit_once('/') else {
+        return false;
+    };
+    subschema(root, parent)
+        .map(|s| object_branch(root, s))
+        .and_then(|s| s.get("required"))
+        .and_then(Value::as_array)
+        .is_some_and(|r| r.iter().any(|k| k.as_str() == Some(key)))
 }
 
 /// Follows `$ref`s within the root schema.

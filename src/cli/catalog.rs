@@ -126,6 +126,12 @@ fn names<T: std::fmt::Display>(all: &[T]) -> String {
 /// catalog directory it implies.
 pub fn resolve(global: &Global, explicit: Option<&Path>) -> anyhow::Result<(Org, Store)> {
     let resolved = org::resolve(global.org.as_deref(), Path::new("."))?;
+    if global.verbose > 0 {
+        eprintln!(
+            "{}",
+            super::org_in_words(&resolved.source, global.org.is_some(), Path::new("."))
+        );
+    }
     let dir = match (explicit, &resolved.org.catalog.dir, &resolved.source) {
         (Some(d), _, _) => d.to_path_buf(),
         (None, Some(d), org::OrgSource::File(f)) => f.parent().unwrap_or(Path::new(".")).join(d),
@@ -464,24 +470,14 @@ fn scan(
     }
     let catalog_abs =
         std::path::absolute(store.dir()).unwrap_or_else(|_| store.dir().to_path_buf());
-    let mut walk = ignore::WalkBuilder::new(&roots[0]);
-    for r in &roots[1..] {
-        walk.add(r);
-    }
+    let Some(mut walk) = crate::manifest::walker(roots) else {
+        return Err(UsageError::new("no directory to scan").into());
+    };
     // Registration waits on fsync far more than on the CPU: more walkers than cores overlap it.
     let threads = std::thread::available_parallelism()
         .map_or(4, |n| n.get() * 4)
         .clamp(4, 32);
-    walk.threads(threads)
-        .hidden(true)
-        .git_ignore(true)
-        .require_git(false)
-        .filter_entry(|e| {
-            !matches!(
-                e.file_name().to_str(),
-                Some("node_modules" | "target" | ".venv" | "venv")
-            )
-        });
+    walk.threads(threads);
     let found = Mutex::new(Vec::new());
     let log = RegisterLog::default();
     let claimed = Claimed::default();

@@ -34,7 +34,8 @@ pub enum CheckFormat {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// app.yaml files, or directories holding one.
+    /// app.yaml files, or directories: every app.yaml at or below each, found as `catalog scan`
+    /// finds apps (.gitignore honoured).
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Output format.
@@ -94,7 +95,19 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
     }
     let mut engines: HashMap<Option<PathBuf>, Evaluator> = HashMap::new();
     let mut reports = Vec::new();
-    for path in &args.paths {
+    let mut paths = Vec::new();
+    for p in &args.paths {
+        let found = if p.is_dir() {
+            manifest::find_files(p, |n| n == manifest::FILE_NAME)
+        } else {
+            Vec::new()
+        };
+        if found.is_empty() {
+            paths.push(p.clone());
+        }
+        paths.extend(found);
+    }
+    for path in &paths {
         let file = manifest::locate(path);
         let mut report = AppReport {
             path: file.display().to_string(),
@@ -112,7 +125,7 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
             }
             Err(e @ LoadError::Io { .. }) => {
                 report.error = Some(if path.is_dir() {
-                    format!("{} has no app.yaml", path.display())
+                    format!("{} has no app.yaml, nor any app below it", path.display())
                 } else {
                     e.to_string()
                 });
@@ -129,6 +142,11 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
                         Some(b) => Evaluator::from_dir(b, clock)?,
                         None => {
                             let resolved = org::resolve(key.as_deref(), &file)?;
+                            ui.verbose(&super::org_in_words(
+                                &resolved.source,
+                                global.org.is_some(),
+                                file.parent().unwrap_or(Path::new(".")),
+                            ));
                             Evaluator::embedded(&resolved.org, clock)?
                         }
                     };

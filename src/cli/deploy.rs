@@ -107,6 +107,11 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
         }
         Err(e) => return Err(UsageError::new(e.to_string()).into()),
     };
+    ui.verbose(&super::org_in_words(
+        &resolved.source,
+        global.org.is_some(),
+        &app_dir,
+    ));
     let options = DeployOptions {
         kyverno: args.kyverno.map(Into::into),
     };

@@ -11,6 +11,7 @@ use crate::ui::{ColorChoice, Ui};
 pub mod catalog;
 mod check;
 mod deploy;
+mod help;
 pub mod lifecycle;
 pub mod new;
 mod pipeline;
@@ -41,6 +42,7 @@ pub struct Cli {
 
 /// Options every command takes.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// When to use colour.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = "LEVEE_COLOR", hide_env_values = true)]
@@ -99,6 +101,15 @@ pub enum Command {
     Templates(templates::TemplatesArgs),
     /// Print a JSON Schema (draft 2020-12).
     Schema(schema::SchemaArgs),
+    /// Print shell completions: bash, zsh, fish, powershell or elvish.
+    ///
+    /// bash: `levee completions bash > ~/.local/share/bash-completion/completions/levee`;
+    /// zsh: into a directory on `$fpath` as `_levee`; fish: `~/.config/fish/completions/levee.fish`.
+    Completions(help::CompletionsArgs),
+    /// Print levee's man page (roff), or a command's; --dir DIR writes them all.
+    ///
+    /// `levee man | man -l -` reads it; `levee man --dir /usr/local/share/man/man1` installs them.
+    Man(help::ManArgs),
 }
 
 impl Global {
@@ -106,9 +117,8 @@ impl Global {
     /// and `CI` is not set.
     pub fn interactive(&self) -> bool {
         use std::io::IsTerminal;
-        !self.no_input
-            && std::env::var_os("CI").is_none_or(|v| v.is_empty())
-            && std::io::stdin().is_terminal()
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+        !self.no_input && !ci && std::io::stdin().is_terminal()
     }
 }
 
@@ -136,6 +146,42 @@ pub fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitStatus> {
         Command::Sbom(args) => sbom::run(&cli.global, &args, ui),
         Command::Promote(args) => promote::run(&cli.global, &args, ui),
         Command::Upgrade(args) => upgrade::run(&cli.global, &args, ui),
+        Command::Completions(args) => help::completions(&args, ui),
+        Command::Man(args) => help::man(&args, ui),
+    }
+}
+
+/// Finds and loads the org config for an app at or below `start`; with `-v`, says which one.
+pub(crate) fn resolve_org(
+    global: &Global,
+    start: &std::path::Path,
+    ui: &Ui,
+) -> anyhow::Result<crate::org::ResolvedOrg> {
+    let resolved = crate::org::resolve(global.org.as_deref(), start)?;
+    ui.verbose(&org_in_words(&resolved.source, global.org.is_some(), start));
+    Ok(resolved)
+}
+
+/// Which org config is in force, in plain words (`-v`).
+pub(crate) fn org_in_words(
+    source: &crate::org::OrgSource,
+    explicit: bool,
+    start: &std::path::Path,
+) -> String {
+    let start = std::path::absolute(start).unwrap_or_else(|_| start.to_path_buf());
+    match source {
+        crate::org::OrgSource::File(p) if explicit => {
+            format!("Using the org config {} (given by --org or LEVEE_ORG).", p.display())
+        }
+        crate::org::OrgSource::File(p) => format!(
+            "Using the org config {} (the nearest levee.org.yaml at or above {}).",
+            std::path::absolute(p).unwrap_or_else(|_| p.clone()).display(),
+            start.display()
+        ),
+        crate::org::OrgSource::Default => format!(
+            "Using levee's built-in org config: there is no levee.org.yaml at or above {} (--org FILE or LEVEE_ORG names one).",
+            start.display()
+        ),
     }
 }
 

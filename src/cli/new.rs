@@ -1,7 +1,6 @@
 //! `levee new [DIR]`: scaffold an app (the wizard on a terminal; flags, an answers file or
 //! defaults otherwise).
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -10,10 +9,11 @@ use serde_json::json;
 use crate::cli::Global;
 use crate::exit::{ExitStatus, UsageError};
 use crate::manifest::{Ci, Classification, DataAccess, Date, Kind, Secret, Stack, Tier};
-use crate::org;
 use crate::scaffold::{self, ScaffoldError};
 use crate::ui::{Format, Ui};
-use crate::wizard::{self, Answers, Choice, Prompt, PromptError, Question};
+use crate::wizard::{
+    self, Answers, Choice, Given, ProblemKind, Prompt, PromptError, Question, WizardError, answers,
+};
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
@@ -28,7 +28,8 @@ pub struct NewArgs {
     /// The accountable person's work e-mail.
     #[arg(long)]
     pub owner: Option<String>,
-    /// The owning team.
+    /// The owning team, as the catalog names it: letters and digits, words joined by single
+    /// dashes, dots or underscores (`finance-ops`); anything else is refused, never rewritten.
     #[arg(long)]
     pub team: Option<String>,
     /// dashboard, form or webhook.
@@ -55,8 +56,8 @@ pub struct NewArgs {
     /// A dataset the app uses (repeatable).
     #[arg(long, value_name = "NAME:ACCESS[:PURPOSE]", value_parser = wizard::parse_dataset)]
     pub dataset: Vec<DataAccess>,
-    /// A secret the app reads, and its store (repeatable).
-    #[arg(long, value_name = "NAME:PROVIDER", value_parser = wizard::parse_secret)]
+    /// A secret the app reads, and its store: vault, aws-secrets-manager or env (repeatable).
+    #[arg(long, value_name = "NAME:STORE", value_parser = wizard::parse_secret)]
     pub secret: Vec<Secret>,
     /// An outside host the app calls (repeatable).
     #[arg(long, value_name = "HOST")]
@@ -82,9 +83,10 @@ pub struct NewArgs {
 }
 
 impl NewArgs {
-    fn answers(&self) -> Answers {
+    /// The answers the flags give.
+    fn given(&self) -> Given {
         let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
-        Answers {
+        Given::from(&Answers {
             name: self.name.clone(),
             description: self.description.clone(),
             owner: self.owner.clone(),
@@ -96,28 +98,21 @@ impl NewArgs {
             ci: self.ci,
             sso_issuer: self.sso_issuer.clone(),
             sso_groups: list(&self.sso_group),
-            sso_scopes: None,
             datasets: (!self.dataset.is_empty()).then(|| self.dataset.clone()),
             secrets: (!self.secret.is_empty()).then(|| self.secret.clone()),
             egress: list(&self.egress),
             expires: self.expires,
             cost_center: self.cost_center.clone(),
-            cost_estimate: None,
-            runtime: None,
             template: self.template.clone(),
-        }
+        })
     }
 }
 
-/// Prompts only on a terminal, without --no-input / LEVEE_NO_INPUT, and outside CI.
-pub fn interactive(global: &Global) -> bool {
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
-    std::io::stdin().is_terminal() && !global.no_input && !ci
-}
-
 pub fn run(global: &Global, args: &NewArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
-    let mut prompt = InquirePrompt;
-    let prompt: Option<&mut dyn Prompt> = if interactive(global) {
+    let mut prompt = InquirePrompt {
+        color: ui.stderr_color,
+    };
+    let prompt: Option<&mut dyn Prompt> = if global.interactive() {
         Some(&mut prompt)
     } else {
         None
@@ -147,25 +142,12 @@ pub fn run_with(
                 p.to_path_buf()
             }
         });
-    let org = org::resolve(global.org.as_deref(), &start).map_err(|e| {
-        UsageError::new(format!("cannot use the org config: {e}"))
-            .hint("run `levee validate` style checks on it, or pass --org FILE")
-    })?;
+    let org = super::resolve_org(global, &start, ui)?;
     let pack = super::templates::load_pack(args.templates.as_deref())?;
 
-    let mut answers = args.answers();
+    let mut given = args.given();
     if let Some(file) = &args.answers {
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            UsageError::new(format!(
-                "cannot read the answers file {}: {e}",
-                file.display()
-            ))
-        })?;
-        let from_file = wizard::answers_from_yaml(&text).map_err(|e| {
-            UsageError::new(format!("the answers file {} is not valid: {e}", file.display()))
-                .hint("an answers file uses the keys of app.yaml (name, owner, kind, lifecycle: {tier}, …)")
-        })?;
-        answers = answers.or(from_file);
+        given = given.over(answers::load(file)?);
     }
 
     let setup = wizard::Setup {
@@ -179,27 +161,27 @@ pub fn run_with(
             .and_then(|n| n.to_str())
             .filter(|n| crate::manifest::is_valid_name(n))
             .map(str::to_string),
+        target: args.dir.as_deref(),
     };
-    let resolved = wizard::resolve(&answers, &setup, prompt).map_err(|e| {
-        let hint = e.hint().map(str::to_string);
-        let mut u = UsageError::new(e.to_string());
-        if let Some(h) = hint.filter(|h| !h.is_empty()) {
-            u = u.hint(h);
-        }
-        u
-    })?;
+    let resolved = match wizard::resolve(&given, &setup, prompt) {
+        Ok(r) => r,
+        Err(e) => return stopped(e, args, ui),
+    };
     let target = args
         .dir
         .clone()
         .unwrap_or_else(|| PathBuf::from(&resolved.manifest.name));
-    let template = pack
-        .template(&resolved.template_id)
-        .map_err(|e| UsageError::new(e.to_string()))?;
-    let plan = scaffold::plan(&pack, template, resolved.manifest, &org.org).map_err(usage)?;
-    // The last gate before writing: the org's own policy rules (what `levee check` and CI
-    // enforce) on the manifest as it will be written. A denial writes nothing.
-    policy_gate(&plan.manifest, &org.org)?;
-    scaffold::write(&target, &plan).map_err(usage)?;
+    let plan = resolved.plan;
+    if let Err(e) = scaffold::check_target(&target).and_then(|()| scaffold::write(&target, &plan))
+    {
+        return Err(usage(e));
+    }
+    // A resumed run's answers file, kept by levee, has served its purpose.
+    if let (Some(file), Some(state)) = (&args.answers, answers::state_dir())
+        && std::path::absolute(file).is_ok_and(|f| f.starts_with(&state))
+    {
+        let _ = std::fs::remove_file(file);
+    }
 
     match args.format {
         Format::Json => {
@@ -211,13 +193,15 @@ pub fn run_with(
             });
             ui.out(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
         }
+        Format::Text if ui.quiet => {}
         Format::Text => {
+            let template = plan.manifest.template.as_ref();
             let mut text = format!(
                 "{} {} in {}/ from the template {} ({} {})\n",
                 ui.green("Created"),
                 plan.manifest.name,
                 target.display(),
-                template.id,
+                template.map_or("", |t| t.id.as_str()),
                 pack.meta.name,
                 pack.version
             );
@@ -226,15 +210,14 @@ pub fn run_with(
                     text.push_str(&format!("  {path}\n"));
                 }
             } else {
-                text.push_str(&summary(&plan, &plan.manifest));
+                for (what, detail) in wizard::file_rows(&plan) {
+                    text.push_str(&format!("  {what:<18} {detail}\n"));
+                }
             }
             let cd = shell_word(&target.display().to_string());
-            let test = match plan.manifest.stack {
-                Some(crate::manifest::Stack::Python) => "uv sync && uv run pytest",
-                _ => "npm ci && npm test",
-            };
+            let (test, needs) = own_tests(&plan);
             text.push_str(&format!(
-                "\nNext:\n  cd {cd}\n  levee check          # the policy gate, as CI runs it\n  {test:<20} # the app's own tests\n  git init && git add . && git commit -m 'levee new'   # then push: the pipeline runs every gate\n"
+                "\nNext:\n  cd {cd}\n  levee check          # the policy gate, as CI runs it\n  {test:<20} # the app's own tests{needs}\n  git init && git add . && git commit -m 'levee new'   # then push: the pipeline runs every gate\n"
             ));
             ui.out(&text)?;
         }
@@ -242,117 +225,148 @@ pub fn run_with(
     Ok(ExitStatus::Success)
 }
 
-/// What was written, grouped for a person (`-v` lists every file).
-fn summary(plan: &scaffold::Plan, m: &crate::manifest::Manifest) -> String {
-    let count = |prefix: &str| {
-        plan.managed
-            .iter()
-            .filter(|p| p.starts_with(prefix))
-            .count()
+/// The command that runs the app's own tests, and what it needs installed, read from the
+/// rendered files (package.json `engines`, `.nvmrc`, pyproject.toml `requires-python`).
+fn own_tests(plan: &scaffold::Plan) -> (&'static str, String) {
+    let text = |p: &str| {
+        plan.files
+            .get(p)
+            .and_then(|f| std::str::from_utf8(&f.bytes).ok())
     };
-    let pipeline: Vec<&str> = plan
-        .managed
-        .iter()
-        .map(String::as_str)
-        .filter(|p| {
-            p.ends_with("levee.yml") || p.ends_with(".gitlab-ci.yml") || p.ends_with("CODEOWNERS")
-        })
-        .collect();
-    let mut rows = vec![
-        (
-            "app.yaml".to_string(),
-            "the manifest: yours to edit; then run `levee sync`".to_string(),
-        ),
-        (
-            "starter app".to_string(),
-            format!(
-                "{} files: the {} {} code, tests, Dockerfile, README",
-                plan.starter.len(),
-                m.kind.map_or("app".into(), |k| k.to_string()),
-                m.stack.map_or(String::new(), |s| s.to_string())
-            ),
-        ),
-        ("pipeline".to_string(), pipeline.join(", ")),
-        (
-            "policy/".to_string(),
-            format!(
-                "{} files: the policy bundle CI checks with OPA",
-                count("policy/")
-            ),
-        ),
-        (
-            "deploy/".to_string(),
-            format!(
-                "{} files: the runtime sandbox (Kubernetes, Kyverno)",
-                count("deploy/")
-            ),
-        ),
-        (
-            "catalog-info.yaml".to_string(),
-            "the app's entry for the developer portal".to_string(),
-        ),
-        (
-            ".levee/".to_string(),
-            "levee's record, for upgrades and drift checks".to_string(),
-        ),
-    ];
-    rows.retain(|(_, what)| !what.is_empty());
-    rows.iter()
-        .map(|(what, detail)| format!("  {what:<18} {detail}\n"))
-        .collect()
-}
-
-/// Refuses a manifest the org's policy denies, listing every denial with the field and a hint.
-fn policy_gate(manifest: &crate::manifest::Manifest, org: &crate::org::Org) -> anyhow::Result<()> {
-    let mut evaluator =
-        crate::policy::Evaluator::embedded(org, crate::policy::Clock::Fixed(scaffold::today()))?;
-    let input = serde_json::to_value(manifest)?;
-    let denials: Vec<_> = evaluator
-        .evaluate(&input)?
-        .into_iter()
-        .filter(|f| f.level == crate::policy::Level::Deny)
-        .collect();
-    if denials.is_empty() {
-        return Ok(());
+    if plan.manifest.stack == Some(crate::manifest::Stack::Python) {
+        let python = text("pyproject.toml")
+            .and_then(|t| t.parse::<toml::Table>().ok())
+            .and_then(|t| {
+                t.get("project")?
+                    .get("requires-python")?
+                    .as_str()
+                    .map(str::to_string)
+            });
+        let needs = match python.as_deref().and_then(|r| r.strip_prefix(">=")) {
+            Some(v) => format!("; needs uv, which fetches Python {v} or newer"),
+            None => "; needs uv".to_string(),
+        };
+        return ("uv sync && uv run pytest", needs);
     }
-    let list = denials
-        .iter()
-        .map(|f| match flag_for(&f.field) {
-            Some(flag) => format!("  {} {} (`{}`, {flag}): {}", f.id, f.msg, f.field, f.hint),
-            None => format!("  {} {} (`{}`): {}", f.id, f.msg, f.field, f.hint),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    Err(UsageError::new(format!(
-        "the org's policy would refuse this app; nothing was written:\n{list}"
-    ))
-    .hint("change the answers above (or ask the platform team about the org config), then run `levee new` again")
-    .into())
+    let engines = text("package.json")
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        .and_then(|v| v.pointer("/engines/node")?.as_str().map(str::to_string));
+    let major = engines.as_deref().and_then(|r| {
+        let digits: String = r
+            .trim_start_matches(|c: char| !c.is_ascii_digit())
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        (!digits.is_empty()).then_some(digits)
+    });
+    let mut needs = match major {
+        Some(m) => format!("; needs Node {m}"),
+        None => String::new(),
+    };
+    if !needs.is_empty() && plan.files.contains_key(".nvmrc") {
+        needs.push_str(" (`nvm use` reads .nvmrc)");
+    }
+    ("npm ci && npm test", needs)
 }
 
-/// The `levee new` flag that sets a manifest field (`team` -> `--team`), for refusals in
-/// `--no-input` runs; `None` for fields only app.yaml sets.
-fn flag_for(field: &str) -> Option<&'static str> {
-    let head = field.split('[').next().unwrap_or(field);
-    Some(match head {
-        "name" => "--name",
-        "description" => "--description",
-        "owner" => "--owner",
-        "team" => "--team",
-        "kind" => "--kind",
-        "stack" => "--stack",
-        "classification" => "--classification",
-        "ci" => "--ci",
-        "sso" | "sso.groups" => "--sso-group",
-        "sso.issuer" => "--sso-issuer",
-        "lifecycle.tier" => "--tier",
-        "lifecycle.expires" => "--expires",
-        "cost" | "cost.center" => "--cost-center",
-        "secrets" => "--secret",
-        "data_access" => "--dataset",
-        "runtime.egress" => "--egress",
-        _ => return None,
-    })
+/// Reports why the wizard stopped; keeps the answers when they are worth resuming from.
+fn stopped(e: WizardError, args: &NewArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+    let dir = args
+        .dir
+        .as_ref()
+        .map(|d| shell_word(&d.display().to_string()));
+    let keep = |kept: &wizard::Kept| -> Option<PathBuf> {
+        if kept.answers.is_empty() {
+            return None;
+        }
+        let stem = dir
+            .as_deref()
+            .or(kept.answers.doc.get("name").and_then(|n| n.as_str()))
+            .and_then(|d| Path::new(d).file_name()?.to_str().map(str::to_string))
+            .unwrap_or_else(|| "new-app".into());
+        let resume = |file: &Path| resume_command(dir.as_deref(), file);
+        match answers::save(&kept.answers, &stem, resume) {
+            Ok(p) => Some(p),
+            Err(err) => {
+                ui.error(&format!(
+                    "{} could not keep your answers: {err}",
+                    ui.red("warning:")
+                ));
+                None
+            }
+        }
+    };
+    match e {
+        WizardError::Interrupted { kept } => {
+            ui.error("Stopped. Nothing was written.");
+            if let Some(file) = keep(&kept) {
+                ui.error(&format!(
+                    "Your answers are kept in {}. To finish:\n  {}",
+                    file.display(),
+                    resume_command(dir.as_deref(), &file)
+                ));
+            }
+            Ok(ExitStatus::Interrupted)
+        }
+        WizardError::Refused { problems, kept } => {
+            let policy_only = problems.iter().all(|p| p.kind == ProblemKind::Policy);
+            let missing = problems
+                .iter()
+                .filter(|p| p.kind == ProblemKind::Missing)
+                .count();
+            let headline = if missing == problems.len() {
+                format!(
+                    "{missing} answer{} missing; nothing was written",
+                    if missing == 1 { " is" } else { "s are" }
+                )
+            } else if policy_only {
+                "the org's policy refuses these answers; nothing was written".to_string()
+            } else {
+                "these answers cannot make an app; nothing was written".to_string()
+            };
+            let mut text = format!("{} {headline}\n", ui.red("error:"));
+            for p in &problems {
+                text.push_str(&format!("  {p}\n"));
+                if let Some(h) = &p.hint {
+                    text.push_str(&format!("      {} {h}\n", ui.dim("hint:")));
+                }
+            }
+            // A policy refusal comes after real work; keep it. Missing or mistyped flags are
+            // better fixed on the command line.
+            let kept_file = if problems.iter().any(|p| p.kind == ProblemKind::Policy) {
+                keep(&kept)
+            } else {
+                None
+            };
+            match kept_file {
+                Some(file) => text.push_str(&format!(
+                    "hint: your answers are kept in {}: change the refused ones there (or pass them as flags), then run `{}`\n",
+                    file.display(),
+                    resume_command(dir.as_deref(), &file)
+                )),
+                None if missing > 0 => text.push_str(
+                    "hint: pass each as a flag, or put them in an answers file (--answers FILE, with app.yaml's keys)\n",
+                ),
+                None => {}
+            }
+            eprint!("{text}");
+            Ok(if policy_only {
+                ExitStatus::Problems
+            } else {
+                ExitStatus::Error
+            })
+        }
+        WizardError::Scaffold(e) => Err(usage(e)),
+        other => Err(other.into()),
+    }
+}
+
+fn resume_command(dir: Option<&str>, file: &Path) -> String {
+    let file = shell_word(&file.display().to_string());
+    match dir {
+        Some(d) => format!("levee new {d} --answers {file}"),
+        None => format!("levee new --answers {file}"),
+    }
 }
 
 fn usage(e: ScaffoldError) -> anyhow::Error {
@@ -382,15 +396,17 @@ fn shell_word(s: &str) -> String {
     }
 }
 
-/// The terminal prompt (inquire).
+/// The terminal prompt (inquire): Esc goes back one question, Ctrl-C stops.
 #[derive(Debug)]
-pub struct InquirePrompt;
+pub struct InquirePrompt {
+    /// Colour the refusals (stderr is a terminal and colour is on).
+    pub color: bool,
+}
 
 fn inquire_err(e: inquire::InquireError) -> PromptError {
     match e {
-        inquire::InquireError::OperationCanceled | inquire::InquireError::OperationInterrupted => {
-            PromptError::Cancelled
-        }
+        inquire::InquireError::OperationCanceled => PromptError::Back,
+        inquire::InquireError::OperationInterrupted => PromptError::Interrupted,
         other => PromptError::Failed(other.to_string()),
     }
 }
@@ -416,10 +432,17 @@ impl Prompt for InquirePrompt {
             .unwrap_or(0);
         // The list shows each choice with its explanation; the answer echoes the value alone.
         let value_of = |i: usize| choices.get(i).map(|c| c.value.clone()).unwrap_or_default();
-        let formatter = |o: inquire::list_option::ListOption<&String>| value_of(o.index);
+        let formatter = |o: inquire::list_option::ListOption<&String>| {
+            let v = value_of(o.index);
+            match v.as_str() {
+                wizard::NONE | wizard::OTHER => o.value.trim().to_string(),
+                _ => v,
+            }
+        };
         let mut p = inquire::Select::new(&q.message, labels)
             .with_starting_cursor(start)
-            .with_formatter(&formatter);
+            .with_formatter(&formatter)
+            .with_page_size(12);
         if let Some(h) = &q.help {
             p = p.with_help_message(h);
         }
@@ -428,6 +451,21 @@ impl Prompt for InquirePrompt {
     }
 
     fn refuse(&mut self, reason: &str) {
-        eprintln!("  ✗ {reason}");
+        let mark = if self.color {
+            console::style("✗").red().bold().force_styling(true).to_string()
+        } else {
+            "✗".to_string()
+        };
+        let mut lines = reason.lines();
+        if let Some(first) = lines.next() {
+            eprintln!("  {mark} {first}");
+        }
+        for l in lines {
+            eprintln!("    {l}");
+        }
+    }
+
+    fn note(&mut self, text: &str) {
+        eprintln!("{text}");
     }
 }

@@ -10,7 +10,6 @@ use crate::cli::Global;
 use crate::document::LoadError;
 use crate::exit::{ExitStatus, UsageError};
 use crate::manifest::{self, Classification, Date, Tier};
-use crate::org;
 use crate::promote::{self, Outcome, PromoteError, Promotion, Reason, Refusal, Request};
 use crate::ui::{Format, Ui};
 
@@ -56,8 +55,7 @@ pub fn run(global: &Global, args: &PromoteArgs, ui: &Ui) -> anyhow::Result<ExitS
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let resolved = org::resolve(global.org.as_deref(), &app)?;
-    ui.verbose(&format!("org config: {:?}", resolved.source));
+    let resolved = super::resolve_org(global, &app, ui)?;
     let req = Request {
         tier: args.tier,
         classification: args.classification,

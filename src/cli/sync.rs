@@ -60,8 +60,7 @@ pub(crate) fn load_app(
                 .into());
         }
     };
-    let resolved = org::resolve(global.org.as_deref(), &app)?;
-    ui.verbose(&format!("org config: {:?}", resolved.source));
+    let resolved = super::resolve_org(global, &app, ui)?;
     Ok(Ok((app, manifest, resolved.org)))
 }
 

@@ -15,7 +15,8 @@ use crate::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// app.yaml files or directories holding one; a file named levee.org.yaml (or
+    /// app.yaml files, or directories: every app.yaml (and org config) at or below each, found
+    /// as `catalog scan` finds apps (.gitignore honoured). A file named levee.org.yaml (or
     /// NAME.levee.org.yaml) is checked as an org config.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
@@ -51,13 +52,35 @@ struct FileReport {
     error: Option<String>,
 }
 
+/// `levee.org.yaml`, or any `*.levee.org.yaml` (several org configs side by side).
+fn is_org_name(n: &str) -> bool {
+    n == org::FILE_NAME || n.ends_with(&format!(".{}", org::FILE_NAME))
+}
+
+/// The files to check for each path: a file itself; for a directory, every app.yaml and org
+/// config at or below it (a directory with none is reported as such).
+fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let found = manifest::find_files(p, |n| n == manifest::FILE_NAME || is_org_name(n));
+            if found.is_empty() {
+                out.push(p.clone());
+            }
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
 fn validate_one(path: &Path) -> (PathBuf, Outcome) {
     let file = manifest::locate(path);
-    // `levee.org.yaml`, or any `*.levee.org.yaml` (several org configs side by side).
     let is_org = file
         .file_name()
         .and_then(|n| n.to_str())
-        .is_some_and(|n| n == org::FILE_NAME || n.ends_with(&format!(".{}", org::FILE_NAME)));
+        .is_some_and(is_org_name);
     let result = if is_org {
         document::load::<Org>(&file).map(|o| {
             format!(
@@ -82,7 +105,7 @@ fn validate_one(path: &Path) -> (PathBuf, Outcome) {
             text: source.text,
         },
         Err(e @ LoadError::Io { .. }) => Outcome::Unreadable(if path.is_dir() {
-            format!("{} has no app.yaml", path.display())
+            format!("{} has no app.yaml, nor any app below it", path.display())
         } else {
             e.to_string()
         }),
@@ -91,7 +114,10 @@ fn validate_one(path: &Path) -> (PathBuf, Outcome) {
 }
 
 pub fn run(_global: &Global, args: &ValidateArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
-    let results: Vec<(PathBuf, Outcome)> = args.paths.iter().map(|p| validate_one(p)).collect();
+    let results: Vec<(PathBuf, Outcome)> = expand(&args.paths)
+        .iter()
+        .map(|p| validate_one(p))
+        .collect();
     let status = results
         .iter()
         .map(|(_, o)| match o {
