@@ -194,7 +194,12 @@ mod tests {
         assert_eq!(dotted("/secrets/0/name"), "secrets[0].name");
         assert_eq!(dotted("/runtime/cpu_limit"), "runtime.cpu_limit");
         assert_eq!(dotted(""), "");
-        for p in ["/secrets/0/name", "/runtime/cpu_limit", "/data_access/12", ""] {
+        for p in [
+            "/secrets/0/name",
+            "/runtime/cpu_limit",
+            "/data_access/12",
+            "",
+        ] {
             assert_eq!(pointer(&dotted(p)), p);
         }
     }

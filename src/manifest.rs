@@ -38,7 +38,10 @@ pub struct Manifest {
     /// Kubernetes labels use it: letters and digits, words joined by single dashes, dots or
     /// underscores (`finance-ops`), at most 63 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[A-Za-z0-9]+([-_.][A-Za-z0-9]+)*$"), length(max = 63))]
+    #[schemars(
+        regex(pattern = r"^[A-Za-z0-9]+([-_.][A-Za-z0-9]+)*$"),
+        length(max = 63)
+    )]
     pub team: Option<String>,
     /// What the app is: a dashboard, a form (approvals), or a webhook integration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -674,7 +677,11 @@ pub fn team_slug(s: &str) -> String {
         .collect();
     let slug: String = words.join("-").chars().take(63).collect();
     let slug = slug.trim_end_matches('-').to_string();
-    if slug.is_empty() { "my-team".into() } else { slug }
+    if slug.is_empty() {
+        "my-team".into()
+    } else {
+        slug
+    }
 }
 
 /// Checks a name against `^[a-z][a-z0-9-]{1,62}$`.

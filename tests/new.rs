@@ -646,7 +646,8 @@ fn render_hostile(template: &str, value: &str) -> Result<String, String> {
         default_name: None,
         target: None,
     };
-    let resolved = wizard::resolve(&Given::from(&answers), &setup, None).map_err(|e| e.to_string())?;
+    let resolved =
+        wizard::resolve(&Given::from(&answers), &setup, None).map_err(|e| e.to_string())?;
     let t = pack.template(template).expect("template");
     let plan = scaffold::plan(&pack, t, resolved.manifest, &org).map_err(|e| e.to_string())?;
     // app.yaml went through `levee validate`'s checks and reads back equal inside plan().
@@ -908,10 +909,18 @@ fn org_policy_refusals_before_writing() {
         let o = run(levee(dir.path())
             .arg("new")
             .args(basic_args_with("demo", &extra)));
-        assert_eq!(o.code, 1, "a policy refusal is exit 1: {extra:?}: {}", o.stderr);
+        assert_eq!(
+            o.code, 1,
+            "a policy refusal is exit 1: {extra:?}: {}",
+            o.stderr
+        );
         assert!(o.stderr.contains(message), "{extra:?}: {}", o.stderr);
         assert!(o.stderr.contains("      hint: "), "{}", o.stderr);
-        assert_eq!(only_entries(dir.path()), ["levee.org.yaml"], "nothing written");
+        assert_eq!(
+            only_entries(dir.path()),
+            ["levee.org.yaml"],
+            "nothing written"
+        );
     }
     // A confidential app without --tier gets the lowest tier allowed to hold its data.
     let o = run(levee(dir.path()).arg("new").args(basic_args_with(
@@ -1101,14 +1110,19 @@ fn ctrl_c_in_the_wizard_exits_130_writes_nothing_and_keeps_the_answers() {
     std::thread::sleep(std::time::Duration::from_millis(60));
     s.send("\x03").expect("ctrl-c");
     s.expect("Stopped. Nothing was written.").expect("says so");
-    s.expect("levee new stopped-app --answers").expect("says how to resume");
+    s.expect("levee new stopped-app --answers")
+        .expect("says how to resume");
     let status = s.get_process().wait().expect("exits");
     assert_eq!(
         status,
         expectrl::process::unix::WaitStatus::Exited(s.get_process().pid(), 130),
         "Ctrl-C exits 130"
     );
-    assert_eq!(only_entries(dir.path()), ["levee.org.yaml"], "nothing written");
+    assert_eq!(
+        only_entries(dir.path()),
+        ["levee.org.yaml"],
+        "nothing written"
+    );
     let kept = state.path().join("levee/answers/stopped-app.yaml");
     let text = std::fs::read_to_string(&kept).expect("answers kept");
     assert!(text.contains("levee new stopped-app --answers"), "{text}");
@@ -1126,7 +1140,10 @@ fn ctrl_c_in_the_wizard_exits_130_writes_nothing_and_keeps_the_answers() {
         .expect("app")
         .value;
     assert_eq!(m.description.as_deref(), Some("Half done"));
-    assert!(!kept.exists(), "a kept answers file is removed once the app is made");
+    assert!(
+        !kept.exists(),
+        "a kept answers file is removed once the app is made"
+    );
 }
 
 // ---- snapshots of every template's full rendered tree ----
@@ -1237,7 +1254,11 @@ hint: your answers are kept in {k}: change the refused ones there (or pass them 
             k = kept.display()
         )
     );
-    assert_eq!(only_entries(dir.path()), Vec::<String>::new(), "nothing written");
+    assert_eq!(
+        only_entries(dir.path()),
+        Vec::<String>::new(),
+        "nothing written"
+    );
     let text = std::fs::read_to_string(&kept).expect("kept");
     assert!(
         text.contains("Payroll questions, answered") && text.contains("tier: production"),
@@ -1254,7 +1275,10 @@ hint: your answers are kept in {k}: change the refused ones there (or pass them 
     let m = levee::manifest::load(&dir.path().join("prod-app"))
         .expect("app")
         .value;
-    assert_eq!(m.description.as_deref(), Some("Payroll questions, answered"));
+    assert_eq!(
+        m.description.as_deref(),
+        Some("Payroll questions, answered")
+    );
     assert_eq!(m.lifecycle.tier, levee::manifest::Tier::Production);
     assert_eq!(m.team.as_deref(), Some("payroll"));
     let o = run(levee(dir.path()).args(["check", "prod-app"]));

@@ -38,11 +38,13 @@ pub fn man(args: &ManArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let mut cmd = super::Cli::command();
     cmd.build();
     if let Some(dir) = &args.dir {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            UsageError::new(format!("cannot create {}: {e}", dir.display()))
-        })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| UsageError::new(format!("cannot create {}: {e}", dir.display())))?;
         clap_mangen::generate_to(cmd, dir).map_err(|e| {
-            UsageError::new(format!("cannot write the man pages into {}: {e}", dir.display()))
+            UsageError::new(format!(
+                "cannot write the man pages into {}: {e}",
+                dir.display()
+            ))
         })?;
         ui.status(&format!("wrote the man pages into {}", dir.display()));
         return Ok(ExitStatus::Success);
@@ -59,7 +61,8 @@ pub fn man(args: &ManArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
                 UsageError::new(format!("levee has no command `{name}`"))
                     .hint(format!("one of: {}", names.join(", ")))
             })?;
-            let title: &'static str = Box::leak(format!("levee-{}", sub.get_name()).into_boxed_str());
+            let title: &'static str =
+                Box::leak(format!("levee-{}", sub.get_name()).into_boxed_str());
             sub.name(title).bin_name(title).display_name(title)
         }
     };

@@ -171,11 +171,16 @@ pub(crate) fn org_in_words(
     let start = std::path::absolute(start).unwrap_or_else(|_| start.to_path_buf());
     match source {
         crate::org::OrgSource::File(p) if explicit => {
-            format!("Using the org config {} (given by --org or LEVEE_ORG).", p.display())
+            format!(
+                "Using the org config {} (given by --org or LEVEE_ORG).",
+                p.display()
+            )
         }
         crate::org::OrgSource::File(p) => format!(
             "Using the org config {} (the nearest levee.org.yaml at or above {}).",
-            std::path::absolute(p).unwrap_or_else(|_| p.clone()).display(),
+            std::path::absolute(p)
+                .unwrap_or_else(|_| p.clone())
+                .display(),
             start.display()
         ),
         crate::org::OrgSource::Default => format!(

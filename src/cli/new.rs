@@ -172,8 +172,7 @@ pub fn run_with(
         .clone()
         .unwrap_or_else(|| PathBuf::from(&resolved.manifest.name));
     let plan = resolved.plan;
-    if let Err(e) = scaffold::check_target(&target).and_then(|()| scaffold::write(&target, &plan))
-    {
+    if let Err(e) = scaffold::check_target(&target).and_then(|()| scaffold::write(&target, &plan)) {
         return Err(usage(e));
     }
     // A resumed run's answers file, kept by levee, has served its purpose.
@@ -356,7 +355,18 @@ fn stopped(e: WizardError, args: &NewArgs, ui: &Ui) -> anyhow::Result<ExitStatus
                 ExitStatus::Error
             })
         }
-        WizardError::Scaffold(e) => Err(usage(e)),
+        WizardError::Scaffold { error, kept } => {
+            if kept.asked > 0
+                && let Some(file) = keep(&kept)
+            {
+                ui.error(&format!(
+                    "Your answers are kept in {}. To finish:\n  {}",
+                    file.display(),
+                    resume_command(dir.as_deref(), &file)
+                ));
+            }
+            Err(usage(*error))
+        }
         other => Err(other.into()),
     }
 }
@@ -452,7 +462,11 @@ impl Prompt for InquirePrompt {
 
     fn refuse(&mut self, reason: &str) {
         let mark = if self.color {
-            console::style("✗").red().bold().force_styling(true).to_string()
+            console::style("✗")
+                .red()
+                .bold()
+                .force_styling(true)
+                .to_string()
         } else {
             "✗".to_string()
         };

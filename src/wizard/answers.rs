@@ -103,7 +103,10 @@ impl From<&Answers> for Given {
             shown(a.classification.map(|k| k.to_string())),
         );
         put("/lifecycle/tier", shown(a.tier.map(|k| k.to_string())));
-        put("/lifecycle/expires", shown(a.expires.map(|k| k.to_string())));
+        put(
+            "/lifecycle/expires",
+            shown(a.expires.map(|k| k.to_string())),
+        );
         put("/ci", shown(a.ci.map(|k| k.to_string())));
         put("/sso/issuer", s(&a.sso_issuer));
         put("/sso/groups", a.sso_groups.as_ref().map(|g| json!(g)));
@@ -303,7 +306,11 @@ pub fn to_yaml(given: &Given, resume: &str) -> String {
 /// Where levee keeps answers of runs that stopped: `$XDG_STATE_HOME/levee/answers`, else
 /// `~/.local/state/levee/answers` (`%LOCALAPPDATA%\levee\answers` on Windows).
 pub fn state_dir() -> Option<PathBuf> {
-    let nonempty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let nonempty = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let base = nonempty("XDG_STATE_HOME")
         .or_else(|| nonempty("LOCALAPPDATA").filter(|_| cfg!(windows)))
         .or_else(|| nonempty("HOME").map(|h| h.join(".local").join("state")))?;
@@ -312,7 +319,11 @@ pub fn state_dir() -> Option<PathBuf> {
 
 /// Writes the answers into [`state_dir`] as `<stem>.yaml` (`<stem>-2.yaml`, ... when taken), and
 /// returns the file's path.
-pub fn save(given: &Given, stem: &str, resume: impl Fn(&Path) -> String) -> std::io::Result<PathBuf> {
+pub fn save(
+    given: &Given,
+    stem: &str,
+    resume: impl Fn(&Path) -> String,
+) -> std::io::Result<PathBuf> {
     let dir = state_dir().ok_or_else(|| {
         std::io::Error::new(
             std::io::ErrorKind::NotFound,
@@ -322,7 +333,13 @@ pub fn save(given: &Given, stem: &str, resume: impl Fn(&Path) -> String) -> std:
     std::fs::create_dir_all(&dir)?;
     let stem: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(63)
         .collect();
     let stem = if stem.trim_matches('-').is_empty() {
@@ -364,9 +381,9 @@ pub fn parse_dataset(s: &str) -> Result<DataAccess, String> {
 
 /// `--secret NAME:PROVIDER`.
 pub fn parse_secret(s: &str) -> Result<Secret, String> {
-    let (name, provider) = s.split_once(':').ok_or_else(|| {
-        format!("`{s}` needs a store: NAME:STORE, like `PAYMENT_API_KEY:vault`")
-    })?;
+    let (name, provider) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}` needs a store: NAME:STORE, like `PAYMENT_API_KEY:vault`"))?;
     Ok(Secret {
         name: name.trim().to_string(),
         provider: provider.trim().parse::<SecretProvider>()?,
@@ -393,7 +410,9 @@ mod tests {
 
     #[test]
     fn flags_override_the_file() {
-        let file = from_doc(json!({"name": "a", "sso": "oidc", "lifecycle": {"tier": "sandbox", "created": "2020-01-01"}, "template": {"id": "t", "version": "1"}}));
+        let file = from_doc(
+            json!({"name": "a", "sso": "oidc", "lifecycle": {"tier": "sandbox", "created": "2020-01-01"}, "template": {"id": "t", "version": "1"}}),
+        );
         assert_eq!(file.template.as_deref(), Some("t"));
         assert_eq!(file.doc["sso"], json!({"provider": "oidc"}));
         let flags = Given::from(&Answers {

@@ -166,12 +166,19 @@ pub struct Kept {
 pub enum WizardError {
     /// Answers that cannot make an app: missing, invalid, or refused by the org's policy.
     #[error("{}", list(.problems))]
-    Refused { problems: Vec<Problem>, kept: Kept },
+    Refused {
+        problems: Vec<Problem>,
+        kept: Box<Kept>,
+    },
     /// The user stopped (Ctrl-C, or "stop" at the recap); nothing was written.
     #[error("stopped; nothing was written")]
-    Interrupted { kept: Kept },
-    #[error(transparent)]
-    Scaffold(#[from] ScaffoldError),
+    Interrupted { kept: Box<Kept> },
+    /// The files could not be made (a template that fails to render with these answers).
+    #[error("{error}")]
+    Scaffold {
+        error: Box<ScaffoldError>,
+        kept: Box<Kept>,
+    },
     #[error(transparent)]
     Policy(#[from] policy::PolicyError),
     #[error("the prompt failed: {0}")]
@@ -223,9 +230,7 @@ struct Step {
 
 impl Step {
     fn new(spec: &'static Spec, item: Option<usize>) -> Step {
-        let pointer = spec
-            .field
-            .replace("{i}", &item.unwrap_or(0).to_string());
+        let pointer = spec.field.replace("{i}", &item.unwrap_or(0).to_string());
         Step {
             spec,
             item,
@@ -313,7 +318,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
                 rule: None,
                 step: None,
             }],
-            kept: kept(),
+            kept: Box::new(kept()),
         };
         if pack.templates.is_empty() {
             return Err(invalid(
@@ -322,10 +327,9 @@ impl<'a, 'p> Wizard<'a, 'p> {
             ));
         }
         let template = match &given.template {
-            Some(id) => Some(
-                pack.template(id)
-                    .map_err(|e| invalid(e.to_string(), "`levee templates list` shows the templates"))?,
-            ),
+            Some(id) => Some(pack.template(id).map_err(|e| {
+                invalid(e.to_string(), "`levee templates list` shows the templates")
+            })?),
             None => None,
         };
         let mut lens = BTreeMap::new();
@@ -417,8 +421,10 @@ impl<'a, 'p> Wizard<'a, 'p> {
                     }
                 }
                 Some(list) if is_head(spec) => {
-                    let group: Vec<&'static Spec> =
-                        QUESTIONS.iter().filter(|s| s.list() == Some(list)).collect();
+                    let group: Vec<&'static Spec> = QUESTIONS
+                        .iter()
+                        .filter(|s| s.list() == Some(list))
+                        .collect();
                     let n = self.len(list);
                     for i in 0..n {
                         for s in &group {
@@ -439,7 +445,11 @@ impl<'a, 'p> Wizard<'a, 'p> {
         if self.answered.contains_key(&step.pointer) {
             Source::Answered
         } else if !self.dropped(&step.pointer)
-            && self.given.doc.pointer(&step.pointer).is_some_and(|v| !v.is_null())
+            && self
+                .given
+                .doc
+                .pointer(&step.pointer)
+                .is_some_and(|v| !v.is_null())
         {
             Source::Given
         } else {
@@ -455,10 +465,10 @@ impl<'a, 'p> Wizard<'a, 'p> {
                     self.lens.insert(list, i.min(self.len(list)));
                     let prefix = format!("{list}/");
                     self.answered.retain(|p, _| {
-                        !p.strip_prefix(&prefix)
+                        p.strip_prefix(&prefix)
                             .and_then(|r| r.split('/').next())
                             .and_then(|n| n.parse::<usize>().ok())
-                            .is_some_and(|n| n >= i)
+                            .is_none_or(|n| n < i)
                     });
                 }
                 Some(_) if i >= self.len(list) => {
@@ -576,6 +586,17 @@ impl<'a, 'p> Wizard<'a, 'p> {
         Ok(found)
     }
 
+    /// What the runtime sandbox would refuse to run, for answers that make a whole manifest.
+    fn sandbox_refusals(&self, doc: &Value) -> Vec<crate::sandbox::Refusal> {
+        let Ok(m) = serde_json::from_value::<Manifest>(doc.clone()) else {
+            return Vec::new();
+        };
+        match crate::sandbox::plan(&m, self.setup.org, &Default::default()) {
+            Err(crate::sandbox::SandboxError::Refused { refusals, .. }) => refusals,
+            _ => Vec::new(),
+        }
+    }
+
     /// The step that owns a field: the last one that sets it, a field around it or inside it.
     fn owner(steps: &[Step], field: &str) -> Option<usize> {
         let p = crate::diag::pointer(field);
@@ -597,7 +618,12 @@ impl<'a, 'p> Wizard<'a, 'p> {
     }
 
     /// Judges `value` as the answer to `steps[k]`, given the answers before it.
-    fn judge(&mut self, k: usize, step: &Step, value: Option<Value>) -> Result<Verdict, WizardError> {
+    fn judge(
+        &mut self,
+        k: usize,
+        step: &Step,
+        value: Option<Value>,
+    ) -> Result<Verdict, WizardError> {
         let saved = (
             self.answered.clone(),
             self.lens.clone(),
@@ -653,6 +679,22 @@ impl<'a, 'p> Wizard<'a, 'p> {
                     r.push_str(h);
                 }
                 v.refusals.push(with_conflict(r, text));
+            }
+        }
+        if !v.refusals.is_empty() {
+            return Ok(v);
+        }
+        // What the runtime sandbox refuses to run (the org config's `sandbox`), once the
+        // answers make a whole manifest.
+        let sandbox_before = self.sandbox_refusals(&before);
+        for r in self.sandbox_refusals(&after) {
+            let field = crate::diag::dotted(&r.field);
+            let was = sandbox_before
+                .iter()
+                .any(|b| b.field == r.field && b.message == r.message);
+            if let Some(text) = self.attribute(&steps, k, &field, was) {
+                v.refusals
+                    .push(with_conflict(format!("{}\n{}", r.message, r.hint), text));
             }
         }
         if !v.refusals.is_empty() {
@@ -782,7 +824,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
             Ok(r) => Ok(r),
             Err(problems) => Err(WizardError::Refused {
                 problems,
-                kept: self.kept(),
+                kept: Box::new(self.kept()),
             }),
         }
     }
@@ -840,7 +882,34 @@ impl<'a, 'p> Wizard<'a, 'p> {
                 return Ok(Err(problems));
             };
             let template_id = template.id.clone();
-            let plan = scaffold::plan(self.setup.pack, template, manifest.clone(), self.setup.org)?;
+            let plan =
+                match scaffold::plan(self.setup.pack, template, manifest.clone(), self.setup.org) {
+                    Ok(plan) => plan,
+                    Err(ScaffoldError::Managed(crate::managed::ManagedError::Sandbox(
+                        crate::sandbox::SandboxError::Refused { refusals, .. },
+                    ))) => {
+                        for r in refusals {
+                            let field = crate::diag::dotted(&r.field);
+                            let j = Self::owner(&steps, &field);
+                            problems.push(Problem {
+                                kind: ProblemKind::Policy,
+                                question: j.map(|j| steps[j].spec),
+                                field,
+                                message: r.message,
+                                hint: Some(r.hint),
+                                rule: None,
+                                step: j,
+                            });
+                        }
+                        return Ok(Err(sorted(problems)));
+                    }
+                    Err(e) => {
+                        return Err(WizardError::Scaffold {
+                            error: Box::new(e),
+                            kept: Box::new(self.kept()),
+                        });
+                    }
+                };
             let input = serde_json::to_value(&plan.manifest).unwrap_or_default();
             findings = self.evaluate(&input, &[])?;
             resolved = Some(Resolved {
@@ -863,7 +932,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
         }
         match resolved {
             Some(r) if problems.is_empty() => Ok(Ok(r)),
-            _ => Ok(Err(problems)),
+            _ => Ok(Err(sorted(problems))),
         }
     }
 
@@ -891,7 +960,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
             let steps = self.steps();
             if cursor >= steps.len() {
                 match self.finish(&steps)? {
-                    End::Create(r) => return Ok(r),
+                    End::Create(r) => return Ok(*r),
                     End::Back => {
                         cursor = self.back_from(&steps, steps.len());
                         recheck = false;
@@ -953,7 +1022,9 @@ impl<'a, 'p> Wizard<'a, 'p> {
     }
 
     fn interrupted(&self) -> WizardError {
-        WizardError::Interrupted { kept: self.kept() }
+        WizardError::Interrupted {
+            kept: Box::new(self.kept()),
+        }
     }
 
     fn lift(&self, e: PromptError) -> WizardError {
@@ -982,8 +1053,9 @@ impl<'a, 'p> Wizard<'a, 'p> {
             let (mut offered, not) = self.offer(k, step, choices.clone())?;
             if offered.iter().all(|c| c.value == OTHER) {
                 offered = choices;
-                self.prompt()
-                    .note("None of these fits your earlier answers (Esc goes back to change them):");
+                self.prompt().note(
+                    "None of these fits your earlier answers (Esc goes back to change them):",
+                );
             }
             for n in &not {
                 self.prompt().note(n);
@@ -992,14 +1064,12 @@ impl<'a, 'p> Wizard<'a, 'p> {
             let default = match (&current, source) {
                 (Some(c), _) if offered_has(c) => Some(c.clone()),
                 (None, Source::Answered) if offered_has(NONE) => Some(NONE.to_string()),
-                _ => proposed
-                    .filter(|d| offered_has(d))
-                    .or_else(|| {
-                        offered
-                            .iter()
-                            .find(|c| c.value != OTHER)
-                            .map(|c| c.value.clone())
-                    }),
+                _ => proposed.filter(|d| offered_has(d)).or_else(|| {
+                    offered
+                        .iter()
+                        .find(|c| c.value != OTHER)
+                        .map(|c| c.value.clone())
+                }),
             };
             for p in &pending {
                 self.prompt().refuse(p);
@@ -1091,8 +1161,11 @@ impl<'a, 'p> Wizard<'a, 'p> {
             Err(problems) => {
                 // Back to the first question a refusal belongs to, with every refusal of it.
                 let first = problems.iter().filter_map(|p| p.step).min();
-                let unowned: Vec<Problem> =
-                    problems.iter().filter(|p| p.step.is_none()).cloned().collect();
+                let unowned: Vec<Problem> = problems
+                    .iter()
+                    .filter(|p| p.step.is_none())
+                    .cloned()
+                    .collect();
                 return match first {
                     Some(j) if unowned.is_empty() => {
                         let why = problems
@@ -1107,7 +1180,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
                     }
                     _ => Err(WizardError::Refused {
                         problems,
-                        kept: self.kept(),
+                        kept: Box::new(self.kept()),
                     }),
                 };
             }
@@ -1137,7 +1210,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
                 default: Some("create".into()),
             };
             match self.prompt().select(&q, &options) {
-                Ok(v) if v == "create" => return Ok(End::Create(resolved)),
+                Ok(v) if v == "create" => return Ok(End::Create(Box::new(resolved))),
                 Ok(v) if v == "stop" => return Err(self.interrupted()),
                 Ok(_) => {
                     let which: Vec<Choice> = steps
@@ -1180,7 +1253,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
 
 /// How the recap ended.
 enum End {
-    Create(Resolved),
+    Create(Box<Resolved>),
     Back,
     /// To a question, showing why.
     Goto(usize, Vec<String>),
@@ -1224,6 +1297,12 @@ pub(crate) fn display(v: &Value) -> String {
     }
 }
 
+/// Problems in the order of the questions they belong to (those of no question last).
+fn sorted(mut problems: Vec<Problem>) -> Vec<Problem> {
+    problems.sort_by_key(|p| p.step.unwrap_or(usize::MAX));
+    problems
+}
+
 /// Removes the value at a pointer; a list item is taken out of its list.
 fn drop_value(doc: &mut Value, pointer: &str) {
     let Some((parent, key)) = pointer.rsplit_once('/') else {
@@ -1258,7 +1337,8 @@ fn prune_empty(v: &mut Value) {
             for child in items.iter_mut() {
                 prune_empty(child);
             }
-            items.retain(|c| !(c.is_null() || c.as_object().is_some_and(serde_json::Map::is_empty)));
+            items
+                .retain(|c| !(c.is_null() || c.as_object().is_some_and(serde_json::Map::is_empty)));
         }
         _ => {}
     }

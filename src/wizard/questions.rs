@@ -129,7 +129,11 @@ impl Ctx<'_> {
     pub fn chosen_template(&self) -> Option<&crate::pack::Template> {
         self.template.or_else(|| {
             let kind = self.kind()?;
-            self.setup.pack.find(Some(kind), self.stack()).first().copied()
+            self.setup
+                .pack
+                .find(Some(kind), self.stack())
+                .first()
+                .copied()
         })
     }
 
@@ -144,6 +148,26 @@ impl Ctx<'_> {
 
     fn is_first_item(&self) -> bool {
         self.item.unwrap_or(0) == 0
+    }
+
+    /// The answers other items of a list give at `field` (`/data_access/{i}/dataset`), so a
+    /// choice taken once is not offered again.
+    fn taken(&self, field: &str) -> Vec<String> {
+        let Some(at) = field.find("/{i}") else {
+            return Vec::new();
+        };
+        let (list, rest) = (&field[..at], &field[at + 4..]);
+        let items = self
+            .answers
+            .pointer(list)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        (0..items)
+            .filter(|i| Some(*i) != self.item)
+            .filter_map(|i| self.answers.pointer(&format!("{list}/{i}{rest}")))
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
     }
 }
 
@@ -368,7 +392,9 @@ pub static QUESTIONS: &[Spec] = &[
         flag: "--expires",
         label: "Expires",
         prompt: Words::Fixed("When should the app expire?"),
-        help: Words::Fixed("YYYY-MM-DD; it is retired then unless promoted (Enter: the date shown)"),
+        help: Words::Fixed(
+            "YYYY-MM-DD; it is retired then unless promoted (Enter: the date shown)",
+        ),
         field: "/lifecycle/expires",
         input: Input::Text,
         default: |cx| {
@@ -444,9 +470,7 @@ pub static QUESTIONS: &[Spec] = &[
         label: "Who may sign in",
         prompt: Words::Fixed("Which groups may use the app?"),
         help: Words::From(|cx| {
-            let approvers = cx
-                .chosen_template()
-                .is_some_and(|t| t.meta.approver_group);
+            let approvers = cx.chosen_template().is_some_and(|t| t.meta.approver_group);
             if approvers {
                 "group names from your sign-in provider, comma-separated; a form needs one whose name says approvers (its members approve)".into()
             } else {
@@ -483,16 +507,22 @@ pub static QUESTIONS: &[Spec] = &[
         input: Input::Select,
         default: |_| Some(NONE.into()),
         choices: |cx| {
+            let taken = cx.taken("/data_access/{i}/dataset");
             let mut out: Vec<Choice> = cx
                 .setup
                 .org
                 .datasets
                 .iter()
+                .filter(|(name, _)| !taken.contains(name))
                 .map(|(name, d)| {
                     let access: Vec<&str> = d.allowed_access.iter().map(|a| a.as_str()).collect();
                     choice(
                         name.as_str(),
-                        format!("{name:<20} {} data; {}", d.classification, access.join(" or ")),
+                        format!(
+                            "{name:<20} {} data; {}",
+                            d.classification,
+                            access.join(" or ")
+                        ),
                     )
                 })
                 .collect();
@@ -638,12 +668,14 @@ pub static QUESTIONS: &[Spec] = &[
         input: Input::Select,
         default: |_| Some(NONE.into()),
         choices: |cx| {
+            let taken = cx.taken("/runtime/egress/{i}");
             let mut out: Vec<Choice> = cx
                 .setup
                 .org
                 .egress
                 .approved
                 .iter()
+                .filter(|h| !taken.contains(h))
                 .map(|h| choice(h.as_str(), h.as_str()))
                 .collect();
             out.push(choice(OTHER, "another host (type it)"));

@@ -74,13 +74,14 @@ pub(crate) fn recap(steps: &[Step], answers: &Value, r: &Resolved, setup: &Setup
     if let Some(kind) = m.runtime.as_ref().and_then(|rt| rt.kind) {
         rows.push((
             "Runs in".into(),
-            format!(
-                "a {kind}, with the org's limits for a {}",
-                m.lifecycle.tier
-            ),
+            format!("a {kind}, with the org's limits for a {}", m.lifecycle.tier),
         ));
     }
-    let width = rows.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0);
+    let width = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut out = String::from("Here is the app. Nothing is written until you confirm.\n\n");
     for (l, v) in &rows {
         let _ = writeln!(out, "  {l:<width$}  {v}");
@@ -156,7 +157,8 @@ pub fn file_rows(plan: &Plan) -> Vec<(String, String)> {
         ),
     ];
     rows.retain(|(what, detail)| {
-        !detail.is_empty() && (what != "catalog-info.yaml" || plan.managed.iter().any(|p| p == what))
+        !detail.is_empty()
+            && (what != "catalog-info.yaml" || plan.managed.iter().any(|p| p == what))
     });
     rows
 }

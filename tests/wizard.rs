@@ -1,0 +1,728 @@
+//! The wizard through its `Prompt` seam: scripted answers, the real org policies (regorus), the
+//! real template packs. What a person reads (refusals, notes, the recap, the choices offered) is
+//! asserted as text.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use levee::manifest::{AccessLevel, Classification, Date, Tier};
+use levee::org::Org;
+use levee::pack::{self, Pack};
+use levee::wizard::{
+    self, Answers, Choice, Given, ProblemKind, Prompt, PromptError, Question, WizardError,
+};
+
+/// Esc at a prompt.
+const ESC: &str = "<esc>";
+/// Ctrl-C at a prompt.
+const CTRL_C: &str = "<ctrl-c>";
+
+/// Answers questions from a script, checking each is the expected one, and records what the
+/// person would have read.
+#[derive(Default)]
+struct Scripted {
+    script: VecDeque<(&'static str, &'static str)>,
+    refusals: Vec<String>,
+    notes: Vec<String>,
+    asked: Vec<String>,
+    /// For each question: its default as shown.
+    defaults: Vec<(String, Option<String>)>,
+    /// For each choice question: the values offered.
+    offered: Vec<(String, Vec<String>)>,
+}
+
+impl Scripted {
+    fn new(script: &[(&'static str, &'static str)]) -> Self {
+        Scripted {
+            script: script.iter().copied().collect(),
+            ..Scripted::default()
+        }
+    }
+
+    fn next(&mut self, q: &Question) -> Result<String, PromptError> {
+        self.asked.push(format!("{}: {}", q.key, q.message));
+        self.defaults.push((q.key.to_string(), q.default.clone()));
+        let Some((key, answer)) = self.script.pop_front() else {
+            panic!(
+                "unexpected question {} ({:?}); refusals so far: {:?}",
+                q.key, q.message, self.refusals
+            )
+        };
+        assert_eq!(
+            key, q.key,
+            "asked {:?}; refusals so far: {:?}",
+            q.message, self.refusals
+        );
+        match answer {
+            ESC => Err(PromptError::Back),
+            CTRL_C => Err(PromptError::Interrupted),
+            a => Ok(a.to_string()),
+        }
+    }
+
+    fn offered(&self, key: &str) -> Vec<String> {
+        self.offered
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    fn first_offered(&self, key: &str) -> Vec<String> {
+        self.offered
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    fn all_notes(&self) -> String {
+        self.notes.join("\n")
+    }
+}
+
+impl Prompt for Scripted {
+    fn text(&mut self, q: &Question) -> Result<String, PromptError> {
+        self.next(q)
+    }
+
+    fn select(&mut self, q: &Question, choices: &[Choice]) -> Result<String, PromptError> {
+        self.offered.push((
+            q.key.to_string(),
+            choices.iter().map(|c| c.value.clone()).collect(),
+        ));
+        let a = self.next(q)?;
+        if a.is_empty() {
+            return Ok(q
+                .default
+                .clone()
+                .unwrap_or_else(|| choices[0].value.clone()));
+        }
+        // `label:Team` picks the choice whose label starts with `Team`.
+        if let Some(prefix) = a.strip_prefix("label:") {
+            return Ok(choices
+                .iter()
+                .find(|c| c.label.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no choice labelled {prefix}: {choices:?}"))
+                .value
+                .clone());
+        }
+        assert!(
+            choices.iter().any(|c| c.value == a),
+            "{a} not offered for {}: {choices:?}",
+            q.message
+        );
+        Ok(a)
+    }
+
+    fn refuse(&mut self, reason: &str) {
+        self.refusals.push(reason.to_string());
+    }
+
+    fn note(&mut self, text: &str) {
+        self.notes.push(text.to_string());
+    }
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/packs")
+}
+
+fn basic() -> Pack {
+    pack::load(Some(fixtures().join("basic").to_str().expect("utf8"))).expect("pack")
+}
+
+/// An org with a registry: expenses (internal, read/write), payroll (confidential, read);
+/// two approved hosts, one a wildcard, reached through the org's egress proxy.
+fn acme() -> Org {
+    let text = "org: acme
+owner_domains: [acme.corp]
+datasets:
+  expenses: {classification: internal, allowed_access: [read, write]}
+  payroll: {classification: confidential, allowed_access: [read]}
+egress:
+  approved: [api.acme.corp, '*.internal.acme.corp']
+sandbox:
+  egress_proxy: {host: proxy.acme.corp, port: 3128, namespace: egress, pod_labels: {app: proxy}}
+";
+    levee::document::parse_str::<Org>(Path::new("levee.org.yaml"), text)
+        .expect("a valid org config")
+        .value
+}
+
+fn today() -> Date {
+    Date::parse("2026-03-01").expect("date")
+}
+
+fn setup<'a>(org: &'a Org, pack: &'a Pack) -> wizard::Setup<'a> {
+    wizard::Setup {
+        org,
+        pack,
+        today: today(),
+        default_name: None,
+        target: None,
+    }
+}
+
+/// The answers up to the classification, for tests about what comes after.
+const START: &[(&str, &str)] = &[
+    ("name", "expense-form"),
+    (
+        "description",
+        "Staff submit expense claims; finance approves them",
+    ),
+    ("owner", "jane@acme.corp"),
+    ("kind", "form"),
+];
+
+fn script(parts: &[&[(&'static str, &'static str)]]) -> Vec<(&'static str, &'static str)> {
+    parts.iter().flat_map(|p| p.iter().copied()).collect()
+}
+
+#[test]
+fn an_analyst_builds_an_expense_form_and_each_refusal_comes_at_its_question() {
+    let (org, pack) = (acme(), basic());
+    let mut p = Scripted::new(&[
+        ("name", "Expense Form"),
+        ("name", "expense-form"),
+        ("description", ""),
+        ("owner", "jane@gmail.com"),
+        ("owner", "jane@acme.corp"),
+        ("kind", "form"),
+        ("classification", ""),
+        ("tier", ""),
+        ("expires", "2026-12-31"),
+        ("expires", ""),
+        ("team", "Finance Ops"),
+        ("team", "finance-ops"),
+        ("cost-center", "CC-1234"),
+        ("sso-issuer", "https://login.acme.corp"),
+        ("sso-group", "finance-approvers"),
+        ("dataset", "expenses"),
+        ("access", "write"),
+        // The issue: an empty purpose was accepted, and refused fifteen questions later.
+        ("purpose", ""),
+        ("purpose", "record expense claims"),
+        ("dataset", ""),
+        ("secret", "payment key"),
+        ("secret", "PAYMENT_API_KEY"),
+        ("store", "vault"),
+        ("secret", ""),
+        ("egress", "api.acme.corp"),
+        ("egress", ""),
+        ("ci", ""),
+        ("confirm", ""),
+    ]);
+    let r =
+        wizard::resolve(&Given::default(), &setup(&org, &pack), Some(&mut p)).expect("resolves");
+    assert!(p.script.is_empty(), "left: {:?}", p.script);
+    assert_eq!(
+        p.refusals,
+        [
+            "`Expense Form` is not a valid app name\nuse 2 to 63 lowercase letters, digits and dashes, starting with a letter: `expense-form`",
+            "the owner `jane@gmail.com` is not in one of the org's e-mail domains (acme.corp) (org policy OWN-001)",
+            "the app would live 305 days, longer than the prototype maximum of 90 (org policy LIFE-002)",
+            "`Finance Ops` is not a team name levee can use as written\nthe catalog and Kubernetes labels need letters and digits, words joined by single dashes, dots or underscores, at most 63 characters: `finance-ops`",
+            "the access to `expenses` gives no purpose (org policy DATA-003)",
+            "`payment key` does not look like an environment variable name\nuse capital letters, digits and underscores: `PAYMENT_KEY`",
+        ]
+    );
+    // No flag names anywhere the person reads.
+    for text in p.refusals.iter().chain(&p.notes) {
+        assert!(!text.contains("--"), "a flag name in the wizard: {text}");
+    }
+    // The defaults shown: classification starts on internal, the tier on the first the policy
+    // accepts, the expiry on the org's default lifetime.
+    let default_of = |key: &str| {
+        p.defaults
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, d)| d.clone())
+    };
+    assert_eq!(default_of("classification").as_deref(), Some("internal"));
+    assert_eq!(default_of("tier").as_deref(), Some("prototype"));
+    assert_eq!(default_of("expires").as_deref(), Some("2026-03-31"));
+    // Registry choices: the datasets the policies accept for an internal prototype (payroll is
+    // confidential: not offered, and the person is told why), the approved hosts.
+    assert_eq!(
+        p.first_offered("dataset"),
+        ["expenses", "(other)", "(none)"]
+    );
+    assert_eq!(
+        p.offered("dataset"),
+        ["(other)", "(none)"],
+        "expenses is taken"
+    );
+    assert!(
+        p.all_notes().contains(
+            "not offered: payroll (a prototype app may not use the confidential dataset `payroll`"
+        ),
+        "{}",
+        p.all_notes()
+    );
+    assert_eq!(
+        p.offered("access"),
+        ["read", "write"],
+        "admin is not allowed on expenses"
+    );
+    assert_eq!(
+        p.offered("store"),
+        ["vault", "aws-secrets-manager", "env"],
+        "env: this org lets a prototype read secrets from the environment"
+    );
+    assert_eq!(
+        p.offered("egress"),
+        ["*.internal.acme.corp", "(other)", "(none)"],
+        "api.acme.corp is taken already"
+    );
+    // The recap: the answers in the questions' words, then the files, managed ones included.
+    let recap = p
+        .notes
+        .iter()
+        .find(|n| n.starts_with("Here is the app."))
+        .expect("a recap");
+    for line in [
+        "App name             expense-form",
+        "What it does         (none)",
+        "Data classification  internal: staff only, harmless if leaked",
+        "Tier                 prototype",
+        "Expires              2026-03-31",
+        "Team                 finance-ops",
+        "Dataset 1            expenses · write · record expense claims",
+        "Secret 1             PAYMENT_API_KEY · vault",
+        "Calls out to 1       api.acme.corp",
+        "Runs in              a sandboxed-container, with the org's limits for a prototype",
+        "levee will write ./expense-form/ from the template form-node (fixture-basic 1.0.0):",
+        "policy/",
+        "deploy/",
+        "catalog-info.yaml  the app's entry for the developer portal",
+        ".github/workflows/levee.yml",
+    ] {
+        assert!(recap.contains(line), "{line:?} not in the recap:\n{recap}");
+    }
+    let m = &r.manifest;
+    assert_eq!(m.name, "expense-form");
+    assert_eq!(m.team.as_deref(), Some("finance-ops"));
+    assert_eq!(
+        m.data_access[0].purpose.as_deref(),
+        Some("record expense claims")
+    );
+    assert_eq!(m.runtime().egress, ["api.acme.corp"]);
+    assert_eq!(r.template_id, "form-node");
+    // What the wizard accepted, the policy gate accepts.
+    let mut ev = levee::policy::Evaluator::embedded(&org, levee::policy::Clock::Fixed(today()))
+        .expect("policies");
+    let findings = ev
+        .evaluate(&serde_json::to_value(&r.plan.manifest).expect("json"))
+        .expect("evaluates");
+    assert!(findings.is_empty(), "{findings:?}");
+}
+
+#[test]
+fn esc_goes_back_one_question_and_keeps_the_answer_as_the_default() {
+    let (org, pack) = (acme(), basic());
+    let mut p = Scripted::new(&script(&[
+        START,
+        &[
+            ("classification", "confidential"),
+            // Esc at the tier: back to the classification, which shows the answer given.
+            ("tier", ESC),
+            ("classification", "internal"),
+            ("tier", ""),
+            ("expires", ESC),
+            ("tier", ESC),
+            ("classification", ESC),
+            ("kind", ESC),
+            ("owner", ESC),
+            ("description", ESC),
+            ("name", ESC),
+            // Esc at the first question stays there.
+            ("name", ""),
+            ("description", ""),
+            ("owner", ""),
+            ("kind", ""),
+            ("classification", ""),
+            ("tier", ""),
+            ("expires", ""),
+            ("team", ""),
+            ("cost-center", ""),
+            ("sso-issuer", ""),
+            ("sso-group", ""),
+            ("dataset", ""),
+            ("secret", ""),
+            ("egress", ""),
+            ("ci", ""),
+            // Esc at the confirmation: back to the last question.
+            ("confirm", ESC),
+            ("ci", "gitlab"),
+            ("confirm", "create"),
+        ],
+    ]));
+    let r =
+        wizard::resolve(&Given::default(), &setup(&org, &pack), Some(&mut p)).expect("resolves");
+    assert!(p.script.is_empty(), "left: {:?}", p.script);
+    let shown: Vec<(String, Option<String>)> = p.defaults.clone();
+    // The second time the classification is asked, it shows the answer given (confidential);
+    // the tier that then fits it (sandbox) is the default; internal brings back prototype.
+    let classification: Vec<&Option<String>> = shown
+        .iter()
+        .filter(|(k, _)| k == "classification")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(classification[0].as_deref(), Some("internal"));
+    assert_eq!(classification[1].as_deref(), Some("confidential"));
+    let tiers: Vec<&Option<String>> = shown
+        .iter()
+        .filter(|(k, _)| k == "tier")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(tiers[0].as_deref(), Some("sandbox"));
+    assert_eq!(tiers[1].as_deref(), Some("prototype"));
+    // Going back to the name keeps every answer: Enter walks forward through them.
+    let names: Vec<&Option<String>> = shown
+        .iter()
+        .filter(|(k, _)| k == "name")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(
+        names.last().and_then(|d| d.as_deref()),
+        Some("expense-form")
+    );
+    assert!(p.all_notes().contains("This is the first question"));
+    assert_eq!(r.manifest.classification, Classification::Internal);
+    assert_eq!(r.manifest.owner, "jane@acme.corp");
+    assert_eq!(r.manifest.ci, Some(levee::manifest::Ci::Gitlab));
+}
+
+#[test]
+fn ctrl_c_stops_with_the_answers_kept_and_nothing_made() {
+    let (org, pack) = (acme(), basic());
+    let mut p = Scripted::new(&[
+        ("name", "expense-form"),
+        ("description", "Half done"),
+        ("owner", CTRL_C),
+    ]);
+    let e =
+        wizard::resolve(&Given::default(), &setup(&org, &pack), Some(&mut p)).expect_err("stopped");
+    let WizardError::Interrupted { kept } = e else {
+        panic!("not an interruption: {e}")
+    };
+    assert_eq!(kept.asked, 2);
+    assert_eq!(
+        kept.answers.doc,
+        serde_json::json!({"name": "expense-form", "description": "Half done"})
+    );
+    // The kept answers read back as an answers file, and say how to finish.
+    let text = wizard::answers::to_yaml(&kept.answers, "levee new expense-form --answers X");
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("kept.yaml");
+    std::fs::write(&file, &text).expect("write");
+    let again = wizard::answers::load(&file).expect("loads");
+    assert_eq!(again, kept.answers, "{text}");
+    assert!(
+        text.contains("#   levee new expense-form --answers X\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_recap_changes_an_answer_and_rechecks_the_answers_after_it() {
+    let (org, pack) = (acme(), basic());
+    let mut p = Scripted::new(&script(&[
+        START,
+        &[
+            ("classification", ""),
+            ("tier", ""),
+            ("expires", ""),
+            ("team", "finance-ops"),
+            ("cost-center", ""),
+            ("sso-issuer", ""),
+            ("sso-group", "finance-approvers"),
+            ("dataset", "expenses"),
+            ("access", "read"),
+            ("purpose", "monthly totals"),
+            ("dataset", ""),
+            ("secret", ""),
+            ("egress", ""),
+            ("ci", ""),
+            ("confirm", "change"),
+            ("change", "label:Data classification"),
+            // Confidential data does not fit a prototype: the tier is asked again, with the
+            // reason, and offers only what fits; the later answers still fit and are kept.
+            ("classification", "confidential"),
+            ("tier", ""),
+            ("confirm", "create"),
+        ],
+    ]));
+    let r =
+        wizard::resolve(&Given::default(), &setup(&org, &pack), Some(&mut p)).expect("resolves");
+    assert!(p.script.is_empty(), "left: {:?}", p.script);
+    assert_eq!(
+        p.refusals,
+        [
+            "a prototype app may handle internal data at most, and this app is classified confidential (org policy DATA-006)"
+        ]
+    );
+    assert_eq!(p.offered("tier"), ["sandbox", "production"]);
+    assert_eq!(
+        p.notes
+            .iter()
+            .filter(|n| n.starts_with("Here is the app."))
+            .count(),
+        2,
+        "a recap before each confirmation"
+    );
+    let m = r.manifest;
+    assert_eq!(m.classification, Classification::Confidential);
+    assert_eq!(m.lifecycle.tier, Tier::Sandbox);
+    assert_eq!(m.data_access[0].dataset, "expenses");
+    assert_eq!(
+        m.runtime().kind,
+        Some(levee::manifest::RuntimeType::HardenedContainer)
+    );
+}
+
+#[test]
+fn the_org_config_decides_the_choices_not_the_wizard() {
+    // env_secret_tiers is the org's: an org that lets a sandbox read secrets from the
+    // environment gets `env` offered there (levee new and levee check agree), one that does
+    // not, does not.
+    let pack = basic();
+    let stores = |org: &Org| {
+        let mut p = Scripted::new(&[
+            ("description", ""),
+            ("tier", "sandbox"),
+            ("expires", ""),
+            ("team", ""),
+            ("cost-center", ""),
+            ("sso-issuer", ""),
+            ("sso-group", ""),
+            ("dataset", ""),
+            ("secret", "API_TOKEN"),
+            ("store", "label:env"),
+            ("secret", ""),
+            ("egress", ""),
+            ("ci", ""),
+            ("confirm", "create"),
+        ]);
+        let given = Given::from(&Answers {
+            name: Some("x-app".into()),
+            owner: Some("a@acme.corp".into()),
+            kind: Some(levee::manifest::Kind::Form),
+            classification: Some(Classification::Internal),
+            ..Answers::default()
+        });
+        let r = wizard::resolve(&given, &setup(org, &pack), Some(&mut p));
+        (p, r)
+    };
+    let mut lenient = acme();
+    lenient.env_secret_tiers = vec![Tier::Prototype, Tier::Sandbox];
+    let (p, r) = stores(&lenient);
+    assert_eq!(p.offered("store"), ["vault", "aws-secrets-manager", "env"]);
+    let r = r.expect("resolves");
+    assert_eq!(
+        r.manifest.secrets[0].provider,
+        levee::manifest::SecretProvider::Env
+    );
+    // The default org: env only in prototypes. The scripted `label:env` finds no such choice.
+    let strict = acme();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stores(&strict)));
+    let message = outcome
+        .err()
+        .and_then(|e| e.downcast_ref::<String>().cloned())
+        .expect("env is not offered");
+    assert!(message.contains("no choice labelled env"), "{message}");
+
+    // A confidential app: only exact approved hosts (no wildcard), and the lowest tier that
+    // may hold its data is proposed.
+    let org = acme();
+    let mut p = Scripted::new(&script(&[
+        START,
+        &[
+            ("classification", "confidential"),
+            ("tier", ""),
+            ("expires", ""),
+            ("team", ""),
+            ("cost-center", ""),
+            ("sso-issuer", ""),
+            // A confidential app must name who may sign in (the org's policy says so).
+            ("sso-group", ""),
+            ("sso-group", "finance"),
+            ("dataset", "payroll"),
+            ("access", ""),
+            ("purpose", "pay slips"),
+            ("dataset", ""),
+            ("secret", ""),
+            ("egress", ""),
+            ("ci", ""),
+            ("confirm", "create"),
+        ],
+    ]));
+    let r =
+        wizard::resolve(&Given::default(), &setup(&org, &pack), Some(&mut p)).expect("resolves");
+    assert_eq!(r.manifest.lifecycle.tier, Tier::Sandbox);
+    assert_eq!(p.offered("access"), ["read"]);
+    assert_eq!(p.offered("egress"), ["api.acme.corp", "(other)", "(none)"]);
+    assert_eq!(
+        p.refusals,
+        ["a confidential app must limit sign-in to named groups (org policy AUTH-002)"]
+    );
+    assert!(
+        p.all_notes()
+            .contains("not offered: *.internal.acme.corp ("),
+        "{}",
+        p.all_notes()
+    );
+}
+
+#[test]
+fn a_choice_that_clashes_with_an_earlier_answer_says_which() {
+    // Another dataset, typed in: not in the registry, so it counts as confidential; the app is
+    // internal. The refusal names the earlier answer it clashes with.
+    let (org, pack) = (acme(), basic());
+    let mut p = Scripted::new(&script(&[
+        START,
+        &[
+            ("classification", ""),
+            ("tier", "sandbox"),
+            ("expires", ""),
+            ("team", ""),
+            ("cost-center", ""),
+            ("sso-issuer", ""),
+            ("sso-group", ""),
+            ("dataset", "(other)"),
+            ("dataset", "travel-bookings"),
+            ("dataset", ""),
+            ("secret", ""),
+            ("egress", ""),
+            ("ci", ""),
+            ("confirm", "create"),
+        ],
+    ]));
+    wizard::resolve(&Given::default(), &setup(&org, &pack), Some(&mut p)).expect("resolves");
+    assert_eq!(
+        p.refusals,
+        [
+            "the app is classified internal but uses the confidential dataset `travel-bookings` (org policy DATA-002)\nThis clashes with your answer to \u{201c}Data classification\u{201d}: answer differently here, or press Esc to go back and change it."
+        ]
+    );
+}
+
+#[test]
+fn given_answers_are_not_asked_unless_the_policy_refuses_them() {
+    let (org, pack) = (acme(), basic());
+    let given = Given::from(&Answers {
+        name: Some("expense-form".into()),
+        owner: Some("jane@gmail.com".into()),
+        kind: Some(levee::manifest::Kind::Form),
+        classification: Some(Classification::Internal),
+        ..Answers::default()
+    });
+    let mut p = Scripted::new(&[
+        ("description", ""),
+        // Refused though given: asked, with the reason first.
+        ("owner", "jane@acme.corp"),
+        ("tier", ""),
+        ("expires", ""),
+        ("team", ""),
+        ("cost-center", ""),
+        ("sso-issuer", ""),
+        ("sso-group", ""),
+        ("dataset", ""),
+        ("secret", ""),
+        ("egress", ""),
+        ("ci", ""),
+        ("confirm", "create"),
+    ]);
+    let r = wizard::resolve(&given, &setup(&org, &pack), Some(&mut p)).expect("resolves");
+    assert_eq!(
+        p.refusals,
+        [
+            "the owner `jane@gmail.com` is not in one of the org's e-mail domains (acme.corp) (org policy OWN-001)"
+        ]
+    );
+    assert_eq!(r.manifest.owner, "jane@acme.corp");
+}
+
+#[test]
+fn without_a_prompt_every_problem_is_reported_at_once() {
+    let (org, pack) = (acme(), basic());
+    let given = Given::from(&Answers {
+        name: Some("prod-app".into()),
+        kind: Some(levee::manifest::Kind::Form),
+        tier: Some(Tier::Production),
+        classification: Some(Classification::Internal),
+        datasets: Some(vec![levee::manifest::DataAccess {
+            dataset: "expenses".into(),
+            access_level: AccessLevel::Admin,
+            purpose: None,
+        }]),
+        ..Answers::default()
+    });
+    let e = wizard::resolve(&given, &setup(&org, &pack), None).expect_err("refused");
+    let WizardError::Refused { problems, kept } = e else {
+        panic!("{e}")
+    };
+    let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        listed,
+        [
+            "missing --owner (Owner): the accountable person's e-mail, like jane.doe@acme.corp",
+            "--team: a production app needs an owning team (OWN-002)",
+            "--cost-center: a production app needs a cost center (OWN-003)",
+            "--sso-group: a production app must limit sign-in to named groups (AUTH-006)",
+            "--dataset: `expenses` allows read, write access only, not admin (DATA-004)",
+            "--dataset: the access to `expenses` gives no purpose (DATA-003)",
+        ]
+    );
+    assert_eq!(problems[0].kind, ProblemKind::Missing);
+    assert!(problems[1..].iter().all(|p| p.kind == ProblemKind::Policy));
+    // Defaults nobody confirmed are not kept; the given answers are.
+    assert_eq!(kept.answers.doc["name"], "prod-app");
+    assert!(kept.answers.doc.get("ci").is_none(), "{}", kept.answers.doc);
+}
+
+#[test]
+fn the_final_gate_reads_the_manifest_with_what_the_template_adds() {
+    // The template's starter code needs SESSION_SECRET; this org lets internal apps keep
+    // secrets only in the environment, and no tier read them from it. No question sets that
+    // secret, so the refusal stops the run with the answers kept.
+    let dir = tempfile::tempdir().expect("tmp");
+    let pack_dir = dir.path().join("pack");
+    std::fs::create_dir_all(pack_dir.join("t/files")).expect("mkdir");
+    std::fs::write(
+        pack_dir.join("pack.yaml"),
+        "name: scratch\nversion: 1.0.0\n",
+    )
+    .expect("w");
+    std::fs::write(
+        pack_dir.join("t/template.yaml"),
+        "kind: form\nstack: node\nsecrets: [SESSION_SECRET]\n",
+    )
+    .expect("w");
+    std::fs::write(pack_dir.join("t/files/a.txt"), "a").expect("w");
+    let pack = pack::load(Some(pack_dir.to_str().expect("utf8"))).expect("pack");
+    let mut org = acme();
+    org.env_secret_tiers = Vec::new();
+    org.secret_providers.internal = Some(vec![levee::manifest::SecretProvider::Env]);
+    let given = Given::from(&Answers {
+        name: Some("gated".into()),
+        owner: Some("a@acme.corp".into()),
+        kind: Some(levee::manifest::Kind::Form),
+        classification: Some(Classification::Internal),
+        ..Answers::default()
+    });
+    let e = wizard::resolve(&given, &setup(&org, &pack), None).expect_err("refused");
+    let WizardError::Refused { problems, kept } = e else {
+        panic!("{e}")
+    };
+    assert_eq!(
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [
+            "`secrets[0].provider`: a prototype app may not read `SESSION_SECRET` from the environment (SEC-002)"
+        ]
+    );
+    assert!(problems[0].question.is_none());
+    assert_eq!(kept.answers.doc["name"], "gated");
+}
