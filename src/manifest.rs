@@ -720,7 +720,7 @@ pub fn check(cx: &mut Checker<'_>) {
                 truncate(&team)
             ),
             format!(
-                "the catalog and Kubernetes labels need letters and digits, words joined by single dashes, dots or underscores, at most 63 characters: `{}`",
+                "write it like `{}`: letters and digits, words joined by single dashes, dots or underscores, at most 63 characters (the catalog and Kubernetes labels take it as is)",
                 team_slug(&team)
             ),
         );

@@ -1050,7 +1050,15 @@ fn the_wizard_in_a_pseudo_terminal() {
     step("App name?", ENTER); // the default: the directory's name
     step("What does the app do", "Made in a terminal\r");
     step("Your work e-mail?", "pat@acme.corp\r");
-    step("How sensitive", ENTER); // starts on internal
+    // The registered datasets are listed with their classification; the cursor starts on
+    // "no dataset" (expenses, payroll, another, none): three up is expenses.
+    step("payroll", &format!("{UP}{UP}{UP}{ENTER}"));
+    step("What does the app do with expenses?", ENTER);
+    // An empty purpose is refused at its own question, by the org's policy.
+    step("Why does the app need expenses?", ENTER);
+    step("gives no purpose (org policy DATA-003)", "monthly report\r");
+    step("Another dataset?", ENTER);
+    step("How sensitive", ENTER); // proposed from expenses: internal
     step("Which tier?", ENTER);
     step("When should the app expire?", ENTER);
     step("Which team owns the app?", "ops\r");
@@ -1060,16 +1068,8 @@ fn the_wizard_in_a_pseudo_terminal() {
     step("Which cost center pays for it?", "CC-7\r");
     step("sign-in (identity) provider", ENTER);
     step("Which groups may use the app?", "ops\r");
-    // The registered datasets are listed; payroll (confidential) is not offered to a prototype.
-    step("not offered: payroll", "");
-    step("expenses", &format!("{UP}{UP}{ENTER}"));
-    step("What does the app do with expenses?", ENTER);
-    // An empty purpose is refused at its own question, by the org's policy.
-    step("Why does the app need expenses?", ENTER);
-    step("gives no purpose (org policy DATA-003)", "monthly report\r");
-    step("Another dataset?", ENTER);
     step("Does the app need a secret", ENTER);
-    step("call a service outside", ENTER);
+    step("call other services", ENTER);
     step("Where will the app's repository live?", ENTER);
     // The recap, then the confirmation.
     step("Here is the app. Nothing is written until you confirm.", "");

@@ -190,6 +190,12 @@ fn an_analyst_builds_an_expense_form_and_each_refusal_comes_at_its_question() {
         ("owner", "jane@gmail.com"),
         ("owner", "jane@acme.corp"),
         ("kind", "form"),
+        ("dataset", "expenses"),
+        ("access", "write"),
+        // The issue: an empty purpose was accepted, and refused fifteen questions later.
+        ("purpose", ""),
+        ("purpose", "record expense claims"),
+        ("dataset", ""),
         ("classification", ""),
         ("tier", ""),
         ("expires", "2026-12-31"),
@@ -199,12 +205,6 @@ fn an_analyst_builds_an_expense_form_and_each_refusal_comes_at_its_question() {
         ("cost-center", "CC-1234"),
         ("sso-issuer", "https://login.acme.corp"),
         ("sso-group", "finance-approvers"),
-        ("dataset", "expenses"),
-        ("access", "write"),
-        // The issue: an empty purpose was accepted, and refused fifteen questions later.
-        ("purpose", ""),
-        ("purpose", "record expense claims"),
-        ("dataset", ""),
         ("secret", "payment key"),
         ("secret", "PAYMENT_API_KEY"),
         ("store", "vault"),
@@ -222,9 +222,9 @@ fn an_analyst_builds_an_expense_form_and_each_refusal_comes_at_its_question() {
         [
             "`Expense Form` is not a valid app name\nuse 2 to 63 lowercase letters, digits and dashes, starting with a letter: `expense-form`",
             "the owner `jane@gmail.com` is not in one of the org's e-mail domains (acme.corp) (org policy OWN-001)",
-            "the app would live 305 days, longer than the prototype maximum of 90 (org policy LIFE-002)",
-            "`Finance Ops` is not a team name levee can use as written\nthe catalog and Kubernetes labels need letters and digits, words joined by single dashes, dots or underscores, at most 63 characters: `finance-ops`",
             "the access to `expenses` gives no purpose (org policy DATA-003)",
+            "the app would live 305 days, longer than the prototype maximum of 90 (org policy LIFE-002)",
+            "`Finance Ops` is not a team name levee can use as written\nwrite it like `finance-ops`: letters and digits, words joined by single dashes, dots or underscores, at most 63 characters (the catalog and Kubernetes labels take it as is)",
             "`payment key` does not look like an environment variable name\nuse capital letters, digits and underscores: `PAYMENT_KEY`",
         ]
     );
@@ -243,20 +243,25 @@ fn an_analyst_builds_an_expense_form_and_each_refusal_comes_at_its_question() {
     assert_eq!(default_of("classification").as_deref(), Some("internal"));
     assert_eq!(default_of("tier").as_deref(), Some("prototype"));
     assert_eq!(default_of("expires").as_deref(), Some("2026-03-31"));
-    // Registry choices: the datasets the policies accept for an internal prototype (payroll is
-    // confidential: not offered, and the person is told why), the approved hosts.
+    // Registry choices: every dataset (asked before the classification, which they then
+    // propose), the approved hosts. Below the data's own classification is not offered, and the
+    // person is told why.
     assert_eq!(
         p.first_offered("dataset"),
-        ["expenses", "(other)", "(none)"]
+        ["expenses", "payroll", "(other)", "(none)"]
     );
     assert_eq!(
         p.offered("dataset"),
-        ["(other)", "(none)"],
+        ["payroll", "(other)", "(none)"],
         "expenses is taken"
+    );
+    assert_eq!(
+        p.offered("classification"),
+        ["internal", "confidential", "restricted"]
     );
     assert!(
         p.all_notes().contains(
-            "not offered: payroll (a prototype app may not use the confidential dataset `payroll`"
+            "not offered: public (the app is classified public but uses the internal dataset `expenses` (org policy DATA-002))"
         ),
         "{}",
         p.all_notes()
@@ -290,6 +295,7 @@ fn an_analyst_builds_an_expense_form_and_each_refusal_comes_at_its_question() {
         "Expires              2026-03-31",
         "Team                 finance-ops",
         "Dataset 1            expenses · write · record expense claims",
+        "Sign-in provider     https://login.acme.corp",
         "Secret 1             PAYMENT_API_KEY · vault",
         "Calls out to 1       api.acme.corp",
         "Runs in              a sandboxed-container, with the org's limits for a prototype",
@@ -325,6 +331,7 @@ fn esc_goes_back_one_question_and_keeps_the_answer_as_the_default() {
     let mut p = Scripted::new(&script(&[
         START,
         &[
+            ("dataset", ""),
             ("classification", "confidential"),
             // Esc at the tier: back to the classification, which shows the answer given.
             ("tier", ESC),
@@ -333,6 +340,7 @@ fn esc_goes_back_one_question_and_keeps_the_answer_as_the_default() {
             ("expires", ESC),
             ("tier", ESC),
             ("classification", ESC),
+            ("dataset", ESC),
             ("kind", ESC),
             ("owner", ESC),
             ("description", ESC),
@@ -342,6 +350,7 @@ fn esc_goes_back_one_question_and_keeps_the_answer_as_the_default() {
             ("description", ""),
             ("owner", ""),
             ("kind", ""),
+            ("dataset", ""),
             ("classification", ""),
             ("tier", ""),
             ("expires", ""),
@@ -349,7 +358,6 @@ fn esc_goes_back_one_question_and_keeps_the_answer_as_the_default() {
             ("cost-center", ""),
             ("sso-issuer", ""),
             ("sso-group", ""),
-            ("dataset", ""),
             ("secret", ""),
             ("egress", ""),
             ("ci", ""),
@@ -432,6 +440,10 @@ fn the_recap_changes_an_answer_and_rechecks_the_answers_after_it() {
     let mut p = Scripted::new(&script(&[
         START,
         &[
+            ("dataset", "expenses"),
+            ("access", "read"),
+            ("purpose", "monthly totals"),
+            ("dataset", ""),
             ("classification", ""),
             ("tier", ""),
             ("expires", ""),
@@ -439,10 +451,6 @@ fn the_recap_changes_an_answer_and_rechecks_the_answers_after_it() {
             ("cost-center", ""),
             ("sso-issuer", ""),
             ("sso-group", "finance-approvers"),
-            ("dataset", "expenses"),
-            ("access", "read"),
-            ("purpose", "monthly totals"),
-            ("dataset", ""),
             ("secret", ""),
             ("egress", ""),
             ("ci", ""),
@@ -492,13 +500,13 @@ fn the_org_config_decides_the_choices_not_the_wizard() {
     let stores = |org: &Org| {
         let mut p = Scripted::new(&[
             ("description", ""),
+            ("dataset", ""),
             ("tier", "sandbox"),
             ("expires", ""),
             ("team", ""),
             ("cost-center", ""),
             ("sso-issuer", ""),
             ("sso-group", ""),
-            ("dataset", ""),
             ("secret", "API_TOKEN"),
             ("store", "label:env"),
             ("secret", ""),
@@ -540,7 +548,12 @@ fn the_org_config_decides_the_choices_not_the_wizard() {
     let mut p = Scripted::new(&script(&[
         START,
         &[
-            ("classification", "confidential"),
+            ("dataset", "payroll"),
+            ("access", ""),
+            ("purpose", "pay slips"),
+            ("dataset", ""),
+            // Proposed from the dataset: confidential.
+            ("classification", ""),
             ("tier", ""),
             ("expires", ""),
             ("team", ""),
@@ -549,10 +562,6 @@ fn the_org_config_decides_the_choices_not_the_wizard() {
             // A confidential app must name who may sign in (the org's policy says so).
             ("sso-group", ""),
             ("sso-group", "finance"),
-            ("dataset", "payroll"),
-            ("access", ""),
-            ("purpose", "pay slips"),
-            ("dataset", ""),
             ("secret", ""),
             ("egress", ""),
             ("ci", ""),
@@ -561,7 +570,9 @@ fn the_org_config_decides_the_choices_not_the_wizard() {
     ]));
     let r =
         wizard::resolve(&Given::default(), &setup(&org, &pack), Some(&mut p)).expect("resolves");
+    assert_eq!(r.manifest.classification, Classification::Confidential);
     assert_eq!(r.manifest.lifecycle.tier, Tier::Sandbox);
+    assert_eq!(p.offered("tier"), ["sandbox", "production"]);
     assert_eq!(p.offered("access"), ["read"]);
     assert_eq!(p.offered("egress"), ["api.acme.corp", "(other)", "(none)"]);
     assert_eq!(
@@ -573,39 +584,6 @@ fn the_org_config_decides_the_choices_not_the_wizard() {
             .contains("not offered: *.internal.acme.corp ("),
         "{}",
         p.all_notes()
-    );
-}
-
-#[test]
-fn a_choice_that_clashes_with_an_earlier_answer_says_which() {
-    // Another dataset, typed in: not in the registry, so it counts as confidential; the app is
-    // internal. The refusal names the earlier answer it clashes with.
-    let (org, pack) = (acme(), basic());
-    let mut p = Scripted::new(&script(&[
-        START,
-        &[
-            ("classification", ""),
-            ("tier", "sandbox"),
-            ("expires", ""),
-            ("team", ""),
-            ("cost-center", ""),
-            ("sso-issuer", ""),
-            ("sso-group", ""),
-            ("dataset", "(other)"),
-            ("dataset", "travel-bookings"),
-            ("dataset", ""),
-            ("secret", ""),
-            ("egress", ""),
-            ("ci", ""),
-            ("confirm", "create"),
-        ],
-    ]));
-    wizard::resolve(&Given::default(), &setup(&org, &pack), Some(&mut p)).expect("resolves");
-    assert_eq!(
-        p.refusals,
-        [
-            "the app is classified internal but uses the confidential dataset `travel-bookings` (org policy DATA-002)\nThis clashes with your answer to \u{201c}Data classification\u{201d}: answer differently here, or press Esc to go back and change it."
-        ]
     );
 }
 
@@ -623,13 +601,13 @@ fn given_answers_are_not_asked_unless_the_policy_refuses_them() {
         ("description", ""),
         // Refused though given: asked, with the reason first.
         ("owner", "jane@acme.corp"),
+        ("dataset", ""),
         ("tier", ""),
         ("expires", ""),
         ("team", ""),
         ("cost-center", ""),
         ("sso-issuer", ""),
         ("sso-group", ""),
-        ("dataset", ""),
         ("secret", ""),
         ("egress", ""),
         ("ci", ""),
@@ -669,11 +647,11 @@ fn without_a_prompt_every_problem_is_reported_at_once() {
         listed,
         [
             "missing --owner (Owner): the accountable person's e-mail, like jane.doe@acme.corp",
+            "--dataset: `expenses` allows read, write access only, not admin (DATA-004)",
+            "--dataset: the access to `expenses` gives no purpose (DATA-003)",
             "--team: a production app needs an owning team (OWN-002)",
             "--cost-center: a production app needs a cost center (OWN-003)",
             "--sso-group: a production app must limit sign-in to named groups (AUTH-006)",
-            "--dataset: `expenses` allows read, write access only, not admin (DATA-004)",
-            "--dataset: the access to `expenses` gives no purpose (DATA-003)",
         ]
     );
     assert_eq!(problems[0].kind, ProblemKind::Missing);

@@ -442,11 +442,13 @@ impl Prompt for InquirePrompt {
             .unwrap_or(0);
         // The list shows each choice with its explanation; the answer echoes the value alone.
         let value_of = |i: usize| choices.get(i).map(|c| c.value.clone()).unwrap_or_default();
+        // The value alone when the label starts with it; else the label (`no dataset`).
         let formatter = |o: inquire::list_option::ListOption<&String>| {
             let v = value_of(o.index);
-            match v.as_str() {
-                wizard::NONE | wizard::OTHER => o.value.trim().to_string(),
-                _ => v,
+            if o.value.starts_with(v.as_str()) {
+                v
+            } else {
+                o.value.trim().to_string()
             }
         };
         let mut p = inquire::Select::new(&q.message, labels)

@@ -56,6 +56,8 @@ pub struct Spec {
     pub input: Input,
     /// The proposed answer (a choice's value, or text), shown with the question.
     pub default: fn(&Ctx<'_>) -> Option<String>,
+    /// What the recap says when there is no answer.
+    pub unset: &'static str,
     /// The choices of an [`Input::Select`]; each is offered only when the policies accept it.
     pub choices: fn(&Ctx<'_>) -> Vec<Choice>,
     /// A choice that asks for free text instead (an unlisted dataset or host): its prompt.
@@ -210,6 +212,7 @@ pub static QUESTIONS: &[Spec] = &[
         field: "/name",
         input: Input::Text,
         default: |cx| cx.setup.default_name.clone(),
+        unset: "(none)",
         choices: no_choices,
         other: None,
         applies: always,
@@ -226,6 +229,7 @@ pub static QUESTIONS: &[Spec] = &[
         field: "/description",
         input: Input::Text,
         default: nothing,
+        unset: "(none)",
         choices: no_choices,
         other: None,
         applies: always,
@@ -245,6 +249,7 @@ pub static QUESTIONS: &[Spec] = &[
         field: "/owner",
         input: Input::Text,
         default: nothing,
+        unset: "(none)",
         choices: no_choices,
         other: None,
         applies: always,
@@ -271,6 +276,7 @@ pub static QUESTIONS: &[Spec] = &[
         field: "/kind",
         input: Input::Select,
         default: nothing,
+        unset: "(none)",
         choices: |cx| {
             Kind::ALL
                 .iter()
@@ -307,6 +313,7 @@ pub static QUESTIONS: &[Spec] = &[
         field: "/stack",
         input: Input::Select,
         default: nothing,
+        unset: "(none)",
         choices: |cx| {
             cx.stacks()
                 .into_iter()
@@ -338,160 +345,6 @@ pub static QUESTIONS: &[Spec] = &[
         },
     },
     Spec {
-        id: "classification",
-        flag: "--classification",
-        label: "Data classification",
-        prompt: Words::Fixed("How sensitive is the most sensitive data the app handles?"),
-        help: Words::Fixed(
-            "public, internal, confidential or restricted: the app is as sensitive as the most sensitive data it touches",
-        ),
-        field: "/classification",
-        input: Input::Select,
-        default: |_| Some(Classification::Internal.to_string()),
-        choices: |_| {
-            Classification::ALL
-                .iter()
-                .map(|c| choice(c.as_str(), format!("{:<13} {}", c.as_str(), c.explain())))
-                .collect()
-        },
-        other: None,
-        applies: always,
-        needed: false,
-        confirmed: true,
-        check: any,
-    },
-    Spec {
-        id: "tier",
-        flag: "--tier",
-        label: "Tier",
-        prompt: Words::Fixed("Which tier?"),
-        help: Words::Fixed("how grown-up the app is; `levee promote` moves it up later"),
-        field: "/lifecycle/tier",
-        input: Input::Select,
-        // The first tier the policies accept for the answers so far.
-        default: nothing,
-        choices: |cx| {
-            Tier::ALL
-                .iter()
-                .map(|t| {
-                    choice(
-                        t.as_str(),
-                        format!("{:<11} {}", t.as_str(), tier_explain(*t, cx)),
-                    )
-                })
-                .collect()
-        },
-        other: None,
-        applies: always,
-        needed: false,
-        confirmed: false,
-        check: any,
-    },
-    Spec {
-        id: "expires",
-        flag: "--expires",
-        label: "Expires",
-        prompt: Words::Fixed("When should the app expire?"),
-        help: Words::Fixed(
-            "YYYY-MM-DD; it is retired then unless promoted (Enter: the date shown)",
-        ),
-        field: "/lifecycle/expires",
-        input: Input::Text,
-        default: |cx| {
-            let days = cx.setup.org.tier(cx.tier()?).default_lifetime_days?;
-            let d = cx
-                .setup
-                .today
-                .0
-                .checked_add(jiff::Span::new().days(i64::from(days)))
-                .ok()?;
-            Some(d.to_string())
-        },
-        choices: no_choices,
-        other: None,
-        applies: always,
-        needed: false,
-        confirmed: false,
-        check: any,
-    },
-    Spec {
-        id: "team",
-        flag: "--team",
-        label: "Team",
-        prompt: Words::Fixed("Which team owns the app?"),
-        help: Words::Fixed("as your catalog names it, like finance-ops (Enter to skip)"),
-        field: "/team",
-        input: Input::Text,
-        default: nothing,
-        choices: no_choices,
-        other: None,
-        applies: always,
-        needed: false,
-        confirmed: false,
-        check: any,
-    },
-    Spec {
-        id: "cost-center",
-        flag: "--cost-center",
-        label: "Cost center",
-        prompt: Words::Fixed("Which cost center pays for it?"),
-        help: Words::Fixed("like CC-1234 (Enter to skip)"),
-        field: "/cost/center",
-        input: Input::Text,
-        default: nothing,
-        choices: no_choices,
-        other: None,
-        applies: always,
-        needed: false,
-        confirmed: false,
-        check: any,
-    },
-    Spec {
-        id: "sso-issuer",
-        flag: "--sso-issuer",
-        label: "Sign-in provider",
-        prompt: Words::Fixed("Your sign-in (identity) provider's address?"),
-        help: Words::Fixed(
-            "its https URL, like https://login.acme.corp; Enter to fill it in later (the platform team knows it)",
-        ),
-        field: "/sso/issuer",
-        input: Input::Text,
-        default: nothing,
-        choices: no_choices,
-        other: None,
-        applies: always,
-        needed: false,
-        confirmed: false,
-        check: any,
-    },
-    Spec {
-        id: "sso-group",
-        flag: "--sso-group",
-        label: "Who may sign in",
-        prompt: Words::Fixed("Which groups may use the app?"),
-        help: Words::From(|cx| {
-            let approvers = cx.chosen_template().is_some_and(|t| t.meta.approver_group);
-            if approvers {
-                "group names from your sign-in provider, comma-separated; a form needs one whose name says approvers (its members approve)".into()
-            } else {
-                "group names from your sign-in provider, comma-separated (Enter: anyone who signs in)".into()
-            }
-        }),
-        field: "/sso/groups",
-        input: Input::List,
-        default: |cx| {
-            let t = cx.chosen_template()?;
-            let name = cx.str("/name")?;
-            t.meta.approver_group.then(|| format!("{name}-approvers"))
-        },
-        choices: no_choices,
-        other: None,
-        applies: always,
-        needed: false,
-        confirmed: false,
-        check: any,
-    },
-    Spec {
         id: "dataset",
         flag: "--dataset",
         label: "Dataset",
@@ -506,6 +359,7 @@ pub static QUESTIONS: &[Spec] = &[
         field: "/data_access/{i}/dataset",
         input: Input::Select,
         default: |_| Some(NONE.into()),
+        unset: "(none)",
         choices: |cx| {
             let taken = cx.taken("/data_access/{i}/dataset");
             let mut out: Vec<Choice> = cx
@@ -557,6 +411,7 @@ pub static QUESTIONS: &[Spec] = &[
         field: "/data_access/{i}/access_level",
         input: Input::Select,
         default: nothing,
+        unset: "(none)",
         choices: |_| {
             AccessLevel::ALL
                 .iter()
@@ -590,6 +445,181 @@ pub static QUESTIONS: &[Spec] = &[
         field: "/data_access/{i}/purpose",
         input: Input::Text,
         default: nothing,
+        unset: "(none)",
+        choices: no_choices,
+        other: None,
+        applies: always,
+        needed: false,
+        confirmed: false,
+        check: any,
+    },
+    Spec {
+        id: "classification",
+        flag: "--classification",
+        label: "Data classification",
+        prompt: Words::Fixed("How sensitive is the most sensitive data the app handles?"),
+        help: Words::Fixed(
+            "public, internal, confidential or restricted: the app is as sensitive as the most sensitive data it touches (the datasets' own classification is proposed)",
+        ),
+        field: "/classification",
+        input: Input::Select,
+        // The most sensitive of the datasets the app uses (the registry knows), else internal.
+        default: |cx| {
+            let items = cx
+                .get("/data_access")
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice);
+            let most = items
+                .iter()
+                .filter_map(|d| d.get("dataset").and_then(Value::as_str))
+                .map(|name| cx.setup.org.dataset_classification(name))
+                .max()
+                .unwrap_or(Classification::Internal);
+            Some(most.max(Classification::Internal).to_string())
+        },
+        unset: "(none)",
+        choices: |_| {
+            Classification::ALL
+                .iter()
+                .map(|c| choice(c.as_str(), format!("{:<13} {}", c.as_str(), c.explain())))
+                .collect()
+        },
+        other: None,
+        applies: always,
+        needed: false,
+        confirmed: true,
+        check: any,
+    },
+    Spec {
+        id: "tier",
+        flag: "--tier",
+        label: "Tier",
+        prompt: Words::Fixed("Which tier?"),
+        help: Words::Fixed("how grown-up the app is; `levee promote` moves it up later"),
+        field: "/lifecycle/tier",
+        input: Input::Select,
+        // The first tier the policies accept for the answers so far.
+        default: nothing,
+        unset: "(none)",
+        choices: |cx| {
+            Tier::ALL
+                .iter()
+                .map(|t| {
+                    choice(
+                        t.as_str(),
+                        format!("{:<11} {}", t.as_str(), tier_explain(*t, cx)),
+                    )
+                })
+                .collect()
+        },
+        other: None,
+        applies: always,
+        needed: false,
+        confirmed: false,
+        check: any,
+    },
+    Spec {
+        id: "expires",
+        flag: "--expires",
+        label: "Expires",
+        prompt: Words::Fixed("When should the app expire?"),
+        help: Words::Fixed(
+            "YYYY-MM-DD; it is retired then unless promoted (Enter: the date shown)",
+        ),
+        field: "/lifecycle/expires",
+        input: Input::Text,
+        default: |cx| {
+            let days = cx.setup.org.tier(cx.tier()?).default_lifetime_days?;
+            let d = cx
+                .setup
+                .today
+                .0
+                .checked_add(jiff::Span::new().days(i64::from(days)))
+                .ok()?;
+            Some(d.to_string())
+        },
+        unset: "(none)",
+        choices: no_choices,
+        other: None,
+        applies: always,
+        needed: false,
+        confirmed: false,
+        check: any,
+    },
+    Spec {
+        id: "team",
+        flag: "--team",
+        label: "Team",
+        prompt: Words::Fixed("Which team owns the app?"),
+        help: Words::Fixed("as your catalog names it, like finance-ops (Enter to skip)"),
+        field: "/team",
+        input: Input::Text,
+        default: nothing,
+        unset: "(none)",
+        choices: no_choices,
+        other: None,
+        applies: always,
+        needed: false,
+        confirmed: false,
+        check: any,
+    },
+    Spec {
+        id: "cost-center",
+        flag: "--cost-center",
+        label: "Cost center",
+        prompt: Words::Fixed("Which cost center pays for it?"),
+        help: Words::Fixed("like CC-1234 (Enter to skip)"),
+        field: "/cost/center",
+        input: Input::Text,
+        default: nothing,
+        unset: "(none)",
+        choices: no_choices,
+        other: None,
+        applies: always,
+        needed: false,
+        confirmed: false,
+        check: any,
+    },
+    Spec {
+        id: "sso-issuer",
+        flag: "--sso-issuer",
+        label: "Sign-in provider",
+        prompt: Words::Fixed("Your sign-in (identity) provider's address?"),
+        help: Words::Fixed(
+            "its https URL, like https://login.acme.corp; Enter to fill it in later (the platform team knows it)",
+        ),
+        field: "/sso/issuer",
+        input: Input::Text,
+        default: nothing,
+        unset: "(not yet: set `sso.issuer` in app.yaml; the platform team knows it)",
+        choices: no_choices,
+        other: None,
+        applies: always,
+        needed: false,
+        confirmed: false,
+        check: any,
+    },
+    Spec {
+        id: "sso-group",
+        flag: "--sso-group",
+        label: "Who may sign in",
+        prompt: Words::Fixed("Which groups may use the app?"),
+        help: Words::From(|cx| {
+            let approvers = cx.chosen_template().is_some_and(|t| t.meta.approver_group);
+            if approvers {
+                "group names from your sign-in provider, comma-separated; a form needs one whose name says approvers (its members approve)".into()
+            } else {
+                "group names from your sign-in provider, comma-separated (Enter: anyone who signs in)".into()
+            }
+        }),
+        field: "/sso/groups",
+        input: Input::List,
+        default: |cx| {
+            let t = cx.chosen_template()?;
+            let name = cx.str("/name")?;
+            t.meta.approver_group.then(|| format!("{name}-approvers"))
+        },
+        unset: "(none)",
         choices: no_choices,
         other: None,
         applies: always,
@@ -612,6 +642,7 @@ pub static QUESTIONS: &[Spec] = &[
         field: "/secrets/{i}/name",
         input: Input::Text,
         default: nothing,
+        unset: "(none)",
         choices: no_choices,
         other: None,
         applies: always,
@@ -633,6 +664,7 @@ pub static QUESTIONS: &[Spec] = &[
         field: "/secrets/{i}/provider",
         input: Input::Select,
         default: nothing,
+        unset: "(none)",
         choices: |_| {
             SecretProvider::ALL
                 .iter()
@@ -658,15 +690,18 @@ pub static QUESTIONS: &[Spec] = &[
         label: "Calls out to",
         prompt: Words::From(|cx| {
             if cx.is_first_item() {
-                "Does the app call a service outside the org's network?".into()
+                "Does the app call other services (APIs)?".into()
             } else {
-                "Another outside service?".into()
+                "Another service?".into()
             }
         }),
-        help: Words::Fixed("the hosts your org has approved; anything else is blocked"),
+        help: Words::Fixed(
+            "the hosts your org has approved for apps to call; anything else is blocked",
+        ),
         field: "/runtime/egress/{i}",
         input: Input::Select,
         default: |_| Some(NONE.into()),
+        unset: "(none)",
         choices: |cx| {
             let taken = cx.taken("/runtime/egress/{i}");
             let mut out: Vec<Choice> = cx
@@ -682,7 +717,7 @@ pub static QUESTIONS: &[Spec] = &[
             out.push(choice(
                 NONE,
                 if cx.is_first_item() {
-                    "no outside service"
+                    "no other service"
                 } else {
                     "no more"
                 },
@@ -704,6 +739,7 @@ pub static QUESTIONS: &[Spec] = &[
         field: "/ci",
         input: Input::Select,
         default: |_| Some(Ci::Github.to_string()),
+        unset: "(none)",
         choices: |_| {
             Ci::ALL
                 .iter()

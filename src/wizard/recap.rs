@@ -39,7 +39,7 @@ pub(crate) fn recap(steps: &[Step], answers: &Value, r: &Resolved, setup: &Setup
             None if s.spec.list().is_some() => {}
             None => {
                 let shown = match value {
-                    None => "(none)".to_string(),
+                    None => s.spec.unset.to_string(),
                     Some(v) if s.spec.id == "classification" => {
                         let text = display(v);
                         match text.parse::<Classification>() {
