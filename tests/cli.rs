@@ -3,7 +3,7 @@
 mod common;
 
 use clap::CommandFactory;
-use common::levee;
+use common::{levee, levee_in};
 
 #[test]
 fn cli_definition_is_consistent() {
@@ -119,5 +119,240 @@ fn broken_pipe_is_not_an_error() {
         out.stderr.is_empty(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn global_options_are_listed_apart_in_every_commands_help() {
+    for args in [&["--help"][..], &["new", "--help"], &["check", "--help"]] {
+        let out = levee().args(args).output().expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (own, global) = text
+            .split_once("\nGlobal options:\n")
+            .unwrap_or_else(|| panic!("{args:?}: no Global options heading:\n{text}"));
+        for flag in ["--color", "--quiet", "--verbose", "--no-input", "--org"] {
+            assert!(
+                global.contains(flag),
+                "{args:?}: {flag} not global:\n{text}"
+            );
+            assert!(
+                !own.contains(flag),
+                "{args:?}: {flag} among the command's own:\n{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn completions_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = levee().args(["completions", shell]).output().expect("runs");
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&out.stdout).into_owned();
+        for word in [
+            "new",
+            "validate",
+            "completions",
+            "no-input",
+            "classification",
+        ] {
+            assert!(script.contains(word), "{shell}: {word} missing");
+        }
+    }
+    // The bash script is valid bash, and completes `levee va` to `validate` in a real shell.
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("levee.bash");
+    let out = levee()
+        .args(["completions", "bash"])
+        .output()
+        .expect("runs");
+    std::fs::write(&file, &out.stdout).expect("write");
+    let check = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -e; source {f}; COMP_WORDS=(levee va); COMP_CWORD=1; COMP_LINE='levee va'; COMP_POINT=8; _levee levee va levee; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            f = file.display()
+        ))
+        .output()
+        .expect("bash runs");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&check.stdout), "validate\n");
+    levee()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("possible values: bash"));
+}
+
+#[test]
+fn man_pages_render_without_warnings() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for args in [&["man"][..], &["man", "new"]] {
+        let out = levee().args(args).output().expect("runs");
+        assert!(out.status.success(), "{args:?}");
+        let page = dir.path().join("page.1");
+        std::fs::write(&page, &out.stdout).expect("write");
+        // groff with every warning on, as `man` would format it.
+        let fmt = std::process::Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww", "-z"])
+            .arg(&page)
+            .output()
+            .expect("groff is installed");
+        assert!(
+            fmt.status.success() && fmt.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&fmt.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(text.contains(".TH levee"), "{args:?}");
+    }
+    let new = String::from_utf8_lossy(&levee().args(["man", "new"]).output().expect("runs").stdout)
+        .into_owned();
+    assert!(
+        new.contains(".TH levee-new 1") && new.contains("\\-\\-answers"),
+        "{new}"
+    );
+    // Every page into a directory.
+    let out = dir.path().join("man1");
+    levee().args(["man", "--dir"]).arg(&out).assert().code(0);
+    for page in [
+        "levee.1",
+        "levee-new.1",
+        "levee-check.1",
+        "levee-completions.1",
+    ] {
+        assert!(out.join(page).is_file(), "{page}");
+    }
+    levee()
+        .args(["man", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("levee has no command `nope`"));
+}
+
+/// A tree of apps: two valid, one invalid in a nested folder, one in node_modules and one in a
+/// .gitignored folder (both skipped), and an org config.
+fn app_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tmp");
+    let valid = std::fs::read_to_string(common::root().join("tests/manifests/valid/minimal.yaml"))
+        .expect("minimal");
+    let write = |rel: &str, text: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    write("apps/a/app.yaml", &valid);
+    write(
+        "apps/finance/b/app.yaml",
+        &valid.replace("name: ", "name: b"),
+    );
+    write("apps/finance/broken/app.yaml", "name: Bad Name\nowner: x\n");
+    write("apps/a/node_modules/dep/app.yaml", "not: an app\n");
+    write("scratch/app.yaml", "not: an app\n");
+    write(".gitignore", "scratch/\n");
+    write("levee.org.yaml", "org: acme\n");
+    dir
+}
+
+#[test]
+fn validate_and_check_walk_a_tree_of_apps() {
+    let tree = app_tree();
+    let out = levee()
+        .args(["validate", "--format", "json"])
+        .arg(tree.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "the broken app");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let files: Vec<String> = v["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| {
+            let p = f["path"].as_str().expect("path");
+            p.strip_prefix(&tree.path().display().to_string())
+                .unwrap_or(p)
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "/apps/a/app.yaml",
+            "/apps/finance/b/app.yaml",
+            "/apps/finance/broken/app.yaml",
+            "/levee.org.yaml"
+        ]
+    );
+    // check: the app manifests only, the invalid one reported as such.
+    let out = levee_in(tree.path())
+        .args(["check", "--format", "json", "apps"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["summary"]["apps"], 3, "{v}");
+    assert_eq!(v["summary"]["invalid"], 1, "{v}");
+    // A folder with no app at all is still an error naming it.
+    let empty = tempfile::tempdir().expect("tmp");
+    levee()
+        .arg("check")
+        .arg(empty.path())
+        .assert()
+        .code(2)
+        .stdout(predicates::str::contains(
+            "has no app.yaml, nor any app below it",
+        ));
+}
+
+#[test]
+fn verbose_says_which_org_config_is_in_force() {
+    let tree = app_tree();
+    let out = levee_in(&tree.path().join("apps/a"))
+        .args(["-v", "check"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let org = tree.path().join("levee.org.yaml");
+    assert!(
+        err.contains(&format!(
+            "Using the org config {} (the nearest levee.org.yaml at or above {}).",
+            org.display(),
+            tree.path().join("apps/a").display()
+        )),
+        "{err}"
+    );
+    let bare = tempfile::tempdir().expect("tmp");
+    std::fs::copy(
+        common::root().join("tests/manifests/valid/minimal.yaml"),
+        bare.path().join("app.yaml"),
+    )
+    .expect("copy");
+    let out = levee_in(bare.path())
+        .args(["-v", "sync", "--check"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.contains("Using levee's built-in org config: there is no levee.org.yaml at or above"),
+        "{err}"
+    );
+    let out = levee_in(bare.path())
+        .args(["-v", "--org"])
+        .arg(&org)
+        .args(["check"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.contains(&format!(
+            "Using the org config {} (given by --org or LEVEE_ORG).",
+            org.display()
+        )),
+        "{err}"
     );
 }

@@ -101,7 +101,7 @@ fn no_input_names_every_missing_answer_at_once_and_never_prompts() {
   missing --owner (Owner): the accountable person's e-mail, like jane.doe@acme.corp
   missing --kind (Kind of app): dashboard, form: each is a starter app you then make your own
   missing --stack (Language): node (TypeScript) or python: the starter app is written in it
-  missing --classification (Data classification): public, internal, confidential or restricted: the app is as sensitive as the most sensitive data it touches
+  missing --classification (Data classification): public, internal, confidential or restricted: the app is as sensitive as the most sensitive data it touches (the datasets' own classification is proposed)
 hint: pass each as a flag, or put them in an answers file (--answers FILE, with app.yaml's keys)
 "
     );
@@ -877,7 +877,12 @@ fn org_policy_refusals_before_writing() {
             "--tier: a prototype app may handle internal data at most, and this app is classified confidential (DATA-006)",
         ),
         (
+            // The tier proposed fits the dataset (sandbox); the classification given does not.
             vec!["--dataset", "hr-salaries:read:pay"],
+            "--classification: the app is classified internal but uses the confidential dataset `hr-salaries` (DATA-002)",
+        ),
+        (
+            vec!["--dataset", "hr-salaries:read:pay", "--tier", "prototype"],
             "--dataset: a prototype app may not use the confidential dataset `hr-salaries`: prototype apps may touch internal data at most (DATA-001)",
         ),
         (

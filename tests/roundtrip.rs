@@ -66,7 +66,8 @@ fn manifest() -> impl Strategy<Value = Manifest> {
             name(),
             option::of(text()),
             "[a-z]{1,10}\\.[a-z]{1,10}@[a-z]{1,10}\\.corp",
-            option::of(text()),
+            // A team is written as the catalog and Kubernetes labels take it.
+            option::of("[A-Za-z0-9]{1,10}([-_.][A-Za-z0-9]{1,10}){0,3}"),
             option::of(pick(Kind::ALL)),
             option::of(pick(Stack::ALL)),
             pick(Classification::ALL),
