@@ -80,6 +80,18 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
             )
             .into());
     }
+    if ui.verbose > 0 {
+        // One line per distinct org config in force.
+        let mut seen = std::collections::BTreeSet::new();
+        for app in &apps {
+            let found = crate::org::locate(global.org.as_deref(), app);
+            if seen.insert(found.clone()) {
+                let source =
+                    found.map_or(crate::org::OrgSource::Default, crate::org::OrgSource::File);
+                ui.verbose(&super::org_in_words(&source, global.org.is_some(), app));
+            }
+        }
+    }
     let opts = Options {
         to: args
             .to

@@ -672,7 +672,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
             let was = diags_before
                 .iter()
                 .any(|b| b.field == d.field && b.message == d.message);
-            if let Some(text) = self.attribute(&steps, k, &field, was) {
+            if let Some(text) = Self::attribute(&steps, k, &field, was) {
                 let mut r = d.message.clone();
                 if let Some(h) = d.hint.as_ref().filter(|h| !h.is_empty()) {
                     r.push('\n');
@@ -692,7 +692,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
             let was = sandbox_before
                 .iter()
                 .any(|b| b.field == r.field && b.message == r.message);
-            if let Some(text) = self.attribute(&steps, k, &field, was) {
+            if let Some(text) = Self::attribute(&steps, k, &field, was) {
                 v.refusals
                     .push(with_conflict(format!("{}\n{}", r.message, r.hint), text));
             }
@@ -706,7 +706,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
             let was = found_before
                 .iter()
                 .any(|b| b.id == f.id && b.field == f.field);
-            if let Some(text) = self.attribute(&steps, k, &f.field, was) {
+            if let Some(text) = Self::attribute(&steps, k, &f.field, was) {
                 let line = with_conflict(format!("{} (org policy {})", f.msg, f.id), text);
                 match f.level {
                     Level::Deny => v.refusals.push(line),
@@ -719,13 +719,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
 
     /// Whether a finding about `field` refuses the answer to `steps[k]`: `Some(conflict)` when it
     /// does (`conflict` names the earlier question it clashes with, if any).
-    fn attribute(
-        &self,
-        steps: &[Step],
-        k: usize,
-        field: &str,
-        was_there: bool,
-    ) -> Option<Option<String>> {
+    fn attribute(steps: &[Step], k: usize, field: &str, was_there: bool) -> Option<Option<String>> {
         match Self::owner(steps, field) {
             Some(j) if j == k => Some(None),
             Some(j) if j > k => None,
@@ -1341,5 +1335,99 @@ fn prune_empty(v: &mut Value) {
                 .retain(|c| !(c.is_null() || c.as_object().is_some_and(serde_json::Map::is_empty)));
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(id: &str) -> &'static Spec {
+        QUESTIONS
+            .iter()
+            .find(|s| s.id == id)
+            .unwrap_or_else(|| panic!("no question {id}"))
+    }
+
+    /// name, classification, tier, expires, team, sso-issuer, sso-group, one dataset item and
+    /// the "another dataset?" question.
+    fn steps() -> Vec<Step> {
+        let mut out: Vec<Step> = ["name", "classification", "tier", "expires", "team"]
+            .iter()
+            .chain(&["sso-issuer", "sso-group"])
+            .map(|id| Step::new(spec(id), None))
+            .collect();
+        for id in ["dataset", "access", "purpose"] {
+            out.push(Step::new(spec(id), Some(0)));
+        }
+        out.push(Step::new(spec("dataset"), Some(1)));
+        out
+    }
+
+    #[test]
+    fn a_finding_belongs_to_the_last_question_around_its_field() {
+        type W<'a, 'p> = Wizard<'a, 'p>;
+        let s = steps();
+        let at = |id: &str, item: Option<usize>| {
+            s.iter()
+                .position(|x| x.spec.id == id && x.item == item)
+                .expect("step")
+        };
+        assert_eq!(
+            W::owner(&s, "classification"),
+            Some(at("classification", None))
+        );
+        // `lifecycle` (LIFE-001) waits for the expiry, the last question inside it.
+        assert_eq!(W::owner(&s, "lifecycle"), Some(at("expires", None)));
+        assert_eq!(W::owner(&s, "sso"), Some(at("sso-group", None)));
+        assert_eq!(W::owner(&s, "data_access[0]"), Some(at("purpose", Some(0))));
+        assert_eq!(
+            W::owner(&s, "data_access[0].access_level"),
+            Some(at("access", Some(0)))
+        );
+        assert_eq!(W::owner(&s, "runtime.cpu_limit"), None);
+        assert_eq!(W::owner(&s, ""), None);
+    }
+
+    #[test]
+    fn a_finding_refuses_the_answer_that_caused_it() {
+        type W<'a, 'p> = Wizard<'a, 'p>;
+        let s = steps();
+        let dataset = 7;
+        let classification = 1;
+        // Its own question: refused, whether or not it was there before.
+        assert_eq!(
+            W::attribute(&s, dataset, "data_access[0].dataset", true),
+            Some(None)
+        );
+        // A question still ahead: waits for it.
+        assert_eq!(
+            W::attribute(&s, classification, "lifecycle.tier", false),
+            None
+        );
+        // An earlier question's field, new with this answer: refused, naming the clash.
+        assert_eq!(
+            W::attribute(&s, dataset, "classification", false),
+            Some(Some("Data classification".into()))
+        );
+        // ... unless it was there before this answer.
+        assert_eq!(W::attribute(&s, dataset, "classification", true), None);
+        // A field no question sets, new with this answer: refused.
+        assert_eq!(
+            W::attribute(&s, dataset, "runtime.cpu_limit", false),
+            Some(None)
+        );
+    }
+
+    #[test]
+    fn typed_answers_become_manifest_values() {
+        assert_eq!(parse(Input::Text, "  x "), Some(Value::String("x".into())));
+        assert_eq!(parse(Input::Text, " "), None);
+        assert_eq!(
+            parse(Input::List, "a, b,,c "),
+            Some(serde_json::json!(["a", "b", "c"]))
+        );
+        assert_eq!(parse(Input::List, " , "), None);
+        assert_eq!(parse(Input::Select, NONE), None);
     }
 }
