@@ -101,7 +101,7 @@ fn no_input_names_every_missing_answer_at_once_and_never_prompts() {
   missing --owner (Owner): the accountable person's e-mail, like jane.doe@acme.corp
   missing --kind (Kind of app): dashboard, form: each is a starter app you then make your own
   missing --stack (Language): node (TypeScript) or python: the starter app is written in it
-  missing --classification (Data classification): public, internal, confidential or restricted: the app is as sensitive as the most sensitive data it touches (the datasets' own classification is proposed)
+  missing --classification (Data classification): public, internal, confidential or restricted: as sensitive as the most sensitive data it touches (proposed from its datasets)
 hint: pass each as a flag, or put them in an answers file (--answers FILE, with app.yaml's keys)
 "
     );

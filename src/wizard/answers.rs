@@ -296,10 +296,21 @@ pub fn to_yaml(given: &Given, resume: &str) -> String {
     if let (Some(id), Some(map)) = (&given.template, doc.as_object_mut()) {
         map.insert("template".into(), Value::String(id.clone()));
     }
+    // In app.yaml's order, so the file reads like the manifest it will become.
+    if let (Some(map), Some(order)) = (
+        doc.as_object_mut(),
+        <Manifest as Checked>::schema()
+            .get("properties")
+            .and_then(Value::as_object),
+    ) {
+        let rank = |k: &str| order.keys().position(|o| o == k).unwrap_or(usize::MAX);
+        let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+        entries.sort_by_key(|(k, _)| rank(k));
+        map.extend(entries);
+    }
     let body = serde_norway::to_string(&doc).unwrap_or_default();
     format!(
-        "# {}\n# Your answers to `levee new` so far: nothing else was written. To finish:\n#   {resume}\n# (edit any answer below first; keys are app.yaml's)\n{body}",
-        manifest::SCHEMA_COMMENT.trim_start_matches("# ")
+        "# Your answers to `levee new` so far; nothing else was written. To finish:\n#   {resume}\n# (change any answer below first; the keys are app.yaml's)\n{body}"
     )
 }
 

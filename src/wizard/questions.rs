@@ -459,7 +459,7 @@ pub static QUESTIONS: &[Spec] = &[
         label: "Data classification",
         prompt: Words::Fixed("How sensitive is the most sensitive data the app handles?"),
         help: Words::Fixed(
-            "public, internal, confidential or restricted: the app is as sensitive as the most sensitive data it touches (the datasets' own classification is proposed)",
+            "public, internal, confidential or restricted: as sensitive as the most sensitive data it touches (proposed from its datasets)",
         ),
         field: "/classification",
         input: Input::Select,

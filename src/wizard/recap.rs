@@ -12,8 +12,12 @@ use super::{Resolved, Setup, Spec, Step, display};
 
 /// A question's name in the recap; list items are numbered (`Dataset 2`).
 pub(crate) fn label(spec: &Spec, item: Option<usize>) -> String {
-    match item {
-        Some(i) if super::is_head_spec(spec) => format!("{} {}", spec.label, i + 1),
+    let head = super::QUESTIONS
+        .iter()
+        .find(|s| s.list().is_some() && s.list() == spec.list());
+    match (item, head) {
+        (Some(i), Some(h)) if std::ptr::eq(h, spec) => format!("{} {}", spec.label, i + 1),
+        (Some(i), Some(h)) => format!("{} {} {}", h.label, i + 1, spec.label),
         _ => spec.label.to_string(),
     }
 }
