@@ -977,6 +977,40 @@ fn answers_file_under_flags() {
         serde_json::json!(["a", "b"])
     );
     assert_eq!(v["manifest"]["cost"]["estimated_monthly_usd"], 40.0);
+    assert!(
+        dir.path().join("answers.yaml").is_file(),
+        "the user's own answers file is never removed"
+    );
+    // Nor a file reached through levee's answers folder by a symlink or `..`.
+    #[cfg(unix)]
+    {
+        let state = tempfile::tempdir().expect("state");
+        let kept = state.path().join("levee/answers");
+        std::fs::create_dir_all(&kept).expect("mkdir");
+        std::os::unix::fs::symlink(dir.path().join("answers.yaml"), kept.join("link.yaml"))
+            .expect("symlink");
+        for (target, file) in [
+            ("via-link", kept.join("link.yaml")),
+            (
+                "via-dots",
+                kept.join("../".repeat(kept.components().count() - 1)).join(
+                    dir.path()
+                        .join("answers.yaml")
+                        .strip_prefix("/")
+                        .expect("absolute"),
+                ),
+            ),
+        ] {
+            let o = run(levee(dir.path())
+                .env("XDG_STATE_HOME", state.path())
+                .args(["new", target, "--no-input", "--name", target, "--answers"])
+                .arg(&file)
+                .arg("--templates")
+                .arg(fixtures().join("basic")));
+            assert_eq!(o.code, 0, "{target}: {}", o.stderr);
+            assert!(dir.path().join("answers.yaml").is_file(), "{target}");
+        }
+    }
     // Loaded as app.yaml is: every problem located, a did-you-mean, no internal type names.
     std::fs::write(
         dir.path().join("bad.yaml"),
@@ -1360,4 +1394,15 @@ fn every_starter_dockerfile_passes_hadolint() {
         }
     }
     assert_eq!(checked, 6);
+}
+
+#[test]
+fn quiet_prints_nothing_on_success() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let o = run(levee(dir.path())
+        .args(["-q", "new"])
+        .args(basic_args("quiet-app")));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!((o.stdout.as_str(), o.stderr.as_str()), ("", ""));
+    assert!(dir.path().join("quiet-app/app.yaml").is_file());
 }

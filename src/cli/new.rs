@@ -176,10 +176,13 @@ pub fn run_with(
         return Err(usage(e));
     }
     // A resumed run's answers file, kept by levee, has served its purpose.
-    if let (Some(file), Some(state)) = (&args.answers, answers::state_dir())
-        && std::path::absolute(file).is_ok_and(|f| f.starts_with(&state))
+    // Only a file directly in levee's own answers folder, resolved (no `..`, no symlink out).
+    if let Some(file) = &args.answers
+        && let Some(state) = answers::state_dir().and_then(|d| std::fs::canonicalize(d).ok())
+        && let Ok(real) = std::fs::canonicalize(file)
+        && real.parent() == Some(state.as_path())
     {
-        let _ = std::fs::remove_file(file);
+        let _ = std::fs::remove_file(&real);
     }
 
     match args.format {
