@@ -1300,7 +1300,9 @@ hint: your answers are kept in {k}: change the refused ones there (or pass them 
     );
     let text = std::fs::read_to_string(&kept).expect("kept");
     assert!(
-        text.contains("Payroll questions, answered") && text.contains("tier: production"),
+        text.contains("Payroll questions, answered")
+            && text.contains("tier: production")
+            && text.contains("# What stopped the run:\n#   --team: a production app needs an owning team (OWN-002)\n"),
         "{text}"
     );
     // The kept file reads as an answers file; the two missing answers finish the app.

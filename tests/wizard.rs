@@ -422,7 +422,7 @@ fn ctrl_c_stops_with_the_answers_kept_and_nothing_made() {
         serde_json::json!({"name": "expense-form", "description": "Half done"})
     );
     // The kept answers read back as an answers file, and say how to finish.
-    let text = wizard::answers::to_yaml(&kept.answers, "levee new expense-form --answers X");
+    let text = wizard::answers::to_yaml(&kept.answers, "levee new expense-form --answers X", &[]);
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("kept.yaml");
     std::fs::write(&file, &text).expect("write");
@@ -703,4 +703,69 @@ fn the_final_gate_reads_the_manifest_with_what_the_template_adds() {
     );
     assert!(problems[0].question.is_none());
     assert_eq!(kept.answers.doc["name"], "gated");
+}
+
+#[test]
+fn a_late_refusal_resumes_at_the_refused_questions_only() {
+    // A run without a prompt ends with the org's policy refusing a production app without a team
+    // or cost center; its kept answers, read back as an answers file, resume at a terminal: only
+    // those two questions (and what nobody answered yet) are asked, every other answer is kept.
+    let (org, pack) = (acme(), basic());
+    let given = Given::from(&Answers {
+        name: Some("prod-app".into()),
+        description: Some("Payroll questions, answered".into()),
+        owner: Some("jane@acme.corp".into()),
+        kind: Some(levee::manifest::Kind::Form),
+        classification: Some(Classification::Internal),
+        tier: Some(Tier::Production),
+        sso_groups: Some(vec!["payroll-approvers".into()]),
+        ..Answers::default()
+    });
+    let e = wizard::resolve(&given, &setup(&org, &pack), None).expect_err("refused");
+    let WizardError::Refused { kept, .. } = e else {
+        panic!("{e}")
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("prod-app.yaml");
+    std::fs::write(
+        &file,
+        wizard::answers::to_yaml(
+            &kept.answers,
+            "levee new prod-app --answers FILE",
+            &["--team: a production app needs an owning team (OWN-002)".into()],
+        ),
+    )
+    .expect("write");
+    let resumed = wizard::answers::load(&file).expect("the kept answers load");
+    let mut p = Scripted::new(&[
+        ("dataset", ""),
+        ("expires", ""),
+        // Still refused empty, at its own question now.
+        ("team", ""),
+        ("team", "payroll"),
+        ("cost-center", ""),
+        ("cost-center", "CC-7"),
+        ("sso-issuer", ""),
+        ("secret", ""),
+        ("egress", ""),
+        ("ci", ""),
+        ("confirm", "create"),
+    ]);
+    let r = wizard::resolve(&resumed, &setup(&org, &pack), Some(&mut p)).expect("resolves");
+    assert!(p.script.is_empty(), "left: {:?}", p.script);
+    assert_eq!(
+        p.refusals,
+        [
+            "a production app needs an owning team (org policy OWN-002)",
+            "a production app needs a cost center (org policy OWN-003)"
+        ]
+    );
+    let m = r.manifest;
+    assert_eq!(
+        m.description.as_deref(),
+        Some("Payroll questions, answered")
+    );
+    assert_eq!(m.lifecycle.tier, Tier::Production);
+    assert_eq!(m.sso_groups(), ["payroll-approvers"]);
+    assert_eq!(m.team.as_deref(), Some("payroll"));
 }

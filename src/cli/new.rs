@@ -277,7 +277,7 @@ fn stopped(e: WizardError, args: &NewArgs, ui: &Ui) -> anyhow::Result<ExitStatus
         .dir
         .as_ref()
         .map(|d| shell_word(&d.display().to_string()));
-    let keep = |kept: &wizard::Kept| -> Option<PathBuf> {
+    let keep = |kept: &wizard::Kept, refused: &[String]| -> Option<PathBuf> {
         if kept.answers.is_empty() {
             return None;
         }
@@ -287,7 +287,7 @@ fn stopped(e: WizardError, args: &NewArgs, ui: &Ui) -> anyhow::Result<ExitStatus
             .and_then(|d| Path::new(d).file_name()?.to_str().map(str::to_string))
             .unwrap_or_else(|| "new-app".into());
         let resume = |file: &Path| resume_command(dir.as_deref(), file);
-        match answers::save(&kept.answers, &stem, resume) {
+        match answers::save(&kept.answers, &stem, refused, resume) {
             Ok(p) => Some(p),
             Err(err) => {
                 ui.error(&format!(
@@ -301,7 +301,7 @@ fn stopped(e: WizardError, args: &NewArgs, ui: &Ui) -> anyhow::Result<ExitStatus
     match e {
         WizardError::Interrupted { kept } => {
             ui.error("Stopped. Nothing was written.");
-            if let Some(file) = keep(&kept) {
+            if let Some(file) = keep(&kept, &[]) {
                 ui.error(&format!(
                     "Your answers are kept in {}. To finish:\n  {}",
                     file.display(),
@@ -336,7 +336,8 @@ fn stopped(e: WizardError, args: &NewArgs, ui: &Ui) -> anyhow::Result<ExitStatus
             // A policy refusal comes after real work; keep it. Missing or mistyped flags are
             // better fixed on the command line.
             let kept_file = if problems.iter().any(|p| p.kind == ProblemKind::Policy) {
-                keep(&kept)
+                let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                keep(&kept, &lines)
             } else {
                 None
             };
@@ -360,7 +361,7 @@ fn stopped(e: WizardError, args: &NewArgs, ui: &Ui) -> anyhow::Result<ExitStatus
         }
         WizardError::Scaffold { error, kept } => {
             if kept.asked > 0
-                && let Some(file) = keep(&kept)
+                && let Some(file) = keep(&kept, &[error.to_string()])
             {
                 ui.error(&format!(
                     "Your answers are kept in {}. To finish:\n  {}",

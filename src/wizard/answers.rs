@@ -289,9 +289,9 @@ pub fn from_doc(mut doc: Value) -> Given {
     Given { doc, template }
 }
 
-/// An answers file's text: a comment saying how to finish, then the answers as YAML with the
-/// manifest's keys.
-pub fn to_yaml(given: &Given, resume: &str) -> String {
+/// An answers file's text: a comment saying how to finish (and what to change first), then the
+/// answers as YAML with the manifest's keys.
+pub fn to_yaml(given: &Given, resume: &str, refused: &[String]) -> String {
     let mut doc = given.doc.clone();
     if let (Some(id), Some(map)) = (&given.template, doc.as_object_mut()) {
         map.insert("template".into(), Value::String(id.clone()));
@@ -309,9 +309,18 @@ pub fn to_yaml(given: &Given, resume: &str) -> String {
         map.extend(entries);
     }
     let body = serde_norway::to_string(&doc).unwrap_or_default();
-    format!(
-        "# Your answers to `levee new` so far; nothing else was written. To finish:\n#   {resume}\n# (change any answer below first; the keys are app.yaml's)\n{body}"
-    )
+    let mut head = format!(
+        "# Your answers to `levee new` so far; nothing else was written. To finish:\n#   {resume}\n# (change any answer below first; the keys are app.yaml's)\n"
+    );
+    if !refused.is_empty() {
+        head.push_str("# What stopped the run:\n");
+        for r in refused {
+            for line in r.lines() {
+                head.push_str(&format!("#   {line}\n"));
+            }
+        }
+    }
+    format!("{head}{body}")
 }
 
 /// Where levee keeps answers of runs that stopped: `$XDG_STATE_HOME/levee/answers`, else
@@ -333,6 +342,7 @@ pub fn state_dir() -> Option<PathBuf> {
 pub fn save(
     given: &Given,
     stem: &str,
+    refused: &[String],
     resume: impl Fn(&Path) -> String,
 ) -> std::io::Result<PathBuf> {
     let dir = state_dir().ok_or_else(|| {
@@ -364,7 +374,7 @@ pub fn save(
         path = dir.join(format!("{stem}-{n}.yaml"));
         n += 1;
     }
-    crate::fsio::write_atomic(&path, to_yaml(given, &resume(&path)).as_bytes())?;
+    crate::fsio::write_atomic(&path, to_yaml(given, &resume(&path), refused).as_bytes())?;
     Ok(path)
 }
 
