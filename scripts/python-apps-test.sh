@@ -5,7 +5,7 @@
 #
 #   scripts/python-apps-test.sh            test all three
 #   scripts/python-apps-test.sh form       test one (or several) kinds
-#   scripts/python-apps-test.sh --relock   re-resolve the uv.lock of each template (needs PyPI)
+#   scripts/python-apps-test.sh --relock   re-resolve templates/_python-common's uv.lock (needs PyPI)
 #
 # Env: PYTHON312 (interpreter), UV_CACHE_DIR (default .cache/uv-cache),
 #      KEEP_RENDERED=1 keeps the rendered apps.
@@ -54,19 +54,17 @@ render_app() { scaffold_app "$1-python" "$2"; } # KIND DIR
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
+# One lock file for all three kinds: templates/_python-common/files/uv.lock.jinja, resolved by the
+# real uv from the rendered pyproject.toml (any kind: they share dependencies).
 relock() {
-  local kind dir name
-  for kind in "${KINDS[@]}"; do
-    dir="$WORK/$kind"
-    render_app "$kind" "$dir"
-    name="levee-$kind-python"
-    log "$kind: uv lock"
-    (cd "$dir" && rm -f uv.lock && "$TOOLS_VENV/bin/uv" lock --python "$PYTHON312")
-    grep -q "^name = \"$name\"$" "$dir/uv.lock" || { echo "project name not found in uv.lock" >&2; exit 1; }
-    sed "s/^name = \"$name\"$/name = \"{{ app.name }}\"/" "$dir/uv.lock" \
-      >"$ROOT/templates/$kind-python/files/uv.lock.jinja"
-    echo "wrote templates/$kind-python/files/uv.lock.jinja"
-  done
+  local dir="$WORK/relock" name="levee-form-python"
+  render_app form "$dir"
+  log "uv lock"
+  (cd "$dir" && rm -f uv.lock && "$TOOLS_VENV/bin/uv" lock --python "$PYTHON312")
+  grep -q "^name = \"$name\"$" "$dir/uv.lock" || { echo "project name not found in uv.lock" >&2; exit 1; }
+  sed "s/^name = \"$name\"$/name = \"{{ app.name }}\"/" "$dir/uv.lock" \
+    >"$ROOT/templates/_python-common/files/uv.lock.jinja"
+  echo "wrote templates/_python-common/files/uv.lock.jinja"
 }
 
 test_app() {

@@ -2,7 +2,9 @@
 # Scaffolds one app with the real `levee new` (no prompts), using the starter-suite org config.
 scaffold_app() { # TEMPLATE-ID DIR
   local tpl="$1" dir="$2" kind="${1%-*}"
-  local args=(new "$dir" --no-input --org "$ROOT/tests/fixtures/apps.levee.org.yaml"
+  # The pack is read from templates/ itself, so the apps are always the current tree (not the copy
+  # embedded in a levee binary built before the last template edit).
+  local args=(new "$dir" --no-input --org "$ROOT/tests/fixtures/apps.levee.org.yaml" --templates "$ROOT/templates"
     --template "$tpl" --name "levee-$tpl" --description "Example $kind app scaffolded by the test suite"
     --owner jane.doe@example.com --team platform --classification internal --tier prototype
     --sso-issuer https://login.example.com --dataset "example:read:try the $kind starter"
