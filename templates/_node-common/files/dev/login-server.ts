@@ -2,14 +2,14 @@
 //   npm run dev:login      (in one terminal)
 //   npm run dev            (in another)
 // It lets you pick a pretend person. Never use it for anything but local development:
-// the app refuses a plain-http login provider unless NODE_ENV is development or test.
+// the app refuses a plain-http login provider unless APP_ENV is dev or test.
 import { isLocalDev } from '../src/config.ts';
 import { loadManifest } from '../src/manifest.ts';
 import { startMockOidc, type MockUser } from './mock-oidc.ts';
 
 const env = process.env;
 if (!isLocalDev(env)) {
-  console.error('The fake login server only runs with NODE_ENV=development (see .env).');
+  console.error('The fake login server only runs with APP_ENV=dev (see .env).');
   process.exit(1);
 }
 const manifest = loadManifest(env);

@@ -1,7 +1,9 @@
 // A tiny OpenID Connect provider for tests and local development ONLY.
 // It implements discovery, JWKS, /authorize (code flow, PKCE S256 required),
-// /token (checks the PKCE code_verifier against the code_challenge) and
-// /userinfo, signing ID tokens with a throw-away RSA key via `jose`.
+// /token (checks the PKCE code_verifier against the code_challenge), /userinfo
+// (what the provider knows about the person *now*) and /end_session, signing ID
+// tokens with a throw-away RSA key via `jose`. Tests can make it misbehave: sign
+// with a key that is not in its JWKS, or put a wrong iss/aud/exp/nonce in the token.
 // It listens on 127.0.0.1 only.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -31,6 +33,10 @@ export interface MockOidcOptions {
   personas?: MockUser[];
   /** Called with "METHOD /path" for each request (debugging). Redirect URIs must be http://localhost or 127.0.0.1. */
   log?: (msg: string) => void;
+  /** Offer end_session_endpoint in discovery (default true). */
+  endSession?: boolean;
+  /** Lifetime of access tokens, in seconds (default 3600). */
+  accessTokenTtlSeconds?: number;
 }
 
 export interface TokenRequestRecord {
@@ -42,9 +48,18 @@ export interface TokenRequestRecord {
 
 export interface MockOidc {
   readonly issuer: string;
+  /** The person who signs in next (also updates what /userinfo says about them). */
   setUser(user: MockUser): void;
+  /** Change a person's groups at the provider (what /userinfo answers from now on). */
+  setGroups(sub: string, groups: string[]): void;
+  /** Sign ID tokens with a key that is not in the JWKS (same kid), or with the real one. */
+  signWithForeignKey(on: boolean): void;
+  /** Claims that replace the real ones in the next ID tokens (iss, aud, exp, nonce, ...); {} to reset. */
+  overrideIdTokenClaims(claims: Record<string, unknown>): void;
   readonly authorizeRequests: URLSearchParams[];
   readonly tokenRequests: TokenRequestRecord[];
+  readonly userinfoRequests: string[];
+  readonly endSessionRequests: URLSearchParams[];
   close(): Promise<void>;
 }
 
@@ -85,14 +100,22 @@ const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)}
 
 export async function startMockOidc(opts: MockOidcOptions = {}): Promise<MockOidc> {
   const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const foreign = await generateKeyPair('RS256');
+  let useForeignKey = false;
+  let claimOverrides: Record<string, unknown> = {};
+  const directory = new Map<string, MockUser>();
   const kid = randomUUID();
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   const groupsClaim = opts.groupsClaim ?? 'groups';
   const codes = new Map<string, CodeGrant>();
-  const accessTokens = new Map<string, MockUser>();
+  const accessTokens = new Map<string, string>();
   const authorizeRequests: URLSearchParams[] = [];
   const tokenRequests: TokenRequestRecord[] = [];
+  const userinfoRequests: string[] = [];
+  const endSessionRequests: URLSearchParams[] = [];
   let user: MockUser = opts.user ?? { sub: 'user-1', name: 'Test User', email: 'user@example.com', groups: [] };
+  directory.set(user.sub, user);
+  for (const p of opts.personas ?? []) directory.set(p.sub, p);
   let issuer = '';
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
@@ -174,26 +197,34 @@ export async function startMockOidc(opts: MockOidcOptions = {}): Promise<MockOid
     if (form.get('redirect_uri') !== grant.redirectUri) return json(res, 400, { error: 'invalid_grant', error_description: 'redirect_uri mismatch' });
     if (!pkceValid) return json(res, 400, { error: 'invalid_grant', error_description: 'PKCE verification failed' });
 
-    const who = grant.user;
-    const claims: Record<string, unknown> = { name: who.name, email: who.email };
+    const who = directory.get(grant.user.sub) ?? grant.user;
+    const now = Math.floor(Date.now() / 1000);
+    const claims: Record<string, unknown> = {
+      iss: issuer,
+      aud: grant.clientId,
+      sub: who.sub,
+      iat: now,
+      exp: now + 300,
+      name: who.name,
+      email: who.email,
+    };
     if (grant.nonce) claims.nonce = grant.nonce;
     if (opts.groupsInIdToken !== false) claims[groupsClaim] = who.groups ?? [];
+    Object.assign(claims, claimOverrides);
     const idToken = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
-      .setIssuer(issuer)
-      .setAudience(grant.clientId)
-      .setSubject(who.sub)
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .sign(privateKey);
+      .sign(useForeignKey ? foreign.privateKey : privateKey);
     const accessToken = b64url(randomBytes(24));
-    accessTokens.set(accessToken, who);
-    json(res, 200, { access_token: accessToken, token_type: 'Bearer', expires_in: 300, id_token: idToken, scope: grant.scope });
+    accessTokens.set(accessToken, who.sub);
+    const ttl = opts.accessTokenTtlSeconds ?? 3600;
+    json(res, 200, { access_token: accessToken, token_type: 'Bearer', expires_in: ttl, id_token: idToken, scope: grant.scope });
   };
 
   const userinfo = (req: IncomingMessage, res: ServerResponse) => {
     const authz = req.headers.authorization ?? '';
-    const who = authz.startsWith('Bearer ') ? accessTokens.get(authz.slice(7)) : undefined;
+    const sub = authz.startsWith('Bearer ') ? accessTokens.get(authz.slice(7)) : undefined;
+    const who = sub === undefined ? undefined : directory.get(sub);
+    userinfoRequests.push(sub ?? '(invalid token)');
     if (!who) return json(res, 401, { error: 'invalid_token' });
     json(res, 200, { sub: who.sub, name: who.name, email: who.email, [groupsClaim]: who.groups ?? [] });
   };
@@ -212,6 +243,7 @@ export async function startMockOidc(opts: MockOidcOptions = {}): Promise<MockOid
               token_endpoint: `${issuer}/token`,
               userinfo_endpoint: `${issuer}/userinfo`,
               jwks_uri: `${issuer}/jwks`,
+              ...(opts.endSession === false ? {} : { end_session_endpoint: `${issuer}/end_session` }),
               response_types_supported: ['code'],
               grant_types_supported: ['authorization_code'],
               subject_types_supported: ['public'],
@@ -230,6 +262,16 @@ export async function startMockOidc(opts: MockOidcOptions = {}): Promise<MockOid
             return token(req, res);
           case 'GET /userinfo':
             return userinfo(req, res);
+          case 'GET /end_session': {
+            endSessionRequests.push(url.searchParams);
+            const back = url.searchParams.get('post_logout_redirect_uri');
+            if (back && isLoopbackRedirect(back)) {
+              res.writeHead(302, { location: back });
+              return res.end();
+            }
+            res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+            return res.end('<!doctype html><title>Signed out</title><p>Signed out of the local fake login.</p>');
+          }
           default:
             return json(res, 404, { error: 'not_found' });
         }
@@ -249,9 +291,22 @@ export async function startMockOidc(opts: MockOidcOptions = {}): Promise<MockOid
     },
     setUser(u) {
       user = u;
+      directory.set(u.sub, u);
+    },
+    setGroups(sub, groups) {
+      const u = directory.get(sub);
+      if (u) directory.set(sub, { ...u, groups });
+    },
+    signWithForeignKey(on) {
+      useForeignKey = on;
+    },
+    overrideIdTokenClaims(c) {
+      claimOverrides = { ...c };
     },
     authorizeRequests,
     tokenRequests,
+    userinfoRequests,
+    endSessionRequests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -2,8 +2,8 @@
 // own pages from src/routes.ts. Everything in routes.ts is behind login.
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { trace } from '@opentelemetry/api';
-import { createAuth, type Auth } from './auth.ts';
-import { ConfigError, type Env } from './config.ts';
+import { createAuth, sendProblem, type Auth } from './auth.ts';
+import { ConfigError, isLocalDev, type Env } from './config.ts';
 import { html, page } from './html.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Manifest } from './manifest.ts';
@@ -22,6 +22,8 @@ export interface AppContext {
   auth: Auth;
   /** Use this for outgoing HTTP calls (tests can replace it). */
   fetch: typeof fetch;
+  /** The clock (tests move it forward). */
+  now: () => number;
 }
 
 export interface CreateAppOptions {
@@ -32,7 +34,11 @@ export interface CreateAppOptions {
   log?: Logger;
   fetch?: typeof fetch;
   sessionStore?: SessionStore;
+  now?: () => number;
 }
+
+/** The largest form or JSON body the app's pages accept (the webhook has its own limit). */
+export const MAX_BODY_BYTES = 100 * 1024;
 
 /** Secrets every app of this kind needs, beyond the ones the kind lists. */
 export const COMMON_SECRETS = ['SESSION_SECRET'];
@@ -62,7 +68,8 @@ export function preflight(manifest: Manifest, env: Env): string[] {
   return problems;
 }
 
-const securityHeaders: RequestHandler = (_req, res, next) => {
+const securityHeaders = (hsts: boolean): RequestHandler => (_req, res, next) => {
+  if (hsts) res.set('Strict-Transport-Security', 'max-age=31536000');
   res.set({
     // No scripts at all; pages are plain server-rendered HTML.
     'Content-Security-Policy':
@@ -84,20 +91,25 @@ export async function createApp(opts: CreateAppOptions): Promise<{ app: Express;
 
   const telemetry = opts.telemetry ?? initTelemetry({ manifest, env });
   const secrets = opts.secrets ?? createSecretStore(manifest, env);
+  // Every declared secret is read now: an unreadable one stops the app before it is "ready".
+  await secrets.preload();
+  const now = opts.now ?? Date.now;
   const auth = createAuth({
     manifest,
     env,
     secrets,
     log,
+    now,
     sessionSecret: await secrets.getSecret('SESSION_SECRET'),
     ...(opts.sessionStore ? { sessionStore: opts.sessionStore } : {}),
   });
-  const ctx: AppContext = { manifest, env, secrets, telemetry, log, auth, fetch: opts.fetch ?? fetch };
+  const ctx: AppContext = { manifest, env, secrets, telemetry, log, auth, fetch: opts.fetch ?? fetch, now };
 
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(securityHeaders);
+  // HSTS outside local development (browsers only honour it over https anyway).
+  app.use(securityHeaders(!isLocalDev(env)));
 
   // For container / orchestrator probes. No login, no telemetry. `telemetry` tells the
   // pipeline's telemetry check whether OTLP export is on ("exporting").
@@ -115,19 +127,20 @@ export async function createApp(opts: CreateAppOptions): Promise<{ app: Express;
   // Everything else: signed-in users of the allowed groups only, with CSRF checks on forms.
   const protectedRoutes = express.Router();
   protectedRoutes.use(auth.requireUser);
-  protectedRoutes.use(express.urlencoded({ extended: false, limit: '100kb' }));
-  protectedRoutes.use(express.json({ limit: '100kb' }));
+  protectedRoutes.use(express.urlencoded({ extended: false, limit: MAX_BODY_BYTES }));
+  protectedRoutes.use(express.json({ limit: MAX_BODY_BYTES }));
   protectedRoutes.use(auth.csrfProtection);
   await kind.registerRoutes(protectedRoutes, ctx);
   app.use(protectedRoutes);
 
-  app.use((_req, res) => {
-    res.status(404).type('html').send(page({ title: 'Not found', manifest, body: html`<p>There is no such page.</p>` }));
-  });
+  app.use((req, res) => sendProblem(req, res, manifest, 404, 'Not found', 'There is no such page.'));
 
-  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
-    const e = err as Error & { status?: number; statusCode?: number; expose?: boolean };
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    const e = err as Error & { status?: number; statusCode?: number; expose?: boolean; type?: string };
     const status = e.status ?? e.statusCode ?? 500;
+    if (e.type === 'entity.too.large') {
+      return sendProblem(req, res, manifest, 413, 'Too large', `The request is larger than ${MAX_BODY_BYTES} bytes.`);
+    }
     const span = trace.getActiveSpan();
     if (status >= 500) {
       span?.recordException(e);
@@ -136,6 +149,9 @@ export async function createApp(opts: CreateAppOptions): Promise<{ app: Express;
     if (res.headersSent) return;
     const message = status < 500 && e.expose ? e.message : status < 500 ? 'Bad request' : 'Something went wrong.';
     const ref = span?.spanContext().traceId;
+    if (!req.accepts('html') || !(req.get('accept') ?? '').includes('text/html')) {
+      return res.status(status).json({ error: message, ...(ref && status >= 500 ? { reference: ref } : {}) });
+    }
     res
       .status(status)
       .type('html')

@@ -1,6 +1,6 @@
-// Company login (OpenID Connect, authorization code flow with PKCE) and
-// group checks. Tokens from the login provider are used once, to learn who
-// the user is, and then dropped: the session only keeps name, email, groups.
+// Company sign-in (OpenID Connect, authorization code flow with PKCE) and
+// group checks. The ID token's signature (against the provider's JWKS), issuer,
+// audience, expiry and nonce are all verified. See CONTRACT.md, "Sign-in".
 import { timingSafeEqual } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import * as oidc from 'openid-client';
@@ -25,12 +25,14 @@ export interface AuthSettings {
   /** Groups allowed to use the app (app.yaml sso.groups). Empty = any signed-in user. */
   allowedGroups: string[];
   sessionTtlMs: number;
+  /** How long groups read at sign-in are trusted before they are read again (GROUPS_REFRESH_MINUTES). */
+  groupsRefreshMs: number;
 }
 
 /** Read and check the login settings. Throws ConfigError with a readable message. */
 export function authSettings(manifest: Manifest, env: Env, secrets: SecretStore): AuthSettings {
   const issuer = requireSecureUrl(resolveIssuer(manifest, env), 'The OIDC issuer', env);
-  const port = env.PORT?.trim() || '3000';
+  const port = env.PORT?.trim() || '8080';
   const base = env.APP_BASE_URL?.trim() || (isLocalDev(env) ? `http://localhost:${port}` : '');
   if (!base) {
     throw new ConfigError('APP_BASE_URL is not set: the public https address of this app, e.g. https://my-app.apps.example.com');
@@ -51,13 +53,14 @@ export function authSettings(manifest: Manifest, env: Env, secrets: SecretStore)
     groupsClaim: env.OIDC_GROUPS_CLAIM?.trim() || 'groups',
     allowedGroups: manifest.sso.groups,
     sessionTtlMs: intFromEnv(env, 'SESSION_TTL_MINUTES', 480, 1, 7 * 24 * 60) * 60_000,
+    groupsRefreshMs: intFromEnv(env, 'GROUPS_REFRESH_MINUTES', 10, 1, 24 * 60) * 60_000,
   };
 }
 
-/** Only local paths are allowed as "return to" targets (no open redirects). */
-export function safeReturnTo(value: unknown): string {
+/** Only local paths are allowed as "next" targets after sign-in (no open redirects). */
+export function safeNext(value: unknown): string {
   if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.includes('\\')) return '/';
-  if (/[\u0000-\u001f]/.test(value) || value.startsWith('/auth/')) return '/';
+  if (/[\u0000-\u001f\u007f]/.test(value) || value.startsWith('/auth/')) return '/';
   return value;
 }
 
@@ -76,7 +79,7 @@ export function currentUser(req: Request): User {
   return user;
 }
 
-/** The CSRF token to put in a hidden "_csrf" field of every form that POSTs. */
+/** The CSRF token to put in a hidden "csrf_token" field of every form that POSTs. */
 export function csrfToken(req: Request): string {
   const token = requestSessions.get(req)?.csrfToken;
   if (!token) throw new Error('csrfToken() used on a route that is not behind requireUser');
@@ -87,6 +90,23 @@ export function isMember(user: User, group: string): boolean {
   return user.groups.includes(group);
 }
 
+/** Does this request want a page (a browser navigating) rather than JSON? */
+export function wantsHtml(req: Request): boolean {
+  return (req.get('accept') ?? '').includes('text/html');
+}
+
+/** An error answer: an HTML page for browsers, {"error": message} for everything else. */
+export function sendProblem(req: Request, res: Response, manifest: Manifest, status: number, title: string, message: string, link = true): void {
+  if (!wantsHtml(req)) {
+    res.status(status).json({ error: message });
+    return;
+  }
+  res
+    .status(status)
+    .type('html')
+    .send(page({ title, manifest, body: html`<p>${message}</p>${link ? html`<p><a href="/">Back to the start page</a></p>` : ''}` }));
+}
+
 export interface AuthOptions {
   manifest: Manifest;
   env: Env;
@@ -94,6 +114,8 @@ export interface AuthOptions {
   log: Logger;
   sessionSecret: string;
   sessionStore?: SessionStore;
+  /** The clock (tests move it forward). */
+  now?: () => number;
 }
 
 export interface Auth {
@@ -123,10 +145,15 @@ export function createAuth(opts: AuthOptions): Auth {
     secret: opts.sessionSecret,
     env,
     ttlMs: settings.sessionTtlMs,
+    ...(opts.now ? { now: opts.now } : {}),
     ...(opts.sessionStore ? { store: opts.sessionStore } : {}),
   });
+  // Only the groups this app uses are kept (all of them when app.yaml lists none).
+  const appGroups = (groups: string[]) =>
+    settings.allowedGroups.length === 0 ? groups : groups.filter((g) => settings.allowedGroups.includes(g));
+  const allowed = (user: User) => settings.allowedGroups.length === 0 || user.groups.length > 0;
 
-  // Discovery happens on the first login, and is retried if it failed, so a
+  // Discovery happens on the first sign-in, and is retried if it failed, so a
   // login-provider outage never stops the app (or its health check) from starting.
   let configPromise: Promise<oidc.Configuration> | null = null;
   const getConfig = (): Promise<oidc.Configuration> => {
@@ -139,8 +166,12 @@ export function createAuth(opts: AuthOptions): Auth {
         : oidc.None();
       return oidc.discovery(settings.issuer, settings.clientId, undefined, clientAuth, {
         timeout: 10,
-        // http is refused by requireSecureUrl outside development and tests.
-        ...(settings.issuer.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : {}),
+        execute: [
+          // Verify the ID token's signature against the provider's JWKS (openid-client skips it otherwise).
+          oidc.enableNonRepudiationChecks,
+          // http is refused by requireSecureUrl outside development and tests.
+          ...(settings.issuer.protocol === 'http:' ? [oidc.allowInsecureRequests] : []),
+        ],
       });
     })().catch((err: unknown) => {
       configPromise = null;
@@ -149,29 +180,24 @@ export function createAuth(opts: AuthOptions): Auth {
     return configPromise;
   };
 
-  const problemPage = (res: Response, status: number, title: string, message: string, link = true) => {
-    res
-      .status(status)
-      .type('html')
-      .send(page({ title, manifest, body: html`<p>${message}</p>${link ? html`<p><a href="/">Try again</a></p>` : ''}` }));
-  };
+  const problem = (req: Request, res: Response, status: number, title: string, message: string, link = true) =>
+    sendProblem(req, res, manifest, status, title, message, link);
 
   const login: RequestHandler = async (req, res) => {
-    const returnTo = safeReturnTo(req.query.returnTo);
-    const existing = await sessions.load(req);
-    if (existing?.user) return res.redirect(303, returnTo);
+    const next = safeNext(req.query.next);
+    if (await freshSession(req, res)) return res.redirect(303, next);
     let config: oidc.Configuration;
     try {
       config = await getConfig();
     } catch (err) {
       log.error('login provider discovery failed', { issuer: settings.issuer.href, error: (err as Error).message });
-      return problemPage(res, 503, 'Login unavailable', 'The company login service could not be reached. Please try again in a minute.');
+      return problem(req, res, 503, 'Sign-in unavailable', 'The company login service could not be reached. Please try again in a minute.');
     }
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const codeChallenge = await oidc.calculatePKCECodeChallenge(codeVerifier);
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
-    await sessions.create(req, res, { user: null, pendingLogin: { state, nonce, codeVerifier, returnTo } });
+    sessions.startLogin(res, { state, nonce, codeVerifier, next });
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: settings.redirectUri,
       scope: settings.scopes.join(' '),
@@ -184,18 +210,18 @@ export function createAuth(opts: AuthOptions): Auth {
   };
 
   const callback: RequestHandler = async (req, res) => {
-    const session = await sessions.load(req);
-    const pending = session?.pendingLogin;
-    if (!session || !pending) {
-      return problemPage(res, 400, 'Login expired', 'Your login took too long or was started in another browser tab.');
+    const pending = sessions.finishLogin(req, res);
+    if (!pending) {
+      return problem(req, res, 400, 'Sign-in expired', 'Your sign-in took too long or was started in another browser. Please try again.');
     }
     // The callback URL as the login provider called it: our public redirect URI plus its query.
     const currentUrl = new URL(settings.redirectUri);
     currentUrl.search = new URL(req.originalUrl, settings.baseUrl).search;
     let user: User;
+    let tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
     try {
       const config = await getConfig();
-      const tokens = await oidc.authorizationCodeGrant(config, currentUrl, {
+      tokens = await oidc.authorizationCodeGrant(config, currentUrl, {
         pkceCodeVerifier: pending.codeVerifier,
         expectedState: pending.state,
         expectedNonce: pending.nonce,
@@ -216,25 +242,70 @@ export function createAuth(opts: AuthOptions): Auth {
         sub: claims.sub,
         name: pick('name') ?? pick('preferred_username') ?? pick('email') ?? claims.sub,
         email: pick('email'),
-        groups: groups ?? [],
+        groups: appGroups(groups ?? []),
       };
-      // `tokens` goes out of scope here: nothing of it is kept.
     } catch (err) {
       const e = err as Error & { code?: string; error?: string };
-      log.warn('login failed', { error: e.message, code: e.code ?? e.error ?? null });
-      await sessions.destroy(req, res);
-      return problemPage(res, 400, 'Login failed', 'The login could not be completed.');
+      log.warn('sign-in failed', { error: e.message, code: e.code ?? e.error ?? null });
+      return problem(req, res, 400, 'Sign-in failed', 'The sign-in could not be completed. Please try again.');
     }
     await sessions.destroy(req, res);
-    await sessions.create(req, res, { user, pendingLogin: null });
+    if (!allowed(user)) {
+      log.info('sign-in refused: not in sso.groups', { user: user.sub });
+      return problem(
+        req,
+        res,
+        403,
+        'No access',
+        `You are signed in as ${user.name}, but this app is only for members of: ${settings.allowedGroups.join(', ')}. ` +
+          'Ask the app owner to add you to one of these groups.',
+        false,
+      );
+    }
+    const now = sessions.now();
+    await sessions.create(req, res, {
+      user,
+      accessToken: tokens.access_token,
+      accessTokenExpiresAt: typeof tokens.expires_in === 'number' ? now + tokens.expires_in * 1000 : null,
+      idToken: tokens.id_token ?? null,
+    });
     log.info('user signed in', { user: user.sub });
-    res.redirect(303, pending.returnTo);
+    res.redirect(303, pending.next);
   };
 
-  const checkCsrf = (req: Request, session: SessionData | null): boolean => {
+  /**
+   * The session, with groups no older than GROUPS_REFRESH_MINUTES: past that they are read
+   * again at the userinfo endpoint; if that is not possible (no endpoint, token expired, provider
+   * unreachable, no groups claim) the session ends and the person signs in again.
+   */
+  const freshSession = async (req: Request, res: Response): Promise<SessionData | null> => {
+    const session = await sessions.load(req);
+    if (!session) return null;
+    const now = sessions.now();
+    if (now - session.groupsCheckedAt < settings.groupsRefreshMs) return session;
+    try {
+      const expired = session.accessTokenExpiresAt !== null && session.accessTokenExpiresAt <= now;
+      if (!session.accessToken || expired) throw new Error('access token expired');
+      const config = await getConfig();
+      if (!config.serverMetadata().userinfo_endpoint) throw new Error('no userinfo endpoint');
+      const info = await oidc.fetchUserInfo(config, session.accessToken, session.user.sub);
+      const groups = readGroups(info[settings.groupsClaim]);
+      if (groups === null) throw new Error(`userinfo has no ${settings.groupsClaim} claim`);
+      session.user = { ...session.user, groups: appGroups(groups) };
+      session.groupsCheckedAt = now;
+      await sessions.update(session);
+      return session;
+    } catch (err) {
+      log.info('groups could not be re-read; the session ends', { user: session.user.sub, reason: (err as Error).message });
+      await sessions.destroy(req, res);
+      return null;
+    }
+  };
+
+  const checkCsrf = (req: Request, session: SessionData): boolean => {
     const body = req.body as Record<string, unknown> | undefined;
-    const given = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? req.get('x-csrf-token');
-    if (!session || typeof given !== 'string') return false;
+    const given = (typeof body?.csrf_token === 'string' ? body.csrf_token : undefined) ?? req.get('x-csrf-token');
+    if (typeof given !== 'string') return false;
     const a = Buffer.from(given);
     const b = Buffer.from(session.csrfToken);
     return a.length === b.length && timingSafeEqual(a, b);
@@ -242,28 +313,43 @@ export function createAuth(opts: AuthOptions): Auth {
 
   const logout: RequestHandler = async (req, res) => {
     const session = await sessions.load(req);
-    if (session && !checkCsrf(req, session)) {
-      return problemPage(res, 403, 'Not allowed', 'This sign-out request did not come from this app.');
+    if (!session) return res.redirect(303, '/auth/logged-out');
+    if (!checkCsrf(req, session)) {
+      return problem(req, res, 403, 'Not allowed', 'This sign-out request did not come from this app.');
     }
     await sessions.destroy(req, res);
-    res.redirect(303, '/auth/logged-out');
+    log.info('user signed out', { user: session.user.sub });
+    // End the session at the login provider too, when it offers RP-initiated logout.
+    let target = '/auth/logged-out';
+    try {
+      const config = await getConfig();
+      if (config.serverMetadata().end_session_endpoint) {
+        target = oidc.buildEndSessionUrl(config, {
+          post_logout_redirect_uri: new URL('/auth/logged-out', settings.baseUrl).href,
+          ...(session.idToken ? { id_token_hint: session.idToken } : {}),
+        }).href;
+      }
+    } catch (err) {
+      log.warn('could not reach the login provider to sign out there', { error: (err as Error).message });
+    }
+    res.redirect(303, target);
   };
 
   const requireUser: RequestHandler = async (req, res, next) => {
-    const session = await sessions.load(req);
-    if (!session?.user) {
-      if (req.method === 'GET' || req.method === 'HEAD') {
-        return res.redirect(303, `/auth/login?returnTo=${encodeURIComponent(safeReturnTo(req.originalUrl))}`);
+    const session = await freshSession(req, res);
+    if (!session) {
+      if ((req.method === 'GET' || req.method === 'HEAD') && wantsHtml(req)) {
+        return res.redirect(303, `/auth/login?next=${encodeURIComponent(safeNext(req.originalUrl))}`);
       }
-      return res.status(401).json({ error: 'login required' });
+      return res.status(401).json({ error: 'Sign in first.' });
     }
-    const user = session.user;
-    if (settings.allowedGroups.length > 0 && !settings.allowedGroups.some((g) => user.groups.includes(g))) {
-      return problemPage(
+    if (!allowed(session.user)) {
+      return problem(
+        req,
         res,
         403,
         'No access',
-        `You are signed in as ${user.name}, but this app is only for members of: ${settings.allowedGroups.join(', ')}. ` +
+        `You are signed in as ${session.user.name}, but this app is only for members of: ${settings.allowedGroups.join(', ')}. ` +
           'Ask the app owner to add you to one of these groups.',
         false,
       );
@@ -274,15 +360,16 @@ export function createAuth(opts: AuthOptions): Auth {
 
   const requireGroup = (group: string): RequestHandler => (req: Request, res: Response, next: NextFunction) => {
     if (!isMember(currentUser(req), group)) {
-      return problemPage(res, 403, 'Not allowed', `Only members of ${group} can do this.`, false);
+      return problem(req, res, 403, 'Not allowed', `Only members of ${group} can do this.`, false);
     }
     next();
   };
 
-  const csrfProtection: RequestHandler = async (req, res, next) => {
+  const csrfProtection: RequestHandler = (req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
-    if (!checkCsrf(req, await sessions.load(req))) {
-      return problemPage(res, 403, 'Not allowed', 'This request did not come from a page of this app (missing or wrong CSRF token). Reload the page and try again.');
+    const session = requestSessions.get(req);
+    if (!session || !checkCsrf(req, session)) {
+      return problem(req, res, 403, 'Not allowed', 'This request did not come from a page of this app (missing or wrong CSRF token). Reload the page and try again.');
     }
     next();
   };
@@ -298,7 +385,7 @@ export function createAuth(opts: AuthOptions): Auth {
       app.get('/auth/callback', callback);
       app.post('/auth/logout', express.urlencoded({ extended: false, limit: '4kb' }), logout);
       app.get('/auth/logged-out', (_req, res) => {
-        res.type('html').send(page({ title: 'Signed out', manifest, body: html`<p>You are signed out of this app.</p><p><a href="/">Sign in again</a></p>` }));
+        res.type('html').send(page({ title: 'Signed out', manifest, body: html`<p>You are signed out of this app.</p><p><a href="/auth/login">Sign in again</a></p>` }));
       });
     },
   };

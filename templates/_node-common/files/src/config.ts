@@ -9,9 +9,19 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** True on a developer laptop or in tests (NODE_ENV "development" or "test"). */
+/**
+ * APP_ENV: "dev" on a developer laptop (npm run dev), "test" in the app's own tests. Anything else,
+ * or nothing, means deployed: https only, no fake login, HSTS, no bundled sample data.
+ * (NODE_ENV is left to libraries; it changes nothing in this app's behaviour.)
+ */
+export function appEnv(env: Env): string {
+  return env.APP_ENV?.trim() || 'production';
+}
+
+/** True on a developer laptop or in tests (APP_ENV "dev" or "test"). */
 export function isLocalDev(env: Env): boolean {
-  return env.NODE_ENV === 'development' || env.NODE_ENV === 'test';
+  const value = appEnv(env);
+  return value === 'dev' || value === 'test';
 }
 
 /**
@@ -30,7 +40,7 @@ export function requireSecureUrl(raw: string, what: string, env: Env): URL {
   if (url.protocol === 'http:' && isLocalDev(env)) return url;
   throw new ConfigError(
     `${what} must start with https:// (got "${url.protocol}//${url.host}"). ` +
-      'Plain http is only allowed when NODE_ENV is "development" or "test".',
+      'Plain http is only allowed with APP_ENV=dev or APP_ENV=test.',
   );
 }
 

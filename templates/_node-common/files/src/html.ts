@@ -56,7 +56,7 @@ export function page(opts: PageOptions): string {
   const signOut =
     user && opts.csrfToken
       ? html`<form method="post" action="/auth/logout" class="inline">
-          <input type="hidden" name="_csrf" value="${opts.csrfToken}">
+          <input type="hidden" name="csrf_token" value="${opts.csrfToken}">
           <span>${user.name}</span> <button type="submit">Sign out</button>
         </form>`
       : '';

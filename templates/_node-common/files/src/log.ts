@@ -16,7 +16,7 @@ export interface Logger {
 
 export function createLogger(env: Env, base: LogFields = {}): Logger {
   // Tests stay quiet unless LOG_LEVEL asks otherwise.
-  const configured = (env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info')) as Level | 'silent';
+  const configured = (env.LOG_LEVEL ?? (env.APP_ENV === 'test' ? 'silent' : 'info')) as Level | 'silent';
   const threshold = configured === 'silent' ? Infinity : (ORDER[configured] ?? ORDER.info);
   const write = (level: Level, msg: string, fields?: LogFields): void => {
     if (ORDER[level] < threshold) return;

@@ -189,7 +189,7 @@ export function parseManifest(text: string, source = 'app.yaml'): Manifest {
 
 /**
  * The OIDC issuer URL. app.yaml wins; OIDC_ISSUER is used when app.yaml says
- * just `sso: oidc`. On a developer laptop (NODE_ENV development/test)
+ * just `sso: oidc`. On a developer laptop (APP_ENV dev or test)
  * OIDC_ISSUER overrides app.yaml so the local fake login server can be used.
  */
 export function resolveIssuer(manifest: Manifest, env: Env): string {

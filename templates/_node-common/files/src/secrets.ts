@@ -1,12 +1,20 @@
 // One small interface for secrets: `await secrets.getSecret('NAME')`.
 //
-// Which backend holds a secret is decided per secret by app.yaml:
+// In the cluster (LEVEE_SECRETS_DIR set by deploy/): every secret declared in app.yaml is read
+// from the file $LEVEE_SECRETS_DIR/<NAME> that the platform mounts, whatever its provider; no
+// Vault or AWS client is created and no Vault or AWS credentials are needed.
+//
+// Elsewhere (a laptop, a VM), the backend is decided per secret by app.yaml:
 //   secrets:
 //     - {name: PAYMENT_API_KEY, provider: vault}                # HashiCorp Vault, KV version 2
 //     - {name: REPORT_DB_PASSWORD, provider: aws-secrets-manager}
 //     - {name: SESSION_SECRET, provider: env}                   # prototype tier only
 //
+// Every declared secret is read once when the app starts (createApp), so a missing or
+// unreadable secret stops the app before it answers its health check.
 // Secret values are never logged and never put into error messages.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ConfigError, intFromEnv, requireSecureUrl, type Env } from './config.ts';
 import type { Manifest, SecretProvider, SecretRef } from './manifest.ts';
 
@@ -15,10 +23,12 @@ export interface SecretStore {
   getSecret(name: string): Promise<string>;
   /** Whether app.yaml declares this secret. */
   has(name: string): boolean;
+  /** Read every declared secret once (at start-up); throws the first SecretError. */
+  preload(): Promise<void>;
 }
 
 export interface SecretBackend {
-  readonly provider: SecretProvider;
+  readonly provider: SecretProvider | 'files';
   get(name: string): Promise<string>;
 }
 
@@ -27,6 +37,34 @@ export class SecretError extends Error {
 }
 
 type FetchFn = typeof fetch;
+
+// -------------------------------------------------------------- files ----
+
+/** $LEVEE_SECRETS_DIR/<NAME>: the content as is, one trailing newline removed. */
+export function filesBackend(dir: string): SecretBackend {
+  return {
+    provider: 'files',
+    async get(name) {
+      const path = join(dir, name);
+      let value: string;
+      try {
+        value = await readFile(path, 'utf8');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') {
+          throw new SecretError(
+            `Secret ${name}: ${path} does not exist. With LEVEE_SECRETS_DIR set, every secret in app.yaml ` +
+              'is read from a file of its name there (the platform mounts them from the Secret <app>-secrets).',
+          );
+        }
+        throw new SecretError(`Secret ${name}: ${path} cannot be read (${code ?? 'error'}).`);
+      }
+      if (value.endsWith('\n')) value = value.slice(0, -1);
+      if (value === '') throw new SecretError(`Secret ${name}: ${path} is empty.`);
+      return value;
+    },
+  };
+}
 
 // ---------------------------------------------------------------- env ----
 
@@ -74,11 +112,13 @@ export interface VaultOptions {
   fetch?: FetchFn;
 }
 
-export function vaultOptionsFromEnv(manifest: Manifest, env: Env): VaultOptions {
+export function vaultOptionsFromEnv(manifest: Manifest, env: Env, name: string): VaultOptions {
   const address = env.VAULT_ADDR?.trim();
-  if (!address) throw new SecretError('VAULT_ADDR is not set (the address of Vault, e.g. https://vault.example.com)');
+  if (!address) {
+    throw new SecretError(`Secret ${name} uses provider "vault" but VAULT_ADDR is not set (the address of Vault, e.g. https://vault.example.com).`);
+  }
   const token = env.VAULT_TOKEN?.trim();
-  if (!token) throw new SecretError('VAULT_TOKEN is not set (the platform injects it into deployed apps)');
+  if (!token) throw new SecretError(`Secret ${name} uses provider "vault" but VAULT_TOKEN is not set.`);
   requireSecureUrl(address, 'VAULT_ADDR', env);
   return {
     address: address.replace(/\/+$/, ''),
@@ -108,19 +148,19 @@ export function vaultBackend(opts: VaultOptions): SecretBackend {
       try {
         res = await doFetch(url, { headers, signal: AbortSignal.timeout(opts.timeoutMs) });
       } catch (err) {
-        throw new SecretError(`Could not reach Vault at ${opts.address} to read ${name}: ${(err as Error).message}`);
+        throw new SecretError(`Could not reach Vault at ${opts.address} to read ${name}: ${(err as Error).name}.`);
       }
       if (res.status === 403 || res.status === 401) {
-        throw new SecretError(`Vault refused to read ${where} (HTTP ${res.status}): check VAULT_TOKEN and its policy`);
+        throw new SecretError(`Vault refused to read ${where}: check VAULT_TOKEN and its policy.`);
       }
       if (res.status === 404) {
-        throw new SecretError(`${where} does not exist (HTTP 404): check VAULT_KV_MOUNT and VAULT_KV_PATH`);
+        throw new SecretError(`${where} does not exist: check VAULT_KV_MOUNT and VAULT_KV_PATH.`);
       }
-      if (!res.ok) throw new SecretError(`Vault answered HTTP ${res.status} when reading ${where}`);
+      if (!res.ok) throw new SecretError(`Could not reach Vault at ${opts.address} to read ${name}: HTTP ${res.status}.`);
       const body = (await res.json().catch(() => null)) as { data?: { data?: Record<string, unknown> } } | null;
       const value = body?.data?.data?.[name];
       if (typeof value !== 'string' || value === '') {
-        throw new SecretError(`${where} has no key named ${name}`);
+        throw new SecretError(`${where} has no key named ${name}.`);
       }
       return value;
     },
@@ -138,9 +178,9 @@ export interface AwsOptions {
   timeoutMs: number;
 }
 
-export function awsOptionsFromEnv(manifest: Manifest, env: Env): AwsOptions {
+export function awsOptionsFromEnv(manifest: Manifest, env: Env, name: string): AwsOptions {
   const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
-  if (!region) throw new SecretError('AWS_REGION is not set (needed for aws-secrets-manager secrets)');
+  if (!region) throw new SecretError(`Secret ${name} uses provider "aws-secrets-manager" but AWS_REGION is not set.`);
   const endpoint = env.AWS_SECRETS_MANAGER_ENDPOINT?.trim() || undefined;
   if (endpoint) requireSecureUrl(endpoint, 'AWS_SECRETS_MANAGER_ENDPOINT', env);
   return {
@@ -184,14 +224,14 @@ export function awsBackend(opts: AwsOptions): SecretBackend {
       } catch (err) {
         const e = err as { name?: string; message?: string };
         if (e.name === 'ResourceNotFoundException') {
-          throw new SecretError(`AWS Secrets Manager has no secret "${secretId}" in ${opts.region} (for ${name})`);
+          throw new SecretError(`AWS Secrets Manager has no secret "${secretId}" in ${opts.region} (for ${name}).`);
         }
         if (e.name === 'AccessDeniedException') {
-          throw new SecretError(`AWS Secrets Manager refused access to "${secretId}": check the app's IAM role`);
+          throw new SecretError(`AWS Secrets Manager refused access to "${secretId}": check the app's IAM role.`);
         }
-        throw new SecretError(`Could not read "${secretId}" from AWS Secrets Manager: ${e.name ?? 'error'}: ${e.message ?? ''}`);
+        throw new SecretError(`Could not read "${secretId}" from AWS Secrets Manager: ${e.name ?? 'error'}.`);
       }
-      if (value === '') throw new SecretError(`AWS secret "${secretId}" is empty`);
+      if (value === '') throw new SecretError(`AWS secret "${secretId}" is empty.`);
       return value;
     },
   };
@@ -214,13 +254,16 @@ export function createSecretStore(manifest: Manifest, env: Env, opts: SecretStor
     if (s.provider === 'env') assertEnvProviderAllowed(manifest, s.name);
   }
   const cacheMs = intFromEnv(env, 'SECRETS_CACHE_SECONDS', 300, 0, 86400) * 1000;
+  const secretsDir = env.LEVEE_SECRETS_DIR?.trim();
+  const files = secretsDir ? filesBackend(secretsDir) : null;
   const backends = new Map<SecretProvider, SecretBackend>();
-  const backendFor = (provider: SecretProvider): SecretBackend => {
+  const backendFor = (provider: SecretProvider, name: string): SecretBackend => {
+    if (files) return files; // in the cluster: no Vault or AWS client at all
     let b = backends.get(provider) ?? opts.backends?.[provider];
     if (!b) {
       if (provider === 'env') b = envBackend(manifest, env);
-      else if (provider === 'vault') b = vaultBackend({ ...vaultOptionsFromEnv(manifest, env), ...(opts.fetch ? { fetch: opts.fetch } : {}) });
-      else b = awsBackend(awsOptionsFromEnv(manifest, env));
+      else if (provider === 'vault') b = vaultBackend({ ...vaultOptionsFromEnv(manifest, env, name), ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+      else b = awsBackend(awsOptionsFromEnv(manifest, env, name));
     }
     backends.set(provider, b);
     return b;
@@ -228,23 +271,27 @@ export function createSecretStore(manifest: Manifest, env: Env, opts: SecretStor
   const byName = new Map<string, SecretRef>(manifest.secrets.map((s) => [s.name, s]));
   const cache = new Map<string, { value: string; until: number }>();
 
-  return {
+  const store: SecretStore = {
     has: (name) => byName.has(name),
     async getSecret(name) {
       const ref = byName.get(name);
       if (!ref) {
         throw new SecretError(
-          `Secret ${name} is not declared in ${manifest.source}. Add it under "secrets:", for example:\n` +
+          `Secret ${name} is not declared in app.yaml. Add it under "secrets:", for example:\n` +
             `  secrets:\n    - name: ${name}\n      provider: vault`,
         );
       }
       const hit = cache.get(name);
       if (hit && hit.until > Date.now()) return hit.value;
-      const value = await backendFor(ref.provider).get(name);
+      const value = await backendFor(ref.provider, name).get(name);
       if (cacheMs > 0) cache.set(name, { value, until: Date.now() + cacheMs });
       return value;
     },
+    async preload() {
+      for (const ref of manifest.secrets) await store.getSecret(ref.name);
+    },
   };
+  return store;
 }
 
 export { ConfigError };

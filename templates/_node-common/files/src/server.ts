@@ -16,8 +16,8 @@ async function main(): Promise<void> {
   const telemetry = initTelemetry({ manifest, env });
   const { app } = await createApp({ manifest, env, telemetry, log });
 
-  const port = intFromEnv(env, 'PORT', 3000, 0, 65535);
-  // On a laptop only this machine can connect; in a container HOST=0.0.0.0 is set by the Dockerfile.
+  const port = intFromEnv(env, 'PORT', 8080, 0, 65535);
+  // On a laptop (APP_ENV=dev) only this machine can connect; deployed, every interface.
   const host = env.HOST?.trim() || (isLocalDev(env) ? '127.0.0.1' : '0.0.0.0');
   const server = app.listen(port, host, () => {
     const { address, port: actual } = server.address() as AddressInfo;

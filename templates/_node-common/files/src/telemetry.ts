@@ -1,6 +1,14 @@
 // OpenTelemetry traces and metrics, sent over OTLP/HTTP to the collector
 // named by the standard OTEL_EXPORTER_OTLP_ENDPOINT variable
-// (default http://localhost:4318). Set OTEL_SDK_DISABLED=true to switch off.
+// (default http://localhost:4318), as OTEL_EXPORTER_OTLP_PROTOCOL says:
+// http/protobuf (the default, and what deploy/ sets) or http/json.
+// Set OTEL_SDK_DISABLED=true to switch off.
+//
+// The resource says which app this is (see CONTRACT.md, "Telemetry"): service.name
+// (OTEL_SERVICE_NAME, else app.yaml's name), service.namespace, deployment.environment.name,
+// levee.app, levee.kind, levee.classification, the SDK's telemetry.sdk.* and host.*; then
+// OTEL_RESOURCE_ATTRIBUTES, which wins. The providers are registered globally, so libraries
+// that use the OpenTelemetry API report into the same pipeline.
 //
 // Every request is traced and measured with the stable HTTP semantic
 // conventions (metric http.server.request.duration: its count is the request
@@ -8,6 +16,7 @@
 // one business metric of its own through `telemetry.meter`.
 import {
   context,
+  metrics,
   propagation,
   trace,
   ROOT_CONTEXT,
@@ -19,9 +28,11 @@ import {
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OTLPProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { defaultResource, detectResources, hostDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
@@ -49,7 +60,7 @@ import {
   METRIC_HTTP_SERVER_REQUEST_DURATION,
 } from '@opentelemetry/semantic-conventions';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { intFromEnv, type Env } from './config.ts';
+import { ConfigError, intFromEnv, type Env } from './config.ts';
 import type { Manifest } from './manifest.ts';
 
 export type TelemetryMode = 'otlp' | 'memory' | 'off';
@@ -87,6 +98,60 @@ const UNTRACED_PATHS = new Set(['/healthz']);
 
 let contextManagerInstalled = false;
 
+/** OTEL_RESOURCE_ATTRIBUTES: key=value pairs separated by commas, values percent-encoded. */
+export function parseResourceAttributes(raw: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (raw ?? '').split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) continue;
+    const key = pair.slice(0, eq).trim();
+    try {
+      out[key] = decodeURIComponent(pair.slice(eq + 1).trim());
+    } catch {
+      out[key] = pair.slice(eq + 1).trim();
+    }
+  }
+  return out;
+}
+
+/** The resource of every span and metric: see the comment at the top. */
+export function buildResource(manifest: Manifest, env: Env): Resource {
+  const fromEnv: Record<string, string> = parseResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES);
+  const serviceName = env.OTEL_SERVICE_NAME?.trim();
+  if (serviceName) fromEnv[ATTR_SERVICE_NAME] = serviceName;
+  return defaultResource()
+    .merge(detectResources({ detectors: [hostDetector] }))
+    .merge(
+      resourceFromAttributes({
+        [ATTR_SERVICE_NAME]: manifest.name,
+        'service.namespace': manifest.team || 'levee',
+        'deployment.environment.name': manifest.lifecycle.tier,
+        'levee.app': manifest.name,
+        'levee.kind': manifest.kind,
+        'levee.classification': manifest.classification,
+      }),
+    )
+    .merge(resourceFromAttributes(fromEnv));
+}
+
+type Protocol = 'http/protobuf' | 'http/json';
+
+/** OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf. */
+export function otlpProtocol(env: Env, signal: 'TRACES' | 'METRICS'): Protocol {
+  const name = env[`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`]?.trim() ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL` : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const value = env[name]?.trim() || 'http/protobuf';
+  if (value === 'http/protobuf' || value === 'http/json') return value;
+  throw new ConfigError(`${name}=${value} is not supported by this app: use http/protobuf (or http/json), the collector's OTLP/HTTP port (4318).`);
+}
+
+/** The OTLP/HTTP URL of one signal, resolved as the specification says. */
+export function otlpUrl(env: Env, signal: 'TRACES' | 'METRICS'): string {
+  const specific = env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]?.trim();
+  if (specific) return specific;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || 'http://localhost:4318';
+  return `${base.replace(/\/+$/, '')}/v1/${signal.toLowerCase()}`;
+}
+
 /** Resolve `promise`, but give up waiting after `ms`. Returns false on timeout. */
 export async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -113,13 +178,7 @@ export function initTelemetry(opts: TelemetryOptions): Telemetry {
     contextManagerInstalled = true;
   }
 
-  const resource = resourceFromAttributes({
-    [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME?.trim() || manifest.name,
-    'service.namespace': manifest.team || 'levee',
-    'deployment.environment.name': manifest.lifecycle.tier,
-    'app.kind': manifest.kind,
-    'app.classification': manifest.classification,
-  });
+  const resource = buildResource(manifest, env);
 
   let spanExporter: InMemorySpanExporter | null = null;
   let metricExporter: InMemoryMetricExporter | null = null;
@@ -133,14 +192,21 @@ export function initTelemetry(opts: TelemetryOptions): Telemetry {
     reader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 3_600_000 });
   } else if (mode === 'otlp') {
     const exportTimeoutMillis = Math.min(10_000, shutdownTimeoutMs);
+    const traceOpts = { url: otlpUrl(env, 'TRACES'), timeoutMillis: exportTimeoutMillis };
+    const metricOpts = { url: otlpUrl(env, 'METRICS'), timeoutMillis: exportTimeoutMillis };
     spanProcessors.push(
       new BatchSpanProcessor({
-        exporter: opts.spanExporter ?? new OTLPTraceExporter({ timeoutMillis: exportTimeoutMillis }),
+        exporter:
+          opts.spanExporter ??
+          (otlpProtocol(env, 'TRACES') === 'http/json' ? new OTLPJsonTraceExporter(traceOpts) : new OTLPProtoTraceExporter(traceOpts)),
         exportTimeoutMillis,
+        scheduledDelayMillis: intFromEnv(env, 'OTEL_BSP_SCHEDULE_DELAY', 5000, 0),
       }),
     );
     reader = new PeriodicExportingMetricReader({
-      exporter: opts.metricExporter ?? new OTLPMetricExporter({ timeoutMillis: exportTimeoutMillis }),
+      exporter:
+        opts.metricExporter ??
+        (otlpProtocol(env, 'METRICS') === 'http/json' ? new OTLPJsonMetricExporter(metricOpts) : new OTLPProtoMetricExporter(metricOpts)),
       exportIntervalMillis: intFromEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000, 1000),
       exportTimeoutMillis,
     });
@@ -148,8 +214,13 @@ export function initTelemetry(opts: TelemetryOptions): Telemetry {
 
   const tracerProvider = new TracerProvider({ resource, spanProcessors });
   const meterProvider = new MeterProvider({ resource, readers: reader ? [reader] : [] });
-  const tracer = tracerProvider.getTracer(manifest.name);
-  const meter = meterProvider.getMeter(manifest.name);
+  if (mode === 'otlp') {
+    // Global, so the OpenTelemetry API (and libraries using it) reach these providers.
+    trace.setGlobalTracerProvider(tracerProvider);
+    metrics.setGlobalMeterProvider(meterProvider);
+  }
+  const tracer = tracerProvider.getTracer('levee.app');
+  const meter = meterProvider.getMeter('levee.app');
 
   const duration = meter.createHistogram(METRIC_HTTP_SERVER_REQUEST_DURATION, {
     description: 'Duration of HTTP server requests.',

@@ -1,11 +1,11 @@
 // Login (OIDC code flow + PKCE against a fake provider), sessions, groups, CSRF.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { authSettings, safeReturnTo } from '../src/auth.ts';
+import { authSettings, safeNext } from '../src/auth.ts';
 import { createApp } from '../src/app.ts';
 import { parseManifest } from '../src/manifest.ts';
 import { createSecretStore } from '../src/secrets.ts';
-import { cookieSettings } from '../src/session.ts';
+import { cookieSettings, MemorySessionStore } from '../src/session.ts';
 import { stringify } from 'yaml';
 import { kindFixture, startTestApp, testManifestDoc, type TestApp } from './support/harness.ts';
 
@@ -27,20 +27,25 @@ describe('login and sessions', () => {
   test('pages send anonymous visitors to the login', async () => {
     const res = await t.browser().request('/');
     assert.equal(res.status, 303);
-    assert.equal(res.headers.get('location'), '/auth/login?returnTo=%2F');
+    assert.equal(res.headers.get('location'), '/auth/login?next=%2F');
     const post = await t.browser().request('/', { method: 'POST', form: { a: 'b' } });
     assert.equal(post.status, 401);
+    const api = await t.browser().request('/', { headers: { accept: 'application/json' } });
+    assert.equal(api.status, 401);
+    assert.deepEqual(await api.json(), { error: 'Sign in first.' });
   });
 
   test('login uses the code flow with PKCE (S256) and the session cookie holds no token', async () => {
     t.oidc.setUser(member);
     const b = t.browser();
-    const start = await b.request('/auth/login?returnTo=%2F');
+    const start = await b.request('/auth/login?next=%2F');
     assert.equal(start.status, 303);
-    const preLoginCookie = [...b.cookies.values()][0];
+    assert.deepEqual([...b.cookies.keys()], ['test-app.login'], 'only the sealed login cookie before sign-in');
     const setCookie = start.headers.get('set-cookie') ?? '';
     assert.match(setCookie, /HttpOnly/i);
     assert.match(setCookie, /SameSite=Lax/i);
+    assert.match(setCookie, /Max-Age=600/i);
+    assert.doesNotMatch(decodeURIComponent(b.cookies.get('test-app.login')!), /state|nonce|verifier/i, 'login state is sealed');
 
     const authorizeUrl = new URL(start.headers.get('location')!);
     assert.equal(authorizeUrl.origin, t.oidc.issuer);
@@ -63,8 +68,7 @@ describe('login and sessions', () => {
     const cookies = [...b.cookies.entries()];
     assert.equal(cookies.length, 1);
     const [name, value] = cookies[0]!;
-    assert.equal(name, 'test-app.sid');
-    assert.notEqual(value, preLoginCookie, 'a new session id after login (no session fixation)');
+    assert.equal(name, 'test-app.sid', 'the login cookie is gone, the session cookie is set');
     assert.ok(value.length < 120, 'cookie is only an opaque id');
     assert.doesNotMatch(value, /eyJ/, 'no JWT in the cookie');
 
@@ -114,24 +118,90 @@ describe('login and sessions', () => {
     assert.equal(res.status, 400);
   });
 
-  test('people outside the sso.groups of app.yaml get 403', async () => {
-    const b = await t.loginAs({ sub: 'u-out', name: 'Otto Outsider', groups: ['some-other-team'] });
-    const res = await b.request('/');
+  test('people outside the sso.groups of app.yaml get 403 at sign-in, and no session', async () => {
+    t.oidc.setUser({ sub: 'u-out', name: 'Otto Outsider', groups: ['some-other-team'] });
+    const b = t.browser();
+    const res = await b.follow('/auth/login');
     assert.equal(res.status, 403);
     const body = await res.text();
     assert.match(body, /only for members of/);
     assert.ok(body.includes(kindFixture.groups[0]!));
+    assert.equal(b.cookies.size, 0);
+    assert.equal((await b.request('/')).status, 303);
   });
 
   test('sign-out needs the CSRF token and ends the session', async () => {
     const b = await t.loginAs(member);
-    assert.equal((await b.request('/auth/logout', { form: { _csrf: 'wrong' } })).status, 403);
+    assert.equal((await b.request('/auth/logout', { form: { csrf_token: 'wrong' } })).status, 403);
     assert.equal((await b.request('/')).status, 200);
     const token = await b.csrf('/');
-    const out = await b.request('/auth/logout', { form: { _csrf: token } });
+    const out = await b.request('/auth/logout', { form: { csrf_token: token } });
     assert.equal(out.status, 303);
-    assert.equal(out.headers.get('location'), '/auth/logged-out');
+    const endSession = new URL(out.headers.get('location')!);
+    assert.equal(`${endSession.origin}${endSession.pathname}`, `${t.oidc.issuer}/end_session`, 'signed out at the provider too');
+    assert.equal(endSession.searchParams.get('post_logout_redirect_uri'), `${t.baseUrl}/auth/logged-out`);
+    assert.match(endSession.searchParams.get('id_token_hint') ?? '', /^eyJ/);
     assert.equal((await b.request('/')).status, 303);
+  });
+
+  test('a session cookie copied before sign-out no longer works after it', async () => {
+    const b = await t.loginAs(member);
+    const copy = new Map(b.cookies);
+    const token = await b.csrf('/');
+    assert.equal((await b.request('/auth/logout', { form: { csrf_token: token } })).status, 303);
+    const thief = t.browser();
+    for (const [k, v] of copy) thief.cookies.set(k, v);
+    assert.equal((await thief.request('/')).status, 303);
+  });
+
+  test('anonymous sign-in starts keep nothing on the server and never push a signed-in person out', async () => {
+    const store = new MemorySessionStore({ maxEntries: 5 });
+    const small = await startTestApp({ sessionStore: store });
+    try {
+      const b = await small.loginAs(member);
+      assert.equal(store.size, 1);
+      for (let i = 0; i < 50; i++) assert.equal((await small.browser().request('/auth/login')).status, 303);
+      assert.equal(store.size, 1, 'no server-side state for a sign-in in progress');
+      assert.equal((await b.request('/')).status, 200, 'still signed in');
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('groups are read again after GROUPS_REFRESH_MINUTES: a person removed from the group loses access', async () => {
+    const b = await t.loginAs({ ...member, sub: 'u-leaver' });
+    assert.equal((await b.request('/')).status, 200);
+    t.oidc.setGroups('u-leaver', ['some-other-team']);
+    assert.equal((await b.request('/')).status, 200, 'groups are trusted for a while');
+    const asked = t.oidc.userinfoRequests.length;
+    t.advance(11 * 60_000);
+    assert.equal((await b.request('/')).status, 403, 'after the refresh interval the new groups count');
+    assert.equal(t.oidc.userinfoRequests.length, asked + 1);
+  });
+
+  test('when groups cannot be re-read (access token expired) the person signs in again', async () => {
+    const b = await t.loginAs({ ...member, sub: 'u-long' });
+    t.advance(2 * 60 * 60_000);
+    const res = await b.request('/reports?x=1');
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get('location'), '/auth/login?next=%2Freports%3Fx%3D1');
+    assert.ok(!b.cookies.has('test-app.sid'), 'the session ended');
+  });
+
+  test('a login cookie that was tampered with or is too old is refused', async () => {
+    t.oidc.setUser(member);
+    const b = t.browser();
+    const start = await b.request('/auth/login');
+    const atProvider = await fetch(start.headers.get('location')!, { redirect: 'manual' });
+    const cb = atProvider.headers.get('location')!;
+    const sealed = b.cookies.get('test-app.login')!;
+    b.cookies.set('test-app.login', sealed.slice(0, -4) + (sealed.endsWith('AAAA') ? 'BBBB' : 'AAAA'));
+    assert.equal((await b.request(cb)).status, 400);
+    const late = t.browser();
+    const again = await late.request('/auth/login');
+    const back = (await fetch(again.headers.get('location')!, { redirect: 'manual' })).headers.get('location')!;
+    t.advance(11 * 60_000);
+    assert.equal((await late.request(back)).status, 400, 'a sign-in may take 10 minutes at most');
   });
 
   test('forms without the CSRF token are refused', async () => {
@@ -146,10 +216,69 @@ describe('login and sessions', () => {
     assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(res.headers.get('x-powered-by'), null);
+    assert.equal(res.headers.get('strict-transport-security'), null, 'no HSTS in local development and tests');
+  });
+});
+
+describe('the ID token is verified', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+  });
+  after(() => t.close());
+
+  const refused = async (what: string) => {
+    t.oidc.setUser(member);
+    const b = t.browser();
+    const res = await b.follow('/auth/login');
+    assert.equal(res.status, 400, `${what}: ${res.status}`);
+    assert.match(await res.text(), /sign-in could not be completed/);
+    assert.ok(!b.cookies.has('test-app.sid'), `${what}: no session`);
+  };
+
+  test('a token signed by a key that is not in the provider\'s JWKS is refused', async () => {
+    t.oidc.signWithForeignKey(true);
+    try {
+      await refused('foreign key');
+    } finally {
+      t.oidc.signWithForeignKey(false);
+    }
+  });
+
+  for (const [what, claims] of [
+    ['another issuer', { iss: 'https://evil.example.com' }],
+    ['another audience', { aud: 'another-app' }],
+    ['an expired token', { exp: Math.floor(Date.now() / 1000) - 600, iat: Math.floor(Date.now() / 1000) - 900 }],
+    ['a wrong nonce', { nonce: 'replayed-nonce' }],
+  ] as const) {
+    test(`a token with ${what} is refused`, async () => {
+      t.oidc.overrideIdTokenClaims(claims);
+      try {
+        await refused(what);
+      } finally {
+        t.oidc.overrideIdTokenClaims({});
+      }
+    });
+  }
+
+  test('the same provider, untampered, signs in', async () => {
+    const b = await t.loginAs(member);
+    assert.equal((await b.request('/')).status, 200);
   });
 });
 
 describe('groups from other places', () => {
+  test('without end_session_endpoint, sign-out ends on the app\'s own page', async () => {
+    const t = await startTestApp({ oidc: { endSession: false } });
+    try {
+      const b = await t.loginAs(member);
+      const out = await b.request('/auth/logout', { form: { csrf_token: await b.csrf('/') } });
+      assert.equal(out.headers.get('location'), '/auth/logged-out');
+    } finally {
+      await t.close();
+    }
+  });
+
   test('groups from /userinfo under a custom claim name (OIDC_GROUPS_CLAIM)', async () => {
     const t = await startTestApp({
       oidc: { groupsInIdToken: false, groupsClaim: 'roles' },
@@ -158,8 +287,8 @@ describe('groups from other places', () => {
     try {
       const b = await t.loginAs(member);
       assert.equal((await b.request('/')).status, 200);
-      const outsider = await t.loginAs({ ...member, sub: 'u-2', groups: ['nope'] });
-      assert.equal((await outsider.request('/')).status, 403);
+      t.oidc.setUser({ ...member, sub: 'u-2', groups: ['nope'] });
+      assert.equal((await t.browser().follow('/auth/login')).status, 403);
     } finally {
       await t.close();
     }
@@ -188,42 +317,48 @@ describe('settings that must be safe outside development', () => {
   test('an http login provider is refused outside development and tests', () => {
     const m = manifestWith('http://login.example.com');
     assert.throws(
-      () => authSettings(m, { NODE_ENV: 'production', APP_BASE_URL: 'https://app.example.com' }, noSecrets),
+      () => authSettings(m, { APP_ENV: 'production', APP_BASE_URL: 'https://app.example.com' }, noSecrets),
       /must start with https:\/\//,
     );
-    assert.equal(authSettings(m, { NODE_ENV: 'test' }, noSecrets).issuer.protocol, 'http:');
+    // Only "dev" and "test" are local: anything else (or nothing) is deployed.
+    for (const deployed of [{}, { APP_ENV: 'development' }, { APP_ENV: 'staging' }]) {
+      assert.throws(() => authSettings(m, { ...deployed, APP_BASE_URL: 'https://app.example.com' }, noSecrets), /must start with https/);
+    }
+    assert.equal(authSettings(m, { APP_ENV: 'test' }, noSecrets).issuer.protocol, 'http:');
   });
 
   test('APP_BASE_URL is required and must be https in production', () => {
     const m = manifestWith('https://login.example.com');
-    assert.throws(() => authSettings(m, { NODE_ENV: 'production' }, noSecrets), /APP_BASE_URL is not set/);
+    assert.throws(() => authSettings(m, { APP_ENV: 'production' }, noSecrets), /APP_BASE_URL is not set/);
     assert.throws(
-      () => authSettings(m, { NODE_ENV: 'production', APP_BASE_URL: 'http://app.example.com' }, noSecrets),
+      () => authSettings(m, { APP_ENV: 'production', APP_BASE_URL: 'http://app.example.com' }, noSecrets),
       /APP_BASE_URL must start with https/,
     );
-    const s = authSettings(m, { NODE_ENV: 'production', APP_BASE_URL: 'https://app.example.com' }, noSecrets);
+    const s = authSettings(m, { APP_ENV: 'production', APP_BASE_URL: 'https://app.example.com' }, noSecrets);
     assert.equal(s.redirectUri, 'https://app.example.com/auth/callback');
   });
 
   test('session cookies are Secure and host-only (__Host-) outside local development', () => {
-    assert.deepEqual(cookieSettings('my-app', { NODE_ENV: 'production' }), { name: '__Host-my-app.sid', secure: true });
-    assert.deepEqual(cookieSettings('my-app', {}), { name: '__Host-my-app.sid', secure: true });
-    assert.deepEqual(cookieSettings('my-app', { NODE_ENV: 'development' }), { name: 'my-app.sid', secure: false });
+    const secure = { name: '__Host-my-app.sid', loginName: '__Host-my-app.login', secure: true };
+    assert.deepEqual(cookieSettings('my-app', { APP_ENV: 'production' }), secure);
+    assert.deepEqual(cookieSettings('my-app', {}), secure);
+    assert.deepEqual(cookieSettings('my-app', { APP_ENV: 'dev' }), { name: 'my-app.sid', loginName: 'my-app.login', secure: false });
   });
 
   test('SESSION_SECRET must be long enough', async () => {
     const m = manifestWith('http://127.0.0.1:1');
     await assert.rejects(
-      createApp({ manifest: m, env: { NODE_ENV: 'test', SESSION_SECRET: 'short', ...kindFixture.secrets, ...kindFixture.env } }),
+      createApp({ manifest: m, env: { APP_ENV: 'test', SESSION_SECRET: 'short', ...kindFixture.secrets, ...kindFixture.env } }),
       /SESSION_SECRET must be at least 32 characters/,
     );
   });
 
-  test('"return to" after login only goes to local paths', () => {
-    assert.equal(safeReturnTo('/reports?x=1'), '/reports?x=1');
-    assert.equal(safeReturnTo('//evil.example.com'), '/');
-    assert.equal(safeReturnTo('https://evil.example.com'), '/');
-    assert.equal(safeReturnTo('/\\evil.example.com'), '/');
-    assert.equal(safeReturnTo(undefined), '/');
+  test('"next" after sign-in only goes to local paths', () => {
+    assert.equal(safeNext('/reports?x=1'), '/reports?x=1');
+    assert.equal(safeNext('//evil.example.com'), '/');
+    assert.equal(safeNext('https://evil.example.com'), '/');
+    assert.equal(safeNext('/\\evil.example.com'), '/');
+    assert.equal(safeNext('/auth/logout'), '/');
+    assert.equal(safeNext(undefined), '/');
   });
 });

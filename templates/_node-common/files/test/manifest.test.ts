@@ -51,8 +51,8 @@ test('"sso: oidc" shorthand takes the issuer from OIDC_ISSUER', () => {
 
 test('app.yaml issuer wins over OIDC_ISSUER, except on a developer laptop', () => {
   const m = parseManifest(FULL);
-  assert.equal(resolveIssuer(m, { OIDC_ISSUER: 'https://other.example.com', NODE_ENV: 'production' }), 'https://login.acme.corp');
-  assert.equal(resolveIssuer(m, { OIDC_ISSUER: 'http://127.0.0.1:9400', NODE_ENV: 'development' }), 'http://127.0.0.1:9400');
+  assert.equal(resolveIssuer(m, { OIDC_ISSUER: 'https://other.example.com', APP_ENV: 'production' }), 'https://login.acme.corp');
+  assert.equal(resolveIssuer(m, { OIDC_ISSUER: 'http://127.0.0.1:9400', APP_ENV: 'dev' }), 'http://127.0.0.1:9400');
 });
 
 test('lists every problem in plain words', () => {

@@ -66,7 +66,7 @@ describe('vault (KV v2)', () => {
 
   test('reads the key from {mount}/data/{path} with the Vault token, and caches it', async () => {
     requests.length = 0;
-    const store = createSecretStore(m, { NODE_ENV: 'test', VAULT_ADDR: addr, VAULT_TOKEN: 'root-token' });
+    const store = createSecretStore(m, { APP_ENV: 'test', VAULT_ADDR: addr, VAULT_TOKEN: 'root-token' });
     assert.equal(await store.getSecret('PAYMENT_API_KEY'), 'pk-from-vault');
     assert.equal(await store.getSecret('PAYMENT_API_KEY'), 'pk-from-vault');
     assert.equal(requests.length, 1);
@@ -77,7 +77,7 @@ describe('vault (KV v2)', () => {
   test('mount, path and namespace are configurable', async () => {
     requests.length = 0;
     const store = createSecretStore(m, {
-      NODE_ENV: 'test',
+      APP_ENV: 'test',
       VAULT_ADDR: `${addr}/`,
       VAULT_TOKEN: 'root-token',
       VAULT_KV_MOUNT: 'kv',
@@ -90,22 +90,22 @@ describe('vault (KV v2)', () => {
   });
 
   test('clear errors that never contain a secret value', async () => {
-    const store = createSecretStore(m, { NODE_ENV: 'test', VAULT_ADDR: addr, VAULT_TOKEN: 'root-token' });
+    const store = createSecretStore(m, { APP_ENV: 'test', VAULT_ADDR: addr, VAULT_TOKEN: 'root-token' });
     await assert.rejects(store.getSecret('MISSING_KEY'), (err: Error) => {
       assert.match(err.message, /has no key named MISSING_KEY/);
       assert.doesNotMatch(err.message, /pk-from-vault/);
       return true;
     });
-    const denied = createSecretStore(m, { NODE_ENV: 'test', VAULT_ADDR: addr, VAULT_TOKEN: 'wrong' });
+    const denied = createSecretStore(m, { APP_ENV: 'test', VAULT_ADDR: addr, VAULT_TOKEN: 'wrong' });
     await assert.rejects(denied.getSecret('PAYMENT_API_KEY'), /Vault refused .* check VAULT_TOKEN/);
-    const wrongPath = createSecretStore(m, { NODE_ENV: 'test', VAULT_ADDR: addr, VAULT_TOKEN: 'root-token', VAULT_KV_PATH: 'x' });
+    const wrongPath = createSecretStore(m, { APP_ENV: 'test', VAULT_ADDR: addr, VAULT_TOKEN: 'root-token', VAULT_KV_PATH: 'x' });
     await assert.rejects(wrongPath.getSecret('PAYMENT_API_KEY'), /does not exist \(HTTP 404\)/);
-    const noAddr = createSecretStore(m, { NODE_ENV: 'test', VAULT_TOKEN: 'root-token' });
+    const noAddr = createSecretStore(m, { APP_ENV: 'test', VAULT_TOKEN: 'root-token' });
     await assert.rejects(noAddr.getSecret('PAYMENT_API_KEY'), /VAULT_ADDR is not set/);
   });
 
   test('Vault must be reached over https outside development', async () => {
-    const store = createSecretStore(m, { NODE_ENV: 'production', VAULT_ADDR: addr, VAULT_TOKEN: 'root-token' });
+    const store = createSecretStore(m, { APP_ENV: 'production', VAULT_ADDR: addr, VAULT_TOKEN: 'root-token' });
     await assert.rejects(store.getSecret('PAYMENT_API_KEY'), /VAULT_ADDR must start with https/);
   });
 });
@@ -172,7 +172,7 @@ describe('aws secrets manager', () => {
 
   test('GetSecretValue over the AWS JSON protocol, signed, with the app prefix', async () => {
     requests.length = 0;
-    const store = createSecretStore(m, { NODE_ENV: 'test', AWS_REGION: 'eu-west-1', AWS_SECRETS_MANAGER_ENDPOINT: endpoint });
+    const store = createSecretStore(m, { APP_ENV: 'test', AWS_REGION: 'eu-west-1', AWS_SECRETS_MANAGER_ENDPOINT: endpoint });
     assert.equal(await store.getSecret('DB_PASSWORD'), 'pw-for-payments-app/DB_PASSWORD');
     const r = requests[0]!;
     assert.equal(r.target, 'secretsmanager.GetSecretValue');
@@ -183,7 +183,7 @@ describe('aws secrets manager', () => {
 
   test('the prefix is configurable; unknown secrets give a clear error', async () => {
     const store = createSecretStore(m, {
-      NODE_ENV: 'test',
+      APP_ENV: 'test',
       AWS_REGION: 'eu-west-1',
       AWS_SECRETS_MANAGER_ENDPOINT: endpoint,
       AWS_SECRETS_PREFIX: 'finance/prod/',
@@ -193,7 +193,7 @@ describe('aws secrets manager', () => {
   });
 
   test('AWS_REGION is required', async () => {
-    const store = createSecretStore(m, { NODE_ENV: 'test' });
+    const store = createSecretStore(m, { APP_ENV: 'test' });
     await assert.rejects(store.getSecret('DB_PASSWORD'), /AWS_REGION is not set/);
   });
 });

@@ -29,7 +29,7 @@ test('the server starts in production mode, answers /healthz and stops on SIGTER
   const child = spawn(process.execPath, ['src/server.ts'], {
     env: {
       PATH: process.env.PATH ?? '',
-      NODE_ENV: 'production',
+      APP_ENV: 'production',
       HOST: '127.0.0.1',
       PORT: '0',
       LEVEE_MANIFEST: manifestPath,

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
 import { createApp, type AppContext } from '../../src/app.ts';
 import { parseManifest, type Manifest } from '../../src/manifest.ts';
+import type { SessionStore } from '../../src/session.ts';
 import { initTelemetry, type Telemetry } from '../../src/telemetry.ts';
 import { KIND } from '../../src/routes.ts';
 import { startMockOidc, type MockOidc, type MockOidcOptions, type MockUser } from '../../dev/mock-oidc.ts';
@@ -20,6 +21,7 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   oidc?: MockOidcOptions;
   fetch?: typeof fetch;
+  sessionStore?: SessionStore;
 }
 
 export interface TestApp {
@@ -29,6 +31,8 @@ export interface TestApp {
   env: Record<string, string>;
   ctx: AppContext;
   telemetry: Telemetry;
+  /** Move the app's clock forward (sessions, group refresh, caches). */
+  advance(ms: number): void;
   browser(): Browser;
   /** A browser that is already signed in as `user`. */
   loginAs(user: MockUser): Promise<Browser>;
@@ -67,7 +71,7 @@ export function testManifestDoc(issuer: string, overrides: Record<string, unknow
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const oidc = await startMockOidc({ clientId: 'test-client', ...opts.oidc });
   const env: Record<string, string> = {
-    NODE_ENV: 'test',
+    APP_ENV: 'test',
     OIDC_CLIENT_ID: 'test-client',
     SESSION_SECRET: randomSecret(),
     ...kindFixture.secrets,
@@ -79,6 +83,8 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
 
   let server: Server | undefined;
   let ctx: AppContext;
+  let offset = 0;
+  const now = () => Date.now() + offset;
   try {
     // The app must know its own public URL for the login redirect, so pick the port first.
     const placeholder = await listen((_req, res) => res.end());
@@ -86,7 +92,14 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     await closeServer(placeholder);
     env.APP_BASE_URL ??= `http://127.0.0.1:${port}`;
     env.PORT = String(port);
-    const built = await createApp({ manifest, env, telemetry, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+    const built = await createApp({
+      manifest,
+      env,
+      telemetry,
+      now,
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(opts.sessionStore ? { sessionStore: opts.sessionStore } : {}),
+    });
     ctx = built.ctx;
     server = await listen(built.app, port);
   } catch (err) {
@@ -102,6 +115,9 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     env,
     ctx,
     telemetry,
+    advance(ms) {
+      offset += ms;
+    },
     browser: () => new Browser(baseUrl),
     async loginAs(user) {
       oidc.setUser(user);
@@ -143,7 +159,7 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-/** A minimal browser: keeps cookies, follows redirects only when asked. */
+/** A minimal browser: keeps cookies, asks for HTML like a browser does, follows redirects only when asked. */
 export class Browser {
   readonly baseUrl: string;
   readonly cookies = new Map<string, string>();
@@ -154,7 +170,7 @@ export class Browser {
 
   async request(pathOrUrl: string, opts: RequestOptions = {}): Promise<Response> {
     const url = new URL(pathOrUrl, this.baseUrl);
-    const headers: Record<string, string> = { ...opts.headers };
+    const headers: Record<string, string> = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8', ...opts.headers };
     let body: string | undefined;
     if (opts.form) {
       body = new URLSearchParams(opts.form).toString();
@@ -197,7 +213,7 @@ export class Browser {
   /** GET a page and return its CSRF token. */
   async csrf(path = '/'): Promise<string> {
     const res = await this.request(path);
-    const token = /name="_csrf" value="([^"]+)"/.exec(await res.text())?.[1];
+    const token = /name="csrf_token" value="([^"]+)"/.exec(await res.text())?.[1];
     if (!token) throw new Error(`no CSRF token on ${path} (HTTP ${res.status})`);
     return token;
   }
