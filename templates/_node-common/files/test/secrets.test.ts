@@ -2,6 +2,9 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { parseManifest, type Manifest } from '../src/manifest.ts';
@@ -99,9 +102,9 @@ describe('vault (KV v2)', () => {
     const denied = createSecretStore(m, { APP_ENV: 'test', VAULT_ADDR: addr, VAULT_TOKEN: 'wrong' });
     await assert.rejects(denied.getSecret('PAYMENT_API_KEY'), /Vault refused .* check VAULT_TOKEN/);
     const wrongPath = createSecretStore(m, { APP_ENV: 'test', VAULT_ADDR: addr, VAULT_TOKEN: 'root-token', VAULT_KV_PATH: 'x' });
-    await assert.rejects(wrongPath.getSecret('PAYMENT_API_KEY'), /does not exist \(HTTP 404\)/);
+    await assert.rejects(wrongPath.getSecret('PAYMENT_API_KEY'), /does not exist: check VAULT_KV_MOUNT and VAULT_KV_PATH/);
     const noAddr = createSecretStore(m, { APP_ENV: 'test', VAULT_TOKEN: 'root-token' });
-    await assert.rejects(noAddr.getSecret('PAYMENT_API_KEY'), /VAULT_ADDR is not set/);
+    await assert.rejects(noAddr.getSecret('PAYMENT_API_KEY'), /Secret PAYMENT_API_KEY uses provider "vault" but VAULT_ADDR is not set/);
   });
 
   test('Vault must be reached over https outside development', async () => {
@@ -195,6 +198,43 @@ describe('aws secrets manager', () => {
   test('AWS_REGION is required', async () => {
     const store = createSecretStore(m, { APP_ENV: 'test' });
     await assert.rejects(store.getSecret('DB_PASSWORD'), /AWS_REGION is not set/);
+  });
+});
+
+describe('LEVEE_SECRETS_DIR (in the cluster)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'secrets-'));
+  writeFileSync(join(dir, 'PAYMENT_API_KEY'), 'pk-from-file\n');
+  writeFileSync(join(dir, 'DB_PASSWORD'), 'line one\nline two\n\n');
+  writeFileSync(join(dir, 'EMPTY'), '\n');
+  const m = manifest('production', [
+    { name: 'PAYMENT_API_KEY', provider: 'vault' },
+    { name: 'DB_PASSWORD', provider: 'aws-secrets-manager' },
+    { name: 'EMPTY', provider: 'vault' },
+    { name: 'NOT_MOUNTED', provider: 'vault' },
+  ]);
+
+  test('every provider is read from $LEVEE_SECRETS_DIR/<NAME>, with no Vault or AWS client', async () => {
+    const calls: string[] = [];
+    const spy = (async (url: string | URL | Request) => {
+      calls.push(String(url));
+      throw new Error('no network');
+    }) as typeof fetch;
+    // No VAULT_ADDR, VAULT_TOKEN or AWS_REGION: none is needed.
+    const store = createSecretStore(m, { LEVEE_SECRETS_DIR: dir }, { fetch: spy });
+    assert.equal(await store.getSecret('PAYMENT_API_KEY'), 'pk-from-file', 'one trailing newline is dropped');
+    assert.equal(await store.getSecret('DB_PASSWORD'), 'line one\nline two\n', 'only one');
+    assert.deepEqual(calls, []);
+  });
+
+  test('a missing or empty file is an error naming the secret and the file', async () => {
+    const store = createSecretStore(m, { LEVEE_SECRETS_DIR: dir });
+    await assert.rejects(store.getSecret('NOT_MOUNTED'), (err: Error) => {
+      assert.match(err.message, /^Secret NOT_MOUNTED: .*NOT_MOUNTED does not exist/);
+      assert.ok(err.message.includes(join(dir, 'NOT_MOUNTED')));
+      return true;
+    });
+    await assert.rejects(store.getSecret('EMPTY'), new RegExp(`Secret EMPTY: ${join(dir, 'EMPTY')} is empty`));
+    await assert.rejects(store.preload(), /Secret EMPTY/, 'preload (start-up) reads every declared secret');
   });
 });
 

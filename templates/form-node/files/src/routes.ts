@@ -5,16 +5,18 @@
 // Settings (environment):
 //   FORM_APPROVER_GROUP  the group whose members approve (default: the group in
 //                        app.yaml sso.groups whose name contains "approv")
-//   FORM_DATA_FILE       JSON file to keep submissions in (default: memory only)
-import type { Express, Request, Router } from 'express';
+//   DATA_DIR             where submissions.sqlite3 is kept (default ./data)
+// JSON callers (content-type application/json, X-CSRF-Token header) get JSON answers; see
+// CONTRACT.md for the shapes.
+import type { Express, Request, Response, Router } from 'express';
 import type { AppContext } from './app.ts';
-import { csrfToken, currentUser, isMember } from './auth.ts';
-import { isLocalDev, type Env } from './config.ts';
+import { csrfToken, currentUser, isMember, sendProblem } from './auth.ts';
+import type { Env } from './config.ts';
 import { html, page, type SafeHtml } from './html.ts';
 import type { Manifest } from './manifest.ts';
 import type { User } from './session.ts';
-import { AlreadyDecided, JsonFileStore, MemoryStore, type Submission, type SubmissionStore } from './store.ts';
-import { CATEGORIES, formatAmount, validateNote, validateSubmission, type Field } from './validation.ts';
+import { AlreadyDecided, SqliteStore, type Submission, type SubmissionStore } from './store.ts';
+import { CATEGORIES, validateNote, validateSubmission, type Field } from './validation.ts';
 
 export const KIND = 'form';
 /** Secrets this kind needs in app.yaml (SESSION_SECRET is always needed). */
@@ -50,14 +52,14 @@ export function decisionRefusal(user: User, s: Submission, approvers: string): {
 /** No routes without login for a form. */
 export async function registerPublicRoutes(_app: Express, _ctx: AppContext): Promise<void> {}
 
+const isJson = (req: Request) => (req.get('content-type') ?? '').toLowerCase().startsWith('application/json');
+
 export async function registerRoutes(router: Router, ctx: AppContext): Promise<void> {
   const { manifest, env, telemetry, log } = ctx;
   const approvers = approverGroup(manifest, env)!;
-  const file = env.FORM_DATA_FILE?.trim();
-  const store: SubmissionStore = file ? new JsonFileStore(file) : new MemoryStore();
-  if (!file && !isLocalDev(env)) {
-    log.warn('FORM_DATA_FILE is not set: submissions are kept in memory and lost when the app restarts');
-  }
+  const store: SubmissionStore = SqliteStore.inDataDir(env);
+  const fail = (req: Request, res: Response, status: number, message: string) =>
+    sendProblem(req, res, manifest, status, 'Not done', message);
 
   // The business metrics of this kind.
   const submissions = telemetry.meter.createCounter('app.form.submissions', {
@@ -69,10 +71,7 @@ export async function registerRoutes(router: Router, ctx: AppContext): Promise<v
     unit: '{decision}',
   });
 
-  const visibleTo = async (user: User): Promise<Submission[]> => {
-    const all = await store.list();
-    return isMember(user, approvers) ? all : all.filter((s) => s.submittedBy.sub === user.sub);
-  };
+  const visibleTo = (user: User): Promise<Submission[]> => store.list(isMember(user, approvers) ? undefined : user.sub);
 
   const render = async (
     req: Request,
@@ -89,7 +88,7 @@ ${opts.notice ? html`<p class="notice">${opts.notice}</p>` : ''}
 ${opts.errors ? html`<p class="error">Please correct the fields marked below.</p>` : ''}
 <h2>New request</h2>
 <form method="post" action="/submissions">
-  <input type="hidden" name="_csrf" value="${token}">
+  <input type="hidden" name="csrf_token" value="${token}">
   <label>Title <input name="title" required minlength="3" maxlength="120" value="${v.title ?? ''}"></label>${err('title')}
   <label>Amount <input name="amount" required inputmode="decimal" pattern="\\d+(\\.\\d{1,2})?" value="${v.amount ?? ''}"></label>${err('amount')}
   <label>Category <select name="category" required>
@@ -106,7 +105,7 @@ ${isApprover ? html`<p>You are an approver (${approvers}). You can't decide on y
 ${list.map(
   (s) => html`<tr id="s-${s.id}">
   <td>${s.title}${s.details ? html`<br><small>${s.details}</small>` : ''}</td>
-  <td class="num">${formatAmount(s.amountCents)}</td>
+  <td class="num">${s.amount}</td>
   <td>${s.category}</td>
   <td>${s.submittedBy.name}</td>
   <td>${s.submittedAt.slice(0, 16).replace('T', ' ')}</td>
@@ -114,7 +113,7 @@ ${list.map(
   <td>${
     decisionRefusal(user, s, approvers) === null
       ? html`<form method="post" action="/submissions/${s.id}/decision">
-      <input type="hidden" name="_csrf" value="${token}">
+      <input type="hidden" name="csrf_token" value="${token}">
       <input name="note" maxlength="500" placeholder="note (optional)">
       <button name="decision" value="approve">Approve</button>
       <button name="decision" value="reject">Reject</button>
@@ -140,11 +139,14 @@ ${list.length === 0 ? html`<p>No requests yet.</p>` : ''}`;
     const user = currentUser(req);
     const result = validateSubmission(req.body);
     if (!result.ok) {
-      return res.status(400).type('html').send(await render(req, { errors: result.errors, values: result.values }));
+      submissions.add(1, { outcome: 'invalid' });
+      if (isJson(req)) return res.status(422).json({ error: 'Please correct the fields marked below.', errors: result.errors });
+      return res.status(422).type('html').send(await render(req, { errors: result.errors, values: result.values }));
     }
     const s = await store.create(result.value, user);
-    submissions.add(1, { category: s.category });
+    submissions.add(1, { outcome: 'accepted' });
     log.info('submission created', { id: s.id, user: user.sub });
+    if (isJson(req)) return res.status(201).json(s);
     res.redirect(303, `/?created=${encodeURIComponent(s.id)}`);
   });
 
@@ -153,22 +155,22 @@ ${list.length === 0 ? html`<p>No requests yet.</p>` : ''}`;
     const body = (req.body ?? {}) as Record<string, unknown>;
     const decision = body.decision === 'approve' ? 'approved' : body.decision === 'reject' ? 'rejected' : null;
     const note = validateNote(body.note);
-    const fail = (status: number, message: string) =>
-      res.status(status).type('html').send(page({ title: 'Not done', manifest, user, csrfToken: csrfToken(req), body: html`<p class="error">${message}</p><p><a href="/">Back</a></p>` }));
-    if (!decision) return fail(400, 'Choose approve or reject.');
-    if (note === null) return fail(400, 'The note must be plain text of at most 500 characters.');
+    if (!decision) return fail(req, res, 400, 'Choose approve or reject.');
+    if (note === null) return fail(req, res, 400, 'The note must be plain text of at most 500 characters.');
     const s = await store.get(String(req.params.id));
-    if (!s) return fail(404, 'There is no such request.');
+    if (!s) return fail(req, res, 404, 'There is no such request.');
     const refusal = decisionRefusal(user, s, approvers);
-    if (refusal) return fail(refusal.status, refusal.message);
+    if (refusal) return fail(req, res, refusal.status, refusal.message);
+    let decided: Submission;
     try {
-      await store.decide(s.id, decision, user, note);
+      decided = await store.decide(s.id, decision, user, note);
     } catch (err) {
-      if (err instanceof AlreadyDecided) return fail(409, 'Someone else decided on this request a moment ago.');
+      if (err instanceof AlreadyDecided) return fail(req, res, 409, 'Someone else decided on this request a moment ago.');
       throw err;
     }
     approvals.add(1, { decision });
     log.info('submission decided', { id: s.id, decision, user: user.sub });
+    if (isJson(req)) return res.json(decided);
     res.redirect(303, `/?decided=${encodeURIComponent(s.id)}`);
   });
 

@@ -8,7 +8,8 @@ export const LIMITS = { titleMin: 3, titleMax: 120, detailsMax: 2000, amountMaxC
 
 export interface SubmissionInput {
   title: string;
-  amountCents: number;
+  /** A decimal with two places, e.g. "120.50" (exact: no floating point). */
+  amount: string;
   category: Category;
   details: string;
 }
@@ -26,7 +27,7 @@ export function validateSubmission(body: unknown): ValidationResult {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   const values: Record<Field, string> = {
     title: text(b.title).trim(),
-    amount: text(b.amount).trim(),
+    amount: (typeof b.amount === 'number' && Number.isFinite(b.amount) ? String(b.amount) : text(b.amount)).trim(),
     category: text(b.category).trim(),
     details: text(b.details).replace(/\r\n/g, '\n').trim(),
   };
@@ -62,7 +63,7 @@ export function validateSubmission(body: unknown): ValidationResult {
   if (Object.keys(errors).length > 0) return { ok: false, errors, values };
   return {
     ok: true,
-    value: { title: values.title, amountCents, category: values.category as Category, details: values.details },
+    value: { title: values.title, amount: formatAmount(amountCents).replace(/,/g, ''), category: values.category as Category, details: values.details },
   };
 }
 

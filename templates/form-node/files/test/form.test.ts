@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { parseManifest } from '../src/manifest.ts';
 import { checkManifest } from '../src/routes.ts';
-import { JsonFileStore, type Submission } from '../src/store.ts';
+import { SqliteStore, type Submission } from '../src/store.ts';
 import { metricPoints } from '../src/telemetry.ts';
 import { validateSubmission } from '../src/validation.ts';
 import { startTestApp, testManifestDoc, type Browser, type TestApp } from './support/harness.ts';
@@ -18,15 +18,15 @@ const ava = { sub: 'u-ava', name: 'Ava Approver', email: 'ava@example.com', grou
 const good = { title: 'Train to Berlin', amount: '120.50', category: 'travel', details: 'Customer visit' };
 
 async function submit(b: Browser, fields: Record<string, string>): Promise<Response> {
-  return b.request('/submissions', { form: { _csrf: await b.csrf(), ...fields } });
+  return b.request('/submissions', { form: { csrf_token: await b.csrf(), ...fields } });
 }
 
 async function list(b: Browser): Promise<Submission[]> {
-  return ((await (await b.request('/api/submissions')).json()) as { submissions: Submission[] }).submissions;
+  return ((await (await b.request('/api/submissions', { headers: { accept: 'application/json' } })).json()) as { submissions: Submission[] }).submissions;
 }
 
 async function decide(b: Browser, id: string, decision: string, note = ''): Promise<Response> {
-  return b.request(`/submissions/${id}/decision`, { form: { _csrf: await b.csrf(), decision, note } });
+  return b.request(`/submissions/${id}/decision`, { form: { csrf_token: await b.csrf(), decision, note } });
 }
 
 async function counter(t: TestApp, name: string, key: string, value: string): Promise<number> {
@@ -47,26 +47,26 @@ describe('form', () => {
   });
   after(() => t.close());
 
-  test('a valid submission is stored, listed and counted in app.form.submissions', async () => {
+  test('a valid submission is stored, listed and counted in app.form.submissions (outcome=accepted)', async () => {
     const res = await submit(asSam, good);
     assert.equal(res.status, 303);
     assert.match(res.headers.get('location') ?? '', /^\/\?created=/);
     const mine = await list(asSam);
     assert.equal(mine.length, 1);
     assert.equal(mine[0]!.title, 'Train to Berlin');
-    assert.equal(mine[0]!.amountCents, 12050);
+    assert.equal(mine[0]!.amount, '120.50');
     assert.equal(mine[0]!.status, 'pending');
     assert.equal(mine[0]!.submittedBy.name, 'Sam Staff');
     const pageText = await (await asSam.request('/?created=1')).text();
     assert.match(pageText, /Your request was submitted/);
     assert.match(pageText, /120\.50/);
-    assert.equal(await counter(t, 'app.form.submissions', 'category', 'travel'), 1);
+    assert.equal(await counter(t, 'app.form.submissions', 'outcome', 'accepted'), 1);
   });
 
   test('invalid input is refused with messages, echoed safely and not stored', async () => {
     const before = (await list(asAlex)).length;
     const res = await submit(asSam, { title: '<b>' + 'x'.repeat(200), amount: '12,5', category: 'bribes', details: 'a'.repeat(2001) });
-    assert.equal(res.status, 400);
+    assert.equal(res.status, 422);
     const body = await res.text();
     assert.match(body, /Title must be 3 to 120 characters/);
     assert.match(body, /Amount must be a number/);
@@ -144,7 +144,7 @@ describe('form', () => {
 describe('form rules', () => {
   test('amounts are parsed to cents and bounded', () => {
     const ok = validateSubmission({ ...good, amount: '0.5' });
-    assert.ok(ok.ok && ok.value.amountCents === 50);
+    assert.ok(ok.ok && ok.value.amount === '0.50');
     assert.equal(validateSubmission({ ...good, amount: '0' }).ok, false);
     assert.equal(validateSubmission({ ...good, amount: '1000000.01' }).ok, false);
     assert.equal(validateSubmission({ ...good, amount: '1e3' }).ok, false);
@@ -160,16 +160,19 @@ describe('form rules', () => {
     assert.match(checkManifest(doc(['finance-staff']), { FORM_APPROVER_GROUP: 'leads' })[0] ?? '', /must also be listed/);
   });
 
-  test('FORM_DATA_FILE keeps submissions across restarts', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'form-')), 'data', 'submissions.json');
-    const first = new JsonFileStore(path);
-    const a = await first.create({ title: 'One', amountCents: 100, category: 'other', details: '' }, { sub: 's', name: 'S' });
-    await first.create({ title: 'Two', amountCents: 200, category: 'other', details: '' }, { sub: 's', name: 'S' });
+  test('submissions are kept in $DATA_DIR/submissions.sqlite3 across restarts, and nothing else is written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'form-'));
+    const env = { DATA_DIR: join(dir, 'data') };
+    const first = SqliteStore.inDataDir(env);
+    const a = await first.create({ title: 'One', amount: '1.00', category: 'other', details: '' }, { sub: 's', name: 'S' });
+    await first.create({ title: 'Two', amount: '2.00', category: 'other', details: '' }, { sub: 's', name: 'S' });
     await first.decide(a.id, 'approved', { sub: 'x', name: 'X' }, '');
-    const second = new JsonFileStore(path);
+    first.close();
+    const second = SqliteStore.inDataDir(env);
     const items = await second.list();
     assert.deepEqual(items.map((s) => [s.title, s.status]), [['Two', 'pending'], ['One', 'approved']]);
-    assert.equal((JSON.parse(readFileSync(path, 'utf8')) as unknown[]).length, 2);
     await assert.rejects(second.decide(a.id, 'rejected', { sub: 'y', name: 'Y' }, ''), /already approved/);
+    second.close();
+    assert.deepEqual(readdirSync(dir, { recursive: true }).sort(), ['data', 'data/submissions.sqlite3']);
   });
 });

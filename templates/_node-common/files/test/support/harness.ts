@@ -1,6 +1,9 @@
 // Test helpers: start the real app against a fake login provider on
 // 127.0.0.1, with in-memory telemetry, and drive it like a browser.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
@@ -72,6 +75,8 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const oidc = await startMockOidc({ clientId: 'test-client', ...opts.oidc });
   const env: Record<string, string> = {
     APP_ENV: 'test',
+    // The one directory the app may write to (CONTRACT.md): a fresh one per test app.
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'app-data-')),
     OIDC_CLIENT_ID: 'test-client',
     SESSION_SECRET: randomSecret(),
     ...kindFixture.secrets,

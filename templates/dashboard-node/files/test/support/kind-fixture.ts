@@ -8,7 +8,7 @@ export const kindFixture = {
   secrets: {} as Record<string, string>,
   /** Extra environment for tests. */
   env: {} as Record<string, string>,
-  /** Environment for starting the real server with NODE_ENV=production (test/server.test.ts). */
+  /** Environment for starting the real server with APP_ENV=production (test/server.test.ts). */
   productionEnv: { DASHBOARD_DATA_SOURCE: 'data/sample.csv' } as Record<string, string>,
   dataAccess: [{ dataset: 'sales', access_level: 'read', purpose: 'monthly sales overview' }],
 };

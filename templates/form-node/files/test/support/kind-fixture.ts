@@ -8,7 +8,7 @@ export const kindFixture = {
   secrets: {} as Record<string, string>,
   /** Extra environment for tests. */
   env: {} as Record<string, string>,
-  /** Environment for starting the real server with NODE_ENV=production (test/server.test.ts). */
+  /** Environment for starting the real server with APP_ENV=production (test/server.test.ts). */
   productionEnv: {} as Record<string, string>,
   dataAccess: [{ dataset: 'expenses', access_level: 'write', purpose: 'submit employee expenses' }],
 };
