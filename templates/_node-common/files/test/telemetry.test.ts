@@ -8,7 +8,9 @@ import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { stringify } from 'yaml';
 import { parseManifest } from '../src/manifest.ts';
-import { initTelemetry, metricPoints, withTimeout, type Telemetry } from '../src/telemetry.ts';
+import { trace } from '@opentelemetry/api';
+import { initTelemetry, metricPoints, otlpProtocol, withTimeout, type Telemetry } from '../src/telemetry.ts';
+import { decodeTraceExport, startCollector } from './support/otlp.ts';
 import { closeServer, listen } from './support/harness.ts';
 
 const manifest = parseManifest(
@@ -66,6 +68,58 @@ describe('request telemetry', () => {
     assert.ok((failed.value as { sum: number }).sum >= 0);
     const spans = telemetry.spanExporter!.getFinishedSpans();
     assert.equal(spans.find((s) => s.name === 'GET /boom')?.status.code, 2 /* ERROR */);
+  });
+});
+
+describe('export to a collector (OTLP/HTTP)', () => {
+  test('spans go out as http/protobuf with the app, SDK, host and OTEL_RESOURCE_ATTRIBUTES resource; env wins', async () => {
+    const collector = await startCollector();
+    const telemetry = initTelemetry({
+      manifest,
+      mode: 'otlp',
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_SERVICE_NAME: 'telemetry-app-from-env',
+        // As deploy/ sets them; a value in here wins over the app's own.
+        OTEL_RESOURCE_ATTRIBUTES: 'service.namespace=levee-sandbox,levee.team=platform,levee.cost_center=CC%2D1',
+        OTEL_METRIC_EXPORT_INTERVAL: '3600000',
+      },
+    });
+    try {
+      // Through the global API, as a library would: the providers are registered globally.
+      trace.getTracer('some-library').startSpan('library work').end();
+      telemetry.tracer.startSpan('app work').end();
+      await telemetry.flush();
+      const traces = collector.exports.filter((e) => e.path === '/v1/traces');
+      assert.ok(traces.length > 0, `exports: ${collector.exports.map((e) => e.path).join(', ')}`);
+      assert.equal(traces[0]!.contentType, 'application/x-protobuf');
+      const [batch] = decodeTraceExport(traces[0]!.body);
+      assert.deepEqual(batch!.spans.sort(), ['app work', 'library work']);
+      const r = batch!.resource;
+      assert.equal(r['service.name'], 'telemetry-app-from-env', 'OTEL_SERVICE_NAME wins over app.yaml');
+      assert.equal(r['service.namespace'], 'levee-sandbox', 'OTEL_RESOURCE_ATTRIBUTES wins');
+      assert.equal(r['levee.team'], 'platform');
+      assert.equal(r['levee.cost_center'], 'CC-1');
+      assert.equal(r['levee.app'], 'telemetry-app');
+      assert.equal(r['levee.kind'], 'form');
+      assert.equal(r['levee.classification'], 'internal');
+      assert.equal(r['deployment.environment.name'], 'sandbox');
+      assert.equal(r['telemetry.sdk.language'], 'nodejs');
+      assert.equal(r['telemetry.sdk.name'], 'opentelemetry');
+      assert.ok(r['telemetry.sdk.version'], 'SDK version');
+      assert.ok(r['host.name'], 'host attributes');
+    } finally {
+      await telemetry.shutdown();
+      await collector.close();
+    }
+  });
+
+  test('OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf by default, http/json on request, grpc refused clearly', () => {
+    assert.equal(otlpProtocol({}, 'TRACES'), 'http/protobuf');
+    assert.equal(otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'METRICS'), 'http/json');
+    assert.equal(otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }, 'TRACES'), 'http/protobuf');
+    assert.throws(() => otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'TRACES'), /OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported/);
   });
 });
 

@@ -1,5 +1,7 @@
 // Loads the dashboard's data: a CSV or JSON file, or JSON from an https URL.
-import { readFile } from 'node:fs/promises';
+// Never more than `maxBytes` (DASHBOARD_MAX_BYTES, default 10 MiB): a remote source is read as
+// a stream and cut off as soon as it passes the limit, a file is measured before it is read.
+import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { ConfigError, requireSecureUrl, type Env } from './config.ts';
 import { parseCsv } from './csv.ts';
@@ -14,7 +16,12 @@ export interface Dataset {
   loadedAt: Date;
 }
 
-const MAX_BYTES = 10 * 1024 * 1024;
+export const MAX_BYTES = 10 * 1024 * 1024;
+
+/** The data is larger than the limit. */
+export class TooLarge extends Error {
+  override name = 'TooLarge';
+}
 const NUMBER = /^-?\d+(\.\d+)?$/;
 
 function toCell(value: unknown): Cell {
@@ -60,25 +67,57 @@ export interface LoadOptions {
   /** Bearer token for a URL source (from the secret store). */
   token?: string | null;
   timeoutMs?: number;
+  maxBytes?: number;
+}
+
+/** The response body as text, reading no more than `max` bytes (then the request is aborted). */
+async function readCapped(res: Response, max: number, abort: AbortController): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > max) {
+    abort.abort();
+    throw new TooLarge(`the data source sent more than ${max} bytes`);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (!res.body) return '';
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > max) {
+      abort.abort();
+      throw new TooLarge(`the data source sent more than ${max} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** source: a file path (.csv or .json) or an https URL returning JSON. */
 export async function loadDataset(source: string, opts: LoadOptions): Promise<Dataset> {
   let parsed: Pick<Dataset, 'columns' | 'rows'>;
+  const max = opts.maxBytes ?? MAX_BYTES;
   if (/^https?:\/\//i.test(source)) {
     const url = requireSecureUrl(source, 'DASHBOARD_DATA_SOURCE', opts.env);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    const res = await opts.fetch(url, { headers, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
-    if (!res.ok) throw new Error(`data source ${url.host} answered HTTP ${res.status}`);
-    const text = await res.text();
-    if (text.length > MAX_BYTES) throw new Error('data source returned more than 10 MB');
-    parsed = fromJson(JSON.parse(text));
+    const abort = new AbortController();
+    const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(opts.timeoutMs ?? 10_000)]);
+    const res = await opts.fetch(url, { headers, signal, redirect: 'error' });
+    if (!res.ok) {
+      abort.abort();
+      throw new Error(`data source ${url.host} answered HTTP ${res.status}`);
+    }
+    parsed = fromJson(JSON.parse(await readCapped(res, max, abort)));
   } else {
     const ext = extname(source).toLowerCase();
-    if (ext !== '.csv' && ext !== '.json') throw new ConfigError(`DASHBOARD_DATA_SOURCE must be a .csv or .json file or an https URL (got ${source})`);
-    const text = await readFile(source, 'utf8');
-    if (text.length > MAX_BYTES) throw new Error('data file is larger than 10 MB');
+    if (ext !== '.csv' && ext !== '.json') throw new ConfigError('DASHBOARD_DATA_SOURCE must be a .csv or .json file or an https URL');
+    const file = await open(source, 'r');
+    let text: string;
+    try {
+      if ((await file.stat()).size > max) throw new TooLarge(`the data file is larger than ${max} bytes`);
+      text = await file.readFile('utf8');
+    } finally {
+      await file.close();
+    }
     parsed = ext === '.csv' ? fromCsv(text) : fromJson(JSON.parse(text));
   }
   return { ...parsed, source, loadedAt: new Date() };

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { parseCsv } from '../src/csv.ts';
 import { aggregate, chartColumns, fromCsv, loadDataset } from '../src/dataset.ts';
+import { dataSource } from '../src/routes.ts';
 import { metricPoints } from '../src/telemetry.ts';
 import { closeServer, listen, startTestApp, type TestApp } from './support/harness.ts';
 
@@ -91,6 +92,65 @@ describe('data from elsewhere', () => {
       await t.close();
       await closeServer(server);
     }
+  });
+
+  test('a remote dataset is cut off as soon as it passes DASHBOARD_MAX_BYTES, not read to its end', async () => {
+    let sent = 0;
+    let closed = false;
+    const server = await listen((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.write('[');
+      const chunk = Buffer.from(`${JSON.stringify({ pad: 'x'.repeat(1000) })},`);
+      // An endless body: only the client hanging up stops it.
+      const timer = setInterval(() => {
+        for (let i = 0; i < 16; i++) {
+          sent += chunk.length;
+          res.write(chunk);
+        }
+      }, 1);
+      req.socket.on('close', () => {
+        closed = true;
+        clearInterval(timer);
+      });
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/endless.json`;
+    try {
+      await assert.rejects(
+        loadDataset(url, { env: { APP_ENV: 'test' }, fetch, maxBytes: 64 * 1024, timeoutMs: 20_000 }),
+        /more than 65536 bytes/,
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      assert.ok(closed, 'the connection was closed');
+      assert.ok(sent < 4 * 1024 * 1024, `the app stopped reading early (the server sent ${sent} bytes)`);
+    } finally {
+      await closeServer(server);
+    }
+  });
+
+  test('a file larger than DASHBOARD_MAX_BYTES is refused before it is read; errors never show its path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dash-secret-folder-'));
+    const big = join(dir, 'big.csv');
+    writeFileSync(big, 'a,b\n' + '1,2\n'.repeat(1000));
+    await assert.rejects(loadDataset(big, { env: { APP_ENV: 'test' }, fetch, maxBytes: 100 }), /larger than 100 bytes/);
+    const t = await startTestApp({ env: { DASHBOARD_DATA_SOURCE: join(dir, 'missing.csv') } });
+    try {
+      const b = await t.loginAs(analyst);
+      const page = await b.request('/');
+      assert.equal(page.status, 500);
+      const text = await page.text();
+      assert.match(text, /The dataset could not be loaded/);
+      assert.ok(!text.includes('dash-secret-folder'), 'no file path on the page');
+      const api = await b.request('/api/data', { headers: { accept: 'application/json' } });
+      assert.deepEqual(await api.json(), { error: 'The dataset could not be loaded. The app log says why.' });
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('the bundled sample is only used on a laptop or in tests', () => {
+    assert.match(dataSource({ APP_ENV: 'dev' }), /sample-data\/sales\.csv$/);
+    assert.throws(() => dataSource({ APP_ENV: 'production' }), /DASHBOARD_DATA_SOURCE is not set/);
+    assert.throws(() => dataSource({}), /DASHBOARD_DATA_SOURCE is not set/);
   });
 
   test('a URL source must be https outside development', async () => {

@@ -1,6 +1,8 @@
 // Sends an accepted event to the downstream API with a bearer token, a
 // timeout, trace context and an idempotency key. Never follows redirects (the
-// token must only ever go to DOWNSTREAM_URL).
+// token must only ever go to DOWNSTREAM_URL). A failed attempt (no answer, 408,
+// 429 or 5xx) is retried with exponential backoff, with the same Idempotency-Key,
+// at most `retries` times; each attempt is a client span of its own.
 import { context, propagation, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 
 export interface ForwardInput {
@@ -11,15 +13,34 @@ export interface ForwardInput {
   timeoutMs: number;
   fetch: typeof fetch;
   tracer: Tracer;
+  /** Extra attempts after a failed one (DOWNSTREAM_RETRIES, default 2). */
+  retries?: number;
+  /** Wait before the first retry, doubled each time (DOWNSTREAM_RETRY_BASE_MS, default 250). */
+  retryBaseMs?: number;
 }
 
 export interface ForwardResult {
   ok: boolean;
   /** HTTP status from downstream; 0 if it could not be reached. */
   status: number;
+  attempts: number;
 }
 
+const retryable = (status: number) => status === 0 || status === 408 || status === 429 || status >= 500;
+
 export async function forward(input: ForwardInput): Promise<ForwardResult> {
+  const retries = input.retries ?? 2;
+  const base = input.retryBaseMs ?? 250;
+  let last: { ok: boolean; status: number } = { ok: false, status: 0 };
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, base * 2 ** (attempt - 1) * (0.5 + Math.random() / 2)));
+    last = await attemptOnce(input, attempt + 1);
+    if (last.ok || !retryable(last.status)) return { ...last, attempts: attempt + 1 };
+  }
+  return { ...last, attempts: retries + 1 };
+}
+
+async function attemptOnce(input: ForwardInput, attempt: number): Promise<{ ok: boolean; status: number }> {
   return input.tracer.startActiveSpan(
     'POST',
     {
@@ -28,6 +49,7 @@ export async function forward(input: ForwardInput): Promise<ForwardResult> {
         'http.request.method': 'POST',
         'server.address': input.url.hostname,
         'url.full': `${input.url.origin}${input.url.pathname}`,
+        ...(attempt > 1 ? { 'http.request.resend_count': attempt - 1 } : {}),
       },
     },
     async (span) => {

@@ -4,14 +4,16 @@
 //
 // Settings (environment):
 //   DOWNSTREAM_URL             where accepted events are sent (https outside development)
-//   DOWNSTREAM_TIMEOUT_MS      default 10000
+//   DOWNSTREAM_TIMEOUT_MS      per attempt, default 10000
+//   DOWNSTREAM_RETRIES         extra attempts after a failure (no answer, 408, 429, 5xx), default 2
+//   DOWNSTREAM_RETRY_BASE_MS   backoff before the first retry, doubled each time, default 250
 //   WEBHOOK_PATH               default /webhook
 //   WEBHOOK_TOLERANCE_SECONDS  replay window, default 300 (5 minutes)
 //   WEBHOOK_MAX_BYTES          largest accepted body, default 262144 (256 KiB)
 //   WEBHOOK_SIGNATURE_HEADER   default x-webhook-signature
 //   WEBHOOK_TIMESTAMP_HEADER   default x-webhook-timestamp
 // Secrets (app.yaml): WEBHOOK_SIGNING_SECRET (shared with the sender), DOWNSTREAM_API_TOKEN.
-import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Response, type Router } from 'express';
 import type { Counter } from '@opentelemetry/api';
 import type { AppContext } from './app.ts';
 import { csrfToken, currentUser } from './auth.ts';
@@ -43,6 +45,8 @@ export interface WebhookSettings {
   path: string;
   downstream: URL;
   downstreamTimeoutMs: number;
+  retries: number;
+  retryBaseMs: number;
   toleranceSeconds: number;
   maxBytes: number;
   signatureHeader: string;
@@ -60,6 +64,8 @@ export function webhookSettings(env: Env): WebhookSettings {
     path,
     downstream: requireSecureUrl(raw, 'DOWNSTREAM_URL', env),
     downstreamTimeoutMs: intFromEnv(env, 'DOWNSTREAM_TIMEOUT_MS', 10_000, 100, 120_000),
+    retries: intFromEnv(env, 'DOWNSTREAM_RETRIES', 2, 0, 5),
+    retryBaseMs: intFromEnv(env, 'DOWNSTREAM_RETRY_BASE_MS', 250, 1, 10_000),
     toleranceSeconds: intFromEnv(env, 'WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
     maxBytes: intFromEnv(env, 'WEBHOOK_MAX_BYTES', 256 * 1024, 1, 10 * 1024 * 1024),
     signatureHeader: env.WEBHOOK_SIGNATURE_HEADER?.trim().toLowerCase() || 'x-webhook-signature',
@@ -122,6 +128,12 @@ export async function registerPublicRoutes(app: Express, ctx: AppContext): Promi
   const { settings } = st;
   const guard = new ReplayGuard();
 
+  // Every answer is {"status": <outcome>, "detail": <plain words>} (CONTRACT.md).
+  const answer = (res: Response, outcome: Outcome, status: number, detail: string) => {
+    st.record(outcome, status);
+    res.status(status).json({ status: outcome, detail });
+  };
+
   const receive: RequestHandler = async (req, res) => {
     const now = Math.floor(Date.now() / 1000);
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -134,24 +146,29 @@ export async function registerPublicRoutes(app: Express, ctx: AppContext): Promi
       toleranceSeconds: settings.toleranceSeconds,
     });
     if (!check.ok) {
-      const outcome = check.reason === 'stale_timestamp' || check.reason === 'bad_timestamp' ? 'rejected_timestamp' : 'rejected_signature';
-      st.record(outcome, 401);
       ctx.log.warn('webhook rejected', { reason: check.reason });
-      return res.status(401).json({ error: check.reason });
+      switch (check.reason) {
+        case 'missing_signature':
+          return answer(res, 'rejected_signature', 401, 'Missing signature header.');
+        case 'bad_timestamp':
+          return answer(res, 'rejected_timestamp', 401, 'Missing or malformed timestamp header.');
+        case 'stale_timestamp':
+          return answer(res, 'rejected_timestamp', 401, 'Timestamp outside the allowed window.');
+        default:
+          return answer(res, 'rejected_signature', 401, 'Signature does not match.');
+      }
     }
     if (!guard.claim(check.signature, now)) {
-      st.record('duplicate', 200);
-      return res.status(200).json({ status: 'duplicate' });
+      return answer(res, 'duplicate', 200, 'Already received; not forwarded again.');
     }
     try {
       if (!req.is('application/json')) throw new SyntaxError('content-type is not application/json');
       JSON.parse(body.toString('utf8'));
     } catch {
       guard.done(check.signature, check.timestamp + settings.toleranceSeconds);
-      st.record('invalid_payload', 400);
-      return res.status(400).json({ error: 'body must be JSON (content-type application/json)' });
+      return answer(res, 'invalid_payload', 400, 'Body must be JSON (content-type application/json).');
     }
-    let result: { ok: boolean; status: number };
+    let result: { ok: boolean; status: number; attempts: number };
     try {
       result = await forward({
         url: settings.downstream,
@@ -161,6 +178,8 @@ export async function registerPublicRoutes(app: Express, ctx: AppContext): Promi
         timeoutMs: settings.downstreamTimeoutMs,
         fetch: ctx.fetch,
         tracer: ctx.telemetry.tracer,
+        retries: settings.retries,
+        retryBaseMs: settings.retryBaseMs,
       });
     } catch (err) {
       guard.release(check.signature);
@@ -169,21 +188,21 @@ export async function registerPublicRoutes(app: Express, ctx: AppContext): Promi
     if (!result.ok) {
       // Not remembered: the sender's retry of this same delivery is welcome.
       guard.release(check.signature);
-      st.record('downstream_error', 502);
-      ctx.log.warn('downstream refused webhook event', { status: result.status });
-      return res.status(502).json({ error: 'downstream failed', downstreamStatus: result.status });
+      ctx.log.warn('downstream refused webhook event', { status: result.status, attempts: result.attempts });
+      return answer(
+        res,
+        'downstream_error',
+        502,
+        result.status === 0 ? 'The downstream service could not be reached.' : `The downstream service answered ${result.status}.`,
+      );
     }
     guard.done(check.signature, check.timestamp + settings.toleranceSeconds);
-    st.record('forwarded', 202);
-    res.status(202).json({ status: 'forwarded' });
+    answer(res, 'forwarded', 202, 'Forwarded.');
   };
 
   const tooLarge: ErrorRequestHandler = (err, _req, res, next) => {
     const e = err as { type?: string; status?: number };
-    if (e.type === 'entity.too.large') {
-      st.record('too_large', 413);
-      return res.status(413).json({ error: `body larger than ${settings.maxBytes} bytes` });
-    }
+    if (e.type === 'entity.too.large') return answer(res, 'too_large', 413, `Body larger than ${settings.maxBytes} bytes.`);
     next(err);
   };
 

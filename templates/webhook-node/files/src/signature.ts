@@ -4,7 +4,7 @@
 // Checked in constant time, and only within a replay window around "now".
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export type Rejection = 'missing_headers' | 'bad_timestamp' | 'stale_timestamp' | 'bad_signature';
+export type Rejection = 'missing_signature' | 'bad_timestamp' | 'stale_timestamp' | 'bad_signature';
 
 export type Verification = { ok: true; timestamp: number; signature: string } | { ok: false; reason: Rejection };
 
@@ -27,8 +27,8 @@ export interface VerifyInput {
 }
 
 export function verifySignature(v: VerifyInput): Verification {
-  if (!v.timestamp || !v.signature) return { ok: false, reason: 'missing_headers' };
-  if (!/^\d{1,12}$/.test(v.timestamp)) return { ok: false, reason: 'bad_timestamp' };
+  if (!v.signature) return { ok: false, reason: 'missing_signature' };
+  if (!v.timestamp || !/^\d{1,12}$/.test(v.timestamp)) return { ok: false, reason: 'bad_timestamp' };
   const ts = Number(v.timestamp);
   if (Math.abs(v.now - ts) > v.toleranceSeconds) return { ok: false, reason: 'stale_timestamp' };
   const expected = digest(v.secret, v.timestamp, v.body);
@@ -43,6 +43,8 @@ export function verifySignature(v: VerifyInput): Verification {
 /**
  * Remembers deliveries already handled (by signature) until they leave the
  * replay window, so a captured request can't be replayed inside the window.
+ * It lives in this process's memory: each replica has its own (see README,
+ * "Replays"); deploy/ runs one replica.
  */
 export class ReplayGuard {
   #seen = new Map<string, number>();

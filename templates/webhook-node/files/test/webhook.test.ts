@@ -20,13 +20,15 @@ describe('webhook receiver', () => {
   let downstream: import('node:http').Server;
   const received: Received[] = [];
   let downstreamStatus = 200;
+  /** Statuses for the next requests, before downstreamStatus applies again. */
+  let nextStatuses: number[] = [];
 
   before(async () => {
     downstream = await listen(async (req, res) => {
       let body = '';
       for await (const chunk of req) body += chunk;
       received.push({ body, headers: req.headers });
-      res.statusCode = downstreamStatus;
+      res.statusCode = nextStatuses.shift() ?? downstreamStatus;
       res.end('{}');
     });
     t = await startTestApp({
@@ -40,6 +42,7 @@ describe('webhook receiver', () => {
   beforeEach(() => {
     received.length = 0;
     downstreamStatus = 200;
+    nextStatuses = [];
   });
 
   const deliver = (body: string, opts: { ts?: number; signature?: string; contentType?: string; secret?: string } = {}) => {
@@ -65,7 +68,7 @@ describe('webhook receiver', () => {
     const before = await events('forwarded');
     const res = await deliver(body, { ts: Math.floor(Date.now() / 1000) - 10 });
     assert.equal(res.status, 202);
-    assert.deepEqual(await res.json(), { status: 'forwarded' });
+    assert.deepEqual(await res.json(), { status: 'forwarded', detail: 'Forwarded.' });
     assert.equal(received.length, 1);
     assert.equal(received[0]!.body, body, 'the raw body is forwarded unchanged');
     assert.equal(received[0]!.headers.authorization, `Bearer ${TOKEN}`);
@@ -91,7 +94,7 @@ describe('webhook receiver', () => {
     const ts = Math.floor(Date.now() / 1000);
     const tampered = await deliver(JSON.stringify({ id: 'evt_2', amount: 1e9 }), { ts, signature: sign(SECRET, ts, body) });
     assert.equal(tampered.status, 401);
-    assert.deepEqual(await tampered.json(), { error: 'bad_signature' });
+    assert.deepEqual(await tampered.json(), { status: 'rejected_signature', detail: 'Signature does not match.' });
     assert.equal(received.length, 0);
     assert.equal(await events('rejected_signature'), before + 4);
   });
@@ -101,7 +104,7 @@ describe('webhook receiver', () => {
     const now = Math.floor(Date.now() / 1000);
     const old = await deliver(body, { ts: now - 301 });
     assert.equal(old.status, 401);
-    assert.deepEqual(await old.json(), { error: 'stale_timestamp' });
+    assert.deepEqual(await old.json(), { status: 'rejected_timestamp', detail: 'Timestamp outside the allowed window.' });
     assert.equal((await deliver(body, { ts: now + 301 })).status, 401);
     assert.equal(received.length, 0);
     assert.ok((await events('rejected_timestamp')) >= 2);
@@ -113,21 +116,36 @@ describe('webhook receiver', () => {
     assert.equal((await deliver(body, { ts })).status, 202);
     const again = await deliver(body, { ts });
     assert.equal(again.status, 200);
-    assert.deepEqual(await again.json(), { status: 'duplicate' });
+    assert.equal(((await again.json()) as { status: string }).status, 'duplicate');
     assert.equal(received.length, 1);
     assert.equal(await events('duplicate'), 1);
   });
 
-  test('a downstream failure answers 502 so the sender retries, and the retry goes through', async () => {
+  test('a failed forward is retried with backoff and the same Idempotency-Key before 502', async () => {
     const body = JSON.stringify({ id: 'evt_5' });
     const ts = Math.floor(Date.now() / 1000);
     downstreamStatus = 503;
     const first = await deliver(body, { ts });
     assert.equal(first.status, 502);
+    assert.deepEqual(await first.json(), { status: 'downstream_error', detail: 'The downstream service answered 503.' });
+    assert.equal(received.length, 3, 'one attempt and DOWNSTREAM_RETRIES=2 retries');
+    assert.equal(new Set(received.map((r) => r.headers['idempotency-key'])).size, 1, 'one key for all attempts');
     assert.equal(await events('downstream_error'), 1);
+    // The sender's own retry of the same delivery is welcome (not a duplicate).
     downstreamStatus = 200;
     assert.equal((await deliver(body, { ts })).status, 202);
-    assert.equal(received.length, 2);
+    assert.equal(received.length, 4);
+  });
+
+  test('a passing downstream hiccup is absorbed by the retry; a 4xx is not retried', async () => {
+    nextStatuses = [503, 429];
+    const res = await deliver(JSON.stringify({ id: 'evt_6' }));
+    assert.equal(res.status, 202);
+    assert.equal(received.length, 3);
+    received.length = 0;
+    nextStatuses = [400];
+    assert.equal((await deliver(JSON.stringify({ id: 'evt_7' }))).status, 502);
+    assert.equal(received.length, 1, 'a 400 will not get better by retrying');
   });
 
   test('signed bodies that are not JSON are refused', async () => {
@@ -151,7 +169,8 @@ describe('signatures and settings', () => {
     const base = { secret: 's3cret', timestamp: '1000', body, now: 1100, toleranceSeconds: 300 };
     assert.deepEqual(verifySignature({ ...base, signature: sig }), { ok: true, timestamp: 1000, signature: sig.slice(7) });
     assert.equal(verifySignature({ ...base, signature: sig.toUpperCase().replace('SHA256', 'sha256') }).ok, true);
-    assert.deepEqual(verifySignature({ ...base, signature: undefined }), { ok: false, reason: 'missing_headers' });
+    assert.deepEqual(verifySignature({ ...base, signature: undefined }), { ok: false, reason: 'missing_signature' });
+    assert.deepEqual(verifySignature({ ...base, timestamp: undefined, signature: sig }), { ok: false, reason: 'bad_timestamp' });
     assert.deepEqual(verifySignature({ ...base, timestamp: '1e3', signature: sig }), { ok: false, reason: 'bad_timestamp' });
     assert.deepEqual(verifySignature({ ...base, now: 1301, signature: sig }), { ok: false, reason: 'stale_timestamp' });
   });

@@ -9,6 +9,6 @@ export const kindFixture = {
   /** Extra environment for tests. */
   env: {} as Record<string, string>,
   /** Environment for starting the real server with APP_ENV=production (test/server.test.ts). */
-  productionEnv: { DASHBOARD_DATA_SOURCE: 'data/sample.csv' } as Record<string, string>,
+  productionEnv: { DASHBOARD_DATA_SOURCE: 'sample-data/sales.csv' } as Record<string, string>,
   dataAccess: [{ dataset: 'sales', access_level: 'read', purpose: 'monthly sales overview' }],
 };

@@ -10,7 +10,7 @@ export const kindFixture = {
     DOWNSTREAM_API_TOKEN: 'downstream-token-for-tests',
   } as Record<string, string>,
   /** Extra environment for tests (port 9 has nothing listening; tests that forward start their own fake). */
-  env: { DOWNSTREAM_URL: 'http://127.0.0.1:9/events' } as Record<string, string>,
+  env: { DOWNSTREAM_URL: 'http://127.0.0.1:9/events', DOWNSTREAM_RETRY_BASE_MS: '5' } as Record<string, string>,
   /** Environment for starting the real server with APP_ENV=production (test/server.test.ts). */
   productionEnv: { DOWNSTREAM_URL: 'https://ledger.example.com/events' } as Record<string, string>,
   dataAccess: [{ dataset: 'payments', access_level: 'write', purpose: 'record payment events' }],
