@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-LOCAL_ENVS = frozenset({"development", "test"})
+# APP_ENV: "dev" on a laptop, "test" in the app's own tests; anything else (or nothing) is deployed.
+LOCAL_ENVS = frozenset({"dev", "test"})
 TIERS = ("prototype", "sandbox", "production")
 SECRET_PROVIDERS = ("vault", "aws-secrets-manager", "env")
 DEFAULT_SCOPES = ("openid", "profile", "email")
@@ -177,14 +178,14 @@ def require_secure_url(url: str, what: str, local: bool) -> str:
         raise ConfigError(f"{what} is not a valid URL: {url!r}")
     if parts.scheme != "https" and not local:
         raise ConfigError(
-            f"{what} must use https:// (got {url}). Plain http is only accepted with "
-            "APP_ENV=development or APP_ENV=test."
+            f"{what} must start with https:// (got {url}). Plain http is only allowed with "
+            "APP_ENV=dev or APP_ENV=test."
         )
     return url
 
 
 def is_local_env(environ: Mapping[str, str]) -> bool:
-    return (environ.get("APP_ENV") or "production").strip().lower() in LOCAL_ENVS
+    return (environ.get("APP_ENV") or "").strip() in LOCAL_ENVS
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ class Settings:
     groups_claim: str
     base_url: str | None
     session_max_age: int
+    groups_refresh_seconds: int
 
     @property
     def is_local(self) -> bool:
@@ -204,7 +206,7 @@ class Settings:
     @classmethod
     def from_env(cls, manifest: Manifest, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
-        app_env = (environ.get("APP_ENV") or "production").strip().lower()
+        app_env = (environ.get("APP_ENV") or "").strip() or "production"
         local = app_env in LOCAL_ENVS
         require_secure_url(manifest.sso.issuer, "The OIDC issuer", local)
         base_url = (environ.get("APP_BASE_URL") or "").strip().rstrip("/") or None
@@ -220,7 +222,12 @@ class Settings:
             raise ConfigError("OIDC_CLIENT_AUTH_METHOD must be client_secret_basic or client_secret_post")
         minutes = _env_int(environ, "SESSION_TTL_MINUTES", 480)
         if not 1 <= minutes <= 7 * 24 * 60:
-            raise ConfigError("SESSION_TTL_MINUTES must be between 1 and 10080.")
+            raise ConfigError("SESSION_TTL_MINUTES must be a whole number between 1 and 10080 "
+                              f"(got \"{environ.get('SESSION_TTL_MINUTES')}\")")
+        refresh = _env_int(environ, "GROUPS_REFRESH_MINUTES", 10)
+        if not 1 <= refresh <= 24 * 60:
+            raise ConfigError("GROUPS_REFRESH_MINUTES must be a whole number between 1 and 1440 "
+                              f"(got \"{environ.get('GROUPS_REFRESH_MINUTES')}\")")
         return cls(
             app_env=app_env,
             oidc_client_id=(environ.get("OIDC_CLIENT_ID") or "").strip() or manifest.name,
@@ -228,4 +235,10 @@ class Settings:
             groups_claim=(environ.get("OIDC_GROUPS_CLAIM") or "").strip() or "groups",
             base_url=base_url,
             session_max_age=minutes * 60,
+            groups_refresh_seconds=refresh * 60,
         )
+
+
+def data_dir(environ: Mapping[str, str]) -> Path:
+    """DATA_DIR: the one directory the app writes to (CONTRACT.md); default ./data."""
+    return Path((environ.get("DATA_DIR") or "").strip() or "data").resolve()

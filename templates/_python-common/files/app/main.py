@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -27,16 +28,19 @@ SESSION_SECRET = "SESSION_SECRET"
 OIDC_CLIENT_SECRET = "OIDC_CLIENT_SECRET"
 
 
-def _wants_html(request: Request) -> bool:
-    return "text/html" in request.headers.get("accept", "")
-
-
 def create_app(*, manifest: Manifest | None = None, environ: Mapping[str, str] | None = None,
                secrets: secret_store.SecretStore | None = None,
-               telemetry: Telemetry | None = None) -> FastAPI:
+               telemetry: Telemetry | None = None,
+               clock: Callable[[], float] = time.time,
+               session_store: auth.MemorySessionStore | None = None) -> FastAPI:
     environ = os.environ if environ is None else environ
     logging.basicConfig(level=environ.get("LOG_LEVEL", "INFO").upper())
     manifest = manifest or load_manifest(environ=environ)
+    if manifest.kind != kind.KIND:
+        raise ConfigError(f'app.yaml says kind "{manifest.kind}" but this is the code of a {kind.KIND} app')
+    problems = kind.check_manifest(manifest, environ)
+    if problems:
+        raise ConfigError("This app cannot start:\n  - " + "\n  - ".join(problems))
     settings = Settings.from_env(manifest, environ)
     store = secrets or secret_store.SecretStore(manifest, settings, environ)
     store.validate(extra_names=(SESSION_SECRET, *kind.REQUIRED_SECRETS))
@@ -52,12 +56,13 @@ def create_app(*, manifest: Manifest | None = None, environ: Mapping[str, str] |
                 "SESSION_SECRET must be at least 32 characters long. Make one with: "
                 "python -c \"import secrets; print(secrets.token_urlsafe(32))\""
             )
-        session_key.value = session_secret
-        for name in kind.REQUIRED_SECRETS:  # fail at start-up, not at the first request
-            await store.get(name)
+        session_key.load(session_secret)
+        # Every declared secret is read now: an unreadable one stops the app before it is "ready".
+        await store.preload()
         client_secret = None
         if manifest.secret(OIDC_CLIENT_SECRET) is not None:  # confidential client
             client_secret = await store.get(OIDC_CLIENT_SECRET)
+        # No network here: discovery happens at the first sign-in (readiness never waits for it).
         app.state.oidc = auth.build_oidc_client(manifest, settings, client_secret)
         await kind.startup(app)
         log.info("%s started (kind=%s, tier=%s, env=%s)", manifest.name, manifest.kind,
@@ -77,28 +82,37 @@ def create_app(*, manifest: Manifest | None = None, environ: Mapping[str, str] |
     app.state.secrets = store
     app.state.telemetry = telemetry
     app.state.environ = environ
+    app.state.clock = clock
+    app.state.sessions = auth.Sessions(key=session_key, app_name=manifest.name, secure=not settings.is_local,
+                                       ttl=settings.session_max_age, clock=clock,
+                                       store=session_store or auth.MemorySessionStore(clock=clock))
 
-    app.add_middleware(auth.SignedCookieSessionMiddleware, key=session_key,
-                       secure=not settings.is_local, max_age=settings.session_max_age)
+    app.add_middleware(auth.LoginStateMiddleware, key=session_key, app_name=manifest.name,
+                       secure=not settings.is_local, clock=clock)
     app.add_middleware(SecurityHeadersMiddleware, hsts=not settings.is_local)
 
     @app.exception_handler(auth.LoginRequired)
     async def _login_required(request: Request, exc: auth.LoginRequired):
-        if request.method == "GET" and _wants_html(request):
-            return RedirectResponse(auth.login_redirect(request), status_code=303)
-        return JSONResponse({"detail": "Sign in first."}, status_code=401)
+        if request.method in ("GET", "HEAD") and auth.wants_html(request):
+            response = RedirectResponse(auth.login_redirect(request), status_code=303)
+        else:
+            response = JSONResponse({"error": "Sign in first."}, status_code=401)
+        if request.scope.get("levee_clear_session"):
+            app.state.sessions.destroy(request, response)
+        return response
+
+    @app.exception_handler(auth.NotAllowed)
+    async def _not_allowed(request: Request, exc: auth.NotAllowed):
+        return auth.problem(request, 403, auth.not_allowed_message(manifest, exc.user))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
-        if _wants_html(request):
-            return render(request, "error.html", status_code=exc.status_code,
-                          status=exc.status_code, message=str(exc.detail))
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        message = str(exc.detail) if exc.status_code != 404 else "There is no such page."
+        return auth.problem(request, exc.status_code, message)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
-        return JSONResponse({"detail": "Invalid request."}, status_code=422)
+        return auth.problem(request, 422, "Invalid request.")
 
     # For container / orchestrator probes. `telemetry` tells the pipeline's telemetry check
     # whether OTLP export is on ("exporting").

@@ -1,12 +1,19 @@
 """One way to read secrets: `await get_secret("NAME")`.
 
-Where a secret lives is said per secret in app.yaml (`secrets: [{name, provider}]`):
+In the cluster (LEVEE_SECRETS_DIR set by deploy/): every secret declared in app.yaml is read
+from the file $LEVEE_SECRETS_DIR/<NAME> the platform mounts, whatever its provider; no Vault or
+AWS client is created and no Vault or AWS credentials are needed.
 
-- vault               HashiCorp Vault, KV version 2 (hvac)
+Elsewhere (a laptop, a VM), where a secret lives is said per secret in app.yaml
+(`secrets: [{name, provider}]`):
+
+- vault               HashiCorp Vault, KV version 2 (hvac), with VAULT_ADDR and VAULT_TOKEN
 - aws-secrets-manager AWS Secrets Manager (boto3, the optional `aws` extra)
 - env                 an environment variable; only while lifecycle.tier is `prototype`
 
-A secret must be listed in app.yaml to be read. The Vault and AWS clients
+A secret must be listed in app.yaml to be read. Every declared secret is read once when the
+app starts, so an unreadable one stops the app before it answers its health check. The error
+texts are the same as the Node apps' (CONTRACT.md). The Vault and AWS clients
 block, so they run in a worker thread and never stall the web server. Values
 are kept in memory for a short while (SECRETS_CACHE_SECONDS, default 300) so
 that a rotated secret is picked up without a restart. Secret values are never
@@ -39,6 +46,31 @@ class SecretBackend(Protocol):
         ...
 
 
+class FilesBackend:
+    """$LEVEE_SECRETS_DIR/<NAME>: the content as is, one trailing newline removed."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+
+    def get(self, name: str) -> str:
+        path = os.path.join(self.directory, name)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                value = fh.read()
+        except FileNotFoundError:
+            raise SecretError(
+                f"Secret {name}: {path} does not exist. With LEVEE_SECRETS_DIR set, every secret in app.yaml "
+                "is read from a file of its name there (the platform mounts them from the Secret <app>-secrets)."
+            ) from None
+        except OSError as exc:
+            raise SecretError(f"Secret {name}: {path} cannot be read ({type(exc).__name__}).") from None
+        if value.endswith("\n"):
+            value = value[:-1]
+        if not value:
+            raise SecretError(f"Secret {name}: {path} is empty.")
+        return value
+
+
 class EnvBackend:
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._environ = os.environ if environ is None else environ
@@ -47,7 +79,7 @@ class EnvBackend:
         value = self._environ.get(name)
         if not value:
             raise SecretError(
-                f"Secret {name} uses provider 'env' but the environment variable {name} is not set "
+                f'Secret {name} uses provider "env" but the environment variable {name} is not set '
                 "(on your laptop: put it in the .env file, which is never committed)."
             )
         return value
@@ -64,77 +96,52 @@ class VaultBackend:
         self.path = (environ.get("VAULT_KV_PATH") or "").strip().strip("/") or f"apps/{app_name}"
         self.namespace = environ.get("VAULT_NAMESPACE") or None
         self.token = environ.get("VAULT_TOKEN") or None
-        self.k8s_role = environ.get("VAULT_K8S_ROLE") or None
-        self.k8s_mount = environ.get("VAULT_K8S_MOUNT") or "kubernetes"
-        self.k8s_token_path = environ.get("VAULT_K8S_TOKEN_PATH") or (
-            "/var/run/secrets/kubernetes.io/serviceaccount/token"
-        )
         # SECRETS_TIMEOUT_MS is in milliseconds (as for the Node apps); hvac wants seconds.
         self.timeout = _timeout_seconds(environ)
         self._client = None
         self._lock = threading.Lock()
 
-    def check(self) -> None:
+    def check(self, name: str) -> None:
         if not self.addr:
-            raise ConfigError(
-                "A secret in app.yaml uses vault, but VAULT_ADDR is not set "
+            raise SecretError(
+                f'Secret {name} uses provider "vault" but VAULT_ADDR is not set '
                 "(the address of Vault, e.g. https://vault.example.com)."
             )
-        require_secure_url(self.addr, "VAULT_ADDR", self.local)
-        if not (self.token or self.k8s_role):
-            raise ConfigError(
-                "A secret in app.yaml uses vault: set VAULT_TOKEN, or VAULT_K8S_ROLE to log in "
-                "with the Kubernetes service account."
-            )
+        try:
+            require_secure_url(self.addr, "VAULT_ADDR", self.local)
+        except ConfigError as exc:
+            raise SecretError(str(exc)) from None
+        if not self.token:
+            raise SecretError(f'Secret {name} uses provider "vault" but VAULT_TOKEN is not set.')
 
     def _get_client(self):
         import hvac
 
         with self._lock:
-            if self._client is not None:
-                return self._client
-            client = hvac.Client(url=self.addr, token=self.token, namespace=self.namespace,
-                                 timeout=self.timeout)
-            if self.k8s_role and not self.token:
-                with open(self.k8s_token_path, encoding="utf-8") as fh:
-                    jwt = fh.read().strip()
-                client.auth.kubernetes.login(role=self.k8s_role, jwt=jwt, mount_point=self.k8s_mount)
-            self._client = client
-            return client
-
-    def _read(self):
-        return self._get_client().secrets.kv.v2.read_secret_version(
-            path=self.path, mount_point=self.mount, raise_on_deleted_version=True
-        )
+            if self._client is None:
+                self._client = hvac.Client(url=self.addr, token=self.token, namespace=self.namespace,
+                                           timeout=self.timeout)
+            return self._client
 
     def get(self, name: str) -> str:
         import hvac.exceptions
+        import requests
 
+        self.check(name)
+        where = f"Vault {self.mount}/{self.path}"
         try:
-            try:
-                response = self._read()
-            except hvac.exceptions.Forbidden:
-                if not self.k8s_role or self.token:
-                    raise
-                with self._lock:  # the Kubernetes login token expired: log in again, once
-                    self._client = None
-                response = self._read()
+            response = self._get_client().secrets.kv.v2.read_secret_version(
+                path=self.path, mount_point=self.mount, raise_on_deleted_version=True
+            )
         except hvac.exceptions.InvalidPath:
-            raise SecretError(
-                f"Vault {self.mount}/{self.path} does not exist (looking for {name}): "
-                "check VAULT_KV_MOUNT and VAULT_KV_PATH."
-            ) from None
+            raise SecretError(f"{where} does not exist: check VAULT_KV_MOUNT and VAULT_KV_PATH.") from None
         except (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized):
-            raise SecretError(
-                f"Vault refused to read {self.mount}/{self.path}: check VAULT_TOKEN and its policy."
-            ) from None
-        except (hvac.exceptions.VaultError, OSError) as exc:
-            raise SecretError(
-                f"Could not read {name} from Vault at {self.addr}: {type(exc).__name__}."
-            ) from None
+            raise SecretError(f"Vault refused to read {where}: check VAULT_TOKEN and its policy.") from None
+        except (hvac.exceptions.VaultError, requests.RequestException, OSError) as exc:
+            raise SecretError(f"Could not reach Vault at {self.addr} to read {name}: {type(exc).__name__}.") from None
         data = response["data"]["data"]
-        if name not in data:
-            raise SecretError(f"Vault secret {self.mount}/{self.path} has no key {name}.")
+        if not data.get(name):
+            raise SecretError(f"{where} has no key named {name}.")
         return str(data[name])
 
 
@@ -152,16 +159,19 @@ class AwsSecretsManagerBackend:
         self._client = None
         self._lock = threading.Lock()
 
-    def check(self) -> None:
+    def check(self, name: str) -> None:
         if not self.region:
-            raise ConfigError("AWS_REGION is not set (needed for aws-secrets-manager secrets).")
+            raise SecretError(f'Secret {name} uses provider "aws-secrets-manager" but AWS_REGION is not set.')
         if self.endpoint_url:
-            require_secure_url(self.endpoint_url, "AWS_SECRETS_MANAGER_ENDPOINT", self.local)
+            try:
+                require_secure_url(self.endpoint_url, "AWS_SECRETS_MANAGER_ENDPOINT", self.local)
+            except ConfigError as exc:
+                raise SecretError(str(exc)) from None
         try:
             import boto3  # noqa: F401
         except ImportError:
-            raise ConfigError(
-                "A secret in app.yaml uses aws-secrets-manager, but boto3 is not installed: "
+            raise SecretError(
+                f'Secret {name} uses provider "aws-secrets-manager", but boto3 is not installed: '
                 "install the `aws` extra (uv sync --extra aws)."
             ) from None
 
@@ -180,6 +190,7 @@ class AwsSecretsManagerBackend:
             return self._client
 
     def get(self, name: str) -> str:
+        self.check(name)
         from botocore.exceptions import BotoCoreError, ClientError
 
         secret_id = f"{self.prefix}{name}"
@@ -187,12 +198,21 @@ class AwsSecretsManagerBackend:
             response = self._get_client().get_secret_value(SecretId=secret_id)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "error")
-            raise SecretError(f"AWS Secrets Manager could not read {secret_id}: {code}.") from None
+            if code == "ResourceNotFoundException":
+                raise SecretError(
+                    f'AWS Secrets Manager has no secret "{secret_id}" in {self.region} (for {name}).') from None
+            if code == "AccessDeniedException":
+                raise SecretError(
+                    f'AWS Secrets Manager refused access to "{secret_id}": check the app\'s IAM role.') from None
+            raise SecretError(f'Could not read "{secret_id}" from AWS Secrets Manager: {code}.') from None
         except BotoCoreError as exc:
-            raise SecretError(f"AWS Secrets Manager could not read {secret_id}: {exc}.") from None
+            raise SecretError(
+                f'Could not read "{secret_id}" from AWS Secrets Manager: {type(exc).__name__}.') from None
         value = response.get("SecretString")
-        if value is None:
-            raise SecretError(f"AWS secret {secret_id} has no SecretString (binary secrets are not used).")
+        if value is None and response.get("SecretBinary"):
+            value = bytes(response["SecretBinary"]).decode("utf-8")
+        if not value:
+            raise SecretError(f'AWS secret "{secret_id}" is empty.')
         return value
 
 
@@ -216,6 +236,8 @@ class SecretStore:
         self._backends: dict[str, SecretBackend] = dict(backends or {})
         self._ttl = float(self._environ.get("SECRETS_CACHE_SECONDS") or 300)
         self._cache: dict[str, tuple[float, str]] = {}
+        directory = (self._environ.get("LEVEE_SECRETS_DIR") or "").strip()
+        self._files = FilesBackend(directory) if directory else None
 
     def has(self, name: str) -> bool:
         return self.manifest.secret(name) is not None
@@ -232,12 +254,14 @@ class SecretStore:
     def _check_allowed(self, name: str, provider: str) -> None:
         if provider == "env" and self.manifest.tier != "prototype":
             raise SecretError(
-                f"Secret {name} uses provider 'env', which is only allowed while app.yaml's "
-                f"lifecycle.tier is 'prototype' (this app's tier is '{self.manifest.tier}'). "
-                "Move it to vault or aws-secrets-manager in app.yaml (secrets[].provider)."
+                f'Secret {name} uses provider "env", which is only allowed for prototypes, but '
+                f'app.yaml says lifecycle.tier is "{self.manifest.tier}". '
+                "Store the secret in vault or aws-secrets-manager and change its provider in app.yaml."
             )
 
     def backend(self, provider: str) -> SecretBackend:
+        if self._files is not None:
+            return self._files  # in the cluster: no Vault or AWS client at all
         if provider not in self._backends:
             if provider == "env":
                 self._backends[provider] = EnvBackend(self._environ)
@@ -250,17 +274,18 @@ class SecretStore:
         return self._backends[provider]
 
     def validate(self, extra_names: tuple[str, ...] = ()) -> None:
-        """Fail at start-up, not at the first request, when the setup cannot work."""
+        """Fail at once when app.yaml cannot work: an undeclared needed secret, env outside prototype."""
         names = [ref.name for ref in self.manifest.secrets] + list(extra_names)
         for name in names:
             try:
-                provider = self.provider_for(name)
-                self._check_allowed(name, provider)
+                self._check_allowed(name, self.provider_for(name))
             except SecretError as exc:
                 raise ConfigError(str(exc)) from None
-            check = getattr(self.backend(provider), "check", None)
-            if check is not None:
-                check()
+
+    async def preload(self) -> None:
+        """Read every declared secret once (at start-up); raises the first SecretError."""
+        for ref in self.manifest.secrets:
+            await self.get(ref.name)
 
     async def get(self, name: str) -> str:
         now = time.monotonic()
@@ -279,7 +304,7 @@ class SecretStore:
         try:
             return await self.get(name)
         except SecretError:
-            dev = self.settings is not None and self.settings.app_env == "development"
+            dev = self.settings is not None and self.settings.app_env == "dev"
             if not (dev and self.provider_for(name) == "env"):
                 raise
             log.warning("%s is not set; using a random value for this run (development only).", name)

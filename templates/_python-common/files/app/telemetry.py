@@ -5,6 +5,12 @@
 - Each kind adds one business metric (app.dashboard.views, app.form.submissions /
   app.form.approvals, app.webhook.events).
 - Configure with the standard OTEL_* variables (OTEL_EXPORTER_OTLP_ENDPOINT, ...).
+  OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf (the default, and what deploy/ sets).
+- The resource (CONTRACT.md, "Telemetry"): service.name (OTEL_SERVICE_NAME, else app.yaml's
+  name), service.namespace, deployment.environment.name, levee.app, levee.kind,
+  levee.classification, telemetry.sdk.*, host.*; then OTEL_RESOURCE_ATTRIBUTES, which wins.
+- The providers are registered globally, so libraries using the OpenTelemetry API report into
+  the same pipeline.
   OTEL_SDK_DISABLED=true turns telemetry off. With APP_ENV=development and no
   endpoint set, telemetry is off too.
 - Units: OTEL_EXPORTER_OTLP_TIMEOUT is read as milliseconds, as the OpenTelemetry
@@ -18,9 +24,12 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
+import socket
 import threading
 import time
 from collections.abc import Mapping
+from urllib.parse import unquote
 
 os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
 
@@ -32,7 +41,7 @@ from opentelemetry.sdk.resources import Resource  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanProcessor  # noqa: E402
 
-from app.config import Manifest  # noqa: E402
+from app.config import ConfigError, Manifest  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +79,43 @@ def _signal_endpoint(environ: Mapping[str, str], signal: str, path: str) -> str:
     return f"{base.rstrip('/')}/{path}"
 
 
-def build_resource(manifest: Manifest) -> Resource:
-    # Resource.create also merges OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
-    return Resource.create({
-        "service.name": manifest.name,
-        "deployment.environment.name": manifest.tier,
-        "levee.app.kind": manifest.kind,
-        "levee.app.classification": manifest.classification,
-    })
+def parse_resource_attributes(raw: str | None) -> dict[str, str]:
+    """OTEL_RESOURCE_ATTRIBUTES: key=value pairs separated by commas, values percent-encoded."""
+    out: dict[str, str] = {}
+    for pair in (raw or "").split(","):
+        key, sep, value = pair.partition("=")
+        if sep and key.strip():
+            out[key.strip()] = unquote(value.strip())
+    return out
+
+
+def build_resource(manifest: Manifest, environ: Mapping[str, str] | None = None) -> Resource:
+    environ = os.environ if environ is None else environ
+    from_env = parse_resource_attributes(environ.get("OTEL_RESOURCE_ATTRIBUTES"))
+    if (environ.get("OTEL_SERVICE_NAME") or "").strip():
+        from_env["service.name"] = environ["OTEL_SERVICE_NAME"].strip()
+    return (Resource.create({})  # telemetry.sdk.*
+            .merge(Resource({"host.name": socket.gethostname(), "host.arch": platform.machine()}))
+            .merge(Resource({
+                "service.name": manifest.name,
+                "service.namespace": str(manifest.raw.get("team") or "levee"),
+                "deployment.environment.name": manifest.tier,
+                "levee.app": manifest.name,
+                "levee.kind": manifest.kind,
+                "levee.classification": manifest.classification,
+            }))
+            .merge(Resource(from_env)))  # the environment wins
+
+
+def otlp_protocol(environ: Mapping[str, str], signal: str) -> str:
+    """OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf."""
+    specific = f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL"
+    name = specific if (environ.get(specific) or "").strip() else "OTEL_EXPORTER_OTLP_PROTOCOL"
+    value = (environ.get(name) or "").strip() or "http/protobuf"
+    if value != "http/protobuf":
+        raise ConfigError(f"{name}={value} is not supported by this app: use http/protobuf, "
+                          "the collector's OTLP/HTTP port (4318).")
+    return value
 
 
 class Telemetry:
@@ -98,9 +136,10 @@ class Telemetry:
     @classmethod
     def build(cls, manifest: Manifest, *, span_processor: SpanProcessor | None = None,
               span_exporter: SpanExporter | None = None, metric_reader: MetricReader | None = None,
-              flush_timeout_ms: int = 3000) -> Telemetry:
+              flush_timeout_ms: int = 3000, environ: Mapping[str, str] | None = None,
+              register_global: bool = False) -> Telemetry:
         """Providers around the given exporter/reader (used by from_env and by the tests)."""
-        resource = build_resource(manifest)
+        resource = build_resource(manifest, environ)
         tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
         if span_processor is None and span_exporter is not None:
             span_processor = BatchSpanProcessor(span_exporter)
@@ -108,6 +147,11 @@ class Telemetry:
             tracer_provider.add_span_processor(span_processor)
         readers = [metric_reader] if metric_reader is not None else []
         meter_provider = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
+        if register_global:
+            # Global, so the OpenTelemetry API (and libraries using it) reach these providers.
+            # Set once per process: the first app's providers stay (a second one is only warned about).
+            trace.set_tracer_provider(tracer_provider)
+            metrics.set_meter_provider(meter_provider)
         return cls(tracer_provider, meter_provider, enabled=True, flush_timeout_ms=flush_timeout_ms)
 
     @classmethod
@@ -118,13 +162,15 @@ class Telemetry:
         endpoint_set = any(environ.get(k) for k in (
             "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
             "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"))
-        if (environ.get("APP_ENV") or "").lower() == "development" and not endpoint_set:
+        if (environ.get("APP_ENV") or "").strip() == "dev" and not endpoint_set:
             log.info("Telemetry is off: no OTEL_EXPORTER_OTLP_ENDPOINT in development.")
             return cls.disabled()
 
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
+        otlp_protocol(environ, "TRACES")
+        otlp_protocol(environ, "METRICS")
         timeout_s = exporter_timeout_seconds(environ)
         flush_ms = min(max(_int(environ, "OTEL_SHUTDOWN_TIMEOUT_MS", 3000), 10), 60_000)
         return cls.build(
@@ -138,6 +184,8 @@ class Telemetry:
                 export_interval_millis=_int(environ, "OTEL_METRIC_EXPORT_INTERVAL", 60_000),
             ),
             flush_timeout_ms=flush_ms,
+            environ=environ,
+            register_global=True,
         )
 
     def instrument(self, app) -> None:

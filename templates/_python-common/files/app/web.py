@@ -29,7 +29,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         classification=manifest.classification,
         data_access=manifest.data_access,
         user=current_user(request),
-        csrf_token=csrf_token(request) if "session" in request.scope else "",
+        csrf_token=csrf_token(request),
         **context,
     )
     return HTMLResponse(page, status_code=status_code)

@@ -8,6 +8,8 @@ KIND_GROUPS, MEMBER_GROUP, KIND_SECRETS and the `kind_env` fixture.
 from __future__ import annotations
 
 import copy
+import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -65,10 +67,12 @@ def manifest_data(oidc: MockOIDC) -> dict[str, Any]:
 
 
 @pytest.fixture
-def env(kind_env: dict[str, str]) -> dict[str, str]:
+def env(kind_env: dict[str, str], tmp_path) -> dict[str, str]:
     """The environment the app sees (passed to create_app, os.environ is left alone)."""
     return {
         "APP_ENV": "test",
+        # The one directory the app may write to (CONTRACT.md): a fresh one per test.
+        "DATA_DIR": str(tmp_path / "app-data"),
         "OIDC_CLIENT_ID": CLIENT_ID,
         "SESSION_SECRET": SESSION_SECRET,
         "OTEL_SDK_DISABLED": "true",
@@ -109,10 +113,14 @@ def make_client(manifest_data, env) -> Iterator[Callable[..., TestClient]]:
         environ = dict(environ if environ is not None else env)
         parsed = parse_manifest(data, environ)
         mem = InMemoryTelemetry(parsed)
-        app = create_app(manifest=parsed, environ=environ, telemetry=mem.telemetry, **kwargs)
-        client = TestClient(app, base_url="http://testserver")
+        offset = [0.0]
+        app = create_app(manifest=parsed, environ=environ, telemetry=mem.telemetry,
+                         clock=lambda: time.time() + offset[0], **kwargs)
+        client = TestClient(app, base_url="http://testserver", headers={"accept": "text/html,*/*;q=0.8"})
         client.__enter__()
         client.telemetry = mem  # type: ignore[attr-defined]
+        # Move the app's clock forward (sessions, group refresh, caches).
+        client.advance = lambda seconds: offset.__setitem__(0, offset[0] + seconds)  # type: ignore[attr-defined]
         clients.append(client)
         return client
 
@@ -136,7 +144,7 @@ def login(oidc: MockOIDC) -> Callable[..., Any]:
         oidc.next_user = {"sub": sub, "name": name or sub.title(), "email": f"{sub}@example.com",
                           "groups": [MEMBER_GROUP] if groups is None else groups, **claims}
         start = client.get("/auth/login", params={"next": next}, follow_redirects=False)
-        assert start.status_code == 302, start.text
+        assert start.status_code == 303, start.text
         authorize_url = start.headers["location"]
         assert authorize_url.startswith(oidc.url + "/authorize?")
         at_idp = httpx2.get(authorize_url, follow_redirects=False)
@@ -149,3 +157,12 @@ def login(oidc: MockOIDC) -> Callable[..., Any]:
 
 
 HTML = {"accept": "text/html"}
+JSON = {"accept": "application/json"}
+
+
+def csrf(client) -> str:
+    """The CSRF token from a page of the app (as a browser would find it)."""
+    page = client.get("/", headers=HTML)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, f"no CSRF token on / (HTTP {page.status_code})"
+    return match.group(1)

@@ -1,7 +1,8 @@
 """Small local stand-ins for the services the app talks to, on 127.0.0.1 only.
 
-- MockOIDC: discovery, JWKS, authorize and token endpoints; checks PKCE (S256)
-  and signs ID tokens (RS256) with joserfc.
+- MockOIDC: discovery, JWKS, authorize, token, userinfo (what the provider knows about the
+  person *now*) and end_session endpoints; checks PKCE (S256) and signs ID tokens (RS256) with
+  joserfc. Tests can make it sign with a key that is not in its JWKS, or forge claims.
 - FakeVault: the KV version 2 read endpoint.
 - FakeSecretsManager: the GetSecretValue call of AWS Secrets Manager.
 - Recorder: records every request and answers with a fixed status (an OTLP
@@ -157,7 +158,7 @@ class MockOIDC(LocalServer):
     """A local OpenID Connect provider that signs in `next_user` without asking."""
 
     def __init__(self, client_id: str, client_secret: str | None = None, port: int = 0,
-                 personas: list[dict[str, Any]] | None = None) -> None:
+                 personas: list[dict[str, Any]] | None = None, end_session: bool = True) -> None:
         super().__init__(port)
         self.issuer = self.url
         self.personas = personas  # if set, /authorize first shows a page to pick one (dev/mock_idp.py)
@@ -171,6 +172,20 @@ class MockOIDC(LocalServer):
         self.corrupt_challenge = False
         self.authorize_requests: list[dict[str, str]] = []
         self.token_requests: list[Request] = []
+        self.userinfo_requests: list[str] = []
+        self.end_session_requests: list[dict[str, str]] = []
+        self.end_session = end_session
+        self.groups_in_id_token = True
+        self.access_token_ttl = 3600
+        self.directory: dict[str, dict[str, Any]] = {}  # sub -> the person as the provider knows them now
+        self.access_tokens: dict[str, str] = {}
+        for p in personas or []:
+            self.directory[p["sub"]] = dict(p)
+
+    def set_groups(self, sub: str, groups: list[str]) -> None:
+        """Change a person's groups at the provider (what /userinfo answers from now on)."""
+        if sub in self.directory:
+            self.directory[sub] = {**self.directory[sub], "groups": list(groups)}
 
     def reset(self) -> None:
         self.codes.clear()
@@ -179,7 +194,11 @@ class MockOIDC(LocalServer):
         self.corrupt_challenge = False
         self.authorize_requests.clear()
         self.token_requests.clear()
+        self.userinfo_requests.clear()
+        self.end_session_requests.clear()
         self.client_secret = None
+        self.end_session = True
+        self.groups_in_id_token = True
 
     def handle(self, req: Request) -> Response:
         if req.path == "/.well-known/openid-configuration":
@@ -188,6 +207,8 @@ class MockOIDC(LocalServer):
                 "authorization_endpoint": f"{self.url}/authorize",
                 "token_endpoint": f"{self.url}/token",
                 "jwks_uri": f"{self.url}/jwks",
+                "userinfo_endpoint": f"{self.url}/userinfo",
+                **({"end_session_endpoint": f"{self.url}/end_session"} if self.end_session else {}),
                 "response_types_supported": ["code"],
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
@@ -201,6 +222,22 @@ class MockOIDC(LocalServer):
         if req.path == "/token" and req.method == "POST":
             self.token_requests.append(req)
             return self._token(req)
+        if req.path == "/userinfo":
+            auth = req.headers.get("authorization", "")
+            sub = self.access_tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
+            self.userinfo_requests.append(sub or "(invalid token)")
+            who = self.directory.get(sub or "")
+            if who is None:
+                return Response(401, {"error": "invalid_token"})
+            return Response(200, {"sub": who["sub"], "name": who.get("name"), "email": who.get("email"),
+                                  "groups": who.get("groups") or []})
+        if req.path == "/end_session":
+            self.end_session_requests.append(req.query)
+            back = req.query.get("post_logout_redirect_uri")
+            if back and back.startswith(("http://127.0.0.1", "http://localhost", "http://testserver")):
+                return Response(302, b"", {"location": back})
+            return Response(200, "<!doctype html><p>Signed out of the local fake login.</p>",
+                            {"content-type": "text/html; charset=utf-8"})
         return super().handle(req)
 
     def _authorize(self, q: dict[str, str]) -> Response:
@@ -219,6 +256,7 @@ class MockOIDC(LocalServer):
         if problems:
             return Response(400, {"error": "invalid_request", "error_description": "; ".join(problems)})
         user = dict(self.next_user)
+        self.directory[user["sub"]] = dict(user)
         if self.personas:
             choice = q.get("persona", "")
             if not choice.isdigit() or int(choice) >= len(self.personas):
@@ -271,12 +309,17 @@ class MockOIDC(LocalServer):
         if _b64url(hashlib.sha256(verifier.encode()).digest()) != grant["challenge"]:
             return Response(400, {"error": "invalid_grant", "error_description": "PKCE verification failed"})
         now = int(time.time())
+        who = self.directory.get(grant["user"]["sub"], grant["user"])
+        person = {k: v for k, v in who.items() if k != "groups" or self.groups_in_id_token}
         claims = {"iss": self.issuer, "aud": self.client_id, "iat": now, "exp": now + 300,
-                  "nonce": grant["nonce"], **grant["user"], **self.id_token_overrides}
+                  "nonce": grant["nonce"], **person, **self.id_token_overrides}
         key = self.signing_key or self.key
         id_token = jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, key)
-        return Response(200, {"access_token": "at-" + secrets.token_urlsafe(16), "token_type": "Bearer",
-                              "expires_in": 300, "id_token": id_token, "scope": "openid profile email"})
+        access_token = "at-" + secrets.token_urlsafe(16)
+        self.access_tokens[access_token] = who["sub"]
+        return Response(200, {"access_token": access_token, "token_type": "Bearer",
+                              "expires_in": self.access_token_ttl, "id_token": id_token,
+                              "scope": "openid profile email"})
 
 
 class FakeVault(LocalServer):

@@ -2,6 +2,8 @@
 
 import pytest
 
+from app.kind import SAMPLE
+
 KIND_GROUPS = ["ops-team"]      # sso.groups in the test app.yaml
 MEMBER_GROUP = "ops-team"       # a group that lets a user in
 KIND_SECRETS: dict[str, str] = {}  # extra secrets (provider env in the tests)
@@ -12,4 +14,4 @@ def kind_env(tmp_path) -> dict[str, str]:
     return {}
 
 # Extra environment for an app started with APP_ENV=production in the shared tests.
-PRODUCTION_ENV: dict[str, str] = {}
+PRODUCTION_ENV: dict[str, str] = {"DASHBOARD_DATA_SOURCE": str(SAMPLE)}

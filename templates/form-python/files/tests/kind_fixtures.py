@@ -10,7 +10,7 @@ KIND_SECRETS: dict[str, str] = {}               # extra secrets (provider env in
 
 @pytest.fixture
 def kind_env(tmp_path) -> dict[str, str]:
-    return {"FORM_DB_PATH": str(tmp_path / "submissions.sqlite3")}
+    return {}
 
 # Extra environment for an app started with APP_ENV=production in the shared tests.
 PRODUCTION_ENV: dict[str, str] = {}

@@ -17,7 +17,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler, t
 import type { Counter } from '@opentelemetry/api';
 import type { AppContext } from './app.ts';
 import { csrfToken, currentUser } from './auth.ts';
-import { ConfigError, intFromEnv, requireSecureUrl, type Env } from './config.ts';
+import { ConfigError, intFromEnv, isLocalDev, requireSecureUrl, type Env } from './config.ts';
 import { forward } from './forwarder.ts';
 import { html, page } from './html.ts';
 import type { Manifest } from './manifest.ts';
@@ -93,10 +93,13 @@ function state(ctx: AppContext): State {
   let s = states.get(ctx);
   if (!s) {
     const settings = webhookSettings(ctx.env);
-    if (ctx.manifest.egress.length > 0 && !ctx.manifest.egress.includes(settings.downstream.hostname)) {
-      ctx.log.warn('DOWNSTREAM_URL host is not in runtime.egress of app.yaml; the platform may block it', {
-        host: settings.downstream.hostname,
-      });
+    const host = settings.downstream.hostname.toLowerCase();
+    if (ctx.manifest.egress.length > 0 && !isLocalDev(ctx.env) && !ctx.manifest.egress.includes(host)) {
+      // The sandbox only lets the app reach runtime.egress: fail now, not at the first event.
+      throw new ConfigError(
+        `DOWNSTREAM_URL host ${host} is not in app.yaml's runtime.egress (${ctx.manifest.egress.join(', ')}): ` +
+          'the sandbox would block it. Add it there with levee.',
+      );
     }
     // The business metric of this kind.
     const events = ctx.telemetry.meter.createCounter('app.webhook.events', {

@@ -21,4 +21,4 @@ def downstream():
 
 @pytest.fixture
 def kind_env(downstream) -> dict[str, str]:
-    return {"DOWNSTREAM_URL": downstream.url + "/events"}
+    return {"DOWNSTREAM_URL": downstream.url + "/events", "DOWNSTREAM_RETRY_BASE_MS": "5"}
