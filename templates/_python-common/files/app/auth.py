@@ -219,7 +219,7 @@ class Sessions:
         self.secure = secure
         self.ttl = ttl
         self.clock = clock
-        self.store = store or MemorySessionStore(clock=clock)
+        self.store = store if store is not None else MemorySessionStore(clock=clock)
         self.cookie_name = cookie_names(app_name, secure)[0]
 
     def _sign(self, sid: str) -> str:

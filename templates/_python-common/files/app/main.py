@@ -85,7 +85,8 @@ def create_app(*, manifest: Manifest | None = None, environ: Mapping[str, str] |
     app.state.clock = clock
     app.state.sessions = auth.Sessions(key=session_key, app_name=manifest.name, secure=not settings.is_local,
                                        ttl=settings.session_max_age, clock=clock,
-                                       store=session_store or auth.MemorySessionStore(clock=clock))
+                                       store=session_store if session_store is not None
+                                       else auth.MemorySessionStore(clock=clock))
 
     app.add_middleware(auth.LoginStateMiddleware, key=session_key, app_name=manifest.name,
                        secure=not settings.is_local, clock=clock)

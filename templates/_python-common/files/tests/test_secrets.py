@@ -63,7 +63,8 @@ def test_vault_kv_v2(manifest_data, env):
 
 def test_vault_custom_mount_path_and_namespace():
     with FakeVault("t", {"kv/teams/finance/app": {"K": "v"}}) as vault:
-        backend = VaultBackend("ignored", {"VAULT_ADDR": vault.url, "VAULT_TOKEN": "t", "VAULT_KV_MOUNT": "kv",
+        backend = VaultBackend("ignored", {"APP_ENV": "test", "VAULT_ADDR": vault.url, "VAULT_TOKEN": "t",
+                                           "VAULT_KV_MOUNT": "kv",
                                            "VAULT_KV_PATH": "/teams/finance/app/", "VAULT_NAMESPACE": "acme"})
         assert backend.get("K") == "v"
         assert vault.requests[-1].headers["x-vault-namespace"] == "acme"
@@ -71,24 +72,25 @@ def test_vault_custom_mount_path_and_namespace():
 
 def test_vault_errors_are_readable():
     with FakeVault("right", {"secret/apps/a": {"K": "v"}}) as vault:
-        wrong_token = VaultBackend("a", {"VAULT_ADDR": vault.url, "VAULT_TOKEN": "wrong"})
-        with pytest.raises(SecretError, match="refused"):
+        local = {"APP_ENV": "test", "VAULT_ADDR": vault.url}
+        wrong_token = VaultBackend("a", {**local, "VAULT_TOKEN": "wrong"})
+        with pytest.raises(SecretError, match="Vault refused to read Vault secret/apps/a: check VAULT_TOKEN"):
             wrong_token.get("K")
-        missing_key = VaultBackend("a", {"VAULT_ADDR": vault.url, "VAULT_TOKEN": "right"})
-        with pytest.raises(SecretError, match="no key OTHER"):
+        missing_key = VaultBackend("a", {**local, "VAULT_TOKEN": "right"})
+        with pytest.raises(SecretError, match="Vault secret/apps/a has no key named OTHER"):
             missing_key.get("OTHER")
-        missing_path = VaultBackend("b", {"VAULT_ADDR": vault.url, "VAULT_TOKEN": "right"})
-        with pytest.raises(SecretError, match="VAULT_KV_PATH"):
+        missing_path = VaultBackend("b", {**local, "VAULT_TOKEN": "right"})
+        with pytest.raises(SecretError, match="does not exist: check VAULT_KV_MOUNT and VAULT_KV_PATH"):
             missing_path.get("K")
 
 
 def test_vault_needs_https_outside_local_development():
     backend = VaultBackend("a", {"VAULT_ADDR": "http://vault.example.com", "VAULT_TOKEN": "t",
                                  "APP_ENV": "production"})
-    with pytest.raises(ConfigError, match="https://"):
-        backend.check()
-    with pytest.raises(ConfigError, match="VAULT_ADDR"):
-        VaultBackend("a", {}).check()
+    with pytest.raises(SecretError, match="VAULT_ADDR must start with https://"):
+        backend.get("K")
+    with pytest.raises(SecretError, match='Secret K uses provider "vault" but VAULT_ADDR is not set'):
+        VaultBackend("a", {}).get("K")
 
 
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "eu-west-1",
@@ -115,16 +117,40 @@ def test_aws_secrets_manager(manifest_data, env, aws_credentials):
 
 def test_aws_prefix_and_missing_secret(aws_credentials):
     with FakeSecretsManager({"prod/finance/KEY": "v"}) as sm:
-        backend = AwsSecretsManagerBackend("a", {**AWS_ENV, "AWS_SECRETS_MANAGER_ENDPOINT": sm.url,
+        backend = AwsSecretsManagerBackend("a", {**AWS_ENV, "APP_ENV": "test", "AWS_SECRETS_MANAGER_ENDPOINT": sm.url,
                                                  "AWS_SECRETS_PREFIX": "prod/finance/"})
         assert backend.get("KEY") == "v"
-        with pytest.raises(SecretError, match="ResourceNotFoundException"):
+        with pytest.raises(SecretError, match='has no secret "prod/finance/OTHER" in eu-west-1'):
             backend.get("OTHER")
 
 
 def test_aws_needs_a_region():
-    with pytest.raises(ConfigError, match="AWS_REGION"):
-        AwsSecretsManagerBackend("a", {}).check()
+    with pytest.raises(SecretError, match='Secret K uses provider "aws-secrets-manager" but AWS_REGION is not set'):
+        AwsSecretsManagerBackend("a", {}).get("K")
+
+
+def test_levee_secrets_dir_reads_every_provider_from_files_with_no_vault_or_aws_client(manifest_data, env, tmp_path):
+    (tmp_path / "PAYMENT_API_KEY").write_text("pk-from-file\n")
+    (tmp_path / "DB_PASSWORD").write_text("line one\nline two\n\n")
+    environ = {**env, "LEVEE_SECRETS_DIR": str(tmp_path)}  # no VAULT_ADDR, VAULT_TOKEN or AWS_REGION
+    store = store_for(manifest_data, environ, {"PAYMENT_API_KEY": "vault", "DB_PASSWORD": "aws-secrets-manager"},
+                      tier="production")
+    assert run(store.get, "PAYMENT_API_KEY") == "pk-from-file", "one trailing newline is dropped"
+    assert run(store.get, "DB_PASSWORD") == "line one\nline two\n", "only one"
+    assert not [b for b in store._backends.values() if isinstance(b, (VaultBackend, AwsSecretsManagerBackend))]
+
+
+def test_levee_secrets_dir_missing_or_empty_file_names_the_secret_and_the_file(manifest_data, env, tmp_path):
+    (tmp_path / "EMPTY").write_text("\n")
+    environ = {**env, "LEVEE_SECRETS_DIR": str(tmp_path)}
+    store = store_for(manifest_data, environ, {"EMPTY": "vault", "NOT_MOUNTED": "vault"}, tier="production")
+    with pytest.raises(SecretError) as err:
+        run(store.get, "NOT_MOUNTED")
+    assert str(err.value).startswith(f"Secret NOT_MOUNTED: {tmp_path / 'NOT_MOUNTED'} does not exist")
+    with pytest.raises(SecretError, match=f"^Secret EMPTY: {tmp_path / 'EMPTY'} is empty"):
+        run(store.get, "EMPTY")
+    with pytest.raises(SecretError, match="Secret EMPTY"):
+        run(store.preload)  # what start-up does: every declared secret
 
 
 class CountingBackend:

@@ -6,6 +6,7 @@ from app.kind import SAMPLE
 
 KIND_GROUPS = ["ops-team"]      # sso.groups in the test app.yaml
 MEMBER_GROUP = "ops-team"       # a group that lets a user in
+REQUIRES_GROUPS = False  # the kind refuses to start without sso.groups (a form needs its approvers)
 KIND_SECRETS: dict[str, str] = {}  # extra secrets (provider env in the tests)
 
 

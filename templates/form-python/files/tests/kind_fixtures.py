@@ -4,6 +4,7 @@ import pytest
 
 KIND_GROUPS = ["finance", "finance-approvers"]  # sso.groups in the test app.yaml
 MEMBER_GROUP = "finance"                        # a group that lets a user in
+REQUIRES_GROUPS = True  # the kind refuses to start without sso.groups (a form needs its approvers)
 APPROVERS = "finance-approvers"
 KIND_SECRETS: dict[str, str] = {}               # extra secrets (provider env in the tests)
 

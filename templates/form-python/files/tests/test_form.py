@@ -1,118 +1,121 @@
-"""The form: submit, list, approve; validation, role checks, CSRF and metrics."""
+"""The form: submit, list, approve; validation, role checks, CSRF, storage in DATA_DIR and metrics."""
 
 from __future__ import annotations
 
-from itsdangerous import URLSafeTimedSerializer
+import sqlite3
+from pathlib import Path
 
-from tests.conftest import HTML, SESSION_SECRET
+import pytest
+
+from app.auth import User
+from app.config import ConfigError, parse_manifest
+from app.kind import Store, check_manifest, validate_submission
+from tests.conftest import HTML, JSON, csrf
 from tests.kind_fixtures import APPROVERS, MEMBER_GROUP
 
-
-def csrf(client) -> str:
-    return URLSafeTimedSerializer(SESSION_SECRET, salt="levee-session").loads(client.cookies.get("session"))["csrf"]
+GOOD = {"title": "Train to Berlin", "amount": "120.50", "category": "travel", "details": "Customer visit"}
 
 
 def submit(client, **fields):
-    data = {"title": "Team lunch", "amount": "42.50", "details": "4 people", **fields}
+    data = {**GOOD, **fields}
     data.setdefault("csrf_token", csrf(client))
     return client.post("/submissions", data=data, headers=HTML, follow_redirects=False)
 
 
-def test_submit_and_list(client, login):
-    login(client, sub="sam")
+def items(client) -> list[dict]:
+    return client.get("/api/submissions", headers=JSON).json()["submissions"]
+
+
+def decide(client, item_id: str, decision: str, note: str = ""):
+    return client.post(f"/submissions/{item_id}/decision",
+                       data={"csrf_token": csrf(client), "decision": decision, "note": note},
+                       headers=HTML, follow_redirects=False)
+
+
+def test_a_valid_submission_is_stored_listed_and_counted(client, login):
+    login(client, sub="sam", name="Sam Staff")
     r = submit(client)
-    assert r.status_code == 303
-    page = client.get("/", headers=HTML).text
-    assert "Team lunch" in page and "42.50" in page and "pending" in page
-    items = client.get("/api/submissions").json()["items"]
-    assert [(i["title"], i["submitted_by"], i["status"]) for i in items] == [("Team lunch", "sam", "pending")]
-
-
-def test_validation_errors_are_shown(client, login):
-    login(client)
-    r = submit(client, title="   ", amount="-3")
-    assert r.status_code == 422
-    assert "Please fix the fields" in r.text
-    assert client.get("/api/submissions").json()["items"] == []
-    r = submit(client, amount="12.345")
-    assert r.status_code == 422
-    r = submit(client, amount="not a number")
-    assert r.status_code == 422
-
-
-def test_submissions_metric(client, login):
-    login(client)
-    submit(client)
-    submit(client, amount="0")
+    assert r.status_code == 303 and r.headers["location"].startswith("/?created=")
+    mine = items(client)
+    assert len(mine) == 1
+    s = mine[0]
+    assert (s["title"], s["amount"], s["category"], s["status"]) == ("Train to Berlin", "120.50", "travel", "pending")
+    assert s["submittedBy"] == {"sub": "sam", "name": "Sam Staff"}
+    assert len(s["id"]) == 36, "ids are UUIDs"
+    page = client.get("/?created=1", headers=HTML).text
+    assert "Your request was submitted" in page and "120.50" in page
     assert client.telemetry.total("app.form.submissions", outcome="accepted") == 1
+
+
+def test_invalid_input_is_refused_with_messages_echoed_safely_and_not_stored(client, login):
+    login(client)
+    r = submit(client, title="<b>" + "x" * 200, amount="12,5", category="bribes", details="a" * 2001)
+    assert r.status_code == 422
+    for message in ("Title must be 3 to 120 characters", "Amount must be a number",
+                    "Category must be one of", "Details can be at most 2000 characters"):
+        assert message in r.text
+    assert 'value="&lt;b&gt;xxx' in r.text
+    assert items(client) == []
     assert client.telemetry.total("app.form.submissions", outcome="invalid") == 1
 
 
 def test_form_posts_need_the_csrf_token(client, login):
     login(client)
-    r = submit(client, csrf_token="forged")
-    assert r.status_code == 403
-    r = client.post("/submissions", json={"title": "x", "amount": "1"})
-    assert r.status_code == 403
+    assert submit(client, csrf_token="forged").status_code == 403
+    assert client.post("/submissions", json={"title": "xyz", "amount": "1", "category": "other"}).status_code == 403
 
 
 def test_json_api(client, login):
     login(client)
-    r = client.post("/submissions", json={"title": "Taxi", "amount": 18.2},
-                    headers={"x-csrf-token": csrf(client)})
-    assert r.status_code == 201 and r.json()["status"] == "pending"
-    r = client.post("/submissions", json={"title": "Taxi", "amount": 18.2, "admin": True},
-                    headers={"x-csrf-token": csrf(client)})
+    token = csrf(client)
+    r = client.post("/submissions", json={**GOOD, "amount": 18.2}, headers={"x-csrf-token": token, **JSON})
+    assert r.status_code == 201 and r.json()["status"] == "pending" and r.json()["amount"] == "18.20"
+    r = client.post("/submissions", json={**GOOD, "amount": "0"}, headers={"x-csrf-token": token, **JSON})
     assert r.status_code == 422
+    assert r.json() == {"error": "Please correct the fields marked below.",
+                        "errors": {"amount": "Amount must be more than 0 and at most 1,000,000.00."}}
 
 
-def test_approval_flow(make_client, login):
-    submitter = make_client()
-    approver = make_client()
+def test_approval_flow_and_final_decisions(make_client, login):
+    submitter, approver = make_client(), make_client()
     login(submitter, sub="sam", groups=[MEMBER_GROUP])
     submit(submitter)
-    item_id = submitter.get("/api/submissions").json()["items"][0]["id"]
+    item_id = items(submitter)[0]["id"]
+    r = decide(submitter, item_id, "approve")
+    assert r.status_code == 403 and f"Only members of {APPROVERS} can approve" in r.text
 
-    # a submitter cannot decide
-    r = submitter.post(f"/submissions/{item_id}/decision", data={"csrf_token": csrf(submitter), "decision": "approve"})
-    assert r.status_code == 403
-
-    login(approver, sub="ann", groups=[APPROVERS])
+    login(approver, sub="ann", name="Ann Approver", groups=[APPROVERS])
     page = approver.get("/", headers=HTML).text
-    assert "All requests" in page and "Approve" in page
-    r = approver.post(f"/submissions/{item_id}/decision", data={"csrf_token": csrf(approver), "decision": "approve"},
-                      headers=HTML, follow_redirects=False)
+    assert "All requests" in page and 'value="approve"' in page
+    r = decide(approver, item_id, "approve", "ok for Q3")
     assert r.status_code == 303
-    assert submitter.get("/api/submissions").json()["items"][0]["status"] == "approved"
+    s = items(submitter)[0]
+    assert s["status"] == "approved" and s["decidedBy"]["name"] == "Ann Approver" and s["note"] == "ok for Q3"
     assert approver.telemetry.total("app.form.approvals", decision="approved") == 1
-
-    # deciding twice is refused
-    r = approver.post(f"/submissions/{item_id}/decision", data={"csrf_token": csrf(approver), "decision": "reject"})
-    assert r.status_code == 409
-    r = approver.post("/submissions/999/decision", data={"csrf_token": csrf(approver), "decision": "approve"})
-    assert r.status_code == 404
-    r = approver.post(f"/submissions/{item_id}/decision", data={"csrf_token": csrf(approver), "decision": "maybe"})
-    assert r.status_code == 400
+    assert decide(approver, item_id, "reject").status_code == 409
+    assert decide(approver, "00000000-0000-0000-0000-000000000000", "approve").status_code == 404
+    assert decide(approver, item_id, "maybe").status_code == 400
 
 
 def test_reject_by_json(make_client, login):
     submitter, approver = make_client(), make_client()
     login(submitter, sub="sam")
     submit(submitter)
+    item_id = items(submitter)[0]["id"]
     login(approver, sub="ann", groups=[APPROVERS])
-    r = approver.post("/submissions/1/decision", json={"decision": "reject"},
-                      headers={"x-csrf-token": csrf(approver)})
-    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    r = approver.post(f"/submissions/{item_id}/decision", json={"decision": "reject", "note": "no budget"},
+                      headers={"x-csrf-token": csrf(approver), **JSON})
+    assert r.status_code == 200 and r.json()["status"] == "rejected" and r.json()["note"] == "no budget"
     assert approver.telemetry.total("app.form.approvals", decision="rejected") == 1
 
 
 def test_approvers_cannot_approve_their_own(client, login):
     login(client, sub="ann", groups=[APPROVERS])
     submit(client)
-    item_id = client.get("/api/submissions").json()["items"][0]["id"]
-    r = client.post(f"/submissions/{item_id}/decision", data={"csrf_token": csrf(client), "decision": "approve"})
-    assert r.status_code == 403 and "own" in r.json()["detail"]
-    assert "Approve</button>" not in client.get("/", headers=HTML).text
+    item_id = items(client)[0]["id"]
+    r = decide(client, item_id, "approve")
+    assert r.status_code == 403 and "can&#39;t approve or reject your own request" in r.text
+    assert 'value="approve"' not in client.get("/", headers=HTML).text
 
 
 def test_submitters_see_only_their_own(make_client, login):
@@ -121,7 +124,7 @@ def test_submitters_see_only_their_own(make_client, login):
     login(b, sub="kim")
     submit(a, title="Sam's")
     submit(b, title="Kim's")
-    assert [i["title"] for i in a.get("/api/submissions").json()["items"]] == ["Sam's"]
+    assert [i["title"] for i in items(a)] == ["Sam's"]
 
 
 def test_user_input_is_escaped(client, login):
@@ -132,10 +135,48 @@ def test_user_input_is_escaped(client, login):
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
-def test_no_approvers_group_means_nobody_approves(make_client, manifest_data, login):
+def test_amounts_are_exact_and_bounded():
+    def ok(amount):
+        return validate_submission({**GOOD, "amount": amount})[0]
+
+    assert ok("0.5")["amount"] == "0.50"
+    for bad in ("0", "1000000.01", "1e3", "12.345", "-3"):
+        assert ok(bad) is None, bad
+    assert validate_submission({**GOOD, "title": ["array"]})[0] is None
+    assert validate_submission({**GOOD, "title": "two\nlines"})[0] is None
+
+
+def test_app_yaml_needs_an_approver_group_in_sso_groups(manifest_data, env, make_client):
+    def problems(groups, environ=None):
+        manifest_data["sso"]["groups"] = groups
+        return check_manifest(parse_manifest(manifest_data, env), environ or {})
+
+    assert problems(["finance-staff", "finance-approvers"]) == []
+    assert "needs an approver group" in problems(["finance-staff"])[0]
+    assert problems(["finance-staff", "leads"], {"FORM_APPROVER_GROUP": "leads"}) == []
+    assert "must also be listed" in problems(["finance-staff"], {"FORM_APPROVER_GROUP": "leads"})[0]
     manifest_data["sso"]["groups"] = [MEMBER_GROUP]
-    client = make_client()
+    with pytest.raises(ConfigError, match="needs an approver group"):
+        make_client()
+
+
+def test_submissions_are_kept_in_data_dir_across_restarts_and_nothing_else_is_written(tmp_path):
+    data = tmp_path / "data"
+    first = Store(data / "submissions.sqlite3")
+    a = first.add({"title": "One", "amount": "1.00", "category": "other", "details": ""}, User("s", "S", "", ()))
+    first.add({"title": "Two", "amount": "2.00", "category": "other", "details": ""}, User("s", "S", "", ()))
+    first.decide(a["id"], User("x", "X", "", ()), "approved", "")
+    first.close()
+    second = Store(data / "submissions.sqlite3")
+    assert [(s["title"], s["status"]) for s in second.list()] == [("Two", "pending"), ("One", "approved")]
+    second.close()
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["data", "data/submissions.sqlite3"]
+
+
+def test_the_app_writes_its_store_under_data_dir(client, login, env):
     login(client)
     submit(client)
-    r = client.post("/submissions/1/decision", data={"csrf_token": csrf(client), "decision": "approve"})
-    assert r.status_code == 403 and "FORM_APPROVER_GROUP" in r.json()["detail"]
+    db = Path(env["DATA_DIR"]) / "submissions.sqlite3"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT title, amount, category FROM submissions").fetchall() == [
+            ("Train to Berlin", "120.50", "travel")]

@@ -6,6 +6,7 @@ from tests.fakes import Recorder
 
 KIND_GROUPS = ["integrations"]  # sso.groups in the test app.yaml
 MEMBER_GROUP = "integrations"   # a group that lets a user in
+REQUIRES_GROUPS = False  # the kind refuses to start without sso.groups (a form needs its approvers)
 SIGNING_SECRET = "whsec-test-0123456789"
 DOWNSTREAM_TOKEN = "downstream-token-abc"
 KIND_SECRETS = {"WEBHOOK_SIGNING_SECRET": SIGNING_SECRET, "DOWNSTREAM_API_TOKEN": DOWNSTREAM_TOKEN}
