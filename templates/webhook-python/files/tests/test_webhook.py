@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from app.config import ConfigError
 from app.kind import check_downstream, sign
 from tests.conftest import HTML
+from tests.fakes import Response
 from tests.kind_fixtures import DOWNSTREAM_TOKEN, SIGNING_SECRET
 
 BODY = b'{"event":"invoice.paid","id":"evt_1"}'
@@ -29,6 +31,13 @@ def test_signed_call_is_forwarded_with_the_bearer_token(client, downstream):
     assert forwarded.body == BODY
     assert forwarded.headers["authorization"] == f"Bearer {DOWNSTREAM_TOKEN}"
     assert forwarded.headers["content-type"] == "application/json"
+    assert re.fullmatch(r"[0-9a-f]{64}", forwarded.headers["idempotency-key"])
+    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}", forwarded.headers["traceparent"])
+    assert r.json() == {"status": "forwarded", "detail": "Forwarded."}
+    spans = {s.name: s for s in client.telemetry.spans.get_finished_spans()}
+    client_span = spans["POST"]
+    assert client_span.kind.name == "CLIENT"
+    assert forwarded.headers["traceparent"].split("-")[1] == format(client_span.context.trace_id, "032x")
 
 
 def test_wrong_signature_is_refused(client, downstream):
@@ -48,8 +57,10 @@ def test_tampered_body_is_refused(client, downstream):
 def test_missing_headers_are_refused(client):
     r = client.post("/webhook", content=BODY, headers={"content-type": "application/json"})
     assert r.status_code == 401
+    assert r.json() == {"status": "rejected_signature", "detail": "Missing signature header."}
     r = post(client, ts="yesterday", signature="sha256=00")
-    assert r.status_code == 401 and r.json()["status"] == "rejected_timestamp"
+    assert r.status_code == 401
+    assert r.json() == {"status": "rejected_timestamp", "detail": "Missing or malformed timestamp header."}
 
 
 @pytest.mark.parametrize("skew", [-301, 301, -3600])
@@ -67,13 +78,35 @@ def test_a_replayed_call_is_not_forwarded_twice(client, downstream):
     assert len(downstream.requests) == 1
 
 
-def test_downstream_failure_is_a_502_and_the_retry_goes_through(client, downstream):
-    downstream.status = 500
+def test_a_failed_forward_is_retried_with_the_same_key_before_502(client, downstream):
+    downstream.status = 503
     ts = int(time.time())
     r = post(client, ts=ts)
-    assert r.status_code == 502 and r.json()["status"] == "downstream_error"
+    assert r.status_code == 502
+    assert r.json() == {"status": "downstream_error", "detail": "The downstream service answered 503."}
+    assert len(downstream.requests) == 3, "one attempt and DOWNSTREAM_RETRIES=2 retries"
+    assert len({q.headers["idempotency-key"] for q in downstream.requests}) == 1
     downstream.status = 200
     assert post(client, ts=ts).status_code == 202  # the sender's retry is not a "duplicate"
+    assert len(downstream.requests) == 4
+
+
+def test_a_passing_hiccup_is_absorbed_and_a_4xx_is_not_retried(client, downstream):
+    statuses = [503, 429]
+    downstream.handle = lambda req: Response(statuses.pop(0) if statuses else 200, {"ok": True})
+    assert post(client).status_code == 202
+    assert len(downstream.requests) == 3
+    downstream.requests.clear()
+    statuses[:] = [400]
+    assert post(client, body=b'{"id":"evt_7"}').status_code == 502
+    assert len(downstream.requests) == 1, "a 400 will not get better by retrying"
+
+
+def test_an_unreachable_downstream_is_a_502_after_the_retries(make_client, env):
+    client = make_client(environ={**env, "DOWNSTREAM_URL": "http://127.0.0.1:9/events"})
+    r = post(client)
+    assert r.status_code == 502
+    assert r.json() == {"status": "downstream_error", "detail": "The downstream service could not be reached."}
 
 
 def test_body_must_be_json(client, downstream):
