@@ -27,6 +27,14 @@ def test_production_needs_a_public_https_base_url(manifest_data, env):
         Settings.from_env(manifest, {**env, "APP_ENV": "production", "APP_BASE_URL": "http://a.example.com"})
 
 
+def test_only_dev_and_test_are_local(manifest_data, env):
+    manifest = parse_manifest(manifest_data, env)  # issuer is http://127.0.0.1:...
+    for deployed in ("development", "staging", "DEV", ""):
+        with pytest.raises(ConfigError, match="APP_ENV=dev or APP_ENV=test"):
+            Settings.from_env(manifest, {**env, "APP_ENV": deployed, "APP_BASE_URL": "https://a.example.com"})
+    assert Settings.from_env(manifest, {**env, "APP_ENV": "dev"}).is_local
+
+
 def test_missing_env_means_production(manifest_data, env):
     manifest = parse_manifest(manifest_data, env)
     environ = {k: v for k, v in env.items() if k != "APP_ENV"}
@@ -85,11 +93,12 @@ def test_unknown_secret_provider_is_refused(manifest_data, env):
         parse_manifest(manifest_data, env)
 
 
-def test_the_app_yaml_levee_wrote_parses():
+def test_the_app_yaml_levee_wrote_fits_this_app():
+    """This folder's app.yaml against what the code needs, so a wrong manifest fails `pytest`."""
     path = Path(__file__).resolve().parent.parent / "app.yaml"
-    if not path.exists():
-        pytest.skip("no app.yaml next to the project")
+    assert path.exists(), "app.yaml (written by levee) belongs next to the code"
     manifest = load_manifest(path, environ={"OIDC_ISSUER": "https://idp.example.com"})
     from app import kind
 
     assert manifest.kind == kind.KIND
+    assert kind.check_manifest(manifest, {}) == [], "fix these lines in app.yaml"

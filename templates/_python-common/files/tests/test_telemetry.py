@@ -70,7 +70,11 @@ def test_otlp_http_protobuf_export_is_flushed_at_shutdown(manifest_data, env, oi
     from app.main import create_app
 
     with Recorder(status=200, headers={"content-type": "application/x-protobuf"}) as collector:
-        environ = otlp_env(env, collector.url)
+        # As deploy/ sets them; a value in here wins over the app's own.
+        environ = otlp_env(env, collector.url, OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+                           OTEL_SERVICE_NAME="test-app-from-env",
+                           OTEL_RESOURCE_ATTRIBUTES="service.namespace=levee-sandbox,levee.team=platform,"
+                                                    "levee.cost_center=CC%2D1")
         app = create_app(manifest=parse_manifest(manifest_data, environ), environ=environ)
         with TestClient(app) as client:
             client.get("/", headers=HTML, follow_redirects=False)
@@ -81,8 +85,15 @@ def test_otlp_http_protobuf_export_is_flushed_at_shutdown(manifest_data, env, oi
         assert "http.server.request.duration" in metric_names(collector.requests)
         traces = [ExportTraceServiceRequest.FromString(r.body) for r in collector.requests
                   if r.path == "/v1/traces"]
-        service = {a.key: a.value.string_value for a in traces[0].resource_spans[0].resource.attributes}
-        assert service["service.name"] == "test-app"
+        r = {a.key: a.value.string_value for a in traces[0].resource_spans[0].resource.attributes}
+        assert r["service.name"] == "test-app-from-env", "OTEL_SERVICE_NAME wins over app.yaml"
+        assert r["service.namespace"] == "levee-sandbox", "OTEL_RESOURCE_ATTRIBUTES wins"
+        assert (r["levee.team"], r["levee.cost_center"]) == ("platform", "CC-1")
+        assert (r["levee.app"], r["levee.kind"], r["levee.classification"]) == (
+            "test-app", manifest_data["kind"], "internal")
+        assert r["deployment.environment.name"] == "prototype"
+        assert (r["telemetry.sdk.language"], r["telemetry.sdk.name"]) == ("python", "opentelemetry")
+        assert r["telemetry.sdk.version"] and r["host.name"]
 
 
 def test_shutdown_flush_is_capped_when_the_collector_hangs(manifest_data, env):
@@ -104,3 +115,40 @@ def test_sdk_disabled_means_no_export(manifest_data, env):
     telemetry = Telemetry.from_env(parse_manifest(manifest_data, env), {"OTEL_SDK_DISABLED": "true"})
     assert not telemetry.enabled
     assert telemetry.shutdown() is True
+
+
+def test_otlp_protocol_http_protobuf_only_with_a_clear_refusal(manifest_data, env):
+    import pytest
+
+    from app.config import ConfigError
+    from app.telemetry import otlp_protocol
+
+    assert otlp_protocol({}, "TRACES") == "http/protobuf"
+    with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported"):
+        Telemetry.from_env(parse_manifest(manifest_data, env), otlp_env(env, "http://127.0.0.1:9",
+                                                                        OTEL_EXPORTER_OTLP_PROTOCOL="grpc"))
+
+
+def test_the_providers_are_registered_globally(manifest_data, env):
+    """In a fresh interpreter: the app's providers are what the OpenTelemetry API hands out."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "from opentelemetry import metrics, trace\n"
+        "from app.config import parse_manifest\n"
+        "from app.telemetry import Telemetry\n"
+        "import json, sys\n"
+        "data, environ = json.loads(sys.argv[1]), json.loads(sys.argv[2])\n"
+        "t = Telemetry.from_env(parse_manifest(data, environ), environ)\n"
+        "assert trace.get_tracer_provider() is t.tracer_provider\n"
+        "assert metrics.get_meter_provider() is t.meter_provider\n"
+        "t.shutdown()\n"
+    )
+    import json
+
+    environ = otlp_env(env, "http://127.0.0.1:9", OTEL_SHUTDOWN_TIMEOUT_MS="100")
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(manifest_data), json.dumps(environ)],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
