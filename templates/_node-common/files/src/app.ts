@@ -60,7 +60,8 @@ export function preflight(manifest: Manifest, env: Env): string[] {
   for (const s of manifest.secrets) {
     if (s.provider === 'env' && manifest.lifecycle.tier !== 'prototype') {
       problems.push(
-        `secret ${s.name} uses provider "env", which lifecycle.tier "${manifest.lifecycle.tier}" does not allow (prototype only)`,
+        `Secret ${s.name} uses provider "env", which is only allowed for prototypes, but app.yaml says lifecycle.tier is ` +
+          `"${manifest.lifecycle.tier}". Store the secret in vault or aws-secrets-manager and change its provider in app.yaml.`,
       );
     }
   }

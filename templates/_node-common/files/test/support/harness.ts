@@ -162,6 +162,8 @@ export interface RequestOptions {
   method?: string;
   form?: Record<string, string>;
   json?: unknown;
+  /** A raw body (the caller sets content-type). */
+  body?: string;
   headers?: Record<string, string>;
 }
 
@@ -184,6 +186,8 @@ export class Browser {
     } else if (opts.json !== undefined) {
       body = JSON.stringify(opts.json);
       headers['content-type'] = 'application/json';
+    } else if (opts.body !== undefined) {
+      body = opts.body;
     }
     if (url.origin === new URL(this.baseUrl).origin && this.cookies.size > 0) {
       headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
