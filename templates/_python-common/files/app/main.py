@@ -108,8 +108,12 @@ def create_app(*, manifest: Manifest | None = None, environ: Mapping[str, str] |
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
-        message = str(exc.detail) if exc.status_code != 404 else "There is no such page."
-        return auth.problem(request, exc.status_code, message)
+        if exc.status_code in (404, 405) and exc.detail in ("Not Found", "Method Not Allowed"):
+            # No such route: like every page, it is behind sign-in (nothing is told to anonymous callers).
+            if await auth.fresh_session(request) is None:
+                return await _login_required(request, auth.LoginRequired())
+            return auth.problem(request, 404, "There is no such page.")  # as the Node apps: 404 for both
+        return auth.problem(request, exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
