@@ -3,7 +3,7 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { trace } from '@opentelemetry/api';
 import { createAuth, sendProblem, type Auth } from './auth.ts';
-import { ConfigError, isLocalDev, type Env } from './config.ts';
+import { ConfigError, intFromEnv, isLocalDev, type Env } from './config.ts';
 import { html, page } from './html.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Manifest } from './manifest.ts';
@@ -120,6 +120,22 @@ export async function createApp(opts: CreateAppOptions): Promise<{ app: Express;
   });
 
   app.use(telemetry.middleware);
+
+  // LEVEE_MAX_RUNTIME_SECONDS (deploy/ sets it when app.yaml caps run time): a per-request deadline.
+  const deadlineMs = intFromEnv(env, 'LEVEE_MAX_RUNTIME_SECONDS', 0, 0, 24 * 3600) * 1000;
+  if (deadlineMs > 0) {
+    app.use((req, res, next) => {
+      const timer = setTimeout(() => {
+        if (!res.headersSent) {
+          sendProblem(req, res, manifest, 503, 'Too slow', `The request took longer than ${deadlineMs / 1000} seconds.`);
+        }
+      }, deadlineMs);
+      const clear = () => clearTimeout(timer);
+      res.once('finish', clear);
+      res.once('close', clear);
+      next();
+    });
+  }
 
   // The rare routes that must work without login (webhook receivers that check a signature).
   await kind.registerPublicRoutes(app, ctx);

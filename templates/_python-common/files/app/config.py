@@ -197,6 +197,7 @@ class Settings:
     base_url: str | None
     session_max_age: int
     groups_refresh_seconds: int
+    max_runtime_seconds: int = 0
 
     @property
     def is_local(self) -> bool:
@@ -236,6 +237,7 @@ class Settings:
             base_url=base_url,
             session_max_age=minutes * 60,
             groups_refresh_seconds=refresh * 60,
+            max_runtime_seconds=max(0, _env_int(environ, "LEVEE_MAX_RUNTIME_SECONDS", 0)),
         )
 
 

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import auth, kind, secret_store
 from app.config import ConfigError, Manifest, Settings, load_manifest
 from app.telemetry import Telemetry
-from app.web import SecurityHeadersMiddleware, render
+from app.web import DeadlineMiddleware, SecurityHeadersMiddleware, render
 
 log = logging.getLogger("app")
 
@@ -90,6 +90,7 @@ def create_app(*, manifest: Manifest | None = None, environ: Mapping[str, str] |
 
     app.add_middleware(auth.LoginStateMiddleware, key=session_key, app_name=manifest.name,
                        secure=not settings.is_local, clock=clock)
+    app.add_middleware(DeadlineMiddleware, seconds=settings.max_runtime_seconds)
     app.add_middleware(SecurityHeadersMiddleware, hsts=not settings.is_local)
 
     @app.exception_handler(auth.LoginRequired)

@@ -68,3 +68,33 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+class DeadlineMiddleware:
+    """LEVEE_MAX_RUNTIME_SECONDS (deploy/ sets it when app.yaml caps run time): a per-request deadline.
+    A request still running then is answered 503 (if nothing was sent yet) and cancelled."""
+
+    def __init__(self, app: ASGIApp, *, seconds: int) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.seconds <= 0:
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        import anyio
+        from fastapi.responses import JSONResponse
+
+        with anyio.move_on_after(self.seconds) as scope_guard:
+            await self.app(scope, receive, send_wrapper)
+        if scope_guard.cancelled_caught and not started:
+            message = f"The request took longer than {self.seconds} seconds."
+            await JSONResponse({"error": message}, status_code=503)(scope, receive, send)

@@ -147,6 +147,25 @@ describe('data from elsewhere', () => {
     }
   });
 
+  test('LEVEE_MAX_RUNTIME_SECONDS: a request still running then is answered 503', async () => {
+    const slow = await listen((_req, res) => {
+      setTimeout(() => res.end('[]'), 3000).unref();
+    });
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/slow.json`;
+    const t = await startTestApp({ env: { DASHBOARD_DATA_SOURCE: url, LEVEE_MAX_RUNTIME_SECONDS: '1' } });
+    try {
+      const b = await t.loginAs(analyst);
+      const started = performance.now();
+      const res = await b.request('/api/data', { headers: { accept: 'application/json' } });
+      assert.equal(res.status, 503);
+      assert.deepEqual(await res.json(), { error: 'The request took longer than 1 seconds.' });
+      assert.ok(performance.now() - started < 2500);
+    } finally {
+      await t.close();
+      await closeServer(slow);
+    }
+  });
+
   test('the bundled sample is only used on a laptop or in tests', () => {
     assert.match(dataSource({ APP_ENV: 'dev' }), /sample-data\/sales\.csv$/);
     assert.throws(() => dataSource({ APP_ENV: 'production' }), /DASHBOARD_DATA_SOURCE is not set/);

@@ -131,6 +131,23 @@ def test_a_large_file_is_refused_and_errors_never_show_its_path(make_client, env
     assert api.json() == {"error": "The dataset could not be loaded. The app log says why."}
 
 
+def test_levee_max_runtime_seconds_answers_503_when_a_request_runs_too_long(make_client, env, login):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts the connection and never answers
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/slow.json"
+        client = make_client(environ={**env, "DASHBOARD_DATA_SOURCE": url, "LEVEE_MAX_RUNTIME_SECONDS": "1"})
+        login(client)
+        started = time.monotonic()
+        r = client.get("/api/data", headers=JSON)
+        assert r.status_code == 503
+        assert r.json() == {"error": "The request took longer than 1 seconds."}
+        assert time.monotonic() - started < 2.5
+    finally:
+        listener.close()
+
+
 def test_the_bundled_sample_is_only_used_on_a_laptop_or_in_tests(make_client, manifest_data, env):
     assert data_source({"APP_ENV": "dev"}) == str(SAMPLE)
     for deployed in ({"APP_ENV": "production"}, {}):
