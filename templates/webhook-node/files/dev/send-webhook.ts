@@ -10,7 +10,7 @@ if (!secret) {
 }
 const body = process.argv[2] ?? JSON.stringify({ id: `evt_${Date.now()}`, type: 'test.event', sent_at: new Date().toISOString() });
 const timestamp = String(Math.floor(Date.now() / 1000));
-const url = `http://127.0.0.1:${process.env.PORT ?? 3000}${process.env.WEBHOOK_PATH ?? '/webhook'}`;
+const url = `http://127.0.0.1:${process.env.PORT ?? 8080}${process.env.WEBHOOK_PATH ?? '/webhook'}`;
 const res = await fetch(url, {
   method: 'POST',
   headers: {

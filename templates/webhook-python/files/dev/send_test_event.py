@@ -23,7 +23,7 @@ from app.kind import sign  # noqa: E402
 
 
 def main() -> int:
-    url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000/webhook"
+    url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8080/webhook"
     secret = os.environ.get("WEBHOOK_SIGNING_SECRET")
     if not secret:
         print("Set WEBHOOK_SIGNING_SECRET (run with: uv run --env-file .env ...)", file=sys.stderr)
