@@ -11,7 +11,7 @@
   levee.classification, telemetry.sdk.*, host.*; then OTEL_RESOURCE_ATTRIBUTES, which wins.
 - The providers are registered globally, so libraries using the OpenTelemetry API report into
   the same pipeline.
-  OTEL_SDK_DISABLED=true turns telemetry off. With APP_ENV=development and no
+  OTEL_SDK_DISABLED=true turns telemetry off. With APP_ENV=dev and no
   endpoint set, telemetry is off too.
 - Units: OTEL_EXPORTER_OTLP_TIMEOUT is read as milliseconds, as the OpenTelemetry
   spec and the Node SDK do; the Python exporter wants seconds, so it is converted here.

@@ -4,7 +4,7 @@
 
 It shows a page where you pick a pretend person. Never use it for anything
 but local development: the app only accepts a plain-http login server when
-APP_ENV is development or test.
+APP_ENV is dev or test.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.fakes import MockOIDC  # noqa: E402
 
 def main() -> int:
     if (os.environ.get("APP_ENV") or "").lower() not in LOCAL_ENVS:
-        print("The fake login server only runs with APP_ENV=development (see .env).", file=sys.stderr)
+        print("The fake login server only runs with APP_ENV=dev (see .env).", file=sys.stderr)
         return 1
     manifest = load_manifest()
     groups = list(manifest.sso.groups)
