@@ -25,7 +25,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from http.cookies import SimpleCookie
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
@@ -44,7 +44,7 @@ from app.config import Manifest, Settings
 log = logging.getLogger(__name__)
 
 LOGIN_TTL_SECONDS = 10 * 60
-MAX_LOGIN_COOKIE = 2048
+MAX_LOGIN_COOKIE = 4000  # Authlib's state (with the authorization URL) sealed; browsers keep 4 KiB
 MAX_FORM_BYTES = 100 * 1024
 STATE_PREFIX = "_state_"
 
@@ -167,7 +167,6 @@ class Session:
     access_token: str | None = None
     access_token_expires_at: float | None = None
     id_token: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class MemorySessionStore:

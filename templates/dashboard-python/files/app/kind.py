@@ -147,7 +147,7 @@ async def read_url(url: str, *, environ: Mapping[str, str], token: str | None, m
     # trust_env: HTTPS_PROXY / NO_PROXY from deploy/ are honoured.
     async with httpx2.AsyncClient(timeout=timeout, follow_redirects=False) as client:
         async with client.stream("GET", url, headers=headers) as response:
-            if response.status_code >= 400 or response.status_code >= 300:
+            if response.status_code >= 300:  # no redirects are followed: the token stays with the source
                 raise ValueError(f"data source {httpx2.URL(url).host} answered HTTP {response.status_code}")
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
