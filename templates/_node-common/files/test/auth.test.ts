@@ -220,6 +220,36 @@ describe('login and sessions', () => {
   });
 });
 
+describe('the session store', () => {
+  const session = (id: string, sub: string, expiresAt: number) =>
+    ({ id, createdAt: 0, expiresAt, csrfToken: 'c', user: { sub, name: sub, email: null, groups: [] }, groupsCheckedAt: 0, accessToken: null, accessTokenExpiresAt: null, idToken: null });
+
+  test('keeps at most perUser sessions per person, dropping their oldest', async () => {
+    const store = new MemorySessionStore({ maxEntries: 100, perUser: 3 });
+    await store.set(session('other', 'u-2', Date.now() + 60_000));
+    for (let i = 0; i < 5; i++) await store.set(session(`s${i}`, 'u-1', Date.now() + 60_000));
+    assert.equal(store.size, 4);
+    assert.equal(await store.get('s1'), undefined);
+    assert.ok(await store.get('s2'));
+    assert.ok(await store.get('other'), "another person's session is untouched");
+  });
+
+  test('past maxEntries, expired sessions go first, then the oldest', async () => {
+    let now = 1_000_000;
+    const store = new MemorySessionStore({ maxEntries: 3, now: () => now });
+    await store.set(session('old', 'a', now + 10));
+    await store.set(session('expiring', 'b', now + 1));
+    await store.set(session('live', 'c', now + 1000));
+    now += 5;
+    await store.set(session('new', 'd', now + 1000));
+    assert.equal(store.size, 3);
+    assert.equal(await store.get('expiring'), undefined);
+    assert.ok(await store.get('old'), 'the expired one went, not the oldest live one');
+    await store.set(session('newer', 'e', now + 1000));
+    assert.equal(await store.get('old'), undefined, 'then the oldest');
+  });
+});
+
 describe('the ID token is verified', () => {
   let t: TestApp;
   before(async () => {

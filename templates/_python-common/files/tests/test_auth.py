@@ -275,3 +275,35 @@ def test_dev_login_server_lets_you_pick_a_persona():
         picked = httpx2.get(links[1], follow_redirects=False)
         assert picked.status_code == 302
         assert picked.headers["location"].startswith("http://127.0.0.1:8080/auth/callback?code=")
+
+
+def _session(sid: str, sub: str, expires_at: float):
+    from app.auth import Session, User
+
+    return Session(id=sid, created_at=0, expires_at=expires_at, csrf="c", user=User(sub, sub, "", ()),
+                   groups_checked_at=0)
+
+
+def test_the_store_keeps_at_most_per_user_sessions_per_person():
+    store = MemorySessionStore(max_entries=100, per_user=3)
+    store.set(_session("other", "u-2", time.time() + 60))
+    for i in range(5):
+        store.set(_session(f"s{i}", "u-1", time.time() + 60))
+    assert len(store) == 4
+    assert store.get("s1") is None and store.get("s2") is not None
+    assert store.get("other") is not None, "another person's session is untouched"
+
+
+def test_past_max_entries_expired_sessions_go_first_then_the_oldest():
+    now = [1_000_000.0]
+    store = MemorySessionStore(max_entries=3, clock=lambda: now[0])
+    store.set(_session("old", "a", now[0] + 10))
+    store.set(_session("expiring", "b", now[0] + 1))
+    store.set(_session("live", "c", now[0] + 1000))
+    now[0] += 5
+    store.set(_session("new", "d", now[0] + 1000))
+    assert len(store) == 3
+    assert store.get("expiring") is None
+    assert store.get("old") is not None, "the expired one went, not the oldest live one"
+    store.set(_session("newer", "e", now[0] + 1000))
+    assert store.get("old") is None, "then the oldest"
