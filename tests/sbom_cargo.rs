@@ -398,6 +398,33 @@ fn the_summary_says_which_way_the_lock_was_read() {
         text.ends_with("Cargo.lock: read by itself, with the workspace's Cargo.toml files (cargo could not be started): no licences for registry and git crates\n"),
         "{text}"
     );
+    // A cargo that cannot run (a rustup proxy without a toolchain, say).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let fake = home.path().join("fake-cargo");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\necho 'error: rustup could not choose a version of cargo to run' >&2\nexit 1\n",
+        )
+        .expect("write");
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let (out, text) = summary(levee().env("CARGO", &fake).args(["sbom", &ws]), "text");
+        ok(out, "cargo fails");
+        assert!(
+            text.ends_with("Cargo.lock: read by itself, with the workspace's Cargo.toml files (`cargo metadata` failed: rustup could not choose a version of cargo to run): no licences for registry and git crates\n"),
+            "{text}"
+        );
+        let (out, _) = summary(levee().env("CARGO", &fake).args(["sbom", &ws]), "json");
+        assert_eq!(
+            json(&ok(out, "cargo fails json"))["read_with"],
+            serde_json::json!({"Cargo.lock": {
+                "via": "lockfile",
+                "reason": "cargo-failed",
+                "detail": "error: rustup could not choose a version of cargo to run"
+            }})
+        );
+    }
     // The lock-only read is the same on every machine.
     let (a, _) = summary(
         levee().args(["sbom", &ws, "--cargo-metadata", "never"]),

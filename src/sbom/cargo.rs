@@ -136,8 +136,13 @@ impl MetadataError {
         let message = match self {
             MetadataError::NotStarted(e) => format!("cannot start cargo: {e}"),
             MetadataError::Failed(stderr) => {
-                let m = stderr.trim();
-                m.strip_prefix("error: ").unwrap_or(m).to_string()
+                // From cargo's first error on: status lines ("Blocking waiting for file lock
+                // on package cache") are noise here.
+                let m = match stderr.find("error: ") {
+                    Some(i) if i == 0 || stderr[..i].ends_with('\n') => &stderr[i + 7..],
+                    _ => stderr.as_str(),
+                };
+                m.trim().to_string()
             }
             MetadataError::Output(m) => m,
         };
@@ -500,4 +505,105 @@ fn inventory(lock_path: &Path, graph: &Graph) -> Result<Inventory, SbomError> {
         };
     }
     Ok(inv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, source: Option<&str>, local_dir: Option<&str>) -> Node {
+        Node {
+            name: name.into(),
+            version: "1.0.0".into(),
+            source: source.map(str::to_string),
+            checksum: None,
+            license: None,
+            local_dir: local_dir.map(str::to_string),
+            deps: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn purls_by_source() {
+        let p = |n: Node, fork: bool| purl(&n, fork, Path::new("Cargo.lock")).expect("purl");
+        assert_eq!(
+            p(
+                node(
+                    "serde",
+                    Some("registry+https://github.com/rust-lang/crates.io-index"),
+                    None
+                ),
+                false
+            ),
+            "pkg:cargo/serde@1.0.0"
+        );
+        assert_eq!(
+            p(
+                node("acme", Some("registry+https://git.acme.corp/index"), None),
+                false
+            ),
+            "pkg:cargo/acme@1.0.0?repository_url=https:%2F%2Fgit.acme.corp%2Findex"
+        );
+        assert_eq!(
+            p(
+                node("acme", Some("sparse+https://cargo.acme.corp/index/"), None),
+                false
+            ),
+            "pkg:cargo/acme@1.0.0?repository_url=https:%2F%2Fcargo.acme.corp%2Findex%2F"
+        );
+        assert_eq!(
+            p(
+                node(
+                    "x",
+                    Some("git+https://github.com/a/x?branch=main#0123abc"),
+                    None
+                ),
+                false
+            ),
+            "pkg:cargo/x@1.0.0?vcs_url=git%2Bhttps:%2F%2Fgithub.com%2Fa%2Fx%3Fbranch%3Dmain%230123abc"
+        );
+        assert_eq!(
+            p(node("core", None, Some("crates/core")), false),
+            "pkg:cargo/core@1.0.0"
+        );
+        assert_eq!(
+            p(node("itoa", None, Some("../fork")), true),
+            "pkg:cargo/itoa@1.0.0?download_url=file:%2F%2F..%2Ffork"
+        );
+    }
+
+    #[test]
+    fn what_falls_back_and_what_stays_an_error() {
+        let failed = |s: &str| MetadataError::Failed(s.into()).fallback();
+        assert_eq!(
+            failed(
+                "error: no matching package named `itoa` found\n...you're using offline mode (--offline)"
+            ),
+            Some((
+                Fallback::CratesNotCached,
+                Some("error: no matching package named `itoa` found".into())
+            ))
+        );
+        assert_eq!(
+            failed(
+                "    Blocking waiting for file lock on package cache\nerror: cannot update the lock file x because --locked was passed to prevent this"
+            ),
+            None
+        );
+        assert_eq!(
+            failed(
+                "error: the lock file x needs to be updated but --locked was passed to prevent this"
+            ),
+            None
+        );
+        assert_eq!(
+            failed("error: rustup could not choose a version of cargo to run"),
+            Some((
+                Fallback::CargoFailed,
+                Some("error: rustup could not choose a version of cargo to run".into())
+            ))
+        );
+        let gone = MetadataError::NotStarted(std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert_eq!(gone.fallback().map(|f| f.0), Some(Fallback::CargoNotFound));
+    }
 }

@@ -223,7 +223,7 @@ impl fmt::Display for ReadWith {
                     Fallback::CargoFailed => {
                         f.write_str("`cargo metadata` failed")?;
                         if let Some(d) = detail {
-                            write!(f, ": {d}")?;
+                            write!(f, ": {}", d.strip_prefix("error: ").unwrap_or(d))?;
                         }
                     }
                 }

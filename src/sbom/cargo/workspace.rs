@@ -14,7 +14,7 @@
 //! Inherited fields (`version.workspace = true`, `license.workspace = true`, `dep.workspace =
 //! true`) are read from the root's `[workspace.package]` and `[workspace.dependencies]`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 
@@ -201,6 +201,7 @@ pub fn read(root_dir: &Path) -> Result<Workspace, SbomError> {
         crates: Vec::new(),
         loaded: HashMap::new(),
         members: Vec::new(),
+        member_set: HashSet::new(),
     };
 
     let Some(ws) = root.raw.workspace.as_ref() else {
@@ -211,6 +212,7 @@ pub fn read(root_dir: &Path) -> Result<Workspace, SbomError> {
                 message: "has neither [package] nor [workspace]".into(),
             });
         };
+        reader.member_set.insert(root_path.clone());
         reader.members.push(root_path);
         reader.local_path_deps()?;
         return Ok(Workspace {
@@ -264,7 +266,7 @@ pub fn read(root_dir: &Path) -> Result<Workspace, SbomError> {
                     .map_err(|m| root.error(entry.span(), format!("`{}`: {m}", entry.get_ref())))?;
                 for dir in paths {
                     let manifest = dir.join("Cargo.toml");
-                    if reader.members.contains(&manifest) {
+                    if reader.member_set.contains(&manifest) {
                         out.push(manifest);
                     } else if !(members_paths.iter().any(|(p, _)| *p == dir)
                         && reader.is_excluded(&manifest))
@@ -306,6 +308,7 @@ struct Reader<'a> {
     loaded: HashMap<PathBuf, Option<usize>>,
     /// Member manifests in cargo's order.
     members: Vec<PathBuf>,
+    member_set: HashSet<PathBuf>,
 }
 
 impl Reader<'_> {
@@ -314,7 +317,7 @@ impl Reader<'_> {
     fn find_path_deps(&mut self, manifest: &Path, is_path_dep: bool) -> Result<(), SbomError> {
         let mut stack = vec![(normalize(manifest), is_path_dep, None)];
         while let Some((manifest, is_path_dep, from)) = stack.pop() {
-            if self.members.contains(&manifest) {
+            if self.member_set.contains(&manifest) {
                 continue;
             }
             let dir = manifest.parent().unwrap_or(Path::new(""));
@@ -324,6 +327,7 @@ impl Reader<'_> {
             if self.is_excluded(&manifest) {
                 continue;
             }
+            self.member_set.insert(manifest.clone());
             self.members.push(manifest.clone());
             let Some(i) = self.load_crate(&manifest, from)? else {
                 continue;
