@@ -507,6 +507,10 @@ fn fails(cmd: &mut Command, expect: &str) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "an escape sequence reached the terminal: {stderr:?}"
+    );
     assert!(stderr.contains(expect), "expected `{expect}` in {stderr}");
     assert!(out.stdout.is_empty());
     stderr
@@ -621,16 +625,16 @@ fn hostile_locks_give_located_errors() {
         ":7:2: dependency `ghost` of `a 1.0.0` names `ghost`, which the lock does not list",
     );
     hostile_lock(
-        b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"b 2\"]\n[[package]]\nname = \"b\"\nversion = \"1\"\n",
-        ":4:17: dependency `b 2` of `a 1.0.0` names `b 2`, which the lock does not list",
+        b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"b 2.0.0\"]\n[[package]]\nname = \"b\"\nversion = \"1.0.0\"\n",
+        ":4:17: dependency `b 2.0.0` of `a 1.0.0` names `b 2.0.0`, which the lock does not list",
     );
     hostile_lock(
-        b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"b\"]\n[[package]]\nname = \"b\"\nversion = \"1\"\n[[package]]\nname = \"b\"\nversion = \"2\"\n",
-        ":4:17: dependency `b` of `a 1.0.0` is ambiguous: the lock lists `b` in versions 1, 2",
+        b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"b\"]\n[[package]]\nname = \"b\"\nversion = \"1.0.0\"\n[[package]]\nname = \"b\"\nversion = \"2.0.0\"\n",
+        ":4:17: dependency `b` of `a 1.0.0` is ambiguous: the lock lists `b` in versions 1.0.0, 2.0.0",
     );
     hostile_lock(
-        b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"b 1 (git+x)\"]\n[[package]]\nname = \"b\"\nversion = \"1\"\nsource = \"registry+y\"\n",
-        ":4:17: dependency `b 1 (git+x)` of `a 1.0.0` names a source the lock does not list for `b`",
+        b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"b 1.0.0 (git+x)\"]\n[[package]]\nname = \"b\"\nversion = \"1.0.0\"\nsource = \"registry+y\"\n",
+        ":4:17: dependency `b 1.0.0 (git+x)` of `a 1.0.0` names a source the lock does not list for `b`",
     );
     hostile_lock(
         b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"b 1 2\"]\n",
@@ -660,6 +664,19 @@ fn hostile_locks_give_located_errors() {
         ":5:1: `a 1.0.0` is listed twice",
     );
     hostile_lock(b"[[package]]\nname = \"caf\xe9\"\n", ":2:12: not UTF-8");
+    // Names and versions cargo would never write; control characters never reach the terminal.
+    hostile_lock(
+        b"[[package]]\nname = \"a\\u001b[31m\"\nversion = \"1.0.0\"\n",
+        ":2:8: package name `a\\u{1b}[31m` is not a crate name (letters, digits, `-` and `_`)",
+    );
+    hostile_lock(
+        b"[[package]]\nname = \"a\"\nversion = \"1.0\"\n",
+        ":3:11: version `1.0` of `a` is not a semver version",
+    );
+    hostile_lock(
+        b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"\\u001b]0;pwned\\u0007\"]\n",
+        ":4:17: dependency `\\u{1b}]0;pwned\\u{7}` of `a 1.0.0` names",
+    );
     // Nesting far deeper than a lock has: an error, not a stack overflow.
     let deep = format!("x = {}{}", "[".repeat(100_000), "]".repeat(100_000));
     hostile_lock(deep.as_bytes(), ":1:");

@@ -112,7 +112,7 @@ pub fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<ExitSta
                 detail: Some(d), ..
             } = how
             {
-                ui.verbose(&format!("cargo metadata: {d}"));
+                ui.verbose(&format!("cargo metadata: {}", sbom::printable(d)));
             }
             let fell_back = matches!(how, ReadWith::Lockfile { .. })
                 && args.cargo_metadata == CargoMetadata::Auto;

@@ -31,7 +31,8 @@ use std::path::{Path, PathBuf};
 use cargo_metadata::{CargoOpt, DependencyKind, MetadataCommand};
 
 use super::{
-    Ecosystem, Fallback, Hash, Inventory, Package, ReadWith, SbomError, Scope, purl_error,
+    Ecosystem, Fallback, Hash, Inventory, Package, ReadWith, SbomError, Scope, printable,
+    purl_error,
 };
 use workspace::DeclKind;
 
@@ -149,7 +150,7 @@ impl MetadataError {
         let offline = offline_failure(&message) && !stale_lock(&message);
         SbomError::Cargo {
             path: path.to_string(),
-            message,
+            message: printable(&message),
             offline,
         }
     }
@@ -309,7 +310,7 @@ fn from_lock(lock_path: &Path, lock: &lock::Lock) -> Result<Graph, SbomError> {
     let display = lock_path.display().to_string();
     let stale = |message: String| SbomError::Invalid {
         path: display.clone(),
-        message,
+        message: printable(&message),
     };
 
     // Local crates -> their lock package (path packages have no source).
@@ -377,10 +378,10 @@ fn from_lock(lock_path: &Path, lock: &lock::Lock) -> Result<Graph, SbomError> {
                     path: c.manifest.display().to_string(),
                     line: decl.line,
                     column: decl.column,
-                    message: format!(
+                    message: printable(&format!(
                         "`{}` depends on `{}`, which Cargo.lock does not list for it: the lock is out of date; run `cargo update --workspace`",
                         c.name, decl.package
-                    ),
+                    )),
                 });
             }
         }

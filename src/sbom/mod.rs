@@ -223,7 +223,8 @@ impl fmt::Display for ReadWith {
                     Fallback::CargoFailed => {
                         f.write_str("`cargo metadata` failed")?;
                         if let Some(d) = detail {
-                            write!(f, ": {}", d.strip_prefix("error: ").unwrap_or(d))?;
+                            let d = d.strip_prefix("error: ").unwrap_or(d);
+                            write!(f, ": {}", printable(d))?;
                         }
                     }
                 }
@@ -546,6 +547,20 @@ pub fn cargo_purl(name: &str, version: &str) -> Result<String, packageurl::Error
     let mut purl = packageurl::PackageUrl::new("cargo", name)?;
     purl.with_version(version)?;
     Ok(purl.to_string())
+}
+
+/// `s` with control characters other than line breaks and tabs written as `\u{1b}`: text from a
+/// hostile file never reaches the terminal as escape sequences.
+pub(crate) fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn purl_error(path: &Path, name: &str, e: packageurl::Error) -> SbomError {

@@ -17,7 +17,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::sbom::{Hash, HashAlg, SbomError, line_col};
+use crate::sbom::{Hash, HashAlg, SbomError, line_col, printable};
 
 /// The lock versions cargo has written (v1 and v2 have no `version` key).
 const VERSIONS: std::ops::RangeInclusive<i64> = 1..=4;
@@ -81,7 +81,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
             path: path.display().to_string(),
             line,
             column,
-            message,
+            message: printable(&message),
         }
     };
     let raw: RawLock = crate::sbom::parse_toml(path, text)?;
@@ -107,8 +107,20 @@ pub fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
             p.version.get_ref().as_str(),
             p.source.as_ref().map(|s| s.get_ref().as_str()),
         );
-        if p.name.get_ref().trim().is_empty() {
-            return Err(at(p.name.span(), "a package with an empty name".into()));
+        if !is_crate_name(key.0) {
+            return Err(at(
+                p.name.span(),
+                format!(
+                    "package name `{}` is not a crate name (letters, digits, `-` and `_`)",
+                    key.0
+                ),
+            ));
+        }
+        if semver::Version::parse(key.1).is_err() {
+            return Err(at(
+                p.version.span(),
+                format!("version `{}` of `{}` is not a semver version", key.1, key.0),
+            ));
         }
         if !seen.insert(key) {
             return Err(at(
@@ -223,6 +235,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
         p.dependencies = deps;
     }
     Ok(Lock { packages })
+}
+
+/// What cargo accepts as a package name: letters and digits (Unicode ones too), `-` and `_`.
+fn is_crate_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
 }
 
 fn sha256(hex: &str) -> Option<Hash> {
@@ -406,22 +426,24 @@ version = "1.0.19"
             "Cargo.lock:1:11: lock file version 5: levee reads Cargo.lock versions 1 to 4 (cargo 1.83+ writes 4)"
         );
         assert_eq!(
-            err("[[package]]\nname = \"a\"\nversion = \"1\"\ndependencies = [\"b\"]\n"),
-            "Cargo.lock:4:17: dependency `b` of `a 1` names `b`, which the lock does not list"
+            err("[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"b\"]\n"),
+            "Cargo.lock:4:17: dependency `b` of `a 1.0.0` names `b`, which the lock does not list"
         );
         assert_eq!(
             err(
-                "[[package]]\nname = \"a\"\nversion = \"1\"\ndependencies = [\"b\"]\n[[package]]\nname = \"b\"\nversion = \"1\"\n[[package]]\nname = \"b\"\nversion = \"2\"\n"
+                "[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"b\"]\n[[package]]\nname = \"b\"\nversion = \"1.0.0\"\n[[package]]\nname = \"b\"\nversion = \"2.0.0\"\n"
             ),
-            "Cargo.lock:4:17: dependency `b` of `a 1` is ambiguous: the lock lists `b` in versions 1, 2 (cargo writes `b VERSION` then)"
+            "Cargo.lock:4:17: dependency `b` of `a 1.0.0` is ambiguous: the lock lists `b` in versions 1.0.0, 2.0.0 (cargo writes `b VERSION` then)"
         );
         assert!(
-            err("[[package]]\nname = \"a\"\nversion = \"1\"\nchecksum = \"abc\"\n")
-                .starts_with("Cargo.lock:4:12: checksum `abc` of `a 1` is not a SHA-256 digest")
+            err("[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nchecksum = \"abc\"\n")
+                .starts_with(
+                    "Cargo.lock:4:12: checksum `abc` of `a 1.0.0` is not a SHA-256 digest"
+                )
         );
         assert!(
-            err("[[package]]\nname = \"a\"\nversion = \"1\"\n[[package]]\nname = \"a\"\nversion = \"1\"\n")
-                .starts_with("Cargo.lock:4:1: `a 1` is listed twice"),
+            err("[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n")
+                .starts_with("Cargo.lock:4:1: `a 1.0.0` is listed twice"),
         );
     }
 

@@ -21,7 +21,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Deserialize;
 use toml::{Spanned, Value};
 
-use crate::sbom::{SbomError, line_col};
+use crate::sbom::{SbomError, line_col, printable};
 
 /// A `**` pattern is not followed deeper than this below its literal prefix.
 const MAX_GLOB_DEPTH: usize = 32;
@@ -162,7 +162,7 @@ impl Manifest {
             path: self.path.display().to_string(),
             line,
             column,
-            message,
+            message: printable(&message),
         }
     }
 }
@@ -382,11 +382,11 @@ impl Reader<'_> {
                 path: c.manifest.display().to_string(),
                 line: d.line,
                 column: d.column,
-                message: format!(
+                message: printable(&format!(
                     "path dependency `{}`: no Cargo.toml in {}",
                     d.key,
                     manifest.parent().unwrap_or(Path::new("")).display()
-                ),
+                )),
             });
         }
         let m = if manifest == self.inherited.root.path {
