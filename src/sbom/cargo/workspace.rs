@@ -589,7 +589,11 @@ pub fn expand(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
             },
         );
     }
-    let mut current = vec![root.to_path_buf()];
+    let mut current = vec![if pattern.starts_with('/') {
+        PathBuf::from("/")
+    } else {
+        root.to_path_buf()
+    }];
     let mut visited = 0usize;
     for comp in pattern.split('/').filter(|c| !c.is_empty() && *c != ".") {
         let mut next = Vec::new();
