@@ -28,6 +28,7 @@ pub mod scaffold;
 pub mod schema;
 pub mod ui;
 pub mod upgrade;
+pub mod upgrade_job;
 pub mod wizard;
 pub mod yaml;
 

@@ -73,20 +73,26 @@ fn sandbox_files(inputs: &Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError> 
     )
 }
 
-/// The pipeline and its CODEOWNERS.
+/// The pipeline, the scheduled template upgrade workflow (GitHub, unless the org config turns it
+/// off), and their CODEOWNERS.
 fn pipeline_files(inputs: &Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError> {
     let ci = pipeline::ci_of(inputs.manifest);
     let plan = crate::plan::for_manifest(inputs.manifest, inputs.org);
-    Ok(vec![
-        ManagedFile {
-            path: pipeline::path(ci).into(),
-            content: pipeline::render(inputs.manifest, inputs.org, &plan, ci)?,
-        },
-        ManagedFile {
-            path: pipeline::codeowners_path(ci).into(),
-            content: pipeline::render_codeowners(inputs.manifest, inputs.org, &plan, ci)?,
-        },
-    ])
+    let mut files = vec![ManagedFile {
+        path: pipeline::path(ci).into(),
+        content: pipeline::render(inputs.manifest, inputs.org, &plan, ci)?,
+    }];
+    if let Some(content) = pipeline::render_upgrade(inputs.manifest, inputs.org, &plan, ci)? {
+        files.push(ManagedFile {
+            path: crate::upgrade_job::GITHUB_PATH.into(),
+            content,
+        });
+    }
+    files.push(ManagedFile {
+        path: pipeline::codeowners_path(ci).into(),
+        content: pipeline::render_codeowners(inputs.manifest, inputs.org, &plan, ci)?,
+    });
+    Ok(files)
 }
 
 /// The full list of managed files for an app.

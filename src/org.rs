@@ -397,6 +397,7 @@ impl Checked for Org {
 
     fn check(cx: &mut Checker<'_>) {
         crate::sandbox::check_org(cx);
+        crate::upgrade_job::check_org(cx);
         if let Some(Value::Array(domains)) = cx.get("/owner_domains") {
             for (i, d) in domains.iter().enumerate() {
                 if let Value::String(s) = d

@@ -827,15 +827,89 @@ fn left_conflicts(app: &Path, recorded: &Recorded) -> LeftConflicts {
 /// True when `text` still holds a conflict region as levee writes it: an opening marker line
 /// and a closing one.
 pub fn has_conflict_markers(text: &str) -> bool {
-    let mut open = false;
-    for line in text.lines() {
+    first_conflict_line(text).is_some()
+}
+
+/// The 1-based line of the opening marker of the first conflict region in `text`.
+pub fn first_conflict_line(text: &str) -> Option<usize> {
+    let mut open = None;
+    for (i, line) in text.lines().enumerate() {
         if line.starts_with("<<<<<<< ") {
-            open = true;
-        } else if open && line.starts_with(">>>>>>> ") {
-            return true;
+            open = open.or(Some(i + 1));
+        } else if line.starts_with(">>>>>>> ")
+            && let Some(at) = open
+        {
+            return Some(at);
         }
     }
-    false
+    None
+}
+
+/// A file of an app that still holds a conflict region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Marker {
+    pub path: PathBuf,
+    /// The line of the first opening marker (`<<<<<<< `).
+    pub line: usize,
+}
+
+/// The most of one file `--check-conflicts` reads (starter files are small; a larger file is
+/// not a file levee merged).
+const MARKER_READ_LIMIT: u64 = 8 << 20;
+
+/// The conflict regions an upgrade left in the app and nobody has resolved: every file the last
+/// upgrade recorded as conflicted, and every starter file levee rendered from the template, that
+/// still holds one. Reads only the app (no pack), follows no symlink and never leaves the app.
+/// An app without a render record (never scaffolded from a template) has none.
+pub fn unresolved_markers(app: &Path) -> Vec<Marker> {
+    let Ok(recorded) = read_record(app) else {
+        return Vec::new();
+    };
+    let mut paths: BTreeSet<String> = BTreeSet::new();
+    if let Some(files) = recorded.json.get("files").and_then(|f| f.as_object()) {
+        paths.extend(files.keys().cloned());
+    }
+    if let Some(list) = recorded.json[CONFLICTS_KEY]["paths"].as_array() {
+        paths.extend(list.iter().filter_map(|p| p.as_str().map(str::to_string)));
+    }
+    let mut out = Vec::new();
+    for rel in paths {
+        let rel = PathBuf::from(rel);
+        if !rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+        {
+            continue;
+        }
+        // Every directory on the way and the file itself: no symlink.
+        let mut at = app.to_path_buf();
+        let mut plain = true;
+        for c in rel.components() {
+            at.push(c);
+            match fs::symlink_metadata(&at) {
+                Ok(m) if !m.file_type().is_symlink() => {}
+                _ => {
+                    plain = false;
+                    break;
+                }
+            }
+        }
+        if !plain || !at.is_file() {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        let read = fs::File::open(&at).and_then(|f| {
+            use std::io::Read;
+            f.take(MARKER_READ_LIMIT).read_to_end(&mut bytes)
+        });
+        if read.is_err() {
+            continue;
+        }
+        if let Some(line) = first_conflict_line(&String::from_utf8_lossy(&bytes)) {
+            out.push(Marker { path: rel, line });
+        }
+    }
+    out
 }
 
 fn parse_version(v: &str) -> anyhow::Result<semver::Version> {

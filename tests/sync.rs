@@ -196,6 +196,7 @@ fn switching_ci_removes_the_old_pipeline() {
         out(&a),
         "wrote .gitlab-ci.yml (missing)\nwrote CODEOWNERS (missing)\n\
          removed .github/CODEOWNERS (no longer generated)\n\
+         removed .github/workflows/levee-upgrade.yml (no longer generated)\n\
          removed .github/workflows/levee.yml (no longer generated)\n"
     );
     assert!(
