@@ -111,7 +111,7 @@ fn cron_error(expr: &str) -> Option<String> {
     ];
     let parts: Vec<&str> = expr.split_whitespace().collect();
     if parts.len() != 5 {
-        return Some(format!("has {} fields, not 5", parts.len()));
+        return Some(format!("it has {} fields, not 5", parts.len()));
     }
     for (part, (name, lo, hi)) in parts.iter().zip(FIELDS) {
         for item in part.split(',') {
@@ -171,15 +171,12 @@ pub fn check_org(cx: &mut Checker<'_>) {
         && let Some(why) = if plain_text(&s) {
             cron_error(&s)
         } else {
-            Some("holds a control character".into())
+            Some("it holds a control character".into())
         }
     {
         cx.error(
             "/ci/upgrade/schedule",
-            format!(
-                "`{}` is not a schedule: the cron expression {why}",
-                s.escape_debug()
-            ),
+            format!("`{}` is not a schedule: {why}", s.escape_debug()),
             "write `weekly`, `daily`, or five cron fields (minute hour day-of-month month \
              day-of-week, UTC), like `30 6 * * 1`",
         );
@@ -280,7 +277,7 @@ mod tests {
             assert_eq!(cron_error(ok), None, "{ok}");
         }
         for (bad, why) in [
-            ("30 6 * *", "4 fields"),
+            ("30 6 * *", "it has 4 fields"),
             ("60 6 * * 1", "minute `60`"),
             ("0 24 * * 1", "hour `24`"),
             ("0 6 0 * 1", "day of month `0`"),

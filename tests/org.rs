@@ -95,3 +95,67 @@ fn resolution_order() {
     let r = org::resolve(Some(&explicit), &app).expect("explicit");
     assert_eq!(r.org.org, "explicit");
 }
+
+#[test]
+fn upgrade_settings_are_checked_and_located() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = org_file(
+        dir.path(),
+        "org: acme\nci:\n  upgrade:\n    schedule: \"61 6 * * 1\"\n    token_secret: ghp_0123456789abcdef\n    labels: [levee-upgrade, \"a,b\", \"${{ github.token }}\"]\n    conflict_label: \"needs\\nhuman\"\n    committer: \"Platform Bot\"\n    enabled: yes please\n",
+    );
+    let out = levee().arg("validate").arg(&path).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let text =
+        String::from_utf8_lossy(&out.stdout).replace(&path.display().to_string(), "levee.org.yaml");
+    snap!("org-invalid-upgrade", text);
+    // Every documented form of a schedule is valid, and the defaults are what the docs say.
+    for schedule in ["weekly", "daily", "30 6 * * 1", "*/30 4-7 * * 1-5"] {
+        let path = org_file(
+            dir.path(),
+            &format!("ci:\n  upgrade:\n    schedule: \"{schedule}\"\n"),
+        );
+        levee().arg("validate").arg(&path).assert().code(0);
+    }
+    let org = Org::default();
+    assert!(org.ci.upgrade.enabled);
+    assert_eq!(org.ci.upgrade.schedule, "weekly");
+    assert_eq!(org.ci.upgrade.token_secret, "LEVEE_UPGRADE_TOKEN");
+}
+
+#[test]
+fn the_org_schema_documents_the_upgrade_keys() {
+    let out = levee().args(["schema", "org"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let ci = &schema["$defs"]["CiSettings"]["properties"];
+    assert_eq!(ci["upgrade"]["$ref"], "#/$defs/UpgradeSettings");
+    assert_eq!(
+        ci["upgrade"]["default"],
+        serde_json::json!({
+            "enabled": true,
+            "schedule": "weekly",
+            "token_secret": "LEVEE_UPGRADE_TOKEN",
+            "labels": ["levee-upgrade"],
+            "conflict_label": "levee-conflicts",
+        })
+    );
+    let upgrade = &schema["$defs"]["UpgradeSettings"];
+    assert_eq!(upgrade["additionalProperties"], false);
+    for key in [
+        "enabled",
+        "schedule",
+        "token_secret",
+        "labels",
+        "conflict_label",
+        "committer",
+    ] {
+        let description = upgrade["properties"][key]["description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(description.len() > 30, "ci.upgrade.{key}: {description:?}");
+    }
+    assert!(
+        schema["$defs"]["Actions"]["properties"]["create_pull_request"].is_object(),
+        "the pinned create-pull-request action is a documented key"
+    );
+}

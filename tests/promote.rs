@@ -122,6 +122,8 @@ fn prototype_to_sandbox_to_production_keeps_every_other_byte() {
         );
     std::fs::write(&yaml, &text).expect("write");
     sync_check_clean(&app);
+    // The scheduled upgrade workflow does not depend on the tier: every promotion keeps it.
+    let upgrade_workflow = read(&app.join(".github/workflows/levee-upgrade.yml"));
 
     // prototype -> sandbox: the tier line changes (comment kept), the prototype expiry goes.
     let (code, out, err) = run(&app, &["promote", "--tier", "sandbox"]);
@@ -171,6 +173,10 @@ fn prototype_to_sandbox_to_production_keeps_every_other_byte() {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
     sync_check_clean(&app);
+    assert_eq!(
+        read(&app.join(".github/workflows/levee-upgrade.yml")),
+        upgrade_workflow
+    );
     // The whole file, apart from the two edited lines, is the user's.
     assert_eq!(
         line_diff(&text, &production),

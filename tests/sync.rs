@@ -358,3 +358,88 @@ fn changing_mem_limit_changes_exactly_the_expected_lines() {
     ];
     assert_eq!(changed, expected);
 }
+
+const UPGRADE: &str = ".github/workflows/levee-upgrade.yml";
+
+#[test]
+fn the_upgrade_workflow_is_managed_and_the_org_config_turns_it_off() {
+    let dir = app();
+    levee(dir.path()).arg("sync").assert().code(0);
+    let written = fs::read_to_string(dir.path().join(UPGRADE)).expect("written by sync");
+    assert!(written.contains("levee upgrade --no-input --format json ."));
+    let owners = fs::read_to_string(dir.path().join(".github/CODEOWNERS")).expect("owners");
+    assert!(owners.contains(&format!("/{UPGRADE} @platform-team @security-team")));
+
+    // A hand edit is drift, like in any managed file.
+    fs::write(
+        dir.path().join(UPGRADE),
+        written.replace("timeout-minutes: 30", "timeout-minutes: 300"),
+    )
+    .expect("edit");
+    let a = levee(dir.path()).args(["sync", "--check"]).assert().code(1);
+    assert!(
+        out(&a).contains(&format!("drift {UPGRADE}: edited by hand")),
+        "{}",
+        out(&a)
+    );
+    levee(dir.path()).args(["sync", "--force"]).assert().code(0);
+    assert_eq!(
+        fs::read_to_string(dir.path().join(UPGRADE)).expect("back"),
+        written
+    );
+
+    // The org config turns the job off: sync removes the workflow it owned, and its CODEOWNERS
+    // line; --check is then clean.
+    fs::write(
+        dir.path().join("levee.org.yaml"),
+        "ci:\n  upgrade:\n    enabled: false\n",
+    )
+    .expect("org");
+    let a = levee(dir.path()).args(["sync", "--check"]).assert().code(1);
+    assert!(
+        out(&a).contains(&format!("drift {UPGRADE}: no longer generated")),
+        "{}",
+        out(&a)
+    );
+    let a = levee(dir.path()).arg("sync").assert().code(0);
+    assert_eq!(
+        out(&a),
+        format!(
+            "wrote .github/CODEOWNERS (out of date)\nremoved {UPGRADE} (no longer generated)\n"
+        )
+    );
+    assert!(!dir.path().join(UPGRADE).exists());
+    assert!(dir.path().join(WORKFLOW).exists(), "the pipeline stays");
+    let owners = fs::read_to_string(dir.path().join(".github/CODEOWNERS")).expect("owners");
+    assert!(!owners.contains("levee-upgrade"), "{owners}");
+    levee(dir.path()).args(["sync", "--check"]).assert().code(0);
+
+    // On again (a custom schedule): written again, with it.
+    fs::write(
+        dir.path().join("levee.org.yaml"),
+        "ci:\n  upgrade:\n    schedule: \"45 5 * * 2\"\n",
+    )
+    .expect("org");
+    levee(dir.path()).arg("sync").assert().code(0);
+    let text = fs::read_to_string(dir.path().join(UPGRADE)).expect("written again");
+    assert!(text.contains("- cron: \"45 5 * * 2\""), "{text}");
+
+    // GitLab: the job lives in .gitlab-ci.yml and goes with the same key.
+    fs::write(dir.path().join("app.yaml"), format!("{APP}ci: gitlab\n")).expect("write");
+    levee(dir.path()).arg("sync").assert().code(0);
+    let gl = fs::read_to_string(dir.path().join(".gitlab-ci.yml")).expect("gitlab");
+    assert!(gl.contains("\nlevee-upgrade:\n"), "{gl}");
+    assert!(gl.contains("cron \"45 5 * * 2\""), "{gl}");
+    fs::write(
+        dir.path().join("levee.org.yaml"),
+        "ci:\n  upgrade:\n    enabled: false\n",
+    )
+    .expect("org");
+    let a = levee(dir.path()).arg("sync").assert().code(0);
+    assert_eq!(out(&a), "wrote .gitlab-ci.yml (out of date)\n");
+    let gl = fs::read_to_string(dir.path().join(".gitlab-ci.yml")).expect("gitlab");
+    assert!(
+        !gl.contains("levee-upgrade") && !gl.contains("schedule"),
+        "{gl}"
+    );
+}
