@@ -8,6 +8,7 @@
 
 pub mod backstage;
 pub mod pipeline;
+pub mod rollout;
 pub mod sbom;
 pub mod stats;
 mod store;
