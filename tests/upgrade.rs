@@ -823,4 +823,9 @@ fn check_conflicts_reports_markers_until_resolved_and_reads_only_the_app() {
     let o = run(levee(dir.path()).args(["upgrade", "--check-conflicts", "--to", "1.1.0", "shop"]));
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("cannot be used with"), "{}", o.stderr);
+    // A template source set for the whole CI (LEVEE_TEMPLATES) does not get in its way.
+    let o = run(levee(dir.path())
+        .env("LEVEE_TEMPLATES", "/nonexistent")
+        .args(["upgrade", "--check-conflicts", "shop"]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
 }

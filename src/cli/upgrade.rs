@@ -31,10 +31,11 @@ pub struct UpgradeArgs {
     /// An app whose git worktree has uncommitted changes fails instead of being upgraded.
     #[arg(long)]
     pub require_clean: bool,
-    /// Upgrade nothing and open no pack: exit 1 while an app still holds conflict markers an
-    /// upgrade left (in the files it recorded or rendered from the template). Generated
-    /// pipelines run this, so an upgrade's pull request cannot merge unresolved.
-    #[arg(long, conflicts_with_all = ["to", "templates", "dry_run", "require_clean"])]
+    /// Upgrade nothing and open no pack (`--templates` and LEVEE_TEMPLATES are not read): exit 1
+    /// while an app still holds conflict markers an upgrade left (in the files it recorded or
+    /// rendered from the template). Generated pipelines run this, so an upgrade's pull request
+    /// cannot merge unresolved.
+    #[arg(long, conflicts_with_all = ["to", "dry_run", "require_clean"])]
     pub check_conflicts: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
