@@ -452,7 +452,7 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     assert!(
         o.stdout.starts_with(
-            "conflict ./conflict.txt:2: conflict markers left by a template upgrade\n"
+            "conflict conflict.txt:2: conflict markers left by a template upgrade\n"
         ),
         "{}",
         o.stdout

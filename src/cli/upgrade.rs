@@ -237,10 +237,15 @@ fn check_conflicts(apps: &[PathBuf], format: Format, ui: &Ui) -> anyhow::Result<
             let mut out = String::new();
             for r in &reports {
                 for m in &r.files {
+                    let path = if r.app == std::path::Path::new(".") {
+                        m.path.clone()
+                    } else {
+                        r.app.join(&m.path)
+                    };
                     out.push_str(&format!(
                         "{} {}:{}: conflict markers left by a template upgrade\n",
                         ui.red("conflict"),
-                        r.app.join(&m.path).display(),
+                        path.display(),
                         m.line
                     ));
                 }
