@@ -425,10 +425,16 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
             .expect("outputs")
             .ends_with("update=true\n")
     );
-    // An API failure stops the job rather than overwrite a branch it could not check.
+    // An API failure stops the job rather than overwrite a branch it could not check, with a
+    // clear line, not a traceback.
     stub.routes(json!({}));
     let o = bash(script, &app, &env);
-    assert_ne!(o.code, 0, "a 404 from the API is not success");
+    assert_eq!(o.code, 1, "a 404 from the API is not success");
+    assert_eq!(
+        o.stderr,
+        "levee upgrade: GitHub answered 404 to GET \
+         /repos/acme/shop/pulls?state=open&head=acme%3Alevee%2Fupgrade: {\"message\": \"404 Not Found\"}\n"
+    );
 
     // The pull request cannot merge unresolved: the regular pipeline's drift job runs
     // `levee sync --check` (the upgrade regenerated every managed file: it passes) and
@@ -451,9 +457,8 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
     let o = bash(&gate_steps[1], &app, &[]);
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     assert!(
-        o.stdout.starts_with(
-            "conflict conflict.txt:2: conflict markers left by a template upgrade\n"
-        ),
+        o.stdout
+            .starts_with("conflict conflict.txt:2: conflict markers left by a template upgrade\n"),
         "{}",
         o.stdout
     );

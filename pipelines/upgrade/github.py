@@ -11,8 +11,7 @@ def github_api(path):
         "Authorization": "Bearer " + os.environ["GH_TOKEN"],
         "X-GitHub-Api-Version": "2022-11-28",
     })
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.load(response)
+    return fetch(request, "GitHub")
 
 
 def someone_else_committed(author):

@@ -24,19 +24,13 @@ class GitLab:
         self.base = os.environ["CI_API_V4_URL"] + "/projects/" + os.environ["CI_PROJECT_ID"]
         self.token = token
 
-    def call(self, method, path, data=None):
+    def api(self, method, path, data=None):
         body = None if data is None else json.dumps(data).encode("utf-8")
         request = urllib.request.Request(self.base + path, data=body, method=method, headers={
             "PRIVATE-TOKEN": self.token,
             "Content-Type": "application/json",
         })
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return json.load(response)
-        except urllib.error.HTTPError as e:
-            detail = e.read().decode("utf-8", "replace")
-            message = "levee upgrade: GitLab answered %d to %s %s: %s" % (e.code, method, path, visible(detail))
-            raise SystemExit(message) from None
+        return fetch(request, "GitLab")
 
 
 def gitlab_main(report_path):
@@ -58,20 +52,20 @@ def gitlab_main(report_path):
     author = os.environ["LEVEE_UPGRADE_AUTHOR"]
     email = identity_email(author)
     name = author.rsplit("<", 1)[0].strip()
-    api = GitLab(token)
+    gitlab = GitLab(token)
     target = os.environ["CI_DEFAULT_BRANCH"]
     query = urllib.parse.urlencode({"state": "opened", "source_branch": BRANCH, "target_branch": target})
-    opened = api.call("GET", "/merge_requests?" + query)
+    opened = gitlab.api("GET", "/merge_requests?" + query)
     mr = opened[0] if opened else None
     if mr:
-        for c in api.call("GET", "/merge_requests/%d/commits?per_page=100" % int(mr["iid"])):
+        for c in gitlab.api("GET", "/merge_requests/%d/commits?per_page=100" % int(mr["iid"])):
             if c.get("author_email") != email:
                 log("merge request !%d has a commit by someone else: left alone. It is yours now: "
                     "merge or close it, and the next run starts afresh." % int(mr["iid"]))
                 return 0
     if not git("status", "--porcelain", "--", ".", *EXCLUDES).strip():
         if mr:
-            api.call("PUT", "/merge_requests/%d" % int(mr["iid"]), {"state_event": "close"})
+            gitlab.api("PUT", "/merge_requests/%d" % int(mr["iid"]), {"state_event": "close"})
             log("nothing to upgrade any more: closed merge request !%d" % int(mr["iid"]))
         else:
             log("the app is on the newest template version: nothing to do")
@@ -98,10 +92,10 @@ def gitlab_main(report_path):
         update = {"title": upgrade.title, "description": upgrade.body, "add_labels": ",".join(upgrade.labels)}
         if conflict_label and not upgrade.conflicts:
             update["remove_labels"] = conflict_label
-        done = api.call("PUT", "/merge_requests/%d" % int(mr["iid"]), update)
+        done = gitlab.api("PUT", "/merge_requests/%d" % int(mr["iid"]), update)
         log("updated merge request !%d" % int(done.get("iid", mr["iid"])))
     else:
-        done = api.call("POST", "/merge_requests", {
+        done = gitlab.api("POST", "/merge_requests", {
             "source_branch": BRANCH,
             "target_branch": target,
             "title": upgrade.title,

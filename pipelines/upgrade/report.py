@@ -63,6 +63,20 @@ def log(message):
     print("levee upgrade: " + message, file=sys.stderr, flush=True)
 
 
+def fetch(request, what):
+    """The JSON answer of an API request; a clear error (never a traceback) when it fails."""
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as e:
+        detail = e.read().decode("utf-8", "replace")
+        where = "%s %s" % (request.get_method(), request.selector)
+        message = "%s answered %d to %s: %s" % (what, e.code, where, visible(detail))
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        message = "cannot reach %s for %s %s: %s" % (what, request.get_method(), request.selector, visible(e))
+    raise SystemExit("levee upgrade: " + message)
+
+
 def load_report(path):
     with open(path, encoding="utf-8") as f:
         report = json.load(f)
