@@ -539,6 +539,8 @@ fn context(
         .replace("{app}", &manifest.name)
         .replace("{environment}", plan.deploy.environment);
     let upgrade = &settings.upgrade;
+    let upgrade_path =
+        (ci == Ci::Github && upgrade.enabled).then_some(crate::upgrade_job::GITHUB_PATH);
     let upgrade_view = minijinja::context! {
         enabled => upgrade.enabled,
         cron => crate::upgrade_job::cron(&upgrade.schedule, &manifest.name),
@@ -562,7 +564,7 @@ fn context(
         app_url => url,
         owners => ser(&org.owners),
         pipeline_path => path(ci),
-        upgrade_path => (ci == Ci::Github && upgrade.enabled).then_some(crate::upgrade_job::GITHUB_PATH),
+        upgrade_path => upgrade_path,
         codeowners_path => codeowners_path(ci),
     })
 }

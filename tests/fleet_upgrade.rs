@@ -317,6 +317,22 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
         env
     };
 
+    // A real report of a failed upgrade, for later: a version the pack does not have.
+    let failed = dir.path().join("failed");
+    fs::create_dir_all(&failed).expect("mkdir");
+    let o = run(common::levee_in(&app).args([
+        "upgrade",
+        "--no-input",
+        "--format",
+        "json",
+        "--to",
+        "9.9.9",
+        ".",
+    ]));
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stdout.contains("\"result\": \"failed\""), "{}", o.stdout);
+    fs::write(failed.join("levee-upgrade.json"), &o.stdout).expect("w");
+
     // The upgrade step: levee upgrade exits 1 (a conflict); the step goes on.
     let upgrade = step("Upgrade (levee upgrade)");
     let o = bash(
@@ -369,8 +385,34 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert_eq!(calls[0]["authorization"], "Bearer ghs-workflow-token");
 
-    // The body and outputs again, with a token secret set: no note.
+    // A real report of a failed upgrade (a version the pack does not have): the step fails the
+    // job, naming the app and the reason, and sets no output.
     fs::remove_file(&output).expect("rm");
+    let failed_env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| {
+            let v = if k == "RUNNER_TEMP" {
+                failed.display().to_string()
+            } else {
+                v.clone()
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    let o = bash(script, &app, &failed_env);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stderr
+            .starts_with("levee upgrade: the upgrade of . failed: "),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        !output.exists(),
+        "no outputs: the pull request step does not run"
+    );
+
+    // The body and outputs again, with a token secret set: no note.
     let env_set: Vec<(String, String)> = env
         .iter()
         .map(|(k, v)| {
