@@ -373,6 +373,7 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
     );
     let body = fs::read_to_string(temp.join("levee-upgrade.md")).expect("body");
     assert_body_is_safe_and_complete(&body, &report);
+    assert!(report["apps"][0].get("warning").is_none(), "{report}");
     assert!(
         body.contains("opened with the workflow's own `GITHUB_TOKEN`"),
         "{body}"
@@ -688,6 +689,10 @@ fn gitlab_job_pushes_and_opens_one_merge_request_from_a_real_upgrade() {
     );
     assert_body_is_safe_and_complete(&body, &report);
     assert!(!body.contains("GITHUB_TOKEN"), "no GitHub note on GitLab");
+    assert!(
+        report["apps"][0].get("warning").is_none(),
+        "the job's own files are not uncommitted changes: {report}"
+    );
 
     // The merge request's own pipeline: the validate job's gates, on the pushed branch. Drift
     // passes; the conflict gate fails until a person resolves the marker.

@@ -5,10 +5,6 @@
 # its branch pipeline (`ci.skip`): opening the request starts the merge request pipeline, so the
 # gates run once.
 
-# levee's cache and this job's report live in the checkout; they are never committed.
-EXCLUDES = [":(exclude).levee-bin", ":(exclude).levee-upgrade"]
-
-
 def git(*args, check=True, env=None):
     import subprocess
 
@@ -63,14 +59,16 @@ def gitlab_main(report_path):
                 log("merge request !%d has a commit by someone else: left alone. It is yours now: "
                     "merge or close it, and the next run starts afresh." % int(mr["iid"]))
                 return 0
-    if not git("status", "--porcelain", "--", ".", *EXCLUDES).strip():
+    # levee's cache (.levee-bin/) and this job's report (.levee-upgrade/) live in the checkout;
+    # the job lists them in .git/info/exclude, so they are neither changes nor committed.
+    if not git("status", "--porcelain").strip():
         if mr:
             gitlab.api("PUT", "/merge_requests/%d" % int(mr["iid"]), {"state_event": "close"})
             log("nothing to upgrade any more: closed merge request !%d" % int(mr["iid"]))
         else:
             log("the app is on the newest template version: nothing to do")
         return 0
-    git("add", "-A", "--", ".", *EXCLUDES)
+    git("add", "-A")
     git("-c", "user.name=" + name, "-c", "user.email=" + email, "commit", "--quiet", "--no-verify",
         "--author", author, "-m", upgrade.title)
     env = dict(os.environ, LEVEE_UPGRADE_GIT_TOKEN=token)
