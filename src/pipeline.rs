@@ -330,6 +330,10 @@ fn env() -> &'static Result<Environment<'static>, minijinja::Error> {
         env.add_filter("yaml_str", |s: String| {
             serde_json::to_string(&s).unwrap_or_default()
         });
+        // A string literal inside a GitHub expression: single-quoted, `'` doubled.
+        env.add_filter("gh_literal", |s: String| {
+            format!("'{}'", s.replace('\'', "''"))
+        });
         for file in template_files() {
             if let (Some(name), Some(text)) = (file.path().to_str(), file.contents_utf8()) {
                 env.add_template_owned(name.to_string(), text.to_string())?;

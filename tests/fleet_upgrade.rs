@@ -892,3 +892,63 @@ fn gitlab_job_pushes_and_opens_one_merge_request_from_a_real_upgrade() {
         o.stderr
     );
 }
+
+/// A report too long for a pull request body (GitHub keeps 65,536 characters): the raw report is
+/// left out, then the end of the file list, and the body says so.
+#[test]
+fn a_huge_report_still_fits_a_pull_request_body() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text =
+        "name: shop\nowner: a@acme.corp\nclassification: internal\nlifecycle: {tier: sandbox}\n";
+    let m: levee::manifest::Manifest = serde_norway::from_str(text).expect("manifest");
+    let org = levee::org::Org::default();
+    let p = levee::plan::for_manifest(&m, &org);
+    let workflow = levee::pipeline::render_upgrade(&m, &org, &p, levee::manifest::Ci::Github)
+        .expect("render")
+        .expect("on by default");
+    let doc: Value = serde_norway::from_str(&workflow).expect("yaml");
+    let step = doc["jobs"]["upgrade"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["id"] == "report")
+        .expect("report step")
+        .clone();
+    let files: Vec<Value> = (0..4000)
+        .map(|i| json!({"path": format!("src/{}/file-{i}.ts", "deep/".repeat(12)), "change": "created"}))
+        .collect();
+    let report = json!({
+        "summary": {"dry_run": false, "apps": 1, "up_to_date": 0, "upgraded": 1, "conflicts": 0, "failed": 0},
+        "apps": [{"app": ".", "from": "1.0.0", "to": "1.1.0", "result": "upgraded", "files": files, "files_changed": 4000}],
+    });
+    fs::write(dir.path().join("levee-upgrade.json"), report.to_string()).expect("w");
+    let stub = Stub::start(dir.path());
+    stub.routes(json!({"GET /repos/acme/shop/pulls?state=open&head=acme%3Alevee%2Fupgrade": []}));
+    let output = dir.path().join("out");
+    let mut env = vars(&[
+        ("RUNNER_TEMP", &dir.path().display().to_string()),
+        ("GITHUB_OUTPUT", &output.display().to_string()),
+        ("GITHUB_API_URL", &stub.url),
+        ("GITHUB_REPOSITORY", "acme/shop"),
+        ("GH_TOKEN", "t"),
+        ("LEVEE_UPGRADE_TOKEN_SET", "true"),
+    ]);
+    env.extend(plain_env(&step["env"]));
+    let o = bash(step["run"].as_str().expect("run"), dir.path(), &env);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let body = fs::read_to_string(dir.path().join("levee-upgrade.md")).expect("body");
+    assert!(body.chars().count() <= 60_000, "{} characters", body.len());
+    assert!(!body.contains("```json"), "the raw report is left out");
+    assert!(
+        body.contains("The report is too long to show here (and the last "),
+        "{}",
+        &body[body.len() - 800..]
+    );
+    assert!(body.contains("- `src/deep/"), "the list starts");
+    assert!(body.trim_end().ends_with("</sub>"), "the footer stays");
+    assert!(
+        fs::read_to_string(&output)
+            .expect("outputs")
+            .contains("title=levee: upgrade the app template to v1.1.0\n")
+    );
+}

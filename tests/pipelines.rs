@@ -721,3 +721,29 @@ fn the_upgrade_can_be_turned_off() {
     // The conflict gate stays: it guards any upgrade, scheduled or run by hand.
     assert!(gl.contains("levee upgrade --check-conflicts ."));
 }
+
+/// The default branch reaches the upgrade workflow inside a GitHub expression: a quote, a `#` or
+/// a `: ` in it stays a string (quoted for YAML, `'` doubled for the expression).
+#[test]
+fn the_upgrade_workflow_quotes_the_default_branch() {
+    let mut org = Org::default();
+    org.ci.default_branch = "it's#main: x".into();
+    let m = manifest(
+        Classification::Internal,
+        Tier::Sandbox,
+        Stack::Node,
+        Ci::Github,
+    );
+    let text = render_upgrade(&m, &org, Ci::Github).expect("on");
+    assert_eq!(
+        yaml(&text)["jobs"]["upgrade"]["if"],
+        "github.ref == 'refs/heads/it''s#main: x'"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("levee-upgrade.yml");
+    std::fs::write(&path, &text).expect("write");
+    let (ok, out) = run(Command::new(validator("actionlint"))
+        .arg("-no-color")
+        .arg(&path));
+    assert!(ok && out.trim().is_empty(), "actionlint:\n{out}");
+}
