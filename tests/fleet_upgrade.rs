@@ -274,6 +274,10 @@ fn assert_body_is_safe_and_complete(body: &str, report: &Value) {
     assert!(body.contains("v1.0.0 \u{2192} v1.1.0: conflicts"), "{body}");
     assert!(body.contains("- `conflict.txt`: **conflict**"), "{body}");
     assert!(body.contains("### Conflicts to resolve"), "{body}");
+    assert!(
+        body.contains("run `levee upgrade --to 1.1.0` (it records the resolution)"),
+        "{body}"
+    );
     // The report itself, intact, in the details block.
     let start = body.find("```json\n").expect("json block") + "```json\n".len();
     let end = start
@@ -513,6 +517,33 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
     .expect("w");
     let o = bash(&gate_steps[1], &app, &[]);
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+
+    // Merged without `levee upgrade --to 1.1.0`: the next run records the resolution, under a
+    // title that says so.
+    git(&app, &["add", "-A"]);
+    git(&app, &["commit", "-qm", "upgrade, resolved by hand"]);
+    let o = bash(
+        upgrade["run"].as_str().expect("run"),
+        &app,
+        &github_env(&[]),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let _ = fs::remove_file(&output);
+    stub.routes(json!({
+        "GET /repos/acme/shop/pulls?state=open&head=acme%3Alevee%2Fupgrade": [],
+    }));
+    let o = bash(script, &app, &env);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        fs::read_to_string(&output)
+            .expect("outputs")
+            .starts_with("title=levee: record the resolved template conflicts\n"),
+    );
+    assert_eq!(
+        git(&app, &["status", "--porcelain"]),
+        " M .levee/render.json\n",
+        "the record is the only change"
+    );
 }
 
 /// One GitLab CI run of the `levee-upgrade` job: a fresh clone of `remote` at `main` (detached,

@@ -98,6 +98,9 @@ class Upgrade:
         targets = sorted({str(a.get("to")) for a in moved})
         if len(targets) == 1 and VERSION.match(targets[0]):
             self.title = "levee: upgrade the app template to v" + targets[0]
+        elif not moved:
+            # Same version; `levee upgrade` noticed resolved conflicts and cleared its record.
+            self.title = "levee: record the resolved template conflicts"
         else:
             self.title = "levee: upgrade app templates"
         if self.conflicts:
@@ -126,11 +129,13 @@ class Upgrade:
                 "",
                 "Both you and the template changed the same lines, so the files marked **conflict** "
                 "hold both versions between `<<<<<<< ours` and `>>>>>>> template` lines. Check out "
-                "`%s`, keep the lines you want in each file, delete the marker lines, and push. "
+                "`%s`, keep the lines you want in each file, delete the marker lines, run `%s` "
+                "(it records the resolution) and push. "
                 "Until then this request cannot merge: its pipeline runs `levee upgrade "
                 "--check-conflicts` and `levee sync --check`, which fail while a marker or a "
                 "hand-edited managed file is left. A managed file edited by hand is not regenerated: "
-                "move the change into `app.yaml` or the org config, then run `levee sync --force`." % BRANCH,
+                "move the change into `app.yaml` or the org config, then run `levee sync --force`."
+                % (BRANCH, self.record_command()),
                 "",
             ]
         tail += [
@@ -176,6 +181,13 @@ class Upgrade:
         left_out = " (and the last %d lines of the file list)" % cut if cut else ""
         notice = "_The report is too long to show here%s: it is kept with the job's artifacts._" % left_out
         return "\n".join(head + apps + [notice, ""] + tail + footer)
+
+    def record_command(self):
+        """The command that records a resolution without upgrading further."""
+        targets = sorted({str(a.get("to")) for a in self.conflicts})
+        if len(targets) == 1 and VERSION.match(targets[0]):
+            return "levee upgrade --to " + targets[0]
+        return "levee upgrade --to <the version above>"
 
     @staticmethod
     def app_section(a):
