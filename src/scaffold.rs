@@ -173,20 +173,33 @@ pub fn managed_files(
         .collect())
 }
 
-/// Adds what the template's starter code cannot run without: its secrets (in the store the org
-/// prefers for this classification and tier) and, for forms, an approver group.
-pub fn add_template_needs(manifest: &mut Manifest, template: &Template, org: &Org) {
-    let tier = manifest.lifecycle.tier;
+/// The store for the secrets levee adds itself (the template's `SESSION_SECRET`...): the store
+/// the user chose for their own secrets (the first that is not `env`, else `env`), else the first
+/// store the org allows for the classification that is not `env`, and `env` only where nothing
+/// else is allowed (and the tier may read secrets from the environment). `None`: no store fits.
+pub fn secret_store_for_added(manifest: &Manifest, org: &Org) -> Option<SecretProvider> {
     let allowed = org.secret_providers(manifest.classification);
-    let preferred = [
-        SecretProvider::Env,
-        SecretProvider::Vault,
-        SecretProvider::AwsSecretsManager,
-    ]
-    .into_iter()
-    .filter(|p| *p != SecretProvider::Env || tier == manifest::Tier::Prototype)
-    .find(|p| allowed.contains(p));
-    if let Some(provider) = preferred {
+    let env_ok = org.env_secret_tiers.contains(&manifest.lifecycle.tier);
+    let usable = |p: &SecretProvider| allowed.contains(p) && (*p != SecretProvider::Env || env_ok);
+    let own = manifest
+        .secrets
+        .iter()
+        .map(|s| s.provider)
+        .filter(usable)
+        .min_by_key(|p| *p == SecretProvider::Env);
+    own.or_else(|| {
+        allowed
+            .iter()
+            .copied()
+            .filter(usable)
+            .min_by_key(|p| *p == SecretProvider::Env)
+    })
+}
+
+/// Adds what the template's starter code cannot run without: its secrets (in the store
+/// [`secret_store_for_added`] picks) and, for forms, an approver group.
+pub fn add_template_needs(manifest: &mut Manifest, template: &Template, org: &Org) {
+    if let Some(provider) = secret_store_for_added(manifest, org) {
         for name in &template.meta.secrets {
             if !manifest.secrets.iter().any(|s| &s.name == name) {
                 manifest.secrets.push(manifest::Secret {
@@ -511,4 +524,46 @@ fn write_into(target: &Path, parent: &Path, plan: &Plan) -> Result<(), ScaffoldE
         io(target, e)
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(extra: &str) -> Manifest {
+        let text = format!(
+            "name: my-app\nowner: a@example.com\nclassification: internal\nlifecycle: {{tier: prototype}}\n{extra}"
+        );
+        crate::document::parse_str::<Manifest>(std::path::Path::new("app.yaml"), &text)
+            .expect("manifest")
+            .value
+    }
+
+    #[test]
+    fn added_secrets_follow_the_users_store_else_the_first_real_store() {
+        use SecretProvider::*;
+        let org = Org::default();
+        let pick = |extra: &str, org: &Org| secret_store_for_added(&manifest(extra), org);
+        // The user's own choice, env coming last among theirs.
+        assert_eq!(
+            pick("secrets: [{name: K, provider: vault}]", &org),
+            Some(Vault)
+        );
+        assert_eq!(
+            pick(
+                "secrets: [{name: E, provider: env}, {name: K, provider: aws-secrets-manager}]",
+                &org
+            ),
+            Some(AwsSecretsManager)
+        );
+        assert_eq!(pick("secrets: [{name: E, provider: env}]", &org), Some(Env));
+        // None of the user's: the first store that is not env.
+        assert_eq!(pick("", &org), Some(Vault));
+        let mut only_env = org.clone();
+        only_env.secret_providers.internal = Some(vec![Env]);
+        assert_eq!(pick("", &only_env), Some(Env));
+        // ... and env only in tiers that may read the environment.
+        only_env.env_secret_tiers = vec![];
+        assert_eq!(pick("", &only_env), None);
+    }
 }
