@@ -108,6 +108,71 @@ pub fn files(manifest: &Manifest, org: &Org) -> Result<Vec<ManagedFile>, Managed
     Ok(out)
 }
 
+/// What [`generate`] could make: every managed file except those of a generator that refused
+/// the app (today only the sandbox, whose `deploy/` files are then left as they are).
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub files: Vec<ManagedFile>,
+    /// Why `deploy/` could not be generated; its files are not in `files`.
+    pub sandbox_refused: Option<Vec<crate::sandbox::Refusal>>,
+}
+
+/// The managed files of an app, as many as can be generated: a sandbox refusal leaves out
+/// `deploy/` and is returned with the rest, so `levee sync` still writes the pipeline, the
+/// policy bundle and the catalog entity.
+pub fn generate(manifest: &Manifest, org: &Org) -> Result<Generated, ManagedError> {
+    let inputs = Inputs { manifest, org };
+    let mut out = Vec::new();
+    let mut sandbox_refused = None;
+    for g in GENERATORS {
+        match g(&inputs) {
+            Ok(files) => out.extend(files),
+            Err(ManagedError::Sandbox(crate::sandbox::SandboxError::Refused {
+                refusals, ..
+            })) => sandbox_refused = Some(refusals),
+            Err(e) => return Err(e),
+        }
+    }
+    for f in &out {
+        check_relative(&f.path)?;
+    }
+    Ok(Generated {
+        files: out,
+        sandbox_refused,
+    })
+}
+
+/// Drops from `entries` the files under `dir/` that levee no longer generates: when the sandbox
+/// refused the app, what is in `deploy/` stays as it was (neither removed nor reported).
+pub fn leave_alone(entries: Vec<Entry>, dir: &str) -> Vec<Entry> {
+    let prefix = format!("{}/", dir.trim_end_matches('/'));
+    entries
+        .into_iter()
+        .filter(|e| !(e.desired.is_none() && e.path.starts_with(&prefix)))
+        .collect()
+}
+
+/// Records files levee wrote outside [`apply`] (`levee deploy`), so that they are not later
+/// taken for hand edits, and forgets those it removed. Paths are relative to the app.
+pub fn record(
+    app: &Path,
+    written: &[(String, String)],
+    removed: &[String],
+) -> Result<(), ManagedError> {
+    let mut rec = Record::load(app)?;
+    for (path, content) in written {
+        check_relative(path)?;
+        rec.files.insert(path.clone(), hash(content.as_bytes()));
+    }
+    for path in removed {
+        rec.files.remove(path);
+    }
+    rec.levee_version = crate::VERSION.to_string();
+    let mut json = serde_json::to_string_pretty(&rec).unwrap_or_default();
+    json.push('\n');
+    write_atomic(&app.join(RECORD_PATH), json.as_bytes())
+}
+
 /// Why managing files failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ManagedError {

@@ -217,10 +217,7 @@ pub fn plan(classification: Classification, tier: Tier, stack: Stack) -> Plan {
         (Profile::FullGate, true) => format!("{classification} data: full gate"),
         (Profile::FullGate, false) => format!("{tier} tier: full gate"),
     }];
-    let environment = match tier {
-        Tier::Prototype | Tier::Sandbox => "sandbox",
-        Tier::Production => "production",
-    };
+    let environment = environment(tier);
     let approval = classification == C::Restricted;
     if approval {
         reasons.push("restricted data: a reviewer approves every deploy".to_string());
@@ -534,5 +531,14 @@ mod tests {
         assert_eq!(p.classification, Restricted);
         assert_eq!(p.profile, Profile::FullGate);
         assert!(p.reasons[0].contains("payroll"), "{:?}", p.reasons);
+    }
+}
+
+/// The deploy environment of a tier: prototypes and sandbox apps share `sandbox`. The pipeline's
+/// `LEVEE_APP_URL` and the sandbox's `APP_BASE_URL` both fill `{environment}` with it.
+pub fn environment(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Prototype | Tier::Sandbox => "sandbox",
+        Tier::Production => "production",
     }
 }

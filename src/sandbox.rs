@@ -72,9 +72,10 @@ pub struct SandboxConfig {
     /// The admission policy form: `validating-policy` (Kyverno 1.14+, `policies.kyverno.io/v1`
     /// from 1.17) or `cluster-policy` (the classic `kyverno.io/v1` form, for older Kyverno).
     pub kyverno: KyvernoForm,
-    /// The app's public URL, `{app}` standing for the app's name: the Deployment's
-    /// `APP_BASE_URL` (the OIDC redirect URI is `<it>/auth/callback`) and the Ingress or
-    /// HTTPRoute host.
+    /// The app's public URL, `{app}` standing for the app's name and `{environment}` for the
+    /// tier's deploy environment (`sandbox`, `production`): the Deployment's `APP_BASE_URL` (the
+    /// OIDC redirect URI is `<it>/auth/callback`) and the Ingress or HTTPRoute host. Keep it the
+    /// address `ci.deploy.url` names, which the pipeline's smoke test probes.
     pub base_url_template: String,
     /// The External Secrets Operator `ClusterSecretStore` each secret provider is read through.
     pub secret_stores: SecretStores,
@@ -261,7 +262,8 @@ impl Default for SandboxConfig {
                 pod_labels: labels(&[("app.kubernetes.io/name", "opentelemetry-collector")]),
             },
             kyverno: KyvernoForm::ValidatingPolicy,
-            base_url_template: "https://{app}.apps.example.com".into(),
+            // The same address as the pipeline's smoke test (`ci.deploy.url`).
+            base_url_template: "https://{app}.{environment}.apps.example.com".into(),
             secret_stores: SecretStores::default(),
             data: DataConfig::default(),
             ingress_class: None,
@@ -357,8 +359,21 @@ pub fn check_org(cx: &mut crate::document::Checker<'_>) {
             "a registry host and path without scheme, like `registry.acme.corp/apps`",
         );
     }
+    if let (Some(app_url), Some(pipeline_url)) = (
+        text(cx, "/sandbox/base_url_template"),
+        text(cx, "/ci/deploy/url"),
+    ) && app_url != pipeline_url
+    {
+        cx.error(
+            "/sandbox/base_url_template",
+            format!("the app's address `{app_url}` is not the address the pipeline's smoke test probes (`ci.deploy.url`: `{pipeline_url}`)"),
+            "give `sandbox.base_url_template` and `ci.deploy.url` the same value",
+        );
+    }
     if let Some(template) = text(cx, "/sandbox/base_url_template") {
-        let url = template.replace("{app}", "my-app");
+        let url = template
+            .replace("{app}", "my-app")
+            .replace("{environment}", "sandbox");
         let ok = template.contains("{app}")
             && url.starts_with("https://")
             && url_host_port(&url).is_some()
@@ -626,10 +641,12 @@ fn in_cluster(host: &str) -> bool {
     !host.contains('.') || host.ends_with(".svc") || host.ends_with(".cluster.local")
 }
 
-/// The org's `base_url_template` for an app.
-pub fn base_url(cfg: &SandboxConfig, app: &str) -> String {
+/// The org's `base_url_template` for an app in a tier (`{environment}`: see
+/// [`crate::plan::environment`]).
+pub fn base_url(cfg: &SandboxConfig, app: &str, tier: Tier) -> String {
     cfg.base_url_template
         .replace("{app}", app)
+        .replace("{environment}", crate::plan::environment(tier))
         .trim_end_matches('/')
         .to_string()
 }
@@ -854,7 +871,7 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
         format!("levee.classification={}", m.classification),
     ];
 
-    let base_url = base_url(cfg, &m.name);
+    let base_url = base_url(cfg, &m.name, tier);
     Ok(Plan {
         version: crate::VERSION,
         app: m.name.clone(),

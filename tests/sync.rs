@@ -443,3 +443,122 @@ fn the_upgrade_workflow_is_managed_and_the_org_config_turns_it_off() {
         "{gl}"
     );
 }
+
+fn err(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+/// `levee deploy` records what it writes: a later sync (or promote) finds those files current or
+/// stale, never "edited by hand".
+#[test]
+fn deploy_records_what_it_writes() {
+    let dir = app();
+    levee(dir.path()).args(["deploy", "."]).assert().code(0);
+    let a = levee(dir.path())
+        .args(["sync", "--check", "."])
+        .assert()
+        .code(1);
+    let o = out(&a);
+    assert!(!o.contains("edited by hand"), "{o}");
+    assert!(
+        o.contains("drift .github/workflows/levee.yml: missing"),
+        "{o}"
+    );
+    assert!(!o.contains("drift deploy/"), "{o}");
+    // The manifest changes: deploy/ is out of date, not hand-edited, and sync rewrites it.
+    fs::write(
+        dir.path().join("app.yaml"),
+        format!("{APP}runtime: {{mem_limit: 256Mi}}\n"),
+    )
+    .expect("edit");
+    let a = levee(dir.path()).args(["sync", "."]).assert().code(0);
+    let o = out(&a);
+    assert!(
+        o.contains("wrote deploy/30-deployment.yaml (out of date)"),
+        "{o}"
+    );
+    assert!(!o.contains("refused"), "{o}");
+}
+
+/// A sandbox refusal (CPU over the tier's cap) does not stop sync from writing every other
+/// managed file; deploy/ stays as it was, the refusal is located, and sync exits 1.
+#[test]
+fn a_refused_sandbox_leaves_deploy_alone_and_writes_the_rest() {
+    let dir = app();
+    levee(dir.path()).args(["sync", "."]).assert().code(0);
+    let deploy_before =
+        fs::read_to_string(dir.path().join("deploy/30-deployment.yaml")).expect("deployment");
+    let entity_before = fs::read_to_string(dir.path().join("catalog-info.yaml")).expect("entity");
+    fs::write(
+        dir.path().join("app.yaml"),
+        format!("{APP}runtime: {{cpu_limit: 3}}\nteam: finance-ops\n"),
+    )
+    .expect("edit");
+    let a = levee(dir.path()).args(["sync", "."]).assert().code(1);
+    let o = out(&a);
+    assert!(o.contains("wrote catalog-info.yaml (out of date)"), "{o}");
+    assert!(
+        o.contains(
+            "error: `cpu_limit` 3 is over the sandbox tier's cap of 1\n --> ./app.yaml:7:22"
+        ),
+        "{o}"
+    );
+    assert!(
+        o.contains("note: deploy was left as it was; every other managed file was written"),
+        "{o}"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("deploy/30-deployment.yaml")).expect("deployment"),
+        deploy_before
+    );
+    assert!(
+        dir.path().join("deploy/README.md").is_file(),
+        "deploy/ files kept"
+    );
+    // The catalog entity did follow the manifest (it names the team now).
+    let entity = fs::read_to_string(dir.path().join("catalog-info.yaml")).expect("entity");
+    assert_ne!(entity, entity_before);
+    assert!(entity.contains("finance-ops"), "{entity}");
+    // --check: the same refusal, exit 1, and nothing written.
+    let a = levee(dir.path())
+        .args(["sync", "--check", "."])
+        .assert()
+        .code(1);
+    assert!(out(&a).contains("cannot be deployed to the sandbox"));
+    // JSON carries the located refusal.
+    let a = levee(dir.path())
+        .args(["sync", "--format", "json", "."])
+        .assert()
+        .code(1);
+    let v: serde_json::Value = serde_json::from_str(&out(&a)).expect("json");
+    assert_eq!(v["sandbox_refused"][0]["field"], "runtime.cpu_limit");
+    assert_eq!(v["sandbox_refused"][0]["line"], 7);
+}
+
+/// Policy denials seen while syncing are warnings on stderr: the files are still written.
+#[test]
+fn policy_denials_are_warnings() {
+    let dir = app();
+    let a = levee(dir.path()).args(["sync", "."]).assert().code(0);
+    let e = err(&a);
+    assert!(
+        e.contains(
+            "warning: AUTH-001 a internal app must sign users in with SSO\n --> ./app.yaml:3:17"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "warning: 1 policy denial in app.yaml: `levee check` and CI fail until it is fixed"
+        ),
+        "{e}"
+    );
+    assert!(!out(&a).contains("AUTH-001"));
+    let a = levee(dir.path())
+        .args(["sync", "--format", "json", "."])
+        .assert()
+        .code(0);
+    let v: serde_json::Value = serde_json::from_str(&out(&a)).expect("json");
+    assert_eq!(v["policy_denials"][0]["severity"], "warning");
+    assert_eq!(v["policy_denials"][0]["line"], 3);
+}

@@ -160,6 +160,23 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
         target.join(sandbox::DEPLOY_DIR)
     };
     let removed = remove_stale(&deploy_root, &written)?;
+    if !strip {
+        // Written into the app: recorded as managed files, as `levee sync` records them, so a
+        // later sync or promote knows them for levee's own and never calls them hand edits.
+        let rel = |p: &Path| {
+            p.strip_prefix(&app_dir)
+                .unwrap_or(p)
+                .to_string_lossy()
+                .replace('\\', "/")
+        };
+        let recorded: Vec<(String, String)> = files
+            .iter()
+            .map(|(p, c)| (p.to_string_lossy().replace('\\', "/"), c.clone()))
+            .collect();
+        let gone: Vec<String> = removed.iter().map(|p| rel(p)).collect();
+        crate::managed::record(&app_dir, &recorded, &gone)
+            .with_context(|| format!("cannot record the files written in {}", app_dir.display()))?;
+    }
     if args.format == Format::Json {
         let names = |v: &[PathBuf]| v.iter().map(|p| p.display().to_string()).collect();
         let (w, r) = (names(&written), names(&removed));
@@ -234,7 +251,7 @@ fn json_report(
 }
 
 /// The sandbox's refusals as diagnostics located in app.yaml.
-fn refusal_diagnostics(
+pub(crate) fn refusal_diagnostics(
     loaded: &crate::document::Loaded<manifest::Manifest>,
     refusals: &[sandbox::Refusal],
 ) -> Vec<Diagnostic> {

@@ -69,6 +69,12 @@ struct Report<'a> {
     check: bool,
     in_sync: bool,
     files: Vec<FileReport<'a>>,
+    /// Why `deploy/` could not be generated (left as it was), each located in app.yaml.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sandbox_refused: Vec<crate::diag::Diagnostic>,
+    /// Policy denials on app.yaml (`levee check` fails on them; sync only warns).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    policy_denials: Vec<crate::diag::Diagnostic>,
 }
 
 #[derive(Debug, Serialize)]
@@ -86,19 +92,20 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
         Ok(v) => v,
         Err(status) => return Ok(status),
     };
-    let desired = match managed::files(&manifest, &org) {
-        Ok(d) => d,
-        Err(managed::ManagedError::Sandbox(crate::sandbox::SandboxError::Refused {
-            refusals,
-            ..
-        })) => {
-            let loaded = manifest::load(&args.path)?;
-            ui.out(&super::deploy::render_refusals(&loaded, &refusals, ui))?;
-            return Ok(ExitStatus::Problems);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let entries = managed::status(&app, &desired)?;
+    let generated = managed::generate(&manifest, &org)?;
+    let desired = generated.files;
+    // Located reports need app.yaml's text and positions.
+    let loaded = manifest::load(&args.path)?;
+    let refused = generated
+        .sandbox_refused
+        .as_ref()
+        .map(|r| super::deploy::refusal_diagnostics(&loaded, r))
+        .unwrap_or_default();
+    let denials = policy_denials(&loaded, &org)?;
+    let mut entries = managed::status(&app, &desired)?;
+    if generated.sandbox_refused.is_some() {
+        entries = managed::leave_alone(entries, crate::sandbox::DEPLOY_DIR);
+    }
     let actions = if args.check {
         None
     } else {
@@ -109,6 +116,12 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
         None => ExitStatus::Problems,
         Some(a) if a.contains(&Action::Refused) => ExitStatus::Problems,
         Some(_) => ExitStatus::Success,
+    };
+    // A refused sandbox is a problem even when every file that could be written was.
+    let status = if refused.is_empty() {
+        status
+    } else {
+        ExitStatus::Problems
     };
     match args.format {
         Format::Json => {
@@ -125,12 +138,67 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
                         diff: (!e.state.is_current()).then(|| e.diff()),
                     })
                     .collect(),
+                sandbox_refused: refused,
+                policy_denials: denials,
             };
             ui.out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
         }
-        Format::Text => ui.out(&text(&app, &entries, actions.as_deref(), ui))?,
+        Format::Text => {
+            ui.out(&text(&app, &entries, actions.as_deref(), ui))?;
+            // On stderr: stdout stays the report of the managed files.
+            if !denials.is_empty() {
+                let rendered =
+                    crate::diag::render(&denials, Some(&loaded.source.text), ui.stderr_color);
+                ui.status(rendered.trim_end());
+                ui.status(&format!(
+                    "{} {} policy denial{} in app.yaml: `levee check` and CI fail until {} fixed",
+                    console::style("warning:").yellow().bold(),
+                    denials.len(),
+                    if denials.len() == 1 { "" } else { "s" },
+                    if denials.len() == 1 {
+                        "it is"
+                    } else {
+                        "they are"
+                    },
+                ));
+            }
+            if let Some(r) = &generated.sandbox_refused {
+                ui.out(&super::deploy::render_refusals(&loaded, r, ui))?;
+                ui.out(&format!(
+                    "{} {} was left as it was; every other managed file was {}\n",
+                    ui.dim("note:"),
+                    crate::sandbox::DEPLOY_DIR,
+                    if args.check { "checked" } else { "written" },
+                ))?;
+            }
+        }
     }
     Ok(status)
+}
+
+/// The org's policy denials on app.yaml, as warnings located in the file.
+fn policy_denials(
+    loaded: &crate::document::Loaded<Manifest>,
+    org: &org::Org,
+) -> anyhow::Result<Vec<crate::diag::Diagnostic>> {
+    let clock = crate::policy::Clock::Fixed(crate::clock::today());
+    let mut evaluator = crate::policy::Evaluator::embedded(org, clock)?;
+    Ok(evaluator
+        .evaluate(&loaded.doc.value)?
+        .into_iter()
+        .filter(|f| f.level == crate::policy::Level::Deny)
+        .map(|f| {
+            let mut d = crate::diag::Diagnostic::for_value(
+                &loaded.source.path,
+                &loaded.doc.spans,
+                &f.pointer(),
+                format!("{} {}", f.id, f.msg),
+            )
+            .hint(f.hint.clone());
+            d.severity = crate::diag::Severity::Warning;
+            d
+        })
+        .collect())
 }
 
 fn describe(state: State) -> &'static str {
