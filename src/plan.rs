@@ -367,6 +367,15 @@ pub fn plan(classification: Classification, tier: Tier, stack: Stack) -> Plan {
     }
 }
 
+/// The deploy environment of a tier: prototypes and sandbox apps share `sandbox`. The pipeline's
+/// `LEVEE_APP_URL` and the sandbox's `APP_BASE_URL` both fill `{environment}` with it.
+pub fn environment(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Prototype | Tier::Sandbox => "sandbox",
+        Tier::Production => "production",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,11 +543,3 @@ mod tests {
     }
 }
 
-/// The deploy environment of a tier: prototypes and sandbox apps share `sandbox`. The pipeline's
-/// `LEVEE_APP_URL` and the sandbox's `APP_BASE_URL` both fill `{environment}` with it.
-pub fn environment(tier: Tier) -> &'static str {
-    match tier {
-        Tier::Prototype | Tier::Sandbox => "sandbox",
-        Tier::Production => "production",
-    }
-}
