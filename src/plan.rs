@@ -542,4 +542,3 @@ mod tests {
         assert!(p.reasons[0].contains("payroll"), "{:?}", p.reasons);
     }
 }
-
