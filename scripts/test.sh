@@ -3,7 +3,9 @@
 #
 # 1. Creates the git-ignored .venv with the pinned external validators (scripts/requirements-validators.txt).
 # 2. Checks formatting (cargo fmt) and lints (cargo clippy, warnings are errors).
-# 3. Runs the whole Rust test suite, whose tests call the validators through LEVEE_VALIDATORS_BIN.
+# 3. Runs the whole Rust test suite, whose tests call the validators through LEVEE_VALIDATORS_BIN
+#    (tests/as_deployed.rs builds and starts every starter app as its deploy/ runs it: as root,
+#    with Node 24 and uv from scripts/runtimes-setup.sh).
 # 4. Runs the generated starter apps' own test suites (scripts/*-apps-test.sh) when present.
 # Any missing tool is a failure, never a skip.
 set -euo pipefail
@@ -36,6 +38,9 @@ done
 
 step "Node validators (tests/backstage, tests/kyverno: npm ci)"
 bash scripts/node-validators-setup.sh
+
+step "runtimes for the as-deployed test (Node 24, uv: scripts/runtimes-setup.sh)"
+bash scripts/runtimes-setup.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -680,6 +680,11 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
     let cpu = runtime.cpu_limit.unwrap_or(cap_cpu);
     let memory = runtime.mem_limit.unwrap_or(cap_memory);
     let tier = m.lifecycle.tier;
+    let or_promote = if tier == Tier::Production {
+        ""
+    } else {
+        ", or promote the app with `levee promote --tier production`"
+    };
     if cpu > cap_cpu {
         refusals.push(Refusal {
             field: "/runtime/cpu_limit".into(),
@@ -689,7 +694,7 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
                 quantity_cpu(cap_cpu)
             ),
             hint: format!(
-                "lower `runtime.cpu_limit` to at most {}, or promote the app with `levee promote --tier production`",
+                "lower `runtime.cpu_limit` to at most {}{or_promote}",
                 quantity_cpu(cap_cpu)
             ),
         });
@@ -698,9 +703,7 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
         refusals.push(Refusal {
             field: "/runtime/mem_limit".into(),
             message: format!("`mem_limit` {memory} is over the {tier} tier's cap of {cap_memory}"),
-            hint: format!(
-                "lower `runtime.mem_limit` to at most {cap_memory}, or promote the app with `levee promote --tier production`"
-            ),
+            hint: format!("lower `runtime.mem_limit` to at most {cap_memory}{or_promote}"),
         });
     }
     let max_runtime_minutes = match (runtime.max_runtime_minutes, caps.max_runtime_minutes) {

@@ -144,7 +144,13 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
             ui.out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
         }
         Format::Text => {
-            ui.out(&text(&app, &entries, actions.as_deref(), ui))?;
+            ui.out(&text(
+                &app,
+                &entries,
+                actions.as_deref(),
+                !refused.is_empty(),
+                ui,
+            ))?;
             // On stderr: stdout stays the report of the managed files.
             if !denials.is_empty() {
                 let rendered =
@@ -212,15 +218,23 @@ fn describe(state: State) -> &'static str {
     }
 }
 
-fn text(app: &Path, entries: &[Entry], actions: Option<&[Action]>, ui: &Ui) -> String {
+fn text(
+    app: &Path,
+    entries: &[Entry],
+    actions: Option<&[Action]>,
+    deploy_refused: bool,
+    ui: &Ui,
+) -> String {
     let mut out = String::new();
+    // When the sandbox refused the app, `deploy/` is not among the files counted.
+    let other = if deploy_refused { "other " } else { "" };
     let stale: Vec<&Entry> = entries.iter().filter(|e| !e.state.is_current()).collect();
     let Some(actions) = actions else {
         // --check
         if stale.is_empty() {
             if !ui.quiet {
                 out.push_str(&format!(
-                    "{} {} managed files in {} are current\n",
+                    "{} {} {other}managed files in {} are current\n",
                     ui.green("ok"),
                     entries.len(),
                     app.display()
@@ -282,7 +296,7 @@ fn text(app: &Path, entries: &[Entry], actions: Option<&[Action]>, ui: &Ui) -> S
         ));
     } else if stale.is_empty() && !ui.quiet {
         out.push_str(&format!(
-            "{} {} managed files are current\n",
+            "{} {} {other}managed files are current\n",
             ui.green("ok"),
             entries.len()
         ));
