@@ -143,6 +143,10 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
         Some(dir) => (dir.clone(), true),
         None => (app_dir.clone(), false),
     };
+    if !strip {
+        // Read the record first: a broken one stops deploy before it writes anything.
+        crate::managed::Record::load(&app_dir)?;
+    }
     let mut written = Vec::new();
     for (path, content) in &files {
         let rel = if strip {
