@@ -296,10 +296,26 @@ pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<Outcome, Promote
         .map(|p| p.to_string())
         .collect();
     if !stores.is_empty() {
-        for r in reasons.iter_mut().filter(|r| r.id == "SEC-002") {
+        // SEC-002 (env outside the tiers that allow it), and SEC-001 on an env secret (env not
+        // allowed for the classification).
+        let env_secret = |field: &str| {
+            field
+                .strip_prefix("secrets[")
+                .and_then(|r| r.split_once(']'))
+                .and_then(|(i, _)| i.parse::<usize>().ok())
+                .and_then(|i| after.secrets.get(i))
+                .is_some_and(|s| s.provider == SecretProvider::Env)
+        };
+        for r in reasons
+            .iter_mut()
+            .filter(|r| r.id == "SEC-002" || (r.id == "SEC-001" && env_secret(&r.field)))
+        {
             r.hint = format!(
-                "run `levee promote --tier {} --move-secrets-to {}` to move every env secret to {} (edits app.yaml in place), or set `provider:` yourself",
+                "run `levee promote --tier {}{} --move-secrets-to {}` to move every env secret to {} (edits app.yaml in place), or set `provider:` yourself",
                 req.tier,
+                req.classification
+                    .map(|c| format!(" --classification {c}"))
+                    .unwrap_or_default(),
                 stores[0],
                 stores.join(" or ")
             );

@@ -593,6 +593,25 @@ fn move_secrets_to_edits_the_provider_lines_in_place() {
     );
     assert_eq!(tree(&app), before);
 
+    // Env not allowed for a new classification (SEC-001): the same flag, in the same command.
+    let (code, out, _) = run(
+        &app,
+        &[
+            "promote",
+            "--tier",
+            "sandbox",
+            "--classification",
+            "confidential",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("deny SEC-001"), "{out}");
+    assert!(
+        out.contains("hint: run `levee promote --tier sandbox --classification confidential --move-secrets-to vault`"),
+        "{out}"
+    );
+    assert_eq!(tree(&app), before);
+
     // An env store is no store to move to.
     let (code, _, err) = run(
         &app,
