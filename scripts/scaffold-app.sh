@@ -8,7 +8,10 @@ scaffold_app() { # TEMPLATE-ID DIR
     --template "$tpl" --name "levee-$tpl" --description "Example $kind app scaffolded by the test suite"
     --owner jane.doe@example.com --team platform --classification internal --tier prototype
     --sso-issuer https://login.example.com --dataset "example:read:try the $kind starter"
-    --cost-center CC-1234)
+    --cost-center CC-1234
+    # The suites start the apps with their secrets in environment variables: the user's choice
+    # of store, which levee follows for the secrets the template adds.
+    --secret SESSION_SECRET:env)
   case "$kind" in
     dashboard) args+=(--sso-group ops-team) ;;
     form) args+=(--sso-group finance --sso-group finance-approvers) ;;
