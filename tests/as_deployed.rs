@@ -413,10 +413,12 @@ fn build(app: &Path, stack: &str, work: &Path) -> Image {
                 "mount -t overlay overlay -o lowerdir=/,upperdir={0}/up,workdir={0}/work {0}/root",
                 ns.display()
             );
+            let python_prefix = python_prefix();
             for (inside, outside) in [
                 (venv_path.as_str(), &venv),
                 (build.workdir.as_str(), &src),
                 (uv_cache.to_str().unwrap_or_default(), &uv_cache),
+                ("/usr/local", &python_prefix),
             ] {
                 let _ = writeln!(
                     script,
@@ -442,15 +444,32 @@ fn build(app: &Path, stack: &str, work: &Path) -> Image {
                 "mount -t proc proc {}/proc",
                 quote(&r.display().to_string())
             );
+            // The build stage's ENV as the Dockerfile has it (UV_PYTHON names the python
+            // image's /usr/local/bin/python3.12, which the /usr/local mount above provides).
             let mut env = format!(
-                "env -i PATH={} HOME=/root UV_CACHE_DIR={} UV_PYTHON={}",
+                "env -i PATH={} HOME=/root UV_CACHE_DIR={}",
                 quote(IMAGE_PATH),
-                quote(&uv_cache.display().to_string()),
-                quote(&python312().display().to_string())
+                quote(&uv_cache.display().to_string())
             );
             for (k, v) in &build.env {
-                if k != "UV_PYTHON" {
-                    let _ = write!(env, " {k}={}", quote(v));
+                let _ = write!(env, " {k}={}", quote(v));
+            }
+            // How this machine reaches the package index (its CA bundle, a proxy): a build
+            // setting, as a builder's network is, not part of the image.
+            for k in [
+                "SSL_CERT_FILE",
+                "SSL_CERT_DIR",
+                "HTTPS_PROXY",
+                "HTTP_PROXY",
+                "NO_PROXY",
+                "https_proxy",
+                "http_proxy",
+                "no_proxy",
+                "UV_INDEX_URL",
+                "UV_DEFAULT_INDEX",
+            ] {
+                if let Ok(v) = std::env::var(k) {
+                    let _ = write!(env, " {k}={}", quote(&v));
                 }
             }
             let sync = sync.replacen(
@@ -492,7 +511,7 @@ fn build(app: &Path, stack: &str, work: &Path) -> Image {
             }
             mounts.push((venv_path, venv));
             // The python image's interpreter lives in /usr/local.
-            mounts.push(("/usr/local".into(), python_prefix()));
+            mounts.push(("/usr/local".into(), python_prefix.clone()));
         }
         other => panic!("unknown stack {other}"),
     }
