@@ -20,6 +20,11 @@
 //!   that the probe uses (an app listening on 127.0.0.1 only fails, as in a pod); nothing outside
 //!   is reachable, as with a cluster whose identity provider is slow.
 //!
+//! Where this machine differs from the images, the test says so: the python image's `/usr/local`
+//! is this machine's Python 3.12 installation mounted there (its libpython is found through an
+//! absolute path under `/root`, which the overlay's copy of `/root` lets the app's user enter),
+//! and the node image's `/usr/local/bin/node` is the Node 24 from `.cache/`.
+//!
 //! Everything the run uses is parsed from the generated YAML and the Dockerfile, never restated.
 //! `LEVEE_AS_DEPLOYED_TEMPLATES=DIR` runs the same test over another template pack (a pack
 //! directory, as `levee new --templates DIR` takes it). Node 24 and uv come from `.cache/`, where
