@@ -61,3 +61,36 @@ deny contains finding if {
 		"field": "runtime.type",
 	}
 }
+
+# RUN-007: a setting whose value is an http(s) URL names a host runtime.egress does not allow.
+deny contains finding if {
+	some name, value in object.get(input, "settings", {})
+	host := url_host(value)
+	not egress_allows(host)
+	finding := {
+		"id": "RUN-007",
+		"msg": sprintf("the setting %v points at `%s`, a host the app may not reach (it is not in `runtime.egress`)", [name, host]),
+		"hint": sprintf("add `%s` to `runtime.egress` (it must be an approved destination), or point %v at a host listed there", [host, name]),
+		"field": sprintf("settings.%v", [name]),
+	}
+}
+
+# Does the app's own egress list (`api.acme.corp`, `*.acme.corp`) cover a host?
+egress_allows(host) if {
+	some pattern in object.get(object.get(input, "runtime", {}), "egress", [])
+	host_matches(pattern, host)
+}
+
+# The lowercased host of an http(s) URL, read as levee reads a setting's value (and as URL
+# parsers read http(s) URLs): after the scheme, up to the first `/`, `\`, `?` or `#`; after any
+# `user@`; before any `:port`; without a trailing dot. Undefined for anything else.
+url_host(url) := host if {
+	is_string(url)
+	u := lower(url)
+	some scheme in ["https://", "http://"]
+	startswith(u, scheme)
+	rest := replace(replace(replace(trim_prefix(u, scheme), "\\", "/"), "?", "/"), "#", "/")
+	authority := split(rest, "/")[0]
+	parts := split(authority, "@")
+	host := trim_suffix(split(parts[count(parts) - 1], ":")[0], ".")
+}

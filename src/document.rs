@@ -50,6 +50,17 @@ impl<'a> Checker<'a> {
         self.diags
             .push(Diagnostic::for_value(self.path, &self.doc.spans, pointer, message).hint(hint));
     }
+
+    /// Records an error about the key at `pointer` (a mapping's own key, like a setting's name).
+    pub fn key_error(
+        &mut self,
+        pointer: &str,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::for_key(self.path, &self.doc.spans, pointer, message).hint(hint));
+    }
 }
 
 /// A YAML file type levee reads: a schema, meaning checks, and a name for messages.

@@ -26,6 +26,7 @@ pub mod render;
 pub mod sandbox;
 pub mod scaffold;
 pub mod schema;
+pub mod settings;
 pub mod ui;
 pub mod upgrade;
 pub mod upgrade_job;

@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use indexmap::IndexMap;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -60,6 +61,16 @@ pub struct Manifest {
     /// Secrets the app reads, by name and store. Never a value.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<Secret>,
+    /// Non-secret settings the app reads from its environment, `NAME: value`
+    /// (`DOWNSTREAM_URL: https://api.acme.corp/events`): `deploy/` passes each one to the app as
+    /// an environment variable. Names are UPPER_SNAKE_CASE; a credential belongs under `secrets`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[schemars(
+        extend("propertyNames" = crate::settings::name_schema()),
+        extend("maxProperties" = crate::settings::MAX_SETTINGS),
+        extend("additionalProperties" = crate::settings::value_schema())
+    )]
+    pub settings: IndexMap<String, String>,
     /// Datasets the app reads or writes, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data_access: Vec<DataAccess>,
@@ -768,6 +779,7 @@ pub fn check(cx: &mut Checker<'_>) {
         }
     }
     check_secrets(cx);
+    check_settings(cx);
     check_dates(cx);
     if let Some(Value::String(issuer)) = cx.get("/sso/issuer") {
         let local =
@@ -824,6 +836,73 @@ fn check_secrets(cx: &mut Checker<'_>) {
                 );
             }
             seen.push(name);
+        }
+    }
+}
+
+/// `settings`: each name and value by the rules of [`crate::settings`], each problem at its own
+/// key or value.
+fn check_settings(cx: &mut Checker<'_>) {
+    let Some(Value::Object(settings)) = cx.get("/settings").cloned() else {
+        return;
+    };
+    if settings.len() > crate::settings::MAX_SETTINGS {
+        cx.key_error(
+            "/settings",
+            format!(
+                "{} settings; an app may have at most {}",
+                settings.len(),
+                crate::settings::MAX_SETTINGS
+            ),
+            "keep the settings the app reads; large configuration belongs in a file or dataset",
+        );
+    }
+    let secrets: Vec<String> = match cx.get("/secrets") {
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(|s| s.get("name").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (name, value) in &settings {
+        let pointer = format!("/settings/{}", crate::yaml::escape_pointer(name));
+        if let Some(p) = crate::settings::name_problem(name) {
+            cx.key_error(&pointer, p.message, p.hint);
+        } else if secrets.contains(name) {
+            cx.key_error(
+                &pointer,
+                format!("`{name}` is both a secret and a setting"),
+                "keep it under `secrets:` only (the app reads it from its secrets) and remove the setting",
+            );
+        }
+        match value {
+            Value::String(v) => {
+                if let Some(p) = crate::settings::value_problem(v) {
+                    cx.error(&pointer, p.message, p.hint);
+                }
+            }
+            Value::Number(_) | Value::Bool(_) => {
+                let text = value.to_string();
+                cx.error(
+                    &pointer,
+                    format!("the setting `{}` must be text, not {text}", truncate(name)),
+                    format!(
+                        "environment variables are text: write it in quotes, `{}: \"{text}\"`",
+                        truncate(name)
+                    ),
+                );
+            }
+            Value::Null => cx.key_error(
+                &pointer,
+                format!("the setting `{}` has no value", truncate(name)),
+                "give it a value, or remove the setting",
+            ),
+            Value::Array(_) | Value::Object(_) => cx.error(
+                &pointer,
+                format!("the setting `{}` must be one text value", truncate(name)),
+                "write `NAME: value` on one line; a list or mapping cannot be an environment variable",
+            ),
         }
     }
 }

@@ -534,6 +534,15 @@ struct SecretRef {
     property: Option<String>,
 }
 
+/// One of the app's settings (app.yaml `settings`), as the Deployment passes it.
+#[derive(Debug, Clone, Serialize)]
+struct SettingEnv {
+    name: String,
+    /// The value as the Deployment writes it: the kubelet expands `$(NAME)` in an env value and
+    /// reads `$$` as `$`, so every `$` is doubled and the app gets exactly what app.yaml says.
+    value: String,
+}
+
 /// Where the app's `DATA_DIR` lives.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -609,6 +618,8 @@ pub struct Plan {
     secrets_dir: &'static str,
     /// The distinct stores, in order of first use.
     secret_stores: Vec<String>,
+    /// The app's settings, environment variables after the contract's own.
+    settings: Vec<SettingEnv>,
     data: DataVolume,
     data_dir: &'static str,
     database_dir: &'static str,
@@ -809,6 +820,24 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
         });
     }
 
+    // The manifest's checks refuse these already; the Deployment never relies on that alone.
+    let mut settings = Vec::new();
+    for (name, value) in &m.settings {
+        let problem =
+            crate::settings::name_problem(name).or_else(|| crate::settings::value_problem(value));
+        match problem {
+            Some(p) => refusals.push(Refusal {
+                field: format!("/settings/{}", crate::yaml::escape_pointer(name)),
+                message: p.message,
+                hint: p.hint,
+            }),
+            None => settings.push(SettingEnv {
+                name: name.clone(),
+                value: value.replace('$', "$$"),
+            }),
+        }
+    }
+
     let tmp_size = "64Mi".to_string();
     let data = match tier {
         Tier::Prototype => DataVolume::EmptyDir {
@@ -931,6 +960,7 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
         secret_name: format!("{}-secrets", m.name),
         secrets_dir: SECRETS_DIR,
         secret_stores,
+        settings,
         data,
         data_dir: DATA_DIR,
         database_dir: DATABASE_DIR,
@@ -1026,6 +1056,10 @@ fn environment() -> Result<minijinja::Environment<'static>, SandboxError> {
             source,
         })?;
     env.set_syntax(syntax);
+    // A double-quoted YAML string as a person writes it (`tojson` writes `&` as `\u0026`).
+    env.add_filter("yaml_str", |v: minijinja::Value| {
+        minijinja::Value::from_safe_string(crate::render::quoted(&v))
+    });
     for file in TEMPLATES.files() {
         if let (Some(name), Some(text)) = (file.path().to_str(), file.contents_utf8()) {
             env.add_template(name, text)

@@ -66,7 +66,7 @@ pub fn app_context(m: &Manifest) -> serde_json::Value {
         "sso": {"provider": null, "issuer": null, "groups": [], "scopes": []},
         "runtime": {"type": null, "cpu_limit": null, "mem_limit": null,
                     "max_runtime_minutes": null, "egress": []},
-        "secrets": [], "data_access": [],
+        "secrets": [], "settings": {}, "data_access": [],
         "lifecycle": {"tier": null, "created": null, "expires": null},
         "cost": {"center": null, "estimated_monthly_usd": null},
         "ci": null,
