@@ -116,6 +116,13 @@ pub fn render_app_yaml(m: &Manifest, org: &Org) -> Result<String, ScaffoldError>
     let env = render::environment();
     let mut ctx = context(m, org);
     ctx["schema_comment"] = json!(manifest::SCHEMA_COMMENT);
+    // In the manifest's order (a template's mapping would be iterated sorted).
+    ctx["settings"] = json!(
+        m.settings
+            .iter()
+            .map(|(name, value)| json!({"name": name, "value": value}))
+            .collect::<Vec<_>>()
+    );
     let text = env
         .template_from_named_str("app.yaml", APP_YAML)
         .and_then(|t| t.render(Value::from(minijinja::value::Serde(&ctx))))
@@ -197,9 +204,16 @@ pub fn secret_store_for_added(manifest: &Manifest, org: &Org) -> Option<SecretPr
 }
 
 /// Adds what the template's starter code cannot run without: its secrets (in the store
-/// [`secret_store_for_added`] picks) and, for forms, an approver group.
+/// [`secret_store_for_added`] picks) and, for forms, an approver group. When no store fits, the
+/// secrets are still added, in the first store the org lists, so that the policy refuses the app
+/// with its reason rather than the app failing at start-up without them.
 pub fn add_template_needs(manifest: &mut Manifest, template: &Template, org: &Org) {
-    if let Some(provider) = secret_store_for_added(manifest, org) {
+    let fallback = || {
+        org.secret_providers(manifest.classification)
+            .first()
+            .copied()
+    };
+    if let Some(provider) = secret_store_for_added(manifest, org).or_else(fallback) {
         for name in &template.meta.secrets {
             if !manifest.secrets.iter().any(|s| &s.name == name) {
                 manifest.secrets.push(manifest::Secret {

@@ -121,6 +121,7 @@ const RESERVED_PREFIXES: &[(&str, Reserved)] = &[
     ("NODE_", IMAGE),
     ("PYTHON", IMAGE),
     ("UV_", IMAGE),
+    ("UVICORN_", IMAGE),
     ("LD_", IMAGE),
     ("KUBERNETES_", PLATFORM),
     ("VAULT_", STORE),
@@ -133,7 +134,8 @@ const RESERVED_SUFFIXES: &[(&str, Reserved)] = &[("_PROXY", CONTRACT)];
 
 /// Is `name` one the runtime contract, the image or the platform sets? (Exact names:
 /// `APP_ENV`, `PORT`, `APP_BASE_URL`, `DATA_DIR`, `HOST`, `PATH`...; prefixes `LEVEE_`, `OTEL_`,
-/// `NODE_`, `PYTHON`, `UV_`, `LD_`, `KUBERNETES_`, `VAULT_`, `AWS_`; the suffix `_PROXY`.)
+/// `NODE_`, `PYTHON`, `UV_`, `UVICORN_`, `LD_`, `KUBERNETES_`, `VAULT_`, `AWS_`; the suffix
+/// `_PROXY`.)
 pub fn reserved(name: &str) -> Option<Reserved> {
     RESERVED_NAMES
         .iter()

@@ -561,15 +561,16 @@ fn start(
     env.insert("HOME".into(), "/".into());
     env.insert("HOSTNAME".into(), "as-deployed".into());
     env.extend(image.runtime.env.iter().cloned());
+    let mut pairs = Vec::new();
     for e in container["env"].as_array().into_iter().flatten() {
         let name = e["name"].as_str().expect("name").to_string();
         match e["value"].as_str() {
-            Some(v) => {
-                env.insert(name, v.to_string());
-            }
+            Some(v) => pairs.push((name, v.to_string())),
             None => return Err(format!("env {name} is not a plain value: {}", e)),
         }
     }
+    // The values as the kubelet hands them over (`$(NAME)` expanded, `$$` read as `$`).
+    env.extend(common::kubelet_env(&pairs));
 
     // The probe.
     let probe = &container["readinessProbe"]["httpGet"];
@@ -834,9 +835,7 @@ fn as_deployed(kind: &str, stack: &str) {
         "--secret".into(),
         "API_TOKEN:vault".into(),
     ];
-    if kind == "webhook" {
-        new.extend(["--egress".into(), "api.payments.example.com".into()]);
-    }
+    new.extend(common::kind_answers(kind).into_iter().map(str::to_string));
     levee(
         work.path(),
         &new.iter().map(String::as_str).collect::<Vec<_>>(),

@@ -61,9 +61,7 @@ fn scaffold(parent: &Path, kind: &str, stack: &str) -> PathBuf {
         "--secret".into(),
         "API_TOKEN:vault".into(),
     ];
-    if kind == "webhook" {
-        args.extend(["--egress".into(), "api.payments.example.com".into()]);
-    }
+    args.extend(common::kind_answers(kind).into_iter().map(str::to_string));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(parent, &args);
     assert_eq!(
@@ -95,6 +93,38 @@ fn seams(app: &Path, tier: &str) {
             .and_then(|e| e["value"].as_str())
             .map(str::to_string)
     };
+    // The app's settings reach it as app.yaml says, after the kubelet's `$(NAME)` expansion.
+    let pairs: Vec<(String, String)> = env
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap_or_default().to_string(),
+                e["value"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let container_env = common::kubelet_env(&pairs);
+    let manifest: Value =
+        serde_norway::from_str(&std::fs::read_to_string(app.join("app.yaml")).expect("app.yaml"))
+            .expect("YAML");
+    let settings = manifest["settings"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let kind = manifest["kind"].as_str().unwrap_or_default();
+    assert_eq!(
+        settings.is_empty(),
+        kind == "form",
+        "{tier}: the {kind} template declares its settings"
+    );
+    for (name, v) in &settings {
+        let got = container_env.iter().rev().find(|(k, _)| k == name);
+        assert_eq!(
+            got.map(|(_, v)| v.as_str()),
+            v.as_str(),
+            "{tier}: the setting {name} as the container sees it"
+        );
+    }
     let workflow = yaml(&app.join(".github/workflows/levee.yml")).remove(0);
     let pipeline_url = workflow["jobs"]["deploy"]["env"]["LEVEE_APP_URL"]
         .as_str()

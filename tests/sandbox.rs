@@ -45,6 +45,7 @@ fn manifest_text(classification: Classification, tier: Tier) -> String {
          sso: {{provider: oidc, issuer: \"https://login.acme.corp/realms/staff\"}}\n\
          runtime:\n  type: {runtime_type}\n  cpu_limit: 0.25\n  mem_limit: 256Mi\n  max_runtime_minutes: 30\n  egress: {egress}\n\
          secrets:\n  - {{name: PAYMENT_API_KEY, provider: vault}}\n  - {{name: LEDGER_TOKEN, provider: aws-secrets-manager, path: prod/ledger}}\n\
+         settings:\n  LEDGER_URL: \"https://api.payments.acme.corp/v1/entries?a=1&b=$(PORT)\"\n  REPORT_TITLE: \"Q1 \\\"spend\\\" \u{2014} 100% $$ $\"\n\
          lifecycle:\n  tier: {tier}\n  created: 2026-03-01\n  expires: 2026-05-01\n\
          cost: {{center: CC-4410, estimated_monthly_usd: 20}}\n"
     )
@@ -1453,4 +1454,123 @@ fn the_sso_issuer_is_reachable() {
             );
         }
     }
+}
+
+/// The container's environment from a generated Deployment, as the kubelet makes it.
+fn container_env(deployment: &Value) -> Vec<(String, String)> {
+    let pairs: Vec<(String, String)> =
+        deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().expect("name").to_string(),
+                    e["value"].as_str().expect("a plain value").to_string(),
+                )
+            })
+            .collect();
+    common::kubelet_env(&pairs)
+}
+
+#[test]
+fn kubelet_expansion_as_kubernetes_does_it() {
+    let env = |n: &str| (n == "PORT").then(|| "8080".to_string());
+    for (input, want) in [
+        ("plain", "plain"),
+        ("$(PORT)", "8080"),
+        ("a$(PORT)b", "a8080b"),
+        ("$(NOPE)", "$(NOPE)"),
+        ("$$(PORT)", "$(PORT)"),
+        ("$$$(PORT)", "$8080"),
+        ("100% $$", "100% $"),
+        ("$", "$"),
+        ("a$b", "a$b"),
+        ("$(PORT", "$(PORT"),
+        ("$$$$", "$$"),
+    ] {
+        assert_eq!(common::kubelet_expand(input, env), want, "{input}");
+    }
+}
+
+/// Every setting reaches the container exactly as app.yaml writes it (the kubelet's `$(NAME)`
+/// expansion undone by the Deployment's `$$`), after the runtime contract's own variables.
+#[test]
+fn settings_reach_the_container_as_written() {
+    for (name, files) in scenarios() {
+        let m = parse(&manifest_text(Classification::Internal, Tier::Sandbox));
+        let env = container_env(&deployment_of(&files));
+        let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+        for (k, v) in &m.settings {
+            let at = names
+                .iter()
+                .position(|n| n == k)
+                .unwrap_or_else(|| panic!("{name}: {k} is not in the Deployment"));
+            assert_eq!(&env[at].1, v, "{name}: {k}");
+            assert!(
+                names[..at].contains(&"APP_ENV") && names[..at].contains(&"PORT"),
+                "{name}: {k} comes after the contract's variables"
+            );
+        }
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{name}: {names:?}");
+    }
+    // Without settings, none are added.
+    let text = manifest_text(Classification::Internal, Tier::Sandbox);
+    let start = text.find("settings:").expect("settings");
+    let end = text.find("lifecycle:").expect("lifecycle");
+    let m = parse(&format!("{}{}", &text[..start], &text[end..]));
+    let env = container_env(&deployment_of(&files(
+        &m,
+        &org(),
+        KyvernoForm::ValidatingPolicy,
+    )));
+    assert!(!env.iter().any(|(k, _)| k == "LEDGER_URL"));
+}
+
+/// The names the runtime contract and the images set are not an app owner's to set: every
+/// variable a generated Deployment sets itself (in every org variant), and every `ENV` of the
+/// built-in pack's Dockerfiles, is refused as a setting name.
+#[test]
+fn what_the_contract_and_the_images_set_is_never_a_setting() {
+    let m = parse(&manifest_text(Classification::Internal, Tier::Sandbox));
+    let mut checked = 0;
+    for (name, files) in scenarios() {
+        for (k, _) in container_env(&deployment_of(&files)) {
+            if m.settings.contains_key(&k) {
+                continue;
+            }
+            assert!(
+                levee::settings::name_problem(&k).is_some(),
+                "{name}: the Deployment sets {k}, which a setting could override"
+            );
+            checked += 1;
+        }
+    }
+    let mut dockerfiles = 0;
+    for layer in ["_node-common", "_python-common"] {
+        let text = std::fs::read_to_string(
+            common::root().join(format!("templates/{layer}/files/Dockerfile")),
+        )
+        .expect("Dockerfile");
+        let joined = text.replace("\\\n", " ");
+        for line in joined
+            .lines()
+            .filter(|l| l.trim_start().starts_with("ENV "))
+        {
+            for word in line.trim_start()[4..].split_whitespace() {
+                let Some((k, _)) = word.split_once('=') else {
+                    continue;
+                };
+                assert!(
+                    levee::settings::name_problem(k).is_some(),
+                    "{layer}'s Dockerfile sets {k}, which a setting could override"
+                );
+                dockerfiles += 1;
+            }
+        }
+    }
+    assert!(checked > 100 && dockerfiles >= 8, "{checked} {dockerfiles}");
 }

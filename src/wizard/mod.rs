@@ -539,6 +539,18 @@ impl<'a, 'p> Wizard<'a, 'p> {
 
     fn derive(&self, doc: &mut Value) {
         let has = |doc: &Value, p: &str| doc.pointer(p).is_some_and(|v| !v.is_null());
+        // Settings in the template's order, then the others as given.
+        let declared: Vec<String> = self
+            .ctx(doc, None)
+            .chosen_template()
+            .map(|t| t.meta.settings.keys().cloned().collect())
+            .unwrap_or_default();
+        if let Some(Value::Object(settings)) = doc.get_mut("settings") {
+            let rank = |k: &str| declared.iter().position(|d| d == k).unwrap_or(usize::MAX);
+            let mut entries: Vec<(String, Value)> = std::mem::take(settings).into_iter().collect();
+            entries.sort_by_key(|(k, _)| rank(k));
+            settings.extend(entries);
+        }
         if let Some(t) = self.template {
             if !has(doc, "/kind") {
                 set(doc, "/kind", Value::String(t.meta.kind.to_string()));
@@ -611,9 +623,20 @@ impl<'a, 'p> Wizard<'a, 'p> {
         Ok(found)
     }
 
-    /// What the runtime sandbox would refuse to run, for answers that make a whole manifest.
-    fn sandbox_refusals(&self, doc: &Value) -> Vec<crate::sandbox::Refusal> {
-        let Ok(m) = serde_json::from_value::<Manifest>(doc.clone()) else {
+    /// What the runtime sandbox would refuse to run, for answers that make a whole manifest,
+    /// without the values the manifest checks refuse (they are reported as such).
+    fn sandbox_refusals(&self, doc: &Value, diags: &[Diagnostic]) -> Vec<crate::sandbox::Refusal> {
+        let mut doc = doc.clone();
+        let mut refused: Vec<String> = diags
+            .iter()
+            .filter_map(|d| d.field.as_deref().map(crate::diag::pointer))
+            .collect();
+        refused.sort();
+        refused.dedup();
+        for p in refused.iter().rev() {
+            drop_value(&mut doc, p);
+        }
+        let Ok(m) = serde_json::from_value::<Manifest>(doc) else {
             return Vec::new();
         };
         match crate::sandbox::plan(&m, self.setup.org, &Default::default()) {
@@ -722,8 +745,8 @@ impl<'a, 'p> Wizard<'a, 'p> {
         }
         // What the runtime sandbox refuses to run (the org config's `sandbox`), once the
         // answers make a whole manifest.
-        let sandbox_before = self.sandbox_refusals(&before);
-        for r in self.sandbox_refusals(&after) {
+        let sandbox_before = self.sandbox_refusals(&before, &diags_before);
+        for r in self.sandbox_refusals(&after, &diags_after) {
             let field = crate::diag::dotted(&r.field);
             let was = sandbox_before
                 .iter()
