@@ -18,7 +18,15 @@
 //!   Deployment's env, in the WORKDIR, running the Dockerfile's CMD;
 //! - the network namespace has only loopback, with a pod address (192.0.2.10, TEST-NET-1) on it
 //!   that the probe uses (an app listening on 127.0.0.1 only fails, as in a pod); nothing outside
-//!   is reachable, as with a cluster whose identity provider is slow.
+//!   is reachable, as with a cluster whose identity provider is slow;
+//! - a webhook then gets one signed event, which it must forward to its `DOWNSTREAM_URL` setting
+//!   (given with `levee new --setting`) through the egress proxy the Deployment names: a
+//!   stand-in proxy, at the address the proxy's name resolves to in the pod, records each
+//!   `CONNECT` and allows only the hosts of `20-egress-allowlist.yaml`. The downstream itself is
+//!   unreachable (no TLS can be completed without changing the image's trust), so the app must
+//!   answer 502 `downstream_error` after its retries, and the proxy must have been asked for
+//!   exactly the downstream's host and port. (A dashboard reads its `DASHBOARD_DATA_SOURCE` only
+//!   for a signed-in page, which needs the identity provider: it is checked by its start-up.)
 //!
 //! Where this machine differs from the images, the test says so: the python image's `/usr/local`
 //! is this machine's Python 3.12 installation mounted there (its libpython is found through an
@@ -541,6 +549,7 @@ fn start(
     deploy: &Path,
     secrets: &BTreeMap<String, String>,
     work: &Path,
+    delivery: Option<&Delivery>,
 ) -> Result<(), String> {
     let dep = yaml(&deploy.join("30-deployment.yaml"));
     let pod = &dep["spec"]["template"]["spec"];
@@ -674,6 +683,20 @@ fn start(
         s,
         "mount --rbind /dev {qr}/dev && mount -t proc proc {qr}/proc"
     );
+    // For a webhook: the proxy's Service name resolves to the pod's own address, where the
+    // stand-in proxy listens (the cluster's DNS does this for the real one).
+    let delivery_json = match delivery {
+        None => String::new(),
+        Some(d) => {
+            let plan = delivery_plan(d, &env, deploy, port)?;
+            let _ = writeln!(
+                s,
+                "printf '\\n%s %s\\n' {POD_IP} {} >> {qr}/etc/hosts",
+                quote(plan["proxy_host"].as_str().unwrap_or_default())
+            );
+            plan.to_string()
+        }
+    };
     let _ = writeln!(s, "mount -o remount,bind,ro {qr}");
     let log = work.join("app.log").display().to_string();
     let mut envs = String::new();
@@ -689,24 +712,15 @@ fn start(
         quote(&log)
     );
     let _ = writeln!(s, "app=$!");
-    // The kubelet's probe, from outside the app's user: every 250 ms until it answers, for the
-    // startup probe's budget at most, and no longer once the app has exited.
-    let probe_py = format!(
-        "import sys,time,urllib.request,urllib.error\n\
-         pid=sys.argv[1]\n\
-         def alive():\n  try:\n    return open('/proc/'+pid+'/stat').read().split(')')[-1].split()[0]!='Z'\n  except OSError:\n    return False\n\
-         for _ in range(240):\n  \
-           try:\n    r=urllib.request.urlopen('http://{POD_IP}:{port}{path}',timeout=2)\n    print('probe', r.status); sys.exit(0 if r.status==200 else 3)\n  \
-           except urllib.error.HTTPError as e:\n    print('probe answered', e.code)\n  \
-           except Exception:\n    pass\n  \
-           if not alive():\n    print('the app exited'); sys.exit(5)\n  \
-           time.sleep(0.25)\n\
-         print('probe never answered'); sys.exit(4)\n"
-    );
+    // The kubelet's probe, from outside the app's user (PROBE_PY), then for a webhook one
+    // delivery through the stand-in egress proxy.
+    let probe_url = format!("http://{POD_IP}:{port}{path}");
     let _ = writeln!(
         s,
-        "rc=0; env -i python3 -c {} \"$app\" || rc=$?",
-        quote(&probe_py)
+        "rc=0; env -i python3 -c {} \"$app\" {} {} || rc=$?",
+        quote(PROBE_PY),
+        quote(&probe_url),
+        quote(&delivery_json)
     );
     let _ = writeln!(
         s,
@@ -746,6 +760,149 @@ fn start(
         tail.join("\n")
     ))
 }
+
+/// A webhook's delivery check: after the probe, one event signed with the app's signing secret
+/// (its test value), which the app must forward to its `DOWNSTREAM_URL` setting through the
+/// egress proxy the Deployment names.
+struct Delivery {
+    signing_secret: String,
+}
+
+/// What the delivery check needs, read from the container's environment and `deploy/`: the
+/// proxy (`HTTPS_PROXY`), the downstream (`DOWNSTREAM_URL`), the webhook path, the allow-list.
+fn delivery_plan(
+    d: &Delivery,
+    env: &BTreeMap<String, String>,
+    deploy: &Path,
+    port: u64,
+) -> Result<Value, String> {
+    let host_port = |url: &str, default: u16| -> Option<(String, u16)> {
+        let rest = url.split_once("://")?.1;
+        let authority = rest.split(['/', '?', '#']).next()?;
+        Some(match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_ascii_lowercase(), p.parse().ok()?),
+            None => (authority.to_ascii_lowercase(), default),
+        })
+    };
+    let proxy = env
+        .get("HTTPS_PROXY")
+        .ok_or("the Deployment gives the webhook no HTTPS_PROXY")?;
+    let (proxy_host, proxy_port) =
+        host_port(proxy, 80).ok_or(format!("HTTPS_PROXY is not a URL: {proxy}"))?;
+    let downstream = env
+        .get("DOWNSTREAM_URL")
+        .ok_or("the Deployment gives the webhook no DOWNSTREAM_URL (app.yaml settings)")?;
+    let (host, dport) =
+        host_port(downstream, 443).ok_or(format!("DOWNSTREAM_URL is not a URL: {downstream}"))?;
+    let allow: Vec<String> = yaml(&deploy.join("20-egress-allowlist.yaml"))["data"]["hosts"]
+        .as_str()
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    Ok(serde_json::json!({
+        "proxy_host": proxy_host,
+        "proxy_port": proxy_port,
+        "downstream": format!("{host}:{dport}"),
+        "allow": allow,
+        "webhook": format!(
+            "http://{POD_IP}:{port}{}",
+            env.get("WEBHOOK_PATH").map_or("/webhook", String::as_str)
+        ),
+        "secret": d.signing_secret,
+    }))
+}
+
+/// The kubelet's readiness probe (argv: the app's pid, the probe URL): every 250 ms until it
+/// answers, for the startup probe's budget at most, and no longer once the app has exited.
+///
+/// With a delivery plan (argv[3], JSON), the pod's egress proxy is a stand-in listening at the
+/// proxy's port on the pod address: it answers `CONNECT` to a host on the allow-list with 200
+/// and then closes (nothing outside the namespace is reachable, so the TLS handshake to the
+/// downstream fails, as with a downstream that is down), and anything else with 403. One event
+/// signed as the webhook's senders sign (`sha256=HMAC(secret, "<ts>.<body>")`) is posted; the app
+/// must answer 502 `downstream_error` after its retries, the proxy must have been asked for
+/// exactly the downstream's host and port, and for nothing it refused.
+const PROBE_PY: &str = r#"
+import hashlib, hmac, json, socket, sys, threading, time, urllib.error, urllib.request
+pid, url = sys.argv[1], sys.argv[2]
+plan = json.loads(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] else None
+seen, refused = [], []
+if plan:
+    allow = set(h.lower() for h in plan["allow"])
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((url.split("//")[1].split(":")[0], plan["proxy_port"]))
+    listener.listen(16)
+    def handle(c):
+        try:
+            data = b""
+            while b"\r\n\r\n" not in data and len(data) < 65536:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            parts = data.split(b"\r\n", 1)[0].decode("latin-1").split()
+            target = parts[1] if len(parts) > 1 else ""
+            if parts[:1] == ["CONNECT"] and target.rsplit(":", 1)[0].lower() in allow:
+                seen.append(target.lower())
+                c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            else:
+                refused.append(" ".join(parts[:2]))
+                c.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+        except OSError:
+            pass
+        finally:
+            c.close()
+    def serve():
+        while True:
+            c, _ = listener.accept()
+            threading.Thread(target=handle, args=(c,), daemon=True).start()
+    threading.Thread(target=serve, daemon=True).start()
+def alive():
+    try:
+        return open("/proc/" + pid + "/stat").read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+ready = False
+for _ in range(240):
+    try:
+        r = urllib.request.urlopen(url, timeout=2)
+        print("probe", r.status)
+        if r.status != 200:
+            sys.exit(3)
+        ready = True
+        break
+    except urllib.error.HTTPError as e:
+        print("probe answered", e.code)
+    except Exception:
+        pass
+    if not alive():
+        print("the app exited"); sys.exit(5)
+    time.sleep(0.25)
+if not ready:
+    print("probe never answered"); sys.exit(4)
+if plan:
+    body = b'{"event": "as-deployed", "id": 1}'
+    ts = str(int(time.time()))
+    sig = "sha256=" + hmac.new(plan["secret"].encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+    req = urllib.request.Request(plan["webhook"], data=body, method="POST", headers={
+        "Content-Type": "application/json", "X-Webhook-Timestamp": ts, "X-Webhook-Signature": sig})
+    try:
+        r = urllib.request.urlopen(req, timeout=60)
+        status, text = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read()
+    print("webhook answered", status, text[:200].decode("utf-8", "replace"))
+    print("the proxy was asked for", seen, "and refused", refused)
+    try:
+        outcome = json.loads(text).get("status")
+    except ValueError:
+        outcome = None
+    if status != 502 or outcome != "downstream_error" or plan["downstream"] not in seen or refused:
+        print("expected: 502 downstream_error, a CONNECT to", plan["downstream"], "and no refusal")
+        sys.exit(6)
+"#;
 
 /// The egress rules let the app reach its SSO issuer (through the proxy's allow-list).
 fn egress_allows_issuer(deploy: &Path) -> Result<(), String> {
@@ -864,9 +1021,26 @@ fn as_deployed(kind: &str, stack: &str) {
             .collect();
         let run_dir = work.path().join(format!("run-{tier}"));
         std::fs::create_dir_all(&run_dir).expect("run dir");
-        if let Err(e) = start(&image, &app.join("deploy"), &secrets, &run_dir) {
+        let delivery = (kind == "webhook").then(|| Delivery {
+            signing_secret: secrets
+                .get("WEBHOOK_SIGNING_SECRET")
+                .cloned()
+                .expect("the webhook's signing secret"),
+        });
+        if let Err(e) = start(
+            &image,
+            &app.join("deploy"),
+            &secrets,
+            &run_dir,
+            delivery.as_ref(),
+        ) {
             failures.push(format!(
-                "{kind}-{stack} at {tier}: readiness probe did not answer 200:\n{e}"
+                "{kind}-{stack} at {tier}: readiness probe did not answer 200{}:\n{e}",
+                if delivery.is_some() {
+                    ", or the event did not go to DOWNSTREAM_URL through the egress proxy"
+                } else {
+                    ""
+                }
             ));
         }
         if let Err(e) = egress_allows_issuer(&app.join("deploy")) {
