@@ -1574,3 +1574,20 @@ fn what_the_contract_and_the_images_set_is_never_a_setting() {
     }
     assert!(checked > 100 && dockerfiles >= 8, "{checked} {dockerfiles}");
 }
+
+/// The sandbox does not rely on `levee validate` alone: a manifest built in code with a setting
+/// the checks refuse is refused, located at the setting, and nothing is generated.
+#[test]
+fn the_sandbox_refuses_a_setting_the_manifest_checks_refuse() {
+    let mut m = parse(&manifest_text(Classification::Internal, Tier::Sandbox));
+    m.settings
+        .insert("HTTPS_PROXY".into(), "http://evil.example.com".into());
+    m.settings.insert("GREETING".into(), "a\nb".into());
+    let e = sandbox::deploy_files(&m, &org(), &DeployOptions::default()).expect_err("refused");
+    let SandboxError::Refused { refusals, .. } = e else {
+        panic!("{e}")
+    };
+    let fields: Vec<&str> = refusals.iter().map(|r| r.field.as_str()).collect();
+    assert_eq!(fields, ["/settings/HTTPS_PROXY", "/settings/GREETING"]);
+    assert!(refusals[0].message.contains("the runtime contract sets it"));
+}
