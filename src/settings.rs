@@ -8,7 +8,7 @@
 //! | rule | why |
 //! | --- | --- |
 //! | the name is UPPER_SNAKE_CASE (`^[A-Z][A-Z0-9_]*$`), at most [`MAX_NAME`] characters | it becomes an environment variable |
-//! | the name does not look like a credential ([`CREDENTIAL_WORDS`]) | a secret goes under `secrets:`, delivered as a file, never as a value in app.yaml |
+//! | the name does not look like a credential: a `_`-separated word is or ends with one of [`CREDENTIAL_WORDS`] (`DB_PASSWORD`, `GITHUBTOKEN`), or two words make a known `*_KEY` compound ([`KEY_COMPOUNDS`]: `API_KEY`, `PRIVATE_KEY`); `MAX_TOKENS` and `SORT_KEY` are not | a secret goes under `secrets:`, delivered as a file, never as a value in app.yaml |
 //! | the name is not one the runtime contract, the image or the platform sets ([`reserved`]) | a setting must not override `PORT`, the proxy, the interpreter's or the TLS trust's variables |
 //! | the value is text, 1 to [`MAX_VALUE`] characters, one line, no control or bidi characters | it goes into a YAML file, a process environment and logs as is |
 //! | a URL value names a plain host, without `user:password@` | credentials go under `secrets:`; the policy (RUN-007) checks the host against `runtime.egress` |
@@ -23,26 +23,41 @@ pub const MAX_NAME: usize = 100;
 /// The longest setting value, in characters (a long URL fits).
 pub const MAX_VALUE: usize = 2048;
 
-/// Parts of a name that mark a credential (matched anywhere in the name).
+/// Words that mark a credential. A name is split at `_` into words; it looks like a credential
+/// when one of its words is, or ends with, one of these (`DB_PASSWORD`, `GITHUBTOKEN`,
+/// `STRIPE_APIKEY`), so `MAX_TOKENS`, `TOKENIZER` or `PASSWORDLESS_LOGIN` are not.
 pub const CREDENTIAL_WORDS: &[&str] = &[
     "SECRET",
+    "SECRETS",
     "TOKEN",
     "PASSWORD",
+    "PASSWORDS",
     "PASSWD",
     "PASSPHRASE",
     "PWD",
     "CREDENTIAL",
-    "API_KEY",
+    "CREDENTIALS",
     "APIKEY",
-    "PRIVATE_KEY",
-    "ACCESS_KEY",
-    "SIGNING_KEY",
-    "ENCRYPTION_KEY",
-    "MASTER_KEY",
-    "SESSION_KEY",
-    "AUTH_KEY",
-    "HMAC_KEY",
-    "LICENSE_KEY",
+    "ACCESSKEY",
+    "PRIVATEKEY",
+    "SECRETKEY",
+    "SIGNINGKEY",
+];
+
+/// The first word of the known `<WORD>_KEY` compounds (`API_KEY`, `PRIVATE_KEY`): `KEY` alone
+/// is no credential (`SORT_KEY`, `CACHE_KEY`), these before it are (`KEYS` too).
+pub const KEY_COMPOUNDS: &[&str] = &[
+    "API",
+    "PRIVATE",
+    "ACCESS",
+    "SIGNING",
+    "ENCRYPTION",
+    "MASTER",
+    "SESSION",
+    "AUTH",
+    "HMAC",
+    "LICENSE",
+    "CLIENT",
 ];
 
 /// A refused name or value: what is wrong and how to fix it.
@@ -145,15 +160,34 @@ pub fn reserved(name: &str) -> Option<Reserved> {
         .map(|(_, r)| *r)
 }
 
-/// The credential word in `name`, if it looks like one (`DOWNSTREAM_API_TOKEN` -> `TOKEN`).
-pub fn credential_word(name: &str) -> Option<&'static str> {
-    CREDENTIAL_WORDS.iter().copied().find(|w| name.contains(w))
+/// What makes `name` look like a credential, if it does (`DOWNSTREAM_API_TOKEN` -> `TOKEN`,
+/// `STRIPE_API_KEY` -> `API_KEY`): a `_`-separated word that is or ends with one of
+/// [`CREDENTIAL_WORDS`], or two neighbouring words `<one of KEY_COMPOUNDS>_KEY(S)`.
+pub fn credential_word(name: &str) -> Option<String> {
+    let words: Vec<&str> = name.split('_').filter(|w| !w.is_empty()).collect();
+    for (i, word) in words.iter().enumerate() {
+        if let Some(w) = CREDENTIAL_WORDS.iter().find(|w| word.ends_with(*w)) {
+            return Some((*w).to_string());
+        }
+        if let Some(next) = words.get(i + 1)
+            && matches!(*next, "KEY" | "KEYS")
+            && KEY_COMPOUNDS.contains(word)
+        {
+            return Some(format!("{word}_{next}"));
+        }
+    }
+    None
 }
 
 /// The JSON Schema of a setting name (`propertyNames` of `settings`): the same rules as
 /// [`name_problem`], so an editor flags a credential or reserved name as levee does.
 pub fn name_schema() -> serde_json::Value {
-    let words = CREDENTIAL_WORDS.join("|");
+    // The same rule as `credential_word`: words are split at `_` (names hold only [A-Z0-9_]).
+    let words = format!(
+        "(^|_)[A-Z0-9]*({})(_|$)|(^|_)({})_+KEYS?(_|$)",
+        CREDENTIAL_WORDS.join("|"),
+        KEY_COMPOUNDS.join("|")
+    );
     let exact: Vec<&str> = RESERVED_NAMES.iter().map(|(n, _)| *n).collect();
     let prefixes: Vec<&str> = RESERVED_PREFIXES.iter().map(|(p, _)| *p).collect();
     let suffixes: Vec<&str> = RESERVED_SUFFIXES.iter().map(|(s, _)| *s).collect();
@@ -391,19 +425,70 @@ mod tests {
 
     #[test]
     fn credentials_are_secrets() {
-        for n in [
-            "DOWNSTREAM_API_TOKEN",
-            "CLIENT_SECRET",
-            "DB_PASSWORD",
-            "SMTP_PASSWD",
-            "STRIPE_API_KEY",
-            "GITHUBTOKEN",
-            "SIGNING_KEY",
-            "GCP_CREDENTIALS",
-            "DB_PWD",
+        for (n, why) in [
+            ("DOWNSTREAM_API_TOKEN", "TOKEN"),
+            ("CLIENT_SECRET", "SECRET"),
+            ("DB_PASSWORD", "PASSWORD"),
+            ("SMTP_PASSWD", "PASSWD"),
+            ("STRIPE_API_KEY", "API_KEY"),
+            ("STRIPE_APIKEY", "APIKEY"),
+            ("GITHUBTOKEN", "TOKEN"),
+            ("SIGNING_KEY", "SIGNING_KEY"),
+            ("JWT_SIGNING_KEYS", "SIGNING_KEYS"),
+            ("GCP_CREDENTIALS", "CREDENTIALS"),
+            ("DB_PWD", "PWD"),
+            ("AWS4_PRIVATE_KEY", "PRIVATE_KEY"),
+            ("S3_ACCESS_KEY_ID", "ACCESS_KEY"),
+            ("TOKEN", "TOKEN"),
+            ("SECRETS_FILE", "SECRETS"),
+            ("API__KEY", "API_KEY"),
+            ("CLIENTSECRET", "SECRET"),
         ] {
+            assert_eq!(credential_word(n).as_deref(), Some(why), "{n}");
             let p = name_problem(n).unwrap_or_else(|| panic!("{n} passed"));
             assert!(p.hint.contains("secrets:"), "{n}: {p:?}");
+            assert!(p.message.contains(&format!("({why})")), "{n}: {p:?}");
+        }
+    }
+
+    /// Words, not substrings: a word that only contains a credential word is not one.
+    #[test]
+    fn words_that_merely_contain_a_credential_word_pass() {
+        for n in [
+            "MAX_TOKENS",
+            "TOKENIZER_MODEL",
+            "PASSWORDLESS_LOGIN",
+            "SECRETARY_EMAIL",
+            "SORT_KEY",
+            "CACHE_KEY",
+            "KEYCLOAK_REALM",
+            "APIARY_URL",
+            "API_KEYRING_PATH",
+            "PWDX",
+            "MONKEY_COUNT",
+        ] {
+            assert_eq!(credential_word(n), None, "{n}");
+            assert_eq!(name_problem(n), None, "{n}");
+        }
+    }
+
+    /// The README states the rule with every word and compound the code knows.
+    #[test]
+    fn the_readme_lists_every_credential_word() {
+        let readme = include_str!("../README.md");
+        let start = readme
+            .find("A name looks like a credential by its words")
+            .expect("the README states the rule");
+        let rule = &readme[start..start + 1200];
+        for w in CREDENTIAL_WORDS {
+            let singular = w.strip_suffix('S').unwrap_or(w);
+            assert!(
+                rule.contains(&format!("`{w}`")) || rule.contains(&format!("`{singular}(S)`")),
+                "{w}"
+            );
+        }
+        for w in KEY_COMPOUNDS {
+            assert!(rule.contains(&format!("`{w}_KEY`")), "{w}_KEY");
         }
     }
 
@@ -460,6 +545,9 @@ mod tests {
             "AWS_REGION",
             "OIDC_ISSUER",
             "OIDC_ISSUER_HINT",
+            "MAX_TOKENS",
+            "GITHUBTOKEN",
+            "API__KEY",
             &"A".repeat(MAX_NAME + 1),
         ] {
             assert_eq!(
@@ -468,6 +556,53 @@ mod tests {
                 "{n}"
             );
         }
+        // Every name of up to three words from a vocabulary of credential words, their parts,
+        // their look-alikes and plain words, joined by `_` or `__`: schema and checks agree.
+        let vocabulary: Vec<String> = CREDENTIAL_WORDS
+            .iter()
+            .chain(KEY_COMPOUNDS)
+            .map(|w| w.to_string())
+            .chain(
+                [
+                    "KEY",
+                    "KEYS",
+                    "TOKENS",
+                    "MAX",
+                    "GITHUBTOKEN",
+                    "XTOKEN",
+                    "TOKENX",
+                    "KEYX",
+                    "SORT",
+                    "DB",
+                    "URL",
+                    "A1",
+                ]
+                .map(String::from),
+            )
+            .collect();
+        let mut checked = 0;
+        for a in &vocabulary {
+            for b in std::iter::once("").chain(vocabulary.iter().map(String::as_str)) {
+                for c in ["", "KEY", "URL", "TOKEN", "ID"] {
+                    for sep in ["_", "__"] {
+                        let mut n = a.clone();
+                        for w in [b, c] {
+                            if !w.is_empty() {
+                                n.push_str(sep);
+                                n.push_str(w);
+                            }
+                        }
+                        assert_eq!(
+                            names.is_valid(&serde_json::json!(n)),
+                            name_problem(&n).is_none(),
+                            "{n}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 5000, "{checked}");
         let values = jsonschema::validator_for(&value_schema()).expect("compiles");
         for v in [
             "https://api.example.com/events",
