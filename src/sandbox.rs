@@ -206,8 +206,9 @@ pub struct EgressProxy {
 pub struct Telemetry {
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub endpoint: String,
-    /// `OTEL_EXPORTER_OTLP_PROTOCOL`: `grpc` or `http/protobuf`.
-    pub protocol: String,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf`, the one protocol every starter app
+    /// speaks (see [`OtlpProtocol`]).
+    pub protocol: OtlpProtocol,
     /// The collector's port, for the NetworkPolicy.
     pub port: u16,
     /// Where the collector's pods run.
@@ -216,6 +217,19 @@ pub struct Telemetry {
     #[serde(default)]
     pub pod_labels: IndexMap<String, String>,
 }
+
+crate::manifest::string_enum!(
+    /// The OTLP protocol the Deployment sets (`OTEL_EXPORTER_OTLP_PROTOCOL`): only what every
+    /// built-in starter app speaks. Both export OTLP over HTTP with protobuf; Node also speaks
+    /// `http/json`, which the Python OpenTelemetry SDK has no exporter for, and neither ships a
+    /// gRPC exporter (it would add `grpcio`, a native wheel, to every Python image, and
+    /// `@grpc/grpc-js` to every Node one, for what OTLP/HTTP already does on the collector's
+    /// port 4318). Both apps refuse anything else at start-up.
+    OtlpProtocol {
+        /// OTLP/HTTP with protobuf bodies (`/v1/traces`, `/v1/metrics` on port 4318).
+        HttpProtobuf = "http/protobuf",
+    }
+);
 
 crate::manifest::string_enum!(
     /// Which Kyverno policy kind to emit.
@@ -256,7 +270,7 @@ impl Default for SandboxConfig {
             },
             telemetry: Telemetry {
                 endpoint: "http://otel-collector.observability.svc.cluster.local:4318".into(),
-                protocol: "http/protobuf".into(),
+                protocol: OtlpProtocol::HttpProtobuf,
                 port: 4318,
                 namespace: "observability".into(),
                 pod_labels: labels(&[("app.kubernetes.io/name", "opentelemetry-collector")]),
@@ -340,12 +354,23 @@ pub fn check_org(cx: &mut crate::document::Checker<'_>) {
         );
     }
     if let Some(protocol) = text(cx, "/sandbox/telemetry/protocol")
-        && !["grpc", "http/protobuf", "http/json"].contains(&protocol.as_str())
+        && protocol.parse::<OtlpProtocol>().is_err()
     {
+        let supported: Vec<String> = OtlpProtocol::ALL.iter().map(|p| format!("`{p}`")).collect();
+        let known = ["grpc", "http/json"].contains(&protocol.as_str());
         cx.error(
             "/sandbox/telemetry/protocol",
-            format!("`{protocol}` is not an OTLP protocol"),
-            "use `grpc`, `http/protobuf` or `http/json`",
+            if known {
+                format!(
+                    "`{protocol}` is an OTLP protocol the starter apps do not speak: they refuse to start with it"
+                )
+            } else {
+                format!("`{protocol}` is not an OTLP protocol")
+            },
+            format!(
+                "use {}: every starter app exports OTLP over HTTP with protobuf (Node also speaks `http/json`, Python does not; neither speaks `grpc`); point `endpoint` at the collector's OTLP/HTTP port (4318)",
+                supported.join(" or ")
+            ),
         );
     }
     if let Some(registry) = text(cx, "/sandbox/image_registry")
@@ -893,10 +918,19 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
         .filter(|(k, _)| *k == "app.kubernetes.io/name")
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    // Label-safe values only: they go inside a double-quoted YAML string.
+    // The resource the starter apps build from app.yaml (templates/CONTRACT.md, "Telemetry"),
+    // with the current semantic-convention names (`deployment.environment.name`, not the
+    // deprecated `deployment.environment`), plus what only the cluster knows. The apps let these
+    // win, so each must say what the app says itself: `service.namespace` is the owning team
+    // (the convention's own example), the Kubernetes namespace is `k8s.namespace.name`.
+    // Label-safe values only: they go inside a double-quoted YAML string, unencoded.
     let otel_resource_attributes = vec![
-        format!("service.namespace={namespace}"),
-        format!("deployment.environment={tier}"),
+        format!(
+            "service.namespace={}",
+            if team.is_empty() { "levee" } else { &team }
+        ),
+        format!("deployment.environment.name={tier}"),
+        format!("k8s.namespace.name={namespace}"),
         format!("levee.app={}", m.name),
         format!("levee.team={}", label_value(&team)),
         format!("levee.cost_center={}", label_value(&center)),

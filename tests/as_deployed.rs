@@ -19,6 +19,12 @@
 //! - the network namespace has only loopback, with a pod address (192.0.2.10, TEST-NET-1) on it
 //!   that the probe uses (an app listening on 127.0.0.1 only fails, as in a pod); nothing outside
 //!   is reachable, as with a cluster whose identity provider is slow;
+//! - the OpenTelemetry collector the Deployment names is a stand-in OTLP/HTTP receiver at the
+//!   address its name resolves to in the pod: after the probe, one page request and SIGTERM (as
+//!   the kubelet stops a pod), the spans and metrics the app flushed must have come as
+//!   `http/protobuf`, and every resource must carry each attribute `deploy/` sets
+//!   (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`) and those the app names itself
+//!   (templates/CONTRACT.md, "Telemetry"), the two agreeing, with no deprecated name;
 //! - a webhook then gets one signed event, which it must forward to its `DOWNSTREAM_URL` setting
 //!   (given with `levee new --setting`) through the egress proxy the Deployment names: a
 //!   stand-in proxy, at the address the proxy's name resolves to in the pod, records each
@@ -48,6 +54,8 @@ use std::process::Command;
 use serde_json::Value;
 
 const TIERS: [&str; 3] = ["prototype", "sandbox", "production"];
+/// Where a run keeps what the stand-in OTLP collector received (JSON), in the run's directory.
+const OTLP_RECORD: &str = "otlp-received.json";
 /// The pod's address in its network namespace (TEST-NET-1: never routed anywhere).
 const POD_IP: &str = "192.0.2.10";
 const ISSUER: &str = "https://login.example.com";
@@ -683,20 +691,37 @@ fn start(
         s,
         "mount --rbind /dev {qr}/dev && mount -t proc proc {qr}/proc"
     );
-    // For a webhook: the proxy's Service name resolves to the pod's own address, where the
-    // stand-in proxy listens (the cluster's DNS does this for the real one).
-    let delivery_json = match delivery {
-        None => String::new(),
+    // The OpenTelemetry collector's Service name, and for a webhook the egress proxy's,
+    // resolve to the pod's own address, where the stand-ins listen (the cluster's DNS does this
+    // for the real ones).
+    let endpoint = env
+        .get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .ok_or("the Deployment gives the app no OTEL_EXPORTER_OTLP_ENDPOINT")?;
+    let (collector_host, collector_port) = host_port(endpoint, 80).ok_or(format!(
+        "OTEL_EXPORTER_OTLP_ENDPOINT is not a URL: {endpoint}"
+    ))?;
+    let mut names = vec![collector_host];
+    let delivery_plan = match delivery {
+        None => Value::Null,
         Some(d) => {
             let plan = delivery_plan(d, &env, deploy, port)?;
-            let _ = writeln!(
-                s,
-                "printf '\\n%s %s\\n' {POD_IP} {} >> {qr}/etc/hosts",
-                quote(plan["proxy_host"].as_str().unwrap_or_default())
-            );
-            plan.to_string()
+            names.push(plan["proxy_host"].as_str().unwrap_or_default().to_string());
+            plan
         }
     };
+    for name in names {
+        let _ = writeln!(
+            s,
+            "printf '\\n%s %s\\n' {POD_IP} {} >> {qr}/etc/hosts",
+            quote(&name)
+        );
+    }
+    let probe_plan = serde_json::json!({
+        "delivery": delivery_plan,
+        "collector": {"port": collector_port, "out": work.join(OTLP_RECORD)},
+        "page": format!("http://{POD_IP}:{port}/"),
+    })
+    .to_string();
     let _ = writeln!(s, "mount -o remount,bind,ro {qr}");
     let log = work.join("app.log").display().to_string();
     let mut envs = String::new();
@@ -720,7 +745,7 @@ fn start(
         "rc=0; env -i python3 -c {} \"$app\" {} {} || rc=$?",
         quote(PROBE_PY),
         quote(&probe_url),
-        quote(&delivery_json)
+        quote(&probe_plan)
     );
     let _ = writeln!(
         s,
@@ -768,6 +793,16 @@ struct Delivery {
     signing_secret: String,
 }
 
+/// The host and port of a URL (`default` when it names none).
+fn host_port(url: &str, default: u16) -> Option<(String, u16)> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    Some(match authority.rsplit_once(':') {
+        Some((h, p)) => (h.to_ascii_lowercase(), p.parse().ok()?),
+        None => (authority.to_ascii_lowercase(), default),
+    })
+}
+
 /// What the delivery check needs, read from the container's environment and `deploy/`: the
 /// proxy (`HTTPS_PROXY`), the downstream (`DOWNSTREAM_URL`), the webhook path, the allow-list.
 fn delivery_plan(
@@ -776,14 +811,6 @@ fn delivery_plan(
     deploy: &Path,
     port: u64,
 ) -> Result<Value, String> {
-    let host_port = |url: &str, default: u16| -> Option<(String, u16)> {
-        let rest = url.split_once("://")?.1;
-        let authority = rest.split(['/', '?', '#']).next()?;
-        Some(match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_ascii_lowercase(), p.parse().ok()?),
-            None => (authority.to_ascii_lowercase(), default),
-        })
-    };
     let proxy = env
         .get("HTTPS_PROXY")
         .ok_or("the Deployment gives the webhook no HTTPS_PROXY")?;
@@ -813,26 +840,119 @@ fn delivery_plan(
     }))
 }
 
-/// The kubelet's readiness probe (argv: the app's pid, the probe URL): every 250 ms until it
-/// answers, for the startup probe's budget at most, and no longer once the app has exited.
+/// The kubelet's readiness probe (argv: the app's pid, the probe URL, the plan as JSON): every
+/// 250 ms until it answers, for the startup probe's budget at most, and no longer once the app
+/// has exited.
 ///
-/// With a delivery plan (argv[3], JSON), the pod's egress proxy is a stand-in listening at the
-/// proxy's port on the pod address: it answers `CONNECT` to a host on the allow-list with 200
-/// and then closes (nothing outside the namespace is reachable, so the TLS handshake to the
-/// downstream fails, as with a downstream that is down), and anything else with 403. One event
-/// signed as the webhook's senders sign (`sha256=HMAC(secret, "<ts>.<body>")`) is posted; the app
-/// must answer 502 `downstream_error` after its retries, the proxy must have been asked for
-/// exactly the downstream's host and port, and for nothing it refused.
+/// The pod's OpenTelemetry collector is a stand-in too, an OTLP/HTTP receiver at the collector's
+/// port on the pod address that keeps, per export, the path, the content type and every
+/// resource's attributes (decoded from the protobuf wire format). After the probe (and a
+/// webhook's delivery), one page request makes a server span; then the app gets SIGTERM, as the
+/// kubelet stops a pod, and flushes; what the collector received is written to `collector.out`.
+///
+/// With a delivery plan, the pod's egress proxy is a stand-in listening at the proxy's port on
+/// the pod address: it answers `CONNECT` to a host on the allow-list with 200 and then closes
+/// (nothing outside the namespace is reachable, so the TLS handshake to the downstream fails, as
+/// with a downstream that is down), and anything else with 403. One event signed as the
+/// webhook's senders sign (`sha256=HMAC(secret, "<ts>.<body>")`) is posted; the app must answer
+/// 502 `downstream_error` after its retries, the proxy must have been asked for exactly the
+/// downstream's host and port, and for nothing it refused.
 const PROBE_PY: &str = r#"
-import hashlib, hmac, json, socket, sys, threading, time, urllib.error, urllib.request
+import gzip, hashlib, hmac, http.client, http.server, json, os, signal, socket, struct, sys
+import threading, time, urllib.error, urllib.request
 pid, url = sys.argv[1], sys.argv[2]
-plan = json.loads(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] else None
+everything = json.loads(sys.argv[3])
+plan = everything.get("delivery")
+pod_ip = url.split("//")[1].split(":")[0]
 seen, refused = [], []
+
+# --- the stand-in OTLP/HTTP collector ---
+def varint(b, i):
+    shift = value = 0
+    while True:
+        c = b[i]; i += 1
+        value |= (c & 0x7F) << shift
+        if c < 0x80:
+            return value, i
+        shift += 7
+def fields(b):
+    i = 0
+    while i < len(b):
+        key, i = varint(b, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            v, i = varint(b, i)
+        elif wire == 1:
+            v, i = b[i:i + 8], i + 8
+        elif wire == 2:
+            n, i = varint(b, i)
+            v, i = b[i:i + n], i + n
+        elif wire == 5:
+            v, i = b[i:i + 4], i + 4
+        else:
+            raise ValueError("protobuf wire type %d" % wire)
+        yield number, wire, v
+def any_value(b):
+    for number, wire, v in fields(b):
+        if number == 1: return v.decode("utf-8")
+        if number == 2: return bool(v)
+        if number == 3: return v if v < 2**63 else v - 2**64
+        if number == 4: return struct.unpack("<d", v)[0]
+        return repr(v)
+    return None
+def resources(body):
+    # Export{Trace,Metrics}ServiceRequest: 1 = Resource{Spans,Metrics}: 1 = Resource: 1 = KeyValue.
+    out = []
+    for number, _, rs in fields(body):
+        if number != 1: continue
+        for number2, _, res in fields(rs):
+            if number2 != 1: continue
+            attrs = {}
+            for number3, _, kv in fields(res):
+                if number3 != 1: continue
+                key = value = None
+                for number4, _, x in fields(kv):
+                    if number4 == 1: key = x.decode("utf-8")
+                    elif number4 == 2: value = any_value(x)
+                attrs[key] = value
+            out.append(attrs)
+    return out
+exports = []
+class Collector(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *args):
+        pass
+    def do_POST(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                n = int(self.rfile.readline().split(b";")[0], 16)
+                if n == 0:
+                    self.rfile.readline(); break
+                body += self.rfile.read(n); self.rfile.readline()
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.headers.get("Content-Encoding", "").lower() == "gzip":
+            body = gzip.decompress(body)
+        record = {"path": self.path, "content_type": self.headers.get("Content-Type", "")}
+        try:
+            record["resources"] = resources(body)
+        except Exception as e:
+            record["error"] = "%s: %r" % (type(e).__name__, body[:64])
+        exports.append(record)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+collector = http.server.ThreadingHTTPServer((pod_ip, everything["collector"]["port"]), Collector)
+threading.Thread(target=collector.serve_forever, daemon=True).start()
+
+# --- the stand-in egress proxy ---
 if plan:
     allow = set(h.lower() for h in plan["allow"])
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((url.split("//")[1].split(":")[0], plan["proxy_port"]))
+    listener.bind((pod_ip, plan["proxy_port"]))
     listener.listen(16)
     def handle(c):
         try:
@@ -882,6 +1002,7 @@ for _ in range(240):
     time.sleep(0.25)
 if not ready:
     print("probe never answered"); sys.exit(4)
+failed = 0
 if plan:
     body = b'{"event": "as-deployed", "id": 1}'
     ts = str(int(time.time()))
@@ -901,8 +1022,151 @@ if plan:
         outcome = None
     if status != 502 or outcome != "downstream_error" or plan["downstream"] not in seen or refused:
         print("expected: 502 downstream_error, a CONNECT to", plan["downstream"], "and no refusal")
-        sys.exit(6)
+        failed = 6
+# One page request (a server span; the probe's path is not traced), then SIGTERM and a flush.
+page = everything["page"].split("//")[1]
+conn = http.client.HTTPConnection(page.split("/")[0], timeout=30)
+conn.request("GET", "/", headers={"Accept": "text/html"})
+r = conn.getresponse(); r.read()
+print("page answered", r.status)
+os.kill(int(pid), signal.SIGTERM)
+for _ in range(120):
+    if not alive():
+        break
+    time.sleep(0.25)
+exited = not alive()
+time.sleep(0.5)
+collector.shutdown()
+with open(everything["collector"]["out"], "w") as f:
+    json.dump({"exports": exports, "exited_on_sigterm": exited}, f)
+sys.exit(failed)
 "#;
+
+/// What the app exported to the stand-in collector (run `dir`), held to the resource the
+/// contract names (templates/CONTRACT.md, "Telemetry") and to every attribute its `deploy/`
+/// sets (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`): spans came, as `http/protobuf`, and
+/// every resource carries each attribute with one value, the app's own and deploy's agreeing
+/// (the environment wins in the app, so a disagreement would silently change what the app says
+/// about itself), and never a deprecated name.
+fn exported_resource(
+    dir: &Path,
+    deploy: &Path,
+    manifest: &Value,
+    tier: &str,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(dir.join(OTLP_RECORD))
+        .map_err(|e| format!("the stand-in collector wrote no record: {e}"))?;
+    let record: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    if record["exited_on_sigterm"] != true {
+        return Err("the app did not exit within 30 s of SIGTERM".into());
+    }
+    let exports = record["exports"].as_array().cloned().unwrap_or_default();
+    if !exports.iter().any(|e| e["path"] == "/v1/traces") {
+        return Err(format!(
+            "no spans reached the collector (it received {} exports: {:?})",
+            exports.len(),
+            exports.iter().map(|e| &e["path"]).collect::<Vec<_>>()
+        ));
+    }
+    // What the Deployment sets, as the container sees it.
+    let dep = yaml(&deploy.join("30-deployment.yaml"));
+    let pairs: Vec<(String, String)> = dep["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap_or_default().to_string(),
+                e["value"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let env: BTreeMap<String, String> = common::kubelet_env(&pairs).into_iter().collect();
+    let mut from_deploy: BTreeMap<String, String> = BTreeMap::new();
+    for pair in env
+        .get("OTEL_RESOURCE_ATTRIBUTES")
+        .map(String::as_str)
+        .unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+    {
+        let (k, v) = pair.split_once('=').ok_or(format!(
+            "OTEL_RESOURCE_ATTRIBUTES: `{pair}` is not key=value"
+        ))?;
+        from_deploy.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    if let Some(name) = env.get("OTEL_SERVICE_NAME") {
+        from_deploy.insert("service.name".into(), name.clone());
+    }
+    // What the app says about itself (the contract), from app.yaml.
+    let text_of = |k: &str| manifest[k].as_str().unwrap_or_default().to_string();
+    let team = Some(text_of("team")).filter(|t| !t.is_empty());
+    let own: BTreeMap<String, String> = [
+        ("service.name", text_of("name")),
+        ("service.namespace", team.unwrap_or_else(|| "levee".into())),
+        ("deployment.environment.name", tier.to_string()),
+        ("levee.app", text_of("name")),
+        ("levee.kind", text_of("kind")),
+        ("levee.classification", text_of("classification")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let mut problems = Vec::new();
+    for (k, v) in &from_deploy {
+        if let Some(mine) = own.get(k)
+            && mine != v
+        {
+            problems.push(format!(
+                "deploy/ sets {k}={v}, the app itself says {k}={mine}: the environment wins, so the app reports {v}"
+            ));
+        }
+    }
+    for e in &exports {
+        if !e["content_type"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("application/x-protobuf")
+        {
+            problems.push(format!("{}: sent as {}", e["path"], e["content_type"]));
+        }
+        if let Some(err) = e["error"].as_str() {
+            problems.push(format!("{}: not OTLP protobuf: {err}", e["path"]));
+        }
+        for res in e["resources"].as_array().into_iter().flatten() {
+            for (k, v) in own.iter().chain(&from_deploy) {
+                if res[k.as_str()].as_str() != Some(v.as_str()) {
+                    problems.push(format!(
+                        "{}: {k} is {}, not {v}",
+                        e["path"],
+                        res[k.as_str()]
+                    ));
+                }
+            }
+            for deprecated in ["deployment.environment"] {
+                if res.get(deprecated).is_some() {
+                    problems.push(format!(
+                        "{}: the deprecated {deprecated} (= {}) is exported",
+                        e["path"], res[deprecated]
+                    ));
+                }
+            }
+            if res.get("telemetry.sdk.language").is_none() {
+                problems.push(format!("{}: no telemetry.sdk.* attributes", e["path"]));
+            }
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the exported resource:\n  {}",
+            problems.join("\n  ")
+        ))
+    }
+}
 
 /// The egress rules let the app reach its SSO issuer (through the proxy's allow-list).
 fn egress_allows_issuer(deploy: &Path) -> Result<(), String> {
@@ -1042,6 +1306,8 @@ fn as_deployed(kind: &str, stack: &str) {
                     ""
                 }
             ));
+        } else if let Err(e) = exported_resource(&run_dir, &app.join("deploy"), &manifest, tier) {
+            failures.push(format!("{kind}-{stack} at {tier}: telemetry: {e}"));
         }
         if let Err(e) = egress_allows_issuer(&app.join("deploy")) {
             failures.push(format!("{kind}-{stack} at {tier}: {e}"));

