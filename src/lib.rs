@@ -27,6 +27,7 @@ pub mod sandbox;
 pub mod scaffold;
 pub mod schema;
 pub mod settings;
+pub mod template_settings;
 pub mod ui;
 pub mod upgrade;
 pub mod upgrade_job;

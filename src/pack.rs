@@ -384,41 +384,49 @@ fn finish(tree: Tree, origin: Origin) -> Result<Pack, PackError> {
 /// A template's declared settings follow the rules of app.yaml's `settings` (a hostile pack
 /// cannot make `levee new` write `NODE_OPTIONS` or a credential into an app's settings).
 fn check_settings(file: &str, meta: &TemplateMeta) -> Result<(), PackError> {
-    let invalid = |message: String| PackError::Invalid {
-        file: file.to_string(),
-        message,
-    };
-    if meta.settings.len() > crate::settings::MAX_SETTINGS {
-        return Err(invalid(format!(
-            "`settings` declares {} settings; the most is {}",
-            meta.settings.len(),
-            crate::settings::MAX_SETTINGS
-        )));
+    match declarations_problem(&meta.settings) {
+        Some(message) => Err(PackError::Invalid {
+            file: file.to_string(),
+            message,
+        }),
+        None => Ok(()),
     }
-    for (name, spec) in &meta.settings {
+}
+
+/// What is wrong with a template's declared settings (`template.yaml` `settings:`, or their copy
+/// in an app's `.levee/` record), if anything.
+pub fn declarations_problem(settings: &IndexMap<String, SettingSpec>) -> Option<String> {
+    if settings.len() > crate::settings::MAX_SETTINGS {
+        return Some(format!(
+            "`settings` declares {} settings; the most is {}",
+            settings.len(),
+            crate::settings::MAX_SETTINGS
+        ));
+    }
+    for (name, spec) in settings {
         if let Some(p) = crate::settings::name_problem(name) {
-            return Err(invalid(format!("`settings`: {} ({})", p.message, p.hint)));
+            return Some(format!("`settings`: {} ({})", p.message, p.hint));
         }
         if spec.description.trim().is_empty()
             || spec.description.chars().count() > 500
             || spec.description.chars().any(char::is_control)
         {
-            return Err(invalid(format!(
+            return Some(format!(
                 "`settings.{name}.description` must be one line of at most 500 characters saying what the setting is"
-            )));
+            ));
         }
         if let Some(p) = spec
             .example
             .as_deref()
             .and_then(crate::settings::value_problem)
         {
-            return Err(invalid(format!(
+            return Some(format!(
                 "`settings.{name}.example`: {} ({})",
                 p.message, p.hint
-            )));
+            ));
         }
     }
-    Ok(())
+    None
 }
 
 fn is_plain_name(s: &str) -> bool {

@@ -22,7 +22,7 @@ use crate::diag::Diagnostic;
 use crate::document::{self, LoadError, Loaded};
 use crate::edit::{self, Change, EditError};
 use crate::managed::{self, Entry, ManagedError, State};
-use crate::manifest::{self, Classification, Date, Manifest, SecretProvider, Tier};
+use crate::manifest::{Classification, Date, Manifest, SecretProvider, Tier};
 use crate::org::Org;
 use crate::plan::{self, Plan};
 use crate::policy::{Clock, Evaluator, Level, PolicyError};
@@ -150,7 +150,7 @@ fn dotted(pointer: &str) -> String {
 
 /// Decides the promotion of the app whose manifest is at `path` (a file or its directory).
 pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<Outcome, PromoteError> {
-    let loaded = manifest::load(path)?;
+    let loaded = crate::template_settings::load(path)?;
     let file = loaded.source.path.clone();
     let app = match file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -253,12 +253,15 @@ pub fn add_template_needs(manifest: &mut Manifest, template: &Template, org: &Or
 ///   "context": {"app": {…}, "org": {…}, "levee": {…}},  // the exact render context
 ///   "files": {"src/app.ts": "<sha256 hex>", …},           // starter files as rendered
 ///   "managed": {"policy/…": "<sha256 hex>", …},           // managed files as generated
-///   "manifest": "<sha256 hex of app.yaml as written>"
+///   "manifest": "<sha256 hex of app.yaml as written>",
+///   "template_settings": {"DOWNSTREAM_URL": {"description": "…", "required": true, "example": "…"}}
 /// }
 /// ```
 /// The merge base of a later 3-way upgrade is rebuilt by rendering the same template at
 /// `template.version` (a git tag `v<version>` for git packs) with `context`; `.levee/answers.yaml`
-/// keeps a copy of `app.yaml` as first written, for people.
+/// keeps a copy of `app.yaml` as first written, for people. `template_settings` are the settings
+/// the template declares, which `levee validate`, `check`, `sync` and `deploy` hold `app.yaml`
+/// to later ([`crate::template_settings`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {
     pub format: u32,
@@ -270,6 +273,7 @@ pub struct Record {
     pub files: BTreeMap<String, String>,
     pub managed: BTreeMap<String, String>,
     pub manifest: String,
+    pub template_settings: indexmap::IndexMap<String, crate::pack::SettingSpec>,
 }
 
 /// The pack a render came from.
@@ -371,6 +375,7 @@ pub fn plan(
         files: record_files,
         managed: record_managed,
         manifest: sha256(app_yaml.as_bytes()),
+        template_settings: template.meta.settings.clone(),
     };
     // `levee sync`'s record of what it generated, so the new app starts without drift.
     let managed_record = crate::managed::Record {

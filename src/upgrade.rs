@@ -37,6 +37,12 @@ pub trait TemplateSource: Sync {
     /// What to record for `version`: the source string (`builtin`, `REPO@v1.1.0`) and the
     /// pack's name.
     fn describe(&self, version: &str) -> anyhow::Result<(String, String)>;
+    /// The settings `template` declares at `version` (`template.yaml` `settings:`).
+    fn settings(
+        &self,
+        template: &str,
+        version: &str,
+    ) -> anyhow::Result<indexmap::IndexMap<String, crate::pack::SettingSpec>>;
 }
 
 /// A pack source that serves several versions, prepared once per run: the built-in pack (the
@@ -178,6 +184,15 @@ impl TemplateSource for PackVersions {
             })
             .map(|(p, f)| (PathBuf::from(p), f.bytes))
             .collect())
+    }
+
+    fn settings(
+        &self,
+        template: &str,
+        version: &str,
+    ) -> anyhow::Result<indexmap::IndexMap<String, crate::pack::SettingSpec>> {
+        let loaded = self.version(version)?;
+        Ok(loaded.pack.template(template)?.meta.settings.clone())
     }
 
     fn describe(&self, version: &str) -> anyhow::Result<(String, String)> {
@@ -743,6 +758,27 @@ fn upgrade_inner(
         .collect::<serde_json::Map<_, _>>()
         .into();
     record["manifest"] = crate::scaffold::sha256(new_yaml.as_bytes()).into();
+    // What the new version's code needs: `levee validate` holds app.yaml to it from now on.
+    let declared = source.settings(id, to)?;
+    record[crate::template_settings::RECORD_KEY] =
+        crate::template_settings::record_value(&declared);
+    let unmet: Vec<&String> = declared
+        .iter()
+        .filter(|(name, spec)| spec.required && !theirs_manifest.settings.contains_key(*name))
+        .map(|(name, _)| name)
+        .collect();
+    if !unmet.is_empty() {
+        report.warning = Some(format!(
+            "template v{to} needs the setting{} {}, which app.yaml does not set: add {} under `settings:` (`levee validate` shows the example)",
+            if unmet.len() == 1 { "" } else { "s" },
+            unmet
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if unmet.len() == 1 { "it" } else { "them" },
+        ));
+    }
     if let Some(o) = record.as_object_mut() {
         o.remove(CONFLICTS_KEY);
         if !plan.marked.is_empty() {

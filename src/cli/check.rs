@@ -118,7 +118,7 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
             findings: Vec::new(),
             source: String::new(),
         };
-        match manifest::load(path) {
+        match crate::template_settings::load(path) {
             Err(LoadError::Invalid { file, diags }) => {
                 report.problems = diags;
                 report.source = file.text;

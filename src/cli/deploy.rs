@@ -69,7 +69,7 @@ impl From<KyvernoArg> for KyvernoForm {
 
 pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let file = manifest::locate(&args.path);
-    let loaded = match manifest::load(&args.path) {
+    let loaded = match crate::template_settings::load(&args.path) {
         Ok(l) => l,
         Err(LoadError::Invalid {
             file: source,

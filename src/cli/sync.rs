@@ -93,17 +93,25 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
         Err(status) => return Ok(status),
     };
     let generated = managed::generate(&manifest, &org)?;
-    let desired = generated.files;
+    let mut desired = generated.files;
     // Located reports need app.yaml's text and positions.
     let loaded = manifest::load(&args.path)?;
-    let refused = generated
+    let mut refused = generated
         .sandbox_refused
         .as_ref()
         .map(|r| super::deploy::refusal_diagnostics(&loaded, r))
         .unwrap_or_default();
+    // A required setting of the app's template that app.yaml does not set: the app would not
+    // start, so deploy/ is left as it was too (every other managed file is still written).
+    let unmet = crate::template_settings::problems(&loaded);
+    refused.extend(unmet.iter().cloned());
+    if !unmet.is_empty() {
+        let prefix = format!("{}/", crate::sandbox::DEPLOY_DIR);
+        desired.retain(|f| !f.path.starts_with(&prefix));
+    }
     let denials = policy_denials(&loaded, &org)?;
     let mut entries = managed::status(&app, &desired)?;
-    if generated.sandbox_refused.is_some() {
+    if !refused.is_empty() {
         entries = managed::leave_alone(entries, crate::sandbox::DEPLOY_DIR);
     }
     let actions = if args.check {
@@ -168,8 +176,22 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
                     },
                 ));
             }
+            if !unmet.is_empty() {
+                let mut out =
+                    crate::diag::render(&unmet, Some(&loaded.source.text), ui.stdout_color);
+                out.push_str(&format!(
+                    "{} {} cannot be deployed: {} problem{} with the settings its template needs\n",
+                    ui.red("refused"),
+                    loaded.value.name,
+                    unmet.len(),
+                    if unmet.len() == 1 { "" } else { "s" }
+                ));
+                ui.out(&out)?;
+            }
             if let Some(r) = &generated.sandbox_refused {
                 ui.out(&super::deploy::render_refusals(&loaded, r, ui))?;
+            }
+            if !refused.is_empty() {
                 ui.out(&format!(
                     "{} {} was left as it was; every other managed file was {}\n",
                     ui.dim("note:"),

@@ -90,7 +90,8 @@ fn validate_one(path: &Path) -> (PathBuf, Outcome) {
             )
         })
     } else {
-        document::load::<manifest::Manifest>(&file).map(|m| {
+        // With the settings the app's template declares (its `.levee/` record).
+        crate::template_settings::load(&file).map(|m| {
             let m = m.value;
             format!("{} ({} {})", m.name, m.classification, m.lifecycle.tier)
         })
