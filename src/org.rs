@@ -1,8 +1,9 @@
 //! The org config, `levee.org.yaml`: the platform and security teams' data.
 //!
 //! Its shape is a public interface that teams keep across levee releases: keys are never renamed,
-//! a missing key takes its default, an unknown key is an error. The embedded default (used when no
-//! file is found) is [`Org::default`].
+//! a missing key takes its default ([`Org::default`]), an unknown key is an error. The embedded
+//! org, in force when no file is found, is [`Org::builtin`]: those defaults plus an example egress
+//! proxy and the built-in templates' example hosts, so that a newcomer's first apps deploy.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -309,7 +310,25 @@ impl Default for Org {
     }
 }
 
+/// The hosts the built-in templates name in their examples (`DOWNSTREAM_URL`,
+/// `DASHBOARD_DATA_SOURCE`), which the embedded org approves. `example.com` is reserved for
+/// documentation (RFC 2606): nothing real is reached through them.
+pub const BUILTIN_EXAMPLE_HOSTS: [&str; 2] = ["api.payments.example.com", "reports.example.com"];
+
 impl Org {
+    /// The org in force when no `levee.org.yaml` is found: every key's default ([`Org::default`],
+    /// which is also what a file's missing keys take), plus what a newcomer's first apps need
+    /// to deploy on it: the built-in templates' example hosts approved for egress
+    /// ([`BUILTIN_EXAMPLE_HOSTS`]), and an example egress proxy that enforces the allow-list (a
+    /// NetworkPolicy cannot name hosts). Nothing is looser than the defaults: only the two
+    /// example hosts are approved, and an app's traffic goes through the proxy or nowhere.
+    pub fn builtin() -> Org {
+        let mut org = Org::default();
+        org.egress.approved = BUILTIN_EXAMPLE_HOSTS.map(String::from).to_vec();
+        org.sandbox.egress_proxy = Some(crate::sandbox::EgressProxy::example());
+        org
+    }
+
     /// The caps of a tier, every key filled in from levee's defaults.
     pub fn tier(&self, tier: Tier) -> TierCaps {
         let set = match tier {
@@ -497,7 +516,7 @@ pub fn resolve(explicit: Option<&Path>, start: &Path) -> Result<ResolvedOrg, Loa
             })
         }
         None => Ok(ResolvedOrg {
-            org: Org::default(),
+            org: Org::builtin(),
             source: OrgSource::Default,
             loaded: None,
         }),

@@ -200,6 +200,20 @@ pub struct EgressProxy {
     pub pod_labels: IndexMap<String, String>,
 }
 
+impl EgressProxy {
+    /// The proxy the embedded org ([`crate::org::Org::builtin`]) and the README's example name:
+    /// `egress-proxy.egress.svc.cluster.local:3128`, pods labelled
+    /// `app.kubernetes.io/name: egress-proxy` in the `egress` namespace.
+    pub fn example() -> EgressProxy {
+        EgressProxy {
+            host: "egress-proxy.egress.svc.cluster.local".into(),
+            port: 3128,
+            namespace: "egress".into(),
+            pod_labels: labels(&[("app.kubernetes.io/name", "egress-proxy")]),
+        }
+    }
+}
+
 /// The OpenTelemetry collector.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

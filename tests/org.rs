@@ -78,18 +78,70 @@ fn resolution_order() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = dir.path().join("apps/one");
     std::fs::create_dir_all(&app).expect("mkdir");
-    // Nothing found: the embedded default.
+    // Nothing found: the embedded org.
     let r = org::resolve(None, &app).expect("default");
     assert_eq!(r.source, org::OrgSource::Default);
+    assert_eq!(r.org, Org::builtin());
     // Found walking up.
     let found = org_file(dir.path(), "org: walked\n");
     let r = org::resolve(None, &app).expect("walked");
     assert_eq!(r.org.org, "walked");
+    // A file's missing keys take the defaults, never the embedded org's examples: no approved
+    // host, no egress proxy it does not name.
+    assert_eq!(
+        r.org,
+        Org {
+            org: "walked".into(),
+            ..Org::default()
+        }
+    );
+    assert!(r.org.egress.approved.is_empty());
+    assert_eq!(r.org.sandbox.egress_proxy, None);
+    assert_eq!(
+        r.source,
+        org::OrgSource::File(std::path::absolute(&found).expect("abs"))
+    );
     // Explicit wins.
     let explicit = dir.path().join("other.yaml");
     std::fs::write(&explicit, "org: explicit\n").expect("write");
     let r = org::resolve(Some(&explicit), &app).expect("explicit");
     assert_eq!(r.org.org, "explicit");
+}
+
+/// The embedded org approves only the built-in templates' example hosts, under the reserved
+/// `example.com`, and sends egress through an example proxy: nothing looser than the defaults.
+#[test]
+fn the_embedded_org_is_the_defaults_plus_the_examples() {
+    let builtin = Org::builtin();
+    let defaults = Org::default();
+    assert_eq!(
+        builtin.egress.approved,
+        ["api.payments.example.com", "reports.example.com"]
+    );
+    assert!(
+        builtin
+            .egress
+            .approved
+            .iter()
+            .all(|h| h.ends_with(".example.com") && !h.starts_with('*'))
+    );
+    let proxy = builtin.sandbox.egress_proxy.clone().expect("a proxy");
+    assert_eq!(proxy.host, "egress-proxy.egress.svc.cluster.local");
+    assert_eq!(proxy.port, 3128);
+    // Everything else is the defaults.
+    let mut rest = builtin.clone();
+    rest.egress = defaults.egress.clone();
+    rest.sandbox.egress_proxy = None;
+    assert_eq!(rest, defaults);
+    // Every example a built-in template gives for a URL setting names an approved host.
+    let pack = levee::pack::load(None).expect("the built-in pack");
+    for t in &pack.templates {
+        for (name, spec) in &t.meta.settings {
+            if let Some(host) = spec.example.as_deref().and_then(levee::settings::url_host) {
+                assert!(builtin.egress_approved(&host), "{}: {name}: {host}", t.id);
+            }
+        }
+    }
 }
 
 /// `sandbox.telemetry.protocol` takes only what every starter app speaks: both refuse `grpc` at

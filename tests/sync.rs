@@ -389,10 +389,13 @@ fn the_upgrade_workflow_is_managed_and_the_org_config_turns_it_off() {
     );
 
     // The org config turns the job off: sync removes the workflow it owned, and its CODEOWNERS
-    // line; --check is then clean.
+    // line; --check is then clean. (Otherwise the file says what the embedded org says.)
     fs::write(
         dir.path().join("levee.org.yaml"),
-        "ci:\n  upgrade:\n    enabled: false\n",
+        "egress:\n  approved: [api.payments.example.com, reports.example.com]\n\
+         sandbox:\n  egress_proxy: {host: egress-proxy.egress.svc.cluster.local, port: 3128, \
+         namespace: egress, pod_labels: {app.kubernetes.io/name: egress-proxy}}\n\
+         ci:\n  upgrade:\n    enabled: false\n",
     )
     .expect("org");
     let a = levee(dir.path()).args(["sync", "--check"]).assert().code(1);
