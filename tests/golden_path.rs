@@ -2,7 +2,8 @@
 //! `levee new` (a vault secret, a dataset, SSO groups, a cost center, a team) -> `check` ->
 //! `promote --tier sandbox` -> `check` -> `promote --tier production` -> `sync --check`.
 //! At every tier the seams hold: the pipeline's smoke test probes the address the Deployment
-//! gives the app, and the sandbox lets the app reach its SSO issuer.
+//! gives the app, and the sandbox lets the app reach its SSO issuer. That walk uses a fixture
+//! org; a second walks the README's own commands on levee's built-in org, as a newcomer does.
 
 mod common;
 
@@ -212,5 +213,229 @@ fn new_check_promote_sandbox_check_promote_production_sync_check() {
         assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
         let out = run(&app, &["sync", "--check"]);
         assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    }
+}
+
+/// A `$ command` of a README console block and the output shown under it.
+#[derive(Debug)]
+struct Shown {
+    words: Vec<String>,
+    output: String,
+}
+
+/// Splits a command line as sh does for what the README uses: words, `"..."` and `'...'`, and a
+/// trailing `# comment`.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.get_or_insert_with(String::new).push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                word.get_or_insert_with(String::new);
+            }
+            (None, '#') if word.is_none() => break,
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (None, c) => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    assert!(quote.is_none(), "unbalanced quotes in {line:?}");
+    words.extend(word);
+    words
+}
+
+/// The console blocks of the README section titled `title`, as commands and their output.
+fn readme_blocks(title: &str) -> Vec<Vec<Shown>> {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).expect("README.md");
+    let start = readme
+        .find(&format!("\n## {title}\n"))
+        .unwrap_or_else(|| panic!("the README has no section `{title}`"));
+    let section = &readme[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let mut blocks = Vec::new();
+    let mut lines = section.lines();
+    while let Some(line) = lines.next() {
+        if line != "```console" {
+            continue;
+        }
+        let mut block: Vec<Shown> = Vec::new();
+        let mut pending = String::new();
+        for line in lines.by_ref() {
+            if line == "```" {
+                break;
+            }
+            if let Some(cmd) = line
+                .strip_prefix("$ ")
+                .or((!pending.is_empty()).then_some(line))
+            {
+                match cmd.strip_suffix('\\') {
+                    Some(head) => pending.push_str(head),
+                    None => {
+                        pending.push_str(cmd);
+                        block.push(Shown {
+                            words: shell_words(&pending),
+                            output: String::new(),
+                        });
+                        pending.clear();
+                    }
+                }
+            } else if let Some(last) = block.last_mut() {
+                last.output.push_str(line);
+                last.output.push('\n');
+            }
+        }
+        blocks.push(block);
+    }
+    blocks
+}
+
+/// The README's first ten minutes, exactly as written, on levee's built-in org (no
+/// `levee.org.yaml` anywhere): each of its `levee new` commands, with `--stack node` and
+/// `--stack python`, then its steps in the app (`levee check`, `promote --tier sandbox`, `check`,
+/// `promote --tier production`, `sync --check`, `deploy`), all succeeding with no hand edit; the
+/// output the README shows is what the app it shows prints. (`npm ci && npm test` is the app's
+/// own suite, which scripts/node-apps-test.sh and scripts/python-apps-test.sh run; `git push`
+/// needs a remote.)
+#[test]
+fn the_readme_path_on_the_built_in_org() {
+    let blocks = readme_blocks("A citizen developer's first ten minutes");
+    let news: Vec<&Shown> = blocks
+        .iter()
+        .flatten()
+        .filter(|s| s.words.get(..2) == Some(&["levee".to_string(), "new".to_string()]))
+        .collect();
+    let kinds: Vec<&str> = news
+        .iter()
+        .filter_map(|n| {
+            let i = n.words.iter().position(|w| w == "--kind")?;
+            n.words.get(i + 1).map(String::as_str)
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["form", "webhook", "dashboard"],
+        "one command per kind"
+    );
+    let steps: &Vec<Shown> = blocks
+        .iter()
+        .find(|b| {
+            b.first()
+                .is_some_and(|s| s.words.first().is_some_and(|w| w == "cd"))
+        })
+        .expect("a block that starts with `cd` into the app");
+    let shown_app = steps[0].words[1].clone();
+    let levee_steps: Vec<Vec<String>> = steps
+        .iter()
+        .filter(|s| s.words.first().is_some_and(|w| w == "levee"))
+        .map(|s| s.words[1..].to_vec())
+        .collect();
+    assert_eq!(
+        levee_steps,
+        [
+            vec!["check"],
+            vec!["promote", "--tier", "sandbox"],
+            vec!["check"],
+            vec!["promote", "--tier", "production"],
+            vec!["sync", "--check"],
+            vec!["deploy"],
+        ],
+        "the README's path"
+    );
+
+    for stack in ["node", "python"] {
+        let parent = tempfile::tempdir().expect("tempdir");
+        for new in &news {
+            let mut words: Vec<String> = new.words[1..].to_vec();
+            let at = words.iter().position(|w| w == "--stack").expect("--stack") + 1;
+            words[at] = stack.to_string();
+            let name = words[1].clone();
+            let args: Vec<&str> = words.iter().map(String::as_str).collect();
+            let out = common::run(common::levee_in(parent.path()).args(&args));
+            assert_eq!(
+                out.code, 0,
+                "{name} ({stack}): levee new:\n{}{}",
+                out.stdout, out.stderr
+            );
+            let app = parent.path().join(&name);
+            let before = std::fs::read_to_string(app.join("app.yaml")).expect("app.yaml");
+            // No org config anywhere above the app: the built-in one is in force.
+            let out = common::run(common::levee_in(&app).args(["-v", "check"]));
+            assert!(
+                out.stderr.contains("Using levee's built-in org config"),
+                "{name}: {}",
+                out.stderr
+            );
+            for step in steps {
+                if step.words.first().map(String::as_str) != Some("levee") {
+                    continue;
+                }
+                let out = common::run(common::levee_in(&app).args(&step.words[1..]));
+                let what = format!("{name} ({stack}): {}", step.words.join(" "));
+                assert_eq!(out.code, 0, "{what}:\n{}{}", out.stdout, out.stderr);
+                assert!(
+                    !out.stdout.contains("edited by hand"),
+                    "{what}:\n{}",
+                    out.stdout
+                );
+                // A terminal shows both streams (`deploy` reports on stderr).
+                if name == shown_app && stack == "node" && !step.output.is_empty() {
+                    assert_eq!(
+                        format!("{}{}", out.stdout, out.stderr),
+                        step.output,
+                        "{what}: the README shows another output"
+                    );
+                }
+            }
+            // No hand edit: app.yaml changed only where promote changed it.
+            let after = std::fs::read_to_string(app.join("app.yaml")).expect("app.yaml");
+            let changed: Vec<String> = similar::TextDiff::from_lines(&before, &after)
+                .iter_all_changes()
+                .filter(|c| c.tag() != similar::ChangeTag::Equal)
+                .map(|c| c.value().trim().to_string())
+                .collect();
+            assert!(
+                changed
+                    .iter()
+                    .all(|l| l.starts_with("tier:") || l.starts_with("expires:")),
+                "{name} ({stack}): {changed:#?}"
+            );
+            // The sandbox lets the app reach what its settings name and its sign-in provider,
+            // through the built-in org's egress proxy.
+            let manifest: Value = serde_norway::from_str(&after).expect("YAML");
+            let allow = yaml(&app.join("deploy/20-egress-allowlist.yaml")).remove(0);
+            let hosts: Vec<&str> = allow["data"]["hosts"]
+                .as_str()
+                .expect("hosts")
+                .lines()
+                .collect();
+            let mut needed = vec!["login.acme.corp".to_string()];
+            for v in manifest["settings"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(_, v)| v)
+            {
+                needed.extend(levee::settings::url_host(v.as_str().unwrap_or_default()));
+            }
+            for host in &needed {
+                assert!(
+                    hosts.contains(&host.as_str()),
+                    "{name} ({stack}): {host} in {hosts:?}"
+                );
+            }
+            let deployment = yaml(&app.join("deploy/30-deployment.yaml")).remove(0);
+            let env = &deployment["spec"]["template"]["spec"]["containers"][0]["env"];
+            assert!(
+                env.as_array()
+                    .expect("env")
+                    .iter()
+                    .any(|e| e["name"] == "HTTPS_PROXY"
+                        && e["value"] == "http://egress-proxy.egress.svc.cluster.local:3128"),
+                "{name} ({stack}): {env}"
+            );
+        }
     }
 }

@@ -160,7 +160,7 @@ fn otlp_protocols_are_what_every_starter_app_speaks() {
         assert_eq!(out.status.code(), Some(1), "{refused}");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
-            text.contains(&format!("levee.org.yaml:5:15\n")),
+            text.contains("levee.org.yaml:5:15\n"),
             "{refused}: located at the value:\n{text}"
         );
         assert!(
