@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::cli::Global;
 use crate::diag::{self, Diagnostic};
-use crate::document::LoadError;
+use crate::document::{Context, LoadError};
 use crate::exit::{ExitStatus, UsageError};
 use crate::manifest::{self, Date};
 use crate::org;
@@ -118,7 +118,20 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
             findings: Vec::new(),
             source: String::new(),
         };
-        match manifest::load(path) {
+        // Validated with today's date and, for hints, the org's policy (as `levee validate`).
+        let org_for_hints = std::cell::OnceCell::new();
+        let lookalikes = |name: &str| {
+            org_for_hints
+                .get_or_init(|| org::resolve(global.org.as_deref(), &file).ok())
+                .as_ref()
+                .and_then(|o| policy::lookalikes(&o.org, name).ok())
+                .unwrap_or_default()
+        };
+        let context = Context {
+            today: Some(clock.today()),
+            dataset_lookalikes: Some(&lookalikes),
+        };
+        match manifest::load_with(path, context) {
             Err(LoadError::Invalid { file, diags }) => {
                 report.problems = diags;
                 report.source = file.text;
@@ -280,7 +293,12 @@ fn sarif(reports: &[AppReport]) -> Value {
             json!({
                 "id": r.id,
                 "name": r.id.replace('-', ""),
-                "shortDescription": {"text": r.summary},
+                "shortDescription": {"text": r.title},
+                "fullDescription": {"text": r.description.as_deref().unwrap_or(&r.title)},
+                "defaultConfiguration": {"level": match r.severity {
+                    Level::Deny => "error",
+                    Level::Warn => "warning",
+                }},
                 "properties": {"module": r.module},
             })
         })

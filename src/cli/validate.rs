@@ -7,10 +7,11 @@ use serde::Serialize;
 
 use crate::cli::Global;
 use crate::diag::{self, Diagnostic};
-use crate::document::{self, LoadError};
+use crate::document::{self, Context, LoadError};
 use crate::exit::ExitStatus;
 use crate::manifest;
 use crate::org::{self, Org};
+use crate::policy::{self, Clock};
 use crate::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
@@ -75,7 +76,7 @@ fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-fn validate_one(path: &Path) -> (PathBuf, Outcome) {
+fn validate_one(global: &Global, path: &Path) -> (PathBuf, Outcome) {
     let file = manifest::locate(path);
     let is_org = file
         .file_name()
@@ -90,7 +91,21 @@ fn validate_one(path: &Path) -> (PathBuf, Outcome) {
             )
         })
     } else {
-        document::load::<manifest::Manifest>(&file).map(|m| {
+        // The context: today (a creation date may not lie in the future) and the org's policy,
+        // for "did you mean" hints on dataset names. An org config that does not load only costs
+        // the hints; the commands that need it report it.
+        let org = std::cell::OnceCell::new();
+        let lookalikes = |name: &str| {
+            org.get_or_init(|| org::resolve(global.org.as_deref(), &file).ok())
+                .as_ref()
+                .and_then(|o| policy::lookalikes(&o.org, name).ok())
+                .unwrap_or_default()
+        };
+        let context = Context {
+            today: Some(Clock::from_env().today()),
+            dataset_lookalikes: Some(&lookalikes),
+        };
+        document::load_with::<manifest::Manifest>(&file, context).map(|m| {
             let m = m.value;
             format!("{} ({} {})", m.name, m.classification, m.lifecycle.tier)
         })
@@ -113,10 +128,10 @@ fn validate_one(path: &Path) -> (PathBuf, Outcome) {
     (file, outcome)
 }
 
-pub fn run(_global: &Global, args: &ValidateArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub fn run(global: &Global, args: &ValidateArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let results: Vec<(PathBuf, Outcome)> = expand(&args.paths)
         .iter()
-        .map(|p| validate_one(p))
+        .map(|p| validate_one(global, p))
         .collect();
     let status = results
         .iter()
