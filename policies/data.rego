@@ -1,9 +1,6 @@
 # Data access rules.
 package levee.policy
 
-# The dataset an entry of `data_access` names ("" when it names none).
-dataset_name(access) := object.get(access, "dataset", "")
-
 # METADATA
 # title: The tier may not touch data this sensitive
 # description: A prototype with confidential data, a sandbox with restricted data.
@@ -11,9 +8,8 @@ dataset_name(access) := object.get(access, "dataset", "")
 #   id: DATA-001
 #   severity: deny
 deny contains finding if {
-	some i, access in field(["data_access"], [])
-	name := dataset_name(access)
-	usable_dataset(name)
+	some i, name in dataset_names
+	not name in refused_datasets
 	ds := dataset_class(name)
 	ceiling := caps.max_classification
 	rank[ds] > rank[ceiling]
@@ -31,9 +27,8 @@ deny contains finding if {
 #   id: DATA-002
 #   severity: deny
 deny contains finding if {
-	some access in field(["data_access"], [])
-	name := dataset_name(access)
-	usable_dataset(name)
+	some name in dataset_names
+	not name in refused_datasets
 	ds := dataset_class(name)
 	rank[ds] > rank[classification]
 	finding := {
@@ -50,9 +45,9 @@ deny contains finding if {
 #   id: DATA-003
 #   severity: deny
 deny contains finding if {
-	some i, access in field(["data_access"], [])
-	name := dataset_name(access)
+	some i, access in data_access
 	not has_text(object.get(access, "purpose", null))
+	name := dataset_names[i]
 	finding := {
 		"id": "DATA-003",
 		"msg": sprintf("the access to `%s` gives no purpose", [name]),
@@ -67,9 +62,9 @@ deny contains finding if {
 #   id: DATA-004
 #   severity: deny
 deny contains finding if {
-	some i, access in field(["data_access"], [])
-	name := dataset_name(access)
-	usable_dataset(name)
+	some i, access in data_access
+	name := dataset_names[i]
+	not name in refused_datasets
 	allowed := dataset_access(name)
 	level := object.get(access, "access_level", "")
 	not level in allowed
@@ -90,10 +85,9 @@ deny contains finding if {
 #   id: DATA-005
 #   severity: warn
 warn contains finding if {
-	some i, access in field(["data_access"], [])
-	name := dataset_name(access)
-	usable_dataset(name)
+	some i, name in dataset_names
 	not registered(name)
+	not name in refused_datasets
 	finding := {
 		"id": "DATA-005",
 		"msg": sprintf("`%s` is not in the org's dataset registry, so it counts as %s and read-only", [name, unregistered_class]),
@@ -125,10 +119,10 @@ deny contains finding if {
 #   id: DATA-007
 #   severity: deny
 deny contains finding if {
-	some i, access in field(["data_access"], [])
-	name := dataset_name(access)
-	not is_slug(name)
-	count(lookalikes(name)) == 0
+	some name in refused_datasets
+	count(similar_datasets[name]) == 0
+	some i, named in dataset_names
+	named == name
 	finding := {
 		"id": "DATA-007",
 		"msg": sprintf("`%s` is not a dataset name: dataset names are lowercase letters, digits and hyphens", [name]),
@@ -144,10 +138,11 @@ deny contains finding if {
 #   id: DATA-008
 #   severity: deny
 deny contains finding if {
-	some i, access in field(["data_access"], [])
-	name := dataset_name(access)
-	similar := sort(lookalikes(name))
+	some name in refused_datasets
+	similar := similar_datasets[name]
 	count(similar) > 0
+	some i, named in dataset_names
+	named == name
 	finding := {
 		"id": "DATA-008",
 		"msg": sprintf("`%s` is not a registered dataset, but `%s` is", [name, concat("`, `", similar)]),

@@ -1,8 +1,8 @@
 # The character folding of dataset names (`lookalikes` in lib.rego): case, spacing and Unicode
 # compatibility forms (NFKC). Generated from the Unicode tables by tests/policy.rs
 # (`fold_table_is_unicode_nfkc`, which fails when this file differs; run it with
-# LEVEE_WRITE_FOLD_TABLE=1 to rewrite it). Each key is one character, written as itself
-# unless it is an ASCII control; its code point follows in a comment.
+# LEVEE_WRITE_FOLD_TABLE=1 to rewrite it). Each key is one character; every whitespace
+# character folds to nothing.
 package levee.policy
 
 fold_table := {
@@ -11,7 +11,7 @@ fold_table := {
 	"\u000b": "", # U+000B
 	"\u000c": "", # U+000C
 	"\u000d": "", # U+000D
-	" ": "", # U+0020
+	"\u0020": "", # U+0020
 	"A": "a", # U+0041
 	"B": "b", # U+0042
 	"C": "c", # U+0043
@@ -38,8 +38,8 @@ fold_table := {
 	"X": "x", # U+0058
 	"Y": "y", # U+0059
 	"Z": "z", # U+005A
-	"": "", # U+0085
-	" ": "", # U+00A0
+	"\u0085": "", # U+0085
+	"\u00a0": "", # U+00A0
 	"ª": "a", # U+00AA
 	"²": "2", # U+00B2
 	"³": "3", # U+00B3
@@ -65,7 +65,7 @@ fold_table := {
 	"ˡ": "l", # U+02E1
 	"ˢ": "s", # U+02E2
 	"ˣ": "x", # U+02E3
-	" ": "", # U+1680
+	"\u1680": "", # U+1680
 	"ᴬ": "a", # U+1D2C
 	"ᴮ": "b", # U+1D2E
 	"ᴰ": "d", # U+1D30
@@ -103,21 +103,21 @@ fold_table := {
 	"ᶜ": "c", # U+1D9C
 	"ᶠ": "f", # U+1DA0
 	"ᶻ": "z", # U+1DBB
-	" ": "", # U+2000
-	" ": "", # U+2001
-	" ": "", # U+2002
-	" ": "", # U+2003
-	" ": "", # U+2004
-	" ": "", # U+2005
-	" ": "", # U+2006
-	" ": "", # U+2007
-	" ": "", # U+2008
-	" ": "", # U+2009
-	" ": "", # U+200A
-	" ": "", # U+2028
-	" ": "", # U+2029
-	" ": "", # U+202F
-	" ": "", # U+205F
+	"\u2000": "", # U+2000
+	"\u2001": "", # U+2001
+	"\u2002": "", # U+2002
+	"\u2003": "", # U+2003
+	"\u2004": "", # U+2004
+	"\u2005": "", # U+2005
+	"\u2006": "", # U+2006
+	"\u2007": "", # U+2007
+	"\u2008": "", # U+2008
+	"\u2009": "", # U+2009
+	"\u200a": "", # U+200A
+	"\u2028": "", # U+2028
+	"\u2029": "", # U+2029
+	"\u202f": "", # U+202F
+	"\u205f": "", # U+205F
 	"⁰": "0", # U+2070
 	"ⁱ": "i", # U+2071
 	"⁴": "4", # U+2074
@@ -297,7 +297,7 @@ fold_table := {
 	"⓪": "0", # U+24EA
 	"ⱼ": "j", # U+2C7C
 	"ⱽ": "v", # U+2C7D
-	"　": "", # U+3000
+	"\u3000": "", # U+3000
 	"㉐": "pte", # U+3250
 	"㉑": "21", # U+3251
 	"㉒": "22", # U+3252

@@ -44,6 +44,13 @@ classification := field(["classification"], "")
 
 tier := field(["lifecycle", "tier"], "")
 
+# The manifest's lists, read once per evaluation.
+data_access := field(["data_access"], [])
+
+secrets := field(["secrets"], [])
+
+egress := field(["runtime", "egress"], [])
+
 # The caps of the app's tier (cpu in millicores, memory in bytes, durations in minutes/days).
 caps := object.get(org, ["tiers", tier], {})
 
@@ -73,7 +80,7 @@ is_slug(s) if {
 
 # The registered datasets an unregistered name looks like: the same once case, spacing and Unicode
 # compatibility forms are folded away (`Payroll`, `payroll `, full-width `ｐａｙｒｏｌｌ`), or one
-# insertion, deletion or substitution from that (`payrol`).
+# insertion, deletion, substitution or swap of neighbours from that (`payrol`, `pyaroll`).
 lookalikes(name) := {registered_name |
 	not registered(name)
 	folded := fold(name)
@@ -81,17 +88,35 @@ lookalikes(name) := {registered_name |
 	near(folded, registered_name)
 }
 
-# A name that levee refuses outright (DATA-007, DATA-008): the data rules that judge a dataset by
-# its registry entry skip it, so each bad name is reported once.
-refused_dataset(name) if not is_slug(name)
+# The dataset each entry of `data_access` names ("" when it names none), by index.
+dataset_names[i] := object.get(access, "dataset", "") if {
+	some i, access in data_access
+}
 
-refused_dataset(name) if count(lookalikes(name)) > 0
+# The manifest's dataset names that levee refuses outright (DATA-007, DATA-008): the data rules
+# that judge a dataset by its registry entry skip them, so each bad name is reported once. A
+# registered name is never refused. (Rules like this one are computed once per evaluation; the
+# common case, every name registered, costs one lookup per name.)
+refused_datasets contains name if {
+	some name in dataset_names
+	not registered(name)
+	refused(name)
+}
 
-usable_dataset(name) if not refused_dataset(name)
+refused(name) if not is_slug(name)
 
-# `s` with case, spacing and Unicode compatibility forms folded: every character of the table in
-# fold.rego replaced. (Not `lower()`: Go and Rust lowercase a few non-ASCII letters differently.)
-fold(s) := strings.replace_n(fold_table, s) if is_string(s)
+refused(name) if count(lookalikes(name)) > 0
+
+# The registered datasets each refused name looks like, sorted.
+similar_datasets[name] := sort(lookalikes(name)) if {
+	some name in refused_datasets
+}
+
+# `s` with case, spacing and Unicode compatibility forms folded (the table in fold.rego). Not
+# `lower()`: Go and Rust lowercase a few non-ASCII letters differently. A slug folds to itself.
+fold(s) := s if is_slug(s)
+
+else := strings.replace_n(fold_table, s) if is_string(s)
 
 else := ""
 
@@ -162,12 +187,6 @@ cpu_millicores(x) := round(to_number(x) * 1000) if {
 
 # Memory written as a Kubernetes quantity ("256Mi"), in bytes.
 mem_bytes(x) := units.parse_bytes(x) if is_string(x)
-
-# A date field of the manifest as days since 1970-01-01; undefined when absent.
-day(path) := epoch_days(date) if {
-	date := field(path, null)
-	is_string(date)
-}
 
 # A YYYY-MM-DD date as days since 1970-01-01 (proleptic Gregorian, via the Julian day number).
 epoch_days(date) := days if {

@@ -1,9 +1,14 @@
 # Creation, expiry and lifetime.
 package levee.policy
 
-expires := day(["lifecycle", "expires"])
+# The dates as written (null when absent) and as days since 1970-01-01 (undefined when absent).
+expires_text := field(["lifecycle", "expires"], null)
 
-created := day(["lifecycle", "created"])
+created_text := field(["lifecycle", "created"], null)
+
+expires := epoch_days(expires_text) if is_string(expires_text)
+
+created := epoch_days(created_text) if is_string(created_text)
 
 # Where the lifetime is counted from: the earlier of `created` and today, so that a `created` in
 # the future buys no extra time.
@@ -23,7 +28,7 @@ latest_today := today + 1
 #   severity: deny
 deny contains finding if {
 	caps.max_lifetime_days
-	not is_string(field(["lifecycle", "expires"], null))
+	not is_string(expires_text)
 	finding := {
 		"id": "LIFE-001",
 		"msg": sprintf("a %s needs an expiry date", [tier]),
@@ -39,8 +44,8 @@ deny contains finding if {
 #   id: LIFE-002
 #   severity: deny
 deny contains finding if {
-	start := start_day
 	longest := caps.max_lifetime_days
+	start := start_day
 	expires - start > longest
 	finding := {
 		"id": "LIFE-002",
@@ -61,7 +66,7 @@ warn contains finding if {
 	left <= object.get(org, "expiry_warning_days", 14)
 	finding := {
 		"id": "LIFE-003",
-		"msg": sprintf("the app expires in %v days (%s)", [left, field(["lifecycle", "expires"], "")]),
+		"msg": sprintf("the app expires in %v days (%s)", [left, expires_text]),
 		"hint": "extend `lifecycle.expires`, promote the app (`levee promote`), or let it retire",
 		"field": "lifecycle.expires",
 	}
@@ -76,7 +81,7 @@ deny contains finding if {
 	expires <= today
 	finding := {
 		"id": "LIFE-004",
-		"msg": sprintf("the app expired on %s", [field(["lifecycle", "expires"], "")]),
+		"msg": sprintf("the app expired on %s", [expires_text]),
 		"hint": "retire the app, or extend `lifecycle.expires` with the platform team's approval",
 		"field": "lifecycle.expires",
 	}
@@ -92,7 +97,7 @@ deny contains finding if {
 	created > latest_today
 	finding := {
 		"id": "LIFE-005",
-		"msg": sprintf("the app's creation date (%s) is in the future", [field(["lifecycle", "created"], "")]),
+		"msg": sprintf("the app's creation date (%s) is in the future", [created_text]),
 		"hint": "set `lifecycle.created` to the day the app was created",
 		"field": "lifecycle.created",
 	}

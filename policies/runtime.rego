@@ -58,7 +58,7 @@ deny contains finding if {
 #   id: RUN-004
 #   severity: deny
 deny contains finding if {
-	some i, host in field(["runtime", "egress"], [])
+	some i, host in egress
 	not egress_approved(host)
 	finding := {
 		"id": "RUN-004",

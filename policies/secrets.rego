@@ -7,7 +7,7 @@ package levee.policy
 #   id: SEC-001
 #   severity: deny
 deny contains finding if {
-	some i, secret in field(["secrets"], [])
+	some i, secret in secrets
 	allowed := object.get(org, ["secret_providers", classification], [])
 	provider := object.get(secret, "provider", "")
 	not provider in allowed
@@ -26,7 +26,7 @@ deny contains finding if {
 #   id: SEC-002
 #   severity: deny
 deny contains finding if {
-	some i, secret in field(["secrets"], [])
+	some i, secret in secrets
 	object.get(secret, "provider", "") == "env"
 	not tier in object.get(org, "env_secret_tiers", [])
 	finding := {

@@ -45,7 +45,7 @@ warn contains finding if {
 #   severity: deny
 deny contains finding if {
 	sensitive
-	some i, host in field(["runtime", "egress"], [])
+	some i, host in egress
 	startswith(host, "*.")
 	finding := {
 		"id": "RUN-006",

@@ -418,50 +418,6 @@ impl Clock {
     }
 }
 
-/// The registered datasets an unregistered dataset name looks like, as the org's policy judges
-/// it (`lookalikes` in lib.rego: the same once case, spacing and Unicode compatibility forms are
-/// folded, or one edit away), sorted. For "did you mean" hints; empty for a registered name.
-pub fn lookalikes(org: &Org, name: &str) -> Result<Vec<String>, PolicyError> {
-    let mut engine = new_engine()?;
-    for (module, text) in modules() {
-        engine
-            .add_policy(module.to_string(), text.to_string())
-            .map_err(compile_err)?;
-    }
-    engine
-        .add_data(regorus::Value::from(
-            json!({"levee": {"org": org_data(org, None)}}),
-        ))
-        .map_err(compile_err)?;
-    engine.set_input(regorus::Value::from(json!({"name": name})));
-    let results = engine
-        .eval_query(format!("x := data.{PACKAGE}.lookalikes(input.name)"), false)
-        .map_err(|e| PolicyError::Eval(e.to_string()))?;
-    let value = results.result.first().and_then(|r| {
-        r.bindings
-            .as_object()
-            .ok()?
-            .get(&regorus::Value::from("x"))
-            .cloned()
-    });
-    let json: Value = match value {
-        Some(v) => serde_json::from_str(
-            &v.to_json_str()
-                .map_err(|e| PolicyError::Eval(e.to_string()))?,
-        )
-        .map_err(|e| PolicyError::Eval(e.to_string()))?,
-        None => Value::Null,
-    };
-    let mut out: Vec<String> = json
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(String::from))
-        .collect();
-    out.sort();
-    Ok(out)
-}
-
 /// A compiled policy set, evaluated against many manifests.
 pub struct Evaluator {
     engine: regorus::Engine,
@@ -540,23 +496,72 @@ impl Evaluator {
         Self::new(modules, loaded.data, clock)
     }
 
+    /// The registered datasets an unregistered dataset name looks like, as this policy set judges
+    /// it with its data (`lookalikes` in lib.rego: the same once case, spacing and Unicode
+    /// compatibility forms are folded, or one edit away), sorted. For "did you mean" hints;
+    /// empty for a registered name.
+    pub fn lookalikes(&mut self, name: &str) -> Result<Vec<String>, PolicyError> {
+        let eval = |e: anyhow::Error| PolicyError::Eval(e.to_string());
+        self.engine
+            .set_input(regorus::Value::from(json!({"name": name})));
+        let results = self
+            .engine
+            .eval_query(format!("x := data.{PACKAGE}.lookalikes(input.name)"), false)
+            .map_err(eval)?;
+        let mut out = Vec::new();
+        if let Some(set) = results
+            .result
+            .first()
+            .and_then(|r| r.bindings.as_object().ok())
+            .and_then(|b| b.get(&regorus::Value::from("x")))
+            && let Ok(set) = set.as_set()
+        {
+            out.extend(
+                set.iter()
+                    .filter_map(|v| v.as_string().ok().map(|s| s.to_string())),
+            );
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Evaluates one manifest (as JSON): the denials and warnings, sorted.
     pub fn evaluate(&mut self, input: &Value) -> Result<Vec<Finding>, PolicyError> {
+        let eval = |e: anyhow::Error| PolicyError::Eval(e.to_string());
         self.engine.set_input(regorus::Value::from(input.clone()));
+        // Both sets in one query, so the helper rules they share are evaluated once.
+        let results = self
+            .engine
+            .eval_query(
+                format!("deny := data.{PACKAGE}.deny; warn := data.{PACKAGE}.warn"),
+                false,
+            )
+            .map_err(eval)?;
+        let bindings = results
+            .result
+            .first()
+            .and_then(|r| r.bindings.as_object().ok().cloned());
         let mut out = Vec::new();
         for (level, rule) in [(Level::Deny, "deny"), (Level::Warn, "warn")] {
-            let v = self
-                .engine
-                .eval_rule(format!("data.{PACKAGE}.{rule}"))
+            // A bundle that defines only one of the sets leaves the query without a result:
+            // then each set on its own (an undefined one holds nothing).
+            let v = match &bindings {
+                Some(b) => b
+                    .get(&regorus::Value::from(rule))
+                    .cloned()
+                    .unwrap_or(regorus::Value::Undefined),
+                None => self
+                    .engine
+                    .eval_rule(format!("data.{PACKAGE}.{rule}"))
+                    .map_err(eval)?,
+            };
+            if v == regorus::Value::Undefined {
+                continue;
+            }
+            let json: Value = serde_json::from_str(&v.to_json_str().map_err(eval)?)
                 .map_err(|e| PolicyError::Eval(e.to_string()))?;
-            let json: Value = serde_json::from_str(
-                &v.to_json_str()
-                    .map_err(|e| PolicyError::Eval(e.to_string()))?,
-            )
-            .map_err(|e| PolicyError::Eval(e.to_string()))?;
             let items = match json {
                 Value::Array(a) => a,
-                Value::String(s) if s == "<undefined>" => Vec::new(),
                 Value::Null => Vec::new(),
                 other => return Err(PolicyError::Eval(format!("`{rule}` is not a set: {other}"))),
             };
@@ -600,6 +605,31 @@ mod tests {
         );
         assert_eq!(f("runtime.egress[2]").pointer(), "/runtime/egress/2");
         assert_eq!(f("owner").pointer(), "/owner");
+    }
+
+    #[test]
+    fn lookalikes_come_from_the_policy() {
+        let mut org = Org::default();
+        for name in ["payroll", "expenses"] {
+            org.datasets.insert(
+                name.into(),
+                crate::org::Dataset {
+                    classification: Classification::Confidential,
+                    allowed_access: vec![crate::manifest::AccessLevel::Read],
+                },
+            );
+        }
+        let mut eval = Evaluator::embedded(&org, Clock::System).expect("compiles");
+        for (name, want) in [
+            ("Payroll", vec!["payroll"]),
+            ("payroll ", vec!["payroll"]),
+            ("ｐａｙｒｏｌｌ", vec!["payroll"]),
+            ("expense", vec!["expenses"]),
+            ("payroll", vec![]),
+            ("weather", vec![]),
+        ] {
+            assert_eq!(eval.lookalikes(name).expect("evaluates"), want, "{name}");
+        }
     }
 
     #[test]

@@ -721,18 +721,20 @@ fn fold_table() -> Vec<(char, String)> {
     out
 }
 
-/// policies/fold.rego, as [`fold_table`] renders it.
+/// policies/fold.rego, as [`fold_table`] renders it: one entry per line, the character written
+/// as itself (escaped when it is whitespace) and its code point in a comment.
 fn fold_module() -> String {
     let mut out = String::from(
         "# The character folding of dataset names (`lookalikes` in lib.rego): case, spacing and Unicode\n\
          # compatibility forms (NFKC). Generated from the Unicode tables by tests/policy.rs\n\
          # (`fold_table_is_unicode_nfkc`, which fails when this file differs; run it with\n\
-         # LEVEE_WRITE_FOLD_TABLE=1 to rewrite it). Each key is one character, written as itself\n\
-         # unless it is an ASCII control; its code point follows in a comment.\n\
-         package levee.policy\n\nfold_table := {\n",
+         # LEVEE_WRITE_FOLD_TABLE=1 to rewrite it). Each key is one character; every whitespace\n\
+         # character folds to nothing.\n\
+         package levee.policy\n\n\
+         fold_table := {\n",
     );
     for (c, to) in fold_table() {
-        let key = if c.is_ascii_control() {
+        let key = if c.is_whitespace() || c.is_control() {
             format!("\\u{:04x}", u32::from(c))
         } else {
             c.to_string()

@@ -6,6 +6,7 @@
 //! evaluates with OPA. `--bundle DIR` evaluates a bundle directory instead (an app's `policy/`).
 //! The policies are compiled once per org config, then every manifest is evaluated.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -93,7 +94,27 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
                 .into(),
         );
     }
-    let mut engines: HashMap<Option<PathBuf>, Evaluator> = HashMap::new();
+    // The policy engine for an app, compiled once per org config (or bundle).
+    let engines: RefCell<HashMap<Option<PathBuf>, Evaluator>> = RefCell::new(HashMap::new());
+    let compile = |key: &Option<PathBuf>, file: &Path| -> anyhow::Result<()> {
+        if engines.borrow().contains_key(key) {
+            return Ok(());
+        }
+        let engine = match &args.bundle {
+            Some(b) => Evaluator::from_dir(b, clock)?,
+            None => {
+                let resolved = org::resolve(key.as_deref(), file)?;
+                ui.verbose(&super::org_in_words(
+                    &resolved.source,
+                    global.org.is_some(),
+                    file.parent().unwrap_or(Path::new(".")),
+                ));
+                Evaluator::embedded(&resolved.org, clock)?
+            }
+        };
+        engines.borrow_mut().insert(key.clone(), engine);
+        Ok(())
+    };
     let mut reports = Vec::new();
     let mut paths = Vec::new();
     for p in &args.paths {
@@ -118,13 +139,16 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
             findings: Vec::new(),
             source: String::new(),
         };
-        // Validated with today's date and, for hints, the org's policy (as `levee validate`).
-        let org_for_hints = std::cell::OnceCell::new();
+        let key = match &args.bundle {
+            Some(b) => Some(b.clone()),
+            None => org::locate(global.org.as_deref(), &file),
+        };
+        // Validated with today's date and, for "did you mean" hints on dataset names, the
+        // org's policy (as `levee validate` does).
         let lookalikes = |name: &str| {
-            org_for_hints
-                .get_or_init(|| org::resolve(global.org.as_deref(), &file).ok())
-                .as_ref()
-                .and_then(|o| policy::lookalikes(&o.org, name).ok())
+            compile(&key, &file)
+                .ok()
+                .and_then(|()| engines.borrow_mut().get_mut(&key)?.lookalikes(name).ok())
                 .unwrap_or_default()
         };
         let context = Context {
@@ -146,25 +170,8 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
             Ok(loaded) => {
                 report.valid = true;
                 report.name = Some(loaded.value.name.clone());
-                let key = match &args.bundle {
-                    Some(b) => Some(b.clone()),
-                    None => org::locate(global.org.as_deref(), &file),
-                };
-                if !engines.contains_key(&key) {
-                    let engine = match &args.bundle {
-                        Some(b) => Evaluator::from_dir(b, clock)?,
-                        None => {
-                            let resolved = org::resolve(key.as_deref(), &file)?;
-                            ui.verbose(&super::org_in_words(
-                                &resolved.source,
-                                global.org.is_some(),
-                                file.parent().unwrap_or(Path::new(".")),
-                            ));
-                            Evaluator::embedded(&resolved.org, clock)?
-                        }
-                    };
-                    engines.insert(key.clone(), engine);
-                }
+                compile(&key, &file)?;
+                let mut engines = engines.borrow_mut();
                 let engine = engines
                     .get_mut(&key)
                     .ok_or_else(|| anyhow::anyhow!("policy engine missing"))?;

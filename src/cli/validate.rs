@@ -1,5 +1,7 @@
 //! `levee validate`: check manifests (and org configs), report every problem with its location.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -11,7 +13,7 @@ use crate::document::{self, Context, LoadError};
 use crate::exit::ExitStatus;
 use crate::manifest;
 use crate::org::{self, Org};
-use crate::policy::{self, Clock};
+use crate::policy::{Clock, Evaluator};
 use crate::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
@@ -76,7 +78,10 @@ fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-fn validate_one(global: &Global, path: &Path) -> (PathBuf, Outcome) {
+/// Policy engines by org config file, compiled on the first "did you mean" a file needs.
+type Engines = RefCell<HashMap<Option<PathBuf>, Option<Evaluator>>>;
+
+fn validate_one(global: &Global, engines: &Engines, path: &Path) -> (PathBuf, Outcome) {
     let file = manifest::locate(path);
     let is_org = file
         .file_name()
@@ -94,11 +99,16 @@ fn validate_one(global: &Global, path: &Path) -> (PathBuf, Outcome) {
         // The context: today (a creation date may not lie in the future) and the org's policy,
         // for "did you mean" hints on dataset names. An org config that does not load only costs
         // the hints; the commands that need it report it.
-        let org = std::cell::OnceCell::new();
+        let key = org::locate(global.org.as_deref(), &file);
         let lookalikes = |name: &str| {
-            org.get_or_init(|| org::resolve(global.org.as_deref(), &file).ok())
-                .as_ref()
-                .and_then(|o| policy::lookalikes(&o.org, name).ok())
+            let mut engines = engines.borrow_mut();
+            let engine = engines.entry(key.clone()).or_insert_with(|| {
+                let org = org::resolve(key.as_deref(), &file).ok()?;
+                Evaluator::embedded(&org.org, Clock::System).ok()
+            });
+            engine
+                .as_mut()
+                .and_then(|e| e.lookalikes(name).ok())
                 .unwrap_or_default()
         };
         let context = Context {
@@ -129,9 +139,10 @@ fn validate_one(global: &Global, path: &Path) -> (PathBuf, Outcome) {
 }
 
 pub fn run(global: &Global, args: &ValidateArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+    let engines = Engines::default();
     let results: Vec<(PathBuf, Outcome)> = expand(&args.paths)
         .iter()
-        .map(|p| validate_one(global, p))
+        .map(|p| validate_one(global, &engines, p))
         .collect();
     let status = results
         .iter()
