@@ -47,7 +47,7 @@ deny contains finding if {
 deny contains finding if {
 	some i, access in data_access
 	not has_text(object.get(access, "purpose", null))
-	name := dataset_names[i]
+	name := object.get(dataset_names, i, "")
 	finding := {
 		"id": "DATA-003",
 		"msg": sprintf("the access to `%s` gives no purpose", [name]),
@@ -66,7 +66,7 @@ deny contains finding if {
 	name := dataset_names[i]
 	not name in refused_datasets
 	allowed := dataset_access(name)
-	level := object.get(access, "access_level", "")
+	level := access.access_level
 	not level in allowed
 	finding := {
 		"id": "DATA-004",

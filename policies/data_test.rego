@@ -89,8 +89,8 @@ test_data_003_denies_a_null_purpose if {
 	"DATA-003" in deny_ids(with_top(proto, {"data_access": [{"dataset": "expenses", "access_level": "read", "purpose": null}]}))
 }
 
-test_data_004_denies_an_entry_with_the_access_level_absent if {
-	"DATA-004" in deny_ids(with_top(proto, {"data_access": [{"dataset": "expenses", "purpose": "reporting"}]}))
+test_data_004_quiet_with_the_access_level_absent if {
+	not "DATA-004" in deny_ids(with_top(proto, {"data_access": [{"dataset": "mystery", "purpose": "reporting"}]}))
 }
 
 test_data_005_quiet_with_data_access_absent if {
@@ -112,8 +112,12 @@ test_data_007_denies_names_that_are_not_slugs if {
 	}
 }
 
-test_data_007_denies_an_entry_with_the_dataset_absent if {
-	"DATA-007" in deny_ids(with_top(proto, {"data_access": [{"access_level": "read", "purpose": "reporting"}]}))
+test_data_007_quiet_with_the_dataset_absent if {
+	not "DATA-007" in deny_ids(with_top(proto, {"data_access": [{"access_level": "read", "purpose": "reporting"}]}))
+}
+
+test_data_003_denies_an_entry_with_the_dataset_absent_and_no_purpose if {
+	"DATA-003" in deny_ids(with_top(proto, {"data_access": [{"access_level": "read"}]}))
 }
 
 test_data_008_allows_registered_names if {

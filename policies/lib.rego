@@ -32,6 +32,11 @@ tier_order := ["prototype", "sandbox", "production"]
 # where OPA's answer undefined. So rules read the manifest only through `field`, which turns
 # absent and null into a fallback the rule chooses; tests/opa.rs fails on any other `input`
 # reference, and every rule has a unit test with its fields absent, run on both engines.
+#
+# A field the schema requires (classification, tier, owner, a secret's provider, a dataset's
+# name and access level) is bound first and then tested, so a rule that reads it stays silent
+# when it is absent, on both engines: levee refuses such a manifest before the policies run, and
+# the wizard evaluates half-answered manifests. An optional field gets the default its rule means.
 
 # The manifest's value at `path` (`["runtime", "cpu_limit"]`), or `fallback` when it is absent
 # or null.
@@ -40,9 +45,16 @@ field(path, fallback) := v if {
 	v != null
 } else := fallback
 
-classification := field(["classification"], "")
+# Required: undefined when absent.
+classification := c if {
+	c := field(["classification"], null)
+	is_string(c)
+}
 
-tier := field(["lifecycle", "tier"], "")
+tier := t if {
+	t := field(["lifecycle", "tier"], null)
+	is_string(t)
+}
 
 # The manifest's lists, read once per evaluation.
 data_access := field(["data_access"], [])
@@ -88,9 +100,10 @@ lookalikes(name) := {registered_name |
 	near(folded, registered_name)
 }
 
-# The dataset each entry of `data_access` names ("" when it names none), by index.
-dataset_names[i] := object.get(access, "dataset", "") if {
+# The dataset each entry of `data_access` names, by index (none for an entry without one).
+dataset_names[i] := name if {
 	some i, access in data_access
+	name := access.dataset
 }
 
 # The manifest's dataset names that levee refuses outright (DATA-007, DATA-008): the data rules

@@ -9,7 +9,8 @@ package levee.policy
 deny contains finding if {
 	domains := object.get(org, "owner_domains", [])
 	count(domains) > 0
-	owner := field(["owner"], "")
+	owner := field(["owner"], null)
+	is_string(owner)
 	parts := split(lower(owner), "@")
 	domain := parts[count(parts) - 1]
 	not domain in {lower(d) | some d in domains}

@@ -35,8 +35,8 @@ test_own_003_denies_production_with_the_cost_absent if {
 	"OWN-003" in deny_ids(json.remove(prod, ["cost"]))
 }
 
-test_own_001_denies_with_the_owner_absent if {
-	"OWN-001" in deny_ids(json.remove(proto, ["owner"]))
+test_own_001_quiet_with_the_owner_absent if {
+	not "OWN-001" in deny_ids(json.remove(proto, ["owner"]))
 }
 
 test_own_002_denies_a_null_or_blank_team if {

@@ -9,7 +9,7 @@ package levee.policy
 deny contains finding if {
 	some i, secret in secrets
 	allowed := object.get(org, ["secret_providers", classification], [])
-	provider := object.get(secret, "provider", "")
+	provider := secret.provider
 	not provider in allowed
 	finding := {
 		"id": "SEC-001",
@@ -27,8 +27,9 @@ deny contains finding if {
 #   severity: deny
 deny contains finding if {
 	some i, secret in secrets
-	object.get(secret, "provider", "") == "env"
-	not tier in object.get(org, "env_secret_tiers", [])
+	secret.provider == "env"
+	t := tier
+	not t in object.get(org, "env_secret_tiers", [])
 	finding := {
 		"id": "SEC-002",
 		"msg": sprintf("a %s app may not read `%s` from the environment", [tier, object.get(secret, "name", "")]),
