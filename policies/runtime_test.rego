@@ -61,7 +61,7 @@ test_run_005_denies_a_runtime_the_classification_forbids if {
 	"RUN-005" in deny_ids(with_in(prod, "runtime", {"type": "wasm"}))
 }
 
-test_run_005_default_runtime_is_sandboxed_container if {
+test_run_005_absent_type_is_sandboxed_container if {
 	"RUN-005" in deny_ids(json.remove(prod, ["runtime/type"]))
 }
 
@@ -111,4 +111,45 @@ test_run_007_finding_names_the_setting if {
 		with data.levee.org as fixture_org
 		with data.levee.clock as {"now_ns": now}
 	fields == {"settings.DOWNSTREAM_URL"}
+}
+
+test_run_001_quiet_with_cpu_absent if {
+	not "RUN-001" in deny_ids(json.remove(with_in(proto, "runtime", {"cpu_limit": 8}), ["runtime/cpu_limit"]))
+}
+
+test_run_001_quiet_with_a_null_cpu_limit if {
+	not "RUN-001" in deny_ids(with_in(proto, "runtime", {"cpu_limit": null}))
+}
+
+test_run_002_quiet_with_memory_absent if {
+	not "RUN-002" in deny_ids(json.remove(proto, ["runtime/mem_limit"]))
+}
+
+test_run_002_quiet_with_a_null_memory_limit if {
+	not "RUN-002" in deny_ids(with_in(proto, "runtime", {"mem_limit": null}))
+}
+
+test_run_003_quiet_with_max_runtime_absent if {
+	not "RUN-003" in deny_ids(json.remove(proto, ["runtime/max_runtime_minutes"]))
+}
+
+test_run_004_quiet_with_egress_absent if {
+	not "RUN-004" in deny_ids(json.remove(proto, ["runtime/egress"]))
+	not "RUN-004" in deny_ids(with_in(proto, "runtime", {"egress": null}))
+}
+
+test_run_005_null_type_is_sandboxed_container if {
+	"RUN-005" in deny_ids(with_in(prod, "runtime", {"type": null}))
+}
+
+test_run_001_millicores_are_exact if {
+	not "RUN-001" in deny_ids(with_in(proto, "runtime", {"cpu_limit": "500m"}))
+	not "RUN-001" in deny_ids(with_in(proto, "runtime", {"cpu_limit": 0.5}))
+	not "RUN-001" in deny_ids(with_in(proto, "runtime", {"cpu_limit": "0.5"}))
+	fs := data.levee.policy.deny with input as with_in(proto, "runtime", {"cpu_limit": 0.57})
+		with data.levee.org as object.union(fixture_org, {"tiers": {"prototype": {"max_cpu_millicores": 569}}})
+		with data.levee.clock as {"now_ns": now}
+	some f in fs
+	f.id == "RUN-001"
+	f.msg == "the CPU limit (570m) is above the prototype cap (569m)"
 }

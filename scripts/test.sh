@@ -36,6 +36,25 @@ for tool in check-jsonschema actionlint zizmor yamllint kubernetes-validate hado
   [ -x "$LEVEE_VALIDATORS_BIN/$tool" ] || { echo "error: validator $tool is missing from .venv/bin" >&2; exit 1; }
 done
 
+step "reference OPA (.venv, scripts/requirements-opa.txt)"
+# OPA v1.20 as a C library with Python bindings: the oracle the Rego tests compare regorus with
+# (scripts/opa-oracle.py). The wheel declares Python >= 3.14, so pip cannot install it into this
+# venv; it is downloaded for 3.14 with its pinned hash checked, then unpacked into site-packages.
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+opa_stamp=.venv/.requirements-opa
+if ! cmp -s scripts/requirements-opa.txt "$opa_stamp" 2>/dev/null || [ ! -f "$site/opa_bindings/libopabridge.so" ]; then
+  wheels=$(mktemp -d)
+  .venv/bin/python -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --python-version 3.14 --platform manylinux_2_34_x86_64 --require-hashes \
+    -r scripts/requirements-opa.txt -d "$wheels"
+  rm -rf "$site"/opa_bindings "$site"/opa_golib_python_bindings-*.dist-info
+  .venv/bin/python -m zipfile -e "$wheels"/opa_golib_python_bindings-*.whl "$site"
+  rm -rf "$wheels"
+  cp scripts/requirements-opa.txt "$opa_stamp"
+fi
+.venv/bin/python -c 'from opa_bindings import OpaEngine; e = OpaEngine(); e.add_policy("p.rego", "package p\nx := 1\n"); assert e.eval_document("p.x") == 1' \
+  || { echo "error: the reference OPA (opa_bindings) does not load from .venv" >&2; exit 1; }
+
 step "Node validators (tests/backstage, tests/kyverno: npm ci)"
 bash scripts/node-validators-setup.sh
 

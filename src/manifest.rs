@@ -309,8 +309,8 @@ pub struct Secret {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DataAccess {
-    /// The dataset's name in the org's registry.
-    #[schemars(length(min = 1))]
+    /// The dataset's name in the org's registry: lowercase letters, digits and hyphens.
+    #[schemars(regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$"))]
     pub dataset: String,
     /// What the app does with it.
     pub access_level: AccessLevel,
@@ -616,7 +616,7 @@ impl Manifest {
 
     /// Serializes to YAML (plain, without comments).
     pub fn to_yaml(&self) -> String {
-        serde_norway::to_string(self).unwrap_or_default()
+        crate::yaml::quote_yaml11_scalars(&serde_norway::to_string(self).unwrap_or_default())
     }
 }
 
@@ -705,6 +705,17 @@ pub fn is_valid_name(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
+/// Is `s` a dataset name: lowercase letters and digits, in words joined by single hyphens
+/// (`payroll`, `office-hours`)? The policy's `is_slug` (policies/lib.rego) says the same.
+pub fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('-').all(|w| {
+            !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
 /// The meaning checks: everything the schema cannot say, each at its own position.
 pub fn check(cx: &mut Checker<'_>) {
     if let Some(Value::String(name)) = cx.get("/name")
@@ -781,6 +792,8 @@ pub fn check(cx: &mut Checker<'_>) {
     check_secrets(cx);
     check_settings(cx);
     check_dates(cx);
+    check_datasets(cx);
+    check_yaml11(cx);
     if let Some(Value::String(issuer)) = cx.get("/sso/issuer") {
         let local =
             issuer.starts_with("http://localhost") || issuer.starts_with("http://127.0.0.1");
@@ -924,6 +937,17 @@ fn check_dates(cx: &mut Checker<'_>) {
             ),
         }
     }
+    // Dates carry no time zone, and east of UTC the calendar runs up to a day ahead: a date is
+    // in the future once it is later than tomorrow in UTC (the policy's LIFE-005 agrees).
+    if let (Some(created), Some(today)) = (dates[0], cx.context.today)
+        && today.0.tomorrow().is_ok_and(|latest| created.0 > latest)
+    {
+        cx.error(
+            "/lifecycle/created",
+            format!("the app's creation date ({created}) is in the future (today is {today})"),
+            "set `lifecycle.created` to the day the app was created; a prototype's lifetime counts from it",
+        );
+    }
     if let [Some(created), Some(expires)] = dates
         && expires <= created
     {
@@ -932,6 +956,86 @@ fn check_dates(cx: &mut Checker<'_>) {
             format!("the app expires ({expires}) before it is created ({created})"),
             "set `lifecycle.expires` to a date after `lifecycle.created`",
         );
+    }
+}
+
+/// Dataset names are slugs: anything else is refused here, with the registered dataset it looks
+/// like when the context can ask the org's policy (the policy denies it too, DATA-007/008).
+fn check_datasets(cx: &mut Checker<'_>) {
+    let Some(Value::Array(accesses)) = cx.get("/data_access") else {
+        return;
+    };
+    for (i, access) in accesses.iter().enumerate() {
+        let Some(Value::String(name)) = access.get("dataset") else {
+            continue;
+        };
+        if is_slug(name) {
+            continue;
+        }
+        let similar = cx
+            .context
+            .dataset_lookalikes
+            .map(|lookalikes| lookalikes(name))
+            .unwrap_or_default();
+        let hint = match similar.first() {
+            Some(registered) => format!(
+                "did you mean `{registered}`? Write `dataset: {registered}`, the name the org's dataset registry lists"
+            ),
+            None => {
+                "write the dataset's name as the org's dataset registry (levee.org.yaml) lists it"
+                    .to_string()
+            }
+        };
+        cx.error(
+            &format!("/data_access/{i}/dataset"),
+            format!(
+                "`{}` is not a dataset name: dataset names are lowercase letters, digits and hyphens",
+                truncate(name)
+            ),
+            hint,
+        );
+    }
+}
+
+/// Plain scalars that YAML 1.1 readers take for something else: in CI, OPA and conftest read
+/// app.yaml with go-yaml v2, where `no` is `false` and `012` is octal. The policy would judge
+/// another manifest than levee does, so such a value must be written unambiguously.
+fn check_yaml11(cx: &mut Checker<'_>) {
+    use crate::yaml::Yaml11;
+    for scalar in cx.yaml11() {
+        let text = truncate(&scalar.text);
+        let ours = cx.get(&scalar.pointer);
+        let (message, hint) = match (&scalar.reading, ours) {
+            (Yaml11::Value(theirs), Some(Value::Number(n))) => (
+                format!(
+                    "`{text}` is the number {n} to levee but {} to YAML 1.1 readers, as OPA and conftest read app.yaml in CI (a leading 0 means octal there)",
+                    describe(theirs)
+                ),
+                format!("write `{n}`, or quote the value if it is text: `\"{text}\"`"),
+            ),
+            (Yaml11::Value(theirs), _) => (
+                format!(
+                    "`{text}` is text to levee but {} to YAML 1.1 readers, as OPA and conftest read app.yaml in CI",
+                    describe(theirs)
+                ),
+                format!("quote it so that every reader sees text: `\"{text}\"`"),
+            ),
+            (Yaml11::NotFinite, _) => (
+                format!("`{text}` is not a number every reader agrees on"),
+                "write a finite number, or quote the value if it is text".to_string(),
+            ),
+        };
+        cx.error(&scalar.pointer, message, hint);
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Null => "null".to_string(),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the text \"{s}\""),
+        other => other.to_string(),
     }
 }
 
@@ -1030,6 +1134,14 @@ pub fn load(
     path: &std::path::Path,
 ) -> Result<crate::document::Loaded<Manifest>, crate::document::LoadError> {
     crate::document::load::<Manifest>(&locate(path))
+}
+
+/// [`load`], with the context the checks may consult (today's date, the org's dataset names).
+pub fn load_with(
+    path: &std::path::Path,
+    context: crate::document::Context<'_>,
+) -> Result<crate::document::Loaded<Manifest>, crate::document::LoadError> {
+    crate::document::load_with::<Manifest>(&locate(path), context)
 }
 
 #[cfg(test)]

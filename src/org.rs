@@ -339,11 +339,18 @@ impl Org {
         set.or(&TierCaps::builtin(tier))
     }
 
-    /// A dataset's classification; unknown datasets count as confidential.
-    pub fn dataset_classification(&self, name: &str) -> Classification {
-        self.datasets
-            .get(name)
-            .map_or(Classification::Confidential, |d| d.classification)
+    /// A dataset's classification for an app classified `app`, as the policy counts it: an
+    /// unregistered dataset is restricted for confidential and restricted apps and confidential
+    /// for the others (never less sensitive than it could be).
+    pub fn dataset_classification(&self, name: &str, app: Classification) -> Classification {
+        self.datasets.get(name).map_or(
+            if app >= Classification::Confidential {
+                Classification::Restricted
+            } else {
+                Classification::Confidential
+            },
+            |d| d.classification,
+        )
     }
 
     /// Secret providers allowed for a classification.
@@ -427,6 +434,17 @@ impl Checked for Org {
                         &format!("/owner_domains/{i}"),
                         format!("`{s}` is not a domain"),
                         "list bare e-mail domains, like `acme.corp`",
+                    );
+                }
+            }
+        }
+        if let Some(Value::Object(datasets)) = cx.get("/datasets") {
+            for name in datasets.keys() {
+                if !crate::manifest::is_slug(name) {
+                    cx.error(
+                        &format!("/datasets/{}", crate::yaml::escape_pointer(name)),
+                        format!("`{name}` is not a dataset name: dataset names are lowercase letters, digits and hyphens"),
+                        "rename the dataset (manifests name datasets exactly as the registry does)",
                     );
                 }
             }

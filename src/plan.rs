@@ -181,7 +181,7 @@ pub fn effective_classification(manifest: &Manifest, org: &Org) -> (Classificati
     let mut c = manifest.classification;
     let mut reasons = Vec::new();
     for access in &manifest.data_access {
-        let dc = org.dataset_classification(&access.dataset);
+        let dc = org.dataset_classification(&access.dataset, manifest.classification);
         if dc > c {
             reasons.push(format!(
                 "dataset `{}` is {dc}, above the app's `{}`",

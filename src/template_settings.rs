@@ -184,8 +184,16 @@ pub fn problems(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
 /// with a record beside it, that it sets every setting its template requires. All problems come
 /// together, as one invalid file.
 pub fn load(path: &Path) -> Result<Loaded<Manifest>, LoadError> {
+    load_with(path, crate::document::Context::default())
+}
+
+/// [`load`], with the context the manifest's checks may consult (today, the org's dataset names).
+pub fn load_with(
+    path: &Path,
+    context: crate::document::Context<'_>,
+) -> Result<Loaded<Manifest>, LoadError> {
     let file = manifest::locate(path);
-    let loaded = manifest::load(path);
+    let loaded = manifest::load_with(path, context);
     let is_app = file.file_name().and_then(|n| n.to_str()) == Some(manifest::FILE_NAME);
     if !is_app {
         return loaded;

@@ -27,16 +27,21 @@ fn the_documented_example_is_valid_and_means_what_it_says() {
     assert!(org.owner_domain_allowed("jane@acme.corp"));
     assert!(!org.owner_domain_allowed("jane@gmail.com"));
     assert_eq!(
-        org.dataset_classification("expenses"),
+        org.dataset_classification("expenses", Classification::Internal),
         Classification::Confidential
     );
     assert_eq!(
-        org.dataset_classification("office-locations"),
+        org.dataset_classification("office-locations", Classification::Restricted),
         Classification::Public
     );
+    // An unregistered dataset is never less sensitive than it could be.
     assert_eq!(
-        org.dataset_classification("unknown"),
+        org.dataset_classification("unknown", Classification::Internal),
         Classification::Confidential
+    );
+    assert_eq!(
+        org.dataset_classification("unknown", Classification::Confidential),
+        Classification::Restricted
     );
     assert!(org.egress_approved("hr.internal.acme.corp"));
     assert_eq!(org.tier(Tier::Sandbox).max_cpu, Some(Cpu(1000)));

@@ -261,7 +261,7 @@ fn production_without_groups_and_with_env_secrets_is_refused_with_every_reason()
     for (id, field, at) in [
         (
             "AUTH-006",
-            "sso",
+            "sso.groups",
             format!("./app.yaml:{}:", line_of("sso: oidc")),
         ),
         ("OWN-002", "team", "./app.yaml (team)".to_string()),

@@ -13,6 +13,11 @@ fn name() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9-]{1,40}"
 }
 
+/// A dataset name: lowercase words joined by single hyphens.
+fn slug() -> impl Strategy<Value = String> {
+    "[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,3}"
+}
+
 fn text() -> impl Strategy<Value = String> {
     // Free text with the characters that trouble YAML writers: quotes, colons, hashes, leading
     // dashes and spaces, unicode, newlines.
@@ -91,7 +96,7 @@ fn manifest() -> impl Strategy<Value = Manifest> {
         (
             option::of(runtime()),
             proptest::sample::subsequence(vec!["API_KEY", "TOKEN", "DB_PASSWORD"], 0..3),
-            vec((name(), pick(AccessLevel::ALL), option::of(text())), 0..3),
+            vec((slug(), pick(AccessLevel::ALL), option::of(text())), 0..3),
             pick(Tier::ALL),
             option::of(date()),
             1u32..400,

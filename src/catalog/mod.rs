@@ -272,7 +272,7 @@ impl Entry {
                 .map(|d| EntryData {
                     dataset: d.dataset.clone(),
                     access_level: d.access_level,
-                    classification: org.dataset_classification(&d.dataset),
+                    classification: org.dataset_classification(&d.dataset, m.classification),
                 })
                 .collect(),
             tier: m.lifecycle.tier,

@@ -589,6 +589,8 @@ impl<'a, 'p> Wizard<'a, 'p> {
         let d = Document {
             value: doc.clone(),
             spans: Default::default(),
+            // Answers are values, not YAML text: app.yaml quotes every string it writes.
+            yaml11: Vec::new(),
         };
         document::check_document::<Manifest>(Path::new(crate::manifest::FILE_NAME), &d)
             .into_iter()

@@ -492,6 +492,8 @@ pub static QUESTIONS: &[Spec] = &[
         field: "/classification",
         input: Input::Select,
         // The most sensitive of the datasets the app uses (the registry knows), else internal.
+        // An unregistered dataset proposes restricted: the policy counts it as restricted for
+        // confidential and restricted apps and as confidential below, so no lower class passes.
         default: |cx| {
             let items = cx
                 .get("/data_access")
@@ -500,7 +502,11 @@ pub static QUESTIONS: &[Spec] = &[
             let most = items
                 .iter()
                 .filter_map(|d| d.get("dataset").and_then(Value::as_str))
-                .map(|name| cx.setup.org.dataset_classification(name))
+                .map(|name| {
+                    cx.setup
+                        .org
+                        .dataset_classification(name, Classification::Restricted)
+                })
                 .max()
                 .unwrap_or(Classification::Internal);
             Some(most.max(Classification::Internal).to_string())
