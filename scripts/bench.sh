@@ -14,6 +14,36 @@ ensure_dev_null
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
+# The peers levee is compared with, installed once into a bench-only location (never the test
+# .venv): a venv with copier, cookiecutter, cyclonedx-py and the reference OPA library
+# (opa_bindings, unpacked from its hash-pinned wheel as scripts/test.sh does), and an npm prefix
+# with cyclonedx-npm. Override the location with LEVEE_BENCH_PEERS.
+PEERS="${LEVEE_BENCH_PEERS:-$CARGO_TARGET_DIR/bench-peers}"
+PEER_PY="$PEERS/venv/bin/python"
+setup_peers() {
+    if [[ -n "${PEERS_READY:-}" ]]; then return; fi
+    local stamp="$PEERS/.installed-v1"
+    if [[ ! -f "$stamp" ]]; then
+        rm -rf "$PEERS" && mkdir -p "$PEERS"
+        python3 -m venv "$PEERS/venv"
+        "$PEERS/venv/bin/pip" install --quiet --disable-pip-version-check \
+            copier==9.19.1 cookiecutter==2.6.0 cyclonedx-bom==7.5.0 pyyaml
+        local site wheels
+        site=$("$PEER_PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+        wheels=$(mktemp -d)
+        "$PEERS/venv/bin/pip" download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+            --python-version 3.14 --platform manylinux_2_34_x86_64 --require-hashes \
+            -r "$ROOT/scripts/requirements-opa.txt" -d "$wheels"
+        "$PEER_PY" -m zipfile -e "$wheels"/opa_golib_python_bindings-*.whl "$site"
+        rm -rf "$wheels"
+        npm install --silent --no-audit --no-fund --prefix "$PEERS/npm" @cyclonedx/cyclonedx-npm@6.0.1 >/dev/null
+        touch "$stamp"
+    fi
+    "$PEER_PY" -c 'from opa_bindings import OpaEngine' \
+        || { echo "error: the reference OPA does not load from $PEERS/venv" >&2; exit 2; }
+    PEERS_READY=1
+}
+
 build_release() {
     if [[ -z "${LEVEE_BUILT:-}" ]]; then
         (cd "$ROOT" && cargo build --release --quiet)
