@@ -363,13 +363,18 @@ pub struct Change {
     pub exec: Option<bool>,
 }
 
-/// A rename of the swap, announced to the hook just before it happens.
+/// A point of the swap, announced to the hook: each rename just before it happens, and the
+/// moments between the phases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step<'a> {
+    /// Every new file is staged and flushed; nothing in the app has changed yet.
+    Staged,
     /// The old file at this path moves to the staging directory.
     Backup(&'a Path),
     /// The new file moves from the staging directory to this path.
     Install(&'a Path),
+    /// Every rename is made; the journal still says `swapping`.
+    Swapped,
 }
 
 /// The journal of a swap (`.levee/upgrade-journal.json`).
@@ -510,13 +515,27 @@ impl AppDir {
             // Undo whatever was swapped; if even that fails the journal stays, and the next run
             // completes the swap from the staged files.
             if journal.state == STATE_SWAPPING {
-                self.rollback(&journal, &stage)?;
-                journal.state = STATE_STAGING.into();
-                self.write_journal(&journal)?;
+                let undone = self.rollback(&journal, &stage).and_then(|()| {
+                    journal.state = STATE_STAGING.into();
+                    self.write_journal(&journal)
+                });
+                if let Err(e2) = undone {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!(
+                            "{e}; undoing the changes failed too ({e2}): {JOURNAL} stays, and \
+                             the next `levee upgrade` completes the {}",
+                            journal.label
+                        ),
+                    ));
+                }
             }
             imp::remove_stage(&stage.parent, &stage.name);
             self.remove_journal()?;
-            return Err(e);
+            return Err(io::Error::new(
+                e.kind(),
+                format!("{e} (nothing was changed: the app is as it was)"),
+            ));
         }
         journal.state = STATE_DONE.into();
         self.write_journal(&journal)?;
@@ -594,6 +613,7 @@ impl AppDir {
             f.sync_all()?;
         }
         imp::sync(&stage.dir);
+        hook(Step::Staged)?;
         journal.state = STATE_SWAPPING.into();
         self.write_journal(journal)?;
         let mut touched: Vec<imp::Dir> = Vec::new();
@@ -626,7 +646,7 @@ impl AppDir {
         }
         imp::sync(&self.fd);
         imp::sync(&stage.dir);
-        Ok(())
+        hook(Step::Swapped)
     }
 
     /// Puts every old file back and every new one into the staging directory again.
@@ -793,16 +813,8 @@ impl AppDir {
     }
 
     fn remove_journal(&self) -> io::Result<()> {
-        let (parts, name) = split(Path::new(JOURNAL))?;
-        if let Some(chain) = self.walk(&parts, false)? {
-            let dir = chain.last().unwrap_or(&self.fd);
-            match imp::unlink(dir, &name) {
-                Ok(()) => imp::sync(dir),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        // `.levee/` goes too when the journal was all it held (a directory that is not an app).
+        self.remove(Path::new(JOURNAL)).map(|_| ())
     }
 }
 

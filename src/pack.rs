@@ -169,6 +169,15 @@ pub enum PackError {
     Invalid { file: String, message: String },
     #[error("the template pack contains a symlink, which levee refuses: {0}")]
     Symlink(String),
+    #[error(
+        "the template pack contains `{0}`; levee refuses `.git` in a pack (it would be copied into \
+         every app, where git runs its hooks and config)"
+    )]
+    GitDir(String),
+    #[error(
+        "the template pack contains {what}, which levee refuses (only files and directories): {path}"
+    )]
+    Special { path: String, what: &'static str },
     #[error("git {action} failed for {repo}: {message}")]
     Git {
         action: &'static str,
@@ -183,8 +192,12 @@ pub enum PackError {
 #[derive(Debug)]
 enum Tree {
     Embedded(&'static Dir<'static>),
-    /// An archived built-in version, rebuilt in memory: path (`/`-separated) -> bytes.
-    Memory(std::collections::BTreeMap<String, Vec<u8>>),
+    /// An archived built-in version or a git tag, read into memory: path (`/`-separated) ->
+    /// bytes, and the paths that are executable.
+    Memory(
+        std::collections::BTreeMap<String, Vec<u8>>,
+        std::collections::BTreeSet<String>,
+    ),
     Disk {
         root: PathBuf,
         /// Keeps a git checkout alive for the run.
@@ -295,7 +308,7 @@ pub fn archived(
             files.insert(f.path, f.bytes);
         }
     }
-    let pack = finish(Tree::Memory(files), Origin::Builtin)?;
+    let pack = finish(Tree::Memory(files, Default::default()), Origin::Builtin)?;
     if pack.version.to_string() != version {
         return Err(PackError::Invalid {
             file: format!("templates-archive/{version}/pack.yaml"),
@@ -386,7 +399,7 @@ impl Tree {
                 .dirs()
                 .filter_map(|d| d.path().file_name()?.to_str().map(str::to_string))
                 .collect()),
-            Tree::Memory(files) => {
+            Tree::Memory(files, _) => {
                 let mut out: Vec<String> = files
                     .keys()
                     .filter_map(|k| k.split_once('/').map(|(d, _)| d.to_string()))
@@ -410,7 +423,7 @@ impl Tree {
     fn exists(&self, rel: &str) -> bool {
         match self {
             Tree::Embedded(dir) => dir.get_file(rel).is_some(),
-            Tree::Memory(files) => files.contains_key(rel),
+            Tree::Memory(files, _) => files.contains_key(rel),
             Tree::Disk { root, .. } => root.join(rel).is_file(),
         }
     }
@@ -418,7 +431,7 @@ impl Tree {
     fn is_dir(&self, rel: &str) -> bool {
         match self {
             Tree::Embedded(dir) => dir.get_dir(rel).is_some(),
-            Tree::Memory(files) => {
+            Tree::Memory(files, _) => {
                 let prefix = format!("{rel}/");
                 files
                     .range(prefix.clone()..)
@@ -432,10 +445,10 @@ impl Tree {
     fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, PackError> {
         match self {
             Tree::Embedded(dir) => Ok(dir.get_file(rel).map(|f| f.contents().to_vec())),
-            Tree::Memory(files) => Ok(files.get(rel).cloned()),
+            Tree::Memory(files, _) => Ok(files.get(rel).cloned()),
             Tree::Disk { root, .. } => {
                 let path = root.join(rel);
-                match std::fs::read(&path) {
+                match crate::input::read(&path, MAX_FILE_BYTES) {
                     Ok(b) => Ok(Some(b)),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                     Err(e) => Err(io(&path, e)),
@@ -453,7 +466,7 @@ impl Tree {
                     collect_embedded(dir, dir.path(), &mut out);
                 }
             }
-            Tree::Memory(files) => {
+            Tree::Memory(files, executable) => {
                 let prefix = format!("{rel}/");
                 for (k, bytes) in files.range(prefix.clone()..) {
                     let Some(path) = k.strip_prefix(&prefix) else {
@@ -462,7 +475,7 @@ impl Tree {
                     out.push(SourceFile {
                         path: path.to_string(),
                         bytes: bytes.clone(),
-                        executable: false,
+                        executable: executable.contains(k),
                     });
                 }
             }
@@ -505,7 +518,7 @@ fn collect_disk(dir: &Path, base: &Path, out: &mut Vec<SourceFile>) -> Result<()
             let rel = path.strip_prefix(base).unwrap_or(&path);
             out.push(SourceFile {
                 path: slash_path(rel),
-                bytes: std::fs::read(&path).map_err(|e| io(&path, e))?,
+                bytes: crate::input::read(&path, MAX_FILE_BYTES).map_err(|e| io(&path, e))?,
                 executable: is_executable(&meta),
             });
         }
@@ -531,7 +544,9 @@ fn slash_path(rel: &Path) -> String {
         .join("/")
 }
 
-/// Refuses any symlink in the pack (the `.git` directory of a checkout is not part of it).
+/// Refuses any symlink, special file (a named pipe, a device) or `.git` (any case, also as
+/// NTFS and HFS+ spell it) in the pack. The `.git` directory at the root of a checked-out pack
+/// is the checkout's, not the pack's: it is skipped, never read.
 fn refuse_symlinks(dir: &Path, root: &Path) -> Result<(), PackError> {
     for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
         let entry = entry.map_err(|e| io(dir, e))?;
@@ -539,17 +554,49 @@ fn refuse_symlinks(dir: &Path, root: &Path) -> Result<(), PackError> {
         if dir == root && entry.file_name() == ".git" {
             continue;
         }
+        let shown = || {
+            path.strip_prefix(root)
+                .unwrap_or(&path)
+                .display()
+                .to_string()
+        };
+        if is_dotgit(&entry.file_name().to_string_lossy()) {
+            return Err(PackError::GitDir(shown()));
+        }
         let ft = entry.file_type().map_err(|e| io(&path, e))?;
         if ft.is_symlink() {
-            let shown = path.strip_prefix(root).unwrap_or(&path);
-            return Err(PackError::Symlink(shown.display().to_string()));
+            return Err(PackError::Symlink(shown()));
         }
         if ft.is_dir() {
             refuse_symlinks(&path, root)?;
+        } else if !ft.is_file() {
+            return Err(PackError::Special {
+                path: shown(),
+                what: crate::input::describe(&ft),
+            });
         }
     }
     Ok(())
 }
+
+/// Is this path segment `.git` as some filesystem would read it: any case, with trailing dots
+/// or spaces (NTFS), with Unicode characters HFS+ ignores, or the NTFS short name `git~1`?
+/// (The checks git itself makes on tree entries.)
+pub fn is_dotgit(segment: &str) -> bool {
+    let folded: String = segment
+        .chars()
+        .filter(|c| {
+            !matches!(c,
+                '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}')
+        })
+        .collect::<String>()
+        .trim_end_matches(['.', ' '])
+        .to_lowercase();
+    folded == ".git" || folded == "git~1"
+}
+
+/// The largest file a pack may hold.
+const MAX_FILE_BYTES: u64 = 32 << 20;
 
 fn io(path: &Path, source: std::io::Error) -> PackError {
     PackError::Io {
@@ -806,6 +853,7 @@ impl GitVersions {
         )
         .map_err(|m| git_err("ls-tree", m))?;
         let mut entries: Vec<(String, String)> = Vec::new(); // (object id, path)
+        let mut executable = std::collections::BTreeSet::new();
         for item in listing.split('\0').filter(|i| !i.is_empty()) {
             let Some((meta, path)) = item.split_once('\t') else {
                 continue;
@@ -814,6 +862,12 @@ impl GitVersions {
             let (mode, kind, id) = (parts.next(), parts.next(), parts.next());
             if mode == Some("120000") {
                 return Err(PackError::Symlink(path.to_string()));
+            }
+            if path.split('/').any(is_dotgit) {
+                return Err(PackError::GitDir(path.to_string()));
+            }
+            if mode == Some("100755") {
+                executable.insert(path.to_string());
             }
             if let (Some("blob"), Some(id)) = (kind, id) {
                 entries.push((id.to_string(), path.to_string()));
@@ -839,7 +893,7 @@ impl GitVersions {
             .collect();
         drop(known);
         let pack = finish(
-            Tree::Memory(files),
+            Tree::Memory(files, executable),
             Origin::Git {
                 repo: self.repo.clone(),
                 tag: tag.clone(),

@@ -570,7 +570,11 @@ impl Promotion {
 
     /// Writes `app.yaml` (atomically), then the managed files as `levee sync` does.
     pub fn apply(&self) -> Result<Written, PromoteError> {
-        managed::write_atomic(&self.manifest_path, self.new_text.as_bytes())?;
+        let name = self
+            .manifest_path
+            .file_name()
+            .map_or_else(|| "app.yaml".into(), |n| n.to_string_lossy().into_owned());
+        managed::write_file(&self.app, &name, self.new_text.as_bytes())?;
         let actions = managed::apply(&self.app, &self.entries, false)?;
         let mut written = Written {
             files: vec![

@@ -102,9 +102,35 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
         org: global.org.clone(),
     };
 
-    // Each app's record, and its pack source (prepared once per distinct source).
+    // An upgrade a crash interrupted is completed first (a dry run only reports it), then
+    // each app's record is read, and its pack source (prepared once per distinct source).
     let mut work: Vec<(PathBuf, AppSource)> = Vec::new();
+    let mut recovered: HashMap<PathBuf, String> = HashMap::new();
     for app in &apps {
+        let pending = if args.dry_run {
+            crate::appdir::AppDir::open(app)
+                .and_then(|d| d.pending())
+                .map_err(|e| e.to_string())
+                .and_then(|p| match p {
+                    Some(label) => Err(format!(
+                        "an interrupted {label} is waiting to be completed: run `levee upgrade` \
+                         without --dry-run to complete it first"
+                    )),
+                    None => Ok(()),
+                })
+        } else {
+            upgrade::recover(app)
+                .map(|r| {
+                    if let Some(r) = r {
+                        recovered.insert(app.clone(), r.to_string());
+                    }
+                })
+                .map_err(|e| format!("{e}"))
+        };
+        if let Err(e) = pending {
+            work.push((app.clone(), Err(e)));
+            continue;
+        }
         let entry = upgrade::read_record(app)
             .map(|r| {
                 let source = args.templates.clone().unwrap_or_else(|| {
@@ -161,6 +187,14 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
             report
         })
         .collect();
+    for r in &mut reports {
+        if let Some(note) = recovered.get(&r.app) {
+            r.warning = Some(match r.warning.take() {
+                Some(w) => format!("{note}; {w}"),
+                None => note.clone(),
+            });
+        }
+    }
     if let Some(b) = bar {
         b.finish_and_clear();
     }
