@@ -369,7 +369,8 @@ pub struct Change {
 pub enum Step<'a> {
     /// Every new file is staged and flushed; nothing in the app has changed yet.
     Staged,
-    /// The old file at this path moves to the staging directory.
+    /// The old file at this path is kept in the staging directory (a second link, or a move
+    /// for a deletion); announced for every change, whether or not there was an old file.
     Backup(&'a Path),
     /// The new file moves from the staging directory to this path.
     Install(&'a Path),
@@ -442,8 +443,10 @@ impl AppDir {
     ///    the parent would fail with EXDEV) or the parent is not writable, it is inside `.levee/`.
     /// 2. Every new file is written there and flushed.
     /// 3. The journal turns to `swapping`: from here on, a run that finds it completes the swap.
-    /// 4. For each change in order: the old file moves to the staging directory, the new file
-    ///    moves into place (same filesystem: each is one atomic rename).
+    /// 4. For each change in order: the old file gets a second link in the staging directory
+    ///    (for a rollback), then the new file replaces it in one atomic rename (same
+    ///    filesystem), so no path is ever missing; a deleted file moves to the staging
+    ///    directory in one rename.
     /// 5. The journal turns to `done`, the staging directory is removed, then the journal.
     ///
     /// A failure during 4 renames everything back (the app is left as it was). `hook` is called
@@ -624,18 +627,25 @@ impl AppDir {
                 continue; // deleting a file whose directory is already gone
             };
             let dir = chain.last().unwrap_or(&self.fd);
-            match imp::kind(dir, &name)? {
-                None => {}
-                Some(Kind::File { .. } | Kind::Special(_)) => {
-                    hook(Step::Backup(&c.path))?;
-                    imp::rename(dir, &name, &stage.dir, OsStr::new(&format!("o{i}")))?;
-                }
+            let (n, o) = (format!("n{i}"), format!("o{i}"));
+            let (n, o) = (OsStr::new(&n), OsStr::new(&o));
+            let old = match imp::kind(dir, &name)? {
+                None => false,
+                Some(Kind::File { .. } | Kind::Special(_)) => true,
                 Some(Kind::Dir) => return Err(in_context(&c.path, is_a_directory())),
                 Some(Kind::Symlink) => return Err(symlink_refused(&slash(&c.path))),
-            }
+            };
+            hook(Step::Backup(&c.path))?;
             if c.content.is_some() {
+                // The old file stays in place (a second link to it is kept for a rollback)
+                // until the new one replaces it in one rename: the path is never missing.
+                if old {
+                    keep_old(dir, &name, &stage.dir, o)?;
+                }
                 hook(Step::Install(&c.path))?;
-                imp::rename(&stage.dir, OsStr::new(&format!("n{i}")), dir, &name)?;
+                imp::rename(&stage.dir, n, dir, &name)?;
+            } else if old {
+                imp::rename(dir, &name, &stage.dir, o)?;
             }
             if let Some(d) = chain.into_iter().last() {
                 touched.push(d);
@@ -649,7 +659,8 @@ impl AppDir {
         hook(Step::Swapped)
     }
 
-    /// Puts every old file back and every new one into the staging directory again.
+    /// Puts every old file back, keeping each new one in the staging directory again (so that a
+    /// rollback cut short can still be completed forward).
     fn rollback(&self, journal: &Journal, stage: &Stage) -> io::Result<()> {
         for (i, op) in journal.ops.iter().enumerate().rev() {
             let rel = PathBuf::from(&op.path);
@@ -659,14 +670,21 @@ impl AppDir {
             };
             let dir = chain.last().unwrap_or(&self.fd);
             let (n, o) = (format!("n{i}"), format!("o{i}"));
-            if op.new
-                && imp::kind(&stage.dir, OsStr::new(&n))?.is_none()
-                && imp::kind(dir, &name)?.is_some()
-            {
-                imp::rename(dir, &name, &stage.dir, OsStr::new(&n))?;
-            }
-            if imp::kind(&stage.dir, OsStr::new(&o))?.is_some() {
-                imp::rename(&stage.dir, OsStr::new(&o), dir, &name)?;
+            let (n, o) = (OsStr::new(&n), OsStr::new(&o));
+            let has_n = imp::kind(&stage.dir, n)?.is_some();
+            let has_o = imp::kind(&stage.dir, o)?.is_some();
+            let has_t = imp::kind(dir, &name)?.is_some();
+            if op.new && !has_n && has_t {
+                // Installed: the new file goes back to the staging directory.
+                if has_o {
+                    keep_old(dir, &name, &stage.dir, n)?;
+                    imp::rename(&stage.dir, o, dir, &name)?;
+                } else {
+                    imp::rename(dir, &name, &stage.dir, n)?;
+                }
+            } else if has_o && (!has_t || !op.new) {
+                // Deleted, or moved aside when a second link was not possible.
+                imp::rename(&stage.dir, o, dir, &name)?;
             }
         }
         for d in journal.created_dirs.iter().rev() {
@@ -679,14 +697,14 @@ impl AppDir {
         Ok(())
     }
 
-    /// Makes every rename the journal lists that has not happened yet.
+    /// Makes every change the journal lists that has not happened yet.
     fn roll_forward(&self, journal: &Journal, stage: &Stage) -> io::Result<()> {
         for (i, op) in journal.ops.iter().enumerate() {
             let rel = PathBuf::from(&op.path);
             let (parts, name) = split(&rel)?;
             let (n, o) = (format!("n{i}"), format!("o{i}"));
-            let staged = imp::kind(&stage.dir, OsStr::new(&n))?.is_some();
-            if op.new && !staged {
+            let (n, o) = (OsStr::new(&n), OsStr::new(&o));
+            if op.new && imp::kind(&stage.dir, n)?.is_none() {
                 continue; // already in place
             }
             let Some(chain) = self.walk(&parts, op.new)? else {
@@ -696,11 +714,11 @@ impl AppDir {
             match imp::kind(dir, &name)? {
                 Some(Kind::Dir) => return Err(in_context(&rel, is_a_directory())),
                 Some(Kind::Symlink) => return Err(symlink_refused(&op.path)),
-                Some(_) => imp::rename(dir, &name, &stage.dir, OsStr::new(&o))?,
-                None => {}
+                Some(_) if !op.new => imp::rename(dir, &name, &stage.dir, o)?,
+                _ => {}
             }
             if op.new {
-                imp::rename(&stage.dir, OsStr::new(&n), dir, &name)?;
+                imp::rename(&stage.dir, n, dir, &name)?;
             }
             imp::sync(dir);
         }
@@ -815,6 +833,18 @@ impl AppDir {
     fn remove_journal(&self) -> io::Result<()> {
         // `.levee/` goes too when the journal was all it held (a directory that is not an app).
         self.remove(Path::new(JOURNAL)).map(|_| ())
+    }
+}
+
+/// Keeps the file `name` of `dir` as `keep` in the staging directory: a second hard link when
+/// the filesystem has them (the file never leaves its path), else by moving it.
+fn keep_old(dir: &imp::Dir, name: &OsStr, stage: &imp::Dir, keep: &OsStr) -> io::Result<()> {
+    if imp::kind(stage, keep)?.is_some() {
+        imp::unlink(stage, keep)?;
+    }
+    match imp::link(dir, name, stage, keep) {
+        Ok(()) => Ok(()),
+        Err(_) => imp::rename(dir, name, stage, keep),
     }
 }
 
@@ -970,6 +1000,10 @@ mod imp {
 
     pub fn unlink(at: &Dir, name: &OsStr) -> io::Result<()> {
         Ok(rustix::fs::unlinkat(at, name, AtFlags::empty())?)
+    }
+
+    pub fn link(from: &Dir, a: &OsStr, to: &Dir, b: &OsStr) -> io::Result<()> {
+        Ok(rustix::fs::linkat(from, a, to, b, AtFlags::empty())?)
     }
 
     pub fn rmdir(at: &Dir, name: &OsStr) -> io::Result<()> {
@@ -1128,6 +1162,10 @@ mod imp {
 
     pub fn unlink(at: &Dir, name: &OsStr) -> io::Result<()> {
         fs::remove_file(at.join(name))
+    }
+
+    pub fn link(from: &Dir, a: &OsStr, to: &Dir, b: &OsStr) -> io::Result<()> {
+        fs::hard_link(from.join(a), to.join(b))
     }
 
     pub fn rmdir(at: &Dir, name: &OsStr) -> io::Result<()> {

@@ -545,7 +545,7 @@ pub fn upgrade_app_with(
         Ok(v) => v,
         Err(e) => return AppReport::failed(app, from, String::new(), format!("{e:#}")),
     };
-    let mut report = match upgrade_inner(app, recorded, source, opts, dirty, &from, &to, hook) {
+    let mut report = match upgrade_inner(app, recorded, source, opts, dirty, &to, hook) {
         Ok(r) => r,
         Err(e) => AppReport::failed(app, from.clone(), to.clone(), format!("{e:#}")),
     };
@@ -561,10 +561,10 @@ fn upgrade_inner(
     source: &dyn TemplateSource,
     opts: &Options,
     dirty: Option<bool>,
-    from: &str,
     to: &str,
     hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
 ) -> anyhow::Result<AppReport> {
+    let from = recorded.template.version.as_str();
     let mut report = AppReport {
         app: app.to_path_buf(),
         from: from.to_string(),

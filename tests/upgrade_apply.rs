@@ -157,15 +157,17 @@ fn a_failure_part_way_leaves_the_app_as_it_was() {
         err.to_string(),
         "disk full (injected) (nothing was changed: the app is as it was)"
     );
-    // Every existing file is moved aside before its new one is moved in, in path order.
+    // Each path in order: its old file kept aside, then its new one moved in.
     assert_eq!(
         seen,
         [
+            "Staged",
             "Backup(\"a.txt\")",
             "Install(\"a.txt\")",
             "Backup(\"b.txt\")",
             "Backup(\"c.txt\")",
             "Install(\"c.txt\")",
+            "Backup(\"d/new.txt\")",
             "Install(\"d/new.txt\")",
         ]
     );
