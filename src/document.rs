@@ -4,8 +4,6 @@
 //! the published JSON Schema (every structural problem) and the type's own meaning checks
 //! (every semantic problem) -> the typed value. All problems of a file are reported together.
 
-use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
@@ -96,28 +94,25 @@ pub fn load<T: Checked>(path: &Path) -> Result<Loaded<T>, LoadError> {
         path: path.to_path_buf(),
         source,
     };
-    let file = fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
-    // Read one byte past the limit so an oversized file is told apart without reading it all.
-    file.take(yaml::MAX_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > yaml::MAX_BYTES {
-        let size = fs::metadata(path)
-            .map(|m| m.len())
-            .unwrap_or(bytes.len() as u64);
-        let diag = Diagnostic::at(
-            path,
-            None,
-            format!(
-                "the file is {size} bytes; levee reads {} files of at most {} bytes",
-                T::NOUN,
-                yaml::MAX_BYTES
-            ),
-        )
-        .hint("a manifest is a few kilobytes: check that this is the file you meant");
-        return Err(invalid(path, String::new(), vec![diag]));
-    }
+    // Regular files only (a named pipe or a device is refused without blocking), and never
+    // more than the limit read: see `crate::input`.
+    let bytes = match crate::input::read(path, yaml::MAX_BYTES) {
+        Ok(b) => b,
+        Err(e) if crate::input::is_too_large(&e) => {
+            let diag = Diagnostic::at(
+                path,
+                None,
+                format!(
+                    "the file is more than {} bytes; levee reads {} files of at most that size",
+                    yaml::MAX_BYTES,
+                    T::NOUN,
+                ),
+            )
+            .hint("a manifest is a few kilobytes: check that this is the file you meant");
+            return Err(invalid(path, String::new(), vec![diag]));
+        }
+        Err(e) => return Err(io(e)),
+    };
     parse_bytes(path, &bytes)
 }
 

@@ -54,6 +54,9 @@ pub enum CatalogError {
     Corrupt { path: PathBuf, message: String },
 }
 
+/// The largest catalog entry read (an entry is a few kilobytes).
+const MAX_ENTRY_BYTES: u64 = 4 << 20;
+
 /// Hidden test hook: milliseconds to sleep after the temporary file is written and synced,
 /// before the rename (the crash-safety test kills the process in that window).
 const PAUSE_ENV: &str = "LEVEE_TEST_CATALOG_PAUSE_BEFORE_RENAME_MS";
@@ -184,7 +187,8 @@ fn read_entry(path: &Path) -> Result<Entry, Corrupt> {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = fs::read(path).map_err(|e| corrupt(format!("cannot read: {e}")))?;
+    let bytes = crate::input::read(path, MAX_ENTRY_BYTES)
+        .map_err(|e| corrupt(format!("cannot read: {e}")))?;
     let entry: Entry = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     if entry.id != stem {

@@ -218,7 +218,9 @@ fn remove_stale(root: &Path, keep: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             if !path.is_file() || keep.contains(&path) {
                 continue;
             }
-            let head = fs::read_to_string(&path).unwrap_or_default();
+            let head = crate::input::read(&path, crate::appdir::MAX_FILE_BYTES)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
             let generated = head
                 .lines()
                 .next()
