@@ -60,6 +60,10 @@ pub trait Checked: DeserializeOwned + JsonSchema {
     fn schema() -> &'static Value;
     /// Meaning checks beyond the schema.
     fn check(cx: &mut Checker<'_>);
+    /// JSON pointers of the values that may hold several lines (a shell script): line breaks
+    /// and tabs are allowed there, the other control characters still refused. Every other
+    /// string is one line of printable text (see [`crate::text::forbidden`]).
+    const MULTILINE: &'static [&'static str] = &[];
 }
 
 /// A checked file: the typed value and where it came from.
@@ -103,9 +107,10 @@ pub fn load<T: Checked>(path: &Path) -> Result<Loaded<T>, LoadError> {
                 path,
                 None,
                 format!(
-                    "the file is more than {} bytes; levee reads {} files of at most that size",
-                    yaml::MAX_BYTES,
+                    "the file is larger than {max} bytes; levee reads {} files of at most {max} \
+                     bytes",
                     T::NOUN,
+                    max = yaml::MAX_BYTES,
                 ),
             )
             .hint("a manifest is a few kilobytes: check that this is the file you meant");
@@ -182,6 +187,8 @@ pub fn check_document<T: Checked>(path: &Path, doc: &Document) -> Vec<Diagnostic
         );
         return cx.diags;
     }
+    cx.diags
+        .extend(control_characters(path, doc, T::NOUN, T::MULTILINE));
     T::check(&mut cx);
     let mut diags = cx.diags;
     let covered: Vec<String> = diags.iter().filter_map(|d| d.field.clone()).collect();
@@ -198,6 +205,69 @@ pub fn check_document<T: Checked>(path: &Path, doc: &Document) -> Vec<Diagnostic
     diags.sort_by_key(|d| (d.line.unwrap_or(0), d.column.unwrap_or(0)));
     diags.dedup();
     diags
+}
+
+/// Every key and string value of `doc` holding a character levee refuses in user text (see
+/// [`crate::text::forbidden`]), located: it would break the YAML, Kubernetes manifests,
+/// pipelines and READMEs levee generates from it, or act on the terminal or CI log that shows
+/// it. `noun` names the file in the hint (`manifest`, `answers file`); at the JSON pointers in
+/// `multiline`, line breaks and tabs are allowed.
+pub fn control_characters(
+    path: &Path,
+    doc: &Document,
+    noun: &str,
+    multiline: &[&str],
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    walk_strings(&doc.value, String::new(), &mut |text, at, is_key| {
+        let allow_lines = multiline.contains(&at);
+        let found = text.chars().enumerate().find_map(|(i, c)| {
+            let allowed = allow_lines && matches!(c, '\n' | '\t');
+            crate::text::forbidden(c)
+                .filter(|_| !allowed)
+                .map(|why| (i, c, why))
+        });
+        let Some((i, c, why)) = found else { return };
+        let what = if is_key { "key" } else { "value" };
+        let message = format!(
+            "this {what} contains {why} ({}, character {}): `{}`",
+            crate::text::code_point(c),
+            i + 1,
+            crate::text::escape(text)
+        );
+        let hint = format!(
+            "write it as one line of printable text: levee refuses control characters in {noun}s \
+             (they would break the files it generates and act on terminals and CI logs that show \
+             them)"
+        );
+        let d = if is_key {
+            Diagnostic::for_key(path, &doc.spans, at, message)
+        } else {
+            Diagnostic::for_value(path, &doc.spans, at, message)
+        };
+        out.push(d.hint(hint));
+    });
+    out
+}
+
+/// Calls `f(text, pointer, is_key)` for every key and string value.
+fn walk_strings(value: &Value, pointer: String, f: &mut dyn FnMut(&str, &str, bool)) {
+    match value {
+        Value::String(s) => f(s, &pointer, false),
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                walk_strings(v, format!("{pointer}/{i}"), f);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                let child = format!("{pointer}/{}", crate::yaml::escape_pointer(k));
+                f(k, &child, true);
+                walk_strings(v, child, f);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn invalid(path: &Path, text: String, diags: Vec<Diagnostic>) -> LoadError {

@@ -248,10 +248,12 @@ impl Entry {
     pub fn diff(&self) -> String {
         let old = self.actual.as_deref().unwrap_or("");
         let new = self.desired.as_deref().unwrap_or("");
+        // The path may be any file name found in the app: escaped, so the header stays one line.
+        let path = crate::text::escape(&self.path);
         let (a, b) = match (self.actual.is_some(), self.desired.is_some()) {
-            (true, true) => (format!("a/{}", self.path), format!("b/{}", self.path)),
-            (false, _) => ("/dev/null".into(), format!("b/{}", self.path)),
-            (true, false) => (format!("a/{}", self.path), "/dev/null".into()),
+            (true, true) => (format!("a/{path}"), format!("b/{path}")),
+            (false, _) => ("/dev/null".into(), format!("b/{path}")),
+            (true, false) => (format!("a/{path}"), "/dev/null".into()),
         };
         similar::TextDiff::from_lines(old, new)
             .unified_diff()

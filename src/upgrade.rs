@@ -359,17 +359,15 @@ fn in_app(app: &Path, rel: &Path, action: &str, e: io::Error) -> io::Error {
 
 /// A unified diff of one file, for `--dry-run` (binary files are named, not shown).
 pub fn unified(rel: &Path, old: &[u8], new: &[u8]) -> String {
+    let shown = crate::text::escape_path(rel);
     if merge::is_binary(old) || merge::is_binary(new) {
-        return format!("Binary file {} changes\n", rel.display());
+        return format!("Binary file {shown} changes\n");
     }
     let old = String::from_utf8_lossy(old);
     let new = String::from_utf8_lossy(new);
     similar::TextDiff::from_lines(old.as_ref(), new.as_ref())
         .unified_diff()
-        .header(
-            &format!("a/{}", rel.display()),
-            &format!("b/{}", rel.display()),
-        )
+        .header(&format!("a/{shown}"), &format!("b/{shown}"))
         .to_string()
 }
 

@@ -377,16 +377,18 @@ pub enum EntryError {
 /// Records a policy result in an app's entry (for `levee check` to call); false when the app
 /// has no entry. The write is atomic like every catalog write.
 pub fn record_policy(store: &Store, id: &str, result: PolicyResult) -> Result<bool, CatalogError> {
-    let Some(mut entry) = store.get(id)? else {
-        return Ok(false);
-    };
-    if entry.policy.as_ref() == Some(&result) {
-        return Ok(true);
-    }
-    entry.policy = Some(result);
-    entry.updated = now();
-    store.put(&entry)?;
-    Ok(true)
+    let mut found = false;
+    store.update(id, |current| {
+        let mut entry = current?.clone();
+        found = true;
+        if entry.policy.as_ref() == Some(&result) {
+            return None;
+        }
+        entry.policy = Some(result.clone());
+        entry.updated = now();
+        Some(entry)
+    })?;
+    Ok(found)
 }
 
 /// The policy result of `levee check` for this manifest, evaluated now (in-process, the org's

@@ -146,6 +146,7 @@ fn describe(state: State) -> &'static str {
 }
 
 fn text(app: &Path, entries: &[Entry], actions: Option<&[Action]>, ui: &Ui) -> String {
+    use crate::text::{Shown, escape_lines};
     let mut out = String::new();
     let stale: Vec<&Entry> = entries.iter().filter(|e| !e.state.is_current()).collect();
     let Some(actions) = actions else {
@@ -156,19 +157,19 @@ fn text(app: &Path, entries: &[Entry], actions: Option<&[Action]>, ui: &Ui) -> S
                     "{} {} managed files in {} are current\n",
                     ui.green("ok"),
                     entries.len(),
-                    app.display()
+                    crate::text::escape_path(app)
                 ));
             }
             return out;
         }
         for e in &stale {
-            out.push_str(&e.diff());
+            out.push_str(&escape_lines(&e.diff()));
         }
         for e in &stale {
             out.push_str(&format!(
                 "{} {}: {}\n",
                 ui.red("drift"),
-                e.path,
+                Shown(&e.path),
                 describe(e.state)
             ));
         }
@@ -189,22 +190,22 @@ fn text(app: &Path, entries: &[Entry], actions: Option<&[Action]>, ui: &Ui) -> S
             Action::Written => out.push_str(&format!(
                 "{} {} ({})\n",
                 ui.green("wrote"),
-                e.path,
+                Shown(&e.path),
                 describe(e.state)
             )),
             Action::Removed => out.push_str(&format!(
                 "{} {} ({})\n",
                 ui.green("removed"),
-                e.path,
+                Shown(&e.path),
                 describe(e.state)
             )),
             Action::Refused => {
                 refused = true;
-                out.push_str(&e.diff());
+                out.push_str(&escape_lines(&e.diff()));
                 out.push_str(&format!(
                     "{} {}: {}; {}\n",
                     ui.red("refused"),
-                    e.path,
+                    Shown(&e.path),
                     describe(e.state),
                     if e.state == State::Extra {
                         "not removed"

@@ -264,6 +264,7 @@ fn progress_bar(len: usize, ui: &Ui) -> Option<indicatif::ProgressBar> {
 }
 
 fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> String {
+    use crate::text::{Shown, escape_path};
     let mut out = String::new();
     for r in reports {
         let has_detail = r.error.is_some()
@@ -277,13 +278,13 @@ fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> Str
         }
         out.push_str(&format!(
             "== {} ({} -> {})\n",
-            r.app.display(),
-            r.from,
-            r.to
+            escape_path(&r.app),
+            Shown(&r.from),
+            Shown(&r.to)
         ));
         if dry_run {
             for f in &r.files {
-                out.push_str(&f.diff);
+                out.push_str(&crate::text::escape_lines(&f.diff));
             }
         }
         for f in &r.files {
@@ -294,23 +295,28 @@ fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> Str
             };
             out.push_str(&format!(
                 "{label} {}: {}\n",
-                f.path.display(),
-                f.detail.as_deref().unwrap_or("")
+                escape_path(&f.path),
+                Shown(f.detail.as_deref().unwrap_or(""))
             ));
         }
         if let Some(w) = &r.warning {
-            out.push_str(&format!("{} {w}\n", ui.dim("warning:")));
+            out.push_str(&format!("{} {}\n", ui.dim("warning:"), Shown(w)));
         }
         if let Some(e) = &r.error {
-            out.push_str(&format!("{} {e}\n", ui.red("failed:")));
+            // Errors can span lines (an invalid app.yaml's diagnostics): each line escaped.
+            out.push_str(&format!(
+                "{} {}\n",
+                ui.red("failed:"),
+                crate::text::escape_lines(e)
+            ));
         }
     }
     let mut table = crate::catalog::stats::table(&["app", "from", "to", "result", "files changed"]);
     for r in reports {
         table.add_row(vec![
-            r.app.display().to_string(),
-            r.from.clone(),
-            r.to.clone(),
+            escape_path(&r.app),
+            Shown(&r.from).to_string(),
+            Shown(&r.to).to_string(),
             r.result.as_str().to_string(),
             r.files_changed.to_string(),
         ]);
