@@ -18,7 +18,21 @@ use crate::yaml::{self, Document};
 #[derive(Debug, Clone)]
 pub struct Source {
     pub path: PathBuf,
+    /// The text, without a leading byte order mark.
     pub text: String,
+    /// The file started with a UTF-8 byte order mark (kept when levee rewrites it).
+    pub bom: bool,
+}
+
+impl Source {
+    /// `text` as it would be written back to this file (with its byte order mark, if it had one).
+    pub fn as_written(&self, text: &str) -> String {
+        if self.bom {
+            format!("{}{text}", crate::yaml::BOM)
+        } else {
+            text.to_string()
+        }
+    }
 }
 
 /// What the meaning checks see: the parsed tree, its positions, and where to put problems.
@@ -130,11 +144,17 @@ pub fn parse_bytes<T: Checked>(path: &Path, bytes: &[u8]) -> Result<Loaded<T>, L
             return Err(invalid(path, lossy, vec![Diagnostic::from_yaml(path, &e)]));
         }
     };
-    parse_str(path, text)
+    let mut loaded = parse_str(path, text)?;
+    loaded.source.bom = bytes.starts_with(yaml::BOM.as_bytes());
+    Ok(loaded)
 }
 
 /// Checks text that came from `path`.
 pub fn parse_str<T: Checked>(path: &Path, text: &str) -> Result<Loaded<T>, LoadError> {
+    let (text, bom) = match text.strip_prefix(yaml::BOM) {
+        Some(rest) => (rest, true),
+        None => (text, false),
+    };
     let doc = match yaml::parse(text) {
         Ok(d) => d,
         Err(e) => {
@@ -155,6 +175,7 @@ pub fn parse_str<T: Checked>(path: &Path, text: &str) -> Result<Loaded<T>, LoadE
             source: Source {
                 path: path.to_path_buf(),
                 text: text.to_string(),
+                bom,
             },
             doc,
         }),
@@ -275,6 +296,7 @@ fn invalid(path: &Path, text: String, diags: Vec<Diagnostic>) -> LoadError {
         file: Source {
             path: path.to_path_buf(),
             text,
+            bom: false,
         },
         diags,
     }

@@ -914,35 +914,19 @@ impl GitVersions {
 
 /// The contents of blobs, in order, through one `git cat-file --batch`.
 fn cat_blobs<'a>(dir: &Path, ids: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<u8>>, String> {
-    use std::io::{Read, Write};
     let input: String = ids.map(|id| format!("{id}\n")).collect();
     if input.is_empty() {
         return Ok(Vec::new());
     }
-    let mut child = Command::new("git")
-        .args(["cat-file", "--batch"])
-        .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run `git` ({e})"))?;
-    let mut stdin = child.stdin.take().ok_or("no stdin")?;
-    // Written from a thread: git answers while it reads, and a full pipe would block both.
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let mut out = Vec::new();
-    child
-        .stdout
-        .take()
-        .ok_or("no stdout")?
-        .read_to_end(&mut out)
-        .map_err(|e| e.to_string())?;
-    let status = child.wait().map_err(|e| e.to_string())?;
-    let _ = writer.join();
-    if !status.success() {
-        return Err(format!("git cat-file exited with {status}"));
+    let out = run_git(
+        &["cat-file", "--batch"],
+        Some(dir),
+        Some(input.into_bytes()),
+    )?;
+    if !out.status.success() {
+        return Err(format!("git cat-file exited with {}", out.status));
     }
+    let out = out.stdout;
     let mut blobs = Vec::new();
     let mut rest = out.as_slice();
     while !rest.is_empty() {
@@ -976,21 +960,119 @@ fn list_or_none<'a>(items: impl Iterator<Item = &'a str>) -> String {
 
 /// Runs git without a terminal prompt; stdout on success, stderr as the error.
 pub(crate) fn git(args: &[&str], cwd: Option<&Path>) -> Result<String, String> {
-    let mut cmd = Command::new("git");
-    cmd.args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(std::process::Stdio::null());
-    if let Some(dir) = cwd {
-        cmd.current_dir(dir);
-    }
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run `git` ({e}); install git to use a git template pack"))?;
+    let out = run_git(args, cwd, None)?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
         Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
     }
+}
+
+/// The transports levee lets git use: `ext::` (runs a command), `fd::` (talks over a file
+/// descriptor, and hangs) and any other helper are refused by git itself.
+const GIT_PROTOCOLS: &str = "file:git:http:https:ssh";
+
+/// How long one git command may run: `LEVEE_GIT_TIMEOUT_SECS`, default 300 (a clone of a pack
+/// takes seconds; a transport that never answers must not hang a fleet upgrade).
+pub fn git_timeout() -> std::time::Duration {
+    let secs = std::env::var("LEVEE_GIT_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(300);
+    std::time::Duration::from_secs(secs)
+}
+
+/// The one way levee runs git: no terminal prompt, only [`GIT_PROTOCOLS`], `input` written to
+/// its stdin (else none), and killed (with the helpers it started) after [`git_timeout`].
+pub(crate) fn run_git(
+    args: &[&str],
+    cwd: Option<&Path>,
+    input: Option<Vec<u8>>,
+) -> Result<std::process::Output, String> {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let mut cmd = Command::new("git");
+    cmd.args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ALLOW_PROTOCOL", GIT_PROTOCOLS)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    // Its own process group, so a timeout also stops the transport helpers git started.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run `git` ({e}); install git to use a git template pack"))?;
+    // Written and read from threads: git answers while it reads, and a full pipe blocks both.
+    let writer = match (input, child.stdin.take()) {
+        (Some(bytes), Some(mut stdin)) => Some(std::thread::spawn(move || stdin.write_all(&bytes))),
+        _ => None,
+    };
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let timeout = git_timeout();
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(status) => break status,
+            None if started.elapsed() >= timeout => {
+                kill_group(&mut child);
+                return Err(format!(
+                    "`git {}` did not finish within {} s and was stopped (set \
+                     LEVEE_GIT_TIMEOUT_SECS to allow longer)",
+                    args.first().copied().unwrap_or(""),
+                    timeout.as_secs()
+                ));
+            }
+            None => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    };
+    if let Some(w) = writer {
+        let _ = w.join();
+    }
+    Ok(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
+/// Kills git and every process of its group (the reader threads end when the pipes close).
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 #[cfg(test)]

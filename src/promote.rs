@@ -115,6 +115,8 @@ pub struct Promotion {
     pub after: Manifest,
     pub old_text: String,
     pub new_text: String,
+    /// `app.yaml` starts with a byte order mark, which the rewrite keeps.
+    pub bom: bool,
     pub changes: Vec<FieldChange>,
     pub gates: GateChanges,
     /// The managed files compared with what the promoted manifest generates.
@@ -354,6 +356,7 @@ pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<Outcome, Promote
         manifest_path: file,
         before,
         after,
+        bom: loaded.source.bom,
         old_text: loaded.source.text,
         new_text,
         changes,
@@ -574,7 +577,12 @@ impl Promotion {
             .manifest_path
             .file_name()
             .map_or_else(|| "app.yaml".into(), |n| n.to_string_lossy().into_owned());
-        managed::write_file(&self.app, &name, self.new_text.as_bytes())?;
+        let text = if self.bom {
+            format!("{}{}", crate::yaml::BOM, self.new_text)
+        } else {
+            self.new_text.clone()
+        };
+        managed::write_file(&self.app, &name, text.as_bytes())?;
         let actions = managed::apply(&self.app, &self.entries, false)?;
         let mut written = Written {
             files: vec![

@@ -451,12 +451,7 @@ pub fn discover(roots: &[PathBuf]) -> Vec<PathBuf> {
 
 /// Is the app inside a git worktree with uncommitted changes? `None` when not in git.
 pub fn git_dirty(app: &Path) -> Option<bool> {
-    let out = std::process::Command::new("git")
-        .args(["status", "--porcelain", "--", "."])
-        .current_dir(app)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
+    let out = pack::run_git(&["status", "--porcelain", "--", "."], Some(app), None).ok()?;
     out.status.success().then_some(!out.stdout.is_empty())
 }
 
@@ -683,7 +678,8 @@ fn upgrade_inner(
             change: "updated",
             detail: Some("template version".into()),
         });
-        plan.writes.insert(rel, Some(new_yaml.clone().into_bytes()));
+        plan.writes
+            .insert(rel, Some(loaded.source.as_written(&new_yaml).into_bytes()));
     }
 
     // Managed files: regenerated as `levee sync` does; a hand edit is a conflict, never lost.
@@ -769,7 +765,8 @@ fn upgrade_inner(
         })
         .collect::<serde_json::Map<_, _>>()
         .into();
-    record["manifest"] = crate::scaffold::sha256(new_yaml.as_bytes()).into();
+    record["manifest"] =
+        crate::scaffold::sha256(loaded.source.as_written(&new_yaml).as_bytes()).into();
     if let Some(o) = record.as_object_mut() {
         o.remove(CONFLICTS_KEY);
         if !plan.marked.is_empty() {
@@ -944,14 +941,13 @@ pub fn dirty_apps(apps: &[PathBuf]) -> HashMap<PathBuf, Option<bool>> {
         }
     }
     for (top, members) in by_repo {
-        let status = std::process::Command::new("git")
-            .args(["status", "--porcelain", "-z", "--untracked-files=all"])
-            .current_dir(&top)
-            .stderr(std::process::Stdio::null())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success());
+        let status = pack::run_git(
+            &["status", "--porcelain", "-z", "--untracked-files=all"],
+            Some(&top),
+            None,
+        )
+        .ok()
+        .filter(|o| o.status.success());
         let Some(status) = status else {
             for (app, _) in members {
                 out.insert(app, None);
