@@ -297,3 +297,66 @@ fn a_named_pipe_in_a_pack_is_refused_without_hanging() {
         o.stderr
     );
 }
+
+/// A template that would loop for hours or render gigabytes stops at its budget, with an error
+/// naming it, and `levee new` writes nothing.
+#[test]
+fn a_runaway_template_stops_with_an_error_naming_it() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for (file, text, why) in [
+        (
+            "loops.txt.jinja",
+            "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+            "takes too much work",
+        ),
+        (
+            "grow.txt.jinja",
+            "{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}",
+            "takes too much work",
+        ),
+        (
+            "big.txt.jinja",
+            "{% for i in range(100000) %}{{ 'x' * 100000 }}{% endfor %}",
+            "renders more than 16777216 bytes",
+        ),
+    ] {
+        let pack = tmp.path().join(format!("pack-{file}"));
+        write(&pack, "pack.yaml", b"name: runaway\nversion: 1.0.0\n");
+        write(
+            &pack,
+            "form-node/template.yaml",
+            b"kind: form\nstack: node\ndescription: runaway\n",
+        );
+        write(&pack, &format!("form-node/files/{file}"), text.as_bytes());
+        let started = std::time::Instant::now();
+        let o = run(common::levee_in(tmp.path())
+            .args(["new", "app", "--no-input", "--name", "loop-app"])
+            .args([
+                "--owner",
+                "jane.doe@acme.corp",
+                "--kind",
+                "form",
+                "--stack",
+                "node",
+            ])
+            .args(["--classification", "internal", "--templates"])
+            .arg(&pack));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{file}"
+        );
+        assert_eq!(o.code, 2, "{file}: {}{}", o.stdout, o.stderr);
+        assert!(
+            o.stderr.contains(&format!("cannot render `{file}`")) && o.stderr.contains(why),
+            "{file}: {}",
+            o.stderr
+        );
+        assert_eq!(
+            common::names(tmp.path())
+                .iter()
+                .filter(|n| *n == "app")
+                .count(),
+            0
+        );
+    }
+}

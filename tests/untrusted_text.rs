@@ -236,8 +236,8 @@ fn flags_with_control_characters_never_reach_a_generated_file() {
     let tmp = tempfile::tempdir().expect("tmp");
     let o = run(common::levee_in(tmp.path())
         .args(["new", "flag-app", "--no-input", "--name", "flag-app"])
-        .args(["--owner", "jane.doe@acme.corp", "--team", "ops\u{7f}team"])
-        .args(["--description", "line one\nline two"])
+        .args(["--owner", "jane.doe@acme.corp", "--team", "ops-team"])
+        .args(["--description", "line one\n::error::line two"])
         .args([
             "--kind",
             "form",
@@ -248,5 +248,10 @@ fn flags_with_control_characters_never_reach_a_generated_file() {
         ]));
     assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
     assert_plain("new with flags", &o);
+    assert!(
+        o.stderr.contains("--description") && o.stderr.contains("a line break"),
+        "{}",
+        o.stderr
+    );
     assert!(!tmp.path().join("flag-app").exists());
 }
