@@ -208,10 +208,17 @@ pub fn check_document<T: Checked>(path: &Path, doc: &Document) -> Vec<Diagnostic
         );
         return cx.diags;
     }
-    cx.diags
-        .extend(control_characters(path, doc, T::NOUN, T::MULTILINE));
+    // A value with a control character gets that one message: the type's own checks would
+    // only restate it less precisely (a team name "not usable as written").
+    let refused = control_characters(path, doc, T::NOUN, T::MULTILINE);
+    let refused_fields: Vec<Option<String>> = refused.iter().map(|d| d.field.clone()).collect();
     T::check(&mut cx);
-    let mut diags = cx.diags;
+    let mut diags = refused;
+    diags.extend(
+        cx.diags
+            .into_iter()
+            .filter(|d| d.field.is_none() || !refused_fields.contains(&d.field)),
+    );
     let covered: Vec<String> = diags.iter().filter_map(|d| d.field.clone()).collect();
     for d in schema::structural(T::validator(), T::schema(), path, doc) {
         let shadowed = d.field.as_ref().is_some_and(|f| {
