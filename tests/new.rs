@@ -816,7 +816,7 @@ fn hostile_names_and_fields_are_refused_with_the_flag() {
         (
             "--team",
             "fin\nance",
-            "--team: `fin ance` is not a team name levee can use as written",
+            "--team: this value contains a line break (U+000A, character 4): `fin\\nance`",
         ),
         (
             "--team",
