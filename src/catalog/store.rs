@@ -207,11 +207,14 @@ impl Store {
             if let Some(pause) = pause() {
                 std::thread::sleep(pause);
             }
-            let _lock = self.lock()?;
+            let lock = self.lock()?;
             if read_raw(&path).map_err(|e| io("read", e))? != before {
                 continue; // changed meanwhile: decide again from what it is now
             }
-            staged.commit(true).map_err(|e| io("write", e))?;
+            staged.commit(false).map_err(|e| io("write", e))?;
+            // The directory is synced outside the lock, so parallel writers overlap their syncs.
+            drop(lock);
+            sync_dir(&self.dir);
             return Ok(true);
         }
         Err(CatalogError::Io {
