@@ -382,8 +382,8 @@ pub enum Step<'a> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Journal {
     format: u32,
-    /// `staging`: nothing in the app changed yet; `swapping`: renames under way (a later run
-    /// completes them); `done`: every rename made, only cleaning up left.
+    /// `swapping`: the renames are under way (a later run completes them). (`staging` and
+    /// `done`, which earlier builds wrote, are read too.)
     state: String,
     /// What the swap does, for messages (`upgrade to template v1.1.0`).
     label: String,
@@ -393,7 +393,7 @@ struct Journal {
     created_dirs: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct StageRef {
     /// `parent`: a sibling of the app; `record`: inside `.levee/` (the app is a mount point, or
     /// its parent is not writable).
@@ -430,27 +430,33 @@ impl std::fmt::Display for Recovered {
 
 const STATE_STAGING: &str = "staging";
 const STATE_SWAPPING: &str = "swapping";
-const STATE_DONE: &str = "done";
+
+/// The name of a staging directory beside the app starts with this and the app's name.
+const STAGE_PREFIX: &str = ".levee-upgrade.";
+/// The name of a staging directory inside `.levee/` starts with this.
+const RECORD_STAGE_PREFIX: &str = "upgrade-stage.";
 
 impl AppDir {
     /// Applies `changes` so that a crash at any point leaves the app either as it was or, after
     /// the next [`AppDir::recover`], as intended; never half of each. `changes` are swapped in
     /// the order given, so a caller puts its version record last.
     ///
-    /// 1. The journal (`.levee/upgrade-journal.json`, state `staging`) names the staging
-    ///    directory and every change in order. The staging directory is a sibling of the app
-    ///    (never inside it), on the same filesystem; when the app is a mount point (a rename to
-    ///    the parent would fail with EXDEV) or the parent is not writable, it is inside `.levee/`.
-    /// 2. Every new file is written there and flushed.
-    /// 3. The journal turns to `swapping`: from here on, a run that finds it completes the swap.
-    /// 4. For each change in order: the old file gets a second link in the staging directory
+    /// 1. Every new file is written to a staging directory and flushed. The staging directory
+    ///    is a sibling of the app (never inside it), on the same filesystem; when the app is a
+    ///    mount point (a rename to the parent would fail with EXDEV) or the parent is not
+    ///    writable, it is inside `.levee/`. Nothing in the app has changed yet: a crash here
+    ///    leaves only the staging directory, which the next run removes.
+    /// 2. The journal (`.levee/upgrade-journal.json`) is written and flushed: the staging
+    ///    directory and every change in order. From here on, a run that finds it completes the
+    ///    swap.
+    /// 3. For each change in order: the old file gets a second link in the staging directory
     ///    (for a rollback), then the new file replaces it in one atomic rename (same
     ///    filesystem), so no path is ever missing; a deleted file moves to the staging
-    ///    directory in one rename.
-    /// 5. The journal turns to `done`, the staging directory is removed, then the journal.
+    ///    directory in one rename. The directories are flushed.
+    /// 4. The journal is removed (the swap is done), then the staging directory.
     ///
-    /// A failure during 4 renames everything back (the app is left as it was). `hook` is called
-    /// before each rename of step 4 (tests inject failures and crashes there).
+    /// A failure during 3 renames everything back (the app is left as it was). `hook` is called
+    /// at each point of [`Step`] (tests inject failures and crashes there).
     pub fn transact(
         &self,
         label: &str,
@@ -463,6 +469,7 @@ impl AppDir {
         if self.kind(Path::new(JOURNAL))?.is_some() {
             return Err(interrupted_error());
         }
+        self.remove_orphan_stages(None);
         // Every path resolves without a symlink, and the directories to create are known.
         let mut created_dirs: BTreeSet<String> = BTreeSet::new();
         for c in changes {
@@ -497,12 +504,9 @@ impl AppDir {
         }
         let mut journal = Journal {
             format: 1,
-            state: STATE_STAGING.into(),
+            state: STATE_SWAPPING.into(),
             label: label.to_string(),
-            stage: StageRef {
-                at: String::new(),
-                name: String::new(),
-            },
+            stage: StageRef::default(),
             ops: changes
                 .iter()
                 .map(|c| Op {
@@ -512,38 +516,38 @@ impl AppDir {
                 .collect(),
             created_dirs: created_dirs.into_iter().collect(),
         };
-        let stage = self.make_stage(&mut journal)?;
-        let result = self.stage_and_swap(&mut journal, &stage, changes, hook);
-        if let Err(e) = result {
+        let stage = self.make_stage(&mut journal.stage)?;
+        let staged = self
+            .stage_files(&stage, changes)
+            .and_then(|()| hook(Step::Staged))
+            .and_then(|()| self.write_journal(&journal));
+        if let Err(e) = staged {
+            imp::remove_stage(&stage.parent, &stage.name);
+            return Err(e);
+        }
+        if let Err(e) = self.swap(&stage, changes, hook) {
             // Undo whatever was swapped; if even that fails the journal stays, and the next run
             // completes the swap from the staged files.
-            if journal.state == STATE_SWAPPING {
-                let undone = self.rollback(&journal, &stage).and_then(|()| {
-                    journal.state = STATE_STAGING.into();
-                    self.write_journal(&journal)
-                });
-                if let Err(e2) = undone {
-                    return Err(io::Error::new(
-                        e.kind(),
-                        format!(
-                            "{e}; undoing the changes failed too ({e2}): {JOURNAL} stays, and \
-                             the next `levee upgrade` completes the {}",
-                            journal.label
-                        ),
-                    ));
-                }
+            if let Err(e2) = self.rollback(&journal, &stage) {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!(
+                        "{e}; undoing the changes failed too ({e2}): {JOURNAL} stays, and the \
+                         next `levee upgrade` completes the {}",
+                        journal.label
+                    ),
+                ));
             }
-            imp::remove_stage(&stage.parent, &stage.name);
             self.remove_journal()?;
+            imp::remove_stage(&stage.parent, &stage.name);
             return Err(io::Error::new(
                 e.kind(),
                 format!("{e} (nothing was changed: the app is as it was)"),
             ));
         }
-        journal.state = STATE_DONE.into();
-        self.write_journal(&journal)?;
+        self.remove_journal()?;
         imp::remove_stage(&stage.parent, &stage.name);
-        self.remove_journal()
+        Ok(())
     }
 
     /// Is an interrupted swap waiting to be completed? Its label when so.
@@ -552,53 +556,43 @@ impl AppDir {
     }
 
     /// Completes an interrupted swap (or drops one that had changed nothing yet), as
-    /// [`AppDir::transact`] describes. `None` when there was none.
+    /// [`AppDir::transact`] describes, and removes staging directories that crashed runs left
+    /// before writing a journal. `None` when there was no swap to complete.
     pub fn recover(&self) -> io::Result<Option<Recovered>> {
-        let Some(journal) = self.read_journal()? else {
+        let journal = self.read_journal()?;
+        self.remove_orphan_stages(journal.as_ref().map(|j| &j.stage));
+        let Some(journal) = journal else {
             return Ok(None);
         };
         let stage = self.find_stage(&journal.stage)?;
-        match journal.state.as_str() {
-            STATE_STAGING => {
-                if let Some(s) = &stage {
-                    imp::remove_stage(&s.parent, &s.name);
-                }
-                self.remove_journal()?;
-                Ok(Some(Recovered::Discarded(journal.label)))
-            }
-            STATE_SWAPPING => {
-                let Some(s) = stage else {
-                    return Err(io::Error::other(format!(
-                        "an interrupted {} cannot be completed: its staging directory `{}` is \
-                         gone; restore the app from version control, then remove {JOURNAL}",
-                        journal.label, journal.stage.name
-                    )));
-                };
-                self.roll_forward(&journal, &s)?;
-                let mut done = journal.clone();
-                done.state = STATE_DONE.into();
-                self.write_journal(&done)?;
+        if journal.state == STATE_STAGING {
+            if let Some(s) = &stage {
                 imp::remove_stage(&s.parent, &s.name);
-                self.remove_journal()?;
-                Ok(Some(Recovered::Completed(journal.label)))
             }
-            _ => {
-                if let Some(s) = &stage {
-                    imp::remove_stage(&s.parent, &s.name);
-                }
-                self.remove_journal()?;
-                Ok(Some(Recovered::Completed(journal.label)))
-            }
+            self.remove_journal()?;
+            return Ok(Some(Recovered::Discarded(journal.label)));
         }
+        if journal.state == STATE_SWAPPING {
+            let Some(s) = &stage else {
+                return Err(io::Error::other(format!(
+                    "an interrupted {} cannot be completed: its staging directory `{}` is gone; \
+                     restore the app from version control, then remove {JOURNAL}",
+                    journal.label, journal.stage.name
+                )));
+            };
+            self.roll_forward(&journal, s)?;
+        }
+        self.remove_journal()?;
+        if let Some(s) = &stage {
+            imp::remove_stage(&s.parent, &s.name);
+        }
+        Ok(Some(Recovered::Completed(journal.label)))
     }
 
-    fn stage_and_swap(
-        &self,
-        journal: &mut Journal,
-        stage: &Stage,
-        changes: &[Change],
-        hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
-    ) -> io::Result<()> {
+    /// Writes every new file into the staging directory, then flushes them all at once (the
+    /// filesystem commits concurrent flushes together).
+    fn stage_files(&self, stage: &Stage, changes: &[Change]) -> io::Result<()> {
+        let mut files = Vec::new();
         for (i, c) in changes.iter().enumerate() {
             let Some(bytes) = &c.content else { continue };
             let (parts, name) = split(&c.path)?;
@@ -613,12 +607,20 @@ impl AppDir {
             if let Some(m) = mode.set {
                 imp::set_mode(&f, m)?;
             }
-            f.sync_all()?;
+            files.push(f);
         }
+        flush_all(files.iter().map(|f| move || f.sync_data()))?;
         imp::sync(&stage.dir);
-        hook(Step::Staged)?;
-        journal.state = STATE_SWAPPING.into();
-        self.write_journal(journal)?;
+        Ok(())
+    }
+
+    /// The renames of step 3 of [`AppDir::transact`].
+    fn swap(
+        &self,
+        stage: &Stage,
+        changes: &[Change],
+        hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
+    ) -> io::Result<()> {
         let mut touched: Vec<imp::Dir> = Vec::new();
         for (i, c) in changes.iter().enumerate() {
             let (parts, name) = split(&c.path)?;
@@ -651,11 +653,12 @@ impl AppDir {
                 touched.push(d);
             }
         }
-        for d in &touched {
-            imp::sync(d);
-        }
-        imp::sync(&self.fd);
-        imp::sync(&stage.dir);
+        flush_all(touched.iter().chain([&self.fd]).map(|d| {
+            move || -> io::Result<()> {
+                imp::sync(d);
+                Ok(())
+            }
+        }))?;
         hook(Step::Swapped)
     }
 
@@ -726,13 +729,8 @@ impl AppDir {
         Ok(())
     }
 
-    /// Creates the staging directory (see [`AppDir::transact`]) and records it in the journal
-    /// before anything is written into it.
-    fn make_stage(&self, journal: &mut Journal) -> io::Result<Stage> {
-        let base = self
-            .root
-            .file_name()
-            .map_or_else(|| "app".into(), |n| n.to_string_lossy().into_owned());
+    /// Creates the staging directory (see [`AppDir::transact`]) and names it in `at`.
+    fn make_stage(&self, at: &mut StageRef) -> io::Result<Stage> {
         let unique = format!(
             "{}.{}.{}",
             std::process::id(),
@@ -743,15 +741,14 @@ impl AppDir {
         );
         let parent = imp::open_parent(&self.fd).ok();
         if let Some(parent) = parent.filter(|p| imp::same_mount(p, &self.fd)) {
-            let name = format!(".levee-upgrade.{}.{unique}", sanitize(&base));
-            journal.stage = StageRef {
-                at: "parent".into(),
-                name: name.clone(),
-            };
-            self.write_journal(journal)?;
+            let name = format!("{}{unique}", self.stage_prefix());
             match imp::mkdir_private(&parent, OsStr::new(&name)) {
                 Ok(()) => {
                     let dir = imp::open_dir(&parent, OsStr::new(&name))?;
+                    *at = StageRef {
+                        at: "parent".into(),
+                        name: name.clone(),
+                    };
                     return Ok(Stage { parent, name, dir });
                 }
                 Err(e)
@@ -759,32 +756,62 @@ impl AppDir {
                         e.kind(),
                         io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
                     ) => {}
-                Err(e) => {
-                    self.remove_journal()?;
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             }
         }
         // The app is a mount point, or its parent is not writable: stage inside `.levee/`.
-        let name = format!("upgrade-stage.{unique}");
-        journal.stage = StageRef {
-            at: "record".into(),
-            name: name.clone(),
-        };
-        self.write_journal(journal)?;
+        let name = format!("{RECORD_STAGE_PREFIX}{unique}");
         let record = self
             .walk(&[OsString::from(crate::scaffold::RECORD_DIR)], true)?
             .and_then(|c| c.into_iter().last())
             .ok_or_else(|| io::Error::other("cannot open .levee/"))?;
-        imp::mkdir_private(&record, OsStr::new(&name)).inspect_err(|_| {
-            let _ = self.remove_journal();
-        })?;
+        imp::mkdir_private(&record, OsStr::new(&name))?;
         let dir = imp::open_dir(&record, OsStr::new(&name))?;
+        *at = StageRef {
+            at: "record".into(),
+            name: name.clone(),
+        };
         Ok(Stage {
             parent: record,
             name,
             dir,
         })
+    }
+
+    /// `.levee-upgrade.<app's name>.`: the start of this app's staging directories beside it.
+    fn stage_prefix(&self) -> String {
+        let base = self
+            .root
+            .file_name()
+            .map_or_else(|| "app".into(), |n| n.to_string_lossy().into_owned());
+        format!("{STAGE_PREFIX}{}.", sanitize(&base))
+    }
+
+    /// Removes this app's staging directories that no running levee owns and `keep` does not
+    /// name: a crash before the journal was written leaves one behind.
+    fn remove_orphan_stages(&self, keep: Option<&StageRef>) {
+        let mut places = Vec::new();
+        if let Ok(parent) = imp::open_parent(&self.fd) {
+            places.push(("parent", parent, self.stage_prefix()));
+        }
+        if let Ok(Some(chain)) = self.walk(&[OsString::from(crate::scaffold::RECORD_DIR)], false)
+            && let Some(record) = chain.into_iter().last()
+        {
+            places.push(("record", record, RECORD_STAGE_PREFIX.to_string()));
+        }
+        for (at, dir, prefix) in places {
+            for name in imp::list(&dir).unwrap_or_default() {
+                let name = name.to_string_lossy().into_owned();
+                let Some(rest) = name.strip_prefix(&prefix) else {
+                    continue;
+                };
+                let kept = keep.is_some_and(|k| k.at == at && k.name == name);
+                let pid = rest.split('.').next().and_then(|p| p.parse::<u32>().ok());
+                if !kept && pid.is_some_and(|p| !imp::process_alive(p)) {
+                    imp::remove_stage(&dir, &name);
+                }
+            }
+        }
     }
 
     fn find_stage(&self, r: &StageRef) -> io::Result<Option<Stage>> {
@@ -834,6 +861,29 @@ impl AppDir {
         // `.levee/` goes too when the journal was all it held (a directory that is not an app).
         self.remove(Path::new(JOURNAL)).map(|_| ())
     }
+}
+
+/// Runs every flush at once, on scoped threads (a filesystem commits concurrent flushes
+/// together: a few commits instead of one per file); the first error wins.
+fn flush_all<F>(flushes: impl Iterator<Item = F>) -> io::Result<()>
+where
+    F: FnOnce() -> io::Result<()> + Send,
+{
+    let flushes: Vec<F> = flushes.collect();
+    if flushes.len() < 2 {
+        return flushes.into_iter().try_for_each(|f| f());
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = flushes.into_iter().map(|f| s.spawn(f)).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("a flush panicked")))
+            })
+            .collect::<io::Result<Vec<()>>>()
+            .map(|_| ())
+    })
 }
 
 /// Keeps the file `name` of `dir` as `keep` in the staging directory: a second hard link when
@@ -1050,16 +1100,33 @@ mod imp {
         }
     }
 
-    /// Removes a staging directory and the files in it (it holds no subdirectories).
+    /// Removes a staging directory and the files in it (it holds no subdirectories). Not
+    /// flushed: a staging directory that reappears after a power cut is an orphan the next run
+    /// removes.
     pub fn remove_stage(parent: &Dir, name: &str) {
         if let Ok(dir) = open_dir(parent, OsStr::new(name)) {
             for f in list(&dir).unwrap_or_default() {
                 let _ = unlink(&dir, &f);
             }
-            sync(&dir);
         }
         let _ = rmdir(parent, OsStr::new(name));
-        sync(parent);
+    }
+
+    /// Is a process with this id running (ours, or another user's)?
+    pub fn process_alive(pid: u32) -> bool {
+        if pid == std::process::id() {
+            return true;
+        }
+        let Some(pid) = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        else {
+            return false;
+        };
+        !matches!(
+            rustix::process::test_kill_process(pid),
+            Err(rustix::io::Errno::SRCH)
+        )
     }
 }
 
@@ -1186,6 +1253,11 @@ mod imp {
 
     pub fn remove_stage(parent: &Dir, name: &str) {
         let _ = fs::remove_dir_all(parent.join(name));
+    }
+
+    /// Without a way to ask, a staging directory is treated as some other run's.
+    pub fn process_alive(_pid: u32) -> bool {
+        true
     }
 }
 

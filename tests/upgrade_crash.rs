@@ -237,51 +237,57 @@ fn kill_9_at_each_point_of_the_swap_then_the_next_run_completes_the_upgrade() {
         copy_tree(&pristine, &app);
         let at = crash_at(&app, stop);
 
-        // Killed: a journal is left; the version record says 1.1.0 only once every rename is
-        // made, so no run can mistake a half-upgraded app for an upgraded one.
-        assert!(app.join(".levee/upgrade-journal.json").is_file(), "{at}");
-        let version = recorded_version(&app);
-        if at.ends_with("Swapped") {
-            assert_eq!(version, "1.1.0", "{at}");
-        } else {
-            assert_eq!(version, "1.0.0", "{at}");
-        }
         if at.ends_with("Staged") {
-            // Nothing in the app changed yet (the journal aside).
-            let mut now = tree(&app);
-            now.remove(".levee/upgrade-journal.json");
-            assert_eq!(now, before, "{at}");
-        }
-
-        // Commands other than `levee upgrade` refuse to work on the half state, and say why.
-        let check = run(common::levee_in(&case).args(["sync", "--check", "app"]));
-        assert_eq!(check.code, 2, "{at}: {}{}", check.stdout, check.stderr);
-        assert!(
-            check
-                .stderr
-                .contains("an upgrade of this app was interrupted")
-                && check.stderr.contains("run `levee upgrade`"),
-            "{at}: {}",
-            check.stderr
-        );
-        let dry = run(common::levee_in(&case).args(["upgrade", "--dry-run", "app"]));
-        assert_eq!(dry.code, 1, "{at}: {}{}", dry.stdout, dry.stderr);
-        assert!(
-            dry.stdout
-                .contains("interrupted upgrade to template v1.1.0"),
-            "{at}: {}",
-            dry.stdout
-        );
-
-        // The next real run completes it (or, killed before any rename, starts over).
-        let o = run(common::levee_in(&case).args(["upgrade", "app"]));
-        assert_eq!(o.code, 0, "{at}: {}{}", o.stdout, o.stderr);
-        let note = if at.ends_with("Staged") {
-            "discarded an interrupted upgrade to template v1.1.0 that had changed nothing"
+            // Killed before the journal: nothing in the app changed; only the staging
+            // directory beside it is left, which the next run removes.
+            assert_eq!(tree(&app), before, "{at}");
+            assert_eq!(names(&case).len(), 2, "{at}: {:?}", names(&case));
+            let check = run(common::levee_in(&case).args(["sync", "--check", "app"]));
+            assert_eq!(check.code, 0, "{at}: {}{}", check.stdout, check.stderr);
+            let o = run(common::levee_in(&case).args(["upgrade", "app"]));
+            assert_eq!(o.code, 0, "{at}: {}{}", o.stdout, o.stderr);
+            assert!(!o.stdout.contains("interrupted"), "{at}: {}", o.stdout);
         } else {
-            "completed an interrupted upgrade to template v1.1.0"
-        };
-        assert!(o.stdout.contains(note), "{at}: {}", o.stdout);
+            // Killed after the journal: it is left, and the version record says 1.1.0 only
+            // once every rename is made, so no run can mistake a half-upgraded app for an
+            // upgraded one.
+            assert!(app.join(".levee/upgrade-journal.json").is_file(), "{at}");
+            let version = recorded_version(&app);
+            if at.ends_with("Swapped") {
+                assert_eq!(version, "1.1.0", "{at}");
+            } else {
+                assert_eq!(version, "1.0.0", "{at}");
+            }
+            // Commands other than `levee upgrade` refuse to work on the half state, and say
+            // why.
+            let check = run(common::levee_in(&case).args(["sync", "--check", "app"]));
+            assert_eq!(check.code, 2, "{at}: {}{}", check.stdout, check.stderr);
+            assert!(
+                check
+                    .stderr
+                    .contains("an upgrade of this app was interrupted")
+                    && check.stderr.contains("run `levee upgrade`"),
+                "{at}: {}",
+                check.stderr
+            );
+            let dry = run(common::levee_in(&case).args(["upgrade", "--dry-run", "app"]));
+            assert_eq!(dry.code, 1, "{at}: {}{}", dry.stdout, dry.stderr);
+            assert!(
+                dry.stdout
+                    .contains("interrupted upgrade to template v1.1.0"),
+                "{at}: {}",
+                dry.stdout
+            );
+            // The next real run completes it.
+            let o = run(common::levee_in(&case).args(["upgrade", "app"]));
+            assert_eq!(o.code, 0, "{at}: {}{}", o.stdout, o.stderr);
+            assert!(
+                o.stdout
+                    .contains("completed an interrupted upgrade to template v1.1.0"),
+                "{at}: {}",
+                o.stdout
+            );
+        }
         assert_eq!(tree(&app), expected, "{at}");
         assert_eq!(mode(&app.join("tools/new.sh")) & 0o111, 0o111, "{at}");
         // No journal, and no staging directory beside the app or inside it.
