@@ -1038,23 +1038,30 @@ pub(crate) fn run_git(
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
+    // A thread waits for git; this one waits for it at most the timeout (no polling, so a
+    // quick git command costs no more than it takes).
     let timeout = git_timeout();
-    let started = std::time::Instant::now();
-    let status = loop {
-        match child.try_wait().map_err(|e| e.to_string())? {
-            Some(status) => break status,
-            None if started.elapsed() >= timeout => {
-                kill_group(&mut child);
-                return Err(format!(
-                    "`git {}` did not finish within {} s and was stopped (set \
-                     LEVEE_GIT_TIMEOUT_SECS to allow longer)",
-                    args.first().copied().unwrap_or(""),
-                    timeout.as_secs()
-                ));
-            }
-            None => std::thread::sleep(std::time::Duration::from_millis(10)),
-        }
-    };
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait();
+        let _ = done.send(());
+        status
+    });
+    if finished.recv_timeout(timeout).is_err() {
+        kill_group(pid);
+        let _ = waiter.join();
+        return Err(format!(
+            "`git {}` did not finish within {} s and was stopped (set \
+             LEVEE_GIT_TIMEOUT_SECS to allow longer)",
+            args.first().copied().unwrap_or(""),
+            timeout.as_secs()
+        ));
+    }
+    let status = waiter
+        .join()
+        .map_err(|_| "waiting for git failed".to_string())?
+        .map_err(|e| e.to_string())?;
     if let Some(w) = writer {
         let _ = w.join();
     }
@@ -1065,14 +1072,22 @@ pub(crate) fn run_git(
     })
 }
 
-/// Kills git and every process of its group (the reader threads end when the pipes close).
-fn kill_group(child: &mut std::process::Child) {
+/// Kills git and every process of its group (the reader threads end when the pipes close, the
+/// waiting thread when git is gone).
+fn kill_group(pid: u32) {
     #[cfg(unix)]
-    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    #[cfg(not(unix))]
+    {
+        let _ = std::process::Command::new("taskkill")
+            .args(["/F", "/T", "/PID", &pid.to_string()])
+            .status();
+    }
 }
 
 #[cfg(test)]
