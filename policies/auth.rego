@@ -1,19 +1,27 @@
 # Sign-in rules for every app.
 package levee.policy
 
-# AUTH-001: SSO is required above public.
+# METADATA
+# title: No SSO above public
+# custom:
+#   id: AUTH-001
+#   severity: deny
 deny contains finding if {
 	classification != "public"
-	not input.sso
+	not has_sso
 	finding := {
 		"id": "AUTH-001",
 		"msg": sprintf("a %s app must sign users in with SSO", [classification]),
 		"hint": "add `sso: oidc` (or the full form with issuer and groups)",
-		"field": "classification",
+		"field": "sso",
 	}
 }
 
-# AUTH-003: OIDC logins must request the `openid` scope.
+# METADATA
+# title: SSO scopes without `openid`
+# custom:
+#   id: AUTH-003
+#   severity: deny
 deny contains finding if {
 	scopes := sso_field("scopes", [])
 	count(scopes) > 0
@@ -26,7 +34,11 @@ deny contains finding if {
 	}
 }
 
-# AUTH-004: broad token scopes (wildcards, long-lived refresh tokens).
+# METADATA
+# title: Wildcard scopes or `offline_access`
+# custom:
+#   id: AUTH-004
+#   severity: warn
 warn contains finding if {
 	some i, scope in sso_field("scopes", [])
 	broad_scope(scope)
@@ -44,15 +56,19 @@ broad_scope(s) if endswith(s, ":*")
 
 broad_scope(s) if s == "offline_access"
 
-# AUTH-006: production apps that sign users in must limit sign-in to named groups.
+# METADATA
+# title: Production SSO without groups
+# custom:
+#   id: AUTH-006
+#   severity: deny
 deny contains finding if {
 	tier == "production"
-	input.sso
+	has_sso
 	count(sso_field("groups", [])) == 0
 	finding := {
 		"id": "AUTH-006",
 		"msg": "a production app must limit sign-in to named groups",
 		"hint": "use the full SSO form with `groups:` listing who may use the app: `sso: {provider: oidc, groups: [your-team]}`",
-		"field": "sso",
+		"field": "sso.groups",
 	}
 }

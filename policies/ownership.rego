@@ -1,25 +1,35 @@
 # Who owns and pays for the app.
 package levee.policy
 
-# OWN-001: the owner's e-mail is outside the org's domains.
+# METADATA
+# title: Owner e-mail outside the org's domains
+# custom:
+#   id: OWN-001
+#   severity: deny
 deny contains finding if {
 	domains := object.get(org, "owner_domains", [])
 	count(domains) > 0
-	parts := split(lower(input.owner), "@")
+	owner := field(["owner"], null)
+	is_string(owner)
+	parts := split(lower(owner), "@")
 	domain := parts[count(parts) - 1]
 	not domain in {lower(d) | some d in domains}
 	finding := {
 		"id": "OWN-001",
-		"msg": sprintf("the owner `%s` is not in one of the org's e-mail domains (%s)", [input.owner, concat(", ", domains)]),
+		"msg": sprintf("the owner `%s` is not in one of the org's e-mail domains (%s)", [owner, concat(", ", domains)]),
 		"hint": "set `owner` to the accountable person's work e-mail",
 		"field": "owner",
 	}
 }
 
-# OWN-002: production apps need a team.
+# METADATA
+# title: Production without a team
+# custom:
+#   id: OWN-002
+#   severity: deny
 deny contains finding if {
 	tier == "production"
-	not has_text(input.team)
+	not has_text(field(["team"], null))
 	finding := {
 		"id": "OWN-002",
 		"msg": "a production app needs an owning team",
@@ -28,10 +38,14 @@ deny contains finding if {
 	}
 }
 
-# OWN-003: production apps need a cost center.
+# METADATA
+# title: Production without a cost center
+# custom:
+#   id: OWN-003
+#   severity: deny
 deny contains finding if {
 	tier == "production"
-	not has_text(object.get(object.get(input, "cost", {}), "center", ""))
+	not has_text(field(["cost", "center"], null))
 	finding := {
 		"id": "OWN-003",
 		"msg": "a production app needs a cost center",

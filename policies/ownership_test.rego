@@ -19,7 +19,7 @@ test_own_002_allows_production_with_a_team if {
 	not "OWN-002" in deny_ids(prod)
 }
 
-test_own_002_denies_production_without_a_team if {
+test_own_002_denies_production_with_the_team_absent if {
 	"OWN-002" in deny_ids(json.remove(prod, ["team"]))
 }
 
@@ -31,6 +31,20 @@ test_own_003_allows_production_with_a_cost_center if {
 	not "OWN-003" in deny_ids(prod)
 }
 
-test_own_003_denies_production_without_a_cost_center if {
+test_own_003_denies_production_with_the_cost_absent if {
 	"OWN-003" in deny_ids(json.remove(prod, ["cost"]))
+}
+
+test_own_001_quiet_with_the_owner_absent if {
+	not "OWN-001" in deny_ids(json.remove(proto, ["owner"]))
+}
+
+test_own_002_denies_a_null_or_blank_team if {
+	"OWN-002" in deny_ids(with_top(prod, {"team": null}))
+	"OWN-002" in deny_ids(with_top(prod, {"team": " "}))
+}
+
+test_own_003_denies_production_with_the_cost_center_absent if {
+	"OWN-003" in deny_ids(json.remove(prod, ["cost/center"]))
+	"OWN-003" in deny_ids(with_top(prod, {"cost": null}))
 }

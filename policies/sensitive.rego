@@ -4,36 +4,48 @@ package levee.policy
 
 sensitive if rank[classification] >= rank.confidential
 
-# AUTH-002: confidential and restricted apps must limit sign-in to groups.
+# METADATA
+# title: Confidential or restricted SSO without groups
+# custom:
+#   id: AUTH-002
+#   severity: deny
 deny contains finding if {
 	sensitive
-	input.sso
+	has_sso
 	count(sso_field("groups", [])) == 0
 	finding := {
 		"id": "AUTH-002",
 		"msg": sprintf("a %s app must limit sign-in to named groups", [classification]),
 		"hint": "use the full SSO form with `groups:` listing who may use the app",
-		"field": "sso",
+		"field": "sso.groups",
 	}
 }
 
-# AUTH-005: a sensitive app should name its identity provider.
+# METADATA
+# title: Confidential or restricted SSO without an issuer
+# custom:
+#   id: AUTH-005
+#   severity: warn
 warn contains finding if {
 	sensitive
-	input.sso
-	not has_text(sso_field("issuer", ""))
+	has_sso
+	not has_text(sso_field("issuer", null))
 	finding := {
 		"id": "AUTH-005",
 		"msg": sprintf("a %s app should name the identity provider that signs its tokens", [classification]),
 		"hint": "add `issuer:` with your identity provider's https URL under `sso`",
-		"field": "sso",
+		"field": "sso.issuer",
 	}
 }
 
-# RUN-006: sensitive apps list exact egress hosts, no wildcards.
+# METADATA
+# title: Wildcard egress from a confidential or restricted app
+# custom:
+#   id: RUN-006
+#   severity: deny
 deny contains finding if {
 	sensitive
-	some i, host in input.runtime.egress
+	some i, host in egress
 	startswith(host, "*.")
 	finding := {
 		"id": "RUN-006",

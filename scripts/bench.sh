@@ -300,9 +300,11 @@ bench_upgrade() {
   printf '# Security contact: see the catalog entry.\n' > "$pack/_node-common/files/SECURITY.md"
   printf '# Security contact: see the catalog entry.\n' > "$pack/_python-common/files/SECURITY.md"
   (cd "$pack" && "${g[@]}" add -A && "${g[@]}" commit -qm v1.1.0 && "${g[@]}" tag v1.1.0)
-  local fleet="$WORK/upgrade-fleet.orig"
-  rm -rf "$fleet" && mkdir -p "$fleet"
-  seq 1 200 | xargs -P "$(nproc)" -I{} sh -c '
+  # 1,000 apps, half dashboard-node and half form-python, each edited by its owner. The 200-app
+  # row upgrades the first 200 of them.
+  local fleet="$WORK/upgrade-fleet.orig" fleet200="$WORK/upgrade-fleet200.orig"
+  rm -rf "$fleet" "$fleet200" && mkdir -p "$fleet" "$fleet200"
+  seq 1 1000 | xargs -P "$(nproc)" -I{} sh -c '
     i={}; if [ $((i % 2)) -eq 0 ]; then k=dashboard; s=node; else k=form; s=python; fi
     "$0" new "$1/app-$i" --no-input --templates "$2@v1.0.0" --kind $k --stack $s \
       --name "app-$i" --owner bench@acme.corp --team bench --classification internal --sso-group g >/dev/null
@@ -310,16 +312,22 @@ bench_upgrade() {
     sed -i "3s/.*/Our team dashboard number $i./" "$1/app-$i/README.md"
     echo "notes $i" > "$1/app-$i/NOTES.md"
   ' "$LEVEE" "$fleet" "$pack"
-  echo "bench_upgrade: $(ls "$fleet" | wc -l) apps, $(find "$fleet" -type f | wc -l) files"
-  # Two runs, so the one-app figure's --prepare copies one app, not the fleet's 12,800 files.
-  hyperfine --warmup 1 --runs 10 --export-json "$WORK/upgrade.json" \
+  for i in $(seq 1 200); do cp -a "$fleet/app-$i" "$fleet200/"; done
+  echo "bench_upgrade: $(ls "$fleet" | wc -l) apps, $(find "$fleet" -type f | wc -l) files; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  # Separate runs, so each --prepare copies only the apps that run upgrades.
+  hyperfine --warmup 1 --runs 5 --export-json "$WORK/upgrade1000.json" \
     --prepare "rm -rf $WORK/upgrade-fleet && cp -a $fleet $WORK/upgrade-fleet && sync" \
+    -n "levee upgrade (1,000 apps)" "$LEVEE upgrade --no-input $WORK/upgrade-fleet"
+  report bench_upgrade "$WORK/upgrade1000.json"
+  hyperfine --warmup 1 --runs 10 --export-json "$WORK/upgrade.json" \
+    --prepare "rm -rf $WORK/upgrade-fleet && cp -a $fleet200 $WORK/upgrade-fleet && sync" \
     -n "levee upgrade (200 apps)" "$LEVEE upgrade --no-input $WORK/upgrade-fleet"
   report bench_upgrade "$WORK/upgrade.json"
   hyperfine --warmup 3 --runs 30 --export-json "$WORK/upgrade-one.json" \
     --prepare "rm -rf $WORK/upgrade-one && mkdir $WORK/upgrade-one && cp -a $fleet/app-1 $WORK/upgrade-one/" \
     -n "levee upgrade (1 app)" "$LEVEE upgrade --no-input $WORK/upgrade-one/app-1"
   report bench_upgrade "$WORK/upgrade-one.json"
+  echo "bench_upgrade: load average after $(cut -d' ' -f1-3 /proc/loadavg)"
   # Correctness of what was timed: every app upgraded, none with conflicts.
   rm -rf "$WORK/upgrade-fleet" && cp -a "$fleet" "$WORK/upgrade-fleet"
   "$LEVEE" upgrade --no-input "$WORK/upgrade-fleet" | tail -1

@@ -8,11 +8,17 @@ scaffold_app() { # TEMPLATE-ID DIR
     --template "$tpl" --name "levee-$tpl" --description "Example $kind app scaffolded by the test suite"
     --owner jane.doe@example.com --team platform --classification internal --tier prototype
     --sso-issuer https://login.example.com --dataset "example:read:try the $kind starter"
-    --cost-center CC-1234)
+    --cost-center CC-1234
+    # The suites start the apps with their secrets in environment variables: the user's choice
+    # of store, which levee follows for the secrets the template adds.
+    --secret SESSION_SECRET:env)
+  # The settings each template declares (app.yaml `settings`), as a user gives them.
   case "$kind" in
-    dashboard) args+=(--sso-group ops-team) ;;
+    dashboard) args+=(--sso-group ops-team
+      --setting DASHBOARD_DATA_SOURCE=https://data.example.com/sales.json --egress data.example.com) ;;
     form) args+=(--sso-group finance --sso-group finance-approvers) ;;
-    webhook) args+=(--sso-group integrations --egress api.payments.example.com) ;;
+    webhook) args+=(--sso-group integrations
+      --setting DOWNSTREAM_URL=https://api.payments.example.com/events --egress api.payments.example.com) ;;
   esac
   rm -rf "$dir"
   "$LEVEE" "${args[@]}" >/dev/null

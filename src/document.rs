@@ -35,19 +35,49 @@ impl Source {
     }
 }
 
-/// What the meaning checks see: the parsed tree, its positions, and where to put problems.
+/// Names the registered datasets an unusable dataset name looks like.
+pub type DatasetLookalikes<'a> = &'a dyn Fn(&str) -> Vec<String>;
+
+/// What the meaning checks may consult beyond the file itself; [`load`] passes none, and the
+/// checks that need it are skipped. `levee validate` and `levee check` pass both.
+#[derive(Default, Clone, Copy)]
+pub struct Context<'a> {
+    /// Today, for dates that may not lie in the future.
+    pub today: Option<crate::manifest::Date>,
+    /// The registered datasets an unusable dataset name looks like (the org's policy decides),
+    /// for "did you mean" hints.
+    pub dataset_lookalikes: Option<DatasetLookalikes<'a>>,
+}
+
+impl std::fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("today", &self.today)
+            .field("dataset_lookalikes", &self.dataset_lookalikes.is_some())
+            .finish()
+    }
+}
+
+/// What the meaning checks see: the parsed tree, its positions, the context, and where to put
+/// problems.
 #[derive(Debug)]
 pub struct Checker<'a> {
     path: &'a Path,
     doc: &'a Document,
+    pub context: Context<'a>,
     pub diags: Vec<Diagnostic>,
 }
 
 impl<'a> Checker<'a> {
     pub fn new(path: &'a Path, doc: &'a Document) -> Self {
+        Checker::with_context(path, doc, Context::default())
+    }
+
+    pub fn with_context(path: &'a Path, doc: &'a Document, context: Context<'a>) -> Self {
         Checker {
             path,
             doc,
+            context,
             diags: Vec::new(),
         }
     }
@@ -57,10 +87,26 @@ impl<'a> Checker<'a> {
         self.doc.value.pointer(pointer)
     }
 
+    /// The scalars YAML 1.1 tools read differently from levee.
+    pub fn yaml11(&self) -> &'a [crate::yaml::Yaml11Scalar] {
+        &self.doc.yaml11
+    }
+
     /// Records an error about the value at `pointer`.
     pub fn error(&mut self, pointer: &str, message: impl Into<String>, hint: impl Into<String>) {
         self.diags
             .push(Diagnostic::for_value(self.path, &self.doc.spans, pointer, message).hint(hint));
+    }
+
+    /// Records an error about the key at `pointer` (a mapping's own key, like a setting's name).
+    pub fn key_error(
+        &mut self,
+        pointer: &str,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::for_key(self.path, &self.doc.spans, pointer, message).hint(hint));
     }
 }
 
@@ -108,6 +154,11 @@ pub enum LoadError {
 
 /// Reads and checks a file.
 pub fn load<T: Checked>(path: &Path) -> Result<Loaded<T>, LoadError> {
+    load_with(path, Context::default())
+}
+
+/// Reads and checks a file, with the context the meaning checks may consult.
+pub fn load_with<T: Checked>(path: &Path, context: Context<'_>) -> Result<Loaded<T>, LoadError> {
     let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
@@ -132,11 +183,19 @@ pub fn load<T: Checked>(path: &Path) -> Result<Loaded<T>, LoadError> {
         }
         Err(e) => return Err(io(e)),
     };
-    parse_bytes(path, &bytes)
+    parse_bytes_with(path, &bytes, context)
 }
 
 /// Checks bytes that came from `path`.
 pub fn parse_bytes<T: Checked>(path: &Path, bytes: &[u8]) -> Result<Loaded<T>, LoadError> {
+    parse_bytes_with(path, bytes, Context::default())
+}
+
+fn parse_bytes_with<T: Checked>(
+    path: &Path,
+    bytes: &[u8],
+    context: Context<'_>,
+) -> Result<Loaded<T>, LoadError> {
     let text = match yaml::decode(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -144,13 +203,22 @@ pub fn parse_bytes<T: Checked>(path: &Path, bytes: &[u8]) -> Result<Loaded<T>, L
             return Err(invalid(path, lossy, vec![Diagnostic::from_yaml(path, &e)]));
         }
     };
-    let mut loaded = parse_str(path, text)?;
+    let mut loaded = parse_str_with(path, text, context)?;
     loaded.source.bom = bytes.starts_with(yaml::BOM.as_bytes());
     Ok(loaded)
 }
 
 /// Checks text that came from `path`.
 pub fn parse_str<T: Checked>(path: &Path, text: &str) -> Result<Loaded<T>, LoadError> {
+    parse_str_with(path, text, Context::default())
+}
+
+/// Checks text that came from `path`, with the context the meaning checks may consult.
+pub fn parse_str_with<T: Checked>(
+    path: &Path,
+    text: &str,
+    context: Context<'_>,
+) -> Result<Loaded<T>, LoadError> {
     let (text, bom) = match text.strip_prefix(yaml::BOM) {
         Some(rest) => (rest, true),
         None => (text, false),
@@ -165,7 +233,7 @@ pub fn parse_str<T: Checked>(path: &Path, text: &str) -> Result<Loaded<T>, LoadE
             ));
         }
     };
-    let diags = check_document::<T>(path, &doc);
+    let diags = check_document_with::<T>(path, &doc, context);
     if diags.iter().any(|d| d.severity == Severity::Error) {
         return Err(invalid(path, text.to_string(), diags));
     }
@@ -196,7 +264,15 @@ pub fn parse_str<T: Checked>(path: &Path, text: &str) -> Result<Loaded<T>, LoadE
 /// Every problem of a parsed document: structural (schema) and semantic (meaning checks).
 /// A meaning check's message replaces the schema's for the same value.
 pub fn check_document<T: Checked>(path: &Path, doc: &Document) -> Vec<Diagnostic> {
-    let mut cx = Checker::new(path, doc);
+    check_document_with::<T>(path, doc, Context::default())
+}
+
+fn check_document_with<T: Checked>(
+    path: &Path,
+    doc: &Document,
+    context: Context<'_>,
+) -> Vec<Diagnostic> {
+    let mut cx = Checker::with_context(path, doc, context);
     if !doc.value.is_object() {
         cx.diags.push(
             Diagnostic::at(

@@ -210,14 +210,10 @@ fn insert(text: &str, doc: &Document, pointer: &str, rendered: &str) -> Result<S
 /// Is the byte at `offset` inside a flow collection (`{...}` or `[...]`) on its line or above?
 fn in_flow(text: &str, offset: usize) -> bool {
     let mut depth: i32 = 0;
-    let mut quote: Option<char> = None;
-    for c in text[..offset].chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '{' | '[') => depth += 1,
-            (None, '}' | ']') => depth -= 1,
+    for (_, c) in tokens(&text[..offset]) {
+        match c {
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth -= 1,
             _ => {}
         }
     }
@@ -227,14 +223,10 @@ fn in_flow(text: &str, offset: usize) -> bool {
 /// The offset of the `}` closing the flow mapping that starts at `open`.
 fn matching_brace(text: &str, open: usize) -> Option<usize> {
     let mut depth = 0;
-    let mut quote: Option<char> = None;
-    for (i, c) in text[open..].char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '{' | '[') => depth += 1,
-            (None, '}' | ']') => {
+    for (i, c) in tokens(&text[open..]) {
+        match c {
+            '{' | '[' => depth += 1,
+            '}' | ']' => {
                 depth -= 1;
                 if depth == 0 {
                     return Some(open + i);
@@ -244,6 +236,43 @@ fn matching_brace(text: &str, open: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// The characters of `text` outside comments and quoted scalars, with their offsets. A quote
+/// opens a quoted scalar only where a token starts (`app's` in a comment or a plain scalar is
+/// no quote), and `#` starts a comment only after whitespace or at a line's start.
+fn tokens(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut prev = '\n';
+    text.char_indices().filter(move |&(_, c)| {
+        let at_token_start = prev.is_whitespace() || matches!(prev, '[' | '{' | ',' | ':');
+        let keep = match (quote, comment) {
+            (_, true) => {
+                comment = c != '\n';
+                false
+            }
+            (Some(q), _) => {
+                if c == q {
+                    quote = None;
+                }
+                false
+            }
+            (None, false) => match c {
+                '#' if prev.is_whitespace() => {
+                    comment = true;
+                    false
+                }
+                '"' | '\'' if at_token_start => {
+                    quote = Some(c);
+                    false
+                }
+                _ => true,
+            },
+        };
+        prev = c;
+        keep
+    })
 }
 
 /// The end offset of the scalar token starting at `pos`.
@@ -376,5 +405,41 @@ mod tests {
         assert_eq!(scalar("2026-05-01"), "2026-05-01");
         assert_eq!(scalar("yes: no"), "\"yes: no\"");
         assert_eq!(scalar("123"), "\"123\"");
+    }
+}
+
+#[cfg(test)]
+mod sequence_tests {
+    use super::*;
+
+    #[test]
+    fn apostrophes_and_braces_in_comments_are_no_yaml() {
+        let text = "# the app's id {\nsecrets:\n  - {name: B, provider: env}  # it's [\nx: 1\n";
+        let out = apply(
+            text,
+            &[Change::Set("/secrets/0/provider".into(), "vault".into())],
+        )
+        .expect("edit");
+        assert_eq!(
+            out,
+            "# the app's id {\nsecrets:\n  - {name: B, provider: vault}  # it's [\nx: 1\n"
+        );
+    }
+
+    #[test]
+    fn values_inside_sequence_items() {
+        let text = "secrets:\n  - name: \"A\"\n    provider: \"env\"   # for now\n  - {name: B, provider: env}\nlifecycle:\n  tier: prototype\n";
+        let out = apply(
+            text,
+            &[
+                Change::Set("/secrets/0/provider".into(), "vault".into()),
+                Change::Set("/secrets/1/provider".into(), "vault".into()),
+            ],
+        )
+        .expect("edit");
+        assert_eq!(
+            out,
+            "secrets:\n  - name: \"A\"\n    provider: \"vault\"   # for now\n  - {name: B, provider: vault}\nlifecycle:\n  tier: prototype\n"
+        );
     }
 }

@@ -28,9 +28,12 @@ pub mod render;
 pub mod sandbox;
 pub mod scaffold;
 pub mod schema;
+pub mod settings;
+pub mod template_settings;
 pub mod text;
 pub mod ui;
 pub mod upgrade;
+pub mod upgrade_job;
 pub mod wizard;
 pub mod yaml;
 

@@ -73,20 +73,26 @@ fn sandbox_files(inputs: &Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError> 
     )
 }
 
-/// The pipeline and its CODEOWNERS.
+/// The pipeline, the scheduled template upgrade workflow (GitHub, unless the org config turns it
+/// off), and their CODEOWNERS.
 fn pipeline_files(inputs: &Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError> {
     let ci = pipeline::ci_of(inputs.manifest);
     let plan = crate::plan::for_manifest(inputs.manifest, inputs.org);
-    Ok(vec![
-        ManagedFile {
-            path: pipeline::path(ci).into(),
-            content: pipeline::render(inputs.manifest, inputs.org, &plan, ci)?,
-        },
-        ManagedFile {
-            path: pipeline::codeowners_path(ci).into(),
-            content: pipeline::render_codeowners(inputs.manifest, inputs.org, &plan, ci)?,
-        },
-    ])
+    let mut files = vec![ManagedFile {
+        path: pipeline::path(ci).into(),
+        content: pipeline::render(inputs.manifest, inputs.org, &plan, ci)?,
+    }];
+    if let Some(content) = pipeline::render_upgrade(inputs.manifest, inputs.org, &plan, ci)? {
+        files.push(ManagedFile {
+            path: crate::upgrade_job::GITHUB_PATH.into(),
+            content,
+        });
+    }
+    files.push(ManagedFile {
+        path: pipeline::codeowners_path(ci).into(),
+        content: pipeline::render_codeowners(inputs.manifest, inputs.org, &plan, ci)?,
+    });
+    Ok(files)
 }
 
 /// The full list of managed files for an app.
@@ -100,6 +106,72 @@ pub fn files(manifest: &Manifest, org: &Org) -> Result<Vec<ManagedFile>, Managed
         check_relative(&f.path)?;
     }
     Ok(out)
+}
+
+/// What [`generate`] could make: every managed file except those of a generator that refused
+/// the app (today only the sandbox, whose `deploy/` files are then left as they are).
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub files: Vec<ManagedFile>,
+    /// Why `deploy/` could not be generated; its files are not in `files`.
+    pub sandbox_refused: Option<Vec<crate::sandbox::Refusal>>,
+}
+
+/// The managed files of an app, as many as can be generated: a sandbox refusal leaves out
+/// `deploy/` and is returned with the rest, so `levee sync` still writes the pipeline, the
+/// policy bundle and the catalog entity.
+pub fn generate(manifest: &Manifest, org: &Org) -> Result<Generated, ManagedError> {
+    let inputs = Inputs { manifest, org };
+    let mut out = Vec::new();
+    let mut sandbox_refused = None;
+    for g in GENERATORS {
+        match g(&inputs) {
+            Ok(files) => out.extend(files),
+            Err(ManagedError::Sandbox(crate::sandbox::SandboxError::Refused {
+                refusals, ..
+            })) => sandbox_refused = Some(refusals),
+            Err(e) => return Err(e),
+        }
+    }
+    for f in &out {
+        check_relative(&f.path)?;
+    }
+    Ok(Generated {
+        files: out,
+        sandbox_refused,
+    })
+}
+
+/// Drops from `entries` the files under `dir/` that levee no longer generates: when the sandbox
+/// refused the app, what is in `deploy/` stays as it was (neither removed nor reported).
+pub fn leave_alone(entries: Vec<Entry>, dir: &str) -> Vec<Entry> {
+    let prefix = format!("{}/", dir.trim_end_matches('/'));
+    entries
+        .into_iter()
+        .filter(|e| !(e.desired.is_none() && e.path.starts_with(&prefix)))
+        .collect()
+}
+
+/// Records files levee wrote outside [`apply`] (`levee deploy`), so that they are not later
+/// taken for hand edits, and forgets those it removed. Paths are relative to the app.
+pub fn record(
+    app: &Path,
+    written: &[(String, String)],
+    removed: &[String],
+) -> Result<(), ManagedError> {
+    let dir = open(app)?;
+    let mut rec = Record::load_in(&dir)?;
+    for (path, content) in written {
+        check_relative(path)?;
+        rec.files.insert(path.clone(), hash(content.as_bytes()));
+    }
+    for path in removed {
+        rec.files.remove(path);
+    }
+    rec.levee_version = crate::VERSION.to_string();
+    let mut json = serde_json::to_string_pretty(&rec).unwrap_or_default();
+    json.push('\n');
+    write_in(&dir, RECORD_PATH, json.as_bytes())
 }
 
 /// Why managing files failed.

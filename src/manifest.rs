@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use indexmap::IndexMap;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -60,6 +61,16 @@ pub struct Manifest {
     /// Secrets the app reads, by name and store. Never a value.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<Secret>,
+    /// Non-secret settings the app reads from its environment, `NAME: value`
+    /// (`DOWNSTREAM_URL: https://api.acme.corp/events`): `deploy/` passes each one to the app as
+    /// an environment variable. Names are UPPER_SNAKE_CASE; a credential belongs under `secrets`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[schemars(
+        extend("propertyNames" = crate::settings::name_schema()),
+        extend("maxProperties" = crate::settings::MAX_SETTINGS),
+        extend("additionalProperties" = crate::settings::value_schema())
+    )]
+    pub settings: IndexMap<String, String>,
     /// Datasets the app reads or writes, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data_access: Vec<DataAccess>,
@@ -298,8 +309,8 @@ pub struct Secret {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DataAccess {
-    /// The dataset's name in the org's registry.
-    #[schemars(length(min = 1))]
+    /// The dataset's name in the org's registry: lowercase letters, digits and hyphens.
+    #[schemars(regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$"))]
     pub dataset: String,
     /// What the app does with it.
     pub access_level: AccessLevel,
@@ -605,7 +616,7 @@ impl Manifest {
 
     /// Serializes to YAML (plain, without comments).
     pub fn to_yaml(&self) -> String {
-        serde_norway::to_string(self).unwrap_or_default()
+        crate::yaml::quote_yaml11_scalars(&serde_norway::to_string(self).unwrap_or_default())
     }
 }
 
@@ -694,6 +705,17 @@ pub fn is_valid_name(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
+/// Is `s` a dataset name: lowercase letters and digits, in words joined by single hyphens
+/// (`payroll`, `office-hours`)? The policy's `is_slug` (policies/lib.rego) says the same.
+pub fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('-').all(|w| {
+            !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
 /// The meaning checks: everything the schema cannot say, each at its own position.
 pub fn check(cx: &mut Checker<'_>) {
     if let Some(Value::String(name)) = cx.get("/name")
@@ -768,7 +790,10 @@ pub fn check(cx: &mut Checker<'_>) {
         }
     }
     check_secrets(cx);
+    check_settings(cx);
     check_dates(cx);
+    check_datasets(cx);
+    check_yaml11(cx);
     if let Some(Value::String(issuer)) = cx.get("/sso/issuer") {
         let local =
             issuer.starts_with("http://localhost") || issuer.starts_with("http://127.0.0.1");
@@ -828,6 +853,73 @@ fn check_secrets(cx: &mut Checker<'_>) {
     }
 }
 
+/// `settings`: each name and value by the rules of [`crate::settings`], each problem at its own
+/// key or value.
+fn check_settings(cx: &mut Checker<'_>) {
+    let Some(Value::Object(settings)) = cx.get("/settings").cloned() else {
+        return;
+    };
+    if settings.len() > crate::settings::MAX_SETTINGS {
+        cx.key_error(
+            "/settings",
+            format!(
+                "{} settings; an app may have at most {}",
+                settings.len(),
+                crate::settings::MAX_SETTINGS
+            ),
+            "keep the settings the app reads; large configuration belongs in a file or dataset",
+        );
+    }
+    let secrets: Vec<String> = match cx.get("/secrets") {
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(|s| s.get("name").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (name, value) in &settings {
+        let pointer = format!("/settings/{}", crate::yaml::escape_pointer(name));
+        if let Some(p) = crate::settings::name_problem(name) {
+            cx.key_error(&pointer, p.message, p.hint);
+        } else if secrets.contains(name) {
+            cx.key_error(
+                &pointer,
+                format!("`{name}` is both a secret and a setting"),
+                "keep it under `secrets:` only (the app reads it from its secrets) and remove the setting",
+            );
+        }
+        match value {
+            Value::String(v) => {
+                if let Some(p) = crate::settings::value_problem(v) {
+                    cx.error(&pointer, p.message, p.hint);
+                }
+            }
+            Value::Number(_) | Value::Bool(_) => {
+                let text = value.to_string();
+                cx.error(
+                    &pointer,
+                    format!("the setting `{}` must be text, not {text}", truncate(name)),
+                    format!(
+                        "environment variables are text: write it in quotes, `{}: \"{text}\"`",
+                        truncate(name)
+                    ),
+                );
+            }
+            Value::Null => cx.key_error(
+                &pointer,
+                format!("the setting `{}` has no value", truncate(name)),
+                "give it a value, or remove the setting",
+            ),
+            Value::Array(_) | Value::Object(_) => cx.error(
+                &pointer,
+                format!("the setting `{}` must be one text value", truncate(name)),
+                "write `NAME: value` on one line; a list or mapping cannot be an environment variable",
+            ),
+        }
+    }
+}
+
 fn check_dates(cx: &mut Checker<'_>) {
     let mut dates = [None, None];
     for (slot, field) in ["created", "expires"].iter().enumerate() {
@@ -845,6 +937,17 @@ fn check_dates(cx: &mut Checker<'_>) {
             ),
         }
     }
+    // Dates carry no time zone, and east of UTC the calendar runs up to a day ahead: a date is
+    // in the future once it is later than tomorrow in UTC (the policy's LIFE-005 agrees).
+    if let (Some(created), Some(today)) = (dates[0], cx.context.today)
+        && today.0.tomorrow().is_ok_and(|latest| created.0 > latest)
+    {
+        cx.error(
+            "/lifecycle/created",
+            format!("the app's creation date ({created}) is in the future (today is {today})"),
+            "set `lifecycle.created` to the day the app was created; a prototype's lifetime counts from it",
+        );
+    }
     if let [Some(created), Some(expires)] = dates
         && expires <= created
     {
@@ -853,6 +956,86 @@ fn check_dates(cx: &mut Checker<'_>) {
             format!("the app expires ({expires}) before it is created ({created})"),
             "set `lifecycle.expires` to a date after `lifecycle.created`",
         );
+    }
+}
+
+/// Dataset names are slugs: anything else is refused here, with the registered dataset it looks
+/// like when the context can ask the org's policy (the policy denies it too, DATA-007/008).
+fn check_datasets(cx: &mut Checker<'_>) {
+    let Some(Value::Array(accesses)) = cx.get("/data_access") else {
+        return;
+    };
+    for (i, access) in accesses.iter().enumerate() {
+        let Some(Value::String(name)) = access.get("dataset") else {
+            continue;
+        };
+        if is_slug(name) {
+            continue;
+        }
+        let similar = cx
+            .context
+            .dataset_lookalikes
+            .map(|lookalikes| lookalikes(name))
+            .unwrap_or_default();
+        let hint = match similar.first() {
+            Some(registered) => format!(
+                "did you mean `{registered}`? Write `dataset: {registered}`, the name the org's dataset registry lists"
+            ),
+            None => {
+                "write the dataset's name as the org's dataset registry (levee.org.yaml) lists it"
+                    .to_string()
+            }
+        };
+        cx.error(
+            &format!("/data_access/{i}/dataset"),
+            format!(
+                "`{}` is not a dataset name: dataset names are lowercase letters, digits and hyphens",
+                truncate(name)
+            ),
+            hint,
+        );
+    }
+}
+
+/// Plain scalars that YAML 1.1 readers take for something else: in CI, OPA and conftest read
+/// app.yaml with go-yaml v2, where `no` is `false` and `012` is octal. The policy would judge
+/// another manifest than levee does, so such a value must be written unambiguously.
+fn check_yaml11(cx: &mut Checker<'_>) {
+    use crate::yaml::Yaml11;
+    for scalar in cx.yaml11() {
+        let text = truncate(&scalar.text);
+        let ours = cx.get(&scalar.pointer);
+        let (message, hint) = match (&scalar.reading, ours) {
+            (Yaml11::Value(theirs), Some(Value::Number(n))) => (
+                format!(
+                    "`{text}` is the number {n} to levee but {} to YAML 1.1 readers, as OPA and conftest read app.yaml in CI (a leading 0 means octal there)",
+                    describe(theirs)
+                ),
+                format!("write `{n}`, or quote the value if it is text: `\"{text}\"`"),
+            ),
+            (Yaml11::Value(theirs), _) => (
+                format!(
+                    "`{text}` is text to levee but {} to YAML 1.1 readers, as OPA and conftest read app.yaml in CI",
+                    describe(theirs)
+                ),
+                format!("quote it so that every reader sees text: `\"{text}\"`"),
+            ),
+            (Yaml11::NotFinite, _) => (
+                format!("`{text}` is not a number every reader agrees on"),
+                "write a finite number, or quote the value if it is text".to_string(),
+            ),
+        };
+        cx.error(&scalar.pointer, message, hint);
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Null => "null".to_string(),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the text \"{s}\""),
+        other => other.to_string(),
     }
 }
 
@@ -951,6 +1134,14 @@ pub fn load(
     path: &std::path::Path,
 ) -> Result<crate::document::Loaded<Manifest>, crate::document::LoadError> {
     crate::document::load::<Manifest>(&locate(path))
+}
+
+/// [`load`], with the context the checks may consult (today's date, the org's dataset names).
+pub fn load_with(
+    path: &std::path::Path,
+    context: crate::document::Context<'_>,
+) -> Result<crate::document::Loaded<Manifest>, crate::document::LoadError> {
+    crate::document::load_with::<Manifest>(&locate(path), context)
 }
 
 #[cfg(test)]

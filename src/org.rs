@@ -1,8 +1,9 @@
 //! The org config, `levee.org.yaml`: the platform and security teams' data.
 //!
 //! Its shape is a public interface that teams keep across levee releases: keys are never renamed,
-//! a missing key takes its default, an unknown key is an error. The embedded default (used when no
-//! file is found) is [`Org::default`].
+//! a missing key takes its default ([`Org::default`]), an unknown key is an error. The embedded
+//! org, in force when no file is found, is [`Org::builtin`]: those defaults plus an example egress
+//! proxy and the built-in templates' example hosts, so that a newcomer's first apps deploy.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -309,7 +310,25 @@ impl Default for Org {
     }
 }
 
+/// The hosts the built-in templates name in their examples (`DOWNSTREAM_URL`,
+/// `DASHBOARD_DATA_SOURCE`), which the embedded org approves. `example.com` is reserved for
+/// documentation (RFC 2606): nothing real is reached through them.
+pub const BUILTIN_EXAMPLE_HOSTS: [&str; 2] = ["api.payments.example.com", "reports.example.com"];
+
 impl Org {
+    /// The org in force when no `levee.org.yaml` is found: every key's default ([`Org::default`],
+    /// which is also what a file's missing keys take), plus what a newcomer's first apps need
+    /// to deploy on it: the built-in templates' example hosts approved for egress
+    /// ([`BUILTIN_EXAMPLE_HOSTS`]), and an example egress proxy that enforces the allow-list (a
+    /// NetworkPolicy cannot name hosts). Nothing is looser than the defaults: only the two
+    /// example hosts are approved, and an app's traffic goes through the proxy or nowhere.
+    pub fn builtin() -> Org {
+        let mut org = Org::default();
+        org.egress.approved = BUILTIN_EXAMPLE_HOSTS.map(String::from).to_vec();
+        org.sandbox.egress_proxy = Some(crate::sandbox::EgressProxy::example());
+        org
+    }
+
     /// The caps of a tier, every key filled in from levee's defaults.
     pub fn tier(&self, tier: Tier) -> TierCaps {
         let set = match tier {
@@ -320,11 +339,18 @@ impl Org {
         set.or(&TierCaps::builtin(tier))
     }
 
-    /// A dataset's classification; unknown datasets count as confidential.
-    pub fn dataset_classification(&self, name: &str) -> Classification {
-        self.datasets
-            .get(name)
-            .map_or(Classification::Confidential, |d| d.classification)
+    /// A dataset's classification for an app classified `app`, as the policy counts it: an
+    /// unregistered dataset is restricted for confidential and restricted apps and confidential
+    /// for the others (never less sensitive than it could be).
+    pub fn dataset_classification(&self, name: &str, app: Classification) -> Classification {
+        self.datasets.get(name).map_or(
+            if app >= Classification::Confidential {
+                Classification::Restricted
+            } else {
+                Classification::Confidential
+            },
+            |d| d.classification,
+        )
     }
 
     /// Secret providers allowed for a classification.
@@ -403,6 +429,7 @@ impl Checked for Org {
     fn check(cx: &mut Checker<'_>) {
         crate::sandbox::check_org(cx);
         crate::pipeline::check_org(cx);
+        crate::upgrade_job::check_org(cx);
         if let Some(Value::Array(domains)) = cx.get("/owner_domains") {
             for (i, d) in domains.iter().enumerate() {
                 if let Value::String(s) = d
@@ -413,6 +440,17 @@ impl Checked for Org {
                         &format!("/owner_domains/{i}"),
                         format!("`{s}` is not a domain"),
                         "list bare e-mail domains, like `acme.corp`",
+                    );
+                }
+            }
+        }
+        if let Some(Value::Object(datasets)) = cx.get("/datasets") {
+            for name in datasets.keys() {
+                if !crate::manifest::is_slug(name) {
+                    cx.error(
+                        &format!("/datasets/{}", crate::yaml::escape_pointer(name)),
+                        format!("`{name}` is not a dataset name: dataset names are lowercase letters, digits and hyphens"),
+                        "rename the dataset (manifests name datasets exactly as the registry does)",
                     );
                 }
             }
@@ -502,7 +540,7 @@ pub fn resolve(explicit: Option<&Path>, start: &Path) -> Result<ResolvedOrg, Loa
             })
         }
         None => Ok(ResolvedOrg {
-            org: Org::default(),
+            org: Org::builtin(),
             source: OrgSource::Default,
             loaded: None,
         }),

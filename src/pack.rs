@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use include_dir::{Dir, include_dir};
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::{Kind, Stack};
@@ -69,6 +70,25 @@ pub struct TemplateMeta {
     /// groups when none of them names approvers.
     #[serde(default)]
     pub approver_group: bool,
+    /// The non-secret settings the starter code reads from its environment, by name
+    /// (`DOWNSTREAM_URL`): `levee new` asks for each (`--setting NAME=VALUE`) and writes them to
+    /// app.yaml's `settings`, which `deploy/` passes to the app as environment variables.
+    #[serde(default)]
+    pub settings: IndexMap<String, SettingSpec>,
+}
+
+/// A setting a template's code reads (`template.yaml` `settings:`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingSpec {
+    /// What the setting is, in one sentence a non-developer understands (the wizard shows it).
+    pub description: String,
+    /// The app refuses to start without it when deployed: `levee new` requires a value.
+    #[serde(default)]
+    pub required: bool,
+    /// An example value (the wizard and the missing-flag error show it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
 }
 
 /// A template of a pack.
@@ -353,6 +373,7 @@ fn finish(tree: Tree, origin: Origin) -> Result<Pack, PackError> {
             });
         }
         let meta: TemplateMeta = parse_yaml(&tree, &file)?;
+        check_settings(&file, &meta)?;
         for layer in &meta.include {
             if !is_plain_name(layer) || !tree.is_dir(&format!("{layer}/files")) {
                 return Err(PackError::Invalid {
@@ -371,6 +392,54 @@ fn finish(tree: Tree, origin: Origin) -> Result<Pack, PackError> {
         templates,
         tree,
     })
+}
+
+/// A template's declared settings follow the rules of app.yaml's `settings` (a hostile pack
+/// cannot make `levee new` write `NODE_OPTIONS` or a credential into an app's settings).
+fn check_settings(file: &str, meta: &TemplateMeta) -> Result<(), PackError> {
+    match declarations_problem(&meta.settings) {
+        Some(message) => Err(PackError::Invalid {
+            file: file.to_string(),
+            message,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// What is wrong with a template's declared settings (`template.yaml` `settings:`, or their copy
+/// in an app's `.levee/` record), if anything.
+pub fn declarations_problem(settings: &IndexMap<String, SettingSpec>) -> Option<String> {
+    if settings.len() > crate::settings::MAX_SETTINGS {
+        return Some(format!(
+            "`settings` declares {} settings; the most is {}",
+            settings.len(),
+            crate::settings::MAX_SETTINGS
+        ));
+    }
+    for (name, spec) in settings {
+        if let Some(p) = crate::settings::name_problem(name) {
+            return Some(format!("`settings`: {} ({})", p.message, p.hint));
+        }
+        if spec.description.trim().is_empty()
+            || spec.description.chars().count() > 500
+            || spec.description.chars().any(char::is_control)
+        {
+            return Some(format!(
+                "`settings.{name}.description` must be one line of at most 500 characters saying what the setting is"
+            ));
+        }
+        if let Some(p) = spec
+            .example
+            .as_deref()
+            .and_then(crate::settings::value_problem)
+        {
+            return Some(format!(
+                "`settings.{name}.example`: {} ({})",
+                p.message, p.hint
+            ));
+        }
+    }
+    None
 }
 
 fn is_plain_name(s: &str) -> bool {

@@ -41,6 +41,9 @@ pub struct CiSettings {
     pub gitlab: GitlabSettings,
     /// The deploy and post-deploy commands.
     pub deploy: DeploySettings,
+    /// The scheduled template upgrade job, which opens one pull/merge request per new template
+    /// version (docs/fleet-upgrades.md).
+    pub upgrade: crate::upgrade_job::UpgradeSettings,
 }
 
 /// An action pinned by commit.
@@ -73,6 +76,8 @@ pub struct Actions {
     pub trivy: PinnedAction,
     pub upload_artifact: PinnedAction,
     pub cache: PinnedAction,
+    /// Opens or updates the template upgrade's pull request (`levee-upgrade.yml`).
+    pub create_pull_request: PinnedAction,
 }
 
 impl Default for Actions {
@@ -104,6 +109,11 @@ impl Default for Actions {
                 "actions/cache",
                 "27d5ce7f107fe9357f9df03efb73ab90386fccae",
                 "v5.0.5",
+            ),
+            create_pull_request: pinned(
+                "peter-evans/create-pull-request",
+                "5f6978faf089d4d20b00c7766989d076bb2fc7f1",
+                "v8.1.1",
             ),
         }
     }
@@ -252,6 +262,7 @@ impl Default for CiSettings {
             levee: LeveeInstall::default(),
             gitlab: GitlabSettings::default(),
             deploy: DeploySettings::default(),
+            upgrade: crate::upgrade_job::UpgradeSettings::default(),
         }
     }
 }
@@ -469,6 +480,14 @@ fn env() -> &'static Result<Environment<'static>, minijinja::Error> {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         // YAML is written as YAML: values that need quoting are quoted in the template.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        // A YAML double-quoted scalar (JSON string syntax, without `tojson`'s HTML escapes).
+        env.add_filter("yaml_str", |s: String| {
+            serde_json::to_string(&s).unwrap_or_default()
+        });
+        // A string literal inside a GitHub expression: single-quoted, `'` doubled.
+        env.add_filter("gh_literal", |s: String| {
+            format!("'{}'", s.replace('\'', "''"))
+        });
         for file in template_files() {
             if let (Some(name), Some(text)) = (file.path().to_str(), file.contents_utf8()) {
                 env.add_template_owned(name.to_string(), text.to_string())?;
@@ -677,7 +696,21 @@ fn context(
         .url
         .replace("{app}", &manifest.name)
         .replace("{environment}", plan.deploy.environment);
+    let upgrade = &settings.upgrade;
+    let upgrade_path =
+        (ci == Ci::Github && upgrade.enabled).then_some(crate::upgrade_job::GITHUB_PATH);
+    let upgrade_view = minijinja::context! {
+        enabled => upgrade.enabled,
+        cron => crate::upgrade_job::cron(&upgrade.schedule, &manifest.name),
+        branch => crate::upgrade_job::BRANCH,
+        committer => upgrade.committer(ci),
+        labels => &upgrade.labels,
+        conflict_label => &upgrade.conflict_label,
+        token_secret => &upgrade.token_secret,
+        script => upgrade_script(ci)?,
+    };
     Ok(minijinja::context! {
+        upgrade => upgrade_view,
         header => header_lines(),
         version => crate::VERSION,
         app => manifest.name.as_str(),
@@ -689,6 +722,7 @@ fn context(
         app_url => url,
         owners => ser(&org.owners),
         pipeline_path => path(ci),
+        upgrade_path => upgrade_path,
         codeowners_path => codeowners_path(ci),
     })
 }
@@ -706,6 +740,45 @@ pub fn render(
         Ci::Gitlab => "gitlab/gitlab-ci.yml.j2",
     };
     render_template(name, ctx)
+}
+
+/// The scheduled template upgrade workflow (GitHub; GitLab's upgrade job is part of its one
+/// pipeline file). `None` when the org config turns the job off.
+pub fn render_upgrade(
+    manifest: &Manifest,
+    org: &Org,
+    plan: &Plan,
+    ci: Ci,
+) -> Result<Option<String>, PipelineError> {
+    if ci != Ci::Github || !org.ci.upgrade.enabled {
+        return Ok(None);
+    }
+    let ctx = context(manifest, org, plan, ci)?;
+    render_template("github/levee-upgrade.yml.j2", ctx).map(Some)
+}
+
+/// The script the upgrade job runs over `levee upgrade --format json`: the shared report renderer
+/// (`pipelines/upgrade/report.py`) followed by the CI's own part (`github.py`, `gitlab.py`).
+pub fn upgrade_script(ci: Ci) -> Result<String, PipelineError> {
+    let part = match ci {
+        Ci::Github => "upgrade/github.py",
+        Ci::Gitlab => "upgrade/gitlab.py",
+    };
+    let mut out = String::new();
+    for name in ["upgrade/report.py", part] {
+        let text = TEMPLATES
+            .get_file(name)
+            .and_then(|f| f.contents_utf8())
+            .ok_or_else(|| PipelineError::Template {
+                name: name.to_string(),
+                source: minijinja::Error::new(
+                    minijinja::ErrorKind::TemplateNotFound,
+                    "levee is missing this script",
+                ),
+            })?;
+        out.push_str(text);
+    }
+    Ok(out)
 }
 
 /// The CODEOWNERS file that puts the pipeline and `policy/` under the platform and security

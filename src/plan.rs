@@ -6,8 +6,8 @@
 //!
 //! | profile | when | jobs | SCA blocks on | SBOM | deploy | after deploy |
 //! | --- | --- | --- | --- | --- | --- | --- |
-//! | preflight | prototype with public/internal data | `preflight` (validate, drift, policy, secrets, SCA) and `build` in parallel | CRITICAL | no | sandbox, default branch | smoke test |
-//! | full gate | sandbox or production tier, or confidential/restricted data | validate, policy, secrets, SCA, SBOM and build in parallel, then deploy | CRITICAL, HIGH | kept as artifact | tier's environment, default branch, protected | smoke test, telemetry check |
+//! | preflight | prototype with public/internal data | `preflight` (validate, drift, upgrade conflicts, policy, secrets, SCA) and `build` in parallel | CRITICAL | no | sandbox, default branch | smoke test |
+//! | full gate | sandbox or production tier, or confidential/restricted data | validate (with drift and upgrade conflicts), policy, secrets, SCA, SBOM and build in parallel, then deploy | CRITICAL, HIGH | kept as artifact | tier's environment, default branch, protected | smoke test, telemetry check |
 //! | + restricted | restricted data | as full gate | CRITICAL, HIGH | kept 90 days | manual approval first | as full gate |
 
 use serde::Serialize;
@@ -33,6 +33,8 @@ pub enum Gate {
     Validate,
     /// `levee sync --check`: managed files match `app.yaml`.
     Drift,
+    /// `levee upgrade --check-conflicts`: no conflict markers left by a template upgrade.
+    Conflicts,
     /// `levee check`: the policy gate, in-process.
     Policy,
     /// `opa test policy/` and the `deny` query with the reference OPA.
@@ -71,7 +73,9 @@ pub enum Tool {
 impl Gate {
     pub fn tool(self) -> Tool {
         match self {
-            Gate::Validate | Gate::Drift | Gate::Policy | Gate::Sbom => Tool::Levee,
+            Gate::Validate | Gate::Drift | Gate::Conflicts | Gate::Policy | Gate::Sbom => {
+                Tool::Levee
+            }
             Gate::Opa => Tool::Opa,
             Gate::Secrets => Tool::Gitleaks,
             Gate::Sca => Tool::Trivy,
@@ -177,7 +181,7 @@ pub fn effective_classification(manifest: &Manifest, org: &Org) -> (Classificati
     let mut c = manifest.classification;
     let mut reasons = Vec::new();
     for access in &manifest.data_access {
-        let dc = org.dataset_classification(&access.dataset);
+        let dc = org.dataset_classification(&access.dataset, manifest.classification);
         if dc > c {
             reasons.push(format!(
                 "dataset `{}` is {dc}, above the app's `{}`",
@@ -213,10 +217,7 @@ pub fn plan(classification: Classification, tier: Tier, stack: Stack) -> Plan {
         (Profile::FullGate, true) => format!("{classification} data: full gate"),
         (Profile::FullGate, false) => format!("{tier} tier: full gate"),
     }];
-    let environment = match tier {
-        Tier::Prototype | Tier::Sandbox => "sandbox",
-        Tier::Production => "production",
-    };
+    let environment = environment(tier);
     let approval = classification == C::Restricted;
     if approval {
         reasons.push("restricted data: a reviewer approves every deploy".to_string());
@@ -240,6 +241,7 @@ pub fn plan(classification: Classification, tier: Tier, stack: Stack) -> Plan {
                 &[
                     Gate::Validate,
                     Gate::Drift,
+                    Gate::Conflicts,
                     Gate::Policy,
                     Gate::Opa,
                     Gate::Secrets,
@@ -272,7 +274,7 @@ pub fn plan(classification: Classification, tier: Tier, stack: Stack) -> Plan {
                     "validate",
                     "Manifest and drift",
                     Stage::Preflight,
-                    &[Gate::Validate, Gate::Drift],
+                    &[Gate::Validate, Gate::Drift, Gate::Conflicts],
                     &[],
                     10,
                 ),
@@ -362,6 +364,15 @@ pub fn plan(classification: Classification, tier: Tier, stack: Stack) -> Plan {
             approval,
         },
         parallelism,
+    }
+}
+
+/// The deploy environment of a tier: prototypes and sandbox apps share `sandbox`. The pipeline's
+/// `LEVEE_APP_URL` and the sandbox's `APP_BASE_URL` both fill `{environment}` with it.
+pub fn environment(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Prototype | Tier::Sandbox => "sandbox",
+        Tier::Production => "production",
     }
 }
 
@@ -458,6 +469,7 @@ mod tests {
         for gate in [
             Gate::Validate,
             Gate::Drift,
+            Gate::Conflicts,
             Gate::Policy,
             Gate::Opa,
             Gate::Secrets,

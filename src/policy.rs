@@ -94,36 +94,96 @@ impl Finding {
     }
 }
 
-/// A rule as documented in its module: `# DATA-001: what it checks`.
+/// A rule as its `# METADATA` block describes it (the annotations OPA's parser attaches to the
+/// rule, as `opa inspect -a` and Regal read them): `title`, `description`, and under `custom`,
+/// the rule's `id` and `severity`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rule {
     pub id: String,
-    pub summary: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub severity: Level,
     pub module: String,
 }
 
-/// Every rule of the embedded policies, from the `# ID: summary` comment above each.
+/// Every rule of the embedded policies, from their `# METADATA` blocks, sorted by id.
 pub fn rules() -> Vec<Rule> {
-    let mut out = Vec::new();
-    for (name, text) in modules() {
-        for line in text.lines() {
-            let Some(rest) = line.strip_prefix("# ") else {
-                continue;
-            };
-            let Some((id, summary)) = rest.split_once(": ") else {
-                continue;
-            };
-            if is_rule_id(id) {
-                out.push(Rule {
-                    id: id.to_string(),
-                    summary: summary.to_string(),
-                    module: name.to_string(),
-                });
-            }
-        }
-    }
+    let mut out: Vec<Rule> = modules()
+        .into_iter()
+        .flat_map(|(name, text)| module_rules(name, text).unwrap_or_default())
+        .collect();
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out
+}
+
+/// The rules a module's `# METADATA` blocks describe. Each block must name the rule that follows
+/// it: `custom.id` a rule id, `custom.severity` the set the rule adds to (`deny contains ...` /
+/// `warn contains ...`), a `title`, and a finding with that id in the rule's body.
+pub fn module_rules(module: &str, text: &str) -> Result<Vec<Rule>, String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim_end() != "# METADATA" {
+            i += 1;
+            continue;
+        }
+        let at = format!("{module}:{}", i + 1);
+        let mut yaml = String::new();
+        i += 1;
+        while let Some(comment) = lines.get(i).and_then(|l| l.strip_prefix('#')) {
+            yaml.push_str(comment.strip_prefix(' ').unwrap_or(comment));
+            yaml.push('\n');
+            i += 1;
+        }
+        let doc = crate::yaml::parse(&yaml).map_err(|e| format!("{at}: METADATA: {e}"))?;
+        let text_at = |pointer: &str| doc.value.pointer(pointer).and_then(|v| v.as_str());
+        let id = text_at("/custom/id")
+            .filter(|id| is_rule_id(id))
+            .ok_or_else(|| format!("{at}: METADATA has no `custom.id` like DATA-001"))?;
+        let severity = match text_at("/custom/severity") {
+            Some("deny") => Level::Deny,
+            Some("warn") => Level::Warn,
+            _ => {
+                return Err(format!(
+                    "{at}: `custom.severity` of {id} is not deny or warn"
+                ));
+            }
+        };
+        let title = text_at("/title")
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| format!("{at}: {id} has no `title`"))?;
+        let head = lines.get(i).copied().unwrap_or("");
+        let set = match severity {
+            Level::Deny => "deny",
+            Level::Warn => "warn",
+        };
+        if !head.starts_with(&format!("{set} contains ")) {
+            return Err(format!(
+                "{at}: {id} is a {set} rule, but the METADATA block is followed by `{head}`"
+            ));
+        }
+        let body: String = lines[i..]
+            .iter()
+            .take_while(|l| **l != "}")
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n");
+        if !body.contains(&format!("\"id\": \"{id}\"")) {
+            return Err(format!(
+                "{at}: the rule after {id}'s METADATA reports no finding {id}"
+            ));
+        }
+        out.push(Rule {
+            id: id.to_string(),
+            title: title.to_string(),
+            description: text_at("/description").map(str::to_string),
+            severity,
+            module: module.to_string(),
+        });
+    }
+    Ok(out)
 }
 
 /// `DATA-001`: capitals, a dash, three digits.
@@ -176,16 +236,26 @@ pub fn module_names_for(c: Classification) -> Vec<&'static str> {
 
 /// The org config as policy data (`data.levee.org`), in comparable units: CPU in millicores,
 /// memory in bytes, durations in minutes and days. With `app`, tuned to it: only the datasets
-/// it names and its own classification's lists (the rules look nothing else up for it).
+/// it names (all of them when it names an unregistered one) and its own classification's lists
+/// (the rules look nothing else up for it).
 pub fn org_data(org: &Org, app: Option<&Manifest>) -> Value {
     let classifications: Vec<Classification> = match app {
         Some(m) => vec![m.classification],
         None => Classification::ALL.to_vec(),
     };
+    // An app that names a dataset the registry lacks gets the whole registry: the policy then
+    // names the registered dataset it looks like (`lookalikes`), as it would with every dataset.
+    let whole_registry = app.is_none_or(|m| {
+        m.data_access
+            .iter()
+            .any(|a| !org.datasets.contains_key(&a.dataset))
+    });
     let datasets: serde_json::Map<String, Value> = org
         .datasets
         .iter()
-        .filter(|(name, _)| app.is_none_or(|m| m.data_access.iter().any(|a| &a.dataset == *name)))
+        .filter(|(name, _)| {
+            whole_registry || app.is_some_and(|m| m.data_access.iter().any(|a| &a.dataset == *name))
+        })
         .map(|(name, d)| {
             (
                 name.clone(),
@@ -314,6 +384,27 @@ pub enum Clock {
 }
 
 impl Clock {
+    /// `LEVEE_TODAY` when it holds a date (as `levee check --today` reads it), else the system
+    /// clock.
+    pub fn from_env() -> Clock {
+        std::env::var("LEVEE_TODAY")
+            .ok()
+            .and_then(|s| crate::manifest::Date::parse(&s).ok())
+            .map_or(Clock::System, Clock::Fixed)
+    }
+
+    /// Today's date as the policies see it: the fixed day, or today in UTC (`time.now_ns()`).
+    pub fn today(self) -> crate::manifest::Date {
+        match self {
+            Clock::Fixed(d) => d,
+            Clock::System => crate::manifest::Date(
+                jiff::Timestamp::now()
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .date(),
+            ),
+        }
+    }
+
     /// Nanoseconds since 1970-01-01 UTC for a fixed clock (what `data.levee.clock.now_ns` holds);
     /// `None` for the system clock.
     pub fn now_ns(self) -> Option<i128> {
@@ -405,23 +496,72 @@ impl Evaluator {
         Self::new(modules, loaded.data, clock)
     }
 
+    /// The registered datasets an unregistered dataset name looks like, as this policy set judges
+    /// it with its data (`lookalikes` in lib.rego: the same once case, spacing and Unicode
+    /// compatibility forms are folded, or one edit away), sorted. For "did you mean" hints;
+    /// empty for a registered name.
+    pub fn lookalikes(&mut self, name: &str) -> Result<Vec<String>, PolicyError> {
+        let eval = |e: anyhow::Error| PolicyError::Eval(e.to_string());
+        self.engine
+            .set_input(regorus::Value::from(json!({"name": name})));
+        let results = self
+            .engine
+            .eval_query(format!("x := data.{PACKAGE}.lookalikes(input.name)"), false)
+            .map_err(eval)?;
+        let mut out = Vec::new();
+        if let Some(set) = results
+            .result
+            .first()
+            .and_then(|r| r.bindings.as_object().ok())
+            .and_then(|b| b.get(&regorus::Value::from("x")))
+            && let Ok(set) = set.as_set()
+        {
+            out.extend(
+                set.iter()
+                    .filter_map(|v| v.as_string().ok().map(|s| s.to_string())),
+            );
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Evaluates one manifest (as JSON): the denials and warnings, sorted.
     pub fn evaluate(&mut self, input: &Value) -> Result<Vec<Finding>, PolicyError> {
+        let eval = |e: anyhow::Error| PolicyError::Eval(e.to_string());
         self.engine.set_input(regorus::Value::from(input.clone()));
+        // Both sets in one query, so the helper rules they share are evaluated once.
+        let results = self
+            .engine
+            .eval_query(
+                format!("deny := data.{PACKAGE}.deny; warn := data.{PACKAGE}.warn"),
+                false,
+            )
+            .map_err(eval)?;
+        let bindings = results
+            .result
+            .first()
+            .and_then(|r| r.bindings.as_object().ok().cloned());
         let mut out = Vec::new();
         for (level, rule) in [(Level::Deny, "deny"), (Level::Warn, "warn")] {
-            let v = self
-                .engine
-                .eval_rule(format!("data.{PACKAGE}.{rule}"))
+            // A bundle that defines only one of the sets leaves the query without a result:
+            // then each set on its own (an undefined one holds nothing).
+            let v = match &bindings {
+                Some(b) => b
+                    .get(&regorus::Value::from(rule))
+                    .cloned()
+                    .unwrap_or(regorus::Value::Undefined),
+                None => self
+                    .engine
+                    .eval_rule(format!("data.{PACKAGE}.{rule}"))
+                    .map_err(eval)?,
+            };
+            if v == regorus::Value::Undefined {
+                continue;
+            }
+            let json: Value = serde_json::from_str(&v.to_json_str().map_err(eval)?)
                 .map_err(|e| PolicyError::Eval(e.to_string()))?;
-            let json: Value = serde_json::from_str(
-                &v.to_json_str()
-                    .map_err(|e| PolicyError::Eval(e.to_string()))?,
-            )
-            .map_err(|e| PolicyError::Eval(e.to_string()))?;
             let items = match json {
                 Value::Array(a) => a,
-                Value::String(s) if s == "<undefined>" => Vec::new(),
                 Value::Null => Vec::new(),
                 other => return Err(PolicyError::Eval(format!("`{rule}` is not a set: {other}"))),
             };
@@ -468,9 +608,88 @@ mod tests {
     }
 
     #[test]
+    fn lookalikes_come_from_the_policy() {
+        let mut org = Org::default();
+        for name in ["payroll", "expenses"] {
+            org.datasets.insert(
+                name.into(),
+                crate::org::Dataset {
+                    classification: Classification::Confidential,
+                    allowed_access: vec![crate::manifest::AccessLevel::Read],
+                },
+            );
+        }
+        let mut eval = Evaluator::embedded(&org, Clock::System).expect("compiles");
+        for (name, want) in [
+            ("Payroll", vec!["payroll"]),
+            ("payroll ", vec!["payroll"]),
+            ("ｐａｙｒｏｌｌ", vec!["payroll"]),
+            ("expense", vec!["expenses"]),
+            ("payroll", vec![]),
+            ("weather", vec![]),
+        ] {
+            assert_eq!(eval.lookalikes(name).expect("evaluates"), want, "{name}");
+        }
+    }
+
+    #[test]
     fn rule_catalog_has_ids() {
         let rules = rules();
         assert!(rules.len() >= 20, "{rules:?}");
-        assert!(rules.iter().any(|r| r.id == "DATA-001"));
+        assert!(
+            rules
+                .iter()
+                .any(|r| r.id == "DATA-001" && r.severity == Level::Deny)
+        );
+        assert!(
+            rules
+                .iter()
+                .any(|r| r.id == "DATA-005" && r.severity == Level::Warn)
+        );
+    }
+
+    #[test]
+    fn every_metadata_block_describes_its_rule() {
+        for (name, text) in modules() {
+            module_rules(name, text).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let block = |meta: &str, head: &str| {
+            format!("# METADATA\n{meta}\n{head}\n\tfinding := {{\"id\": \"X-001\"}}\n}}\n")
+        };
+        let ok = block(
+            "# title: t\n# custom:\n#   id: X-001\n#   severity: deny",
+            "deny contains finding if {",
+        );
+        assert_eq!(module_rules("m", &ok).map(|r| r.len()), Ok(1));
+        for (meta, head, why) in [
+            (
+                "# title: t\n# custom:\n#   id: X-001\n#   severity: warn",
+                "deny contains finding if {",
+                "is a warn rule",
+            ),
+            (
+                "# title: t\n# custom:\n#   severity: deny",
+                "deny contains finding if {",
+                "no `custom.id`",
+            ),
+            (
+                "# custom:\n#   id: X-001\n#   severity: deny",
+                "deny contains finding if {",
+                "no `title`",
+            ),
+            (
+                "# title: [t\n# custom: {id: X-001, severity: deny}",
+                "deny contains finding if {",
+                "METADATA",
+            ),
+            (
+                "# title: t\n# custom:\n#   id: X-002\n#   severity: deny",
+                "deny contains finding if {",
+                "no finding X-002",
+            ),
+        ] {
+            let err = module_rules("m", &block(meta, head)).expect_err(why);
+            assert!(err.contains(why), "{err}");
+        }
     }
 }

@@ -22,7 +22,7 @@ use crate::diag::Diagnostic;
 use crate::document::{self, LoadError, Loaded};
 use crate::edit::{self, Change, EditError};
 use crate::managed::{self, Entry, ManagedError, State};
-use crate::manifest::{self, Classification, Date, Manifest, Tier};
+use crate::manifest::{Classification, Date, Manifest, SecretProvider, Tier};
 use crate::org::Org;
 use crate::plan::{self, Plan};
 use crate::policy::{Clock, Evaluator, Level, PolicyError};
@@ -35,6 +35,8 @@ pub struct Request {
     pub expires: Option<Date>,
     /// The day the expiry is counted from and policies judge dates on.
     pub today: Date,
+    /// Move every `provider: env` secret to this store (`--move-secrets-to`).
+    pub move_secrets_to: Option<SecretProvider>,
 }
 
 /// Why promoting could not even be decided (exit 2, or 1 for an invalid manifest).
@@ -150,7 +152,7 @@ fn dotted(pointer: &str) -> String {
 
 /// Decides the promotion of the app whose manifest is at `path` (a file or its directory).
 pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<Outcome, PromoteError> {
-    let loaded = manifest::load(path)?;
+    let loaded = crate::template_settings::load(path)?;
     let file = loaded.source.path.clone();
     let app = match file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -224,7 +226,7 @@ pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<Outcome, Promote
     let edits: Vec<Change> = changes
         .iter()
         .map(|c| {
-            let pointer = format!("/{}", c.field.replace('.', "/"));
+            let pointer = pointer_of(&c.field);
             match &c.new {
                 Some(v) => Change::Set(pointer, v.clone()),
                 None => Change::Remove(pointer),
@@ -249,13 +251,15 @@ pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<Outcome, Promote
         return Err(PromoteError::Roundtrip {
             path: file,
             detail: format!(
-                "expected tier {} / classification {} / expires {:?}, read tier {} / classification {} / expires {:?}",
+                "expected tier {} / classification {} / expires {:?} / secrets {:?}, read tier {} / classification {} / expires {:?} / secrets {:?}",
                 after.lifecycle.tier,
                 after.classification,
                 after.lifecycle.expires.map(|d| d.to_string()),
+                providers(&after),
                 reread.value.lifecycle.tier,
                 reread.value.classification,
                 reread.value.lifecycle.expires.map(|d| d.to_string()),
+                providers(&reread.value),
             ),
         });
     }
@@ -283,6 +287,40 @@ pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<Outcome, Promote
         match f.level {
             Level::Deny => reasons.push(reason),
             Level::Warn => warnings.push(reason),
+        }
+    }
+    // Secrets read from the environment are fixed by one flag: offer it, with the stores the
+    // classification allows.
+    let stores: Vec<String> = org
+        .secret_providers(after.classification)
+        .into_iter()
+        .filter(|p| *p != SecretProvider::Env)
+        .map(|p| p.to_string())
+        .collect();
+    if !stores.is_empty() {
+        // SEC-002 (env outside the tiers that allow it), and SEC-001 on an env secret (env not
+        // allowed for the classification).
+        let env_secret = |field: &str| {
+            field
+                .strip_prefix("secrets[")
+                .and_then(|r| r.split_once(']'))
+                .and_then(|(i, _)| i.parse::<usize>().ok())
+                .and_then(|i| after.secrets.get(i))
+                .is_some_and(|s| s.provider == SecretProvider::Env)
+        };
+        for r in reasons
+            .iter_mut()
+            .filter(|r| r.id == "SEC-002" || (r.id == "SEC-001" && env_secret(&r.field)))
+        {
+            r.hint = format!(
+                "run `levee promote --tier {}{} --move-secrets-to {}` to move every env secret to {} (edits app.yaml in place), or set `provider:` yourself",
+                req.tier,
+                req.classification
+                    .map(|c| format!(" --classification {c}"))
+                    .unwrap_or_default(),
+                stores[0],
+                stores.join(" or ")
+            );
         }
     }
 
@@ -401,6 +439,13 @@ pub fn intended(before: &Manifest, org: &Org, req: &Request) -> Manifest {
     if let Some(c) = req.classification {
         after.classification = c;
     }
+    if let Some(store) = req.move_secrets_to {
+        for s in after.secrets.iter_mut() {
+            if s.provider == SecretProvider::Env {
+                s.provider = store;
+            }
+        }
+    }
     let caps = org.tier(req.tier);
     after.lifecycle.expires = match (req.expires, caps.max_lifetime_days) {
         (Some(d), _) => Some(d),
@@ -456,7 +501,26 @@ fn field_changes(before: &Manifest, after: &Manifest) -> Vec<FieldChange> {
         before.lifecycle.expires.map(|d| d.to_string()),
         after.lifecycle.expires.map(|d| d.to_string()),
     );
+    for (i, (b, a)) in before.secrets.iter().zip(&after.secrets).enumerate() {
+        push(
+            &format!("secrets[{i}].provider"),
+            Some(b.provider.to_string()),
+            Some(a.provider.to_string()),
+        );
+    }
     out
+}
+
+/// The JSON pointer of a dotted field (`secrets[1].provider` -> `/secrets/1/provider`).
+fn pointer_of(field: &str) -> String {
+    format!(
+        "/{}",
+        field.replace('[', ".").replace(']', "").replace('.', "/")
+    )
+}
+
+fn providers(m: &Manifest) -> Vec<String> {
+    m.secrets.iter().map(|s| s.provider.to_string()).collect()
 }
 
 /// `None` when the only lines that differ between `old` and `new` are those of the changed
@@ -635,6 +699,7 @@ impl crate::lifecycle::Promoter for Promote {
             classification: None,
             expires: None,
             today: self.today,
+            move_secrets_to: None,
         };
         match prepare(app_dir, &org, &req).map_err(|e| e.to_string())? {
             Outcome::Ready(p) => {
@@ -684,6 +749,7 @@ mod tests {
             classification: None,
             expires: expires.map(day),
             today: day("2026-03-01"),
+            move_secrets_to: None,
         }
     }
 
@@ -732,6 +798,12 @@ mod tests {
             None
         );
         assert!(stray_changes(old, "# other\nlifecycle:\n  tier: sandbox\n", &change).is_some());
+    }
+
+    #[test]
+    fn pointers_of_dotted_fields() {
+        assert_eq!(pointer_of("secrets[1].provider"), "/secrets/1/provider");
+        assert_eq!(pointer_of("lifecycle.tier"), "/lifecycle/tier");
     }
 
     #[test]

@@ -218,7 +218,8 @@ pub fn escape_dq(s: &str) -> String {
 
 /// A complete double-quoted literal for a string; numbers, booleans and null as JSON (which is
 /// also valid YAML, JavaScript and TOML for those); sequences and maps as JSON.
-fn quoted(v: &Value) -> String {
+/// A value as a double-quoted literal, valid in YAML, JSON, TypeScript and TOML.
+pub(crate) fn quoted(v: &Value) -> String {
     if let Some(s) = v.as_str() {
         format!("\"{}\"", escape_dq(s))
     } else {

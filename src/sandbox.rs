@@ -22,7 +22,9 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::{Classification, Cpu, Manifest, Memory, RuntimeType, SecretProvider, Tier};
+use crate::manifest::{
+    Classification, Cpu, Manifest, Memory, RuntimeType, SecretProvider, Stack, Tier,
+};
 use crate::org::{Org, host_matches};
 
 /// The Kubernetes and Kyverno templates (`k8s/` at the crate root).
@@ -70,6 +72,106 @@ pub struct SandboxConfig {
     /// The admission policy form: `validating-policy` (Kyverno 1.14+, `policies.kyverno.io/v1`
     /// from 1.17) or `cluster-policy` (the classic `kyverno.io/v1` form, for older Kyverno).
     pub kyverno: KyvernoForm,
+    /// The app's public URL, `{app}` standing for the app's name and `{environment}` for the
+    /// tier's deploy environment (`sandbox`, `production`): the Deployment's `APP_BASE_URL` (the
+    /// OIDC redirect URI is `<it>/auth/callback`) and the Ingress or HTTPRoute host. Keep it the
+    /// address `ci.deploy.url` names, which the pipeline's smoke test probes.
+    pub base_url_template: String,
+    /// The External Secrets Operator `ClusterSecretStore` each secret provider is read through.
+    pub secret_stores: SecretStores,
+    /// Where an app keeps its own state (`DATA_DIR`): an `emptyDir` at prototype, a
+    /// PersistentVolumeClaim at sandbox and production, or an external database.
+    pub data: DataConfig,
+    /// The IngressClass (`nginx`): when set, an Ingress for the app's host is generated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_class: Option<String>,
+    /// The Gateway API gateway: when set, an HTTPRoute for the app's host is generated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayRef>,
+}
+
+/// The `ClusterSecretStore` names, per secret provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretStores {
+    /// The store backed by HashiCorp Vault (KV version 2).
+    pub vault: String,
+    /// The store backed by AWS Secrets Manager.
+    #[serde(rename = "aws-secrets-manager")]
+    pub aws_secrets_manager: String,
+    /// The store `provider: env` secrets are read through (for instance External Secrets'
+    /// `kubernetes` provider over a Secret the platform team fills); low tiers only.
+    pub env: String,
+}
+
+impl Default for SecretStores {
+    fn default() -> Self {
+        SecretStores {
+            vault: "vault".into(),
+            aws_secrets_manager: "aws-secrets-manager".into(),
+            env: "levee-env".into(),
+        }
+    }
+}
+
+impl SecretStores {
+    /// The store a provider's secrets are read through.
+    pub fn for_provider(&self, p: SecretProvider) -> &str {
+        match p {
+            SecretProvider::Vault => &self.vault,
+            SecretProvider::AwsSecretsManager => &self.aws_secrets_manager,
+            SecretProvider::Env => &self.env,
+        }
+    }
+}
+
+/// Where apps keep their state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// The size of the PersistentVolumeClaim at sandbox and production.
+    pub size: Memory,
+    /// The claim's StorageClass (default: the cluster's default class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    /// An external database that replaces the claim in some tiers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_database: Option<ExternalDatabase>,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            size: Memory(1 << 30),
+            storage_class: None,
+            external_database: None,
+        }
+    }
+}
+
+/// An external database the platform provides to apps of some tiers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalDatabase {
+    /// The tiers whose apps use it instead of a PersistentVolumeClaim (sandbox, production).
+    pub tiers: Vec<Tier>,
+    /// The Kubernetes Secret holding the connection settings, one file per key (`{app}` stands
+    /// for the app's name); the platform team creates it. Mounted at
+    /// `/var/run/secrets/levee-database`.
+    pub secret: String,
+}
+
+/// A Gateway API `Gateway` the app's HTTPRoute attaches to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayRef {
+    /// The Gateway's name.
+    pub name: String,
+    /// The Gateway's namespace.
+    pub namespace: String,
+    /// The listener (`sectionName`) to attach to; all listeners when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section_name: Option<String>,
 }
 
 /// Pods in a namespace, selected by labels.
@@ -98,14 +200,29 @@ pub struct EgressProxy {
     pub pod_labels: IndexMap<String, String>,
 }
 
+impl EgressProxy {
+    /// The proxy the embedded org ([`crate::org::Org::builtin`]) and the README's example name:
+    /// `egress-proxy.egress.svc.cluster.local:3128`, pods labelled
+    /// `app.kubernetes.io/name: egress-proxy` in the `egress` namespace.
+    pub fn example() -> EgressProxy {
+        EgressProxy {
+            host: "egress-proxy.egress.svc.cluster.local".into(),
+            port: 3128,
+            namespace: "egress".into(),
+            pod_labels: labels(&[("app.kubernetes.io/name", "egress-proxy")]),
+        }
+    }
+}
+
 /// The OpenTelemetry collector.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Telemetry {
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub endpoint: String,
-    /// `OTEL_EXPORTER_OTLP_PROTOCOL`: `grpc` or `http/protobuf`.
-    pub protocol: String,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf`, the one protocol every starter app
+    /// speaks (see [`OtlpProtocol`]).
+    pub protocol: OtlpProtocol,
     /// The collector's port, for the NetworkPolicy.
     pub port: u16,
     /// Where the collector's pods run.
@@ -114,6 +231,19 @@ pub struct Telemetry {
     #[serde(default)]
     pub pod_labels: IndexMap<String, String>,
 }
+
+crate::manifest::string_enum!(
+    /// The OTLP protocol the Deployment sets (`OTEL_EXPORTER_OTLP_PROTOCOL`): only what every
+    /// built-in starter app speaks. Both export OTLP over HTTP with protobuf; Node also speaks
+    /// `http/json`, which the Python OpenTelemetry SDK has no exporter for, and neither ships a
+    /// gRPC exporter (it would add `grpcio`, a native wheel, to every Python image, and
+    /// `@grpc/grpc-js` to every Node one, for what OTLP/HTTP already does on the collector's
+    /// port 4318). Both apps refuse anything else at start-up.
+    OtlpProtocol {
+        /// OTLP/HTTP with protobuf bodies (`/v1/traces`, `/v1/metrics` on port 4318).
+        HttpProtobuf = "http/protobuf",
+    }
+);
 
 crate::manifest::string_enum!(
     /// Which Kyverno policy kind to emit.
@@ -154,12 +284,18 @@ impl Default for SandboxConfig {
             },
             telemetry: Telemetry {
                 endpoint: "http://otel-collector.observability.svc.cluster.local:4318".into(),
-                protocol: "http/protobuf".into(),
+                protocol: OtlpProtocol::HttpProtobuf,
                 port: 4318,
                 namespace: "observability".into(),
                 pod_labels: labels(&[("app.kubernetes.io/name", "opentelemetry-collector")]),
             },
             kyverno: KyvernoForm::ValidatingPolicy,
+            // The same address as the pipeline's smoke test (`ci.deploy.url`).
+            base_url_template: "https://{app}.{environment}.apps.example.com".into(),
+            secret_stores: SecretStores::default(),
+            data: DataConfig::default(),
+            ingress_class: None,
+            gateway: None,
         }
     }
 }
@@ -232,12 +368,23 @@ pub fn check_org(cx: &mut crate::document::Checker<'_>) {
         );
     }
     if let Some(protocol) = text(cx, "/sandbox/telemetry/protocol")
-        && !["grpc", "http/protobuf", "http/json"].contains(&protocol.as_str())
+        && protocol.parse::<OtlpProtocol>().is_err()
     {
+        let supported: Vec<String> = OtlpProtocol::ALL.iter().map(|p| format!("`{p}`")).collect();
+        let known = ["grpc", "http/json"].contains(&protocol.as_str());
         cx.error(
             "/sandbox/telemetry/protocol",
-            format!("`{protocol}` is not an OTLP protocol"),
-            "use `grpc`, `http/protobuf` or `http/json`",
+            if known {
+                format!(
+                    "`{protocol}` is an OTLP protocol the starter apps do not speak: they refuse to start with it"
+                )
+            } else {
+                format!("`{protocol}` is not an OTLP protocol")
+            },
+            format!(
+                "use {}: every starter app exports OTLP over HTTP with protobuf (Node also speaks `http/json`, Python does not; neither speaks `grpc`); point `endpoint` at the collector's OTLP/HTTP port (4318)",
+                supported.join(" or ")
+            ),
         );
     }
     if let Some(registry) = text(cx, "/sandbox/image_registry")
@@ -249,6 +396,80 @@ pub fn check_org(cx: &mut crate::document::Checker<'_>) {
             "/sandbox/image_registry",
             format!("`{registry}` is not an image registry path"),
             "a registry host and path without scheme, like `registry.acme.corp/apps`",
+        );
+    }
+    if let (Some(app_url), Some(pipeline_url)) = (
+        text(cx, "/sandbox/base_url_template"),
+        text(cx, "/ci/deploy/url"),
+    ) && app_url != pipeline_url
+    {
+        cx.error(
+            "/sandbox/base_url_template",
+            format!("the app's address `{app_url}` is not the address the pipeline's smoke test probes (`ci.deploy.url`: `{pipeline_url}`)"),
+            "give `sandbox.base_url_template` and `ci.deploy.url` the same value",
+        );
+    }
+    if let Some(template) = text(cx, "/sandbox/base_url_template") {
+        let url = template
+            .replace("{app}", "my-app")
+            .replace("{environment}", "sandbox");
+        let ok = template.contains("{app}")
+            && url.starts_with("https://")
+            && url_host_port(&url).is_some()
+            && !url.contains(char::is_whitespace);
+        if !ok {
+            cx.error(
+                "/sandbox/base_url_template",
+                format!("`{template}` is not an https URL template naming `{{app}}`"),
+                "the apps' public address with `{app}` for the app's name, like `https://{app}.apps.acme.corp`",
+            );
+        }
+    }
+    for key in ["vault", "aws-secrets-manager", "env"] {
+        let pointer = format!("/sandbox/secret_stores/{key}");
+        if let Some(name) = text(cx, &pointer)
+            && (!name.split('.').all(is_dns_label) || name.len() > 253)
+        {
+            cx.error(
+                &pointer,
+                format!("`{name}` is not a ClusterSecretStore name"),
+                "name the store as `kubectl get clustersecretstores` lists it, like `vault`",
+            );
+        }
+    }
+    if let Some(secret) = text(cx, "/sandbox/data/external_database/secret") {
+        let name = secret.replace("{app}", "my-app");
+        if !name.split('.').all(is_dns_label) || name.len() > 253 {
+            cx.error(
+                "/sandbox/data/external_database/secret",
+                format!("`{secret}` is not a Kubernetes Secret name"),
+                "lowercase letters, digits, `-` and `.`, with `{app}` for the app's name: `{app}-database`",
+            );
+        }
+    }
+    if let Some(Value::Array(tiers)) = cx.get("/sandbox/data/external_database/tiers")
+        && tiers.iter().any(|t| t == "prototype")
+    {
+        cx.error(
+            "/sandbox/data/external_database/tiers",
+            "prototypes keep their data in an emptyDir, never in the external database",
+            "list `sandbox` and/or `production`",
+        );
+    }
+    if let Some(class) = text(cx, "/sandbox/ingress_class")
+        && (!class.split('.').all(is_dns_label) || class.len() > 253)
+    {
+        cx.error(
+            "/sandbox/ingress_class",
+            format!("`{class}` is not an IngressClass name"),
+            "name it as `kubectl get ingressclass` lists it, like `nginx`",
+        );
+    }
+    if cx.get("/sandbox/ingress_class").is_some() && cx.get("/sandbox/gateway").is_some() {
+        cx.error(
+            "/sandbox/gateway",
+            "both `ingress_class` and `gateway` are set: the app gets one route",
+            "keep `ingress_class` (an Ingress) or `gateway` (a Gateway API HTTPRoute), not both",
         );
     }
     for pointer in [
@@ -332,18 +553,58 @@ pub fn label_value(s: &str) -> String {
 #[derive(Debug, Clone, Serialize)]
 struct EgressHost {
     host: String,
+    /// The port, for destinations reached without the proxy.
+    port: u16,
+    /// Why the app may reach it (`runtime.egress`, `the SSO issuer`).
+    reason: &'static str,
 }
 
-/// A secret reference: where the value comes from, never the value.
+/// One secret as the ExternalSecret fetches it and the Deployment mounts it: where the value
+/// comes from, never the value.
 #[derive(Debug, Clone, Serialize)]
 struct SecretRef {
     name: String,
     provider: &'static str,
-    /// The Kubernetes Secret the value is synced into.
-    k8s_secret: String,
-    /// The path in the store.
+    /// The `ClusterSecretStore` the operator reads it through.
+    store: String,
+    /// The key in the store (`remoteRef.key`).
     path: String,
+    /// The field inside the entry (`remoteRef.property`), for stores whose entries hold fields.
+    property: Option<String>,
 }
+
+/// One of the app's settings (app.yaml `settings`), as the Deployment passes it.
+#[derive(Debug, Clone, Serialize)]
+struct SettingEnv {
+    name: String,
+    /// The value as the Deployment writes it: the kubelet expands `$(NAME)` in an env value and
+    /// reads `$$` as `$`, so every `$` is doubled and the app gets exactly what app.yaml says.
+    value: String,
+}
+
+/// Where the app's `DATA_DIR` lives.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+enum DataVolume {
+    /// An `emptyDir`: gone when the pod goes (prototypes).
+    EmptyDir { size: String },
+    /// A PersistentVolumeClaim levee emits (`<app>-data`).
+    Claim {
+        name: String,
+        size: String,
+        storage_class: Option<String>,
+    },
+    /// The org's external database: its connection settings are mounted from a Secret, and
+    /// `DATA_DIR` is scratch space only.
+    ExternalDatabase { secret: String, size: String },
+}
+
+/// Where the Secret with the app's secrets is mounted (`LEVEE_SECRETS_DIR`).
+pub const SECRETS_DIR: &str = "/var/run/secrets/levee";
+/// Where the external database's connection settings are mounted (`LEVEE_DATABASE_DIR`).
+pub const DATABASE_DIR: &str = "/var/run/secrets/levee-database";
+/// The `data` volume's mount path (`DATA_DIR`).
+pub const DATA_DIR: &str = "/var/lib/app";
 
 /// Every decision for one app, ready for the templates.
 #[derive(Debug, Clone, Serialize)]
@@ -373,15 +634,71 @@ pub struct Plan {
     quota_cpu: String,
     quota_memory: String,
     max_runtime_seconds: Option<u64>,
+    /// Hosts the app reaches through the egress proxy (the allow-list).
     egress: Vec<EgressHost>,
+    /// Hosts the app reaches without a proxy (the org names none): HTTPS to any address.
+    direct_egress: Vec<EgressHost>,
     egress_proxy: Option<EgressProxy>,
+    /// The proxy URL, when the app's traffic goes through it.
+    proxy_url: Option<String>,
+    /// Node's built-in `fetch` ignores `HTTPS_PROXY` unless `NODE_USE_ENV_PROXY=1`.
+    node_use_env_proxy: bool,
     dns: Peer,
     ingress: Peer,
     telemetry: Telemetry,
     otel_resource_attributes: Vec<String>,
+    /// The SSO issuer URL, when app.yaml names one.
+    sso_issuer: Option<String>,
+    base_url: String,
+    public_host: String,
     secrets: Vec<SecretRef>,
+    /// The Kubernetes Secret the ExternalSecret produces and the Deployment mounts.
+    secret_name: String,
+    secrets_dir: &'static str,
+    /// The distinct stores, in order of first use.
     secret_stores: Vec<String>,
+    /// The app's settings, environment variables after the contract's own.
+    settings: Vec<SettingEnv>,
+    data: DataVolume,
+    data_dir: &'static str,
+    database_dir: &'static str,
+    ingress_class: Option<String>,
+    gateway: Option<GatewayRef>,
     kyverno: KyvernoForm,
+}
+
+/// The host and port of an `http(s)://host[:port]/...` URL, lowercased; `None` for anything else.
+pub fn url_host_port(url: &str) -> Option<(String, u16)> {
+    let (rest, default_port) = if let Some(r) = url.strip_prefix("https://") {
+        (r, 443)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        (r, 80)
+    } else {
+        return None;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit('@').next().unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.contains(']') || h.ends_with(']') => (h, p.parse().ok()?),
+        _ => (authority, default_port),
+    };
+    let host = host.to_ascii_lowercase();
+    crate::manifest::is_hostname(&host).then_some((host, port))
+}
+
+/// Is this host inside the cluster (a Service name), so reached without the egress proxy?
+fn in_cluster(host: &str) -> bool {
+    !host.contains('.') || host.ends_with(".svc") || host.ends_with(".cluster.local")
+}
+
+/// The org's `base_url_template` for an app in a tier (`{environment}`: see
+/// [`crate::plan::environment`]).
+pub fn base_url(cfg: &SandboxConfig, app: &str, tier: Tier) -> String {
+    cfg.base_url_template
+        .replace("{app}", app)
+        .replace("{environment}", crate::plan::environment(tier))
+        .trim_end_matches('/')
+        .to_string()
 }
 
 /// Decides everything about an app's sandbox, or says why it cannot run there.
@@ -413,6 +730,11 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
     let cpu = runtime.cpu_limit.unwrap_or(cap_cpu);
     let memory = runtime.mem_limit.unwrap_or(cap_memory);
     let tier = m.lifecycle.tier;
+    let or_promote = if tier == Tier::Production {
+        ""
+    } else {
+        ", or promote the app with `levee promote --tier production`"
+    };
     if cpu > cap_cpu {
         refusals.push(Refusal {
             field: "/runtime/cpu_limit".into(),
@@ -422,7 +744,7 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
                 quantity_cpu(cap_cpu)
             ),
             hint: format!(
-                "lower `runtime.cpu_limit` to at most {}, or promote the app with `levee promote --tier production`",
+                "lower `runtime.cpu_limit` to at most {}{or_promote}",
                 quantity_cpu(cap_cpu)
             ),
         });
@@ -431,9 +753,7 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
         refusals.push(Refusal {
             field: "/runtime/mem_limit".into(),
             message: format!("`mem_limit` {memory} is over the {tier} tier's cap of {cap_memory}"),
-            hint: format!(
-                "lower `runtime.mem_limit` to at most {cap_memory}, or promote the app with `levee promote --tier production`"
-            ),
+            hint: format!("lower `runtime.mem_limit` to at most {cap_memory}{or_promote}"),
         });
     }
     let max_runtime_minutes = match (runtime.max_runtime_minutes, caps.max_runtime_minutes) {
@@ -475,27 +795,105 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
             });
             continue;
         }
-        egress.push(EgressHost { host });
+        egress.push(EgressHost {
+            host,
+            port: 443,
+            reason: "runtime.egress",
+        });
     }
 
+    // What the app reaches on its own behalf: its login provider, and the telemetry collector
+    // when it is outside the cluster. Through the proxy when the org has one; without one a
+    // NetworkPolicy cannot name a host, so HTTPS to any address is allowed for them (and said so).
+    let sso_issuer = m.sso.as_ref().and_then(|s| s.issuer.clone());
+    let mut own = Vec::new();
+    if let Some(issuer) = &sso_issuer {
+        match url_host_port(issuer) {
+            Some((host, port)) => own.push((host, port, "the SSO issuer")),
+            None => refusals.push(Refusal {
+                field: "/sso/issuer".into(),
+                message: format!("the SSO issuer `{issuer}` is not an http(s) URL with a host"),
+                hint: "write the issuer as your identity provider publishes it, like `https://login.acme.corp`".into(),
+            }),
+        }
+    }
+    if let Some((host, port)) = url_host_port(&cfg.telemetry.endpoint)
+        && !in_cluster(&host)
+    {
+        own.push((host, port, "the OpenTelemetry collector"));
+    }
+    let mut direct_egress = Vec::new();
+    for (host, port, reason) in own {
+        let entry = EgressHost { host, port, reason };
+        if cfg.egress_proxy.is_some() {
+            if !egress.iter().any(|e| e.host == entry.host) {
+                egress.push(entry);
+            }
+        } else if !direct_egress
+            .iter()
+            .any(|e: &EgressHost| e.port == entry.port)
+        {
+            direct_egress.push(entry);
+        }
+    }
+
+    let store_of = |p: SecretProvider| cfg.secret_stores.for_provider(p).to_string();
     let mut secrets = Vec::new();
     let mut secret_stores = Vec::new();
     for s in &m.secrets {
-        let provider = s.provider.as_str();
-        let k8s_secret = format!("{}-{}", m.name, provider_suffix(s.provider));
-        if !secret_stores.contains(&k8s_secret) {
-            secret_stores.push(k8s_secret.clone());
+        let store = store_of(s.provider);
+        if !secret_stores.contains(&store) {
+            secret_stores.push(store.clone());
         }
         secrets.push(SecretRef {
             name: s.name.clone(),
-            provider,
-            k8s_secret,
+            provider: s.provider.as_str(),
+            store,
             path: s
                 .path
                 .clone()
                 .unwrap_or_else(|| format!("{}/{}", m.name, s.name)),
+            // A Vault KV entry holds fields: the secret is the field of its own name, as the
+            // starter apps' direct Vault client reads it.
+            property: (s.provider == SecretProvider::Vault).then(|| s.name.clone()),
         });
     }
+
+    // The manifest's checks refuse these already; the Deployment never relies on that alone.
+    let mut settings = Vec::new();
+    for (name, value) in &m.settings {
+        let problem =
+            crate::settings::name_problem(name).or_else(|| crate::settings::value_problem(value));
+        match problem {
+            Some(p) => refusals.push(Refusal {
+                field: format!("/settings/{}", crate::yaml::escape_pointer(name)),
+                message: p.message,
+                hint: p.hint,
+            }),
+            None => settings.push(SettingEnv {
+                name: name.clone(),
+                value: value.replace('$', "$$"),
+            }),
+        }
+    }
+
+    let tmp_size = "64Mi".to_string();
+    let data = match tier {
+        Tier::Prototype => DataVolume::EmptyDir {
+            size: cfg.data.size.to_string(),
+        },
+        _ => match &cfg.data.external_database {
+            Some(db) if db.tiers.contains(&tier) => DataVolume::ExternalDatabase {
+                secret: db.secret.replace("{app}", &m.name),
+                size: tmp_size,
+            },
+            _ => DataVolume::Claim {
+                name: format!("{}-data", m.name),
+                size: cfg.data.size.to_string(),
+                storage_class: cfg.data.storage_class.clone(),
+            },
+        },
+    };
 
     if !refusals.is_empty() {
         return Err(SandboxError::Refused {
@@ -534,16 +932,26 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
         .filter(|(k, _)| *k == "app.kubernetes.io/name")
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    // Label-safe values only: they go inside a double-quoted YAML string.
+    // The resource the starter apps build from app.yaml (templates/CONTRACT.md, "Telemetry"),
+    // with the current semantic-convention names (`deployment.environment.name`, not the
+    // deprecated `deployment.environment`), plus what only the cluster knows. The apps let these
+    // win, so each must say what the app says itself: `service.namespace` is the owning team
+    // (the convention's own example), the Kubernetes namespace is `k8s.namespace.name`.
+    // Label-safe values only: they go inside a double-quoted YAML string, unencoded.
     let otel_resource_attributes = vec![
-        format!("service.namespace={namespace}"),
-        format!("deployment.environment={tier}"),
+        format!(
+            "service.namespace={}",
+            if team.is_empty() { "levee" } else { &team }
+        ),
+        format!("deployment.environment.name={tier}"),
+        format!("k8s.namespace.name={namespace}"),
         format!("levee.app={}", m.name),
         format!("levee.team={}", label_value(&team)),
         format!("levee.cost_center={}", label_value(&center)),
         format!("levee.classification={}", m.classification),
     ];
 
+    let base_url = base_url(cfg, &m.name, tier);
     Ok(Plan {
         version: crate::VERSION,
         app: m.name.clone(),
@@ -580,14 +988,32 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
         quota_cpu: quantity_cpu(Cpu(cpu.0.saturating_mul(2))),
         quota_memory: Memory(memory.0.saturating_mul(2)).to_string(),
         max_runtime_seconds: max_runtime_minutes.map(|m| u64::from(m) * 60),
+        proxy_url: cfg
+            .egress_proxy
+            .as_ref()
+            .filter(|_| !egress.is_empty())
+            .map(|p| format!("http://{}:{}", p.host, p.port)),
+        node_use_env_proxy: m.stack == Some(Stack::Node),
         egress,
+        direct_egress,
         egress_proxy: cfg.egress_proxy.clone(),
         dns: cfg.dns.clone(),
         ingress: cfg.ingress.clone(),
         telemetry: cfg.telemetry.clone(),
         otel_resource_attributes,
+        sso_issuer,
+        public_host: url_host_port(&base_url).map(|(h, _)| h).unwrap_or_default(),
+        base_url,
         secrets,
+        secret_name: format!("{}-secrets", m.name),
+        secrets_dir: SECRETS_DIR,
         secret_stores,
+        settings,
+        data,
+        data_dir: DATA_DIR,
+        database_dir: DATABASE_DIR,
+        ingress_class: cfg.ingress_class.clone(),
+        gateway: cfg.gateway.clone(),
         kyverno: options.kyverno.unwrap_or(cfg.kyverno),
     })
 }
@@ -608,14 +1034,6 @@ pub fn hardened_namespace(prefix: &str, app: &str) -> String {
     format!("{keep}-{hash:08x}")
 }
 
-fn provider_suffix(p: SecretProvider) -> &'static str {
-    match p {
-        SecretProvider::Vault => "vault",
-        SecretProvider::AwsSecretsManager => "aws",
-        SecretProvider::Env => "env",
-    }
-}
-
 /// A CPU amount as a Kubernetes quantity: whole cores as `1`, else millicores `250m`.
 fn quantity_cpu(c: Cpu) -> String {
     if c.0.is_multiple_of(1000) {
@@ -633,14 +1051,29 @@ fn outputs(plan: &Plan) -> Vec<(&'static str, &'static str)> {
         out.push(("resourcequota.yaml.jinja", "deploy/05-resourcequota.yaml"));
     }
     out.push(("serviceaccount.yaml.jinja", "deploy/10-serviceaccount.yaml"));
+    if !plan.secrets.is_empty() {
+        out.push(("externalsecret.yaml.jinja", "deploy/15-externalsecret.yaml"));
+    }
     if !plan.egress.is_empty() {
         out.push((
             "egress-allowlist.yaml.jinja",
             "deploy/20-egress-allowlist.yaml",
         ));
     }
+    if matches!(plan.data, DataVolume::Claim { .. }) {
+        out.push((
+            "persistentvolumeclaim.yaml.jinja",
+            "deploy/25-persistentvolumeclaim.yaml",
+        ));
+    }
     out.push(("deployment.yaml.jinja", "deploy/30-deployment.yaml"));
     out.push(("service.yaml.jinja", "deploy/40-service.yaml"));
+    if plan.ingress_class.is_some() {
+        out.push(("ingress.yaml.jinja", "deploy/45-ingress.yaml"));
+    }
+    if plan.gateway.is_some() {
+        out.push(("httproute.yaml.jinja", "deploy/45-httproute.yaml"));
+    }
     out.push(("networkpolicy.yaml.jinja", "deploy/50-networkpolicy.yaml"));
     match plan.kyverno {
         KyvernoForm::ValidatingPolicy => out.push((
@@ -671,6 +1104,10 @@ fn environment() -> Result<minijinja::Environment<'static>, SandboxError> {
             source,
         })?;
     env.set_syntax(syntax);
+    // A double-quoted YAML string as a person writes it (`tojson` writes `&` as `\u0026`).
+    env.add_filter("yaml_str", |v: minijinja::Value| {
+        minijinja::Value::from_safe_string(crate::render::quoted(&v))
+    });
     for file in TEMPLATES.files() {
         if let (Some(name), Some(text)) = (file.path().to_str(), file.contents_utf8()) {
             env.add_template(name, text)

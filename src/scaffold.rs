@@ -66,7 +66,7 @@ pub fn app_context(m: &Manifest) -> serde_json::Value {
         "sso": {"provider": null, "issuer": null, "groups": [], "scopes": []},
         "runtime": {"type": null, "cpu_limit": null, "mem_limit": null,
                     "max_runtime_minutes": null, "egress": []},
-        "secrets": [], "data_access": [],
+        "secrets": [], "settings": {}, "data_access": [],
         "lifecycle": {"tier": null, "created": null, "expires": null},
         "cost": {"center": null, "estimated_monthly_usd": null},
         "ci": null,
@@ -116,6 +116,13 @@ pub fn render_app_yaml(m: &Manifest, org: &Org) -> Result<String, ScaffoldError>
     let env = render::environment();
     let mut ctx = context(m, org);
     ctx["schema_comment"] = json!(manifest::SCHEMA_COMMENT);
+    // In the manifest's order (a template's mapping would be iterated sorted).
+    ctx["settings"] = json!(
+        m.settings
+            .iter()
+            .map(|(name, value)| json!({"name": name, "value": value}))
+            .collect::<Vec<_>>()
+    );
     let text = env
         .template_from_named_str("app.yaml", APP_YAML)
         .and_then(|t| t.render(Value::from(minijinja::value::Serde(&ctx))))
@@ -173,20 +180,40 @@ pub fn managed_files(
         .collect())
 }
 
-/// Adds what the template's starter code cannot run without: its secrets (in the store the org
-/// prefers for this classification and tier) and, for forms, an approver group.
-pub fn add_template_needs(manifest: &mut Manifest, template: &Template, org: &Org) {
-    let tier = manifest.lifecycle.tier;
+/// The store for the secrets levee adds itself (the template's `SESSION_SECRET`...): the store
+/// the user chose for their own secrets (the first that is not `env`, else `env`), else the first
+/// store the org allows for the classification that is not `env`, and `env` only where nothing
+/// else is allowed (and the tier may read secrets from the environment). `None`: no store fits.
+pub fn secret_store_for_added(manifest: &Manifest, org: &Org) -> Option<SecretProvider> {
     let allowed = org.secret_providers(manifest.classification);
-    let preferred = [
-        SecretProvider::Env,
-        SecretProvider::Vault,
-        SecretProvider::AwsSecretsManager,
-    ]
-    .into_iter()
-    .filter(|p| *p != SecretProvider::Env || tier == manifest::Tier::Prototype)
-    .find(|p| allowed.contains(p));
-    if let Some(provider) = preferred {
+    let env_ok = org.env_secret_tiers.contains(&manifest.lifecycle.tier);
+    let usable = |p: &SecretProvider| allowed.contains(p) && (*p != SecretProvider::Env || env_ok);
+    let own = manifest
+        .secrets
+        .iter()
+        .map(|s| s.provider)
+        .filter(usable)
+        .min_by_key(|p| *p == SecretProvider::Env);
+    own.or_else(|| {
+        allowed
+            .iter()
+            .copied()
+            .filter(usable)
+            .min_by_key(|p| *p == SecretProvider::Env)
+    })
+}
+
+/// Adds what the template's starter code cannot run without: its secrets (in the store
+/// [`secret_store_for_added`] picks) and, for forms, an approver group. When no store fits, the
+/// secrets are still added, in the first store the org lists, so that the policy refuses the app
+/// with its reason rather than the app failing at start-up without them.
+pub fn add_template_needs(manifest: &mut Manifest, template: &Template, org: &Org) {
+    let fallback = || {
+        org.secret_providers(manifest.classification)
+            .first()
+            .copied()
+    };
+    if let Some(provider) = secret_store_for_added(manifest, org).or_else(fallback) {
         for name in &template.meta.secrets {
             if !manifest.secrets.iter().any(|s| &s.name == name) {
                 manifest.secrets.push(manifest::Secret {
@@ -226,12 +253,15 @@ pub fn add_template_needs(manifest: &mut Manifest, template: &Template, org: &Or
 ///   "context": {"app": {…}, "org": {…}, "levee": {…}},  // the exact render context
 ///   "files": {"src/app.ts": "<sha256 hex>", …},           // starter files as rendered
 ///   "managed": {"policy/…": "<sha256 hex>", …},           // managed files as generated
-///   "manifest": "<sha256 hex of app.yaml as written>"
+///   "manifest": "<sha256 hex of app.yaml as written>",
+///   "template_settings": {"DOWNSTREAM_URL": {"description": "…", "required": true, "example": "…"}}
 /// }
 /// ```
 /// The merge base of a later 3-way upgrade is rebuilt by rendering the same template at
 /// `template.version` (a git tag `v<version>` for git packs) with `context`; `.levee/answers.yaml`
-/// keeps a copy of `app.yaml` as first written, for people.
+/// keeps a copy of `app.yaml` as first written, for people. `template_settings` are the settings
+/// the template declares, which `levee validate`, `check`, `sync` and `deploy` hold `app.yaml`
+/// to later ([`crate::template_settings`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {
     pub format: u32,
@@ -243,6 +273,7 @@ pub struct Record {
     pub files: BTreeMap<String, String>,
     pub managed: BTreeMap<String, String>,
     pub manifest: String,
+    pub template_settings: indexmap::IndexMap<String, crate::pack::SettingSpec>,
 }
 
 /// The pack a render came from.
@@ -344,6 +375,7 @@ pub fn plan(
         files: record_files,
         managed: record_managed,
         manifest: sha256(app_yaml.as_bytes()),
+        template_settings: template.meta.settings.clone(),
     };
     // `levee sync`'s record of what it generated, so the new app starts without drift.
     let managed_record = crate::managed::Record {
@@ -511,4 +543,46 @@ fn write_into(target: &Path, parent: &Path, plan: &Plan) -> Result<(), ScaffoldE
         io(target, e)
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(extra: &str) -> Manifest {
+        let text = format!(
+            "name: my-app\nowner: a@example.com\nclassification: internal\nlifecycle: {{tier: prototype}}\n{extra}"
+        );
+        crate::document::parse_str::<Manifest>(std::path::Path::new("app.yaml"), &text)
+            .expect("manifest")
+            .value
+    }
+
+    #[test]
+    fn added_secrets_follow_the_users_store_else_the_first_real_store() {
+        use SecretProvider::*;
+        let org = Org::default();
+        let pick = |extra: &str, org: &Org| secret_store_for_added(&manifest(extra), org);
+        // The user's own choice, env coming last among theirs.
+        assert_eq!(
+            pick("secrets: [{name: K, provider: vault}]", &org),
+            Some(Vault)
+        );
+        assert_eq!(
+            pick(
+                "secrets: [{name: E, provider: env}, {name: K, provider: aws-secrets-manager}]",
+                &org
+            ),
+            Some(AwsSecretsManager)
+        );
+        assert_eq!(pick("secrets: [{name: E, provider: env}]", &org), Some(Env));
+        // None of the user's: the first store that is not env.
+        assert_eq!(pick("", &org), Some(Vault));
+        let mut only_env = org.clone();
+        only_env.secret_providers.internal = Some(vec![Env]);
+        assert_eq!(pick("", &only_env), Some(Env));
+        // ... and env only in tiers that may read the environment.
+        only_env.env_secret_tiers = vec![];
+        assert_eq!(pick("", &only_env), None);
+    }
 }

@@ -289,6 +289,22 @@ fn explain(
             }
             out.push(d);
         }
+        ValidationErrorKind::PropertyNames { error } => {
+            // A key the mapping's `propertyNames` refuses: located at the key itself, as the
+            // meaning checks locate their own message about it (which then replaces this one).
+            let key = error.instance().as_str().unwrap_or_default();
+            let child = format!("{pointer}/{}", escape_pointer(key));
+            let mut d = Diagnostic::for_key(
+                path,
+                spans,
+                &child,
+                format!("{} is not a valid key in {label}", short(error.instance())),
+            );
+            if let Some(w) = describe(root, &pointer) {
+                d = d.hint(w);
+            }
+            out.push(d);
+        }
         ValidationErrorKind::Minimum { limit }
         | ValidationErrorKind::ExclusiveMinimum { limit } => {
             out.push(

@@ -45,6 +45,12 @@ pub trait TemplateSource: Sync {
     /// What to record for `version`: the source string (`builtin`, `REPO@v1.1.0`) and the
     /// pack's name.
     fn describe(&self, version: &str) -> anyhow::Result<(String, String)>;
+    /// The settings `template` declares at `version` (`template.yaml` `settings:`).
+    fn settings(
+        &self,
+        template: &str,
+        version: &str,
+    ) -> anyhow::Result<indexmap::IndexMap<String, crate::pack::SettingSpec>>;
 }
 
 /// A pack source that serves several versions, prepared once per run: the built-in pack (the
@@ -190,6 +196,15 @@ impl TemplateSource for PackVersions {
             out.files.insert(PathBuf::from(p), f.bytes);
         }
         Ok(out)
+    }
+
+    fn settings(
+        &self,
+        template: &str,
+        version: &str,
+    ) -> anyhow::Result<indexmap::IndexMap<String, crate::pack::SettingSpec>> {
+        let loaded = self.version(version)?;
+        Ok(loaded.pack.template(template)?.meta.settings.clone())
     }
 
     fn describe(&self, version: &str) -> anyhow::Result<(String, String)> {
@@ -765,8 +780,28 @@ fn upgrade_inner(
         })
         .collect::<serde_json::Map<_, _>>()
         .into();
-    record["manifest"] =
-        crate::scaffold::sha256(loaded.source.as_written(&new_yaml).as_bytes()).into();
+    record["manifest"] = crate::scaffold::sha256(loaded.source.as_written(&new_yaml).as_bytes()).into();
+    // What the new version's code needs: `levee validate` holds app.yaml to it from now on.
+    let declared = source.settings(id, to)?;
+    record[crate::template_settings::RECORD_KEY] =
+        crate::template_settings::record_value(&declared);
+    let unmet: Vec<&String> = declared
+        .iter()
+        .filter(|(name, spec)| spec.required && !theirs_manifest.settings.contains_key(*name))
+        .map(|(name, _)| name)
+        .collect();
+    if !unmet.is_empty() {
+        report.warning = Some(format!(
+            "template v{to} needs the setting{} {}, which app.yaml does not set: add {} under `settings:` (`levee validate` shows the example)",
+            if unmet.len() == 1 { "" } else { "s" },
+            unmet
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if unmet.len() == 1 { "it" } else { "them" },
+        ));
+    }
     if let Some(o) = record.as_object_mut() {
         o.remove(CONFLICTS_KEY);
         if !plan.marked.is_empty() {
@@ -889,15 +924,89 @@ fn left_conflicts(app: &Path, recorded: &Recorded) -> LeftConflicts {
 /// True when `text` still holds a conflict region as levee writes it: an opening marker line
 /// and a closing one.
 pub fn has_conflict_markers(text: &str) -> bool {
-    let mut open = false;
-    for line in text.lines() {
+    first_conflict_line(text).is_some()
+}
+
+/// The 1-based line of the opening marker of the first conflict region in `text`.
+pub fn first_conflict_line(text: &str) -> Option<usize> {
+    let mut open = None;
+    for (i, line) in text.lines().enumerate() {
         if line.starts_with("<<<<<<< ") {
-            open = true;
-        } else if open && line.starts_with(">>>>>>> ") {
-            return true;
+            open = open.or(Some(i + 1));
+        } else if line.starts_with(">>>>>>> ")
+            && let Some(at) = open
+        {
+            return Some(at);
         }
     }
-    false
+    None
+}
+
+/// A file of an app that still holds a conflict region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Marker {
+    pub path: PathBuf,
+    /// The line of the first opening marker (`<<<<<<< `).
+    pub line: usize,
+}
+
+/// The most of one file `--check-conflicts` reads (starter files are small; a larger file is
+/// not a file levee merged).
+const MARKER_READ_LIMIT: u64 = 8 << 20;
+
+/// The conflict regions an upgrade left in the app and nobody has resolved: every file the last
+/// upgrade recorded as conflicted, and every starter file levee rendered from the template, that
+/// still holds one. Reads only the app (no pack), follows no symlink and never leaves the app.
+/// An app without a render record (never scaffolded from a template) has none.
+pub fn unresolved_markers(app: &Path) -> Vec<Marker> {
+    let Ok(recorded) = read_record(app) else {
+        return Vec::new();
+    };
+    let mut paths: BTreeSet<String> = BTreeSet::new();
+    if let Some(files) = recorded.json.get("files").and_then(|f| f.as_object()) {
+        paths.extend(files.keys().cloned());
+    }
+    if let Some(list) = recorded.json[CONFLICTS_KEY]["paths"].as_array() {
+        paths.extend(list.iter().filter_map(|p| p.as_str().map(str::to_string)));
+    }
+    let mut out = Vec::new();
+    for rel in paths {
+        let rel = PathBuf::from(rel);
+        if !rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+        {
+            continue;
+        }
+        // Every directory on the way and the file itself: no symlink.
+        let mut at = app.to_path_buf();
+        let mut plain = true;
+        for c in rel.components() {
+            at.push(c);
+            match fs::symlink_metadata(&at) {
+                Ok(m) if !m.file_type().is_symlink() => {}
+                _ => {
+                    plain = false;
+                    break;
+                }
+            }
+        }
+        if !plain || !at.is_file() {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        let read = fs::File::open(&at).and_then(|f| {
+            use std::io::Read;
+            f.take(MARKER_READ_LIMIT).read_to_end(&mut bytes)
+        });
+        if read.is_err() {
+            continue;
+        }
+        if let Some(line) = first_conflict_line(&String::from_utf8_lossy(&bytes)) {
+            out.push(Marker { path: rel, line });
+        }
+    }
+    out
 }
 
 fn parse_version(v: &str) -> anyhow::Result<semver::Version> {

@@ -76,6 +76,28 @@ impl Spans {
 pub struct Document {
     pub value: Value,
     pub spans: Spans,
+    /// Scalars that YAML 1.1 tools read differently from levee (see [`yaml11_reading`]).
+    pub yaml11: Vec<Yaml11Scalar>,
+}
+
+/// A scalar of the document that YAML 1.1 tools read differently from levee.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Yaml11Scalar {
+    /// The value's JSON pointer.
+    pub pointer: String,
+    /// The scalar as written.
+    pub text: String,
+    /// What YAML 1.1 tools read.
+    pub reading: Yaml11,
+}
+
+/// What a YAML 1.1 reader makes of a plain scalar levee reads otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Yaml11 {
+    /// A value JSON can hold (`no` -> `false`, `012` -> `10`, `1_000` -> `1000`).
+    Value(Value),
+    /// `.nan` or an infinity.
+    NotFinite,
 }
 
 /// Why a file could not be read as YAML.
@@ -178,11 +200,13 @@ pub fn parse(text: &str) -> Result<Document, YamlError> {
         nodes: &builder.nodes,
         spans: Spans::default(),
         budget: MAX_NODES,
+        yaml11: Vec::new(),
     };
     let value = out.convert(root, String::new(), None, 0)?;
     Ok(Document {
         value,
         spans: out.spans,
+        yaml11: out.yaml11,
     })
 }
 
@@ -190,6 +214,7 @@ fn unreachable_doc() -> Document {
     Document {
         value: Value::Null,
         spans: Spans::default(),
+        yaml11: Vec::new(),
     }
 }
 
@@ -426,6 +451,7 @@ struct Converter<'n> {
     nodes: &'n [Node],
     spans: Spans,
     budget: usize,
+    yaml11: Vec<Yaml11Scalar>,
 }
 
 impl Converter<'_> {
@@ -462,7 +488,21 @@ impl Converter<'_> {
         });
         Ok(match &node.kind {
             NodeKind::Alias(target) => return self.convert(*target, pointer, key, depth + 1),
-            NodeKind::Scalar(s, style, tag) => resolve_scalar(s, *style, tag.as_ref(), node.pos)?,
+            NodeKind::Scalar(s, style, tag) => {
+                let value = resolve_scalar(s, *style, tag.as_ref(), node.pos)?;
+                let implicit = *style == TScalarStyle::Plain && tag.is_none();
+                let typed = tag.as_ref().is_some_and(|t| t.suffix != "str");
+                if (implicit || typed)
+                    && let Some(reading) = yaml11_reading(s, &value)
+                {
+                    self.yaml11.push(Yaml11Scalar {
+                        pointer,
+                        text: s.clone(),
+                        reading,
+                    });
+                }
+                value
+            }
             NodeKind::Seq(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
@@ -570,9 +610,190 @@ fn number(s: &str) -> Option<Value> {
     None
 }
 
+/// `text` with every plain scalar that YAML 1.1 readers take for something else (see
+/// [`yaml11_reading`]) single-quoted, so that levee's own YAML output means one thing to every
+/// reader (serializers quote `true` and `012`, but leave `no`, `y` and `1_000` plain). Text that
+/// does not parse is returned as it is.
+pub fn quote_yaml11_scalars(text: &str) -> String {
+    let Ok(doc) = parse(text) else {
+        return text.to_string();
+    };
+    let mut starts: Vec<(usize, &str)> = doc
+        .yaml11
+        .iter()
+        .filter_map(|s| Some((doc.spans.value_pos(&s.pointer)?.offset, s.text.as_str())))
+        .filter(|(offset, scalar)| text[*offset..].starts_with(scalar))
+        .collect();
+    starts.sort();
+    starts.dedup();
+    let mut out = text.to_string();
+    for (offset, scalar) in starts.into_iter().rev() {
+        out.replace_range(offset..offset + scalar.len(), &format!("'{scalar}'"));
+    }
+    out
+}
+
+/// What go-yaml v2 reads a plain scalar as, when that differs from levee's YAML 1.2 reading
+/// `ours`. go-yaml v2 is the YAML library under sigs.k8s.io/yaml, through which OPA
+/// (`opa eval --input app.yaml`) and conftest read app.yaml in CI: YAML 1.1 booleans (`y`, `yes`,
+/// `on`, `n`, `no`, `off` in three cases), numbers through Go's `strconv` with underscores dropped
+/// and a leading `0` meaning octal. Dates stay text in both, as do sexagesimal numbers (`1:30`).
+pub fn yaml11_reading(s: &str, ours: &Value) -> Option<Yaml11> {
+    let theirs = go_yaml_v2_plain(s);
+    let same = match (&theirs, ours) {
+        (Yaml11::Value(Value::Number(a)), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Yaml11::Value(v), ours) => v == ours,
+        (Yaml11::NotFinite, _) => false,
+    };
+    (!same).then_some(theirs)
+}
+
+fn go_yaml_v2_plain(s: &str) -> Yaml11 {
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Yaml11::Value(Value::Bool(true));
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Yaml11::Value(Value::Bool(false));
+        }
+        "" | "~" | "null" | "Null" | "NULL" => return Yaml11::Value(Value::Null),
+        ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF"
+        | "-.inf" | "-.Inf" | "-.INF" => return Yaml11::NotFinite,
+        _ => {}
+    }
+    if !s.starts_with(|c: char| c.is_ascii_digit() || "+-.".contains(c)) {
+        return Yaml11::Value(Value::String(s.to_string()));
+    }
+    let plain = s.replace('_', "");
+    if !s.starts_with('.')
+        && let Some(n) = go_parse_int(&plain)
+    {
+        return Yaml11::Value(n);
+    }
+    if go_float_syntax(&plain)
+        && let Ok(f) = plain.parse::<f64>()
+    {
+        return match Number::from_f64(f) {
+            Some(n) => Yaml11::Value(Value::Number(n)),
+            None => Yaml11::NotFinite,
+        };
+    }
+    Yaml11::Value(Value::String(s.to_string()))
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`, then `ParseUint`: a sign, `0x`/`0o`/`0b`, a leading `0`
+/// for octal.
+fn go_parse_int(s: &str) -> Option<Value> {
+    let (negative, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (digits, radix) = if let Some(d) = lower.strip_prefix("0x") {
+        (d, 16)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (d, 8)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (d, 2)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (&lower[1..], 8)
+    } else {
+        (lower.as_str(), 10)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = u64::from_str_radix(digits, radix).ok()?;
+    if negative {
+        let v = i64::try_from(magnitude)
+            .map(|m| -m)
+            .or_else(|_| (magnitude == 1 << 63).then_some(i64::MIN).ok_or(()))
+            .ok()?;
+        Some(Value::from(v))
+    } else {
+        Some(Value::from(magnitude))
+    }
+}
+
+/// go-yaml v2's float syntax: `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
+fn go_float_syntax(s: &str) -> bool {
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some(("", frac)) => digits(frac),
+        Some((int, frac)) => digits(int) && (frac.is_empty() || digits(frac)),
+        None => digits(mantissa),
+    };
+    let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e)));
+    mantissa_ok && exponent_ok
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_1_1_readings_that_differ_are_recorded() {
+        let doc = parse(
+            "a: no\nb: 'no'\nc: !!str yes\nd: 012\ne: 12\nf: 1_000\ng: 0x1F\nh: Y\ni: 2026-04-01\nj: 1:30\nk: 08\nl: !!bool on\n",
+        )
+        .expect("parses");
+        let found: Vec<(&str, Value)> = doc
+            .yaml11
+            .iter()
+            .map(|y| match &y.reading {
+                Yaml11::Value(v) => (y.pointer.as_str(), v.clone()),
+                Yaml11::NotFinite => (y.pointer.as_str(), Value::Null),
+            })
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("/a", Value::Bool(false)),
+                ("/d", Value::from(10)),
+                ("/f", Value::from(1000)),
+                ("/h", Value::Bool(true)),
+                ("/l", Value::Bool(true)),
+            ]
+        );
+        assert_eq!(doc.value["a"], Value::from("no"));
+    }
+
+    #[test]
+    fn ambiguous_scalars_are_quoted() {
+        let text = "a: no\nb:\n- y\n- 'n'\nc: 1_000\nd: nothing\n";
+        let quoted = quote_yaml11_scalars(text);
+        assert_eq!(
+            quoted,
+            "a: 'no'\nb:\n- 'y'\n- 'n'\nc: '1_000'\nd: nothing\n"
+        );
+        assert!(parse(&quoted).expect("parses").yaml11.is_empty());
+        assert_eq!(
+            parse(&quoted).expect("parses").value,
+            parse(text).expect("parses").value
+        );
+    }
+
+    #[test]
+    fn go_numbers() {
+        for (s, v) in [
+            ("0o17", Some(15)),
+            ("-0b101", Some(-5)),
+            ("+10", Some(10)),
+            ("0", Some(0)),
+            ("09", None),
+            ("1e3", None),
+        ] {
+            assert_eq!(go_parse_int(s), v.map(Value::from), "{s}");
+        }
+        assert!(go_float_syntax("1e3") && go_float_syntax(".5") && go_float_syntax("1."));
+        assert!(!go_float_syntax("1.2.3") && !go_float_syntax("e3") && !go_float_syntax("."));
+    }
 
     #[test]
     fn positions_of_keys_and_values() {

@@ -969,3 +969,125 @@ fn register_and_scan_report_in_json() {
     assert_eq!(r["gone"][0]["id"], "json-app-b");
     assert_eq!(r["gone"].as_array().expect("gone").len(), 1);
 }
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Std::new("git")
+        .args([
+            "-c",
+            "user.email=t@acme.corp",
+            "-c",
+            "user.name=t",
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "tag.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {:?}", out);
+}
+
+/// A git pack tagged v1.0.0 and v1.1.0 (its files do not matter here: only its versions).
+fn versioned_pack(dir: &Path) -> PathBuf {
+    let pack = dir.join("acme-pack");
+    std::fs::create_dir_all(pack.join("form-node/files")).expect("mkdir");
+    std::fs::write(
+        pack.join("form-node/template.yaml"),
+        "kind: form\nstack: node\n",
+    )
+    .expect("w");
+    std::fs::write(pack.join("form-node/files/README.md"), "hi\n").expect("w");
+    for v in ["1.0.0", "1.1.0"] {
+        std::fs::write(
+            pack.join("pack.yaml"),
+            format!("name: acme\nversion: {v}\n"),
+        )
+        .expect("w");
+        git(&pack, &["init", "-q"]);
+        git(&pack, &["add", "-A"]);
+        git(&pack, &["commit", "-qm", v]);
+        git(&pack, &["tag", &format!("v{v}")]);
+    }
+    pack
+}
+
+#[test]
+fn rollout_shows_which_apps_lag_their_packs_newest_version() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let pack = versioned_pack(tmp.path());
+    let p = pack.display();
+    let apps = tmp.path().join("apps");
+    let template = |v: &str, source: &str| {
+        format!("template:\n  id: form-node\n  version: \"{v}\"\n  source: \"{source}\"\n")
+    };
+    app(
+        &apps,
+        "expenses",
+        &template("1.1.0", &format!("{p}@v1.1.0")),
+    );
+    app(&apps, "payroll", &template("1.0.0", &format!("{p}@v1.0.0")));
+    app(&apps, "travel", &template("1.0.0", &format!("{p}@v1.0.0")));
+    app(
+        &apps,
+        "builtin-app",
+        "template:\n  id: form-node\n  version: \"1.0.0\"\n",
+    );
+    app(&apps, "handmade", "");
+    app(&apps, "lost", &template("1.0.0", "/nonexistent/pack"));
+    let cat = tmp.path().join("catalog");
+    levee()
+        .args(["-q", "catalog", "scan", "--catalog"])
+        .arg(&cat)
+        .arg(&apps)
+        .assert()
+        .code(0);
+    let text = |args: &[&str]| {
+        let out = levee()
+            .args(["catalog", "rollout", "--catalog"])
+            .arg(&cat)
+            .args(args)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout)
+            .expect("utf8")
+            .replace(&p.to_string(), "<pack>")
+    };
+    assert_eq!(
+        text(&[]),
+        " ID           TEMPLATE   VERSION  LATEST  STATUS      \n \
+         builtin-app  form-node  1.0.0    1.0.0   current     \n \
+         expenses     form-node  1.1.0    1.1.0   current     \n \
+         handmade     -          -        -       no template \n \
+         lost         form-node  1.0.0    -       unknown     \n \
+         payroll      form-node  1.0.0    1.1.0   behind      \n \
+         travel       form-node  1.0.0    1.1.0   behind      \n\
+         pack /nonexistent/pack: cannot read its versions (the template pack /nonexistent/pack does not exist or is not a directory); 1 app(s) (1.0.0: 1)\n\
+         pack <pack>: newest 1.1.0; 1 of 3 app(s) on it (1.1.0: 1, 1.0.0: 2)\n\
+         pack builtin: newest 1.0.0; 1 of 1 app(s) on it (1.0.0: 1)\n\
+         6 app(s): 2 on their pack's newest template version, 2 behind, 0 ahead, 1 unknown, 1 without a template\n"
+    );
+    let behind = text(&["--behind", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&behind).expect("json");
+    let ids: Vec<&str> = json["apps"]
+        .as_array()
+        .expect("apps")
+        .iter()
+        .map(|a| a["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, ["handmade", "lost", "payroll", "travel"]);
+    assert_eq!(
+        json["apps"][2],
+        serde_json::json!({"id": "payroll", "template": "form-node", "version": "1.0.0", "pack": "<pack>", "latest": "1.1.0", "status": "behind"})
+    );
+    assert_eq!(json["summary"]["behind"], 2);
+    // The platform team's checkout of the pack, for every entry: the builtin app lags it too.
+    let all = text(&["--templates", &p.to_string(), "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&all).expect("json");
+    assert_eq!(json["summary"]["behind"], 4, "{all}");
+    assert_eq!(json["packs"].as_array().expect("packs").len(), 1);
+}

@@ -1199,8 +1199,25 @@ fn ctrl_c_in_the_wizard_exits_130_writes_nothing_and_keeps_the_answers() {
 // ---- snapshots of every template's full rendered tree ----
 
 fn tree_snapshot(pack: &pack::Pack, id: &str) -> String {
-    let org = levee::org::Org::default();
     let t = pack.template(id).expect("template");
+    // The default org, which approves the hosts the template's example settings name (reached
+    // through an egress proxy), so the app can call them.
+    let mut org = levee::org::Org::default();
+    let hosts: Vec<String> = t
+        .meta
+        .settings
+        .values()
+        .filter_map(|s| levee::settings::url_host(s.example.as_deref()?))
+        .collect();
+    if !hosts.is_empty() {
+        org.egress.approved = hosts;
+        org.sandbox.egress_proxy = Some(levee::sandbox::EgressProxy {
+            host: "egress-proxy.platform.svc.cluster.local".into(),
+            port: 3128,
+            namespace: "platform".into(),
+            pod_labels: Default::default(),
+        });
+    }
     let answers = Answers {
         name: Some("snapshot-app".into()),
         description: Some("The app every template is snapshotted with".into()),
@@ -1216,6 +1233,14 @@ fn tree_snapshot(pack: &pack::Pack, id: &str) -> String {
         }]),
         cost_center: Some("CC-1234".into()),
         template: Some(id.into()),
+        // The settings the template declares, with its own examples.
+        settings: Some(
+            t.meta
+                .settings
+                .iter()
+                .filter_map(|(n, s)| Some((n.clone(), s.example.clone()?)))
+                .collect(),
+        ),
         ..Answers::default()
     };
     let setup = wizard::Setup {
@@ -1352,6 +1377,8 @@ fn the_directory_names_the_app_when_no_name_is_given() {
         "python",
         "--classification",
         "internal",
+        "--setting",
+        "DASHBOARD_DATA_SOURCE=/srv/data/payroll.csv",
     ]));
     assert_eq!(o.code, 0, "{}", o.stderr);
     let app =
@@ -1383,14 +1410,30 @@ fn every_starter_dockerfile_passes_hadolint() {
         hadolint.display()
     );
     let dir = tempfile::tempdir().expect("tmp");
+    // An org that approves the webhook's downstream host.
+    let org = dir.path().join("levee.org.yaml");
+    std::fs::write(
+        &org,
+        "egress:\n  approved: [api.acme.corp]\n\
+         sandbox:\n  egress_proxy: {host: egress-proxy.platform.svc.cluster.local, port: 3128, namespace: platform}\n",
+    )
+    .expect("w");
     let mut checked = 0;
     for kind in ["dashboard", "form", "webhook"] {
+        let settings: &[&str] = match kind {
+            "dashboard" => &["--setting", "DASHBOARD_DATA_SOURCE=/srv/data/sales.csv"],
+            "webhook" => &["--setting", "DOWNSTREAM_URL=https://api.acme.corp/events"],
+            _ => &[],
+        };
         for stack in ["node", "python"] {
             let name = format!("{kind}-{stack}");
             let o = run(levee(dir.path())
                 .args(["new", &name])
                 .args(BASE)
-                .args(["--kind", kind, "--stack", stack]));
+                .args(["--kind", kind, "--stack", stack])
+                .args(settings)
+                .arg("--org")
+                .arg(&org));
             assert_eq!(o.code, 0, "{name}: {}", o.stderr);
             let out = Command::new(&hadolint)
                 .args(["--no-color", "--failure-threshold", "info"])
@@ -1418,4 +1461,259 @@ fn quiet_prints_nothing_on_success() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!((o.stdout.as_str(), o.stderr.as_str()), ("", ""));
     assert!(dir.path().join("quiet-app/app.yaml").is_file());
+}
+
+// ---- settings: what a template declares, --setting, answers files, the wizard ----
+
+const SETTINGS_TEMPLATE: &str = "kind: webhook\nstack: node\ndescription: A webhook\n\
+settings:\n  DOWNSTREAM_URL:\n    description: Where verified events are forwarded\n    required: true\n    example: https://api.acme.corp/events\n  RETRIES:\n    description: How often a failed forward is retried\n    example: \"3\"\n";
+
+/// A pack whose one template declares a required and an optional setting, and an org config
+/// that approves one egress host.
+fn settings_pack(root: &Path) -> (PathBuf, PathBuf) {
+    let pack = scratch_pack(root, &[("README.md", "x\n")]);
+    std::fs::write(pack.join("t/template.yaml"), SETTINGS_TEMPLATE).expect("w");
+    let org = root.join("levee.org.yaml");
+    std::fs::write(
+        &org,
+        "owner_domains: [acme.corp]\negress:\n  approved: [api.acme.corp]\n\
+         sandbox:\n  egress_proxy: {host: egress-proxy.platform.svc.cluster.local, port: 3128, namespace: platform}\n",
+    )
+    .expect("w");
+    (pack, org)
+}
+
+fn settings_args(pack: &Path, org: &Path, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "new",
+        "hooks",
+        "--no-input",
+        "--name",
+        "hooks",
+        "--owner",
+        "jane.doe@acme.corp",
+        "--classification",
+        "internal",
+        "--sso-issuer",
+        "https://login.acme.corp",
+        "--template",
+        "t",
+        "--templates",
+        pack.to_str().expect("utf8"),
+        "--org",
+        org.to_str().expect("utf8"),
+    ]
+    .map(String::from)
+    .to_vec();
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+#[test]
+fn a_required_setting_is_asked_for_by_its_flag_and_written_to_app_yaml() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (pack, org) = settings_pack(dir.path());
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir");
+
+    // Missing in a --no-input run: the error names the flag and shows the example.
+    let o = run(levee(&work).args(settings_args(&pack, &org, &[])));
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert_eq!(
+        o.stderr,
+        "error: 1 answer is missing; nothing was written\n  \
+         missing --setting DOWNSTREAM_URL=...: Where verified events are forwarded (for example https://api.acme.corp/events)\n      \
+         hint: pass --setting DOWNSTREAM_URL=https://api.acme.corp/events\n\
+         hint: pass each as a flag, or put them in an answers file (--answers FILE, with app.yaml's keys)\n"
+    );
+    assert_eq!(only_entries(&work), Vec::<String>::new());
+
+    // Given: written in the template's order, then the others; the URL's approved host becomes
+    // the egress default; deploy/ hands every setting to the app.
+    let o = run(levee(&work).args(settings_args(
+        &pack,
+        &org,
+        &[
+            "--setting",
+            "REGION=eu-west-1",
+            "--setting",
+            "DOWNSTREAM_URL=https://api.acme.corp/events?from=levee&n=$(X)",
+        ],
+    )));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let app = work.join("hooks");
+    let text = std::fs::read_to_string(app.join("app.yaml")).expect("app.yaml");
+    assert!(
+        text.contains(
+            "settings:\n  DOWNSTREAM_URL: \"https://api.acme.corp/events?from=levee&n=$(X)\"\n  REGION: \"eu-west-1\"\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  egress:\n    - \"api.acme.corp\"\n"),
+        "{text}"
+    );
+    let loaded = levee::manifest::load(&app).expect("valid");
+    assert_eq!(
+        loaded
+            .value
+            .settings
+            .get("DOWNSTREAM_URL")
+            .map(String::as_str),
+        Some("https://api.acme.corp/events?from=levee&n=$(X)")
+    );
+    let deployment =
+        std::fs::read_to_string(app.join("deploy/30-deployment.yaml")).expect("deployment");
+    assert!(
+        deployment.contains(
+            "            - name: \"DOWNSTREAM_URL\"\n              value: \"https://api.acme.corp/events?from=levee&n=$$(X)\"\n            - name: \"REGION\"\n"
+        ),
+        "{deployment}"
+    );
+    let o = run(levee(&app)
+        .env("LEVEE_TODAY", "2026-03-01")
+        .args(["check", "--org"])
+        .arg(&org));
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    // What new wrote is what sync makes of app.yaml: the settings keep one order.
+    let o = run(levee(&app).args(["sync", "--check", "--org"]).arg(&org));
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+}
+
+#[test]
+fn settings_are_refused_with_the_flag_and_nothing_is_written() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (pack, org) = settings_pack(dir.path());
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir");
+    let url = "DOWNSTREAM_URL=https://api.acme.corp/events";
+    for (extra, code, message) in [
+        (
+            vec!["--setting", "DOWNSTEAM_URL=https://api.acme.corp/events"],
+            2,
+            "  missing --setting DOWNSTREAM_URL=...: Where verified events are forwarded (for example https://api.acme.corp/events)\n      hint: pass --setting DOWNSTREAM_URL=https://api.acme.corp/events\n  --setting: the template `t` declares no setting `DOWNSTEAM_URL`\n      hint: did you mean `DOWNSTREAM_URL`?\n",
+        ),
+        (
+            vec!["--setting", url, "--setting", "DB_PASSWORD=hunter2"],
+            2,
+            "  --setting: `DB_PASSWORD` looks like a credential (PASSWORD): a secret is never a setting\n      hint: declare it under `secrets:` instead",
+        ),
+        (
+            vec![
+                "--setting",
+                url,
+                "--setting",
+                "HTTPS_PROXY=http://evil.example.com",
+            ],
+            2,
+            "  --setting: `HTTPS_PROXY` cannot be a setting: the runtime contract sets it in the Deployment",
+        ),
+        (
+            vec!["--setting", url, "--setting", "lower=x"],
+            2,
+            "  --setting: `lower` is not a setting name: settings are environment variables, named in UPPER_SNAKE_CASE\n      hint: did you mean `LOWER`?",
+        ),
+        (
+            vec![
+                "--setting",
+                "DOWNSTREAM_URL=https://bot:pw@api.acme.corp/events",
+            ],
+            2,
+            "  --setting: the URL carries credentials (`user:password@`)",
+        ),
+        (
+            vec!["--setting", "DOWNSTREAM_URL=a\u{202E}b"],
+            2,
+            "  --setting: the value contains U+202E, a control or invisible character",
+        ),
+        (
+            vec!["--setting", url, "--setting", url],
+            2,
+            "error: --setting DOWNSTREAM_URL is given twice\nhint: give each setting once\n",
+        ),
+        (
+            vec!["--setting", "DOWNSTREAM_URL"],
+            2,
+            "`DOWNSTREAM_URL` needs a value: NAME=VALUE",
+        ),
+        // A host the org has not approved is not proposed as egress: the policy refuses it.
+        (
+            vec![
+                "--setting",
+                "DOWNSTREAM_URL=https://ledger.example.com/events",
+            ],
+            1,
+            "  --setting: the setting DOWNSTREAM_URL points at `ledger.example.com`, a host the app may not reach (it is not in `runtime.egress`) (RUN-007)\n      hint: add `ledger.example.com` to `runtime.egress`",
+        ),
+    ] {
+        let o = run(levee(&work)
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .args(settings_args(&pack, &org, &extra)));
+        assert_eq!(o.code, code, "{extra:?}: {}", o.stderr);
+        assert!(o.stderr.contains(message), "{extra:?}: {}", o.stderr);
+        assert_eq!(only_entries(&work), Vec::<String>::new(), "{extra:?}");
+    }
+}
+
+#[test]
+fn settings_in_an_answers_file_under_the_flags() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (pack, org) = settings_pack(dir.path());
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir");
+    std::fs::write(
+        work.join("answers.yaml"),
+        "settings:\n  DOWNSTREAM_URL: https://api.acme.corp/from-file\n  RETRIES: \"5\"\n",
+    )
+    .expect("w");
+    let o = run(levee(&work).args(settings_args(
+        &pack,
+        &org,
+        &[
+            "--answers",
+            "answers.yaml",
+            "--setting",
+            "RETRIES=7",
+            "--format",
+            "json",
+        ],
+    )));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
+    assert_eq!(
+        v["manifest"]["settings"],
+        serde_json::json!({"DOWNSTREAM_URL": "https://api.acme.corp/from-file", "RETRIES": "7"})
+    );
+    // A value that is not text in the answers file is a usage error naming the file.
+    std::fs::remove_dir_all(work.join("hooks")).expect("rm");
+    std::fs::write(work.join("bad.yaml"), "settings:\n  RETRIES: [1]\n").expect("w");
+    let o = run(levee(&work).args(settings_args(&pack, &org, &["--answers", "bad.yaml"])));
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.starts_with(
+            "error: the setting `RETRIES` must be one text value\n --> bad.yaml:2:12\n"
+        ),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn a_pack_cannot_declare_a_setting_levee_would_refuse() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for (decl, message) in [
+        ("NODE_OPTIONS", "`NODE_OPTIONS` cannot be a setting"),
+        ("API_TOKEN", "`API_TOKEN` looks like a credential"),
+        ("lower", "`lower` is not a setting name"),
+    ] {
+        let pack = scratch_pack(dir.path(), &[("README.md", "x\n")]);
+        std::fs::write(
+            pack.join("t/template.yaml"),
+            format!("kind: form\nstack: node\nsettings:\n  {decl}:\n    description: x\n"),
+        )
+        .expect("w");
+        let e = pack::load(Some(pack.to_str().expect("utf8"))).expect_err(decl);
+        assert!(e.to_string().contains(message), "{decl}: {e}");
+        assert!(e.to_string().contains("t/template.yaml"), "{decl}: {e}");
+    }
 }

@@ -27,16 +27,21 @@ fn the_documented_example_is_valid_and_means_what_it_says() {
     assert!(org.owner_domain_allowed("jane@acme.corp"));
     assert!(!org.owner_domain_allowed("jane@gmail.com"));
     assert_eq!(
-        org.dataset_classification("expenses"),
+        org.dataset_classification("expenses", Classification::Internal),
         Classification::Confidential
     );
     assert_eq!(
-        org.dataset_classification("office-locations"),
+        org.dataset_classification("office-locations", Classification::Restricted),
         Classification::Public
     );
+    // An unregistered dataset is never less sensitive than it could be.
     assert_eq!(
-        org.dataset_classification("unknown"),
+        org.dataset_classification("unknown", Classification::Internal),
         Classification::Confidential
+    );
+    assert_eq!(
+        org.dataset_classification("unknown", Classification::Confidential),
+        Classification::Restricted
     );
     assert!(org.egress_approved("hr.internal.acme.corp"));
     assert_eq!(org.tier(Tier::Sandbox).max_cpu, Some(Cpu(1000)));
@@ -78,13 +83,25 @@ fn resolution_order() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = dir.path().join("apps/one");
     std::fs::create_dir_all(&app).expect("mkdir");
-    // Nothing found: the embedded default.
+    // Nothing found: the embedded org.
     let r = org::resolve(None, &app).expect("default");
     assert_eq!(r.source, org::OrgSource::Default);
+    assert_eq!(r.org, Org::builtin());
     // Found walking up.
     let found = org_file(dir.path(), "org: walked\n");
     let r = org::resolve(None, &app).expect("walked");
     assert_eq!(r.org.org, "walked");
+    // A file's missing keys take the defaults, never the embedded org's examples: no approved
+    // host, no egress proxy it does not name.
+    assert_eq!(
+        r.org,
+        Org {
+            org: "walked".into(),
+            ..Org::default()
+        }
+    );
+    assert!(r.org.egress.approved.is_empty());
+    assert_eq!(r.org.sandbox.egress_proxy, None);
     assert_eq!(
         r.source,
         org::OrgSource::File(std::path::absolute(&found).expect("abs"))
@@ -94,4 +111,145 @@ fn resolution_order() {
     std::fs::write(&explicit, "org: explicit\n").expect("write");
     let r = org::resolve(Some(&explicit), &app).expect("explicit");
     assert_eq!(r.org.org, "explicit");
+}
+
+/// The embedded org approves only the built-in templates' example hosts, under the reserved
+/// `example.com`, and sends egress through an example proxy: nothing looser than the defaults.
+#[test]
+fn the_embedded_org_is_the_defaults_plus_the_examples() {
+    let builtin = Org::builtin();
+    let defaults = Org::default();
+    assert_eq!(
+        builtin.egress.approved,
+        ["api.payments.example.com", "reports.example.com"]
+    );
+    assert!(
+        builtin
+            .egress
+            .approved
+            .iter()
+            .all(|h| h.ends_with(".example.com") && !h.starts_with('*'))
+    );
+    let proxy = builtin.sandbox.egress_proxy.clone().expect("a proxy");
+    assert_eq!(proxy.host, "egress-proxy.egress.svc.cluster.local");
+    assert_eq!(proxy.port, 3128);
+    // Everything else is the defaults.
+    let mut rest = builtin.clone();
+    rest.egress = defaults.egress.clone();
+    rest.sandbox.egress_proxy = None;
+    assert_eq!(rest, defaults);
+    // Every example a built-in template gives for a URL setting names an approved host.
+    let pack = levee::pack::load(None).expect("the built-in pack");
+    for t in &pack.templates {
+        for (name, spec) in &t.meta.settings {
+            if let Some(host) = spec.example.as_deref().and_then(levee::settings::url_host) {
+                assert!(builtin.egress_approved(&host), "{}: {name}: {host}", t.id);
+            }
+        }
+    }
+}
+
+/// `sandbox.telemetry.protocol` takes only what every starter app speaks: both refuse `grpc` at
+/// start-up, Python also `http/json`.
+#[test]
+fn otlp_protocols_are_what_every_starter_app_speaks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let org_text = |p: &str| {
+        format!(
+            "org: acme\nsandbox:\n  telemetry:\n    endpoint: http://collector:4318\n    protocol: {p}\n    port: 4318\n    namespace: observability\n"
+        )
+    };
+    for refused in ["grpc", "http/json", "HTTP/PROTOBUF", "udp"] {
+        let path = org_file(dir.path(), &org_text(refused));
+        let out = levee().arg("validate").arg(&path).output().expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{refused}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("levee.org.yaml:5:15\n"),
+            "{refused}: located at the value:\n{text}"
+        );
+        assert!(
+            text.contains("help: use `http/protobuf`"),
+            "{refused}: the supported values:\n{text}"
+        );
+        assert_eq!(text.matches("error:").count(), 1, "{text}");
+    }
+    let path = org_file(dir.path(), &org_text("http/protobuf"));
+    levee().arg("validate").arg(&path).assert().code(0);
+    // The published schema says the same.
+    let out = levee().args(["schema", "org"]).output().expect("runs");
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let telemetry = &schema["$defs"]["Telemetry"]["properties"]["protocol"];
+    assert_eq!(telemetry["$ref"], "#/$defs/OtlpProtocol", "{telemetry}");
+    let allowed: Vec<&serde_json::Value> = schema["$defs"]["OtlpProtocol"]["oneOf"]
+        .as_array()
+        .expect("oneOf")
+        .iter()
+        .map(|v| &v["const"])
+        .collect();
+    assert_eq!(allowed, [&serde_json::json!("http/protobuf")]);
+}
+
+#[test]
+fn upgrade_settings_are_checked_and_located() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = org_file(
+        dir.path(),
+        "org: acme\nci:\n  upgrade:\n    schedule: \"61 6 * * 1\"\n    token_secret: ghp_0123456789abcdef\n    labels: [levee-upgrade, \"a,b\", \"${{ github.token }}\"]\n    conflict_label: \"needs\\nhuman\"\n    committer: \"Platform Bot\"\n    enabled: yes please\n",
+    );
+    let out = levee().arg("validate").arg(&path).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let text =
+        String::from_utf8_lossy(&out.stdout).replace(&path.display().to_string(), "levee.org.yaml");
+    snap!("org-invalid-upgrade", text);
+    // Every documented form of a schedule is valid, and the defaults are what the docs say.
+    for schedule in ["weekly", "daily", "30 6 * * 1", "*/30 4-7 * * 1-5"] {
+        let path = org_file(
+            dir.path(),
+            &format!("ci:\n  upgrade:\n    schedule: \"{schedule}\"\n"),
+        );
+        levee().arg("validate").arg(&path).assert().code(0);
+    }
+    let org = Org::default();
+    assert!(org.ci.upgrade.enabled);
+    assert_eq!(org.ci.upgrade.schedule, "weekly");
+    assert_eq!(org.ci.upgrade.token_secret, "LEVEE_UPGRADE_TOKEN");
+}
+
+#[test]
+fn the_org_schema_documents_the_upgrade_keys() {
+    let out = levee().args(["schema", "org"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let ci = &schema["$defs"]["CiSettings"]["properties"];
+    assert_eq!(ci["upgrade"]["$ref"], "#/$defs/UpgradeSettings");
+    assert_eq!(
+        ci["upgrade"]["default"],
+        serde_json::json!({
+            "enabled": true,
+            "schedule": "weekly",
+            "token_secret": "LEVEE_UPGRADE_TOKEN",
+            "labels": ["levee-upgrade"],
+            "conflict_label": "levee-conflicts",
+        })
+    );
+    let upgrade = &schema["$defs"]["UpgradeSettings"];
+    assert_eq!(upgrade["additionalProperties"], false);
+    for key in [
+        "enabled",
+        "schedule",
+        "token_secret",
+        "labels",
+        "conflict_label",
+        "committer",
+    ] {
+        let description = upgrade["properties"][key]["description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(description.len() > 30, "ci.upgrade.{key}: {description:?}");
+    }
+    assert!(
+        schema["$defs"]["Actions"]["properties"]["create_pull_request"].is_object(),
+        "the pinned create-pull-request action is a documented key"
+    );
 }

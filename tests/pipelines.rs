@@ -22,16 +22,41 @@ fn render(m: &Manifest, org: &Org, ci: Ci) -> String {
     pipeline::render(m, org, &p, ci).expect("render")
 }
 
-/// Every (classification, tier, stack, ci) pipeline, plus the org-config variants.
+/// The scheduled upgrade workflow (GitHub), when the org config has one.
+fn render_upgrade(m: &Manifest, org: &Org, ci: Ci) -> Option<String> {
+    let p = plan::for_manifest(m, org);
+    pipeline::render_upgrade(m, org, &p, ci).expect("render")
+}
+
+/// An org config whose every `ci.upgrade` key is set.
+fn upgrade_variant() -> Org {
+    let mut org = Org::default();
+    org.ci.upgrade.schedule = "30 6 * * 1-5".into();
+    org.ci.upgrade.token_secret = "ACME_PLATFORM_BOT_TOKEN".into();
+    org.ci.upgrade.labels = vec!["dependencies".into(), "platform: template".into()];
+    org.ci.upgrade.conflict_label = "needs a human".into();
+    org.ci.upgrade.committer = Some("Acme Platform Bot <platform-bot@acme.corp>".into());
+    org.ci.default_branch = "trunk".into();
+    org
+}
+
+/// Every (classification, tier, stack, ci) pipeline, plus the org-config variants; for GitHub
+/// each is followed by its scheduled upgrade workflow (`upgrade-<name>`).
 fn all_pipelines() -> Vec<(String, Ci, String)> {
     let mut out = Vec::new();
+    let mut push = |name: String, m: &Manifest, org: &Org, ci: Ci| {
+        out.push((name.clone(), ci, render(m, org, ci)));
+        if let Some(text) = render_upgrade(m, org, ci) {
+            out.push((format!("upgrade-{name}"), ci, text));
+        }
+    };
     let org = Org::default();
     for c in Classification::ALL {
         for t in Tier::ALL {
             for s in Stack::ALL {
                 for ci in Ci::ALL {
                     let m = manifest(*c, *t, *s, *ci);
-                    out.push((format!("{c}-{t}-{s}"), *ci, render(&m, &org, *ci)));
+                    push(format!("{c}-{t}-{s}"), &m, &org, *ci);
                 }
             }
         }
@@ -40,6 +65,8 @@ fn all_pipelines() -> Vec<(String, Ci, String)> {
     variant.ci.levee.method = InstallMethod::Image;
     variant.ci.levee.image = Some("registry.acme.corp/platform/levee:0.1.0".into());
     variant.ci.gitlab.secret_detection_template = true;
+    let mut off = Org::default();
+    off.ci.upgrade.enabled = false;
     for ci in Ci::ALL {
         let m = manifest(
             Classification::Restricted,
@@ -47,13 +74,11 @@ fn all_pipelines() -> Vec<(String, Ci, String)> {
             Stack::Python,
             *ci,
         );
-        out.push(("image-install".into(), *ci, render(&m, &variant, *ci)));
+        push("image-install".into(), &m, &variant, *ci);
+        push("custom-upgrade".into(), &m, &upgrade_variant(), *ci);
+        push("no-upgrade".into(), &m, &off, *ci);
         let m = manifest(Classification::Internal, Tier::Prototype, Stack::Node, *ci);
-        out.push((
-            "image-install-prototype".into(),
-            *ci,
-            render(&m, &variant, *ci),
-        ));
+        push("image-install-prototype".into(), &m, &variant, *ci);
     }
     out
 }
@@ -107,6 +132,9 @@ fn snapshot_per_plan() {
                 let m = manifest(*c, *t, Stack::Node, *ci);
                 let p = plan::for_manifest(&m, &org);
                 let mut joined = String::new();
+                let upgrade = pipeline::render_upgrade(&m, &org, &p, *ci)
+                    .expect("render")
+                    .map(|text| (levee::upgrade_job::GITHUB_PATH, text));
                 for (path, text) in [
                     (
                         pipeline::path(*ci),
@@ -116,7 +144,10 @@ fn snapshot_per_plan() {
                         pipeline::codeowners_path(*ci),
                         pipeline::render_codeowners(&m, &org, &p, *ci).expect("render"),
                     ),
-                ] {
+                ]
+                .into_iter()
+                .chain(upgrade)
+                {
                     joined.push_str(&format!("──── {path} ────\n{text}"));
                 }
                 insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
@@ -219,6 +250,8 @@ fn gitlab_needs_and_stages_exist() {
             .map(String::as_str)
             .filter(|k| !GITLAB_KEYWORDS.contains(k) && !k.starts_with('.'))
             .collect();
+        let upgrade = map.contains_key("levee-upgrade");
+        assert_eq!(upgrade, name != "no-upgrade", "{name}");
         if map.contains_key("include") {
             // Jobs/Secret-Detection adds `secret_detection` in stage `test`.
             assert!(
@@ -245,8 +278,8 @@ fn gitlab_needs_and_stages_exist() {
             let deploy = body.get("environment").is_some();
             assert_eq!(
                 body.get("interruptible").and_then(Value::as_bool) == Some(false),
-                deploy,
-                "{name}: only deploy is not interruptible ({job})"
+                deploy || *job == "levee-upgrade",
+                "{name}: only deploy and the upgrade are not interruptible ({job})"
             );
             assert_eq!(
                 body.get("id_tokens").is_some(),
@@ -346,6 +379,35 @@ const KNOWN_INPUTS: &[(&str, &[&str])] = &[
             "save-always",
         ],
     ),
+    (
+        "peter-evans/create-pull-request",
+        &[
+            "token",
+            "branch-token",
+            "path",
+            "add-paths",
+            "commit-message",
+            "committer",
+            "author",
+            "signoff",
+            "branch",
+            "delete-branch",
+            "branch-suffix",
+            "base",
+            "push-to-fork",
+            "sign-commits",
+            "title",
+            "body",
+            "body-path",
+            "labels",
+            "assignees",
+            "reviewers",
+            "team-reviewers",
+            "milestone",
+            "draft",
+            "maintainer-can-modify",
+        ],
+    ),
 ];
 
 #[test]
@@ -372,6 +434,20 @@ fn github_actions_are_pinned_and_inputs_are_known() {
         );
         for (job_id, job) in doc["jobs"].as_object().expect("jobs") {
             assert!(job["timeout-minutes"].is_u64(), "{name}: {job_id} timeout");
+            // Write access only on the upgrade job, and only what it needs.
+            let writes: Vec<&String> = job["permissions"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, v)| *v == "write" && *k != "id-token")
+                .map(|(k, _)| k)
+                .collect();
+            if name.starts_with("upgrade-") {
+                assert_eq!(job_id, "upgrade", "{name}");
+                assert_eq!(writes, ["contents", "pull-requests"], "{name}");
+            } else {
+                assert!(writes.is_empty(), "{name}: {job_id} writes {writes:?}");
+            }
             let id_token = job["permissions"].get("id-token").is_some();
             assert_eq!(
                 id_token,
@@ -424,9 +500,11 @@ fn regex_like_sha(s: &str) -> bool {
 #[test]
 fn every_template_is_used_and_renders() {
     let names = pipeline::template_names();
-    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names.len(), 5, "{names:?}");
     let text = all_pipelines();
-    assert_eq!(text.len(), 4 * 3 * 2 * 2 + 4);
+    // 48 pipelines and 24 GitHub upgrade workflows; 8 org-config variants, 3 of them GitHub
+    // with an upgrade workflow.
+    assert_eq!(text.len(), 4 * 3 * 2 * 2 + 4 * 3 * 2 + 8 + 3);
 }
 
 #[test]
@@ -463,4 +541,209 @@ fn prototype_sbom_absent_full_gate_sbom_kept() {
             .as_str()
             .is_some_and(|s| s == "levee sbom . -o sbom.cdx.json")
     );
+}
+
+/// The scheduled upgrade workflow, as generated for every plan: on a schedule and on demand,
+/// from the default branch only, checkout without credentials, one pull request from a fixed
+/// branch, the report rendered by the step's own script (never interpolated into a shell line).
+#[test]
+fn github_upgrade_workflow_shape() {
+    for (name, ci, text) in all_pipelines() {
+        if ci != Ci::Github || !name.starts_with("upgrade-") {
+            continue;
+        }
+        let custom = name == "upgrade-custom-upgrade";
+        let doc = yaml(&text);
+        let cron = doc["on"]["schedule"][0]["cron"].as_str().expect("cron");
+        let expected = levee::upgrade_job::cron(
+            if custom { "30 6 * * 1-5" } else { "weekly" },
+            "expense-tracker",
+        );
+        assert_eq!(cron, expected, "{name}");
+        assert!(doc["on"].get("workflow_dispatch").is_some(), "{name}");
+        let job = &doc["jobs"]["upgrade"];
+        let branch = if custom { "trunk" } else { "main" };
+        assert_eq!(
+            job["if"],
+            format!("github.ref == 'refs/heads/{branch}'"),
+            "{name}"
+        );
+        let steps = job["steps"].as_array().expect("steps");
+        let uses: Vec<&str> = steps
+            .iter()
+            .filter_map(|s| s["uses"].as_str())
+            .map(|u| u.split('@').next().unwrap_or(""))
+            .collect();
+        assert!(uses.contains(&"peter-evans/create-pull-request"), "{name}");
+        let pr = steps
+            .iter()
+            .find(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("peter-evans/"))
+            })
+            .expect("pr step");
+        assert_eq!(pr["with"]["branch"], "levee/upgrade");
+        assert_eq!(pr["with"]["delete-branch"], true);
+        assert_eq!(pr["if"], "steps.report.outputs.update == 'true'");
+        let secret = if custom {
+            "ACME_PLATFORM_BOT_TOKEN"
+        } else {
+            "LEVEE_UPGRADE_TOKEN"
+        };
+        assert_eq!(
+            pr["with"]["token"],
+            format!("${{{{ secrets.{secret} || github.token }}}}")
+        );
+        let who = if custom {
+            "Acme Platform Bot <platform-bot@acme.corp>"
+        } else {
+            "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"
+        };
+        assert_eq!(pr["with"]["author"], who);
+        assert_eq!(pr["with"]["committer"], who);
+        let report = steps
+            .iter()
+            .find(|s| s["id"] == "report")
+            .expect("report step");
+        assert_eq!(report["env"]["LEVEE_UPGRADE_AUTHOR"], who);
+        let labels = if custom {
+            "dependencies,platform: template"
+        } else {
+            "levee-upgrade"
+        };
+        assert_eq!(report["env"]["LEVEE_UPGRADE_LABELS"], labels);
+        let run = report["run"].as_str().expect("run");
+        assert!(run.starts_with("python3 - \"$RUNNER_TEMP/levee-upgrade.json\""));
+        assert_eq!(
+            run.trim_end().lines().last(),
+            Some("PY"),
+            "the heredoc ends the script"
+        );
+        // The upgrade step tolerates exit 1 (conflicts) and stops on 2.
+        let upgrade = steps
+            .iter()
+            .find(|s| s["name"] == "Upgrade (levee upgrade)")
+            .expect("upgrade step");
+        assert!(
+            upgrade["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("levee upgrade --no-input --format json .")),
+            "{name}"
+        );
+    }
+}
+
+/// GitLab: scheduled pipelines run the upgrade job and nothing else; every other pipeline runs
+/// the gates and never the upgrade job. With the upgrade off, nothing about schedules is written.
+#[test]
+fn gitlab_schedules_run_only_the_upgrade_job() {
+    for (name, ci, text) in all_pipelines() {
+        if ci != Ci::Gitlab {
+            continue;
+        }
+        let doc = yaml(&text);
+        let map = doc.as_object().expect("mapping");
+        let rules = doc["workflow"]["rules"].as_array().expect("workflow rules");
+        let schedule_rule = "$CI_PIPELINE_SOURCE == \"schedule\"";
+        if name == "no-upgrade" {
+            assert!(!text.contains("schedule"), "{name}");
+            continue;
+        }
+        assert_eq!(rules[0]["if"], schedule_rule, "{name}");
+        if map.contains_key("include") {
+            assert_eq!(
+                rules[0]["variables"]["SECRET_DETECTION_DISABLED"], "true",
+                "{name}: the Secret-Detection template's job stays out of schedules"
+            );
+        }
+        let upgrade = &doc["levee-upgrade"];
+        assert_eq!(
+            upgrade["rules"],
+            serde_json::json!([{"if": "$CI_PIPELINE_SOURCE == \"schedule\" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]),
+            "{name}"
+        );
+        assert_eq!(upgrade["needs"], serde_json::json!([]), "{name}");
+        assert_eq!(upgrade["resource_group"], "levee-upgrade", "{name}");
+        let token = if name == "custom-upgrade" {
+            "ACME_PLATFORM_BOT_TOKEN"
+        } else {
+            "LEVEE_UPGRADE_TOKEN"
+        };
+        assert_eq!(
+            upgrade["variables"]["LEVEE_UPGRADE_TOKEN_VARIABLE"], token,
+            "{name}"
+        );
+        for (job, body) in map {
+            if GITLAB_KEYWORDS.contains(&job.as_str())
+                || job.starts_with('.')
+                || job == "levee-upgrade"
+            {
+                continue;
+            }
+            assert_eq!(
+                body["rules"][0],
+                serde_json::json!({"if": schedule_rule, "when": "never"}),
+                "{name}: {job} must not run in a scheduled pipeline"
+            );
+            assert!(
+                body["rules"].as_array().is_some_and(|r| r.len() == 2),
+                "{name}: {job} runs in every other pipeline it ran in before"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_upgrade_can_be_turned_off() {
+    let mut org = Org::default();
+    org.ci.upgrade.enabled = false;
+    let m = manifest(
+        Classification::Internal,
+        Tier::Sandbox,
+        Stack::Node,
+        Ci::Github,
+    );
+    assert_eq!(render_upgrade(&m, &org, Ci::Github), None);
+    let p = plan::for_manifest(&m, &org);
+    let owners = pipeline::render_codeowners(&m, &org, &p, Ci::Github).expect("codeowners");
+    assert!(!owners.contains("levee-upgrade"), "{owners}");
+    let on = pipeline::render_codeowners(&m, &Org::default(), &p, Ci::Github).expect("codeowners");
+    assert!(
+        on.contains("/.github/workflows/levee-upgrade.yml @platform-team @security-team"),
+        "{on}"
+    );
+    let gl = render(&m, &org, Ci::Gitlab);
+    assert!(
+        !gl.contains("levee-upgrade") && !gl.contains("schedule"),
+        "{gl}"
+    );
+    // The conflict gate stays: it guards any upgrade, scheduled or run by hand.
+    assert!(gl.contains("levee upgrade --check-conflicts ."));
+}
+
+/// The default branch reaches the upgrade workflow inside a GitHub expression: a quote, a `#` or
+/// a `: ` in it stays a string (quoted for YAML, `'` doubled for the expression).
+#[test]
+fn the_upgrade_workflow_quotes_the_default_branch() {
+    let mut org = Org::default();
+    org.ci.default_branch = "it's#main: x".into();
+    let m = manifest(
+        Classification::Internal,
+        Tier::Sandbox,
+        Stack::Node,
+        Ci::Github,
+    );
+    let text = render_upgrade(&m, &org, Ci::Github).expect("on");
+    assert_eq!(
+        yaml(&text)["jobs"]["upgrade"]["if"],
+        "github.ref == 'refs/heads/it''s#main: x'"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("levee-upgrade.yml");
+    std::fs::write(&path, &text).expect("write");
+    let (ok, out) = run(Command::new(validator("actionlint"))
+        .arg("-no-color")
+        .arg(&path));
+    assert!(ok && out.trim().is_empty(), "actionlint:\n{out}");
 }

@@ -47,8 +47,25 @@ fn levee() -> Command {
     cmd
 }
 
-/// The corpus: (file, expected rule ids from its `# expect:` line).
-fn corpus() -> Vec<(PathBuf, BTreeSet<String>)> {
+/// One policy case: the file, the rule ids its `# expect:` line names, and whether levee accepts
+/// the manifest (a `# invalid: why` line marks the few that `levee validate` refuses and CI's OPA
+/// must deny).
+struct Case {
+    path: PathBuf,
+    expected: BTreeSet<String>,
+    valid: bool,
+}
+
+impl Case {
+    /// The manifest as the engines receive it: the YAML as levee reads it.
+    fn doc(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(&self.path).expect("read");
+        levee::yaml::parse(&text).expect("YAML").value
+    }
+}
+
+/// The corpus of policy cases.
+fn corpus() -> Vec<Case> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(corpus_dir()).expect("corpus dir") {
         let path = entry.expect("entry").path();
@@ -59,15 +76,23 @@ fn corpus() -> Vec<(PathBuf, BTreeSet<String>)> {
                 .strip_prefix("# expect:")
                 .unwrap_or_else(|| panic!("{} has no `# expect:` line", path.display()))
                 .trim();
-            let ids = if list == "none" {
+            let expected = if list == "none" {
                 BTreeSet::new()
             } else {
                 list.split(',').map(|s| s.trim().to_string()).collect()
             };
-            out.push((path, ids));
+            let valid = !text
+                .lines()
+                .nth(1)
+                .is_some_and(|l| l.starts_with("# invalid:"));
+            out.push(Case {
+                path,
+                expected,
+                valid,
+            });
         }
     }
-    out.sort();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }
 
@@ -88,16 +113,26 @@ fn rego_unit_tests_all_pass() {
     );
 }
 
+/// Every rule has unit tests that it fires and that it stays quiet, and one with the fields it
+/// reads absent (`..._absent...`): both engines run them (`levee policy test` here, OPA in
+/// tests/opa.rs), so a rule that decides differently on an absent field fails on one of them.
 #[test]
-fn every_rule_has_allow_and_deny_tests() {
+fn every_rule_has_allow_deny_and_absent_field_tests() {
     let names: Vec<String> = policy::test_modules()
         .iter()
         .flat_map(|(_, text)| policy::runner::test_rules(text).1)
         .collect();
-    for rule in policy::rules() {
+    let rules = policy::rules();
+    assert!(rules.len() >= 29, "{rules:?}");
+    for rule in rules {
         let tag = format!("test_{}_", rule.id.to_lowercase().replace('-', "_"));
-        let n = names.iter().filter(|n| n.starts_with(&tag)).count();
-        assert!(n >= 2, "{} has {n} unit tests", rule.id);
+        let mine: Vec<&String> = names.iter().filter(|n| n.starts_with(&tag)).collect();
+        assert!(mine.len() >= 3, "{} has {} unit tests", rule.id, mine.len());
+        assert!(
+            mine.iter().any(|n| n.contains("absent")),
+            "{} has no unit test with its field absent (a test named `{tag}..._absent...`)",
+            rule.id
+        );
     }
 }
 
@@ -190,15 +225,14 @@ fn mutation_removing_any_rule_fails_a_unit_test_and_the_corpus() {
             clock(),
         )
         .expect("compiles without the rule");
-        let corpus_fails = corpus.iter().any(|(path, expected)| {
-            let m = levee::manifest::load(path).expect("valid");
+        let corpus_fails = corpus.iter().any(|case| {
             let got: BTreeSet<String> = eval
-                .evaluate(&m.doc.value)
+                .evaluate(&case.doc())
                 .expect("eval")
                 .into_iter()
                 .map(|f| f.id)
                 .collect();
-            &got != expected
+            got != case.expected
         });
         assert!(
             corpus_fails,
@@ -211,32 +245,42 @@ fn mutation_removing_any_rule_fails_a_unit_test_and_the_corpus() {
 #[test]
 fn corpus_gets_exactly_the_expected_rule_ids() {
     let corpus = corpus();
-    assert!(corpus.len() >= 40, "{} manifests", corpus.len());
+    assert!(corpus.len() >= 55, "{} manifests", corpus.len());
     let org = corpus_org();
     let mut eval = Evaluator::embedded(&org, clock()).expect("compile");
     let mut seen = BTreeSet::new();
     let mut mismatches = Vec::new();
-    for (path, expected) in &corpus {
-        let m = levee::manifest::load(path).expect("corpus manifests are valid");
-        let findings = eval.evaluate(&m.doc.value).expect("eval");
+    for case in &corpus {
+        let loaded = levee::manifest::load(&case.path);
+        assert_eq!(
+            loaded.is_ok(),
+            case.valid,
+            "{}: marked {}valid",
+            case.path.display(),
+            if case.valid { "" } else { "in" }
+        );
+        let doc =
+            levee::yaml::parse(&std::fs::read_to_string(&case.path).expect("read")).expect("YAML");
+        let findings = eval.evaluate(&doc.value).expect("eval");
         for f in &findings {
             assert!(
                 !f.msg.is_empty() && !f.hint.is_empty() && !f.field.is_empty(),
                 "{f:?}"
             );
             assert!(
-                m.doc.spans.find(&f.pointer()).is_some(),
+                doc.spans.find(&f.pointer()).is_some(),
                 "{}: {} points at no field",
-                path.display(),
+                case.path.display(),
                 f.field
             );
         }
         let got: BTreeSet<String> = findings.into_iter().map(|f| f.id).collect();
         seen.extend(got.iter().cloned());
-        if &got != expected {
+        if got != case.expected {
             mismatches.push(format!(
-                "{}: expected {expected:?}, got {got:?}",
-                path.display()
+                "{}: expected {:?}, got {got:?}",
+                case.path.display(),
+                case.expected
             ));
         }
     }
@@ -254,8 +298,8 @@ fn corpus_gets_exactly_the_expected_rule_ids() {
 fn tuned_bundle_decides_like_the_in_process_check() {
     let org = corpus_org();
     let mut full = Evaluator::embedded(&org, clock()).expect("compile");
-    for (path, _) in corpus() {
-        let m = levee::manifest::load(&path).expect("valid");
+    for case in corpus().into_iter().filter(|c| c.valid) {
+        let m = levee::manifest::load(&case.path).expect("valid");
         let dir = tempfile::tempdir().expect("tmp");
         let files = policy::bundle(&m.value, &org);
         policy::write_files(dir.path(), &files).expect("write");
@@ -265,63 +309,9 @@ fn tuned_bundle_decides_like_the_in_process_check() {
             tuned.evaluate(&m.doc.value).expect("tuned"),
             full.evaluate(&m.doc.value).expect("full"),
             "{}",
-            path.display()
+            case.path.display()
         );
     }
-}
-
-/// A second engine: rego-cpp (PyPI `regopy`, C++) evaluates each corpus manifest's generated
-/// bundle with `app.yaml` read as `opa eval --input app.yaml` reads it (scripts/rego-crosscheck.py)
-/// and must find exactly the expected rule ids, as regorus does. rego-cpp rejects references that
-/// OPA's compiler calls recursive (such as `object.get(data, ...)` from inside the package), which
-/// regorus accepts: this test caught one.
-#[test]
-fn rego_cpp_finds_the_same_rule_ids_on_the_generated_bundles() {
-    let org = corpus_org();
-    let work = tempfile::tempdir().expect("tmp");
-    let mut dirs = Vec::new();
-    let mut expected = std::collections::BTreeMap::new();
-    for (path, ids) in corpus() {
-        let m = levee::manifest::load(&path).expect("valid");
-        let dir = work
-            .path()
-            .join(path.file_stem().expect("stem").to_string_lossy().as_ref());
-        policy::write_files(&dir, &policy::bundle(&m.value, &org)).expect("write bundle");
-        std::fs::copy(&path, dir.join("app.yaml")).expect("copy manifest");
-        expected.insert(dir.display().to_string(), ids);
-        dirs.push(dir);
-    }
-    let now_ns = clock().now_ns().expect("a fixed clock");
-    let out = Command::new(common::validator("python"))
-        .arg(root().join("scripts/rego-crosscheck.py"))
-        .args(["--now-ns", &now_ns.to_string()])
-        .args(&dirs)
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "rego-crosscheck.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
-    let mut mismatches = Vec::new();
-    for (dir, want) in &expected {
-        let r = &report[dir];
-        if let Some(e) = r.get("error") {
-            mismatches.push(format!("{dir}: rego-cpp error: {e}"));
-            continue;
-        }
-        let got: BTreeSet<String> = ["deny", "warn"]
-            .iter()
-            .flat_map(|k| r[*k].as_array().into_iter().flatten())
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect();
-        if &got != want {
-            mismatches.push(format!("{dir}: expected {want:?}, rego-cpp found {got:?}"));
-        }
-    }
-    assert!(expected.len() >= 40, "{} manifests", expected.len());
-    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
 #[test]
@@ -573,8 +563,9 @@ fn check_json_lists_every_finding_with_its_line() {
 fn check_sarif_validates_against_the_sarif_2_1_0_schema() {
     let mut files: Vec<String> = corpus()
         .into_iter()
-        .map(|(p, _)| {
-            p.file_name()
+        .map(|c| {
+            c.path
+                .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         })
@@ -695,4 +686,118 @@ fn check_with_bundle_reads_the_written_bundle() {
     assert!(out.contains("RUN-005"), "{out}");
     let (code, _, err) = check(&["--bundle", "/no/such/dir", path.to_str().expect("utf8")]);
     assert_eq!(code, Some(2), "{err}");
+}
+
+/// The characters policies/fold.rego folds and what into: each non-whitespace character whose
+/// NFKC form, lowercased and without whitespace, is a non-empty run of `a-z`, `0-9` and `-`
+/// (and is not already that character), and every whitespace character (to nothing). The
+/// policy applies the table with `strings.replace_n`, the same in OPA and regorus; Unicode
+/// normalisation itself is in neither engine.
+fn fold_table() -> Vec<(char, String)> {
+    use unicode_normalization::UnicodeNormalization;
+    let slug = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    let mut out = Vec::new();
+    for c in (0..=0x10ffff_u32).filter_map(char::from_u32) {
+        if slug(c.encode_utf8(&mut [0; 4])) {
+            continue;
+        }
+        if c.is_whitespace() {
+            out.push((c, String::new()));
+            continue;
+        }
+        let folded: String = c
+            .to_string()
+            .nfkc()
+            .flat_map(char::to_lowercase)
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if !folded.is_empty() && slug(&folded) {
+            out.push((c, folded));
+        }
+    }
+    out
+}
+
+/// policies/fold.rego, as [`fold_table`] renders it: one entry per line, the character written
+/// as itself (escaped when it is whitespace) and its code point in a comment.
+fn fold_module() -> String {
+    let mut out = String::from(
+        "# The character folding of dataset names (`lookalikes` in lib.rego): case, spacing and Unicode\n\
+         # compatibility forms (NFKC). Generated from the Unicode tables by tests/policy.rs\n\
+         # (`fold_table_is_unicode_nfkc`, which fails when this file differs; run it with\n\
+         # LEVEE_WRITE_FOLD_TABLE=1 to rewrite it). Each key is one character; every whitespace\n\
+         # character folds to nothing.\n\
+         package levee.policy\n\n\
+         fold_table := {\n",
+    );
+    for (c, to) in fold_table() {
+        let key = if c.is_whitespace() || c.is_control() {
+            format!("\\u{:04x}", u32::from(c))
+        } else {
+            c.to_string()
+        };
+        out.push_str(&format!(
+            "\t\"{key}\": \"{to}\", # U+{:04X}\n",
+            u32::from(c)
+        ));
+    }
+    out.push_str("}\n");
+    out
+}
+
+#[test]
+fn fold_table_is_unicode_nfkc() {
+    let path = root().join("policies/fold.rego");
+    let want = fold_module();
+    if std::env::var_os("LEVEE_WRITE_FOLD_TABLE").is_some() {
+        std::fs::write(&path, &want).expect("write policies/fold.rego");
+    }
+    let got = std::fs::read_to_string(&path).expect("policies/fold.rego");
+    assert!(
+        got == want,
+        "policies/fold.rego is not the NFKC fold table of this Unicode version: rerun this test \
+         with LEVEE_WRITE_FOLD_TABLE=1 and review the diff"
+    );
+    let table = fold_table();
+    for (c, to) in [
+        ('Ｐ', "p"),
+        ('A', "a"),
+        ('\u{a0}', ""),
+        ('ﬁ', "fi"),
+        ('𝐩', "p"),
+        ('①', "1"),
+    ] {
+        assert!(table.contains(&(c, to.to_string())), "{c:?}");
+    }
+    assert!(!table.iter().any(|(c, _)| *c == 'é' || *c == 'İ'));
+}
+
+/// policies/README.md lists every rule as its METADATA describes it.
+#[test]
+fn policies_readme_lists_every_rule_with_its_title() {
+    let readme = std::fs::read_to_string(root().join("policies/README.md")).expect("README");
+    let rows: Vec<String> = readme
+        .lines()
+        .filter(|l| {
+            l.starts_with("| ")
+                && l.split('|')
+                    .nth(1)
+                    .is_some_and(|c| policy::is_rule_id(c.trim()))
+        })
+        .map(str::to_string)
+        .collect();
+    let want: Vec<String> = policy::rules()
+        .iter()
+        .map(|r| {
+            let level = match r.severity {
+                Level::Deny => "deny",
+                Level::Warn => "warn",
+            };
+            format!("| {} | {level} | {} |", r.id, r.title)
+        })
+        .collect();
+    assert_eq!(rows, want);
 }

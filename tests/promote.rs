@@ -122,6 +122,8 @@ fn prototype_to_sandbox_to_production_keeps_every_other_byte() {
         );
     std::fs::write(&yaml, &text).expect("write");
     sync_check_clean(&app);
+    // The scheduled upgrade workflow does not depend on the tier: every promotion keeps it.
+    let upgrade_workflow = read(&app.join(".github/workflows/levee-upgrade.yml"));
 
     // prototype -> sandbox: the tier line changes (comment kept), the prototype expiry goes.
     let (code, out, err) = run(&app, &["promote", "--tier", "sandbox"]);
@@ -171,6 +173,10 @@ fn prototype_to_sandbox_to_production_keeps_every_other_byte() {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
     sync_check_clean(&app);
+    assert_eq!(
+        read(&app.join(".github/workflows/levee-upgrade.yml")),
+        upgrade_workflow
+    );
     // The whole file, apart from the two edited lines, is the user's.
     assert_eq!(
         line_diff(&text, &production),
@@ -221,8 +227,12 @@ fn prototype_to_sandbox_to_production_keeps_every_other_byte() {
 #[test]
 fn production_without_groups_and_with_env_secrets_is_refused_with_every_reason() {
     let tmp = tempfile::tempdir().expect("tmp");
-    // No team, no cost center, an env secret (the template's SESSION_SECRET).
-    let app = scaffold(tmp.path(), "quick-form", &[]);
+    // No team, no cost center, an env secret (the user's choice).
+    let app = scaffold(
+        tmp.path(),
+        "quick-form",
+        &["--secret", "SESSION_SECRET:env"],
+    );
     let yaml = app.join("app.yaml");
     // Sign-in without groups: the shorthand.
     let text = read(&yaml);
@@ -251,7 +261,7 @@ fn production_without_groups_and_with_env_secrets_is_refused_with_every_reason()
     for (id, field, at) in [
         (
             "AUTH-006",
-            "sso",
+            "sso.groups",
             format!("./app.yaml:{}:", line_of("sso: oidc")),
         ),
         ("OWN-002", "team", "./app.yaml (team)".to_string()),
@@ -461,7 +471,7 @@ fn lifecycle_apply_promotes_escalations_and_reports_refusals() {
     let tmp = tempfile::tempdir().expect("tmp");
     let cat = tmp.path().join("catalog");
     let ready = production_ready(tmp.path());
-    let blocked = scaffold(tmp.path(), "env-form", &[]);
+    let blocked = scaffold(tmp.path(), "env-form", &["--secret", "SESSION_SECRET:env"]);
     levee()
         .args(["catalog", "register", "--catalog"])
         .arg(&cat)
@@ -511,4 +521,156 @@ fn lifecycle_apply_promotes_escalations_and_reports_refusals() {
     let b = store.get("env-form").expect("get").expect("entry");
     assert_eq!(b.tier, levee::manifest::Tier::Prototype);
     assert!(!b.escalations[0].promoted);
+}
+
+/// `levee new` adds the template's secrets in the store the user chose for theirs: promoted
+/// untouched, they are never the reason for a refusal.
+#[test]
+fn added_secrets_follow_the_users_store() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let app = scaffold(
+        tmp.path(),
+        "aws-form",
+        &["--secret", "API_TOKEN:aws-secrets-manager"],
+    );
+    let text = read(&app.join("app.yaml"));
+    assert!(
+        text.contains("  - name: \"API_TOKEN\"\n    provider: \"aws-secrets-manager\"\n  - name: \"SESSION_SECRET\"\n    provider: \"aws-secrets-manager\"\n"),
+        "{text}"
+    );
+    // No secret of the user's: the first store the org allows that is not env.
+    let app = scaffold(tmp.path(), "plain-form", &[]);
+    let text = read(&app.join("app.yaml"));
+    assert!(
+        text.contains("  - name: \"SESSION_SECRET\"\n    provider: \"vault\"\n"),
+        "{text}"
+    );
+}
+
+/// A promotion refused only because of env secrets offers `--move-secrets-to`, which edits the
+/// provider lines in place (comments, quoting and every other byte kept) and promotes.
+#[test]
+fn move_secrets_to_edits_the_provider_lines_in_place() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let app = scaffold(
+        tmp.path(),
+        "env-secrets",
+        &[
+            "--team",
+            "finance-ops",
+            "--cost-center",
+            "FIN-001",
+            "--sso-group",
+            "finance",
+            "--secret",
+            "API_TOKEN:env",
+            "--secret",
+            "LEDGER_KEY:vault",
+            "--secret",
+            "SESSION_SECRET:env",
+        ],
+    );
+    let yaml = app.join("app.yaml");
+    // A comment on a provider line and flow style for one entry: both kept.
+    let text = read(&yaml)
+        .replacen("provider: \"env\"\n", "provider: \"env\"   # for now\n", 1)
+        .replace(
+            "  - name: \"SESSION_SECRET\"\n    provider: \"env\"\n",
+            "  - {name: SESSION_SECRET, provider: env}\n",
+        );
+    std::fs::write(&yaml, &text).expect("write");
+    let (code, out, err) = run(&app, &["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let before = tree(&app);
+
+    let (code, out, _) = run(&app, &["promote", "--tier", "production"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("2 reasons"), "{out}");
+    assert_eq!(out.matches("deny SEC-002").count(), 2, "{out}");
+    assert!(
+        out.contains("hint: run `levee promote --tier production --move-secrets-to vault` to move every env secret to vault or aws-secrets-manager (edits app.yaml in place)"),
+        "{out}"
+    );
+    assert_eq!(tree(&app), before);
+
+    // Env not allowed for a new classification (SEC-001): the same flag, in the same command.
+    let (code, out, _) = run(
+        &app,
+        &[
+            "promote",
+            "--tier",
+            "sandbox",
+            "--classification",
+            "confidential",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("deny SEC-001"), "{out}");
+    assert!(
+        out.contains("hint: run `levee promote --tier sandbox --classification confidential --move-secrets-to vault`"),
+        "{out}"
+    );
+    assert_eq!(tree(&app), before);
+
+    // An env store is no store to move to.
+    let (code, _, err) = run(
+        &app,
+        &[
+            "promote",
+            "--tier",
+            "production",
+            "--move-secrets-to",
+            "env",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("pass `vault` or `aws-secrets-manager`"),
+        "{err}"
+    );
+
+    let (code, out, err) = run(
+        &app,
+        &[
+            "promote",
+            "--tier",
+            "production",
+            "--move-secrets-to",
+            "vault",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("  secrets[0].provider: env -> vault\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  secrets[2].provider: env -> vault\n"),
+        "{out}"
+    );
+    let after = read(&yaml);
+    let expected = text
+        .replacen(
+            "provider: \"env\"   # for now\n",
+            "provider: \"vault\"   # for now\n",
+            1,
+        )
+        .replace(
+            "{name: SESSION_SECRET, provider: env}",
+            "{name: SESSION_SECRET, provider: vault}",
+        );
+    // Only the tier, the expiry and the two provider lines differ.
+    let diff: Vec<String> = similar::TextDiff::from_lines(&expected, &after)
+        .iter_all_changes()
+        .filter(|c| c.tag() != similar::ChangeTag::Equal)
+        .map(|c| c.value().trim_end().to_string())
+        .collect();
+    assert!(
+        diff.iter()
+            .all(|l| l.contains("tier:") || l.contains("expires:")),
+        "{diff:#?}"
+    );
+    sync_check_clean(&app);
+    let (code, out, _) = run(&app, &["check"]);
+    assert_eq!(code, 0, "{out}");
 }

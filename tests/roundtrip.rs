@@ -13,6 +13,11 @@ fn name() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9-]{1,40}"
 }
 
+/// A dataset name: lowercase words joined by single hyphens.
+fn slug() -> impl Strategy<Value = String> {
+    "[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,3}"
+}
+
 fn text() -> impl Strategy<Value = String> {
     // Free text with the characters that trouble YAML writers: quotes, colons, hashes, leading
     // dashes and spaces, unicode. (A line break is refused: see `refused_characters_never_load`.)
@@ -73,6 +78,21 @@ fn runtime() -> impl Strategy<Value = Runtime> {
         )
 }
 
+/// Settings levee accepts: UPPER_SNAKE names that are neither credentials nor reserved, one-line
+/// values with the characters that trouble YAML writers (quotes, colons, hashes, `$(...)`).
+fn settings() -> impl Strategy<Value = indexmap::IndexMap<String, String>> {
+    proptest::collection::btree_map(
+        "[A-Z][A-Z0-9_]{0,12}".prop_filter("a valid setting name", |n| {
+            levee::settings::name_problem(n).is_none()
+        }),
+        "[ -~\u{e9}\u{4e2d}]{1,40}".prop_filter("a valid value", |v| {
+            levee::settings::value_problem(v).is_none()
+        }),
+        0..4,
+    )
+    .prop_map(|m| m.into_iter().collect())
+}
+
 fn manifest() -> impl Strategy<Value = Manifest> {
     (
         (
@@ -89,18 +109,30 @@ fn manifest() -> impl Strategy<Value = Manifest> {
         (
             option::of(runtime()),
             proptest::sample::subsequence(vec!["API_KEY", "TOKEN", "DB_PASSWORD"], 0..3),
-            vec((name(), pick(AccessLevel::ALL), option::of(text())), 0..3),
+            vec((slug(), pick(AccessLevel::ALL), option::of(text())), 0..3),
             pick(Tier::ALL),
             option::of(date()),
             1u32..400,
             option::of((option::of("CC-[0-9]{1,5}"), option::of(0u32..100_000))),
             option::of(pick(Ci::ALL)),
             option::of((name(), "[0-9]\\.[0-9]\\.[0-9]", option::of(text()))),
+            settings(),
         ),
     )
         .prop_flat_map(
             |((name, description, owner, team, kind, stack, classification, sso), rest)| {
-                let (runtime, secret_names, data, tier, created, days, cost, ci, template) = rest;
+                let (
+                    runtime,
+                    secret_names,
+                    data,
+                    tier,
+                    created,
+                    days,
+                    cost,
+                    ci,
+                    template,
+                    settings,
+                ) = rest;
                 pick(SecretProvider::ALL).prop_map(move |provider| Manifest {
                     name: name.clone(),
                     description: description.clone(),
@@ -119,6 +151,7 @@ fn manifest() -> impl Strategy<Value = Manifest> {
                             path: None,
                         })
                         .collect(),
+                    settings: settings.clone(),
                     data_access: data
                         .iter()
                         .map(|(dataset, access_level, purpose)| DataAccess {

@@ -40,9 +40,12 @@ fn manifest_text(classification: Classification, tier: Tier) -> String {
         "name: expense-tracker\n\
          owner: jane.doe@acme.corp\n\
          team: finance-ops\n\
+         stack: node\n\
          classification: {classification}\n\
+         sso: {{provider: oidc, issuer: \"https://login.acme.corp/realms/staff\"}}\n\
          runtime:\n  type: {runtime_type}\n  cpu_limit: 0.25\n  mem_limit: 256Mi\n  max_runtime_minutes: 30\n  egress: {egress}\n\
          secrets:\n  - {{name: PAYMENT_API_KEY, provider: vault}}\n  - {{name: LEDGER_TOKEN, provider: aws-secrets-manager, path: prod/ledger}}\n\
+         settings:\n  LEDGER_URL: \"https://api.payments.acme.corp/v1/entries?a=1&b=$(PORT)\"\n  REPORT_TITLE: \"Q1 \\\"spend\\\" \u{2014} 100% $$ $\"\n\
          lifecycle:\n  tier: {tier}\n  created: 2026-03-01\n  expires: 2026-05-01\n\
          cost: {{center: CC-4410, estimated_monthly_usd: 20}}\n"
     )
@@ -84,6 +87,13 @@ fn scenarios() -> Vec<(String, Vec<(PathBuf, String)>)> {
             }
         }
     }
+    for t in [Tier::Sandbox, Tier::Production] {
+        let m = no_egress(Classification::Internal, t);
+        for form in KyvernoForm::ALL {
+            let name = format!("internal-{t}-{form}-gateway-no-proxy");
+            out.push((name, files(&m, &gateway_org(), *form)));
+        }
+    }
     out
 }
 
@@ -108,6 +118,13 @@ fn snapshots_per_classification_and_tier() {
         "deploy-internal-sandbox-clusterpolicy",
         joined(&files(&m, &org, KyvernoForm::ClusterPolicy))
     );
+    for t in [Tier::Sandbox, Tier::Production] {
+        let m = no_egress(Classification::Internal, t);
+        snap!(
+            format!("deploy-internal-{t}-gateway-no-proxy"),
+            joined(&files(&m, &gateway_org(), KyvernoForm::ValidatingPolicy))
+        );
+    }
 }
 
 #[test]
@@ -178,6 +195,52 @@ fn is_kyverno(p: &Path) -> bool {
     p.starts_with("deploy/admission")
 }
 
+/// Custom resources kubernetes-validate does not know; checked against their CRD models instead.
+fn is_custom_resource(p: &Path) -> bool {
+    p.ends_with("15-externalsecret.yaml") || p.ends_with("45-httproute.yaml")
+}
+
+/// The test org with a Gateway instead of an IngressClass, an external database for
+/// production, and no egress proxy.
+fn gateway_org() -> Org {
+    let mut org = org();
+    org.sandbox.ingress_class = None;
+    org.sandbox.gateway = Some(sandbox::GatewayRef {
+        name: "public".into(),
+        namespace: "gateways".into(),
+        section_name: Some("https".into()),
+    });
+    org.sandbox.data.external_database = Some(sandbox::ExternalDatabase {
+        tiers: vec![Tier::Production],
+        secret: "{app}-database".into(),
+    });
+    org.sandbox.egress_proxy = None;
+    org
+}
+
+/// A test manifest without egress hosts and without an SSO issuer: nothing to reach outside.
+fn without_outbound(text: &str) -> String {
+    text.replace(
+        "  egress: [api.payments.acme.corp, \"*.internal.acme.corp\"]\n",
+        "",
+    )
+    .replace(
+        "sso: {provider: oidc, issuer: \"https://login.acme.corp/realms/staff\"}",
+        "sso: oidc",
+    )
+}
+
+/// The test manifest without egress hosts (deployable without a proxy).
+fn no_egress(c: Classification, t: Tier) -> Manifest {
+    let text = manifest_text(c, t);
+    let text = text
+        .lines()
+        .filter(|l| !l.starts_with("  egress:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    parse(&format!("{text}\n"))
+}
+
 #[test]
 fn hardened_differs_visibly() {
     let org = org();
@@ -241,13 +304,13 @@ fn network_policy_is_default_deny_plus_exactly_dns_telemetry_and_proxy() {
         .find(|(p, _)| p.ends_with("20-egress-allowlist.yaml"))
         .expect("allow-list");
     let hosts = yaml_docs(&allow.1)[0]["data"]["hosts"].clone();
-    assert_eq!(hosts, "api.payments.acme.corp\n*.internal.acme.corp\n");
-
-    // No egress hosts: no proxy rule and no allow-list.
-    let text = manifest_text(Classification::Internal, Tier::Sandbox).replace(
-        "  egress: [api.payments.acme.corp, \"*.internal.acme.corp\"]\n",
-        "",
+    assert_eq!(
+        hosts,
+        "api.payments.acme.corp\n*.internal.acme.corp\nlogin.acme.corp\n"
     );
+
+    // No egress hosts and no SSO issuer: no proxy rule and no allow-list.
+    let text = without_outbound(&manifest_text(Classification::Internal, Tier::Sandbox));
     let f = files(&parse(&text), &org(), KyvernoForm::ValidatingPolicy);
     assert!(
         !f.iter()
@@ -342,7 +405,10 @@ fn every_kubernetes_resource_validates_strictly() {
     let mut paths = Vec::new();
     let mut kinds = std::collections::BTreeSet::new();
     for (name, files) in scenarios() {
-        for (path, content) in files.iter().filter(|(p, _)| is_yaml(p) && !is_kyverno(p)) {
+        for (path, content) in files
+            .iter()
+            .filter(|(p, _)| is_yaml(p) && !is_kyverno(p) && !is_custom_resource(p))
+        {
             for doc in yaml_docs(content) {
                 kinds.insert(doc["kind"].as_str().unwrap_or_default().to_string());
             }
@@ -360,8 +426,10 @@ fn every_kubernetes_resource_validates_strictly() {
         [
             "ConfigMap",
             "Deployment",
+            "Ingress",
             "Namespace",
             "NetworkPolicy",
+            "PersistentVolumeClaim",
             "ResourceQuota",
             "Service",
             "ServiceAccount"
@@ -467,7 +535,7 @@ fn kyverno_policies_match_the_kyverno_crds() {
             docs.push((format!("{name} {}", path.display()), doc));
         }
     }
-    assert_eq!(forms, [12, 12]);
+    assert_eq!(forms, [14, 14]);
     // What the CRDs reject: an unknown (misspelt) key at the top of the spec and deep inside,
     // and a value of the wrong type.
     let vp = kyverno_doc(Classification::Internal, Tier::Sandbox);
@@ -884,14 +952,7 @@ fn out_dir_and_stale_files() {
             .is_file()
     );
     // Egress emptied: the allow-list levee wrote goes; the user's file stays.
-    std::fs::write(
-        dir.path().join("app.yaml"),
-        text.replace(
-            "  egress: [api.payments.acme.corp, \"*.internal.acme.corp\"]\n",
-            "",
-        ),
-    )
-    .expect("edit");
+    std::fs::write(dir.path().join("app.yaml"), without_outbound(&text)).expect("edit");
     common::levee()
         .args(["deploy", "--out"])
         .arg(out.path())
@@ -1126,4 +1187,407 @@ fn deploy_reports_in_json() {
     assert_eq!(code, Some(1));
     assert_eq!(r["result"], "invalid");
     assert!(r["problems"].as_array().is_some_and(|a| !a.is_empty()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// ExternalSecret and HTTPRoute against @kubernetes-models/external-secrets and
+// @kubernetes-models/gateway-api (generated from the projects' CRDs), as the Kyverno policies.
+
+#[test]
+fn custom_resources_match_their_crds() {
+    let mut docs = Vec::new();
+    let mut kinds = std::collections::BTreeMap::new();
+    for (name, files) in scenarios() {
+        for (path, content) in files.iter().filter(|(p, _)| is_custom_resource(p)) {
+            for doc in yaml_docs(content) {
+                let key = format!(
+                    "{} {}",
+                    doc["apiVersion"].as_str().unwrap_or_default(),
+                    doc["kind"].as_str().unwrap_or_default()
+                );
+                *kinds.entry(key).or_insert(0) += 1;
+                docs.push((format!("{name} {}", path.display()), doc));
+            }
+        }
+    }
+    assert_eq!(
+        kinds.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "external-secrets.io/v1 ExternalSecret",
+            "gateway.networking.k8s.io/v1 HTTPRoute"
+        ]
+    );
+    let es = docs
+        .iter()
+        .find(|(_, d)| d["kind"] == "ExternalSecret")
+        .map(|(_, d)| d.clone())
+        .expect("an ExternalSecret");
+    let mut bad = es.clone();
+    bad["spec"]["data"][0]["remoteRef"]["keys"] = json!("x");
+    docs.push(("bad: remoteRef.keys".into(), bad));
+    let mut bad = es.clone();
+    bad["spec"]["data"][0]["secretKey"] = json!(7);
+    docs.push(("bad: secretKey is a number".into(), bad));
+    let route = docs
+        .iter()
+        .find(|(_, d)| d["kind"] == "HTTPRoute")
+        .map(|(_, d)| d.clone())
+        .expect("an HTTPRoute");
+    let mut bad = route;
+    bad["spec"]["parentRef"] = bad["spec"]["parentRefs"].clone();
+    docs.push(("bad: spec.parentRef".into(), bad));
+
+    let results = kyverno_validate(&docs);
+    assert_eq!(results.len(), docs.len());
+    for (name, errors) in &results {
+        if name.starts_with("bad: ") {
+            assert!(!errors.is_empty(), "{name} was accepted");
+        } else {
+            assert!(errors.is_empty(), "{name}: {errors:#?}");
+        }
+    }
+}
+
+fn deployment_of(files: &[(PathBuf, String)]) -> Value {
+    let (_, text) = files
+        .iter()
+        .find(|(p, _)| p.ends_with("30-deployment.yaml"))
+        .expect("a Deployment");
+    yaml_docs(text).remove(0)
+}
+
+fn env_of(dep: &Value) -> std::collections::BTreeMap<String, Value> {
+    dep["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .map(|e| (e["name"].as_str().expect("name").to_string(), e.clone()))
+        .collect()
+}
+
+/// RUNTIME-CONTRACT.md, as the Deployment states it: the variables, secrets as files, the
+/// writable volumes per tier.
+#[test]
+fn the_deployment_states_the_runtime_contract() {
+    for (name, files) in scenarios() {
+        let dep = deployment_of(&files);
+        let env = env_of(&dep);
+        let value = |k: &str| {
+            env.get(k)
+                .and_then(|e| e["value"].as_str())
+                .map(str::to_string)
+        };
+        assert_eq!(value("APP_ENV").as_deref(), Some("production"), "{name}");
+        assert_eq!(value("PORT").as_deref(), Some("8080"), "{name}");
+        assert_eq!(
+            value("APP_BASE_URL").as_deref(),
+            Some("https://expense-tracker.apps.acme.corp"),
+            "{name}"
+        );
+        assert_eq!(value("DATA_DIR").as_deref(), Some("/var/lib/app"), "{name}");
+        assert_eq!(
+            value("LEVEE_SECRETS_DIR").as_deref(),
+            Some("/var/run/secrets/levee"),
+            "{name}"
+        );
+        // No secret travels as an environment variable.
+        assert!(env.values().all(|e| e.get("valueFrom").is_none()), "{name}");
+        assert!(!env.contains_key("PAYMENT_API_KEY") && !env.contains_key("VAULT_ADDR"));
+        let pod = &dep["spec"]["template"]["spec"];
+        let mounts: std::collections::BTreeMap<&str, &str> = pod["containers"][0]["volumeMounts"]
+            .as_array()
+            .expect("mounts")
+            .iter()
+            .map(|m| {
+                (
+                    m["name"].as_str().expect("n"),
+                    m["mountPath"].as_str().expect("p"),
+                )
+            })
+            .collect();
+        assert_eq!(mounts["tmp"], "/tmp");
+        assert_eq!(mounts["data"], "/var/lib/app");
+        assert_eq!(mounts["secrets"], "/var/run/secrets/levee");
+        let volume = |n: &str| {
+            pod["volumes"]
+                .as_array()
+                .expect("volumes")
+                .iter()
+                .find(|v| v["name"] == n)
+                .cloned()
+                .expect("volume")
+        };
+        let secrets = volume("secrets");
+        assert_eq!(secrets["secret"]["secretName"], "expense-tracker-secrets");
+        assert_eq!(secrets["secret"]["defaultMode"], 0o400);
+        assert_eq!(
+            secrets["secret"]["items"],
+            json!([{"key": "PAYMENT_API_KEY", "path": "PAYMENT_API_KEY"}, {"key": "LEDGER_TOKEN", "path": "LEDGER_TOKEN"}])
+        );
+        let data = volume("data");
+        let external_db = name.contains("production") && name.contains("gateway");
+        if name.contains("prototype") || external_db {
+            assert!(data["emptyDir"].is_object(), "{name}: {data}");
+            assert!(
+                !files
+                    .iter()
+                    .any(|(p, _)| p.ends_with("25-persistentvolumeclaim.yaml"))
+            );
+        } else {
+            assert_eq!(
+                data["persistentVolumeClaim"]["claimName"], "expense-tracker-data",
+                "{name}"
+            );
+            assert_eq!(dep["spec"]["strategy"]["type"], "Recreate", "{name}");
+            let (_, pvc) = files
+                .iter()
+                .find(|(p, _)| p.ends_with("25-persistentvolumeclaim.yaml"))
+                .expect("a claim");
+            let pvc = yaml_docs(pvc).remove(0);
+            assert_eq!(pvc["spec"]["resources"]["requests"]["storage"], "2Gi");
+            assert_eq!(pvc["spec"]["storageClassName"], "fast-ssd");
+        }
+        if external_db {
+            assert_eq!(
+                volume("database")["secret"]["secretName"],
+                "expense-tracker-database"
+            );
+            assert_eq!(
+                value("LEVEE_DATABASE_DIR").as_deref(),
+                Some("/var/run/secrets/levee-database")
+            );
+        }
+        // Node's fetch honours the proxy only with NODE_USE_ENV_PROXY.
+        if name.contains("no-proxy") {
+            assert!(!env.contains_key("HTTPS_PROXY") && !env.contains_key("NODE_USE_ENV_PROXY"));
+        } else {
+            assert_eq!(
+                value("HTTPS_PROXY").as_deref(),
+                Some("http://egress-proxy.egress.svc.cluster.local:3128")
+            );
+            assert_eq!(value("NODE_USE_ENV_PROXY").as_deref(), Some("1"), "{name}");
+        }
+        // The ExternalSecret fills exactly the Secret the Deployment mounts, each key from the
+        // store the org names for its provider.
+        let (_, es) = files
+            .iter()
+            .find(|(p, _)| p.ends_with("15-externalsecret.yaml"))
+            .expect("an ExternalSecret");
+        let es = yaml_docs(es).remove(0);
+        assert_eq!(es["spec"]["target"]["name"], "expense-tracker-secrets");
+        let stores: Vec<(&str, &str)> = es["spec"]["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|d| {
+                (
+                    d["secretKey"].as_str().expect("key"),
+                    d["sourceRef"]["storeRef"]["name"].as_str().expect("store"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            stores,
+            [
+                ("PAYMENT_API_KEY", "acme-vault"),
+                ("LEDGER_TOKEN", "acme-aws")
+            ]
+        );
+    }
+    // A Python app gets no NODE_USE_ENV_PROXY.
+    let text = manifest_text(Classification::Internal, Tier::Sandbox)
+        .replace("stack: node", "stack: python");
+    let env = env_of(&deployment_of(&files(
+        &parse(&text),
+        &org(),
+        KyvernoForm::ValidatingPolicy,
+    )));
+    assert!(env.contains_key("HTTPS_PROXY") && !env.contains_key("NODE_USE_ENV_PROXY"));
+}
+
+/// The SSO issuer is reachable: through the proxy's allow-list with a proxy, by a NetworkPolicy
+/// rule on its port without one.
+#[test]
+fn the_sso_issuer_is_reachable() {
+    for (name, files) in scenarios() {
+        let np = files
+            .iter()
+            .find(|(p, _)| p.ends_with("50-networkpolicy.yaml"))
+            .map(|(_, t)| yaml_docs(t).remove(0))
+            .expect("netpol");
+        let rules = np["spec"]["egress"].as_array().expect("egress").clone();
+        if name.contains("no-proxy") {
+            assert!(
+                !files
+                    .iter()
+                    .any(|(p, _)| p.ends_with("20-egress-allowlist.yaml"))
+            );
+            let https_anywhere = rules.iter().any(|r| {
+                r["to"]
+                    .as_array()
+                    .is_some_and(|to| to.iter().any(|p| p["ipBlock"]["cidr"] == "0.0.0.0/0"))
+                    && r["ports"]
+                        .as_array()
+                        .is_some_and(|ps| ps.iter().any(|p| p["port"] == 443))
+            });
+            assert!(https_anywhere, "{name}: {rules:#?}");
+        } else {
+            let (_, allow) = files
+                .iter()
+                .find(|(p, _)| p.ends_with("20-egress-allowlist.yaml"))
+                .expect("allow-list");
+            let hosts = yaml_docs(allow)[0]["data"]["hosts"]
+                .as_str()
+                .expect("hosts")
+                .to_string();
+            assert!(
+                hosts.lines().any(|h| h == "login.acme.corp"),
+                "{name}: {hosts}"
+            );
+            assert!(rules.iter().any(
+                |r| r["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                    == "egress"
+            ));
+            assert!(
+                rules.iter().all(|r| r["to"][0]["ipBlock"].is_null()),
+                "{name}"
+            );
+        }
+    }
+}
+
+/// The container's environment from a generated Deployment, as the kubelet makes it.
+fn container_env(deployment: &Value) -> Vec<(String, String)> {
+    let pairs: Vec<(String, String)> =
+        deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().expect("name").to_string(),
+                    e["value"].as_str().expect("a plain value").to_string(),
+                )
+            })
+            .collect();
+    common::kubelet_env(&pairs)
+}
+
+#[test]
+fn kubelet_expansion_as_kubernetes_does_it() {
+    let env = |n: &str| (n == "PORT").then(|| "8080".to_string());
+    for (input, want) in [
+        ("plain", "plain"),
+        ("$(PORT)", "8080"),
+        ("a$(PORT)b", "a8080b"),
+        ("$(NOPE)", "$(NOPE)"),
+        ("$$(PORT)", "$(PORT)"),
+        ("$$$(PORT)", "$8080"),
+        ("100% $$", "100% $"),
+        ("$", "$"),
+        ("a$b", "a$b"),
+        ("$(PORT", "$(PORT"),
+        ("$$$$", "$$"),
+    ] {
+        assert_eq!(common::kubelet_expand(input, env), want, "{input}");
+    }
+}
+
+/// Every setting reaches the container exactly as app.yaml writes it (the kubelet's `$(NAME)`
+/// expansion undone by the Deployment's `$$`), after the runtime contract's own variables.
+#[test]
+fn settings_reach_the_container_as_written() {
+    for (name, files) in scenarios() {
+        let m = parse(&manifest_text(Classification::Internal, Tier::Sandbox));
+        let env = container_env(&deployment_of(&files));
+        let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+        for (k, v) in &m.settings {
+            let at = names
+                .iter()
+                .position(|n| n == k)
+                .unwrap_or_else(|| panic!("{name}: {k} is not in the Deployment"));
+            assert_eq!(&env[at].1, v, "{name}: {k}");
+            assert!(
+                names[..at].contains(&"APP_ENV") && names[..at].contains(&"PORT"),
+                "{name}: {k} comes after the contract's variables"
+            );
+        }
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{name}: {names:?}");
+    }
+    // Without settings, none are added.
+    let text = manifest_text(Classification::Internal, Tier::Sandbox);
+    let start = text.find("settings:").expect("settings");
+    let end = text.find("lifecycle:").expect("lifecycle");
+    let m = parse(&format!("{}{}", &text[..start], &text[end..]));
+    let env = container_env(&deployment_of(&files(
+        &m,
+        &org(),
+        KyvernoForm::ValidatingPolicy,
+    )));
+    assert!(!env.iter().any(|(k, _)| k == "LEDGER_URL"));
+}
+
+/// The names the runtime contract and the images set are not an app owner's to set: every
+/// variable a generated Deployment sets itself (in every org variant), and every `ENV` of the
+/// built-in pack's Dockerfiles, is refused as a setting name.
+#[test]
+fn what_the_contract_and_the_images_set_is_never_a_setting() {
+    let m = parse(&manifest_text(Classification::Internal, Tier::Sandbox));
+    let mut checked = 0;
+    for (name, files) in scenarios() {
+        for (k, _) in container_env(&deployment_of(&files)) {
+            if m.settings.contains_key(&k) {
+                continue;
+            }
+            assert!(
+                levee::settings::name_problem(&k).is_some(),
+                "{name}: the Deployment sets {k}, which a setting could override"
+            );
+            checked += 1;
+        }
+    }
+    let mut dockerfiles = 0;
+    for layer in ["_node-common", "_python-common"] {
+        let text = std::fs::read_to_string(
+            common::root().join(format!("templates/{layer}/files/Dockerfile")),
+        )
+        .expect("Dockerfile");
+        let joined = text.replace("\\\n", " ");
+        for line in joined
+            .lines()
+            .filter(|l| l.trim_start().starts_with("ENV "))
+        {
+            for word in line.trim_start()[4..].split_whitespace() {
+                let Some((k, _)) = word.split_once('=') else {
+                    continue;
+                };
+                assert!(
+                    levee::settings::name_problem(k).is_some(),
+                    "{layer}'s Dockerfile sets {k}, which a setting could override"
+                );
+                dockerfiles += 1;
+            }
+        }
+    }
+    assert!(checked > 100 && dockerfiles >= 8, "{checked} {dockerfiles}");
+}
+
+/// The sandbox does not rely on `levee validate` alone: a manifest built in code with a setting
+/// the checks refuse is refused, located at the setting, and nothing is generated.
+#[test]
+fn the_sandbox_refuses_a_setting_the_manifest_checks_refuse() {
+    let mut m = parse(&manifest_text(Classification::Internal, Tier::Sandbox));
+    m.settings
+        .insert("HTTPS_PROXY".into(), "http://evil.example.com".into());
+    m.settings.insert("GREETING".into(), "a\nb".into());
+    let e = sandbox::deploy_files(&m, &org(), &DeployOptions::default()).expect_err("refused");
+    let SandboxError::Refused { refusals, .. } = e else {
+        panic!("{e}")
+    };
+    let fields: Vec<&str> = refusals.iter().map(|r| r.field.as_str()).collect();
+    assert_eq!(fields, ["/settings/HTTPS_PROXY", "/settings/GREETING"]);
+    assert!(refusals[0].message.contains("the runtime contract sets it"));
 }

@@ -196,6 +196,7 @@ fn switching_ci_removes_the_old_pipeline() {
         out(&a),
         "wrote .gitlab-ci.yml (missing)\nwrote CODEOWNERS (missing)\n\
          removed .github/CODEOWNERS (no longer generated)\n\
+         removed .github/workflows/levee-upgrade.yml (no longer generated)\n\
          removed .github/workflows/levee.yml (no longer generated)\n"
     );
     assert!(
@@ -420,4 +421,217 @@ fn files_levee_does_not_generate_in_policy_and_deploy_are_drift() {
         .args(["sync", "--check", "."])
         .assert()
         .code(0);
+}
+
+const UPGRADE: &str = ".github/workflows/levee-upgrade.yml";
+
+#[test]
+fn the_upgrade_workflow_is_managed_and_the_org_config_turns_it_off() {
+    let dir = app();
+    levee(dir.path()).arg("sync").assert().code(0);
+    let written = fs::read_to_string(dir.path().join(UPGRADE)).expect("written by sync");
+    assert!(written.contains("levee upgrade --no-input --format json ."));
+    let owners = fs::read_to_string(dir.path().join(".github/CODEOWNERS")).expect("owners");
+    assert!(owners.contains(&format!("/{UPGRADE} @platform-team @security-team")));
+
+    // A hand edit is drift, like in any managed file.
+    fs::write(
+        dir.path().join(UPGRADE),
+        written.replace("timeout-minutes: 30", "timeout-minutes: 300"),
+    )
+    .expect("edit");
+    let a = levee(dir.path()).args(["sync", "--check"]).assert().code(1);
+    assert!(
+        out(&a).contains(&format!("drift {UPGRADE}: edited by hand")),
+        "{}",
+        out(&a)
+    );
+    levee(dir.path()).args(["sync", "--force"]).assert().code(0);
+    assert_eq!(
+        fs::read_to_string(dir.path().join(UPGRADE)).expect("back"),
+        written
+    );
+
+    // The org config turns the job off: sync removes the workflow it owned, and its CODEOWNERS
+    // line; --check is then clean. (Otherwise the file says what the embedded org says.)
+    fs::write(
+        dir.path().join("levee.org.yaml"),
+        "egress:\n  approved: [api.payments.example.com, reports.example.com]\n\
+         sandbox:\n  egress_proxy: {host: egress-proxy.egress.svc.cluster.local, port: 3128, \
+         namespace: egress, pod_labels: {app.kubernetes.io/name: egress-proxy}}\n\
+         ci:\n  upgrade:\n    enabled: false\n",
+    )
+    .expect("org");
+    let a = levee(dir.path()).args(["sync", "--check"]).assert().code(1);
+    assert!(
+        out(&a).contains(&format!("drift {UPGRADE}: no longer generated")),
+        "{}",
+        out(&a)
+    );
+    let a = levee(dir.path()).arg("sync").assert().code(0);
+    assert_eq!(
+        out(&a),
+        format!(
+            "wrote .github/CODEOWNERS (out of date)\nremoved {UPGRADE} (no longer generated)\n"
+        )
+    );
+    assert!(!dir.path().join(UPGRADE).exists());
+    assert!(dir.path().join(WORKFLOW).exists(), "the pipeline stays");
+    let owners = fs::read_to_string(dir.path().join(".github/CODEOWNERS")).expect("owners");
+    assert!(!owners.contains("levee-upgrade"), "{owners}");
+    levee(dir.path()).args(["sync", "--check"]).assert().code(0);
+
+    // On again (a custom schedule): written again, with it.
+    fs::write(
+        dir.path().join("levee.org.yaml"),
+        "ci:\n  upgrade:\n    schedule: \"45 5 * * 2\"\n",
+    )
+    .expect("org");
+    levee(dir.path()).arg("sync").assert().code(0);
+    let text = fs::read_to_string(dir.path().join(UPGRADE)).expect("written again");
+    assert!(text.contains("- cron: \"45 5 * * 2\""), "{text}");
+
+    // GitLab: the job lives in .gitlab-ci.yml and goes with the same key.
+    fs::write(dir.path().join("app.yaml"), format!("{APP}ci: gitlab\n")).expect("write");
+    levee(dir.path()).arg("sync").assert().code(0);
+    let gl = fs::read_to_string(dir.path().join(".gitlab-ci.yml")).expect("gitlab");
+    assert!(gl.contains("\nlevee-upgrade:\n"), "{gl}");
+    assert!(gl.contains("cron \"45 5 * * 2\""), "{gl}");
+    fs::write(
+        dir.path().join("levee.org.yaml"),
+        "ci:\n  upgrade:\n    enabled: false\n",
+    )
+    .expect("org");
+    let a = levee(dir.path()).arg("sync").assert().code(0);
+    assert_eq!(out(&a), "wrote .gitlab-ci.yml (out of date)\n");
+    let gl = fs::read_to_string(dir.path().join(".gitlab-ci.yml")).expect("gitlab");
+    assert!(
+        !gl.contains("levee-upgrade") && !gl.contains("schedule"),
+        "{gl}"
+    );
+}
+
+fn err(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+/// `levee deploy` records what it writes: a later sync (or promote) finds those files current or
+/// stale, never "edited by hand".
+#[test]
+fn deploy_records_what_it_writes() {
+    let dir = app();
+    levee(dir.path()).args(["deploy", "."]).assert().code(0);
+    let a = levee(dir.path())
+        .args(["sync", "--check", "."])
+        .assert()
+        .code(1);
+    let o = out(&a);
+    // No drift line calls a file edited by hand (the upgrade workflow's own text, shown in the
+    // diff of the missing files, says "edited by hand" in another sense).
+    assert!(
+        !o.lines()
+            .any(|l| l.starts_with("drift ") && l.ends_with(": edited by hand")),
+        "{o}"
+    );
+    assert!(
+        o.contains("drift .github/workflows/levee.yml: missing"),
+        "{o}"
+    );
+    assert!(!o.contains("drift deploy/"), "{o}");
+    // The manifest changes: deploy/ is out of date, not hand-edited, and sync rewrites it.
+    fs::write(
+        dir.path().join("app.yaml"),
+        format!("{APP}runtime: {{mem_limit: 256Mi}}\n"),
+    )
+    .expect("edit");
+    let a = levee(dir.path()).args(["sync", "."]).assert().code(0);
+    let o = out(&a);
+    assert!(
+        o.contains("wrote deploy/30-deployment.yaml (out of date)"),
+        "{o}"
+    );
+    assert!(!o.contains("refused"), "{o}");
+}
+
+/// A sandbox refusal (CPU over the tier's cap) does not stop sync from writing every other
+/// managed file; deploy/ stays as it was, the refusal is located, and sync exits 1.
+#[test]
+fn a_refused_sandbox_leaves_deploy_alone_and_writes_the_rest() {
+    let dir = app();
+    levee(dir.path()).args(["sync", "."]).assert().code(0);
+    let deploy_before =
+        fs::read_to_string(dir.path().join("deploy/30-deployment.yaml")).expect("deployment");
+    let entity_before = fs::read_to_string(dir.path().join("catalog-info.yaml")).expect("entity");
+    fs::write(
+        dir.path().join("app.yaml"),
+        format!("{APP}runtime: {{cpu_limit: 3}}\nteam: finance-ops\n"),
+    )
+    .expect("edit");
+    let a = levee(dir.path()).args(["sync", "."]).assert().code(1);
+    let o = out(&a);
+    assert!(o.contains("wrote catalog-info.yaml (out of date)"), "{o}");
+    assert!(
+        o.contains(
+            "error: `cpu_limit` 3 is over the sandbox tier's cap of 1\n --> ./app.yaml:7:22"
+        ),
+        "{o}"
+    );
+    assert!(
+        o.contains("note: deploy was left as it was; every other managed file was written"),
+        "{o}"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("deploy/30-deployment.yaml")).expect("deployment"),
+        deploy_before
+    );
+    assert!(
+        dir.path().join("deploy/README.md").is_file(),
+        "deploy/ files kept"
+    );
+    // The catalog entity did follow the manifest (it names the team now).
+    let entity = fs::read_to_string(dir.path().join("catalog-info.yaml")).expect("entity");
+    assert_ne!(entity, entity_before);
+    assert!(entity.contains("finance-ops"), "{entity}");
+    // --check: the same refusal, exit 1, and nothing written.
+    let a = levee(dir.path())
+        .args(["sync", "--check", "."])
+        .assert()
+        .code(1);
+    assert!(out(&a).contains("cannot be deployed to the sandbox"));
+    // JSON carries the located refusal.
+    let a = levee(dir.path())
+        .args(["sync", "--format", "json", "."])
+        .assert()
+        .code(1);
+    let v: serde_json::Value = serde_json::from_str(&out(&a)).expect("json");
+    assert_eq!(v["sandbox_refused"][0]["field"], "runtime.cpu_limit");
+    assert_eq!(v["sandbox_refused"][0]["line"], 7);
+}
+
+/// Policy denials seen while syncing are warnings on stderr: the files are still written.
+#[test]
+fn policy_denials_are_warnings() {
+    let dir = app();
+    let a = levee(dir.path()).args(["sync", "."]).assert().code(0);
+    let e = err(&a);
+    assert!(
+        e.contains(
+            "warning: AUTH-001 a internal app must sign users in with SSO\n --> ./app.yaml:3:17"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "warning: 1 policy denial in app.yaml: `levee check` and CI fail until it is fixed"
+        ),
+        "{e}"
+    );
+    assert!(!out(&a).contains("AUTH-001"));
+    let a = levee(dir.path())
+        .args(["sync", "--format", "json", "."])
+        .assert()
+        .code(0);
+    let v: serde_json::Value = serde_json::from_str(&out(&a)).expect("json");
+    assert_eq!(v["policy_denials"][0]["severity"], "warning");
+    assert_eq!(v["policy_denials"][0]["line"], 3);
 }

@@ -738,3 +738,94 @@ fn a_git_pack_given_by_a_relative_path_is_found_from_any_directory() {
     assert_eq!(json(&o)["apps"][0]["result"], "upgraded");
     assert!(app.join("added.txt").is_file());
 }
+
+#[test]
+fn check_conflicts_reports_markers_until_resolved_and_reads_only_the_app() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pack = git_pack(dir.path());
+    let app = scaffold(dir.path(), &pack, "shop");
+    edit_like_a_user(&app);
+    let check = |format: &str| {
+        run(levee(dir.path()).args(["upgrade", "--check-conflicts", "--format", format, "shop"]))
+    };
+
+    // Never upgraded: nothing to resolve.
+    let o = check("text");
+    assert_eq!(
+        (o.code, o.stdout.as_str(), o.stderr.as_str()),
+        (
+            0,
+            "ok no conflict markers left by an upgrade in 1 app(s)\n",
+            ""
+        )
+    );
+    // The upgrade leaves a conflict in conflict.txt.
+    assert_eq!(run(levee(dir.path()).args(["upgrade", "shop"])).code, 1);
+    let o = check("text");
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(
+        o.stdout,
+        "conflict shop/conflict.txt:2: conflict markers left by a template upgrade\n\
+         1 file(s) with conflict markers in 1 of 1 app(s)\n\
+         hint: keep the lines you want, delete the <<<<<<< / ======= / >>>>>>> lines, then commit\n"
+    );
+    let o = check("json");
+    assert_eq!(o.code, 1);
+    assert_eq!(
+        json(&o),
+        serde_json::json!({
+            "apps": [{"app": "shop", "files": [{"path": "conflict.txt", "line": 2}]}],
+            "summary": {"apps": 1, "apps_with_conflicts": 1, "files": 1},
+        })
+    );
+    // A record naming a path outside the app, or one through a symlink, is not followed even
+    // when the file there holds markers.
+    let marked = "<<<<<<< ours\nx\n=======\ny\n>>>>>>> template v9\n";
+    fs::write(dir.path().join("outside.txt"), marked).expect("w");
+    fs::create_dir_all(dir.path().join("elsewhere")).expect("mkdir");
+    fs::write(dir.path().join("elsewhere/x.txt"), marked).expect("w");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.path().join("elsewhere"), app.join("link")).expect("symlink");
+    let record_path = app.join(".levee/render.json");
+    let mut record: Value =
+        serde_json::from_str(&fs::read_to_string(&record_path).expect("record")).expect("json");
+    record["conflicts"]["paths"] = serde_json::json!([
+        "conflict.txt",
+        "../outside.txt",
+        "link/x.txt",
+        "/etc/hostname"
+    ]);
+    fs::write(&record_path, record.to_string()).expect("w");
+    let o = check("json");
+    assert_eq!(
+        json(&o)["apps"][0]["files"],
+        serde_json::json!([{"path": "conflict.txt", "line": 2}]),
+        "{}",
+        o.stdout
+    );
+    // A marker the record does not list, in a file rendered from the template, is found too.
+    fs::write(app.join("edit.txt"), format!("one\n{marked}")).expect("w");
+    let o = check("json");
+    assert_eq!(
+        json(&o)["apps"][0]["files"],
+        serde_json::json!([{"path": "conflict.txt", "line": 2}, {"path": "edit.txt", "line": 2}])
+    );
+    // Resolved: the gate passes.
+    fs::write(app.join("edit.txt"), "one\ntwo\nthree\n").expect("w");
+    fs::write(
+        app.join("conflict.txt"),
+        "a\nB from template, b from user\nc\n",
+    )
+    .expect("w");
+    let o = check("text");
+    assert_eq!(o.code, 0, "{}", o.stdout);
+    // It checks; it does not upgrade: the flags that would change the upgrade are refused.
+    let o = run(levee(dir.path()).args(["upgrade", "--check-conflicts", "--to", "1.1.0", "shop"]));
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("cannot be used with"), "{}", o.stderr);
+    // A template source set for the whole CI (LEVEE_TEMPLATES) does not get in its way.
+    let o = run(levee(dir.path())
+        .env("LEVEE_TEMPLATES", "/nonexistent")
+        .args(["upgrade", "--check-conflicts", "shop"]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+}

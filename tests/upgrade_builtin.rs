@@ -45,6 +45,11 @@ fn scaffold(dir: &Path, kind: &str, stack: &str) -> (PathBuf, Manifest) {
         ])
         .args(["--team", "sales", "--kind", kind, "--stack", stack])
         .args(["--classification", "internal"])
+        .args(if kind == "dashboard" {
+            &["--setting", "DASHBOARD_DATA_SOURCE=/srv/data/sales.csv"][..]
+        } else {
+            &[]
+        })
         .output()
         .expect("runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -769,3 +769,155 @@ fn a_late_refusal_resumes_at_the_refused_questions_only() {
     assert_eq!(m.sso_groups(), ["payroll-approvers"]);
     assert_eq!(m.team.as_deref(), Some("payroll"));
 }
+
+/// A pack whose one template (`t`, a webhook) declares a required and an optional setting.
+fn settings_pack(root: &Path) -> Pack {
+    let dir = root.join("pack");
+    std::fs::create_dir_all(dir.join("t/files")).expect("mkdir");
+    std::fs::write(dir.join("pack.yaml"), "name: scratch\nversion: 1.0.0\n").expect("w");
+    std::fs::write(
+        dir.join("t/template.yaml"),
+        "kind: webhook\nstack: node\ndescription: A webhook\nsettings:\n  \
+         DOWNSTREAM_URL:\n    description: Where verified events are forwarded\n    required: true\n    \
+         example: https://api.acme.corp/events\n  RETRIES:\n    description: How often a failed forward is retried\n",
+    )
+    .expect("w");
+    std::fs::write(dir.join("t/files/a.txt"), "a").expect("w");
+    pack::load(Some(dir.to_str().expect("utf8"))).expect("pack")
+}
+
+fn settings_given(settings: Option<Vec<(String, String)>>) -> Given {
+    Given::from(&Answers {
+        name: Some("hooks".into()),
+        description: Some("Forwards payment events".into()),
+        owner: Some("a@acme.corp".into()),
+        team: Some("payments".into()),
+        classification: Some(Classification::Internal),
+        tier: Some(Tier::Prototype),
+        expires: Date::parse("2026-03-31").ok(),
+        cost_center: Some("CC-1".into()),
+        sso_issuer: Some("https://login.acme.corp".into()),
+        sso_groups: Some(vec!["payments".into()]),
+        ci: Some(levee::manifest::Ci::Github),
+        template: Some("t".into()),
+        settings,
+        ..Answers::default()
+    })
+}
+
+#[test]
+fn each_declared_setting_is_a_question_after_the_hosts_the_app_calls() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (org, pack) = (acme(), settings_pack(dir.path()));
+    let mut p = Scripted::new(&[
+        ("dataset", ""),
+        ("secret", ""),
+        ("egress", "api.acme.corp"),
+        ("egress", ""),
+        // Required: an empty answer is refused; so is a host the app may not call.
+        ("setting", ""),
+        ("setting", "https://ledger.example.com/events"),
+        ("setting", "https://api.acme.corp/events"),
+        // Optional: empty is fine.
+        ("setting", ""),
+        ("confirm", ""),
+    ]);
+    let r = wizard::resolve(&settings_given(None), &setup(&org, &pack), Some(&mut p))
+        .expect("resolves");
+    assert!(p.script.is_empty(), "left: {:?}", p.script);
+    let settings_asked: Vec<&String> = p
+        .asked
+        .iter()
+        .filter(|q| q.starts_with("setting:"))
+        .collect();
+    assert_eq!(
+        settings_asked,
+        [
+            "setting: DOWNSTREAM_URL?",
+            "setting: DOWNSTREAM_URL?",
+            "setting: DOWNSTREAM_URL?",
+            "setting: RETRIES?"
+        ]
+    );
+    assert_eq!(
+        p.refusals,
+        [
+            "an answer is needed here: Where verified events are forwarded (for example https://api.acme.corp/events)",
+            "the setting DOWNSTREAM_URL points at `ledger.example.com`, a host the app may not reach (it is not in `runtime.egress`) (org policy RUN-007)",
+        ]
+    );
+    for text in p.refusals.iter().chain(&p.notes) {
+        assert!(!text.contains("--"), "a flag name in the wizard: {text}");
+    }
+    let recap = p
+        .notes
+        .iter()
+        .find(|n| n.starts_with("Here is the app."))
+        .expect("a recap");
+    for line in [
+        "Calls out to 1       api.acme.corp",
+        "DOWNSTREAM_URL       https://api.acme.corp/events",
+        "RETRIES              (none)",
+    ] {
+        assert!(recap.contains(line), "{line:?} not in the recap:\n{recap}");
+    }
+    assert_eq!(
+        r.manifest.settings.into_iter().collect::<Vec<_>>(),
+        [(
+            "DOWNSTREAM_URL".to_string(),
+            "https://api.acme.corp/events".to_string()
+        )]
+    );
+}
+
+#[test]
+fn without_a_prompt_a_missing_setting_names_its_flag_and_a_given_one_proposes_its_host() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (org, pack) = (acme(), settings_pack(dir.path()));
+    let e = wizard::resolve(&settings_given(None), &setup(&org, &pack), None).expect_err("missing");
+    let WizardError::Refused { problems, .. } = e else {
+        panic!("{e}")
+    };
+    assert_eq!(
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [
+            "missing --setting DOWNSTREAM_URL=...: Where verified events are forwarded (for example https://api.acme.corp/events)"
+        ]
+    );
+    assert_eq!(problems[0].kind, ProblemKind::Missing);
+    assert_eq!(
+        problems[0].hint.as_deref(),
+        Some("pass --setting DOWNSTREAM_URL=https://api.acme.corp/events")
+    );
+    // Given: the approved host its URL names is the app's egress; the declared setting comes
+    // first in app.yaml, the others as given.
+    let given = settings_given(Some(vec![
+        ("REGION".into(), "eu-west-1".into()),
+        (
+            "DOWNSTREAM_URL".into(),
+            "https://api.acme.corp/events".into(),
+        ),
+    ]));
+    let r = wizard::resolve(&given, &setup(&org, &pack), None).expect("resolves");
+    assert_eq!(r.manifest.runtime().egress, ["api.acme.corp"]);
+    assert_eq!(
+        r.manifest.settings.keys().collect::<Vec<_>>(),
+        ["DOWNSTREAM_URL", "REGION"]
+    );
+    // A host the org has not approved is not proposed; the policy refuses the setting, naming
+    // the flag that sets it.
+    let given = settings_given(Some(vec![(
+        "DOWNSTREAM_URL".into(),
+        "https://ledger.example.com/events".into(),
+    )]));
+    let e = wizard::resolve(&given, &setup(&org, &pack), None).expect_err("refused");
+    let WizardError::Refused { problems, .. } = e else {
+        panic!("{e}")
+    };
+    assert_eq!(
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [
+            "--setting: the setting DOWNSTREAM_URL points at `ledger.example.com`, a host the app may not reach (it is not in `runtime.egress`) (RUN-007)"
+        ]
+    );
+}

@@ -8,6 +8,7 @@
 
 pub mod backstage;
 pub mod pipeline;
+pub mod rollout;
 pub mod sbom;
 pub mod stats;
 mod store;
@@ -271,7 +272,7 @@ impl Entry {
                 .map(|d| EntryData {
                     dataset: d.dataset.clone(),
                     access_level: d.access_level,
-                    classification: org.dataset_classification(&d.dataset),
+                    classification: org.dataset_classification(&d.dataset, m.classification),
                 })
                 .collect(),
             tier: m.lifecycle.tier,

@@ -1,4 +1,4 @@
-//! `levee catalog`: the app inventory (register, scan, list, show, remove, stats, export,
+//! `levee catalog`: the app inventory (register, scan, list, show, remove, rollout, stats, export,
 //! pipeline).
 
 use std::path::{Path, PathBuf};
@@ -64,6 +64,19 @@ pub enum CatalogCommand {
     Show { id: String },
     /// Remove an entry.
     Remove { id: String },
+    /// Template rollout: each entry's template version against its pack's newest, so the
+    /// platform team sees which apps still lag a release.
+    Rollout {
+        /// Compare every entry with this pack (a directory, a git repository, `builtin`) instead
+        /// of the source each entry records.
+        #[arg(long, env = "LEVEE_TEMPLATES", value_name = "SOURCE")]
+        templates: Option<String>,
+        /// Show only the apps not on their pack's newest version.
+        #[arg(long)]
+        behind: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Program metrics: apps by tier and classification, expiry, orphans, cost, escalations.
     Stats {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -245,6 +258,36 @@ pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitS
                 )
             }
         }
+        CatalogCommand::Rollout {
+            templates,
+            behind,
+            format,
+        } => {
+            let loaded = load(&store, ui)?;
+            let report = rollout(&loaded.entries, templates.as_deref(), ui);
+            let rows: Vec<&catalog::rollout::Row> = report
+                .apps
+                .iter()
+                .filter(|r| !*behind || r.status != catalog::rollout::Status::Current)
+                .collect();
+            let text = match format {
+                Format::Json => {
+                    let json = serde_json::json!({
+                        "summary": report.summary,
+                        "packs": report.packs,
+                        "apps": rows,
+                    });
+                    serde_json::to_string_pretty(&json)? + "\n"
+                }
+                Format::Text => catalog::rollout::render(&report, &rows),
+            };
+            ui.out(&text)?;
+            Ok(if loaded.corrupt.is_empty() {
+                ExitStatus::Success
+            } else {
+                ExitStatus::Problems
+            })
+        }
         CatalogCommand::Stats { format } => {
             let loaded = load(&store, ui)?;
             let stats = crate::catalog::stats::compute(&loaded.entries, &org, today);
@@ -303,6 +346,38 @@ pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitS
             Ok(ExitStatus::Success)
         }
     }
+}
+
+/// The rollout report: each distinct pack opened once (a git pack's tags listed, the built-in
+/// pack's version read), every entry compared with its newest version.
+fn rollout(entries: &[Entry], templates: Option<&str>, ui: &Ui) -> catalog::rollout::Rollout {
+    use crate::upgrade::{PackVersions, TemplateSource};
+    use catalog::rollout::PackLatest;
+    let cache: Mutex<std::collections::HashMap<String, PackLatest>> = Mutex::default();
+    let pack_of = |recorded: &str| -> PackLatest {
+        let source = templates.unwrap_or(recorded);
+        let key = PackVersions::key(source);
+        if let Ok(c) = cache.lock()
+            && let Some(found) = c.get(&key)
+        {
+            return found.clone();
+        }
+        ui.verbose(&format!(
+            "reading the versions of the template pack {source}"
+        ));
+        let latest = PackVersions::open(source)
+            .map_err(|e| e.to_string())
+            .and_then(|p| p.latest().map_err(|e| format!("{e:#}")));
+        let found = PackLatest {
+            pack: key.clone(),
+            latest,
+        };
+        if let Ok(mut c) = cache.lock() {
+            c.insert(key, found.clone());
+        }
+        found
+    };
+    catalog::rollout::compute(entries, &pack_of)
 }
 
 /// App ids registered so far in this run, with their directories: two apps with one id in the

@@ -6,6 +6,7 @@
 //! evaluates with OPA. `--bundle DIR` evaluates a bundle directory instead (an app's `policy/`).
 //! The policies are compiled once per org config, then every manifest is evaluated.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::cli::Global;
 use crate::diag::{self, Diagnostic};
-use crate::document::LoadError;
+use crate::document::{Context, LoadError};
 use crate::exit::{ExitStatus, UsageError};
 use crate::manifest::{self, Date};
 use crate::org;
@@ -93,7 +94,27 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
                 .into(),
         );
     }
-    let mut engines: HashMap<Option<PathBuf>, Evaluator> = HashMap::new();
+    // The policy engine for an app, compiled once per org config (or bundle).
+    let engines: RefCell<HashMap<Option<PathBuf>, Evaluator>> = RefCell::new(HashMap::new());
+    let compile = |key: &Option<PathBuf>, file: &Path| -> anyhow::Result<()> {
+        if engines.borrow().contains_key(key) {
+            return Ok(());
+        }
+        let engine = match &args.bundle {
+            Some(b) => Evaluator::from_dir(b, clock)?,
+            None => {
+                let resolved = org::resolve(key.as_deref(), file)?;
+                ui.verbose(&super::org_in_words(
+                    &resolved.source,
+                    global.org.is_some(),
+                    file.parent().unwrap_or(Path::new(".")),
+                ));
+                Evaluator::embedded(&resolved.org, clock)?
+            }
+        };
+        engines.borrow_mut().insert(key.clone(), engine);
+        Ok(())
+    };
     let mut reports = Vec::new();
     let mut paths = Vec::new();
     for p in &args.paths {
@@ -118,7 +139,23 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
             findings: Vec::new(),
             source: String::new(),
         };
-        match manifest::load(path) {
+        let key = match &args.bundle {
+            Some(b) => Some(b.clone()),
+            None => org::locate(global.org.as_deref(), &file),
+        };
+        // Validated with today's date and, for "did you mean" hints on dataset names, the
+        // org's policy (as `levee validate` does).
+        let lookalikes = |name: &str| {
+            compile(&key, &file)
+                .ok()
+                .and_then(|()| engines.borrow_mut().get_mut(&key)?.lookalikes(name).ok())
+                .unwrap_or_default()
+        };
+        let context = Context {
+            today: Some(clock.today()),
+            dataset_lookalikes: Some(&lookalikes),
+        };
+        match crate::template_settings::load_with(path, context) {
             Err(LoadError::Invalid { file, diags }) => {
                 report.problems = diags;
                 report.source = file.text;
@@ -133,25 +170,8 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
             Ok(loaded) => {
                 report.valid = true;
                 report.name = Some(loaded.value.name.clone());
-                let key = match &args.bundle {
-                    Some(b) => Some(b.clone()),
-                    None => org::locate(global.org.as_deref(), &file),
-                };
-                if !engines.contains_key(&key) {
-                    let engine = match &args.bundle {
-                        Some(b) => Evaluator::from_dir(b, clock)?,
-                        None => {
-                            let resolved = org::resolve(key.as_deref(), &file)?;
-                            ui.verbose(&super::org_in_words(
-                                &resolved.source,
-                                global.org.is_some(),
-                                file.parent().unwrap_or(Path::new(".")),
-                            ));
-                            Evaluator::embedded(&resolved.org, clock)?
-                        }
-                    };
-                    engines.insert(key.clone(), engine);
-                }
+                compile(&key, &file)?;
+                let mut engines = engines.borrow_mut();
                 let engine = engines
                     .get_mut(&key)
                     .ok_or_else(|| anyhow::anyhow!("policy engine missing"))?;
@@ -290,7 +310,12 @@ fn sarif(reports: &[AppReport]) -> Value {
             json!({
                 "id": r.id,
                 "name": r.id.replace('-', ""),
-                "shortDescription": {"text": r.summary},
+                "shortDescription": {"text": r.title},
+                "fullDescription": {"text": r.description.as_deref().unwrap_or(&r.title)},
+                "defaultConfiguration": {"level": match r.severity {
+                    Level::Deny => "error",
+                    Level::Warn => "warning",
+                }},
                 "properties": {"module": r.module},
             })
         })

@@ -69,7 +69,7 @@ impl From<KyvernoArg> for KyvernoForm {
 
 pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let file = manifest::locate(&args.path);
-    let loaded = match manifest::load(&args.path) {
+    let loaded = match crate::template_settings::load(&args.path) {
         Ok(l) => l,
         Err(LoadError::Invalid {
             file: source,
@@ -152,6 +152,8 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
         if dir.pending()?.is_some() {
             return Err(crate::appdir::interrupted_error().into());
         }
+        // Read the record first: a broken one stops deploy before it writes anything.
+        crate::managed::Record::load(&app_dir)?;
         Some(dir)
     };
     let mut written = Vec::new();
@@ -179,6 +181,23 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
         Some(dir) => remove_stale_in(dir, &files)?,
         None => remove_stale(&deploy_root, &written)?,
     };
+    if !strip {
+        // Written into the app: recorded as managed files, as `levee sync` records them, so a
+        // later sync or promote knows them for levee's own and never calls them hand edits.
+        let rel = |p: &Path| {
+            p.strip_prefix(&app_dir)
+                .unwrap_or(p)
+                .to_string_lossy()
+                .replace('\\', "/")
+        };
+        let recorded: Vec<(String, String)> = files
+            .iter()
+            .map(|(p, c)| (p.to_string_lossy().replace('\\', "/"), c.clone()))
+            .collect();
+        let gone: Vec<String> = removed.iter().map(|p| rel(p)).collect();
+        crate::managed::record(&app_dir, &recorded, &gone)
+            .with_context(|| format!("cannot record the files written in {}", app_dir.display()))?;
+    }
     if args.format == Format::Json {
         let names = |v: &[PathBuf]| v.iter().map(|p| p.display().to_string()).collect();
         let (w, r) = (names(&written), names(&removed));
@@ -290,7 +309,7 @@ fn json_report(
 }
 
 /// The sandbox's refusals as diagnostics located in app.yaml.
-fn refusal_diagnostics(
+pub(crate) fn refusal_diagnostics(
     loaded: &crate::document::Loaded<manifest::Manifest>,
     refusals: &[sandbox::Refusal],
 ) -> Vec<Diagnostic> {

@@ -87,7 +87,7 @@ pub enum Command {
     Upgrade(upgrade::UpgradeArgs),
     /// Write a CycloneDX SBOM from the app's lock files (npm, pnpm, yarn, Python, Rust), no syft.
     Sbom(sbom::SbomArgs),
-    /// The app inventory: register, scan, list, show, remove, stats, export, pipeline.
+    /// The app inventory: register, scan, list, show, remove, rollout, stats, export, pipeline.
     Catalog(catalog::CatalogArgs),
     /// Expired prototypes, expiring apps, apps past escalation thresholds; --apply acts.
     Lifecycle(lifecycle::LifecycleArgs),

@@ -62,6 +62,10 @@ pub struct NewArgs {
     /// An outside host the app calls (repeatable).
     #[arg(long, value_name = "HOST")]
     pub egress: Vec<String>,
+    /// A non-secret setting the app reads from its environment (repeatable), like
+    /// `DOWNSTREAM_URL=https://api.acme.corp/events`; the template's required ones must be given.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = crate::settings::parse_flag)]
+    pub setting: Vec<(String, String)>,
     /// Expiry date, YYYY-MM-DD (default for prototypes: the org's default lifetime).
     #[arg(long, value_name = "DATE", value_parser = Date::parse)]
     pub expires: Option<Date>,
@@ -104,6 +108,7 @@ impl NewArgs {
             expires: self.expires,
             cost_center: self.cost_center.clone(),
             template: self.template.clone(),
+            settings: (!self.setting.is_empty()).then(|| self.setting.clone()),
         })
     }
 }
@@ -145,6 +150,17 @@ pub fn run_with(
     let org = super::resolve_org(global, &start, ui)?;
     let pack = super::templates::load_pack(args.templates.as_deref())?;
 
+    if let Some(name) = args
+        .setting
+        .iter()
+        .enumerate()
+        .find(|(i, (n, _))| args.setting[..*i].iter().any(|(m, _)| m == n))
+        .map(|(_, (n, _))| n)
+    {
+        return Err(UsageError::new(format!("--setting {name} is given twice"))
+            .hint("give each setting once")
+            .into());
+    }
     let mut given = args.given();
     if let Some(file) = &args.answers {
         given = given.over(answers::load(file)?);

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::cli::Global;
 use crate::document::LoadError;
 use crate::exit::{ExitStatus, UsageError};
-use crate::manifest::{self, Classification, Date, Tier};
+use crate::manifest::{self, Classification, Date, SecretProvider, Tier};
 use crate::promote::{self, Outcome, PromoteError, Promotion, Reason, Refusal, Request};
 use crate::ui::{Format, Ui};
 
@@ -28,12 +28,25 @@ pub struct PromoteArgs {
     /// default lifetime from today).
     #[arg(long, value_name = "DATE", value_parser = Date::parse)]
     pub expires: Option<Date>,
+    /// Move every secret read from the environment (`provider: env`) to this store, editing
+    /// those lines of app.yaml in place: `vault` or `aws-secrets-manager`.
+    #[arg(long, value_name = "STORE", value_parser = parse_store)]
+    pub move_secrets_to: Option<SecretProvider>,
     /// Print the diff of app.yaml and of every managed file; write nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+fn parse_store(s: &str) -> Result<SecretProvider, String> {
+    match s.parse::<SecretProvider>() {
+        Ok(SecretProvider::Env) | Err(_) => Err(format!(
+            "`{s}` is not a secret store to move secrets to: pass `vault` or `aws-secrets-manager`"
+        )),
+        Ok(p) => Ok(p),
+    }
 }
 
 fn parse_tier(s: &str) -> Result<Tier, String> {
@@ -61,6 +74,7 @@ pub fn run(global: &Global, args: &PromoteArgs, ui: &Ui) -> anyhow::Result<ExitS
         classification: args.classification,
         expires: args.expires,
         today: crate::clock::today(),
+        move_secrets_to: args.move_secrets_to,
     };
     let outcome = match promote::prepare(&args.path, &resolved.org, &req) {
         Ok(o) => o,

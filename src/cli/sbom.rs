@@ -9,7 +9,8 @@ use crate::diag;
 use crate::document::LoadError;
 use crate::exit::{ExitStatus, UsageError};
 use crate::manifest;
-use crate::sbom::{self, Summary, bom};
+use crate::sbom::cargo::CargoMetadata;
+use crate::sbom::{self, ReadOptions, ReadWith, Summary, bom};
 use crate::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
@@ -34,6 +35,12 @@ pub struct SbomArgs {
     /// still written to the file.
     #[arg(long)]
     pub summary: bool,
+    /// How to read Cargo.lock: `auto` runs `cargo metadata --locked --offline` (licences,
+    /// dev/build scopes) and reads the lock by itself when cargo cannot (no cargo, or the crates
+    /// are not in the local cache); `always` fails instead; `never` reads the lock by itself (the
+    /// same SBOM on every machine).
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = CargoMetadata::Auto)]
+    pub cargo_metadata: CargoMetadata,
     /// Format of the summary.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -92,10 +99,26 @@ pub fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<ExitSta
     let mut inventories = Vec::with_capacity(lockfiles.len());
     for path in &lockfiles {
         ui.verbose(&format!("reading {}", path.display()));
-        let mut inv = sbom::read_lockfile(path).map_err(to_usage)?;
+        let opts = ReadOptions {
+            cargo_metadata: args.cargo_metadata,
+        };
+        let mut inv = sbom::read_lockfile_with(path, opts).map_err(to_usage)?;
         // Recorded relative to the app, so no local absolute path reaches the SBOM.
         if let Ok(rel) = path.strip_prefix(&dir) {
             inv.lockfile = rel.to_path_buf();
+        }
+        if let Some(how) = &inv.read_with {
+            if let ReadWith::Lockfile {
+                detail: Some(d), ..
+            } = how
+            {
+                ui.verbose(&format!("cargo metadata: {}", sbom::printable(d)));
+            }
+            let fell_back = matches!(how, ReadWith::Lockfile { .. })
+                && args.cargo_metadata == CargoMetadata::Auto;
+            if fell_back && !args.summary {
+                ui.status(&format!("note: {}: {how}", inv.lockfile.display()));
+            }
         }
         if args.omit.contains(&Omit::Dev) {
             sbom::omit_dev(&mut inv);
@@ -177,6 +200,9 @@ pub fn summary_text(s: &Summary) -> String {
         s.components,
         s.lockfiles.join(", ")
     ));
+    for (file, how) in &s.read_with {
+        out.push_str(&format!("{file}: {how}\n"));
+    }
     if !s.unpinned.is_empty() {
         out.push_str(&format!(
             "unpinned (not in the SBOM): {}\n",

@@ -69,6 +69,12 @@ struct Report<'a> {
     check: bool,
     in_sync: bool,
     files: Vec<FileReport<'a>>,
+    /// Why `deploy/` could not be generated (left as it was), each located in app.yaml.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sandbox_refused: Vec<crate::diag::Diagnostic>,
+    /// Policy denials on app.yaml (`levee check` fails on them; sync only warns).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    policy_denials: Vec<crate::diag::Diagnostic>,
 }
 
 #[derive(Debug, Serialize)]
@@ -86,19 +92,28 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
         Ok(v) => v,
         Err(status) => return Ok(status),
     };
-    let desired = match managed::files(&manifest, &org) {
-        Ok(d) => d,
-        Err(managed::ManagedError::Sandbox(crate::sandbox::SandboxError::Refused {
-            refusals,
-            ..
-        })) => {
-            let loaded = manifest::load(&args.path)?;
-            ui.out(&super::deploy::render_refusals(&loaded, &refusals, ui))?;
-            return Ok(ExitStatus::Problems);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let entries = managed::status(&app, &desired)?;
+    let generated = managed::generate(&manifest, &org)?;
+    let mut desired = generated.files;
+    // Located reports need app.yaml's text and positions.
+    let loaded = manifest::load(&args.path)?;
+    let mut refused = generated
+        .sandbox_refused
+        .as_ref()
+        .map(|r| super::deploy::refusal_diagnostics(&loaded, r))
+        .unwrap_or_default();
+    // A required setting of the app's template that app.yaml does not set: the app would not
+    // start, so deploy/ is left as it was too (every other managed file is still written).
+    let unmet = crate::template_settings::problems(&loaded);
+    refused.extend(unmet.iter().cloned());
+    if !unmet.is_empty() {
+        let prefix = format!("{}/", crate::sandbox::DEPLOY_DIR);
+        desired.retain(|f| !f.path.starts_with(&prefix));
+    }
+    let denials = policy_denials(&loaded, &org)?;
+    let mut entries = managed::status(&app, &desired)?;
+    if !refused.is_empty() {
+        entries = managed::leave_alone(entries, crate::sandbox::DEPLOY_DIR);
+    }
     let actions = if args.check {
         None
     } else {
@@ -109,6 +124,12 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
         None => ExitStatus::Problems,
         Some(a) if a.contains(&Action::Refused) => ExitStatus::Problems,
         Some(_) => ExitStatus::Success,
+    };
+    // A refused sandbox is a problem even when every file that could be written was.
+    let status = if refused.is_empty() {
+        status
+    } else {
+        ExitStatus::Problems
     };
     match args.format {
         Format::Json => {
@@ -125,12 +146,87 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
                         diff: (!e.state.is_current()).then(|| e.diff()),
                     })
                     .collect(),
+                sandbox_refused: refused,
+                policy_denials: denials,
             };
             ui.out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
         }
-        Format::Text => ui.out(&text(&app, &entries, actions.as_deref(), ui))?,
+        Format::Text => {
+            ui.out(&text(
+                &app,
+                &entries,
+                actions.as_deref(),
+                !refused.is_empty(),
+                ui,
+            ))?;
+            // On stderr: stdout stays the report of the managed files.
+            if !denials.is_empty() {
+                let rendered =
+                    crate::diag::render(&denials, Some(&loaded.source.text), ui.stderr_color);
+                ui.status(rendered.trim_end());
+                ui.status(&format!(
+                    "{} {} policy denial{} in app.yaml: `levee check` and CI fail until {} fixed",
+                    console::style("warning:").yellow().bold(),
+                    denials.len(),
+                    if denials.len() == 1 { "" } else { "s" },
+                    if denials.len() == 1 {
+                        "it is"
+                    } else {
+                        "they are"
+                    },
+                ));
+            }
+            if !unmet.is_empty() {
+                let mut out =
+                    crate::diag::render(&unmet, Some(&loaded.source.text), ui.stdout_color);
+                out.push_str(&format!(
+                    "{} {} cannot be deployed: {} problem{} with the settings its template needs\n",
+                    ui.red("refused"),
+                    loaded.value.name,
+                    unmet.len(),
+                    if unmet.len() == 1 { "" } else { "s" }
+                ));
+                ui.out(&out)?;
+            }
+            if let Some(r) = &generated.sandbox_refused {
+                ui.out(&super::deploy::render_refusals(&loaded, r, ui))?;
+            }
+            if !refused.is_empty() {
+                ui.out(&format!(
+                    "{} {} was left as it was; every other managed file was {}\n",
+                    ui.dim("note:"),
+                    crate::sandbox::DEPLOY_DIR,
+                    if args.check { "checked" } else { "written" },
+                ))?;
+            }
+        }
     }
     Ok(status)
+}
+
+/// The org's policy denials on app.yaml, as warnings located in the file.
+fn policy_denials(
+    loaded: &crate::document::Loaded<Manifest>,
+    org: &org::Org,
+) -> anyhow::Result<Vec<crate::diag::Diagnostic>> {
+    let clock = crate::policy::Clock::Fixed(crate::clock::today());
+    let mut evaluator = crate::policy::Evaluator::embedded(org, clock)?;
+    Ok(evaluator
+        .evaluate(&loaded.doc.value)?
+        .into_iter()
+        .filter(|f| f.level == crate::policy::Level::Deny)
+        .map(|f| {
+            let mut d = crate::diag::Diagnostic::for_value(
+                &loaded.source.path,
+                &loaded.doc.spans,
+                &f.pointer(),
+                format!("{} {}", f.id, f.msg),
+            )
+            .hint(f.hint.clone());
+            d.severity = crate::diag::Severity::Warning;
+            d
+        })
+        .collect())
 }
 
 fn describe(state: State) -> &'static str {
@@ -145,16 +241,24 @@ fn describe(state: State) -> &'static str {
     }
 }
 
-fn text(app: &Path, entries: &[Entry], actions: Option<&[Action]>, ui: &Ui) -> String {
+fn text(
+    app: &Path,
+    entries: &[Entry],
+    actions: Option<&[Action]>,
+    deploy_refused: bool,
+    ui: &Ui,
+) -> String {
     use crate::text::{Shown, escape_lines};
     let mut out = String::new();
+    // When the sandbox refused the app, `deploy/` is not among the files counted.
+    let other = if deploy_refused { "other " } else { "" };
     let stale: Vec<&Entry> = entries.iter().filter(|e| !e.state.is_current()).collect();
     let Some(actions) = actions else {
         // --check
         if stale.is_empty() {
             if !ui.quiet {
                 out.push_str(&format!(
-                    "{} {} managed files in {} are current\n",
+                    "{} {} {other}managed files in {} are current\n",
                     ui.green("ok"),
                     entries.len(),
                     crate::text::escape_path(app)
@@ -225,7 +329,7 @@ fn text(app: &Path, entries: &[Entry], actions: Option<&[Action]>, ui: &Ui) -> S
         out.push_str(&format!("{} {hint}\n", ui.dim("hint:")));
     } else if stale.is_empty() && !ui.quiet {
         out.push_str(&format!(
-            "{} {} managed files are current\n",
+            "{} {} {other}managed files are current\n",
             ui.green("ok"),
             entries.len()
         ));

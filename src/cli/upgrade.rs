@@ -31,6 +31,12 @@ pub struct UpgradeArgs {
     /// An app whose git worktree has uncommitted changes fails instead of being upgraded.
     #[arg(long)]
     pub require_clean: bool,
+    /// Upgrade nothing and open no pack (`--templates` and LEVEE_TEMPLATES are not read): exit 1
+    /// while an app still holds conflict markers an upgrade left (in the files it recorded or
+    /// rendered from the template). Generated pipelines run this, so an upgrade's pull request
+    /// cannot merge unresolved.
+    #[arg(long, conflicts_with_all = ["to", "dry_run", "require_clean"])]
+    pub check_conflicts: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -73,6 +79,9 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
             .into());
     }
     let apps = upgrade::discover(&args.roots);
+    if args.check_conflicts && !apps.is_empty() {
+        return check_conflicts(&apps, args.format, ui);
+    }
     if apps.is_empty() {
         return Err(UsageError::new("no levee app found under the given roots")
             .hint(
@@ -231,6 +240,73 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
         Format::Text => ui.out(&text(&reports, &summary, args.dry_run, ui))?,
     }
     Ok(status)
+}
+
+#[derive(Debug, Serialize)]
+struct ConflictReport<'a> {
+    app: &'a std::path::Path,
+    files: Vec<upgrade::Marker>,
+}
+
+/// `--check-conflicts`: the conflict markers upgrades left, per app; exit 1 while any remain.
+fn check_conflicts(apps: &[PathBuf], format: Format, ui: &Ui) -> anyhow::Result<ExitStatus> {
+    let reports: Vec<ConflictReport<'_>> = apps
+        .par_iter()
+        .map(|app| ConflictReport {
+            app,
+            files: upgrade::unresolved_markers(app),
+        })
+        .collect();
+    let files: usize = reports.iter().map(|r| r.files.len()).sum();
+    let with: usize = reports.iter().filter(|r| !r.files.is_empty()).count();
+    match format {
+        Format::Json => {
+            let json = serde_json::json!({
+                "apps": reports.iter().filter(|r| !r.files.is_empty()).collect::<Vec<_>>(),
+                "summary": {"apps": reports.len(), "apps_with_conflicts": with, "files": files},
+            });
+            ui.out(&format!("{}\n", serde_json::to_string_pretty(&json)?))?;
+        }
+        Format::Text => {
+            let mut out = String::new();
+            for r in &reports {
+                for m in &r.files {
+                    let path = if r.app == std::path::Path::new(".") {
+                        m.path.clone()
+                    } else {
+                        r.app.join(&m.path)
+                    };
+                    out.push_str(&format!(
+                        "{} {}:{}: conflict markers left by a template upgrade\n",
+                        ui.red("conflict"),
+                        path.display(),
+                        m.line
+                    ));
+                }
+            }
+            if files > 0 {
+                out.push_str(&format!(
+                    "{} file(s) with conflict markers in {with} of {} app(s)\n{} keep the lines you \
+                     want, delete the <<<<<<< / ======= / >>>>>>> lines, then commit\n",
+                    files,
+                    reports.len(),
+                    ui.dim("hint:")
+                ));
+            } else if !ui.quiet {
+                out.push_str(&format!(
+                    "{} no conflict markers left by an upgrade in {} app(s)\n",
+                    ui.green("ok"),
+                    reports.len()
+                ));
+            }
+            ui.out(&out)?;
+        }
+    }
+    Ok(if files > 0 {
+        ExitStatus::Problems
+    } else {
+        ExitStatus::Success
+    })
 }
 
 fn failed(app: &std::path::Path, error: String) -> AppReport {

@@ -1,5 +1,7 @@
 //! `levee validate`: check manifests (and org configs), report every problem with its location.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -7,10 +9,11 @@ use serde::Serialize;
 
 use crate::cli::Global;
 use crate::diag::{self, Diagnostic};
-use crate::document::{self, LoadError};
+use crate::document::{self, Context, LoadError};
 use crate::exit::ExitStatus;
 use crate::manifest;
 use crate::org::{self, Org};
+use crate::policy::{Clock, Evaluator};
 use crate::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
@@ -75,7 +78,10 @@ fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-fn validate_one(path: &Path) -> (PathBuf, Outcome) {
+/// Policy engines by org config file, compiled on the first "did you mean" a file needs.
+type Engines = RefCell<HashMap<Option<PathBuf>, Option<Evaluator>>>;
+
+fn validate_one(global: &Global, engines: &Engines, path: &Path) -> (PathBuf, Outcome) {
     let file = manifest::locate(path);
     let is_org = file
         .file_name()
@@ -90,7 +96,27 @@ fn validate_one(path: &Path) -> (PathBuf, Outcome) {
             )
         })
     } else {
-        document::load::<manifest::Manifest>(&file).map(|m| {
+        // The context: today (a creation date may not lie in the future) and the org's policy,
+        // for "did you mean" hints on dataset names. An org config that does not load only costs
+        // the hints; the commands that need it report it.
+        let key = org::locate(global.org.as_deref(), &file);
+        let lookalikes = |name: &str| {
+            let mut engines = engines.borrow_mut();
+            let engine = engines.entry(key.clone()).or_insert_with(|| {
+                let org = org::resolve(key.as_deref(), &file).ok()?;
+                Evaluator::embedded(&org.org, Clock::System).ok()
+            });
+            engine
+                .as_mut()
+                .and_then(|e| e.lookalikes(name).ok())
+                .unwrap_or_default()
+        };
+        let context = Context {
+            today: Some(Clock::from_env().today()),
+            dataset_lookalikes: Some(&lookalikes),
+        };
+        // With the settings the app's template declares (its `.levee/` record).
+        crate::template_settings::load_with(&file, context).map(|m| {
             let m = m.value;
             format!("{} ({} {})", m.name, m.classification, m.lifecycle.tier)
         })
@@ -113,10 +139,11 @@ fn validate_one(path: &Path) -> (PathBuf, Outcome) {
     (file, outcome)
 }
 
-pub fn run(_global: &Global, args: &ValidateArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub fn run(global: &Global, args: &ValidateArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+    let engines = Engines::default();
     let results: Vec<(PathBuf, Outcome)> = expand(&args.paths)
         .iter()
-        .map(|p| validate_one(p))
+        .map(|p| validate_one(global, &engines, p))
         .collect();
     let status = results
         .iter()

@@ -22,7 +22,7 @@ use cyclonedx_bom::models::organization::{OrganizationalContact, OrganizationalE
 use cyclonedx_bom::models::property::{Properties, Property};
 use cyclonedx_bom::models::tool::{Tool, Tools};
 
-use super::{Hash, Inventory, Package, Scope};
+use super::{Hash, Inventory, Package, ReadWith, Scope};
 use crate::manifest::Manifest;
 
 /// The CycloneDX versions levee writes: the ones `cyclonedx-bom` 0.8 serializes. 1.6 would need
@@ -196,15 +196,32 @@ fn build(
         }
         _ => Tools::List(vec![Tool::new("levee", "levee", crate::VERSION)]),
     });
-    let lockfiles: Vec<Property> = inventories
-        .iter()
-        .map(|i| {
-            Property::new(
-                "levee:lockfile",
-                &i.lockfile.display().to_string().replace('\\', "/"),
-            )
-        })
-        .collect();
+    let mut lockfiles: Vec<Property> = Vec::with_capacity(inventories.len());
+    for i in inventories {
+        let file = i.lockfile.display().to_string().replace('\\', "/");
+        lockfiles.push(Property::new("levee:lockfile", &file));
+        // `Cargo.lock: cargo-metadata`, or `Cargo.lock: lockfile (crates-not-cached)` when the
+        // lock was read by itself (its registry crates then carry no licence).
+        match &i.read_with {
+            Some(ReadWith::CargoMetadata) => {
+                lockfiles.push(Property::new(
+                    "levee:read-with",
+                    &format!("{file}: cargo-metadata"),
+                ));
+            }
+            Some(ReadWith::Lockfile { reason, .. }) => {
+                let reason = serde_json::to_value(reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                lockfiles.push(Property::new(
+                    "levee:read-with",
+                    &format!("{file}: lockfile ({reason})"),
+                ));
+            }
+            None => {}
+        }
+    }
     metadata.properties = (!lockfiles.is_empty()).then_some(Properties(lockfiles));
     metadata.component = Some(root);
 

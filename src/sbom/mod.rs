@@ -3,7 +3,8 @@
 //! One reader per lock format turns a file into an [`Inventory`] (packages with purls, scopes,
 //! hashes, licences and their dependency edges); [`bom`] turns inventories into a CycloneDX
 //! document. No package manager runs, except `cargo metadata --locked --offline` for Rust, which
-//! is the only way to get Cargo's resolved graph right.
+//! gives what only cargo knows (licences, dev and build edges); without it `Cargo.lock` is read by
+//! itself (see [`cargo`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -177,6 +178,62 @@ pub struct Unpinned {
     pub requirement: String,
 }
 
+/// How a lock file was read, where levee has more than one way (`Cargo.lock`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "via")]
+pub enum ReadWith {
+    /// Through `cargo metadata`: licences and dev/build scopes from cargo itself.
+    CargoMetadata,
+    /// The lock file by itself (with the workspace's `Cargo.toml` files): the same components,
+    /// hashes and graph, licences for local crates only.
+    Lockfile {
+        reason: Fallback,
+        /// What cargo said, when it ran.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+}
+
+/// Why a `Cargo.lock` was read by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fallback {
+    /// `--cargo-metadata never`.
+    Requested,
+    /// cargo is not installed (or not on `PATH`).
+    CargoNotFound,
+    /// `cargo metadata --offline` could not resolve: the crates are not in the local cache.
+    CratesNotCached,
+    /// cargo ran and failed for another reason.
+    CargoFailed,
+}
+
+impl fmt::Display for ReadWith {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadWith::CargoMetadata => f.write_str("read with `cargo metadata`"),
+            ReadWith::Lockfile { reason, detail } => {
+                f.write_str("read by itself, with the workspace's Cargo.toml files (")?;
+                match reason {
+                    Fallback::Requested => f.write_str("--cargo-metadata never")?,
+                    Fallback::CargoNotFound => f.write_str("cargo could not be started")?,
+                    Fallback::CratesNotCached => f.write_str(
+                        "`cargo metadata --offline` failed: the crates are not in the local cargo cache",
+                    )?,
+                    Fallback::CargoFailed => {
+                        f.write_str("`cargo metadata` failed")?;
+                        if let Some(d) = detail {
+                            let d = d.strip_prefix("error: ").unwrap_or(d);
+                            write!(f, ": {}", printable(d))?;
+                        }
+                    }
+                }
+                f.write_str("): no licences for registry and git crates")
+            }
+        }
+    }
+}
+
 /// What one lock file resolves to.
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
@@ -189,6 +246,8 @@ pub struct Inventory {
     /// Packages keyed by purl (deduplicated by name + version, as the anchor tools do).
     pub packages: BTreeMap<String, Package>,
     pub unpinned: Vec<Unpinned>,
+    /// How the lock was read, where there is a choice.
+    pub read_with: Option<ReadWith>,
 }
 
 impl Inventory {
@@ -320,8 +379,9 @@ impl SbomError {
                     .into(),
             ),
             SbomError::Cargo { offline: true, .. } => Some(
-                "levee runs `cargo metadata --locked --offline`; it needs the crates in the local \
-                 cache: run `cargo fetch --locked` once (that needs the network)"
+                "`--cargo-metadata always` needs the crates in the local cargo cache: run \
+                 `cargo fetch --locked` once (that needs the network), or leave the option out to \
+                 read Cargo.lock by itself"
                     .into(),
             ),
             SbomError::Cargo { .. } => Some(
@@ -559,6 +619,20 @@ pub fn cargo_purl(name: &str, version: &str) -> Result<String, packageurl::Error
     Ok(purl.to_string())
 }
 
+/// `s` with control characters other than line breaks and tabs written as `\u{1b}`: text from a
+/// hostile file never reaches the terminal as escape sequences.
+pub(crate) fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 pub(crate) fn purl_error(path: &Path, name: &str, e: packageurl::Error) -> SbomError {
     SbomError::Invalid {
         path: path.display().to_string(),
@@ -639,8 +713,20 @@ pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, SbomError> {
     Ok(found)
 }
 
+/// How to read lock files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions {
+    /// Whether `Cargo.lock` is read through `cargo metadata`.
+    pub cargo_metadata: cargo::CargoMetadata,
+}
+
 /// Reads one lock file.
 pub fn read_lockfile(path: &Path) -> Result<Inventory, SbomError> {
+    read_lockfile_with(path, ReadOptions::default())
+}
+
+/// Reads one lock file with `opts`.
+pub fn read_lockfile_with(path: &Path, opts: ReadOptions) -> Result<Inventory, SbomError> {
     let kind = LockKind::of(path).ok_or_else(|| SbomError::UnknownKind {
         path: path.display().to_string(),
     })?;
@@ -653,7 +739,7 @@ pub fn read_lockfile(path: &Path) -> Result<Inventory, SbomError> {
         LockKind::PipfileLock => pipfile::read(path)?,
         LockKind::Pylock => pylock::read(path)?,
         LockKind::Requirements => requirements::read(path)?,
-        LockKind::CargoLock => cargo::read(path)?,
+        LockKind::CargoLock => cargo::read(path, opts.cargo_metadata)?,
     };
     inv.prune_dangling();
     Ok(inv)
@@ -667,6 +753,9 @@ pub struct Summary {
     pub by_ecosystem: BTreeMap<Ecosystem, BTreeMap<Scope, usize>>,
     pub lockfiles: Vec<String>,
     pub unpinned: Vec<Unpinned>,
+    /// lock file -> how it was read, where there is a choice (`Cargo.lock`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub read_with: BTreeMap<String, ReadWith>,
 }
 
 /// Summarizes inventories (after `--omit dev`, if the caller applied it).
@@ -675,6 +764,10 @@ pub fn summarize(inventories: &[Inventory]) -> Summary {
     let mut seen = BTreeSet::new();
     for inv in inventories {
         s.lockfiles.push(inv.lockfile.display().to_string());
+        if let Some(r) = &inv.read_with {
+            s.read_with
+                .insert(inv.lockfile.display().to_string(), r.clone());
+        }
         s.unpinned.extend(inv.unpinned.iter().cloned());
         for p in inv.packages.values() {
             if seen.insert(p.purl.clone()) {

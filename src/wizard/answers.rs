@@ -80,6 +80,8 @@ pub struct Answers {
     pub expires: Option<Date>,
     pub cost_center: Option<String>,
     pub template: Option<String>,
+    /// `--setting NAME=VALUE`, in the order given.
+    pub settings: Option<Vec<(String, String)>>,
 }
 
 impl From<&Answers> for Given {
@@ -114,6 +116,16 @@ impl From<&Answers> for Given {
         put("/secrets", a.secrets.as_ref().map(|d| json!(d)));
         put("/runtime/egress", a.egress.as_ref().map(|d| json!(d)));
         put("/cost/center", s(&a.cost_center));
+        put(
+            "/settings",
+            a.settings.as_ref().map(|list| {
+                Value::Object(
+                    list.iter()
+                        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                        .collect(),
+                )
+            }),
+        );
         Given {
             doc,
             template: a.template.clone(),

@@ -139,6 +139,10 @@ pub struct Problem {
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (self.kind, self.question) {
+            (ProblemKind::Missing, Some(q)) if q.field == questions::SETTING_FIELD => {
+                let name = self.field.strip_prefix("settings.").unwrap_or(&self.field);
+                write!(f, "missing {} {name}=...: {}", q.flag, self.message)
+            }
             (ProblemKind::Missing, Some(q)) => {
                 write!(f, "missing {} ({}): {}", q.flag, q.label, self.message)
             }
@@ -229,6 +233,18 @@ struct Step {
 }
 
 impl Step {
+    /// The question about the template's `j`th declared setting, `name`.
+    fn setting(spec: &'static Spec, j: usize, name: &str) -> Step {
+        let pointer = spec
+            .field
+            .replace("{setting}", &crate::yaml::escape_pointer(name));
+        Step {
+            spec,
+            item: Some(j),
+            pointer,
+        }
+    }
+
     fn new(spec: &'static Spec, item: Option<usize>) -> Step {
         let pointer = spec.field.replace("{i}", &item.unwrap_or(0).to_string());
         Step {
@@ -414,6 +430,15 @@ impl<'a, 'p> Wizard<'a, 'p> {
         let answers = self.answers();
         let mut out = Vec::new();
         for spec in QUESTIONS {
+            if spec.field == questions::SETTING_FIELD {
+                let cx = self.ctx(&answers, None);
+                if let Some(t) = cx.chosen_template() {
+                    for (j, name) in t.meta.settings.keys().enumerate() {
+                        out.push(Step::setting(spec, j, name));
+                    }
+                }
+                continue;
+            }
             match spec.list() {
                 None => {
                     if (spec.applies)(&self.ctx(&answers, None)) {
@@ -514,6 +539,18 @@ impl<'a, 'p> Wizard<'a, 'p> {
 
     fn derive(&self, doc: &mut Value) {
         let has = |doc: &Value, p: &str| doc.pointer(p).is_some_and(|v| !v.is_null());
+        // Settings in the template's order, then the others as given.
+        let declared: Vec<String> = self
+            .ctx(doc, None)
+            .chosen_template()
+            .map(|t| t.meta.settings.keys().cloned().collect())
+            .unwrap_or_default();
+        if let Some(Value::Object(settings)) = doc.get_mut("settings") {
+            let rank = |k: &str| declared.iter().position(|d| d == k).unwrap_or(usize::MAX);
+            let mut entries: Vec<(String, Value)> = std::mem::take(settings).into_iter().collect();
+            entries.sort_by_key(|(k, _)| rank(k));
+            settings.extend(entries);
+        }
         if let Some(t) = self.template {
             if !has(doc, "/kind") {
                 set(doc, "/kind", Value::String(t.meta.kind.to_string()));
@@ -552,6 +589,8 @@ impl<'a, 'p> Wizard<'a, 'p> {
         let d = Document {
             value: doc.clone(),
             spans: Default::default(),
+            // Answers are values, not YAML text: app.yaml quotes every string it writes.
+            yaml11: Vec::new(),
         };
         document::check_document::<Manifest>(Path::new(crate::manifest::FILE_NAME), &d)
             .into_iter()
@@ -586,9 +625,20 @@ impl<'a, 'p> Wizard<'a, 'p> {
         Ok(found)
     }
 
-    /// What the runtime sandbox would refuse to run, for answers that make a whole manifest.
-    fn sandbox_refusals(&self, doc: &Value) -> Vec<crate::sandbox::Refusal> {
-        let Ok(m) = serde_json::from_value::<Manifest>(doc.clone()) else {
+    /// What the runtime sandbox would refuse to run, for answers that make a whole manifest,
+    /// without the values the manifest checks refuse (they are reported as such).
+    fn sandbox_refusals(&self, doc: &Value, diags: &[Diagnostic]) -> Vec<crate::sandbox::Refusal> {
+        let mut doc = doc.clone();
+        let mut refused: Vec<String> = diags
+            .iter()
+            .filter_map(|d| d.field.as_deref().map(crate::diag::pointer))
+            .collect();
+        refused.sort();
+        refused.dedup();
+        for p in refused.iter().rev() {
+            drop_value(&mut doc, p);
+        }
+        let Ok(m) = serde_json::from_value::<Manifest>(doc) else {
             return Vec::new();
         };
         match crate::sandbox::plan(&m, self.setup.org, &Default::default()) {
@@ -610,11 +660,22 @@ impl<'a, 'p> Wizard<'a, 'p> {
         })
     }
 
-    fn required(step: &Step) -> bool {
+    fn required(&self, step: &Step) -> bool {
         step.spec.needed
             || step.spec.confirmed
             || (step.head().is_none()
                 && crate::schema::is_required(<Manifest as Checked>::schema(), &step.pointer))
+            || self.declared_setting(step).is_some_and(|(_, s)| s.required)
+    }
+
+    /// For a setting's step: the setting as the chosen template declares it.
+    fn declared_setting(&self, step: &Step) -> Option<(String, crate::pack::SettingSpec)> {
+        if step.spec.field != questions::SETTING_FIELD {
+            return None;
+        }
+        let answers = self.answers();
+        let cx = self.ctx(&answers, step.item);
+        cx.setting().map(|(n, s)| (n.clone(), s.clone()))
     }
 
     /// Judges `value` as the answer to `steps[k]`, given the answers before it.
@@ -651,7 +712,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
             return Ok(v);
         }
         let empty = value.is_none();
-        if empty && Self::required(step) {
+        if empty && self.required(step) {
             v.refusals.push(format!(
                 "an answer is needed here: {}",
                 step.spec.help.text(&cx)
@@ -686,8 +747,8 @@ impl<'a, 'p> Wizard<'a, 'p> {
         }
         // What the runtime sandbox refuses to run (the org config's `sandbox`), once the
         // answers make a whole manifest.
-        let sandbox_before = self.sandbox_refusals(&before);
-        for r in self.sandbox_refusals(&after) {
+        let sandbox_before = self.sandbox_refusals(&before, &diags_before);
+        for r in self.sandbox_refusals(&after, &diags_after) {
             let field = crate::diag::dotted(&r.field);
             let was = sandbox_before
                 .iter()
@@ -798,6 +859,37 @@ impl<'a, 'p> Wizard<'a, 'p> {
         }
     }
 
+    /// A given setting the template does not declare, whose name is close to one it does: a
+    /// typo (`DOWNSTEAM_URL`), which would leave the declared one unset.
+    fn setting_typos(&self, answers: &Value) -> Vec<Problem> {
+        let cx = self.ctx(answers, None);
+        let Some(t) = cx.chosen_template() else {
+            return Vec::new();
+        };
+        let declared: Vec<String> = t.meta.settings.keys().cloned().collect();
+        let given = answers
+            .get("settings")
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        given
+            .into_iter()
+            .filter(|n| !declared.contains(n))
+            .filter_map(|n| {
+                let close = crate::schema::did_you_mean(&n, &declared)?;
+                Some(Problem {
+                    kind: ProblemKind::Invalid,
+                    question: setting_question("settings"),
+                    field: format!("settings.{n}"),
+                    message: format!("the template `{}` declares no setting `{n}`", t.id),
+                    hint: Some(format!("did you mean `{close}`?")),
+                    rule: None,
+                    step: None,
+                })
+            })
+            .collect()
+    }
+
     // ---- without a terminal ----
 
     fn silent(&mut self) -> Result<Resolved, WizardError> {
@@ -832,20 +924,28 @@ impl<'a, 'p> Wizard<'a, 'p> {
         let mut problems = Vec::new();
         let mut missing = BTreeSet::new();
         for (j, s) in steps.iter().enumerate() {
-            if answers.pointer(&s.pointer).is_none_or(Value::is_null) && Self::required(s) {
+            if answers.pointer(&s.pointer).is_none_or(Value::is_null) && self.required(s) {
                 let cx = self.ctx(&answers, s.item);
                 missing.insert(crate::diag::dotted(&s.pointer));
+                // A setting is named with an example to pass.
+                let hint = self.declared_setting(s).map(|(name, d)| {
+                    format!(
+                        "pass --setting {name}={}",
+                        d.example.as_deref().unwrap_or("VALUE")
+                    )
+                });
                 problems.push(Problem {
                     kind: ProblemKind::Missing,
                     question: Some(s.spec),
                     field: crate::diag::dotted(&s.pointer),
                     message: s.spec.help.text(&cx),
-                    hint: None,
+                    hint,
                     rule: None,
                     step: Some(j),
                 });
             }
         }
+        problems.extend(self.setting_typos(&answers));
         let diags = Self::check(&doc);
         for d in &diags {
             let field = d.field.clone().unwrap_or_default();
@@ -855,7 +955,9 @@ impl<'a, 'p> Wizard<'a, 'p> {
             let j = Self::owner(&steps, &field);
             problems.push(Problem {
                 kind: ProblemKind::Invalid,
-                question: j.map(|j| steps[j].spec),
+                question: j
+                    .map(|j| steps[j].spec)
+                    .or_else(|| setting_question(&field)),
                 field,
                 message: d.message.clone(),
                 hint: d.hint.clone(),
@@ -916,7 +1018,9 @@ impl<'a, 'p> Wizard<'a, 'p> {
             let j = Self::owner(&steps, &f.field);
             problems.push(Problem {
                 kind: ProblemKind::Policy,
-                question: j.map(|j| steps[j].spec),
+                question: j
+                    .map(|j| steps[j].spec)
+                    .or_else(|| setting_question(&f.field)),
                 field: f.field.clone(),
                 message: f.msg.clone(),
                 hint: Some(f.hint.clone()).filter(|h| !h.is_empty()),
@@ -1214,7 +1318,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
                             value: j.to_string(),
                             label: format!(
                                 "{}: {}",
-                                recap::label(s.spec, s.item),
+                                recap::step_label(s),
                                 answers
                                     .pointer(&s.pointer)
                                     .filter(|v| !v.is_null())
@@ -1251,6 +1355,18 @@ enum End {
     Back,
     /// To a question, showing why.
     Goto(usize, Vec<String>),
+}
+
+/// The settings' question, for a problem about a setting no step asks (one given that the
+/// template does not declare): its flag names it.
+fn setting_question(field: &str) -> Option<&'static Spec> {
+    (field == "settings" || field.starts_with("settings."))
+        .then(|| {
+            QUESTIONS
+                .iter()
+                .find(|s| s.field == questions::SETTING_FIELD)
+        })
+        .flatten()
 }
 
 fn with_conflict(refusal: String, conflict: Option<String>) -> String {

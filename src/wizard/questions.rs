@@ -139,6 +139,31 @@ impl Ctx<'_> {
         })
     }
 
+    /// For a setting's question: the setting (its name and what the template says of it).
+    pub fn setting(&self) -> Option<(&String, &crate::pack::SettingSpec)> {
+        self.chosen_template()?.meta.settings.get_index(self.item?)
+    }
+
+    /// The approved hosts the settings answered so far name in their URLs (a downstream, a
+    /// data source), for the egress question to propose.
+    fn setting_hosts(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let values = self
+            .get("/settings")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.values());
+        for host in values
+            .filter_map(Value::as_str)
+            .filter_map(crate::settings::url_host)
+        {
+            if self.setup.org.egress_approved(&host) && !out.contains(&host) {
+                out.push(host);
+            }
+        }
+        out
+    }
+
     /// The stacks the pack offers for the chosen kind.
     pub fn stacks(&self) -> Vec<Stack> {
         Stack::ALL
@@ -200,6 +225,9 @@ fn choice(value: impl Into<String>, label: impl Into<String>) -> Choice {
 pub const NONE: &str = "(none)";
 /// The value of the choice that asks for free text instead.
 pub const OTHER: &str = "(other)";
+/// The field of the settings' question: one step per setting the template declares, `{setting}`
+/// standing for its name.
+pub const SETTING_FIELD: &str = "/settings/{setting}";
 
 /// Every question, in the order asked.
 pub static QUESTIONS: &[Spec] = &[
@@ -464,6 +492,8 @@ pub static QUESTIONS: &[Spec] = &[
         field: "/classification",
         input: Input::Select,
         // The most sensitive of the datasets the app uses (the registry knows), else internal.
+        // An unregistered dataset proposes restricted: the policy counts it as restricted for
+        // confidential and restricted apps and as confidential below, so no lower class passes.
         default: |cx| {
             let items = cx
                 .get("/data_access")
@@ -472,7 +502,11 @@ pub static QUESTIONS: &[Spec] = &[
             let most = items
                 .iter()
                 .filter_map(|d| d.get("dataset").and_then(Value::as_str))
-                .map(|name| cx.setup.org.dataset_classification(name))
+                .map(|name| {
+                    cx.setup
+                        .org
+                        .dataset_classification(name, Classification::Restricted)
+                })
                 .max()
                 .unwrap_or(Classification::Internal);
             Some(most.max(Classification::Internal).to_string())
@@ -700,7 +734,16 @@ pub static QUESTIONS: &[Spec] = &[
         ),
         field: "/runtime/egress/{i}",
         input: Input::Select,
-        default: |_| Some(NONE.into()),
+        // The approved hosts the given settings' URLs name, then none.
+        default: |cx| {
+            let taken = cx.taken("/runtime/egress/{i}");
+            Some(
+                cx.setting_hosts()
+                    .into_iter()
+                    .find(|h| !taken.contains(h))
+                    .unwrap_or_else(|| NONE.into()),
+            )
+        },
         unset: "(none)",
         choices: |cx| {
             let taken = cx.taken("/runtime/egress/{i}");
@@ -725,6 +768,34 @@ pub static QUESTIONS: &[Spec] = &[
             out
         },
         other: Some("Host name? (like api.example.com)"),
+        applies: always,
+        needed: false,
+        confirmed: false,
+        check: any,
+    },
+    // One question per setting the template declares (`template.yaml` `settings:`), after the
+    // hosts the app calls (a URL's host must be one of them: RUN-007).
+    Spec {
+        id: "setting",
+        flag: "--setting",
+        label: "Setting",
+        prompt: Words::From(|cx| match cx.setting() {
+            Some((name, _)) => format!("{name}?"),
+            None => "Setting?".into(),
+        }),
+        help: Words::From(|cx| match cx.setting() {
+            Some((_, s)) => match &s.example {
+                Some(e) => format!("{} (for example {e})", s.description),
+                None => s.description.clone(),
+            },
+            None => String::new(),
+        }),
+        field: SETTING_FIELD,
+        input: Input::Text,
+        default: nothing,
+        unset: "(none)",
+        choices: no_choices,
+        other: None,
         applies: always,
         needed: false,
         confirmed: false,

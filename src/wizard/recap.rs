@@ -22,6 +22,15 @@ pub(crate) fn label(spec: &Spec, item: Option<usize>) -> String {
     }
 }
 
+/// A step's name in the recap: a setting's is its own (`DOWNSTREAM_URL`).
+pub(crate) fn step_label(s: &Step) -> String {
+    if s.spec.field == super::questions::SETTING_FIELD {
+        let name = s.pointer.rsplit('/').next().unwrap_or_default();
+        return name.replace("~1", "/").replace("~0", "~");
+    }
+    label(s.spec, s.item)
+}
+
 pub(crate) fn recap(steps: &[Step], answers: &Value, r: &Resolved, setup: &Setup<'_>) -> String {
     let mut rows: Vec<(String, String)> = Vec::new();
     for s in steps {
@@ -53,7 +62,7 @@ pub(crate) fn recap(steps: &[Step], answers: &Value, r: &Resolved, setup: &Setup
                     }
                     Some(v) => display(v),
                 };
-                rows.push((label(s.spec, s.item), shown));
+                rows.push((step_label(s), shown));
             }
         }
     }

@@ -198,3 +198,84 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A container's environment as the kubelet makes it from a Deployment's `env` list: in order,
+/// each value with `$(NAME)` replaced by an earlier entry's value (left as written when there is
+/// none), `$$` read as `$`, any other `$` kept (Kubernetes' `third_party/forked/golang/expansion`).
+pub fn kubelet_env(entries: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (name, value) in entries {
+        let expanded = kubelet_expand(value, |n| {
+            out.iter()
+                .rev()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+        });
+        out.push((name.clone(), expanded));
+    }
+    out
+}
+
+/// One value, expanded as the kubelet expands it (see [`kubelet_env`]).
+pub fn kubelet_expand(input: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    let bytes = input.as_bytes();
+    let mut out = String::new();
+    let mut checkpoint = 0;
+    let mut cursor = 0;
+    while cursor < bytes.len() {
+        if bytes[cursor] == b'$' && cursor + 1 < bytes.len() {
+            out.push_str(&input[checkpoint..cursor]);
+            let rest = &input[cursor + 1..];
+            let advance = match rest.as_bytes()[0] {
+                b'$' => {
+                    out.push('$');
+                    1
+                }
+                b'(' => match rest.find(')') {
+                    Some(end) => {
+                        let name = &rest[1..end];
+                        out.push_str(&lookup(name).unwrap_or_else(|| format!("$({name})")));
+                        end + 1
+                    }
+                    None => {
+                        out.push_str("$(");
+                        1
+                    }
+                },
+                _ => {
+                    let c = rest.chars().next().unwrap_or_default();
+                    out.push('$');
+                    out.push(c);
+                    c.len_utf8()
+                }
+            };
+            cursor += 1 + advance;
+            checkpoint = cursor;
+        } else {
+            cursor += 1;
+        }
+    }
+    out.push_str(&input[checkpoint..]);
+    out
+}
+
+/// What each starter kind needs besides the answers every app gets (tests/golden_path.rs,
+/// tests/as_deployed.rs): the settings its template declares, given with `--setting` as a user
+/// gives them, and the egress host their URLs name (approved in tests/fixtures/apps.levee.org.yaml).
+pub fn kind_answers(kind: &str) -> Vec<&'static str> {
+    match kind {
+        "dashboard" => vec![
+            "--setting",
+            "DASHBOARD_DATA_SOURCE=https://data.example.com/sales.json",
+            "--egress",
+            "data.example.com",
+        ],
+        "webhook" => vec![
+            "--setting",
+            "DOWNSTREAM_URL=https://api.payments.example.com/events",
+            "--egress",
+            "api.payments.example.com",
+        ],
+        _ => Vec::new(),
+    }
+}

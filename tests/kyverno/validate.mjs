@@ -1,5 +1,7 @@
-// Validates Kyverno policies with @kubernetes-models/kyverno, whose models are generated from
-// Kyverno's CRD schemas (and kubernetes-models' from Kubernetes' OpenAPI). Used by
+// Validates the custom resources levee generates against models generated from their CRD
+// schemas: Kyverno policies with @kubernetes-models/kyverno, External Secrets' ExternalSecret
+// with @kubernetes-models/external-secrets, Gateway API's HTTPRoute with
+// @kubernetes-models/gateway-api (and kubernetes-models' from Kubernetes' OpenAPI). Used by
 // tests/sandbox.rs.
 //
 // Two checks per object:
@@ -14,6 +16,8 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ValidatingPolicy } from "@kubernetes-models/kyverno/policies.kyverno.io/v1/ValidatingPolicy";
 import { ClusterPolicy } from "@kubernetes-models/kyverno/kyverno.io/v1/ClusterPolicy";
+import { ExternalSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ExternalSecret";
+import { HTTPRoute } from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute";
 
 const models = {
   "policies.kyverno.io/v1 ValidatingPolicy": [
@@ -21,6 +25,11 @@ const models = {
     "IComGithubKyvernoApiApiPoliciesKyvernoIoV1ValidatingPolicy",
   ],
   "kyverno.io/v1 ClusterPolicy": [ClusterPolicy, "IComGithubKyvernoKyvernoApiKyvernoV1ClusterPolicy"],
+  "external-secrets.io/v1 ExternalSecret": [
+    ExternalSecret,
+    "IComGithubExternalSecretsExternalSecretsApisExternalsecretsV1ExternalSecret",
+  ],
+  "gateway.networking.k8s.io/v1 HTTPRoute": [HTTPRoute, "IIoK8sSigsGatewayApiApisV1HTTPRoute"],
 };
 
 // ---- the interfaces: exported name -> {key: type text} ----
@@ -28,6 +37,8 @@ const models = {
 const here = dirname(fileURLToPath(import.meta.url));
 const packages = [
   "node_modules/@kubernetes-models/kyverno",
+  "node_modules/@kubernetes-models/external-secrets",
+  "node_modules/@kubernetes-models/gateway-api",
   "node_modules/@kubernetes-models/apimachinery",
   "node_modules/kubernetes-models/admissionregistration.k8s.io",
   "node_modules/kubernetes-models/apiextensions.k8s.io",
@@ -51,6 +62,7 @@ function properties(body) {
 
 const interfaces = new Map(); // exported (long) name -> Map(key -> type text)
 const aliases = new Map(); // exported name -> the name it stands for
+const bases = new Map(); // exported name -> the (exported) interfaces it extends
 for (const pkg of packages) {
   for (const file of dtsFiles(join(here, pkg))) {
     const text = readFileSync(file, "utf8")
@@ -58,8 +70,11 @@ for (const pkg of packages) {
       // Map types span lines (`{\n [key: string]: string;\n }`): one line each.
       .replace(/\{\s*\[key: string\]: ([^;{}]+);\s*\}/g, "{ [key: string]: $1 }");
     const local = new Map();
-    for (const m of text.matchAll(/export interface (\w+)(?: extends [^{]+)?\s*\{([\s\S]*?)\n\}/g)) {
-      const props = properties(m[2]);
+    const localBases = new Map();
+    for (const m of text.matchAll(/export interface (\w+)(?: extends ([^{]+))?\s*\{([\s\S]*?)\n\}/g)) {
+      const props = properties(m[3]);
+      const extended = (m[2] ?? "").split(",").map((b) => b.trim()).filter((b) => b && b !== "TypeMeta");
+      if (extended.length) localBases.set(m[1], extended);
       if (/extends TypeMeta/.test(m[0])) {
         props.set("apiVersion", "string");
         props.set("kind", "string");
@@ -76,15 +91,24 @@ for (const pkg of packages) {
         const [from, to] = pair.trim().split(/\s+as\s+/);
         if (!to) continue;
         if (local.has(from)) interfaces.set(to, local.get(from));
+        if (localBases.has(from)) bases.set(to, localBases.get(from));
         else if (localAlias.has(from)) aliases.set(to, localAlias.get(from));
       }
     }
   }
 }
 
-function resolve(name) {
+// An interface's keys, with those of the interfaces it extends (HTTPRouteSpec extends
+// CommonRouteSpec, which holds parentRefs).
+function resolve(name, depth = 0) {
   for (let i = 0; i < 10 && !interfaces.has(name) && aliases.has(name); i++) name = aliases.get(name);
-  return interfaces.get(name);
+  const own = interfaces.get(name);
+  if (!own || !bases.has(name) || depth > 10) return own;
+  const all = new Map(own);
+  for (const base of bases.get(name)) {
+    for (const [k, v] of resolve(base, depth + 1) ?? []) all.set(k, v);
+  }
+  return all;
 }
 
 // The type of a value described by a type text: "I..." (an interface), "Array<T>", "{ [key: string]: T }".
@@ -122,7 +146,7 @@ function unknownKeys(value, type, path, errors) {
 const input = JSON.parse(readFileSync(0, "utf8"));
 const results = input.map(({ name, doc }) => {
   const entry = models[`${doc.apiVersion} ${doc.kind}`];
-  if (!entry) return { name, ok: false, errors: [`no Kyverno model for ${doc.apiVersion} ${doc.kind}`] };
+  if (!entry) return { name, ok: false, errors: [`no model for ${doc.apiVersion} ${doc.kind}`] };
   const [Model, root] = entry;
   const errors = [];
   try {
