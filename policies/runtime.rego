@@ -93,7 +93,7 @@ deny contains finding if {
 #   id: RUN-007
 #   severity: deny
 deny contains finding if {
-	some name, value in object.get(input, "settings", {})
+	some name, value in field(["settings"], {})
 	host := url_host(value)
 	not egress_allows(host)
 	finding := {
@@ -106,7 +106,7 @@ deny contains finding if {
 
 # Does the app's own egress list (`api.acme.corp`, `*.acme.corp`) cover a host?
 egress_allows(host) if {
-	some pattern in object.get(object.get(input, "runtime", {}), "egress", [])
+	some pattern in field(["runtime", "egress"], [])
 	host_matches(pattern, host)
 }
 

@@ -75,8 +75,16 @@ test_run_007_ignores_settings_that_are_not_urls if {
 	not "RUN-007" in deny_ids(m)
 }
 
-test_run_007_allows_apps_without_settings_or_runtime if {
+test_run_007_quiet_with_settings_or_runtime_absent if {
 	not "RUN-007" in deny_ids(json.remove(proto, ["runtime"]))
+	not "RUN-007" in deny_ids(json.remove(proto, ["settings"]))
+	not "RUN-007" in deny_ids(object.union(proto, {"settings": null}))
+}
+
+test_run_007_denies_with_runtime_or_egress_null if {
+	m := object.union(proto, {"settings": {"DOWNSTREAM_URL": "https://api.acme.corp/events"}})
+	"RUN-007" in deny_ids(object.union(m, {"runtime": null}))
+	"RUN-007" in deny_ids(with_in(m, "runtime", {"egress": null}))
 }
 
 test_run_007_denies_a_url_host_outside_egress if {

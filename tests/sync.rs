@@ -616,7 +616,7 @@ fn policy_denials_are_warnings() {
     let e = err(&a);
     assert!(
         e.contains(
-            "warning: AUTH-001 a internal app must sign users in with SSO\n --> ./app.yaml:3:17"
+            "warning: AUTH-001 a internal app must sign users in with SSO\n --> ./app.yaml:1:5"
         ),
         "{e}"
     );
@@ -633,5 +633,5 @@ fn policy_denials_are_warnings() {
         .code(0);
     let v: serde_json::Value = serde_json::from_str(&out(&a)).expect("json");
     assert_eq!(v["policy_denials"][0]["severity"], "warning");
-    assert_eq!(v["policy_denials"][0]["line"], 3);
+    assert_eq!(v["policy_denials"][0]["line"], 1);
 }
