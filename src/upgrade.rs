@@ -780,7 +780,8 @@ fn upgrade_inner(
         })
         .collect::<serde_json::Map<_, _>>()
         .into();
-    record["manifest"] = crate::scaffold::sha256(loaded.source.as_written(&new_yaml).as_bytes()).into();
+    record["manifest"] =
+        crate::scaffold::sha256(loaded.source.as_written(&new_yaml).as_bytes()).into();
     // What the new version's code needs: `levee validate` holds app.yaml to it from now on.
     let declared = source.settings(id, to)?;
     record[crate::template_settings::RECORD_KEY] =

@@ -1624,7 +1624,7 @@ fn settings_are_refused_with_the_flag_and_nothing_is_written() {
         (
             vec!["--setting", "DOWNSTREAM_URL=a\u{202E}b"],
             2,
-            "  --setting: the value contains U+202E, a control or invisible character",
+            "  --setting: this value contains a Unicode bidirectional override (U+202E, character 2)",
         ),
         (
             vec!["--setting", url, "--setting", url],
