@@ -56,7 +56,14 @@ pub fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
             ui.out(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
         }
         Format::Text => {
-            let mut text = format!("{} {} ({})\n", pack.meta.name, pack.version, pack.origin);
+            // Names and descriptions come from the pack, which may be anyone's.
+            use crate::text::Shown;
+            let mut text = format!(
+                "{} {} ({})\n",
+                Shown(&pack.meta.name),
+                pack.version,
+                Shown(&pack.origin.to_string())
+            );
             if pack.templates.is_empty() {
                 text.push_str("  (no templates)\n");
             }
@@ -64,10 +71,10 @@ pub fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
             for t in &pack.templates {
                 text.push_str(&format!(
                     "  {:<width$}  {:<9} {:<6}  {}\n",
-                    t.id,
+                    Shown(&t.id).to_string(),
                     t.meta.kind.as_str(),
                     t.meta.stack.as_str(),
-                    t.meta.description
+                    Shown(&t.meta.description)
                 ));
             }
             ui.out(&text)?;
