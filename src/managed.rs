@@ -231,9 +231,7 @@ pub fn hash(content: &[u8]) -> String {
     let digest = Sha256::digest(content);
     let mut s = String::with_capacity(71);
     s.push_str("sha256:");
-    for b in digest {
-        s.push_str(&format!("{b:02x}"));
-    }
+    s.push_str(&crate::text::hex(&digest));
     s
 }
 

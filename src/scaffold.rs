@@ -299,10 +299,7 @@ fn reserved(path: &str) -> bool {
 }
 
 pub fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::text::hex(&Sha256::digest(bytes))
 }
 
 /// Renders everything for a new app. `manifest.template` is set from the pack here.

@@ -140,7 +140,7 @@ fn collect<'a>(list: Option<&'a Value>, out: &mut Vec<&'a Value>) {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::text::hex(bytes)
 }
 
 #[cfg(test)]
