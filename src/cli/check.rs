@@ -196,6 +196,9 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
 /// A worker's policy engines, by org config file (`None`: the built-in org) or bundle.
 type Engines = HashMap<Option<PathBuf>, Evaluator>;
 
+/// An org config as read, shared by the workers.
+type SharedOrg = Arc<(org::Org, org::OrgSource)>;
+
 /// What every worker shares: the arguments, the org configs read so far (`None` for one that
 /// failed to load: the worker that needs it reads it again, for the error), and which ones
 /// `-v` has named.
@@ -204,17 +207,13 @@ struct Gate<'a> {
     args: &'a CheckArgs,
     ui: &'a Ui,
     clock: Clock,
-    orgs: Mutex<HashMap<Option<PathBuf>, Option<Arc<(org::Org, org::OrgSource)>>>>,
+    orgs: Mutex<HashMap<Option<PathBuf>, Option<SharedOrg>>>,
     announced: Mutex<HashSet<Option<PathBuf>>>,
 }
 
 impl Gate<'_> {
     /// The org config for `key`, read once per process.
-    fn org(
-        &self,
-        key: &Option<PathBuf>,
-        file: &Path,
-    ) -> anyhow::Result<Arc<(org::Org, org::OrgSource)>> {
+    fn org(&self, key: &Option<PathBuf>, file: &Path) -> anyhow::Result<SharedOrg> {
         let mut orgs = self
             .orgs
             .lock()
