@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use levee::manifest::{Ci, Classification, Manifest, Stack, Tier};
-use levee::org::Org;
-use levee::pipeline::{self, InstallMethod};
-use levee::plan;
+use levee::generate::pipeline::{self, InstallMethod};
+use levee::generate::plan;
+use levee::model::manifest::{Ci, Classification, Manifest, Stack, Tier};
+use levee::model::org::Org;
 use serde_json::Value;
 
 fn manifest(c: Classification, t: Tier, stack: Stack, ci: Ci) -> Manifest {
@@ -134,7 +134,7 @@ fn snapshot_per_plan() {
                 let mut joined = String::new();
                 let upgrade = pipeline::render_upgrade(&m, &org, &p, *ci)
                     .expect("render")
-                    .map(|text| (levee::upgrade_job::GITHUB_PATH, text));
+                    .map(|text| (levee::model::upgrade_job::GITHUB_PATH, text));
                 for (path, text) in [
                     (
                         pipeline::path(*ci),
@@ -555,7 +555,7 @@ fn github_upgrade_workflow_shape() {
         let custom = name == "upgrade-custom-upgrade";
         let doc = yaml(&text);
         let cron = doc["on"]["schedule"][0]["cron"].as_str().expect("cron");
-        let expected = levee::upgrade_job::cron(
+        let expected = levee::model::upgrade_job::cron(
             if custom { "30 6 * * 1-5" } else { "weekly" },
             "expense-tracker",
         );

@@ -2,11 +2,11 @@
 
 use clap::{Args, ValueEnum};
 
-use crate::document::Checked;
-use crate::exit::ExitStatus;
-use crate::manifest::Manifest;
-use crate::org::Org;
-use crate::ui::Ui;
+use crate::load::document::Checked;
+use crate::model::manifest::Manifest;
+use crate::model::org::Org;
+use crate::support::exit::ExitStatus;
+use crate::support::ui::Ui;
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
@@ -29,7 +29,7 @@ pub fn run(args: &SchemaArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let schema = match args.which {
         Which::Manifest => Manifest::schema(),
         Which::Org => Org::schema(),
-        Which::Catalog => &crate::schema::generate::<crate::catalog::Entry>(),
+        Which::Catalog => &crate::load::schema::generate::<crate::catalog::Entry>(),
     };
     ui.out(&format!("{}\n", serde_json::to_string_pretty(schema)?))?;
     Ok(ExitStatus::Success)

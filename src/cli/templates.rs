@@ -3,9 +3,9 @@
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::exit::{ExitStatus, UsageError};
-use crate::pack;
-use crate::ui::{Format, Ui};
+use crate::scaffold::pack;
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct TemplatesArgs {
@@ -57,7 +57,7 @@ pub fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
         }
         Format::Text => {
             // Names and descriptions come from the pack, which may be anyone's.
-            use crate::text::Shown;
+            use crate::support::text::Shown;
             let mut text = format!(
                 "{} {} ({})\n",
                 Shown(&pack.meta.name),

@@ -270,7 +270,7 @@ pub(crate) fn integrity(s: &str) -> Vec<Hash> {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(b64.split('?').next()?)
                 .ok()?;
-            Hash::hex(alg, &crate::text::hex(&bytes))
+            Hash::hex(alg, &crate::support::text::hex(&bytes))
         })
         .collect()
 }
