@@ -217,7 +217,8 @@ bench_new() {
   build_release
   setup_peers
   local tid=webhook-node ref="$WORK/new-ref" files
-  local args=(--no-input --template "$tid" --name bench-app --owner bench@acme.corp --classification internal --sso-group g)
+  local args=(--no-input --template "$tid" --name bench-app --owner bench@acme.corp --classification internal --sso-group g
+    --setting DOWNSTREAM_URL=https://api.payments.example.com/events)
   rm -rf "$ref" && "$LEVEE" new "$ref" "${args[@]}" >/dev/null
   files=$(find "$ref" -type f | wc -l)
   "$PEER_PY" "$ROOT/scripts/bench-templates.py" "$ref" bench-app "$WORK/copier-tpl" "$WORK/cc-tpl" >/dev/null
@@ -315,8 +316,10 @@ bench_check() {
     # The bundle: a confidential app's policy/ (every module, sensitive.rego included).
     local bapp="$WORK/bundle-app"
     rm -rf "$bapp" && mkdir -p "$bapp" && cp "$corpus/clean-confidential-sandbox.yaml" "$bapp/app.yaml"
-    "$LEVEE" --org "$org" sync "$bapp" >/dev/null
+    # sync writes the bundle and exits 1 on the app's own denial (it expired: the corpus is dated).
+    "$LEVEE" --org "$org" sync "$bapp" >/dev/null 2>&1 || true
     local bundle="$bapp/policy"
+    [[ -f "$bundle/.manifest" ]] || { echo "error: levee sync wrote no bundle in $bundle" >&2; exit 2; }
     # The reference OPA's request: the same bundle and manifests, the same day.
     local now_ns=$(( $(date -u -d 2026-03-01 +%s) * 1000000000 ))
     "$PEER_PY" - "$bundle" "$now_ns" "$WORK/opa-one.json" "$WORK/opa-1000.json" "$one" $manifests <<'PY2'
@@ -327,12 +330,22 @@ def req(ps):
 json.dump(req([one]), open(one_out, "w"))
 json.dump(req(paths), open(all_out, "w"))
 PY2
-    # Both engines give the same verdicts on what is timed (the test suite checks this in depth).
-    local ld od
-    ld=$("$LEVEE" --org "$org" check --today 2026-03-01 --bundle "$bundle" --format json $manifests | python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["deny"])' || true)
-    od=$("$PEER_PY" "$ROOT/scripts/opa-oracle.py" < "$WORK/opa-1000.json" | python3 -c 'import json,sys; print(sum(len(r.get("deny", [])) for r in json.load(sys.stdin)["jobs"][0]["results"]))')
-    echo "bench_check: denials over the 1,000 manifests: levee $ld, reference OPA $od"
-    [[ "$ld" == "$od" ]] || { echo "error: levee and the reference OPA disagree" >&2; exit 2; }
+    # Both engines give the same denials on every manifest levee finds valid (an invalid one is
+    # reported as such by levee and never evaluated; OPA evaluates whatever it is given).
+    "$LEVEE" --org "$org" check --today 2026-03-01 --bundle "$bundle" --format json $manifests > "$WORK/levee-check.json" || true
+    "$PEER_PY" "$ROOT/scripts/opa-oracle.py" < "$WORK/opa-1000.json" > "$WORK/opa-check.json"
+    python3 - "$WORK/levee-check.json" "$WORK/opa-check.json" <<'PY2'
+import json, sys
+levee = json.load(open(sys.argv[1]))["apps"]
+opa = json.load(open(sys.argv[2]))["jobs"][0]["results"]
+valid = [(l, o) for l, o in zip(levee, opa) if l["valid"]]
+ids = lambda fs: sorted(f["id"] for f in fs if f.get("level", "deny") == "deny")
+differ = [l["path"] for l, o in valid if ids(l["findings"]) != ids(o.get("deny", []))]
+print(f"bench_check: {len(valid)} of {len(levee)} manifests valid; denials: levee "
+      f"{sum(len(ids(l['findings'])) for l, _ in valid)}, reference OPA {sum(len(o.get('deny', [])) for _, o in valid)}")
+if differ:
+    sys.exit(f"error: levee and the reference OPA disagree on {differ[:5]}")
+PY2
     hyperfine -N -i --warmup 10 --runs "${CHECK_RUNS:-100}" --export-json "$WORK/check1.json" \
         -n "levee check (one manifest)" "$LEVEE --org $org check --today 2026-03-01 $one" >/dev/null
     record "levee check, one manifest" "< 4 ms" "$WORK/check1.json"
