@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod clock;
+pub mod declarations;
 pub mod diag;
 pub mod document;
 pub mod edit;

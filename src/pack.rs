@@ -49,6 +49,13 @@ pub struct PackMeta {
     pub version: String,
     #[serde(default)]
     pub description: String,
+    /// The kinds of app the pack's templates are (`scheduled-job: {description: …}`), beyond or
+    /// instead of the built-in pack's ([`crate::declarations`]).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub kinds: IndexMap<String, crate::declarations::KindSpec>,
+    /// The language stacks of the pack's templates (`go: {description, image, build, …}`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub stacks: IndexMap<String, crate::declarations::StackSpec>,
 }
 
 /// `template.yaml`.
@@ -219,6 +226,8 @@ pub struct Pack {
     pub version: semver::Version,
     pub origin: Origin,
     pub templates: Vec<Template>,
+    /// The kinds and stacks the pack declares, over the built-in pack's.
+    pub declared: crate::declarations::Declarations,
     tree: Tree,
 }
 
@@ -345,6 +354,17 @@ fn finish(tree: Tree, origin: Origin) -> Result<Pack, PackError> {
         file: "pack.yaml".into(),
         message: format!("`version: {}` is not a semver version: {e}", meta.version),
     })?;
+    let own = crate::declarations::Declarations {
+        kinds: meta.kinds.clone(),
+        stacks: meta.stacks.clone(),
+    };
+    if let Some(p) = own.problem() {
+        return Err(PackError::Invalid {
+            file: "pack.yaml".into(),
+            message: p.to_string(),
+        });
+    }
+    let declared = crate::declarations::Declarations::over_builtin(&own);
     let mut templates = Vec::new();
     for id in tree.dirs()? {
         if id.starts_with('_') || id.starts_with('.') {
@@ -361,6 +381,20 @@ fn finish(tree: Tree, origin: Origin) -> Result<Pack, PackError> {
         }
         let meta: TemplateMeta = parse_yaml(&tree, &file)?;
         check_settings(&file, &meta)?;
+        for (what, name, names) in [
+            ("kind", meta.kind.as_str(), declared.kind_names()),
+            ("stack", meta.stack.as_str(), declared.stack_names()),
+        ] {
+            if !names.iter().any(|n| n == name) {
+                return Err(PackError::Invalid {
+                    file,
+                    message: format!(
+                        "`{what}: {name}` is not a {what} the pack declares (it has: {}); declare it in pack.yaml `{what}s:`",
+                        names.join(", ")
+                    ),
+                });
+            }
+        }
         for layer in &meta.include {
             if !is_plain_name(layer) || !tree.is_dir(&format!("{layer}/files")) {
                 return Err(PackError::Invalid {
@@ -377,6 +411,7 @@ fn finish(tree: Tree, origin: Origin) -> Result<Pack, PackError> {
         version,
         origin,
         templates,
+        declared,
         tree,
     })
 }
@@ -652,11 +687,40 @@ impl Pack {
     }
 
     /// The templates for a kind and stack.
-    pub fn find(&self, kind: Option<Kind>, stack: Option<Stack>) -> Vec<&Template> {
+    pub fn find(&self, kind: Option<&Kind>, stack: Option<&Stack>) -> Vec<&Template> {
         self.templates
             .iter()
-            .filter(|t| kind.is_none_or(|k| t.meta.kind == k))
-            .filter(|t| stack.is_none_or(|s| t.meta.stack == s))
+            .filter(|t| kind.is_none_or(|k| t.meta.kind == *k))
+            .filter(|t| stack.is_none_or(|s| t.meta.stack == *s))
+            .collect()
+    }
+
+    /// The declarations `levee new` records in an app made from this pack: none for the built-in
+    /// pack (its apps follow the running levee's), the pack's own otherwise.
+    pub fn own_declarations(&self) -> Option<crate::declarations::Declarations> {
+        (self.origin != Origin::Builtin).then(|| crate::declarations::Declarations {
+            kinds: self.meta.kinds.clone(),
+            stacks: self.meta.stacks.clone(),
+        })
+    }
+
+    /// The kinds the pack's templates are, in declaration order, with their declarations.
+    pub fn kinds_offered(&self) -> Vec<(&str, &crate::declarations::KindSpec)> {
+        self.declared
+            .kinds
+            .iter()
+            .filter(|(k, _)| self.templates.iter().any(|t| t.meta.kind.as_str() == *k))
+            .map(|(k, v)| (k.as_str(), v))
+            .collect()
+    }
+
+    /// The stacks the pack's templates use, in declaration order, with their declarations.
+    pub fn stacks_offered(&self) -> Vec<(&str, &crate::declarations::StackSpec)> {
+        self.declared
+            .stacks
+            .iter()
+            .filter(|(k, _)| self.templates.iter().any(|t| t.meta.stack.as_str() == *k))
+            .map(|(k, v)| (k.as_str(), v))
             .collect()
     }
 

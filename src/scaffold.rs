@@ -132,7 +132,11 @@ pub fn render_app_yaml(m: &Manifest, org: &Org) -> Result<String, ScaffoldError>
             message: e.to_string(),
         })?;
     let text = squeeze_blank_lines(&text);
-    match document::parse_str::<Manifest>(Path::new(manifest::FILE_NAME), &text) {
+    let context = document::Context {
+        declared: m.declared.0.as_deref(),
+        ..Default::default()
+    };
+    match document::parse_str_with::<Manifest>(Path::new(manifest::FILE_NAME), &text, context) {
         Ok(loaded) if loaded.value == *m => Ok(text),
         Ok(loaded) => Err(ScaffoldError::Manifest(format!(
             "it reads back differently (a levee bug):\nwritten: {m:?}\nread:    {:?}",
@@ -274,6 +278,10 @@ pub struct Record {
     pub managed: BTreeMap<String, String>,
     pub manifest: String,
     pub template_settings: indexmap::IndexMap<String, crate::pack::SettingSpec>,
+    /// The kinds and stacks the pack declares, for an app not made from the built-in pack
+    /// ([`crate::declarations`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pack_declarations: Option<crate::declarations::Declarations>,
 }
 
 /// The pack a render came from.
@@ -318,6 +326,8 @@ pub fn plan(
         source: Some(pack.origin.to_string()),
     });
     add_template_needs(&mut manifest, template, org);
+    // The pack's kinds and stacks: the pipeline runs the stack's build steps.
+    manifest.declared = crate::manifest::Declared::of(pack.declared.clone());
     let app_yaml = render_app_yaml(&manifest, org)?;
     let ctx = context(&manifest, org);
     let env = render::environment();
@@ -376,6 +386,7 @@ pub fn plan(
         managed: record_managed,
         manifest: sha256(app_yaml.as_bytes()),
         template_settings: template.meta.settings.clone(),
+        pack_declarations: pack.own_declarations(),
     };
     // `levee sync`'s record of what it generated, so the new app starts without drift.
     let managed_record = crate::managed::Record {

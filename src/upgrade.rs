@@ -43,6 +43,12 @@ pub trait TemplateSource: Sync {
         template: &str,
         version: &str,
     ) -> anyhow::Result<indexmap::IndexMap<String, crate::pack::SettingSpec>>;
+    /// The kinds and stacks the pack declares at `version` that an app records
+    /// ([`crate::pack::Pack::own_declarations`]): `None` for the built-in pack.
+    fn declarations(
+        &self,
+        version: &str,
+    ) -> anyhow::Result<Option<crate::declarations::Declarations>>;
 }
 
 /// A pack source that serves several versions, prepared once per run: the built-in pack (the
@@ -193,6 +199,13 @@ impl TemplateSource for PackVersions {
     ) -> anyhow::Result<indexmap::IndexMap<String, crate::pack::SettingSpec>> {
         let loaded = self.version(version)?;
         Ok(loaded.pack.template(template)?.meta.settings.clone())
+    }
+
+    fn declarations(
+        &self,
+        version: &str,
+    ) -> anyhow::Result<Option<crate::declarations::Declarations>> {
+        Ok(self.version(version)?.pack.own_declarations())
     }
 
     fn describe(&self, version: &str) -> anyhow::Result<(String, String)> {
@@ -640,6 +653,12 @@ fn upgrade_inner(
         recorded.template.source.clone(),
     );
     set_template(&mut theirs_manifest, id, to, Some(new_source.clone()));
+    // The new version's kinds and stacks: its build steps are what the pipeline runs from now on.
+    let own_declared = source.declarations(to)?;
+    theirs_manifest.declared = match &own_declared {
+        Some(own) => crate::manifest::Declared::of(crate::declarations::Declarations::over_builtin(own)),
+        None => crate::manifest::Declared::default(),
+    };
 
     let base = source.render(id, from, &base_manifest, &org)?;
     let theirs = source.render(id, to, &theirs_manifest, &org)?;
@@ -661,7 +680,11 @@ fn upgrade_inner(
     }
     let new_yaml = crate::edit::apply(&old_yaml, &edits)
         .map_err(|e| anyhow::anyhow!("cannot update `template` in app.yaml: {e}"))?;
-    match crate::document::parse_str::<Manifest>(&app_yaml_path, &new_yaml) {
+    let context = crate::document::Context {
+        declared: theirs_manifest.declared.0.as_deref(),
+        ..Default::default()
+    };
+    match crate::document::parse_str_with::<Manifest>(&app_yaml_path, &new_yaml, context) {
         Ok(l) if l.value == theirs_manifest => {}
         _ => anyhow::bail!("updating `template` in app.yaml changed its meaning (a levee bug)"),
     }
@@ -762,6 +785,13 @@ fn upgrade_inner(
     let declared = source.settings(id, to)?;
     record[crate::template_settings::RECORD_KEY] =
         crate::template_settings::record_value(&declared);
+    match (&own_declared, record.as_object_mut()) {
+        (Some(own), _) => record[crate::declarations::RECORD_KEY] = serde_json::to_value(own)?,
+        (None, Some(o)) => {
+            o.remove(crate::declarations::RECORD_KEY);
+        }
+        (None, None) => {}
+    }
     let unmet: Vec<&String> = declared
         .iter()
         .filter(|(name, spec)| spec.required && !theirs_manifest.settings.contains_key(*name))

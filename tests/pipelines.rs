@@ -71,13 +71,13 @@ fn all_pipelines() -> Vec<(String, Ci, String)> {
         let m = manifest(
             Classification::Restricted,
             Tier::Production,
-            Stack::Python,
+            Stack::from("python"),
             *ci,
         );
         push("image-install".into(), &m, &variant, *ci);
         push("custom-upgrade".into(), &m, &upgrade_variant(), *ci);
         push("no-upgrade".into(), &m, &off, *ci);
-        let m = manifest(Classification::Internal, Tier::Prototype, Stack::Node, *ci);
+        let m = manifest(Classification::Internal, Tier::Prototype, Stack::from("node"), *ci);
         push("image-install-prototype".into(), &m, &variant, *ci);
     }
     out
@@ -129,7 +129,7 @@ fn snapshot_per_plan() {
     for c in Classification::ALL {
         for t in Tier::ALL {
             for ci in Ci::ALL {
-                let m = manifest(*c, *t, Stack::Node, *ci);
+                let m = manifest(*c, *t, Stack::from("node"), *ci);
                 let p = plan::for_manifest(&m, &org);
                 let mut joined = String::new();
                 let upgrade = pipeline::render_upgrade(&m, &org, &p, *ci)
@@ -514,7 +514,7 @@ fn prototype_sbom_absent_full_gate_sbom_kept() {
         &manifest(
             Classification::Internal,
             Tier::Prototype,
-            Stack::Node,
+            Stack::from("node"),
             Ci::Gitlab,
         ),
         &org,
@@ -525,7 +525,7 @@ fn prototype_sbom_absent_full_gate_sbom_kept() {
         &manifest(
             Classification::Internal,
             Tier::Sandbox,
-            Stack::Node,
+            Stack::from("node"),
             Ci::Gitlab,
         ),
         &org,
@@ -701,7 +701,7 @@ fn the_upgrade_can_be_turned_off() {
     let m = manifest(
         Classification::Internal,
         Tier::Sandbox,
-        Stack::Node,
+        Stack::from("node"),
         Ci::Github,
     );
     assert_eq!(render_upgrade(&m, &org, Ci::Github), None);
@@ -731,7 +731,7 @@ fn the_upgrade_workflow_quotes_the_default_branch() {
     let m = manifest(
         Classification::Internal,
         Tier::Sandbox,
-        Stack::Node,
+        Stack::from("node"),
         Ci::Github,
     );
     let text = render_upgrade(&m, &org, Ci::Github).expect("on");

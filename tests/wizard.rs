@@ -517,7 +517,7 @@ fn the_org_config_decides_the_choices_not_the_wizard() {
         let given = Given::from(&Answers {
             name: Some("x-app".into()),
             owner: Some("a@acme.corp".into()),
-            kind: Some(levee::manifest::Kind::Form),
+            kind: Some(levee::manifest::Kind::from("form")),
             classification: Some(Classification::Internal),
             ..Answers::default()
         });
@@ -593,7 +593,7 @@ fn given_answers_are_not_asked_unless_the_policy_refuses_them() {
     let given = Given::from(&Answers {
         name: Some("expense-form".into()),
         owner: Some("jane@gmail.com".into()),
-        kind: Some(levee::manifest::Kind::Form),
+        kind: Some(levee::manifest::Kind::from("form")),
         classification: Some(Classification::Internal),
         ..Answers::default()
     });
@@ -628,7 +628,7 @@ fn without_a_prompt_every_problem_is_reported_at_once() {
     let (org, pack) = (acme(), basic());
     let given = Given::from(&Answers {
         name: Some("prod-app".into()),
-        kind: Some(levee::manifest::Kind::Form),
+        kind: Some(levee::manifest::Kind::from("form")),
         tier: Some(Tier::Production),
         classification: Some(Classification::Internal),
         datasets: Some(vec![levee::manifest::DataAccess {
@@ -687,7 +687,7 @@ fn the_final_gate_reads_the_manifest_with_what_the_template_adds() {
     let given = Given::from(&Answers {
         name: Some("gated".into()),
         owner: Some("a@acme.corp".into()),
-        kind: Some(levee::manifest::Kind::Form),
+        kind: Some(levee::manifest::Kind::from("form")),
         classification: Some(Classification::Internal),
         ..Answers::default()
     });
@@ -715,7 +715,7 @@ fn a_late_refusal_resumes_at_the_refused_questions_only() {
         name: Some("prod-app".into()),
         description: Some("Payroll questions, answered".into()),
         owner: Some("jane@acme.corp".into()),
-        kind: Some(levee::manifest::Kind::Form),
+        kind: Some(levee::manifest::Kind::from("form")),
         classification: Some(Classification::Internal),
         tier: Some(Tier::Production),
         sso_groups: Some(vec!["payroll-approvers".into()]),

@@ -12,7 +12,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::Entry;
-use crate::manifest::{Kind, Manifest, Tier};
+use crate::manifest::{Manifest, Tier};
 use crate::org::Org;
 
 /// The annotation prefix.
@@ -39,7 +39,7 @@ struct Metadata {
 #[derive(Debug, Serialize)]
 struct Spec {
     #[serde(rename = "type")]
-    kind: &'static str,
+    kind: String,
     lifecycle: &'static str,
     owner: String,
 }
@@ -112,23 +112,30 @@ fn component(e: &Entry, org: Option<&Org>) -> Component {
         ann.insert("backstage.io/source-location".into(), loc);
     }
     let mut tags = vec!["levee".to_string()];
-    tags.extend(e.kind.map(|k| k.to_string()));
-    tags.extend(e.stack.map(|s| s.to_string()));
+    tags.extend(e.kind.as_ref().map(|k| k.to_string()));
+    tags.extend(e.stack.as_ref().map(|s| s.to_string()));
+    if let Some(spec) = &e.kind_spec {
+        put_kind(&mut ann, &spec.description);
+    }
     Component {
         api_version: "backstage.io/v1alpha1",
         kind: "Component",
         metadata: Metadata {
             name: e.id.clone(),
-            description: e.description.clone(),
+            // The app's own words, else what its kind is (the pack's description of the kind).
+            description: e
+                .description
+                .clone()
+                .or_else(|| e.kind_spec.as_ref().map(|k| k.description.clone())),
             annotations: ann,
             tags,
         },
         spec: Spec {
-            kind: match e.kind {
-                Some(Kind::Webhook) => "service",
-                Some(Kind::Dashboard | Kind::Form) => "website",
-                None => "service",
-            },
+            kind: e
+                .kind_spec
+                .as_ref()
+                .and_then(|k| k.backstage_type.clone())
+                .unwrap_or_else(|| "service".into()),
             lifecycle: if e.deprovisioned.is_some() {
                 "deprecated"
             } else {
@@ -140,6 +147,11 @@ fn component(e: &Entry, org: Option<&Org>) -> Component {
             owner: owner_ref(e),
         },
     }
+}
+
+/// `levee.dev/kind-description`: what the app's kind is, in its template pack's words.
+fn put_kind(ann: &mut IndexMap<String, String>, description: &str) {
+    ann.insert(format!("{PREFIX}/kind-description"), description.to_string());
 }
 
 /// `group:default/<team>` or `user:default/<local part>`, made a valid Backstage entity name.

@@ -154,6 +154,7 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
         let context = Context {
             today: Some(clock.today()),
             dataset_lookalikes: Some(&lookalikes),
+            declared: None,
         };
         match crate::template_settings::load_with(path, context) {
             Err(LoadError::Invalid { file, diags }) => {

@@ -95,8 +95,8 @@ impl NewArgs {
             description: self.description.clone(),
             owner: self.owner.clone(),
             team: self.team.clone(),
-            kind: self.kind,
-            stack: self.stack,
+            kind: self.kind.clone(),
+            stack: self.stack.clone(),
             classification: self.classification,
             tier: self.tier,
             ci: self.ci,
@@ -251,7 +251,7 @@ fn own_tests(plan: &scaffold::Plan) -> (&'static str, String) {
             .get(p)
             .and_then(|f| std::str::from_utf8(&f.bytes).ok())
     };
-    if plan.manifest.stack == Some(crate::manifest::Stack::Python) {
+    if plan.manifest.stack.as_ref().is_some_and(|s| s.as_str() == "python") {
         let python = text("pyproject.toml")
             .and_then(|t| t.parse::<toml::Table>().ok())
             .and_then(|t| {
