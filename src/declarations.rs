@@ -104,7 +104,8 @@ impl Step {
 pub struct CacheSpec {
     /// The cached directory, relative to the app (`.npm`).
     pub dir: String,
-    /// An environment variable that points the stack's tool at `dir` (`npm_config_cache`).
+    /// An environment variable the build job sets to `dir` as written (relative to the app), for a
+    /// tool that reads its cache directory from it (`npm_config_cache`, `UV_CACHE_DIR`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<String>,
     /// The files whose contents key the cache (one or two: GitLab keys on at most two).
@@ -227,7 +228,9 @@ impl Declarations {
             if stack.build.is_empty() || stack.build.len() > MAX_STEPS {
                 return p(
                     format!("{at}.build"),
-                    format!("declare 1 to {MAX_STEPS} build steps (the pipeline's build job runs them in order)"),
+                    format!(
+                        "declare 1 to {MAX_STEPS} build steps (the pipeline's build job runs them in order)"
+                    ),
                 );
             }
             for (i, step) in stack.build.iter().enumerate() {
@@ -305,7 +308,9 @@ fn text_problem(s: &str, max: usize) -> Option<String> {
         return Some(format!("it is over {max} characters; one short sentence"));
     }
     if s.chars().any(char::is_control) {
-        return Some("it holds a control character (a line break, a tab, an escape); write one line".into());
+        return Some(
+            "it holds a control character (a line break, a tab, an escape); write one line".into(),
+        );
     }
     None
 }
@@ -341,11 +346,22 @@ fn env_problem(env: &str) -> Option<String> {
         ));
     }
     let upper = env.to_ascii_uppercase();
-    let reserved = ["PATH", "HOME", "SHELL", "ENV", "BASH_ENV", "IFS", "NODE_OPTIONS", "PYTHONPATH"];
+    let reserved = [
+        "PATH",
+        "HOME",
+        "SHELL",
+        "ENV",
+        "BASH_ENV",
+        "IFS",
+        "NODE_OPTIONS",
+        "PYTHONPATH",
+    ];
     if reserved.contains(&upper.as_str())
-        || ["LD_", "GITHUB_", "RUNNER_", "CI_", "GITLAB_", "ACTIONS_", "DYLD_", "LEVEE_"]
-            .iter()
-            .any(|p| upper.starts_with(p))
+        || [
+            "LD_", "GITHUB_", "RUNNER_", "CI_", "GITLAB_", "ACTIONS_", "DYLD_", "LEVEE_",
+        ]
+        .iter()
+        .any(|p| upper.starts_with(p))
     {
         return Some(format!(
             "`{env}` is a variable the shell, the runner or levee relies on; name the cache variable of the stack's tool (`GOCACHE`, `npm_config_cache`)"
@@ -359,7 +375,8 @@ fn is_relative_path(p: &str) -> bool {
         && p.len() <= 200
         && !p.starts_with('/')
         && !p.starts_with('-')
-        && p.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && p.split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
         && p.bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'/'))
 }
@@ -367,9 +384,7 @@ fn is_relative_path(p: &str) -> bool {
 fn is_image(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 300
-        && s.bytes()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.bytes().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && s.bytes().all(|c| {
             c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'/' | b':' | b'@')
         })
@@ -438,7 +453,10 @@ mod tests {
     #[test]
     fn steps_are_checked() {
         assert_eq!(go("go test ./...").problem(), None);
-        assert_eq!(go("'go test ./... | tee out.txt && echo done'").problem(), None);
+        assert_eq!(
+            go("'go test ./... | tee out.txt && echo done'").problem(),
+            None
+        );
         let p = go("'echo ${{ github.token }}'").problem().expect("refused");
         assert_eq!(p.at, "stacks.go.build[0]");
         assert!(p.message.contains("${{"), "{p}");
@@ -449,10 +467,8 @@ mod tests {
 
     #[test]
     fn names_and_paths_are_checked() {
-        let d: Declarations = serde_norway::from_str(
-            "kinds:\n  Scheduled_Job: {description: x}\n",
-        )
-        .expect("declarations");
+        let d: Declarations = serde_norway::from_str("kinds:\n  Scheduled_Job: {description: x}\n")
+            .expect("declarations");
         assert_eq!(d.problem().expect("refused").at, "kinds.Scheduled_Job");
         let d: Declarations = serde_norway::from_str(
             "stacks:\n  go:\n    description: Go\n    image: golang:1.25\n    build: [go test]\n    cache: {dir: ../../home, key: [go.sum]}\n",

@@ -540,12 +540,16 @@ struct CacheView {
 /// org config's `ci.images.node` and `ci.images.python` pin the built-in stacks' images.
 fn stack_view(manifest: &Manifest, org: &Org, plan: &Plan) -> Result<StackView, PipelineError> {
     let name = plan.stack.as_str();
-    let spec = manifest.declared.get().stacks.get(name).ok_or_else(|| {
-        PipelineError::UndeclaredStack {
-            stack: name.to_string(),
-            declared: manifest.declared.get().stack_names().join(", "),
-        }
-    })?;
+    let spec =
+        manifest
+            .declared
+            .get()
+            .stacks
+            .get(name)
+            .ok_or_else(|| PipelineError::UndeclaredStack {
+                stack: name.to_string(),
+                declared: manifest.declared.get().stack_names().join(", "),
+            })?;
     let image = match name {
         "node" => org.ci.images.node.clone(),
         "python" => org.ci.images.python.clone(),
@@ -583,10 +587,16 @@ fn yaml_scalar(s: &str) -> String {
         .next()
         .is_some_and(|c| c.is_ascii_alphanumeric() || c == '.' || c == '/')
         && s.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '_' | '-' | '/' | '(' | ')' | '+' | '=' | ',' | '@')
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    ' ' | '.' | '_' | '-' | '/' | '(' | ')' | '+' | '=' | ',' | '@' | ':'
+                )
         })
         && !s.ends_with(' ')
         && !s.contains(" #")
+        && !s.contains(": ")
+        && !s.ends_with(':')
         && serde_norway::from_str::<serde_norway::Value>(s)
             .ok()
             .is_some_and(|v| v.as_str() == Some(s));

@@ -196,7 +196,10 @@ pub fn effective_classification(manifest: &Manifest, org: &Org) -> (Classificati
 /// The plan for a manifest under an org config.
 pub fn for_manifest(manifest: &Manifest, org: &Org) -> Plan {
     let (classification, mut reasons) = effective_classification(manifest, org);
-    let stack = manifest.stack.clone().unwrap_or_else(|| Stack::from("node"));
+    let stack = manifest
+        .stack
+        .clone()
+        .unwrap_or_else(|| Stack::from("node"));
     let mut p = plan(classification, manifest.lifecycle.tier, stack);
     reasons.append(&mut p.reasons);
     p.reasons = reasons;

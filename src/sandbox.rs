@@ -22,9 +22,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::{
-    Classification, Cpu, Manifest, Memory, RuntimeType, SecretProvider, Tier,
-};
+use crate::manifest::{Classification, Cpu, Manifest, Memory, RuntimeType, SecretProvider, Tier};
 use crate::org::{Org, host_matches};
 
 /// The Kubernetes and Kyverno templates (`k8s/` at the crate root).

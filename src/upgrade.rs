@@ -656,7 +656,9 @@ fn upgrade_inner(
     // The new version's kinds and stacks: its build steps are what the pipeline runs from now on.
     let own_declared = source.declarations(to)?;
     theirs_manifest.declared = match &own_declared {
-        Some(own) => crate::manifest::Declared::of(crate::declarations::Declarations::over_builtin(own)),
+        Some(own) => {
+            crate::manifest::Declared::of(crate::declarations::Declarations::over_builtin(own))
+        }
         None => crate::manifest::Declared::default(),
     };
 

@@ -89,8 +89,7 @@ fn manifest() -> impl Strategy<Value = Manifest> {
             // A team is written as the catalog and Kubernetes labels take it.
             option::of("[A-Za-z0-9]{1,10}([-_.][A-Za-z0-9]{1,10}){0,3}"),
             option::of(
-                proptest::sample::select(vec!["dashboard", "form", "webhook"])
-                    .prop_map(Kind::from)
+                proptest::sample::select(vec!["dashboard", "form", "webhook"]).prop_map(Kind::from),
             ),
             option::of(proptest::sample::select(vec!["node", "python"]).prop_map(Stack::from)),
             pick(Classification::ALL),

@@ -151,7 +151,10 @@ fn component(e: &Entry, org: Option<&Org>) -> Component {
 
 /// `levee.dev/kind-description`: what the app's kind is, in its template pack's words.
 fn put_kind(ann: &mut IndexMap<String, String>, description: &str) {
-    ann.insert(format!("{PREFIX}/kind-description"), description.to_string());
+    ann.insert(
+        format!("{PREFIX}/kind-description"),
+        description.to_string(),
+    );
 }
 
 /// `group:default/<team>` or `user:default/<local part>`, made a valid Backstage entity name.

@@ -251,7 +251,12 @@ fn own_tests(plan: &scaffold::Plan) -> (&'static str, String) {
             .get(p)
             .and_then(|f| std::str::from_utf8(&f.bytes).ok())
     };
-    if plan.manifest.stack.as_ref().is_some_and(|s| s.as_str() == "python") {
+    if plan
+        .manifest
+        .stack
+        .as_ref()
+        .is_some_and(|s| s.as_str() == "python")
+    {
         let python = text("pyproject.toml")
             .and_then(|t| t.parse::<toml::Table>().ok())
             .and_then(|t| {

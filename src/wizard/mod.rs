@@ -596,10 +596,14 @@ impl<'a, 'p> Wizard<'a, 'p> {
             declared: Some(&self.setup.pack.declared),
             ..Default::default()
         };
-        document::check_document_with::<Manifest>(Path::new(crate::manifest::FILE_NAME), &d, context)
-            .into_iter()
-            .filter(|d| d.severity == Severity::Error)
-            .collect()
+        document::check_document_with::<Manifest>(
+            Path::new(crate::manifest::FILE_NAME),
+            &d,
+            context,
+        )
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect()
     }
 
     /// The org's policy findings on `doc`, without the values the manifest checks refuse (the

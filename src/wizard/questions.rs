@@ -312,7 +312,12 @@ pub static QUESTIONS: &[Spec] = &[
         unset: "(none)",
         choices: |cx| {
             let offered = cx.setup.pack.kinds_offered();
-            let width = offered.iter().map(|(k, _)| k.len()).max().unwrap_or(0).max(10);
+            let width = offered
+                .iter()
+                .map(|(k, _)| k.len())
+                .max()
+                .unwrap_or(0)
+                .max(10);
             offered
                 .into_iter()
                 .map(|(k, spec)| choice(k, format!("{k:<width$} {}", spec.description)))
@@ -339,15 +344,8 @@ pub static QUESTIONS: &[Spec] = &[
         label: "Language",
         prompt: Words::Fixed("Which language?"),
         help: Words::From(|cx| {
-            let stacks: Vec<String> = cx
-                .stacks()
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            format!(
-                "{}: the starter app is written in it",
-                stacks.join(", ")
-            )
+            let stacks: Vec<String> = cx.stacks().iter().map(|s| s.to_string()).collect();
+            format!("{}: the starter app is written in it", stacks.join(", "))
         }),
         field: "/stack",
         input: Input::Select,
@@ -379,10 +377,12 @@ pub static QUESTIONS: &[Spec] = &[
                 "the template `{}` is a {} template, not {s}",
                 t.id, t.meta.stack
             )),
-            (None, Ok(s)) if cx.setup.pack.find(cx.kind().as_ref(), Some(&s)).is_empty() => Err(format!(
-                "the template pack has no {} template for {s} (`levee templates list` shows what it offers)",
-                cx.kind().map_or("app".to_string(), |k| k.to_string())
-            )),
+            (None, Ok(s)) if cx.setup.pack.find(cx.kind().as_ref(), Some(&s)).is_empty() => {
+                Err(format!(
+                    "the template pack has no {} template for {s} (`levee templates list` shows what it offers)",
+                    cx.kind().map_or("app".to_string(), |k| k.to_string())
+                ))
+            }
             _ => Ok(()),
         },
     },
