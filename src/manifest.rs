@@ -44,10 +44,12 @@ pub struct Manifest {
         length(max = 63)
     )]
     pub team: Option<String>,
-    /// What the app is: a dashboard, a form (approvals), or a webhook integration.
+    /// What the app is: a kind its template pack declares (the built-in pack: a dashboard, a
+    /// form with approvals, or a webhook integration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
-    /// The language stack of the starter app.
+    /// The language stack of the starter app: a stack its template pack declares (the built-in
+    /// pack: node or python).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack: Option<Stack>,
     /// The most sensitive data the app handles.
