@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command that runs every test on a fresh machine.
 #
-# 1. Creates the git-ignored .venv with the pinned external validators (scripts/requirements-validators.txt).
+# 1. Creates the git-ignored .venv with the pinned external validators (scripts/requirements-validators.txt),
+#    and checks the system tools the tests run (git, mkfifo, unshare with user namespaces).
 # 2. Checks formatting (cargo fmt) and lints (cargo clippy, warnings are errors).
 # 3. Runs the whole Rust test suite, whose tests call the validators through LEVEE_VALIDATORS_BIN
 #    (tests/as_deployed.rs builds and starts every starter app as its deploy/ runs it: as root,
@@ -36,6 +37,15 @@ for tool in check-jsonschema actionlint zizmor yamllint kubernetes-validate hado
   [ -x "$LEVEE_VALIDATORS_BIN/$tool" ] || { echo "error: validator $tool is missing from .venv/bin" >&2; exit 1; }
 done
 
+step "system tools the tests run (git, mkfifo, unshare)"
+for tool in git mkfifo unshare; do
+  command -v "$tool" >/dev/null || { echo "error: $tool is missing (the hostile-input and upgrade tests run it)" >&2; exit 1; }
+done
+# The mount-point upgrade test mounts a tmpfs in a private user and mount namespace.
+unshare --user --map-root-user --mount true || {
+  echo "error: unshare cannot create user and mount namespaces here (tests/upgrade_crash.rs needs them; allow unprivileged user namespaces or run as root)" >&2
+  exit 1
+}
 step "reference OPA (.venv, scripts/requirements-opa.txt)"
 # OPA v1.20 as a C library with Python bindings: the oracle the Rego tests compare regorus with
 # (scripts/opa-oracle.py). The wheel declares Python >= 3.14, so pip cannot install it into this

@@ -145,13 +145,19 @@ pub fn render(diags: &[Diagnostic], source: Option<&str>, color: bool) -> String
         Renderer::plain()
     };
     let mut out = String::new();
+    // The file is shown with its control characters replaced byte for byte (offsets stay
+    // right); the message, hint and path quote the user's text, escaped.
+    let source = source.map(crate::text::same_length);
+    let source = source.as_deref();
     for d in diags {
         let level = match d.severity {
             Severity::Error => Level::ERROR,
             Severity::Warning => Level::WARNING,
         };
-        let path = d.path.display().to_string();
-        let mut group = Group::with_title(level.primary_title(&d.message));
+        let path = crate::text::escape_path(&d.path);
+        let message = crate::text::escape(&d.message);
+        let hint = d.hint.as_deref().map(crate::text::escape);
+        let mut group = Group::with_title(level.primary_title(message.as_ref()));
         match (source, d.offset) {
             (Some(src), Some(offset)) if offset <= src.len() && src.is_char_boundary(offset) => {
                 let end = span_end(src, offset, d.len);
@@ -165,8 +171,8 @@ pub fn render(diags: &[Diagnostic], source: Option<&str>, color: bool) -> String
                 group = group.element(annotate_snippets::Origin::path(&path));
             }
         }
-        if let Some(h) = &d.hint {
-            group = group.element(Level::HELP.message(h));
+        if let Some(h) = &hint {
+            group = group.element(Level::HELP.message(h.as_ref()));
         }
         out.push_str(&renderer.render(&[group]));
         out.push('\n');

@@ -4,8 +4,6 @@
 //! the published JSON Schema (every structural problem) and the type's own meaning checks
 //! (every semantic problem) -> the typed value. All problems of a file are reported together.
 
-use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
@@ -20,7 +18,21 @@ use crate::yaml::{self, Document};
 #[derive(Debug, Clone)]
 pub struct Source {
     pub path: PathBuf,
+    /// The text, without a leading byte order mark.
     pub text: String,
+    /// The file started with a UTF-8 byte order mark (kept when levee rewrites it).
+    pub bom: bool,
+}
+
+impl Source {
+    /// `text` as it would be written back to this file (with its byte order mark, if it had one).
+    pub fn as_written(&self, text: &str) -> String {
+        if self.bom {
+            format!("{}{text}", crate::yaml::BOM)
+        } else {
+            text.to_string()
+        }
+    }
 }
 
 /// Names the registered datasets an unusable dataset name looks like.
@@ -111,6 +123,10 @@ pub trait Checked: DeserializeOwned + JsonSchema {
     fn schema() -> &'static Value;
     /// Meaning checks beyond the schema.
     fn check(cx: &mut Checker<'_>);
+    /// JSON pointers of the values that may hold several lines (a shell script): line breaks
+    /// and tabs are allowed there, the other control characters still refused. Every other
+    /// string is one line of printable text (see [`crate::text::forbidden`]).
+    const MULTILINE: &'static [&'static str] = &[];
 }
 
 /// A checked file: the typed value and where it came from.
@@ -150,28 +166,26 @@ pub fn load_with<T: Checked>(path: &Path, context: Context<'_>) -> Result<Loaded
         path: path.to_path_buf(),
         source,
     };
-    let file = fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
-    // Read one byte past the limit so an oversized file is told apart without reading it all.
-    file.take(yaml::MAX_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > yaml::MAX_BYTES {
-        let size = fs::metadata(path)
-            .map(|m| m.len())
-            .unwrap_or(bytes.len() as u64);
-        let diag = Diagnostic::at(
-            path,
-            None,
-            format!(
-                "the file is {size} bytes; levee reads {} files of at most {} bytes",
-                T::NOUN,
-                yaml::MAX_BYTES
-            ),
-        )
-        .hint("a manifest is a few kilobytes: check that this is the file you meant");
-        return Err(invalid(path, String::new(), vec![diag]));
-    }
+    // Regular files only (a named pipe or a device is refused without blocking), and never
+    // more than the limit read: see `crate::input`.
+    let bytes = match crate::input::read(path, yaml::MAX_BYTES) {
+        Ok(b) => b,
+        Err(e) if crate::input::is_too_large(&e) => {
+            let diag = Diagnostic::at(
+                path,
+                None,
+                format!(
+                    "the file is larger than {max} bytes; levee reads {} files of at most {max} \
+                     bytes",
+                    T::NOUN,
+                    max = yaml::MAX_BYTES,
+                ),
+            )
+            .hint("a manifest is a few kilobytes: check that this is the file you meant");
+            return Err(invalid(path, String::new(), vec![diag]));
+        }
+        Err(e) => return Err(io(e)),
+    };
     parse_bytes_with(path, &bytes, context)
 }
 
@@ -192,7 +206,9 @@ fn parse_bytes_with<T: Checked>(
             return Err(invalid(path, lossy, vec![Diagnostic::from_yaml(path, &e)]));
         }
     };
-    parse_str_with(path, text, context)
+    let mut loaded = parse_str_with(path, text, context)?;
+    loaded.source.bom = bytes.starts_with(yaml::BOM.as_bytes());
+    Ok(loaded)
 }
 
 /// Checks text that came from `path`.
@@ -206,6 +222,10 @@ pub fn parse_str_with<T: Checked>(
     text: &str,
     context: Context<'_>,
 ) -> Result<Loaded<T>, LoadError> {
+    let (text, bom) = match text.strip_prefix(yaml::BOM) {
+        Some(rest) => (rest, true),
+        None => (text, false),
+    };
     let doc = match yaml::parse(text) {
         Ok(d) => d,
         Err(e) => {
@@ -226,6 +246,7 @@ pub fn parse_str_with<T: Checked>(
             source: Source {
                 path: path.to_path_buf(),
                 text: text.to_string(),
+                bom,
             },
             doc,
         }),
@@ -266,8 +287,17 @@ pub fn check_document_with<T: Checked>(
         );
         return cx.diags;
     }
+    // A value with a control character gets that one message: the type's own checks would
+    // only restate it less precisely (a team name "not usable as written").
+    let refused = control_characters(path, doc, T::NOUN, T::MULTILINE);
+    let refused_fields: Vec<Option<String>> = refused.iter().map(|d| d.field.clone()).collect();
     T::check(&mut cx);
-    let mut diags = cx.diags;
+    let mut diags = refused;
+    diags.extend(
+        cx.diags
+            .into_iter()
+            .filter(|d| d.field.is_none() || !refused_fields.contains(&d.field)),
+    );
     let covered: Vec<String> = diags.iter().filter_map(|d| d.field.clone()).collect();
     for d in schema::structural(T::validator(), T::schema(), path, doc) {
         let shadowed = d.field.as_ref().is_some_and(|f| {
@@ -284,11 +314,75 @@ pub fn check_document_with<T: Checked>(
     diags
 }
 
+/// Every key and string value of `doc` holding a character levee refuses in user text (see
+/// [`crate::text::forbidden`]), located: it would break the YAML, Kubernetes manifests,
+/// pipelines and READMEs levee generates from it, or act on the terminal or CI log that shows
+/// it. `noun` names the file in the hint (`manifest`, `answers file`); at the JSON pointers in
+/// `multiline`, line breaks and tabs are allowed.
+pub fn control_characters(
+    path: &Path,
+    doc: &Document,
+    noun: &str,
+    multiline: &[&str],
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    walk_strings(&doc.value, String::new(), &mut |text, at, is_key| {
+        let allow_lines = multiline.contains(&at);
+        let found = text.chars().enumerate().find_map(|(i, c)| {
+            let allowed = allow_lines && matches!(c, '\n' | '\t');
+            crate::text::forbidden(c)
+                .filter(|_| !allowed)
+                .map(|why| (i, c, why))
+        });
+        let Some((i, c, why)) = found else { return };
+        let what = if is_key { "key" } else { "value" };
+        let message = format!(
+            "this {what} contains {why} ({}, character {}): `{}`",
+            crate::text::code_point(c),
+            i + 1,
+            crate::text::escape(text)
+        );
+        let hint = format!(
+            "write it as one line of printable text: levee refuses control characters in {noun}s \
+             (they would break the files it generates and act on terminals and CI logs that show \
+             them)"
+        );
+        let d = if is_key {
+            Diagnostic::for_key(path, &doc.spans, at, message)
+        } else {
+            Diagnostic::for_value(path, &doc.spans, at, message)
+        };
+        out.push(d.hint(hint));
+    });
+    out
+}
+
+/// Calls `f(text, pointer, is_key)` for every key and string value.
+fn walk_strings(value: &Value, pointer: String, f: &mut dyn FnMut(&str, &str, bool)) {
+    match value {
+        Value::String(s) => f(s, &pointer, false),
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                walk_strings(v, format!("{pointer}/{i}"), f);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                let child = format!("{pointer}/{}", crate::yaml::escape_pointer(k));
+                f(k, &child, true);
+                walk_strings(v, child, f);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn invalid(path: &Path, text: String, diags: Vec<Diagnostic>) -> LoadError {
     LoadError::Invalid {
         file: Source {
             path: path.to_path_buf(),
             text,
+            bom: false,
         },
         diags,
     }

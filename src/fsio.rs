@@ -11,7 +11,7 @@
 
 use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -63,6 +63,34 @@ pub fn write_atomic_with(path: &Path, bytes: &[u8], options: Options) -> io::Res
     if options.create_parent {
         fs::create_dir_all(dir)?;
     }
+    let staged = stage_in(dir, path, bytes)?;
+    if let Some(pause) = options.pause_before_rename {
+        std::thread::sleep(pause);
+    }
+    staged.commit(options.sync_parent)
+}
+
+/// A file written and flushed to a temporary file beside its target, not yet renamed over it:
+/// the catalog takes its lock between the two. Dropped without [`Staged::commit`], the
+/// temporary file is removed.
+#[derive(Debug)]
+pub struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
+    dir: PathBuf,
+    done: bool,
+}
+
+/// Writes `bytes` to a temporary file beside `path` (whose directory must exist) and flushes it.
+pub fn stage(path: &Path, bytes: &[u8]) -> io::Result<Staged> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    stage_in(dir, path, bytes)
+}
+
+fn stage_in(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<Staged> {
     let name = path
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy());
@@ -71,31 +99,69 @@ pub fn write_atomic_with(path: &Path, bytes: &[u8], options: Options) -> io::Res
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        if let Some(pause) = options.pause_before_rename {
-            std::thread::sleep(pause);
+    let mut staged = Staged {
+        tmp,
+        path: path.to_path_buf(),
+        dir: dir.to_path_buf(),
+        done: true,
+    };
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&staged.tmp)?;
+    staged.done = false;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(staged)
+}
+
+impl Staged {
+    /// Renames the temporary file over the target, then syncs the directory when asked.
+    pub fn commit(mut self, sync_parent: bool) -> io::Result<()> {
+        fs::rename(&self.tmp, &self.path)?;
+        self.done = true;
+        if sync_parent {
+            sync_dir(&self.dir);
         }
-        fs::rename(&tmp, path)
-    })();
-    match result {
-        Ok(()) => {
-            if options.sync_parent {
-                sync_dir(dir);
-            }
-            Ok(())
-        }
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            Err(e)
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// Removes the temporary files a crashed writer left in `dir` (`.NAME.PID.N.tmp`, as
+/// [`write_atomic`] names them) that are older than `age`: a writer holds its temporary file for
+/// milliseconds. Returns how many were removed.
+pub fn remove_stale_temporaries(dir: &Path, age: Duration) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with('.') && name.ends_with(".tmp")) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|d| d > age);
+        if old && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// Syncs a directory so a rename survives a power cut (best effort: not every platform can).

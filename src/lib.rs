@@ -4,6 +4,7 @@
 //! the catalog entry and the app's lifecycle. The binary (`src/main.rs`) only parses arguments and
 //! maps the outcome to an exit code; everything else lives here, callable from tests.
 
+pub mod appdir;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
@@ -13,6 +14,7 @@ pub mod document;
 pub mod edit;
 pub mod exit;
 pub mod fsio;
+pub mod input;
 pub mod lifecycle;
 pub mod managed;
 pub mod manifest;
@@ -29,6 +31,7 @@ pub mod scaffold;
 pub mod schema;
 pub mod settings;
 pub mod template_settings;
+pub mod text;
 pub mod ui;
 pub mod upgrade;
 pub mod upgrade_job;

@@ -297,9 +297,13 @@ enum JsonMetrics {
     },
 }
 
+/// The largest metrics file read (a row is about 100 bytes: room for a few hundred thousand apps).
+pub const MAX_METRICS_BYTES: u64 = 32 << 20;
+
 /// Reads a metrics file (CSV or JSON, by extension, else by content) into usage per app id.
 pub fn read_metrics(path: &Path, today: Date) -> Result<HashMap<String, Usage>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = crate::input::read(path, MAX_METRICS_BYTES)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let looks_json = ext.eq_ignore_ascii_case("json")
         || (!ext.eq_ignore_ascii_case("csv")

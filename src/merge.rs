@@ -39,6 +39,8 @@ pub fn merge3(base: &str, ours: &str, theirs: &str, theirs_label: &str) -> Merge
 
     let mut out = String::with_capacity(ours.len().max(theirs.len()));
     let mut conflicts = 0;
+    // Markers end their lines the way the user's file does (a CRLF file stays CRLF).
+    let nl = line_ending(ours);
     let (mut ib, mut io, mut it) = (0usize, 0usize, 0usize);
     loop {
         // A stable line: matched in both sides at the current positions.
@@ -68,14 +70,14 @@ pub fn merge3(base: &str, ours: &str, theirs: &str, theirs_label: &str) -> Merge
             push_all(&mut out, co);
         } else {
             conflicts += 1;
-            ensure_newline(&mut out);
-            out.push_str("<<<<<<< ours\n");
+            ensure_newline(&mut out, nl);
+            out.push_str(&format!("<<<<<<< ours{nl}"));
             push_all(&mut out, co);
-            ensure_newline(&mut out);
-            out.push_str("=======\n");
+            ensure_newline(&mut out, nl);
+            out.push_str(&format!("======={nl}"));
             push_all(&mut out, ct);
-            ensure_newline(&mut out);
-            out.push_str(&format!(">>>>>>> {theirs_label}\n"));
+            ensure_newline(&mut out, nl);
+            out.push_str(&format!(">>>>>>> {theirs_label}{nl}"));
         }
         ib = eb;
         io = eo;
@@ -101,9 +103,20 @@ fn push_all(out: &mut String, lines: &[&str]) {
     }
 }
 
-fn ensure_newline(out: &mut String) {
+fn ensure_newline(out: &mut String, nl: &str) {
     if !out.is_empty() && !out.ends_with('\n') {
-        out.push('\n');
+        out.push_str(nl);
+    }
+}
+
+/// `"\r\n"` when most of `text`'s lines end that way, else `"\n"`.
+fn line_ending(text: &str) -> &'static str {
+    let lines = text.matches('\n').count();
+    let crlf = text.matches("\r\n").count();
+    if crlf > 0 && crlf * 2 >= lines {
+        "\r\n"
+    } else {
+        "\n"
     }
 }
 
@@ -266,6 +279,29 @@ mod tests {
         assert_eq!(
             m.text,
             "a\n<<<<<<< ours\nours\n=======\ntheirs\n>>>>>>> template v2.0.0\nc\n"
+        );
+    }
+
+    #[test]
+    fn conflict_markers_in_a_crlf_file_end_their_lines_with_crlf() {
+        let m = merge3(
+            "a\r\nb\r\nc\r\n",
+            "a\r\nours\r\nc\r\n",
+            "a\r\ntheirs\r\nc\r\n",
+            L,
+        );
+        assert_eq!(m.conflicts, 1);
+        assert_eq!(
+            m.text,
+            "a\r\n<<<<<<< ours\r\nours\r\n=======\r\ntheirs\r\n>>>>>>> template v2.0.0\r\nc\r\n"
+        );
+        // Every line of the result ends the same way, so editors keep seeing a CRLF file.
+        assert_eq!(m.text.matches('\n').count(), m.text.matches("\r\n").count());
+        // Without a final line break, the marker still gets the file's own.
+        let m = merge3("a\r\nb", "a\r\nours", "a\r\ntheirs", L);
+        assert_eq!(
+            m.text,
+            "a\r\n<<<<<<< ours\r\nours\r\n=======\r\ntheirs\r\n>>>>>>> template v2.0.0\r\n"
         );
     }
 

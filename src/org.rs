@@ -410,6 +410,11 @@ pub fn host_matches(pattern: &str, host: &str) -> bool {
 
 impl Checked for Org {
     const NOUN: &'static str = "org config";
+    const MULTILINE: &'static [&'static str] = &[
+        "/ci/deploy/command",
+        "/ci/deploy/smoke",
+        "/ci/deploy/telemetry",
+    ];
 
     fn validator() -> &'static jsonschema::Validator {
         static V: OnceLock<jsonschema::Validator> = OnceLock::new();
@@ -423,6 +428,7 @@ impl Checked for Org {
 
     fn check(cx: &mut Checker<'_>) {
         crate::sandbox::check_org(cx);
+        crate::pipeline::check_org(cx);
         crate::upgrade_job::check_org(cx);
         if let Some(Value::Array(domains)) = cx.get("/owner_domains") {
             for (i, d) in domains.iter().enumerate() {

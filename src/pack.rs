@@ -196,6 +196,15 @@ pub enum PackError {
     Invalid { file: String, message: String },
     #[error("the template pack contains a symlink, which levee refuses: {0}")]
     Symlink(String),
+    #[error(
+        "the template pack contains `{0}`; levee refuses `.git` in a pack (it would be copied into \
+         every app, where git runs its hooks and config)"
+    )]
+    GitDir(String),
+    #[error(
+        "the template pack contains {what}, which levee refuses (only files and directories): {path}"
+    )]
+    Special { path: String, what: &'static str },
     #[error("git {action} failed for {repo}: {message}")]
     Git {
         action: &'static str,
@@ -210,8 +219,12 @@ pub enum PackError {
 #[derive(Debug)]
 enum Tree {
     Embedded(&'static Dir<'static>),
-    /// An archived built-in version, rebuilt in memory: path (`/`-separated) -> bytes.
-    Memory(std::collections::BTreeMap<String, Vec<u8>>),
+    /// An archived built-in version or a git tag, read into memory: path (`/`-separated) ->
+    /// bytes, and the paths that are executable.
+    Memory(
+        std::collections::BTreeMap<String, Vec<u8>>,
+        std::collections::BTreeSet<String>,
+    ),
     Disk {
         root: PathBuf,
         /// Keeps a git checkout alive for the run.
@@ -324,7 +337,7 @@ pub fn archived(
             files.insert(f.path, f.bytes);
         }
     }
-    let pack = finish(Tree::Memory(files), Origin::Builtin)?;
+    let pack = finish(Tree::Memory(files, Default::default()), Origin::Builtin)?;
     if pack.version.to_string() != version {
         return Err(PackError::Invalid {
             file: format!("templates-archive/{version}/pack.yaml"),
@@ -490,7 +503,7 @@ impl Tree {
                 .dirs()
                 .filter_map(|d| d.path().file_name()?.to_str().map(str::to_string))
                 .collect()),
-            Tree::Memory(files) => {
+            Tree::Memory(files, _) => {
                 let mut out: Vec<String> = files
                     .keys()
                     .filter_map(|k| k.split_once('/').map(|(d, _)| d.to_string()))
@@ -514,7 +527,7 @@ impl Tree {
     fn exists(&self, rel: &str) -> bool {
         match self {
             Tree::Embedded(dir) => dir.get_file(rel).is_some(),
-            Tree::Memory(files) => files.contains_key(rel),
+            Tree::Memory(files, _) => files.contains_key(rel),
             Tree::Disk { root, .. } => root.join(rel).is_file(),
         }
     }
@@ -522,7 +535,7 @@ impl Tree {
     fn is_dir(&self, rel: &str) -> bool {
         match self {
             Tree::Embedded(dir) => dir.get_dir(rel).is_some(),
-            Tree::Memory(files) => {
+            Tree::Memory(files, _) => {
                 let prefix = format!("{rel}/");
                 files
                     .range(prefix.clone()..)
@@ -536,10 +549,10 @@ impl Tree {
     fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, PackError> {
         match self {
             Tree::Embedded(dir) => Ok(dir.get_file(rel).map(|f| f.contents().to_vec())),
-            Tree::Memory(files) => Ok(files.get(rel).cloned()),
+            Tree::Memory(files, _) => Ok(files.get(rel).cloned()),
             Tree::Disk { root, .. } => {
                 let path = root.join(rel);
-                match std::fs::read(&path) {
+                match crate::input::read(&path, MAX_FILE_BYTES) {
                     Ok(b) => Ok(Some(b)),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                     Err(e) => Err(io(&path, e)),
@@ -557,7 +570,7 @@ impl Tree {
                     collect_embedded(dir, dir.path(), &mut out);
                 }
             }
-            Tree::Memory(files) => {
+            Tree::Memory(files, executable) => {
                 let prefix = format!("{rel}/");
                 for (k, bytes) in files.range(prefix.clone()..) {
                     let Some(path) = k.strip_prefix(&prefix) else {
@@ -566,7 +579,7 @@ impl Tree {
                     out.push(SourceFile {
                         path: path.to_string(),
                         bytes: bytes.clone(),
-                        executable: false,
+                        executable: executable.contains(k),
                     });
                 }
             }
@@ -609,7 +622,7 @@ fn collect_disk(dir: &Path, base: &Path, out: &mut Vec<SourceFile>) -> Result<()
             let rel = path.strip_prefix(base).unwrap_or(&path);
             out.push(SourceFile {
                 path: slash_path(rel),
-                bytes: std::fs::read(&path).map_err(|e| io(&path, e))?,
+                bytes: crate::input::read(&path, MAX_FILE_BYTES).map_err(|e| io(&path, e))?,
                 executable: is_executable(&meta),
             });
         }
@@ -635,7 +648,9 @@ fn slash_path(rel: &Path) -> String {
         .join("/")
 }
 
-/// Refuses any symlink in the pack (the `.git` directory of a checkout is not part of it).
+/// Refuses any symlink, special file (a named pipe, a device) or `.git` (any case, also as
+/// NTFS and HFS+ spell it) in the pack. The `.git` directory at the root of a checked-out pack
+/// is the checkout's, not the pack's: it is skipped, never read.
 fn refuse_symlinks(dir: &Path, root: &Path) -> Result<(), PackError> {
     for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
         let entry = entry.map_err(|e| io(dir, e))?;
@@ -643,17 +658,49 @@ fn refuse_symlinks(dir: &Path, root: &Path) -> Result<(), PackError> {
         if dir == root && entry.file_name() == ".git" {
             continue;
         }
+        let shown = || {
+            path.strip_prefix(root)
+                .unwrap_or(&path)
+                .display()
+                .to_string()
+        };
+        if is_dotgit(&entry.file_name().to_string_lossy()) {
+            return Err(PackError::GitDir(shown()));
+        }
         let ft = entry.file_type().map_err(|e| io(&path, e))?;
         if ft.is_symlink() {
-            let shown = path.strip_prefix(root).unwrap_or(&path);
-            return Err(PackError::Symlink(shown.display().to_string()));
+            return Err(PackError::Symlink(shown()));
         }
         if ft.is_dir() {
             refuse_symlinks(&path, root)?;
+        } else if !ft.is_file() {
+            return Err(PackError::Special {
+                path: shown(),
+                what: crate::input::describe(&ft),
+            });
         }
     }
     Ok(())
 }
+
+/// Is this path segment `.git` as some filesystem would read it: any case, with trailing dots
+/// or spaces (NTFS), with Unicode characters HFS+ ignores, or the NTFS short name `git~1`?
+/// (The checks git itself makes on tree entries.)
+pub fn is_dotgit(segment: &str) -> bool {
+    let folded: String = segment
+        .chars()
+        .filter(|c| {
+            !matches!(c,
+                '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}')
+        })
+        .collect::<String>()
+        .trim_end_matches(['.', ' '])
+        .to_lowercase();
+    folded == ".git" || folded == "git~1"
+}
+
+/// The largest file a pack may hold.
+const MAX_FILE_BYTES: u64 = 32 << 20;
 
 fn io(path: &Path, source: std::io::Error) -> PackError {
     PackError::Io {
@@ -939,6 +986,7 @@ impl GitVersions {
         )
         .map_err(|m| git_err("ls-tree", m))?;
         let mut entries: Vec<(String, String)> = Vec::new(); // (object id, path)
+        let mut executable = std::collections::BTreeSet::new();
         for item in listing.split('\0').filter(|i| !i.is_empty()) {
             let Some((meta, path)) = item.split_once('\t') else {
                 continue;
@@ -947,6 +995,12 @@ impl GitVersions {
             let (mode, kind, id) = (parts.next(), parts.next(), parts.next());
             if mode == Some("120000") {
                 return Err(PackError::Symlink(path.to_string()));
+            }
+            if path.split('/').any(is_dotgit) {
+                return Err(PackError::GitDir(path.to_string()));
+            }
+            if mode == Some("100755") {
+                executable.insert(path.to_string());
             }
             if let (Some("blob"), Some(id)) = (kind, id) {
                 entries.push((id.to_string(), path.to_string()));
@@ -972,7 +1026,7 @@ impl GitVersions {
             .collect();
         drop(known);
         let pack = finish(
-            Tree::Memory(files),
+            Tree::Memory(files, executable),
             Origin::Git {
                 repo: self.repo.clone(),
                 tag: tag.clone(),
@@ -993,35 +1047,19 @@ impl GitVersions {
 
 /// The contents of blobs, in order, through one `git cat-file --batch`.
 fn cat_blobs<'a>(dir: &Path, ids: impl Iterator<Item = &'a str>) -> Result<Vec<Vec<u8>>, String> {
-    use std::io::{Read, Write};
     let input: String = ids.map(|id| format!("{id}\n")).collect();
     if input.is_empty() {
         return Ok(Vec::new());
     }
-    let mut child = Command::new("git")
-        .args(["cat-file", "--batch"])
-        .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run `git` ({e})"))?;
-    let mut stdin = child.stdin.take().ok_or("no stdin")?;
-    // Written from a thread: git answers while it reads, and a full pipe would block both.
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let mut out = Vec::new();
-    child
-        .stdout
-        .take()
-        .ok_or("no stdout")?
-        .read_to_end(&mut out)
-        .map_err(|e| e.to_string())?;
-    let status = child.wait().map_err(|e| e.to_string())?;
-    let _ = writer.join();
-    if !status.success() {
-        return Err(format!("git cat-file exited with {status}"));
+    let out = run_git(
+        &["cat-file", "--batch"],
+        Some(dir),
+        Some(input.into_bytes()),
+    )?;
+    if !out.status.success() {
+        return Err(format!("git cat-file exited with {}", out.status));
     }
+    let out = out.stdout;
     let mut blobs = Vec::new();
     let mut rest = out.as_slice();
     while !rest.is_empty() {
@@ -1055,20 +1093,133 @@ fn list_or_none<'a>(items: impl Iterator<Item = &'a str>) -> String {
 
 /// Runs git without a terminal prompt; stdout on success, stderr as the error.
 pub(crate) fn git(args: &[&str], cwd: Option<&Path>) -> Result<String, String> {
-    let mut cmd = Command::new("git");
-    cmd.args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(std::process::Stdio::null());
-    if let Some(dir) = cwd {
-        cmd.current_dir(dir);
-    }
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run `git` ({e}); install git to use a git template pack"))?;
+    let out = run_git(args, cwd, None)?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
         Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// The transports levee lets git use: `ext::` (runs a command), `fd::` (talks over a file
+/// descriptor, and hangs) and any other helper are refused by git itself.
+const GIT_PROTOCOLS: &str = "file:git:http:https:ssh";
+
+/// How long one git command may run: `LEVEE_GIT_TIMEOUT_SECS`, default 300 (a clone of a pack
+/// takes seconds; a transport that never answers must not hang a fleet upgrade).
+pub fn git_timeout() -> std::time::Duration {
+    let secs = std::env::var("LEVEE_GIT_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(300);
+    std::time::Duration::from_secs(secs)
+}
+
+/// The one way levee runs git: no terminal prompt, only [`GIT_PROTOCOLS`], `input` written to
+/// its stdin (else none), and killed (with the helpers it started) after [`git_timeout`].
+pub(crate) fn run_git(
+    args: &[&str],
+    cwd: Option<&Path>,
+    input: Option<Vec<u8>>,
+) -> Result<std::process::Output, String> {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let mut cmd = Command::new("git");
+    cmd.args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ALLOW_PROTOCOL", GIT_PROTOCOLS)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    // Its own process group, so a timeout also stops the transport helpers git started.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run `git` ({e}); install git to use a git template pack"))?;
+    // Written and read from threads: git answers while it reads, and a full pipe blocks both.
+    let writer = match (input, child.stdin.take()) {
+        (Some(bytes), Some(mut stdin)) => Some(std::thread::spawn(move || stdin.write_all(&bytes))),
+        _ => None,
+    };
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    // A thread waits for git; this one waits for it at most the timeout (no polling, so a
+    // quick git command costs no more than it takes).
+    let timeout = git_timeout();
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait();
+        let _ = done.send(());
+        status
+    });
+    if finished.recv_timeout(timeout).is_err() {
+        kill_group(pid);
+        let _ = waiter.join();
+        return Err(format!(
+            "`git {}` did not finish within {} s and was stopped (set \
+             LEVEE_GIT_TIMEOUT_SECS to allow longer)",
+            args.first().copied().unwrap_or(""),
+            timeout.as_secs()
+        ));
+    }
+    let status = waiter
+        .join()
+        .map_err(|_| "waiting for git failed".to_string())?
+        .map_err(|e| e.to_string())?;
+    if let Some(w) = writer {
+        let _ = w.join();
+    }
+    Ok(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
+/// Kills git and every process of its group (the reader threads end when the pipes close, the
+/// waiting thread when git is gone).
+fn kill_group(pid: u32) {
+    #[cfg(unix)]
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = std::process::Command::new("taskkill")
+            .args(["/F", "/T", "/PID", &pid.to_string()])
+            .status();
     }
 }
 

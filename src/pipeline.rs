@@ -228,10 +228,13 @@ pub struct DeploySettings {
     /// The app's URL; `{app}` and `{environment}` are replaced.
     pub url: String,
     /// Deploys the app (the runtime manifests in `deploy/`).
+    #[schemars(regex(pattern = crate::schema::MULTI_LINE))]
     pub command: String,
     /// Fails when the deployed app is not healthy.
+    #[schemars(regex(pattern = crate::schema::MULTI_LINE))]
     pub smoke: String,
     /// Fails when the deployed app's telemetry does not arrive.
+    #[schemars(regex(pattern = crate::schema::MULTI_LINE))]
     pub telemetry: String,
 }
 
@@ -261,6 +264,157 @@ impl Default for CiSettings {
             deploy: DeploySettings::default(),
             upgrade: crate::upgrade_job::UpgradeSettings::default(),
         }
+    }
+}
+
+/// Checks the org config's `ci` values that levee writes into generated pipelines: each must be
+/// what it claims to be (a runner label, a branch name, an image reference, an `https://` URL),
+/// and none may hold a GitHub expression (`${{ … }}`), which the runner would evaluate (template
+/// injection). The templates quote them too.
+pub fn check_org(cx: &mut crate::document::Checker<'_>) {
+    fn text(cx: &crate::document::Checker<'_>, pointer: &str) -> Option<String> {
+        cx.get(pointer)
+            .and_then(serde_json::Value::as_str)
+            // A control character is reported by the document check already.
+            .filter(|s| crate::text::find_forbidden(s).is_none())
+            .map(str::to_string)
+    }
+    let plain = |s: &str, extra: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    let mut checks: Vec<(String, String, &str)> = Vec::new();
+    if let Some(v) = text(cx, "/ci/runner")
+        && !plain(&v, "._-")
+    {
+        checks.push((
+            "/ci/runner".into(),
+            format!("`{v}` is not a runner label"),
+            "one label of letters, digits, `.`, `_` and `-`, like `ubuntu-24.04`",
+        ));
+    }
+    if let Some(v) = text(cx, "/ci/default_branch")
+        && (!plain(&v, "._/-")
+            || v.contains("..")
+            || v.contains("//")
+            || v.ends_with('/')
+            || v.ends_with(".lock"))
+    {
+        checks.push((
+            "/ci/default_branch".into(),
+            format!("`{v}` is not a branch name"),
+            "a git branch name of letters, digits, `.`, `_`, `-` and `/`, like `main`",
+        ));
+    }
+    if let Some(v) = text(cx, "/ci/deploy/url") {
+        let filled = v.replace("{app}", "app").replace("{environment}", "env");
+        let host = filled
+            .strip_prefix("https://")
+            .or_else(|| filled.strip_prefix("http://"));
+        let bad_char = filled.chars().any(|c| {
+            c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | '`' | '{' | '}' | '<' | '>' | '$')
+        });
+        if host.is_none_or(|h| h.is_empty() || h.starts_with('/')) || bad_char {
+            checks.push((
+                "/ci/deploy/url".into(),
+                format!("`{v}` is not an http(s) URL levee can write into a pipeline"),
+                "an `https://` URL without spaces, quotes or `$`; `{app}` and `{environment}` are replaced",
+            ));
+        }
+    }
+    for key in [
+        "rust", "opa", "gitleaks", "trivy", "node", "python", "deploy",
+    ] {
+        let pointer = format!("/ci/images/{key}");
+        if let Some(v) = text(cx, &pointer)
+            && !plain(&v, "._/:@+-")
+        {
+            checks.push((
+                pointer,
+                format!("`{v}` is not a container image reference"),
+                "`registry/name:tag`, optionally `@sha256:…`",
+            ));
+        }
+    }
+    if let Some(v) = text(cx, "/ci/levee/image")
+        && !plain(&v, "._/:@+-")
+    {
+        checks.push((
+            "/ci/levee/image".into(),
+            format!("`{v}` is not a container image reference"),
+            "`registry/name:tag`, optionally `@sha256:…`",
+        ));
+    }
+    if let Some(v) = text(cx, "/ci/levee/binary")
+        && !(v.starts_with('/') && plain(&v[1..], "._/+-"))
+    {
+        checks.push((
+            "/ci/levee/binary".into(),
+            format!("`{v}` is not an absolute path levee can write into a pipeline"),
+            "an absolute path of letters, digits, `.`, `_`, `-` and `/`, like `/usr/local/bin/levee`",
+        ));
+    }
+    for key in ["opa", "trivy"] {
+        let pointer = format!("/ci/tools/{key}");
+        if let Some(v) = text(cx, &pointer)
+            && !plain(&v, "._+-")
+        {
+            checks.push((
+                pointer,
+                format!("`{v}` is not a version"),
+                "a version like `1.22.3`",
+            ));
+        }
+    }
+    for key in ["checkout", "setup_opa", "trivy", "upload_artifact", "cache"] {
+        let uses = format!("/ci/actions/{key}/uses");
+        if let Some(v) = text(cx, &uses)
+            && (!plain(&v, "._/-") || !v.contains('/'))
+        {
+            checks.push((
+                uses,
+                format!("`{v}` is not an action (`owner/repo`)"),
+                "the action's repository, like `actions/checkout`",
+            ));
+        }
+        let version = format!("/ci/actions/{key}/version");
+        if let Some(v) = text(cx, &version)
+            && !plain(&v, "._+-")
+        {
+            checks.push((
+                version,
+                format!("`{v}` is not a release name"),
+                "the release the SHA belongs to, like `v4.2.2`",
+            ));
+        }
+    }
+    if let Some(v) = text(cx, "/ci/gitlab/id_token_audience")
+        && (v.is_empty()
+            || v.chars()
+                .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | '`' | '$')))
+    {
+        checks.push((
+            "/ci/gitlab/id_token_audience".into(),
+            format!("`{v}` is not an audience levee can write into a pipeline"),
+            "a URL or name without spaces, quotes or `$`, like `https://gitlab.com`",
+        ));
+    }
+    for key in ["command", "smoke", "telemetry"] {
+        let pointer = format!("/ci/deploy/{key}");
+        if let Some(v) = cx.get(&pointer).and_then(serde_json::Value::as_str)
+            && (v.contains("${{") || v.contains("{{"))
+        {
+            checks.push((
+                pointer,
+                "a GitHub expression (`${{ … }}`) in a command is evaluated before the shell runs it (template injection)".into(),
+                "read values from environment variables instead: the deploy jobs set `LEVEE_APP`, `LEVEE_ENVIRONMENT` and `LEVEE_APP_URL`",
+            ));
+        }
+    }
+    for (pointer, message, hint) in checks {
+        cx.error(&pointer, message, hint);
     }
 }
 
@@ -556,7 +710,7 @@ fn stack_view(manifest: &Manifest, org: &Org, plan: &Plan) -> Result<StackView, 
         _ => spec.image.clone(),
     };
     Ok(StackView {
-        image: yaml_scalar(&image),
+        image,
         steps: spec
             .build
             .iter()
@@ -770,7 +924,7 @@ mod tests {
         let m = app();
         let plan = crate::plan::for_manifest(&m, &org);
         let text = render(&m, &org, &plan, Ci::Github).expect("render");
-        assert!(text.contains("version: 1.23.0"));
+        assert!(text.contains("version: \"1.23.0\""));
         assert!(text.contains("actions/cache@0123456789abcdef0123456789abcdef01234567 # v5.1.0"));
     }
 

@@ -7,7 +7,12 @@
 //!   empty is skipped (conditional files and directories);
 //! - layers are rendered in order, a later layer's file replacing an earlier one's;
 //! - a rendered path that would leave the app directory (`..`, an absolute path, a separator or a
-//!   backslash inside a segment, a drive letter, control characters) is refused.
+//!   backslash inside a segment, a drive letter, control characters) is refused, and so is a
+//!   `.git` segment (git would run the hooks and config it holds);
+//! - rendering is bounded: each template gets [`FUEL`] (minijinja's budget of instructions,
+//!   bytes produced and items visited, so `range(100000)` nested twice or a string doubled in a
+//!   loop stops with an error naming the template), at most [`MAX_FILE_BYTES`] of output per
+//!   file and [`MAX_RENDER_BYTES`] for the whole app.
 //!
 //! Values from the answers are untrusted. Two defences keep them from changing the meaning of a
 //! generated file:
@@ -71,7 +76,35 @@ pub enum RenderError {
     /// A `.jinja` file is not UTF-8.
     #[error("`{file}` (layer `{layer}`) ends in .jinja but is not UTF-8 text")]
     NotText { layer: String, file: String },
+    /// A path would put a file into `.git`.
+    #[error(
+        "`{file}` (layer `{layer}`) renders to the path `{path}`; levee refuses `.git` in an app's \
+         files (git would run the hooks and config it holds)"
+    )]
+    GitDir {
+        layer: String,
+        file: String,
+        path: String,
+    },
+    /// The whole render is larger than [`MAX_RENDER_BYTES`].
+    #[error(
+        "the template renders more than {limit} bytes in all (at `{file}`, layer `{layer}`); \
+         levee refuses a template that large"
+    )]
+    TooLarge {
+        layer: String,
+        file: String,
+        limit: usize,
+    },
 }
+
+/// The work one template may make the engine do (minijinja's fuel: one per instruction, one per
+/// 64 bytes produced). The largest built-in template (a 230 kB `uv.lock`) needs under 4,000.
+pub const FUEL: u64 = 1_000_000;
+/// The most one template file may render to.
+pub const MAX_FILE_BYTES: usize = 16 << 20;
+/// The most a whole render (every file of an app) may add up to.
+pub const MAX_RENDER_BYTES: usize = 64 << 20;
 
 const DQ: &str = "dq";
 const DOCKERFILE: &str = "dockerfile";
@@ -101,6 +134,7 @@ pub fn auto_escape_for(name: &str) -> AutoEscape {
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
     // A file's last newline is part of the file: keep it (byte fidelity with the template).
     if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
         .keep_trailing_newline(true)
@@ -238,9 +272,18 @@ pub fn render_layers(
     ctx: &Value,
 ) -> Result<BTreeMap<String, OutFile>, RenderError> {
     let mut out = BTreeMap::new();
+    let mut total = 0usize;
     for layer in layers {
         for file in &layer.files {
             if let Some((path, rendered)) = render_file(env, &layer.name, file, ctx)? {
+                total = total.saturating_add(rendered.bytes.len());
+                if total > MAX_RENDER_BYTES {
+                    return Err(RenderError::TooLarge {
+                        layer: layer.name.clone(),
+                        file: file.path.clone(),
+                        limit: MAX_RENDER_BYTES,
+                    });
+                }
                 out.insert(path, rendered);
             }
         }
@@ -268,6 +311,13 @@ pub fn render_file(
     else {
         return Ok(None);
     };
+    if path.split('/').any(crate::pack::is_dotgit) {
+        return Err(RenderError::GitDir {
+            layer: layer.to_string(),
+            file: file.path.clone(),
+            path,
+        });
+    }
     if !is_safe_path(&path) {
         return Err(RenderError::Escape {
             layer: layer.to_string(),
@@ -283,9 +333,25 @@ pub fn render_file(
         let tmpl = env
             .template_from_named_str(&path, source)
             .map_err(|e| template_err(error_text(&e)))?;
-        tmpl.render(ctx)
-            .map_err(|e| template_err(error_text(&e)))?
-            .into_bytes()
+        let mut out = Capped {
+            bytes: Vec::new(),
+            over: false,
+        };
+        match tmpl.render_captured_to(ctx.clone(), &mut out) {
+            Ok(_) => out.bytes,
+            Err(_) if out.over => {
+                return Err(template_err(format!(
+                    "it renders more than {MAX_FILE_BYTES} bytes; levee refuses a file that large"
+                )));
+            }
+            Err(e) if e.kind() == ErrorKind::OutOfFuel => {
+                return Err(template_err(format!(
+                    "rendering it takes too much work (more than {FUEL} steps): a loop over a \
+                     huge range, or a string or list that keeps growing?"
+                )));
+            }
+            Err(e) => return Err(template_err(error_text(&e))),
+        }
     } else {
         file.bytes.clone()
     };
@@ -296,6 +362,30 @@ pub fn render_file(
             executable: file.executable,
         },
     )))
+}
+
+/// Collects a rendered file, failing once it passes [`MAX_FILE_BYTES`].
+struct Capped {
+    bytes: Vec<u8>,
+    over: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > MAX_FILE_BYTES {
+            self.over = true;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                "the rendered file is too large",
+            ));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn error_text(e: &Error) -> String {
@@ -334,6 +424,7 @@ pub fn is_safe_path(path: &str) -> bool {
         let bad = segment.is_empty()
             || segment == "."
             || segment == ".."
+            || crate::pack::is_dotgit(segment)
             || segment.len() > 255
             || segment
                 .chars()
@@ -419,6 +510,51 @@ mod tests {
         )
         .expect_err("undefined");
         assert!(err.to_string().contains("a.txt.jinja"), "{err}");
+    }
+
+    #[test]
+    fn runaway_templates_stop_with_an_error_naming_the_file() {
+        let started = std::time::Instant::now();
+        for (name, text, why) in [
+            (
+                "loops.txt.jinja",
+                "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+                "too much work",
+            ),
+            (
+                "doubling.txt.jinja",
+                "{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}",
+                "too much work",
+            ),
+            (
+                "repeat.txt.jinja",
+                "{% for i in range(100000) %}{{ 'x' * 100000 }}{% endfor %}",
+                "renders more than 16777216 bytes",
+            ),
+        ] {
+            let err =
+                render(vec![file(name, text)], serde_json::json!({"app": {}})).expect_err(name);
+            let msg = err.to_string();
+            assert!(msg.contains(name), "{msg}");
+            assert!(msg.contains(why), "{msg}");
+        }
+        // Stopped in far less time than the loops would take.
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_git_directory_is_never_rendered() {
+        for hostile in [".git", ".GIT", ".git.", ".Git ", "git~1", ".g\u{200c}it"] {
+            let ctx = serde_json::json!({"app": {"team": hostile}});
+            let err = render(vec![file("{{ app.team }}/hooks/post-checkout", "x")], ctx)
+                .expect_err(hostile);
+            assert!(
+                matches!(err, RenderError::GitDir { .. }),
+                "{hostile:?}: {err}"
+            );
+        }
+        let err = render(vec![file(".git/config", "x")], serde_json::json!({})).expect_err("git");
+        assert!(err.to_string().contains("levee refuses `.git`"), "{err}");
     }
 
     #[test]

@@ -12,7 +12,57 @@ use crate::yaml::{Document, escape_pointer};
 
 /// Generates the JSON Schema (draft 2020-12) for `T`.
 pub fn generate<T: schemars::JsonSchema>() -> Value {
-    serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null)
+    let mut schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or(Value::Null);
+    forbid_control_characters(&mut schema);
+    schema
+}
+
+/// The pattern every free-text string of levee's schemas carries: no character levee refuses in
+/// user text (see [`crate::text::forbidden`]), so editors flag them too.
+pub const ONE_LINE: &str =
+    r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$";
+
+/// The pattern of the few values that may hold several lines (a shell script in the org
+/// config): line breaks and tabs allowed, the other control characters not.
+pub const MULTI_LINE: &str =
+    r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$";
+
+/// Adds [`ONE_LINE`] to every string schema that has no pattern of its own, and to the keys of
+/// every map.
+fn forbid_control_characters(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            let is_string = match map.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            let constrained = ["pattern", "enum", "const"]
+                .iter()
+                .any(|k| map.contains_key(*k));
+            if is_string && !constrained {
+                map.insert("pattern".into(), Value::from(ONE_LINE));
+            }
+            if map.get("type").is_some_and(|t| t == "object")
+                && map.contains_key("additionalProperties")
+                && !map.contains_key("propertyNames")
+            {
+                map.insert(
+                    "propertyNames".into(),
+                    serde_json::json!({"pattern": ONE_LINE}),
+                );
+            }
+            for child in map.values_mut() {
+                forbid_control_characters(child);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                forbid_control_characters(item);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Compiles a generated schema. The schemas are levee's own, so failure is a levee bug; it is

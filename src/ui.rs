@@ -2,6 +2,8 @@
 //!
 //! Colour is decided here, once, from `--color`, `NO_COLOR` and whether the stream is a terminal;
 //! nothing else in levee decides it. A closed stdout (`levee ... | head`) is not an error.
+//! Everything written goes through [`crate::text::terminal`]: no control character that came
+//! from a user's file reaches the terminal or a CI log (levee's own colours and line breaks do).
 
 use std::io::{self, IsTerminal, Write};
 
@@ -69,6 +71,7 @@ impl Ui {
 
     /// Writes to stdout. A closed pipe becomes [`BrokenPipe`].
     pub fn out(&self, text: &str) -> anyhow::Result<()> {
+        let text = crate::text::terminal(text);
         let mut out = io::stdout().lock();
         match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(BrokenPipe.into()),
@@ -79,19 +82,24 @@ impl Ui {
     /// Writes a line to stderr (status and progress), unless quiet.
     pub fn status(&self, text: &str) {
         if !self.quiet {
-            let _ = writeln!(io::stderr(), "{text}");
+            let _ = writeln!(io::stderr(), "{}", crate::text::terminal(text));
         }
     }
 
     /// Writes a problem line to stderr, even with `-q` (which prints only errors).
     pub fn error(&self, text: &str) {
-        let _ = writeln!(io::stderr(), "{text}");
+        let _ = writeln!(io::stderr(), "{}", crate::text::terminal(text));
+    }
+
+    /// Writes text to stderr as it is (no line break added), even with `-q`.
+    pub fn error_text(&self, text: &str) {
+        let _ = write!(io::stderr(), "{}", crate::text::terminal(text));
     }
 
     /// Writes a line to stderr when `-v` was given.
     pub fn verbose(&self, text: &str) {
         if self.verbose > 0 {
-            let _ = writeln!(io::stderr(), "{text}");
+            let _ = writeln!(io::stderr(), "{}", crate::text::terminal(text));
         }
     }
 

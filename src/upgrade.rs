@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+use crate::appdir::{AppDir, Change, Step};
 use crate::manifest::Manifest;
 use crate::merge::{self, Action};
 use crate::org::Org;
@@ -21,6 +22,13 @@ use crate::render::Layer;
 
 /// Rendered starter files of one template version: relative path -> bytes.
 pub type Tree = BTreeMap<PathBuf, Vec<u8>>;
+
+/// One template version rendered for an app: its files, and which of them are executable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    pub files: Tree,
+    pub executable: BTreeSet<PathBuf>,
+}
 
 /// Where template versions come from (the built-in pack, a directory or a git pack).
 pub trait TemplateSource: Sync {
@@ -33,7 +41,7 @@ pub trait TemplateSource: Sync {
         version: &str,
         manifest: &Manifest,
         org: &Org,
-    ) -> anyhow::Result<Tree>;
+    ) -> anyhow::Result<Rendered>;
     /// What to record for `version`: the source string (`builtin`, `REPO@v1.1.0`) and the
     /// pack's name.
     fn describe(&self, version: &str) -> anyhow::Result<(String, String)>;
@@ -173,7 +181,7 @@ impl TemplateSource for PackVersions {
         version: &str,
         manifest: &Manifest,
         org: &Org,
-    ) -> anyhow::Result<Tree> {
+    ) -> anyhow::Result<Rendered> {
         let loaded = self.version(version)?;
         let layers = loaded.layers(template)?;
         let ctx = crate::scaffold::context(manifest, org);
@@ -183,13 +191,17 @@ impl TemplateSource for PackVersions {
             &layers,
             &minijinja::Value::from(minijinja::value::Serde(&ctx)),
         )?;
-        Ok(rendered
-            .into_iter()
-            .filter(|(p, _)| {
-                p != crate::manifest::FILE_NAME && !p.starts_with(".levee/") && p != ".levee"
-            })
-            .map(|(p, f)| (PathBuf::from(p), f.bytes))
-            .collect())
+        let mut out = Rendered::default();
+        for (p, f) in rendered {
+            if p == crate::manifest::FILE_NAME || p.starts_with(".levee/") || p == ".levee" {
+                continue;
+            }
+            if f.executable {
+                out.executable.insert(PathBuf::from(&p));
+            }
+            out.files.insert(PathBuf::from(p), f.bytes);
+        }
+        Ok(out)
     }
 
     fn settings(
@@ -241,6 +253,7 @@ impl Outcome {
 /// What happened to one path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileChange {
+    #[serde(serialize_with = "lossy_path")]
     pub path: PathBuf,
     /// created, updated, merged, deleted, conflict.
     pub change: &'static str,
@@ -266,6 +279,8 @@ impl FileChange {
 /// The report for one app.
 #[derive(Debug, Clone, Serialize)]
 pub struct AppReport {
+    /// The app directory (shown lossily in JSON when it is not UTF-8).
+    #[serde(serialize_with = "lossy_path")]
     pub app: PathBuf,
     pub from: String,
     pub to: String,
@@ -277,6 +292,12 @@ pub struct AppReport {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+}
+
+/// A path in a JSON report: as it is when it is UTF-8, else with U+FFFD for the bytes that are
+/// not (a report is always printed, whatever the app's path).
+fn lossy_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
 }
 
 /// The plan for one app: new bytes per path (`None` deletes) and the changes to report.
@@ -293,14 +314,12 @@ pub struct Plan {
 /// Decides every path of an app: `base` and `theirs` are the two renders, `app` the directory.
 pub fn plan(app: &Path, base: &Tree, theirs: &Tree, label: &str) -> io::Result<Plan> {
     let mut plan = Plan::default();
+    let dir = AppDir::open(app)?;
     let paths: BTreeSet<&PathBuf> = base.keys().chain(theirs.keys()).collect();
     for rel in paths {
-        let disk = app.join(rel);
-        let ours = match fs::read(&disk) {
-            Ok(b) => Some(b),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e),
-        };
+        let ours = dir
+            .read(rel, crate::appdir::MAX_FILE_BYTES)
+            .map_err(|e| in_app(app, rel, "read", e))?;
         let b = base.get(rel).map(Vec::as_slice);
         let t = theirs.get(rel).map(Vec::as_slice);
         let action = merge::decide(b, ours.as_deref(), t, label);
@@ -355,92 +374,77 @@ pub fn plan(app: &Path, base: &Tree, theirs: &Tree, label: &str) -> io::Result<P
     Ok(plan)
 }
 
+/// An error about one path of the app, naming it.
+fn in_app(app: &Path, rel: &Path, action: &str, e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!(
+            "cannot {action} {}: {e}",
+            crate::text::escape_path(&app.join(rel))
+        ),
+    )
+}
+
 /// A unified diff of one file, for `--dry-run` (binary files are named, not shown).
 pub fn unified(rel: &Path, old: &[u8], new: &[u8]) -> String {
+    let shown = crate::text::escape_path(rel);
     if merge::is_binary(old) || merge::is_binary(new) {
-        return format!("Binary file {} changes\n", rel.display());
+        return format!("Binary file {shown} changes\n");
     }
     let old = String::from_utf8_lossy(old);
     let new = String::from_utf8_lossy(new);
     similar::TextDiff::from_lines(old.as_ref(), new.as_ref())
         .unified_diff()
-        .header(
-            &format!("a/{}", rel.display()),
-            &format!("b/{}", rel.display()),
-        )
+        .header(&format!("a/{shown}"), &format!("b/{shown}"))
         .to_string()
 }
 
-/// Applies a plan atomically per app: every new file is staged in a temporary directory next to
-/// the app; then each path is swapped in (the old file moved to a backup first). If any step
-/// fails, every swap already made is undone and the app is left as it was.
+/// Applies a plan atomically per app (see [`AppDir::transact`]): a failure part-way leaves the
+/// app as it was, and a crash part-way is completed by the next `levee upgrade`. Modes of the
+/// files replaced are kept.
 pub fn apply(app: &Path, writes: &BTreeMap<PathBuf, Option<Vec<u8>>>) -> io::Result<()> {
     apply_with(app, writes, &mut |_| Ok(()))
 }
 
-/// [`apply`] with a hook called before each swap (tests inject failures through it).
+/// [`apply`] with a hook called before each rename of the swap (tests inject failures and
+/// crashes through it).
 pub fn apply_with(
     app: &Path,
     writes: &BTreeMap<PathBuf, Option<Vec<u8>>>,
-    before_swap: &mut dyn FnMut(&Path) -> io::Result<()>,
+    hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
 ) -> io::Result<()> {
-    if writes.is_empty() {
-        return Ok(());
-    }
-    let parent = app.parent().unwrap_or(Path::new("."));
-    let stage = tempfile::Builder::new()
-        .prefix(".levee-upgrade-")
-        .tempdir_in(parent)?;
-    let staged = stage.path().join("new");
-    let backup = stage.path().join("old");
-    for (rel, content) in writes {
-        if let Some(bytes) = content {
-            let p = staged.join(rel);
-            if let Some(d) = p.parent() {
-                fs::create_dir_all(d)?;
-            }
-            fs::write(&p, bytes)?;
-            // Keep the mode of the file being replaced (scripts stay executable).
-            if let Ok(meta) = fs::metadata(app.join(rel)) {
-                fs::set_permissions(&p, meta.permissions())?;
-            }
+    let changes: Vec<Change> = in_swap_order(writes.iter().map(|(p, c)| Change {
+        path: p.clone(),
+        content: c.clone(),
+        exec: None,
+    }));
+    AppDir::open(app)?.transact("upgrade", &changes, hook)
+}
+
+/// The changes in the order the swap makes them: the app's files by path, then `app.yaml`, then
+/// `.levee/managed.json`, and `.levee/render.json` (the version record) last, so a run that
+/// stops part-way never leaves the record at the new version over files at the old one.
+fn in_swap_order(changes: impl Iterator<Item = Change>) -> Vec<Change> {
+    let rank = |p: &Path| {
+        if p == Path::new(crate::scaffold::RECORD_DIR).join("render.json") {
+            3
+        } else if p == Path::new(crate::managed::RECORD_PATH) {
+            2
+        } else if p == Path::new(crate::manifest::FILE_NAME) {
+            1
+        } else {
+            0
         }
-    }
-    // Swap, remembering how to undo each step.
-    let mut done: Vec<(PathBuf, bool)> = Vec::new(); // (rel, had an old file)
-    let result = (|| -> io::Result<()> {
-        for (rel, content) in writes {
-            before_swap(rel)?;
-            let target = app.join(rel);
-            let had_old = target.exists();
-            if had_old {
-                let b = backup.join(rel);
-                if let Some(d) = b.parent() {
-                    fs::create_dir_all(d)?;
-                }
-                fs::rename(&target, &b)?;
-            }
-            done.push((rel.clone(), had_old));
-            if content.is_some() {
-                if let Some(d) = target.parent() {
-                    fs::create_dir_all(d)?;
-                }
-                fs::rename(staged.join(rel), &target)?;
-            }
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        for (rel, had_old) in done.into_iter().rev() {
-            let target = app.join(&rel);
-            let _ = fs::remove_file(&target);
-            if had_old {
-                let _ = fs::rename(backup.join(&rel), &target);
-            }
-        }
-        return Err(e);
-    }
-    Ok(())
+    };
+    let mut v: Vec<Change> = changes.collect();
+    v.sort_by(|a, b| (rank(&a.path), &a.path).cmp(&(rank(&b.path), &b.path)));
+    v
+}
+
+/// Completes an upgrade of `app` that was interrupted (a crash, kill -9, a power cut), or drops
+/// one that had not changed anything yet. What was done, when there was something to do.
+pub fn recover(app: &Path) -> io::Result<Option<crate::appdir::Recovered>> {
+    AppDir::open(app)?.recover()
 }
 
 /// Finds apps under each root: directories with an `app.yaml` and a `.levee/` record. Honours
@@ -475,12 +479,7 @@ pub fn discover(roots: &[PathBuf]) -> Vec<PathBuf> {
 
 /// Is the app inside a git worktree with uncommitted changes? `None` when not in git.
 pub fn git_dirty(app: &Path) -> Option<bool> {
-    let out = std::process::Command::new("git")
-        .args(["status", "--porcelain", "--", "."])
-        .current_dir(app)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
+    let out = pack::run_git(&["status", "--porcelain", "--", "."], Some(app), None).ok()?;
     out.status.success().then_some(!out.stdout.is_empty())
 }
 
@@ -508,8 +507,11 @@ pub struct Recorded {
 /// Reads `.levee/render.json`.
 pub fn read_record(app: &Path) -> anyhow::Result<Recorded> {
     let path = record_path(app);
-    let bytes =
-        fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let rel = Path::new(crate::scaffold::RECORD_DIR).join("render.json");
+    let bytes = AppDir::open(app)
+        .and_then(|d| d.read(&rel, crate::appdir::MAX_FILE_BYTES))
+        .and_then(|b| b.ok_or_else(|| io::Error::from(io::ErrorKind::NotFound)))
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let json: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| anyhow::anyhow!("{} is not a levee render record: {e}", path.display()))?;
     let template = serde_json::from_value(json["template"].clone()).map_err(|e| {
@@ -546,12 +548,25 @@ pub fn upgrade_app(
     opts: &Options,
     dirty: Option<bool>,
 ) -> AppReport {
+    upgrade_app_with(app, recorded, source, opts, dirty, &mut |_| Ok(()))
+}
+
+/// [`upgrade_app`] with a hook called at each point of the swap ([`Step`]): the crash tests
+/// stop the process there and kill it. The `levee` binary passes none.
+pub fn upgrade_app_with(
+    app: &Path,
+    recorded: &Recorded,
+    source: &dyn TemplateSource,
+    opts: &Options,
+    dirty: Option<bool>,
+    hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
+) -> AppReport {
     let from = recorded.template.version.clone();
     let to = match opts.to.clone().map_or_else(|| source.latest(), Ok) {
         Ok(v) => v,
         Err(e) => return AppReport::failed(app, from, String::new(), format!("{e:#}")),
     };
-    let mut report = match upgrade_inner(app, recorded, source, opts, dirty, &from, &to) {
+    let mut report = match upgrade_inner(app, recorded, source, opts, dirty, &to, hook) {
         Ok(r) => r,
         Err(e) => AppReport::failed(app, from.clone(), to.clone(), format!("{e:#}")),
     };
@@ -567,9 +582,10 @@ fn upgrade_inner(
     source: &dyn TemplateSource,
     opts: &Options,
     dirty: Option<bool>,
-    from: &str,
     to: &str,
+    hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
 ) -> anyhow::Result<AppReport> {
+    let from = recorded.template.version.as_str();
     let mut report = AppReport {
         app: app.to_path_buf(),
         from: from.to_string(),
@@ -619,7 +635,10 @@ fn upgrade_inner(
                 }
                 let mut json = serde_json::to_string_pretty(&record)?;
                 json.push('\n');
-                crate::fsio::write_atomic(&record_path(app), json.as_bytes())?;
+                let rel = Path::new(crate::scaffold::RECORD_DIR).join("render.json");
+                AppDir::open(app)
+                    .and_then(|d| d.write(&rel, json.as_bytes(), None))
+                    .map_err(|e| in_app(app, &rel, "write", e))?;
             }
         }
         return Ok(report);
@@ -662,10 +681,11 @@ fn upgrade_inner(
         None => crate::manifest::Declared::default(),
     };
 
-    let base = source.render(id, from, &base_manifest, &org)?;
-    let theirs = source.render(id, to, &theirs_manifest, &org)?;
+    let base_render = source.render(id, from, &base_manifest, &org)?;
+    let theirs_render = source.render(id, to, &theirs_manifest, &org)?;
+    let (base, theirs) = (&base_render.files, &theirs_render.files);
     let label = format!("template v{to}");
-    let mut plan = plan(app, &base, &theirs, &label)?;
+    let mut plan = plan(app, base, theirs, &label)?;
 
     // app.yaml: the template reference, edited in place (comments and order kept).
     let app_yaml_path = app.join(crate::manifest::FILE_NAME);
@@ -698,7 +718,8 @@ fn upgrade_inner(
             change: "updated",
             detail: Some("template version".into()),
         });
-        plan.writes.insert(rel, Some(new_yaml.clone().into_bytes()));
+        plan.writes
+            .insert(rel, Some(loaded.source.as_written(&new_yaml).into_bytes()));
     }
 
     // Managed files: regenerated as `levee sync` does; a hand edit is a conflict, never lost.
@@ -742,6 +763,8 @@ fn upgrade_inner(
                 });
                 plan.writes.insert(rel, Some(content.into_bytes()));
             }
+            // Not the upgrade's to touch: `levee sync --check` reports it.
+            crate::managed::State::Extra => {}
             crate::managed::State::Obsolete => {
                 managed_record.files.remove(&e.path);
                 plan.changes.push(FileChange {
@@ -782,7 +805,8 @@ fn upgrade_inner(
         })
         .collect::<serde_json::Map<_, _>>()
         .into();
-    record["manifest"] = crate::scaffold::sha256(new_yaml.as_bytes()).into();
+    record["manifest"] =
+        crate::scaffold::sha256(loaded.source.as_written(&new_yaml).as_bytes()).into();
     // What the new version's code needs: `levee validate` holds app.yaml to it from now on.
     let declared = source.settings(id, to)?;
     record[crate::template_settings::RECORD_KEY] =
@@ -849,11 +873,47 @@ fn upgrade_inner(
     plan.changes.sort_by(|a, b| a.path.cmp(&b.path));
     report.files = plan.changes;
     if !opts.dry_run {
-        apply(app, &plan.writes).map_err(|e| {
-            anyhow::anyhow!("writing the upgrade failed, the app is unchanged: {e}")
-        })?;
+        let dir = AppDir::open(app)?;
+        let mut changes = Vec::new();
+        for (path, content) in &plan.writes {
+            let exec = match content {
+                None => None,
+                Some(_) => exec_bit(&dir, path, &base_render, &theirs_render)?,
+            };
+            changes.push(Change {
+                path: path.clone(),
+                content: content.clone(),
+                exec,
+            });
+        }
+        dir.transact(
+            &format!("upgrade to template v{to}"),
+            &in_swap_order(changes.into_iter()),
+            hook,
+        )
+        .map_err(|e| anyhow::anyhow!("writing the upgrade failed: {e}"))?;
     }
     Ok(report)
+}
+
+/// The executable bit of a file the upgrade writes: a new file takes the template's; an
+/// existing one keeps its own, unless the template changed the bit and the user had not.
+fn exec_bit(
+    dir: &AppDir,
+    path: &Path,
+    base: &Rendered,
+    theirs: &Rendered,
+) -> anyhow::Result<Option<bool>> {
+    let wants = theirs.executable.contains(path);
+    Ok(match dir.kind(path)? {
+        None => Some(wants),
+        Some(crate::appdir::Kind::File { mode }) => {
+            let had = base.executable.contains(path);
+            let is = mode & 0o111 != 0;
+            (base.files.contains_key(path) && had != wants && is == had).then_some(wants)
+        }
+        Some(_) => None,
+    })
 }
 
 /// The key in `.levee/render.json` that lists the files an upgrade left conflict markers in.
@@ -880,9 +940,11 @@ fn left_conflicts(app: &Path, recorded: &Recorded) -> LeftConflicts {
     for p in c["paths"].as_array().into_iter().flatten() {
         let Some(rel) = p.as_str() else { continue };
         let rel = PathBuf::from(rel);
-        let marked = fs::read(app.join(&rel))
-            .map(|b| has_conflict_markers(&String::from_utf8_lossy(&b)))
-            .unwrap_or(false);
+        let marked = AppDir::open(app)
+            .and_then(|d| d.read(&rel, crate::appdir::MAX_FILE_BYTES))
+            .ok()
+            .flatten()
+            .is_some_and(|b| has_conflict_markers(&String::from_utf8_lossy(&b)));
         if marked {
             left.unresolved.push(rel);
         } else {
@@ -1021,14 +1083,13 @@ pub fn dirty_apps(apps: &[PathBuf]) -> HashMap<PathBuf, Option<bool>> {
         }
     }
     for (top, members) in by_repo {
-        let status = std::process::Command::new("git")
-            .args(["status", "--porcelain", "-z", "--untracked-files=all"])
-            .current_dir(&top)
-            .stderr(std::process::Stdio::null())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success());
+        let status = pack::run_git(
+            &["status", "--porcelain", "-z", "--untracked-files=all"],
+            Some(&top),
+            None,
+        )
+        .ok()
+        .filter(|o| o.status.success());
         let Some(status) = status else {
             for (app, _) in members {
                 out.insert(app, None);

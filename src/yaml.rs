@@ -119,8 +119,13 @@ impl YamlError {
     }
 }
 
-/// Turns raw bytes into text, with a located error for bytes that are not UTF-8.
+/// The UTF-8 byte order mark some editors (Windows Notepad) write first.
+pub const BOM: &str = "\u{feff}";
+
+/// Turns raw bytes into text, with a located error for bytes that are not UTF-8. A leading
+/// byte order mark is not part of the text (it would otherwise be read into the first key).
 pub fn decode(bytes: &[u8]) -> Result<&str, YamlError> {
+    let bytes = bytes.strip_prefix(BOM.as_bytes()).unwrap_or(bytes);
     if bytes.len() as u64 > MAX_BYTES {
         return Err(YamlError::new(
             Pos::default(),

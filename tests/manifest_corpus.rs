@@ -28,6 +28,20 @@ fn every_invalid_manifest_fails_with_a_located_error() {
             "{} has no located error:\n{stdout}",
             rel(&file)
         );
+        // Whatever the file holds, the report is plain text: no control character of the
+        // file reaches the terminal, no line of it starts a GitHub workflow command.
+        assert!(
+            stdout
+                .chars()
+                .all(|c| c == '\n' || levee::text::forbidden(c).is_none()),
+            "{}: {stdout:?}",
+            rel(&file)
+        );
+        assert!(
+            !stdout.lines().any(|l| l.starts_with("::")),
+            "{}: {stdout}",
+            rel(&file)
+        );
         let stem = file.file_stem().and_then(|s| s.to_str()).expect("stem");
         snap!(format!("validate-invalid-{stem}"), stdout);
     }

@@ -319,12 +319,12 @@ fn a_render_failure_leaves_nothing_behind() {
         "--template",
         "fmt-docker",
         "--description",
-        "two\nlines",
+        "run `id` first",
     ]));
     assert_eq!(o.code, 2);
     assert!(
         o.stderr
-            .contains("a value with a line break cannot go into a Dockerfile"),
+            .contains("a value with a backtick cannot go into a Dockerfile"),
         "{}",
         o.stderr
     );
@@ -598,10 +598,32 @@ const HOSTILE: &[&str] = &[
     "\"}, \"admin\": true, \"x\": {\"",
     "# comment: key: value - item &anchor *alias !!python/object",
     "</script><script>alert(1)</script>",
-    "unicode \u{2028} \u{2029} \u{feff} é 漢字",
+    "unicode \u{feff} \u{200e} é 漢字",
 ];
 
 const TEAM: &str = "finance-ops";
+
+/// Values levee refuses in any answer (they are control characters, see `levee::text`): the
+/// renderer's escaping is never their only defence.
+const REFUSED: &[&str] = &[
+    "a\nb: c\n- d",
+    "a\n\"b\": 1",
+    "two\nlines",
+    "sep \u{2028} \u{2029}",
+    "del \u{7f} here",
+    "esc \u{1b}]8;;https://evil.example\u{7}",
+    "tab\there",
+];
+
+#[test]
+fn control_characters_in_answers_are_refused_before_rendering() {
+    for value in REFUSED {
+        for template in ["fmt-yaml", "fmt-json", "fmt-ts", "fmt-docker"] {
+            let e = render_hostile(template, value).expect_err(value);
+            assert!(e.contains("contains") && e.contains("U+"), "{value:?}: {e}");
+        }
+    }
+}
 
 fn hostile_values() -> Vec<String> {
     let mut v: Vec<String> = HOSTILE.iter().map(|s| s.to_string()).collect();
@@ -684,18 +706,11 @@ fn hostile_answers_yaml() {
             "no injected keys: {text}"
         );
     }
-    // Newlines in free text are rendered safely too.
-    let text = render_hostile("fmt-yaml", "a\nb: c\n- d").expect("renders");
-    let doc: serde_json::Value = serde_norway::from_str(&text).expect("yaml");
-    assert_eq!(doc["description"], "a\nb: c\n- d");
 }
 
 #[test]
 fn hostile_answers_json() {
-    for value in hostile_values()
-        .into_iter()
-        .chain(["a\n\"b\": 1".to_string()])
-    {
+    for value in hostile_values() {
         let text = render_hostile("fmt-json", &value).expect("renders");
         let doc: serde_json::Value =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -719,7 +734,7 @@ fn hostile_answers_json() {
 fn hostile_answers_typescript() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut values = hostile_values();
-    values.push("a\nb`${process.exit(7)}`".into());
+    values.push("a b`${process.exit(7)}`".into());
     let mut script = String::from("const out = [];\n");
     for (i, value) in values.iter().enumerate() {
         let text = render_hostile("fmt-ts", value).expect("renders");
@@ -781,15 +796,11 @@ fn hostile_answers_dockerfile() {
         let env = lines[3].strip_prefix("ENV COST_CENTER=").expect("env");
         assert_eq!(docker_unquote(env).as_deref(), Some(line.as_str()));
     }
-    for (value, reason) in [("two\nlines", "a line break"), ("`id`", "a backtick")] {
-        let e = render_hostile("fmt-docker", value).expect_err("refused");
-        assert!(
-            e.contains(&format!(
-                "a value with {reason} cannot go into a Dockerfile"
-            )),
-            "{e}"
-        );
-    }
+    let e = render_hostile("fmt-docker", "`id`").expect_err("refused");
+    assert!(
+        e.contains("a value with a backtick cannot go into a Dockerfile"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -805,7 +816,7 @@ fn hostile_names_and_fields_are_refused_with_the_flag() {
         (
             "--team",
             "fin\nance",
-            "--team: `fin ance` is not a team name levee can use as written",
+            "--team: this value contains a line break (U+000A, character 4): `fin\\nance`",
         ),
         (
             "--team",
@@ -1613,7 +1624,7 @@ fn settings_are_refused_with_the_flag_and_nothing_is_written() {
         (
             vec!["--setting", "DOWNSTREAM_URL=a\u{202E}b"],
             2,
-            "  --setting: the value contains U+202E, a control or invisible character",
+            "  --setting: this value contains a Unicode bidirectional override (U+202E, character 2)",
         ),
         (
             vec!["--setting", url, "--setting", url],

@@ -696,7 +696,7 @@ fn huge_locks_are_refused_and_deep_graphs_read() {
     drop(f);
     fails(
         levee().args(["sbom", tmp.path().to_str().expect("utf-8")]),
-        "Cargo.lock is 104857600 bytes, larger than the 67108864 bytes levee reads from a lock file",
+        "Cargo.lock is larger than the 67108864 bytes levee reads from a lock file",
     );
     // A chain of 20,000 crates, each also depending on the first (no recursion, no blow-up).
     let n = 20_000;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use levee::appdir::Step;
 use levee::upgrade::{self, Tree};
 
 fn tree(files: &[(&str, &str)]) -> Tree {
@@ -142,19 +143,41 @@ fn a_failure_part_way_leaves_the_app_as_it_was() {
     writes.insert(PathBuf::from("b.txt"), None);
     writes.insert(PathBuf::from("c.txt"), Some(b"c2\n".to_vec()));
     writes.insert(PathBuf::from("d/new.txt"), Some(b"d\n".to_vec()));
-    let mut seen = 0;
-    let err = upgrade::apply_with(&app, &writes, &mut |rel| {
-        seen += 1;
-        if rel == Path::new("d/new.txt") {
+    let mut seen = Vec::new();
+    let err = upgrade::apply_with(&app, &writes, &mut |step| {
+        seen.push(format!("{step:?}"));
+        if step == Step::Install(Path::new("d/new.txt")) {
             Err(std::io::Error::other("disk full (injected)"))
         } else {
             Ok(())
         }
     })
     .expect_err("injected failure");
-    assert_eq!(err.to_string(), "disk full (injected)");
-    assert_eq!(seen, 4);
+    assert_eq!(
+        err.to_string(),
+        "disk full (injected) (nothing was changed: the app is as it was)"
+    );
+    // Each path in order: its old file kept aside, then its new one moved in.
+    assert_eq!(
+        seen,
+        [
+            "Staged",
+            "Backup(\"a.txt\")",
+            "Install(\"a.txt\")",
+            "Backup(\"b.txt\")",
+            "Backup(\"c.txt\")",
+            "Install(\"c.txt\")",
+            "Backup(\"d/new.txt\")",
+            "Install(\"d/new.txt\")",
+        ]
+    );
     assert_eq!(read_tree(&app), before);
+    // Nothing is left beside the app, and no journal inside it.
+    let beside: Vec<_> = fs::read_dir(dir.path())
+        .expect("ls")
+        .map(|e| e.expect("e").file_name())
+        .collect();
+    assert_eq!(beside, vec![std::ffi::OsString::from("app")]);
 }
 
 #[test]

@@ -385,16 +385,18 @@ pub enum EntryError {
 /// Records a policy result in an app's entry (for `levee check` to call); false when the app
 /// has no entry. The write is atomic like every catalog write.
 pub fn record_policy(store: &Store, id: &str, result: PolicyResult) -> Result<bool, CatalogError> {
-    let Some(mut entry) = store.get(id)? else {
-        return Ok(false);
-    };
-    if entry.policy.as_ref() == Some(&result) {
-        return Ok(true);
-    }
-    entry.policy = Some(result);
-    entry.updated = now();
-    store.put(&entry)?;
-    Ok(true)
+    let mut found = false;
+    store.update(id, |current| {
+        let mut entry = current?.clone();
+        found = true;
+        if entry.policy.as_ref() == Some(&result) {
+            return None;
+        }
+        entry.policy = Some(result.clone());
+        entry.updated = now();
+        Some(entry)
+    })?;
+    Ok(found)
 }
 
 /// The policy result of `levee check` for this manifest, evaluated now (in-process, the org's
@@ -440,7 +442,11 @@ pub fn evaluate_policy(m: &Manifest, org: &Org) -> Option<PolicyResult> {
 /// Reads `.levee/policy-result.json` when present.
 pub fn read_policy_result(app_dir: &Path) -> Result<Option<PolicyResult>, String> {
     let path = app_dir.join(POLICY_RESULT_FILE);
-    match std::fs::read(&path) {
+    // Inside the app, no symlink followed, a regular file of at most 1 MiB.
+    let read = crate::appdir::AppDir::open(app_dir)
+        .and_then(|d| d.read(Path::new(POLICY_RESULT_FILE), 1 << 20))
+        .and_then(|b| b.ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound)));
+    match read {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
             format!(
                 "{}: not a policy result ({e}); expected {{\"passed\": bool, \"deny\": [ids], \"warn\": [ids], \"checked\": \"YYYY-MM-DD\"}}",
@@ -483,23 +489,29 @@ pub fn git_origin(dir: &Path) -> (Option<String>, Option<String>) {
         dotgit.join("config")
     } else {
         // A worktree or submodule: `gitdir: PATH`, whose `commondir` holds the shared config.
-        let Some(gitdir) = std::fs::read_to_string(&dotgit).ok().and_then(|t| {
+        let Some(gitdir) = read_small(&dotgit).and_then(|t| {
             t.trim()
                 .strip_prefix("gitdir:")
                 .map(|p| root.join(p.trim()))
         }) else {
             return (None, subdir);
         };
-        match std::fs::read_to_string(gitdir.join("commondir")) {
-            Ok(c) => gitdir.join(c.trim()).join("config"),
-            Err(_) => gitdir.join("config"),
+        match read_small(&gitdir.join("commondir")) {
+            Some(c) => gitdir.join(c.trim()).join("config"),
+            None => gitdir.join("config"),
         }
     };
-    let url = std::fs::read_to_string(config)
-        .ok()
+    let url = read_small(&config)
         .and_then(|text| origin_url(&text))
         .map(|u| strip_credentials(&u));
     (url, subdir)
+}
+
+/// A small git file (`.git`, `commondir`, `config`): a regular file of at most 1 MiB, as text.
+fn read_small(path: &Path) -> Option<String> {
+    crate::input::read(path, 1 << 20)
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
 fn origin_url(config: &str) -> Option<String> {

@@ -36,16 +36,23 @@ pub struct SbomSummary {
 }
 
 /// Reads `dir/sbom.cdx.json` when present.
+/// The file is read through [`crate::appdir::AppDir`]: a regular file inside the app, no
+/// symlink followed, at most [`MAX_BYTES`].
 pub fn summarize_dir(dir: &Path) -> Result<Option<SbomSummary>, String> {
     let path = dir.join(FILE_NAME);
-    match std::fs::read(&path) {
-        Ok(bytes) => summarize(&bytes)
+    let read =
+        crate::appdir::AppDir::open(dir).and_then(|d| d.read(Path::new(FILE_NAME), MAX_BYTES));
+    match read {
+        Ok(Some(bytes)) => summarize(&bytes)
             .map(Some)
             .map_err(|e| format!("{}: {e}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Ok(None) => Ok(None),
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }
 }
+
+/// The largest SBOM read (as large as the largest lock file `levee sbom` reads).
+pub const MAX_BYTES: u64 = crate::sbom::MAX_LOCKFILE_BYTES;
 
 /// Summarizes CycloneDX JSON bytes.
 pub fn summarize(bytes: &[u8]) -> Result<SbomSummary, String> {

@@ -3,8 +3,14 @@
 //! Writes are atomic: the entry goes to a temporary file in the same directory, is flushed to
 //! disk (fsync), then renamed over the old file, and the directory is synced. Readers see the old
 //! entry or the new one, never a mix; a crash before the rename leaves the old entry intact (and
-//! a `.*.tmp` file that loading ignores). Parallel writers of different apps never touch the same
-//! file; parallel writers of one app each rename a complete file, the last one wins.
+//! a `.*.tmp` file that loading ignores, and that a later registration removes once it is stale).
+//! Parallel writers of different apps never touch the same file. A change that depends on what
+//! the entry held (registration refusing a second app with the same id, `lifecycle --apply`
+//! marking an app deprovisioned) goes through [`Store::update`]: the new file is written and
+//! flushed first, then, under an advisory lock on the catalog directory, the entry is read again
+//! and the file renamed into place only if the entry is still the one the change was computed
+//! from (otherwise the change is computed again). No process's change is lost, and the lock is
+//! held for one read and one rename.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -53,6 +59,9 @@ pub enum CatalogError {
     #[error("{}: {message}", path.display())]
     Corrupt { path: PathBuf, message: String },
 }
+
+/// The largest catalog entry read (an entry is a few kilobytes).
+const MAX_ENTRY_BYTES: u64 = 4 << 20;
 
 /// Hidden test hook: milliseconds to sleep after the temporary file is written and synced,
 /// before the rename (the crash-safety test kills the process in that window).
@@ -161,6 +170,80 @@ impl Store {
         write_file(&path, text.as_bytes(), sync_parent)
     }
 
+    /// Reads the entry `id`, asks `decide` what it should become (`None`: leave it), and writes
+    /// that, with no other levee changing the entry in between (see the module docs). `decide`
+    /// may be called more than once, each time with the entry as it is then. True when
+    /// something was written.
+    pub fn update(
+        &self,
+        id: &str,
+        mut decide: impl FnMut(Option<&Entry>) -> Option<Entry>,
+    ) -> Result<bool, CatalogError> {
+        let path = self.path_of(id)?;
+        fs::create_dir_all(&self.dir).map_err(|source| CatalogError::Io {
+            action: "create",
+            path: self.dir.clone(),
+            source,
+        })?;
+        let io = |action, source| CatalogError::Io {
+            action,
+            path: path.clone(),
+            source,
+        };
+        for _ in 0..MAX_ATTEMPTS {
+            let before = read_raw(&path).map_err(|e| io("read", e))?;
+            // A corrupt entry counts as none: it is replaced by a good one.
+            let current = before.as_deref().and_then(|b| parse_entry(&path, b).ok());
+            let Some(entry) = decide(current.as_ref()) else {
+                return Ok(false);
+            };
+            let mut text =
+                serde_json::to_string_pretty(&entry).map_err(|e| CatalogError::Corrupt {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+            text.push('\n');
+            let staged = fsio::stage(&path, text.as_bytes()).map_err(|e| io("write", e))?;
+            if let Some(pause) = pause() {
+                std::thread::sleep(pause);
+            }
+            let lock = self.lock()?;
+            if read_raw(&path).map_err(|e| io("read", e))? != before {
+                continue; // changed meanwhile: decide again from what it is now
+            }
+            staged.commit(false).map_err(|e| io("write", e))?;
+            // The directory is synced outside the lock, so parallel writers overlap their syncs.
+            drop(lock);
+            sync_dir(&self.dir);
+            return Ok(true);
+        }
+        Err(CatalogError::Io {
+            action: "update",
+            path,
+            source: std::io::Error::other(format!(
+                "the entry kept changing under {MAX_ATTEMPTS} attempts by other levee runs"
+            )),
+        })
+    }
+
+    /// An exclusive advisory lock on the catalog directory (the directory itself is locked, so
+    /// no lock file lands in the git-backed store), released when the guard is dropped.
+    pub fn lock(&self) -> Result<std::fs::File, CatalogError> {
+        let io = |source| CatalogError::Io {
+            action: "lock",
+            path: self.dir.clone(),
+            source,
+        };
+        let dir = open_dir(&self.dir).map_err(io)?;
+        dir.lock().map_err(io)?;
+        Ok(dir)
+    }
+
+    /// Removes temporary files crashed writers left in the catalog (older than ten minutes).
+    pub fn remove_stale_temporaries(&self) -> usize {
+        fsio::remove_stale_temporaries(&self.dir, std::time::Duration::from_secs(600))
+    }
+
     /// Removes an entry; false when there was none.
     pub fn remove(&self, id: &str) -> Result<bool, CatalogError> {
         let path = self.path_of(id)?;
@@ -180,12 +263,68 @@ impl Store {
 }
 
 fn read_entry(path: &Path) -> Result<Entry, Corrupt> {
+    let bytes = crate::input::read(path, MAX_ENTRY_BYTES).map_err(|e| Corrupt {
+        path: path.to_path_buf(),
+        message: format!("cannot read: {e}"),
+    })?;
+    parse_entry(path, &bytes)
+}
+
+/// An entry's bytes, `None` when there is no entry.
+fn read_raw(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    match crate::input::read(path, MAX_ENTRY_BYTES) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Opens the catalog directory itself (for its lock), without blocking on anything that is
+/// not a directory.
+#[cfg(unix)]
+fn open_dir(dir: &Path) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    Ok(std::fs::File::from(fd))
+}
+
+/// Elsewhere a directory cannot be opened as a file: a lock file beside the entries.
+#[cfg(not(unix))]
+fn open_dir(dir: &Path) -> std::io::Result<std::fs::File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(".levee-catalog.lock"))
+}
+
+/// How often [`Store::update`] computes a change again before giving up.
+const MAX_ATTEMPTS: usize = 64;
+
+fn pause() -> Option<std::time::Duration> {
+    std::env::var(PAUSE_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_millis)
+}
+
+fn parse_entry(path: &Path, bytes: &[u8]) -> Result<Entry, Corrupt> {
     let corrupt = |message: String| Corrupt {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = fs::read(path).map_err(|e| corrupt(format!("cannot read: {e}")))?;
-    let entry: Entry = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    let entry: Entry = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+    if !crate::manifest::is_valid_name(&entry.id) {
+        return Err(corrupt(format!(
+            "`{}` is not a valid app id (lowercase letters, digits and dashes)",
+            crate::text::escape(&entry.id)
+        )));
+    }
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     if entry.id != stem {
         return Err(corrupt(format!(

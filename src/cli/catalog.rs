@@ -167,8 +167,8 @@ pub fn load(store: &Store, ui: &Ui) -> anyhow::Result<LoadedCatalog> {
     for c in &loaded.corrupt {
         ui.error(&format!(
             "error: {}: corrupt catalog entry: {}",
-            c.path.display(),
-            c.message
+            crate::text::escape_path(&c.path),
+            crate::text::escape(&c.message)
         ));
     }
     Ok(loaded)
@@ -179,6 +179,7 @@ pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitS
     let today = crate::clock::today();
     match &args.command {
         CatalogCommand::Register { apps, format } => {
+            store.remove_stale_temporaries();
             let log = RegisterLog::default();
             let claimed = Claimed::default();
             let now = catalog::now();
@@ -437,7 +438,11 @@ fn register_claiming(
     claimed: &Claimed,
 ) {
     let error = |at: &Path, message: String| {
-        ui.error(&format!("error: {}: {message}", at.display()));
+        ui.error(&format!(
+            "error: {}: {}",
+            crate::text::escape_path(at),
+            crate::text::escape(&message)
+        ));
         log.push(Registered {
             app: app.display().to_string(),
             id: None,
@@ -447,7 +452,10 @@ fn register_claiming(
     };
     match register(store, org, app, now, claimed) {
         Ok((id, change)) => {
-            ui.status(&format!("{change} {id} ({})", app.display()));
+            ui.status(&format!(
+                "{change} {id} ({})",
+                crate::text::escape_path(app)
+            ));
             log.push(Registered {
                 app: app.display().to_string(),
                 id: Some(id),
@@ -485,7 +493,7 @@ fn register(
     now: &str,
     claimed: &Claimed,
 ) -> Result<(String, &'static str), RegisterError> {
-    let mut entry = Entry::from_app(app, org, now).map_err(|e| match e {
+    let entry = Entry::from_app(app, org, now).map_err(|e| match e {
         EntryError::Manifest(m) => RegisterError::Manifest(m),
         EntryError::Other(s) => RegisterError::Other(s),
     })?;
@@ -502,33 +510,34 @@ fn register(
             }
         }
     }
-    let previous = match store.get(&entry.id) {
-        Ok(p) => p,
-        // A corrupt entry is replaced by a good one.
-        Err(catalog::CatalogError::Corrupt { .. }) => None,
-        Err(e) => return Err(e.into()),
-    };
-    if let Some(prev) = &previous {
-        if prev.repository.path != entry.repository.path && !prev.app_gone() {
-            return Err(RegisterError::Other(format!(
+    // Check and write as one step: another `levee catalog register` (or `lifecycle --apply`)
+    // running at the same time cannot slip in between (see `Store::update`).
+    let mut outcome: Result<&'static str, RegisterError> = Ok("unchanged");
+    store.update(&entry.id, |previous| {
+        let mut new = entry.clone();
+        let Some(prev) = previous else {
+            outcome = Ok("added");
+            return Some(new);
+        };
+        if prev.repository.path != new.repository.path && !prev.app_gone() {
+            outcome = Err(RegisterError::Other(format!(
                 "app id `{}` is already registered for {}; app ids must be unique (rename one app, or `levee catalog remove {}` first)",
-                entry.id, prev.repository.path, entry.id
+                new.id,
+                crate::text::escape(&prev.repository.path),
+                new.id
             )));
+            return None;
         }
-        entry.carry_over(prev);
-        if entry.same_content(prev) {
-            return Ok((entry.id, "unchanged"));
+        new.carry_over(prev);
+        if new.same_content(prev) {
+            outcome = Ok("unchanged");
+            return None;
         }
-    }
-    store.put(&entry)?;
-    Ok((
-        entry.id,
-        if previous.is_some() {
-            "updated"
-        } else {
-            "added"
-        },
-    ))
+        outcome = Ok("updated");
+        Some(new)
+    })?;
+    let change = outcome?;
+    Ok((entry.id, change))
 }
 
 fn scan(
@@ -553,6 +562,7 @@ fn scan(
         .map_or(4, |n| n.get() * 4)
         .clamp(4, 32);
     walk.threads(threads);
+    store.remove_stale_temporaries();
     let found = Mutex::new(Vec::new());
     let log = RegisterLog::default();
     let claimed = Claimed::default();
@@ -614,7 +624,9 @@ fn scan(
             for e in &gone {
                 ui.out(&format!(
                     "gone: {} (registered at {}; no app.yaml there any more): remove it with `levee catalog remove {}`\n",
-                    e.id, e.repository.path, e.id
+                    e.id,
+                    crate::text::Shown(&e.repository.path),
+                    e.id
                 ))?;
             }
         }
@@ -734,7 +746,7 @@ fn list_table(rows: &[&Entry], today: crate::manifest::Date) -> String {
         };
         t.add_row(vec![
             e.id.clone(),
-            e.owner.clone(),
+            crate::text::escape(&e.owner).into_owned(),
             e.classification.to_string(),
             e.tier.to_string(),
             expires,

@@ -228,52 +228,62 @@ fn count(reports: &[AppReport], level: Level) -> usize {
 }
 
 fn text(reports: &[AppReport], ui: &Ui) -> String {
+    use crate::text::Shown;
     let mut out = String::new();
     for r in reports {
+        let path = Shown(&r.path);
         if let Some(e) = &r.error {
-            out.push_str(&format!("{} {e}\n", ui.red("error:")));
+            out.push_str(&format!("{} {}\n", ui.red("error:"), Shown(e)));
             out.push_str("hint: pass the path of an app.yaml, or create one with `levee new`\n");
             continue;
         }
         if !r.valid {
             out.push_str(&diag::render(&r.problems, Some(&r.source), ui.stdout_color));
             out.push_str(&format!(
-                "{} {}: the manifest is invalid ({} problem{}); fix it before the policies can run (`levee validate`)\n",
+                "{} {path}: the manifest is invalid ({} problem{}); fix it before the policies can run (`levee validate`)\n",
                 ui.red("invalid"),
-                r.path,
                 r.problems.len(),
                 if r.problems.len() == 1 { "" } else { "s" }
             ));
             continue;
         }
-        let name = r.name.as_deref().unwrap_or("");
+        let name = Shown(r.name.as_deref().unwrap_or(""));
         if r.findings.is_empty() {
             if !ui.quiet {
                 out.push_str(&format!(
-                    "{} {name} ({}): no policy findings\n",
+                    "{} {name} ({path}): no policy findings\n",
                     ui.green("pass"),
-                    r.path
                 ));
             }
             continue;
         }
-        out.push_str(&format!("{name} ({})\n", r.path));
+        out.push_str(&format!("{name} ({path})\n"));
         for f in &r.findings {
             let label = match f.finding.level {
                 Level::Deny => ui.red("deny"),
                 Level::Warn => console::style("warn").yellow().bold().to_string(),
             };
+            // The messages come from the policies and quote the manifest's values (dataset
+            // names, hosts): escaped, so none can start a line of its own in a CI log.
             let at = match (f.line, f.column) {
-                (Some(l), Some(c)) => format!("{}:{l}:{c}", r.path),
-                _ => r.path.clone(),
+                (Some(l), Some(c)) => format!("{path}:{l}:{c}"),
+                _ => path.to_string(),
             };
-            out.push_str(&format!("  {label} {} {}\n", f.finding.id, f.finding.msg));
+            out.push_str(&format!(
+                "  {label} {} {}\n",
+                Shown(&f.finding.id),
+                Shown(&f.finding.msg)
+            ));
             out.push_str(&format!(
                 "       {} {at} ({})\n",
                 ui.dim("at"),
-                f.finding.field
+                Shown(&f.finding.field)
             ));
-            out.push_str(&format!("       {} {}\n", ui.dim("hint:"), f.finding.hint));
+            out.push_str(&format!(
+                "       {} {}\n",
+                ui.dim("hint:"),
+                Shown(&f.finding.hint)
+            ));
         }
     }
     let deny = count(reports, Level::Deny);

@@ -85,77 +85,98 @@ pub fn run_with(
         .collect();
     let mut applied = Vec::new();
     if args.apply {
+        store.remove_stale_temporaries();
         for (e, d) in loaded.entries.iter().zip(&decisions) {
-            let mut entry = e.clone();
-            let mut changed = false;
-            if let Some(u) = metrics.get(&e.id)
-                && entry.usage.as_ref() != Some(u)
-            {
-                entry.usage = Some(u.clone());
-                changed = true;
-            }
-            match d.action {
-                Action::Deprovision => {
-                    entry.deprovisioned = Some(Deprovisioned {
-                        date: today,
-                        reason: d.reason.clone(),
-                    });
-                    changed = true;
-                    applied.push(format!(
-                        "{}: marked deprovisioned in the catalog; tearing down its deployment is up to your platform",
-                        e.id
-                    ));
-                }
-                Action::Escalate => {
-                    let to = d.to_tier.unwrap_or(crate::manifest::Tier::Production);
-                    let (promoted, note) = if e.app_gone() {
-                        (
-                            false,
-                            format!(
-                                "app directory {} not reachable: run `levee promote DIR --tier {to}` where the app lives",
-                                e.repository.path
-                            ),
-                        )
-                    } else {
-                        match promoter.promote(e.app_dir(), to) {
-                            Ok(msg) => (true, msg),
-                            Err(msg) => (false, msg),
-                        }
-                    };
-                    if promoted {
-                        // The catalog follows the app: its tier and expiry are what app.yaml
-                        // now says; usage and earlier escalations are kept.
-                        if let Ok(mut fresh) = crate::catalog::Entry::from_app(
-                            e.app_dir(),
-                            &org,
-                            &crate::catalog::now(),
-                        ) {
-                            fresh.carry_over(&entry);
-                            fresh.escalations.clone_from(&entry.escalations);
-                            entry = fresh;
-                        }
+            // The tier change happens once, here; what the catalog records is then applied to
+            // the entry as it is when written (another run may have changed it since it was
+            // read), as one check-and-write (`Store::update`).
+            let mut note = None;
+            let mut fresh = None;
+            let mut promoted = false;
+            let to = d.to_tier.unwrap_or(crate::manifest::Tier::Production);
+            if d.action == Action::Escalate {
+                let (done, msg) = if e.app_gone() {
+                    (
+                        false,
+                        format!(
+                            "app directory {} not reachable: run `levee promote DIR --tier {to}` where the app lives",
+                            e.repository.path
+                        ),
+                    )
+                } else {
+                    match promoter.promote(e.app_dir(), to) {
+                        Ok(msg) => (true, msg),
+                        Err(msg) => (false, msg),
                     }
-                    let reasons: Vec<String> = d.fired.iter().map(ToString::to_string).collect();
-                    let already = entry.escalations.last().is_some_and(|r| {
-                        r.to == to && r.reasons == reasons && !r.promoted && !promoted
-                    });
-                    if !already {
-                        entry.escalations.push(EscalationRecord {
+                };
+                promoted = done;
+                if promoted {
+                    // The catalog follows the app: its tier and expiry are what app.yaml now
+                    // says; usage and earlier escalations are kept.
+                    fresh =
+                        crate::catalog::Entry::from_app(e.app_dir(), &org, &crate::catalog::now())
+                            .ok();
+                }
+                note = Some(msg);
+            }
+            let reasons: Vec<String> = d.fired.iter().map(ToString::to_string).collect();
+            store.update(&e.id, |current| {
+                // Removed meanwhile: nothing left to mark.
+                let mut entry = current?.clone();
+                let mut changed = false;
+                if let Some(u) = metrics.get(&e.id)
+                    && entry.usage.as_ref() != Some(u)
+                {
+                    entry.usage = Some(u.clone());
+                    changed = true;
+                }
+                match d.action {
+                    Action::Deprovision if entry.deprovisioned.is_none() => {
+                        entry.deprovisioned = Some(Deprovisioned {
                             date: today,
-                            from: e.tier,
-                            to,
-                            reasons,
-                            promoted,
+                            reason: d.reason.clone(),
                         });
                         changed = true;
                     }
-                    applied.push(format!("{}: escalation to {to} recorded; {note}", e.id));
+                    Action::Escalate => {
+                        if let Some(f) = &fresh {
+                            let mut f = f.clone();
+                            f.carry_over(&entry);
+                            f.escalations.clone_from(&entry.escalations);
+                            entry = f;
+                        }
+                        let already = entry.escalations.last().is_some_and(|r| {
+                            r.to == to && r.reasons == reasons && !r.promoted && !promoted
+                        });
+                        if !already {
+                            entry.escalations.push(EscalationRecord {
+                                date: today,
+                                from: e.tier,
+                                to,
+                                reasons: reasons.clone(),
+                                promoted,
+                            });
+                            changed = true;
+                        }
+                    }
+                    _ => {}
                 }
+                changed.then(|| {
+                    entry.updated = crate::catalog::now();
+                    entry
+                })
+            })?;
+            match d.action {
+                Action::Deprovision => applied.push(format!(
+                    "{}: marked deprovisioned in the catalog; tearing down its deployment is up to your platform",
+                    e.id
+                )),
+                Action::Escalate => applied.push(format!(
+                    "{}: escalation to {to} recorded; {}",
+                    e.id,
+                    note.unwrap_or_default()
+                )),
                 _ => {}
-            }
-            if changed {
-                entry.updated = crate::catalog::now();
-                store.put(&entry)?;
             }
         }
     }
@@ -178,12 +199,14 @@ pub fn run_with(
                 .iter()
                 .filter(|d| d.action != Action::Ok || global.verbose > 0)
             {
+                // Ids, owners and reasons come from catalog entries anyone could edit.
+                let e = |s: &str| crate::text::escape(s).into_owned();
                 t.add_row(vec![
-                    d.id.clone(),
-                    d.owner.clone(),
+                    e(&d.id),
+                    e(&d.owner),
                     d.tier.to_string(),
                     d.action.as_str().to_string(),
-                    d.reason.clone(),
+                    e(&d.reason),
                 ]);
             }
             let mut out = String::new();
@@ -200,12 +223,13 @@ pub fn run_with(
             ));
             for id in &unknown {
                 out.push_str(&format!(
-                    "metrics for unknown app `{id}` (not in {})\n",
-                    store.dir().display()
+                    "metrics for unknown app `{}` (not in {})\n",
+                    crate::text::Shown(id),
+                    crate::text::escape_path(store.dir())
                 ));
             }
             for a in &applied {
-                out.push_str(&format!("applied: {a}\n"));
+                out.push_str(&format!("applied: {}\n", crate::text::Shown(a)));
             }
             ui.out(&out)?;
         }

@@ -198,15 +198,16 @@ pub(crate) fn report_invalid_manifest(
     diags: &[crate::diag::Diagnostic],
     ui: &Ui,
 ) {
-    eprint!(
-        "{}",
-        crate::diag::render(diags, Some(&source.text), ui.stderr_color)
-    );
-    eprintln!(
+    ui.error_text(&crate::diag::render(
+        diags,
+        Some(&source.text),
+        ui.stderr_color,
+    ));
+    ui.error(&format!(
         "{} {} is invalid: fix it first (`levee validate` lists every problem)",
         ui.red("error:"),
-        file.display()
-    );
+        crate::text::escape_path(file)
+    ));
 }
 
 /// Prints an error that ends the run: `error:`, each cause, and a hint (uv's shape).
@@ -225,15 +226,27 @@ pub fn render_error(e: &anyhow::Error, color: bool) -> String {
     {
         out.push_str(&crate::diag::render(diags, Some(&file.text), color));
     }
-    out.push_str(&format!("{} {e}\n", paint("error:", |s| s.red().bold())));
+    // Messages quote paths and values from the user's files: escaped line by line (their own
+    // line breaks kept), before levee adds its colours.
+    let shown = |t: String| crate::text::escape_lines(&t);
+    out.push_str(&format!(
+        "{} {}\n",
+        paint("error:", |s| s.red().bold()),
+        shown(e.to_string())
+    ));
     for cause in e.chain().skip(1) {
         out.push_str(&format!(
-            "  {} {cause}\n",
-            paint("Caused by:", |s| s.bold())
+            "  {} {}\n",
+            paint("Caused by:", |s| s.bold()),
+            shown(cause.to_string())
         ));
     }
     if let Some(hint) = e.downcast_ref::<UsageError>().and_then(|u| u.hint.as_ref()) {
-        out.push_str(&format!("{} {hint}\n", paint("hint:", |s| s.cyan().bold())));
+        out.push_str(&format!(
+            "{} {}\n",
+            paint("hint:", |s| s.cyan().bold()),
+            shown(hint.clone())
+        ));
     }
-    out
+    crate::text::terminal(&out).into_owned()
 }

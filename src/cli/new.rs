@@ -499,14 +499,15 @@ impl Prompt for InquirePrompt {
         };
         let mut lines = reason.lines();
         if let Some(first) = lines.next() {
-            eprintln!("  {mark} {first}");
+            // Reasons quote the answers: each line escaped.
+            eprintln!("  {mark} {}", crate::text::escape(first));
         }
         for l in lines {
-            eprintln!("    {l}");
+            eprintln!("    {}", crate::text::escape(l));
         }
     }
 
     fn note(&mut self, text: &str) {
-        eprintln!("{text}");
+        eprintln!("{}", crate::text::terminal(text));
     }
 }

@@ -58,12 +58,12 @@ pub fn run(global: &Global, args: &PipelineArgs, ui: &Ui) -> anyhow::Result<Exit
             if let Some(e) = entries.first() {
                 ui.out(&e.diff())?;
             }
-            eprintln!(
+            ui.error(&format!(
                 "{} {} was edited by hand; not overwritten\n{} move the change into app.yaml or the org config; `levee sync --force` overwrites it",
                 ui.red("refused"),
                 file.path,
                 ui.dim("hint:")
-            );
+            ));
             Ok(ExitStatus::Problems)
         }
         Some(Action::Written) => {

@@ -160,9 +160,11 @@ fn at(path: &str, r: &Reason) -> String {
 }
 
 fn refusal_text(path: &str, r: &Refusal, ui: &Ui) -> String {
+    use crate::text::{Shown, escape_lines};
+    let path = &crate::text::escape(path);
     let mut out = String::new();
     for e in &r.drift {
-        out.push_str(&e.diff());
+        out.push_str(&escape_lines(&e.diff()));
     }
     out.push_str(&format!(
         "{} promotion of {path} from {} to {}: {} reason{}; nothing was written\n",
@@ -173,14 +175,24 @@ fn refusal_text(path: &str, r: &Refusal, ui: &Ui) -> String {
         if r.reasons.len() == 1 { "" } else { "s" }
     ));
     for x in &r.reasons {
-        out.push_str(&format!("  {} {} {}\n", ui.red("deny"), x.id, x.message));
+        out.push_str(&format!(
+            "  {} {} {}\n",
+            ui.red("deny"),
+            Shown(&x.id),
+            Shown(&x.message)
+        ));
         let place = at(path, x);
         if place == x.field {
-            out.push_str(&format!("       {} {place}\n", ui.dim("at")));
+            out.push_str(&format!("       {} {}\n", ui.dim("at"), Shown(&place)));
         } else {
-            out.push_str(&format!("       {} {place} ({})\n", ui.dim("at"), x.field));
+            out.push_str(&format!(
+                "       {} {} ({})\n",
+                ui.dim("at"),
+                Shown(&place),
+                Shown(&x.field)
+            ));
         }
-        out.push_str(&format!("       {} {}\n", ui.dim("hint:"), x.hint));
+        out.push_str(&format!("       {} {}\n", ui.dim("hint:"), Shown(&x.hint)));
     }
     out
 }
@@ -188,9 +200,9 @@ fn refusal_text(path: &str, r: &Refusal, ui: &Ui) -> String {
 fn summary_text(path: &str, p: &Promotion, written: Option<&promote::Written>, ui: &Ui) -> String {
     let mut out = String::new();
     if written.is_none() {
-        out.push_str(&p.manifest_diff());
+        out.push_str(&crate::text::escape_lines(&p.manifest_diff()));
         for e in p.changed_entries() {
-            out.push_str(&e.diff());
+            out.push_str(&crate::text::escape_lines(&e.diff()));
         }
     }
     let verb = if written.is_some() {

@@ -131,7 +131,11 @@ pub fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<ExitSta
         } else {
             u.file.clone()
         };
-        ui.status(&format!("warning: {at}: `{}` is not pinned to one version; it is not in the SBOM (pin it with `==`, or use a lock file)", u.requirement));
+        ui.status(&format!(
+            "warning: {}: `{}` is not pinned to one version; it is not in the SBOM (pin it with `==`, or use a lock file)",
+            crate::text::Shown(&at),
+            crate::text::Shown(&u.requirement)
+        ));
     }
 
     let opts = bom::Options {

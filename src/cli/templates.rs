@@ -58,7 +58,14 @@ pub fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
             ui.out(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
         }
         Format::Text => {
-            let mut text = format!("{} {} ({})\n", pack.meta.name, pack.version, pack.origin);
+            // Names and descriptions come from the pack, which may be anyone's.
+            use crate::text::Shown;
+            let mut text = format!(
+                "{} {} ({})\n",
+                Shown(&pack.meta.name),
+                pack.version,
+                Shown(&pack.origin.to_string())
+            );
             if pack.templates.is_empty() {
                 text.push_str("  (no templates)\n");
             }
@@ -80,10 +87,10 @@ pub fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
             for t in &pack.templates {
                 text.push_str(&format!(
                     "  {:<width$}  {:<kind_width$} {:<stack_width$}  {}\n",
-                    t.id,
+                    Shown(&t.id).to_string(),
                     t.meta.kind.as_str(),
                     t.meta.stack.as_str(),
-                    t.meta.description
+                    Shown(&t.meta.description)
                 ));
             }
             // The kinds and stacks the pack declares itself or its templates use (the built-in
@@ -120,15 +127,18 @@ pub fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
                 .unwrap_or(0);
             text.push_str("kinds:\n");
             for (name, k) in &kinds {
-                text.push_str(&format!("  {name:<name_width$}  {}\n", k.description));
+                text.push_str(&format!(
+                    "  {name:<name_width$}  {}\n",
+                    Shown(&k.description)
+                ));
             }
             text.push_str("stacks:\n");
             for (name, s) in &stacks {
                 let steps: Vec<&str> = s.build.iter().map(|b| b.name()).collect();
                 text.push_str(&format!(
                     "  {name:<name_width$}  {} (build: {})\n",
-                    s.description,
-                    steps.join("; ")
+                    Shown(&s.description),
+                    Shown(&steps.join("; "))
                 ));
             }
             ui.out(&text)?;

@@ -111,9 +111,35 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
         org: global.org.clone(),
     };
 
-    // Each app's record, and its pack source (prepared once per distinct source).
+    // An upgrade a crash interrupted is completed first (a dry run only reports it), then
+    // each app's record is read, and its pack source (prepared once per distinct source).
     let mut work: Vec<(PathBuf, AppSource)> = Vec::new();
+    let mut recovered: HashMap<PathBuf, String> = HashMap::new();
     for app in &apps {
+        let pending = if args.dry_run {
+            crate::appdir::AppDir::open(app)
+                .and_then(|d| d.pending())
+                .map_err(|e| e.to_string())
+                .and_then(|p| match p {
+                    Some(label) => Err(format!(
+                        "an interrupted {label} is waiting to be completed: run `levee upgrade` \
+                         without --dry-run to complete it first"
+                    )),
+                    None => Ok(()),
+                })
+        } else {
+            upgrade::recover(app)
+                .map(|r| {
+                    if let Some(r) = r {
+                        recovered.insert(app.clone(), r.to_string());
+                    }
+                })
+                .map_err(|e| format!("{e}"))
+        };
+        if let Err(e) = pending {
+            work.push((app.clone(), Err(e)));
+            continue;
+        }
         let entry = upgrade::read_record(app)
             .map(|r| {
                 let source = args.templates.clone().unwrap_or_else(|| {
@@ -170,6 +196,14 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
             report
         })
         .collect();
+    for r in &mut reports {
+        if let Some(note) = recovered.get(&r.app) {
+            r.warning = Some(match r.warning.take() {
+                Some(w) => format!("{note}; {w}"),
+                None => note.clone(),
+            });
+        }
+    }
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -306,6 +340,7 @@ fn progress_bar(len: usize, ui: &Ui) -> Option<indicatif::ProgressBar> {
 }
 
 fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> String {
+    use crate::text::{Shown, escape_path};
     let mut out = String::new();
     for r in reports {
         let has_detail = r.error.is_some()
@@ -319,13 +354,13 @@ fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> Str
         }
         out.push_str(&format!(
             "== {} ({} -> {})\n",
-            r.app.display(),
-            r.from,
-            r.to
+            escape_path(&r.app),
+            Shown(&r.from),
+            Shown(&r.to)
         ));
         if dry_run {
             for f in &r.files {
-                out.push_str(&f.diff);
+                out.push_str(&crate::text::escape_lines(&f.diff));
             }
         }
         for f in &r.files {
@@ -336,23 +371,28 @@ fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> Str
             };
             out.push_str(&format!(
                 "{label} {}: {}\n",
-                f.path.display(),
-                f.detail.as_deref().unwrap_or("")
+                escape_path(&f.path),
+                Shown(f.detail.as_deref().unwrap_or(""))
             ));
         }
         if let Some(w) = &r.warning {
-            out.push_str(&format!("{} {w}\n", ui.dim("warning:")));
+            out.push_str(&format!("{} {}\n", ui.dim("warning:"), Shown(w)));
         }
         if let Some(e) = &r.error {
-            out.push_str(&format!("{} {e}\n", ui.red("failed:")));
+            // Errors can span lines (an invalid app.yaml's diagnostics): each line escaped.
+            out.push_str(&format!(
+                "{} {}\n",
+                ui.red("failed:"),
+                crate::text::escape_lines(e)
+            ));
         }
     }
     let mut table = crate::catalog::stats::table(&["app", "from", "to", "result", "files changed"]);
     for r in reports {
         table.add_row(vec![
-            r.app.display().to_string(),
-            r.from.clone(),
-            r.to.clone(),
+            escape_path(&r.app),
+            Shown(&r.from).to_string(),
+            Shown(&r.to).to_string(),
             r.result.as_str().to_string(),
             r.files_changed.to_string(),
         ]);

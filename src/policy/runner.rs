@@ -41,10 +41,10 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, PolicyError> {
             if path.is_dir() {
                 stack.push(path);
             } else if rel_s.ends_with(".rego") {
-                let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+                let text = read_text(&path).map_err(io(&path))?;
                 out.modules.push((rel_s, text));
             } else if path.file_name().is_some_and(|n| n == "data.json") {
-                let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+                let text = read_text(&path).map_err(io(&path))?;
                 let value: Value =
                     serde_json::from_str(&text).map_err(|source| PolicyError::Json {
                         path: path.clone(),
@@ -231,4 +231,13 @@ fn merge_coverage(
         entry.0.extend(f.covered);
     }
     Ok(())
+}
+
+/// The largest policy file read (a module or `data.json`).
+const MAX_POLICY_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads a bundle file: a regular file, at most [`MAX_POLICY_FILE_BYTES`], UTF-8.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(crate::input::read(path, MAX_POLICY_FILE_BYTES)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
 }

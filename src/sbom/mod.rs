@@ -344,10 +344,10 @@ pub enum SbomError {
         source: std::io::Error,
     },
     #[error(
-        "{path} is {size} bytes, larger than the {max} bytes levee reads from a lock file",
+        "{path} is larger than the {max} bytes levee reads from a lock file",
         max = MAX_LOCKFILE_BYTES
     )]
-    TooLarge { path: String, size: u64 },
+    TooLarge { path: String },
     #[error("{path}:{line}:{column}: not UTF-8 (byte offset {offset})")]
     NotUtf8 {
         path: String,
@@ -418,11 +418,13 @@ pub fn read_text(path: &Path) -> Result<String, SbomError> {
         path: p.clone(),
         source,
     };
-    let size = std::fs::metadata(path).map_err(io)?.len();
-    if size > MAX_LOCKFILE_BYTES {
-        return Err(SbomError::TooLarge { path: p, size });
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
+    let bytes = match crate::input::read(path, MAX_LOCKFILE_BYTES) {
+        Ok(b) => b,
+        Err(e) if crate::input::is_too_large(&e) => {
+            return Err(SbomError::TooLarge { path: p });
+        }
+        Err(e) => return Err(io(e)),
+    };
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let valid = String::from_utf8_lossy(&e.as_bytes()[..offset]).into_owned();
@@ -461,6 +463,18 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Re
 
 /// Parses YAML into `T`; a syntax or type error names the line and column.
 pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, SbomError> {
+    if let Some(offset) = too_deep(text) {
+        let (line, column) = line_col(text, offset);
+        return Err(SbomError::Parse {
+            path: path.display().to_string(),
+            line,
+            column,
+            message: format!(
+                "brackets nested more than {MAX_FLOW_DEPTH} levels deep; a lock file is never \
+                 this deep"
+            ),
+        });
+    }
     serde_norway::from_str(text).map_err(|e| {
         let (line, column) = e
             .location()
@@ -475,6 +489,62 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Re
             message,
         }
     })
+}
+
+/// The deepest `[`/`{` nesting a YAML lock file may have (serde_norway refuses anything
+/// deeper than 128 levels anyway, but only after libyaml scanned it: its scanner revisits every
+/// open level at each token, which is quadratic in the depth; 100,000 levels took minutes).
+const MAX_FLOW_DEPTH: usize = 128;
+
+/// The byte offset where YAML flow collections nest deeper than [`MAX_FLOW_DEPTH`], if they do.
+/// A linear scan that skips quoted scalars and comments.
+fn too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    let mut prev = b'\n';
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'#' if prev.is_ascii_whitespace() => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                prev = b'\n';
+                continue;
+            }
+            b'"' | b'\'' if depth > 0 || matches!(prev, b' ' | b':' | b'-' | b'\n') => {
+                // A quoted scalar: skip to its end (`\"` in double quotes, `''` in single).
+                let quote = b;
+                i += 1;
+                while i < bytes.len() {
+                    if quote == b'"' && bytes[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if bytes[i] == quote {
+                        if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        prev = b;
+        i += 1;
+    }
+    None
 }
 
 fn drop_first_position(msg: &str) -> String {
@@ -717,4 +787,32 @@ pub fn summarize(inventories: &[Inventory]) -> Summary {
 pub fn omit_dev(inv: &mut Inventory) {
     inv.packages.retain(|_, p| p.scope != Scope::Dev);
     inv.prune_dangling();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_flow_nesting_is_found_in_linear_time() {
+        let n = 1_000_000;
+        let deep = format!("a: {}{}\n", "[".repeat(n), "]".repeat(n));
+        let started = std::time::Instant::now();
+        assert_eq!(too_deep(&deep), Some(3 + MAX_FLOW_DEPTH));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // Brackets in quotes and comments do not count; nesting up to the limit is fine.
+        let quoted = format!(
+            "a: '{}'\nb: \"{}\" # {}\n",
+            "[".repeat(500),
+            "{".repeat(500),
+            "[".repeat(500)
+        );
+        assert_eq!(too_deep(&quoted), None);
+        let ok = format!(
+            "a: {}{}\n",
+            "[".repeat(MAX_FLOW_DEPTH),
+            "]".repeat(MAX_FLOW_DEPTH)
+        );
+        assert_eq!(too_deep(&ok), None);
+    }
 }

@@ -246,7 +246,7 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
 }
 
 fn sibling_manifest(lock: &Path) -> Option<Manifest> {
-    let text = std::fs::read_to_string(lock.with_file_name("package.json")).ok()?;
+    let text = super::read_text(&lock.with_file_name("package.json")).ok()?;
     serde_json::from_str(&text).ok()
 }
 

@@ -87,7 +87,7 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
 }
 
 fn pipfile_names(lock: &Path) -> Option<Vec<String>> {
-    let text = std::fs::read_to_string(lock.with_file_name("Pipfile")).ok()?;
+    let text = super::read_text(&lock.with_file_name("Pipfile")).ok()?;
     let doc: toml::Table = toml::from_str(&text).ok()?;
     let mut names = Vec::new();
     for section in ["packages", "dev-packages"] {

@@ -183,7 +183,7 @@ pub(crate) struct PyProject {
 
 impl PyProject {
     pub fn read(lock: &Path) -> Option<PyProject> {
-        let text = std::fs::read_to_string(lock.with_file_name("pyproject.toml")).ok()?;
+        let text = super::read_text(&lock.with_file_name("pyproject.toml")).ok()?;
         let doc: toml::Table = toml::from_str(&text).ok()?;
         let mut pp = PyProject::default();
         let project = doc.get("project").and_then(|v| v.as_table());

@@ -3,6 +3,12 @@
 //! A requirement that does not pin exactly one version (`>=`, `~=`, a bare name, `==1.*`, a URL
 //! or a local path) is reported in [`Inventory::unpinned`], never guessed. Requirements files
 //! have no edges and no dev split: every pin is direct and required.
+//!
+//! An include must stay inside the project (the directory of the requirements file levee was
+//! given): `-r ../../etc/passwd` or `-r /dev/zero` is refused. A line that is not a requirement
+//! at all (pip would refuse it too) is an error that names the file and line but never repeats
+//! the line: an include of a file that is not a requirements file (a `.env`) must not print its
+//! content.
 
 use std::path::{Path, PathBuf};
 
@@ -14,16 +20,43 @@ const MAX_INCLUDE_DEPTH: usize = 32;
 pub fn read(path: &Path) -> Result<Inventory, SbomError> {
     let mut inv = Inventory::new(path);
     let mut stack = Vec::new();
-    read_into(path, &mut inv, &mut stack)?;
+    let project = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .canonicalize()
+        .map_err(|source| SbomError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+    read_into(path, &project, &mut inv, &mut stack)?;
     inv.direct = inv.packages.keys().cloned().collect();
     Ok(inv)
 }
 
-fn read_into(path: &Path, inv: &mut Inventory, stack: &mut Vec<PathBuf>) -> Result<(), SbomError> {
+fn read_into(
+    path: &Path,
+    project: &Path,
+    inv: &mut Inventory,
+    stack: &mut Vec<PathBuf>,
+) -> Result<(), SbomError> {
     let canonical = path.canonicalize().map_err(|source| SbomError::Io {
         path: path.display().to_string(),
         source,
     })?;
+    if !canonical.starts_with(project) {
+        return Err(SbomError::Invalid {
+            path: stack
+                .last()
+                .map_or_else(|| path.display().to_string(), |p| p.display().to_string()),
+            message: format!(
+                "`-r {}` includes a file outside the project ({}); levee reads includes only \
+                 from inside it",
+                crate::text::escape_path(path),
+                project.display()
+            ),
+        });
+    }
     if stack.contains(&canonical) || stack.len() > MAX_INCLUDE_DEPTH {
         return Err(SbomError::Invalid {
             path: path.display().to_string(),
@@ -46,10 +79,10 @@ fn read_into(path: &Path, inv: &mut Inventory, stack: &mut Vec<PathBuf>) -> Resu
                 if matches!(flag, "-r" | "--requirement") {
                     let target = inline.or_else(|| words.next().cloned()).unwrap_or_default();
                     let target = path.parent().unwrap_or(Path::new(".")).join(target);
-                    read_into(&target, inv, stack)?;
+                    read_into(&target, project, inv, stack)?;
                 } else if let Some(rest) = flag.strip_prefix("-r").filter(|r| !r.is_empty()) {
                     let target = path.parent().unwrap_or(Path::new(".")).join(rest);
-                    read_into(&target, inv, stack)?;
+                    read_into(&target, project, inv, stack)?;
                 } else if matches!(flag, "-e" | "--editable") {
                     let target = inline.or_else(|| words.next().cloned()).unwrap_or_default();
                     inv.unpinned.push(Unpinned {
@@ -72,6 +105,14 @@ fn read_into(path: &Path, inv: &mut Inventory, stack: &mut Vec<PathBuf>) -> Resu
             .filter_map(Hash::prefixed)
             .collect();
         let spec = req.split(';').next().unwrap_or("").trim();
+        if !is_requirement(spec) {
+            return Err(SbomError::Invalid {
+                path: format!("{file}:{line_no}"),
+                message: "this line is not a pip requirement (pip would refuse it too); is \
+                          this a requirements file? (the line is not shown)"
+                    .into(),
+            });
+        }
         let name = super::poetry::requirement_name(spec);
         let rest = spec[name.len()..].trim_start();
         // Drop extras: `name[a,b]==1`.
@@ -103,6 +144,45 @@ fn read_into(path: &Path, inv: &mut Inventory, stack: &mut Vec<PathBuf>) -> Resu
     }
     stack.pop();
     Ok(())
+}
+
+/// Has `spec` (a requirement without its markers and options) the shape pip accepts: a name
+/// (PEP 508) with optional extras, then nothing, a version specifier or `@ URL`; or a URL or a
+/// local path?
+fn is_requirement(spec: &str) -> bool {
+    let url_or_path = spec.contains("://")
+        || spec.starts_with(['.', '/', '~'])
+        || spec.starts_with("file:")
+        || spec.starts_with("git+");
+    if url_or_path {
+        return !spec.chars().any(char::is_whitespace);
+    }
+    let name = super::poetry::requirement_name(spec);
+    let valid_name = name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !valid_name {
+        return false;
+    }
+    let mut rest = spec[name.len()..].trim_start();
+    if let Some(r) = rest.strip_prefix('[') {
+        match r.split_once(']') {
+            Some((extras, after))
+                if extras.split(',').all(|e| {
+                    let e = e.trim();
+                    !e.is_empty() && super::poetry::requirement_name(e) == e
+                }) =>
+            {
+                rest = after.trim_start();
+            }
+            _ => return false,
+        }
+    }
+    rest.is_empty()
+        || rest.starts_with('@')
+        || rest.starts_with('(')
+        || ["===", "==", "!=", "~=", "<=", ">=", "<", ">"]
+            .iter()
+            .any(|op| rest.starts_with(op))
 }
 
 /// Joins `\` continuations and drops comments; yields (first line number, text).
