@@ -116,7 +116,9 @@ pub enum Spec {
 
 impl Spec {
     /// Reads a SOURCE: `builtin`; `REPO@vX.Y.Z` (a git tag); a URL (`https://`, `ssh://`,
-    /// `file://`, `git@host:path`) is a git repository; anything else is a local directory.
+    /// `file://`, `git@host:path`) is a git repository; a local directory that is a git checkout
+    /// (it has a `.git`) is a git repository too, read like `file://` (its `v<version>` tags are
+    /// its versions); any other local directory is a single-version directory pack.
     pub fn parse(source: &str) -> Spec {
         if source == BUILTIN_SOURCE {
             return Spec::Builtin;
@@ -133,7 +135,7 @@ impl Spec {
         let url = source.contains("://")
             || (source.starts_with("git@") && source.contains(':'))
             || source.ends_with(".git");
-        if url {
+        if url || is_local_repo(source) {
             Spec::Git {
                 repo: source.to_string(),
                 tag: None,
@@ -156,6 +158,27 @@ fn recorded_repo(repo: &str) -> String {
     std::fs::canonicalize(repo)
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| repo.to_string())
+}
+
+/// Is `source` a local directory at the top of a git checkout (a `.git` directory, or the `.git`
+/// file of a linked worktree)?
+fn is_local_repo(source: &str) -> bool {
+    let url = source.contains("://") || (source.starts_with("git@") && source.contains(':'));
+    let dir = Path::new(source);
+    !url && dir.is_dir()
+        && std::fs::symlink_metadata(dir.join(".git")).is_ok_and(|m| m.is_dir() || m.is_file())
+}
+
+/// What git is given for a repository: a local checkout as a `file://` URL (so a shallow clone
+/// is one, as for any remote), anything else as written.
+fn git_location(repo: &str) -> String {
+    if is_local_repo(repo)
+        && let Ok(abs) = std::fs::canonicalize(repo)
+        && let Some(s) = abs.to_str()
+    {
+        return format!("file://{s}");
+    }
+    repo.to_string()
 }
 
 fn is_version_tag(tag: &str) -> bool {
@@ -801,7 +824,8 @@ pub fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
         repo: repo.to_string(),
         message,
     };
-    let listing = git(&["ls-remote", "--tags", "--refs", "--", repo], None)
+    let location = git_location(repo);
+    let listing = git(&["ls-remote", "--tags", "--refs", "--", &location], None)
         .map_err(|m| git_err("ls-remote", m))?;
     let mut versions: Vec<(semver::Version, String)> = listing
         .lines()
@@ -836,9 +860,16 @@ pub fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
             .ok_or_else(|| {
                 git_err(
                     "tag lookup",
-                    "the repository has no `v<version>` tags; tag a release (`git tag v1.0.0`) \
-                     or pass a local directory"
-                        .into(),
+                    if is_local_repo(repo) {
+                        "the git checkout has no `v<version>` tags, and a git checkout is read by \
+                         its tags (not its working files): commit the pack and tag the release \
+                         `v<pack.yaml version>` (`git tag v1.0.0`)"
+                            .into()
+                    } else {
+                        "the repository has no `v<version>` tags; tag a release (`git tag v1.0.0`) \
+                         or pass a local directory that is not a git checkout"
+                            .into()
+                    },
                 )
             })?,
     };
@@ -859,7 +890,7 @@ pub fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
             "--branch",
             &chosen,
             "--",
-            repo,
+            &location,
             &dest_str,
         ],
         None,
@@ -913,6 +944,16 @@ impl GitVersions {
         };
         let local = Path::new(repo);
         let (dir, tmp) = if !repo.contains("://") && local.is_dir() {
+            if !is_local_repo(repo) {
+                // git would look for a repository above it (and find one that is not the pack's).
+                return Err(git_err(
+                    "open",
+                    "it is a directory but not a git checkout (no `.git` at its top); pass it \
+                     without `@v<version>` to use it as a single-version pack, or `git init` it \
+                     and tag its releases `v<version>`"
+                        .into(),
+                ));
+            }
             (local.to_path_buf(), None)
         } else {
             let tmp = tempfile::Builder::new()

@@ -116,6 +116,12 @@ pub fn render_app_yaml(m: &Manifest, org: &Org) -> Result<String, ScaffoldError>
     let env = render::environment();
     let mut ctx = context(m, org);
     ctx["schema_comment"] = json!(manifest::SCHEMA_COMMENT);
+    // The kinds the app's pack declares, as a sentence ("dashboard, form or webhook").
+    let kinds = m.declared.get().kind_names();
+    ctx["kind_names"] = json!(match kinds.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => kinds.join(""),
+    });
     // In the manifest's order (a template's mapping would be iterated sorted).
     ctx["settings"] = json!(
         m.settings

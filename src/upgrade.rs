@@ -138,9 +138,12 @@ impl PackVersions {
                 pack::open_dir(dir_root(p)?, p.origin.clone())?
             }
             SourceKind::Dir(p) => anyhow::bail!(
-                "the template pack {} is a directory holding only version {}; version {version} \
-                 cannot be rebuilt from it (use a git pack with `v<version>` tags)",
+                "the template pack {} is a directory that is not a git repository, so it holds \
+                 only version {}; version {version} cannot be rebuilt from it. Make it versioned: \
+                 `git init` in it, commit each release and tag it `v<version>` (`git tag v{}`); \
+                 levee then reads every tagged version of the checkout",
                 p.origin,
+                p.version,
                 p.version
             ),
             SourceKind::Git(g) => g.load(version)?,

@@ -245,7 +245,15 @@ pub fn run_with(
 
 /// The command that runs the app's own tests, and what it needs installed, read from the
 /// rendered files (package.json `engines`, `.nvmrc`, pyproject.toml `requires-python`).
-fn own_tests(plan: &scaffold::Plan) -> (&'static str, String) {
+fn own_tests(plan: &scaffold::Plan) -> (String, String) {
+    // A stack a pack declares: its build steps, as the pipeline runs them.
+    if let Some(stack) = plan.manifest.stack.as_ref()
+        && !matches!(stack.as_str(), "node" | "python")
+        && let Some(spec) = plan.manifest.declared.get().stacks.get(stack.as_str())
+    {
+        let steps: Vec<&str> = spec.build.iter().map(|s| s.run()).collect();
+        return (steps.join(" && "), format!("; needs {}", spec.description));
+    }
     let text = |p: &str| {
         plan.files
             .get(p)
@@ -269,7 +277,7 @@ fn own_tests(plan: &scaffold::Plan) -> (&'static str, String) {
             Some(v) => format!("; needs uv, which fetches Python {v} or newer"),
             None => "; needs uv".to_string(),
         };
-        return ("uv sync && uv run pytest", needs);
+        return ("uv sync && uv run pytest".into(), needs);
     }
     let engines = text("package.json")
         .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
@@ -289,7 +297,7 @@ fn own_tests(plan: &scaffold::Plan) -> (&'static str, String) {
     if !needs.is_empty() && plan.files.contains_key(".nvmrc") {
         needs.push_str(" (`nvm use` reads .nvmrc)");
     }
-    ("npm ci && npm test", needs)
+    ("npm ci && npm test".into(), needs)
 }
 
 /// Reports why the wizard stopped; keeps the answers when they are worth resuming from.
