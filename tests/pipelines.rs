@@ -15,18 +15,18 @@ fn manifest(c: Classification, t: Tier, stack: Stack, ci: Ci) -> Manifest {
         "name: expense-tracker\nowner: jdoe@acme.corp\nclassification: {c}\nstack: {stack}\nci: {ci}\nlifecycle:\n  tier: {t}\n  expires: 2026-04-01\n"
     );
     let mut m: Manifest = serde_norway::from_str(&text).expect("test manifest");
-    // The stacks of the built-in pack and of the second pack in tests/packs (`go`).
+    // The stacks of the built-in pack and of the second pack in tests/fixtures/packs (`go`).
     m.declared = levee::manifest::Declared::of(acme_jobs().declared.clone());
     m
 }
 
-/// The second pack of tests/packs, at its newest version: it declares the `go` stack.
+/// The second pack of tests/fixtures/packs, at its newest version: it declares the `go` stack.
 fn acme_jobs() -> &'static levee::pack::Pack {
     static PACK: std::sync::OnceLock<levee::pack::Pack> = std::sync::OnceLock::new();
     PACK.get_or_init(|| {
         levee::pack::load(Some(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/packs/acme-jobs/v1.1.0"
+            "/tests/fixtures/packs/acme-jobs/v1.1.0"
         )))
         .expect("the acme-jobs pack loads")
     })
@@ -161,7 +161,7 @@ fn snapshot_per_plan() {
             .iter()
             .flat_map(move |t| Ci::ALL.iter().map(move |ci| (*c, *t, *ci, "node")))
     });
-    // A stack a pack declares (tests/packs/acme-jobs): its build steps, image and cache.
+    // A stack a pack declares (tests/fixtures/packs/acme-jobs): its build steps, image and cache.
     let declared = Ci::ALL
         .iter()
         .map(|ci| (Classification::Confidential, Tier::Production, *ci, "go"));
