@@ -224,7 +224,10 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// The lock files the app's stack declares (`pack.yaml` `stacks.<stack>.lockfiles`) that exist in
 /// `dir`: `None` when it declares none or none exists (then levee looks for the ones it knows).
 /// One levee cannot read is an error naming it.
-fn declared_lockfiles(app: Option<&manifest::Manifest>, dir: &Path) -> anyhow::Result<Option<Vec<PathBuf>>> {
+fn declared_lockfiles(
+    app: Option<&manifest::Manifest>,
+    dir: &Path,
+) -> anyhow::Result<Option<Vec<PathBuf>>> {
     let Some(app) = app else { return Ok(None) };
     let Some(stack) = app.stack.as_ref() else {
         return Ok(None);

@@ -24,7 +24,11 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
         let [module, version, hash] = fields[..] else {
-            return Err(invalid(path, i + 1, "expected `<module> <version> h1:<hash>`"));
+            return Err(invalid(
+                path,
+                i + 1,
+                "expected `<module> <version> h1:<hash>`",
+            ));
         };
         if !hash.starts_with("h1:") && !hash.contains(':') {
             return Err(invalid(path, i + 1, "the checksum is not `h1:<hash>`"));
@@ -33,7 +37,11 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
             continue;
         }
         if !version.starts_with('v') || !is_module_path(module) {
-            return Err(invalid(path, i + 1, "expected a module path and a `v` version"));
+            return Err(invalid(
+                path,
+                i + 1,
+                "expected a module path and a `v` version",
+            ));
         }
         let purl = golang_purl(module, version).map_err(|e| purl_error(path, module, e))?;
         inv.add(Package::new(Ecosystem::Go, module, version, purl));
@@ -90,7 +98,10 @@ fn read_text(path: &Path) -> Result<String, SbomError> {
     if bytes.len() as u64 > MAX_BYTES {
         return Err(SbomError::Invalid {
             path: path.display().to_string(),
-            message: format!("it is over {} MiB; a go.sum is far smaller", MAX_BYTES >> 20),
+            message: format!(
+                "it is over {} MiB; a go.sum is far smaller",
+                MAX_BYTES >> 20
+            ),
         });
     }
     String::from_utf8(bytes).map_err(|_| SbomError::Invalid {
@@ -163,15 +174,21 @@ mod tests {
             inv.direct.iter().collect::<Vec<_>>(),
             ["pkg:golang/github.com/google/uuid@v1.6.0"]
         );
-        assert_eq!(inv.root.as_ref().map(|r| r.0.as_str()), Some("example.com/job"));
+        assert_eq!(
+            inv.root.as_ref().map(|r| r.0.as_str()),
+            Some("example.com/job")
+        );
     }
 
     #[test]
     fn a_broken_line_is_located() {
         let dir = tempfile::tempdir().expect("tempdir");
         let sum = dir.path().join("go.sum");
-        std::fs::write(&sum, "github.com/a/b v1.0.0 h1:x=\nnot a go.sum line at all\n")
-            .expect("write");
+        std::fs::write(
+            &sum,
+            "github.com/a/b v1.0.0 h1:x=\nnot a go.sum line at all\n",
+        )
+        .expect("write");
         let e = read(&sum).expect_err("refused").to_string();
         assert!(e.contains("go.sum:2"), "{e}");
     }
