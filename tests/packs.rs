@@ -430,9 +430,12 @@ fn hostile(edit: impl Fn(&str) -> String) -> common::Out {
     run(levee_in(dir.path()).args(["templates", "list", "--templates", "./pack"]))
 }
 
+/// An edit of pack.yaml's text.
+type Edit = Box<dyn Fn(&str) -> String>;
+
 #[test]
 fn what_a_pack_declares_is_checked_when_it_loads() {
-    let cases: Vec<(&str, Box<dyn Fn(&str) -> String>, &str)> = vec![
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "a GitHub expression in a build step",
             Box::new(|t| {

@@ -101,10 +101,9 @@ pub fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
                 .iter()
                 .filter(|(n, _)| {
                     pack.meta.kinds.contains_key(*n)
-                        || pack
+                        || !pack
                             .find(Some(&crate::manifest::Kind::from(n.as_str())), None)
-                            .len()
-                            > 0
+                            .is_empty()
                 })
                 .collect();
             let stacks: Vec<_> = pack
@@ -113,10 +112,9 @@ pub fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
                 .iter()
                 .filter(|(n, _)| {
                     pack.meta.stacks.contains_key(*n)
-                        || pack
+                        || !pack
                             .find(None, Some(&crate::manifest::Stack::from(n.as_str())))
-                            .len()
-                            > 0
+                            .is_empty()
                 })
                 .collect();
             let name_width = kinds
