@@ -29,8 +29,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Entry, Usage};
-use crate::manifest::{Date, Tier};
-use crate::org::{Escalation, Org, Severity};
+use crate::model::manifest::{Date, Tier};
+use crate::model::org::{Escalation, Org, Severity};
 
 /// What to do about an app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -302,7 +302,7 @@ pub const MAX_METRICS_BYTES: u64 = 32 << 20;
 
 /// Reads a metrics file (CSV or JSON, by extension, else by content) into usage per app id.
 pub fn read_metrics(path: &Path, today: Date) -> Result<HashMap<String, Usage>, String> {
-    let bytes = crate::input::read(path, MAX_METRICS_BYTES)
+    let bytes = crate::support::input::read(path, MAX_METRICS_BYTES)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let looks_json = ext.eq_ignore_ascii_case("json")
@@ -420,7 +420,7 @@ impl Promoter for ManualPromote {
 mod tests {
     use super::*;
     use crate::catalog::{EntryCost, EntryData, EntrySso, Repository};
-    use crate::manifest::{AccessLevel, Classification};
+    use crate::model::manifest::{AccessLevel, Classification};
 
     fn day(s: &str) -> Date {
         Date::parse(s).expect("date")

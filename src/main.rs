@@ -9,10 +9,10 @@ fn main() -> ExitCode {
     let ui = cli.ui();
     match levee::cli::run(cli, &ui) {
         Ok(status) => status.into(),
-        Err(e) if e.is::<levee::ui::BrokenPipe>() => ExitCode::SUCCESS,
+        Err(e) if e.is::<levee::support::ui::BrokenPipe>() => ExitCode::SUCCESS,
         Err(e) => {
             eprint!("{}", levee::cli::render_error(&e, ui.stderr_color));
-            levee::exit::ExitStatus::Error.into()
+            levee::support::exit::ExitStatus::Error.into()
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{levee, root, validator};
 use levee::catalog::{Entry, Store};
-use levee::org::Org;
+use levee::model::org::Org;
 
 /// Writes an app directory with a manifest; `extra` is appended YAML.
 fn app(parent: &Path, name: &str, extra: &str) -> PathBuf {
@@ -201,7 +201,7 @@ fn backstage_export_passes_the_catalog_model_validators() {
         "{exported}"
     );
     // The app's own catalog-info.yaml, as `levee sync` writes it.
-    let manifest = levee::manifest::load(&a).expect("manifest").value;
+    let manifest = levee::model::manifest::load(&a).expect("manifest").value;
     let info = tmp.path().join("catalog-info.yaml");
     std::fs::write(
         &info,
@@ -726,7 +726,7 @@ fn lifecycle_reports_applies_and_gates() {
     );
     assert_eq!(pop.escalations.len(), 1);
     assert!(pop.escalations[0].promoted);
-    assert_eq!(pop.tier, levee::manifest::Tier::Production);
+    assert_eq!(pop.tier, levee::model::manifest::Tier::Production);
     // Re-applying records nothing new: the app is production now; the retired app needs nothing.
     levee()
         .args(["lifecycle", "--apply", "--catalog"])

@@ -931,12 +931,13 @@ fn a_huge_report_still_fits_a_pull_request_body() {
     let dir = tempfile::tempdir().expect("tmp");
     let text =
         "name: shop\nowner: a@acme.corp\nclassification: internal\nlifecycle: {tier: sandbox}\n";
-    let m: levee::manifest::Manifest = serde_norway::from_str(text).expect("manifest");
-    let org = levee::org::Org::default();
-    let p = levee::plan::for_manifest(&m, &org);
-    let workflow = levee::pipeline::render_upgrade(&m, &org, &p, levee::manifest::Ci::Github)
-        .expect("render")
-        .expect("on by default");
+    let m: levee::model::manifest::Manifest = serde_norway::from_str(text).expect("manifest");
+    let org = levee::model::org::Org::default();
+    let p = levee::generate::plan::for_manifest(&m, &org);
+    let workflow =
+        levee::generate::pipeline::render_upgrade(&m, &org, &p, levee::model::manifest::Ci::Github)
+            .expect("render")
+            .expect("on by default");
     let doc: Value = serde_norway::from_str(&workflow).expect("yaml");
     let step = doc["jobs"]["upgrade"]["steps"]
         .as_array()

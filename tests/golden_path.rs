@@ -418,7 +418,9 @@ fn the_readme_path_on_the_built_in_org() {
                 .flatten()
                 .map(|(_, v)| v)
             {
-                needed.extend(levee::settings::url_host(v.as_str().unwrap_or_default()));
+                needed.extend(levee::model::settings::url_host(
+                    v.as_str().unwrap_or_default(),
+                ));
             }
             for host in &needed {
                 assert!(

@@ -33,7 +33,7 @@ fn every_invalid_manifest_fails_with_a_located_error() {
         assert!(
             stdout
                 .chars()
-                .all(|c| c == '\n' || levee::text::forbidden(c).is_none()),
+                .all(|c| c == '\n' || levee::support::text::forbidden(c).is_none()),
             "{}: {stdout:?}",
             rel(&file)
         );

@@ -1,6 +1,6 @@
 //! Properties of the 3-way merge (`levee upgrade`'s core).
 
-use levee::merge::merge3;
+use levee::change::merge::merge3;
 use proptest::prelude::*;
 
 const LABEL: &str = "template v2.0.0";

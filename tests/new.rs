@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
-use levee::manifest::Classification;
-use levee::pack;
+use levee::model::manifest::Classification;
 use levee::scaffold;
-use levee::wizard::{self, Answers, Given};
+use levee::scaffold::pack;
+use levee::scaffold::wizard::{self, Answers, Given};
 
 const EPOCH_2026_03_01: &str = "1772323200";
 
@@ -192,11 +192,11 @@ fn creates_an_app_that_validates_and_reads_back() {
     assert!(o.stdout.contains("  npm ci && npm test "), "{}", o.stdout);
     let app = dir.path().join("demo-app");
     let text = std::fs::read_to_string(app.join("app.yaml")).expect("app.yaml");
-    assert!(text.starts_with(&format!("{}\n", levee::manifest::SCHEMA_COMMENT)));
+    assert!(text.starts_with(&format!("{}\n", levee::model::manifest::SCHEMA_COMMENT)));
     // The real validator, as a user would run it.
     let v = run(levee(dir.path()).args(["validate", "demo-app"]));
     assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
-    let m = levee::manifest::load(&app).expect("loads").value;
+    let m = levee::model::manifest::load(&app).expect("loads").value;
     assert_eq!(
         m.description.as_deref(),
         Some("Track \"expenses\": fast # really")
@@ -577,7 +577,7 @@ fn git_packs_pick_tagged_versions() {
         std::fs::read_to_string(work.join("demo/v.txt")).expect("v"),
         "two"
     );
-    let m = levee::manifest::load(&work.join("demo"))
+    let m = levee::model::manifest::load(&work.join("demo"))
         .expect("manifest")
         .value;
     assert_eq!(
@@ -603,7 +603,7 @@ const HOSTILE: &[&str] = &[
 
 const TEAM: &str = "finance-ops";
 
-/// Values levee refuses in any answer (they are control characters, see `levee::text`): the
+/// Values levee refuses in any answer (they are control characters, see `levee::support::text`): the
 /// renderer's escaping is never their only defence.
 const REFUSED: &[&str] = &[
     "a\nb: c\n- d",
@@ -636,7 +636,7 @@ fn hostile_values() -> Vec<String> {
 /// written (anything else is refused before rendering), so it is fixed here.
 fn render_hostile(template: &str, value: &str) -> Result<String, String> {
     let pack = pack::load(Some(fixtures().join("hostile").to_str().expect("utf8"))).expect("pack");
-    let org = levee::org::Org::default();
+    let org = levee::model::org::Org::default();
     let one_line: String = value.chars().filter(|c| !c.is_control()).take(64).collect();
     let answers = Answers {
         name: Some("demo".into()),
@@ -645,9 +645,9 @@ fn render_hostile(template: &str, value: &str) -> Result<String, String> {
         description: Some(value.to_string()),
         team: Some(TEAM.into()),
         cost_center: Some(one_line.clone()),
-        datasets: Some(vec![levee::manifest::DataAccess {
+        datasets: Some(vec![levee::model::manifest::DataAccess {
             dataset: "public-stats".into(),
-            access_level: levee::manifest::AccessLevel::Read,
+            access_level: levee::model::manifest::AccessLevel::Read,
             purpose: Some(one_line.clone()),
         }]),
         template: Some(template.into()),
@@ -656,15 +656,15 @@ fn render_hostile(template: &str, value: &str) -> Result<String, String> {
     let mut org = org;
     org.datasets.insert(
         "public-stats".into(),
-        levee::org::Dataset {
+        levee::model::org::Dataset {
             classification: Classification::Public,
-            allowed_access: vec![levee::manifest::AccessLevel::Read],
+            allowed_access: vec![levee::model::manifest::AccessLevel::Read],
         },
     );
     let setup = wizard::Setup {
         org: &org,
         pack: &pack,
-        today: levee::manifest::Date::parse("2026-03-01").expect("date"),
+        today: levee::model::manifest::Date::parse("2026-03-01").expect("date"),
         default_name: None,
         target: None,
     };
@@ -1127,7 +1127,7 @@ fn the_wizard_in_a_pseudo_terminal() {
     step("Create the app?", ENTER);
     s.expect("Created pty-app").expect("created");
     s.expect(expectrl::Eof).expect("exits");
-    let m = levee::manifest::load(&dir.path().join("pty-app"))
+    let m = levee::model::manifest::load(&dir.path().join("pty-app"))
         .expect("valid app.yaml")
         .value;
     assert_eq!(m.name, "pty-app");
@@ -1186,7 +1186,7 @@ fn ctrl_c_in_the_wizard_exits_130_writes_nothing_and_keeps_the_answers() {
         .arg("--templates")
         .arg(fixtures().join("basic")));
     assert_eq!(o.code, 0, "{}", o.stderr);
-    let m = levee::manifest::load(&dir.path().join("stopped-app"))
+    let m = levee::model::manifest::load(&dir.path().join("stopped-app"))
         .expect("app")
         .value;
     assert_eq!(m.description.as_deref(), Some("Half done"));
@@ -1202,16 +1202,16 @@ fn tree_snapshot(pack: &pack::Pack, id: &str) -> String {
     let t = pack.template(id).expect("template");
     // The default org, which approves the hosts the template's example settings name (reached
     // through an egress proxy), so the app can call them.
-    let mut org = levee::org::Org::default();
+    let mut org = levee::model::org::Org::default();
     let hosts: Vec<String> = t
         .meta
         .settings
         .values()
-        .filter_map(|s| levee::settings::url_host(s.example.as_deref()?))
+        .filter_map(|s| levee::model::settings::url_host(s.example.as_deref()?))
         .collect();
     if !hosts.is_empty() {
         org.egress.approved = hosts;
-        org.sandbox.egress_proxy = Some(levee::sandbox::EgressProxy {
+        org.sandbox.egress_proxy = Some(levee::generate::sandbox::EgressProxy {
             host: "egress-proxy.platform.svc.cluster.local".into(),
             port: 3128,
             namespace: "platform".into(),
@@ -1226,9 +1226,9 @@ fn tree_snapshot(pack: &pack::Pack, id: &str) -> String {
         classification: Some(Classification::Internal),
         sso_issuer: Some("https://login.acme.corp".into()),
         sso_groups: Some(vec!["finance-approvers".into()]),
-        secrets: Some(vec![levee::manifest::Secret {
+        secrets: Some(vec![levee::model::manifest::Secret {
             name: "API_TOKEN".into(),
-            provider: levee::manifest::SecretProvider::Vault,
+            provider: levee::model::manifest::SecretProvider::Vault,
             path: None,
         }]),
         cost_center: Some("CC-1234".into()),
@@ -1246,7 +1246,7 @@ fn tree_snapshot(pack: &pack::Pack, id: &str) -> String {
     let setup = wizard::Setup {
         org: &org,
         pack,
-        today: levee::manifest::Date::parse("2026-03-01").expect("d"),
+        today: levee::model::manifest::Date::parse("2026-03-01").expect("d"),
         default_name: None,
         target: None,
     };
@@ -1349,14 +1349,14 @@ hint: your answers are kept in {k}: change the refused ones there (or pass them 
         .args(["--team", "payroll", "--cost-center", "CC-7", "--templates"])
         .arg(fixtures().join("basic")));
     assert_eq!(o.code, 0, "{}", o.stderr);
-    let m = levee::manifest::load(&dir.path().join("prod-app"))
+    let m = levee::model::manifest::load(&dir.path().join("prod-app"))
         .expect("app")
         .value;
     assert_eq!(
         m.description.as_deref(),
         Some("Payroll questions, answered")
     );
-    assert_eq!(m.lifecycle.tier, levee::manifest::Tier::Production);
+    assert_eq!(m.lifecycle.tier, levee::model::manifest::Tier::Production);
     assert_eq!(m.team.as_deref(), Some("payroll"));
     let o = run(levee(dir.path()).args(["check", "prod-app"]));
     assert_eq!(o.code, 0, "the gate agrees: {}{}", o.stdout, o.stderr);
@@ -1553,7 +1553,7 @@ fn a_required_setting_is_asked_for_by_its_flag_and_written_to_app_yaml() {
         text.contains("  egress:\n    - \"api.acme.corp\"\n"),
         "{text}"
     );
-    let loaded = levee::manifest::load(&app).expect("valid");
+    let loaded = levee::model::manifest::load(&app).expect("valid");
     assert_eq!(
         loaded
             .value

@@ -12,8 +12,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use levee::manifest::Date;
-use levee::policy::{self, Clock, Evaluator, Finding, Level};
+use levee::generate::policy::{self, Clock, Evaluator, Finding, Level};
+use levee::model::manifest::Date;
 use serde_json::{Map, Value, json};
 
 const TODAY: &str = "2026-03-01";
@@ -34,8 +34,8 @@ fn corpus_org_path() -> PathBuf {
     root().join("tests/policy/levee.org.yaml")
 }
 
-fn corpus_org() -> levee::org::Org {
-    levee::document::load::<levee::org::Org>(&corpus_org_path())
+fn corpus_org() -> levee::model::org::Org {
+    levee::load::document::load::<levee::model::org::Org>(&corpus_org_path())
         .expect("corpus org config")
         .value
 }
@@ -49,7 +49,7 @@ fn policy_modules() -> Map<String, Value> {
 }
 
 /// The whole org config as policy data, as `levee check` evaluates it in-process.
-fn full_data(org: &levee::org::Org) -> Value {
+fn full_data(org: &levee::model::org::Org) -> Value {
     json!({"levee": {"org": policy::org_data(org, None)}})
 }
 
@@ -160,7 +160,7 @@ fn yaml_files(dir: &str) -> Vec<PathBuf> {
 fn all_manifests() -> Vec<(
     PathBuf,
     String,
-    Option<levee::document::Loaded<levee::manifest::Manifest>>,
+    Option<levee::load::document::Loaded<levee::model::manifest::Manifest>>,
 )> {
     let mut files = yaml_files("tests/policy/corpus");
     files.extend(yaml_files("tests/manifests/valid"));
@@ -168,7 +168,7 @@ fn all_manifests() -> Vec<(
         .into_iter()
         .map(|p| {
             let text = std::fs::read_to_string(&p).expect("read");
-            let loaded = levee::manifest::load(&p).ok();
+            let loaded = levee::model::manifest::load(&p).ok();
             (p, text, loaded)
         })
         .collect()
@@ -176,7 +176,7 @@ fn all_manifests() -> Vec<(
 
 /// A manifest as both engines receive it once read: the YAML as levee reads it.
 fn doc_of(text: &str) -> Value {
-    levee::yaml::parse(text).expect("YAML").value
+    levee::load::yaml::parse(text).expect("YAML").value
 }
 
 fn levee_cmd() -> Command {
@@ -207,7 +207,7 @@ fn every_bundle_passes_its_unit_tests_on_opa_with_the_count_of_levee_policy_test
         "clean-confidential-sandbox.yaml",
         "clean-restricted-production.yaml",
     ] {
-        let m = levee::manifest::load(&root().join("tests/policy/corpus").join(name))
+        let m = levee::model::manifest::load(&root().join("tests/policy/corpus").join(name))
             .expect("valid")
             .value;
         seen.insert(m.classification);
@@ -286,8 +286,8 @@ fn every_bundle_passes_its_unit_tests_on_opa_with_the_count_of_levee_policy_test
         counts.insert(*class, opa.len());
     }
     eprintln!("unit tests per bundle, on OPA and on levee policy test: {counts:?}");
-    let public = counts[&levee::manifest::Classification::Public];
-    let restricted = counts[&levee::manifest::Classification::Restricted];
+    let public = counts[&levee::model::manifest::Classification::Public];
+    let restricted = counts[&levee::model::manifest::Classification::Restricted];
     assert!(public > 100 && restricted > public, "{counts:?}");
 }
 
@@ -809,7 +809,7 @@ fn scalar(s: &str) -> String {
         && !s.contains(" #")
         && !s.ends_with(':')
         && !s.chars().any(char::is_control)
-        && levee::yaml::parse(&format!("k: {s}\n")).is_ok_and(|d| d.value["k"] == s);
+        && levee::load::yaml::parse(&format!("k: {s}\n")).is_ok_and(|d| d.value["k"] == s);
     if plain_ok {
         s.to_string()
     } else {
@@ -896,8 +896,10 @@ fn regorus_and_opa_agree_on_hundreds_of_mutated_manifests() {
         }
         let mut text = String::new();
         to_yaml(&doc, 0, &mut text);
-        match levee::document::parse_str::<levee::manifest::Manifest>(Path::new("app.yaml"), &text)
-        {
+        match levee::load::document::parse_str::<levee::model::manifest::Manifest>(
+            Path::new("app.yaml"),
+            &text,
+        ) {
             Ok(loaded) => {
                 let findings = regorus
                     .evaluate(&loaded.doc.value)
@@ -992,7 +994,7 @@ fn regorus_and_opa_agree_with_each_field_absent_or_null() {
     let mut disagreements = Vec::new();
     let mut both_fail = 0;
     let valid = |doc: &Value| {
-        levee::document::parse_str::<levee::manifest::Manifest>(
+        levee::load::document::parse_str::<levee::model::manifest::Manifest>(
             Path::new("app.yaml"),
             &doc.to_string(),
         )
@@ -1316,7 +1318,7 @@ fn bypasses_are_refused_by_levee_and_denied_by_opa() {
             "inputs": [{"yaml": text}],
         }));
         if validate.is_none() {
-            let loaded = levee::manifest::load(&app).expect("valid");
+            let loaded = levee::model::manifest::load(&app).expect("valid");
             policy::write_files(&app, &policy::bundle(&loaded.value, &org)).expect("bundle");
             jobs.push(json!({
                 "eval": app.join(policy::BUNDLE_DIR).display().to_string(),

@@ -5,9 +5,9 @@ mod common;
 use std::path::Path;
 
 use common::levee;
-use levee::document;
-use levee::manifest::{Classification, Cpu, Tier};
-use levee::org::{self, Org};
+use levee::load::document;
+use levee::model::manifest::{Classification, Cpu, Tier};
+use levee::model::org::{self, Org};
 
 fn org_file(dir: &Path, text: &str) -> std::path::PathBuf {
     let path = dir.join(org::FILE_NAME);
@@ -139,10 +139,14 @@ fn the_embedded_org_is_the_defaults_plus_the_examples() {
     rest.sandbox.egress_proxy = None;
     assert_eq!(rest, defaults);
     // Every example a built-in template gives for a URL setting names an approved host.
-    let pack = levee::pack::load(None).expect("the built-in pack");
+    let pack = levee::scaffold::pack::load(None).expect("the built-in pack");
     for t in &pack.templates {
         for (name, spec) in &t.meta.settings {
-            if let Some(host) = spec.example.as_deref().and_then(levee::settings::url_host) {
+            if let Some(host) = spec
+                .example
+                .as_deref()
+                .and_then(levee::model::settings::url_host)
+            {
                 assert!(builtin.egress_approved(&host), "{}: {name}: {host}", t.id);
             }
         }

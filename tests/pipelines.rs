@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use levee::manifest::{Ci, Classification, Manifest, Stack, Tier};
-use levee::org::Org;
-use levee::pipeline::{self, InstallMethod};
-use levee::plan;
+use levee::generate::pipeline::{self, InstallMethod};
+use levee::generate::plan;
+use levee::model::manifest::{Ci, Classification, Manifest, Stack, Tier};
+use levee::model::org::Org;
 use serde_json::Value;
 
 fn manifest(c: Classification, t: Tier, stack: Stack, ci: Ci) -> Manifest {
@@ -16,15 +16,15 @@ fn manifest(c: Classification, t: Tier, stack: Stack, ci: Ci) -> Manifest {
     );
     let mut m: Manifest = serde_norway::from_str(&text).expect("test manifest");
     // The stacks of the built-in pack and of the second pack in tests/fixtures/packs (`go`).
-    m.declared = levee::manifest::Declared::of(acme_jobs().declared.clone());
+    m.declared = levee::model::manifest::Declared::of(acme_jobs().declared.clone());
     m
 }
 
 /// The second pack of tests/fixtures/packs, at its newest version: it declares the `go` stack.
-fn acme_jobs() -> &'static levee::pack::Pack {
-    static PACK: std::sync::OnceLock<levee::pack::Pack> = std::sync::OnceLock::new();
+fn acme_jobs() -> &'static levee::scaffold::pack::Pack {
+    static PACK: std::sync::OnceLock<levee::scaffold::pack::Pack> = std::sync::OnceLock::new();
     PACK.get_or_init(|| {
-        levee::pack::load(Some(concat!(
+        levee::scaffold::pack::load(Some(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/packs/acme-jobs/v1.1.0"
         )))
@@ -174,7 +174,7 @@ fn snapshot_per_plan() {
                 let mut joined = String::new();
                 let upgrade = pipeline::render_upgrade(&m, &org, &p, *ci)
                     .expect("render")
-                    .map(|text| (levee::upgrade_job::GITHUB_PATH, text));
+                    .map(|text| (levee::model::upgrade_job::GITHUB_PATH, text));
                 for (path, text) in [
                     (
                         pipeline::path(*ci),
@@ -601,7 +601,7 @@ fn github_upgrade_workflow_shape() {
         let custom = name == "upgrade-custom-upgrade";
         let doc = yaml(&text);
         let cron = doc["on"]["schedule"][0]["cron"].as_str().expect("cron");
-        let expected = levee::upgrade_job::cron(
+        let expected = levee::model::upgrade_job::cron(
             if custom { "30 6 * * 1-5" } else { "weekly" },
             "expense-tracker",
         );

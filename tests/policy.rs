@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
-use levee::manifest::{Classification, Date};
-use levee::policy::{self, Clock, Evaluator, Level, TestOutcome};
+use levee::generate::policy::{self, Clock, Evaluator, Level, TestOutcome};
+use levee::model::manifest::{Classification, Date};
 
 const TODAY: &str = "2026-03-01";
 
@@ -25,10 +25,12 @@ fn clock() -> Clock {
     Clock::Fixed(Date::parse(TODAY).expect("date"))
 }
 
-fn corpus_org() -> levee::org::Org {
-    levee::document::load::<levee::org::Org>(&root().join("tests/policy/levee.org.yaml"))
-        .expect("corpus org config")
-        .value
+fn corpus_org() -> levee::model::org::Org {
+    levee::load::document::load::<levee::model::org::Org>(
+        &root().join("tests/policy/levee.org.yaml"),
+    )
+    .expect("corpus org config")
+    .value
 }
 
 fn embedded_with_tests() -> Vec<(String, String)> {
@@ -60,7 +62,7 @@ impl Case {
     /// The manifest as the engines receive it: the YAML as levee reads it.
     fn doc(&self) -> serde_json::Value {
         let text = std::fs::read_to_string(&self.path).expect("read");
-        levee::yaml::parse(&text).expect("YAML").value
+        levee::load::yaml::parse(&text).expect("YAML").value
     }
 }
 
@@ -251,7 +253,7 @@ fn corpus_gets_exactly_the_expected_rule_ids() {
     let mut seen = BTreeSet::new();
     let mut mismatches = Vec::new();
     for case in &corpus {
-        let loaded = levee::manifest::load(&case.path);
+        let loaded = levee::model::manifest::load(&case.path);
         assert_eq!(
             loaded.is_ok(),
             case.valid,
@@ -259,8 +261,8 @@ fn corpus_gets_exactly_the_expected_rule_ids() {
             case.path.display(),
             if case.valid { "" } else { "in" }
         );
-        let doc =
-            levee::yaml::parse(&std::fs::read_to_string(&case.path).expect("read")).expect("YAML");
+        let doc = levee::load::yaml::parse(&std::fs::read_to_string(&case.path).expect("read"))
+            .expect("YAML");
         let findings = eval.evaluate(&doc.value).expect("eval");
         for f in &findings {
             assert!(
@@ -299,7 +301,7 @@ fn tuned_bundle_decides_like_the_in_process_check() {
     let org = corpus_org();
     let mut full = Evaluator::embedded(&org, clock()).expect("compile");
     for case in corpus().into_iter().filter(|c| c.valid) {
-        let m = levee::manifest::load(&case.path).expect("valid");
+        let m = levee::model::manifest::load(&case.path).expect("valid");
         let dir = tempfile::tempdir().expect("tmp");
         let files = policy::bundle(&m.value, &org);
         policy::write_files(dir.path(), &files).expect("write");
@@ -318,7 +320,7 @@ fn tuned_bundle_decides_like_the_in_process_check() {
 fn bundle_files_are_tuned_and_stamped() {
     let org = corpus_org();
     let load = |name: &str| {
-        levee::manifest::load(&corpus_dir().join(name))
+        levee::model::manifest::load(&corpus_dir().join(name))
             .expect("valid")
             .value
     };
@@ -379,7 +381,7 @@ fn bundle_files_are_tuned_and_stamped() {
 #[test]
 fn written_bundle_passes_levee_policy_test() {
     let org = corpus_org();
-    let m = levee::manifest::load(&corpus_dir().join("clean-restricted-production.yaml"))
+    let m = levee::model::manifest::load(&corpus_dir().join("clean-restricted-production.yaml"))
         .expect("valid");
     let dir = tempfile::tempdir().expect("tmp");
     policy::write_files(dir.path(), &policy::bundle(&m.value, &org)).expect("write");
@@ -636,7 +638,7 @@ fn check_many_manifests_compiles_once() {
     // 1,000 evaluations on one compiled engine stay fast even in a debug build.
     let org = corpus_org();
     let mut eval = Evaluator::embedded(&org, clock()).expect("compile");
-    let m = levee::manifest::load(&corpus_dir().join("kitchen-sink-public-prototype.yaml"))
+    let m = levee::model::manifest::load(&corpus_dir().join("kitchen-sink-public-prototype.yaml"))
         .expect("valid");
     let start = std::time::Instant::now();
     for _ in 0..200 {
@@ -650,7 +652,7 @@ fn check_many_manifests_compiles_once() {
 fn check_with_bundle_reads_the_written_bundle() {
     let org = corpus_org();
     let path = corpus_dir().join("data-prototype-confidential-dataset.yaml");
-    let m = levee::manifest::load(&path).expect("valid");
+    let m = levee::model::manifest::load(&path).expect("valid");
     let dir = tempfile::tempdir().expect("tmp");
     policy::write_files(dir.path(), &policy::bundle(&m.value, &org)).expect("write");
     let bundle = dir.path().join("policy");

@@ -514,12 +514,12 @@ fn lifecycle_apply_promotes_escalations_and_reports_refusals() {
     // The catalog follows: tier production, escalation recorded as performed.
     let store = levee::catalog::Store::new(&cat);
     let e = store.get("expense-tracker").expect("get").expect("entry");
-    assert_eq!(e.tier, levee::manifest::Tier::Production);
+    assert_eq!(e.tier, levee::model::manifest::Tier::Production);
     assert_eq!(e.expires, None);
     assert_eq!(e.escalations.len(), 1);
     assert!(e.escalations[0].promoted);
     let b = store.get("env-form").expect("get").expect("entry");
-    assert_eq!(b.tier, levee::manifest::Tier::Prototype);
+    assert_eq!(b.tier, levee::model::manifest::Tier::Prototype);
     assert!(!b.escalations[0].promoted);
 }
 

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use levee::document;
-use levee::manifest::*;
+use levee::load::document;
+use levee::model::manifest::*;
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
@@ -24,7 +24,7 @@ fn text() -> impl Strategy<Value = String> {
     "[ -~\u{e9}\u{4e2d}\u{feff}]{0,40}"
 }
 
-/// One character levee refuses in user text (`levee::text::forbidden`).
+/// One character levee refuses in user text (`levee::support::text::forbidden`).
 fn refused() -> impl Strategy<Value = char> {
     prop_oneof![
         proptest::char::range('\u{0}', '\u{1f}'),
@@ -83,10 +83,10 @@ fn runtime() -> impl Strategy<Value = Runtime> {
 fn settings() -> impl Strategy<Value = indexmap::IndexMap<String, String>> {
     proptest::collection::btree_map(
         "[A-Z][A-Z0-9_]{0,12}".prop_filter("a valid setting name", |n| {
-            levee::settings::name_problem(n).is_none()
+            levee::model::settings::name_problem(n).is_none()
         }),
         "[ -~\u{e9}\u{4e2d}]{1,40}".prop_filter("a valid value", |v| {
-            levee::settings::value_problem(v).is_none()
+            levee::model::settings::value_problem(v).is_none()
         }),
         0..4,
     )

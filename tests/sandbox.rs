@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::sync::Arc;
 
-use levee::document::{self, Loaded};
-use levee::manifest::{Classification, Manifest, Tier};
-use levee::org::Org;
-use levee::sandbox::{self, DeployOptions, KyvernoForm, SandboxError};
+use levee::generate::sandbox::{self, DeployOptions, KyvernoForm, SandboxError};
+use levee::load::document::{self, Loaded};
+use levee::model::manifest::{Classification, Manifest, Tier};
+use levee::model::org::Org;
 use serde_json::{Value, json};
 
 /// The Kubernetes version resources are validated against.
@@ -1543,7 +1543,7 @@ fn what_the_contract_and_the_images_set_is_never_a_setting() {
                 continue;
             }
             assert!(
-                levee::settings::name_problem(&k).is_some(),
+                levee::model::settings::name_problem(&k).is_some(),
                 "{name}: the Deployment sets {k}, which a setting could override"
             );
             checked += 1;
@@ -1565,7 +1565,7 @@ fn what_the_contract_and_the_images_set_is_never_a_setting() {
                     continue;
                 };
                 assert!(
-                    levee::settings::name_problem(k).is_some(),
+                    levee::model::settings::name_problem(k).is_some(),
                     "{layer}'s Dockerfile sets {k}, which a setting could override"
                 );
                 dockerfiles += 1;

@@ -14,7 +14,7 @@ fn assert_plain(what: &str, o: &Out) {
     for (stream, text) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
         let bad: Vec<char> = text
             .chars()
-            .filter(|c| *c != '\n' && levee::text::forbidden(*c).is_some())
+            .filter(|c| *c != '\n' && levee::support::text::forbidden(*c).is_some())
             .collect();
         assert!(bad.is_empty(), "{what}: raw {bad:?} on {stream}: {text:?}");
         for line in text.lines() {

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use levee::appdir::Step;
-use levee::upgrade::{self, Tree};
+use levee::change::upgrade::{self, Tree};
+use levee::support::appdir::Step;
 
 fn tree(files: &[(&str, &str)]) -> Tree {
     files

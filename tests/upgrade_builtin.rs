@@ -7,10 +7,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use include_dir::{Dir, include_dir};
-use levee::manifest::Manifest;
-use levee::org::Org;
-use levee::pack::{self, Pack};
-use levee::upgrade::{self, Tree};
+use levee::change::upgrade::{self, Tree};
+use levee::model::manifest::Manifest;
+use levee::model::org::Org;
+use levee::scaffold::pack::{self, Pack};
 
 static CURRENT: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 static FIXTURE_ARCHIVE: Dir<'static> =
@@ -20,8 +20,8 @@ fn render(pack: &Pack, template: &str, manifest: &Manifest) -> Tree {
     let t = pack.template(template).expect("template");
     let layers = pack.layers(t).expect("layers");
     let ctx = levee::scaffold::context(manifest, &Org::default());
-    let env = levee::render::environment();
-    levee::render::render_layers(
+    let env = levee::scaffold::render::environment();
+    levee::scaffold::render::render_layers(
         &env,
         &layers,
         &minijinja::Value::from(minijinja::value::Serde(&ctx)),
@@ -54,7 +54,7 @@ fn scaffold(dir: &Path, kind: &str, stack: &str) -> (PathBuf, Manifest) {
         .expect("runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let app = dir.join("app");
-    let m = levee::manifest::load(&app).expect("manifest").value;
+    let m = levee::model::manifest::load(&app).expect("manifest").value;
     (app, m)
 }
 

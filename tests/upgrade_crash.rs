@@ -4,7 +4,7 @@
 //!
 //! The process killed is this test binary itself, re-run as a child on one test
 //! (`child_upgrades_an_app_stopping_where_told`), which upgrades through the library with the hook
-//! `levee::upgrade::upgrade_app_with` takes: it announces the chosen point on stdout and waits,
+//! `levee::change::upgrade::upgrade_app_with` takes: it announces the chosen point on stdout and waits,
 //! and the parent kills it there. The `levee` binary has no such hook: it passes a no-op.
 //!
 //! Also here: the app directory as a mount point (a tmpfs mounted in a private mount namespace
@@ -18,8 +18,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{copy_tree, names, run, tree, write};
-use levee::appdir::Step;
-use levee::upgrade::{self, Options, PackVersions};
+use levee::change::upgrade::{self, Options, PackVersions};
+use levee::support::appdir::Step;
 
 const CHILD_ENV: &str = "LEVEE_CRASH_TEST_CHILD";
 const MARK: &str = "LEVEE-CRASH-POINT";

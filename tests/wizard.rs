@@ -5,10 +5,10 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use levee::manifest::{AccessLevel, Classification, Date, Tier};
-use levee::org::Org;
-use levee::pack::{self, Pack};
-use levee::wizard::{
+use levee::model::manifest::{AccessLevel, Classification, Date, Tier};
+use levee::model::org::Org;
+use levee::scaffold::pack::{self, Pack};
+use levee::scaffold::wizard::{
     self, Answers, Choice, Given, ProblemKind, Prompt, PromptError, Question, WizardError,
 };
 
@@ -152,7 +152,7 @@ egress:
 sandbox:
   egress_proxy: {host: proxy.acme.corp, port: 3128, namespace: egress, pod_labels: {app: proxy}}
 ";
-    levee::document::parse_str::<Org>(Path::new("levee.org.yaml"), text)
+    levee::load::document::parse_str::<Org>(Path::new("levee.org.yaml"), text)
         .expect("a valid org config")
         .value
 }
@@ -323,8 +323,11 @@ fn an_analyst_builds_an_expense_form_and_each_refusal_comes_at_its_question() {
     assert_eq!(m.runtime().egress, ["api.acme.corp"]);
     assert_eq!(r.template_id, "form-node");
     // What the wizard accepted, the policy gate accepts.
-    let mut ev = levee::policy::Evaluator::embedded(&org, levee::policy::Clock::Fixed(today()))
-        .expect("policies");
+    let mut ev = levee::generate::policy::Evaluator::embedded(
+        &org,
+        levee::generate::policy::Clock::Fixed(today()),
+    )
+    .expect("policies");
     let findings = ev
         .evaluate(&serde_json::to_value(&r.plan.manifest).expect("json"))
         .expect("evaluates");
@@ -406,7 +409,7 @@ fn esc_goes_back_one_question_and_keeps_the_answer_as_the_default() {
     assert!(p.all_notes().contains("This is the first question"));
     assert_eq!(r.manifest.classification, Classification::Internal);
     assert_eq!(r.manifest.owner, "jane@acme.corp");
-    assert_eq!(r.manifest.ci, Some(levee::manifest::Ci::Gitlab));
+    assert_eq!(r.manifest.ci, Some(levee::model::manifest::Ci::Gitlab));
 }
 
 #[test]
@@ -493,7 +496,7 @@ fn the_recap_changes_an_answer_and_rechecks_the_answers_after_it() {
     assert_eq!(m.data_access[0].dataset, "expenses");
     assert_eq!(
         m.runtime().kind,
-        Some(levee::manifest::RuntimeType::HardenedContainer)
+        Some(levee::model::manifest::RuntimeType::HardenedContainer)
     );
 }
 
@@ -523,7 +526,7 @@ fn the_org_config_decides_the_choices_not_the_wizard() {
         let given = Given::from(&Answers {
             name: Some("x-app".into()),
             owner: Some("a@acme.corp".into()),
-            kind: Some(levee::manifest::Kind::from("form")),
+            kind: Some(levee::model::manifest::Kind::from("form")),
             classification: Some(Classification::Internal),
             ..Answers::default()
         });
@@ -537,7 +540,7 @@ fn the_org_config_decides_the_choices_not_the_wizard() {
     let r = r.expect("resolves");
     assert_eq!(
         r.manifest.secrets[0].provider,
-        levee::manifest::SecretProvider::Env
+        levee::model::manifest::SecretProvider::Env
     );
     // The default org: env only in prototypes. The scripted `label:env` finds no such choice.
     let strict = acme();
@@ -599,7 +602,7 @@ fn given_answers_are_not_asked_unless_the_policy_refuses_them() {
     let given = Given::from(&Answers {
         name: Some("expense-form".into()),
         owner: Some("jane@gmail.com".into()),
-        kind: Some(levee::manifest::Kind::from("form")),
+        kind: Some(levee::model::manifest::Kind::from("form")),
         classification: Some(Classification::Internal),
         ..Answers::default()
     });
@@ -634,10 +637,10 @@ fn without_a_prompt_every_problem_is_reported_at_once() {
     let (org, pack) = (acme(), basic());
     let given = Given::from(&Answers {
         name: Some("prod-app".into()),
-        kind: Some(levee::manifest::Kind::from("form")),
+        kind: Some(levee::model::manifest::Kind::from("form")),
         tier: Some(Tier::Production),
         classification: Some(Classification::Internal),
-        datasets: Some(vec![levee::manifest::DataAccess {
+        datasets: Some(vec![levee::model::manifest::DataAccess {
             dataset: "expenses".into(),
             access_level: AccessLevel::Admin,
             purpose: None,
@@ -689,11 +692,11 @@ fn the_final_gate_reads_the_manifest_with_what_the_template_adds() {
     let pack = pack::load(Some(pack_dir.to_str().expect("utf8"))).expect("pack");
     let mut org = acme();
     org.env_secret_tiers = Vec::new();
-    org.secret_providers.internal = Some(vec![levee::manifest::SecretProvider::Env]);
+    org.secret_providers.internal = Some(vec![levee::model::manifest::SecretProvider::Env]);
     let given = Given::from(&Answers {
         name: Some("gated".into()),
         owner: Some("a@acme.corp".into()),
-        kind: Some(levee::manifest::Kind::from("form")),
+        kind: Some(levee::model::manifest::Kind::from("form")),
         classification: Some(Classification::Internal),
         ..Answers::default()
     });
@@ -721,7 +724,7 @@ fn a_late_refusal_resumes_at_the_refused_questions_only() {
         name: Some("prod-app".into()),
         description: Some("Payroll questions, answered".into()),
         owner: Some("jane@acme.corp".into()),
-        kind: Some(levee::manifest::Kind::from("form")),
+        kind: Some(levee::model::manifest::Kind::from("form")),
         classification: Some(Classification::Internal),
         tier: Some(Tier::Production),
         sso_groups: Some(vec!["payroll-approvers".into()]),
@@ -804,7 +807,7 @@ fn settings_given(settings: Option<Vec<(String, String)>>) -> Given {
         cost_center: Some("CC-1".into()),
         sso_issuer: Some("https://login.acme.corp".into()),
         sso_groups: Some(vec!["payments".into()]),
-        ci: Some(levee::manifest::Ci::Github),
+        ci: Some(levee::model::manifest::Ci::Github),
         template: Some("t".into()),
         settings,
         ..Answers::default()

@@ -12,8 +12,8 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::Entry;
-use crate::manifest::{Manifest, Tier};
-use crate::org::Org;
+use crate::model::manifest::{Manifest, Tier};
+use crate::model::org::Org;
 
 /// The annotation prefix.
 pub const PREFIX: &str = "levee.dev";

@@ -18,10 +18,10 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::{
+use crate::model::manifest::{
     AccessLevel, Classification, Date, Kind, Manifest, SsoProvider, Stack, TemplateRef, Tier,
 };
-use crate::org::Org;
+use crate::model::org::Org;
 
 pub use sbom::SbomSummary;
 pub use store::{CatalogError, Corrupt, LoadedCatalog, Store, write_atomic as store_write};
@@ -61,7 +61,7 @@ pub struct Entry {
     pub kind: Option<Kind>,
     /// What the app's template pack says of its kind (its description; its Backstage type).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind_spec: Option<crate::declarations::KindSpec>,
+    pub kind_spec: Option<crate::model::declarations::KindSpec>,
     /// node or python.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack: Option<Stack>,
@@ -229,7 +229,7 @@ pub struct EscalationRecord {
 impl Entry {
     /// The entry for an app directory (holding `app.yaml`), or the manifest's problems.
     pub fn from_app(app_dir: &Path, org: &Org, now: &str) -> Result<Entry, EntryError> {
-        let loaded = crate::manifest::load(app_dir).map_err(EntryError::Manifest)?;
+        let loaded = crate::model::manifest::load(app_dir).map_err(EntryError::Manifest)?;
         let dir = if app_dir.is_dir() {
             app_dir.to_path_buf()
         } else {
@@ -361,7 +361,10 @@ impl Entry {
 
     /// Is the registered app directory gone (no `app.yaml` there any more)?
     pub fn app_gone(&self) -> bool {
-        !self.app_dir().join(crate::manifest::FILE_NAME).is_file()
+        !self
+            .app_dir()
+            .join(crate::model::manifest::FILE_NAME)
+            .is_file()
     }
 
     /// The estimated monthly cost: reported usage when there is one, else the owner's estimate.
@@ -377,7 +380,7 @@ impl Entry {
 #[derive(Debug, thiserror::Error)]
 pub enum EntryError {
     #[error(transparent)]
-    Manifest(crate::document::LoadError),
+    Manifest(crate::load::document::LoadError),
     #[error("{0}")]
     Other(String),
 }
@@ -406,21 +409,24 @@ pub fn record_policy(store: &Store, id: &str, result: PolicyResult) -> Result<bo
 pub fn evaluate_policy(m: &Manifest, org: &Org) -> Option<PolicyResult> {
     use std::cell::RefCell;
     thread_local! {
-        static EVALUATOR: RefCell<Option<(String, crate::policy::Evaluator)>> = const { RefCell::new(None) };
+        static EVALUATOR: RefCell<Option<(String, crate::generate::policy::Evaluator)>> = const { RefCell::new(None) };
     }
     let key = serde_json::to_string(org).ok()?;
-    let today = crate::clock::today();
+    let today = crate::support::clock::today();
     let input = serde_json::to_value(m).ok()?;
     let findings = EVALUATOR.with(|cell| {
         let mut cell = cell.borrow_mut();
         if cell.as_ref().is_none_or(|(k, _)| *k != key) {
-            let e =
-                crate::policy::Evaluator::embedded(org, crate::policy::Clock::Fixed(today)).ok()?;
+            let e = crate::generate::policy::Evaluator::embedded(
+                org,
+                crate::generate::policy::Clock::Fixed(today),
+            )
+            .ok()?;
             *cell = Some((key.clone(), e));
         }
         cell.as_mut()?.1.evaluate(&input).ok()
     })?;
-    let ids = |level: crate::policy::Level| {
+    let ids = |level: crate::generate::policy::Level| {
         let mut v: Vec<String> = findings
             .iter()
             .filter(|f| f.level == level)
@@ -430,11 +436,11 @@ pub fn evaluate_policy(m: &Manifest, org: &Org) -> Option<PolicyResult> {
         v.dedup();
         v
     };
-    let deny = ids(crate::policy::Level::Deny);
+    let deny = ids(crate::generate::policy::Level::Deny);
     Some(PolicyResult {
         passed: deny.is_empty(),
         deny,
-        warn: ids(crate::policy::Level::Warn),
+        warn: ids(crate::generate::policy::Level::Warn),
         checked: today,
     })
 }
@@ -443,7 +449,7 @@ pub fn evaluate_policy(m: &Manifest, org: &Org) -> Option<PolicyResult> {
 pub fn read_policy_result(app_dir: &Path) -> Result<Option<PolicyResult>, String> {
     let path = app_dir.join(POLICY_RESULT_FILE);
     // Inside the app, no symlink followed, a regular file of at most 1 MiB.
-    let read = crate::appdir::AppDir::open(app_dir)
+    let read = crate::support::appdir::AppDir::open(app_dir)
         .and_then(|d| d.read(Path::new(POLICY_RESULT_FILE), 1 << 20))
         .and_then(|b| b.ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound)));
     match read {
@@ -467,7 +473,7 @@ pub fn now() -> String {
         return t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     }
     if std::env::var_os("LEVEE_TODAY").is_some() {
-        return format!("{}T00:00:00Z", crate::clock::today());
+        return format!("{}T00:00:00Z", crate::support::clock::today());
     }
     jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -509,7 +515,7 @@ pub fn git_origin(dir: &Path) -> (Option<String>, Option<String>) {
 
 /// A small git file (`.git`, `commondir`, `config`): a regular file of at most 1 MiB, as text.
 fn read_small(path: &Path) -> Option<String> {
-    crate::input::read(path, 1 << 20)
+    crate::support::input::read(path, 1 << 20)
         .ok()
         .map(|b| String::from_utf8_lossy(&b).into_owned())
 }

@@ -4,7 +4,7 @@
 use include_dir::{Dir, include_dir};
 use serde::Serialize;
 
-use crate::manifest::Ci;
+use crate::model::manifest::Ci;
 
 static PIPELINES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/pipelines/catalog");
 

@@ -130,7 +130,7 @@ pub fn compute(entries: &[Entry], pack_of: &dyn Fn(&str) -> PackLatest) -> Rollo
         let source = t
             .source
             .clone()
-            .unwrap_or_else(|| crate::pack::BUILTIN_SOURCE.to_string());
+            .unwrap_or_else(|| crate::scaffold::pack::BUILTIN_SOURCE.to_string());
         let found = pack_of(&source);
         let (latest, error) = match &found.latest {
             Ok(l) => (Some(l.clone()), None),
@@ -265,10 +265,10 @@ mod tests {
             }
             text.push_str("}\n");
         }
-        let m: crate::manifest::Manifest = serde_norway::from_str(&text).expect("manifest");
+        let m: crate::model::manifest::Manifest = serde_norway::from_str(&text).expect("manifest");
         Entry::from_manifest(
             &m,
-            &crate::org::Org::default(),
+            &crate::model::org::Org::default(),
             std::path::Path::new(id),
             "2026-03-01T00:00:00Z",
         )

@@ -36,12 +36,12 @@ pub struct SbomSummary {
 }
 
 /// Reads `dir/sbom.cdx.json` when present.
-/// The file is read through [`crate::appdir::AppDir`]: a regular file inside the app, no
+/// The file is read through [`crate::support::appdir::AppDir`]: a regular file inside the app, no
 /// symlink followed, at most [`MAX_BYTES`].
 pub fn summarize_dir(dir: &Path) -> Result<Option<SbomSummary>, String> {
     let path = dir.join(FILE_NAME);
-    let read =
-        crate::appdir::AppDir::open(dir).and_then(|d| d.read(Path::new(FILE_NAME), MAX_BYTES));
+    let read = crate::support::appdir::AppDir::open(dir)
+        .and_then(|d| d.read(Path::new(FILE_NAME), MAX_BYTES));
     match read {
         Ok(Some(bytes)) => summarize(&bytes)
             .map(Some)

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use super::Entry;
 use crate::lifecycle::{self, Action};
-use crate::manifest::{Classification, Date, Tier};
-use crate::org::Org;
+use crate::model::manifest::{Classification, Date, Tier};
+use crate::model::org::Org;
 
 /// The program metrics.
 #[derive(Debug, Clone, Serialize)]

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::Entry;
-use crate::fsio::{self, sync_dir};
+use crate::support::fsio::{self, sync_dir};
 
 /// The catalog directory.
 #[derive(Debug, Clone)]
@@ -78,7 +78,7 @@ impl Store {
 
     /// The file of an app id.
     pub fn path_of(&self, id: &str) -> Result<PathBuf, CatalogError> {
-        if !crate::manifest::is_valid_name(id) {
+        if !crate::model::manifest::is_valid_name(id) {
             return Err(CatalogError::BadId(id.to_string()));
         }
         Ok(self.dir.join(format!("{id}.json")))
@@ -263,7 +263,7 @@ impl Store {
 }
 
 fn read_entry(path: &Path) -> Result<Entry, Corrupt> {
-    let bytes = crate::input::read(path, MAX_ENTRY_BYTES).map_err(|e| Corrupt {
+    let bytes = crate::support::input::read(path, MAX_ENTRY_BYTES).map_err(|e| Corrupt {
         path: path.to_path_buf(),
         message: format!("cannot read: {e}"),
     })?;
@@ -272,7 +272,7 @@ fn read_entry(path: &Path) -> Result<Entry, Corrupt> {
 
 /// An entry's bytes, `None` when there is no entry.
 fn read_raw(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
-    match crate::input::read(path, MAX_ENTRY_BYTES) {
+    match crate::support::input::read(path, MAX_ENTRY_BYTES) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
@@ -319,10 +319,10 @@ fn parse_entry(path: &Path, bytes: &[u8]) -> Result<Entry, Corrupt> {
         message,
     };
     let entry: Entry = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
-    if !crate::manifest::is_valid_name(&entry.id) {
+    if !crate::model::manifest::is_valid_name(&entry.id) {
         return Err(corrupt(format!(
             "`{}` is not a valid app id (lowercase letters, digits and dashes)",
-            crate::text::escape(&entry.id)
+            crate::support::text::escape(&entry.id)
         )));
     }
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
@@ -342,7 +342,7 @@ fn parse_entry(path: &Path, bytes: &[u8]) -> Result<Entry, Corrupt> {
     Ok(entry)
 }
 
-/// Writes `bytes` to `path` atomically (see [`crate::fsio`]).
+/// Writes `bytes` to `path` atomically (see [`crate::support::fsio`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CatalogError> {
     write_file(path, bytes, true)
 }

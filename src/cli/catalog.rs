@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use crate::catalog::{self, Entry, EntryError, Filter, LoadedCatalog, Store};
 use crate::cli::Global;
-use crate::exit::{ExitStatus, UsageError};
-use crate::manifest::{Ci, Classification, Tier};
-use crate::org::{self, Org};
-use crate::ui::{Format, Ui};
+use crate::model::manifest::{Ci, Classification, Tier};
+use crate::model::org::{self, Org};
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct CatalogArgs {
@@ -167,8 +167,8 @@ pub fn load(store: &Store, ui: &Ui) -> anyhow::Result<LoadedCatalog> {
     for c in &loaded.corrupt {
         ui.error(&format!(
             "error: {}: corrupt catalog entry: {}",
-            crate::text::escape_path(&c.path),
-            crate::text::escape(&c.message)
+            crate::support::text::escape_path(&c.path),
+            crate::support::text::escape(&c.message)
         ));
     }
     Ok(loaded)
@@ -176,7 +176,7 @@ pub fn load(store: &Store, ui: &Ui) -> anyhow::Result<LoadedCatalog> {
 
 pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let (org, store) = resolve(global, args.catalog.as_deref())?;
-    let today = crate::clock::today();
+    let today = crate::support::clock::today();
     match &args.command {
         CatalogCommand::Register { apps, format } => {
             store.remove_stale_temporaries();
@@ -351,7 +351,7 @@ pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitS
 /// The rollout report: each distinct pack opened once (a git pack's tags listed, the built-in
 /// pack's version read), every entry compared with its newest version.
 fn rollout(entries: &[Entry], templates: Option<&str>, ui: &Ui) -> catalog::rollout::Rollout {
-    use crate::upgrade::{PackVersions, TemplateSource};
+    use crate::change::upgrade::{PackVersions, TemplateSource};
     use catalog::rollout::PackLatest;
     let cache: Mutex<std::collections::HashMap<String, PackLatest>> = Mutex::default();
     let pack_of = |recorded: &str| -> PackLatest {
@@ -440,8 +440,8 @@ fn register_claiming(
     let error = |at: &Path, message: String| {
         ui.error(&format!(
             "error: {}: {}",
-            crate::text::escape_path(at),
-            crate::text::escape(&message)
+            crate::support::text::escape_path(at),
+            crate::support::text::escape(&message)
         ));
         log.push(Registered {
             app: app.display().to_string(),
@@ -454,7 +454,7 @@ fn register_claiming(
         Ok((id, change)) => {
             ui.status(&format!(
                 "{change} {id} ({})",
-                crate::text::escape_path(app)
+                crate::support::text::escape_path(app)
             ));
             log.push(Registered {
                 app: app.display().to_string(),
@@ -463,7 +463,7 @@ fn register_claiming(
                 error: None,
             });
         }
-        Err(RegisterError::Manifest(crate::document::LoadError::Invalid { file, diags })) => {
+        Err(RegisterError::Manifest(crate::load::document::LoadError::Invalid { file, diags })) => {
             let message = format!(
                 "invalid manifest ({} problem(s)); run `levee validate {}`",
                 diags.len(),
@@ -478,7 +478,7 @@ fn register_claiming(
 #[derive(Debug, thiserror::Error)]
 enum RegisterError {
     #[error("{0}")]
-    Manifest(crate::document::LoadError),
+    Manifest(crate::load::document::LoadError),
     #[error("{0}")]
     Other(String),
     #[error(transparent)]
@@ -523,7 +523,7 @@ fn register(
             outcome = Err(RegisterError::Other(format!(
                 "app id `{}` is already registered for {}; app ids must be unique (rename one app, or `levee catalog remove {}` first)",
                 new.id,
-                crate::text::escape(&prev.repository.path),
+                crate::support::text::escape(&prev.repository.path),
                 new.id
             )));
             return None;
@@ -554,7 +554,7 @@ fn scan(
     }
     let catalog_abs =
         std::path::absolute(store.dir()).unwrap_or_else(|_| store.dir().to_path_buf());
-    let Some(mut walk) = crate::manifest::walker(roots) else {
+    let Some(mut walk) = crate::model::manifest::walker(roots) else {
         return Err(UsageError::new("no directory to scan").into());
     };
     // Registration waits on fsync far more than on the CPU: more walkers than cores overlap it.
@@ -571,7 +571,7 @@ fn scan(
         Box::new(|item| {
             if let Ok(e) = item
                 && e.file_type().is_some_and(|t| t.is_file())
-                && e.file_name() == crate::manifest::FILE_NAME
+                && e.file_name() == crate::model::manifest::FILE_NAME
             {
                 let dir = e.path().parent().unwrap_or(Path::new(".")).to_path_buf();
                 let abs = std::path::absolute(&dir).unwrap_or(dir.clone());
@@ -625,7 +625,7 @@ fn scan(
                 ui.out(&format!(
                     "gone: {} (registered at {}; no app.yaml there any more): remove it with `levee catalog remove {}`\n",
                     e.id,
-                    crate::text::Shown(&e.repository.path),
+                    crate::support::text::Shown(&e.repository.path),
                     e.id
                 ))?;
             }
@@ -724,7 +724,7 @@ fn policy_word(e: &Entry) -> &'static str {
     }
 }
 
-fn list_table(rows: &[&Entry], today: crate::manifest::Date) -> String {
+fn list_table(rows: &[&Entry], today: crate::model::manifest::Date) -> String {
     if rows.is_empty() {
         return "no apps match\n".into();
     }
@@ -746,7 +746,7 @@ fn list_table(rows: &[&Entry], today: crate::manifest::Date) -> String {
         };
         t.add_row(vec![
             e.id.clone(),
-            crate::text::escape(&e.owner).into_owned(),
+            crate::support::text::escape(&e.owner).into_owned(),
             e.classification.to_string(),
             e.tier.to_string(),
             expires,

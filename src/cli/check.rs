@@ -15,13 +15,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::cli::Global;
-use crate::diag::{self, Diagnostic};
-use crate::document::{Context, LoadError};
-use crate::exit::{ExitStatus, UsageError};
-use crate::manifest::{self, Date};
-use crate::org;
-use crate::policy::{self, Clock, Evaluator, Finding, Level};
-use crate::ui::Ui;
+use crate::generate::policy::{self, Clock, Evaluator, Finding, Level};
+use crate::load::diag::{self, Diagnostic};
+use crate::load::document::{Context, LoadError};
+use crate::model::manifest::{self, Date};
+use crate::model::org;
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::Ui;
 
 /// `--format` for `levee check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -156,7 +156,7 @@ pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitSta
             dataset_lookalikes: Some(&lookalikes),
             declared: None,
         };
-        match crate::template_settings::load_with(path, context) {
+        match crate::scaffold::template_settings::load_with(path, context) {
             Err(LoadError::Invalid { file, diags }) => {
                 report.problems = diags;
                 report.source = file.text;
@@ -228,7 +228,7 @@ fn count(reports: &[AppReport], level: Level) -> usize {
 }
 
 fn text(reports: &[AppReport], ui: &Ui) -> String {
-    use crate::text::Shown;
+    use crate::support::text::Shown;
     let mut out = String::new();
     for r in reports {
         let path = Shown(&r.path);

@@ -8,13 +8,13 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use crate::cli::Global;
-use crate::diag::{self, Diagnostic};
-use crate::document::LoadError;
-use crate::exit::{ExitStatus, UsageError};
-use crate::manifest;
-use crate::org;
-use crate::sandbox::{self, DeployOptions, KyvernoForm, SandboxError};
-use crate::ui::{Format, Ui};
+use crate::generate::sandbox::{self, DeployOptions, KyvernoForm, SandboxError};
+use crate::load::diag::{self, Diagnostic};
+use crate::load::document::LoadError;
+use crate::model::manifest;
+use crate::model::org;
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
@@ -69,7 +69,7 @@ impl From<KyvernoArg> for KyvernoForm {
 
 pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let file = manifest::locate(&args.path);
-    let loaded = match crate::template_settings::load(&args.path) {
+    let loaded = match crate::scaffold::template_settings::load(&args.path) {
         Ok(l) => l,
         Err(LoadError::Invalid {
             file: source,
@@ -147,13 +147,13 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
     let app = if strip {
         None
     } else {
-        let dir = crate::appdir::AppDir::open(&app_dir)
+        let dir = crate::support::appdir::AppDir::open(&app_dir)
             .with_context(|| format!("cannot open {}", app_dir.display()))?;
         if dir.pending()?.is_some() {
-            return Err(crate::appdir::interrupted_error().into());
+            return Err(crate::support::appdir::interrupted_error().into());
         }
         // Read the record first: a broken one stops deploy before it writes anything.
-        crate::managed::Record::load(&app_dir)?;
+        crate::generate::managed::Record::load(&app_dir)?;
         Some(dir)
     };
     let mut written = Vec::new();
@@ -195,7 +195,7 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
             .map(|(p, c)| (p.to_string_lossy().replace('\\', "/"), c.clone()))
             .collect();
         let gone: Vec<String> = removed.iter().map(|p| rel(p)).collect();
-        crate::managed::record(&app_dir, &recorded, &gone)
+        crate::generate::managed::record(&app_dir, &recorded, &gone)
             .with_context(|| format!("cannot record the files written in {}", app_dir.display()))?;
     }
     if args.format == Format::Json {
@@ -217,9 +217,9 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
     Ok(ExitStatus::Success)
 }
 
-/// Writes `content` to `dest` atomically (see [`crate::fsio`]).
+/// Writes `content` to `dest` atomically (see [`crate::support::fsio`]).
 fn write_atomic(dest: &Path, content: &str) -> anyhow::Result<()> {
-    crate::fsio::write_atomic(dest, content.as_bytes())
+    crate::support::fsio::write_atomic(dest, content.as_bytes())
         .with_context(|| format!("cannot write {}", dest.display()))
 }
 
@@ -237,7 +237,7 @@ fn remove_stale(root: &Path, keep: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             if !path.is_file() || keep.contains(&path) {
                 continue;
             }
-            let head = crate::input::read(&path, crate::appdir::MAX_FILE_BYTES)
+            let head = crate::support::input::read(&path, crate::support::appdir::MAX_FILE_BYTES)
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default();
             let generated = head
@@ -254,9 +254,9 @@ fn remove_stale(root: &Path, keep: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
-/// [`remove_stale`] for the app's own `deploy/`, through [`crate::appdir::AppDir`].
+/// [`remove_stale`] for the app's own `deploy/`, through [`crate::support::appdir::AppDir`].
 fn remove_stale_in(
-    dir: &crate::appdir::AppDir,
+    dir: &crate::support::appdir::AppDir,
     keep: &[(PathBuf, String)],
 ) -> anyhow::Result<Vec<PathBuf>> {
     let deploy = Path::new(sandbox::DEPLOY_DIR);
@@ -266,14 +266,14 @@ fn remove_stale_in(
             .strip_prefix(deploy)
             .map_or(0, |r| r.components().count());
         let in_scope = depth == 1 || (depth == 2 && rel.starts_with(deploy.join("admission")));
-        if !matches!(kind, crate::appdir::Kind::File { .. })
+        if !matches!(kind, crate::support::appdir::Kind::File { .. })
             || !in_scope
             || keep.iter().any(|(p, _)| *p == rel)
         {
             continue;
         }
         let head = dir
-            .read(&rel, crate::appdir::MAX_FILE_BYTES)?
+            .read(&rel, crate::support::appdir::MAX_FILE_BYTES)?
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
         let generated = head
@@ -310,7 +310,7 @@ fn json_report(
 
 /// The sandbox's refusals as diagnostics located in app.yaml.
 pub(crate) fn refusal_diagnostics(
-    loaded: &crate::document::Loaded<manifest::Manifest>,
+    loaded: &crate::load::document::Loaded<manifest::Manifest>,
     refusals: &[sandbox::Refusal],
 ) -> Vec<Diagnostic> {
     refusals
@@ -329,7 +329,7 @@ pub(crate) fn refusal_diagnostics(
 
 /// Prints the sandbox's refusals, each located in app.yaml.
 pub(crate) fn render_refusals(
-    loaded: &crate::document::Loaded<manifest::Manifest>,
+    loaded: &crate::load::document::Loaded<manifest::Manifest>,
     refusals: &[sandbox::Refusal],
     ui: &Ui,
 ) -> String {

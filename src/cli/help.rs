@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory};
 
-use crate::exit::{ExitStatus, UsageError};
-use crate::ui::Ui;
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::Ui;
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {

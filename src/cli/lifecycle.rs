@@ -8,9 +8,9 @@ use serde::Serialize;
 
 use crate::catalog::{Deprovisioned, EscalationRecord};
 use crate::cli::Global;
-use crate::exit::{ExitStatus, UsageError};
 use crate::lifecycle::{self, Action, Decision, Promoter};
-use crate::ui::{Format, Ui};
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct LifecycleArgs {
@@ -43,9 +43,9 @@ struct Report<'a> {
 }
 
 pub fn run(global: &Global, args: &LifecycleArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
-    let promoter = crate::promote::Promote {
+    let promoter = crate::change::promote::Promote {
         org: global.org.clone(),
-        today: crate::clock::today(),
+        today: crate::support::clock::today(),
     };
     run_with(global, args, ui, &promoter)
 }
@@ -58,7 +58,7 @@ pub fn run_with(
     promoter: &(dyn Promoter + Sync),
 ) -> anyhow::Result<ExitStatus> {
     let (org, store) = crate::cli::catalog::resolve(global, args.catalog.as_deref())?;
-    let today = crate::clock::today();
+    let today = crate::support::clock::today();
     let loaded = crate::cli::catalog::load(&store, ui)?;
     let metrics = match &args.metrics {
         Some(p) => lifecycle::read_metrics(p, today).map_err(UsageError::new)?,
@@ -93,7 +93,9 @@ pub fn run_with(
             let mut note = None;
             let mut fresh = None;
             let mut promoted = false;
-            let to = d.to_tier.unwrap_or(crate::manifest::Tier::Production);
+            let to = d
+                .to_tier
+                .unwrap_or(crate::model::manifest::Tier::Production);
             if d.action == Action::Escalate {
                 let (done, msg) = if e.app_gone() {
                     (
@@ -200,7 +202,7 @@ pub fn run_with(
                 .filter(|d| d.action != Action::Ok || global.verbose > 0)
             {
                 // Ids, owners and reasons come from catalog entries anyone could edit.
-                let e = |s: &str| crate::text::escape(s).into_owned();
+                let e = |s: &str| crate::support::text::escape(s).into_owned();
                 t.add_row(vec![
                     e(&d.id),
                     e(&d.owner),
@@ -224,12 +226,12 @@ pub fn run_with(
             for id in &unknown {
                 out.push_str(&format!(
                     "metrics for unknown app `{}` (not in {})\n",
-                    crate::text::Shown(id),
-                    crate::text::escape_path(store.dir())
+                    crate::support::text::Shown(id),
+                    crate::support::text::escape_path(store.dir())
                 ));
             }
             for a in &applied {
-                out.push_str(&format!("applied: {}\n", crate::text::Shown(a)));
+                out.push_str(&format!("applied: {}\n", crate::support::text::Shown(a)));
             }
             ui.out(&out)?;
         }

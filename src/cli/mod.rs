@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::exit::{ExitStatus, UsageError};
-use crate::ui::{ColorChoice, Ui};
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::{ColorChoice, Ui};
 
 pub mod catalog;
 mod check;
@@ -156,34 +156,34 @@ pub(crate) fn resolve_org(
     global: &Global,
     start: &std::path::Path,
     ui: &Ui,
-) -> anyhow::Result<crate::org::ResolvedOrg> {
-    let resolved = crate::org::resolve(global.org.as_deref(), start)?;
+) -> anyhow::Result<crate::model::org::ResolvedOrg> {
+    let resolved = crate::model::org::resolve(global.org.as_deref(), start)?;
     ui.verbose(&org_in_words(&resolved.source, global.org.is_some(), start));
     Ok(resolved)
 }
 
 /// Which org config is in force, in plain words (`-v`).
 pub(crate) fn org_in_words(
-    source: &crate::org::OrgSource,
+    source: &crate::model::org::OrgSource,
     explicit: bool,
     start: &std::path::Path,
 ) -> String {
     let start = std::path::absolute(start).unwrap_or_else(|_| start.to_path_buf());
     match source {
-        crate::org::OrgSource::File(p) if explicit => {
+        crate::model::org::OrgSource::File(p) if explicit => {
             format!(
                 "Using the org config {} (given by --org or LEVEE_ORG).",
                 p.display()
             )
         }
-        crate::org::OrgSource::File(p) => format!(
+        crate::model::org::OrgSource::File(p) => format!(
             "Using the org config {} (the nearest levee.org.yaml at or above {}).",
             std::path::absolute(p)
                 .unwrap_or_else(|_| p.clone())
                 .display(),
             start.display()
         ),
-        crate::org::OrgSource::Default => format!(
+        crate::model::org::OrgSource::Default => format!(
             "Using levee's built-in org config: there is no levee.org.yaml at or above {} (--org FILE or LEVEE_ORG names one).",
             start.display()
         ),
@@ -194,11 +194,11 @@ pub(crate) fn org_in_words(
 /// commands that rewrite an app refuse to work from an invalid manifest; exit 1).
 pub(crate) fn report_invalid_manifest(
     file: &std::path::Path,
-    source: &crate::document::Source,
-    diags: &[crate::diag::Diagnostic],
+    source: &crate::load::document::Source,
+    diags: &[crate::load::diag::Diagnostic],
     ui: &Ui,
 ) {
-    ui.error_text(&crate::diag::render(
+    ui.error_text(&crate::load::diag::render(
         diags,
         Some(&source.text),
         ui.stderr_color,
@@ -206,7 +206,7 @@ pub(crate) fn report_invalid_manifest(
     ui.error(&format!(
         "{} {} is invalid: fix it first (`levee validate` lists every problem)",
         ui.red("error:"),
-        crate::text::escape_path(file)
+        crate::support::text::escape_path(file)
     ));
 }
 
@@ -221,14 +221,14 @@ pub fn render_error(e: &anyhow::Error, color: bool) -> String {
     };
     let mut out = String::new();
     // A user file (org config, answers) with problems: show each, located, like `levee validate`.
-    if let Some(crate::document::LoadError::Invalid { file, diags }) =
-        e.downcast_ref::<crate::document::LoadError>()
+    if let Some(crate::load::document::LoadError::Invalid { file, diags }) =
+        e.downcast_ref::<crate::load::document::LoadError>()
     {
-        out.push_str(&crate::diag::render(diags, Some(&file.text), color));
+        out.push_str(&crate::load::diag::render(diags, Some(&file.text), color));
     }
     // Messages quote paths and values from the user's files: escaped line by line (their own
     // line breaks kept), before levee adds its colours.
-    let shown = |t: String| crate::text::escape_lines(&t);
+    let shown = |t: String| crate::support::text::escape_lines(&t);
     out.push_str(&format!(
         "{} {}\n",
         paint("error:", |s| s.red().bold()),
@@ -248,5 +248,5 @@ pub fn render_error(e: &anyhow::Error, color: bool) -> String {
             shown(hint.clone())
         ));
     }
-    crate::text::terminal(&out).into_owned()
+    crate::support::text::terminal(&out).into_owned()
 }

@@ -7,13 +7,13 @@ use clap::Args;
 use serde_json::json;
 
 use crate::cli::Global;
-use crate::exit::{ExitStatus, UsageError};
-use crate::manifest::{Ci, Classification, DataAccess, Date, Kind, Secret, Stack, Tier};
-use crate::scaffold::{self, ScaffoldError};
-use crate::ui::{Format, Ui};
-use crate::wizard::{
+use crate::model::manifest::{Ci, Classification, DataAccess, Date, Kind, Secret, Stack, Tier};
+use crate::scaffold::wizard::{
     self, Answers, Choice, Given, ProblemKind, Prompt, PromptError, Question, WizardError, answers,
 };
+use crate::scaffold::{self, ScaffoldError};
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
@@ -64,7 +64,7 @@ pub struct NewArgs {
     pub egress: Vec<String>,
     /// A non-secret setting the app reads from its environment (repeatable), like
     /// `DOWNSTREAM_URL=https://api.acme.corp/events`; the template's required ones must be given.
-    #[arg(long, value_name = "NAME=VALUE", value_parser = crate::settings::parse_flag)]
+    #[arg(long, value_name = "NAME=VALUE", value_parser = crate::model::settings::parse_flag)]
     pub setting: Vec<(String, String)>,
     /// Expiry date, YYYY-MM-DD (default for prototypes: the org's default lifetime).
     #[arg(long, value_name = "DATE", value_parser = Date::parse)]
@@ -175,7 +175,7 @@ pub fn run_with(
             .as_deref()
             .and_then(Path::file_name)
             .and_then(|n| n.to_str())
-            .filter(|n| crate::manifest::is_valid_name(n))
+            .filter(|n| crate::model::manifest::is_valid_name(n))
             .map(str::to_string),
         target: args.dir.as_deref(),
     };
@@ -508,14 +508,14 @@ impl Prompt for InquirePrompt {
         let mut lines = reason.lines();
         if let Some(first) = lines.next() {
             // Reasons quote the answers: each line escaped.
-            eprintln!("  {mark} {}", crate::text::escape(first));
+            eprintln!("  {mark} {}", crate::support::text::escape(first));
         }
         for l in lines {
-            eprintln!("    {}", crate::text::escape(l));
+            eprintln!("    {}", crate::support::text::escape(l));
         }
     }
 
     fn note(&mut self, text: &str) {
-        eprintln!("{}", crate::text::terminal(text));
+        eprintln!("{}", crate::support::text::terminal(text));
     }
 }

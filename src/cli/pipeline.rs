@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cli::Global;
-use crate::exit::{ExitStatus, UsageError};
-use crate::managed::{self, Action};
-use crate::manifest::Ci;
-use crate::pipeline;
-use crate::ui::Ui;
+use crate::generate::managed::{self, Action};
+use crate::generate::pipeline;
+use crate::model::manifest::Ci;
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::Ui;
 
 #[derive(Debug, Args)]
 pub struct PipelineArgs {

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use crate::cli::Global;
-use crate::exit::{ExitStatus, UsageError};
-use crate::policy::{self, TestOutcome};
-use crate::ui::{Format, Ui};
+use crate::generate::policy::{self, TestOutcome};
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct PolicyArgs {

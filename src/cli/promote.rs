@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde_json::json;
 
+use crate::change::promote::{self, Outcome, PromoteError, Promotion, Reason, Refusal, Request};
 use crate::cli::Global;
-use crate::document::LoadError;
-use crate::exit::{ExitStatus, UsageError};
-use crate::manifest::{self, Classification, Date, SecretProvider, Tier};
-use crate::promote::{self, Outcome, PromoteError, Promotion, Reason, Refusal, Request};
-use crate::ui::{Format, Ui};
+use crate::load::document::LoadError;
+use crate::model::manifest::{self, Classification, Date, SecretProvider, Tier};
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
@@ -73,7 +73,7 @@ pub fn run(global: &Global, args: &PromoteArgs, ui: &Ui) -> anyhow::Result<ExitS
         tier: args.tier,
         classification: args.classification,
         expires: args.expires,
-        today: crate::clock::today(),
+        today: crate::support::clock::today(),
         move_secrets_to: args.move_secrets_to,
     };
     let outcome = match promote::prepare(&args.path, &resolved.org, &req) {
@@ -160,8 +160,8 @@ fn at(path: &str, r: &Reason) -> String {
 }
 
 fn refusal_text(path: &str, r: &Refusal, ui: &Ui) -> String {
-    use crate::text::{Shown, escape_lines};
-    let path = &crate::text::escape(path);
+    use crate::support::text::{Shown, escape_lines};
+    let path = &crate::support::text::escape(path);
     let mut out = String::new();
     for e in &r.drift {
         out.push_str(&escape_lines(&e.diff()));
@@ -200,9 +200,9 @@ fn refusal_text(path: &str, r: &Refusal, ui: &Ui) -> String {
 fn summary_text(path: &str, p: &Promotion, written: Option<&promote::Written>, ui: &Ui) -> String {
     let mut out = String::new();
     if written.is_none() {
-        out.push_str(&crate::text::escape_lines(&p.manifest_diff()));
+        out.push_str(&crate::support::text::escape_lines(&p.manifest_diff()));
         for e in p.changed_entries() {
-            out.push_str(&crate::text::escape_lines(&e.diff()));
+            out.push_str(&crate::support::text::escape_lines(&e.diff()));
         }
     }
     let verb = if written.is_some() {

@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 
 use crate::cli::Global;
-use crate::diag;
-use crate::document::LoadError;
-use crate::exit::{ExitStatus, UsageError};
-use crate::manifest;
+use crate::load::diag;
+use crate::load::document::LoadError;
+use crate::model::manifest;
 use crate::sbom::cargo::CargoMetadata;
 use crate::sbom::{self, ReadOptions, ReadWith, Summary, bom};
-use crate::ui::{Format, Ui};
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct SbomArgs {
@@ -136,8 +136,8 @@ pub fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<ExitSta
         };
         ui.status(&format!(
             "warning: {}: `{}` is not pinned to one version; it is not in the SBOM (pin it with `==`, or use a lock file)",
-            crate::text::Shown(&at),
-            crate::text::Shown(&u.requirement)
+            crate::support::text::Shown(&at),
+            crate::support::text::Shown(&u.requirement)
         ));
     }
 
@@ -215,9 +215,9 @@ pub fn summary_text(s: &Summary) -> String {
     out
 }
 
-/// Writes the SBOM atomically (see [`crate::fsio`]); `-o /dev/stdout` writes through.
+/// Writes the SBOM atomically (see [`crate::support::fsio`]); `-o /dev/stdout` writes through.
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    crate::fsio::write_atomic(path, bytes)
+    crate::support::fsio::write_atomic(path, bytes)
         .map_err(|e| UsageError::new(format!("cannot write {}: {e}", path.display())).into())
 }
 
@@ -244,7 +244,7 @@ fn declared_lockfiles(
     if let Some(unknown) = present.iter().find(|p| sbom::LockKind::of(p).is_none()) {
         return Err(UsageError::new(format!(
             "the stack `{stack}` declares the lock file {}, which levee sbom cannot read",
-            crate::text::escape_path(unknown)
+            crate::support::text::escape_path(unknown)
         ))
         .hint("levee reads package-lock.json, npm-shrinkwrap.json, pnpm-lock.yaml, yarn.lock, uv.lock, poetry.lock, pylock.toml, Pipfile.lock, requirements*.txt, Cargo.lock and go.sum; pass --lockfile FILE for another")
         .into());

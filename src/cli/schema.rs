@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
-use crate::declarations::Declarations;
-use crate::document::Checked;
-use crate::exit::{ExitStatus, UsageError};
-use crate::manifest::Manifest;
-use crate::org::Org;
-use crate::ui::Ui;
+use crate::load::document::Checked;
+use crate::model::declarations::Declarations;
+use crate::model::manifest::Manifest;
+use crate::model::org::Org;
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::Ui;
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
@@ -44,7 +44,7 @@ pub fn run(args: &SchemaArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
             manifest_schema(&declared)
         }
         Which::Org => Org::schema().clone(),
-        Which::Catalog => crate::schema::generate::<crate::catalog::Entry>(),
+        Which::Catalog => crate::load::schema::generate::<crate::catalog::Entry>(),
     };
     ui.out(&format!("{}\n", serde_json::to_string_pretty(&schema)?))?;
     Ok(ExitStatus::Success)
@@ -53,7 +53,7 @@ pub fn run(args: &SchemaArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
 /// The kinds and stacks the schema names: the app's pack's, the given pack's, or the built-in.
 fn declared(args: &SchemaArgs) -> anyhow::Result<Declarations> {
     if let Some(app) = &args.app {
-        let file = crate::manifest::locate(app);
+        let file = crate::model::manifest::locate(app);
         if !file.is_file() {
             return Err(
                 UsageError::new(format!("{} has no app.yaml", app.display()))
@@ -65,9 +65,9 @@ fn declared(args: &SchemaArgs) -> anyhow::Result<Declarations> {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), PathBuf::from);
-        return match crate::declarations::for_app(&dir) {
+        return match crate::model::declarations::for_app(&dir) {
             Ok(Some(d)) => Ok(d),
-            Ok(None) => Ok(crate::declarations::builtin().clone()),
+            Ok(None) => Ok(crate::model::declarations::builtin().clone()),
             Err(why) => Err(UsageError::new(format!(
                 "cannot read what the app's template pack declares: {why}"
             ))
@@ -77,7 +77,7 @@ fn declared(args: &SchemaArgs) -> anyhow::Result<Declarations> {
     }
     match &args.templates {
         Some(source) => Ok(super::templates::load_pack(Some(source))?.declared),
-        None => Ok(crate::declarations::builtin().clone()),
+        None => Ok(crate::model::declarations::builtin().clone()),
     }
 }
 

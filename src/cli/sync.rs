@@ -6,12 +6,12 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::cli::Global;
-use crate::document::LoadError;
-use crate::exit::{ExitStatus, UsageError};
-use crate::managed::{self, Action, Entry, State};
-use crate::manifest::{self, Manifest};
-use crate::org;
-use crate::ui::{Format, Ui};
+use crate::generate::managed::{self, Action, Entry, State};
+use crate::load::document::LoadError;
+use crate::model::manifest::{self, Manifest};
+use crate::model::org;
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
@@ -71,10 +71,10 @@ struct Report<'a> {
     files: Vec<FileReport<'a>>,
     /// Why `deploy/` could not be generated (left as it was), each located in app.yaml.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    sandbox_refused: Vec<crate::diag::Diagnostic>,
+    sandbox_refused: Vec<crate::load::diag::Diagnostic>,
     /// Policy denials on app.yaml (`levee check` fails on them; sync only warns).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    policy_denials: Vec<crate::diag::Diagnostic>,
+    policy_denials: Vec<crate::load::diag::Diagnostic>,
 }
 
 #[derive(Debug, Serialize)]
@@ -103,16 +103,16 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
         .unwrap_or_default();
     // A required setting of the app's template that app.yaml does not set: the app would not
     // start, so deploy/ is left as it was too (every other managed file is still written).
-    let unmet = crate::template_settings::problems(&loaded);
+    let unmet = crate::scaffold::template_settings::problems(&loaded);
     refused.extend(unmet.iter().cloned());
     if !unmet.is_empty() {
-        let prefix = format!("{}/", crate::sandbox::DEPLOY_DIR);
+        let prefix = format!("{}/", crate::generate::sandbox::DEPLOY_DIR);
         desired.retain(|f| !f.path.starts_with(&prefix));
     }
     let denials = policy_denials(&loaded, &org)?;
     let mut entries = managed::status(&app, &desired)?;
     if !refused.is_empty() {
-        entries = managed::leave_alone(entries, crate::sandbox::DEPLOY_DIR);
+        entries = managed::leave_alone(entries, crate::generate::sandbox::DEPLOY_DIR);
     }
     let actions = if args.check {
         None
@@ -162,7 +162,7 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
             // On stderr: stdout stays the report of the managed files.
             if !denials.is_empty() {
                 let rendered =
-                    crate::diag::render(&denials, Some(&loaded.source.text), ui.stderr_color);
+                    crate::load::diag::render(&denials, Some(&loaded.source.text), ui.stderr_color);
                 ui.status(rendered.trim_end());
                 ui.status(&format!(
                     "{} {} policy denial{} in app.yaml: `levee check` and CI fail until {} fixed",
@@ -178,7 +178,7 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
             }
             if !unmet.is_empty() {
                 let mut out =
-                    crate::diag::render(&unmet, Some(&loaded.source.text), ui.stdout_color);
+                    crate::load::diag::render(&unmet, Some(&loaded.source.text), ui.stdout_color);
                 out.push_str(&format!(
                     "{} {} cannot be deployed: {} problem{} with the settings its template needs\n",
                     ui.red("refused"),
@@ -195,7 +195,7 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
                 ui.out(&format!(
                     "{} {} was left as it was; every other managed file was {}\n",
                     ui.dim("note:"),
-                    crate::sandbox::DEPLOY_DIR,
+                    crate::generate::sandbox::DEPLOY_DIR,
                     if args.check { "checked" } else { "written" },
                 ))?;
             }
@@ -206,24 +206,24 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
 
 /// The org's policy denials on app.yaml, as warnings located in the file.
 fn policy_denials(
-    loaded: &crate::document::Loaded<Manifest>,
+    loaded: &crate::load::document::Loaded<Manifest>,
     org: &org::Org,
-) -> anyhow::Result<Vec<crate::diag::Diagnostic>> {
-    let clock = crate::policy::Clock::Fixed(crate::clock::today());
-    let mut evaluator = crate::policy::Evaluator::embedded(org, clock)?;
+) -> anyhow::Result<Vec<crate::load::diag::Diagnostic>> {
+    let clock = crate::generate::policy::Clock::Fixed(crate::support::clock::today());
+    let mut evaluator = crate::generate::policy::Evaluator::embedded(org, clock)?;
     Ok(evaluator
         .evaluate(&loaded.doc.value)?
         .into_iter()
-        .filter(|f| f.level == crate::policy::Level::Deny)
+        .filter(|f| f.level == crate::generate::policy::Level::Deny)
         .map(|f| {
-            let mut d = crate::diag::Diagnostic::for_value(
+            let mut d = crate::load::diag::Diagnostic::for_value(
                 &loaded.source.path,
                 &loaded.doc.spans,
                 &f.pointer(),
                 format!("{} {}", f.id, f.msg),
             )
             .hint(f.hint.clone());
-            d.severity = crate::diag::Severity::Warning;
+            d.severity = crate::load::diag::Severity::Warning;
             d
         })
         .collect())
@@ -248,7 +248,7 @@ fn text(
     deploy_refused: bool,
     ui: &Ui,
 ) -> String {
-    use crate::text::{Shown, escape_lines};
+    use crate::support::text::{Shown, escape_lines};
     let mut out = String::new();
     // When the sandbox refused the app, `deploy/` is not among the files counted.
     let other = if deploy_refused { "other " } else { "" };
@@ -261,7 +261,7 @@ fn text(
                     "{} {} {other}managed files in {} are current\n",
                     ui.green("ok"),
                     entries.len(),
-                    crate::text::escape_path(app)
+                    crate::support::text::escape_path(app)
                 ));
             }
             return out;

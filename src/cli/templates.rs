@@ -3,9 +3,9 @@
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::exit::{ExitStatus, UsageError};
-use crate::pack;
-use crate::ui::{Format, Ui};
+use crate::scaffold::pack;
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct TemplatesArgs {
@@ -59,7 +59,7 @@ pub fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
         }
         Format::Text => {
             // Names and descriptions come from the pack, which may be anyone's.
-            use crate::text::Shown;
+            use crate::support::text::Shown;
             let mut text = format!(
                 "{} {} ({})\n",
                 Shown(&pack.meta.name),
@@ -102,7 +102,7 @@ pub fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
                 .filter(|(n, _)| {
                     pack.meta.kinds.contains_key(*n)
                         || !pack
-                            .find(Some(&crate::manifest::Kind::from(n.as_str())), None)
+                            .find(Some(&crate::model::manifest::Kind::from(n.as_str())), None)
                             .is_empty()
                 })
                 .collect();
@@ -113,7 +113,7 @@ pub fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
                 .filter(|(n, _)| {
                     pack.meta.stacks.contains_key(*n)
                         || !pack
-                            .find(None, Some(&crate::manifest::Stack::from(n.as_str())))
+                            .find(None, Some(&crate::model::manifest::Stack::from(n.as_str())))
                             .is_empty()
                 })
                 .collect();

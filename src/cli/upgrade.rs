@@ -8,10 +8,10 @@ use clap::Args;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::change::upgrade::{self, AppReport, Options, Outcome, PackVersions, Recorded};
 use crate::cli::Global;
-use crate::exit::{ExitStatus, UsageError};
-use crate::ui::{Format, Ui};
-use crate::upgrade::{self, AppReport, Options, Outcome, PackVersions, Recorded};
+use crate::support::exit::{ExitStatus, UsageError};
+use crate::support::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct UpgradeArgs {
@@ -93,10 +93,12 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
         // One line per distinct org config in force.
         let mut seen = std::collections::BTreeSet::new();
         for app in &apps {
-            let found = crate::org::locate(global.org.as_deref(), app);
+            let found = crate::model::org::locate(global.org.as_deref(), app);
             if seen.insert(found.clone()) {
-                let source =
-                    found.map_or(crate::org::OrgSource::Default, crate::org::OrgSource::File);
+                let source = found.map_or(
+                    crate::model::org::OrgSource::Default,
+                    crate::model::org::OrgSource::File,
+                );
                 ui.verbose(&super::org_in_words(&source, global.org.is_some(), app));
             }
         }
@@ -117,7 +119,7 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
     let mut recovered: HashMap<PathBuf, String> = HashMap::new();
     for app in &apps {
         let pending = if args.dry_run {
-            crate::appdir::AppDir::open(app)
+            crate::support::appdir::AppDir::open(app)
                 .and_then(|d| d.pending())
                 .map_err(|e| e.to_string())
                 .and_then(|p| match p {
@@ -146,7 +148,7 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
                     r.template
                         .source
                         .clone()
-                        .unwrap_or_else(|| crate::pack::BUILTIN_SOURCE.into())
+                        .unwrap_or_else(|| crate::scaffold::pack::BUILTIN_SOURCE.into())
                 });
                 (r, source)
             })
@@ -340,7 +342,7 @@ fn progress_bar(len: usize, ui: &Ui) -> Option<indicatif::ProgressBar> {
 }
 
 fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> String {
-    use crate::text::{Shown, escape_path};
+    use crate::support::text::{Shown, escape_path};
     let mut out = String::new();
     for r in reports {
         let has_detail = r.error.is_some()
@@ -360,7 +362,7 @@ fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> Str
         ));
         if dry_run {
             for f in &r.files {
-                out.push_str(&crate::text::escape_lines(&f.diff));
+                out.push_str(&crate::support::text::escape_lines(&f.diff));
             }
         }
         for f in &r.files {
@@ -383,7 +385,7 @@ fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> Str
             out.push_str(&format!(
                 "{} {}\n",
                 ui.red("failed:"),
-                crate::text::escape_lines(e)
+                crate::support::text::escape_lines(e)
             ));
         }
     }

@@ -8,13 +8,13 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::cli::Global;
-use crate::diag::{self, Diagnostic};
-use crate::document::{self, Context, LoadError};
-use crate::exit::ExitStatus;
-use crate::manifest;
-use crate::org::{self, Org};
-use crate::policy::{Clock, Evaluator};
-use crate::ui::{Format, Ui};
+use crate::generate::policy::{Clock, Evaluator};
+use crate::load::diag::{self, Diagnostic};
+use crate::load::document::{self, Context, LoadError};
+use crate::model::manifest;
+use crate::model::org::{self, Org};
+use crate::support::exit::ExitStatus;
+use crate::support::ui::{Format, Ui};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -117,7 +117,7 @@ fn validate_one(global: &Global, engines: &Engines, path: &Path) -> (PathBuf, Ou
             declared: None,
         };
         // With the settings the app's template declares (its `.levee/` record).
-        crate::template_settings::load_with(&file, context).map(|m| {
+        crate::scaffold::template_settings::load_with(&file, context).map(|m| {
             let m = m.value;
             format!("{} ({} {})", m.name, m.classification, m.lifecycle.tier)
         })

@@ -23,7 +23,7 @@ use cyclonedx_bom::models::property::{Properties, Property};
 use cyclonedx_bom::models::tool::{Tool, Tools};
 
 use super::{Hash, Inventory, Package, ReadWith, Scope};
-use crate::manifest::Manifest;
+use crate::model::manifest::Manifest;
 
 /// The CycloneDX versions levee writes: the ones `cyclonedx-bom` 0.8 serializes. 1.6 would need
 /// a second, hand-written model of the spec; it is left to the crate's upstream support.

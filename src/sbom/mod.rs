@@ -422,9 +422,9 @@ pub fn read_text(path: &Path) -> Result<String, SbomError> {
         path: p.clone(),
         source,
     };
-    let bytes = match crate::input::read(path, MAX_LOCKFILE_BYTES) {
+    let bytes = match crate::support::input::read(path, MAX_LOCKFILE_BYTES) {
         Ok(b) => b,
-        Err(e) if crate::input::is_too_large(&e) => {
+        Err(e) if crate::support::input::is_too_large(&e) => {
             return Err(SbomError::TooLarge { path: p });
         }
         Err(e) => return Err(io(e)),

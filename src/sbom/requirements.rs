@@ -52,7 +52,7 @@ fn read_into(
             message: format!(
                 "`-r {}` includes a file outside the project ({}); levee reads includes only \
                  from inside it",
-                crate::text::escape_path(path),
+                crate::support::text::escape_path(path),
                 project.display()
             ),
         });

@@ -1,0 +1,856 @@
+//! `levee promote`: move an app to a higher tier (and optionally another classification).
+//!
+//! [`prepare`] decides everything and writes nothing: the surgical edit of `app.yaml`
+//! ([`crate::load::edit`]), re-read with levee's loader and compared with the intended manifest; the
+//! org's policies evaluated on the would-be manifest; the managed files `levee sync` would write
+//! for it; and the gate plans before and after. A [`Refusal`] lists every reason, each with the
+//! field to change and where it sits in `app.yaml`. [`Promotion::apply`] writes `app.yaml`
+//! atomically, then the managed files, exactly as `levee sync` does.
+//!
+//! | target tier has `max_lifetime_days` | `--expires` | `lifecycle.expires` becomes |
+//! | --- | --- | --- |
+//! | no | absent | removed |
+//! | no | given | the given date |
+//! | yes | absent | today + `default_lifetime_days` (else the maximum), at most `created` + maximum |
+//! | yes | given | the given date (the policy checks it against the maximum) |
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::generate::managed::{self, Entry, ManagedError, State};
+use crate::generate::plan::{self, Plan};
+use crate::generate::policy::{Clock, Evaluator, Level, PolicyError};
+use crate::load::diag::Diagnostic;
+use crate::load::document::{self, LoadError, Loaded};
+use crate::load::edit::{self, Change, EditError};
+use crate::model::manifest::{Classification, Date, Manifest, SecretProvider, Tier};
+use crate::model::org::Org;
+
+/// What the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    pub tier: Tier,
+    pub classification: Option<Classification>,
+    pub expires: Option<Date>,
+    /// The day the expiry is counted from and policies judge dates on.
+    pub today: Date,
+    /// Move every `provider: env` secret to this store (`--move-secrets-to`).
+    pub move_secrets_to: Option<SecretProvider>,
+}
+
+/// Why promoting could not even be decided (exit 2, or 1 for an invalid manifest).
+#[derive(Debug, thiserror::Error)]
+pub enum PromoteError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("cannot edit {}: {source}", path.display())]
+    Edit {
+        path: PathBuf,
+        #[source]
+        source: EditError,
+    },
+    /// The edited text does not read back as the intended manifest: a levee bug, never written.
+    #[error("the edited {} would not mean what was intended ({detail}); nothing was written", path.display())]
+    Roundtrip { path: PathBuf, detail: String },
+    #[error(transparent)]
+    Managed(#[from] ManagedError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+}
+
+/// One field of `app.yaml` that changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    /// Dotted (`lifecycle.tier`).
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// What changes in the gate plan, in words (`SBOM stage added`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GateChanges {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+}
+
+impl GateChanges {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
+/// One reason a promotion is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    /// The policy rule (`AUTH-006`), or `MANIFEST`, `SANDBOX`, `DRIFT`, `TIER`.
+    pub id: String,
+    pub message: String,
+    pub hint: String,
+    /// The field to change, dotted (`secrets[1].provider`) or a file path for drift.
+    pub field: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+}
+
+/// A promotion that levee will not make; nothing was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refusal {
+    pub from: Tier,
+    pub to: Tier,
+    pub reasons: Vec<Reason>,
+    /// Diffs of hand-edited managed files (for `DRIFT` reasons).
+    #[serde(skip)]
+    pub drift: Vec<Entry>,
+}
+
+/// A promotion ready to write.
+#[derive(Debug, Clone)]
+pub struct Promotion {
+    pub app: PathBuf,
+    pub manifest_path: PathBuf,
+    pub before: Manifest,
+    pub after: Manifest,
+    pub old_text: String,
+    pub new_text: String,
+    /// `app.yaml` starts with a byte order mark, which the rewrite keeps.
+    pub bom: bool,
+    pub changes: Vec<FieldChange>,
+    pub gates: GateChanges,
+    /// The managed files compared with what the promoted manifest generates.
+    pub entries: Vec<Entry>,
+    /// Policy warnings on the promoted manifest (not blocking).
+    pub warnings: Vec<Reason>,
+}
+
+/// The outcome of [`prepare`].
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Ready(Box<Promotion>),
+    Refused(Refusal),
+}
+
+/// The dotted field of a JSON pointer (`/secrets/1/provider` -> `secrets[1].provider`).
+fn dotted(pointer: &str) -> String {
+    let mut out = String::new();
+    for part in pointer.split('/').filter(|p| !p.is_empty()) {
+        if part.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+/// Decides the promotion of the app whose manifest is at `path` (a file or its directory).
+pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<Outcome, PromoteError> {
+    let loaded = crate::scaffold::template_settings::load(path)?;
+    let file = loaded.source.path.clone();
+    let app = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let before = loaded.value.clone();
+    let from = before.lifecycle.tier;
+    // Where a field sits in app.yaml; a missing field is located at its nearest present parent
+    // mapping, never at the document root (which says nothing).
+    let locate = |pointer: &str| {
+        let pos = loaded
+            .doc
+            .spans
+            .find(pointer)
+            .filter(|(found, _)| !found.is_empty())
+            .map(|(_, s)| s.value);
+        (pos.map(|p| p.line), pos.map(|p| p.col))
+    };
+    let refuse = |reasons: Vec<Reason>| {
+        Ok(Outcome::Refused(Refusal {
+            from,
+            to: req.tier,
+            reasons,
+            drift: Vec::new(),
+        }))
+    };
+    let tier_reason = |message: String, hint: String| {
+        let (line, column) = locate("/lifecycle/tier");
+        Reason {
+            id: "TIER".into(),
+            message,
+            hint,
+            field: "lifecycle.tier".into(),
+            line,
+            column,
+        }
+    };
+
+    // Demotions and no-ops are refused before anything else.
+    if req.tier < from {
+        return refuse(vec![tier_reason(
+            format!(
+                "the app is {from}; `levee promote` moves apps up, not down to {}",
+                req.tier
+            ),
+            format!(
+                "to demote it, edit `lifecycle.tier` to {} by hand (the platform team must agree), then run `levee sync`",
+                req.tier
+            ),
+        )]);
+    }
+    let after = intended(&before, org, req);
+    if after == before {
+        return refuse(vec![tier_reason(
+            format!(
+                "the app is already {from}{}: nothing to change",
+                req.classification
+                    .map(|c| format!(" and {c}"))
+                    .unwrap_or_default()
+            ),
+            match from {
+                Tier::Production => "production is the highest tier".into(),
+                Tier::Prototype => "pass `--tier sandbox` or `--tier production`".into(),
+                Tier::Sandbox => "pass `--tier production`".into(),
+            },
+        )]);
+    }
+
+    // The surgical edit, then the loader's reading of it.
+    let changes = field_changes(&before, &after);
+    let edits: Vec<Change> = changes
+        .iter()
+        .map(|c| {
+            let pointer = pointer_of(&c.field);
+            match &c.new {
+                Some(v) => Change::Set(pointer, v.clone()),
+                None => Change::Remove(pointer),
+            }
+        })
+        .collect();
+    let new_text =
+        edit::apply(&loaded.source.text, &edits).map_err(|source| PromoteError::Edit {
+            path: file.clone(),
+            source,
+        })?;
+    let context = document::Context {
+        declared: loaded.value.declared.0.as_deref(),
+        ..Default::default()
+    };
+    let reread: Loaded<Manifest> =
+        match document::parse_str_with::<Manifest>(&file, &new_text, context) {
+            Ok(l) => l,
+            Err(LoadError::Invalid { diags, .. }) => {
+                // The promoted manifest breaks a meaning check: each is a reason, located in the
+                // file as it is now where the field exists there.
+                return refuse(diags.iter().map(|d| manifest_reason(d, &loaded)).collect());
+            }
+            Err(e) => return Err(e.into()),
+        };
+    if reread.value != after {
+        return Err(PromoteError::Roundtrip {
+            path: file,
+            detail: format!(
+                "expected tier {} / classification {} / expires {:?} / secrets {:?}, read tier {} / classification {} / expires {:?} / secrets {:?}",
+                after.lifecycle.tier,
+                after.classification,
+                after.lifecycle.expires.map(|d| d.to_string()),
+                providers(&after),
+                reread.value.lifecycle.tier,
+                reread.value.classification,
+                reread.value.lifecycle.expires.map(|d| d.to_string()),
+                providers(&reread.value),
+            ),
+        });
+    }
+    // Every other byte is the user's: only the edited lines may differ.
+    if let Some(detail) = stray_changes(&loaded.source.text, &new_text, &changes) {
+        return Err(PromoteError::Roundtrip { path: file, detail });
+    }
+
+    // The org's policies on the would-be manifest.
+    let mut evaluator = Evaluator::embedded(org, Clock::Fixed(req.today))?;
+    let findings = evaluator.evaluate(&reread.doc.value)?;
+    let mut reasons = Vec::new();
+    let mut warnings = Vec::new();
+    for f in findings {
+        let pointer = f.pointer();
+        let (line, column) = locate(&pointer);
+        let reason = Reason {
+            id: f.id.clone(),
+            message: f.msg.clone(),
+            hint: f.hint.clone(),
+            field: f.field.clone(),
+            line,
+            column,
+        };
+        match f.level {
+            Level::Deny => reasons.push(reason),
+            Level::Warn => warnings.push(reason),
+        }
+    }
+    // Secrets read from the environment are fixed by one flag: offer it, with the stores the
+    // classification allows.
+    let stores: Vec<String> = org
+        .secret_providers(after.classification)
+        .into_iter()
+        .filter(|p| *p != SecretProvider::Env)
+        .map(|p| p.to_string())
+        .collect();
+    if !stores.is_empty() {
+        // SEC-002 (env outside the tiers that allow it), and SEC-001 on an env secret (env not
+        // allowed for the classification).
+        let env_secret = |field: &str| {
+            field
+                .strip_prefix("secrets[")
+                .and_then(|r| r.split_once(']'))
+                .and_then(|(i, _)| i.parse::<usize>().ok())
+                .and_then(|i| after.secrets.get(i))
+                .is_some_and(|s| s.provider == SecretProvider::Env)
+        };
+        for r in reasons
+            .iter_mut()
+            .filter(|r| r.id == "SEC-002" || (r.id == "SEC-001" && env_secret(&r.field)))
+        {
+            r.hint = format!(
+                "run `levee promote --tier {}{} --move-secrets-to {}` to move every env secret to {} (edits app.yaml in place), or set `provider:` yourself",
+                req.tier,
+                req.classification
+                    .map(|c| format!(" --classification {c}"))
+                    .unwrap_or_default(),
+                stores[0],
+                stores.join(" or ")
+            );
+        }
+    }
+
+    // What `levee sync` would write for it; the sandbox's own refusals are reasons too.
+    let desired = match managed::files(&after, org) {
+        Ok(d) => Some(d),
+        Err(ManagedError::Sandbox(crate::generate::sandbox::SandboxError::Refused {
+            refusals,
+            ..
+        })) => {
+            for r in refusals {
+                let (line, column) = locate(&r.field);
+                let field = dotted(&r.field);
+                if !reasons
+                    .iter()
+                    .any(|x| x.field == field && x.message == r.message)
+                {
+                    reasons.push(Reason {
+                        id: "SANDBOX".into(),
+                        message: r.message,
+                        hint: r.hint,
+                        field,
+                        line,
+                        column,
+                    });
+                }
+            }
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let entries = match &desired {
+        Some(d) => managed::status(&app, d)?,
+        None => Vec::new(),
+    };
+    let drift: Vec<Entry> = entries
+        .iter()
+        .filter(|e| e.state.is_edited())
+        .cloned()
+        .collect();
+    for e in &drift {
+        let path = crate::support::text::escape(&e.path);
+        let (message, hint) = if e.state == State::Extra {
+            (
+                format!(
+                    "{path} is not generated by levee, in a directory levee owns (OPA and kubectl \
+                     load every file there)"
+                ),
+                "move it out of policy/ or deploy/ (or remove it with `levee sync --force`), then promote",
+            )
+        } else {
+            (
+                format!(
+                    "{path} was edited by hand{}; promoting would overwrite it",
+                    if e.state == State::ObsoleteEdited {
+                        " and is no longer generated"
+                    } else {
+                        ""
+                    }
+                ),
+                "move the change into app.yaml or the org config, run `levee sync --force` to drop it, then promote",
+            )
+        };
+        reasons.push(Reason {
+            id: "DRIFT".into(),
+            message,
+            hint: hint.into(),
+            field: e.path.clone(),
+            line: None,
+            column: None,
+        });
+    }
+    if !reasons.is_empty() {
+        return Ok(Outcome::Refused(Refusal {
+            from,
+            to: req.tier,
+            reasons,
+            drift,
+        }));
+    }
+
+    let gates = gate_changes(
+        &plan::for_manifest(&before, org),
+        &plan::for_manifest(&after, org),
+    );
+    Ok(Outcome::Ready(Box::new(Promotion {
+        app,
+        manifest_path: file,
+        before,
+        after,
+        bom: loaded.source.bom,
+        old_text: loaded.source.text,
+        new_text,
+        changes,
+        gates,
+        entries,
+        warnings,
+    })))
+}
+
+fn manifest_reason(d: &Diagnostic, loaded: &Loaded<Manifest>) -> Reason {
+    let field = d.field.clone().unwrap_or_default();
+    let pointer = format!("/{}", field.replace('.', "/"));
+    let pos = loaded.doc.spans.value_pos(&pointer);
+    Reason {
+        id: "MANIFEST".into(),
+        message: d.message.clone(),
+        hint: d.hint.clone().unwrap_or_default(),
+        field,
+        line: pos.map(|p| p.line),
+        column: pos.map(|p| p.col),
+    }
+}
+
+/// The manifest the user asked for (see the module docs for the expiry table).
+pub fn intended(before: &Manifest, org: &Org, req: &Request) -> Manifest {
+    let mut after = before.clone();
+    after.lifecycle.tier = req.tier;
+    if let Some(c) = req.classification {
+        after.classification = c;
+    }
+    if let Some(store) = req.move_secrets_to {
+        for s in after.secrets.iter_mut() {
+            if s.provider == SecretProvider::Env {
+                s.provider = store;
+            }
+        }
+    }
+    let caps = org.tier(req.tier);
+    after.lifecycle.expires = match (req.expires, caps.max_lifetime_days) {
+        (Some(d), _) => Some(d),
+        // Staying in a tier with a lifetime keeps the date the app has.
+        (None, Some(_))
+            if req.tier == before.lifecycle.tier && before.lifecycle.expires.is_some() =>
+        {
+            before.lifecycle.expires
+        }
+        (None, Some(max)) => {
+            let days = caps.default_lifetime_days.unwrap_or(max).min(max);
+            let proposed = add_days(req.today, days);
+            let limit = before
+                .lifecycle
+                .created
+                .map_or(proposed, |c| add_days(c, max));
+            Some(proposed.min(limit))
+        }
+        (None, None) => None,
+    };
+    after
+}
+
+fn add_days(d: Date, days: u32) -> Date {
+    d.0.checked_add(jiff::Span::new().days(i64::from(days)))
+        .map(Date)
+        .unwrap_or(d)
+}
+
+fn field_changes(before: &Manifest, after: &Manifest) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    let mut push = |field: &str, old: Option<String>, new: Option<String>| {
+        if old != new {
+            out.push(FieldChange {
+                field: field.into(),
+                old,
+                new,
+            });
+        }
+    };
+    push(
+        "lifecycle.tier",
+        Some(before.lifecycle.tier.to_string()),
+        Some(after.lifecycle.tier.to_string()),
+    );
+    push(
+        "classification",
+        Some(before.classification.to_string()),
+        Some(after.classification.to_string()),
+    );
+    push(
+        "lifecycle.expires",
+        before.lifecycle.expires.map(|d| d.to_string()),
+        after.lifecycle.expires.map(|d| d.to_string()),
+    );
+    for (i, (b, a)) in before.secrets.iter().zip(&after.secrets).enumerate() {
+        push(
+            &format!("secrets[{i}].provider"),
+            Some(b.provider.to_string()),
+            Some(a.provider.to_string()),
+        );
+    }
+    out
+}
+
+/// The JSON pointer of a dotted field (`secrets[1].provider` -> `/secrets/1/provider`).
+fn pointer_of(field: &str) -> String {
+    format!(
+        "/{}",
+        field.replace('[', ".").replace(']', "").replace('.', "/")
+    )
+}
+
+fn providers(m: &Manifest) -> Vec<String> {
+    m.secrets.iter().map(|s| s.provider.to_string()).collect()
+}
+
+/// `None` when the only lines that differ between `old` and `new` are those of the changed
+/// fields (their key appears on the line); otherwise what else changed.
+fn stray_changes(old: &str, new: &str, changes: &[FieldChange]) -> Option<String> {
+    let keys: Vec<&str> = changes
+        .iter()
+        .map(|c| c.field.rsplit('.').next().unwrap_or(&c.field))
+        .collect();
+    let diff = similar::TextDiff::from_lines(old, new);
+    for change in diff.iter_all_changes() {
+        if change.tag() == similar::ChangeTag::Equal {
+            continue;
+        }
+        let line = change.value();
+        if !keys.iter().any(|k| line.contains(&format!("{k}:"))) {
+            return Some(format!("an unrelated line changed: {:?}", line.trim_end()));
+        }
+    }
+    None
+}
+
+/// What the gate plan gains and loses, in words.
+pub fn gate_changes(before: &Plan, after: &Plan) -> GateChanges {
+    let mut g = GateChanges::default();
+    let stage_name = |s: plan::Stage| format!("{s:?}").to_lowercase();
+    for s in after.stages() {
+        if !before.stages().contains(&s) {
+            g.added.push(format!("{} stage", stage_name(s)));
+        }
+    }
+    for s in before.stages() {
+        if !after.stages().contains(&s) {
+            g.removed.push(format!("{} stage", stage_name(s)));
+        }
+    }
+    for j in &after.jobs {
+        match before.job(j.id) {
+            None => g.added.push(format!(
+                "job `{}` ({}){}",
+                j.id,
+                j.name,
+                if j.blocking { "" } else { ", advisory" }
+            )),
+            Some(b) if b.blocking != j.blocking => g.changed.push(format!(
+                "job `{}` is now {}",
+                j.id,
+                if j.blocking { "blocking" } else { "advisory" }
+            )),
+            Some(_) => {}
+        }
+    }
+    for j in &before.jobs {
+        if after.job(j.id).is_none() {
+            g.removed.push(format!("job `{}` ({})", j.id, j.name));
+        }
+    }
+    if before.profile != after.profile {
+        g.changed.push(format!(
+            "profile {} -> {}",
+            serde_plain(&before.profile),
+            serde_plain(&after.profile)
+        ));
+    }
+    let sev = |p: &Plan| {
+        p.sca_severities
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if before.sca_severities != after.sca_severities {
+        g.changed.push(format!(
+            "vulnerability scan blocks on {} (was {})",
+            sev(after),
+            sev(before)
+        ));
+    }
+    if before.deploy.environment != after.deploy.environment {
+        g.changed.push(format!(
+            "deploys to the `{}` environment (was `{}`)",
+            after.deploy.environment, before.deploy.environment
+        ));
+    }
+    match (before.deploy.approval, after.deploy.approval) {
+        (false, true) => g.added.push("manual approval before deploy".into()),
+        (true, false) => g.removed.push("manual approval before deploy".into()),
+        _ => {}
+    }
+    if before.retention_days != after.retention_days {
+        g.changed.push(format!(
+            "SBOM and reports kept {} days (was {})",
+            after.retention_days, before.retention_days
+        ));
+    }
+    g
+}
+
+fn serde_plain<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// What [`Promotion::apply`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Written {
+    /// Paths relative to the app, `app.yaml` first.
+    pub files: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl Promotion {
+    /// The unified diff of `app.yaml`.
+    pub fn manifest_diff(&self) -> String {
+        similar::TextDiff::from_lines(&self.old_text, &self.new_text)
+            .unified_diff()
+            .context_radius(3)
+            .header("a/app.yaml", "b/app.yaml")
+            .to_string()
+    }
+
+    /// The managed files that would change.
+    pub fn changed_entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| !e.state.is_current())
+    }
+
+    /// Writes `app.yaml` (atomically), then the managed files as `levee sync` does.
+    pub fn apply(&self) -> Result<Written, PromoteError> {
+        let name = self
+            .manifest_path
+            .file_name()
+            .map_or_else(|| "app.yaml".into(), |n| n.to_string_lossy().into_owned());
+        let text = if self.bom {
+            format!("{}{}", crate::load::yaml::BOM, self.new_text)
+        } else {
+            self.new_text.clone()
+        };
+        managed::write_file(&self.app, &name, text.as_bytes())?;
+        let actions = managed::apply(&self.app, &self.entries, false)?;
+        let mut written = Written {
+            files: vec![
+                self.manifest_path
+                    .file_name()
+                    .map_or_else(|| "app.yaml".into(), |n| n.to_string_lossy().into_owned()),
+            ],
+            removed: Vec::new(),
+        };
+        for (e, a) in self.entries.iter().zip(actions) {
+            match a {
+                managed::Action::Written => written.files.push(e.path.clone()),
+                managed::Action::Removed => written.removed.push(e.path.clone()),
+                _ => {}
+            }
+        }
+        Ok(written)
+    }
+}
+
+/// The promoter `levee lifecycle --apply` uses for escalations: a real `levee promote`.
+#[derive(Debug, Clone)]
+pub struct Promote {
+    /// `--org`, when given; otherwise the org config is found from each app.
+    pub org: Option<PathBuf>,
+    pub today: Date,
+}
+
+impl crate::lifecycle::Promoter for Promote {
+    fn promote(&self, app_dir: &Path, to: Tier) -> Result<String, String> {
+        let org = crate::model::org::resolve(self.org.as_deref(), app_dir)
+            .map_err(|e| format!("cannot read the org config: {e}"))?
+            .org;
+        let req = Request {
+            tier: to,
+            classification: None,
+            expires: None,
+            today: self.today,
+            move_secrets_to: None,
+        };
+        match prepare(app_dir, &org, &req).map_err(|e| e.to_string())? {
+            Outcome::Ready(p) => {
+                let written = p.apply().map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "promoted {} from {} to {to} ({} file(s) rewritten)",
+                    app_dir.display(),
+                    p.before.lifecycle.tier,
+                    written.files.len() + written.removed.len()
+                ))
+            }
+            Outcome::Refused(r) => Err(format!(
+                "promotion to {to} refused: {}",
+                r.reasons
+                    .iter()
+                    .map(|x| format!("{} {} (`{}`)", x.id, x.message, x.field))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> Date {
+        Date::parse(s).expect("date")
+    }
+
+    fn manifest(tier: &str, created: &str, expires: Option<&str>) -> Manifest {
+        let exp = expires
+            .map(|e| format!("  expires: {e}\n"))
+            .unwrap_or_default();
+        let text = format!(
+            "name: my-app\nowner: a@example.com\nclassification: internal\nsso: oidc\nlifecycle:\n  tier: {tier}\n  created: {created}\n{exp}"
+        );
+        document::parse_str::<Manifest>(Path::new("app.yaml"), &text)
+            .expect("manifest")
+            .value
+    }
+
+    fn req(tier: Tier, expires: Option<&str>) -> Request {
+        Request {
+            tier,
+            classification: None,
+            expires: expires.map(day),
+            today: day("2026-03-01"),
+            move_secrets_to: None,
+        }
+    }
+
+    #[test]
+    fn expiry_table() {
+        let org = Org::default();
+        let proto = manifest("prototype", "2026-02-01", Some("2026-03-15"));
+        // No lifetime cap: removed, unless asked for.
+        let to = |t, e| intended(&proto, &org, &req(t, e)).lifecycle.expires;
+        assert_eq!(to(Tier::Sandbox, None), None);
+        assert_eq!(to(Tier::Production, None), None);
+        assert_eq!(
+            to(Tier::Sandbox, Some("2026-09-01")),
+            Some(day("2026-09-01"))
+        );
+        // A capped tier: today + default (30 days), within created + max.
+        let mut capped = org.clone();
+        capped.tiers.sandbox.max_lifetime_days = Some(180);
+        capped.tiers.sandbox.default_lifetime_days = Some(60);
+        assert_eq!(
+            intended(&proto, &capped, &req(Tier::Sandbox, None))
+                .lifecycle
+                .expires,
+            Some(day("2026-04-30"))
+        );
+        // ...clamped to created + max when the default would overrun it.
+        let old = manifest("prototype", "2025-09-15", Some("2026-03-15"));
+        assert_eq!(
+            intended(&old, &capped, &req(Tier::Sandbox, None))
+                .lifecycle
+                .expires,
+            Some(day("2026-03-14"))
+        );
+    }
+
+    #[test]
+    fn only_the_changed_fields_lines_may_differ() {
+        let change = [FieldChange {
+            field: "lifecycle.tier".into(),
+            old: Some("prototype".into()),
+            new: Some("sandbox".into()),
+        }];
+        let old = "# note\nlifecycle:\n  tier: prototype\n";
+        assert_eq!(
+            stray_changes(old, "# note\nlifecycle:\n  tier: sandbox\n", &change),
+            None
+        );
+        assert!(stray_changes(old, "# other\nlifecycle:\n  tier: sandbox\n", &change).is_some());
+    }
+
+    #[test]
+    fn pointers_of_dotted_fields() {
+        assert_eq!(pointer_of("secrets[1].provider"), "/secrets/1/provider");
+        assert_eq!(pointer_of("lifecycle.tier"), "/lifecycle/tier");
+    }
+
+    #[test]
+    fn dotted_fields() {
+        assert_eq!(dotted("/secrets/1/provider"), "secrets[1].provider");
+        assert_eq!(dotted("/runtime/cpu_limit"), "runtime.cpu_limit");
+    }
+
+    #[test]
+    fn gates_added_for_sandbox() {
+        use crate::model::manifest::Stack;
+        let g = gate_changes(
+            &plan::plan(
+                Classification::Internal,
+                Tier::Prototype,
+                Stack::from("node"),
+            ),
+            &plan::plan(Classification::Internal, Tier::Sandbox, Stack::from("node")),
+        );
+        assert!(g.added.contains(&"scan stage".to_string()), "{g:?}");
+        assert!(g.added.iter().any(|a| a.starts_with("job `sbom`")), "{g:?}");
+        assert!(g.removed.iter().any(|a| a.starts_with("job `preflight`")));
+        let g = gate_changes(
+            &plan::plan(Classification::Internal, Tier::Sandbox, Stack::from("node")),
+            &plan::plan(
+                Classification::Restricted,
+                Tier::Production,
+                Stack::from("node"),
+            ),
+        );
+        assert!(
+            g.added
+                .contains(&"manual approval before deploy".to_string())
+        );
+        assert!(g.changed.iter().any(|c| c.contains("90 days (was 30)")));
+        assert!(
+            g.changed
+                .iter()
+                .any(|c| c == "job `verify` is now blocking")
+        );
+    }
+}

@@ -1,0 +1,1125 @@
+//! `levee upgrade`: roll a new template version out to one app or a whole fleet.
+//!
+//! For each app: the merge base is the app's recorded template version rendered with the app's
+//! current manifest, "theirs" is the target version rendered the same way, "ours" is the disk.
+//! Every path goes through [`merge::decide`]; the app's whole result is staged next to it, then
+//! swapped in file by file with rollback, so a failure part-way leaves the app as it was.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use crate::change::merge::{self, Action};
+use crate::model::manifest::Manifest;
+use crate::model::org::Org;
+use crate::scaffold::pack::{self, Pack};
+use crate::scaffold::render::Layer;
+use crate::support::appdir::{AppDir, Change, Step};
+
+/// Rendered starter files of one template version: relative path -> bytes.
+pub type Tree = BTreeMap<PathBuf, Vec<u8>>;
+
+/// One template version rendered for an app: its files, and which of them are executable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    pub files: Tree,
+    pub executable: BTreeSet<PathBuf>,
+}
+
+/// Where template versions come from (the built-in pack, a directory or a git pack).
+pub trait TemplateSource: Sync {
+    /// The newest version the source offers.
+    fn latest(&self) -> anyhow::Result<String>;
+    /// The starter files of `template` at `version`, rendered for `manifest` and `org`.
+    fn render(
+        &self,
+        template: &str,
+        version: &str,
+        manifest: &Manifest,
+        org: &Org,
+    ) -> anyhow::Result<Rendered>;
+    /// What to record for `version`: the source string (`builtin`, `REPO@v1.1.0`) and the
+    /// pack's name.
+    fn describe(&self, version: &str) -> anyhow::Result<(String, String)>;
+    /// The settings `template` declares at `version` (`template.yaml` `settings:`).
+    fn settings(
+        &self,
+        template: &str,
+        version: &str,
+    ) -> anyhow::Result<indexmap::IndexMap<String, crate::scaffold::pack::SettingSpec>>;
+    /// The kinds and stacks the pack declares at `version` that an app records
+    /// ([`crate::scaffold::pack::Pack::own_declarations`]): `None` for the built-in pack.
+    fn declarations(
+        &self,
+        version: &str,
+    ) -> anyhow::Result<Option<crate::model::declarations::Declarations>>;
+}
+
+/// A pack source that serves several versions, prepared once per run: the built-in pack (the
+/// current version and every archived one), a directory (its one version) or a git pack (a
+/// remote one cloned once; each tag read from git objects into memory). Loaded versions are
+/// cached with their layers, so a fleet of apps reads each template once.
+#[derive(Debug)]
+pub struct PackVersions {
+    kind: SourceKind,
+    cache: Mutex<HashMap<String, Arc<LoadedVersion>>>,
+}
+
+#[derive(Debug)]
+enum SourceKind {
+    Builtin,
+    Dir(Box<Pack>),
+    Git(pack::GitVersions),
+}
+
+#[derive(Debug)]
+struct LoadedVersion {
+    pack: Pack,
+    /// Layers per template id, read the first time the template is rendered.
+    layers: Mutex<HashMap<String, Arc<Vec<Layer>>>>,
+}
+
+impl LoadedVersion {
+    fn layers(&self, template: &str) -> anyhow::Result<Arc<Vec<Layer>>> {
+        let mut cache = self
+            .layers
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a thread reading the template pack panicked"))?;
+        if let Some(l) = cache.get(template) {
+            return Ok(Arc::clone(l));
+        }
+        let t = self.pack.template(template)?;
+        let layers = Arc::new(self.pack.layers(t)?);
+        cache.insert(template.to_string(), Arc::clone(&layers));
+        Ok(layers)
+    }
+}
+
+impl PackVersions {
+    /// Prepares a SOURCE (`builtin`, a directory, a git repository; a `@vX.Y.Z` suffix is
+    /// ignored: every tag is available). Clones a git pack once.
+    pub fn open(source: &str) -> Result<PackVersions, pack::PackError> {
+        let kind = match pack::Spec::parse(source) {
+            pack::Spec::Builtin => SourceKind::Builtin,
+            pack::Spec::Dir(_) => SourceKind::Dir(Box::new(pack::load(Some(source))?)),
+            pack::Spec::Git { repo, .. } => SourceKind::Git(pack::GitVersions::open(&repo)?),
+        };
+        Ok(PackVersions {
+            kind,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The key that identifies a source, so apps recorded with `REPO@v1.0.0` and `REPO@v1.1.0`
+    /// share one clone.
+    pub fn key(source: &str) -> String {
+        match pack::Spec::parse(source) {
+            pack::Spec::Builtin => pack::BUILTIN_SOURCE.to_string(),
+            pack::Spec::Dir(p) => std::path::absolute(&p).unwrap_or(p).display().to_string(),
+            pack::Spec::Git { repo, .. } => repo,
+        }
+    }
+
+    fn version(&self, version: &str) -> anyhow::Result<Arc<LoadedVersion>> {
+        let mut cache = self
+            .cache
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a thread loading the template pack panicked"))?;
+        if let Some(v) = cache.get(version) {
+            return Ok(Arc::clone(v));
+        }
+        let pack = match &self.kind {
+            SourceKind::Builtin => pack::builtin_at(version)?,
+            SourceKind::Dir(p) if p.version.to_string() == version => {
+                pack::open_dir(dir_root(p)?, p.origin.clone())?
+            }
+            SourceKind::Dir(p) => anyhow::bail!(
+                "the template pack {} is a directory that is not a git repository, so it holds \
+                 only version {}; version {version} cannot be rebuilt from it. Make it versioned: \
+                 `git init` in it, commit each release and tag it `v<version>` (`git tag v{}`); \
+                 levee then reads every tagged version of the checkout",
+                p.origin,
+                p.version,
+                p.version
+            ),
+            SourceKind::Git(g) => g.load(version)?,
+        };
+        let loaded = Arc::new(LoadedVersion {
+            pack,
+            layers: Mutex::new(HashMap::new()),
+        });
+        cache.insert(version.to_string(), Arc::clone(&loaded));
+        Ok(loaded)
+    }
+}
+
+fn dir_root(p: &Pack) -> anyhow::Result<PathBuf> {
+    match &p.origin {
+        pack::Origin::Dir(root) => Ok(root.clone()),
+        other => anyhow::bail!("{other} is not a directory pack"),
+    }
+}
+
+impl TemplateSource for PackVersions {
+    fn latest(&self) -> anyhow::Result<String> {
+        Ok(match &self.kind {
+            SourceKind::Builtin => pack::builtin()?.version.to_string(),
+            SourceKind::Dir(p) => p.version.to_string(),
+            SourceKind::Git(g) => g.latest().map(ToString::to_string).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the git pack {} has no `v<version>` tags; tag a release (`git tag v1.0.0`)",
+                    g.repo
+                )
+            })?,
+        })
+    }
+
+    fn render(
+        &self,
+        template: &str,
+        version: &str,
+        manifest: &Manifest,
+        org: &Org,
+    ) -> anyhow::Result<Rendered> {
+        let loaded = self.version(version)?;
+        let layers = loaded.layers(template)?;
+        let ctx = crate::scaffold::context(manifest, org);
+        let env = crate::scaffold::render::environment();
+        let rendered = crate::scaffold::render::render_layers(
+            &env,
+            &layers,
+            &minijinja::Value::from(minijinja::value::Serde(&ctx)),
+        )?;
+        let mut out = Rendered::default();
+        for (p, f) in rendered {
+            if p == crate::model::manifest::FILE_NAME || p.starts_with(".levee/") || p == ".levee" {
+                continue;
+            }
+            if f.executable {
+                out.executable.insert(PathBuf::from(&p));
+            }
+            out.files.insert(PathBuf::from(p), f.bytes);
+        }
+        Ok(out)
+    }
+
+    fn settings(
+        &self,
+        template: &str,
+        version: &str,
+    ) -> anyhow::Result<indexmap::IndexMap<String, crate::scaffold::pack::SettingSpec>> {
+        let loaded = self.version(version)?;
+        Ok(loaded.pack.template(template)?.meta.settings.clone())
+    }
+
+    fn declarations(
+        &self,
+        version: &str,
+    ) -> anyhow::Result<Option<crate::model::declarations::Declarations>> {
+        Ok(self.version(version)?.pack.own_declarations())
+    }
+
+    fn describe(&self, version: &str) -> anyhow::Result<(String, String)> {
+        let loaded = self.version(version)?;
+        Ok((
+            loaded.pack.origin.to_string(),
+            loaded.pack.meta.name.clone(),
+        ))
+    }
+}
+
+/// The outcome for one app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    UpToDate,
+    Upgraded,
+    Conflicts,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::UpToDate => "up-to-date",
+            Outcome::Upgraded => "upgraded",
+            Outcome::Conflicts => "conflicts",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// What happened to one path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileChange {
+    #[serde(serialize_with = "lossy_path")]
+    pub path: PathBuf,
+    /// created, updated, merged, deleted, conflict.
+    pub change: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The unified diff of the change (shown by `--dry-run`, text and JSON).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub diff: String,
+}
+
+impl FileChange {
+    /// A change reported without a diff (a conflict left alone, a resolution noticed).
+    fn note(path: PathBuf, change: &'static str, detail: String) -> FileChange {
+        FileChange {
+            path,
+            change,
+            detail: Some(detail),
+            diff: String::new(),
+        }
+    }
+}
+
+/// The report for one app.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppReport {
+    /// The app directory (shown lossily in JSON when it is not UTF-8).
+    #[serde(serialize_with = "lossy_path")]
+    pub app: PathBuf,
+    pub from: String,
+    pub to: String,
+    pub result: Outcome,
+    pub files: Vec<FileChange>,
+    /// Files written or deleted in the app (its `.levee/` records not counted).
+    pub files_changed: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+/// A path in a JSON report: as it is when it is UTF-8, else with U+FFFD for the bytes that are
+/// not (a report is always printed, whatever the app's path).
+fn lossy_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
+/// The plan for one app: new bytes per path (`None` deletes) and the changes to report.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub writes: BTreeMap<PathBuf, Option<Vec<u8>>>,
+    pub changes: Vec<FileChange>,
+    pub conflicts: usize,
+    /// Files written with conflict markers (recorded, so a later run can tell whether they are
+    /// resolved).
+    pub marked: Vec<PathBuf>,
+}
+
+/// Decides every path of an app: `base` and `theirs` are the two renders, `app` the directory.
+pub fn plan(app: &Path, base: &Tree, theirs: &Tree, label: &str) -> io::Result<Plan> {
+    let mut plan = Plan::default();
+    let dir = AppDir::open(app)?;
+    let paths: BTreeSet<&PathBuf> = base.keys().chain(theirs.keys()).collect();
+    for rel in paths {
+        let ours = dir
+            .read(rel, crate::support::appdir::MAX_FILE_BYTES)
+            .map_err(|e| in_app(app, rel, "read", e))?;
+        let b = base.get(rel).map(Vec::as_slice);
+        let t = theirs.get(rel).map(Vec::as_slice);
+        let action = merge::decide(b, ours.as_deref(), t, label);
+        let diff_against = |new: &[u8]| unified(rel, ours.as_deref().unwrap_or_default(), new);
+        let (change, detail, new): (&'static str, Option<String>, Option<Option<Vec<u8>>>) =
+            match action {
+                Action::Keep => continue,
+                Action::Write(bytes) => (
+                    if ours.is_none() {
+                        "created"
+                    } else if b == ours.as_deref() {
+                        "updated"
+                    } else {
+                        "merged"
+                    },
+                    None,
+                    Some(Some(bytes)),
+                ),
+                Action::Delete => ("deleted", None, Some(None)),
+                Action::Conflict(c) => {
+                    plan.conflicts += 1;
+                    ("conflict", Some(c.explain().to_string()), None)
+                }
+                Action::WriteConflicted { text, conflicts } => {
+                    plan.conflicts += 1;
+                    plan.marked.push(rel.clone());
+                    (
+                        "conflict",
+                        Some(format!(
+                            "{conflicts} conflict region{} marked with <<<<<<< ours / >>>>>>> {label}",
+                            if conflicts == 1 { "" } else { "s" }
+                        )),
+                        Some(Some(text.into_bytes())),
+                    )
+                }
+            };
+        let diff = match &new {
+            Some(Some(bytes)) => diff_against(bytes),
+            Some(None) => diff_against(b""),
+            None => String::new(),
+        };
+        if let Some(new) = new {
+            plan.writes.insert(rel.clone(), new);
+        }
+        plan.changes.push(FileChange {
+            path: rel.clone(),
+            change,
+            detail,
+            diff,
+        });
+    }
+    Ok(plan)
+}
+
+/// An error about one path of the app, naming it.
+fn in_app(app: &Path, rel: &Path, action: &str, e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!(
+            "cannot {action} {}: {e}",
+            crate::support::text::escape_path(&app.join(rel))
+        ),
+    )
+}
+
+/// A unified diff of one file, for `--dry-run` (binary files are named, not shown).
+pub fn unified(rel: &Path, old: &[u8], new: &[u8]) -> String {
+    let shown = crate::support::text::escape_path(rel);
+    if merge::is_binary(old) || merge::is_binary(new) {
+        return format!("Binary file {shown} changes\n");
+    }
+    let old = String::from_utf8_lossy(old);
+    let new = String::from_utf8_lossy(new);
+    similar::TextDiff::from_lines(old.as_ref(), new.as_ref())
+        .unified_diff()
+        .header(&format!("a/{shown}"), &format!("b/{shown}"))
+        .to_string()
+}
+
+/// Applies a plan atomically per app (see [`AppDir::transact`]): a failure part-way leaves the
+/// app as it was, and a crash part-way is completed by the next `levee upgrade`. Modes of the
+/// files replaced are kept.
+pub fn apply(app: &Path, writes: &BTreeMap<PathBuf, Option<Vec<u8>>>) -> io::Result<()> {
+    apply_with(app, writes, &mut |_| Ok(()))
+}
+
+/// [`apply`] with a hook called before each rename of the swap (tests inject failures and
+/// crashes through it).
+pub fn apply_with(
+    app: &Path,
+    writes: &BTreeMap<PathBuf, Option<Vec<u8>>>,
+    hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
+) -> io::Result<()> {
+    let changes: Vec<Change> = in_swap_order(writes.iter().map(|(p, c)| Change {
+        path: p.clone(),
+        content: c.clone(),
+        exec: None,
+    }));
+    AppDir::open(app)?.transact("upgrade", &changes, hook)
+}
+
+/// The changes in the order the swap makes them: the app's files by path, then `app.yaml`, then
+/// `.levee/managed.json`, and `.levee/render.json` (the version record) last, so a run that
+/// stops part-way never leaves the record at the new version over files at the old one.
+fn in_swap_order(changes: impl Iterator<Item = Change>) -> Vec<Change> {
+    let rank = |p: &Path| {
+        if p == Path::new(crate::scaffold::RECORD_DIR).join("render.json") {
+            3
+        } else if p == Path::new(crate::generate::managed::RECORD_PATH) {
+            2
+        } else if p == Path::new(crate::model::manifest::FILE_NAME) {
+            1
+        } else {
+            0
+        }
+    };
+    let mut v: Vec<Change> = changes.collect();
+    v.sort_by(|a, b| (rank(&a.path), &a.path).cmp(&(rank(&b.path), &b.path)));
+    v
+}
+
+/// Completes an upgrade of `app` that was interrupted (a crash, kill -9, a power cut), or drops
+/// one that had not changed anything yet. What was done, when there was something to do.
+pub fn recover(app: &Path) -> io::Result<Option<crate::support::appdir::Recovered>> {
+    AppDir::open(app)?.recover()
+}
+
+/// Finds apps under each root: directories with an `app.yaml` and a `.levee/` record. Honours
+/// .gitignore and never follows symlinks.
+pub fn discover(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let mut apps = BTreeSet::new();
+    for root in roots {
+        if root.join("app.yaml").is_file() && root.join(".levee").is_dir() {
+            apps.insert(root.clone());
+            continue;
+        }
+        let walker = ignore::WalkBuilder::new(root)
+            .follow_links(false)
+            .hidden(false)
+            .filter_entry(|e| {
+                let name = e.file_name();
+                name != ".git" && name != "node_modules" && name != ".venv" && name != "target"
+            })
+            .build();
+        for entry in walker.flatten() {
+            if entry.file_name() == "app.yaml"
+                && entry.file_type().is_some_and(|t| t.is_file())
+                && let Some(dir) = entry.path().parent()
+                && dir.join(".levee").is_dir()
+            {
+                apps.insert(dir.to_path_buf());
+            }
+        }
+    }
+    apps.into_iter().collect()
+}
+
+/// Is the app inside a git worktree with uncommitted changes? `None` when not in git.
+pub fn git_dirty(app: &Path) -> Option<bool> {
+    let out = pack::run_git(&["status", "--porcelain", "--", "."], Some(app), None).ok()?;
+    out.status.success().then_some(!out.stdout.is_empty())
+}
+
+/// What `levee upgrade` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The target version (default: the newest the source offers).
+    pub to: Option<String>,
+    /// Plan and report, write nothing.
+    pub dry_run: bool,
+    /// An app with uncommitted changes fails instead of being upgraded.
+    pub require_clean: bool,
+    /// `--org`: the org config for every app (default: found from each app).
+    pub org: Option<PathBuf>,
+}
+
+/// The template an app's `.levee/render.json` records.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The whole record, kept so fields levee does not change survive a rewrite.
+    pub json: serde_json::Value,
+    pub template: crate::model::manifest::TemplateRef,
+}
+
+/// Reads `.levee/render.json`.
+pub fn read_record(app: &Path) -> anyhow::Result<Recorded> {
+    let path = record_path(app);
+    let rel = Path::new(crate::scaffold::RECORD_DIR).join("render.json");
+    let bytes = AppDir::open(app)
+        .and_then(|d| d.read(&rel, crate::support::appdir::MAX_FILE_BYTES))
+        .and_then(|b| b.ok_or_else(|| io::Error::from(io::ErrorKind::NotFound)))
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let json: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| anyhow::anyhow!("{} is not a levee render record: {e}", path.display()))?;
+    let template = serde_json::from_value(json["template"].clone()).map_err(|e| {
+        anyhow::anyhow!(
+            "{} has no usable `template` (id, version, source): {e}",
+            path.display()
+        )
+    })?;
+    Ok(Recorded { json, template })
+}
+
+impl AppReport {
+    fn failed(app: &Path, from: String, to: String, error: String) -> AppReport {
+        AppReport {
+            app: app.to_path_buf(),
+            from,
+            to,
+            result: Outcome::Failed,
+            files: Vec::new(),
+            files_changed: 0,
+            error: Some(error),
+            warning: None,
+        }
+    }
+}
+
+/// Upgrades one app (or plans it, with `dry_run`). Never panics on user input and never returns
+/// an error: a problem with this app is its report's `failed` result, so a fleet run goes on.
+/// `dirty` is whether the app's git worktree has uncommitted changes (`None`: not in git).
+pub fn upgrade_app(
+    app: &Path,
+    recorded: &Recorded,
+    source: &dyn TemplateSource,
+    opts: &Options,
+    dirty: Option<bool>,
+) -> AppReport {
+    upgrade_app_with(app, recorded, source, opts, dirty, &mut |_| Ok(()))
+}
+
+/// [`upgrade_app`] with a hook called at each point of the swap ([`Step`]): the crash tests
+/// stop the process there and kill it. The `levee` binary passes none.
+pub fn upgrade_app_with(
+    app: &Path,
+    recorded: &Recorded,
+    source: &dyn TemplateSource,
+    opts: &Options,
+    dirty: Option<bool>,
+    hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
+) -> AppReport {
+    let from = recorded.template.version.clone();
+    let to = match opts.to.clone().map_or_else(|| source.latest(), Ok) {
+        Ok(v) => v,
+        Err(e) => return AppReport::failed(app, from, String::new(), format!("{e:#}")),
+    };
+    let mut report = match upgrade_inner(app, recorded, source, opts, dirty, &to, hook) {
+        Ok(r) => r,
+        Err(e) => AppReport::failed(app, from.clone(), to.clone(), format!("{e:#}")),
+    };
+    if dirty == Some(true) && report.warning.is_none() && report.result != Outcome::Failed {
+        report.warning = Some("the git worktree has uncommitted changes".into());
+    }
+    report
+}
+
+fn upgrade_inner(
+    app: &Path,
+    recorded: &Recorded,
+    source: &dyn TemplateSource,
+    opts: &Options,
+    dirty: Option<bool>,
+    to: &str,
+    hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
+) -> anyhow::Result<AppReport> {
+    let from = recorded.template.version.as_str();
+    let mut report = AppReport {
+        app: app.to_path_buf(),
+        from: from.to_string(),
+        to: to.to_string(),
+        result: Outcome::UpToDate,
+        files: Vec::new(),
+        files_changed: 0,
+        error: None,
+        warning: None,
+    };
+    let (vf, vt) = (parse_version(from)?, parse_version(to)?);
+    let left = left_conflicts(app, recorded);
+    if !left.unresolved.is_empty() {
+        // Merging over unresolved markers would nest conflicts: the user resolves first.
+        report.result = Outcome::Conflicts;
+        report.files = left
+            .unresolved
+            .into_iter()
+            .map(|path| {
+                let detail = format!(
+                    "unresolved conflict markers from the upgrade to v{}: keep the lines you \
+                     want, delete the <<<<<<< / ======= / >>>>>>> lines, then run `levee \
+                     upgrade` again",
+                    left.version
+                );
+                FileChange::note(path, "conflict", detail)
+            })
+            .collect();
+        return Ok(report);
+    }
+    if vf == vt {
+        if !left.resolved.is_empty() {
+            // Every file the last upgrade marked is resolved: forget them.
+            report.files = left
+                .resolved
+                .into_iter()
+                .map(|path| {
+                    let detail =
+                        format!("conflicts from the upgrade to v{} resolved", left.version);
+                    FileChange::note(path, "resolved", detail)
+                })
+                .collect();
+            if !opts.dry_run {
+                let mut record = recorded.json.clone();
+                if let Some(o) = record.as_object_mut() {
+                    o.remove(CONFLICTS_KEY);
+                }
+                let mut json = serde_json::to_string_pretty(&record)?;
+                json.push('\n');
+                let rel = Path::new(crate::scaffold::RECORD_DIR).join("render.json");
+                AppDir::open(app)
+                    .and_then(|d| d.write(&rel, json.as_bytes(), None))
+                    .map_err(|e| in_app(app, &rel, "write", e))?;
+            }
+        }
+        return Ok(report);
+    }
+    if vt < vf {
+        anyhow::bail!(
+            "the app is at template version {from}, newer than {to}; levee upgrade does not downgrade"
+        );
+    }
+    if dirty == Some(true) && opts.require_clean {
+        anyhow::bail!(
+            "the git worktree has uncommitted changes (--require-clean): commit or stash them first"
+        );
+    }
+    let id = recorded.template.id.as_str();
+    let loaded = crate::model::manifest::load(app).map_err(|e| match e {
+        crate::load::document::LoadError::Invalid { file, diags } => anyhow::anyhow!(
+            "app.yaml is invalid (run `levee validate`):\n{}",
+            crate::load::diag::render(&diags, Some(&file.text), false)
+        ),
+        e => anyhow::anyhow!("{e}"),
+    })?;
+    let org = crate::model::org::resolve(opts.org.as_deref(), app)?.org;
+    let mut base_manifest = loaded.value.clone();
+    let mut theirs_manifest = loaded.value.clone();
+    let (new_source, pack_name) = source.describe(to)?;
+    set_template(
+        &mut base_manifest,
+        id,
+        from,
+        recorded.template.source.clone(),
+    );
+    set_template(&mut theirs_manifest, id, to, Some(new_source.clone()));
+    // The new version's kinds and stacks: its build steps are what the pipeline runs from now on.
+    let own_declared = source.declarations(to)?;
+    theirs_manifest.declared = match &own_declared {
+        Some(own) => crate::model::manifest::Declared::of(
+            crate::model::declarations::Declarations::over_builtin(own),
+        ),
+        None => crate::model::manifest::Declared::default(),
+    };
+
+    let base_render = source.render(id, from, &base_manifest, &org)?;
+    let theirs_render = source.render(id, to, &theirs_manifest, &org)?;
+    let (base, theirs) = (&base_render.files, &theirs_render.files);
+    let label = format!("template v{to}");
+    let mut plan = plan(app, base, theirs, &label)?;
+
+    // app.yaml: the template reference, edited in place (comments and order kept).
+    let app_yaml_path = app.join(crate::model::manifest::FILE_NAME);
+    let old_yaml = loaded.source.text.clone();
+    let mut edits = vec![
+        crate::load::edit::Change::Set("/template/version".into(), to.to_string()),
+        crate::load::edit::Change::Set("/template/source".into(), new_source.clone()),
+    ];
+    if loaded.value.template.as_ref().map(|t| t.id.as_str()) != Some(id) {
+        edits.push(crate::load::edit::Change::Set(
+            "/template/id".into(),
+            id.to_string(),
+        ));
+    }
+    let new_yaml = crate::load::edit::apply(&old_yaml, &edits)
+        .map_err(|e| anyhow::anyhow!("cannot update `template` in app.yaml: {e}"))?;
+    let context = crate::load::document::Context {
+        declared: theirs_manifest.declared.0.as_deref(),
+        ..Default::default()
+    };
+    match crate::load::document::parse_str_with::<Manifest>(&app_yaml_path, &new_yaml, context) {
+        Ok(l) if l.value == theirs_manifest => {}
+        _ => anyhow::bail!("updating `template` in app.yaml changed its meaning (a levee bug)"),
+    }
+    if new_yaml != old_yaml {
+        let rel = PathBuf::from(crate::model::manifest::FILE_NAME);
+        plan.changes.push(FileChange {
+            diff: unified(&rel, old_yaml.as_bytes(), new_yaml.as_bytes()),
+            path: rel.clone(),
+            change: "updated",
+            detail: Some("template version".into()),
+        });
+        plan.writes
+            .insert(rel, Some(loaded.source.as_written(&new_yaml).into_bytes()));
+    }
+
+    // Managed files: regenerated as `levee sync` does; a hand edit is a conflict, never lost.
+    let desired = crate::generate::managed::files(&theirs_manifest, &org)?;
+    let entries = crate::generate::managed::status(app, &desired)?;
+    let mut managed_record = crate::generate::managed::Record::load(app)?;
+    for e in &entries {
+        let rel = PathBuf::from(&e.path);
+        match e.state {
+            crate::generate::managed::State::Current => {
+                if let Some(c) = &e.desired {
+                    managed_record
+                        .files
+                        .insert(e.path.clone(), crate::generate::managed::hash(c.as_bytes()));
+                }
+            }
+            crate::generate::managed::State::Edited
+            | crate::generate::managed::State::ObsoleteEdited => {
+                plan.conflicts += 1;
+                plan.changes.push(FileChange::note(
+                    rel,
+                    "conflict",
+                    "a managed file edited by hand; not regenerated (move the change into \
+                     app.yaml or the org config, then `levee sync --force`)"
+                        .into(),
+                ));
+            }
+            crate::generate::managed::State::Missing | crate::generate::managed::State::Stale => {
+                let content = e.desired.clone().unwrap_or_default();
+                managed_record.files.insert(
+                    e.path.clone(),
+                    crate::generate::managed::hash(content.as_bytes()),
+                );
+                plan.changes.push(FileChange {
+                    path: rel.clone(),
+                    change: if e.state == crate::generate::managed::State::Missing {
+                        "created"
+                    } else {
+                        "regenerated"
+                    },
+                    detail: None,
+                    diff: e.diff(),
+                });
+                plan.writes.insert(rel, Some(content.into_bytes()));
+            }
+            // Not the upgrade's to touch: `levee sync --check` reports it.
+            crate::generate::managed::State::Extra => {}
+            crate::generate::managed::State::Obsolete => {
+                managed_record.files.remove(&e.path);
+                plan.changes.push(FileChange {
+                    path: rel.clone(),
+                    change: "deleted",
+                    detail: Some("a managed file levee no longer generates".into()),
+                    diff: e.diff(),
+                });
+                plan.writes.insert(rel, None);
+            }
+        }
+    }
+    managed_record.levee_version = crate::VERSION.to_string();
+
+    // The records: `.levee/render.json` names the new version; `.levee/managed.json` the hashes.
+    let mut record = recorded.json.clone();
+    record["levee_version"] = crate::VERSION.into();
+    record["template"] = serde_json::to_value(&theirs_manifest.template)?;
+    record["pack"] = serde_json::json!({"name": pack_name, "version": to});
+    record["context"] = crate::scaffold::context(&theirs_manifest, &org);
+    record["files"] = theirs
+        .iter()
+        .map(|(p, b)| {
+            (
+                slash(p),
+                serde_json::Value::from(crate::scaffold::sha256(b)),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    record["managed"] = desired
+        .iter()
+        .map(|f| {
+            (
+                f.path.clone(),
+                serde_json::Value::from(crate::scaffold::sha256(f.content.as_bytes())),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    record["manifest"] =
+        crate::scaffold::sha256(loaded.source.as_written(&new_yaml).as_bytes()).into();
+    // What the new version's code needs: `levee validate` holds app.yaml to it from now on.
+    let declared = source.settings(id, to)?;
+    record[crate::scaffold::template_settings::RECORD_KEY] =
+        crate::scaffold::template_settings::record_value(&declared);
+    match (&own_declared, record.as_object_mut()) {
+        (Some(own), _) => {
+            record[crate::model::declarations::RECORD_KEY] = serde_json::to_value(own)?
+        }
+        (None, Some(o)) => {
+            o.remove(crate::model::declarations::RECORD_KEY);
+        }
+        (None, None) => {}
+    }
+    let unmet: Vec<&String> = declared
+        .iter()
+        .filter(|(name, spec)| spec.required && !theirs_manifest.settings.contains_key(*name))
+        .map(|(name, _)| name)
+        .collect();
+    if !unmet.is_empty() {
+        report.warning = Some(format!(
+            "template v{to} needs the setting{} {}, which app.yaml does not set: add {} under `settings:` (`levee validate` shows the example)",
+            if unmet.len() == 1 { "" } else { "s" },
+            unmet
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if unmet.len() == 1 { "it" } else { "them" },
+        ));
+    }
+    if let Some(o) = record.as_object_mut() {
+        o.remove(CONFLICTS_KEY);
+        if !plan.marked.is_empty() {
+            o.insert(
+                CONFLICTS_KEY.into(),
+                serde_json::json!({
+                    "version": to,
+                    "paths": plan.marked.iter().map(|p| slash(p)).collect::<Vec<_>>(),
+                }),
+            );
+        }
+    }
+    let mut record_json = serde_json::to_string_pretty(&record)?;
+    record_json.push('\n');
+    let mut managed_json = serde_json::to_string_pretty(&managed_record)?;
+    managed_json.push('\n');
+    plan.writes.insert(
+        PathBuf::from(crate::scaffold::RECORD_DIR).join("render.json"),
+        Some(record_json.into_bytes()),
+    );
+    plan.writes.insert(
+        PathBuf::from(crate::generate::managed::RECORD_PATH),
+        Some(managed_json.into_bytes()),
+    );
+
+    report.files_changed = plan
+        .writes
+        .keys()
+        .filter(|p| !p.starts_with(crate::scaffold::RECORD_DIR))
+        .count();
+    report.result = if plan.conflicts > 0 {
+        Outcome::Conflicts
+    } else {
+        Outcome::Upgraded
+    };
+    plan.changes.sort_by(|a, b| a.path.cmp(&b.path));
+    report.files = plan.changes;
+    if !opts.dry_run {
+        let dir = AppDir::open(app)?;
+        let mut changes = Vec::new();
+        for (path, content) in &plan.writes {
+            let exec = match content {
+                None => None,
+                Some(_) => exec_bit(&dir, path, &base_render, &theirs_render)?,
+            };
+            changes.push(Change {
+                path: path.clone(),
+                content: content.clone(),
+                exec,
+            });
+        }
+        dir.transact(
+            &format!("upgrade to template v{to}"),
+            &in_swap_order(changes.into_iter()),
+            hook,
+        )
+        .map_err(|e| anyhow::anyhow!("writing the upgrade failed: {e}"))?;
+    }
+    Ok(report)
+}
+
+/// The executable bit of a file the upgrade writes: a new file takes the template's; an
+/// existing one keeps its own, unless the template changed the bit and the user had not.
+fn exec_bit(
+    dir: &AppDir,
+    path: &Path,
+    base: &Rendered,
+    theirs: &Rendered,
+) -> anyhow::Result<Option<bool>> {
+    let wants = theirs.executable.contains(path);
+    Ok(match dir.kind(path)? {
+        None => Some(wants),
+        Some(crate::support::appdir::Kind::File { mode }) => {
+            let had = base.executable.contains(path);
+            let is = mode & 0o111 != 0;
+            (base.files.contains_key(path) && had != wants && is == had).then_some(wants)
+        }
+        Some(_) => None,
+    })
+}
+
+/// The key in `.levee/render.json` that lists the files an upgrade left conflict markers in.
+const CONFLICTS_KEY: &str = "conflicts";
+
+fn record_path(app: &Path) -> PathBuf {
+    app.join(crate::scaffold::RECORD_DIR).join("render.json")
+}
+
+/// The files the last upgrade left conflict markers in, split by whether markers remain.
+#[derive(Debug, Default)]
+struct LeftConflicts {
+    version: String,
+    unresolved: Vec<PathBuf>,
+    resolved: Vec<PathBuf>,
+}
+
+fn left_conflicts(app: &Path, recorded: &Recorded) -> LeftConflicts {
+    let mut left = LeftConflicts::default();
+    let Some(c) = recorded.json.get(CONFLICTS_KEY) else {
+        return left;
+    };
+    left.version = c["version"].as_str().unwrap_or("?").to_string();
+    for p in c["paths"].as_array().into_iter().flatten() {
+        let Some(rel) = p.as_str() else { continue };
+        let rel = PathBuf::from(rel);
+        let marked = AppDir::open(app)
+            .and_then(|d| d.read(&rel, crate::support::appdir::MAX_FILE_BYTES))
+            .ok()
+            .flatten()
+            .is_some_and(|b| has_conflict_markers(&String::from_utf8_lossy(&b)));
+        if marked {
+            left.unresolved.push(rel);
+        } else {
+            left.resolved.push(rel);
+        }
+    }
+    left
+}
+
+/// True when `text` still holds a conflict region as levee writes it: an opening marker line
+/// and a closing one.
+pub fn has_conflict_markers(text: &str) -> bool {
+    first_conflict_line(text).is_some()
+}
+
+/// The 1-based line of the opening marker of the first conflict region in `text`.
+pub fn first_conflict_line(text: &str) -> Option<usize> {
+    let mut open = None;
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with("<<<<<<< ") {
+            open = open.or(Some(i + 1));
+        } else if line.starts_with(">>>>>>> ")
+            && let Some(at) = open
+        {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// A file of an app that still holds a conflict region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Marker {
+    pub path: PathBuf,
+    /// The line of the first opening marker (`<<<<<<< `).
+    pub line: usize,
+}
+
+/// The most of one file `--check-conflicts` reads (starter files are small; a larger file is
+/// not a file levee merged).
+const MARKER_READ_LIMIT: u64 = 8 << 20;
+
+/// The conflict regions an upgrade left in the app and nobody has resolved: every file the last
+/// upgrade recorded as conflicted, and every starter file levee rendered from the template, that
+/// still holds one. Reads only the app (no pack), follows no symlink and never leaves the app.
+/// An app without a render record (never scaffolded from a template) has none.
+pub fn unresolved_markers(app: &Path) -> Vec<Marker> {
+    let Ok(recorded) = read_record(app) else {
+        return Vec::new();
+    };
+    let mut paths: BTreeSet<String> = BTreeSet::new();
+    if let Some(files) = recorded.json.get("files").and_then(|f| f.as_object()) {
+        paths.extend(files.keys().cloned());
+    }
+    if let Some(list) = recorded.json[CONFLICTS_KEY]["paths"].as_array() {
+        paths.extend(list.iter().filter_map(|p| p.as_str().map(str::to_string)));
+    }
+    let mut out = Vec::new();
+    for rel in paths {
+        let rel = PathBuf::from(rel);
+        if !rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+        {
+            continue;
+        }
+        // Every directory on the way and the file itself: no symlink.
+        let mut at = app.to_path_buf();
+        let mut plain = true;
+        for c in rel.components() {
+            at.push(c);
+            match fs::symlink_metadata(&at) {
+                Ok(m) if !m.file_type().is_symlink() => {}
+                _ => {
+                    plain = false;
+                    break;
+                }
+            }
+        }
+        if !plain || !at.is_file() {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        let read = fs::File::open(&at).and_then(|f| {
+            use std::io::Read;
+            f.take(MARKER_READ_LIMIT).read_to_end(&mut bytes)
+        });
+        if read.is_err() {
+            continue;
+        }
+        if let Some(line) = first_conflict_line(&String::from_utf8_lossy(&bytes)) {
+            out.push(Marker { path: rel, line });
+        }
+    }
+    out
+}
+
+fn parse_version(v: &str) -> anyhow::Result<semver::Version> {
+    semver::Version::parse(v.trim_start_matches('v'))
+        .map_err(|e| anyhow::anyhow!("`{v}` is not a semver version: {e}"))
+}
+
+fn set_template(m: &mut Manifest, id: &str, version: &str, source: Option<String>) {
+    m.template = Some(crate::model::manifest::TemplateRef {
+        id: id.to_string(),
+        version: version.to_string(),
+        source,
+    });
+}
+
+fn slash(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Which apps have uncommitted changes, with one `git status` per repository (not per app).
+/// Apps outside git map to `None`.
+pub fn dirty_apps(apps: &[PathBuf]) -> HashMap<PathBuf, Option<bool>> {
+    let mut by_repo: BTreeMap<PathBuf, Vec<(PathBuf, PathBuf)>> = BTreeMap::new();
+    let mut out = HashMap::new();
+    for app in apps {
+        let abs = fs::canonicalize(app).unwrap_or_else(|_| app.clone());
+        match abs.ancestors().find(|d| d.join(".git").exists()) {
+            Some(top) => {
+                let rel = abs.strip_prefix(top).unwrap_or(Path::new("")).to_path_buf();
+                by_repo
+                    .entry(top.to_path_buf())
+                    .or_default()
+                    .push((app.clone(), rel));
+            }
+            None => {
+                out.insert(app.clone(), None);
+            }
+        }
+    }
+    for (top, members) in by_repo {
+        let status = pack::run_git(
+            &["status", "--porcelain", "-z", "--untracked-files=all"],
+            Some(&top),
+            None,
+        )
+        .ok()
+        .filter(|o| o.status.success());
+        let Some(status) = status else {
+            for (app, _) in members {
+                out.insert(app, None);
+            }
+            continue;
+        };
+        let text = String::from_utf8_lossy(&status.stdout);
+        let changed: Vec<&Path> = text
+            .split('\0')
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                let b = t.as_bytes();
+                if b.len() > 3 && b[2] == b' ' {
+                    Path::new(&t[3..])
+                } else {
+                    Path::new(t)
+                }
+            })
+            .collect();
+        for (app, rel) in members {
+            let dirty = changed.iter().any(|c| c.starts_with(&rel));
+            out.insert(app, Some(dirty));
+        }
+    }
+    out
+}

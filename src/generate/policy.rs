@@ -1,0 +1,695 @@
+//! Policy as code: the Rego bundle each app carries in `policy/`, and its in-process evaluation.
+//!
+//! The rules live in `policies/` (Rego v1, package `levee.policy`, `deny` and `warn` sets of
+//! `{id, msg, hint, field}`), embedded at build time. Input is the manifest as JSON (exactly what
+//! `conftest test app.yaml` sees); data is the org config rendered as `data.levee.org`.
+//!
+//! One bundle, two engines: `levee sync` writes [`bundle`] into the app and CI evaluates it with
+//! the reference OPA; `levee check` compiles the same modules once with `regorus` and evaluates
+//! every manifest against them ([`Evaluator`]). Rules guard their own applicability (a rule for
+//! confidential apps tests the classification itself), so leaving a module out of a small
+//! bundle never changes a result: the in-process check with every module and the whole org
+//! config decides exactly what the app's tuned bundle decides (tested over the corpus).
+//!
+//! The clock: expiry rules compare against `time.now_ns()`, so CI judges them on the day it runs.
+//! `data.levee.clock.now_ns`, when present, fixes it: levee sets it from `--today` /
+//! `LEVEE_TODAY`, the Rego unit tests with `with data.levee.clock as ...`. It is never written
+//! into a bundle.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use include_dir::{Dir, include_dir};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::model::manifest::{Classification, Manifest, Tier};
+use crate::model::org::Org;
+
+pub mod runner;
+pub use runner::{Coverage, TestOutcome, TestReport, run_tests};
+
+/// The Rego modules and their unit tests.
+pub static POLICIES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/policies");
+
+/// Where the bundle goes in an app.
+pub const BUNDLE_DIR: &str = "policy";
+/// The package holding `deny` and `warn` (conftest's `--namespace`).
+pub const PACKAGE: &str = "levee.policy";
+/// Days before expiry when LIFE-003 starts warning.
+pub const EXPIRY_WARNING_DAYS: u32 = 14;
+
+/// Modules only confidential and restricted apps need: every rule in them tests the
+/// classification first.
+const SENSITIVE_MODULES: &[&str] = &["sensitive.rego"];
+
+/// Why the policies could not be loaded or evaluated.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("cannot compile the policy bundle: {0}")]
+    Compile(String),
+    #[error("cannot evaluate the policies: {0}")]
+    Eval(String),
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not valid JSON: {source}", path.display())]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+fn compile_err(e: impl std::fmt::Display) -> PolicyError {
+    PolicyError::Compile(e.to_string())
+}
+
+/// Blocking or advisory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Deny,
+    Warn,
+}
+
+/// One policy result.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Finding {
+    pub level: Level,
+    pub id: String,
+    pub msg: String,
+    pub hint: String,
+    /// The manifest field, dotted (`data_access[0].dataset`).
+    pub field: String,
+}
+
+impl Finding {
+    /// The field as a JSON pointer (`/data_access/0/dataset`), for locating it in the file.
+    pub fn pointer(&self) -> String {
+        crate::load::diag::pointer(&self.field)
+    }
+}
+
+/// A rule as its `# METADATA` block describes it (the annotations OPA's parser attaches to the
+/// rule, as `opa inspect -a` and Regal read them): `title`, `description`, and under `custom`,
+/// the rule's `id` and `severity`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub severity: Level,
+    pub module: String,
+}
+
+/// Every rule of the embedded policies, from their `# METADATA` blocks, sorted by id.
+pub fn rules() -> Vec<Rule> {
+    let mut out: Vec<Rule> = modules()
+        .into_iter()
+        .flat_map(|(name, text)| module_rules(name, text).unwrap_or_default())
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+/// The rules a module's `# METADATA` blocks describe. Each block must name the rule that follows
+/// it: `custom.id` a rule id, `custom.severity` the set the rule adds to (`deny contains ...` /
+/// `warn contains ...`), a `title`, and a finding with that id in the rule's body.
+pub fn module_rules(module: &str, text: &str) -> Result<Vec<Rule>, String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim_end() != "# METADATA" {
+            i += 1;
+            continue;
+        }
+        let at = format!("{module}:{}", i + 1);
+        let mut yaml = String::new();
+        i += 1;
+        while let Some(comment) = lines.get(i).and_then(|l| l.strip_prefix('#')) {
+            yaml.push_str(comment.strip_prefix(' ').unwrap_or(comment));
+            yaml.push('\n');
+            i += 1;
+        }
+        let doc = crate::load::yaml::parse(&yaml).map_err(|e| format!("{at}: METADATA: {e}"))?;
+        let text_at = |pointer: &str| doc.value.pointer(pointer).and_then(|v| v.as_str());
+        let id = text_at("/custom/id")
+            .filter(|id| is_rule_id(id))
+            .ok_or_else(|| format!("{at}: METADATA has no `custom.id` like DATA-001"))?;
+        let severity = match text_at("/custom/severity") {
+            Some("deny") => Level::Deny,
+            Some("warn") => Level::Warn,
+            _ => {
+                return Err(format!(
+                    "{at}: `custom.severity` of {id} is not deny or warn"
+                ));
+            }
+        };
+        let title = text_at("/title")
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| format!("{at}: {id} has no `title`"))?;
+        let head = lines.get(i).copied().unwrap_or("");
+        let set = match severity {
+            Level::Deny => "deny",
+            Level::Warn => "warn",
+        };
+        if !head.starts_with(&format!("{set} contains ")) {
+            return Err(format!(
+                "{at}: {id} is a {set} rule, but the METADATA block is followed by `{head}`"
+            ));
+        }
+        let body: String = lines[i..]
+            .iter()
+            .take_while(|l| **l != "}")
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n");
+        if !body.contains(&format!("\"id\": \"{id}\"")) {
+            return Err(format!(
+                "{at}: the rule after {id}'s METADATA reports no finding {id}"
+            ));
+        }
+        out.push(Rule {
+            id: id.to_string(),
+            title: title.to_string(),
+            description: text_at("/description").map(str::to_string),
+            severity,
+            module: module.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// `DATA-001`: capitals, a dash, three digits.
+pub fn is_rule_id(s: &str) -> bool {
+    let Some((prefix, num)) = s.split_once('-') else {
+        return false;
+    };
+    !prefix.is_empty()
+        && prefix.bytes().all(|b| b.is_ascii_uppercase())
+        && num.len() == 3
+        && num.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The embedded policy modules (not tests), by file name.
+pub fn modules() -> Vec<(&'static str, &'static str)> {
+    embedded(|n| !n.ends_with("_test.rego"))
+}
+
+/// The embedded unit tests, by file name.
+pub fn test_modules() -> Vec<(&'static str, &'static str)> {
+    embedded(|n| n.ends_with("_test.rego"))
+}
+
+fn embedded(keep: impl Fn(&str) -> bool) -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<_> = POLICIES
+        .files()
+        .filter_map(|f| Some((f.path().to_str()?, f.contents_utf8()?)))
+        .filter(|(n, _)| n.ends_with(".rego") && keep(n))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Which embedded modules (policies and their tests) a bundle for `c` carries: every module,
+/// less those only sensitive apps need.
+pub fn module_names_for(c: Classification) -> Vec<&'static str> {
+    let sensitive = c >= Classification::Confidential;
+    POLICIES
+        .files()
+        .filter_map(|f| f.path().to_str())
+        .filter(|n| n.ends_with(".rego"))
+        .filter(|n| {
+            let base = n.replace("_test.rego", ".rego");
+            sensitive || !SENSITIVE_MODULES.contains(&base.as_str())
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// The org config as policy data (`data.levee.org`), in comparable units: CPU in millicores,
+/// memory in bytes, durations in minutes and days. With `app`, tuned to it: only the datasets
+/// it names (all of them when it names an unregistered one) and its own classification's lists
+/// (the rules look nothing else up for it).
+pub fn org_data(org: &Org, app: Option<&Manifest>) -> Value {
+    let classifications: Vec<Classification> = match app {
+        Some(m) => vec![m.classification],
+        None => Classification::ALL.to_vec(),
+    };
+    // An app that names a dataset the registry lacks gets the whole registry: the policy then
+    // names the registered dataset it looks like (`lookalikes`), as it would with every dataset.
+    let whole_registry = app.is_none_or(|m| {
+        m.data_access
+            .iter()
+            .any(|a| !org.datasets.contains_key(&a.dataset))
+    });
+    let datasets: serde_json::Map<String, Value> = org
+        .datasets
+        .iter()
+        .filter(|(name, _)| {
+            whole_registry || app.is_some_and(|m| m.data_access.iter().any(|a| &a.dataset == *name))
+        })
+        .map(|(name, d)| {
+            (
+                name.clone(),
+                json!({"classification": d.classification, "allowed_access": d.allowed_access}),
+            )
+        })
+        .collect();
+    let tiers: serde_json::Map<String, Value> = Tier::ALL
+        .iter()
+        .map(|t| {
+            let caps = org.tier(*t);
+            let mut o = serde_json::Map::new();
+            if let Some(c) = caps.max_cpu {
+                o.insert("max_cpu_millicores".into(), json!(c.0));
+            }
+            if let Some(m) = caps.max_memory {
+                o.insert("max_memory_bytes".into(), json!(m.0));
+            }
+            if let Some(r) = caps.max_runtime_minutes {
+                o.insert("max_runtime_minutes".into(), json!(r));
+            }
+            if let Some(d) = caps.max_lifetime_days {
+                o.insert("max_lifetime_days".into(), json!(d));
+            }
+            if let Some(c) = caps.max_classification {
+                o.insert("max_classification".into(), json!(c));
+            }
+            (t.as_str().to_string(), Value::Object(o))
+        })
+        .collect();
+    let per = |f: &dyn Fn(Classification) -> Value| -> Value {
+        Value::Object(
+            classifications
+                .iter()
+                .map(|c| (c.as_str().to_string(), f(*c)))
+                .collect(),
+        )
+    };
+    json!({
+        "name": org.org,
+        "owner_domains": org.owner_domains,
+        "datasets": datasets,
+        "egress_approved": org.egress.approved,
+        "tiers": tiers,
+        "secret_providers": per(&|c| json!(org.secret_providers(c))),
+        "allowed_runtimes": per(&|c| json!(org.allowed_runtimes(c))),
+        "env_secret_tiers": org.env_secret_tiers,
+        "expiry_warning_days": EXPIRY_WARNING_DAYS,
+    })
+}
+
+fn provenance() -> String {
+    format!(
+        "Generated by levee {} from app.yaml and the org config; regenerate with `levee sync`. Do not edit.",
+        crate::VERSION
+    )
+}
+
+/// The app's policy bundle: relative path (under the app directory) -> content. The Rego modules
+/// and tests its classification needs, `data.json` (the tuned org config) and `.manifest`
+/// (roots, `rego_version: 1`, revision = levee's version + a hash of the content).
+pub fn bundle(manifest: &Manifest, org: &Org) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    let header = format!("# {}\n", provenance());
+    for name in module_names_for(manifest.classification) {
+        if let Some(f) = POLICIES.get_file(name).and_then(|f| f.contents_utf8()) {
+            files.insert(format!("{BUNDLE_DIR}/{name}"), format!("{header}{f}"));
+        }
+    }
+    let data = json!({"levee": {"generated": provenance(), "org": org_data(org, Some(manifest))}});
+    files.insert(format!("{BUNDLE_DIR}/data.json"), pretty(&data));
+    let mut hash = Fnv::new();
+    for (path, content) in &files {
+        hash.write(path.as_bytes());
+        hash.write(&[0]);
+        hash.write(content.as_bytes());
+        hash.write(&[0]);
+    }
+    let manifest_json = json!({
+        "revision": format!("levee-{}+{:016x}", crate::VERSION, hash.0),
+        "roots": ["levee"],
+        "rego_version": 1,
+        "metadata": {"generated": provenance(), "app": manifest.name, "classification": manifest.classification},
+    });
+    files.insert(format!("{BUNDLE_DIR}/.manifest"), pretty(&manifest_json));
+    files
+}
+
+fn pretty(v: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// FNV-1a, 64 bits: a content fingerprint for the bundle revision (not a security hash).
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// Writes bundle files under `root`, each atomically (see [`crate::support::fsio`]).
+pub fn write_files(root: &Path, files: &BTreeMap<String, String>) -> std::io::Result<()> {
+    for (rel, content) in files {
+        crate::support::fsio::write_atomic(&root.join(rel), content.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The clock the expiry rules read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Clock {
+    /// The system clock (what CI's OPA uses).
+    #[default]
+    System,
+    /// Midnight UTC of a fixed day (`--today`, tests).
+    Fixed(crate::model::manifest::Date),
+}
+
+impl Clock {
+    /// `LEVEE_TODAY` when it holds a date (as `levee check --today` reads it), else the system
+    /// clock.
+    pub fn from_env() -> Clock {
+        std::env::var("LEVEE_TODAY")
+            .ok()
+            .and_then(|s| crate::model::manifest::Date::parse(&s).ok())
+            .map_or(Clock::System, Clock::Fixed)
+    }
+
+    /// Today's date as the policies see it: the fixed day, or today in UTC (`time.now_ns()`).
+    pub fn today(self) -> crate::model::manifest::Date {
+        match self {
+            Clock::Fixed(d) => d,
+            Clock::System => crate::model::manifest::Date(
+                jiff::Timestamp::now()
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .date(),
+            ),
+        }
+    }
+
+    /// Nanoseconds since 1970-01-01 UTC for a fixed clock (what `data.levee.clock.now_ns` holds);
+    /// `None` for the system clock.
+    pub fn now_ns(self) -> Option<i128> {
+        match self {
+            Clock::System => None,
+            Clock::Fixed(d) => {
+                let days = d.0.since(jiff::civil::date(1970, 1, 1)).ok()?.get_days();
+                Some(i128::from(days) * 86_400_000_000_000)
+            }
+        }
+    }
+}
+
+/// A compiled policy set, evaluated against many manifests.
+pub struct Evaluator {
+    engine: regorus::Engine,
+}
+
+impl std::fmt::Debug for Evaluator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Evaluator")
+    }
+}
+
+/// A regorus engine in Rego v1 mode with levee's `time.now_ns` (regorus's `time` builtins are
+/// left out to keep the build small; the policies need only the clock).
+pub(crate) fn new_engine() -> Result<regorus::Engine, PolicyError> {
+    let mut engine = regorus::Engine::new();
+    engine.set_rego_v0(false);
+    engine
+        .add_extension(
+            "time.now_ns".into(),
+            0,
+            Box::new(|_| {
+                let ns = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0);
+                Ok(regorus::Value::from(ns as i128 as f64 as i64))
+            }),
+        )
+        .map_err(compile_err)?;
+    Ok(engine)
+}
+
+pub(crate) fn clock_data(clock: Clock) -> Option<regorus::Value> {
+    clock
+        .now_ns()
+        .map(|ns| regorus::Value::from(json!({"levee": {"clock": {"now_ns": ns as i64}}})))
+}
+
+impl Evaluator {
+    /// Every embedded module, with the whole org config as data.
+    pub fn embedded(org: &Org, clock: Clock) -> Result<Self, PolicyError> {
+        let data = json!({"levee": {"org": org_data(org, None)}});
+        Self::new(modules(), data, clock)
+    }
+
+    /// Given modules (name, text) and data.
+    pub fn new<'a>(
+        modules: impl IntoIterator<Item = (&'a str, &'a str)>,
+        data: Value,
+        clock: Clock,
+    ) -> Result<Self, PolicyError> {
+        let mut engine = new_engine()?;
+        for (name, text) in modules {
+            engine
+                .add_policy(name.to_string(), text.to_string())
+                .map_err(compile_err)?;
+        }
+        engine
+            .add_data(regorus::Value::from(data))
+            .map_err(compile_err)?;
+        if let Some(c) = clock_data(clock) {
+            engine.add_data(c).map_err(compile_err)?;
+        }
+        Ok(Evaluator { engine })
+    }
+
+    /// The bundle in a directory (an app's `policy/`): its modules (not tests) and data files.
+    pub fn from_dir(dir: &Path, clock: Clock) -> Result<Self, PolicyError> {
+        let loaded = runner::load_dir(dir)?;
+        let modules: Vec<(&str, &str)> = loaded
+            .modules
+            .iter()
+            .filter(|(n, _)| !n.ends_with("_test.rego"))
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        Self::new(modules, loaded.data, clock)
+    }
+
+    /// The registered datasets an unregistered dataset name looks like, as this policy set judges
+    /// it with its data (`lookalikes` in lib.rego: the same once case, spacing and Unicode
+    /// compatibility forms are folded, or one edit away), sorted. For "did you mean" hints;
+    /// empty for a registered name.
+    pub fn lookalikes(&mut self, name: &str) -> Result<Vec<String>, PolicyError> {
+        let eval = |e: anyhow::Error| PolicyError::Eval(e.to_string());
+        self.engine
+            .set_input(regorus::Value::from(json!({"name": name})));
+        let results = self
+            .engine
+            .eval_query(format!("x := data.{PACKAGE}.lookalikes(input.name)"), false)
+            .map_err(eval)?;
+        let mut out = Vec::new();
+        if let Some(set) = results
+            .result
+            .first()
+            .and_then(|r| r.bindings.as_object().ok())
+            .and_then(|b| b.get(&regorus::Value::from("x")))
+            && let Ok(set) = set.as_set()
+        {
+            out.extend(
+                set.iter()
+                    .filter_map(|v| v.as_string().ok().map(|s| s.to_string())),
+            );
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Evaluates one manifest (as JSON): the denials and warnings, sorted.
+    pub fn evaluate(&mut self, input: &Value) -> Result<Vec<Finding>, PolicyError> {
+        let eval = |e: anyhow::Error| PolicyError::Eval(e.to_string());
+        self.engine.set_input(regorus::Value::from(input.clone()));
+        // Both sets in one query, so the helper rules they share are evaluated once.
+        let results = self
+            .engine
+            .eval_query(
+                format!("deny := data.{PACKAGE}.deny; warn := data.{PACKAGE}.warn"),
+                false,
+            )
+            .map_err(eval)?;
+        let bindings = results
+            .result
+            .first()
+            .and_then(|r| r.bindings.as_object().ok().cloned());
+        let mut out = Vec::new();
+        for (level, rule) in [(Level::Deny, "deny"), (Level::Warn, "warn")] {
+            // A bundle that defines only one of the sets leaves the query without a result:
+            // then each set on its own (an undefined one holds nothing).
+            let v = match &bindings {
+                Some(b) => b
+                    .get(&regorus::Value::from(rule))
+                    .cloned()
+                    .unwrap_or(regorus::Value::Undefined),
+                None => self
+                    .engine
+                    .eval_rule(format!("data.{PACKAGE}.{rule}"))
+                    .map_err(eval)?,
+            };
+            if v == regorus::Value::Undefined {
+                continue;
+            }
+            let json: Value = serde_json::from_str(&v.to_json_str().map_err(eval)?)
+                .map_err(|e| PolicyError::Eval(e.to_string()))?;
+            let items = match json {
+                Value::Array(a) => a,
+                Value::Null => Vec::new(),
+                other => return Err(PolicyError::Eval(format!("`{rule}` is not a set: {other}"))),
+            };
+            for item in items {
+                let text = |k: &str| {
+                    item.get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                };
+                out.push(Finding {
+                    level,
+                    id: text("id"),
+                    msg: text("msg"),
+                    hint: text("hint"),
+                    field: text("field"),
+                });
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_from_fields() {
+        let f = |field: &str| Finding {
+            level: Level::Deny,
+            id: String::new(),
+            msg: String::new(),
+            hint: String::new(),
+            field: field.into(),
+        };
+        assert_eq!(
+            f("data_access[0].dataset").pointer(),
+            "/data_access/0/dataset"
+        );
+        assert_eq!(f("runtime.egress[2]").pointer(), "/runtime/egress/2");
+        assert_eq!(f("owner").pointer(), "/owner");
+    }
+
+    #[test]
+    fn lookalikes_come_from_the_policy() {
+        let mut org = Org::default();
+        for name in ["payroll", "expenses"] {
+            org.datasets.insert(
+                name.into(),
+                crate::model::org::Dataset {
+                    classification: Classification::Confidential,
+                    allowed_access: vec![crate::model::manifest::AccessLevel::Read],
+                },
+            );
+        }
+        let mut eval = Evaluator::embedded(&org, Clock::System).expect("compiles");
+        for (name, want) in [
+            ("Payroll", vec!["payroll"]),
+            ("payroll ", vec!["payroll"]),
+            ("ｐａｙｒｏｌｌ", vec!["payroll"]),
+            ("expense", vec!["expenses"]),
+            ("payroll", vec![]),
+            ("weather", vec![]),
+        ] {
+            assert_eq!(eval.lookalikes(name).expect("evaluates"), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn rule_catalog_has_ids() {
+        let rules = rules();
+        assert!(rules.len() >= 20, "{rules:?}");
+        assert!(
+            rules
+                .iter()
+                .any(|r| r.id == "DATA-001" && r.severity == Level::Deny)
+        );
+        assert!(
+            rules
+                .iter()
+                .any(|r| r.id == "DATA-005" && r.severity == Level::Warn)
+        );
+    }
+
+    #[test]
+    fn every_metadata_block_describes_its_rule() {
+        for (name, text) in modules() {
+            module_rules(name, text).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let block = |meta: &str, head: &str| {
+            format!("# METADATA\n{meta}\n{head}\n\tfinding := {{\"id\": \"X-001\"}}\n}}\n")
+        };
+        let ok = block(
+            "# title: t\n# custom:\n#   id: X-001\n#   severity: deny",
+            "deny contains finding if {",
+        );
+        assert_eq!(module_rules("m", &ok).map(|r| r.len()), Ok(1));
+        for (meta, head, why) in [
+            (
+                "# title: t\n# custom:\n#   id: X-001\n#   severity: warn",
+                "deny contains finding if {",
+                "is a warn rule",
+            ),
+            (
+                "# title: t\n# custom:\n#   severity: deny",
+                "deny contains finding if {",
+                "no `custom.id`",
+            ),
+            (
+                "# custom:\n#   id: X-001\n#   severity: deny",
+                "deny contains finding if {",
+                "no `title`",
+            ),
+            (
+                "# title: [t\n# custom: {id: X-001, severity: deny}",
+                "deny contains finding if {",
+                "METADATA",
+            ),
+            (
+                "# title: t\n# custom:\n#   id: X-002\n#   severity: deny",
+                "deny contains finding if {",
+                "no finding X-002",
+            ),
+        ] {
+            let err = module_rules("m", &block(meta, head)).expect_err(why);
+            assert!(err.contains(why), "{err}");
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Output: where text goes, whether it is coloured, how loud levee is.
+//!
+//! Colour is decided here, once, from `--color`, `NO_COLOR` and whether the stream is a terminal;
+//! nothing else in levee decides it. A closed stdout (`levee ... | head`) is not an error.
+//! Everything written goes through [`crate::support::text::terminal`]: no control character that came
+//! from a user's file reaches the terminal or a CI log (levee's own colours and line breaks do).
+
+use std::io::{self, IsTerminal, Write};
+
+use clap::ValueEnum;
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Output settings for one run.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    pub stdout_color: bool,
+    pub stderr_color: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+}
+
+/// Writing to stdout failed because the reader went away; the run ends quietly.
+#[derive(Debug, thiserror::Error)]
+#[error("stdout was closed")]
+pub struct BrokenPipe;
+
+impl Ui {
+    pub fn new(color: ColorChoice, quiet: bool, verbose: u8) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let decide = |is_term: bool| match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_term && !no_color,
+        };
+        let ui = Ui {
+            stdout_color: decide(io::stdout().is_terminal()),
+            stderr_color: decide(io::stderr().is_terminal()),
+            quiet,
+            verbose,
+        };
+        console::set_colors_enabled(ui.stdout_color);
+        console::set_colors_enabled_stderr(ui.stderr_color);
+        ui
+    }
+
+    /// A plain UI for tests: no colour, normal verbosity.
+    pub fn plain() -> Self {
+        Ui {
+            stdout_color: false,
+            stderr_color: false,
+            quiet: false,
+            verbose: 0,
+        }
+    }
+
+    /// Writes to stdout. A closed pipe becomes [`BrokenPipe`].
+    pub fn out(&self, text: &str) -> anyhow::Result<()> {
+        let text = crate::support::text::terminal(text);
+        let mut out = io::stdout().lock();
+        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(BrokenPipe.into()),
+            other => Ok(other?),
+        }
+    }
+
+    /// Writes a line to stderr (status and progress), unless quiet.
+    pub fn status(&self, text: &str) {
+        if !self.quiet {
+            let _ = writeln!(io::stderr(), "{}", crate::support::text::terminal(text));
+        }
+    }
+
+    /// Writes a problem line to stderr, even with `-q` (which prints only errors).
+    pub fn error(&self, text: &str) {
+        let _ = writeln!(io::stderr(), "{}", crate::support::text::terminal(text));
+    }
+
+    /// Writes text to stderr as it is (no line break added), even with `-q`.
+    pub fn error_text(&self, text: &str) {
+        let _ = write!(io::stderr(), "{}", crate::support::text::terminal(text));
+    }
+
+    /// Writes a line to stderr when `-v` was given.
+    pub fn verbose(&self, text: &str) {
+        if self.verbose > 0 {
+            let _ = writeln!(io::stderr(), "{}", crate::support::text::terminal(text));
+        }
+    }
+
+    pub fn green(&self, s: &str) -> String {
+        console::style(s).green().bold().to_string()
+    }
+
+    pub fn red(&self, s: &str) -> String {
+        console::style(s).red().bold().to_string()
+    }
+
+    pub fn dim(&self, s: &str) -> String {
+        console::style(s).dim().to_string()
+    }
+}
