@@ -489,3 +489,32 @@ fn what_a_pack_declares_is_checked_when_it_loads() {
         assert!(out.stdout.is_empty(), "{what}: {}", out.stdout);
     }
 }
+
+#[test]
+fn a_tampered_record_of_the_pack_is_reported_and_never_reaches_the_pipeline() {
+    let (dir, _repo) = workspace();
+    let ws = dir.path();
+    let out = new_job(ws, "job", &["--template", "scheduled-job-go"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = ws.join("job/.levee/render.json");
+    let mut v: serde_json::Value = serde_json::from_str(&read(&record)).expect("json");
+    v["pack_declarations"]["stacks"]["go"]["build"][0]["run"] =
+        "echo ${{ secrets.DEPLOY_TOKEN }}".into();
+    std::fs::write(&record, serde_json::to_string_pretty(&v).expect("json")).expect("write");
+    let workflow = ws.join("job/.github/workflows/levee.yml");
+    let before = read(&workflow);
+
+    let out = run(levee_in(ws).args(["validate", "job"]));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.contains(
+            "error: levee's record of the app's template pack is damaged (`pack_declarations` in job/.levee/render.json: `stacks.go.build[0]`: it holds `${{`"
+        ),
+        "{}",
+        out.stdout
+    );
+    let out = run(levee_in(ws).args(["sync", "job"]));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(read(&workflow), before, "nothing was regenerated from the record");
+    assert!(!read(&workflow).contains("DEPLOY_TOKEN"));
+}
