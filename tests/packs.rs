@@ -515,6 +515,10 @@ fn a_tampered_record_of_the_pack_is_reported_and_never_reaches_the_pipeline() {
     );
     let out = run(levee_in(ws).args(["sync", "job"]));
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert_eq!(read(&workflow), before, "nothing was regenerated from the record");
+    assert_eq!(
+        read(&workflow),
+        before,
+        "nothing was regenerated from the record"
+    );
     assert!(!read(&workflow).contains("DEPLOY_TOKEN"));
 }

@@ -5,7 +5,10 @@
 //! The mapping: `metadata.name` is the app id; `spec.owner` is the team (`group:default/<team>`)
 //! or else the owner (`user:default/<e-mail local part>`); `spec.lifecycle` comes from the tier
 //! (prototype and sandbox: `experimental`, production: `production`, deprovisioned apps:
-//! `deprecated`); `spec.type` from the kind (webhook: `service`, dashboard and form: `website`);
+//! `deprecated`); `spec.type` from the kind's
+//! declaration in its template pack (`backstage_type`; the built-in webhook: `service`, dashboard
+//! and form: `website`; `service` when a kind says none), and `metadata.description`, when the
+//! app has none, from the kind's description (also in `levee.dev/kind-description`);
 //! annotations under `levee.dev/` carry classification, tier, owner e-mail, expiry and template.
 
 use indexmap::IndexMap;
@@ -76,6 +79,14 @@ fn to_yaml(c: &Component) -> String {
 }
 
 fn component(e: &Entry, org: Option<&Org>) -> Component {
+    // An entry registered before entries kept their kind's declaration: the built-in pack's.
+    let builtin_spec = e.kind.as_ref().and_then(|k| {
+        crate::model::declarations::builtin()
+            .kinds
+            .get(k.as_str())
+            .cloned()
+    });
+    let kind_spec = e.kind_spec.clone().or(builtin_spec);
     let mut ann = IndexMap::new();
     let mut put = |k: &str, v: String| {
         ann.insert(format!("{PREFIX}/{k}"), v);
@@ -114,7 +125,7 @@ fn component(e: &Entry, org: Option<&Org>) -> Component {
     let mut tags = vec!["levee".to_string()];
     tags.extend(e.kind.as_ref().map(|k| k.to_string()));
     tags.extend(e.stack.as_ref().map(|s| s.to_string()));
-    if let Some(spec) = &e.kind_spec {
+    if let Some(spec) = &kind_spec {
         put_kind(&mut ann, &spec.description);
     }
     Component {
@@ -126,13 +137,12 @@ fn component(e: &Entry, org: Option<&Org>) -> Component {
             description: e
                 .description
                 .clone()
-                .or_else(|| e.kind_spec.as_ref().map(|k| k.description.clone())),
+                .or_else(|| kind_spec.as_ref().map(|k| k.description.clone())),
             annotations: ann,
             tags,
         },
         spec: Spec {
-            kind: e
-                .kind_spec
+            kind: kind_spec
                 .as_ref()
                 .and_then(|k| k.backstage_type.clone())
                 .unwrap_or_else(|| "service".into()),

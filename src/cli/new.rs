@@ -32,10 +32,11 @@ pub struct NewArgs {
     /// dashes, dots or underscores (`finance-ops`); anything else is refused, never rewritten.
     #[arg(long)]
     pub team: Option<String>,
-    /// dashboard, form or webhook.
+    /// A kind the template pack declares (built-in: dashboard, form or webhook; `levee templates
+    /// list` shows a pack's).
     #[arg(long)]
     pub kind: Option<Kind>,
-    /// node or python.
+    /// A stack the template pack declares (built-in: node or python).
     #[arg(long)]
     pub stack: Option<Stack>,
     /// public, internal, confidential or restricted.
