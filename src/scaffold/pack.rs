@@ -1300,6 +1300,29 @@ mod tests {
     }
 
     #[test]
+    fn a_local_checkout_is_a_git_source_and_a_plain_directory_is_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let plain = dir.path().join("plain");
+        let checkout = dir.path().join("checkout");
+        std::fs::create_dir_all(&plain).expect("mkdir");
+        std::fs::create_dir_all(checkout.join(".git")).expect("mkdir");
+        let (plain, checkout) = (plain.to_string_lossy(), checkout.to_string_lossy());
+        assert_eq!(Spec::parse(&plain), Spec::Dir(plain.as_ref().into()));
+        assert_eq!(
+            Spec::parse(&checkout),
+            Spec::Git {
+                repo: checkout.to_string(),
+                tag: None
+            }
+        );
+        assert!(git_location(&checkout).starts_with("file:///"));
+        assert_eq!(
+            git_location("https://git.acme.corp/pack"),
+            "https://git.acme.corp/pack"
+        );
+    }
+
+    #[test]
     fn builtin_pack_loads() {
         let pack = builtin().expect("the built-in pack loads");
         assert_eq!(pack.origin, Origin::Builtin);
