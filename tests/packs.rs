@@ -477,6 +477,16 @@ fn what_a_pack_declares_is_checked_when_it_loads() {
             "pack.yaml: `stacks.go.image`",
         ),
         (
+            "an unknown key in a step",
+            Box::new(|t| {
+                t.replace(
+                    "{name: Test (go test), run:",
+                    "{name: Test (go test), shell: bash, run:",
+                )
+            }),
+            "pack.yaml: stacks.go.build: a command, or a mapping with `name` and `run` (and nothing else) at line 16",
+        ),
+        (
             "an unknown key",
             Box::new(|t| t.replace("    lockfiles: [go.sum]", "    lockfile: [go.sum]")),
             "unknown field `lockfile`",

@@ -10,8 +10,8 @@
 //!   go:
 //!     description: Go 1.25
 //!     image: golang:1.25-bookworm          # the pipeline's build container
-//!     build: [go build ./..., go test ./...]
-//!     cache: {dir: .go-cache, env: GOCACHE, key: [go.sum]}
+//!     build: [go build ./..., {name: Test (go test), run: go test ./...}]
+//!     cache: {dir: .go-cache, key: [go.sum]}
 //!     lockfiles: [go.sum]
 //! ```
 //!
@@ -75,10 +75,21 @@ pub struct StackSpec {
 
 /// A build step: a command, or a command with a name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a command, or a mapping with `name` and `run` (and nothing else)"
+)]
 pub enum Step {
     Run(String),
-    Named { name: String, run: String },
+    Named(NamedStep),
+}
+
+/// A build step with a name of its own (`{name: Test (go test), run: go test ./...}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedStep {
+    pub name: String,
+    pub run: String,
 }
 
 impl Step {
@@ -86,14 +97,15 @@ impl Step {
     pub fn name(&self) -> &str {
         match self {
             Step::Run(run) => run,
-            Step::Named { name, .. } => name,
+            Step::Named(s) => &s.name,
         }
     }
 
     /// The command.
     pub fn run(&self) -> &str {
         match self {
-            Step::Run(run) | Step::Named { run, .. } => run,
+            Step::Run(run) => run,
+            Step::Named(s) => &s.run,
         }
     }
 }
@@ -235,8 +247,8 @@ impl Declarations {
             }
             for (i, step) in stack.build.iter().enumerate() {
                 let step_at = format!("{at}.build[{i}]");
-                if let Step::Named { name, .. } = step
-                    && let Some(m) = text_problem(name, 100)
+                if let Step::Named(named) = step
+                    && let Some(m) = text_problem(&named.name, 100)
                 {
                     return p(format!("{step_at}.name"), m);
                 }
@@ -364,7 +376,7 @@ fn env_problem(env: &str) -> Option<String> {
         .any(|p| upper.starts_with(p))
     {
         return Some(format!(
-            "`{env}` is a variable the shell, the runner or levee relies on; name the cache variable of the stack's tool (`GOCACHE`, `npm_config_cache`)"
+            "`{env}` is a variable the shell, the runner or levee relies on; name the cache variable of the stack's tool (`npm_config_cache`, `UV_CACHE_DIR`)"
         ));
     }
     None
