@@ -209,7 +209,8 @@ macro_rules! declared_name {
             fn json_schema(_: &mut SchemaGenerator) -> Schema {
                 json_schema!({
                     "type": "string",
-                    "pattern": "^[a-z]([a-z0-9]|-[a-z0-9]){0,39}$",
+                    "pattern": "^[a-z]([a-z0-9]|-[a-z0-9])*$",
+                    "maxLength": 40,
                     "description": format!(
                         "One of the {} the app's template pack declares (`levee templates list`; the built-in pack: {}).",
                         $plural,
