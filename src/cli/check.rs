@@ -301,6 +301,7 @@ impl Gate<'_> {
         let context = Context {
             today: Some(self.clock.today()),
             dataset_lookalikes: Some(&lookalikes),
+            declared: None,
         };
         match crate::scaffold::template_settings::load_with(path, context) {
             Err(LoadError::Invalid { file, diags }) => {

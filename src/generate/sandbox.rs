@@ -23,7 +23,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::manifest::{
-    Classification, Cpu, Manifest, Memory, RuntimeType, SecretProvider, Stack, Tier,
+    Classification, Cpu, Manifest, Memory, RuntimeType, SecretProvider, Tier,
 };
 use crate::model::org::{Org, host_matches};
 
@@ -993,7 +993,7 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<Plan, Sa
             .as_ref()
             .filter(|_| !egress.is_empty())
             .map(|p| format!("http://{}:{}", p.host, p.port)),
-        node_use_env_proxy: m.stack == Some(Stack::Node),
+        node_use_env_proxy: m.stack.as_ref().is_some_and(|s| s.as_str() == "node"),
         egress,
         direct_egress,
         egress_proxy: cfg.egress_proxy.clone(),

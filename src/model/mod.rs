@@ -1,6 +1,7 @@
 //! What the user and the platform team wrote: the app manifest (`app.yaml`), its settings, and
 //! the org config (`levee.org.yaml`) with the settings it holds.
 
+pub mod declarations;
 pub mod manifest;
 pub mod org;
 pub mod settings;
