@@ -1084,3 +1084,38 @@ fn every_sbom_validates_against_the_official_schema() {
         );
     }
 }
+
+/// `-o -` is stdout, as in most tools: the same SBOM as without `-o`, and no file named `-`.
+/// With --summary (which prints to stdout too) it is a usage error.
+#[test]
+fn output_dash_is_stdout() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let lock = fixtures().join("npm-v3");
+    let run = |extra: &[&str]| {
+        levee()
+            .current_dir(tmp.path())
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .arg("sbom")
+            .arg(&lock)
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    let plain = run(&[]);
+    let dash = run(&["-o", "-"]);
+    assert!(plain.status.success() && dash.status.success());
+    assert!(!dash.stdout.is_empty());
+    assert_eq!(dash.stdout, plain.stdout);
+    assert!(
+        !tmp.path().join("-").exists(),
+        "no file named `-` is written"
+    );
+    let both = run(&["-o", "-", "--summary"]);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&both.stderr).contains("`-o -` and --summary both print to stdout"),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
+    );
+    assert!(!tmp.path().join("-").exists());
+}

@@ -22,7 +22,7 @@ pub struct SbomArgs {
     /// Read this lock file instead of looking for them (repeat for several).
     #[arg(long, value_name = "FILE")]
     pub lockfile: Vec<PathBuf>,
-    /// Write the SBOM here (atomically) instead of stdout.
+    /// Write the SBOM here (atomically) instead of stdout; `-` is stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// CycloneDX spec version.
@@ -52,6 +52,18 @@ pub enum Omit {
 }
 
 pub fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+    // `-o -` is stdout, as in most tools (not a file named `-`).
+    let to_stdout = args.output.as_deref() == Some(Path::new("-"));
+    if to_stdout && args.summary {
+        return Err(UsageError::new("`-o -` and --summary both print to stdout")
+            .hint("write the SBOM to a file with -o FILE, or drop --summary")
+            .into());
+    }
+    let output = if to_stdout {
+        None
+    } else {
+        args.output.as_ref()
+    };
     let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => Some(v.trim().parse::<i64>().map_err(|_| {
             UsageError::new(format!(
@@ -146,9 +158,9 @@ pub fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<ExitSta
         source_date_epoch: epoch,
     };
     let summary = sbom::summarize(&inventories);
-    if args.output.is_some() || !args.summary {
+    if output.is_some() || !args.summary {
         let bytes = bom::write(&inventories, app.as_ref(), &opts)?;
-        match &args.output {
+        match output {
             Some(out) => {
                 write_atomic(out, &bytes)?;
                 if !args.summary {
