@@ -110,7 +110,7 @@ fn upgrade_lib(app: &Path, hook: &mut dyn FnMut(Step<'_>) -> std::io::Result<()>
         upgrade::upgrade_app_with(app, &recorded, &versions, &Options::default(), None, hook);
     assert_eq!(
         report.result,
-        upgrade::Outcome::Upgraded,
+        upgrade::UpgradeOutcome::Upgraded,
         "{:?}",
         report.error
     );

@@ -51,7 +51,7 @@ pub enum Omit {
     Dev,
 }
 
-pub fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => Some(v.trim().parse::<i64>().map_err(|_| {
             UsageError::new(format!(
@@ -83,7 +83,7 @@ pub fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<ExitSta
             ui.status(&diag::render(&diags, Some(&file.text), ui.stderr_color));
             ui.status(&format!(
                 "{} {} is invalid; the SBOM describes the app from it. Fix it (`levee validate {}`) and run again.",
-                ui.red("error:"),
+                ui.stdout().red("error:"),
                 file.path.display(),
                 dir.display()
             ));
@@ -177,7 +177,7 @@ fn to_usage(e: sbom::SbomError) -> anyhow::Error {
 }
 
 /// `npm: 120 (required 80, optional 2, dev 38)` per ecosystem, then the total.
-pub fn summary_text(s: &Summary) -> String {
+pub(super) fn summary_text(s: &Summary) -> String {
     let mut out = String::new();
     for (eco, scopes) in &s.by_ecosystem {
         let total: usize = scopes.values().sum();

@@ -25,7 +25,7 @@ pub enum Which {
     Catalog,
 }
 
-pub fn run(args: &SchemaArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(args: &SchemaArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let schema = match args.which {
         Which::Manifest => Manifest::schema(),
         Which::Org => Org::schema(),

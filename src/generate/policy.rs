@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 use crate::model::manifest::{Classification, Manifest, Tier};
 use crate::model::org::Org;
 
+pub mod report;
 pub mod runner;
 pub use runner::{Coverage, TestOutcome, TestReport, run_tests};
 

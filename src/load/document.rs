@@ -43,7 +43,7 @@ pub type DatasetLookalikes<'a> = &'a dyn Fn(&str) -> Vec<String>;
 #[derive(Default, Clone, Copy)]
 pub struct Context<'a> {
     /// Today, for dates that may not lie in the future.
-    pub today: Option<crate::model::manifest::Date>,
+    pub today: Option<crate::support::clock::Date>,
     /// The registered datasets an unusable dataset name looks like (the org's policy decides),
     /// for "did you mean" hints.
     pub dataset_lookalikes: Option<DatasetLookalikes<'a>>,

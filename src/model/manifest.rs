@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::load::document::Checker;
+pub use crate::support::clock::Date;
 
 /// The first line of every `app.yaml` levee writes, so editors complete and check the file.
 pub const SCHEMA_COMMENT: &str =
@@ -359,57 +360,6 @@ pub struct TemplateRef {
     /// `builtin`, a directory, or a git repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-}
-
-/// A calendar date, written `YYYY-MM-DD`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date(pub jiff::civil::Date);
-
-impl Date {
-    pub fn parse(s: &str) -> Result<Date, String> {
-        let ok_shape = s.len() == 10
-            && s.bytes().enumerate().all(|(i, b)| {
-                if i == 4 || i == 7 {
-                    b == b'-'
-                } else {
-                    b.is_ascii_digit()
-                }
-            });
-        if !ok_shape {
-            return Err(format!("`{s}` is not a date in the form YYYY-MM-DD"));
-        }
-        s.parse::<jiff::civil::Date>()
-            .map(Date)
-            .map_err(|_| format!("`{s}` is not a real calendar date"))
-    }
-}
-
-impl fmt::Display for Date {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl Serialize for Date {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Date {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Date::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
-
-impl JsonSchema for Date {
-    fn schema_name() -> Cow<'static, str> {
-        "Date".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({"type": "string", "format": "date", "description": "A date, YYYY-MM-DD."})
-    }
 }
 
 /// A CPU amount in millicores. Written as cores (`0.25`, `1`) or millicores (`"250m"`).

@@ -270,7 +270,7 @@ pub(crate) fn integrity(s: &str) -> Vec<Hash> {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(b64.split('?').next()?)
                 .ok()?;
-            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = crate::support::hash::hex(&bytes);
             Hash::hex(alg, &hex)
         })
         .collect()

@@ -42,9 +42,7 @@ pub struct Declared {
 
 /// Where an app's record is.
 pub fn record_path(app_dir: &Path) -> PathBuf {
-    app_dir
-        .join(crate::scaffold::RECORD_DIR)
-        .join("render.json")
+    app_dir.join(crate::support::record::RENDER)
 }
 
 /// The declarations recorded for the app in `app_dir`: `Ok(None)` when the app has no record
@@ -53,12 +51,12 @@ pub fn record_path(app_dir: &Path) -> PathBuf {
 pub fn read(app_dir: &Path) -> Result<Option<Declared>, String> {
     let path = record_path(app_dir);
     // Neither the record nor its directory is followed through a symlink.
-    if std::fs::symlink_metadata(app_dir.join(crate::scaffold::RECORD_DIR))
+    if std::fs::symlink_metadata(app_dir.join(crate::support::record::DIR))
         .is_ok_and(|m| m.file_type().is_symlink())
     {
         return Err(format!(
             "{} is a symlink; levee reads its own record only from the app's directory",
-            crate::scaffold::RECORD_DIR
+            crate::support::record::DIR
         ));
     }
     let meta = match std::fs::symlink_metadata(&path) {

@@ -32,7 +32,7 @@ use crate::load::yaml::Document;
 use crate::model::manifest::{Date, Manifest};
 use crate::model::org::Org;
 use crate::scaffold::pack::{Pack, Template};
-use crate::scaffold::{self, Plan, ScaffoldError};
+use crate::scaffold::{self, ScaffoldError, WritePlan};
 
 pub use answers::{Answers, Given, parse_dataset, parse_secret};
 pub use questions::{Ctx, Input, NONE, OTHER, QUESTIONS, Spec};
@@ -72,7 +72,7 @@ pub enum PromptError {
     Failed(String),
 }
 
-/// How the wizard asks. The terminal implementation is [`crate::cli`]'s inquire prompt; tests
+/// How the wizard asks. The terminal implementation is the CLI's inquire prompt; tests
 /// pass a scripted one.
 pub trait Prompt {
     /// Free text. An empty answer means the question's default (or none).
@@ -106,7 +106,7 @@ pub struct Resolved {
     pub manifest: Manifest,
     pub template_id: String,
     /// Every file `levee new` will write.
-    pub plan: Plan,
+    pub plan: WritePlan,
 }
 
 /// What kind of problem an answer has.
@@ -631,7 +631,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
         &self,
         doc: &Value,
         diags: &[Diagnostic],
-    ) -> Vec<crate::generate::sandbox::Refusal> {
+    ) -> Vec<crate::generate::sandbox::DeployRefusal> {
         let mut doc = doc.clone();
         let mut refused: Vec<String> = diags
             .iter()
