@@ -100,7 +100,7 @@ fn no_input_names_every_missing_answer_at_once_and_never_prompts() {
   missing --name (App name): lowercase letters, digits and dashes, like expense-form
   missing --owner (Owner): the accountable person's e-mail, like jane.doe@acme.corp
   missing --kind (Kind of app): dashboard, form: each is a starter app you then make your own
-  missing --stack (Language): node (TypeScript) or python: the starter app is written in it
+  missing --stack (Language): node, python: the starter app is written in it
   missing --classification (Data classification): public, internal, confidential or restricted: as sensitive as the most sensitive data it touches (proposed from its datasets)
 hint: pass each as a flag, or put them in an answers file (--answers FILE, with app.yaml's keys)
 "
@@ -486,7 +486,7 @@ fn templates_list_text_and_json() {
     assert_eq!(
         o.stdout,
         format!(
-            "fixture-basic 1.0.0 ({})\n  dashboard-python  dashboard python  A fixture dashboard app\n  form-node         form      node    A fixture form app\n",
+            "fixture-basic 1.0.0 ({})\n  dashboard-python  dashboard python  A fixture dashboard app\n  form-node         form      node    A fixture form app\nkinds:\n  dashboard  Charts and tables over your team's data, behind single sign-on\n  form       A form whose submissions go to an approver group, with an audit trail\nstacks:\n  node       TypeScript on Node.js (build: Install (npm ci); Test (npm test))\n  python     Python (build: Install (uv sync --frozen); Test (pytest); Trim the uv cache)\n",
             basic.display()
         )
     );

@@ -15,7 +15,32 @@ fn manifest(c: Classification, t: Tier, stack: Stack, ci: Ci) -> Manifest {
     let text = format!(
         "name: expense-tracker\nowner: jdoe@acme.corp\nclassification: {c}\nstack: {stack}\nci: {ci}\nlifecycle:\n  tier: {t}\n  expires: 2026-04-01\n"
     );
-    serde_norway::from_str(&text).expect("test manifest")
+    let mut m: Manifest = serde_norway::from_str(&text).expect("test manifest");
+    // The stacks of the built-in pack and of the second pack in tests/fixtures/packs (`go`).
+    m.declared = levee::model::manifest::Declared::of(acme_jobs().declared.clone());
+    m
+}
+
+/// The second pack of tests/fixtures/packs, at its newest version: it declares the `go` stack.
+fn acme_jobs() -> &'static levee::scaffold::pack::Pack {
+    static PACK: std::sync::OnceLock<levee::scaffold::pack::Pack> = std::sync::OnceLock::new();
+    PACK.get_or_init(|| {
+        levee::scaffold::pack::load(Some(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/packs/acme-jobs/v1.1.0"
+        )))
+        .expect("the acme-jobs pack loads")
+    })
+}
+
+/// Every stack the pipelines are tested with: the built-in pack's and the second pack's.
+fn stacks() -> Vec<Stack> {
+    acme_jobs()
+        .declared
+        .stack_names()
+        .iter()
+        .map(|s| Stack::from(s.as_str()))
+        .collect()
 }
 
 fn render(m: &Manifest, org: &Org, ci: Ci) -> String {
@@ -54,9 +79,9 @@ fn all_pipelines() -> Vec<(String, Ci, String)> {
     let org = Org::default();
     for c in Classification::ALL {
         for t in Tier::ALL {
-            for s in Stack::ALL {
+            for s in stacks() {
                 for ci in Ci::ALL {
-                    let m = manifest(*c, *t, *s, *ci);
+                    let m = manifest(*c, *t, s.clone(), *ci);
                     push(format!("{c}-{t}-{s}"), &m, &org, *ci);
                 }
             }
@@ -72,13 +97,18 @@ fn all_pipelines() -> Vec<(String, Ci, String)> {
         let m = manifest(
             Classification::Restricted,
             Tier::Production,
-            Stack::Python,
+            Stack::from("python"),
             *ci,
         );
         push("image-install".into(), &m, &variant, *ci);
         push("custom-upgrade".into(), &m, &upgrade_variant(), *ci);
         push("no-upgrade".into(), &m, &off, *ci);
-        let m = manifest(Classification::Internal, Tier::Prototype, Stack::Node, *ci);
+        let m = manifest(
+            Classification::Internal,
+            Tier::Prototype,
+            Stack::from("node"),
+            *ci,
+        );
         push("image-install-prototype".into(), &m, &variant, *ci);
     }
     out
@@ -127,10 +157,20 @@ fn run(cmd: &mut Command) -> (bool, String) {
 #[test]
 fn snapshot_per_plan() {
     let org = Org::default();
-    for c in Classification::ALL {
-        for t in Tier::ALL {
-            for ci in Ci::ALL {
-                let m = manifest(*c, *t, Stack::Node, *ci);
+    let plans = Classification::ALL.iter().flat_map(|c| {
+        Tier::ALL
+            .iter()
+            .flat_map(move |t| Ci::ALL.iter().map(move |ci| (*c, *t, *ci, "node")))
+    });
+    // A stack a pack declares (tests/fixtures/packs/acme-jobs): its build steps, image and cache.
+    let declared = Ci::ALL
+        .iter()
+        .map(|ci| (Classification::Confidential, Tier::Production, *ci, "go"));
+    for (c, t, ci, stack) in plans.chain(declared) {
+        let (c, t, ci) = (&c, &t, &ci);
+        {
+            {
+                let m = manifest(*c, *t, Stack::from(stack), *ci);
                 let p = plan::for_manifest(&m, &org);
                 let mut joined = String::new();
                 let upgrade = pipeline::render_upgrade(&m, &org, &p, *ci)
@@ -152,7 +192,12 @@ fn snapshot_per_plan() {
                     joined.push_str(&format!("──── {path} ────\n{text}"));
                 }
                 insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
-                    insta::assert_snapshot!(format!("pipeline-{c}-{t}-{ci}"), joined);
+                    let name = if stack == "node" {
+                        format!("pipeline-{c}-{t}-{ci}")
+                    } else {
+                        format!("pipeline-{stack}-{c}-{t}-{ci}")
+                    };
+                    insta::assert_snapshot!(name, joined);
                 });
             }
         }
@@ -503,9 +548,10 @@ fn every_template_is_used_and_renders() {
     let names = pipeline::template_names();
     assert_eq!(names.len(), 5, "{names:?}");
     let text = all_pipelines();
-    // 48 pipelines and 24 GitHub upgrade workflows; 8 org-config variants, 3 of them GitHub
-    // with an upgrade workflow.
-    assert_eq!(text.len(), 4 * 3 * 2 * 2 + 4 * 3 * 2 + 8 + 3);
+    // 72 pipelines (4 classifications x 3 tiers x 3 stacks: node, python and the second pack's
+    // go, x 2 CIs) and 36 GitHub upgrade workflows; 8 org-config variants, 3 of them GitHub with
+    // an upgrade workflow.
+    assert_eq!(text.len(), 4 * 3 * 3 * 2 + 4 * 3 * 3 + 8 + 3);
 }
 
 #[test]
@@ -515,7 +561,7 @@ fn prototype_sbom_absent_full_gate_sbom_kept() {
         &manifest(
             Classification::Internal,
             Tier::Prototype,
-            Stack::Node,
+            Stack::from("node"),
             Ci::Gitlab,
         ),
         &org,
@@ -526,7 +572,7 @@ fn prototype_sbom_absent_full_gate_sbom_kept() {
         &manifest(
             Classification::Internal,
             Tier::Sandbox,
-            Stack::Node,
+            Stack::from("node"),
             Ci::Gitlab,
         ),
         &org,
@@ -702,7 +748,7 @@ fn the_upgrade_can_be_turned_off() {
     let m = manifest(
         Classification::Internal,
         Tier::Sandbox,
-        Stack::Node,
+        Stack::from("node"),
         Ci::Github,
     );
     assert_eq!(render_upgrade(&m, &org, Ci::Github), None);
@@ -732,7 +778,7 @@ fn the_upgrade_workflow_quotes_the_default_branch() {
     let m = manifest(
         Classification::Internal,
         Tier::Sandbox,
-        Stack::Node,
+        Stack::from("node"),
         Ci::Github,
     );
     let text = render_upgrade(&m, &org, Ci::Github).expect("on");

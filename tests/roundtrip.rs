@@ -101,8 +101,10 @@ fn manifest() -> impl Strategy<Value = Manifest> {
             "[a-z]{1,10}\\.[a-z]{1,10}@[a-z]{1,10}\\.corp",
             // A team is written as the catalog and Kubernetes labels take it.
             option::of("[A-Za-z0-9]{1,10}([-_.][A-Za-z0-9]{1,10}){0,3}"),
-            option::of(pick(Kind::ALL)),
-            option::of(pick(Stack::ALL)),
+            option::of(
+                proptest::sample::select(vec!["dashboard", "form", "webhook"]).prop_map(Kind::from),
+            ),
+            option::of(proptest::sample::select(vec!["node", "python"]).prop_map(Stack::from)),
             pick(Classification::ALL),
             option::of(sso()),
         ),
@@ -138,8 +140,8 @@ fn manifest() -> impl Strategy<Value = Manifest> {
                     description: description.clone(),
                     owner: owner.clone(),
                     team: team.clone(),
-                    kind,
-                    stack,
+                    kind: kind.clone(),
+                    stack: stack.clone(),
                     classification,
                     sso: sso.clone(),
                     runtime: runtime.clone(),
@@ -180,6 +182,7 @@ fn manifest() -> impl Strategy<Value = Manifest> {
                         version,
                         source,
                     }),
+                    declared: Default::default(),
                 })
             },
         )

@@ -126,8 +126,8 @@ fn builtin_history_every_shipped_version_loads_and_renders() {
         assert_eq!(p.version, v);
         for t in &p.templates {
             let mut m = manifest.clone();
-            m.kind = Some(t.meta.kind);
-            m.stack = Some(t.meta.stack);
+            m.kind = Some(t.meta.kind.clone());
+            m.stack = Some(t.meta.stack.clone());
             assert!(!render(&p, &t.id, &m).is_empty(), "{v} {}", t.id);
         }
     }

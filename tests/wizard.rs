@@ -29,6 +29,8 @@ struct Scripted {
     defaults: Vec<(String, Option<String>)>,
     /// For each choice question: the values offered.
     offered: Vec<(String, Vec<String>)>,
+    /// For each choice question: the labels shown.
+    labels: Vec<(String, Vec<String>)>,
 }
 
 impl Scripted {
@@ -91,6 +93,10 @@ impl Prompt for Scripted {
         self.offered.push((
             q.key.to_string(),
             choices.iter().map(|c| c.value.clone()).collect(),
+        ));
+        self.labels.push((
+            q.key.to_string(),
+            choices.iter().map(|c| c.label.clone()).collect(),
         ));
         let a = self.next(q)?;
         if a.is_empty() {
@@ -520,7 +526,7 @@ fn the_org_config_decides_the_choices_not_the_wizard() {
         let given = Given::from(&Answers {
             name: Some("x-app".into()),
             owner: Some("a@acme.corp".into()),
-            kind: Some(levee::model::manifest::Kind::Form),
+            kind: Some(levee::model::manifest::Kind::from("form")),
             classification: Some(Classification::Internal),
             ..Answers::default()
         });
@@ -596,7 +602,7 @@ fn given_answers_are_not_asked_unless_the_policy_refuses_them() {
     let given = Given::from(&Answers {
         name: Some("expense-form".into()),
         owner: Some("jane@gmail.com".into()),
-        kind: Some(levee::model::manifest::Kind::Form),
+        kind: Some(levee::model::manifest::Kind::from("form")),
         classification: Some(Classification::Internal),
         ..Answers::default()
     });
@@ -631,7 +637,7 @@ fn without_a_prompt_every_problem_is_reported_at_once() {
     let (org, pack) = (acme(), basic());
     let given = Given::from(&Answers {
         name: Some("prod-app".into()),
-        kind: Some(levee::model::manifest::Kind::Form),
+        kind: Some(levee::model::manifest::Kind::from("form")),
         tier: Some(Tier::Production),
         classification: Some(Classification::Internal),
         datasets: Some(vec![levee::model::manifest::DataAccess {
@@ -690,7 +696,7 @@ fn the_final_gate_reads_the_manifest_with_what_the_template_adds() {
     let given = Given::from(&Answers {
         name: Some("gated".into()),
         owner: Some("a@acme.corp".into()),
-        kind: Some(levee::model::manifest::Kind::Form),
+        kind: Some(levee::model::manifest::Kind::from("form")),
         classification: Some(Classification::Internal),
         ..Answers::default()
     });
@@ -718,7 +724,7 @@ fn a_late_refusal_resumes_at_the_refused_questions_only() {
         name: Some("prod-app".into()),
         description: Some("Payroll questions, answered".into()),
         owner: Some("jane@acme.corp".into()),
-        kind: Some(levee::model::manifest::Kind::Form),
+        kind: Some(levee::model::manifest::Kind::from("form")),
         classification: Some(Classification::Internal),
         tier: Some(Tier::Production),
         sso_groups: Some(vec!["payroll-approvers".into()]),
@@ -922,5 +928,64 @@ fn without_a_prompt_a_missing_setting_names_its_flag_and_a_given_one_proposes_it
         [
             "--setting: the setting DOWNSTREAM_URL points at `ledger.example.com`, a host the app may not reach (it is not in `runtime.egress`) (RUN-007)"
         ]
+    );
+}
+
+/// The second pack of tests/fixtures/packs: it declares the `scheduled-job` kind and `go` stack.
+fn acme_jobs() -> Pack {
+    pack::load(Some(
+        fixtures().join("acme-jobs/v1.1.0").to_str().expect("utf8"),
+    ))
+    .expect("pack")
+}
+
+#[test]
+fn the_wizard_offers_the_kinds_a_pack_declares_with_their_descriptions() {
+    let (org, pack) = (acme(), acme_jobs());
+    let mut p = Scripted::new(&[
+        ("name", "nightly-report"),
+        ("description", ""),
+        ("owner", "jane@acme.corp"),
+        ("kind", "scheduled-job"),
+        ("dataset", ""),
+        ("classification", ""),
+        ("tier", ""),
+        ("expires", ""),
+        ("team", ""),
+        ("cost-center", ""),
+        ("sso-issuer", ""),
+        ("sso-group", ""),
+        ("secret", ""),
+        ("egress", ""),
+        ("setting", "15m"),
+        ("ci", ""),
+        ("confirm", ""),
+    ]);
+    let r =
+        wizard::resolve(&Given::default(), &setup(&org, &pack), Some(&mut p)).expect("resolves");
+    assert!(p.script.is_empty(), "left: {:?}", p.script);
+    assert_eq!(p.offered("kind"), ["scheduled-job"]);
+    let labels = p
+        .labels
+        .iter()
+        .find(|(k, _)| k == "kind")
+        .map(|(_, l)| l.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        labels,
+        ["scheduled-job A job that runs on a schedule and reports what it did"]
+    );
+    assert!(
+        p.asked.iter().any(|a| a.starts_with("kind: ")),
+        "{:?}",
+        p.asked
+    );
+    assert_eq!(r.template_id, "scheduled-job-go");
+    let m = &r.manifest;
+    assert_eq!(m.kind.as_ref().map(|k| k.as_str()), Some("scheduled-job"));
+    assert_eq!(m.stack.as_ref().map(|s| s.as_str()), Some("go"));
+    assert_eq!(
+        m.settings.get("JOB_INTERVAL").map(String::as_str),
+        Some("15m")
     );
 }

@@ -59,6 +59,9 @@ pub struct Entry {
     /// dashboard, form or webhook.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
+    /// What the app's template pack says of its kind (its description; its Backstage type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind_spec: Option<crate::load::declarations::KindSpec>,
     /// node or python.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack: Option<Stack>,
@@ -254,8 +257,12 @@ impl Entry {
             description: m.description.clone(),
             owner: m.owner.clone(),
             team: m.team.clone(),
-            kind: m.kind,
-            stack: m.stack,
+            kind: m.kind.clone(),
+            kind_spec: m
+                .kind
+                .as_ref()
+                .and_then(|k| m.declared.get().kinds.get(k.as_str()).cloned()),
+            stack: m.stack.clone(),
             classification: m.classification,
             sso: m
                 .sso
@@ -308,8 +315,9 @@ impl Entry {
             description: self.description.clone(),
             owner: self.owner.clone(),
             team: self.team.clone(),
-            kind: self.kind,
-            stack: self.stack,
+            kind: self.kind.clone(),
+            kind_spec: self.kind_spec.clone(),
+            stack: self.stack.clone(),
             classification: self.classification,
             tier: self.tier,
             cost_center: self.cost.center.clone(),

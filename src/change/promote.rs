@@ -238,15 +238,20 @@ pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<PromoteOutcome, 
             path: file.clone(),
             source,
         })?;
-    let reread: Loaded<Manifest> = match document::parse_str::<Manifest>(&file, &new_text) {
-        Ok(l) => l,
-        Err(LoadError::Invalid { diags, .. }) => {
-            // The promoted manifest breaks a meaning check: each is a reason, located in the
-            // file as it is now where the field exists there.
-            return refuse(diags.iter().map(|d| manifest_reason(d, &loaded)).collect());
-        }
-        Err(e) => return Err(e.into()),
+    let context = document::Context {
+        declared: loaded.value.declared.0.as_deref(),
+        ..Default::default()
     };
+    let reread: Loaded<Manifest> =
+        match document::parse_str_with::<Manifest>(&file, &new_text, context) {
+            Ok(l) => l,
+            Err(LoadError::Invalid { diags, .. }) => {
+                // The promoted manifest breaks a meaning check: each is a reason, located in the
+                // file as it is now where the field exists there.
+                return refuse(diags.iter().map(|d| manifest_reason(d, &loaded)).collect());
+            }
+            Err(e) => return Err(e.into()),
+        };
     if reread.value != after {
         return Err(PromoteError::Roundtrip {
             path: file,
@@ -777,15 +782,23 @@ mod tests {
     fn gates_added_for_sandbox() {
         use crate::model::manifest::Stack;
         let g = gate_changes(
-            &plan::plan(Classification::Internal, Tier::Prototype, Stack::Node),
-            &plan::plan(Classification::Internal, Tier::Sandbox, Stack::Node),
+            &plan::plan(
+                Classification::Internal,
+                Tier::Prototype,
+                Stack::from("node"),
+            ),
+            &plan::plan(Classification::Internal, Tier::Sandbox, Stack::from("node")),
         );
         assert!(g.added.contains(&"scan stage".to_string()), "{g:?}");
         assert!(g.added.iter().any(|a| a.starts_with("job `sbom`")), "{g:?}");
         assert!(g.removed.iter().any(|a| a.starts_with("job `preflight`")));
         let g = gate_changes(
-            &plan::plan(Classification::Internal, Tier::Sandbox, Stack::Node),
-            &plan::plan(Classification::Restricted, Tier::Production, Stack::Node),
+            &plan::plan(Classification::Internal, Tier::Sandbox, Stack::from("node")),
+            &plan::plan(
+                Classification::Restricted,
+                Tier::Production,
+                Stack::from("node"),
+            ),
         );
         assert!(
             g.added

@@ -51,6 +51,12 @@ pub trait TemplateSource: Sync {
         template: &str,
         version: &str,
     ) -> anyhow::Result<indexmap::IndexMap<String, crate::scaffold::pack::SettingSpec>>;
+    /// The kinds and stacks the pack declares at `version` that an app records
+    /// ([`crate::scaffold::pack::Pack::own_declarations`]): `None` for the built-in pack.
+    fn declarations(
+        &self,
+        version: &str,
+    ) -> anyhow::Result<Option<crate::load::declarations::Declarations>>;
 }
 
 /// A pack source that serves several versions, prepared once per run: the built-in pack (the
@@ -132,9 +138,12 @@ impl PackVersions {
                 pack::open_dir(dir_root(p)?, p.origin.clone())?
             }
             SourceKind::Dir(p) => anyhow::bail!(
-                "the template pack {} is a directory holding only version {}; version {version} \
-                 cannot be rebuilt from it (use a git pack with `v<version>` tags)",
+                "the template pack {} is a directory that is not a git repository, so it holds \
+                 only version {}; version {version} cannot be rebuilt from it. Make it versioned: \
+                 `git init` in it, commit each release and tag it `v<version>` (`git tag v{}`); \
+                 levee then reads every tagged version of the checkout",
                 p.origin,
+                p.version,
                 p.version
             ),
             SourceKind::Git(g) => g.load(version)?,
@@ -205,6 +214,13 @@ impl TemplateSource for PackVersions {
     ) -> anyhow::Result<indexmap::IndexMap<String, crate::scaffold::pack::SettingSpec>> {
         let loaded = self.version(version)?;
         Ok(loaded.pack.template(template)?.meta.settings.clone())
+    }
+
+    fn declarations(
+        &self,
+        version: &str,
+    ) -> anyhow::Result<Option<crate::load::declarations::Declarations>> {
+        Ok(self.version(version)?.pack.own_declarations())
     }
 
     fn describe(&self, version: &str) -> anyhow::Result<(String, String)> {
@@ -651,6 +667,14 @@ fn upgrade_inner(
         recorded.template.source.clone(),
     );
     set_template(&mut theirs_manifest, id, to, Some(new_source.clone()));
+    // The new version's kinds and stacks: its build steps are what the pipeline runs from now on.
+    let own_declared = source.declarations(to)?;
+    theirs_manifest.declared = match &own_declared {
+        Some(own) => crate::model::manifest::Declared::of(
+            crate::load::declarations::Declarations::over_builtin(own),
+        ),
+        None => crate::model::manifest::Declared::default(),
+    };
 
     let base_render = source.render(id, from, &base_manifest, &org)?;
     let theirs_render = source.render(id, to, &theirs_manifest, &org)?;
@@ -673,7 +697,11 @@ fn upgrade_inner(
     }
     let new_yaml = crate::load::edit::apply(&old_yaml, &edits)
         .map_err(|e| anyhow::anyhow!("cannot update `template` in app.yaml: {e}"))?;
-    match crate::load::document::parse_str::<Manifest>(&app_yaml_path, &new_yaml) {
+    let context = crate::load::document::Context {
+        declared: theirs_manifest.declared.0.as_deref(),
+        ..Default::default()
+    };
+    match crate::load::document::parse_str_with::<Manifest>(&app_yaml_path, &new_yaml, context) {
         Ok(l) if l.value == theirs_manifest => {}
         _ => anyhow::bail!("updating `template` in app.yaml changed its meaning (a levee bug)"),
     }
@@ -780,6 +808,15 @@ fn upgrade_inner(
     let declared = source.settings(id, to)?;
     record[crate::scaffold::template_settings::RECORD_KEY] =
         crate::scaffold::template_settings::record_value(&declared);
+    match (&own_declared, record.as_object_mut()) {
+        (Some(own), _) => {
+            record[crate::load::declarations::RECORD_KEY] = serde_json::to_value(own)?
+        }
+        (None, Some(o)) => {
+            o.remove(crate::load::declarations::RECORD_KEY);
+        }
+        (None, None) => {}
+    }
     let unmet: Vec<&String> = declared
         .iter()
         .filter(|(name, spec)| spec.required && !theirs_manifest.settings.contains_key(*name))

@@ -128,6 +128,7 @@ pub(super) fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<
         let context = Context {
             today: Some(clock.today()),
             dataset_lookalikes: Some(&lookalikes),
+            declared: None,
         };
         match crate::scaffold::template_settings::load_with(path, context) {
             Err(LoadError::Invalid { file, diags }) => {

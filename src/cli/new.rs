@@ -32,10 +32,11 @@ pub struct NewArgs {
     /// dashes, dots or underscores (`finance-ops`); anything else is refused, never rewritten.
     #[arg(long)]
     pub team: Option<String>,
-    /// dashboard, form or webhook.
+    /// A kind the template pack declares (built-in: dashboard, form or webhook; `levee templates
+    /// list` shows a pack's).
     #[arg(long)]
     pub kind: Option<Kind>,
-    /// node or python.
+    /// A stack the template pack declares (built-in: node or python).
     #[arg(long)]
     pub stack: Option<Stack>,
     /// public, internal, confidential or restricted.
@@ -95,8 +96,8 @@ impl NewArgs {
             description: self.description.clone(),
             owner: self.owner.clone(),
             team: self.team.clone(),
-            kind: self.kind,
-            stack: self.stack,
+            kind: self.kind.clone(),
+            stack: self.stack.clone(),
             classification: self.classification,
             tier: self.tier,
             ci: self.ci,
@@ -245,13 +246,26 @@ pub fn run_with(
 
 /// The command that runs the app's own tests, and what it needs installed, read from the
 /// rendered files (package.json `engines`, `.nvmrc`, pyproject.toml `requires-python`).
-fn own_tests(plan: &scaffold::WritePlan) -> (&'static str, String) {
+fn own_tests(plan: &scaffold::WritePlan) -> (String, String) {
+    // A stack a pack declares: its build steps, as the pipeline runs them.
+    if let Some(stack) = plan.manifest.stack.as_ref()
+        && !matches!(stack.as_str(), "node" | "python")
+        && let Some(spec) = plan.manifest.declared.get().stacks.get(stack.as_str())
+    {
+        let steps: Vec<&str> = spec.build.iter().map(|s| s.run()).collect();
+        return (steps.join(" && "), format!("; needs {}", spec.description));
+    }
     let text = |p: &str| {
         plan.files
             .get(p)
             .and_then(|f| std::str::from_utf8(&f.bytes).ok())
     };
-    if plan.manifest.stack == Some(crate::model::manifest::Stack::Python) {
+    if plan
+        .manifest
+        .stack
+        .as_ref()
+        .is_some_and(|s| s.as_str() == "python")
+    {
         let python = text("pyproject.toml")
             .and_then(|t| t.parse::<toml::Table>().ok())
             .and_then(|t| {
@@ -264,7 +278,7 @@ fn own_tests(plan: &scaffold::WritePlan) -> (&'static str, String) {
             Some(v) => format!("; needs uv, which fetches Python {v} or newer"),
             None => "; needs uv".to_string(),
         };
-        return ("uv sync && uv run pytest", needs);
+        return ("uv sync && uv run pytest".into(), needs);
     }
     let engines = text("package.json")
         .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
@@ -284,7 +298,7 @@ fn own_tests(plan: &scaffold::WritePlan) -> (&'static str, String) {
     if !needs.is_empty() && plan.files.contains_key(".nvmrc") {
         needs.push_str(" (`nvm use` reads .nvmrc)");
     }
-    ("npm ci && npm test", needs)
+    ("npm ci && npm test".into(), needs)
 }
 
 /// Reports why the wizard stopped; keeps the answers when they are worth resuming from.

@@ -92,7 +92,10 @@ pub(super) fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<
     };
 
     let lockfiles = if args.lockfile.is_empty() {
-        sbom::discover(&dir).map_err(to_usage)?
+        match declared_lockfiles(app.as_ref(), &dir)? {
+            Some(files) => files,
+            None => sbom::discover(&dir).map_err(to_usage)?,
+        }
     } else {
         args.lockfile.clone()
     };
@@ -216,4 +219,35 @@ pub(super) fn summary_text(s: &Summary) -> String {
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     crate::support::fsio::write_atomic(path, bytes)
         .map_err(|e| UsageError::new(format!("cannot write {}: {e}", path.display())).into())
+}
+
+/// The lock files the app's stack declares (`pack.yaml` `stacks.<stack>.lockfiles`) that exist in
+/// `dir`: `None` when it declares none or none exists (then levee looks for the ones it knows).
+/// One levee cannot read is an error naming it.
+fn declared_lockfiles(
+    app: Option<&manifest::Manifest>,
+    dir: &Path,
+) -> anyhow::Result<Option<Vec<PathBuf>>> {
+    let Some(app) = app else { return Ok(None) };
+    let Some(stack) = app.stack.as_ref() else {
+        return Ok(None);
+    };
+    let Some(spec) = app.declared.get().stacks.get(stack.as_str()) else {
+        return Ok(None);
+    };
+    let present: Vec<PathBuf> = spec
+        .lockfiles
+        .iter()
+        .map(|l| dir.join(l))
+        .filter(|p| p.is_file())
+        .collect();
+    if let Some(unknown) = present.iter().find(|p| sbom::LockKind::of(p).is_none()) {
+        return Err(UsageError::new(format!(
+            "the stack `{stack}` declares the lock file {}, which levee sbom cannot read",
+            crate::support::text::escape_path(unknown)
+        ))
+        .hint("levee reads package-lock.json, npm-shrinkwrap.json, pnpm-lock.yaml, yarn.lock, uv.lock, poetry.lock, pylock.toml, Pipfile.lock, requirements*.txt, Cargo.lock and go.sum; pass --lockfile FILE for another")
+        .into());
+    }
+    Ok((!present.is_empty()).then_some(present))
 }

@@ -52,6 +52,8 @@ pub(super) fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
                     "source": pack.origin.to_string(),
                 },
                 "templates": pack.templates,
+                "kinds": pack.declared.kinds,
+                "stacks": pack.declared.stacks,
             });
             ui.out(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
         }
@@ -68,13 +70,73 @@ pub(super) fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
                 text.push_str("  (no templates)\n");
             }
             let width = pack.templates.iter().map(|t| t.id.len()).max().unwrap_or(0);
+            let kind_width = pack
+                .templates
+                .iter()
+                .map(|t| t.meta.kind.as_str().len())
+                .max()
+                .unwrap_or(0)
+                .max(9);
+            let stack_width = pack
+                .templates
+                .iter()
+                .map(|t| t.meta.stack.as_str().len())
+                .max()
+                .unwrap_or(0)
+                .max(6);
             for t in &pack.templates {
                 text.push_str(&format!(
-                    "  {:<width$}  {:<9} {:<6}  {}\n",
+                    "  {:<width$}  {:<kind_width$} {:<stack_width$}  {}\n",
                     Shown(&t.id).to_string(),
                     t.meta.kind.as_str(),
                     t.meta.stack.as_str(),
                     Shown(&t.meta.description)
+                ));
+            }
+            // The kinds and stacks the pack declares itself or its templates use (the built-in
+            // ones it starts from and uses).
+            let kinds: Vec<_> = pack
+                .declared
+                .kinds
+                .iter()
+                .filter(|(n, _)| {
+                    pack.meta.kinds.contains_key(*n)
+                        || !pack
+                            .find(Some(&crate::model::manifest::Kind::from(n.as_str())), None)
+                            .is_empty()
+                })
+                .collect();
+            let stacks: Vec<_> = pack
+                .declared
+                .stacks
+                .iter()
+                .filter(|(n, _)| {
+                    pack.meta.stacks.contains_key(*n)
+                        || !pack
+                            .find(None, Some(&crate::model::manifest::Stack::from(n.as_str())))
+                            .is_empty()
+                })
+                .collect();
+            let name_width = kinds
+                .iter()
+                .map(|(n, _)| n.len())
+                .chain(stacks.iter().map(|(n, _)| n.len()))
+                .max()
+                .unwrap_or(0);
+            text.push_str("kinds:\n");
+            for (name, k) in &kinds {
+                text.push_str(&format!(
+                    "  {name:<name_width$}  {}\n",
+                    Shown(&k.description)
+                ));
+            }
+            text.push_str("stacks:\n");
+            for (name, s) in &stacks {
+                let steps: Vec<&str> = s.build.iter().map(|b| b.name()).collect();
+                text.push_str(&format!(
+                    "  {name:<name_width$}  {} (build: {})\n",
+                    Shown(&s.description),
+                    Shown(&steps.join("; "))
                 ));
             }
             ui.out(&text)?;

@@ -114,6 +114,7 @@ fn validate_one(global: &Global, engines: &Engines, path: &Path) -> (PathBuf, Ou
         let context = Context {
             today: Some(Clock::from_env().today()),
             dataset_lookalikes: Some(&lookalikes),
+            declared: None,
         };
         // With the settings the app's template declares (its `.levee/` record).
         crate::scaffold::template_settings::load_with(&file, context).map(|m| {

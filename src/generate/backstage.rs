@@ -5,12 +5,16 @@
 //! The mapping: `metadata.name` is the app id; `spec.owner` is the team (`group:default/<team>`)
 //! or else the owner (`user:default/<e-mail local part>`); `spec.lifecycle` comes from the tier
 //! (prototype and sandbox: `experimental`, production: `production`, deprovisioned apps:
-//! `deprecated`); `spec.type` from the kind (webhook: `service`, dashboard and form: `website`);
+//! `deprecated`); `spec.type` from the kind's
+//! declaration in its template pack (`backstage_type`; the built-in webhook: `service`, dashboard
+//! and form: `website`; `service` when a kind says none), and `metadata.description`, when the
+//! app has none, from the kind's description (also in `levee.dev/kind-description`);
 //! annotations under `levee.dev/` carry classification, tier, owner e-mail, expiry and template.
 
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use crate::load::declarations::KindSpec;
 use crate::model::manifest::{Classification, Kind, Manifest, Stack, TemplateRef, Tier};
 use crate::model::org::Org;
 use crate::support::clock::Date;
@@ -27,6 +31,8 @@ pub struct App {
     pub owner: String,
     pub team: Option<String>,
     pub kind: Option<Kind>,
+    /// What the app's template pack says of its kind (its description; its Backstage type).
+    pub kind_spec: Option<KindSpec>,
     pub stack: Option<Stack>,
     pub classification: Classification,
     pub tier: Tier,
@@ -49,8 +55,12 @@ impl App {
             description: m.description.clone(),
             owner: m.owner.clone(),
             team: m.team.clone(),
-            kind: m.kind,
-            stack: m.stack,
+            kind: m.kind.clone(),
+            kind_spec: m
+                .kind
+                .as_ref()
+                .and_then(|k| m.declared.get().kinds.get(k.as_str()).cloned()),
+            stack: m.stack.clone(),
             classification: m.classification,
             tier: m.lifecycle.tier,
             cost_center: m.cost.as_ref().and_then(|c| c.center.clone()),
@@ -84,7 +94,7 @@ struct Metadata {
 #[derive(Debug, Serialize)]
 struct Spec {
     #[serde(rename = "type")]
-    kind: &'static str,
+    kind: String,
     lifecycle: &'static str,
     owner: String,
 }
@@ -119,6 +129,14 @@ fn to_yaml(c: &Component) -> String {
 }
 
 fn component(e: &App, org: Option<&Org>) -> Component {
+    // An entry registered before entries kept their kind's declaration: the built-in pack's.
+    let builtin_spec = e.kind.as_ref().and_then(|k| {
+        crate::load::declarations::builtin()
+            .kinds
+            .get(k.as_str())
+            .cloned()
+    });
+    let kind_spec = e.kind_spec.clone().or(builtin_spec);
     let mut ann = IndexMap::new();
     let mut put = |k: &str, v: String| {
         ann.insert(format!("{PREFIX}/{k}"), v);
@@ -154,23 +172,29 @@ fn component(e: &App, org: Option<&Org>) -> Component {
         ann.insert("backstage.io/source-location".into(), loc);
     }
     let mut tags = vec!["levee".to_string()];
-    tags.extend(e.kind.map(|k| k.to_string()));
-    tags.extend(e.stack.map(|s| s.to_string()));
+    tags.extend(e.kind.as_ref().map(|k| k.to_string()));
+    tags.extend(e.stack.as_ref().map(|s| s.to_string()));
+    if let Some(spec) = &kind_spec {
+        put_kind(&mut ann, &spec.description);
+    }
     Component {
         api_version: "backstage.io/v1alpha1",
         kind: "Component",
         metadata: Metadata {
             name: e.id.clone(),
-            description: e.description.clone(),
+            // The app's own words, else what its kind is (the pack's description of the kind).
+            description: e
+                .description
+                .clone()
+                .or_else(|| kind_spec.as_ref().map(|k| k.description.clone())),
             annotations: ann,
             tags,
         },
         spec: Spec {
-            kind: match e.kind {
-                Some(Kind::Webhook) => "service",
-                Some(Kind::Dashboard | Kind::Form) => "website",
-                None => "service",
-            },
+            kind: kind_spec
+                .as_ref()
+                .and_then(|k| k.backstage_type.clone())
+                .unwrap_or_else(|| "service".into()),
             lifecycle: if e.deprovisioned.is_some() {
                 "deprecated"
             } else {
@@ -182,6 +206,14 @@ fn component(e: &App, org: Option<&Org>) -> Component {
             owner: owner_ref(e),
         },
     }
+}
+
+/// `levee.dev/kind-description`: what the app's kind is, in its template pack's words.
+fn put_kind(ann: &mut IndexMap<String, String>, description: &str) {
+    ann.insert(
+        format!("{PREFIX}/kind-description"),
+        description.to_string(),
+    );
 }
 
 /// `group:default/<team>` or `user:default/<local part>`, made a valid Backstage entity name.

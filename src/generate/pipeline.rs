@@ -25,6 +25,10 @@ static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/pipelines");
 pub enum PipelineError {
     #[error("the org config sets `ci.levee.method: image` but no `ci.levee.image`")]
     NoLeveeImage,
+    #[error(
+        "the app's stack `{stack}` is not one its template pack declares ({declared}); run `levee upgrade` to a pack version that declares it, or set `stack:` to a declared one"
+    )]
+    UndeclaredStack { stack: String, declared: String },
     #[error("cannot render the pipeline template {name}")]
     Template {
         name: String,
@@ -263,6 +267,102 @@ fn template_files() -> Vec<&'static include_dir::File<'static>> {
     out
 }
 
+/// The build job of the app's stack, as the templates read it: the image, the steps (each a
+/// YAML scalar already, plain when it can be and double-quoted otherwise), the cache.
+#[derive(Debug, Serialize)]
+struct StackView {
+    image: String,
+    steps: Vec<StepView>,
+    cache: Option<CacheView>,
+}
+
+#[derive(Debug, Serialize)]
+struct StepView {
+    name: String,
+    run: String,
+}
+
+#[derive(Debug, Serialize)]
+struct CacheView {
+    dir: String,
+    env: Option<String>,
+    /// The key files, each a YAML scalar.
+    key: Vec<String>,
+    /// The key files as GitHub expression literals, comma-separated (`'go.sum'`).
+    key_literals: String,
+}
+
+/// The stack's declaration ([`crate::load::declarations`]), from the pack the app was made from. The
+/// org config's `ci.images.node` and `ci.images.python` pin the built-in stacks' images.
+fn stack_view(manifest: &Manifest, org: &Org, plan: &GatePlan) -> Result<StackView, PipelineError> {
+    let name = plan.stack.as_str();
+    let spec =
+        manifest
+            .declared
+            .get()
+            .stacks
+            .get(name)
+            .ok_or_else(|| PipelineError::UndeclaredStack {
+                stack: name.to_string(),
+                declared: manifest.declared.get().stack_names().join(", "),
+            })?;
+    let image = match name {
+        "node" => org.ci.images.node.clone(),
+        "python" => org.ci.images.python.clone(),
+        _ => spec.image.clone(),
+    };
+    Ok(StackView {
+        image,
+        steps: spec
+            .build
+            .iter()
+            .map(|s| StepView {
+                name: yaml_scalar(s.name()),
+                run: yaml_scalar(s.run()),
+            })
+            .collect(),
+        cache: spec.cache.as_ref().map(|c| CacheView {
+            dir: yaml_scalar(&c.dir),
+            env: c.env.clone(),
+            key: c.key.iter().map(|k| yaml_scalar(k)).collect(),
+            key_literals: c
+                .key
+                .iter()
+                .map(|k| format!("'{}'", k.replace('\'', "''")))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    })
+}
+
+/// A string as a YAML scalar: plain when YAML reads it back as the same string, else
+/// double-quoted (JSON string syntax).
+fn yaml_scalar(s: &str) -> String {
+    let plain = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '.' || c == '/')
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    ' ' | '.' | '_' | '-' | '/' | '(' | ')' | '+' | '=' | ',' | '@' | ':'
+                )
+        })
+        && !s.ends_with(' ')
+        && !s.contains(" #")
+        && !s.contains(": ")
+        && !s.ends_with(':')
+        && serde_norway::from_str::<serde_norway::Value>(s)
+            .ok()
+            .is_some_and(|v| v.as_str() == Some(s));
+    if plain {
+        s.to_string()
+    } else {
+        serde_json::to_string(s).unwrap_or_default()
+    }
+}
+
 /// Everything a template reads.
 fn context(
     manifest: &Manifest,
@@ -312,6 +412,7 @@ fn context(
         script => upgrade_script(ci)?,
     };
     Ok(minijinja::context! {
+        stack => ser(stack_view(manifest, org, plan)?),
         upgrade => upgrade_view,
         header => header_lines(),
         version => crate::VERSION,

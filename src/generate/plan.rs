@@ -196,7 +196,10 @@ pub fn effective_classification(manifest: &Manifest, org: &Org) -> (Classificati
 /// The plan for a manifest under an org config.
 pub fn for_manifest(manifest: &Manifest, org: &Org) -> GatePlan {
     let (classification, mut reasons) = effective_classification(manifest, org);
-    let stack = manifest.stack.unwrap_or(Stack::Node);
+    let stack = manifest
+        .stack
+        .clone()
+        .unwrap_or_else(|| Stack::from("node"));
     let mut p = plan(classification, manifest.lifecycle.tier, stack);
     reasons.append(&mut p.reasons);
     p.reasons = reasons;
@@ -383,7 +386,7 @@ mod tests {
     use Tier::*;
 
     fn row(c: Classification, t: Tier) -> (Profile, Vec<&'static str>, &'static str, bool, u32) {
-        let p = plan(c, t, Stack::Node);
+        let p = plan(c, t, Stack::from("node"));
         let sev = p.sca_severities.iter().map(|s| s.as_str()).collect();
         (
             p.profile,
@@ -452,7 +455,7 @@ mod tests {
 
     #[test]
     fn prototype_is_two_jobs_before_deploy() {
-        let p = plan(Internal, Prototype, Stack::Python);
+        let p = plan(Internal, Prototype, Stack::from("python"));
         let ids: Vec<_> = p.jobs.iter().map(|j| j.id).collect();
         assert_eq!(ids, ["preflight", "build", "deploy"]);
         assert_eq!(p.parallelism, 2);
@@ -464,7 +467,7 @@ mod tests {
 
     #[test]
     fn full_gate_runs_scans_in_parallel_then_deploys() {
-        let p = plan(Confidential, Production, Stack::Node);
+        let p = plan(Confidential, Production, Stack::from("node"));
         assert_eq!(p.parallelism, 6);
         for gate in [
             Gate::Validate,
@@ -488,7 +491,7 @@ mod tests {
 
     #[test]
     fn restricted_waits_for_approval() {
-        let p = plan(Restricted, Production, Stack::Node);
+        let p = plan(Restricted, Production, Stack::from("node"));
         assert_eq!(
             p.job("deploy").map(|j| j.needs.clone()),
             Some(vec!["approval"])
@@ -499,12 +502,12 @@ mod tests {
     #[test]
     fn sandbox_telemetry_warns_production_blocks() {
         assert!(
-            !plan(Internal, Sandbox, Stack::Node)
+            !plan(Internal, Sandbox, Stack::from("node"))
                 .job("verify")
                 .is_some_and(|j| j.blocking)
         );
         assert!(
-            plan(Internal, Production, Stack::Node)
+            plan(Internal, Production, Stack::from("node"))
                 .job("verify")
                 .is_some_and(|j| j.blocking)
         );
@@ -514,7 +517,7 @@ mod tests {
     fn every_need_names_an_earlier_job() {
         for c in Classification::ALL {
             for t in Tier::ALL {
-                let p = plan(*c, *t, Stack::Node);
+                let p = plan(*c, *t, Stack::from("node"));
                 for (i, j) in p.jobs.iter().enumerate() {
                     for n in &j.needs {
                         assert!(p.jobs[..i].iter().any(|e| e.id == *n), "{c} {t}: {n}");

@@ -22,7 +22,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::model::manifest::{
-    Classification, Cpu, Manifest, Memory, RuntimeType, SecretProvider, Stack, Tier,
+    Classification, Cpu, Manifest, Memory, RuntimeType, SecretProvider, Tier,
 };
 use crate::model::org::{Org, host_matches};
 use crate::model::sandbox_config::{
@@ -525,7 +525,7 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<SandboxP
             .as_ref()
             .filter(|_| !egress.is_empty())
             .map(|p| format!("http://{}:{}", p.host, p.port)),
-        node_use_env_proxy: m.stack == Some(Stack::Node),
+        node_use_env_proxy: m.stack.as_ref().is_some_and(|s| s.as_str() == "node"),
         egress,
         direct_egress,
         egress_proxy: cfg.egress_proxy.clone(),

@@ -467,6 +467,7 @@ mod tests {
             owner: "a@acme.corp".into(),
             team: None,
             kind: None,
+            kind_spec: None,
             stack: None,
             classification: Classification::Internal,
             sso: EntrySso::default(),

@@ -47,6 +47,8 @@ pub struct Context<'a> {
     /// The registered datasets an unusable dataset name looks like (the org's policy decides),
     /// for "did you mean" hints.
     pub dataset_lookalikes: Option<DatasetLookalikes<'a>>,
+    /// The kinds and stacks the app's template pack declares (the built-in pack's if `None`).
+    pub declared: Option<&'a crate::load::declarations::Declarations>,
 }
 
 impl std::fmt::Debug for Context<'_> {
@@ -54,6 +56,7 @@ impl std::fmt::Debug for Context<'_> {
         f.debug_struct("Context")
             .field("today", &self.today)
             .field("dataset_lookalikes", &self.dataset_lookalikes.is_some())
+            .field("declared", &self.declared.is_some())
             .finish()
     }
 }
@@ -267,7 +270,7 @@ pub fn check_document<T: Checked>(path: &Path, doc: &Document) -> Vec<Diagnostic
     check_document_with::<T>(path, doc, Context::default())
 }
 
-fn check_document_with<T: Checked>(
+pub fn check_document_with<T: Checked>(
     path: &Path,
     doc: &Document,
     context: Context<'_>,

@@ -45,10 +45,12 @@ pub struct Manifest {
         length(max = 63)
     )]
     pub team: Option<String>,
-    /// What the app is: a dashboard, a form (approvals), or a webhook integration.
+    /// What the app is: a kind its template pack declares (the built-in pack: a dashboard, a
+    /// form with approvals, or a webhook integration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
-    /// The language stack of the starter app.
+    /// The language stack of the starter app: a stack its template pack declares (the built-in
+    /// pack: node or python).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack: Option<Stack>,
     /// The most sensitive data the app handles.
@@ -86,6 +88,37 @@ pub struct Manifest {
     /// The template the app was scaffolded from (written by `levee new`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<TemplateRef>,
+    /// The kinds and stacks of the app's template pack (not part of the file: read from the
+    /// app's `.levee/` record, or given by `levee new` from the pack), which the pipeline's build
+    /// steps and the catalog come from. Unset: the built-in pack's.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub declared: Declared,
+}
+
+/// The declarations a manifest was read with ([`Manifest::declared`]). Two manifests that say
+/// the same are equal whatever their pack declares.
+#[derive(Debug, Clone, Default)]
+pub struct Declared(pub Option<std::sync::Arc<crate::load::declarations::Declarations>>);
+
+impl PartialEq for Declared {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Declared {
+    /// The declarations, or the built-in ones.
+    pub fn get(&self) -> &crate::load::declarations::Declarations {
+        self.0
+            .as_deref()
+            .unwrap_or_else(|| crate::load::declarations::builtin())
+    }
+
+    /// Declarations given by a pack.
+    pub fn of(d: crate::load::declarations::Declarations) -> Declared {
+        Declared(Some(std::sync::Arc::new(d)))
+    }
 }
 
 macro_rules! string_enum {
@@ -128,14 +161,85 @@ macro_rules! string_enum {
 }
 pub(crate) use string_enum;
 
-string_enum!(
-    /// What the app is.
-    Kind { Dashboard = "dashboard", Form = "form", Webhook = "webhook" }
+macro_rules! declared_name {
+    ($(#[$m:meta])* $name:ident, $what:literal, $plural:literal) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The manifest spelling.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                if crate::load::declarations::is_id(s) {
+                    Ok($name(s.to_string()))
+                } else {
+                    Err(format!(
+                        "`{s}` is not a {} name: lowercase letters, digits and dashes, starting with a letter",
+                        $what
+                    ))
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            /// For names known to be well-formed (levee's own); anything else is refused by the
+            /// manifest's checks when it is written or read.
+            fn from(s: &str) -> Self {
+                $name(s.to_string())
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({
+                    "type": "string",
+                    "pattern": "^[a-z]([a-z0-9]|-[a-z0-9])*$",
+                    "maxLength": 40,
+                    "description": format!(
+                        "One of the {} the app's template pack declares (`levee templates list`; the built-in pack: {}).",
+                        $plural,
+                        builtin_names($what).join(", ")
+                    ),
+                })
+            }
+        }
+    };
+}
+
+declared_name!(
+    /// What the app is: a kind the app's template pack declares (`dashboard`, `scheduled-job`).
+    Kind, "kind", "kinds"
 );
-string_enum!(
-    /// The language stack.
-    Stack { Node = "node", Python = "python" }
+declared_name!(
+    /// The language stack: a stack the app's template pack declares (`node`, `go`).
+    Stack, "stack", "stacks"
 );
+
+fn builtin_names(what: &str) -> Vec<String> {
+    let b = crate::load::declarations::builtin();
+    if what == "kind" {
+        b.kind_names()
+    } else {
+        b.stack_names()
+    }
+}
 string_enum!(
     /// Data classification, least to most sensitive.
     Classification {
@@ -668,6 +772,7 @@ pub fn is_slug(s: &str) -> bool {
 
 /// The meaning checks: everything the schema cannot say, each at its own position.
 pub fn check(cx: &mut Checker<'_>) {
+    check_declared(cx);
     if let Some(Value::String(name)) = cx.get("/name")
         && !is_valid_name(name)
     {
@@ -1002,6 +1107,40 @@ fn truncate(s: &str) -> String {
     }
 }
 
+/// `kind` and `stack` name what the app's template pack declares.
+fn check_declared(cx: &mut Checker<'_>) {
+    let declared = cx
+        .context
+        .declared
+        .unwrap_or_else(|| crate::load::declarations::builtin());
+    for (field, what, names) in [
+        ("/kind", "kind", declared.kind_names()),
+        ("/stack", "stack", declared.stack_names()),
+    ] {
+        let Some(Value::String(got)) = cx.get(field) else {
+            continue;
+        };
+        if names.iter().any(|n| n == got) {
+            continue;
+        }
+        let got = truncate(got);
+        let hint = match crate::load::schema::did_you_mean(&got, &names) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!(
+                "the {what}s come from the app's template pack (`levee templates list` shows them; a pack declares its own in pack.yaml `{what}s:`)"
+            ),
+        };
+        cx.error(
+            field,
+            format!(
+                "`{got}` is not a valid {what}; expected one of: {}",
+                names.join(", ")
+            ),
+            hint,
+        );
+    }
+}
+
 impl crate::load::document::Checked for Manifest {
     const NOUN: &'static str = "manifest";
 
@@ -1083,15 +1222,41 @@ pub fn find_files(root: &std::path::Path, wanted: fn(&str) -> bool) -> Vec<std::
 pub fn load(
     path: &std::path::Path,
 ) -> Result<crate::load::document::Loaded<Manifest>, crate::load::document::LoadError> {
-    crate::load::document::load::<Manifest>(&locate(path))
+    load_with(path, crate::load::document::Context::default())
 }
 
 /// [`load`], with the context the checks may consult (today's date, the org's dataset names).
+/// An `app.yaml` is checked against the kinds and stacks its `.levee/` record says its pack
+/// declares (else the built-in pack's), and the loaded value carries them.
 pub fn load_with(
     path: &std::path::Path,
     context: crate::load::document::Context<'_>,
 ) -> Result<crate::load::document::Loaded<Manifest>, crate::load::document::LoadError> {
-    crate::load::document::load_with::<Manifest>(&locate(path), context)
+    let file = locate(path);
+    let declared = if file.file_name().and_then(|n| n.to_str()) == Some(FILE_NAME) {
+        let dir = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        // A damaged record is reported by `levee validate` (template_settings); here it only
+        // costs the pack's own names.
+        crate::load::declarations::for_app(&dir).ok().flatten()
+    } else {
+        None
+    };
+    let declared = match (context.declared, declared) {
+        (Some(d), _) => Declared(Some(std::sync::Arc::new(d.clone()))),
+        (None, Some(d)) => Declared::of(d),
+        (None, None) => Declared::default(),
+    };
+    let owned = declared.0.clone();
+    let context = crate::load::document::Context {
+        declared: owned.as_deref(),
+        ..context
+    };
+    let mut loaded = crate::load::document::load_with::<Manifest>(&file, context)?;
+    loaded.value.declared = declared;
+    Ok(loaded)
 }
 
 #[cfg(test)]

@@ -173,7 +173,7 @@ fn build(
             Property::new("levee:classification", m.classification.as_str()),
             Property::new("levee:tier", m.lifecycle.tier.as_str()),
         ];
-        if let Some(k) = m.kind {
+        if let Some(k) = &m.kind {
             props.push(Property::new("levee:kind", k.as_str()));
         }
         if let Some(t) = &m.team {

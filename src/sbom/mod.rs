@@ -14,6 +14,7 @@ use serde::Serialize;
 
 pub mod bom;
 pub mod cargo;
+pub mod gosum;
 mod js;
 pub mod npm;
 pub mod pipfile;
@@ -35,6 +36,8 @@ pub enum Ecosystem {
     Npm,
     Pypi,
     Cargo,
+    #[serde(rename = "golang")]
+    Go,
 }
 
 impl Ecosystem {
@@ -43,6 +46,7 @@ impl Ecosystem {
             Ecosystem::Npm => "npm",
             Ecosystem::Pypi => "pypi",
             Ecosystem::Cargo => "cargo",
+            Ecosystem::Go => "golang",
         }
     }
 }
@@ -375,7 +379,7 @@ impl SbomError {
         match self {
             SbomError::NoLockfile { .. } => Some(
                 "create one with `npm install --package-lock-only`, `pnpm install --lockfile-only`, `yarn install`, `uv lock`, `poetry lock`, \
-                 `pipenv lock` or `cargo generate-lockfile`, or pass --lockfile FILE"
+                 `pipenv lock`, `cargo generate-lockfile` or `go mod tidy`, or pass --lockfile FILE"
                     .into(),
             ),
             SbomError::Cargo { offline: true, .. } => Some(
@@ -647,6 +651,7 @@ pub enum LockKind {
     Pylock,
     Requirements,
     CargoLock,
+    GoSum,
 }
 
 impl LockKind {
@@ -662,6 +667,7 @@ impl LockKind {
             "poetry.lock" => LockKind::PoetryLock,
             "Pipfile.lock" => LockKind::PipfileLock,
             "Cargo.lock" | "Cargo.toml" => LockKind::CargoLock,
+            "go.sum" => LockKind::GoSum,
             n if n == "pylock.toml" || (n.starts_with("pylock.") && n.ends_with(".toml")) => {
                 LockKind::Pylock
             }
@@ -696,6 +702,9 @@ pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, SbomError> {
         found.push(p);
     }
     if let Some(p) = pick(&["Cargo.lock"]) {
+        found.push(p);
+    }
+    if let Some(p) = pick(&["go.sum"]) {
         found.push(p);
     }
     if found.is_empty() {
@@ -733,6 +742,7 @@ pub fn read_lockfile_with(path: &Path, opts: ReadOptions) -> Result<Inventory, S
         LockKind::Pylock => pylock::read(path)?,
         LockKind::Requirements => requirements::read(path)?,
         LockKind::CargoLock => cargo::read(path, opts.cargo_metadata)?,
+        LockKind::GoSum => gosum::read(path)?,
     };
     inv.prune_dangling();
     Ok(inv)

@@ -119,6 +119,12 @@ pub fn render_app_yaml(m: &Manifest, org: &Org) -> Result<String, ScaffoldError>
     let env = render::environment();
     let mut ctx = context(m, org);
     ctx["schema_comment"] = json!(manifest::SCHEMA_COMMENT);
+    // The kinds the app's pack declares, as a sentence ("dashboard, form or webhook").
+    let kinds = m.declared.get().kind_names();
+    ctx["kind_names"] = json!(match kinds.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => kinds.join(""),
+    });
     // In the manifest's order (a template's mapping would be iterated sorted).
     ctx["settings"] = json!(
         m.settings
@@ -135,7 +141,11 @@ pub fn render_app_yaml(m: &Manifest, org: &Org) -> Result<String, ScaffoldError>
             message: e.to_string(),
         })?;
     let text = squeeze_blank_lines(&text);
-    match document::parse_str::<Manifest>(Path::new(manifest::FILE_NAME), &text) {
+    let context = document::Context {
+        declared: m.declared.0.as_deref(),
+        ..Default::default()
+    };
+    match document::parse_str_with::<Manifest>(Path::new(manifest::FILE_NAME), &text, context) {
         Ok(loaded) if loaded.value == *m => Ok(text),
         Ok(loaded) => Err(ScaffoldError::Manifest(format!(
             "it reads back differently (a levee bug):\nwritten: {m:?}\nread:    {:?}",
@@ -277,6 +287,10 @@ pub struct RenderRecord {
     pub managed: BTreeMap<String, String>,
     pub manifest: String,
     pub template_settings: indexmap::IndexMap<String, crate::scaffold::pack::SettingSpec>,
+    /// The kinds and stacks the pack declares, for an app not made from the built-in pack
+    /// ([`crate::load::declarations`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pack_declarations: Option<crate::load::declarations::Declarations>,
 }
 
 /// The pack a render came from.
@@ -314,6 +328,8 @@ pub fn plan(
         source: Some(pack.origin.to_string()),
     });
     add_template_needs(&mut manifest, template, org);
+    // The pack's kinds and stacks: the pipeline runs the stack's build steps.
+    manifest.declared = crate::model::manifest::Declared::of(pack.declared.clone());
     let app_yaml = render_app_yaml(&manifest, org)?;
     let ctx = context(&manifest, org);
     let env = render::environment();
@@ -372,6 +388,7 @@ pub fn plan(
         managed: record_managed,
         manifest: sha256_hex(app_yaml.as_bytes()),
         template_settings: template.meta.settings.clone(),
+        pack_declarations: pack.own_declarations(),
     };
     // `levee sync`'s record of what it generated, so the new app starts without drift.
     let managed_record = crate::generate::managed::ManagedRecord {

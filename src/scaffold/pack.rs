@@ -48,6 +48,13 @@ pub struct PackMeta {
     pub version: String,
     #[serde(default)]
     pub description: String,
+    /// The kinds of app the pack's templates are (`scheduled-job: {description: …}`), beyond or
+    /// instead of the built-in pack's ([`crate::load::declarations`]).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub kinds: IndexMap<String, crate::load::declarations::KindSpec>,
+    /// The language stacks of the pack's templates (`go: {description, image, build, …}`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub stacks: IndexMap<String, crate::load::declarations::StackSpec>,
 }
 
 /// `template.yaml`.
@@ -108,7 +115,9 @@ pub enum Spec {
 
 impl Spec {
     /// Reads a SOURCE: `builtin`; `REPO@vX.Y.Z` (a git tag); a URL (`https://`, `ssh://`,
-    /// `file://`, `git@host:path`) is a git repository; anything else is a local directory.
+    /// `file://`, `git@host:path`) is a git repository; a local directory that is a git checkout
+    /// (it has a `.git`) is a git repository too, read like `file://` (its `v<version>` tags are
+    /// its versions); any other local directory is a single-version directory pack.
     pub fn parse(source: &str) -> Spec {
         if source == BUILTIN_SOURCE {
             return Spec::Builtin;
@@ -125,7 +134,7 @@ impl Spec {
         let url = source.contains("://")
             || (source.starts_with("git@") && source.contains(':'))
             || source.ends_with(".git");
-        if url {
+        if url || is_local_repo(source) {
             Spec::Git {
                 repo: source.to_string(),
                 tag: None,
@@ -148,6 +157,27 @@ fn recorded_repo(repo: &str) -> String {
     std::fs::canonicalize(repo)
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| repo.to_string())
+}
+
+/// Is `source` a local directory at the top of a git checkout (a `.git` directory, or the `.git`
+/// file of a linked worktree)?
+fn is_local_repo(source: &str) -> bool {
+    let url = source.contains("://") || (source.starts_with("git@") && source.contains(':'));
+    let dir = Path::new(source);
+    !url && dir.is_dir()
+        && std::fs::symlink_metadata(dir.join(".git")).is_ok_and(|m| m.is_dir() || m.is_file())
+}
+
+/// What git is given for a repository: a local checkout as a `file://` URL (so a shallow clone
+/// is one, as for any remote), anything else as written.
+fn git_location(repo: &str) -> String {
+    if is_local_repo(repo)
+        && let Ok(abs) = std::fs::canonicalize(repo)
+        && let Some(s) = abs.to_str()
+    {
+        return format!("file://{s}");
+    }
+    repo.to_string()
 }
 
 fn is_version_tag(tag: &str) -> bool {
@@ -231,6 +261,8 @@ pub struct Pack {
     pub version: semver::Version,
     pub origin: Origin,
     pub templates: Vec<Template>,
+    /// The kinds and stacks the pack declares, over the built-in pack's.
+    pub declared: crate::load::declarations::Declarations,
     tree: Tree,
 }
 
@@ -357,6 +389,17 @@ fn finish(tree: Tree, origin: Origin) -> Result<Pack, PackError> {
         file: "pack.yaml".into(),
         message: format!("`version: {}` is not a semver version: {e}", meta.version),
     })?;
+    let own = crate::load::declarations::Declarations {
+        kinds: meta.kinds.clone(),
+        stacks: meta.stacks.clone(),
+    };
+    if let Some(p) = own.problem() {
+        return Err(PackError::Invalid {
+            file: "pack.yaml".into(),
+            message: p.to_string(),
+        });
+    }
+    let declared = crate::load::declarations::Declarations::over_builtin(&own);
     let mut templates = Vec::new();
     for id in tree.dirs()? {
         if id.starts_with('_') || id.starts_with('.') {
@@ -373,6 +416,20 @@ fn finish(tree: Tree, origin: Origin) -> Result<Pack, PackError> {
         }
         let meta: TemplateMeta = parse_yaml(&tree, &file)?;
         check_settings(&file, &meta)?;
+        for (what, name, names) in [
+            ("kind", meta.kind.as_str(), declared.kind_names()),
+            ("stack", meta.stack.as_str(), declared.stack_names()),
+        ] {
+            if !names.iter().any(|n| n == name) {
+                return Err(PackError::Invalid {
+                    file,
+                    message: format!(
+                        "`{what}: {name}` is not a {what} the pack declares (it has: {}); declare it in pack.yaml `{what}s:`",
+                        names.join(", ")
+                    ),
+                });
+            }
+        }
         for layer in &meta.include {
             if !is_plain_name(layer) || !tree.is_dir(&format!("{layer}/files")) {
                 return Err(PackError::Invalid {
@@ -389,6 +446,7 @@ fn finish(tree: Tree, origin: Origin) -> Result<Pack, PackError> {
         version,
         origin,
         templates,
+        declared,
         tree,
     })
 }
@@ -699,11 +757,40 @@ impl Pack {
     }
 
     /// The templates for a kind and stack.
-    pub fn find(&self, kind: Option<Kind>, stack: Option<Stack>) -> Vec<&Template> {
+    pub fn find(&self, kind: Option<&Kind>, stack: Option<&Stack>) -> Vec<&Template> {
         self.templates
             .iter()
-            .filter(|t| kind.is_none_or(|k| t.meta.kind == k))
-            .filter(|t| stack.is_none_or(|s| t.meta.stack == s))
+            .filter(|t| kind.is_none_or(|k| t.meta.kind == *k))
+            .filter(|t| stack.is_none_or(|s| t.meta.stack == *s))
+            .collect()
+    }
+
+    /// The declarations `levee new` records in an app made from this pack: none for the built-in
+    /// pack (its apps follow the running levee's), the pack's own otherwise.
+    pub fn own_declarations(&self) -> Option<crate::load::declarations::Declarations> {
+        (self.origin != Origin::Builtin).then(|| crate::load::declarations::Declarations {
+            kinds: self.meta.kinds.clone(),
+            stacks: self.meta.stacks.clone(),
+        })
+    }
+
+    /// The kinds the pack's templates are, in declaration order, with their declarations.
+    pub fn kinds_offered(&self) -> Vec<(&str, &crate::load::declarations::KindSpec)> {
+        self.declared
+            .kinds
+            .iter()
+            .filter(|(k, _)| self.templates.iter().any(|t| t.meta.kind.as_str() == *k))
+            .map(|(k, v)| (k.as_str(), v))
+            .collect()
+    }
+
+    /// The stacks the pack's templates use, in declaration order, with their declarations.
+    pub fn stacks_offered(&self) -> Vec<(&str, &crate::load::declarations::StackSpec)> {
+        self.declared
+            .stacks
+            .iter()
+            .filter(|(k, _)| self.templates.iter().any(|t| t.meta.stack.as_str() == *k))
+            .map(|(k, v)| (k.as_str(), v))
             .collect()
     }
 
@@ -737,8 +824,10 @@ pub fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
         repo: repo.to_string(),
         message,
     };
-    let listing = crate::support::git::git(&["ls-remote", "--tags", "--refs", "--", repo], None)
-        .map_err(|m| git_err("ls-remote", m))?;
+    let location = git_location(repo);
+    let listing =
+        crate::support::git::git(&["ls-remote", "--tags", "--refs", "--", &location], None)
+            .map_err(|m| git_err("ls-remote", m))?;
     let mut versions: Vec<(semver::Version, String)> = listing
         .lines()
         .filter_map(|l| l.split_whitespace().nth(1)?.strip_prefix("refs/tags/"))
@@ -772,9 +861,16 @@ pub fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
             .ok_or_else(|| {
                 git_err(
                     "tag lookup",
-                    "the repository has no `v<version>` tags; tag a release (`git tag v1.0.0`) \
-                     or pass a local directory"
-                        .into(),
+                    if is_local_repo(repo) {
+                        "the git checkout has no `v<version>` tags, and a git checkout is read by \
+                         its tags (not its working files): commit the pack and tag the release \
+                         `v<pack.yaml version>` (`git tag v1.0.0`)"
+                            .into()
+                    } else {
+                        "the repository has no `v<version>` tags; tag a release (`git tag v1.0.0`) \
+                         or pass a local directory that is not a git checkout"
+                            .into()
+                    },
                 )
             })?,
     };
@@ -795,7 +891,7 @@ pub fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
             "--branch",
             &chosen,
             "--",
-            repo,
+            &location,
             &dest_str,
         ],
         None,
@@ -849,6 +945,16 @@ impl GitVersions {
         };
         let local = Path::new(repo);
         let (dir, tmp) = if !repo.contains("://") && local.is_dir() {
+            if !is_local_repo(repo) {
+                // git would look for a repository above it (and find one that is not the pack's).
+                return Err(git_err(
+                    "open",
+                    "it is a directory but not a git checkout (no `.git` at its top); pass it \
+                     without `@v<version>` to use it as a single-version pack, or `git init` it \
+                     and tag its releases `v<version>`"
+                        .into(),
+                ));
+            }
             (local.to_path_buf(), None)
         } else {
             let tmp = tempfile::Builder::new()
@@ -1058,6 +1164,29 @@ mod tests {
                 repo: "https://git.acme.corp/pack".into(),
                 tag: Some("v2.0.0-rc.1".into())
             }
+        );
+    }
+
+    #[test]
+    fn a_local_checkout_is_a_git_source_and_a_plain_directory_is_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let plain = dir.path().join("plain");
+        let checkout = dir.path().join("checkout");
+        std::fs::create_dir_all(&plain).expect("mkdir");
+        std::fs::create_dir_all(checkout.join(".git")).expect("mkdir");
+        let (plain, checkout) = (plain.to_string_lossy(), checkout.to_string_lossy());
+        assert_eq!(Spec::parse(&plain), Spec::Dir(plain.as_ref().into()));
+        assert_eq!(
+            Spec::parse(&checkout),
+            Spec::Git {
+                repo: checkout.to_string(),
+                tag: None
+            }
+        );
+        assert!(git_location(&checkout).starts_with("file:///"));
+        assert_eq!(
+            git_location("https://git.acme.corp/pack"),
+            "https://git.acme.corp/pack"
         );
     }
 

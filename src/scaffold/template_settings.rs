@@ -200,10 +200,30 @@ pub fn load_with(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let extra = |doc: &Document, source_path: &Path| match read(&app_dir) {
-        Ok(None) => Vec::new(),
-        Ok(Some(declared)) => unmet(source_path, doc, &declared),
-        Err(why) => vec![damaged(&app_dir, &why)],
+    let extra = |doc: &Document, source_path: &Path| {
+        let mut out = match read(&app_dir) {
+            Ok(None) => Vec::new(),
+            Ok(Some(declared)) => unmet(source_path, doc, &declared),
+            // The record as a whole is damaged: said once.
+            Err(why) => return vec![damaged(&app_dir, &why)],
+        };
+        // The kinds and stacks the app's pack declared, kept in the same record.
+        if let Err(why) = crate::load::declarations::for_app(&app_dir) {
+            out.push(
+                Diagnostic::at(
+                    &record_path(&app_dir),
+                    None,
+                    format!(
+                        "levee's record of the app's template pack is damaged ({why}), so the kinds and stacks the pack declares cannot be read"
+                    ),
+                )
+                .hint(format!(
+                    "restore it from version control (`git checkout -- {}`), or run `levee upgrade` to write it again",
+                    record_path(&app_dir).display()
+                )),
+            );
+        }
+        out
     };
     match loaded {
         Ok(l) => {

@@ -98,8 +98,8 @@ impl From<&Answers> for Given {
         put("/description", s(&a.description));
         put("/owner", s(&a.owner));
         put("/team", s(&a.team));
-        put("/kind", shown(a.kind.map(|k| k.to_string())));
-        put("/stack", shown(a.stack.map(|k| k.to_string())));
+        put("/kind", shown(a.kind.as_ref().map(|k| k.to_string())));
+        put("/stack", shown(a.stack.as_ref().map(|k| k.to_string())));
         put(
             "/classification",
             shown(a.classification.map(|k| k.to_string())),

@@ -560,16 +560,16 @@ impl<'a, 'p> Wizard<'a, 'p> {
             }
         } else if let Some(kind) = doc.pointer("/kind").and_then(Value::as_str)
             && !has(doc, "/stack")
-            && let Ok(kind) = kind.parse()
+            && let Ok(kind) = kind.parse::<crate::model::manifest::Kind>()
         {
             let stacks: BTreeSet<_> = self
                 .setup
                 .pack
-                .find(Some(kind), None)
+                .find(Some(&kind), None)
                 .iter()
-                .map(|t| t.meta.stack)
+                .map(|t| t.meta.stack.clone())
                 .collect();
-            if let [only] = stacks.into_iter().collect::<Vec<_>>()[..] {
+            if let [only] = &stacks.into_iter().collect::<Vec<_>>()[..] {
                 set(doc, "/stack", Value::String(only.to_string()));
             }
         }
@@ -585,17 +585,25 @@ impl<'a, 'p> Wizard<'a, 'p> {
     }
 
     /// The manifest's own checks (schema and meaning): the errors.
-    fn check(doc: &Value) -> Vec<Diagnostic> {
+    fn check(&self, doc: &Value) -> Vec<Diagnostic> {
         let d = Document {
             value: doc.clone(),
             spans: Default::default(),
             // Answers are values, not YAML text: app.yaml quotes every string it writes.
             yaml11: Vec::new(),
         };
-        document::check_document::<Manifest>(Path::new(crate::model::manifest::FILE_NAME), &d)
-            .into_iter()
-            .filter(|d| d.severity == Severity::Error)
-            .collect()
+        let context = document::Context {
+            declared: Some(&self.setup.pack.declared),
+            ..Default::default()
+        };
+        document::check_document_with::<Manifest>(
+            Path::new(crate::model::manifest::FILE_NAME),
+            &d,
+            context,
+        )
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect()
     }
 
     /// The org's policy findings on `doc`, without the values the manifest checks refuse (the
@@ -729,8 +737,8 @@ impl<'a, 'p> Wizard<'a, 'p> {
         let steps = self.steps();
         let before = self.doc(&steps, k, &answers);
         let after = self.doc(&steps, k + 1, &answers);
-        let diags_before = Self::check(&before);
-        let diags_after = Self::check(&after);
+        let diags_before = self.check(&before);
+        let diags_after = self.check(&after);
         let own = crate::load::diag::dotted(&step.pointer);
         for d in &diags_after {
             let field = d.field.clone().unwrap_or_default();
@@ -953,7 +961,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
             }
         }
         problems.extend(self.setting_typos(&answers));
-        let diags = Self::check(&doc);
+        let diags = self.check(&doc);
         for d in &diags {
             let field = d.field.clone().unwrap_or_default();
             if missing.contains(&field) {

@@ -109,13 +109,13 @@ impl Ctx<'_> {
 
     pub fn kind(&self) -> Option<Kind> {
         self.template
-            .map(|t| t.meta.kind)
+            .map(|t| t.meta.kind.clone())
             .or_else(|| self.parsed("/kind"))
     }
 
     pub fn stack(&self) -> Option<Stack> {
         self.template
-            .map(|t| t.meta.stack)
+            .map(|t| t.meta.stack.clone())
             .or_else(|| self.parsed("/stack"))
     }
 
@@ -133,7 +133,7 @@ impl Ctx<'_> {
             let kind = self.kind()?;
             self.setup
                 .pack
-                .find(Some(kind), self.stack())
+                .find(Some(&kind), self.stack().as_ref())
                 .first()
                 .copied()
         })
@@ -166,10 +166,13 @@ impl Ctx<'_> {
 
     /// The stacks the pack offers for the chosen kind.
     pub fn stacks(&self) -> Vec<Stack> {
-        Stack::ALL
-            .iter()
-            .copied()
-            .filter(|s| !self.setup.pack.find(self.kind(), Some(*s)).is_empty())
+        let kind = self.kind();
+        self.setup
+            .pack
+            .stacks_offered()
+            .into_iter()
+            .map(|(s, _)| Stack::from(s))
+            .filter(|s| !self.setup.pack.find(kind.as_ref(), Some(s)).is_empty())
             .collect()
     }
 
@@ -291,10 +294,12 @@ pub static QUESTIONS: &[Spec] = &[
         label: "Kind of app",
         prompt: Words::Fixed("What kind of app?"),
         help: Words::From(|cx| {
-            let kinds: Vec<&str> = Kind::ALL
-                .iter()
-                .filter(|k| !cx.setup.pack.find(Some(**k), None).is_empty())
-                .map(|k| k.as_str())
+            let kinds: Vec<&str> = cx
+                .setup
+                .pack
+                .kinds_offered()
+                .into_iter()
+                .map(|(k, _)| k)
                 .collect();
             format!(
                 "{}: each is a starter app you then make your own",
@@ -306,15 +311,16 @@ pub static QUESTIONS: &[Spec] = &[
         default: nothing,
         unset: "(none)",
         choices: |cx| {
-            Kind::ALL
+            let offered = cx.setup.pack.kinds_offered();
+            let width = offered
                 .iter()
-                .filter_map(|k| {
-                    let t = *cx.setup.pack.find(Some(*k), None).first()?;
-                    Some(choice(
-                        k.as_str(),
-                        format!("{:<10} {}", k.as_str(), t.meta.description),
-                    ))
-                })
+                .map(|(k, _)| k.len())
+                .max()
+                .unwrap_or(0)
+                .max(10);
+            offered
+                .into_iter()
+                .map(|(k, spec)| choice(k, format!("{k:<width$} {}", spec.description)))
                 .collect()
         },
         other: None,
@@ -326,7 +332,7 @@ pub static QUESTIONS: &[Spec] = &[
                 "the template `{}` is a {} template, not {k}",
                 t.id, t.meta.kind
             )),
-            (None, Ok(k)) if cx.setup.pack.find(Some(k), None).is_empty() => Err(format!(
+            (None, Ok(k)) if cx.setup.pack.find(Some(&k), None).is_empty() => Err(format!(
                 "the template pack has no {k} template (`levee templates list` shows what it offers)"
             )),
             _ => Ok(()),
@@ -337,7 +343,10 @@ pub static QUESTIONS: &[Spec] = &[
         flag: "--stack",
         label: "Language",
         prompt: Words::Fixed("Which language?"),
-        help: Words::Fixed("node (TypeScript) or python: the starter app is written in it"),
+        help: Words::From(|cx| {
+            let stacks: Vec<String> = cx.stacks().iter().map(|s| s.to_string()).collect();
+            format!("{}: the starter app is written in it", stacks.join(", "))
+        }),
         field: "/stack",
         input: Input::Select,
         default: nothing,
@@ -346,10 +355,13 @@ pub static QUESTIONS: &[Spec] = &[
             cx.stacks()
                 .into_iter()
                 .map(|s| {
-                    let what = match s {
-                        Stack::Node => "TypeScript on Node.js",
-                        Stack::Python => "Python",
-                    };
+                    let what = cx
+                        .setup
+                        .pack
+                        .declared
+                        .stacks
+                        .get(s.as_str())
+                        .map_or("", |d| d.description.as_str());
                     choice(s.as_str(), format!("{:<10} {what}", s.as_str()))
                 })
                 .collect()
@@ -365,10 +377,12 @@ pub static QUESTIONS: &[Spec] = &[
                 "the template `{}` is a {} template, not {s}",
                 t.id, t.meta.stack
             )),
-            (None, Ok(s)) if cx.setup.pack.find(cx.kind(), Some(s)).is_empty() => Err(format!(
-                "the template pack has no {} template for {s} (`levee templates list` shows what it offers)",
-                cx.kind().map_or("app".to_string(), |k| k.to_string())
-            )),
+            (None, Ok(s)) if cx.setup.pack.find(cx.kind().as_ref(), Some(&s)).is_empty() => {
+                Err(format!(
+                    "the template pack has no {} template for {s} (`levee templates list` shows what it offers)",
+                    cx.kind().map_or("app".to_string(), |k| k.to_string())
+                ))
+            }
             _ => Ok(()),
         },
     },

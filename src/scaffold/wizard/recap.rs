@@ -141,8 +141,8 @@ pub fn file_rows(plan: &WritePlan) -> Vec<(String, String)> {
             format!(
                 "{} files: the {} {} code, tests, Dockerfile, README",
                 plan.starter.len(),
-                m.kind.map_or("app".into(), |k| k.to_string()),
-                m.stack.map_or(String::new(), |s| s.to_string())
+                m.kind.as_ref().map_or("app".into(), |k| k.to_string()),
+                m.stack.as_ref().map_or(String::new(), |s| s.to_string())
             ),
         ),
         ("pipeline".to_string(), pipeline.join(", ")),
