@@ -263,7 +263,10 @@ fn all_files<'a>(dir: &'a Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>) {
 fn template_files() -> Vec<&'static include_dir::File<'static>> {
     let mut out = Vec::new();
     all_files(&TEMPLATES, &mut out);
-    out.retain(|f| f.path().extension().is_some_and(|e| e == "j2"));
+    // `catalog/` holds the catalog repository's own pipelines (`catalog::pipeline` renders them).
+    out.retain(|f| {
+        f.path().extension().is_some_and(|e| e == "jinja") && !f.path().starts_with("catalog")
+    });
     out
 }
 
@@ -439,8 +442,8 @@ pub fn render(
 ) -> Result<String, PipelineError> {
     let ctx = context(manifest, org, plan, ci)?;
     let name = match ci {
-        Ci::Github => "github/levee.yml.j2",
-        Ci::Gitlab => "gitlab/gitlab-ci.yml.j2",
+        Ci::Github => "github/levee.yml.jinja",
+        Ci::Gitlab => "gitlab/gitlab-ci.yml.jinja",
     };
     render_template(name, ctx)
 }
@@ -457,7 +460,7 @@ pub fn render_upgrade(
         return Ok(None);
     }
     let ctx = context(manifest, org, plan, ci)?;
-    render_template("github/levee-upgrade.yml.j2", ctx).map(Some)
+    render_template("github/levee-upgrade.yml.jinja", ctx).map(Some)
 }
 
 /// The script the upgrade job runs over `levee upgrade --format json`: the shared report renderer
@@ -493,7 +496,7 @@ pub fn render_codeowners(
     ci: Ci,
 ) -> Result<String, PipelineError> {
     let ctx = context(manifest, org, plan, ci)?;
-    render_template("CODEOWNERS.j2", ctx)
+    render_template("CODEOWNERS.jinja", ctx)
 }
 
 #[cfg(test)]
