@@ -91,7 +91,7 @@ pub struct Finding {
 impl Finding {
     /// The field as a JSON pointer (`/data_access/0/dataset`), for locating it in the file.
     pub fn pointer(&self) -> String {
-        crate::load::diag::pointer(&self.field)
+        crate::load::field_path::pointer(&self.field)
     }
 }
 

@@ -398,7 +398,7 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<SandboxP
             .or_else(|| crate::model::settings::value_problem(value));
         match problem {
             Some(p) => refusals.push(DeployRefusal {
-                field: format!("/settings/{}", crate::load::yaml::escape_pointer(name)),
+                field: format!("/settings/{}", crate::load::field_path::escape(name)),
                 message: p.message,
                 hint: p.hint,
             }),

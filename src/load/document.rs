@@ -368,7 +368,7 @@ fn walk_strings(value: &Value, pointer: String, f: &mut dyn FnMut(&str, &str, bo
         }
         Value::Object(map) => {
             for (k, v) in map {
-                let child = format!("{pointer}/{}", crate::load::yaml::escape_pointer(k));
+                let child = format!("{pointer}/{}", crate::load::field_path::escape(k));
                 f(k, &child, true);
                 walk_strings(v, child, f);
             }

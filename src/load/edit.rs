@@ -157,7 +157,7 @@ fn insert(text: &str, doc: &Document, pointer: &str, rendered: &str) -> Result<S
         .keys()
         .filter_map(|k| {
             doc.spans
-                .find(&format!("{parent}/{}", yaml::escape_pointer(k)))
+                .find(&format!("{parent}/{}", crate::load::field_path::escape(k)))
         })
         .filter_map(|(_, s)| s.key)
         .collect();

@@ -7,5 +7,6 @@ pub mod declarations;
 pub mod diag;
 pub mod document;
 pub mod edit;
+pub mod field_path;
 pub mod schema;
 pub mod yaml;

@@ -934,7 +934,7 @@ fn check_settings(cx: &mut Checker<'_>) {
         _ => Vec::new(),
     };
     for (name, value) in &settings {
-        let pointer = format!("/settings/{}", crate::load::yaml::escape_pointer(name));
+        let pointer = format!("/settings/{}", crate::load::field_path::escape(name));
         if let Some(p) = crate::model::settings::name_problem(name) {
             cx.key_error(&pointer, p.message, p.hint);
         } else if secrets.contains(name) {

@@ -448,7 +448,7 @@ impl Checked for Org {
             for name in datasets.keys() {
                 if !crate::model::manifest::is_slug(name) {
                     cx.error(
-                        &format!("/datasets/{}", crate::load::yaml::escape_pointer(name)),
+                        &format!("/datasets/{}", crate::load::field_path::escape(name)),
                         format!("`{name}` is not a dataset name: dataset names are lowercase letters, digits and hyphens"),
                         "rename the dataset (manifests name datasets exactly as the registry does)",
                     );

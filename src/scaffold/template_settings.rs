@@ -113,7 +113,7 @@ pub fn unmet(path: &Path, doc: &Document, declared: &Declared) -> Vec<Diagnostic
         if !spec.required || set.is_some_and(|s| s.contains_key(name)) {
             continue;
         }
-        let field = format!("/settings/{}", crate::load::yaml::escape_pointer(name));
+        let field = format!("/settings/{}", crate::load::field_path::escape(name));
         // At `settings:`, else at `template:` (what needs it), else at the top of the file.
         let pos = ["/settings", "/template"]
             .into_iter()

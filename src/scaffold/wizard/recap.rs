@@ -26,7 +26,7 @@ pub(crate) fn label(spec: &Spec, item: Option<usize>) -> String {
 pub(crate) fn step_label(s: &Step) -> String {
     if s.spec.field == super::questions::SETTING_FIELD {
         let name = s.pointer.rsplit('/').next().unwrap_or_default();
-        return name.replace("~1", "/").replace("~0", "~");
+        return crate::load::field_path::unescape(name);
     }
     label(s.spec, s.item)
 }
