@@ -13,6 +13,103 @@ VALIDATORS="${LEVEE_VALIDATORS_BIN:-$ROOT/.venv/bin}"
 ensure_dev_null
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
+# The processes run as a user's would: RUST_BACKTRACE (set in some shells and CI images) makes
+# every internal error value capture a backtrace, which regorus's parser creates while it
+# backtracks; the figures are for levee as installed, not under a debugging setting.
+unset RUST_BACKTRACE RUST_LIB_BACKTRACE
+# Every compared row lands in $RESULTS (JSON lines); `scripts/bench.sh table` prints them as the
+# README's markdown table. A run of several functions appends to one file, started afresh.
+RESULTS="${LEVEE_BENCH_RESULTS:-$CARGO_TARGET_DIR/bench-results.jsonl}"
+results_started=""
+
+load_now() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# record WORK TARGET JSON: the first command of a hyperfine export is levee, the others are
+# peers; prints the row (median, min, ratio to each peer's median) and appends it to $RESULTS.
+record() {
+    if [[ -z "$results_started" ]]; then
+        mkdir -p "$(dirname "$RESULTS")"
+        printf '{"started": "%s", "load": "%s", "cpus": %s, "host": "%s"}\n' \
+            "$(date -u +%Y-%m-%dT%H:%MZ)" "$(load_now)" "$(nproc)" "$(uname -sm)" > "$RESULTS"
+        results_started=1
+    fi
+    python3 - "$1" "$2" "$3" "$(load_now)" "$RESULTS" <<'PY2'
+import json, sys
+work, target, path, load, out = sys.argv[1:]
+rs = json.load(open(path))["results"]
+def row(r):
+    name = r["command"]
+    return {"name": name, "median": r["median"], "min": r["min"], "runs": len(r["times"])}
+levee, peers = row(rs[0]), [row(r) for r in rs[1:]]
+line = {"work": work, "target": target, "load": load, "levee": levee, "peers": peers}
+with open(out, "a") as f:
+    f.write(json.dumps(line) + "\n")
+ms = lambda t: f"{t*1000:.2f} ms" if t < 1 else f"{t:.2f} s"
+print(f"{work}: levee median {ms(levee['median'])} (min {ms(levee['min'])}, {levee['runs']} runs; target {target}; load {load})")
+for p in peers:
+    print(f"    {p['name']}: median {ms(p['median'])} (min {ms(p['min'])}) -> levee is {p['median']/levee['median']:.0f}x faster (median/median)")
+PY2
+}
+
+# `scripts/bench.sh table`: the markdown table of the last run's rows, for the README.
+table() {
+    python3 - "$RESULTS" <<'PY2'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+head, rows = lines[0], lines[1:]
+ms = lambda t: f"{t*1000:.1f} ms" if t < 1 else f"{t:.2f} s"
+print(f"Measured {head['started']} on {head['cpus']} cores ({head['host']}), shared with other work: "
+      f"load average {head['load']} at the start; each row gives the load when it finished. "
+      "Whole process, hyperfine; median and min in ms.")
+print()
+print("| work | levee median (min) | target | peer | peer median (min) | ratio (median) | load |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
+for r in rows:
+    l = r["levee"]
+    peers = r["peers"] or [None]
+    for i, p in enumerate(peers):
+        first = i == 0
+        cells = [r["work"] if first else "", f"{ms(l['median'])} ({ms(l['min'])})" if first else "",
+                 r["target"] if first else ""]
+        if p:
+            cells += [p["name"], f"{ms(p['median'])} ({ms(p['min'])})", f"{p['median']/l['median']:.0f}x"]
+        else:
+            cells += ["", "", ""]
+        cells.append(r["load"] if first else "")
+        print("| " + " | ".join(cells) + " |")
+PY2
+}
+
+
+# The peers levee is compared with, installed once into a bench-only location (never the test
+# .venv): a venv with copier, cookiecutter, cyclonedx-py and the reference OPA library
+# (opa_bindings, unpacked from its hash-pinned wheel as scripts/test.sh does), and an npm prefix
+# with cyclonedx-npm. Override the location with LEVEE_BENCH_PEERS.
+PEERS="${LEVEE_BENCH_PEERS:-$CARGO_TARGET_DIR/bench-peers}"
+PEER_PY="$PEERS/venv/bin/python"
+setup_peers() {
+    if [[ -n "${PEERS_READY:-}" ]]; then return; fi
+    local stamp="$PEERS/.installed-v1"
+    if [[ ! -f "$stamp" ]]; then
+        rm -rf "$PEERS" && mkdir -p "$PEERS"
+        python3 -m venv "$PEERS/venv"
+        "$PEERS/venv/bin/pip" install --quiet --disable-pip-version-check \
+            copier==9.19.1 cookiecutter==2.6.0 cyclonedx-bom==7.5.0 pyyaml
+        local site wheels
+        site=$("$PEER_PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+        wheels=$(mktemp -d)
+        "$PEERS/venv/bin/pip" download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+            --python-version 3.14 --platform manylinux_2_34_x86_64 --require-hashes \
+            -r "$ROOT/scripts/requirements-opa.txt" -d "$wheels"
+        "$PEER_PY" -m zipfile -e "$wheels"/opa_golib_python_bindings-*.whl "$site"
+        rm -rf "$wheels"
+        npm install --silent --no-audit --no-fund --prefix "$PEERS/npm" @cyclonedx/cyclonedx-npm@6.0.1 >/dev/null
+        touch "$stamp"
+    fi
+    "$PEER_PY" -c 'from opa_bindings import OpaEngine' \
+        || { echo "error: the reference OPA does not load from $PEERS/venv" >&2; exit 2; }
+    PEERS_READY=1
+}
 
 build_release() {
     if [[ -z "${LEVEE_BUILT:-}" ]]; then
@@ -113,57 +210,30 @@ print(f"bench_validate: levee validate (one manifest) median {r['median']*1000:.
 PY
 }
 
-# `levee new --no-input` (whole process) beside cookiecutter rendering the same template.
+# `levee new --no-input` (whole process) beside copier and cookiecutter writing the same files:
+# their templates are built from an app levee generated (scripts/bench-templates.py), and each
+# peer's output is compared with levee's (diff -r) before anything is timed.
 bench_new() {
   build_release
-  local LEVEE_BIN="$LEVEE"
-  command -v hyperfine >/dev/null || { echo "hyperfine is missing: apt-get install -y hyperfine" >&2; exit 2; }
-  # The template: form-node of the built-in pack when it exists, else the test fixture pack.
-  local pack="" tid="form-node"
-  if "$LEVEE_BIN" templates list --format json | grep -q '"id": "form-node"'; then
-    pack="builtin"; local src="$ROOT/templates"
-  else
-    pack="$ROOT/tests/fixtures/packs/basic"; local src="$pack"
-  fi
-  # cookiecutter in a venv (pinned), with the same files: layers then the template's own,
-  # .jinja files rendered, the rest copied without rendering.
-  if [ ! -x "$WORK/venv/bin/cookiecutter" ]; then
-    python3 -m venv "$WORK/venv"
-    "$WORK/venv/bin/pip" install --quiet cookiecutter==2.6.0
-  fi
-  local cc="$WORK/cc-template"
-  mkdir -p "$cc/{{cookiecutter.name}}"
-  for layer in $(sed -n 's/^include: \[\(.*\)\]/\1/p' "$src/$tid/template.yaml" | tr ',' ' ') "$tid"; do
-    cp -a "$src/$layer/files/." "$cc/{{cookiecutter.name}}/"
-  done
-  find "$cc" -name '*.jinja' | while read -r f; do
-    sed -e 's/app\.name/cookiecutter.name/g; s/app\.description/cookiecutter.description/g; s/app\.[a-z_.]*/cookiecutter.name/g' "$f" > "${f%.jinja}"; rm "$f"
-  done
-  # Conditional dirs are a levee feature: dropped; templated names use cookiecutter's variable.
-  find "$cc" -depth -name '*{%*' -exec rm -rf {} +
-  find "$cc" -depth -name '*{{ app.*' | while read -r f; do
-    d=$(dirname "$f"); b=$(basename "$f"); mv "$f" "$d/$(echo "$b" | sed 's/app\.[a-z_.]*/cookiecutter.name/g')"
-  done
-  printf '{"name": "bench-app", "description": "bench", "_copy_without_render": ["*.png", "*.ts", "*.json", "*.lock", "*.py", "*.md", "Dockerfile"]}\n' > "$cc/cookiecutter.json"
-  local files; files=$(find "$cc/{{cookiecutter.name}}" -type f | wc -l)
-  echo "bench_new: template $tid from $pack ($files files)"
-  pushd "$WORK" >/dev/null
-  "$WORK/venv/bin/cookiecutter" --no-input -o "$WORK/check-cc" "$cc" >/dev/null || { echo "cookiecutter cannot render the converted template" >&2; exit 2; }
-  hyperfine --warmup 3 --runs 30 --export-json "$WORK/new.json" \
-    --prepare "rm -rf $WORK/out-levee $WORK/out-cc" \
-    -n "levee new --no-input" \
-    "$LEVEE_BIN new $WORK/out-levee --no-input --templates $pack --template $tid --name bench-app --owner bench@acme.corp --classification internal --sso-group g" \
-    -n "cookiecutter" \
-    "$WORK/venv/bin/cookiecutter --no-input -o $WORK/out-cc $cc"
-  python3 - "$WORK/new.json" <<'PY'
-import json, sys
-for r in json.load(open(sys.argv[1]))["results"]:
-    print(f"  {r['command']}: median {r['median']*1000:.1f} ms")
-PY
-  "$LEVEE_BIN" new "$WORK/size-app" --no-input --templates "$pack" --template "$tid" --name bench-app \
-    --owner bench@acme.corp --classification internal --sso-group g >/dev/null
-  popd >/dev/null
-  echo "  generated app before npm ci: $(du -sk "$WORK/size-app" | cut -f1) KiB, $(find "$WORK/size-app" -type f | wc -l) files"
+  setup_peers
+  local tid=webhook-node ref="$WORK/new-ref" files
+  local args=(--no-input --template "$tid" --name bench-app --owner bench@acme.corp --classification internal --sso-group g
+    --setting DOWNSTREAM_URL=https://api.payments.example.com/events)
+  rm -rf "$ref" && "$LEVEE" new "$ref" "${args[@]}" >/dev/null
+  files=$(find "$ref" -type f | wc -l)
+  "$PEER_PY" "$ROOT/scripts/bench-templates.py" "$ref" bench-app "$WORK/copier-tpl" "$WORK/cc-tpl" >/dev/null
+  local copier=("$PEERS/venv/bin/copier" copy --quiet --defaults --data name=bench-app "$WORK/copier-tpl")
+  local cc=("$PEERS/venv/bin/cookiecutter" --no-input -o "$WORK/out-cc" "$WORK/cc-tpl")
+  rm -rf "$WORK/out-copier" "$WORK/out-cc"
+  "${copier[@]}" "$WORK/out-copier" && "${cc[@]}" >/dev/null
+  diff -r "$ref" "$WORK/out-copier" >/dev/null || { echo "error: copier's output differs from levee's" >&2; exit 2; }
+  diff -r "$ref" "$WORK/out-cc/bench-app" >/dev/null || { echo "error: cookiecutter's output differs from levee's" >&2; exit 2; }
+  hyperfine -N --warmup 3 --runs "${NEW_RUNS:-40}" --export-json "$WORK/new.json" \
+    --prepare "rm -rf $WORK/out-levee $WORK/out-copier $WORK/out-cc" \
+    -n "levee new --no-input ($tid, $files files)" "$LEVEE new $WORK/out-levee ${args[*]}" \
+    -n "copier 9.19.1 (same files)" "${copier[*]} $WORK/out-copier" \
+    -n "cookiecutter 2.6.0 (same files)" "${cc[*]}" >/dev/null
+  record "levee new --no-input, one app ($files files)" "< 8 ms, >= 100x copier" "$WORK/new.json"
 }
 
 # report NAME JSON: one line per hyperfine result.
@@ -177,7 +247,8 @@ PY
 }
 
 # `levee catalog scan` over 1,000 app directories (one app.yaml each, in 100 repositories), into
-# an empty catalog each run (every app registered and written). Target: under 2 s.
+# an empty catalog each run (every app registered: its entry written and synced, the directory
+# synced once at the end).
 bench_catalog_scan() {
   build_release
   local repos="$WORK/scan-repos"
@@ -189,10 +260,10 @@ for i in range(1000):
     os.makedirs(d, exist_ok=True)
     open(os.path.join(d, "app.yaml"), "w").write(example.replace("expense-quick-submit", f"bench-app-{i:04d}"))
 PY
-  hyperfine --style none --warmup 2 --runs 10 -N --prepare "rm -rf $WORK/scan-catalog" \
+  hyperfine --style none --warmup 2 --runs "${SCAN_RUNS:-20}" -N --prepare "rm -rf $WORK/scan-catalog" \
     --export-json "$WORK/scan.json" \
-    "$LEVEE -q catalog scan --catalog $WORK/scan-catalog $repos" >/dev/null
-  report bench_catalog_scan "$WORK/scan.json"
+    -n "levee catalog scan (1,000 apps)" "$LEVEE -q catalog scan --catalog $WORK/scan-catalog $repos" >/dev/null
+  record "levee catalog scan, 1,000 apps into an empty catalog" "< 250 ms" "$WORK/scan.json"
 }
 
 # `levee lifecycle` over a 10,000-entry catalog with a 10,000-row metrics CSV (decisions for
@@ -222,65 +293,99 @@ PY
   report bench_lifecycle "$WORK/lifecycle.json"
 }
 
-# `levee check` as a whole process: one manifest (target < 10 ms), and 1,000 manifests in one
-# call (target < 1 s: the policies are compiled once per org config, then each manifest is
-# evaluated). The manifests come from the policy corpus (most are denied: exit 1 is expected).
+# `levee check` as a whole process: one manifest, and 1,000 manifests in one call, passed as
+# files (a directory argument would be walked for every app.yaml below it), with levee's
+# embedded policies and the test org; then levee and the reference OPA (OPA v1.20 as a library,
+# driven from Python by scripts/opa-oracle.py: one process loads the bundle, compiles it once and
+# evaluates every manifest) on the same bundle, an app's policy/ as `levee sync` writes it, over
+# the same manifests. The manifests come from the policy corpus (most are denied: exit 1 is
+# expected, hence -i).
 bench_check() {
     build_release
+    setup_peers
     local corpus="$ROOT/tests/policy/corpus" org="$ROOT/tests/policy/levee.org.yaml"
     local files=("$corpus"/*.yaml) i=0
-    mkdir -p "$WORK/apps"
+    rm -rf "$WORK/apps" && mkdir -p "$WORK/apps"
     while (( i < 1000 )); do
         mkdir -p "$WORK/apps/app-$i"
         sed "s/^name: .*/name: app-$i/" "${files[$(( i % ${#files[@]} ))]}" > "$WORK/apps/app-$i/app.yaml"
         i=$(( i + 1 ))
     done
-    hyperfine --warmup 10 --runs 100 -N -i --export-json "$WORK/check1.json" \
-        "$LEVEE --org $org check --today 2026-03-01 $corpus/kitchen-sink-public-prototype.yaml" > /dev/null
-    hyperfine --warmup 2 --runs 10 -N -i --export-json "$WORK/check1000.json" \
-        "$LEVEE --org $org check --today 2026-03-01 --format json $(printf '%s ' "$WORK"/apps/app-*)" > /dev/null
-    python3 - "$WORK/check1.json" "$WORK/check1000.json" <<'PY'
+    local manifests; manifests=$(printf '%s ' "$WORK"/apps/app-*/app.yaml)
+    local one="$corpus/kitchen-sink-public-prototype.yaml"
+    # The bundle: a confidential app's policy/ (every module, sensitive.rego included).
+    local bapp="$WORK/bundle-app"
+    rm -rf "$bapp" && mkdir -p "$bapp" && cp "$corpus/clean-confidential-sandbox.yaml" "$bapp/app.yaml"
+    # sync writes the bundle and exits 1 on the app's own denial (it expired: the corpus is dated).
+    "$LEVEE" --org "$org" sync "$bapp" >/dev/null 2>&1 || true
+    local bundle="$bapp/policy"
+    [[ -f "$bundle/.manifest" ]] || { echo "error: levee sync wrote no bundle in $bundle" >&2; exit 2; }
+    # The reference OPA's request: the same bundle and manifests, the same day.
+    local now_ns=$(( $(date -u -d 2026-03-01 +%s) * 1000000000 ))
+    "$PEER_PY" - "$bundle" "$now_ns" "$WORK/opa-one.json" "$WORK/opa-1000.json" "$one" $manifests <<'PY2'
 import json, sys
-for path, what in zip(sys.argv[1:], ["one manifest", "1,000 manifests, one call"]):
-    r = json.load(open(path))["results"][0]
-    print(f"bench_check: levee check ({what}) median {r['median']*1000:.2f} ms  (mean {r['mean']*1000:.2f} ± {r['stddev']*1000:.2f} ms, {len(r['times'])} runs)")
-PY
+bundle, now_ns, one_out, all_out, one, *paths = sys.argv[1:]
+def req(ps):
+    return {"jobs": [{"eval": bundle, "now_ns": int(now_ns), "inputs": [{"yaml": open(p).read()} for p in ps]}]}
+json.dump(req([one]), open(one_out, "w"))
+json.dump(req(paths), open(all_out, "w"))
+PY2
+    # Both engines give the same denials on every manifest levee finds valid (an invalid one is
+    # reported as such by levee and never evaluated; OPA evaluates whatever it is given).
+    "$LEVEE" --org "$org" check --today 2026-03-01 --bundle "$bundle" --format json $manifests > "$WORK/levee-check.json" || true
+    "$PEER_PY" "$ROOT/scripts/opa-oracle.py" < "$WORK/opa-1000.json" > "$WORK/opa-check.json"
+    python3 - "$WORK/levee-check.json" "$WORK/opa-check.json" <<'PY2'
+import json, sys
+levee = json.load(open(sys.argv[1]))["apps"]
+opa = json.load(open(sys.argv[2]))["jobs"][0]["results"]
+valid = [(l, o) for l, o in zip(levee, opa) if l["valid"]]
+ids = lambda fs: sorted(f["id"] for f in fs if f.get("level", "deny") == "deny")
+differ = [l["path"] for l, o in valid if ids(l["findings"]) != ids(o.get("deny", []))]
+print(f"bench_check: {len(valid)} of {len(levee)} manifests valid; denials: levee "
+      f"{sum(len(ids(l['findings'])) for l, _ in valid)}, reference OPA {sum(len(o.get('deny', [])) for _, o in valid)}")
+if differ:
+    sys.exit(f"error: levee and the reference OPA disagree on {differ[:5]}")
+PY2
+    hyperfine -N -i --warmup 10 --runs "${CHECK_RUNS:-100}" --export-json "$WORK/check1.json" \
+        -n "levee check (one manifest)" "$LEVEE --org $org check --today 2026-03-01 $one" >/dev/null
+    record "levee check, one manifest" "< 4 ms" "$WORK/check1.json"
+    hyperfine -N -i --warmup 2 --runs "${CHECK1000_RUNS:-20}" --export-json "$WORK/check1000.json" \
+        -n "levee check (1,000 manifests)" "$LEVEE --org $org check --today 2026-03-01 --format json $manifests" >/dev/null
+    record "levee check, 1,000 manifests in one call" "< 120 ms" "$WORK/check1000.json"
+    hyperfine -i --warmup 1 --runs "${OPA_RUNS:-5}" --export-json "$WORK/check-opa.json" \
+        -n "levee check --bundle (1,000 manifests)" "$LEVEE check --today 2026-03-01 --bundle $bundle --format json $manifests" \
+        -n "reference OPA v1.20 library from Python, same bundle (1,000 manifests)" "$PEER_PY $ROOT/scripts/opa-oracle.py < $WORK/opa-1000.json" >/dev/null
+    record "levee check --bundle, 1,000 manifests (an app's policy/)" "-" "$WORK/check-opa.json"
+    hyperfine -i --warmup 2 --runs "${OPA_RUNS:-10}" --export-json "$WORK/check-opa1.json" \
+        -n "levee check --bundle (one manifest)" "$LEVEE check --today 2026-03-01 --bundle $bundle $one" \
+        -n "reference OPA v1.20 library from Python, same bundle (one manifest)" "$PEER_PY $ROOT/scripts/opa-oracle.py < $WORK/opa-one.json" >/dev/null
+    record "levee check --bundle, one manifest" "-" "$WORK/check-opa1.json"
 }
 
-# levee sbom vs cyclonedx-npm --package-lock-only on a 505-package lock, and vs cyclonedx-py on a
-# 78-package requirements export of a uv lock (cyclonedx-py has no uv.lock reader; it runs without
-# validation, its fast mode). Target: at least 20x faster than each, under 50 ms.
+# `levee sbom` beside cyclonedx-npm --package-lock-only on the same npm lock (tests/fixtures/
+# sbom/npm-big: 505 packages), and beside cyclonedx-py on a Python requirements file with hashes
+# (cyclonedx-py has no uv.lock reader; it runs without validation, its fast mode). The Python
+# input is the largest real lock in the fixtures, uv's export of a 78-package resolution, plus a
+# row on a uv.lock (no peer reads it). Both peers come from setup_peers.
 bench_sbom() {
   build_release
-  cd "$ROOT"
-  local levee="$LEVEE" F=tests/fixtures/sbom out
-  # The anchors, installed once into .cache/ (npm and PyPI): cyclonedx-npm 6.0.1, cyclonedx-py 7.5.0.
-  local npm="${ANCHOR_BIN:-.cache/anchors/node_modules/.bin}/cyclonedx-npm"
-  local py="${PY_BIN:-.cache/anchors/venv/bin}/cyclonedx-py"
-  [ -x "$npm" ] || npm install --silent --prefix .cache/anchors @cyclonedx/cyclonedx-npm@6.0.1 >/dev/null
-  if [ ! -x "$py" ]; then
-    python3 -m venv .cache/anchors/venv && .cache/anchors/venv/bin/pip install --quiet cyclonedx-bom==7.5.0
-  fi
-  out=$(mktemp -d)
-  hyperfine -N -w 3 -r 20 --export-json "$out/npm.json" \
-    -n "levee sbom (npm, 505 packages)" "$levee sbom $F/npm-big -o $out/l.json" \
-    -n "cyclonedx-npm --package-lock-only" "bash -c 'cd $F/npm-big && $PWD/$npm --package-lock-only --output-file $out/c.json'"
-  hyperfine -N -w 3 -r 20 --export-json "$out/py.json" \
-    -n "levee sbom (requirements, 78 packages)" "$levee sbom --lockfile $F/requirements-uv/requirements.txt -o $out/l.json" \
-    -n "cyclonedx-py requirements" "$py requirements --no-validate $F/requirements-uv/requirements.txt -o $out/c.json" \
-    -n "levee sbom (uv.lock, 78 packages)" "$levee sbom $F/uv -o $out/l.json"
-  python3 - "$out" <<'PY'
-import json, sys, statistics
-d = sys.argv[1]
-for f in ("npm.json", "py.json"):
-    rs = json.load(open(f"{d}/{f}"))["results"]
-    med = {r["command"]: statistics.median(r["times"]) for r in rs}
-    names = list(med)
-    print(f"{names[0]}: {med[names[0]]*1000:.1f} ms; {names[1]}: {med[names[1]]*1000:.1f} ms; ratio {med[names[1]]/med[names[0]]:.0f}x")
-    for n in names[2:]:
-        print(f"{n}: {med[n]*1000:.1f} ms")
-PY
-  rm -rf "$out"
+  setup_peers
+  local F="$ROOT/tests/fixtures/sbom" out="$WORK/sbom" n
+  mkdir -p "$out"
+  local npm="$PEERS/npm/node_modules/.bin/cyclonedx-npm" py="$PEERS/venv/bin/cyclonedx-py"
+  n=$("$LEVEE" sbom "$F/npm-big" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["components"]))')
+  hyperfine -N --warmup 3 --runs "${SBOM_RUNS:-40}" --export-json "$out/npm.json" \
+    -n "levee sbom (npm lock, $n components)" "$LEVEE sbom $F/npm-big -o $out/l.json" \
+    -n "cyclonedx-npm 6.0.1 --package-lock-only" "bash -c 'cd $F/npm-big && $npm --package-lock-only --output-file $out/c.json'" >/dev/null
+  record "levee sbom, npm lock ($n components)" "< 4 ms, >= 300x cyclonedx-npm" "$out/npm.json"
+  n=$("$LEVEE" sbom --lockfile "$F/requirements-uv/requirements.txt" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["components"]))')
+  hyperfine -N --warmup 3 --runs "${SBOM_RUNS:-40}" --export-json "$out/py.json" \
+    -n "levee sbom (requirements.txt, $n components)" "$LEVEE sbom --lockfile $F/requirements-uv/requirements.txt -o $out/l.json" \
+    -n "cyclonedx-py 7.5.0 requirements --no-validate" "$py requirements --no-validate $F/requirements-uv/requirements.txt -o $out/c.json" >/dev/null
+  record "levee sbom, Python requirements ($n components)" "-" "$out/py.json"
+  hyperfine -N --warmup 3 --runs "${SBOM_RUNS:-40}" --export-json "$out/uv.json" \
+    -n "levee sbom (uv.lock)" "$LEVEE sbom $F/uv -o $out/l.json" >/dev/null
+  record "levee sbom, uv.lock (78 packages)" "-" "$out/uv.json"
 }
 
 # `levee upgrade` (whole process) from a git pack tagged v1.0.0 (the built-in templates) to v1.1.0
@@ -305,9 +410,10 @@ bench_upgrade() {
   local fleet="$WORK/upgrade-fleet.orig" fleet200="$WORK/upgrade-fleet200.orig"
   rm -rf "$fleet" "$fleet200" && mkdir -p "$fleet" "$fleet200"
   seq 1 1000 | xargs -P "$(nproc)" -I{} sh -c '
-    i={}; if [ $((i % 2)) -eq 0 ]; then k=dashboard; s=node; else k=form; s=python; fi
+    # A dashboard needs its data source (a required template setting).
+    i={}; x=""; if [ $((i % 2)) -eq 0 ]; then k=dashboard; s=node; x=--setting=DASHBOARD_DATA_SOURCE=https://reports.example.com/sales.json; else k=form; s=python; fi
     "$0" new "$1/app-$i" --no-input --templates "$2@v1.0.0" --kind $k --stack $s \
-      --name "app-$i" --owner bench@acme.corp --team bench --classification internal --sso-group g >/dev/null
+      --name "app-$i" --owner bench@acme.corp --team bench --classification internal --sso-group g $x >/dev/null
     # The owner edits the README intro and adds a file of their own.
     sed -i "3s/.*/Our team dashboard number $i./" "$1/app-$i/README.md"
     echo "notes $i" > "$1/app-$i/NOTES.md"
@@ -318,7 +424,7 @@ bench_upgrade() {
   hyperfine --warmup 1 --runs 5 --export-json "$WORK/upgrade1000.json" \
     --prepare "rm -rf $WORK/upgrade-fleet && cp -a $fleet $WORK/upgrade-fleet && sync" \
     -n "levee upgrade (1,000 apps)" "$LEVEE upgrade --no-input $WORK/upgrade-fleet"
-  report bench_upgrade "$WORK/upgrade1000.json"
+  record "levee upgrade, 1,000 apps from a git pack" "< 1 s" "$WORK/upgrade1000.json"
   hyperfine --warmup 1 --runs 10 --export-json "$WORK/upgrade.json" \
     --prepare "rm -rf $WORK/upgrade-fleet && cp -a $fleet200 $WORK/upgrade-fleet && sync" \
     -n "levee upgrade (200 apps)" "$LEVEE upgrade --no-input $WORK/upgrade-fleet"
@@ -333,5 +439,15 @@ bench_upgrade() {
   "$LEVEE" upgrade --no-input "$WORK/upgrade-fleet" | tail -1
 }
 
-if [[ $# -eq 0 ]]; then set -- bench_validate bench_new bench_sync validator_findings bench_check bench_sbom bench_catalog_scan bench_lifecycle bench_upgrade; fi
+# `scripts/bench.sh compared` runs the rows of the README's figures table, then prints it.
+compared() {
+    bench_new
+    bench_sbom
+    bench_check
+    bench_upgrade
+    bench_catalog_scan
+    table
+}
+
+if [[ $# -eq 0 ]]; then set -- bench_validate bench_new bench_sync validator_findings bench_check bench_sbom bench_catalog_scan bench_lifecycle bench_upgrade table; fi
 for f in "$@"; do "$f"; done

@@ -646,6 +646,62 @@ fn check_many_manifests_compiles_once() {
 }
 
 #[test]
+fn check_of_many_manifests_in_one_call_equals_each_alone_in_path_order() {
+    // `levee check` judges the manifests on every core, each worker with its own engines: the
+    // report must hold, in the order of the paths given, exactly what each manifest gets alone.
+    // The corpus is given twice, reversed the second time, so the workers interleave.
+    let mut names: Vec<String> = corpus()
+        .iter()
+        .map(|c| {
+            c.path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    let mut all: Vec<&str> = names.iter().map(String::as_str).collect();
+    all.extend(names.iter().rev().map(String::as_str));
+    let mut args = vec!["--format", "json"];
+    args.extend(all.iter().copied());
+    let (code, stdout, stderr) = check(&args);
+    assert_eq!(code, Some(1), "{stderr}");
+    let together: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let apps = together["apps"].as_array().expect("apps");
+    assert_eq!(apps.len(), all.len());
+    let mut deny = 0;
+    for (app, name) in apps.iter().zip(&all) {
+        let (_, alone, stderr) = check(&["--format", "json", name]);
+        let alone: serde_json::Value = serde_json::from_str(&alone).expect("json");
+        assert_eq!(app, &alone["apps"][0], "{name}: {stderr}");
+        deny += alone["summary"]["deny"].as_u64().expect("deny");
+    }
+    assert_eq!(together["summary"]["deny"].as_u64(), Some(deny));
+    // A manifest that cannot be read is reported in its place (exit 2); the others are judged.
+    let (code, stdout, stderr) = check(&[
+        "--format",
+        "json",
+        &names[0],
+        "no-such-dir/app.yaml",
+        &names[1],
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let paths: Vec<&str> = v["apps"]
+        .as_array()
+        .expect("apps")
+        .iter()
+        .map(|a| a["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(
+        paths,
+        [names[0].as_str(), "no-such-dir/app.yaml", names[1].as_str()]
+    );
+    assert!(v["apps"][1]["error"].is_string(), "{stdout}");
+}
+
+#[test]
 fn check_with_bundle_reads_the_written_bundle() {
     let org = corpus_org();
     let path = corpus_dir().join("data-prototype-confidential-dataset.yaml");

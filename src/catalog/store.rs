@@ -186,7 +186,28 @@ impl Store {
     pub fn update(
         &self,
         id: &str,
+        decide: impl FnMut(Option<&Entry>) -> Option<Entry>,
+    ) -> Result<bool, CatalogError> {
+        self.update_inner(id, decide, true)
+    }
+
+    /// Like [`Store::update`], but leaves syncing the directory to [`Store::flush`]: for batches
+    /// (`catalog scan` and `register` write many entries, then sync the directory once). The
+    /// entry file is still synced before its rename, so a crash leaves the previous entry or
+    /// the new one, never a torn file; the renames are durable once `flush` returns.
+    pub fn update_deferred(
+        &self,
+        id: &str,
+        decide: impl FnMut(Option<&Entry>) -> Option<Entry>,
+    ) -> Result<bool, CatalogError> {
+        self.update_inner(id, decide, false)
+    }
+
+    fn update_inner(
+        &self,
+        id: &str,
         mut decide: impl FnMut(Option<&Entry>) -> Option<Entry>,
+        sync_parent: bool,
     ) -> Result<bool, CatalogError> {
         let path = self.path_of(id)?;
         fs::create_dir_all(&self.dir).map_err(|source| CatalogError::Io {
@@ -223,7 +244,9 @@ impl Store {
             staged.commit(false).map_err(|e| io("write", e))?;
             // The directory is synced outside the lock, so parallel writers overlap their syncs.
             drop(lock);
-            sync_dir(&self.dir);
+            if sync_parent {
+                sync_dir(&self.dir);
+            }
             return Ok(true);
         }
         Err(CatalogError::Io {

@@ -514,9 +514,10 @@ fn register(
         }
     }
     // Check and write as one step: another `levee catalog register` (or `lifecycle --apply`)
-    // running at the same time cannot slip in between (see `Store::update`).
+    // running at the same time cannot slip in between (see `Store::update`). Both callers sync
+    // the catalog directory once when every app is registered (`Store::flush`).
     let mut outcome: Result<&'static str, RegisterError> = Ok("unchanged");
-    store.update(&entry.id, |previous| {
+    store.update_deferred(&entry.id, |previous| {
         let mut new = entry.clone();
         let Some(prev) = previous else {
             outcome = Ok("added");

@@ -4,11 +4,14 @@
 //! result), then evaluated against levee's embedded policies with the org config in force for
 //! that app: the same modules and data `levee sync` writes into the app's `policy/`, which CI
 //! evaluates with OPA. `--bundle DIR` evaluates a bundle directory instead (an app's `policy/`).
-//! The policies are compiled once per org config, then every manifest is evaluated.
+//! The policies are compiled once per org config and worker thread, then the manifests are
+//! evaluated on every core; the report keeps the order of the paths.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use clap::{Args, ValueEnum};
 use serde_json::json;
@@ -17,7 +20,7 @@ use crate::cli::Global;
 use crate::generate::policy::report::{AppReport, Located, sarif};
 use crate::generate::policy::{Clock, Evaluator, Level};
 use crate::load::diag;
-use crate::load::document::{Context, LoadError};
+use crate::load::document::{Checked, Context, LoadError};
 use crate::model::manifest::{self, Date};
 use crate::model::org;
 use crate::support::exit::{ExitStatus, UsageError};
@@ -68,28 +71,6 @@ pub(super) fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<
                 .into(),
         );
     }
-    // The policy engine for an app, compiled once per org config (or bundle).
-    let engines: RefCell<HashMap<Option<PathBuf>, Evaluator>> = RefCell::new(HashMap::new());
-    let compile = |key: &Option<PathBuf>, file: &Path| -> anyhow::Result<()> {
-        if engines.borrow().contains_key(key) {
-            return Ok(());
-        }
-        let engine = match &args.bundle {
-            Some(b) => Evaluator::from_dir(b, clock)?,
-            None => {
-                let resolved = org::resolve(key.as_deref(), file)?;
-                ui.verbose(&super::org_in_words(
-                    &resolved.source,
-                    global.org.is_some(),
-                    file.parent().unwrap_or(Path::new(".")),
-                ));
-                Evaluator::embedded(&resolved.org, clock)?
-            }
-        };
-        engines.borrow_mut().insert(key.clone(), engine);
-        Ok(())
-    };
-    let mut reports = Vec::new();
     let mut paths = Vec::new();
     for p in &args.paths {
         let found = if p.is_dir() {
@@ -102,66 +83,59 @@ pub(super) fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<
         }
         paths.extend(found);
     }
-    for path in &paths {
-        let file = manifest::locate(path);
-        let mut report = AppReport {
-            path: file.display().to_string(),
-            name: None,
-            valid: false,
-            error: None,
-            problems: Vec::new(),
-            findings: Vec::new(),
-            source: String::new(),
-        };
-        let key = match &args.bundle {
-            Some(b) => Some(b.clone()),
-            None => org::locate(global.org.as_deref(), &file),
-        };
-        // Validated with today's date and, for "did you mean" hints on dataset names, the
-        // org's policy (as `levee validate` does).
-        let lookalikes = |name: &str| {
-            compile(&key, &file)
-                .ok()
-                .and_then(|()| engines.borrow_mut().get_mut(&key)?.lookalikes(name).ok())
-                .unwrap_or_default()
-        };
-        let context = Context {
-            today: Some(clock.today()),
-            dataset_lookalikes: Some(&lookalikes),
-            declared: None,
-        };
-        match crate::scaffold::template_settings::load_with(path, context) {
-            Err(LoadError::Invalid { file, diags }) => {
-                report.problems = diags;
-                report.source = file.text;
-            }
-            Err(e @ LoadError::Io { .. }) => {
-                report.error = Some(if path.is_dir() {
-                    format!("{} has no app.yaml, nor any app below it", path.display())
-                } else {
-                    e.to_string()
-                });
-            }
-            Ok(loaded) => {
-                report.valid = true;
-                report.name = Some(loaded.value.name.clone());
-                compile(&key, &file)?;
-                let mut engines = engines.borrow_mut();
-                let engine = engines
-                    .get_mut(&key)
-                    .ok_or_else(|| anyhow::anyhow!("policy engine missing"))?;
-                for finding in engine.evaluate(&loaded.doc.value)? {
-                    let pos = loaded.doc.spans.value_pos(&finding.pointer());
-                    report.findings.push(Located {
-                        line: pos.map(|p| p.line),
-                        column: pos.map(|p| p.col),
-                        finding,
-                    });
+    let gate = Gate {
+        global,
+        args,
+        ui,
+        clock,
+        orgs: Mutex::new(HashMap::new()),
+        announced: Mutex::new(HashSet::new()),
+    };
+    // The manifests are judged on every core: each worker takes the next manifest in turn and
+    // keeps its own policy engines (a regorus engine stays on the thread that compiled it), one
+    // per org config (or bundle); an org config is read once, shared. The schema validator
+    // compiles on a thread of its own meanwhile, while the first engine compiles.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(paths.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<(usize, anyhow::Result<AppReport>)>> =
+        Mutex::new(Vec::with_capacity(paths.len()));
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _ = <manifest::Manifest as Checked>::validator();
+        });
+        let work = || {
+            let mut engines = Engines::new();
+            loop {
+                if failed.load(Ordering::Relaxed) {
+                    break;
                 }
-                report.source = loaded.source.text;
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = paths.get(i) else { break };
+                let report = gate.judge(path, &mut engines);
+                if report.is_err() {
+                    // Every manifest before this one is already taken and finishes: the first
+                    // error in path order is among the results, as when judged one by one.
+                    failed.store(true, Ordering::Relaxed);
+                }
+                if let Ok(mut r) = results.lock() {
+                    r.push((i, report));
+                }
             }
+        };
+        for _ in 1..workers {
+            s.spawn(work);
         }
-        reports.push(report);
+        work();
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|(i, _)| *i);
+    let mut reports = Vec::with_capacity(results.len());
+    for (_, r) in results {
+        reports.push(r?);
     }
 
     let mut status = ExitStatus::Success;
@@ -191,6 +165,151 @@ pub(super) fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<
     };
     ui.out(&out)?;
     Ok(status)
+}
+
+/// A worker's policy engines, by org config file (`None`: the built-in org) or bundle.
+type Engines = HashMap<Option<PathBuf>, Evaluator>;
+
+/// An org config as read, shared by the workers.
+type SharedOrg = Arc<(org::Org, org::OrgSource)>;
+
+/// What every worker shares: the arguments, the org configs read so far (`None` for one that
+/// failed to load: the worker that needs it reads it again, for the error), and which ones
+/// `-v` has named.
+struct Gate<'a> {
+    global: &'a Global,
+    args: &'a CheckArgs,
+    ui: &'a Ui,
+    clock: Clock,
+    orgs: Mutex<HashMap<Option<PathBuf>, Option<SharedOrg>>>,
+    announced: Mutex<HashSet<Option<PathBuf>>>,
+}
+
+impl Gate<'_> {
+    /// The org config for `key`, read once per process.
+    fn org(&self, key: &Option<PathBuf>, file: &Path) -> anyhow::Result<SharedOrg> {
+        let mut orgs = self
+            .orgs
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a policy worker panicked"))?;
+        if let Some(Some(o)) = orgs.get(key) {
+            return Ok(o.clone());
+        }
+        match org::resolve(key.as_deref(), file) {
+            Ok(resolved) => {
+                let o = Arc::new((resolved.org, resolved.source));
+                orgs.insert(key.clone(), Some(o.clone()));
+                Ok(o)
+            }
+            Err(e) => {
+                orgs.insert(key.clone(), None);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Compiles this worker's engine for `key` unless it has one. With `announce`, the first
+    /// use of an org config is named under `-v` (once per process, whichever worker needs it).
+    fn compile(
+        &self,
+        engines: &mut Engines,
+        key: &Option<PathBuf>,
+        file: &Path,
+        announce: bool,
+    ) -> anyhow::Result<()> {
+        if !engines.contains_key(key) {
+            let engine = match &self.args.bundle {
+                Some(b) => Evaluator::from_dir(b, self.clock)?,
+                None => Evaluator::embedded(&self.org(key, file)?.0, self.clock)?,
+            };
+            engines.insert(key.clone(), engine);
+        }
+        if announce
+            && self.args.bundle.is_none()
+            && self
+                .announced
+                .lock()
+                .is_ok_and(|mut a| a.insert(key.clone()))
+        {
+            let source = self.org(key, file)?;
+            self.ui.verbose(&super::org_in_words(
+                &source.1,
+                self.global.org.is_some(),
+                file.parent().unwrap_or(Path::new(".")),
+            ));
+        }
+        Ok(())
+    }
+
+    /// One manifest: validated, then evaluated with this worker's engine for its org config.
+    fn judge(&self, path: &Path, engines: &mut Engines) -> anyhow::Result<AppReport> {
+        let file = manifest::locate(path);
+        let mut report = AppReport {
+            path: file.display().to_string(),
+            name: None,
+            valid: false,
+            error: None,
+            problems: Vec::new(),
+            findings: Vec::new(),
+            source: String::new(),
+        };
+        let key = match &self.args.bundle {
+            Some(b) => Some(b.clone()),
+            None => org::locate(self.global.org.as_deref(), &file),
+        };
+        // The worker's first engine compiles while the schema validator does (on its own
+        // thread); a failure here is reported where the engine is needed, as before.
+        if engines.is_empty() {
+            let _ = self.compile(engines, &key, &file, false);
+        }
+        let engines = RefCell::new(engines);
+        // Validated with today's date and, for "did you mean" hints on dataset names, the
+        // org's policy (as `levee validate` does).
+        let lookalikes = |name: &str| {
+            let mut engines = engines.borrow_mut();
+            self.compile(&mut engines, &key, &file, true)
+                .ok()
+                .and_then(|()| engines.get_mut(&key)?.lookalikes(name).ok())
+                .unwrap_or_default()
+        };
+        let context = Context {
+            today: Some(self.clock.today()),
+            dataset_lookalikes: Some(&lookalikes),
+            declared: None,
+        };
+        match crate::scaffold::template_settings::load_with(path, context) {
+            Err(LoadError::Invalid { file, diags }) => {
+                report.problems = diags;
+                report.source = file.text;
+            }
+            Err(e @ LoadError::Io { .. }) => {
+                report.error = Some(if path.is_dir() {
+                    format!("{} has no app.yaml, nor any app below it", path.display())
+                } else {
+                    e.to_string()
+                });
+            }
+            Ok(loaded) => {
+                report.valid = true;
+                report.name = Some(loaded.value.name.clone());
+                let mut engines = engines.borrow_mut();
+                self.compile(&mut engines, &key, &file, true)?;
+                let engine = engines
+                    .get_mut(&key)
+                    .ok_or_else(|| anyhow::anyhow!("policy engine missing"))?;
+                for finding in engine.evaluate(&loaded.doc.value)? {
+                    let pos = loaded.doc.spans.value_pos(&finding.pointer());
+                    report.findings.push(Located {
+                        line: pos.map(|p| p.line),
+                        column: pos.map(|p| p.col),
+                        finding,
+                    });
+                }
+                report.source = loaded.source.text;
+            }
+        }
+        Ok(report)
+    }
 }
 
 fn count(reports: &[AppReport], level: Level) -> usize {

@@ -176,28 +176,41 @@ pub(super) fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Resul
     let dirty = upgrade::dirty_apps(&apps);
 
     let bar = progress_bar(work.len(), ui);
-    let mut reports: Vec<AppReport> = work
-        .par_iter()
-        .map(|(app, entry)| {
-            let report = match entry {
-                Err(e) => failed(app, e.clone()),
-                Ok((recorded, source)) => match &sources[&PackVersions::key(source)] {
-                    Err(e) => failed(app, format!("cannot load the template pack {source}: {e}")),
-                    Ok(src) => upgrade::upgrade_app(
-                        app,
-                        recorded,
-                        src,
-                        &opts,
-                        dirty.get(app).copied().flatten(),
-                    ),
-                },
-            };
-            if let Some(b) = &bar {
-                b.inc(1);
-            }
-            report
-        })
-        .collect();
+    // An upgrade waits on its flushes (the staged files, the journal, the swap) far more than on
+    // the CPU: with more apps in flight than cores, the filesystem commits their flushes
+    // together, as `catalog scan` does. Each app's own steps and syncs are unchanged.
+    let threads = std::thread::available_parallelism()
+        .map_or(4, |n| n.get() * 4)
+        .clamp(4, 32);
+    let upgrade_all = || -> Vec<AppReport> {
+        work.par_iter()
+            .map(|(app, entry)| {
+                let report = match entry {
+                    Err(e) => failed(app, e.clone()),
+                    Ok((recorded, source)) => match &sources[&PackVersions::key(source)] {
+                        Err(e) => {
+                            failed(app, format!("cannot load the template pack {source}: {e}"))
+                        }
+                        Ok(src) => upgrade::upgrade_app(
+                            app,
+                            recorded,
+                            src,
+                            &opts,
+                            dirty.get(app).copied().flatten(),
+                        ),
+                    },
+                };
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+                report
+            })
+            .collect()
+    };
+    let mut reports = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(upgrade_all),
+        Err(_) => upgrade_all(),
+    };
     for r in &mut reports {
         if let Some(note) = recovered.get(&r.app) {
             r.warning = Some(match r.warning.take() {

@@ -24,6 +24,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn hex_is_lowercase_two_digits_per_byte() {
+        assert_eq!(hex(&[]), "");
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        let all: Vec<u8> = (0..=255).collect();
+        let want: String = all.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&all), want);
+    }
+
+    #[test]
     fn sha256_of_the_empty_input_is_the_known_digest() {
         assert_eq!(
             sha256_hex(b""),
