@@ -6,9 +6,10 @@
 //!
 //! The modules are layers, and read as the flow, bottom to top: [`support`] (I/O, text, output)
 //! -> [`load`] (YAML, schemas, diagnostics) -> [`model`] (manifest, org config) -> [`generate`]
-//! (gate plan, pipeline, policy, sandbox, managed files) -> [`scaffold`] (packs, render, wizard,
-//! new apps) -> [`change`] (promote, upgrade, merge) -> [`catalog`], [`lifecycle`], [`sbom`] ->
-//! [`cli`] (arguments and printing).
+//! (gate plan, pipeline, policy, sandbox, backstage, managed files) -> [`scaffold`] (packs,
+//! render, wizard, new apps) -> [`change`] (promote, upgrade, merge) -> [`sbom`] -> [`catalog`]
+//! -> [`lifecycle`] -> [`cli`] (arguments and printing). A layer uses only the layers below it;
+//! `tests/layers.rs` fails otherwise.
 
 pub mod catalog;
 pub mod change;

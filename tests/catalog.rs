@@ -166,12 +166,16 @@ fn backstage_export_passes_the_catalog_model_validators() {
         "description: Track expenses\nkind: webhook\nstack: python\ntemplate:\n  id: python-webhook\n  version: 2.0.0\n",
     );
     // A checkout with an origin holding credentials: they must not reach the export.
-    std::fs::create_dir_all(tmp.path().join(".git")).expect("git");
-    std::fs::write(
-        tmp.path().join(".git/config"),
-        "[remote \"origin\"]\n\turl = https://x-access-token:SECRET@github.com/acme/apps.git\n",
-    )
-    .expect("config");
+    common::git(tmp.path(), &["init", "-q"]);
+    common::git(
+        tmp.path(),
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://x-access-token:SECRET@github.com/acme/apps.git",
+        ],
+    );
     let b = app(tmp.path(), "owner-odd", "");
     let text = std::fs::read_to_string(b.join("app.yaml"))
         .expect("read")
@@ -205,7 +209,7 @@ fn backstage_export_passes_the_catalog_model_validators() {
     let info = tmp.path().join("catalog-info.yaml");
     std::fs::write(
         &info,
-        levee::catalog::backstage::entity(
+        levee::generate::backstage::entity(
             &manifest,
             &Org::default(),
             Some("https://github.com/acme/apps"),
@@ -259,12 +263,10 @@ fn twenty_parallel_registrations_threads() {
 fn twenty_parallel_registrations_processes() {
     let tmp = tempfile::tempdir().expect("tmp");
     let cat = tmp.path().join("catalog");
-    let bin = assert_cmd::cargo::cargo_bin("levee");
     let children: Vec<_> = (0..20)
         .map(|i| {
             let a = app(tmp.path(), &format!("app-{i:02}"), "");
-            Std::new(&bin)
-                .env("LEVEE_TODAY", "2026-03-01")
+            common::levee_std()
                 .args(["-q", "catalog", "register", "--catalog"])
                 .arg(&cat)
                 .arg(a)
@@ -300,9 +302,8 @@ fn a_kill_during_write_leaves_the_previous_entry_intact() {
     let before = std::fs::read(cat.join("crashy-app.json")).expect("entry");
     let text = std::fs::read_to_string(a.join("app.yaml")).expect("read");
     std::fs::write(a.join("app.yaml"), text.replace("first", "second")).expect("write");
-    let mut child = Std::new(assert_cmd::cargo::cargo_bin("levee"))
+    let mut child = common::levee_paused(20_000)
         .env("LEVEE_TODAY", "2026-03-01")
-        .env("LEVEE_TEST_CATALOG_PAUSE_BEFORE_RENAME_MS", "20000")
         .args(["catalog", "register", "--catalog"])
         .arg(&cat)
         .arg(&a)

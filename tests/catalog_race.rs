@@ -6,30 +6,22 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::{copy_tree, run};
 
-fn levee_bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("levee")
-}
-
-/// A `levee` process in `cwd` with the test harness's environment.
-fn spawn(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
-    let mut cmd = Command::new(levee_bin());
+/// A `levee` process in `cwd` with the test harness's environment; with `pause_ms`, the
+/// `levee_paused` build whose catalog writes wait that long before their rename.
+fn spawn(cwd: &Path, args: &[&str], pause_ms: Option<u64>) -> std::process::Child {
+    let mut cmd = match pause_ms {
+        Some(ms) => common::levee_paused(ms),
+        None => common::levee_std(),
+    };
     cmd.args(args)
         .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env("LEVEE_NO_INPUT", "1")
-        .env("LEVEE_TODAY", "2026-03-01")
-        .env_remove("LEVEE_ORG")
-        .env_remove("LEVEE_TEMPLATES")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
     cmd.spawn().expect("levee starts")
 }
 
@@ -67,7 +59,7 @@ fn thirty_processes_registering_thirty_apps_with_one_id_leave_exactly_one() {
             spawn(
                 tmp.path(),
                 &["catalog", "register", &dir, "--format", "json"],
-                &[],
+                None,
             )
         })
         .collect();
@@ -118,13 +110,9 @@ fn lifecycle_apply_racing_a_registration_keeps_the_deprovisioned_mark() {
     )
     .expect("write");
     // ...and is held for 1.5 s between reading the entry and renaming its new file into place
-    // (the existing hidden pause of the catalog's crash-safety tests), while `lifecycle --apply`
+    // (`levee_paused`, as in the catalog's crash-safety tests), while `lifecycle --apply`
     // a year later deprovisions the expired prototype.
-    let register = spawn(
-        tmp.path(),
-        &["catalog", "register", "race-app"],
-        &[("LEVEE_TEST_CATALOG_PAUSE_BEFORE_RENAME_MS", "1500")],
-    );
+    let register = spawn(tmp.path(), &["catalog", "register", "race-app"], Some(1500));
     std::thread::sleep(Duration::from_millis(400));
     let o = run(common::levee_in(tmp.path())
         .env("LEVEE_TODAY", "2027-01-01")
@@ -146,7 +134,7 @@ fn lifecycle_apply_racing_a_registration_keeps_the_deprovisioned_mark() {
 
     // And with many registrations at once, none of them loses it either.
     let children: Vec<_> = (0..20)
-        .map(|_| spawn(tmp.path(), &["catalog", "register", "race-app"], &[]))
+        .map(|_| spawn(tmp.path(), &["catalog", "register", "race-app"], None))
         .collect();
     for c in children {
         let o = c.wait_with_output().expect("wait");

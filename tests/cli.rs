@@ -106,7 +106,7 @@ fn schemas_are_draft_2020_12() {
 #[test]
 fn broken_pipe_is_not_an_error() {
     // `levee schema | head -c1`: the reader goes away; levee exits quietly.
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("levee"))
+    let mut child = common::levee_std()
         .args(["schema"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -127,17 +127,17 @@ fn path_with_levee() -> String {
     format!("{dir}:{}", std::env::var("PATH").unwrap_or_default())
 }
 
-/// Runs a CI script the way the runners do (`bash -eo pipefail`), in `cwd`, with a clean levee
-/// environment plus `env`.
+/// Runs a CI script the way the runners do (`bash -eo pipefail`), in `cwd`, with the harness's
+/// hermetic levee environment plus `env`.
 fn bash(script: &str, cwd: &Path, env: &[(String, String)]) -> common::Out {
-    let mut cmd = assert_cmd::Command::new("bash");
+    let mut std_cmd = std::process::Command::new("bash");
+    common::hermetic(&mut std_cmd);
+    let mut cmd = assert_cmd::Command::from_std(std_cmd);
     cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
         .current_dir(cwd)
         .env("PATH", path_with_levee())
-        .env("NO_COLOR", "1")
-        .env("LEVEE_TODAY", "2026-03-01")
         .timeout(Duration::from_secs(120));
-    for var in ["LEVEE_ORG", "LEVEE_TEMPLATES", "GITHUB_OUTPUT", "GH_TOKEN"] {
+    for var in ["GITHUB_OUTPUT", "GH_TOKEN"] {
         cmd.env_remove(var);
     }
     for (k, v) in env {

@@ -2,10 +2,11 @@
 //! library. Hermetic: temp dirs, a fixed date (SOURCE_DATE_EPOCH = 2026-03-01), no colour, no
 //! CI / LEVEE_* variables leaking in.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use assert_cmd::cargo::CommandCargoExt;
 use levee::model::manifest::Classification;
 use levee::scaffold;
 use levee::scaffold::pack;
@@ -17,14 +18,13 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/packs")
 }
 
+/// The harness's hermetic levee, dated by `SOURCE_DATE_EPOCH` and free to prompt (these tests
+/// drive the prompt-or-refuse rules themselves).
 fn levee(cwd: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("levee").expect("binary");
+    let mut cmd = common::levee_std();
     cmd.current_dir(cwd)
-        .env_remove("CI")
         .env_remove("LEVEE_NO_INPUT")
-        .env_remove("LEVEE_ORG")
-        .env_remove("LEVEE_TEMPLATES")
-        .env("NO_COLOR", "1")
+        .env_remove("LEVEE_TODAY")
         .env("SOURCE_DATE_EPOCH", EPOCH_2026_03_01)
         .env("XDG_STATE_HOME", shared_state());
     cmd
@@ -224,13 +224,13 @@ fn creates_an_app_that_validates_and_reads_back() {
         let bytes = std::fs::read(app.join(path)).expect("file");
         assert_eq!(
             hash.as_str(),
-            Some(scaffold::sha256(&bytes).as_str()),
+            Some(levee::support::hash::sha256_hex(&bytes).as_str()),
             "{path}"
         );
     }
     assert_eq!(
         record["manifest"].as_str(),
-        Some(scaffold::sha256(text.as_bytes()).as_str())
+        Some(levee::support::hash::sha256_hex(text.as_bytes()).as_str())
     );
     assert_eq!(
         std::fs::read_to_string(app.join(".levee/answers.yaml")).expect("answers"),
@@ -1211,7 +1211,7 @@ fn tree_snapshot(pack: &pack::Pack, id: &str) -> String {
         .collect();
     if !hosts.is_empty() {
         org.egress.approved = hosts;
-        org.sandbox.egress_proxy = Some(levee::generate::sandbox::EgressProxy {
+        org.sandbox.egress_proxy = Some(levee::model::sandbox_config::EgressProxy {
             host: "egress-proxy.platform.svc.cluster.local".into(),
             port: 3128,
             namespace: "platform".into(),
@@ -1269,7 +1269,7 @@ fn tree_snapshot(pack: &pack::Pack, id: &str) -> String {
             Err(_) => out.push_str(&format!(
                 "=== {path} ===\n<binary, {} bytes, sha256 {}>\n",
                 file.bytes.len(),
-                scaffold::sha256(&file.bytes)
+                levee::support::hash::sha256_hex(&file.bytes)
             )),
         }
         if !out.ends_with('\n') {

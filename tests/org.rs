@@ -257,3 +257,38 @@ fn the_org_schema_documents_the_upgrade_keys() {
         "the pinned create-pull-request action is a documented key"
     );
 }
+
+/// The upward search for `levee.org.yaml` stops below a directory of
+/// `LEVEE_ORG_CEILING_DIRECTORIES`: an org config above it is not used, one below it is.
+#[test]
+fn the_org_search_stops_below_a_ceiling_directory() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let outer = tmp.path().join("outer");
+    let app = outer.join("team/app");
+    std::fs::create_dir_all(&app).expect("mkdir");
+    std::fs::write(outer.join("levee.org.yaml"), "org: outer\n").expect("org");
+    std::fs::write(
+        app.join("app.yaml"),
+        "name: ceiling-app\nowner: a@acme.corp\nclassification: internal\nlifecycle: {tier: prototype, expires: 2026-04-01}\n",
+    )
+    .expect("app.yaml");
+    let check = |ceiling: &Path| {
+        let out = common::run(
+            levee()
+                .current_dir(&app)
+                .env("LEVEE_ORG_CEILING_DIRECTORIES", ceiling)
+                .args(["-v", "check"]),
+        );
+        out.stderr
+    };
+    let found = check(tmp.path());
+    assert!(
+        found.contains("Using the org config") && found.contains("outer"),
+        "{found}"
+    );
+    let stopped = check(&outer);
+    assert!(
+        stopped.contains("Using levee's built-in org config"),
+        "{stopped}"
+    );
+}

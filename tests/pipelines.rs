@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use levee::generate::pipeline::{self, InstallMethod};
+use levee::generate::pipeline;
 use levee::generate::plan;
+use levee::model::ci::InstallMethod;
 use levee::model::manifest::{Ci, Classification, Manifest, Stack, Tier};
 use levee::model::org::Org;
 use serde_json::Value;

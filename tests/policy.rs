@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
-use assert_cmd::cargo::CommandCargoExt;
 use levee::generate::policy::{self, Clock, Evaluator, Level, TestOutcome};
 use levee::model::manifest::{Classification, Date};
 
@@ -42,10 +41,8 @@ fn embedded_with_tests() -> Vec<(String, String)> {
 }
 
 fn levee() -> Command {
-    let mut cmd = Command::cargo_bin("levee").expect("levee binary");
-    cmd.env_remove("LEVEE_ORG")
-        .env_remove("LEVEE_TODAY")
-        .env("NO_COLOR", "1");
+    let mut cmd = common::levee_std();
+    cmd.env_remove("LEVEE_TODAY");
     cmd
 }
 

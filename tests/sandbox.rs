@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::sync::Arc;
 
-use levee::generate::sandbox::{self, DeployOptions, KyvernoForm, SandboxError};
+use levee::generate::sandbox::{self, DeployOptions, SandboxError};
 use levee::load::document::{self, Loaded};
 use levee::model::manifest::{Classification, Manifest, Tier};
 use levee::model::org::Org;
+use levee::model::sandbox_config::KyvernoForm;
 use serde_json::{Value, json};
 
 /// The Kubernetes version resources are validated against.
@@ -205,12 +206,12 @@ fn is_custom_resource(p: &Path) -> bool {
 fn gateway_org() -> Org {
     let mut org = org();
     org.sandbox.ingress_class = None;
-    org.sandbox.gateway = Some(sandbox::GatewayRef {
+    org.sandbox.gateway = Some(levee::model::sandbox_config::GatewayRef {
         name: "public".into(),
         namespace: "gateways".into(),
         section_name: Some("https".into()),
     });
-    org.sandbox.data.external_database = Some(sandbox::ExternalDatabase {
+    org.sandbox.data.external_database = Some(levee::model::sandbox_config::ExternalDatabase {
         tiers: vec![Tier::Production],
         secret: "{app}-database".into(),
     });

@@ -1,21 +1,19 @@
 //! `levee sbom` on real lock files made by the real package managers (tests/fixtures/sbom/),
 //! checked against the reference tools' purl sets and the official CycloneDX JSON schemas.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-use assert_cmd::cargo::CommandCargoExt;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sbom")
 }
 
 fn levee() -> Command {
-    let mut c = Command::cargo_bin("levee").expect("levee binary");
-    c.env_remove("SOURCE_DATE_EPOCH")
-        .env("NO_COLOR", "1")
-        .env_remove("LEVEE_ORG");
+    let mut c = common::levee_std();
+    c.env_remove("SOURCE_DATE_EPOCH").env_remove("LEVEE_TODAY");
     c
 }
 

@@ -8,11 +8,12 @@
 //!
 //! The cold SBOM must equal the warm one but for what only cargo knows: registry crates' licences.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
 /// Every Cargo fixture: a package with a workspace member, a virtual workspace, and one project
@@ -35,10 +36,9 @@ fn fixture(name: &str) -> String {
 }
 
 fn levee() -> Command {
-    let mut c = Command::cargo_bin("levee").expect("levee binary");
+    let mut c = common::levee_std();
     c.env("SOURCE_DATE_EPOCH", "1700000000")
-        .env("NO_COLOR", "1")
-        .env_remove("LEVEE_ORG");
+        .env_remove("LEVEE_TODAY");
     c
 }
 

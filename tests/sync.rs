@@ -1,5 +1,7 @@
 //! `levee sync` and `levee pipeline`, through the real binary in a temporary app.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 
@@ -15,11 +17,8 @@ fn app() -> tempfile::TempDir {
 }
 
 fn levee(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("levee").expect("levee binary");
-    cmd.current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("LEVEE_ORG")
-        .env_remove("LEVEE_COLOR");
+    let mut cmd = Command::from_std(common::levee_std());
+    cmd.current_dir(dir).env_remove("LEVEE_TODAY");
     cmd
 }
 

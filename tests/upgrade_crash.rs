@@ -110,7 +110,7 @@ fn upgrade_lib(app: &Path, hook: &mut dyn FnMut(Step<'_>) -> std::io::Result<()>
         upgrade::upgrade_app_with(app, &recorded, &versions, &Options::default(), None, hook);
     assert_eq!(
         report.result,
-        upgrade::Outcome::Upgraded,
+        upgrade::UpgradeOutcome::Upgraded,
         "{:?}",
         report.error
     );
@@ -340,7 +340,9 @@ fn an_app_that_is_a_mount_point_is_upgraded() {
     "#;
     let out = tmp.path().join("out");
     std::fs::create_dir_all(&out).expect("mkdir");
-    let status = Command::new("unshare")
+    let mut unshare = Command::new("unshare");
+    common::hermetic(&mut unshare);
+    let status = unshare
         .args([
             "--user",
             "--map-root-user",
@@ -353,10 +355,6 @@ fn an_app_that_is_a_mount_point_is_upgraded() {
         .env("PRISTINE", &pristine)
         .env("LEVEE", &levee)
         .env("OUT", &out)
-        .env("LEVEE_TODAY", "2026-03-01")
-        .env("NO_COLOR", "1")
-        .env_remove("LEVEE_ORG")
-        .env_remove("LEVEE_TEMPLATES")
         .status()
         .expect(
             "unshare runs (util-linux; the test needs user and mount namespaces to mount a tmpfs)",

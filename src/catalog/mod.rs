@@ -6,11 +6,9 @@
 //! `.levee/policy-result.json` (when present). Lifecycle automation adds usage metrics,
 //! deprovisioning marks and escalation records.
 
-pub mod backstage;
 pub mod pipeline;
 pub mod rollout;
 pub mod sbom;
-pub mod stats;
 mod store;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +22,9 @@ use crate::model::manifest::{
 use crate::model::org::Org;
 
 pub use sbom::SbomSummary;
-pub use store::{CatalogError, Corrupt, LoadedCatalog, Store, write_atomic as store_write};
+pub use store::{
+    CatalogError, Corrupt, LoadedCatalog, Store, pause_writes, write_atomic as store_write,
+};
 
 /// The entry format version; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -33,7 +33,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub const DEFAULT_DIR: &str = "catalog";
 
 /// Where an app's last policy result is read from (written by `levee check`).
-pub const POLICY_RESULT_FILE: &str = ".levee/policy-result.json";
+pub const POLICY_RESULT_FILE: &str = crate::support::record::POLICY_RESULT;
 
 /// One app in the catalog (`catalog/<id>.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -61,7 +61,7 @@ pub struct Entry {
     pub kind: Option<Kind>,
     /// What the app's template pack says of its kind (its description; its Backstage type).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind_spec: Option<crate::model::declarations::KindSpec>,
+    pub kind_spec: Option<crate::load::declarations::KindSpec>,
     /// node or python.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack: Option<Stack>,
@@ -308,6 +308,27 @@ impl Entry {
         }
     }
 
+    /// What the entry's Backstage entity says (`levee catalog export --format backstage`).
+    pub fn backstage(&self) -> crate::generate::backstage::App {
+        crate::generate::backstage::App {
+            id: self.id.clone(),
+            description: self.description.clone(),
+            owner: self.owner.clone(),
+            team: self.team.clone(),
+            kind: self.kind.clone(),
+            kind_spec: self.kind_spec.clone(),
+            stack: self.stack.clone(),
+            classification: self.classification,
+            tier: self.tier,
+            cost_center: self.cost.center.clone(),
+            expires: self.expires,
+            template: self.template.clone(),
+            deprovisioned: self.deprovisioned.as_ref().map(|d| d.date),
+            repository_url: self.repository.url.clone(),
+            repository_subdir: self.repository.subdir.clone(),
+        }
+    }
+
     /// Carries over what registration does not know (usage, lifecycle marks, and the policy
     /// result when the app has none on disk) from the previous entry.
     pub fn carry_over(&mut self, previous: &Entry) {
@@ -383,23 +404,6 @@ pub enum EntryError {
     Manifest(crate::load::document::LoadError),
     #[error("{0}")]
     Other(String),
-}
-
-/// Records a policy result in an app's entry (for `levee check` to call); false when the app
-/// has no entry. The write is atomic like every catalog write.
-pub fn record_policy(store: &Store, id: &str, result: PolicyResult) -> Result<bool, CatalogError> {
-    let mut found = false;
-    store.update(id, |current| {
-        let mut entry = current?.clone();
-        found = true;
-        if entry.policy.as_ref() == Some(&result) {
-            return None;
-        }
-        entry.policy = Some(result.clone());
-        entry.updated = now();
-        Some(entry)
-    })?;
-    Ok(found)
 }
 
 /// The policy result of `levee check` for this manifest, evaluated now (in-process, the org's
@@ -481,7 +485,8 @@ pub fn now() -> String {
 }
 
 /// The `origin` remote of the git checkout holding `dir` (credentials removed) and `dir`'s path
-/// inside it. Reads `.git/config` directly: a scan of a thousand apps spawns no processes.
+/// inside it. The URL is git's own answer ([`crate::support::git::origin_url`]: `include`d
+/// config files and `insteadOf` rewriting apply), asked once per repository.
 pub fn git_origin(dir: &Path) -> (Option<String>, Option<String>) {
     let Some(root) = dir.ancestors().find(|d| d.join(".git").exists()) else {
         return (None, None);
@@ -490,50 +495,8 @@ pub fn git_origin(dir: &Path) -> (Option<String>, Option<String>) {
         let s = p.to_string_lossy().replace('\\', "/");
         if s.is_empty() { ".".to_string() } else { s }
     });
-    let dotgit = root.join(".git");
-    let config = if dotgit.is_dir() {
-        dotgit.join("config")
-    } else {
-        // A worktree or submodule: `gitdir: PATH`, whose `commondir` holds the shared config.
-        let Some(gitdir) = read_small(&dotgit).and_then(|t| {
-            t.trim()
-                .strip_prefix("gitdir:")
-                .map(|p| root.join(p.trim()))
-        }) else {
-            return (None, subdir);
-        };
-        match read_small(&gitdir.join("commondir")) {
-            Some(c) => gitdir.join(c.trim()).join("config"),
-            None => gitdir.join("config"),
-        }
-    };
-    let url = read_small(&config)
-        .and_then(|text| origin_url(&text))
-        .map(|u| strip_credentials(&u));
+    let url = crate::support::git::origin_url(root).map(|u| strip_credentials(&u));
     (url, subdir)
-}
-
-/// A small git file (`.git`, `commondir`, `config`): a regular file of at most 1 MiB, as text.
-fn read_small(path: &Path) -> Option<String> {
-    crate::support::input::read(path, 1 << 20)
-        .ok()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-}
-
-fn origin_url(config: &str) -> Option<String> {
-    let mut in_origin = false;
-    for line in config.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_origin = line.replace(' ', "") == "[remote\"origin\"]";
-        } else if in_origin
-            && let Some((k, v)) = line.split_once('=')
-            && k.trim() == "url"
-        {
-            return Some(v.trim().trim_matches('"').to_string());
-        }
-    }
-    None
 }
 
 /// Removes `user:password@` from a URL so no token lands in the catalog.
@@ -611,35 +574,36 @@ mod tests {
     }
 
     #[test]
-    fn policy_results_are_recorded() {
+    fn the_origin_is_what_git_resolves_with_includes_and_insteadof() {
         let tmp = tempfile::tempdir().expect("tmp");
-        let store = Store::new(tmp.path().join("catalog"));
-        let m: Manifest = serde_norway::from_str(
-            "name: pol-app\nowner: a@acme.corp\nclassification: internal\nlifecycle: {tier: prototype}\n",
-        )
-        .expect("manifest");
-        let e = Entry::from_manifest(&m, &Org::default(), tmp.path(), "2026-03-01T00:00:00Z");
-        store.put(&e).expect("put");
-        let result = PolicyResult {
-            passed: false,
-            deny: vec!["egress.unapproved".into()],
-            warn: Vec::new(),
-            checked: Date::parse("2026-03-01").expect("date"),
+        let repo = tmp.path().join("repo");
+        let app = repo.join("apps/one");
+        std::fs::create_dir_all(&app).expect("mkdir");
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(args)
+                .current_dir(&repo)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("HOME", tmp.path())
+                .output()
+                .expect("git runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         };
-        assert!(record_policy(&store, "pol-app", result.clone()).expect("record"));
-        assert_eq!(
-            store.get("pol-app").expect("get").and_then(|e| e.policy),
-            Some(result.clone())
-        );
-        assert!(!record_policy(&store, "other-app", result).expect("record"));
-    }
-
-    #[test]
-    fn origin_from_config() {
-        let cfg = "[core]\n\tbare = false\n[remote \"upstream\"]\n\turl = a\n[remote \"origin\"]\n\turl = https://github.com/acme/x.git\n";
-        assert_eq!(
-            origin_url(cfg).as_deref(),
-            Some("https://github.com/acme/x.git")
-        );
+        git(&["init", "-q"]);
+        // The remote lives in an included file and its URL is rewritten by `insteadOf`, which
+        // a reader of .git/config alone would miss twice.
+        std::fs::write(
+            repo.join(".git/remotes.inc"),
+            "[remote \"origin\"]\n\turl = acme:team/x.git\n[url \"https://ci:tok@git.acme.corp/\"]\n\tinsteadOf = acme:\n",
+        )
+        .expect("write include");
+        git(&["config", "include.path", "remotes.inc"]);
+        let (url, subdir) = git_origin(&app);
+        assert_eq!(url.as_deref(), Some("https://git.acme.corp/team/x.git"));
+        assert_eq!(subdir.as_deref(), Some("apps/one"));
     }
 }

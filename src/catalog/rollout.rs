@@ -209,7 +209,7 @@ pub fn render(r: &Rollout, rows: &[&Row]) -> String {
     if rows.is_empty() {
         out.push_str("no apps to show\n");
     } else {
-        let mut t = super::stats::table(&["ID", "TEMPLATE", "VERSION", "LATEST", "STATUS"]);
+        let mut t = crate::support::ui::table(&["ID", "TEMPLATE", "VERSION", "LATEST", "STATUS"]);
         for row in rows {
             t.add_row(vec![
                 row.id.clone(),

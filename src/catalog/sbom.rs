@@ -8,7 +8,6 @@ use std::path::Path;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// The SBOM file an app directory may hold.
 pub const FILE_NAME: &str = "sbom.cdx.json";
@@ -120,7 +119,7 @@ pub fn summarize(bytes: &[u8]) -> Result<SbomSummary, String> {
     }
     Ok(SbomSummary {
         file: FILE_NAME.into(),
-        sha256: hex(&Sha256::digest(bytes)),
+        sha256: crate::support::hash::sha256_hex(bytes),
         spec_version: doc
             .get("specVersion")
             .and_then(Value::as_str)
@@ -137,10 +136,6 @@ fn collect<'a>(list: Option<&'a Value>, out: &mut Vec<&'a Value>) {
         out.push(c);
         collect(c.get("components"), out);
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    crate::support::text::hex(bytes)
 }
 
 #[cfg(test)]

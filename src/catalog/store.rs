@@ -63,9 +63,18 @@ pub enum CatalogError {
 /// The largest catalog entry read (an entry is a few kilobytes).
 const MAX_ENTRY_BYTES: u64 = 4 << 20;
 
-/// Hidden test hook: milliseconds to sleep after the temporary file is written and synced,
-/// before the rename (the crash-safety test kills the process in that window).
-const PAUSE_ENV: &str = "LEVEE_TEST_CATALOG_PAUSE_BEFORE_RENAME_MS";
+/// Milliseconds every catalog write sleeps after its temporary file is written and synced,
+/// before the rename; 0 (never set by levee itself) is no pause. Only a program that links the
+/// library and calls [`pause_writes`] sets it: the shipped binary reads no setting for it.
+static PAUSE_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Makes every catalog write in this process wait `pause` between writing its temporary file
+/// and renaming it into place: the window the crash-safety and race tests kill or race in
+/// (`tests/levee_paused.rs`, a `levee` with this set, runs them).
+pub fn pause_writes(pause: std::time::Duration) {
+    let ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX);
+    PAUSE_MS.store(ms, std::sync::atomic::Ordering::Relaxed);
+}
 
 impl Store {
     pub fn new(dir: impl Into<PathBuf>) -> Store {
@@ -330,10 +339,10 @@ fn open_dir(dir: &Path) -> std::io::Result<std::fs::File> {
 const MAX_ATTEMPTS: usize = 64;
 
 fn pause() -> Option<std::time::Duration> {
-    std::env::var(PAUSE_ENV)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(std::time::Duration::from_millis)
+    match PAUSE_MS.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => None,
+        ms => Some(std::time::Duration::from_millis(ms)),
+    }
 }
 
 fn parse_entry(path: &Path, bytes: &[u8]) -> Result<Entry, Corrupt> {
@@ -374,10 +383,7 @@ fn write_file(path: &Path, bytes: &[u8], sync_parent: bool) -> Result<(), Catalo
     let options = fsio::Options {
         create_parent: false,
         sync_parent,
-        pause_before_rename: std::env::var(PAUSE_ENV)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .map(std::time::Duration::from_millis),
+        pause_before_rename: pause(),
     };
     fsio::write_atomic_with(path, bytes, options).map_err(|source| CatalogError::Io {
         action: "write",

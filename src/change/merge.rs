@@ -145,7 +145,7 @@ pub fn is_binary(bytes: &[u8]) -> bool {
 
 /// What to do with one path during an upgrade.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum MergeAction {
     /// Leave the file as it is on disk (or absent, if it is absent).
     Keep,
     /// Write these bytes: a template change the user never touched, or a clean merge.
@@ -197,36 +197,36 @@ pub fn decide(
     ours: Option<&[u8]>,
     theirs: Option<&[u8]>,
     theirs_label: &str,
-) -> Action {
+) -> MergeAction {
     match (base, ours, theirs) {
-        (_, None, None) => Action::Keep,
+        (_, None, None) => MergeAction::Keep,
         // New in the template.
-        (None, None, Some(t)) => Action::Write(t.to_vec()),
+        (None, None, Some(t)) => MergeAction::Write(t.to_vec()),
         // The user's own file, unknown to either version.
-        (None, Some(_), None) => Action::Keep,
+        (None, Some(_), None) => MergeAction::Keep,
         // Both added the same path.
-        (None, Some(o), Some(t)) if o == t => Action::Keep,
+        (None, Some(o), Some(t)) if o == t => MergeAction::Keep,
         (None, Some(o), Some(t)) => {
             if is_binary(o) || is_binary(t) {
-                Action::Conflict(Conflict::AddedOverUserFile)
+                MergeAction::Conflict(Conflict::AddedOverUserFile)
             } else {
                 text_merge(b"", o, t, theirs_label)
             }
         }
         // The user deleted it.
-        (Some(b), None, Some(t)) if b == t => Action::Keep,
-        (Some(_), None, Some(_)) => Action::Conflict(Conflict::DeletedButChanged),
+        (Some(b), None, Some(t)) if b == t => MergeAction::Keep,
+        (Some(_), None, Some(_)) => MergeAction::Conflict(Conflict::DeletedButChanged),
         // The template dropped it.
-        (Some(b), Some(o), None) if b == o => Action::Delete,
-        (Some(_), Some(_), None) => Action::Conflict(Conflict::DroppedButEdited),
+        (Some(b), Some(o), None) if b == o => MergeAction::Delete,
+        (Some(_), Some(_), None) => MergeAction::Conflict(Conflict::DroppedButEdited),
         // All three present.
         (Some(b), Some(o), Some(t)) => {
             if o == t || b == t {
-                Action::Keep
+                MergeAction::Keep
             } else if b == o {
-                Action::Write(t.to_vec())
+                MergeAction::Write(t.to_vec())
             } else if is_binary(b) || is_binary(o) || is_binary(t) {
-                Action::Conflict(Conflict::BinaryEdited)
+                MergeAction::Conflict(Conflict::BinaryEdited)
             } else {
                 text_merge(b, o, t, theirs_label)
             }
@@ -234,18 +234,18 @@ pub fn decide(
     }
 }
 
-fn text_merge(b: &[u8], o: &[u8], t: &[u8], label: &str) -> Action {
+fn text_merge(b: &[u8], o: &[u8], t: &[u8], label: &str) -> MergeAction {
     // All three are UTF-8 here (binary was ruled out by the caller).
     let s = |x: &[u8]| String::from_utf8_lossy(x).into_owned();
     let m = merge3(&s(b), &s(o), &s(t), label);
     if m.conflicts == 0 {
         if m.text.as_bytes() == o {
-            Action::Keep
+            MergeAction::Keep
         } else {
-            Action::Write(m.text.into_bytes())
+            MergeAction::Write(m.text.into_bytes())
         }
     } else {
-        Action::WriteConflicted {
+        MergeAction::WriteConflicted {
             text: m.text,
             conflicts: m.conflicts,
         }
@@ -329,41 +329,44 @@ mod tests {
     #[test]
     fn decision_table() {
         let (b, o, t): (&[u8], &[u8], &[u8]) = (b"base\n", b"ours\n", b"theirs\n");
-        assert_eq!(decide(None, None, Some(t), L), Action::Write(t.to_vec()));
-        assert_eq!(decide(None, Some(o), None, L), Action::Keep);
-        assert_eq!(decide(None, Some(t), Some(t), L), Action::Keep);
+        assert_eq!(
+            decide(None, None, Some(t), L),
+            MergeAction::Write(t.to_vec())
+        );
+        assert_eq!(decide(None, Some(o), None, L), MergeAction::Keep);
+        assert_eq!(decide(None, Some(t), Some(t), L), MergeAction::Keep);
         assert!(matches!(
             decide(None, Some(o), Some(t), L),
-            Action::WriteConflicted { conflicts: 1, .. }
+            MergeAction::WriteConflicted { conflicts: 1, .. }
         ));
         assert_eq!(
             decide(None, Some(b"\0"), Some(t), L),
-            Action::Conflict(Conflict::AddedOverUserFile)
+            MergeAction::Conflict(Conflict::AddedOverUserFile)
         );
-        assert_eq!(decide(Some(b), None, Some(b), L), Action::Keep);
+        assert_eq!(decide(Some(b), None, Some(b), L), MergeAction::Keep);
         assert_eq!(
             decide(Some(b), None, Some(t), L),
-            Action::Conflict(Conflict::DeletedButChanged)
+            MergeAction::Conflict(Conflict::DeletedButChanged)
         );
-        assert_eq!(decide(Some(b), Some(b), None, L), Action::Delete);
+        assert_eq!(decide(Some(b), Some(b), None, L), MergeAction::Delete);
         assert_eq!(
             decide(Some(b), Some(o), None, L),
-            Action::Conflict(Conflict::DroppedButEdited)
+            MergeAction::Conflict(Conflict::DroppedButEdited)
         );
         assert_eq!(
             decide(Some(b), Some(b), Some(t), L),
-            Action::Write(t.to_vec())
+            MergeAction::Write(t.to_vec())
         );
-        assert_eq!(decide(Some(b), Some(o), Some(b), L), Action::Keep);
-        assert_eq!(decide(Some(b), Some(t), Some(t), L), Action::Keep);
+        assert_eq!(decide(Some(b), Some(o), Some(b), L), MergeAction::Keep);
+        assert_eq!(decide(Some(b), Some(t), Some(t), L), MergeAction::Keep);
         assert_eq!(
             decide(Some(b"\0a"), Some(b"\0b"), Some(b"\0c"), L),
-            Action::Conflict(Conflict::BinaryEdited)
+            MergeAction::Conflict(Conflict::BinaryEdited)
         );
         assert_eq!(
             decide(Some(b"\0a"), Some(b"\0a"), Some(b"\0c"), L),
-            Action::Write(b"\0c".to_vec())
+            MergeAction::Write(b"\0c".to_vec())
         );
-        assert_eq!(decide(Some(b), None, None, L), Action::Keep);
+        assert_eq!(decide(Some(b), None, None, L), MergeAction::Keep);
     }
 }

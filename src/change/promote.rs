@@ -3,7 +3,7 @@
 //! [`prepare`] decides everything and writes nothing: the surgical edit of `app.yaml`
 //! ([`crate::load::edit`]), re-read with levee's loader and compared with the intended manifest; the
 //! org's policies evaluated on the would-be manifest; the managed files `levee sync` would write
-//! for it; and the gate plans before and after. A [`Refusal`] lists every reason, each with the
+//! for it; and the gate plans before and after. A [`PromoteRefusal`] lists every reason, each with the
 //! field to change and where it sits in `app.yaml`. [`Promotion::apply`] writes `app.yaml`
 //! atomically, then the managed files, exactly as `levee sync` does.
 //!
@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::generate::managed::{self, Entry, ManagedError, State};
-use crate::generate::plan::{self, Plan};
+use crate::generate::managed::{self, ManagedEntry, ManagedError, State};
+use crate::generate::plan::{self, GatePlan};
 use crate::generate::policy::{Clock, Evaluator, Level, PolicyError};
 use crate::load::diag::Diagnostic;
 use crate::load::document::{self, LoadError, Loaded};
@@ -99,13 +99,13 @@ pub struct Reason {
 
 /// A promotion that levee will not make; nothing was written.
 #[derive(Debug, Clone, Serialize)]
-pub struct Refusal {
+pub struct PromoteRefusal {
     pub from: Tier,
     pub to: Tier,
     pub reasons: Vec<Reason>,
     /// Diffs of hand-edited managed files (for `DRIFT` reasons).
     #[serde(skip)]
-    pub drift: Vec<Entry>,
+    pub drift: Vec<ManagedEntry>,
 }
 
 /// A promotion ready to write.
@@ -122,16 +122,16 @@ pub struct Promotion {
     pub changes: Vec<FieldChange>,
     pub gates: GateChanges,
     /// The managed files compared with what the promoted manifest generates.
-    pub entries: Vec<Entry>,
+    pub entries: Vec<ManagedEntry>,
     /// Policy warnings on the promoted manifest (not blocking).
     pub warnings: Vec<Reason>,
 }
 
 /// The outcome of [`prepare`].
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub enum PromoteOutcome {
     Ready(Box<Promotion>),
-    Refused(Refusal),
+    Refused(PromoteRefusal),
 }
 
 /// The dotted field of a JSON pointer (`/secrets/1/provider` -> `secrets[1].provider`).
@@ -151,7 +151,7 @@ fn dotted(pointer: &str) -> String {
 }
 
 /// Decides the promotion of the app whose manifest is at `path` (a file or its directory).
-pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<Outcome, PromoteError> {
+pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<PromoteOutcome, PromoteError> {
     let loaded = crate::scaffold::template_settings::load(path)?;
     let file = loaded.source.path.clone();
     let app = match file.parent() {
@@ -172,7 +172,7 @@ pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<Outcome, Promote
         (pos.map(|p| p.line), pos.map(|p| p.col))
     };
     let refuse = |reasons: Vec<Reason>| {
-        Ok(Outcome::Refused(Refusal {
+        Ok(PromoteOutcome::Refused(PromoteRefusal {
             from,
             to: req.tier,
             reasons,
@@ -361,7 +361,7 @@ pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<Outcome, Promote
         Some(d) => managed::status(&app, d)?,
         None => Vec::new(),
     };
-    let drift: Vec<Entry> = entries
+    let drift: Vec<ManagedEntry> = entries
         .iter()
         .filter(|e| e.state.is_edited())
         .cloned()
@@ -399,7 +399,7 @@ pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<Outcome, Promote
         });
     }
     if !reasons.is_empty() {
-        return Ok(Outcome::Refused(Refusal {
+        return Ok(PromoteOutcome::Refused(PromoteRefusal {
             from,
             to: req.tier,
             reasons,
@@ -411,7 +411,7 @@ pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<Outcome, Promote
         &plan::for_manifest(&before, org),
         &plan::for_manifest(&after, org),
     );
-    Ok(Outcome::Ready(Box::new(Promotion {
+    Ok(PromoteOutcome::Ready(Box::new(Promotion {
         app,
         manifest_path: file,
         before,
@@ -552,7 +552,7 @@ fn stray_changes(old: &str, new: &str, changes: &[FieldChange]) -> Option<String
 }
 
 /// What the gate plan gains and loses, in words.
-pub fn gate_changes(before: &Plan, after: &Plan) -> GateChanges {
+pub fn gate_changes(before: &GatePlan, after: &GatePlan) -> GateChanges {
     let mut g = GateChanges::default();
     let stage_name = |s: plan::Stage| format!("{s:?}").to_lowercase();
     for s in after.stages() {
@@ -593,7 +593,7 @@ pub fn gate_changes(before: &Plan, after: &Plan) -> GateChanges {
             serde_plain(&after.profile)
         ));
     }
-    let sev = |p: &Plan| {
+    let sev = |p: &GatePlan| {
         p.sca_severities
             .iter()
             .map(|s| s.as_str())
@@ -653,7 +653,7 @@ impl Promotion {
     }
 
     /// The managed files that would change.
-    pub fn changed_entries(&self) -> impl Iterator<Item = &Entry> {
+    pub fn changed_entries(&self) -> impl Iterator<Item = &ManagedEntry> {
         self.entries.iter().filter(|e| !e.state.is_current())
     }
 
@@ -680,54 +680,12 @@ impl Promotion {
         };
         for (e, a) in self.entries.iter().zip(actions) {
             match a {
-                managed::Action::Written => written.files.push(e.path.clone()),
-                managed::Action::Removed => written.removed.push(e.path.clone()),
+                managed::SyncAction::Written => written.files.push(e.path.clone()),
+                managed::SyncAction::Removed => written.removed.push(e.path.clone()),
                 _ => {}
             }
         }
         Ok(written)
-    }
-}
-
-/// The promoter `levee lifecycle --apply` uses for escalations: a real `levee promote`.
-#[derive(Debug, Clone)]
-pub struct Promote {
-    /// `--org`, when given; otherwise the org config is found from each app.
-    pub org: Option<PathBuf>,
-    pub today: Date,
-}
-
-impl crate::lifecycle::Promoter for Promote {
-    fn promote(&self, app_dir: &Path, to: Tier) -> Result<String, String> {
-        let org = crate::model::org::resolve(self.org.as_deref(), app_dir)
-            .map_err(|e| format!("cannot read the org config: {e}"))?
-            .org;
-        let req = Request {
-            tier: to,
-            classification: None,
-            expires: None,
-            today: self.today,
-            move_secrets_to: None,
-        };
-        match prepare(app_dir, &org, &req).map_err(|e| e.to_string())? {
-            Outcome::Ready(p) => {
-                let written = p.apply().map_err(|e| e.to_string())?;
-                Ok(format!(
-                    "promoted {} from {} to {to} ({} file(s) rewritten)",
-                    app_dir.display(),
-                    p.before.lifecycle.tier,
-                    written.files.len() + written.removed.len()
-                ))
-            }
-            Outcome::Refused(r) => Err(format!(
-                "promotion to {to} refused: {}",
-                r.reasons
-                    .iter()
-                    .map(|x| format!("{} {} (`{}`)", x.id, x.message, x.field))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )),
-        }
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use crate::change::merge::{self, Action};
+use crate::change::merge::{self, MergeAction};
 use crate::model::manifest::Manifest;
 use crate::model::org::Org;
 use crate::scaffold::pack::{self, Pack};
@@ -56,7 +56,7 @@ pub trait TemplateSource: Sync {
     fn declarations(
         &self,
         version: &str,
-    ) -> anyhow::Result<Option<crate::model::declarations::Declarations>>;
+    ) -> anyhow::Result<Option<crate::load::declarations::Declarations>>;
 }
 
 /// A pack source that serves several versions, prepared once per run: the built-in pack (the
@@ -196,7 +196,7 @@ impl TemplateSource for PackVersions {
         )?;
         let mut out = Rendered::default();
         for (p, f) in rendered {
-            if p == crate::model::manifest::FILE_NAME || p.starts_with(".levee/") || p == ".levee" {
+            if p == crate::model::manifest::FILE_NAME || crate::support::record::is_record(&p) {
                 continue;
             }
             if f.executable {
@@ -219,7 +219,7 @@ impl TemplateSource for PackVersions {
     fn declarations(
         &self,
         version: &str,
-    ) -> anyhow::Result<Option<crate::model::declarations::Declarations>> {
+    ) -> anyhow::Result<Option<crate::load::declarations::Declarations>> {
         Ok(self.version(version)?.pack.own_declarations())
     }
 
@@ -235,20 +235,20 @@ impl TemplateSource for PackVersions {
 /// The outcome for one app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Outcome {
+pub enum UpgradeOutcome {
     UpToDate,
     Upgraded,
     Conflicts,
     Failed,
 }
 
-impl Outcome {
+impl UpgradeOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::UpToDate => "up-to-date",
-            Outcome::Upgraded => "upgraded",
-            Outcome::Conflicts => "conflicts",
-            Outcome::Failed => "failed",
+            UpgradeOutcome::UpToDate => "up-to-date",
+            UpgradeOutcome::Upgraded => "upgraded",
+            UpgradeOutcome::Conflicts => "conflicts",
+            UpgradeOutcome::Failed => "failed",
         }
     }
 }
@@ -287,7 +287,7 @@ pub struct AppReport {
     pub app: PathBuf,
     pub from: String,
     pub to: String,
-    pub result: Outcome,
+    pub result: UpgradeOutcome,
     pub files: Vec<FileChange>,
     /// Files written or deleted in the app (its `.levee/` records not counted).
     pub files_changed: usize,
@@ -305,7 +305,7 @@ fn lossy_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
 
 /// The plan for one app: new bytes per path (`None` deletes) and the changes to report.
 #[derive(Debug, Default)]
-pub struct Plan {
+pub struct UpgradePlan {
     pub writes: BTreeMap<PathBuf, Option<Vec<u8>>>,
     pub changes: Vec<FileChange>,
     pub conflicts: usize,
@@ -315,8 +315,8 @@ pub struct Plan {
 }
 
 /// Decides every path of an app: `base` and `theirs` are the two renders, `app` the directory.
-pub fn plan(app: &Path, base: &Tree, theirs: &Tree, label: &str) -> io::Result<Plan> {
-    let mut plan = Plan::default();
+pub fn plan(app: &Path, base: &Tree, theirs: &Tree, label: &str) -> io::Result<UpgradePlan> {
+    let mut plan = UpgradePlan::default();
     let dir = AppDir::open(app)?;
     let paths: BTreeSet<&PathBuf> = base.keys().chain(theirs.keys()).collect();
     for rel in paths {
@@ -329,8 +329,8 @@ pub fn plan(app: &Path, base: &Tree, theirs: &Tree, label: &str) -> io::Result<P
         let diff_against = |new: &[u8]| unified(rel, ours.as_deref().unwrap_or_default(), new);
         let (change, detail, new): (&'static str, Option<String>, Option<Option<Vec<u8>>>) =
             match action {
-                Action::Keep => continue,
-                Action::Write(bytes) => (
+                MergeAction::Keep => continue,
+                MergeAction::Write(bytes) => (
                     if ours.is_none() {
                         "created"
                     } else if b == ours.as_deref() {
@@ -341,12 +341,12 @@ pub fn plan(app: &Path, base: &Tree, theirs: &Tree, label: &str) -> io::Result<P
                     None,
                     Some(Some(bytes)),
                 ),
-                Action::Delete => ("deleted", None, Some(None)),
-                Action::Conflict(c) => {
+                MergeAction::Delete => ("deleted", None, Some(None)),
+                MergeAction::Conflict(c) => {
                     plan.conflicts += 1;
                     ("conflict", Some(c.explain().to_string()), None)
                 }
-                Action::WriteConflicted { text, conflicts } => {
+                MergeAction::WriteConflicted { text, conflicts } => {
                     plan.conflicts += 1;
                     plan.marked.push(rel.clone());
                     (
@@ -429,7 +429,7 @@ pub fn apply_with(
 /// stops part-way never leaves the record at the new version over files at the old one.
 fn in_swap_order(changes: impl Iterator<Item = Change>) -> Vec<Change> {
     let rank = |p: &Path| {
-        if p == Path::new(crate::scaffold::RECORD_DIR).join("render.json") {
+        if p == Path::new(crate::support::record::RENDER) {
             3
         } else if p == Path::new(crate::generate::managed::RECORD_PATH) {
             2
@@ -450,40 +450,32 @@ pub fn recover(app: &Path) -> io::Result<Option<crate::support::appdir::Recovere
     AppDir::open(app)?.recover()
 }
 
-/// Finds apps under each root: directories with an `app.yaml` and a `.levee/` record. Honours
-/// .gitignore and never follows symlinks.
+/// Finds apps under each root: directories with an `app.yaml` and a `.levee/` record, found by
+/// the one app walker ([`crate::model::manifest::find_files`]: `.gitignore` honoured, hidden
+/// directories and dependency trees skipped, symlinks never followed), so `levee upgrade` sees
+/// the apps `levee catalog scan` and `levee check` see.
 pub fn discover(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let is_app = |dir: &Path| {
+        dir.join(crate::model::manifest::FILE_NAME).is_file()
+            && dir.join(crate::support::record::DIR).is_dir()
+    };
     let mut apps = BTreeSet::new();
     for root in roots {
-        if root.join("app.yaml").is_file() && root.join(".levee").is_dir() {
+        if is_app(root) {
             apps.insert(root.clone());
             continue;
         }
-        let walker = ignore::WalkBuilder::new(root)
-            .follow_links(false)
-            .hidden(false)
-            .filter_entry(|e| {
-                let name = e.file_name();
-                name != ".git" && name != "node_modules" && name != ".venv" && name != "target"
-            })
-            .build();
-        for entry in walker.flatten() {
-            if entry.file_name() == "app.yaml"
-                && entry.file_type().is_some_and(|t| t.is_file())
-                && let Some(dir) = entry.path().parent()
-                && dir.join(".levee").is_dir()
-            {
-                apps.insert(dir.to_path_buf());
-            }
-        }
+        let found =
+            crate::model::manifest::find_files(root, |n| n == crate::model::manifest::FILE_NAME);
+        apps.extend(
+            found
+                .iter()
+                .filter_map(|f| f.parent())
+                .filter(|dir| is_app(dir))
+                .map(Path::to_path_buf),
+        );
     }
     apps.into_iter().collect()
-}
-
-/// Is the app inside a git worktree with uncommitted changes? `None` when not in git.
-pub fn git_dirty(app: &Path) -> Option<bool> {
-    let out = pack::run_git(&["status", "--porcelain", "--", "."], Some(app), None).ok()?;
-    out.status.success().then_some(!out.stdout.is_empty())
 }
 
 /// What `levee upgrade` was asked to do.
@@ -510,9 +502,9 @@ pub struct Recorded {
 /// Reads `.levee/render.json`.
 pub fn read_record(app: &Path) -> anyhow::Result<Recorded> {
     let path = record_path(app);
-    let rel = Path::new(crate::scaffold::RECORD_DIR).join("render.json");
+    let rel = Path::new(crate::support::record::RENDER);
     let bytes = AppDir::open(app)
-        .and_then(|d| d.read(&rel, crate::support::appdir::MAX_FILE_BYTES))
+        .and_then(|d| d.read(rel, crate::support::appdir::MAX_FILE_BYTES))
         .and_then(|b| b.ok_or_else(|| io::Error::from(io::ErrorKind::NotFound)))
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let json: serde_json::Value = serde_json::from_slice(&bytes)
@@ -532,7 +524,7 @@ impl AppReport {
             app: app.to_path_buf(),
             from,
             to,
-            result: Outcome::Failed,
+            result: UpgradeOutcome::Failed,
             files: Vec::new(),
             files_changed: 0,
             error: Some(error),
@@ -573,7 +565,7 @@ pub fn upgrade_app_with(
         Ok(r) => r,
         Err(e) => AppReport::failed(app, from.clone(), to.clone(), format!("{e:#}")),
     };
-    if dirty == Some(true) && report.warning.is_none() && report.result != Outcome::Failed {
+    if dirty == Some(true) && report.warning.is_none() && report.result != UpgradeOutcome::Failed {
         report.warning = Some("the git worktree has uncommitted changes".into());
     }
     report
@@ -593,7 +585,7 @@ fn upgrade_inner(
         app: app.to_path_buf(),
         from: from.to_string(),
         to: to.to_string(),
-        result: Outcome::UpToDate,
+        result: UpgradeOutcome::UpToDate,
         files: Vec::new(),
         files_changed: 0,
         error: None,
@@ -603,7 +595,7 @@ fn upgrade_inner(
     let left = left_conflicts(app, recorded);
     if !left.unresolved.is_empty() {
         // Merging over unresolved markers would nest conflicts: the user resolves first.
-        report.result = Outcome::Conflicts;
+        report.result = UpgradeOutcome::Conflicts;
         report.files = left
             .unresolved
             .into_iter()
@@ -638,10 +630,10 @@ fn upgrade_inner(
                 }
                 let mut json = serde_json::to_string_pretty(&record)?;
                 json.push('\n');
-                let rel = Path::new(crate::scaffold::RECORD_DIR).join("render.json");
+                let rel = Path::new(crate::support::record::RENDER);
                 AppDir::open(app)
-                    .and_then(|d| d.write(&rel, json.as_bytes(), None))
-                    .map_err(|e| in_app(app, &rel, "write", e))?;
+                    .and_then(|d| d.write(rel, json.as_bytes(), None))
+                    .map_err(|e| in_app(app, rel, "write", e))?;
             }
         }
         return Ok(report);
@@ -679,7 +671,7 @@ fn upgrade_inner(
     let own_declared = source.declarations(to)?;
     theirs_manifest.declared = match &own_declared {
         Some(own) => crate::model::manifest::Declared::of(
-            crate::model::declarations::Declarations::over_builtin(own),
+            crate::load::declarations::Declarations::over_builtin(own),
         ),
         None => crate::model::manifest::Declared::default(),
     };
@@ -728,7 +720,7 @@ fn upgrade_inner(
     // Managed files: regenerated as `levee sync` does; a hand edit is a conflict, never lost.
     let desired = crate::generate::managed::files(&theirs_manifest, &org)?;
     let entries = crate::generate::managed::status(app, &desired)?;
-    let mut managed_record = crate::generate::managed::Record::load(app)?;
+    let mut managed_record = crate::generate::managed::ManagedRecord::load(app)?;
     for e in &entries {
         let rel = PathBuf::from(&e.path);
         match e.state {
@@ -795,7 +787,7 @@ fn upgrade_inner(
         .map(|(p, b)| {
             (
                 slash(p),
-                serde_json::Value::from(crate::scaffold::sha256(b)),
+                serde_json::Value::from(crate::support::hash::sha256_hex(b)),
             )
         })
         .collect::<serde_json::Map<_, _>>()
@@ -805,23 +797,23 @@ fn upgrade_inner(
         .map(|f| {
             (
                 f.path.clone(),
-                serde_json::Value::from(crate::scaffold::sha256(f.content.as_bytes())),
+                serde_json::Value::from(crate::support::hash::sha256_hex(f.content.as_bytes())),
             )
         })
         .collect::<serde_json::Map<_, _>>()
         .into();
     record["manifest"] =
-        crate::scaffold::sha256(loaded.source.as_written(&new_yaml).as_bytes()).into();
+        crate::support::hash::sha256_hex(loaded.source.as_written(&new_yaml).as_bytes()).into();
     // What the new version's code needs: `levee validate` holds app.yaml to it from now on.
     let declared = source.settings(id, to)?;
     record[crate::scaffold::template_settings::RECORD_KEY] =
         crate::scaffold::template_settings::record_value(&declared);
     match (&own_declared, record.as_object_mut()) {
         (Some(own), _) => {
-            record[crate::model::declarations::RECORD_KEY] = serde_json::to_value(own)?
+            record[crate::load::declarations::RECORD_KEY] = serde_json::to_value(own)?
         }
         (None, Some(o)) => {
-            o.remove(crate::model::declarations::RECORD_KEY);
+            o.remove(crate::load::declarations::RECORD_KEY);
         }
         (None, None) => {}
     }
@@ -859,7 +851,7 @@ fn upgrade_inner(
     let mut managed_json = serde_json::to_string_pretty(&managed_record)?;
     managed_json.push('\n');
     plan.writes.insert(
-        PathBuf::from(crate::scaffold::RECORD_DIR).join("render.json"),
+        PathBuf::from(crate::support::record::RENDER),
         Some(record_json.into_bytes()),
     );
     plan.writes.insert(
@@ -870,12 +862,12 @@ fn upgrade_inner(
     report.files_changed = plan
         .writes
         .keys()
-        .filter(|p| !p.starts_with(crate::scaffold::RECORD_DIR))
+        .filter(|p| !p.starts_with(crate::support::record::DIR))
         .count();
     report.result = if plan.conflicts > 0 {
-        Outcome::Conflicts
+        UpgradeOutcome::Conflicts
     } else {
-        Outcome::Upgraded
+        UpgradeOutcome::Upgraded
     };
     plan.changes.sort_by(|a, b| a.path.cmp(&b.path));
     report.files = plan.changes;
@@ -927,7 +919,7 @@ fn exec_bit(
 const CONFLICTS_KEY: &str = "conflicts";
 
 fn record_path(app: &Path) -> PathBuf {
-    app.join(crate::scaffold::RECORD_DIR).join("render.json")
+    app.join(crate::support::record::RENDER)
 }
 
 /// The files the last upgrade left conflict markers in, split by whether markers remain.
@@ -1090,7 +1082,7 @@ pub fn dirty_apps(apps: &[PathBuf]) -> HashMap<PathBuf, Option<bool>> {
         }
     }
     for (top, members) in by_repo {
-        let status = pack::run_git(
+        let status = crate::support::git::run(
             &["status", "--porcelain", "-z", "--untracked-files=all"],
             Some(&top),
             None,

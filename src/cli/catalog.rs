@@ -290,10 +290,10 @@ pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitS
         }
         CatalogCommand::Stats { format } => {
             let loaded = load(&store, ui)?;
-            let stats = crate::catalog::stats::compute(&loaded.entries, &org, today);
+            let stats = crate::lifecycle::stats::compute(&loaded.entries, &org, today);
             let text = match format {
                 Format::Json => serde_json::to_string_pretty(&stats)? + "\n",
-                Format::Text => crate::catalog::stats::render(&stats),
+                Format::Text => crate::lifecycle::stats::render(&stats),
             };
             ui.out(&text)?;
             Ok(if loaded.corrupt.is_empty() {
@@ -307,7 +307,10 @@ pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitS
             output,
         } => {
             let loaded = load(&store, ui)?;
-            let text = catalog::backstage::export(&loaded.entries, Some(&org));
+            let text = crate::generate::backstage::export(
+                loaded.entries.iter().map(catalog::Entry::backstage),
+                Some(&org),
+            );
             match output {
                 Some(path) => {
                     catalog::store_write(path, text.as_bytes())?;
@@ -729,7 +732,7 @@ fn list_table(rows: &[&Entry], today: crate::model::manifest::Date) -> String {
     if rows.is_empty() {
         return "no apps match\n".into();
     }
-    let mut t = crate::catalog::stats::table(&[
+    let mut t = crate::support::ui::table(&[
         "ID",
         "OWNER",
         "CLASSIFICATION",

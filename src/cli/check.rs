@@ -14,12 +14,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use clap::{Args, ValueEnum};
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::cli::Global;
-use crate::generate::policy::{self, Clock, Evaluator, Finding, Level};
-use crate::load::diag::{self, Diagnostic};
+use crate::generate::policy::report::{AppReport, Located, sarif};
+use crate::generate::policy::{Clock, Evaluator, Level};
+use crate::load::diag;
 use crate::load::document::{Checked, Context, LoadError};
 use crate::model::manifest::{self, Date};
 use crate::model::org;
@@ -60,33 +60,7 @@ fn parse_date(s: &str) -> Result<Date, String> {
     Date::parse(s)
 }
 
-/// One app's outcome.
-#[derive(Debug, Serialize)]
-struct AppReport {
-    path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    valid: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    problems: Vec<Diagnostic>,
-    findings: Vec<Located>,
-    #[serde(skip)]
-    source: String,
-}
-
-#[derive(Debug, Serialize)]
-struct Located {
-    #[serde(flatten)]
-    finding: Finding,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    column: Option<usize>,
-}
-
-pub fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(global: &Global, args: &CheckArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let clock = args.today.map_or(Clock::System, Clock::Fixed);
     if let Some(b) = &args.bundle
         && !b.is_dir()
@@ -352,7 +326,7 @@ fn text(reports: &[AppReport], ui: &Ui) -> String {
     for r in reports {
         let path = Shown(&r.path);
         if let Some(e) = &r.error {
-            out.push_str(&format!("{} {}\n", ui.red("error:"), Shown(e)));
+            out.push_str(&format!("{} {}\n", ui.stdout().red("error:"), Shown(e)));
             out.push_str("hint: pass the path of an app.yaml, or create one with `levee new`\n");
             continue;
         }
@@ -360,7 +334,7 @@ fn text(reports: &[AppReport], ui: &Ui) -> String {
             out.push_str(&diag::render(&r.problems, Some(&r.source), ui.stdout_color));
             out.push_str(&format!(
                 "{} {path}: the manifest is invalid ({} problem{}); fix it before the policies can run (`levee validate`)\n",
-                ui.red("invalid"),
+                ui.stdout().red("invalid"),
                 r.problems.len(),
                 if r.problems.len() == 1 { "" } else { "s" }
             ));
@@ -371,7 +345,7 @@ fn text(reports: &[AppReport], ui: &Ui) -> String {
             if !ui.quiet {
                 out.push_str(&format!(
                     "{} {name} ({path}): no policy findings\n",
-                    ui.green("pass"),
+                    ui.stdout().green("pass"),
                 ));
             }
             continue;
@@ -379,8 +353,8 @@ fn text(reports: &[AppReport], ui: &Ui) -> String {
         out.push_str(&format!("{name} ({path})\n"));
         for f in &r.findings {
             let label = match f.finding.level {
-                Level::Deny => ui.red("deny"),
-                Level::Warn => console::style("warn").yellow().bold().to_string(),
+                Level::Deny => ui.stdout().red("deny"),
+                Level::Warn => ui.stdout().yellow("warn"),
             };
             // The messages come from the policies and quote the manifest's values (dataset
             // names, hosts): escaped, so none can start a line of its own in a CI log.
@@ -395,12 +369,12 @@ fn text(reports: &[AppReport], ui: &Ui) -> String {
             ));
             out.push_str(&format!(
                 "       {} {at} ({})\n",
-                ui.dim("at"),
+                ui.stdout().dim("at"),
                 Shown(&f.finding.field)
             ));
             out.push_str(&format!(
                 "       {} {}\n",
-                ui.dim("hint:"),
+                ui.stdout().dim("hint:"),
                 Shown(&f.finding.hint)
             ));
         }
@@ -420,94 +394,4 @@ fn text(reports: &[AppReport], ui: &Ui) -> String {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
-}
-
-/// SARIF 2.1.0: one run, levee's rules, one result per finding or manifest problem.
-fn sarif(reports: &[AppReport]) -> Value {
-    let mut rules: Vec<Value> = policy::rules()
-        .into_iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "name": r.id.replace('-', ""),
-                "shortDescription": {"text": r.title},
-                "fullDescription": {"text": r.description.as_deref().unwrap_or(&r.title)},
-                "defaultConfiguration": {"level": match r.severity {
-                    Level::Deny => "error",
-                    Level::Warn => "warning",
-                }},
-                "properties": {"module": r.module},
-            })
-        })
-        .collect();
-    rules.push(json!({
-        "id": "MANIFEST",
-        "name": "InvalidManifest",
-        "shortDescription": {"text": "The manifest is invalid (schema or meaning)."},
-        "defaultConfiguration": {"level": "error"},
-    }));
-    let location = |path: &str, line: Option<usize>, col: Option<usize>| {
-        let mut phys = json!({"artifactLocation": {"uri": uri(path)}});
-        if let Some(l) = line {
-            let mut region = json!({"startLine": l.max(1)});
-            if let Some(c) = col {
-                region["startColumn"] = json!(c.max(1));
-            }
-            phys["region"] = region;
-        }
-        json!([{"physicalLocation": phys}])
-    };
-    let mut results = Vec::new();
-    for r in reports {
-        for d in &r.problems {
-            let mut text = d.message.clone();
-            if let Some(h) = &d.hint {
-                text.push_str(&format!(" (hint: {h})"));
-            }
-            results.push(json!({
-                "ruleId": "MANIFEST",
-                "level": "error",
-                "message": {"text": text},
-                "locations": location(&r.path, d.line, d.column),
-            }));
-        }
-        if let Some(e) = &r.error {
-            results.push(json!({
-                "ruleId": "MANIFEST",
-                "level": "error",
-                "message": {"text": e},
-                "locations": location(&r.path, None, None),
-            }));
-        }
-        for f in &r.findings {
-            results.push(json!({
-                "ruleId": f.finding.id,
-                "level": match f.finding.level { Level::Deny => "error", Level::Warn => "warning" },
-                "message": {"text": format!("{} (hint: {})", f.finding.msg, f.finding.hint)},
-                "locations": location(&r.path, f.line, f.column),
-                "properties": {"field": f.finding.field, "app": r.name},
-            }));
-        }
-    }
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "levee",
-                "version": crate::VERSION,
-                "informationUri": "https://github.com/levee-dev/levee",
-                "rules": rules,
-            }},
-            "results": results,
-        }],
-    })
-}
-
-/// A relative path as a URI reference (forward slashes, no `./`).
-fn uri(path: &str) -> String {
-    let p = Path::new(path);
-    let s = p.to_string_lossy().replace('\\', "/");
-    let s = s.trim_start_matches("./");
-    s.replace(' ', "%20")
 }

@@ -8,11 +8,12 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use crate::cli::Global;
-use crate::generate::sandbox::{self, DeployOptions, KyvernoForm, SandboxError};
+use crate::generate::sandbox::{self, DeployOptions, SandboxError};
 use crate::load::diag::{self, Diagnostic};
 use crate::load::document::LoadError;
 use crate::model::manifest;
 use crate::model::org;
+use crate::model::sandbox_config::KyvernoForm;
 use crate::support::exit::{ExitStatus, UsageError};
 use crate::support::ui::{Format, Ui};
 
@@ -67,7 +68,7 @@ impl From<KyvernoArg> for KyvernoForm {
     }
 }
 
-pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let file = manifest::locate(&args.path);
     let loaded = match crate::scaffold::template_settings::load(&args.path) {
         Ok(l) => l,
@@ -83,7 +84,7 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
             ui.out(&diag::render(&diags, Some(&source.text), ui.stdout_color))?;
             ui.status(&format!(
                 "{} fix app.yaml (`levee validate` lists every problem), then run `levee deploy` again",
-                ui.dim("hint:")
+                ui.stderr().dim("hint:")
             ));
             return Ok(ExitStatus::Problems);
         }
@@ -153,7 +154,7 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
             return Err(crate::support::appdir::interrupted_error().into());
         }
         // Read the record first: a broken one stops deploy before it writes anything.
-        crate::generate::managed::Record::load(&app_dir)?;
+        crate::generate::managed::ManagedRecord::load(&app_dir)?;
         Some(dir)
     };
     let mut written = Vec::new();
@@ -209,7 +210,7 @@ pub fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result<ExitSt
     }
     ui.status(&format!(
         "{} {} files for {} in {}",
-        ui.green("wrote"),
+        ui.stderr().green("wrote"),
         written.len(),
         loaded.value.name,
         deploy_root.display()
@@ -311,7 +312,7 @@ fn json_report(
 /// The sandbox's refusals as diagnostics located in app.yaml.
 pub(crate) fn refusal_diagnostics(
     loaded: &crate::load::document::Loaded<manifest::Manifest>,
-    refusals: &[sandbox::Refusal],
+    refusals: &[sandbox::DeployRefusal],
 ) -> Vec<Diagnostic> {
     refusals
         .iter()
@@ -330,14 +331,14 @@ pub(crate) fn refusal_diagnostics(
 /// Prints the sandbox's refusals, each located in app.yaml.
 pub(crate) fn render_refusals(
     loaded: &crate::load::document::Loaded<manifest::Manifest>,
-    refusals: &[sandbox::Refusal],
+    refusals: &[sandbox::DeployRefusal],
     ui: &Ui,
 ) -> String {
     let diags = refusal_diagnostics(loaded, refusals);
     let mut out = diag::render(&diags, Some(&loaded.source.text), ui.stdout_color);
     out.push_str(&format!(
         "{} {} cannot be deployed to the sandbox: {} problem{}\n",
-        ui.red("refused"),
+        ui.stdout().red("refused"),
         loaded.value.name,
         diags.len(),
         if diags.len() == 1 { "" } else { "s" }

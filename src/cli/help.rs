@@ -25,7 +25,7 @@ pub struct ManArgs {
 }
 
 /// Prints the completion script for a shell.
-pub fn completions(args: &CompletionsArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(super) fn completions(args: &CompletionsArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let mut cmd = super::Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "levee", &mut out);
@@ -34,7 +34,7 @@ pub fn completions(args: &CompletionsArgs, ui: &Ui) -> anyhow::Result<ExitStatus
 }
 
 /// Prints a man page, or writes them all.
-pub fn man(args: &ManArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(super) fn man(args: &ManArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let mut cmd = super::Cli::command();
     cmd.build();
     if let Some(dir) = &args.dir {

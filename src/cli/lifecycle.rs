@@ -6,9 +6,8 @@ use clap::Args;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::catalog::{Deprovisioned, EscalationRecord};
 use crate::cli::Global;
-use crate::lifecycle::{self, Action, Decision, Promoter};
+use crate::lifecycle::{self, Action, Decision};
 use crate::support::exit::{ExitStatus, UsageError};
 use crate::support::ui::{Format, Ui};
 
@@ -43,20 +42,6 @@ struct Report<'a> {
 }
 
 pub fn run(global: &Global, args: &LifecycleArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
-    let promoter = crate::change::promote::Promote {
-        org: global.org.clone(),
-        today: crate::support::clock::today(),
-    };
-    run_with(global, args, ui, &promoter)
-}
-
-/// `run` with the promoter that `--apply` uses for escalations.
-pub fn run_with(
-    global: &Global,
-    args: &LifecycleArgs,
-    ui: &Ui,
-    promoter: &(dyn Promoter + Sync),
-) -> anyhow::Result<ExitStatus> {
     let (org, store) = crate::cli::catalog::resolve(global, args.catalog.as_deref())?;
     let today = crate::support::clock::today();
     let loaded = crate::cli::catalog::load(&store, ui)?;
@@ -83,105 +68,23 @@ pub fn run_with(
             lifecycle::decide(e, usage, &org, today, args.expiring_within)
         })
         .collect();
-    let mut applied = Vec::new();
-    if args.apply {
-        store.remove_stale_temporaries();
-        for (e, d) in loaded.entries.iter().zip(&decisions) {
-            // The tier change happens once, here; what the catalog records is then applied to
-            // the entry as it is when written (another run may have changed it since it was
-            // read), as one check-and-write (`Store::update`).
-            let mut note = None;
-            let mut fresh = None;
-            let mut promoted = false;
-            let to = d
-                .to_tier
-                .unwrap_or(crate::model::manifest::Tier::Production);
-            if d.action == Action::Escalate {
-                let (done, msg) = if e.app_gone() {
-                    (
-                        false,
-                        format!(
-                            "app directory {} not reachable: run `levee promote DIR --tier {to}` where the app lives",
-                            e.repository.path
-                        ),
-                    )
-                } else {
-                    match promoter.promote(e.app_dir(), to) {
-                        Ok(msg) => (true, msg),
-                        Err(msg) => (false, msg),
-                    }
-                };
-                promoted = done;
-                if promoted {
-                    // The catalog follows the app: its tier and expiry are what app.yaml now
-                    // says; usage and earlier escalations are kept.
-                    fresh =
-                        crate::catalog::Entry::from_app(e.app_dir(), &org, &crate::catalog::now())
-                            .ok();
-                }
-                note = Some(msg);
-            }
-            let reasons: Vec<String> = d.fired.iter().map(ToString::to_string).collect();
-            store.update(&e.id, |current| {
-                // Removed meanwhile: nothing left to mark.
-                let mut entry = current?.clone();
-                let mut changed = false;
-                if let Some(u) = metrics.get(&e.id)
-                    && entry.usage.as_ref() != Some(u)
-                {
-                    entry.usage = Some(u.clone());
-                    changed = true;
-                }
-                match d.action {
-                    Action::Deprovision if entry.deprovisioned.is_none() => {
-                        entry.deprovisioned = Some(Deprovisioned {
-                            date: today,
-                            reason: d.reason.clone(),
-                        });
-                        changed = true;
-                    }
-                    Action::Escalate => {
-                        if let Some(f) = &fresh {
-                            let mut f = f.clone();
-                            f.carry_over(&entry);
-                            f.escalations.clone_from(&entry.escalations);
-                            entry = f;
-                        }
-                        let already = entry.escalations.last().is_some_and(|r| {
-                            r.to == to && r.reasons == reasons && !r.promoted && !promoted
-                        });
-                        if !already {
-                            entry.escalations.push(EscalationRecord {
-                                date: today,
-                                from: e.tier,
-                                to,
-                                reasons: reasons.clone(),
-                                promoted,
-                            });
-                            changed = true;
-                        }
-                    }
-                    _ => {}
-                }
-                changed.then(|| {
-                    entry.updated = crate::catalog::now();
-                    entry
-                })
-            })?;
-            match d.action {
-                Action::Deprovision => applied.push(format!(
-                    "{}: marked deprovisioned in the catalog; tearing down its deployment is up to your platform",
-                    e.id
-                )),
-                Action::Escalate => applied.push(format!(
-                    "{}: escalation to {to} recorded; {}",
-                    e.id,
-                    note.unwrap_or_default()
-                )),
-                _ => {}
-            }
-        }
-    }
+    let applied = if args.apply {
+        let promoter = crate::lifecycle::Promote {
+            org: global.org.clone(),
+            today,
+        };
+        lifecycle::apply::apply(
+            &store,
+            &loaded.entries,
+            &decisions,
+            &metrics,
+            &org,
+            today,
+            &promoter,
+        )?
+    } else {
+        Vec::new()
+    };
     let needs = decisions.iter().filter(|d| d.action.needs_action()).count();
     match args.format {
         Format::Json => {
@@ -196,7 +99,7 @@ pub fn run_with(
             ui.out(&(serde_json::to_string_pretty(&report)? + "\n"))?;
         }
         Format::Text => {
-            let mut t = crate::catalog::stats::table(&["APP", "OWNER", "TIER", "ACTION", "WHY"]);
+            let mut t = crate::support::ui::table(&["APP", "OWNER", "TIER", "ACTION", "WHY"]);
             for d in decisions
                 .iter()
                 .filter(|d| d.action != Action::Ok || global.verbose > 0)

@@ -205,7 +205,7 @@ pub(crate) fn report_invalid_manifest(
     ));
     ui.error(&format!(
         "{} {} is invalid: fix it first (`levee validate` lists every problem)",
-        ui.red("error:"),
+        ui.stdout().red("error:"),
         crate::support::text::escape_path(file)
     ));
 }

@@ -217,7 +217,7 @@ pub fn run_with(
             let template = plan.manifest.template.as_ref();
             let mut text = format!(
                 "{} {} in {}/ from the template {} ({} {})\n",
-                ui.green("Created"),
+                ui.stdout().green("Created"),
                 plan.manifest.name,
                 target.display(),
                 template.map_or("", |t| t.id.as_str()),
@@ -246,7 +246,7 @@ pub fn run_with(
 
 /// The command that runs the app's own tests, and what it needs installed, read from the
 /// rendered files (package.json `engines`, `.nvmrc`, pyproject.toml `requires-python`).
-fn own_tests(plan: &scaffold::Plan) -> (String, String) {
+fn own_tests(plan: &scaffold::WritePlan) -> (String, String) {
     // A stack a pack declares: its build steps, as the pipeline runs them.
     if let Some(stack) = plan.manifest.stack.as_ref()
         && !matches!(stack.as_str(), "node" | "python")
@@ -322,7 +322,7 @@ fn stopped(e: WizardError, args: &NewArgs, ui: &Ui) -> anyhow::Result<ExitStatus
             Err(err) => {
                 ui.error(&format!(
                     "{} could not keep your answers: {err}",
-                    ui.red("warning:")
+                    ui.stderr().red("warning:")
                 ));
                 None
             }
@@ -356,11 +356,11 @@ fn stopped(e: WizardError, args: &NewArgs, ui: &Ui) -> anyhow::Result<ExitStatus
             } else {
                 "these answers cannot make an app; nothing was written".to_string()
             };
-            let mut text = format!("{} {headline}\n", ui.red("error:"));
+            let mut text = format!("{} {headline}\n", ui.stderr().red("error:"));
             for p in &problems {
                 text.push_str(&format!("  {p}\n"));
                 if let Some(h) = &p.hint {
-                    text.push_str(&format!("      {} {h}\n", ui.dim("hint:")));
+                    text.push_str(&format!("      {} {h}\n", ui.stderr().dim("hint:")));
                 }
             }
             // A policy refusal comes after real work; keep it. Missing or mistyped flags are

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cli::Global;
-use crate::generate::managed::{self, Action};
+use crate::generate::managed::{self, SyncAction};
 use crate::generate::pipeline;
 use crate::model::manifest::Ci;
 use crate::support::exit::{ExitStatus, UsageError};
@@ -28,7 +28,7 @@ fn parse_ci(s: &str) -> Result<Ci, String> {
     s.parse()
 }
 
-pub fn run(global: &Global, args: &PipelineArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(global: &Global, args: &PipelineArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let (app, manifest, org) = match super::sync::load_app(global, &args.path, ui)? {
         Ok(v) => v,
         Err(status) => return Ok(status),
@@ -54,19 +54,19 @@ pub fn run(global: &Global, args: &PipelineArgs, ui: &Ui) -> anyhow::Result<Exit
         .collect();
     let actions = managed::apply(&app, &entries, false)?;
     match actions.first() {
-        Some(Action::Refused) => {
+        Some(SyncAction::Refused) => {
             if let Some(e) = entries.first() {
                 ui.out(&e.diff())?;
             }
             ui.error(&format!(
                 "{} {} was edited by hand; not overwritten\n{} move the change into app.yaml or the org config; `levee sync --force` overwrites it",
-                ui.red("refused"),
+                ui.stderr().red("refused"),
                 file.path,
-                ui.dim("hint:")
+                ui.stderr().dim("hint:")
             ));
             Ok(ExitStatus::Problems)
         }
-        Some(Action::Written) => {
+        Some(SyncAction::Written) => {
             ui.status(&format!("wrote {}", file.path));
             Ok(ExitStatus::Success)
         }

@@ -33,7 +33,7 @@ pub struct TestArgs {
     pub format: Format,
 }
 
-pub fn run(_global: &Global, args: &PolicyArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(_global: &Global, args: &PolicyArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     match &args.command {
         PolicyCommand::Test(t) => test(t, ui),
     }
@@ -83,10 +83,10 @@ fn test(args: &TestArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
             let mut out = String::new();
             for r in &report.results {
                 let (label, extra) = match &r.outcome {
-                    TestOutcome::Pass => (ui.green("PASS"), String::new()),
-                    TestOutcome::Fail => (ui.red("FAIL"), String::new()),
+                    TestOutcome::Pass => (ui.stdout().green("PASS"), String::new()),
+                    TestOutcome::Fail => (ui.stdout().red("FAIL"), String::new()),
                     TestOutcome::Error(e) => (
-                        ui.red("ERROR"),
+                        ui.stdout().red("ERROR"),
                         format!("\n    {}", e.replace('\n', "\n    ")),
                     ),
                 };

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde_json::json;
 
-use crate::change::promote::{self, Outcome, PromoteError, Promotion, Reason, Refusal, Request};
+use crate::change::promote::{
+    self, PromoteError, PromoteOutcome, PromoteRefusal, Promotion, Reason, Request,
+};
 use crate::cli::Global;
 use crate::load::document::LoadError;
 use crate::model::manifest::{self, Classification, Date, SecretProvider, Tier};
@@ -62,7 +64,7 @@ fn parse_tier(s: &str) -> Result<Tier, String> {
     }
 }
 
-pub fn run(global: &Global, args: &PromoteArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(global: &Global, args: &PromoteArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let file = manifest::locate(&args.path);
     let app = file
         .parent()
@@ -94,7 +96,7 @@ pub fn run(global: &Global, args: &PromoteArgs, ui: &Ui) -> anyhow::Result<ExitS
     };
     let path = file.display().to_string();
     match outcome {
-        Outcome::Refused(r) => {
+        PromoteOutcome::Refused(r) => {
             match args.format {
                 Format::Json => ui.out(&format!(
                     "{}\n",
@@ -111,7 +113,7 @@ pub fn run(global: &Global, args: &PromoteArgs, ui: &Ui) -> anyhow::Result<ExitS
             }
             Ok(ExitStatus::Problems)
         }
-        Outcome::Ready(p) => {
+        PromoteOutcome::Ready(p) => {
             let written = if args.dry_run { None } else { Some(p.apply()?) };
             match args.format {
                 Format::Json => {
@@ -159,7 +161,7 @@ fn at(path: &str, r: &Reason) -> String {
     }
 }
 
-fn refusal_text(path: &str, r: &Refusal, ui: &Ui) -> String {
+fn refusal_text(path: &str, r: &PromoteRefusal, ui: &Ui) -> String {
     use crate::support::text::{Shown, escape_lines};
     let path = &crate::support::text::escape(path);
     let mut out = String::new();
@@ -168,7 +170,7 @@ fn refusal_text(path: &str, r: &Refusal, ui: &Ui) -> String {
     }
     out.push_str(&format!(
         "{} promotion of {path} from {} to {}: {} reason{}; nothing was written\n",
-        ui.red("refused"),
+        ui.stdout().red("refused"),
         r.from,
         r.to,
         r.reasons.len(),
@@ -177,22 +179,30 @@ fn refusal_text(path: &str, r: &Refusal, ui: &Ui) -> String {
     for x in &r.reasons {
         out.push_str(&format!(
             "  {} {} {}\n",
-            ui.red("deny"),
+            ui.stdout().red("deny"),
             Shown(&x.id),
             Shown(&x.message)
         ));
         let place = at(path, x);
         if place == x.field {
-            out.push_str(&format!("       {} {}\n", ui.dim("at"), Shown(&place)));
+            out.push_str(&format!(
+                "       {} {}\n",
+                ui.stdout().dim("at"),
+                Shown(&place)
+            ));
         } else {
             out.push_str(&format!(
                 "       {} {} ({})\n",
-                ui.dim("at"),
+                ui.stdout().dim("at"),
                 Shown(&place),
                 Shown(&x.field)
             ));
         }
-        out.push_str(&format!("       {} {}\n", ui.dim("hint:"), Shown(&x.hint)));
+        out.push_str(&format!(
+            "       {} {}\n",
+            ui.stdout().dim("hint:"),
+            Shown(&x.hint)
+        ));
     }
     out
 }
@@ -206,7 +216,7 @@ fn summary_text(path: &str, p: &Promotion, written: Option<&promote::Written>, u
         }
     }
     let verb = if written.is_some() {
-        ui.green("promoted")
+        ui.stdout().green("promoted")
     } else {
         "would promote".to_string()
     };
@@ -258,14 +268,14 @@ fn summary_text(path: &str, p: &Promotion, written: Option<&promote::Written>, u
             }
             out.push_str(&format!(
                 "{} dry run: nothing was written\n",
-                ui.dim("note:")
+                ui.stdout().dim("note:")
             ));
         }
     }
     for w in &p.warnings {
         out.push_str(&format!(
             "  {} {} {} ({}, {})\n",
-            console::style("warn").yellow().bold(),
+            ui.stdout().yellow("warn"),
             w.id,
             w.message,
             at(path, w),

@@ -51,7 +51,7 @@ pub enum Omit {
     Dev,
 }
 
-pub fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     // `-o -` is stdout, as in most tools (not a file named `-`).
     let to_stdout = args.output.as_deref() == Some(Path::new("-"));
     if to_stdout && args.summary {
@@ -95,7 +95,7 @@ pub fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<ExitSta
             ui.status(&diag::render(&diags, Some(&file.text), ui.stderr_color));
             ui.status(&format!(
                 "{} {} is invalid; the SBOM describes the app from it. Fix it (`levee validate {}`) and run again.",
-                ui.red("error:"),
+                ui.stdout().red("error:"),
                 file.path.display(),
                 dir.display()
             ));
@@ -192,7 +192,7 @@ fn to_usage(e: sbom::SbomError) -> anyhow::Error {
 }
 
 /// `npm: 120 (required 80, optional 2, dev 38)` per ecosystem, then the total.
-pub fn summary_text(s: &Summary) -> String {
+pub(super) fn summary_text(s: &Summary) -> String {
     let mut out = String::new();
     for (eco, scopes) in &s.by_ecosystem {
         let total: usize = scopes.values().sum();

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
+use crate::load::declarations::Declarations;
 use crate::load::document::Checked;
-use crate::model::declarations::Declarations;
 use crate::model::manifest::Manifest;
 use crate::model::org::Org;
 use crate::support::exit::{ExitStatus, UsageError};
@@ -37,7 +37,7 @@ pub enum Which {
     Catalog,
 }
 
-pub fn run(args: &SchemaArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(args: &SchemaArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let schema = match args.which {
         Which::Manifest => {
             let declared = declared(args)?;
@@ -65,9 +65,9 @@ fn declared(args: &SchemaArgs) -> anyhow::Result<Declarations> {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), PathBuf::from);
-        return match crate::model::declarations::for_app(&dir) {
+        return match crate::load::declarations::for_app(&dir) {
             Ok(Some(d)) => Ok(d),
-            Ok(None) => Ok(crate::model::declarations::builtin().clone()),
+            Ok(None) => Ok(crate::load::declarations::builtin().clone()),
             Err(why) => Err(UsageError::new(format!(
                 "cannot read what the app's template pack declares: {why}"
             ))
@@ -77,13 +77,13 @@ fn declared(args: &SchemaArgs) -> anyhow::Result<Declarations> {
     }
     match &args.templates {
         Some(source) => Ok(super::templates::load_pack(Some(source))?.declared),
-        None => Ok(crate::model::declarations::builtin().clone()),
+        None => Ok(crate::load::declarations::builtin().clone()),
     }
 }
 
 /// The published manifest schema with `kind` and `stack` closed to the declared names, each with
 /// its description, so an editor completes and checks them.
-pub fn manifest_schema(declared: &Declarations) -> Value {
+pub(crate) fn manifest_schema(declared: &Declarations) -> Value {
     let mut schema = Manifest::schema().clone();
     let choices = |names: Vec<(&String, &String)>, what: &str| {
         json!({

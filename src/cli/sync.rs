@@ -6,7 +6,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::cli::Global;
-use crate::generate::managed::{self, Action, Entry, State};
+use crate::generate::managed::{self, ManagedEntry, State, SyncAction};
 use crate::load::document::LoadError;
 use crate::model::manifest::{self, Manifest};
 use crate::model::org;
@@ -82,12 +82,12 @@ struct FileReport<'a> {
     path: &'a str,
     state: State,
     #[serde(skip_serializing_if = "Option::is_none")]
-    action: Option<Action>,
+    action: Option<SyncAction>,
     #[serde(skip_serializing_if = "Option::is_none")]
     diff: Option<String>,
 }
 
-pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let (app, manifest, org) = match load_app(global, &args.path, ui)? {
         Ok(v) => v,
         Err(status) => return Ok(status),
@@ -122,7 +122,7 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
     let status = match &actions {
         None if entries.iter().all(|e| e.state.is_current()) => ExitStatus::Success,
         None => ExitStatus::Problems,
-        Some(a) if a.contains(&Action::Refused) => ExitStatus::Problems,
+        Some(a) if a.contains(&SyncAction::Refused) => ExitStatus::Problems,
         Some(_) => ExitStatus::Success,
     };
     // A refused sandbox is a problem even when every file that could be written was.
@@ -166,7 +166,7 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
                 ui.status(rendered.trim_end());
                 ui.status(&format!(
                     "{} {} policy denial{} in app.yaml: `levee check` and CI fail until {} fixed",
-                    console::style("warning:").yellow().bold(),
+                    ui.stderr().yellow("warning:"),
                     denials.len(),
                     if denials.len() == 1 { "" } else { "s" },
                     if denials.len() == 1 {
@@ -181,7 +181,7 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
                     crate::load::diag::render(&unmet, Some(&loaded.source.text), ui.stdout_color);
                 out.push_str(&format!(
                     "{} {} cannot be deployed: {} problem{} with the settings its template needs\n",
-                    ui.red("refused"),
+                    ui.stdout().red("refused"),
                     loaded.value.name,
                     unmet.len(),
                     if unmet.len() == 1 { "" } else { "s" }
@@ -194,7 +194,7 @@ pub fn run(global: &Global, args: &SyncArgs, ui: &Ui) -> anyhow::Result<ExitStat
             if !refused.is_empty() {
                 ui.out(&format!(
                     "{} {} was left as it was; every other managed file was {}\n",
-                    ui.dim("note:"),
+                    ui.stdout().dim("note:"),
                     crate::generate::sandbox::DEPLOY_DIR,
                     if args.check { "checked" } else { "written" },
                 ))?;
@@ -243,8 +243,8 @@ fn describe(state: State) -> &'static str {
 
 fn text(
     app: &Path,
-    entries: &[Entry],
-    actions: Option<&[Action]>,
+    entries: &[ManagedEntry],
+    actions: Option<&[SyncAction]>,
     deploy_refused: bool,
     ui: &Ui,
 ) -> String {
@@ -252,14 +252,14 @@ fn text(
     let mut out = String::new();
     // When the sandbox refused the app, `deploy/` is not among the files counted.
     let other = if deploy_refused { "other " } else { "" };
-    let stale: Vec<&Entry> = entries.iter().filter(|e| !e.state.is_current()).collect();
+    let stale: Vec<&ManagedEntry> = entries.iter().filter(|e| !e.state.is_current()).collect();
     let Some(actions) = actions else {
         // --check
         if stale.is_empty() {
             if !ui.quiet {
                 out.push_str(&format!(
                     "{} {} {other}managed files in {} are current\n",
-                    ui.green("ok"),
+                    ui.stdout().green("ok"),
                     entries.len(),
                     crate::support::text::escape_path(app)
                 ));
@@ -272,7 +272,7 @@ fn text(
         for e in &stale {
             out.push_str(&format!(
                 "{} {}: {}\n",
-                ui.red("drift"),
+                ui.stdout().red("drift"),
                 Shown(&e.path),
                 describe(e.state)
             ));
@@ -284,31 +284,31 @@ fn text(
         } else {
             "run `levee sync` to regenerate them"
         };
-        out.push_str(&format!("{} {fix}\n", ui.dim("hint:")));
+        out.push_str(&format!("{} {fix}\n", ui.stdout().dim("hint:")));
         return out;
     };
     let mut refused = false;
     for (e, a) in entries.iter().zip(actions) {
         match a {
-            Action::Unchanged => {}
-            Action::Written => out.push_str(&format!(
+            SyncAction::Unchanged => {}
+            SyncAction::Written => out.push_str(&format!(
                 "{} {} ({})\n",
-                ui.green("wrote"),
+                ui.stdout().green("wrote"),
                 Shown(&e.path),
                 describe(e.state)
             )),
-            Action::Removed => out.push_str(&format!(
+            SyncAction::Removed => out.push_str(&format!(
                 "{} {} ({})\n",
-                ui.green("removed"),
+                ui.stdout().green("removed"),
                 Shown(&e.path),
                 describe(e.state)
             )),
-            Action::Refused => {
+            SyncAction::Refused => {
                 refused = true;
                 out.push_str(&escape_lines(&e.diff()));
                 out.push_str(&format!(
                     "{} {}: {}; {}\n",
-                    ui.red("refused"),
+                    ui.stdout().red("refused"),
                     Shown(&e.path),
                     describe(e.state),
                     if e.state == State::Extra {
@@ -326,11 +326,11 @@ fn text(
         } else {
             "move the change into app.yaml or the org config; `levee sync --force` overwrites hand edits"
         };
-        out.push_str(&format!("{} {hint}\n", ui.dim("hint:")));
+        out.push_str(&format!("{} {hint}\n", ui.stdout().dim("hint:")));
     } else if stale.is_empty() && !ui.quiet {
         out.push_str(&format!(
             "{} {} {other}managed files are current\n",
-            ui.green("ok"),
+            ui.stdout().green("ok"),
             entries.len()
         ));
     }

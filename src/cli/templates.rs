@@ -39,7 +39,7 @@ pub(crate) fn load_pack(source: Option<&str>) -> anyhow::Result<pack::Pack> {
     })
 }
 
-pub fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(args: &TemplatesArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let TemplatesCommand::List(args) = &args.command;
     let pack = load_pack(args.templates.as_deref())?;
     match args.format {

@@ -8,7 +8,7 @@ use clap::Args;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::change::upgrade::{self, AppReport, Options, Outcome, PackVersions, Recorded};
+use crate::change::upgrade::{self, AppReport, Options, PackVersions, Recorded, UpgradeOutcome};
 use crate::cli::Global;
 use crate::support::exit::{ExitStatus, UsageError};
 use crate::support::ui::{Format, Ui};
@@ -61,7 +61,7 @@ struct JsonReport<'a> {
     apps: &'a [AppReport],
 }
 
-pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     for root in &args.roots {
         if !root.is_dir() {
             return Err(
@@ -224,14 +224,14 @@ pub fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitS
     }
     reports.sort_by(|a, b| a.app.cmp(&b.app));
 
-    let count = |o: Outcome| reports.iter().filter(|r| r.result == o).count();
+    let count = |o: UpgradeOutcome| reports.iter().filter(|r| r.result == o).count();
     let summary = Summary {
         dry_run: args.dry_run,
         apps: reports.len(),
-        up_to_date: count(Outcome::UpToDate),
-        upgraded: count(Outcome::Upgraded),
-        conflicts: count(Outcome::Conflicts),
-        failed: count(Outcome::Failed),
+        up_to_date: count(UpgradeOutcome::UpToDate),
+        upgraded: count(UpgradeOutcome::Upgraded),
+        conflicts: count(UpgradeOutcome::Conflicts),
+        failed: count(UpgradeOutcome::Failed),
     };
     let status = if summary.conflicts + summary.failed > 0 {
         ExitStatus::Problems
@@ -293,7 +293,7 @@ fn check_conflicts(apps: &[PathBuf], format: Format, ui: &Ui) -> anyhow::Result<
                     };
                     out.push_str(&format!(
                         "{} {}:{}: conflict markers left by a template upgrade\n",
-                        ui.red("conflict"),
+                        ui.stdout().red("conflict"),
                         path.display(),
                         m.line
                     ));
@@ -305,12 +305,12 @@ fn check_conflicts(apps: &[PathBuf], format: Format, ui: &Ui) -> anyhow::Result<
                      want, delete the <<<<<<< / ======= / >>>>>>> lines, then commit\n",
                     files,
                     reports.len(),
-                    ui.dim("hint:")
+                    ui.stdout().dim("hint:")
                 ));
             } else if !ui.quiet {
                 out.push_str(&format!(
                     "{} no conflict markers left by an upgrade in {} app(s)\n",
-                    ui.green("ok"),
+                    ui.stdout().green("ok"),
                     reports.len()
                 ));
             }
@@ -329,7 +329,7 @@ fn failed(app: &std::path::Path, error: String) -> AppReport {
         app: app.to_path_buf(),
         from: String::new(),
         to: String::new(),
-        result: Outcome::Failed,
+        result: UpgradeOutcome::Failed,
         files: Vec::new(),
         files_changed: 0,
         error: Some(error),
@@ -380,8 +380,8 @@ fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> Str
         }
         for f in &r.files {
             let label = match f.change {
-                "conflict" => ui.red("conflict"),
-                "resolved" => ui.green("resolved"),
+                "conflict" => ui.stdout().red("conflict"),
+                "resolved" => ui.stdout().green("resolved"),
                 _ => continue,
             };
             out.push_str(&format!(
@@ -391,18 +391,18 @@ fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> Str
             ));
         }
         if let Some(w) = &r.warning {
-            out.push_str(&format!("{} {}\n", ui.dim("warning:"), Shown(w)));
+            out.push_str(&format!("{} {}\n", ui.stdout().dim("warning:"), Shown(w)));
         }
         if let Some(e) = &r.error {
             // Errors can span lines (an invalid app.yaml's diagnostics): each line escaped.
             out.push_str(&format!(
                 "{} {}\n",
-                ui.red("failed:"),
+                ui.stdout().red("failed:"),
                 crate::support::text::escape_lines(e)
             ));
         }
     }
-    let mut table = crate::catalog::stats::table(&["app", "from", "to", "result", "files changed"]);
+    let mut table = crate::support::ui::table(&["app", "from", "to", "result", "files changed"]);
     for r in reports {
         table.add_row(vec![
             escape_path(&r.app),
@@ -431,7 +431,7 @@ fn text(reports: &[AppReport], summary: &Summary, dry_run: bool, ui: &Ui) -> Str
             "{} resolve the conflict markers (<<<<<<< ours / >>>>>>> template vX.Y.Z) and the \
              files listed above, then run `levee upgrade` again: it reports these apps as \
              conflicts until no marker is left\n",
-            ui.dim("hint:")
+            ui.stdout().dim("hint:")
         ));
     }
     out

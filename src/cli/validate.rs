@@ -140,7 +140,7 @@ fn validate_one(global: &Global, engines: &Engines, path: &Path) -> (PathBuf, Ou
     (file, outcome)
 }
 
-pub fn run(global: &Global, args: &ValidateArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(global: &Global, args: &ValidateArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let engines = Engines::default();
     let results: Vec<(PathBuf, Outcome)> = expand(&args.paths)
         .iter()
@@ -192,16 +192,16 @@ pub fn run(global: &Global, args: &ValidateArgs, ui: &Ui) -> anyhow::Result<Exit
                     Outcome::Valid(summary) if !ui.quiet => {
                         text.push_str(&format!(
                             "{} {}: {summary}\n",
-                            ui.green("valid"),
+                            ui.stdout().green("valid"),
                             file.display()
                         ));
                     }
                     Outcome::Valid(_) => {}
                     Outcome::Unreadable(msg) => {
-                        text.push_str(&format!("{} {msg}\n", ui.red("error:")));
+                        text.push_str(&format!("{} {msg}\n", ui.stdout().red("error:")));
                         text.push_str(&format!(
                             "{} pass the path of an app.yaml, or create one with `levee new`\n",
-                            ui.dim("hint:")
+                            ui.stdout().dim("hint:")
                         ));
                     }
                     Outcome::Invalid {
@@ -211,7 +211,7 @@ pub fn run(global: &Global, args: &ValidateArgs, ui: &Ui) -> anyhow::Result<Exit
                         text.push_str(&diag::render(diags, Some(source), ui.stdout_color));
                         text.push_str(&format!(
                             "{} {}: {} problem{}\n",
-                            ui.red("invalid"),
+                            ui.stdout().red("invalid"),
                             file.display(),
                             diags.len(),
                             if diags.len() == 1 { "" } else { "s" }

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::generate::pipeline::{self, PipelineError};
 use crate::model::manifest::{Ci, Manifest};
@@ -18,7 +17,7 @@ use crate::model::org::Org;
 use crate::support::appdir::AppDir;
 
 /// Where the record of managed files lives, relative to the app.
-pub const RECORD_PATH: &str = ".levee/managed.json";
+pub const RECORD_PATH: &str = crate::support::record::MANAGED;
 
 /// One managed file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +54,7 @@ fn policy_bundle(inputs: &Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError> 
 fn catalog_entity(inputs: &Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError> {
     Ok(vec![ManagedFile {
         path: "catalog-info.yaml".into(),
-        content: crate::catalog::backstage::entity(inputs.manifest, inputs.org, None),
+        content: crate::generate::backstage::entity(inputs.manifest, inputs.org, None),
     }])
 }
 
@@ -114,7 +113,7 @@ pub fn files(manifest: &Manifest, org: &Org) -> Result<Vec<ManagedFile>, Managed
 pub struct Generated {
     pub files: Vec<ManagedFile>,
     /// Why `deploy/` could not be generated; its files are not in `files`.
-    pub sandbox_refused: Option<Vec<crate::generate::sandbox::Refusal>>,
+    pub sandbox_refused: Option<Vec<crate::generate::sandbox::DeployRefusal>>,
 }
 
 /// The managed files of an app, as many as can be generated: a sandbox refusal leaves out
@@ -145,7 +144,7 @@ pub fn generate(manifest: &Manifest, org: &Org) -> Result<Generated, ManagedErro
 
 /// Drops from `entries` the files under `dir/` that levee no longer generates: when the sandbox
 /// refused the app, what is in `deploy/` stays as it was (neither removed nor reported).
-pub fn leave_alone(entries: Vec<Entry>, dir: &str) -> Vec<Entry> {
+pub fn leave_alone(entries: Vec<ManagedEntry>, dir: &str) -> Vec<ManagedEntry> {
     let prefix = format!("{}/", dir.trim_end_matches('/'));
     entries
         .into_iter()
@@ -161,7 +160,7 @@ pub fn record(
     removed: &[String],
 ) -> Result<(), ManagedError> {
     let dir = open(app)?;
-    let mut rec = Record::load_in(&dir)?;
+    let mut rec = ManagedRecord::load_in(&dir)?;
     for (path, content) in written {
         check_relative(path)?;
         rec.files.insert(path.clone(), hash(content.as_bytes()));
@@ -221,33 +220,30 @@ fn check_relative(p: &str) -> Result<(), ManagedError> {
 
 /// `.levee/managed.json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
+pub struct ManagedRecord {
     /// The levee that last wrote the files.
     pub levee_version: String,
     /// Path -> `sha256:<hex>` of the content levee wrote.
     pub files: BTreeMap<String, String>,
 }
 
+/// How `managed.json` writes a file's hash: `sha256:<hex>`.
 pub fn hash(content: &[u8]) -> String {
-    let digest = Sha256::digest(content);
-    let mut s = String::with_capacity(71);
-    s.push_str("sha256:");
-    s.push_str(&crate::support::text::hex(&digest));
-    s
+    format!("sha256:{}", crate::support::hash::sha256_hex(content))
 }
 
-impl Record {
-    pub fn load(app: &Path) -> Result<Record, ManagedError> {
-        Record::load_in(&open(app)?)
+impl ManagedRecord {
+    pub fn load(app: &Path) -> Result<ManagedRecord, ManagedError> {
+        ManagedRecord::load_in(&open(app)?)
     }
 
-    fn load_in(dir: &AppDir) -> Result<Record, ManagedError> {
+    fn load_in(dir: &AppDir) -> Result<ManagedRecord, ManagedError> {
         let path = dir.display(Path::new(RECORD_PATH));
         match read_opt(dir, RECORD_PATH)? {
             Some(text) => {
                 serde_json::from_str(&text).map_err(|source| ManagedError::Record { path, source })
             }
-            None => Ok(Record::default()),
+            None => Ok(ManagedRecord::default()),
         }
     }
 }
@@ -303,7 +299,7 @@ impl State {
 
 /// One managed file compared with the disk.
 #[derive(Debug, Clone, Serialize)]
-pub struct Entry {
+pub struct ManagedEntry {
     pub path: String,
     pub state: State,
     /// What levee generates (`None` for obsolete files).
@@ -314,7 +310,7 @@ pub struct Entry {
     pub actual: Option<String>,
 }
 
-impl Entry {
+impl ManagedEntry {
     /// A unified diff from the disk to what levee generates.
     pub fn diff(&self) -> String {
         let old = self.actual.as_deref().unwrap_or("");
@@ -335,9 +331,9 @@ impl Entry {
 }
 
 /// Compares the managed files with the app directory.
-pub fn status(app: &Path, desired: &[ManagedFile]) -> Result<Vec<Entry>, ManagedError> {
+pub fn status(app: &Path, desired: &[ManagedFile]) -> Result<Vec<ManagedEntry>, ManagedError> {
     let dir = open(app)?;
-    let record = Record::load_in(&dir)?;
+    let record = ManagedRecord::load_in(&dir)?;
     let mut entries = Vec::new();
     for f in desired {
         let actual = read_opt(&dir, &f.path)?;
@@ -347,7 +343,7 @@ pub fn status(app: &Path, desired: &[ManagedFile]) -> Result<Vec<Entry>, Managed
             Some(a) if record.files.get(&f.path) == Some(&hash(a.as_bytes())) => State::Stale,
             Some(_) => State::Edited,
         };
-        entries.push(Entry {
+        entries.push(ManagedEntry {
             path: f.path.clone(),
             state,
             desired: Some(f.content.clone()),
@@ -364,7 +360,7 @@ pub fn status(app: &Path, desired: &[ManagedFile]) -> Result<Vec<Entry>, Managed
             } else {
                 State::ObsoleteEdited
             };
-            entries.push(Entry {
+            entries.push(ManagedEntry {
                 path: path.clone(),
                 state,
                 desired: None,
@@ -394,7 +390,7 @@ pub fn status(app: &Path, desired: &[ManagedFile]) -> Result<Vec<Entry>, Managed
                 continue;
             }
             let actual = read_opt(&dir, &path)?;
-            entries.push(Entry {
+            entries.push(ManagedEntry {
                 path,
                 state: State::Extra,
                 desired: None,
@@ -419,7 +415,7 @@ fn read_opt(dir: &AppDir, rel: &str) -> Result<Option<String>, ManagedError> {
 /// What [`apply`] did to one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Action {
+pub enum SyncAction {
     Unchanged,
     Written,
     Removed,
@@ -429,27 +425,31 @@ pub enum Action {
 
 /// Brings the app's managed files up to date. Hand-edited files are refused unless `force`.
 /// The record is rewritten to what is on disk afterwards.
-pub fn apply(app: &Path, entries: &[Entry], force: bool) -> Result<Vec<Action>, ManagedError> {
+pub fn apply(
+    app: &Path,
+    entries: &[ManagedEntry],
+    force: bool,
+) -> Result<Vec<SyncAction>, ManagedError> {
     let dir = open(app)?;
-    let mut record = Record::load_in(&dir)?;
+    let mut record = ManagedRecord::load_in(&dir)?;
     let mut actions = Vec::new();
     for e in entries {
         let action = if e.state.is_current() {
-            Action::Unchanged
+            SyncAction::Unchanged
         } else if e.state.is_edited() && !force {
-            Action::Refused
+            SyncAction::Refused
         } else if let Some(content) = &e.desired {
             write_in(&dir, &e.path, content.as_bytes())?;
-            Action::Written
+            SyncAction::Written
         } else {
             remove(&dir, &e.path)?;
-            Action::Removed
+            SyncAction::Removed
         };
         match (action, &e.desired) {
-            (Action::Removed, _) => {
+            (SyncAction::Removed, _) => {
                 record.files.remove(&e.path);
             }
-            (Action::Written | Action::Unchanged, Some(c)) => {
+            (SyncAction::Written | SyncAction::Unchanged, Some(c)) => {
                 record.files.insert(e.path.clone(), hash(c.as_bytes()));
             }
             _ => {}

@@ -1,6 +1,7 @@
 //! From manifest + org config to the files levee owns in an app: the gate plan, the CI pipeline,
 //! the policy bundle, the sandbox manifests, and the list of managed files that joins them.
 
+pub mod backstage;
 pub mod managed;
 pub mod pipeline;
 pub mod plan;

@@ -99,16 +99,16 @@ pub enum Stage {
 /// A vulnerability severity, as trivy spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
-pub enum Severity {
+pub enum TrivySeverity {
     Critical,
     High,
 }
 
-impl Severity {
+impl TrivySeverity {
     pub fn as_str(self) -> &'static str {
         match self {
-            Severity::Critical => "CRITICAL",
-            Severity::High => "HIGH",
+            TrivySeverity::Critical => "CRITICAL",
+            TrivySeverity::High => "HIGH",
         }
     }
 }
@@ -140,7 +140,7 @@ pub struct Deploy {
 
 /// The gate plan for one app.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Plan {
+pub struct GatePlan {
     pub profile: Profile,
     /// The classification the plan was decided on: the app's, raised by the datasets it reads.
     pub classification: Classification,
@@ -150,7 +150,7 @@ pub struct Plan {
     pub reasons: Vec<String>,
     pub jobs: Vec<Job>,
     /// Severities the SCA scan blocks on.
-    pub sca_severities: Vec<Severity>,
+    pub sca_severities: Vec<TrivySeverity>,
     /// Days CI keeps artifacts (SBOM, reports).
     pub retention_days: u32,
     pub deploy: Deploy,
@@ -158,7 +158,7 @@ pub struct Plan {
     pub parallelism: usize,
 }
 
-impl Plan {
+impl GatePlan {
     pub fn has(&self, gate: Gate) -> bool {
         self.jobs.iter().any(|j| j.gates.contains(&gate))
     }
@@ -194,7 +194,7 @@ pub fn effective_classification(manifest: &Manifest, org: &Org) -> (Classificati
 }
 
 /// The plan for a manifest under an org config.
-pub fn for_manifest(manifest: &Manifest, org: &Org) -> Plan {
+pub fn for_manifest(manifest: &Manifest, org: &Org) -> GatePlan {
     let (classification, mut reasons) = effective_classification(manifest, org);
     let stack = manifest
         .stack
@@ -207,7 +207,7 @@ pub fn for_manifest(manifest: &Manifest, org: &Org) -> Plan {
 }
 
 /// The table: (classification, tier, stack) -> plan.
-pub fn plan(classification: Classification, tier: Tier, stack: Stack) -> Plan {
+pub fn plan(classification: Classification, tier: Tier, stack: Stack) -> GatePlan {
     use Classification as C;
     let sensitive = classification >= C::Confidential;
     let profile = if tier == Tier::Prototype && !sensitive {
@@ -350,7 +350,7 @@ pub fn plan(classification: Classification, tier: Tier, stack: Stack) -> Plan {
         }
     };
     let parallelism = jobs.iter().filter(|j| j.needs.is_empty()).count();
-    Plan {
+    GatePlan {
         profile,
         classification,
         tier,
@@ -358,8 +358,8 @@ pub fn plan(classification: Classification, tier: Tier, stack: Stack) -> Plan {
         reasons,
         jobs,
         sca_severities: match profile {
-            Profile::Preflight => vec![Severity::Critical],
-            Profile::FullGate => vec![Severity::Critical, Severity::High],
+            Profile::Preflight => vec![TrivySeverity::Critical],
+            Profile::FullGate => vec![TrivySeverity::Critical, TrivySeverity::High],
         },
         retention_days: if approval { 90 } else { 30 },
         deploy: Deploy {

@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 use crate::model::manifest::{Classification, Manifest, Tier};
 use crate::model::org::Org;
 
+pub mod report;
 pub mod runner;
 pub use runner::{Coverage, TestOutcome, TestReport, run_tests};
 
@@ -90,7 +91,7 @@ pub struct Finding {
 impl Finding {
     /// The field as a JSON pointer (`/data_access/0/dataset`), for locating it in the file.
     pub fn pointer(&self) -> String {
-        crate::load::diag::pointer(&self.field)
+        crate::load::field_path::pointer(&self.field)
     }
 }
 

@@ -76,7 +76,7 @@ impl Diagnostic {
 
     /// Names the field by JSON pointer; stored in dotted form.
     pub fn field(mut self, pointer: &str) -> Self {
-        self.field = (!pointer.is_empty()).then(|| dotted(pointer));
+        self.field = (!pointer.is_empty()).then(|| crate::load::field_path::dotted(pointer));
         self
     }
 
@@ -97,43 +97,6 @@ impl Diagnostic {
             _ => self.path.display().to_string(),
         }
     }
-}
-
-/// `/secrets/0/name` -> `secrets[0].name`.
-pub fn dotted(pointer: &str) -> String {
-    let mut out = String::new();
-    for seg in pointer.split('/').skip(1) {
-        let seg = seg.replace("~1", "/").replace("~0", "~");
-        if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
-            out.push_str(&format!("[{seg}]"));
-        } else {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(&seg);
-        }
-    }
-    out
-}
-
-/// `secrets[0].name` -> `/secrets/0/name` (the inverse of [`dotted`]).
-pub fn pointer(dotted: &str) -> String {
-    let mut out = String::new();
-    for part in dotted.split('.').filter(|p| !p.is_empty()) {
-        let (key, rest) = part.split_once('[').unwrap_or((part, ""));
-        if !key.is_empty() {
-            out.push('/');
-            out.push_str(&crate::load::yaml::escape_pointer(key));
-        }
-        for idx in rest.split('[') {
-            let idx = idx.trim_end_matches(']');
-            if !idx.is_empty() {
-                out.push('/');
-                out.push_str(idx);
-            }
-        }
-    }
-    out
 }
 
 /// Prints diagnostics the way compilers do: the message, the located source line with a caret,
@@ -189,24 +152,4 @@ fn span_end(src: &str, offset: usize, len: usize) -> usize {
         .nth(len.max(1))
         .map_or(line_end, |(i, _)| i);
     offset + width.max(rest[..line_end].chars().next().map_or(0, char::len_utf8))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dotted_paths() {
-        assert_eq!(dotted("/secrets/0/name"), "secrets[0].name");
-        assert_eq!(dotted("/runtime/cpu_limit"), "runtime.cpu_limit");
-        assert_eq!(dotted(""), "");
-        for p in [
-            "/secrets/0/name",
-            "/runtime/cpu_limit",
-            "/data_access/12",
-            "",
-        ] {
-            assert_eq!(pointer(&dotted(p)), p);
-        }
-    }
 }

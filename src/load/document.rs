@@ -43,12 +43,12 @@ pub type DatasetLookalikes<'a> = &'a dyn Fn(&str) -> Vec<String>;
 #[derive(Default, Clone, Copy)]
 pub struct Context<'a> {
     /// Today, for dates that may not lie in the future.
-    pub today: Option<crate::model::manifest::Date>,
+    pub today: Option<crate::support::clock::Date>,
     /// The registered datasets an unusable dataset name looks like (the org's policy decides),
     /// for "did you mean" hints.
     pub dataset_lookalikes: Option<DatasetLookalikes<'a>>,
     /// The kinds and stacks the app's template pack declares (the built-in pack's if `None`).
-    pub declared: Option<&'a crate::model::declarations::Declarations>,
+    pub declared: Option<&'a crate::load::declarations::Declarations>,
 }
 
 impl std::fmt::Debug for Context<'_> {
@@ -368,7 +368,7 @@ fn walk_strings(value: &Value, pointer: String, f: &mut dyn FnMut(&str, &str, bo
         }
         Value::Object(map) => {
             for (k, v) in map {
-                let child = format!("{pointer}/{}", crate::load::yaml::escape_pointer(k));
+                let child = format!("{pointer}/{}", crate::load::field_path::escape(k));
                 f(k, &child, true);
                 walk_strings(v, child, f);
             }

@@ -56,7 +56,7 @@ pub fn scalar(value: &str) -> String {
                     .map(|s| s == value)
             })
             .unwrap_or(false);
-    if plain_ok || crate::model::manifest::Date::parse(value).is_ok() {
+    if plain_ok || crate::support::clock::Date::parse(value).is_ok() {
         value.to_string()
     } else {
         serde_json::to_string(value).unwrap_or_default()
@@ -157,7 +157,7 @@ fn insert(text: &str, doc: &Document, pointer: &str, rendered: &str) -> Result<S
         .keys()
         .filter_map(|k| {
             doc.spans
-                .find(&format!("{parent}/{}", yaml::escape_pointer(k)))
+                .find(&format!("{parent}/{}", crate::load::field_path::escape(k)))
         })
         .filter_map(|(_, s)| s.key)
         .collect();

@@ -8,7 +8,8 @@ use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
 use crate::load::diag::Diagnostic;
-use crate::load::yaml::{Document, escape_pointer};
+use crate::load::field_path::escape as escape_pointer;
+use crate::load::yaml::Document;
 
 /// Generates the JSON Schema (draft 2020-12) for `T`.
 pub fn generate<T: schemars::JsonSchema>() -> Value {
@@ -108,7 +109,7 @@ fn explain(
 ) {
     let pointer = e.instance_path().as_str().to_string();
     let spans = &doc.spans;
-    let field = crate::load::diag::dotted(&pointer);
+    let field = crate::load::field_path::dotted(&pointer);
     let label = if field.is_empty() {
         "the file".to_string()
     } else {
@@ -417,10 +418,9 @@ pub fn did_you_mean<'a>(got: &str, candidates: &'a [String]) -> Option<&'a str> 
 /// The subschema describing the value at an instance pointer.
 pub fn subschema<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
     let mut cur = resolve(root, root);
-    for seg in pointer.split('/').skip(1) {
-        let seg = seg.replace("~1", "/").replace("~0", "~");
+    for seg in crate::load::field_path::FieldPath::from_pointer(pointer).segments() {
         cur = object_branch(root, cur);
-        cur = if let Some(p) = cur.get("properties").and_then(|p| p.get(&seg)) {
+        cur = if let Some(p) = cur.get("properties").and_then(|p| p.get(seg)) {
             resolve(root, p)
         } else if let Some(items) = cur.get("items") {
             resolve(root, items)
@@ -521,7 +521,7 @@ fn describe(root: &Value, pointer: &str) -> Option<String> {
     let from_parent = subschema(root, parent)
         .map(|s| object_branch(root, s))
         .and_then(|s| s.get("properties"))
-        .and_then(|p| p.get(key.replace("~1", "/").replace("~0", "~")))
+        .and_then(|p| p.get(crate::load::field_path::unescape(key)))
         .and_then(|p| p.get("description"))
         .and_then(Value::as_str);
     from_parent

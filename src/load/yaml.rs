@@ -524,7 +524,7 @@ impl Converter<'_> {
                             ));
                         }
                     };
-                    let child = format!("{pointer}/{}", escape_pointer(&name));
+                    let child = format!("{pointer}/{}", crate::load::field_path::escape(&name));
                     let value = self.convert(*v, child, Some(knode.pos), depth + 1)?;
                     out.insert(name, value);
                 }
@@ -532,11 +532,6 @@ impl Converter<'_> {
             }
         })
     }
-}
-
-/// Escapes a key for use in a JSON pointer (RFC 6901).
-pub fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// Resolves a scalar by the YAML 1.2 core schema.

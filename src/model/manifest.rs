@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::load::document::Checker;
+pub use crate::support::clock::Date;
 
 /// The first line of every `app.yaml` levee writes, so editors complete and check the file.
 pub const SCHEMA_COMMENT: &str =
@@ -98,7 +99,7 @@ pub struct Manifest {
 /// The declarations a manifest was read with ([`Manifest::declared`]). Two manifests that say
 /// the same are equal whatever their pack declares.
 #[derive(Debug, Clone, Default)]
-pub struct Declared(pub Option<std::sync::Arc<crate::model::declarations::Declarations>>);
+pub struct Declared(pub Option<std::sync::Arc<crate::load::declarations::Declarations>>);
 
 impl PartialEq for Declared {
     fn eq(&self, _: &Self) -> bool {
@@ -108,14 +109,14 @@ impl PartialEq for Declared {
 
 impl Declared {
     /// The declarations, or the built-in ones.
-    pub fn get(&self) -> &crate::model::declarations::Declarations {
+    pub fn get(&self) -> &crate::load::declarations::Declarations {
         self.0
             .as_deref()
-            .unwrap_or_else(|| crate::model::declarations::builtin())
+            .unwrap_or_else(|| crate::load::declarations::builtin())
     }
 
     /// Declarations given by a pack.
-    pub fn of(d: crate::model::declarations::Declarations) -> Declared {
+    pub fn of(d: crate::load::declarations::Declarations) -> Declared {
         Declared(Some(std::sync::Arc::new(d)))
     }
 }
@@ -183,7 +184,7 @@ macro_rules! declared_name {
         impl std::str::FromStr for $name {
             type Err = String;
             fn from_str(s: &str) -> Result<Self, String> {
-                if crate::model::declarations::is_id(s) {
+                if crate::load::declarations::is_id(s) {
                     Ok($name(s.to_string()))
                 } else {
                     Err(format!(
@@ -232,7 +233,7 @@ declared_name!(
 );
 
 fn builtin_names(what: &str) -> Vec<String> {
-    let b = crate::model::declarations::builtin();
+    let b = crate::load::declarations::builtin();
     if what == "kind" {
         b.kind_names()
     } else {
@@ -463,57 +464,6 @@ pub struct TemplateRef {
     /// `builtin`, a directory, or a git repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-}
-
-/// A calendar date, written `YYYY-MM-DD`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date(pub jiff::civil::Date);
-
-impl Date {
-    pub fn parse(s: &str) -> Result<Date, String> {
-        let ok_shape = s.len() == 10
-            && s.bytes().enumerate().all(|(i, b)| {
-                if i == 4 || i == 7 {
-                    b == b'-'
-                } else {
-                    b.is_ascii_digit()
-                }
-            });
-        if !ok_shape {
-            return Err(format!("`{s}` is not a date in the form YYYY-MM-DD"));
-        }
-        s.parse::<jiff::civil::Date>()
-            .map(Date)
-            .map_err(|_| format!("`{s}` is not a real calendar date"))
-    }
-}
-
-impl fmt::Display for Date {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl Serialize for Date {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Date {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Date::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
-
-impl JsonSchema for Date {
-    fn schema_name() -> Cow<'static, str> {
-        "Date".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({"type": "string", "format": "date", "description": "A date, YYYY-MM-DD."})
-    }
 }
 
 /// A CPU amount in millicores. Written as cores (`0.25`, `1`) or millicores (`"250m"`).
@@ -984,7 +934,7 @@ fn check_settings(cx: &mut Checker<'_>) {
         _ => Vec::new(),
     };
     for (name, value) in &settings {
-        let pointer = format!("/settings/{}", crate::load::yaml::escape_pointer(name));
+        let pointer = format!("/settings/{}", crate::load::field_path::escape(name));
         if let Some(p) = crate::model::settings::name_problem(name) {
             cx.key_error(&pointer, p.message, p.hint);
         } else if secrets.contains(name) {
@@ -1162,7 +1112,7 @@ fn check_declared(cx: &mut Checker<'_>) {
     let declared = cx
         .context
         .declared
-        .unwrap_or_else(|| crate::model::declarations::builtin());
+        .unwrap_or_else(|| crate::load::declarations::builtin());
     for (field, what, names) in [
         ("/kind", "kind", declared.kind_names()),
         ("/stack", "stack", declared.stack_names()),
@@ -1290,7 +1240,7 @@ pub fn load_with(
         };
         // A damaged record is reported by `levee validate` (template_settings); here it only
         // costs the pack's own names.
-        crate::model::declarations::for_app(&dir).ok().flatten()
+        crate::load::declarations::for_app(&dir).ok().flatten()
     } else {
         None
     };

@@ -1,8 +1,9 @@
 //! What the user and the platform team wrote: the app manifest (`app.yaml`), its settings, and
 //! the org config (`levee.org.yaml`) with the settings it holds.
 
-pub mod declarations;
+pub mod ci;
 pub mod manifest;
 pub mod org;
+pub mod sandbox_config;
 pub mod settings;
 pub mod upgrade_job;

@@ -50,10 +50,10 @@ pub struct Org {
     pub escalation: Escalation,
     /// The generated pipelines' pinned actions, tool versions and images, and how CI installs
     /// levee.
-    pub ci: crate::generate::pipeline::CiSettings,
+    pub ci: crate::model::ci::CiSettings,
     /// Where and how apps run in Kubernetes: namespaces, runtime classes, the egress proxy,
     /// telemetry, and the admission policy form (`levee deploy`, the `deploy/` managed files).
-    pub sandbox: crate::generate::sandbox::SandboxConfig,
+    pub sandbox: crate::model::sandbox_config::SandboxConfig,
     /// The app catalog.
     pub catalog: CatalogConfig,
 }
@@ -303,8 +303,8 @@ impl Default for Org {
             allowed_runtimes: PerClassification::default(),
             env_secret_tiers: vec![Tier::Prototype],
             escalation: Escalation::default(),
-            ci: crate::generate::pipeline::CiSettings::default(),
-            sandbox: crate::generate::sandbox::SandboxConfig::default(),
+            ci: crate::model::ci::CiSettings::default(),
+            sandbox: crate::model::sandbox_config::SandboxConfig::default(),
             catalog: CatalogConfig::default(),
         }
     }
@@ -325,7 +325,7 @@ impl Org {
     pub fn builtin() -> Org {
         let mut org = Org::default();
         org.egress.approved = BUILTIN_EXAMPLE_HOSTS.map(String::from).to_vec();
-        org.sandbox.egress_proxy = Some(crate::generate::sandbox::EgressProxy::example());
+        org.sandbox.egress_proxy = Some(crate::model::sandbox_config::EgressProxy::example());
         org
     }
 
@@ -427,8 +427,8 @@ impl Checked for Org {
     }
 
     fn check(cx: &mut Checker<'_>) {
-        crate::generate::sandbox::check_org(cx);
-        crate::generate::pipeline::check_org(cx);
+        crate::model::sandbox_config::check_org(cx);
+        crate::model::ci::check_org(cx);
         crate::model::upgrade_job::check_org(cx);
         if let Some(Value::Array(domains)) = cx.get("/owner_domains") {
             for (i, d) in domains.iter().enumerate() {
@@ -448,7 +448,7 @@ impl Checked for Org {
             for name in datasets.keys() {
                 if !crate::model::manifest::is_slug(name) {
                     cx.error(
-                        &format!("/datasets/{}", crate::load::yaml::escape_pointer(name)),
+                        &format!("/datasets/{}", crate::load::field_path::escape(name)),
                         format!("`{name}` is not a dataset name: dataset names are lowercase letters, digits and hyphens"),
                         "rename the dataset (manifests name datasets exactly as the registry does)",
                     );
@@ -556,6 +556,13 @@ pub fn locate(explicit: Option<&Path>, start: &Path) -> Option<PathBuf> {
     }
 }
 
+/// The environment variable that bounds the upward search: directories (separated as in
+/// `PATH`) the search stops below, looking neither in them nor above, as git does with
+/// `GIT_CEILING_DIRECTORIES`. A CI
+/// runner whose checkouts share a parent, or a test in a temporary directory, keeps a
+/// `levee.org.yaml` further up from applying.
+pub const CEILING_ENV: &str = "LEVEE_ORG_CEILING_DIRECTORIES";
+
 fn find_upwards(start: &Path) -> Option<PathBuf> {
     let start = if start.is_file() {
         start.parent()?.to_path_buf()
@@ -563,9 +570,17 @@ fn find_upwards(start: &Path) -> Option<PathBuf> {
         start.to_path_buf()
     };
     let abs = std::path::absolute(&start).unwrap_or(start);
+    let ceilings: Vec<PathBuf> = std::env::var_os(CEILING_ENV)
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| p.is_absolute())
+                .collect()
+        })
+        .unwrap_or_default();
     abs.ancestors()
-        .map(|d| d.join(FILE_NAME))
-        .find(|p| p.is_file())
+        .take_while(|dir| !ceilings.iter().any(|c| c == dir))
+        .map(|dir| dir.join(FILE_NAME))
+        .find(|file| file.is_file())
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ pub(crate) enum Workspaces {
 }
 
 impl Workspaces {
-    pub fn patterns(&self) -> &[String] {
+    pub(super) fn patterns(&self) -> &[String] {
         match self {
             Workspaces::List(l) => l,
             Workspaces::Object { packages } => packages,
@@ -52,7 +52,7 @@ impl PackageJson {
     /// How the project itself needs a direct dependency: a production (or peer, which npm 7+
     /// and yarn install) dependency is required, an optional one optional, one listed only under
     /// `devDependencies` is dev. A name the manifest does not list counts as required.
-    pub fn scope_of(&self, name: &str) -> Scope {
+    pub(super) fn scope_of(&self, name: &str) -> Scope {
         if self.dependencies.contains_key(name) || self.peer_dependencies.contains_key(name) {
             Scope::Required
         } else if self.optional_dependencies.contains_key(name) {
@@ -65,7 +65,7 @@ impl PackageJson {
     }
 
     /// Every direct dependency's name and spec (production, optional, peer, dev).
-    pub fn all_dependencies(&self) -> impl Iterator<Item = (&String, &serde_json::Value)> {
+    pub(super) fn all_dependencies(&self) -> impl Iterator<Item = (&String, &serde_json::Value)> {
         self.dependencies
             .iter()
             .chain(&self.optional_dependencies)
@@ -73,7 +73,7 @@ impl PackageJson {
             .chain(&self.dev_dependencies)
     }
 
-    pub fn workspace_patterns(&self) -> &[String] {
+    pub(super) fn workspace_patterns(&self) -> &[String] {
         self.workspaces.as_ref().map_or(&[], Workspaces::patterns)
     }
 }
@@ -106,7 +106,7 @@ const MAX_WORKSPACE_WALK: usize = 100_000;
 
 impl WorkspaceGlobs {
     /// Compiles the patterns; a pattern globset cannot parse is an error naming it.
-    pub fn new(patterns: &[String]) -> Result<WorkspaceGlobs, String> {
+    pub(super) fn new(patterns: &[String]) -> Result<WorkspaceGlobs, String> {
         let mut out = Vec::new();
         for raw in patterns {
             let (negated, p) = match raw.strip_prefix('!') {
@@ -137,7 +137,7 @@ impl WorkspaceGlobs {
 
     /// Whether a folder (relative to the root, `/`-separated) is a workspace: the last pattern
     /// that matches it is not a negation.
-    pub fn matches(&self, rel: &str) -> bool {
+    pub(super) fn matches(&self, rel: &str) -> bool {
         let rel = rel.trim_start_matches("./").trim_end_matches('/');
         self.patterns
             .iter()
@@ -149,7 +149,7 @@ impl WorkspaceGlobs {
     /// The workspace folders under `root`: folders with a `package.json` that [`Self::matches`]
     /// accepts, found by walking from each positive pattern's literal prefix (never into
     /// `node_modules` or hidden folders, as the package managers' globbing does not). Sorted.
-    pub fn dirs(&self, root: &Path) -> Vec<PathBuf> {
+    pub(super) fn dirs(&self, root: &Path) -> Vec<PathBuf> {
         let mut found = std::collections::BTreeSet::new();
         let mut visited = 0usize;
         for (negated, _, base, depth) in &self.patterns {

@@ -616,13 +616,6 @@ pub fn npm_purl(name: &str, version: &str) -> Result<String, packageurl::Error> 
     Ok(purl.to_string())
 }
 
-/// `pkg:cargo/<name>@<version>`.
-pub fn cargo_purl(name: &str, version: &str) -> Result<String, packageurl::Error> {
-    let mut purl = packageurl::PackageUrl::new("cargo", name)?;
-    purl.with_version(version)?;
-    Ok(purl.to_string())
-}
-
 /// `s` with control characters other than line breaks and tabs written as `\u{1b}`: text from a
 /// hostile file never reaches the terminal as escape sequences.
 pub(crate) fn printable(s: &str) -> String {

@@ -270,7 +270,8 @@ pub(crate) fn integrity(s: &str) -> Vec<Hash> {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(b64.split('?').next()?)
                 .ok()?;
-            Hash::hex(alg, &crate::support::text::hex(&bytes))
+            let hex = crate::support::hash::hex(&bytes);
+            Hash::hex(alg, &hex)
         })
         .collect()
 }

@@ -182,7 +182,7 @@ pub(crate) struct PyProject {
 }
 
 impl PyProject {
-    pub fn read(lock: &Path) -> Option<PyProject> {
+    pub(crate) fn read(lock: &Path) -> Option<PyProject> {
         let text = super::read_text(&lock.with_file_name("pyproject.toml")).ok()?;
         let doc: toml::Table = toml::from_str(&text).ok()?;
         let mut pp = PyProject::default();
@@ -243,11 +243,11 @@ impl PyProject {
         Some(pp)
     }
 
-    pub fn name_version(&self) -> Option<(String, String)> {
+    pub(crate) fn name_version(&self) -> Option<(String, String)> {
         Some((self.name.clone()?, self.version.clone().unwrap_or_default()))
     }
 
-    pub fn all_direct(&self) -> Vec<String> {
+    pub(crate) fn all_direct(&self) -> Vec<String> {
         self.main.iter().chain(&self.dev).cloned().collect()
     }
 }

@@ -17,19 +17,17 @@ use std::path::{Path, PathBuf};
 use minijinja::value::Value;
 use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::load::document::{self, LoadError};
 use crate::model::manifest::{self, Date, Manifest, SecretProvider, TemplateRef};
 use crate::model::org::Org;
 use crate::scaffold::pack::{Pack, Template};
 use crate::scaffold::render::{OutFile, RenderError};
+use crate::support::hash::sha256_hex;
+use crate::support::record;
 
 /// levee's own template for `app.yaml` (content, not Rust string building).
 const APP_YAML: &str = include_str!("../../templates/_levee/app.yaml.jinja");
-
-/// The directory of the record levee keeps in each app.
-pub const RECORD_DIR: &str = ".levee";
 
 /// Why scaffolding failed.
 #[derive(Debug, thiserror::Error)]
@@ -278,7 +276,7 @@ pub fn add_template_needs(manifest: &mut Manifest, template: &Template, org: &Or
 /// the template declares, which `levee validate`, `check`, `sync` and `deploy` hold `app.yaml`
 /// to later ([`crate::scaffold::template_settings`]).
 #[derive(Debug, Clone, Serialize)]
-pub struct Record {
+pub struct RenderRecord {
     pub format: u32,
     pub levee_version: String,
     pub template: TemplateRef,
@@ -290,9 +288,9 @@ pub struct Record {
     pub manifest: String,
     pub template_settings: indexmap::IndexMap<String, crate::scaffold::pack::SettingSpec>,
     /// The kinds and stacks the pack declares, for an app not made from the built-in pack
-    /// ([`crate::model::declarations`]).
+    /// ([`crate::load::declarations`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pack_declarations: Option<crate::model::declarations::Declarations>,
+    pub pack_declarations: Option<crate::load::declarations::Declarations>,
 }
 
 /// The pack a render came from.
@@ -304,7 +302,7 @@ pub struct PackRecord {
 
 /// Everything `levee new` will write, by relative path.
 #[derive(Debug)]
-pub struct Plan {
+pub struct WritePlan {
     pub manifest: Manifest,
     pub files: BTreeMap<String, OutFile>,
     /// Relative paths of the starter files (for the summary).
@@ -314,11 +312,7 @@ pub struct Plan {
 
 /// Paths levee owns in an app; a template may not contain them.
 fn reserved(path: &str) -> bool {
-    path == manifest::FILE_NAME || path == RECORD_DIR || path.starts_with(".levee/")
-}
-
-pub fn sha256(bytes: &[u8]) -> String {
-    crate::support::text::hex(&Sha256::digest(bytes))
+    path == manifest::FILE_NAME || record::is_record(path)
 }
 
 /// Renders everything for a new app. `manifest.template` is set from the pack here.
@@ -327,7 +321,7 @@ pub fn plan(
     template: &Template,
     mut manifest: Manifest,
     org: &Org,
-) -> Result<Plan, ScaffoldError> {
+) -> Result<WritePlan, ScaffoldError> {
     manifest.template = Some(TemplateRef {
         id: template.id.clone(),
         version: pack.version.to_string(),
@@ -352,7 +346,7 @@ pub fn plan(
                 path,
             });
         }
-        record_files.insert(path.clone(), sha256(&file.bytes));
+        record_files.insert(path.clone(), sha256_hex(&file.bytes));
         files.insert(path, file);
     }
     let starter: Vec<String> = files.keys().cloned().collect();
@@ -366,7 +360,7 @@ pub fn plan(
                 path: rel,
             });
         }
-        record_managed.insert(rel.clone(), sha256(text.as_bytes()));
+        record_managed.insert(rel.clone(), sha256_hex(text.as_bytes()));
         managed.push(rel.clone());
         files.insert(
             rel,
@@ -376,7 +370,7 @@ pub fn plan(
             },
         );
     }
-    let record = Record {
+    let record = RenderRecord {
         format: 1,
         levee_version: crate::VERSION.to_string(),
         template: manifest.template.clone().unwrap_or(TemplateRef {
@@ -392,12 +386,12 @@ pub fn plan(
         context: ctx,
         files: record_files,
         managed: record_managed,
-        manifest: sha256(app_yaml.as_bytes()),
+        manifest: sha256_hex(app_yaml.as_bytes()),
         template_settings: template.meta.settings.clone(),
         pack_declarations: pack.own_declarations(),
     };
     // `levee sync`'s record of what it generated, so the new app starts without drift.
-    let managed_record = crate::generate::managed::Record {
+    let managed_record = crate::generate::managed::ManagedRecord {
         levee_version: crate::VERSION.to_string(),
         files: managed
             .iter()
@@ -416,17 +410,14 @@ pub fn plan(
         bytes: s.into_bytes(),
         executable: false,
     };
-    files.insert(format!("{RECORD_DIR}/render.json"), text_file(record_json));
+    files.insert(record::RENDER.to_string(), text_file(record_json));
     files.insert(
         crate::generate::managed::RECORD_PATH.into(),
         text_file(managed_json),
     );
-    files.insert(
-        format!("{RECORD_DIR}/answers.yaml"),
-        text_file(app_yaml.clone()),
-    );
+    files.insert(record::ANSWERS.to_string(), text_file(app_yaml.clone()));
     files.insert(manifest::FILE_NAME.into(), text_file(app_yaml));
-    Ok(Plan {
+    Ok(WritePlan {
         manifest,
         files,
         starter,
@@ -475,7 +466,7 @@ pub fn check_target(target: &Path) -> Result<(), ScaffoldError> {
 /// renamed into place when every file is written. Missing parent directories are created
 /// (`levee new apps/sales-board` in a fresh repository). On error nothing is left behind: not
 /// the staged tree, not the parents this call created.
-pub fn write(target: &Path, plan: &Plan) -> Result<(), ScaffoldError> {
+pub fn write(target: &Path, plan: &WritePlan) -> Result<(), ScaffoldError> {
     let parent = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -523,7 +514,7 @@ fn create_parents(dir: &Path) -> Result<Vec<PathBuf>, ScaffoldError> {
     Ok(missing)
 }
 
-fn write_into(target: &Path, parent: &Path, plan: &Plan) -> Result<(), ScaffoldError> {
+fn write_into(target: &Path, parent: &Path, plan: &WritePlan) -> Result<(), ScaffoldError> {
     check_target(target)?;
     let io = |path: &Path, source| ScaffoldError::Io {
         path: path.to_path_buf(),

@@ -17,7 +17,6 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use include_dir::{Dir, include_dir};
 use indexmap::IndexMap;
@@ -50,12 +49,12 @@ pub struct PackMeta {
     #[serde(default)]
     pub description: String,
     /// The kinds of app the pack's templates are (`scheduled-job: {description: …}`), beyond or
-    /// instead of the built-in pack's ([`crate::model::declarations`]).
+    /// instead of the built-in pack's ([`crate::load::declarations`]).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    pub kinds: IndexMap<String, crate::model::declarations::KindSpec>,
+    pub kinds: IndexMap<String, crate::load::declarations::KindSpec>,
     /// The language stacks of the pack's templates (`go: {description, image, build, …}`).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    pub stacks: IndexMap<String, crate::model::declarations::StackSpec>,
+    pub stacks: IndexMap<String, crate::load::declarations::StackSpec>,
 }
 
 /// `template.yaml`.
@@ -263,7 +262,7 @@ pub struct Pack {
     pub origin: Origin,
     pub templates: Vec<Template>,
     /// The kinds and stacks the pack declares, over the built-in pack's.
-    pub declared: crate::model::declarations::Declarations,
+    pub declared: crate::load::declarations::Declarations,
     tree: Tree,
 }
 
@@ -390,7 +389,7 @@ fn finish(tree: Tree, origin: Origin) -> Result<Pack, PackError> {
         file: "pack.yaml".into(),
         message: format!("`version: {}` is not a semver version: {e}", meta.version),
     })?;
-    let own = crate::model::declarations::Declarations {
+    let own = crate::load::declarations::Declarations {
         kinds: meta.kinds.clone(),
         stacks: meta.stacks.clone(),
     };
@@ -400,7 +399,7 @@ fn finish(tree: Tree, origin: Origin) -> Result<Pack, PackError> {
             message: p.to_string(),
         });
     }
-    let declared = crate::model::declarations::Declarations::over_builtin(&own);
+    let declared = crate::load::declarations::Declarations::over_builtin(&own);
     let mut templates = Vec::new();
     for id in tree.dirs()? {
         if id.starts_with('_') || id.starts_with('.') {
@@ -768,15 +767,15 @@ impl Pack {
 
     /// The declarations `levee new` records in an app made from this pack: none for the built-in
     /// pack (its apps follow the running levee's), the pack's own otherwise.
-    pub fn own_declarations(&self) -> Option<crate::model::declarations::Declarations> {
-        (self.origin != Origin::Builtin).then(|| crate::model::declarations::Declarations {
+    pub fn own_declarations(&self) -> Option<crate::load::declarations::Declarations> {
+        (self.origin != Origin::Builtin).then(|| crate::load::declarations::Declarations {
             kinds: self.meta.kinds.clone(),
             stacks: self.meta.stacks.clone(),
         })
     }
 
     /// The kinds the pack's templates are, in declaration order, with their declarations.
-    pub fn kinds_offered(&self) -> Vec<(&str, &crate::model::declarations::KindSpec)> {
+    pub fn kinds_offered(&self) -> Vec<(&str, &crate::load::declarations::KindSpec)> {
         self.declared
             .kinds
             .iter()
@@ -786,7 +785,7 @@ impl Pack {
     }
 
     /// The stacks the pack's templates use, in declaration order, with their declarations.
-    pub fn stacks_offered(&self) -> Vec<(&str, &crate::model::declarations::StackSpec)> {
+    pub fn stacks_offered(&self) -> Vec<(&str, &crate::load::declarations::StackSpec)> {
         self.declared
             .stacks
             .iter()
@@ -826,8 +825,9 @@ pub fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
         message,
     };
     let location = git_location(repo);
-    let listing = git(&["ls-remote", "--tags", "--refs", "--", &location], None)
-        .map_err(|m| git_err("ls-remote", m))?;
+    let listing =
+        crate::support::git::git(&["ls-remote", "--tags", "--refs", "--", &location], None)
+            .map_err(|m| git_err("ls-remote", m))?;
     let mut versions: Vec<(semver::Version, String)> = listing
         .lines()
         .filter_map(|l| l.split_whitespace().nth(1)?.strip_prefix("refs/tags/"))
@@ -880,7 +880,7 @@ pub fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
         .map_err(|e| io(&std::env::temp_dir(), e))?;
     let dest = tmp.path().join("pack");
     let dest_str = dest.to_string_lossy().into_owned();
-    git(
+    crate::support::git::git(
         &[
             "-c",
             "advice.detachedHead=false",
@@ -963,12 +963,12 @@ impl GitVersions {
                 .map_err(|e| io(&std::env::temp_dir(), e))?;
             let bare = tmp.path().join("repo.git");
             let bare_str = bare.to_string_lossy().into_owned();
-            git(&["clone", "--quiet", "--bare", "--", repo, &bare_str], None)
+            crate::support::git::git(&["clone", "--quiet", "--bare", "--", repo, &bare_str], None)
                 .map_err(|m| git_err("clone", m))?;
             (bare, Some(tmp))
         };
-        let listing =
-            git(&["tag", "--list", "v*"], Some(&dir)).map_err(|m| git_err("tag --list", m))?;
+        let listing = crate::support::git::git(&["tag", "--list", "v*"], Some(&dir))
+            .map_err(|m| git_err("tag --list", m))?;
         let mut versions: Vec<(semver::Version, String)> = listing
             .lines()
             .filter_map(|t| {
@@ -1016,7 +1016,7 @@ impl GitVersions {
                 ),
             ));
         }
-        let listing = git(
+        let listing = crate::support::git::git(
             &[
                 "ls-tree",
                 "-r",
@@ -1093,7 +1093,7 @@ fn cat_blobs<'a>(dir: &Path, ids: impl Iterator<Item = &'a str>) -> Result<Vec<V
     if input.is_empty() {
         return Ok(Vec::new());
     }
-    let out = run_git(
+    let out = crate::support::git::run(
         &["cat-file", "--batch"],
         Some(dir),
         Some(input.into_bytes()),
@@ -1130,138 +1130,6 @@ fn list_or_none<'a>(items: impl Iterator<Item = &'a str>) -> String {
         "(none)".into()
     } else {
         v.join(", ")
-    }
-}
-
-/// Runs git without a terminal prompt; stdout on success, stderr as the error.
-pub(crate) fn git(args: &[&str], cwd: Option<&Path>) -> Result<String, String> {
-    let out = run_git(args, cwd, None)?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
-    }
-}
-
-/// The transports levee lets git use: `ext::` (runs a command), `fd::` (talks over a file
-/// descriptor, and hangs) and any other helper are refused by git itself.
-const GIT_PROTOCOLS: &str = "file:git:http:https:ssh";
-
-/// How long one git command may run: `LEVEE_GIT_TIMEOUT_SECS`, default 300 (a clone of a pack
-/// takes seconds; a transport that never answers must not hang a fleet upgrade).
-pub fn git_timeout() -> std::time::Duration {
-    let secs = std::env::var("LEVEE_GIT_TIMEOUT_SECS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .unwrap_or(300);
-    std::time::Duration::from_secs(secs)
-}
-
-/// The one way levee runs git: no terminal prompt, only [`GIT_PROTOCOLS`], `input` written to
-/// its stdin (else none), and killed (with the helpers it started) after [`git_timeout`].
-pub(crate) fn run_git(
-    args: &[&str],
-    cwd: Option<&Path>,
-    input: Option<Vec<u8>>,
-) -> Result<std::process::Output, String> {
-    use std::io::{Read, Write};
-    use std::process::Stdio;
-    let mut cmd = Command::new("git");
-    cmd.args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ALLOW_PROTOCOL", GIT_PROTOCOLS)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(dir) = cwd {
-        cmd.current_dir(dir);
-    }
-    // Its own process group, so a timeout also stops the transport helpers git started.
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run `git` ({e}); install git to use a git template pack"))?;
-    // Written and read from threads: git answers while it reads, and a full pipe blocks both.
-    let writer = match (input, child.stdin.take()) {
-        (Some(bytes), Some(mut stdin)) => Some(std::thread::spawn(move || stdin.write_all(&bytes))),
-        _ => None,
-    };
-    let reader = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut buf);
-            }
-            buf
-        })
-    };
-    let stdout = reader(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = reader(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    // A thread waits for git; this one waits for it at most the timeout (no polling, so a
-    // quick git command costs no more than it takes).
-    let timeout = git_timeout();
-    let pid = child.id();
-    let (done, finished) = std::sync::mpsc::channel();
-    let waiter = std::thread::spawn(move || {
-        let status = child.wait();
-        let _ = done.send(());
-        status
-    });
-    if finished.recv_timeout(timeout).is_err() {
-        kill_group(pid);
-        let _ = waiter.join();
-        return Err(format!(
-            "`git {}` did not finish within {} s and was stopped (set \
-             LEVEE_GIT_TIMEOUT_SECS to allow longer)",
-            args.first().copied().unwrap_or(""),
-            timeout.as_secs()
-        ));
-    }
-    let status = waiter
-        .join()
-        .map_err(|_| "waiting for git failed".to_string())?
-        .map_err(|e| e.to_string())?;
-    if let Some(w) = writer {
-        let _ = w.join();
-    }
-    Ok(std::process::Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    })
-}
-
-/// Kills git and every process of its group (the reader threads end when the pipes close, the
-/// waiting thread when git is gone).
-fn kill_group(pid: u32) {
-    #[cfg(unix)]
-    if let Some(pid) = i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    {
-        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = std::process::Command::new("taskkill")
-            .args(["/F", "/T", "/PID", &pid.to_string()])
-            .status();
     }
 }
 

@@ -42,9 +42,7 @@ pub struct Declared {
 
 /// Where an app's record is.
 pub fn record_path(app_dir: &Path) -> PathBuf {
-    app_dir
-        .join(crate::scaffold::RECORD_DIR)
-        .join("render.json")
+    app_dir.join(crate::support::record::RENDER)
 }
 
 /// The declarations recorded for the app in `app_dir`: `Ok(None)` when the app has no record
@@ -53,12 +51,12 @@ pub fn record_path(app_dir: &Path) -> PathBuf {
 pub fn read(app_dir: &Path) -> Result<Option<Declared>, String> {
     let path = record_path(app_dir);
     // Neither the record nor its directory is followed through a symlink.
-    if std::fs::symlink_metadata(app_dir.join(crate::scaffold::RECORD_DIR))
+    if std::fs::symlink_metadata(app_dir.join(crate::support::record::DIR))
         .is_ok_and(|m| m.file_type().is_symlink())
     {
         return Err(format!(
             "{} is a symlink; levee reads its own record only from the app's directory",
-            crate::scaffold::RECORD_DIR
+            crate::support::record::DIR
         ));
     }
     let meta = match std::fs::symlink_metadata(&path) {
@@ -115,7 +113,7 @@ pub fn unmet(path: &Path, doc: &Document, declared: &Declared) -> Vec<Diagnostic
         if !spec.required || set.is_some_and(|s| s.contains_key(name)) {
             continue;
         }
-        let field = format!("/settings/{}", crate::load::yaml::escape_pointer(name));
+        let field = format!("/settings/{}", crate::load::field_path::escape(name));
         // At `settings:`, else at `template:` (what needs it), else at the top of the file.
         let pos = ["/settings", "/template"]
             .into_iter()
@@ -210,7 +208,7 @@ pub fn load_with(
             Err(why) => return vec![damaged(&app_dir, &why)],
         };
         // The kinds and stacks the app's pack declared, kept in the same record.
-        if let Err(why) = crate::model::declarations::for_app(&app_dir) {
+        if let Err(why) = crate::load::declarations::for_app(&app_dir) {
             out.push(
                 Diagnostic::at(
                     &record_path(&app_dir),

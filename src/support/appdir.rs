@@ -24,8 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-/// Where an interrupted swap is recorded, relative to the app.
-pub const JOURNAL: &str = ".levee/upgrade-journal.json";
+pub use crate::support::record::JOURNAL;
 
 /// The largest file levee reads from an app (a starter file, a managed file, a record).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
@@ -762,7 +761,7 @@ impl AppDir {
         // The app is a mount point, or its parent is not writable: stage inside `.levee/`.
         let name = format!("{RECORD_STAGE_PREFIX}{unique}");
         let record = self
-            .walk(&[OsString::from(crate::scaffold::RECORD_DIR)], true)?
+            .walk(&[OsString::from(crate::support::record::DIR)], true)?
             .and_then(|c| c.into_iter().last())
             .ok_or_else(|| io::Error::other("cannot open .levee/"))?;
         imp::mkdir_private(&record, OsStr::new(&name))?;
@@ -794,7 +793,7 @@ impl AppDir {
         if let Ok(parent) = imp::open_parent(&self.fd) {
             places.push(("parent", parent, self.stage_prefix()));
         }
-        if let Ok(Some(chain)) = self.walk(&[OsString::from(crate::scaffold::RECORD_DIR)], false)
+        if let Ok(Some(chain)) = self.walk(&[OsString::from(crate::support::record::DIR)], false)
             && let Some(record) = chain.into_iter().last()
         {
             places.push(("record", record, RECORD_STAGE_PREFIX.to_string()));
@@ -821,7 +820,7 @@ impl AppDir {
         let parent = match r.at.as_str() {
             "parent" => imp::open_parent(&self.fd)?,
             _ => match self
-                .walk(&[OsString::from(crate::scaffold::RECORD_DIR)], false)?
+                .walk(&[OsString::from(crate::support::record::DIR)], false)?
                 .and_then(|c| c.into_iter().last())
             {
                 Some(d) => d,
@@ -961,14 +960,14 @@ mod imp {
 
     use super::Kind;
 
-    pub type Dir = OwnedFd;
+    pub(super) type Dir = OwnedFd;
 
     const DIR_FLAGS: OFlags = OFlags::RDONLY
         .union(OFlags::DIRECTORY)
         .union(OFlags::NOFOLLOW)
         .union(OFlags::CLOEXEC);
 
-    pub fn open_root(root: &Path) -> io::Result<Dir> {
+    pub(super) fn open_root(root: &Path) -> io::Result<Dir> {
         Ok(rustix::fs::open(
             root,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -976,25 +975,25 @@ mod imp {
         )?)
     }
 
-    pub fn open_parent(dir: &Dir) -> io::Result<Dir> {
+    pub(super) fn open_parent(dir: &Dir) -> io::Result<Dir> {
         Ok(rustix::fs::openat(dir, "..", DIR_FLAGS, Mode::empty())?)
     }
 
-    pub fn open_dir(at: &Dir, name: &OsStr) -> io::Result<Dir> {
+    pub(super) fn open_dir(at: &Dir, name: &OsStr) -> io::Result<Dir> {
         Ok(rustix::fs::openat(at, name, DIR_FLAGS, Mode::empty())?)
     }
 
-    pub fn mkdir(at: &Dir, name: &OsStr) -> io::Result<()> {
+    pub(super) fn mkdir(at: &Dir, name: &OsStr) -> io::Result<()> {
         Ok(rustix::fs::mkdirat(at, name, Mode::from_raw_mode(0o777))?)
     }
 
-    pub fn mkdir_private(at: &Dir, name: &OsStr) -> io::Result<()> {
+    pub(super) fn mkdir_private(at: &Dir, name: &OsStr) -> io::Result<()> {
         Ok(rustix::fs::mkdirat(at, name, Mode::from_raw_mode(0o700))?)
     }
 
     /// Opens a file for reading without following a symlink or blocking on a pipe; `None`
     /// when it does not exist.
-    pub fn open_file(at: &Dir, name: &OsStr) -> io::Result<Option<File>> {
+    pub(super) fn open_file(at: &Dir, name: &OsStr) -> io::Result<Option<File>> {
         match rustix::fs::openat(
             at,
             name,
@@ -1014,7 +1013,7 @@ mod imp {
         }
     }
 
-    pub fn create_new(at: &Dir, name: &OsStr, mode: u32) -> io::Result<File> {
+    pub(super) fn create_new(at: &Dir, name: &OsStr, mode: u32) -> io::Result<File> {
         let fd = rustix::fs::openat(
             at,
             name,
@@ -1024,11 +1023,11 @@ mod imp {
         Ok(File::from(fd))
     }
 
-    pub fn set_mode(f: &File, mode: u32) -> io::Result<()> {
+    pub(super) fn set_mode(f: &File, mode: u32) -> io::Result<()> {
         Ok(rustix::fs::fchmod(f, Mode::from_raw_mode(mode))?)
     }
 
-    pub fn kind(at: &Dir, name: &OsStr) -> io::Result<Option<Kind>> {
+    pub(super) fn kind(at: &Dir, name: &OsStr) -> io::Result<Option<Kind>> {
         match rustix::fs::statat(at, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => Ok(Some(match FileType::from_raw_mode(st.st_mode) {
                 FileType::RegularFile => Kind::File {
@@ -1047,23 +1046,23 @@ mod imp {
         }
     }
 
-    pub fn rename(from: &Dir, a: &OsStr, to: &Dir, b: &OsStr) -> io::Result<()> {
+    pub(super) fn rename(from: &Dir, a: &OsStr, to: &Dir, b: &OsStr) -> io::Result<()> {
         Ok(rustix::fs::renameat(from, a, to, b)?)
     }
 
-    pub fn unlink(at: &Dir, name: &OsStr) -> io::Result<()> {
+    pub(super) fn unlink(at: &Dir, name: &OsStr) -> io::Result<()> {
         Ok(rustix::fs::unlinkat(at, name, AtFlags::empty())?)
     }
 
-    pub fn link(from: &Dir, a: &OsStr, to: &Dir, b: &OsStr) -> io::Result<()> {
+    pub(super) fn link(from: &Dir, a: &OsStr, to: &Dir, b: &OsStr) -> io::Result<()> {
         Ok(rustix::fs::linkat(from, a, to, b, AtFlags::empty())?)
     }
 
-    pub fn rmdir(at: &Dir, name: &OsStr) -> io::Result<()> {
+    pub(super) fn rmdir(at: &Dir, name: &OsStr) -> io::Result<()> {
         Ok(rustix::fs::unlinkat(at, name, AtFlags::REMOVEDIR)?)
     }
 
-    pub fn list(dir: &Dir) -> io::Result<Vec<OsString>> {
+    pub(super) fn list(dir: &Dir) -> io::Result<Vec<OsString>> {
         let mut out = Vec::new();
         for entry in rustix::fs::Dir::read_from(dir)? {
             let entry = entry?;
@@ -1075,13 +1074,13 @@ mod imp {
         Ok(out)
     }
 
-    pub fn sync(dir: &Dir) {
+    pub(super) fn sync(dir: &Dir) {
         let _ = rustix::fs::fsync(dir);
     }
 
     /// Are both directories on the same mount (so a rename between them cannot fail with
     /// EXDEV)? The mount id where the kernel has it (Linux 5.8+), else the device.
-    pub fn same_mount(a: &Dir, b: &Dir) -> bool {
+    pub(super) fn same_mount(a: &Dir, b: &Dir) -> bool {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
             use rustix::fs::StatxFlags;
@@ -1106,7 +1105,7 @@ mod imp {
     /// Removes a staging directory and the files in it (it holds no subdirectories). Not
     /// flushed: a staging directory that reappears after a power cut is an orphan the next run
     /// removes.
-    pub fn remove_stage(parent: &Dir, name: &str) {
+    pub(super) fn remove_stage(parent: &Dir, name: &str) {
         if let Ok(dir) = open_dir(parent, OsStr::new(name)) {
             for f in list(&dir).unwrap_or_default() {
                 let _ = unlink(&dir, &f);
@@ -1116,7 +1115,7 @@ mod imp {
     }
 
     /// Is a process with this id running (ours, or another user's)?
-    pub fn process_alive(pid: u32) -> bool {
+    pub(super) fn process_alive(pid: u32) -> bool {
         if pid == std::process::id() {
             return true;
         }

@@ -17,18 +17,6 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// Bytes as lowercase hex (digests in records, SBOM hashes): one allocation, no formatting
-/// machinery per byte.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
-}
-
 /// Why `c` is refused in user text, or `None` when it is allowed.
 pub fn forbidden(c: char) -> Option<&'static str> {
     match c {
@@ -194,15 +182,6 @@ pub fn same_length(source: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_is_lowercase_two_digits_per_byte() {
-        assert_eq!(hex(&[]), "");
-        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
-        let all: Vec<u8> = (0..=255).collect();
-        let want: String = all.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex(&all), want);
-    }
 
     #[test]
     fn refused_characters() {

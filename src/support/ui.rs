@@ -103,15 +103,68 @@ impl Ui {
         }
     }
 
-    pub fn green(&self, s: &str) -> String {
-        console::style(s).green().bold().to_string()
+    /// Styles for text written to stdout ([`Ui::out`]): coloured when stdout is.
+    pub fn stdout(&self) -> Paint {
+        Paint {
+            color: self.stdout_color,
+        }
     }
 
-    pub fn red(&self, s: &str) -> String {
-        console::style(s).red().bold().to_string()
+    /// Styles for text written to stderr ([`Ui::status`], [`Ui::error`]): coloured when stderr
+    /// is, whatever stdout is (`levee sync > report.txt` on a terminal still colours its errors).
+    pub fn stderr(&self) -> Paint {
+        Paint {
+            color: self.stderr_color,
+        }
+    }
+}
+
+/// The styles of one output stream. Colour is decided by the stream the text goes to, so it is
+/// chosen here, explicitly, never from a global default.
+#[derive(Debug, Clone, Copy)]
+pub struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    fn style(self, s: &str, style: console::Style) -> String {
+        style.force_styling(self.color).apply_to(s).to_string()
     }
 
-    pub fn dim(&self, s: &str) -> String {
-        console::style(s).dim().to_string()
+    pub fn green(self, s: &str) -> String {
+        self.style(s, console::Style::new().green().bold())
     }
+
+    pub fn red(self, s: &str) -> String {
+        self.style(s, console::Style::new().red().bold())
+    }
+
+    pub fn yellow(self, s: &str) -> String {
+        self.style(s, console::Style::new().yellow().bold())
+    }
+
+    pub fn dim(self, s: &str) -> String {
+        self.style(s, console::Style::new().dim())
+    }
+}
+
+/// A plain table (no borders). On a terminal, comfy-table wraps long cells to its width (the
+/// first two columns, ids and owners, never wrap); piped output is never wrapped.
+pub fn table(header: &[&str]) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING)
+        .set_header(header.to_vec());
+    let term = console::Term::stdout();
+    if term.is_term()
+        && let Some((_, w)) = term.size_checked()
+    {
+        t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+            .set_width(w);
+        for i in 0..header.len().min(2) {
+            if let Some(c) = t.column_mut(i) {
+                c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+            }
+        }
+    }
+    t
 }

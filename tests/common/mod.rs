@@ -1,6 +1,6 @@
 //! The hermetic test harness: the real binary, no colour, no user config, a fixed clock, and the
 //! external validators from the venv that scripts/test.sh creates.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,23 +15,44 @@ pub fn root() -> PathBuf {
 /// The `levee` binary with a clean environment: no colour, no prompts, no org config or template
 /// source from the developer's shell, a fixed "today", and a time limit so a hang fails the test.
 pub fn levee() -> Command {
-    let mut cmd = Command::cargo_bin("levee").expect("the levee binary is built");
+    let mut cmd = Command::from_std(levee_std());
+    cmd.timeout(Duration::from_secs(60));
+    cmd
+}
+
+/// [`levee`] as a `std::process::Command`, for tests that spawn, signal or kill the process.
+pub fn levee_std() -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("levee"));
+    hermetic(&mut cmd);
+    cmd
+}
+
+/// The one environment every levee process of the tests runs in (the binary, and the
+/// `levee_paused` example): nothing from the developer's shell that changes levee's behaviour,
+/// and the upward search for `levee.org.yaml` stopped below the temporary directory and below
+/// the checkout, so a stray `/tmp/levee.org.yaml` or `~/levee.org.yaml` cannot leak in.
+pub fn hermetic(cmd: &mut std::process::Command) {
     for var in [
         "LEVEE_ORG",
         "LEVEE_TEMPLATES",
         "LEVEE_COLOR",
         "CLICOLOR_FORCE",
         "FORCE_COLOR",
+        "CI",
     ] {
         cmd.env_remove(var);
     }
+    let ceilings = std::env::join_paths([
+        std::env::temp_dir(),
+        root().parent().map(Path::to_path_buf).unwrap_or_default(),
+    ])
+    .expect("ceiling paths");
     cmd.env("NO_COLOR", "1")
         .env("LEVEE_NO_INPUT", "1")
         .env("LEVEE_TODAY", "2026-03-01")
         .env("COLUMNS", "100")
-        .current_dir(root())
-        .timeout(Duration::from_secs(60));
-    cmd
+        .env("LEVEE_ORG_CEILING_DIRECTORIES", ceilings)
+        .current_dir(root());
 }
 
 /// [`levee`] run from `cwd`.
@@ -278,4 +299,38 @@ pub fn kind_answers(kind: &str) -> Vec<&'static str> {
         ],
         _ => Vec::new(),
     }
+}
+
+/// `tests/levee_paused.rs`: `levee` with every catalog write held `pause_ms` between writing its
+/// temporary file and renaming it into place (the shipped binary has no such setting). Cargo
+/// builds it with every test target, as `target/<profile>/deps/levee_paused-<hash>`: the newest
+/// is this build's.
+pub fn levee_paused(pause_ms: u64) -> std::process::Command {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let deps = exe.parent().expect("target/<profile>/deps");
+    let bin = std::fs::read_dir(deps)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let stem = name
+                .strip_suffix(std::env::consts::EXE_SUFFIX)
+                .unwrap_or(name);
+            stem.strip_prefix("levee_paused-")
+                .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+                && p.is_file()
+        })
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "tests/levee_paused.rs is not built in {}: run `cargo test --all-targets`",
+                deps.display()
+            )
+        });
+    let mut cmd = std::process::Command::new(bin);
+    hermetic(&mut cmd);
+    cmd.arg(pause_ms.to_string());
+    cmd
 }

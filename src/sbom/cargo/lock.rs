@@ -24,7 +24,7 @@ const VERSIONS: std::ops::RangeInclusive<i64> = 1..=4;
 
 /// One `[[package]]` of the lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LockedPackage {
+pub(super) struct LockedPackage {
     pub name: String,
     pub version: String,
     /// `registry+...`, `sparse+...`, `git+...`; `None` for path packages (workspace members and
@@ -38,13 +38,13 @@ pub struct LockedPackage {
 
 /// A parsed and resolved `Cargo.lock`.
 #[derive(Debug, Clone, Default)]
-pub struct Lock {
+pub(super) struct Lock {
     pub packages: Vec<LockedPackage>,
 }
 
 impl Lock {
     /// The package of this name, version and source.
-    pub fn find(&self, name: &str, version: &str, source: Option<&str>) -> Option<usize> {
+    pub(super) fn find(&self, name: &str, version: &str, source: Option<&str>) -> Option<usize> {
         self.packages
             .iter()
             .position(|p| p.name == name && p.version == version && p.source.as_deref() == source)
@@ -74,7 +74,7 @@ struct RawPackage {
 }
 
 /// Parses and resolves `text`, the content of the lock at `path`.
-pub fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
+pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
     let at = |span: Range<usize>, message: String| {
         let (line, column) = line_col(text, span.start);
         SbomError::Parse {

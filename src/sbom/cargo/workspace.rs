@@ -32,7 +32,7 @@ const MAX_LOCAL_CRATES: usize = 10_000;
 
 /// How a member declares a dependency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeclKind {
+pub(super) enum DeclKind {
     Normal,
     Build,
     Dev,
@@ -41,7 +41,7 @@ pub enum DeclKind {
 /// One dependency a local crate declares (`[dependencies]`, `[build-dependencies]`,
 /// `[dev-dependencies]`, and the same under `[target.'cfg(...)']`).
 #[derive(Debug, Clone)]
-pub struct Decl {
+pub(super) struct Decl {
     /// The key in the manifest (the name the code uses).
     pub key: String,
     /// The package it names (`package = "..."`, else the key).
@@ -58,7 +58,7 @@ pub struct Decl {
 
 /// A crate on disk: a workspace member or a path dependency.
 #[derive(Debug, Clone)]
-pub struct LocalCrate {
+pub(super) struct LocalCrate {
     pub name: String,
     /// `0.0.0` when the manifest has no version (as cargo has it).
     pub version: String,
@@ -71,7 +71,7 @@ pub struct LocalCrate {
 
 /// The workspace's packages.
 #[derive(Debug, Clone, Default)]
-pub struct Workspace {
+pub(super) struct Workspace {
     /// Every local crate read: members first, then the path dependencies they reach.
     pub crates: Vec<LocalCrate>,
     /// Indices into `crates` of the members that are packages, in cargo's order.
@@ -188,7 +188,7 @@ impl Inherited<'_> {
 }
 
 /// Reads the workspace whose root manifest is `root_dir/Cargo.toml`.
-pub fn read(root_dir: &Path) -> Result<Workspace, SbomError> {
+pub(super) fn read(root_dir: &Path) -> Result<Workspace, SbomError> {
     let root_dir = normalize(root_dir);
     let root_path = root_dir.join("Cargo.toml");
     let root = Manifest::load(&root_path)?;
@@ -578,7 +578,7 @@ impl Reader<'_> {
 /// Expands one `members` entry relative to `root` as cargo's glob does: the sorted folders it
 /// matches; a pattern that matches nothing is the literal path (cargo then fails to find its
 /// Cargo.toml). Files among the matches are skipped.
-pub fn expand(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
+pub(super) fn expand(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
     let literal = normalize(&root.join(pattern));
     if !pattern.split('/').any(has_glob) {
         return Ok(
@@ -673,7 +673,7 @@ fn has_glob(s: &str) -> bool {
 
 /// `.` and `..` resolved lexically, as cargo's `normalize_path` does; the empty path is the
 /// current folder.
-pub fn normalize(path: &Path) -> PathBuf {
+pub(super) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
@@ -705,7 +705,7 @@ fn fs_path(p: &Path) -> &Path {
 
 /// `to` relative to `from` (both normalized, both absolute or both relative to the same folder),
 /// `/`-separated: `crates/core`, `../fork`.
-pub fn relative(from: &Path, to: &Path) -> String {
+pub(super) fn relative(from: &Path, to: &Path) -> String {
     let f: Vec<Component<'_>> = from.components().collect();
     let t: Vec<Component<'_>> = to.components().collect();
     let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();

@@ -137,11 +137,8 @@ impl From<&Answers> for Given {
 /// with empty mappings up to the index).
 pub(crate) fn set(doc: &mut Value, pointer: &str, value: Value) {
     let mut cur = doc;
-    let parts: Vec<String> = pointer
-        .split('/')
-        .skip(1)
-        .map(|p| p.replace("~1", "/").replace("~0", "~"))
-        .collect();
+    let path = crate::load::field_path::FieldPath::from_pointer(pointer);
+    let parts = path.segments();
     for (n, part) in parts.iter().enumerate() {
         let last = n + 1 == parts.len();
         let next_is_index = parts
@@ -196,7 +193,7 @@ pub(crate) fn remove(doc: &mut Value, pointer: &str) {
     let Some((parent, key)) = pointer.rsplit_once('/') else {
         return;
     };
-    let key = key.replace("~1", "/").replace("~0", "~");
+    let key = crate::load::field_path::unescape(key);
     match doc.pointer_mut(parent) {
         Some(Value::Object(map)) => {
             map.shift_remove(&key);

@@ -32,7 +32,7 @@ use crate::load::yaml::Document;
 use crate::model::manifest::{Date, Manifest};
 use crate::model::org::Org;
 use crate::scaffold::pack::{Pack, Template};
-use crate::scaffold::{self, Plan, ScaffoldError};
+use crate::scaffold::{self, ScaffoldError, WritePlan};
 
 pub use answers::{Answers, Given, parse_dataset, parse_secret};
 pub use questions::{Ctx, Input, NONE, OTHER, QUESTIONS, Spec};
@@ -72,7 +72,7 @@ pub enum PromptError {
     Failed(String),
 }
 
-/// How the wizard asks. The terminal implementation is [`crate::cli`]'s inquire prompt; tests
+/// How the wizard asks. The terminal implementation is the CLI's inquire prompt; tests
 /// pass a scripted one.
 pub trait Prompt {
     /// Free text. An empty answer means the question's default (or none).
@@ -106,7 +106,7 @@ pub struct Resolved {
     pub manifest: Manifest,
     pub template_id: String,
     /// Every file `levee new` will write.
-    pub plan: Plan,
+    pub plan: WritePlan,
 }
 
 /// What kind of problem an answer has.
@@ -237,7 +237,7 @@ impl Step {
     fn setting(spec: &'static Spec, j: usize, name: &str) -> Step {
         let pointer = spec
             .field
-            .replace("{setting}", &crate::load::yaml::escape_pointer(name));
+            .replace("{setting}", &crate::load::field_path::escape(name));
         Step {
             spec,
             item: Some(j),
@@ -616,7 +616,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
         let mut input = doc.clone();
         let mut refused: Vec<String> = diags
             .iter()
-            .filter_map(|d| d.field.as_deref().map(crate::load::diag::pointer))
+            .filter_map(|d| d.field.as_deref().map(crate::load::field_path::pointer))
             .collect();
         // Deepest and last first, so removing a list item leaves the others' pointers intact.
         refused.sort();
@@ -639,11 +639,11 @@ impl<'a, 'p> Wizard<'a, 'p> {
         &self,
         doc: &Value,
         diags: &[Diagnostic],
-    ) -> Vec<crate::generate::sandbox::Refusal> {
+    ) -> Vec<crate::generate::sandbox::DeployRefusal> {
         let mut doc = doc.clone();
         let mut refused: Vec<String> = diags
             .iter()
-            .filter_map(|d| d.field.as_deref().map(crate::load::diag::pointer))
+            .filter_map(|d| d.field.as_deref().map(crate::load::field_path::pointer))
             .collect();
         refused.sort();
         refused.dedup();
@@ -661,7 +661,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
 
     /// The step that owns a field: the last one that sets it, a field around it or inside it.
     fn owner(steps: &[Step], field: &str) -> Option<usize> {
-        let p = crate::load::diag::pointer(field);
+        let p = crate::load::field_path::pointer(field);
         if p.is_empty() {
             return None;
         }
@@ -739,7 +739,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
         let after = self.doc(&steps, k + 1, &answers);
         let diags_before = self.check(&before);
         let diags_after = self.check(&after);
-        let own = crate::load::diag::dotted(&step.pointer);
+        let own = crate::load::field_path::dotted(&step.pointer);
         for d in &diags_after {
             let field = d.field.clone().unwrap_or_default();
             if empty && field == own {
@@ -764,7 +764,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
         // answers make a whole manifest.
         let sandbox_before = self.sandbox_refusals(&before, &diags_before);
         for r in self.sandbox_refusals(&after, &diags_after) {
-            let field = crate::load::diag::dotted(&r.field);
+            let field = crate::load::field_path::dotted(&r.field);
             let was = sandbox_before
                 .iter()
                 .any(|b| b.field == r.field && b.message == r.message);
@@ -941,7 +941,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
         for (j, s) in steps.iter().enumerate() {
             if answers.pointer(&s.pointer).is_none_or(Value::is_null) && self.required(s) {
                 let cx = self.ctx(&answers, s.item);
-                missing.insert(crate::load::diag::dotted(&s.pointer));
+                missing.insert(crate::load::field_path::dotted(&s.pointer));
                 // A setting is named with an example to pass.
                 let hint = self.declared_setting(s).map(|(name, d)| {
                     format!(
@@ -952,7 +952,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
                 problems.push(Problem {
                     kind: ProblemKind::Missing,
                     question: Some(s.spec),
-                    field: crate::load::diag::dotted(&s.pointer),
+                    field: crate::load::field_path::dotted(&s.pointer),
                     message: s.spec.help.text(&cx),
                     hint,
                     rule: None,
@@ -1002,7 +1002,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
                         ),
                     )) => {
                         for r in refusals {
-                            let field = crate::load::diag::dotted(&r.field);
+                            let field = crate::load::field_path::dotted(&r.field);
                             let j = Self::owner(&steps, &field);
                             problems.push(Problem {
                                 kind: ProblemKind::Policy,

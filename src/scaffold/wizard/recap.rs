@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::model::manifest::Classification;
-use crate::scaffold::Plan;
+use crate::scaffold::WritePlan;
 
 use super::{Resolved, Setup, Spec, Step, display};
 
@@ -26,7 +26,7 @@ pub(crate) fn label(spec: &Spec, item: Option<usize>) -> String {
 pub(crate) fn step_label(s: &Step) -> String {
     if s.spec.field == super::questions::SETTING_FIELD {
         let name = s.pointer.rsplit('/').next().unwrap_or_default();
-        return name.replace("~1", "/").replace("~0", "~");
+        return crate::load::field_path::unescape(name);
     }
     label(s.spec, s.item)
 }
@@ -115,7 +115,7 @@ pub(crate) fn recap(steps: &[Step], answers: &Value, r: &Resolved, setup: &Setup
 
 /// What a plan writes, grouped for a person: the manifest, the starter app, and each kind of
 /// managed file (`levee new -v` lists every file instead).
-pub fn file_rows(plan: &Plan) -> Vec<(String, String)> {
+pub fn file_rows(plan: &WritePlan) -> Vec<(String, String)> {
     let m = &plan.manifest;
     let count = |prefix: &str| {
         plan.managed

@@ -1,12 +1,14 @@
-//! `levee catalog stats`: the playbook's program metrics over the catalog.
+//! `levee catalog stats`: the playbook's program metrics over the catalog, with each app's
+//! lifecycle decision (who is past an escalation threshold); so it sits above both.
 
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::Entry;
+use crate::catalog::Entry;
 use crate::lifecycle::{self, Action};
 use crate::model::manifest::{Classification, Date, Tier};
 use crate::model::org::Org;
+use crate::support::ui::table;
 
 /// The program metrics.
 #[derive(Debug, Clone, Serialize)]
@@ -118,27 +120,6 @@ pub fn compute(entries: &[Entry], org: &Org, today: Date) -> Stats {
     s.by_classification = by_classification;
     s.total_monthly_cost_usd = (s.total_monthly_cost_usd * 100.0).round() / 100.0;
     s
-}
-
-/// A plain table (no borders). On a terminal, comfy-table wraps long cells to its width (the
-/// first two columns, ids and owners, never wrap); piped output is never wrapped.
-pub fn table(header: &[&str]) -> comfy_table::Table {
-    let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::NOTHING)
-        .set_header(header.to_vec());
-    let term = console::Term::stdout();
-    if term.is_term()
-        && let Some((_, w)) = term.size_checked()
-    {
-        t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
-            .set_width(w);
-        for i in 0..header.len().min(2) {
-            if let Some(c) = t.column_mut(i) {
-                c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
-            }
-        }
-    }
-    t
 }
 
 pub fn render(s: &Stats) -> String {

@@ -23,6 +23,9 @@
 //! means not reported), and optionally `reported` (YYYY-MM-DD; default today). Unknown columns are
 //! errors; rows whose `app_id` is not in the catalog are reported.
 
+pub mod apply;
+pub mod stats;
+
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -403,16 +406,45 @@ pub trait Promoter {
     fn promote(&self, app_dir: &Path, to: Tier) -> Result<String, String>;
 }
 
-/// The promoter used until `levee promote` is wired in: performs nothing and says so.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ManualPromote;
+/// The promoter `levee lifecycle --apply` uses for escalations: a real `levee promote`.
+#[derive(Debug, Clone)]
+pub struct Promote {
+    /// `--org`, when given; otherwise the org config is found from each app.
+    pub org: Option<std::path::PathBuf>,
+    pub today: Date,
+}
 
-impl Promoter for ManualPromote {
+impl Promoter for Promote {
     fn promote(&self, app_dir: &Path, to: Tier) -> Result<String, String> {
-        Err(format!(
-            "tier change not performed: run `levee promote {} --tier {to}`",
-            app_dir.display()
-        ))
+        let org = crate::model::org::resolve(self.org.as_deref(), app_dir)
+            .map_err(|e| format!("cannot read the org config: {e}"))?
+            .org;
+        let req = crate::change::promote::Request {
+            tier: to,
+            classification: None,
+            expires: None,
+            today: self.today,
+            move_secrets_to: None,
+        };
+        match crate::change::promote::prepare(app_dir, &org, &req).map_err(|e| e.to_string())? {
+            crate::change::promote::PromoteOutcome::Ready(p) => {
+                let written = p.apply().map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "promoted {} from {} to {to} ({} file(s) rewritten)",
+                    app_dir.display(),
+                    p.before.lifecycle.tier,
+                    written.files.len() + written.removed.len()
+                ))
+            }
+            crate::change::promote::PromoteOutcome::Refused(r) => Err(format!(
+                "promotion to {to} refused: {}",
+                r.reasons
+                    .iter()
+                    .map(|x| format!("{} {} (`{}`)", x.id, x.message, x.field))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+        }
     }
 }
 
