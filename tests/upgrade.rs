@@ -829,3 +829,42 @@ fn check_conflicts_reports_markers_until_resolved_and_reads_only_the_app() {
         .args(["upgrade", "--check-conflicts", "shop"]));
     assert_eq!(o.code, 0, "{}", o.stderr);
 }
+
+#[test]
+fn an_upgrade_keeps_record_keys_a_newer_levee_wrote_and_changes_only_its_own() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pack = git_pack(dir.path());
+    let app = scaffold(dir.path(), &pack, "shop");
+    let path = app.join(".levee/render.json");
+    let written = fs::read_to_string(&path).expect("record");
+    let mut record: Value = serde_json::from_str(&written).expect("json");
+    record["from_a_newer_levee"] = serde_json::json!({"kept": [1, "two", null]});
+    let mut text = serde_json::to_string_pretty(&record).expect("json");
+    text.push('\n');
+    fs::write(&path, &text).expect("w");
+    let o = run(levee(&app).args(["upgrade"]));
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let after = fs::read_to_string(&path).expect("record");
+    let upgraded: Value = serde_json::from_str(&after).expect("json");
+    assert_eq!(
+        upgraded["from_a_newer_levee"],
+        serde_json::json!({"kept": [1, "two", null]})
+    );
+    assert_eq!(upgraded["template"]["version"], "1.1.0");
+    assert_eq!(upgraded["pack"]["version"], "1.1.0");
+    // Untouched fields keep their values; the layout is the one `levee new` writes.
+    assert_eq!(upgraded["created"], record["created"]);
+    assert_eq!(upgraded["format"], record["format"]);
+    let keys = |v: &Value| {
+        v.as_object()
+            .expect("object")
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&upgraded), keys(&record), "{after}");
+    assert!(
+        after.ends_with("}\n") && after.starts_with("{\n  \"format\": 1,\n"),
+        "{after}"
+    );
+}

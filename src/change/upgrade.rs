@@ -491,13 +491,8 @@ pub struct Options {
     pub org: Option<PathBuf>,
 }
 
-/// The template an app's `.levee/render.json` records.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    /// The whole record, kept so fields levee does not change survive a rewrite.
-    pub json: serde_json::Value,
-    pub template: crate::model::manifest::TemplateRef,
-}
+/// An app's `.levee/render.json` record, which names the template it was made from.
+pub type Recorded = crate::scaffold::RenderRecord;
 
 /// Reads `.levee/render.json`.
 pub fn read_record(app: &Path) -> anyhow::Result<Recorded> {
@@ -509,13 +504,15 @@ pub fn read_record(app: &Path) -> anyhow::Result<Recorded> {
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let json: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| anyhow::anyhow!("{} is not a levee render record: {e}", path.display()))?;
-    let template = serde_json::from_value(json["template"].clone()).map_err(|e| {
-        anyhow::anyhow!(
-            "{} has no usable `template` (id, version, source): {e}",
-            path.display()
-        )
-    })?;
-    Ok(Recorded { json, template })
+    serde_json::from_value::<crate::model::manifest::TemplateRef>(json["template"].clone())
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{} has no usable `template` (id, version, source): {e}",
+                path.display()
+            )
+        })?;
+    serde_json::from_value(json)
+        .map_err(|e| anyhow::anyhow!("{} is not a levee render record: {e}", path.display()))
 }
 
 impl AppReport {
@@ -624,12 +621,11 @@ fn upgrade_inner(
                 })
                 .collect();
             if !opts.dry_run {
-                let mut record = recorded.json.clone();
-                if let Some(o) = record.as_object_mut() {
-                    o.remove(CONFLICTS_KEY);
-                }
-                let mut json = serde_json::to_string_pretty(&record)?;
-                json.push('\n');
+                let record = Recorded {
+                    conflicts: None,
+                    ..recorded.clone()
+                };
+                let json = record.to_json()?;
                 let rel = Path::new(crate::support::record::RENDER);
                 AppDir::open(app)
                     .and_then(|d| d.write(rel, json.as_bytes(), None))
@@ -777,46 +773,34 @@ fn upgrade_inner(
     managed_record.levee_version = crate::VERSION.to_string();
 
     // The records: `.levee/render.json` names the new version; `.levee/managed.json` the hashes.
-    let mut record = recorded.json.clone();
-    record["levee_version"] = crate::VERSION.into();
-    record["template"] = serde_json::to_value(&theirs_manifest.template)?;
-    record["pack"] = serde_json::json!({"name": pack_name, "version": to});
-    record["context"] = crate::scaffold::context(&theirs_manifest, &org);
-    record["files"] = theirs
+    let mut record = recorded.clone();
+    record.levee_version = crate::VERSION.to_string();
+    record.template = theirs_manifest
+        .template
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("the upgraded app.yaml names no template"))?;
+    record.pack = crate::scaffold::PackRecord {
+        name: pack_name,
+        version: to.to_string(),
+    };
+    record.context = crate::scaffold::context(&theirs_manifest, &org);
+    record.files = theirs
         .iter()
-        .map(|(p, b)| {
-            (
-                slash(p),
-                serde_json::Value::from(crate::support::hash::sha256_hex(b)),
-            )
-        })
-        .collect::<serde_json::Map<_, _>>()
-        .into();
-    record["managed"] = desired
+        .map(|(p, b)| (slash(p), crate::support::hash::sha256_hex(b)))
+        .collect();
+    record.managed = desired
         .iter()
         .map(|f| {
-            (
-                f.path.clone(),
-                serde_json::Value::from(crate::support::hash::sha256_hex(f.content.as_bytes())),
-            )
+            let hash = crate::support::hash::sha256_hex(f.content.as_bytes());
+            (f.path.clone(), hash)
         })
-        .collect::<serde_json::Map<_, _>>()
-        .into();
-    record["manifest"] =
-        crate::support::hash::sha256_hex(loaded.source.as_written(&new_yaml).as_bytes()).into();
+        .collect();
+    record.manifest =
+        crate::support::hash::sha256_hex(loaded.source.as_written(&new_yaml).as_bytes());
     // What the new version's code needs: `levee validate` holds app.yaml to it from now on.
     let declared = source.settings(id, to)?;
-    record[crate::scaffold::template_settings::RECORD_KEY] =
-        crate::scaffold::template_settings::record_value(&declared);
-    match (&own_declared, record.as_object_mut()) {
-        (Some(own), _) => {
-            record[crate::load::declarations::RECORD_KEY] = serde_json::to_value(own)?
-        }
-        (None, Some(o)) => {
-            o.remove(crate::load::declarations::RECORD_KEY);
-        }
-        (None, None) => {}
-    }
+    record.template_settings = Some(declared.clone());
+    record.pack_declarations = own_declared.clone();
     let unmet: Vec<&String> = declared
         .iter()
         .filter(|(name, spec)| spec.required && !theirs_manifest.settings.contains_key(*name))
@@ -834,20 +818,11 @@ fn upgrade_inner(
             if unmet.len() == 1 { "it" } else { "them" },
         ));
     }
-    if let Some(o) = record.as_object_mut() {
-        o.remove(CONFLICTS_KEY);
-        if !plan.marked.is_empty() {
-            o.insert(
-                CONFLICTS_KEY.into(),
-                serde_json::json!({
-                    "version": to,
-                    "paths": plan.marked.iter().map(|p| slash(p)).collect::<Vec<_>>(),
-                }),
-            );
-        }
-    }
-    let mut record_json = serde_json::to_string_pretty(&record)?;
-    record_json.push('\n');
+    record.conflicts = (!plan.marked.is_empty()).then(|| crate::scaffold::UpgradeConflicts {
+        version: to.to_string(),
+        paths: plan.marked.iter().map(|p| slash(p)).collect(),
+    });
+    let record_json = record.to_json()?;
     let mut managed_json = serde_json::to_string_pretty(&managed_record)?;
     managed_json.push('\n');
     plan.writes.insert(
@@ -915,9 +890,6 @@ fn exec_bit(
     })
 }
 
-/// The key in `.levee/render.json` that lists the files an upgrade left conflict markers in.
-const CONFLICTS_KEY: &str = "conflicts";
-
 fn record_path(app: &Path) -> PathBuf {
     app.join(crate::support::record::RENDER)
 }
@@ -932,12 +904,11 @@ struct LeftConflicts {
 
 fn left_conflicts(app: &Path, recorded: &Recorded) -> LeftConflicts {
     let mut left = LeftConflicts::default();
-    let Some(c) = recorded.json.get(CONFLICTS_KEY) else {
+    let Some(c) = &recorded.conflicts else {
         return left;
     };
-    left.version = c["version"].as_str().unwrap_or("?").to_string();
-    for p in c["paths"].as_array().into_iter().flatten() {
-        let Some(rel) = p.as_str() else { continue };
+    left.version = c.version.clone();
+    for rel in &c.paths {
         let rel = PathBuf::from(rel);
         let marked = AppDir::open(app)
             .and_then(|d| d.read(&rel, crate::support::appdir::MAX_FILE_BYTES))
@@ -995,11 +966,9 @@ pub fn unresolved_markers(app: &Path) -> Vec<Marker> {
         return Vec::new();
     };
     let mut paths: BTreeSet<String> = BTreeSet::new();
-    if let Some(files) = recorded.json.get("files").and_then(|f| f.as_object()) {
-        paths.extend(files.keys().cloned());
-    }
-    if let Some(list) = recorded.json[CONFLICTS_KEY]["paths"].as_array() {
-        paths.extend(list.iter().filter_map(|p| p.as_str().map(str::to_string)));
+    paths.extend(recorded.files.into_keys());
+    if let Some(c) = recorded.conflicts {
+        paths.extend(c.paths);
     }
     let mut out = Vec::new();
     for rel in paths {

@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use minijinja::value::Value;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::load::document::{self, LoadError};
@@ -267,7 +267,9 @@ pub fn add_template_needs(manifest: &mut Manifest, template: &Template, org: &Or
 ///   "files": {"src/app.ts": "<sha256 hex>", …},           // starter files as rendered
 ///   "managed": {"policy/…": "<sha256 hex>", …},           // managed files as generated
 ///   "manifest": "<sha256 hex of app.yaml as written>",
-///   "template_settings": {"DOWNSTREAM_URL": {"description": "…", "required": true, "example": "…"}}
+///   "template_settings": {"DOWNSTREAM_URL": {"description": "…", "required": true, "example": "…"}},
+///   "pack_declarations": {…},          // only for an app not made from the built-in pack
+///   "conflicts": {"version": "1.1.0", "paths": ["src/app.ts"]}  // only after a conflicted upgrade
 /// }
 /// ```
 /// The merge base of a later 3-way upgrade is rebuilt by rendering the same template at
@@ -275,7 +277,11 @@ pub fn add_template_needs(manifest: &mut Manifest, template: &Template, org: &Or
 /// keeps a copy of `app.yaml` as first written, for people. `template_settings` are the settings
 /// the template declares, which `levee validate`, `check`, `sync` and `deploy` hold `app.yaml`
 /// to later ([`crate::scaffold::template_settings`]).
-#[derive(Debug, Clone, Serialize)]
+///
+/// `levee new` writes it; `levee upgrade` reads it, changes it and writes it back through this
+/// type. The maps keep the order they were read (or built) in, and keys this levee does not know
+/// (written by a newer one) are kept in `extra`, so a rewrite changes only what levee means to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RenderRecord {
     pub format: u32,
     pub levee_version: String,
@@ -283,18 +289,44 @@ pub struct RenderRecord {
     pub pack: PackRecord,
     pub created: Date,
     pub context: serde_json::Value,
-    pub files: BTreeMap<String, String>,
-    pub managed: BTreeMap<String, String>,
+    pub files: indexmap::IndexMap<String, String>,
+    pub managed: indexmap::IndexMap<String, String>,
     pub manifest: String,
-    pub template_settings: indexmap::IndexMap<String, crate::scaffold::pack::SettingSpec>,
+    /// `None` only in a record written before levee kept them (such an app is not held to any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_settings: Option<indexmap::IndexMap<String, crate::scaffold::pack::SettingSpec>>,
     /// The kinds and stacks the pack declares, for an app not made from the built-in pack
     /// ([`crate::load::declarations`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pack_declarations: Option<crate::load::declarations::Declarations>,
+    /// The files the last upgrade left conflict markers in, until they are resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<UpgradeConflicts>,
+    /// Keys this levee does not know, kept as they were.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl RenderRecord {
+    /// The record as written to `.levee/render.json`: pretty JSON and a final newline.
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        let mut json = serde_json::to_string_pretty(self)?;
+        json.push('\n');
+        Ok(json)
+    }
+}
+
+/// The files an upgrade left conflict markers in (`conflicts` in `.levee/render.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpgradeConflicts {
+    /// The template version the upgrade went to.
+    pub version: String,
+    /// The files, relative to the app, `/`-separated.
+    pub paths: Vec<String>,
 }
 
 /// The pack a render came from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PackRecord {
     pub name: String,
     pub version: String,
@@ -384,11 +416,13 @@ pub fn plan(
         },
         created: manifest.lifecycle.created.unwrap_or_else(today),
         context: ctx,
-        files: record_files,
-        managed: record_managed,
+        files: record_files.into_iter().collect(),
+        managed: record_managed.into_iter().collect(),
         manifest: sha256_hex(app_yaml.as_bytes()),
-        template_settings: template.meta.settings.clone(),
+        template_settings: Some(template.meta.settings.clone()),
         pack_declarations: pack.own_declarations(),
+        conflicts: None,
+        extra: serde_json::Map::new(),
     };
     // `levee sync`'s record of what it generated, so the new app starts without drift.
     let managed_record = crate::generate::managed::ManagedRecord {
@@ -404,8 +438,7 @@ pub fn plan(
     };
     let mut managed_json = serde_json::to_string_pretty(&managed_record).unwrap_or_default();
     managed_json.push('\n');
-    let mut record_json = serde_json::to_string_pretty(&record).unwrap_or_default();
-    record_json.push('\n');
+    let record_json = record.to_json().unwrap_or_default();
     let text_file = |s: String| OutFile {
         bytes: s.into_bytes(),
         executable: false,
@@ -561,6 +594,60 @@ fn write_into(target: &Path, parent: &Path, plan: &WritePlan) -> Result<(), Scaf
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_render_record_is_rewritten_byte_for_byte_with_unknown_keys_kept() {
+        let text = r#"{
+  "format": 1,
+  "levee_version": "0.1.0",
+  "template": {
+    "id": "form-node",
+    "version": "1.0.0",
+    "source": "builtin"
+  },
+  "pack": {
+    "name": "levee-builtin",
+    "version": "1.0.0"
+  },
+  "created": "2026-03-01",
+  "context": {
+    "z": 1,
+    "a": [
+      true,
+      null
+    ]
+  },
+  "files": {
+    "src/app/x.ts": "bb",
+    "src/app.ts": "aa"
+  },
+  "managed": {
+    "policy/z.rego": "cc",
+    "deploy/a.yaml": "dd"
+  },
+  "manifest": "ee",
+  "template_settings": {},
+  "conflicts": {
+    "version": "1.1.0",
+    "paths": [
+      "src/app.ts"
+    ]
+  },
+  "from_a_newer_levee": {
+    "b": 2,
+    "a": 1
+  }
+}
+"#;
+        let record: RenderRecord = serde_json::from_str(text).expect("record");
+        assert_eq!(record.extra.len(), 1);
+        assert_eq!(record.to_json().expect("json"), text);
+        // A record written before levee kept template settings stays without them.
+        let old = text.replace("  \"template_settings\": {},\n", "");
+        let record: RenderRecord = serde_json::from_str(&old).expect("record");
+        assert!(record.template_settings.is_none());
+        assert_eq!(record.to_json().expect("json"), old);
+    }
 
     fn manifest(extra: &str) -> Manifest {
         let text = format!(

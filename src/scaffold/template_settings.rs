@@ -248,8 +248,3 @@ pub fn load_with(
         Err(e) => Err(e),
     }
 }
-
-/// The declarations of a template, as the record keeps them.
-pub fn record_value(settings: &IndexMap<String, SettingSpec>) -> serde_json::Value {
-    serde_json::to_value(settings).unwrap_or_else(|_| serde_json::json!({}))
-}
