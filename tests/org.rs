@@ -292,3 +292,77 @@ fn the_org_search_stops_below_a_ceiling_directory() {
         "{stopped}"
     );
 }
+
+/// An invalid org config is the platform team's input, not the app's problem: every command that
+/// needs it reports it the same way, its problems located on stderr and exit 2 ("unreadable
+/// input"), nothing on stdout, nothing written. `levee deploy` once printed it on stdout with
+/// exit 1, as if the app's manifest were at fault.
+#[test]
+fn an_invalid_org_config_is_one_error_for_every_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = tempfile::tempdir().expect("tempdir");
+    let levee_in = |cwd: &Path| {
+        let mut cmd = common::levee_in(cwd);
+        cmd.env("XDG_STATE_HOME", state.path());
+        cmd
+    };
+    let o = common::run(
+        levee_in(dir.path())
+            .args(["new", "shop", "--name", "shop", "--owner", "jane@acme.corp"])
+            .args([
+                "--team",
+                "shop-team",
+                "--description",
+                "Orders for the shop team.",
+            ])
+            .args([
+                "--kind",
+                "dashboard",
+                "--stack",
+                "node",
+                "--classification",
+                "internal",
+            ])
+            .args(["--setting", "DASHBOARD_DATA_SOURCE=sample-data/sales.csv"]),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // Found walking up from the app (and from the working directory, for `new`).
+    let path = org_file(dir.path(), "org: acme\nowner_domain: [acme.corp]\n");
+    let before = common::tree(dir.path());
+    let commands: [&[&str]; 6] = [
+        &["deploy", "shop"],
+        &["deploy", "--format", "json", "shop"],
+        &["check", "shop"],
+        &["sync", "shop"],
+        &["promote", "shop", "--tier", "sandbox"],
+        &[
+            "new",
+            "other",
+            "--name",
+            "other",
+            "--owner",
+            "jane@acme.corp",
+        ],
+    ];
+    let expected = format!(
+        "error: unknown key `owner_domain`\n --> {p}:2:1\n  |\n2 | owner_domain: [acme.corp]\n  | ^^^^^^^^^^^^\n  |\n  = help: did you mean `owner_domains`?\nerror: {p} has 1 problem(s)\n",
+        p = path.display()
+    );
+    for args in commands {
+        let o = common::run(levee_in(dir.path()).args(args));
+        assert_eq!(o.code, 2, "{args:?}: {}{}", o.stdout, o.stderr);
+        assert_eq!(o.stdout, "", "{args:?}");
+        assert_eq!(o.stderr, expected, "{args:?}");
+        assert_eq!(common::tree(dir.path()), before, "{args:?} wrote something");
+    }
+    // Named with --org, the same error, from the file given.
+    let o = common::run(
+        levee_in(dir.path())
+            .arg("--org")
+            .arg(&path)
+            .arg("deploy")
+            .arg("shop"),
+    );
+    assert_eq!((o.code, o.stdout.as_str()), (2, ""));
+    assert_eq!(o.stderr, expected);
+}

@@ -12,7 +12,6 @@ use crate::generate::sandbox::{self, DeployOptions, SandboxError};
 use crate::load::diag::{self, Diagnostic};
 use crate::load::document::LoadError;
 use crate::model::manifest;
-use crate::model::org;
 use crate::model::sandbox_config::KyvernoForm;
 use crate::support::exit::{ExitStatus, UsageError};
 use crate::support::ui::{Format, Ui};
@@ -97,22 +96,9 @@ pub(super) fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result
     let app_dir = file
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let resolved = match org::resolve(global.org.as_deref(), &app_dir) {
-        Ok(r) => r,
-        Err(LoadError::Invalid {
-            file: source,
-            diags,
-        }) => {
-            ui.out(&diag::render(&diags, Some(&source.text), ui.stdout_color))?;
-            return Ok(ExitStatus::Problems);
-        }
-        Err(e) => return Err(UsageError::new(e.to_string()).into()),
-    };
-    ui.verbose(&super::org_in_words(
-        &resolved.source,
-        global.org.is_some(),
-        &app_dir,
-    ));
+    // An invalid org config is the platform team's input, not this app's: reported like every
+    // other command reports it (located, on stderr, exit 2), never as the app's problems.
+    let resolved = super::resolve_org(global, &app_dir, ui)?;
     let options = DeployOptions {
         kyverno: args.kyverno.map(Into::into),
     };

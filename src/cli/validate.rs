@@ -98,7 +98,9 @@ fn validate_one(global: &Global, engines: &Engines, path: &Path) -> (PathBuf, Ou
     } else {
         // The context: today (a creation date may not lie in the future) and the org's policy,
         // for "did you mean" hints on dataset names. An org config that does not load only costs
-        // the hints; the commands that need it report it.
+        // the hints (`.ok()?` below, deliberately): validating an app must not fail for the
+        // platform team's file, `levee validate levee.org.yaml` reports that file's problems
+        // itself, and the commands that need the org report it (located, stderr, exit 2).
         let key = org::locate(global.org.as_deref(), &file);
         let lookalikes = |name: &str| {
             let mut engines = engines.borrow_mut();
