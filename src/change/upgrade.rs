@@ -593,44 +593,12 @@ fn upgrade_inner(
     if !left.unresolved.is_empty() {
         // Merging over unresolved markers would nest conflicts: the user resolves first.
         report.result = UpgradeOutcome::Conflicts;
-        report.files = left
-            .unresolved
-            .into_iter()
-            .map(|path| {
-                let detail = format!(
-                    "unresolved conflict markers from the upgrade to v{}: keep the lines you \
-                     want, delete the <<<<<<< / ======= / >>>>>>> lines, then run `levee \
-                     upgrade` again",
-                    left.version
-                );
-                FileChange::note(path, "conflict", detail)
-            })
-            .collect();
+        report.files = unresolved_notes(left);
         return Ok(report);
     }
     if vf == vt {
         if !left.resolved.is_empty() {
-            // Every file the last upgrade marked is resolved: forget them.
-            report.files = left
-                .resolved
-                .into_iter()
-                .map(|path| {
-                    let detail =
-                        format!("conflicts from the upgrade to v{} resolved", left.version);
-                    FileChange::note(path, "resolved", detail)
-                })
-                .collect();
-            if !opts.dry_run {
-                let record = Recorded {
-                    conflicts: None,
-                    ..recorded.clone()
-                };
-                let json = record.to_json()?;
-                let rel = Path::new(crate::support::record::RENDER);
-                AppDir::open(app)
-                    .and_then(|d| d.write(rel, json.as_bytes(), None))
-                    .map_err(|e| in_app(app, rel, "write", e))?;
-            }
+            report.files = forget_resolved(app, recorded, left, opts.dry_run)?;
         }
         return Ok(report);
     }
@@ -644,6 +612,105 @@ fn upgrade_inner(
             "the git worktree has uncommitted changes (--require-clean): commit or stash them first"
         );
     }
+    let sides = render_sides(app, recorded, source, opts, to)?;
+    let label = format!("template v{to}");
+    let mut plan = plan(app, &sides.base.files, &sides.theirs.files, &label)?;
+    let new_yaml = plan_app_yaml(app, &sides, &recorded.template.id, to, &mut plan)?;
+    let (desired, managed_record) = plan_managed(app, &sides, &mut plan)?;
+    let (record, warning) = new_record(recorded, source, &sides, &desired, &new_yaml, &plan, to)?;
+    report.warning = warning;
+    plan_records(&record, &managed_record, &mut plan)?;
+
+    report.files_changed = plan
+        .writes
+        .keys()
+        .filter(|p| !p.starts_with(crate::support::record::DIR))
+        .count();
+    report.result = if plan.conflicts > 0 {
+        UpgradeOutcome::Conflicts
+    } else {
+        UpgradeOutcome::Upgraded
+    };
+    plan.changes.sort_by(|a, b| a.path.cmp(&b.path));
+    report.files = plan.changes;
+    if !opts.dry_run {
+        swap_in(app, &plan.writes, &sides, to, hook)?;
+    }
+    Ok(report)
+}
+
+/// The report's lines for files the last upgrade left conflict markers in.
+fn unresolved_notes(left: LeftConflicts) -> Vec<FileChange> {
+    left.unresolved
+        .into_iter()
+        .map(|path| {
+            let detail = format!(
+                "unresolved conflict markers from the upgrade to v{}: keep the lines you \
+                 want, delete the <<<<<<< / ======= / >>>>>>> lines, then run `levee \
+                 upgrade` again",
+                left.version
+            );
+            FileChange::note(path, "conflict", detail)
+        })
+        .collect()
+}
+
+/// Every file the last upgrade marked is resolved: forget them (the record loses its
+/// `conflicts`, unless `dry_run`) and say so.
+fn forget_resolved(
+    app: &Path,
+    recorded: &Recorded,
+    left: LeftConflicts,
+    dry_run: bool,
+) -> anyhow::Result<Vec<FileChange>> {
+    let notes = left
+        .resolved
+        .into_iter()
+        .map(|path| {
+            let detail = format!("conflicts from the upgrade to v{} resolved", left.version);
+            FileChange::note(path, "resolved", detail)
+        })
+        .collect();
+    if !dry_run {
+        let record = Recorded {
+            conflicts: None,
+            ..recorded.clone()
+        };
+        let json = record.to_json()?;
+        let rel = Path::new(crate::support::record::RENDER);
+        AppDir::open(app)
+            .and_then(|d| d.write(rel, json.as_bytes(), None))
+            .map_err(|e| in_app(app, rel, "write", e))?;
+    }
+    Ok(notes)
+}
+
+/// The app as it is, and the two renders of it the merge needs.
+struct Sides {
+    /// app.yaml as read.
+    loaded: crate::load::document::Loaded<Manifest>,
+    org: Org,
+    /// The manifest as the target version sees it: its template reference and declarations.
+    theirs_manifest: Manifest,
+    /// What the record and app.yaml name as the target's source, and the pack's name.
+    new_source: String,
+    pack_name: String,
+    /// The target version's own kinds and stacks (`None` for the built-in pack).
+    own_declared: Option<crate::load::declarations::Declarations>,
+    /// The recorded version rendered for the app (the merge base), and the target version.
+    base: Rendered,
+    theirs: Rendered,
+}
+
+/// Reads app.yaml and the org config and renders the recorded and the target version for them.
+fn render_sides(
+    app: &Path,
+    recorded: &Recorded,
+    source: &dyn TemplateSource,
+    opts: &Options,
+    to: &str,
+) -> anyhow::Result<Sides> {
+    let from = recorded.template.version.as_str();
     let id = recorded.template.id.as_str();
     let loaded = crate::model::manifest::load(app).map_err(|e| match e {
         crate::load::document::LoadError::Invalid { file, diags } => anyhow::anyhow!(
@@ -672,18 +739,35 @@ fn upgrade_inner(
         None => crate::model::manifest::Declared::default(),
     };
 
-    let base_render = source.render(id, from, &base_manifest, &org)?;
-    let theirs_render = source.render(id, to, &theirs_manifest, &org)?;
-    let (base, theirs) = (&base_render.files, &theirs_render.files);
-    let label = format!("template v{to}");
-    let mut plan = plan(app, base, theirs, &label)?;
+    let base = source.render(id, from, &base_manifest, &org)?;
+    let theirs = source.render(id, to, &theirs_manifest, &org)?;
+    Ok(Sides {
+        loaded,
+        org,
+        theirs_manifest,
+        new_source,
+        pack_name,
+        own_declared,
+        base,
+        theirs,
+    })
+}
 
-    // app.yaml: the template reference, edited in place (comments and order kept).
+/// app.yaml: the template reference, edited in place (comments and order kept), and checked to
+/// mean the target's manifest. Returns the new text.
+fn plan_app_yaml(
+    app: &Path,
+    sides: &Sides,
+    id: &str,
+    to: &str,
+    plan: &mut UpgradePlan,
+) -> anyhow::Result<String> {
+    let loaded = &sides.loaded;
     let app_yaml_path = app.join(crate::model::manifest::FILE_NAME);
     let old_yaml = loaded.source.text.clone();
     let mut edits = vec![
         crate::load::edit::Change::Set("/template/version".into(), to.to_string()),
-        crate::load::edit::Change::Set("/template/source".into(), new_source.clone()),
+        crate::load::edit::Change::Set("/template/source".into(), sides.new_source.clone()),
     ];
     if loaded.value.template.as_ref().map(|t| t.id.as_str()) != Some(id) {
         edits.push(crate::load::edit::Change::Set(
@@ -694,11 +778,11 @@ fn upgrade_inner(
     let new_yaml = crate::load::edit::apply(&old_yaml, &edits)
         .map_err(|e| anyhow::anyhow!("cannot update `template` in app.yaml: {e}"))?;
     let context = crate::load::document::Context {
-        declared: theirs_manifest.declared.0.as_deref(),
+        declared: sides.theirs_manifest.declared.0.as_deref(),
         ..Default::default()
     };
     match crate::load::document::parse_str_with::<Manifest>(&app_yaml_path, &new_yaml, context) {
-        Ok(l) if l.value == theirs_manifest => {}
+        Ok(l) if l.value == sides.theirs_manifest => {}
         _ => anyhow::bail!("updating `template` in app.yaml changed its meaning (a levee bug)"),
     }
     if new_yaml != old_yaml {
@@ -712,23 +796,34 @@ fn upgrade_inner(
         plan.writes
             .insert(rel, Some(loaded.source.as_written(&new_yaml).into_bytes()));
     }
+    Ok(new_yaml)
+}
 
-    // Managed files: regenerated as `levee sync` does; a hand edit is a conflict, never lost.
-    let desired = crate::generate::managed::files(&theirs_manifest, &org)?;
-    let entries = crate::generate::managed::status(app, &desired)?;
-    let mut managed_record = crate::generate::managed::ManagedRecord::load(app)?;
+/// Managed files: regenerated as `levee sync` does; a hand edit is a conflict, never lost.
+/// Returns the files the target's manifest asks for and the updated `.levee/managed.json`.
+fn plan_managed(
+    app: &Path,
+    sides: &Sides,
+    plan: &mut UpgradePlan,
+) -> anyhow::Result<(
+    Vec<crate::generate::managed::ManagedFile>,
+    crate::generate::managed::ManagedRecord,
+)> {
+    use crate::generate::managed::{self, State};
+    let desired = managed::files(&sides.theirs_manifest, &sides.org)?;
+    let entries = managed::status(app, &desired)?;
+    let mut managed_record = managed::ManagedRecord::load(app)?;
     for e in &entries {
         let rel = PathBuf::from(&e.path);
         match e.state {
-            crate::generate::managed::State::Current => {
+            State::Current => {
                 if let Some(c) = &e.desired {
                     managed_record
                         .files
-                        .insert(e.path.clone(), crate::generate::managed::hash(c.as_bytes()));
+                        .insert(e.path.clone(), managed::hash(c.as_bytes()));
                 }
             }
-            crate::generate::managed::State::Edited
-            | crate::generate::managed::State::ObsoleteEdited => {
+            State::Edited | State::ObsoleteEdited => {
                 plan.conflicts += 1;
                 plan.changes.push(FileChange::note(
                     rel,
@@ -738,15 +833,14 @@ fn upgrade_inner(
                         .into(),
                 ));
             }
-            crate::generate::managed::State::Missing | crate::generate::managed::State::Stale => {
+            State::Missing | State::Stale => {
                 let content = e.desired.clone().unwrap_or_default();
-                managed_record.files.insert(
-                    e.path.clone(),
-                    crate::generate::managed::hash(content.as_bytes()),
-                );
+                managed_record
+                    .files
+                    .insert(e.path.clone(), managed::hash(content.as_bytes()));
                 plan.changes.push(FileChange {
                     path: rel.clone(),
-                    change: if e.state == crate::generate::managed::State::Missing {
+                    change: if e.state == State::Missing {
                         "created"
                     } else {
                         "regenerated"
@@ -757,8 +851,8 @@ fn upgrade_inner(
                 plan.writes.insert(rel, Some(content.into_bytes()));
             }
             // Not the upgrade's to touch: `levee sync --check` reports it.
-            crate::generate::managed::State::Extra => {}
-            crate::generate::managed::State::Obsolete => {
+            State::Extra => {}
+            State::Obsolete => {
                 managed_record.files.remove(&e.path);
                 plan.changes.push(FileChange {
                     path: rel.clone(),
@@ -771,8 +865,22 @@ fn upgrade_inner(
         }
     }
     managed_record.levee_version = crate::VERSION.to_string();
+    Ok((desired, managed_record))
+}
 
-    // The records: `.levee/render.json` names the new version; `.levee/managed.json` the hashes.
+/// `.levee/render.json` after the upgrade: the new version, its files', managed files' and
+/// app.yaml's hashes, its settings and declarations, the files left with markers. With it, the
+/// warning when the new version needs settings app.yaml does not set.
+fn new_record(
+    recorded: &Recorded,
+    source: &dyn TemplateSource,
+    sides: &Sides,
+    desired: &[crate::generate::managed::ManagedFile],
+    new_yaml: &str,
+    plan: &UpgradePlan,
+    to: &str,
+) -> anyhow::Result<(Recorded, Option<String>)> {
+    let theirs_manifest = &sides.theirs_manifest;
     let mut record = recorded.clone();
     record.levee_version = crate::VERSION.to_string();
     record.template = theirs_manifest
@@ -780,11 +888,13 @@ fn upgrade_inner(
         .clone()
         .ok_or_else(|| anyhow::anyhow!("the upgraded app.yaml names no template"))?;
     record.pack = crate::scaffold::PackRecord {
-        name: pack_name,
+        name: sides.pack_name.clone(),
         version: to.to_string(),
     };
-    record.context = crate::scaffold::context(&theirs_manifest, &org);
-    record.files = theirs
+    record.context = crate::scaffold::context(theirs_manifest, &sides.org);
+    record.files = sides
+        .theirs
+        .files
         .iter()
         .map(|(p, b)| (slash(p), crate::support::hash::sha256_hex(b)))
         .collect();
@@ -796,18 +906,18 @@ fn upgrade_inner(
         })
         .collect();
     record.manifest =
-        crate::support::hash::sha256_hex(loaded.source.as_written(&new_yaml).as_bytes());
+        crate::support::hash::sha256_hex(sides.loaded.source.as_written(new_yaml).as_bytes());
     // What the new version's code needs: `levee validate` holds app.yaml to it from now on.
-    let declared = source.settings(id, to)?;
+    let declared = source.settings(&recorded.template.id, to)?;
     record.template_settings = Some(declared.clone());
-    record.pack_declarations = own_declared.clone();
+    record.pack_declarations = sides.own_declared.clone();
     let unmet: Vec<&String> = declared
         .iter()
         .filter(|(name, spec)| spec.required && !theirs_manifest.settings.contains_key(*name))
         .map(|(name, _)| name)
         .collect();
-    if !unmet.is_empty() {
-        report.warning = Some(format!(
+    let warning = (!unmet.is_empty()).then(|| {
+        format!(
             "template v{to} needs the setting{} {}, which app.yaml does not set: add {} under `settings:` (`levee validate` shows the example)",
             if unmet.len() == 1 { "" } else { "s" },
             unmet
@@ -816,14 +926,24 @@ fn upgrade_inner(
                 .collect::<Vec<_>>()
                 .join(", "),
             if unmet.len() == 1 { "it" } else { "them" },
-        ));
-    }
+        )
+    });
     record.conflicts = (!plan.marked.is_empty()).then(|| crate::scaffold::UpgradeConflicts {
         version: to.to_string(),
         paths: plan.marked.iter().map(|p| slash(p)).collect(),
     });
+    Ok((record, warning))
+}
+
+/// The records join the plan: `.levee/render.json` names the new version, `.levee/managed.json`
+/// the managed files' hashes.
+fn plan_records(
+    record: &Recorded,
+    managed_record: &crate::generate::managed::ManagedRecord,
+    plan: &mut UpgradePlan,
+) -> anyhow::Result<()> {
     let record_json = record.to_json()?;
-    let mut managed_json = serde_json::to_string_pretty(&managed_record)?;
+    let mut managed_json = serde_json::to_string_pretty(managed_record)?;
     managed_json.push('\n');
     plan.writes.insert(
         PathBuf::from(crate::support::record::RENDER),
@@ -833,41 +953,38 @@ fn upgrade_inner(
         PathBuf::from(crate::generate::managed::RECORD_PATH),
         Some(managed_json.into_bytes()),
     );
+    Ok(())
+}
 
-    report.files_changed = plan
-        .writes
-        .keys()
-        .filter(|p| !p.starts_with(crate::support::record::DIR))
-        .count();
-    report.result = if plan.conflicts > 0 {
-        UpgradeOutcome::Conflicts
-    } else {
-        UpgradeOutcome::Upgraded
-    };
-    plan.changes.sort_by(|a, b| a.path.cmp(&b.path));
-    report.files = plan.changes;
-    if !opts.dry_run {
-        let dir = AppDir::open(app)?;
-        let mut changes = Vec::new();
-        for (path, content) in &plan.writes {
-            let exec = match content {
-                None => None,
-                Some(_) => exec_bit(&dir, path, &base_render, &theirs_render)?,
-            };
-            changes.push(Change {
-                path: path.clone(),
-                content: content.clone(),
-                exec,
-            });
-        }
-        dir.transact(
-            &format!("upgrade to template v{to}"),
-            &in_swap_order(changes.into_iter()),
-            hook,
-        )
-        .map_err(|e| anyhow::anyhow!("writing the upgrade failed: {e}"))?;
+/// Stages every write next to the app and swaps them in with rollback ([`AppDir::transact`]),
+/// each file with its executable bit ([`exec_bit`]).
+fn swap_in(
+    app: &Path,
+    writes: &BTreeMap<PathBuf, Option<Vec<u8>>>,
+    sides: &Sides,
+    to: &str,
+    hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    let dir = AppDir::open(app)?;
+    let mut changes = Vec::new();
+    for (path, content) in writes {
+        let exec = match content {
+            None => None,
+            Some(_) => exec_bit(&dir, path, &sides.base, &sides.theirs)?,
+        };
+        changes.push(Change {
+            path: path.clone(),
+            content: content.clone(),
+            exec,
+        });
     }
-    Ok(report)
+    dir.transact(
+        &format!("upgrade to template v{to}"),
+        &in_swap_order(changes.into_iter()),
+        hook,
+    )
+    .map_err(|e| anyhow::anyhow!("writing the upgrade failed: {e}"))?;
+    Ok(())
 }
 
 /// The executable bit of a file the upgrade writes: a new file takes the template's; an
