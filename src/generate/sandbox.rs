@@ -22,9 +22,9 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::model::manifest::{
-    Classification, Cpu, Manifest, Memory, RuntimeType, SecretProvider, Tier,
+    Classification, Cpu, Manifest, Memory, Runtime, RuntimeType, SecretProvider, Tier,
 };
-use crate::model::org::{Org, host_matches};
+use crate::model::org::{Org, TierCaps, host_matches};
 use crate::model::sandbox_config::{
     EgressProxy, GatewayRef, KyvernoForm, Peer, SandboxConfig, Telemetry, url_host_port,
 };
@@ -237,195 +237,18 @@ pub fn base_url(cfg: &SandboxConfig, app: &str, tier: Tier) -> String {
 pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<SandboxPlan, SandboxError> {
     let cfg = &org.sandbox;
     let runtime = m.runtime();
-    let caps = org.tier(m.lifecycle.tier);
+    let tier = m.lifecycle.tier;
     let hardened = is_hardened(m);
     let mut refusals = Vec::new();
 
-    let runtime_class = match runtime.kind {
-        Some(RuntimeType::Wasm) => match &cfg.wasm_runtime_class {
-            Some(class) => Some(class.clone()),
-            None => {
-                refusals.push(DeployRefusal {
-                    field: "/runtime/type".into(),
-                    message: "the `wasm` runtime needs a WebAssembly RuntimeClass, and the org config names none".into(),
-                    hint: "use `runtime.type: sandboxed-container`, or ask the platform team to set `sandbox.wasm_runtime_class` in levee.org.yaml (a runwasi or SpinKube shim)".into(),
-                });
-                None
-            }
-        },
-        _ if hardened => cfg.runtime_class.clone(),
-        _ => None,
-    };
-
-    let cap_cpu = caps.max_cpu.unwrap_or(Cpu(1000));
-    let cap_memory = caps.max_memory.unwrap_or(Memory(1 << 30));
-    let cpu = runtime.cpu_limit.unwrap_or(cap_cpu);
-    let memory = runtime.mem_limit.unwrap_or(cap_memory);
-    let tier = m.lifecycle.tier;
-    let or_promote = if tier == Tier::Production {
-        ""
-    } else {
-        ", or promote the app with `levee promote --tier production`"
-    };
-    if cpu > cap_cpu {
-        refusals.push(DeployRefusal {
-            field: "/runtime/cpu_limit".into(),
-            message: format!(
-                "`cpu_limit` {} is over the {tier} tier's cap of {}",
-                quantity_cpu(cpu),
-                quantity_cpu(cap_cpu)
-            ),
-            hint: format!(
-                "lower `runtime.cpu_limit` to at most {}{or_promote}",
-                quantity_cpu(cap_cpu)
-            ),
-        });
-    }
-    if memory > cap_memory {
-        refusals.push(DeployRefusal {
-            field: "/runtime/mem_limit".into(),
-            message: format!("`mem_limit` {memory} is over the {tier} tier's cap of {cap_memory}"),
-            hint: format!("lower `runtime.mem_limit` to at most {cap_memory}{or_promote}"),
-        });
-    }
-    let max_runtime_minutes = match (runtime.max_runtime_minutes, caps.max_runtime_minutes) {
-        (Some(a), Some(c)) => Some(a.min(c)),
-        (a, c) => a.or(c),
-    };
-
-    let mut egress = Vec::new();
-    for (i, host) in runtime.egress.iter().enumerate() {
-        let field = format!("/runtime/egress/{i}");
-        let host = host.to_ascii_lowercase();
-        if !org.egress.approved.iter().any(|a| host_matches(a, &host)) {
-            refusals.push(DeployRefusal {
-                field,
-                message: format!("egress to `{host}` is not on the org's approved list"),
-                hint: "ask the security team to add it to `egress.approved` in levee.org.yaml, or remove it from `runtime.egress`".into(),
-            });
-            continue;
-        }
-        if hardened && host.starts_with("*.") {
-            refusals.push(DeployRefusal {
-                field,
-                message: format!(
-                    "the hardened sandbox allows exact hostnames only, not the wildcard `{host}`"
-                ),
-                hint:
-                    "list each host the app calls (`api.hr.internal.acme.corp`) in `runtime.egress`"
-                        .into(),
-            });
-            continue;
-        }
-        if cfg.egress_proxy.is_none() {
-            refusals.push(DeployRefusal {
-                field,
-                message: format!(
-                    "egress to `{host}` needs the egress proxy: a NetworkPolicy matches IP addresses, not hostnames, and the org config names no proxy"
-                ),
-                hint: "ask the platform team to set `sandbox.egress_proxy` in levee.org.yaml, or remove the host from `runtime.egress`".into(),
-            });
-            continue;
-        }
-        egress.push(EgressHost {
-            host,
-            port: 443,
-            reason: "runtime.egress",
-        });
-    }
-
-    // What the app reaches on its own behalf: its login provider, and the telemetry collector
-    // when it is outside the cluster. Through the proxy when the org has one; without one a
-    // NetworkPolicy cannot name a host, so HTTPS to any address is allowed for them (and said so).
+    let runtime_class = runtime_class(&runtime, cfg, hardened, &mut refusals);
+    let limits = limits(&runtime, org.tier(tier), tier, &mut refusals);
+    let mut egress = approved_egress(&runtime, org, hardened, &mut refusals);
     let sso_issuer = m.sso.as_ref().and_then(|s| s.issuer.clone());
-    let mut own = Vec::new();
-    if let Some(issuer) = &sso_issuer {
-        match url_host_port(issuer) {
-            Some((host, port)) => own.push((host, port, "the SSO issuer")),
-            None => refusals.push(DeployRefusal {
-                field: "/sso/issuer".into(),
-                message: format!("the SSO issuer `{issuer}` is not an http(s) URL with a host"),
-                hint: "write the issuer as your identity provider publishes it, like `https://login.acme.corp`".into(),
-            }),
-        }
-    }
-    if let Some((host, port)) = url_host_port(&cfg.telemetry.endpoint)
-        && !in_cluster(&host)
-    {
-        own.push((host, port, "the OpenTelemetry collector"));
-    }
-    let mut direct_egress = Vec::new();
-    for (host, port, reason) in own {
-        let entry = EgressHost { host, port, reason };
-        if cfg.egress_proxy.is_some() {
-            if !egress.iter().any(|e| e.host == entry.host) {
-                egress.push(entry);
-            }
-        } else if !direct_egress
-            .iter()
-            .any(|e: &EgressHost| e.port == entry.port)
-        {
-            direct_egress.push(entry);
-        }
-    }
-
-    let store_of = |p: SecretProvider| cfg.secret_stores.for_provider(p).to_string();
-    let mut secrets = Vec::new();
-    let mut secret_stores = Vec::new();
-    for s in &m.secrets {
-        let store = store_of(s.provider);
-        if !secret_stores.contains(&store) {
-            secret_stores.push(store.clone());
-        }
-        secrets.push(SecretRef {
-            name: s.name.clone(),
-            provider: s.provider.as_str(),
-            store,
-            path: s
-                .path
-                .clone()
-                .unwrap_or_else(|| format!("{}/{}", m.name, s.name)),
-            // A Vault KV entry holds fields: the secret is the field of its own name, as the
-            // starter apps' direct Vault client reads it.
-            property: (s.provider == SecretProvider::Vault).then(|| s.name.clone()),
-        });
-    }
-
-    // The manifest's checks refuse these already; the Deployment never relies on that alone.
-    let mut settings = Vec::new();
-    for (name, value) in &m.settings {
-        let problem = crate::model::settings::name_problem(name)
-            .or_else(|| crate::model::settings::value_problem(value));
-        match problem {
-            Some(p) => refusals.push(DeployRefusal {
-                field: format!("/settings/{}", crate::load::field_path::escape(name)),
-                message: p.message,
-                hint: p.hint,
-            }),
-            None => settings.push(SettingEnv {
-                name: name.clone(),
-                value: value.replace('$', "$$"),
-            }),
-        }
-    }
-
-    let tmp_size = "64Mi".to_string();
-    let data = match tier {
-        Tier::Prototype => DataVolume::EmptyDir {
-            size: cfg.data.size.to_string(),
-        },
-        _ => match &cfg.data.external_database {
-            Some(db) if db.tiers.contains(&tier) => DataVolume::ExternalDatabase {
-                secret: db.secret.replace("{app}", &m.name),
-                size: tmp_size,
-            },
-            _ => DataVolume::Claim {
-                name: format!("{}-data", m.name),
-                size: cfg.data.size.to_string(),
-                storage_class: cfg.data.storage_class.clone(),
-            },
-        },
-    };
+    let direct_egress = own_egress(sso_issuer.as_deref(), cfg, &mut egress, &mut refusals);
+    let (secrets, secret_stores) = secret_refs(m, cfg);
+    let settings = setting_envs(m, &mut refusals);
+    let data = data_volume(m, cfg, tier);
 
     if !refusals.is_empty() {
         return Err(SandboxError::Refused {
@@ -439,51 +262,17 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<SandboxP
     } else {
         cfg.namespace.clone()
     };
-    let team = m.team.clone().unwrap_or_default();
-    let center = m
-        .cost
-        .as_ref()
-        .and_then(|c| c.center.clone())
-        .unwrap_or_default();
-    let labels: IndexMap<String, String> = [
-        ("app.kubernetes.io/name", m.name.clone()),
-        ("app.kubernetes.io/part-of", m.name.clone()),
-        ("app.kubernetes.io/managed-by", "levee".to_string()),
-        ("levee.dev/app", m.name.clone()),
-        ("levee.dev/owner", label_value(&m.owner)),
-        ("levee.dev/team", label_value(&team)),
-        ("levee.dev/cost-center", label_value(&center)),
-        ("levee.dev/classification", m.classification.to_string()),
-        ("levee.dev/tier", tier.to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let selector = labels
-        .iter()
-        .filter(|(k, _)| *k == "app.kubernetes.io/name")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    // The resource the starter apps build from app.yaml (templates/CONTRACT.md, "Telemetry"),
-    // with the current semantic-convention names (`deployment.environment.name`, not the
-    // deprecated `deployment.environment`), plus what only the cluster knows. The apps let these
-    // win, so each must say what the app says itself: `service.namespace` is the owning team
-    // (the convention's own example), the Kubernetes namespace is `k8s.namespace.name`.
-    // Label-safe values only: they go inside a double-quoted YAML string, unencoded.
-    let otel_resource_attributes = vec![
-        format!(
-            "service.namespace={}",
-            if team.is_empty() { "levee" } else { &team }
-        ),
-        format!("deployment.environment.name={tier}"),
-        format!("k8s.namespace.name={namespace}"),
-        format!("levee.app={}", m.name),
-        format!("levee.team={}", label_value(&team)),
-        format!("levee.cost_center={}", label_value(&center)),
-        format!("levee.classification={}", m.classification),
-    ];
+    let (labels, selector) = labels(m, tier);
+    let otel_resource_attributes = otel_resource_attributes(m, tier, &namespace);
 
     let base_url = base_url(cfg, &m.name, tier);
+    let Limits {
+        cpu,
+        memory,
+        cap_cpu,
+        cap_memory,
+        max_runtime_minutes,
+    } = limits;
     Ok(SandboxPlan {
         version: crate::VERSION,
         app: m.name.clone(),
@@ -548,6 +337,312 @@ pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<SandboxP
         gateway: cfg.gateway.clone(),
         kyverno: options.kyverno.unwrap_or(cfg.kyverno),
     })
+}
+
+/// The RuntimeClass the pod runs under: the org's WebAssembly class for `wasm` (refused when the
+/// org names none), the org's sandbox class when hardened, otherwise none.
+fn runtime_class(
+    runtime: &Runtime,
+    cfg: &SandboxConfig,
+    hardened: bool,
+    refusals: &mut Vec<DeployRefusal>,
+) -> Option<String> {
+    match runtime.kind {
+        Some(RuntimeType::Wasm) => match &cfg.wasm_runtime_class {
+            Some(class) => Some(class.clone()),
+            None => {
+                refusals.push(DeployRefusal {
+                    field: "/runtime/type".into(),
+                    message: "the `wasm` runtime needs a WebAssembly RuntimeClass, and the org config names none".into(),
+                    hint: "use `runtime.type: sandboxed-container`, or ask the platform team to set `sandbox.wasm_runtime_class` in levee.org.yaml (a runwasi or SpinKube shim)".into(),
+                });
+                None
+            }
+        },
+        _ if hardened => cfg.runtime_class.clone(),
+        _ => None,
+    }
+}
+
+/// The app's limits and its tier's caps.
+struct Limits {
+    cpu: Cpu,
+    memory: Memory,
+    cap_cpu: Cpu,
+    cap_memory: Memory,
+    max_runtime_minutes: Option<u32>,
+}
+
+/// The app's limits (the tier's caps where app.yaml names none); a limit over its cap is refused.
+fn limits(
+    runtime: &Runtime,
+    caps: TierCaps,
+    tier: Tier,
+    refusals: &mut Vec<DeployRefusal>,
+) -> Limits {
+    let cap_cpu = caps.max_cpu.unwrap_or(Cpu(1000));
+    let cap_memory = caps.max_memory.unwrap_or(Memory(1 << 30));
+    let cpu = runtime.cpu_limit.unwrap_or(cap_cpu);
+    let memory = runtime.mem_limit.unwrap_or(cap_memory);
+    let or_promote = if tier == Tier::Production {
+        ""
+    } else {
+        ", or promote the app with `levee promote --tier production`"
+    };
+    if cpu > cap_cpu {
+        refusals.push(DeployRefusal {
+            field: "/runtime/cpu_limit".into(),
+            message: format!(
+                "`cpu_limit` {} is over the {tier} tier's cap of {}",
+                quantity_cpu(cpu),
+                quantity_cpu(cap_cpu)
+            ),
+            hint: format!(
+                "lower `runtime.cpu_limit` to at most {}{or_promote}",
+                quantity_cpu(cap_cpu)
+            ),
+        });
+    }
+    if memory > cap_memory {
+        refusals.push(DeployRefusal {
+            field: "/runtime/mem_limit".into(),
+            message: format!("`mem_limit` {memory} is over the {tier} tier's cap of {cap_memory}"),
+            hint: format!("lower `runtime.mem_limit` to at most {cap_memory}{or_promote}"),
+        });
+    }
+    let max_runtime_minutes = match (runtime.max_runtime_minutes, caps.max_runtime_minutes) {
+        (Some(a), Some(c)) => Some(a.min(c)),
+        (a, c) => a.or(c),
+    };
+    Limits {
+        cpu,
+        memory,
+        cap_cpu,
+        cap_memory,
+        max_runtime_minutes,
+    }
+}
+
+/// The hosts app.yaml's `runtime.egress` names, through the egress proxy: each must be on the
+/// org's approved list, exact when hardened, and the org must name a proxy.
+fn approved_egress(
+    runtime: &Runtime,
+    org: &Org,
+    hardened: bool,
+    refusals: &mut Vec<DeployRefusal>,
+) -> Vec<EgressHost> {
+    let cfg = &org.sandbox;
+    let mut egress = Vec::new();
+    for (i, host) in runtime.egress.iter().enumerate() {
+        let field = format!("/runtime/egress/{i}");
+        let host = host.to_ascii_lowercase();
+        if !org.egress.approved.iter().any(|a| host_matches(a, &host)) {
+            refusals.push(DeployRefusal {
+                field,
+                message: format!("egress to `{host}` is not on the org's approved list"),
+                hint: "ask the security team to add it to `egress.approved` in levee.org.yaml, or remove it from `runtime.egress`".into(),
+            });
+            continue;
+        }
+        if hardened && host.starts_with("*.") {
+            refusals.push(DeployRefusal {
+                field,
+                message: format!(
+                    "the hardened sandbox allows exact hostnames only, not the wildcard `{host}`"
+                ),
+                hint:
+                    "list each host the app calls (`api.hr.internal.acme.corp`) in `runtime.egress`"
+                        .into(),
+            });
+            continue;
+        }
+        if cfg.egress_proxy.is_none() {
+            refusals.push(DeployRefusal {
+                field,
+                message: format!(
+                    "egress to `{host}` needs the egress proxy: a NetworkPolicy matches IP addresses, not hostnames, and the org config names no proxy"
+                ),
+                hint: "ask the platform team to set `sandbox.egress_proxy` in levee.org.yaml, or remove the host from `runtime.egress`".into(),
+            });
+            continue;
+        }
+        egress.push(EgressHost {
+            host,
+            port: 443,
+            reason: "runtime.egress",
+        });
+    }
+    egress
+}
+
+/// What the app reaches on its own behalf: its login provider, and the telemetry collector
+/// when it is outside the cluster. Through the proxy when the org has one (added to `egress`);
+/// without one a NetworkPolicy cannot name a host, so HTTPS to any address is allowed for them
+/// (and said so): those are returned.
+fn own_egress(
+    sso_issuer: Option<&str>,
+    cfg: &SandboxConfig,
+    egress: &mut Vec<EgressHost>,
+    refusals: &mut Vec<DeployRefusal>,
+) -> Vec<EgressHost> {
+    let mut own = Vec::new();
+    if let Some(issuer) = sso_issuer {
+        match url_host_port(issuer) {
+            Some((host, port)) => own.push((host, port, "the SSO issuer")),
+            None => refusals.push(DeployRefusal {
+                field: "/sso/issuer".into(),
+                message: format!("the SSO issuer `{issuer}` is not an http(s) URL with a host"),
+                hint: "write the issuer as your identity provider publishes it, like `https://login.acme.corp`".into(),
+            }),
+        }
+    }
+    if let Some((host, port)) = url_host_port(&cfg.telemetry.endpoint)
+        && !in_cluster(&host)
+    {
+        own.push((host, port, "the OpenTelemetry collector"));
+    }
+    let mut direct_egress = Vec::new();
+    for (host, port, reason) in own {
+        let entry = EgressHost { host, port, reason };
+        if cfg.egress_proxy.is_some() {
+            if !egress.iter().any(|e| e.host == entry.host) {
+                egress.push(entry);
+            }
+        } else if !direct_egress
+            .iter()
+            .any(|e: &EgressHost| e.port == entry.port)
+        {
+            direct_egress.push(entry);
+        }
+    }
+    direct_egress
+}
+
+/// Where each of the app's secrets comes from, and the distinct stores in order of first use.
+fn secret_refs(m: &Manifest, cfg: &SandboxConfig) -> (Vec<SecretRef>, Vec<String>) {
+    let store_of = |p: SecretProvider| cfg.secret_stores.for_provider(p).to_string();
+    let mut secrets = Vec::new();
+    let mut secret_stores = Vec::new();
+    for s in &m.secrets {
+        let store = store_of(s.provider);
+        if !secret_stores.contains(&store) {
+            secret_stores.push(store.clone());
+        }
+        secrets.push(SecretRef {
+            name: s.name.clone(),
+            provider: s.provider.as_str(),
+            store,
+            path: s
+                .path
+                .clone()
+                .unwrap_or_else(|| format!("{}/{}", m.name, s.name)),
+            // A Vault KV entry holds fields: the secret is the field of its own name, as the
+            // starter apps' direct Vault client reads it.
+            property: (s.provider == SecretProvider::Vault).then(|| s.name.clone()),
+        });
+    }
+    (secrets, secret_stores)
+}
+
+/// The app's settings as environment variables; a bad name or value is refused.
+fn setting_envs(m: &Manifest, refusals: &mut Vec<DeployRefusal>) -> Vec<SettingEnv> {
+    // The manifest's checks refuse these already; the Deployment never relies on that alone.
+    let mut settings = Vec::new();
+    for (name, value) in &m.settings {
+        let problem = crate::model::settings::name_problem(name)
+            .or_else(|| crate::model::settings::value_problem(value));
+        match problem {
+            Some(p) => refusals.push(DeployRefusal {
+                field: format!("/settings/{}", crate::load::field_path::escape(name)),
+                message: p.message,
+                hint: p.hint,
+            }),
+            None => settings.push(SettingEnv {
+                name: name.clone(),
+                value: value.replace('$', "$$"),
+            }),
+        }
+    }
+    settings
+}
+
+/// Where `DATA_DIR` lives: an `emptyDir` for prototypes, the org's external database in the
+/// tiers it serves, otherwise a PersistentVolumeClaim.
+fn data_volume(m: &Manifest, cfg: &SandboxConfig, tier: Tier) -> DataVolume {
+    let tmp_size = "64Mi".to_string();
+    match tier {
+        Tier::Prototype => DataVolume::EmptyDir {
+            size: cfg.data.size.to_string(),
+        },
+        _ => match &cfg.data.external_database {
+            Some(db) if db.tiers.contains(&tier) => DataVolume::ExternalDatabase {
+                secret: db.secret.replace("{app}", &m.name),
+                size: tmp_size,
+            },
+            _ => DataVolume::Claim {
+                name: format!("{}-data", m.name),
+                size: cfg.data.size.to_string(),
+                storage_class: cfg.data.storage_class.clone(),
+            },
+        },
+    }
+}
+
+/// The labels on every object, and the Deployment's selector (the name label alone).
+fn labels(m: &Manifest, tier: Tier) -> (IndexMap<String, String>, IndexMap<String, String>) {
+    let team = m.team.clone().unwrap_or_default();
+    let center = cost_center(m);
+    let labels: IndexMap<String, String> = [
+        ("app.kubernetes.io/name", m.name.clone()),
+        ("app.kubernetes.io/part-of", m.name.clone()),
+        ("app.kubernetes.io/managed-by", "levee".to_string()),
+        ("levee.dev/app", m.name.clone()),
+        ("levee.dev/owner", label_value(&m.owner)),
+        ("levee.dev/team", label_value(&team)),
+        ("levee.dev/cost-center", label_value(&center)),
+        ("levee.dev/classification", m.classification.to_string()),
+        ("levee.dev/tier", tier.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let selector = labels
+        .iter()
+        .filter(|(k, _)| *k == "app.kubernetes.io/name")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (labels, selector)
+}
+
+/// app.yaml's `cost.center`, or empty.
+fn cost_center(m: &Manifest) -> String {
+    m.cost
+        .as_ref()
+        .and_then(|c| c.center.clone())
+        .unwrap_or_default()
+}
+
+/// The resource the starter apps build from app.yaml (templates/CONTRACT.md, "Telemetry"),
+/// with the current semantic-convention names (`deployment.environment.name`, not the
+/// deprecated `deployment.environment`), plus what only the cluster knows. The apps let these
+/// win, so each must say what the app says itself: `service.namespace` is the owning team
+/// (the convention's own example), the Kubernetes namespace is `k8s.namespace.name`.
+/// Label-safe values only: they go inside a double-quoted YAML string, unencoded.
+fn otel_resource_attributes(m: &Manifest, tier: Tier, namespace: &str) -> Vec<String> {
+    let team = m.team.clone().unwrap_or_default();
+    let center = cost_center(m);
+    vec![
+        format!(
+            "service.namespace={}",
+            if team.is_empty() { "levee" } else { &team }
+        ),
+        format!("deployment.environment.name={tier}"),
+        format!("k8s.namespace.name={namespace}"),
+        format!("levee.app={}", m.name),
+        format!("levee.team={}", label_value(&team)),
+        format!("levee.cost_center={}", label_value(&center)),
+        format!("levee.classification={}", m.classification),
+    ]
 }
 
 /// `<prefix><app>`, kept within the 63 characters of a namespace name: a longer one is cut and
