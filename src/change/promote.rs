@@ -160,17 +160,6 @@ pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<PromoteOutcome, 
     };
     let before = loaded.value.clone();
     let from = before.lifecycle.tier;
-    // Where a field sits in app.yaml; a missing field is located at its nearest present parent
-    // mapping, never at the document root (which says nothing).
-    let locate = |pointer: &str| {
-        let pos = loaded
-            .doc
-            .spans
-            .find(pointer)
-            .filter(|(found, _)| !found.is_empty())
-            .map(|(_, s)| s.value);
-        (pos.map(|p| p.line), pos.map(|p| p.col))
-    };
     let refuse = |reasons: Vec<Reason>| {
         Ok(PromoteOutcome::Refused(PromoteRefusal {
             from,
@@ -179,184 +168,19 @@ pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<PromoteOutcome, 
             drift: Vec::new(),
         }))
     };
-    let tier_reason = |message: String, hint: String| {
-        let (line, column) = locate("/lifecycle/tier");
-        Reason {
-            id: "TIER".into(),
-            message,
-            hint,
-            field: "lifecycle.tier".into(),
-            line,
-            column,
-        }
-    };
 
     // Demotions and no-ops are refused before anything else.
-    if req.tier < from {
-        return refuse(vec![tier_reason(
-            format!(
-                "the app is {from}; `levee promote` moves apps up, not down to {}",
-                req.tier
-            ),
-            format!(
-                "to demote it, edit `lifecycle.tier` to {} by hand (the platform team must agree), then run `levee sync`",
-                req.tier
-            ),
-        )]);
-    }
-    let after = intended(&before, org, req);
-    if after == before {
-        return refuse(vec![tier_reason(
-            format!(
-                "the app is already {from}{}: nothing to change",
-                req.classification
-                    .map(|c| format!(" and {c}"))
-                    .unwrap_or_default()
-            ),
-            match from {
-                Tier::Production => "production is the highest tier".into(),
-                Tier::Prototype => "pass `--tier sandbox` or `--tier production`".into(),
-                Tier::Sandbox => "pass `--tier production`".into(),
-            },
-        )]);
-    }
-
-    // The surgical edit, then the loader's reading of it.
+    let after = match target(&loaded, org, req) {
+        Ok(after) => after,
+        Err(reason) => return refuse(vec![*reason]),
+    };
     let changes = field_changes(&before, &after);
-    let edits: Vec<Change> = changes
-        .iter()
-        .map(|c| {
-            let pointer = pointer_of(&c.field);
-            match &c.new {
-                Some(v) => Change::Set(pointer, v.clone()),
-                None => Change::Remove(pointer),
-            }
-        })
-        .collect();
-    let new_text =
-        edit::apply(&loaded.source.text, &edits).map_err(|source| PromoteError::Edit {
-            path: file.clone(),
-            source,
-        })?;
-    let context = document::Context {
-        declared: loaded.value.declared.0.as_deref(),
-        ..Default::default()
+    let (new_text, reread) = match rewrite(&loaded, &after, &changes)? {
+        Ok(rewritten) => rewritten,
+        Err(reasons) => return refuse(reasons),
     };
-    let reread: Loaded<Manifest> =
-        match document::parse_str_with::<Manifest>(&file, &new_text, context) {
-            Ok(l) => l,
-            Err(LoadError::Invalid { diags, .. }) => {
-                // The promoted manifest breaks a meaning check: each is a reason, located in the
-                // file as it is now where the field exists there.
-                return refuse(diags.iter().map(|d| manifest_reason(d, &loaded)).collect());
-            }
-            Err(e) => return Err(e.into()),
-        };
-    if reread.value != after {
-        return Err(PromoteError::Roundtrip {
-            path: file,
-            detail: format!(
-                "expected tier {} / classification {} / expires {:?} / secrets {:?}, read tier {} / classification {} / expires {:?} / secrets {:?}",
-                after.lifecycle.tier,
-                after.classification,
-                after.lifecycle.expires.map(|d| d.to_string()),
-                providers(&after),
-                reread.value.lifecycle.tier,
-                reread.value.classification,
-                reread.value.lifecycle.expires.map(|d| d.to_string()),
-                providers(&reread.value),
-            ),
-        });
-    }
-    // Every other byte is the user's: only the edited lines may differ.
-    if let Some(detail) = stray_changes(&loaded.source.text, &new_text, &changes) {
-        return Err(PromoteError::Roundtrip { path: file, detail });
-    }
-
-    // The org's policies on the would-be manifest.
-    let mut evaluator = Evaluator::embedded(org, Clock::Fixed(req.today))?;
-    let findings = evaluator.evaluate(&reread.doc.value)?;
-    let mut reasons = Vec::new();
-    let mut warnings = Vec::new();
-    for f in findings {
-        let pointer = f.pointer();
-        let (line, column) = locate(&pointer);
-        let reason = Reason {
-            id: f.id.clone(),
-            message: f.msg.clone(),
-            hint: f.hint.clone(),
-            field: f.field.clone(),
-            line,
-            column,
-        };
-        match f.level {
-            Level::Deny => reasons.push(reason),
-            Level::Warn => warnings.push(reason),
-        }
-    }
-    // Secrets read from the environment are fixed by one flag: offer it, with the stores the
-    // classification allows.
-    let stores: Vec<String> = org
-        .secret_providers(after.classification)
-        .into_iter()
-        .filter(|p| *p != SecretProvider::Env)
-        .map(|p| p.to_string())
-        .collect();
-    if !stores.is_empty() {
-        // SEC-002 (env outside the tiers that allow it), and SEC-001 on an env secret (env not
-        // allowed for the classification).
-        let env_secret = |field: &str| {
-            field
-                .strip_prefix("secrets[")
-                .and_then(|r| r.split_once(']'))
-                .and_then(|(i, _)| i.parse::<usize>().ok())
-                .and_then(|i| after.secrets.get(i))
-                .is_some_and(|s| s.provider == SecretProvider::Env)
-        };
-        for r in reasons
-            .iter_mut()
-            .filter(|r| r.id == "SEC-002" || (r.id == "SEC-001" && env_secret(&r.field)))
-        {
-            r.hint = format!(
-                "run `levee promote --tier {}{} --move-secrets-to {}` to move every env secret to {} (edits app.yaml in place), or set `provider:` yourself",
-                req.tier,
-                req.classification
-                    .map(|c| format!(" --classification {c}"))
-                    .unwrap_or_default(),
-                stores[0],
-                stores.join(" or ")
-            );
-        }
-    }
-
-    // What `levee sync` would write for it; the sandbox's own refusals are reasons too.
-    let desired = match managed::files(&after, org) {
-        Ok(d) => Some(d),
-        Err(ManagedError::Sandbox(crate::generate::sandbox::SandboxError::Refused {
-            refusals,
-            ..
-        })) => {
-            for r in refusals {
-                let (line, column) = locate(&r.field);
-                let field = dotted(&r.field);
-                if !reasons
-                    .iter()
-                    .any(|x| x.field == field && x.message == r.message)
-                {
-                    reasons.push(Reason {
-                        id: "SANDBOX".into(),
-                        message: r.message,
-                        hint: r.hint,
-                        field,
-                        line,
-                        column,
-                    });
-                }
-            }
-            None
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let (mut reasons, warnings) = policy_reasons(&loaded, &reread, &after, org, req)?;
+    let desired = sandbox_desired(&loaded, &after, org, &mut reasons)?;
     let entries = match &desired {
         Some(d) => managed::status(&app, d)?,
         None => Vec::new(),
@@ -366,38 +190,7 @@ pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<PromoteOutcome, 
         .filter(|e| e.state.is_edited())
         .cloned()
         .collect();
-    for e in &drift {
-        let path = crate::support::text::escape(&e.path);
-        let (message, hint) = if e.state == State::Extra {
-            (
-                format!(
-                    "{path} is not generated by levee, in a directory levee owns (OPA and kubectl \
-                     load every file there)"
-                ),
-                "move it out of policy/ or deploy/ (or remove it with `levee sync --force`), then promote",
-            )
-        } else {
-            (
-                format!(
-                    "{path} was edited by hand{}; promoting would overwrite it",
-                    if e.state == State::ObsoleteEdited {
-                        " and is no longer generated"
-                    } else {
-                        ""
-                    }
-                ),
-                "move the change into app.yaml or the org config, run `levee sync --force` to drop it, then promote",
-            )
-        };
-        reasons.push(Reason {
-            id: "DRIFT".into(),
-            message,
-            hint: hint.into(),
-            field: e.path.clone(),
-            line: None,
-            column: None,
-        });
-    }
+    reasons.extend(drift.iter().map(drift_reason));
     if !reasons.is_empty() {
         return Ok(PromoteOutcome::Refused(PromoteRefusal {
             from,
@@ -424,6 +217,278 @@ pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<PromoteOutcome, 
         entries,
         warnings,
     })))
+}
+
+/// Where a field sits in app.yaml; a missing field is located at its nearest present parent
+/// mapping, never at the document root (which says nothing).
+fn locate(loaded: &Loaded<Manifest>, pointer: &str) -> (Option<usize>, Option<usize>) {
+    let pos = loaded
+        .doc
+        .spans
+        .find(pointer)
+        .filter(|(found, _)| !found.is_empty())
+        .map(|(_, s)| s.value);
+    (pos.map(|p| p.line), pos.map(|p| p.col))
+}
+
+/// The manifest as the promotion would leave it, or the reason (at `lifecycle.tier`) why there
+/// is nothing to promote: a demotion, or a no-op.
+fn target(loaded: &Loaded<Manifest>, org: &Org, req: &Request) -> Result<Manifest, Box<Reason>> {
+    let before = &loaded.value;
+    let from = before.lifecycle.tier;
+    let tier_reason = |message: String, hint: String| {
+        let (line, column) = locate(loaded, "/lifecycle/tier");
+        Reason {
+            id: "TIER".into(),
+            message,
+            hint,
+            field: "lifecycle.tier".into(),
+            line,
+            column,
+        }
+    };
+    if req.tier < from {
+        return Err(Box::new(tier_reason(
+            format!(
+                "the app is {from}; `levee promote` moves apps up, not down to {}",
+                req.tier
+            ),
+            format!(
+                "to demote it, edit `lifecycle.tier` to {} by hand (the platform team must agree), then run `levee sync`",
+                req.tier
+            ),
+        )));
+    }
+    let after = intended(before, org, req);
+    if after == *before {
+        return Err(Box::new(tier_reason(
+            format!(
+                "the app is already {from}{}: nothing to change",
+                req.classification
+                    .map(|c| format!(" and {c}"))
+                    .unwrap_or_default()
+            ),
+            match from {
+                Tier::Production => "production is the highest tier".into(),
+                Tier::Prototype => "pass `--tier sandbox` or `--tier production`".into(),
+                Tier::Sandbox => "pass `--tier production`".into(),
+            },
+        )));
+    }
+    Ok(after)
+}
+
+/// app.yaml's new text and its reading, or the reasons the promoted manifest is invalid.
+type Rewritten = Result<(String, Loaded<Manifest>), Vec<Reason>>;
+
+/// app.yaml's text and the loader's reading of it after the surgical edit, or (inner `Err`) the
+/// meaning checks the promoted manifest breaks, as reasons. The reading must be `after`, and
+/// every byte but the edited lines must be the user's.
+fn rewrite(
+    loaded: &Loaded<Manifest>,
+    after: &Manifest,
+    changes: &[FieldChange],
+) -> Result<Rewritten, PromoteError> {
+    let file = &loaded.source.path;
+    let edits: Vec<Change> = changes
+        .iter()
+        .map(|c| {
+            let pointer = pointer_of(&c.field);
+            match &c.new {
+                Some(v) => Change::Set(pointer, v.clone()),
+                None => Change::Remove(pointer),
+            }
+        })
+        .collect();
+    let new_text =
+        edit::apply(&loaded.source.text, &edits).map_err(|source| PromoteError::Edit {
+            path: file.clone(),
+            source,
+        })?;
+    let context = document::Context {
+        declared: loaded.value.declared.0.as_deref(),
+        ..Default::default()
+    };
+    let reread: Loaded<Manifest> =
+        match document::parse_str_with::<Manifest>(file, &new_text, context) {
+            Ok(l) => l,
+            Err(LoadError::Invalid { diags, .. }) => {
+                // The promoted manifest breaks a meaning check: each is a reason, located in the
+                // file as it is now where the field exists there.
+                return Ok(Err(diags
+                    .iter()
+                    .map(|d| manifest_reason(d, loaded))
+                    .collect()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+    if reread.value != *after {
+        return Err(PromoteError::Roundtrip {
+            path: file.clone(),
+            detail: format!(
+                "expected tier {} / classification {} / expires {:?} / secrets {:?}, read tier {} / classification {} / expires {:?} / secrets {:?}",
+                after.lifecycle.tier,
+                after.classification,
+                after.lifecycle.expires.map(|d| d.to_string()),
+                providers(after),
+                reread.value.lifecycle.tier,
+                reread.value.classification,
+                reread.value.lifecycle.expires.map(|d| d.to_string()),
+                providers(&reread.value),
+            ),
+        });
+    }
+    // Every other byte is the user's: only the edited lines may differ.
+    if let Some(detail) = stray_changes(&loaded.source.text, &new_text, changes) {
+        return Err(PromoteError::Roundtrip {
+            path: file.clone(),
+            detail,
+        });
+    }
+    Ok(Ok((new_text, reread)))
+}
+
+/// The org's policies on the would-be manifest: its denials (reasons) and its warnings, each
+/// located in app.yaml as it is now.
+fn policy_reasons(
+    loaded: &Loaded<Manifest>,
+    reread: &Loaded<Manifest>,
+    after: &Manifest,
+    org: &Org,
+    req: &Request,
+) -> Result<(Vec<Reason>, Vec<Reason>), PromoteError> {
+    let mut evaluator = Evaluator::embedded(org, Clock::Fixed(req.today))?;
+    let findings = evaluator.evaluate(&reread.doc.value)?;
+    let mut reasons = Vec::new();
+    let mut warnings = Vec::new();
+    for f in findings {
+        let pointer = f.pointer();
+        let (line, column) = locate(loaded, &pointer);
+        let reason = Reason {
+            id: f.id.clone(),
+            message: f.msg.clone(),
+            hint: f.hint.clone(),
+            field: f.field.clone(),
+            line,
+            column,
+        };
+        match f.level {
+            Level::Deny => reasons.push(reason),
+            Level::Warn => warnings.push(reason),
+        }
+    }
+    offer_move_secrets(&mut reasons, after, org, req);
+    Ok((reasons, warnings))
+}
+
+/// Secrets read from the environment are fixed by one flag: offer it, with the stores the
+/// classification allows.
+fn offer_move_secrets(reasons: &mut [Reason], after: &Manifest, org: &Org, req: &Request) {
+    let stores: Vec<String> = org
+        .secret_providers(after.classification)
+        .into_iter()
+        .filter(|p| *p != SecretProvider::Env)
+        .map(|p| p.to_string())
+        .collect();
+    if stores.is_empty() {
+        return;
+    }
+    // SEC-002 (env outside the tiers that allow it), and SEC-001 on an env secret (env not
+    // allowed for the classification).
+    let env_secret = |field: &str| {
+        field
+            .strip_prefix("secrets[")
+            .and_then(|r| r.split_once(']'))
+            .and_then(|(i, _)| i.parse::<usize>().ok())
+            .and_then(|i| after.secrets.get(i))
+            .is_some_and(|s| s.provider == SecretProvider::Env)
+    };
+    for r in reasons
+        .iter_mut()
+        .filter(|r| r.id == "SEC-002" || (r.id == "SEC-001" && env_secret(&r.field)))
+    {
+        r.hint = format!(
+            "run `levee promote --tier {}{} --move-secrets-to {}` to move every env secret to {} (edits app.yaml in place), or set `provider:` yourself",
+            req.tier,
+            req.classification
+                .map(|c| format!(" --classification {c}"))
+                .unwrap_or_default(),
+            stores[0],
+            stores.join(" or ")
+        );
+    }
+}
+
+/// What `levee sync` would write for the promoted app; the sandbox's own refusals are added to
+/// `reasons` (unless a policy already said the same of the same field), and there is then
+/// nothing to compare.
+fn sandbox_desired(
+    loaded: &Loaded<Manifest>,
+    after: &Manifest,
+    org: &Org,
+    reasons: &mut Vec<Reason>,
+) -> Result<Option<Vec<managed::ManagedFile>>, PromoteError> {
+    match managed::files(after, org) {
+        Ok(d) => Ok(Some(d)),
+        Err(ManagedError::Sandbox(crate::generate::sandbox::SandboxError::Refused {
+            refusals,
+            ..
+        })) => {
+            for r in refusals {
+                let (line, column) = locate(loaded, &r.field);
+                let field = dotted(&r.field);
+                if !reasons
+                    .iter()
+                    .any(|x| x.field == field && x.message == r.message)
+                {
+                    reasons.push(Reason {
+                        id: "SANDBOX".into(),
+                        message: r.message,
+                        hint: r.hint,
+                        field,
+                        line,
+                        column,
+                    });
+                }
+            }
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The reason a hand-edited (or foreign) file in a directory levee owns blocks the promotion.
+fn drift_reason(e: &ManagedEntry) -> Reason {
+    let path = crate::support::text::escape(&e.path);
+    let (message, hint) = if e.state == State::Extra {
+        (
+            format!(
+                "{path} is not generated by levee, in a directory levee owns (OPA and kubectl \
+                 load every file there)"
+            ),
+            "move it out of policy/ or deploy/ (or remove it with `levee sync --force`), then promote",
+        )
+    } else {
+        (
+            format!(
+                "{path} was edited by hand{}; promoting would overwrite it",
+                if e.state == State::ObsoleteEdited {
+                    " and is no longer generated"
+                } else {
+                    ""
+                }
+            ),
+            "move the change into app.yaml or the org config, run `levee sync --force` to drop it, then promote",
+        )
+    };
+    Reason {
+        id: "DRIFT".into(),
+        message,
+        hint: hint.into(),
+        field: e.path.clone(),
+        line: None,
+        column: None,
+    }
 }
 
 fn manifest_reason(d: &Diagnostic, loaded: &Loaded<Manifest>) -> Reason {
