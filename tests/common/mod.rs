@@ -62,6 +62,44 @@ pub fn levee_in(cwd: &Path) -> Command {
     cmd
 }
 
+/// `levee new TARGET --no-input` in `dir`: an internal node app of `kind` named `name`, owned by
+/// the shop team, from the built-in pack or from `pack` at v1.0.0; fails the test when refused.
+pub fn new_app(
+    dir: &Path,
+    target: &std::ffi::OsStr,
+    name: &str,
+    kind: &str,
+    pack: Option<&Path>,
+) -> PathBuf {
+    let mut cmd = levee_in(dir);
+    cmd.arg("new")
+        .arg(target)
+        .args(["--no-input", "--name", name])
+        .args(["--owner", "jane.doe@acme.corp", "--team", "shop-team"])
+        .args([
+            "--kind",
+            kind,
+            "--stack",
+            "node",
+            "--classification",
+            "internal",
+        ]);
+    if let Some(pack) = pack {
+        cmd.arg("--templates")
+            .arg(format!("{}@v1.0.0", pack.display()));
+    }
+    let o = run(&mut cmd);
+    assert_eq!(o.code, 0, "levee new: {}", o.stderr);
+    dir.join(target)
+}
+
+/// Commits everything in the git repository `dir` and tags the commit `tag` (a pack release).
+pub fn release(dir: &Path, tag: &str) {
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-qm", tag]);
+    git(dir, &["tag", tag]);
+}
+
 /// What a command printed and how it exited.
 pub struct Out {
     pub code: i32,
