@@ -23,7 +23,6 @@
 //! made from the built-in pack (or with no record) uses the built-in declarations of the running
 //! levee.
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -413,25 +412,12 @@ fn printable(s: &str) -> String {
 /// when there is no record or it records none (a built-in app, a hand-written app.yaml); `Err`
 /// with what is wrong when the record cannot be read or its declarations break the rules.
 pub fn for_app(app_dir: &Path) -> Result<Option<Declarations>, String> {
-    let record = app_dir.join(".levee");
-    if std::fs::symlink_metadata(&record).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(".levee is a symlink".into());
-    }
-    let path = record.join("render.json");
-    let meta = match std::fs::symlink_metadata(&path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    let path = app_dir.join(crate::support::record::RENDER);
+    let Some(json) = crate::support::record::read_render(app_dir)
+        .map_err(|why| format!("{}: {why}", path.display()))?
+    else {
+        return Ok(None);
     };
-    if !meta.is_file() {
-        return Err(format!("{} is not a regular file", path.display()));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(&path)
-        .and_then(|f| f.take(8 << 20).read_to_end(&mut bytes))
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let json: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
     let Some(v) = json.get(RECORD_KEY) else {
         return Ok(None);
     };

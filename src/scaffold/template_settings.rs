@@ -13,7 +13,6 @@
 //! until its next `levee upgrade` writes them. A damaged record (not JSON, a declaration that
 //! breaks the rules of `template.yaml`) is a problem located in the record, never skipped.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
@@ -26,9 +25,6 @@ use crate::scaffold::pack::SettingSpec;
 
 /// The key of `.levee/render.json` that holds the declarations.
 pub const RECORD_KEY: &str = "template_settings";
-
-/// The largest record levee reads (a record is a few tens of kilobytes).
-const MAX_RECORD_BYTES: u64 = 8 << 20;
 
 /// What the record says the app's template declares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,39 +45,9 @@ pub fn record_path(app_dir: &Path) -> PathBuf {
 /// (a hand-written app.yaml) or a record without them (written by an older levee); `Err` with
 /// what is wrong when the record cannot be read or is damaged.
 pub fn read(app_dir: &Path) -> Result<Option<Declared>, String> {
-    let path = record_path(app_dir);
-    // Neither the record nor its directory is followed through a symlink.
-    if std::fs::symlink_metadata(app_dir.join(crate::support::record::DIR))
-        .is_ok_and(|m| m.file_type().is_symlink())
-    {
-        return Err(format!(
-            "{} is a symlink; levee reads its own record only from the app's directory",
-            crate::support::record::DIR
-        ));
-    }
-    let meta = match std::fs::symlink_metadata(&path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read it: {e}")),
+    let Some(json) = crate::support::record::read_render(app_dir)? else {
+        return Ok(None);
     };
-    if !meta.is_file() {
-        return Err(
-            "it is not a regular file (levee reads its own record only as a file, never through a symlink)"
-                .into(),
-        );
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(&path)
-        .and_then(|f| f.take(MAX_RECORD_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| format!("cannot read it: {e}"))?;
-    if bytes.len() as u64 > MAX_RECORD_BYTES {
-        return Err(format!(
-            "it is over {} MiB; a record is a few kilobytes",
-            MAX_RECORD_BYTES >> 20
-        ));
-    }
-    let json: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| format!("it is not JSON: {e}"))?;
     let Some(declared) = json.get(RECORD_KEY) else {
         return Ok(None);
     };
