@@ -188,9 +188,7 @@ impl TemplateSource for PackVersions {
         let loaded = self.version(version)?;
         let layers = loaded.layers(template)?;
         let ctx = crate::scaffold::context(manifest, org);
-        let env = crate::scaffold::render::environment();
         let rendered = crate::scaffold::render::render_layers(
-            &env,
             &layers,
             &minijinja::Value::from(minijinja::value::Serde(&ctx)),
         )?;
