@@ -63,6 +63,9 @@ pub enum Event<'a> {
 /// An app's record and the pack source to upgrade it from, or why they could not be read.
 type AppSource = Result<(Recorded, String), String>;
 
+/// Something for the app at this index of the fleet, or why that app failed.
+type Indexed<T> = Result<(usize, T), (usize, String)>;
+
 /// Upgrades (or, with `opts.dry_run`, plans) every app of `apps` from its recorded pack source,
 /// or from `templates` when given. An app's problem is its report's `failed` result; the error
 /// is for the run as a whole: a `templates` pack that cannot be loaded (a [`UsageError`]).
@@ -250,10 +253,10 @@ fn write_all(
         return reports;
     }
     let mut errors: Vec<(usize, String)> = Vec::new();
-    let opened: Vec<Result<(usize, AppDir, PendingSwap), (usize, String)>> = pending
+    let opened: Vec<Indexed<(AppDir, PendingSwap)>> = pending
         .into_par_iter()
         .map(|(i, app, swap)| match AppDir::open(&app) {
-            Ok(d) => Ok((i, d, swap)),
+            Ok(d) => Ok((i, (d, swap))),
             Err(e) => Err((i, e.to_string())),
         })
         .collect();
@@ -261,7 +264,7 @@ fn write_all(
     let mut changes = Vec::new();
     for o in opened {
         match o {
-            Ok((i, d, swap)) => {
+            Ok((i, (d, swap))) => {
                 dirs.push((i, d));
                 changes.push(swap);
             }
@@ -301,7 +304,7 @@ fn swap_together(
         }
     };
     // 1. Stage every app's new files.
-    let staged: Vec<Result<(usize, Swap<'_>), (usize, String)>> = dirs
+    let staged: Vec<Indexed<Swap<'_>>> = dirs
         .par_iter()
         .zip(changes.into_par_iter())
         .filter_map(
@@ -324,7 +327,7 @@ fn swap_together(
         return;
     }
     // 2. Every journal: from here on, a run that finds one completes its swap.
-    let journaled: Vec<Result<(usize, Swap<'_>), (usize, String)>> = swaps
+    let journaled: Vec<Indexed<Swap<'_>>> = swaps
         .into_par_iter()
         .map(|(i, s)| {
             let app = s.dir().root().to_path_buf();
@@ -348,7 +351,7 @@ fn swap_together(
         return;
     }
     // 3. The renames; a failure rolls its own app back.
-    let swapped: Vec<Result<(usize, Swap<'_>), (usize, String)>> = swaps
+    let swapped: Vec<Indexed<Swap<'_>>> = swaps
         .into_par_iter()
         .map(|(i, s)| {
             let app = s.dir().root().to_path_buf();
@@ -368,7 +371,7 @@ fn swap_together(
         return;
     }
     // 4. The journals go, then the staging directories.
-    let finished: Vec<Result<(usize, Swap<'_>), (usize, String)>> = swaps
+    let finished: Vec<Indexed<Swap<'_>>> = swaps
         .into_par_iter()
         .map(|(i, s)| match s.finish() {
             Ok(()) => Ok((i, s)),
@@ -387,10 +390,8 @@ fn swap_together(
     swaps.into_par_iter().for_each(|(_, s)| s.cleanup());
 }
 
-fn keep_ok<T>(
-    results: Vec<Result<T, (usize, String)>>,
-    errors: &mut Vec<(usize, String)>,
-) -> Vec<T> {
+/// The apps that got through a step; the others' errors join `errors`.
+fn keep_ok<T>(results: Vec<Indexed<T>>, errors: &mut Vec<(usize, String)>) -> Vec<(usize, T)> {
     let mut ok = Vec::with_capacity(results.len());
     for r in results {
         match r {
