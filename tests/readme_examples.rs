@@ -65,11 +65,14 @@ fn readme_commands() -> Vec<Shown> {
     shown
 }
 
-/// The output the README shows for `command` (exactly that command line; trailing blank lines,
-/// which separate commands, left off).
+/// The output the README shows for `command` (exactly that command line, the one shown with
+/// output; trailing blank lines, which separate commands, left off).
 fn readme_output(command: &str) -> String {
     let all = readme_commands();
-    let found: Vec<&Shown> = all.iter().filter(|s| s.command == command).collect();
+    let mut found: Vec<&Shown> = all.iter().filter(|s| s.command == command).collect();
+    if found.len() > 1 {
+        found.retain(|s| !s.output.trim().is_empty());
+    }
     assert_eq!(
         found.len(),
         1,
@@ -85,12 +88,25 @@ fn levee(cx: &TestContext, dir: &Path, args: &[&str]) -> (String, i32) {
     (format!("{}{}", out.stdout, out.stderr), out.code)
 }
 
-/// The one `$ command` of the README that starts with `prefix`, split into levee's arguments.
+/// The one `$ command` of the README that is `prefix`, else the one that starts with it, split
+/// into levee's arguments.
 fn readme_command(prefix: &str) -> (String, Vec<String>) {
-    let found: Vec<Shown> = readme_commands()
+    let all = readme_commands();
+    let exact = all.iter().any(|s| s.command == prefix);
+    let mut found: Vec<Shown> = all
         .into_iter()
-        .filter(|s| s.command.starts_with(prefix))
+        .filter(|s| {
+            if exact {
+                s.command == prefix
+            } else {
+                s.command.starts_with(prefix)
+            }
+        })
         .collect();
+    // A command the first ten minutes list without output is the one shown with its output.
+    if found.len() > 1 {
+        found.retain(|s| !s.output.trim().is_empty());
+    }
     assert_eq!(
         found.len(),
         1,
@@ -362,5 +378,155 @@ fn the_webhooks_settings_refused_print_what_the_readme_shows() {
     let replaced = text.replace(url, "  LEDGER_NAME: \"main\"\n");
     std::fs::write(&manifest, replaced).expect("edit");
     let (out, shown) = run_readme(&tmp, tmp.path(), "levee validate payments-hook", 1);
+    assert_eq!(out, shown);
+}
+
+/// Each line without its trailing spaces (a table's last column is padded; the README's lines
+/// are not).
+fn trim_lines(text: &str) -> String {
+    text.lines()
+        .map(|l| l.trim_end().to_string() + "\n")
+        .collect()
+}
+
+/// The catalog section's apps: the playbook's expense form and a team rota that expires soon.
+fn catalog_apps(cx: &TestContext) {
+    let apps = cx.join("apps");
+    common::write(
+        &apps,
+        "expense-quick-submit/app.yaml",
+        &std::fs::read(common::root().join("tests/manifests/valid/playbook-example.yaml"))
+            .expect("playbook example"),
+    );
+    common::write(
+        &apps,
+        "team-rota/app.yaml",
+        b"name: team-rota
+owner: ops.lead@acme.corp
+classification: internal
+sso: oidc
+lifecycle:
+  tier: prototype
+  expires: 2026-03-10
+cost:
+  estimated_monthly_usd: 25
+",
+    );
+}
+
+#[test]
+fn catalog_scan_list_and_lifecycle_print_what_the_readme_shows() {
+    let tmp = TestContext::new();
+    catalog_apps(&tmp);
+
+    // The scan registers in parallel: the order of its `added` lines varies.
+    let (out, shown) = run_readme(&tmp, tmp.path(), "levee catalog scan apps", 0);
+    let sorted = |text: &str| {
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.sort_unstable();
+        lines.join("\n")
+    };
+    assert_eq!(sorted(&out), sorted(&shown));
+    let (out, shown) = run_readme(&tmp, tmp.path(), "levee catalog list", 0);
+    assert_eq!(trim_lines(&out), shown);
+
+    std::fs::write(
+        tmp.join("usage.csv"),
+        "app_id,active_users_month\nexpense-quick-submit,1400\nold-wiki,40\n",
+    )
+    .expect("usage.csv");
+    let command = "levee lifecycle --metrics usage.csv";
+    let (out, shown) = run_readme(&tmp, tmp.path(), command, 1);
+    assert_eq!(trim_lines(&out), shown);
+    let all = readme_commands();
+    let at = all
+        .iter()
+        .position(|s| s.command == command)
+        .expect("the command");
+    assert_eq!(all[at + 1].command, "echo $?", "the README's exit code");
+    assert_eq!(all[at + 1].output, "1\n");
+}
+
+/// The README's first `levee new expense-form` with `flags` removed (each flag with its value)
+/// and `extra` added, run in `parent`; the app's directory.
+fn expense_form_with(cx: &TestContext, parent: &Path, without: &[&str], extra: &[&str]) -> PathBuf {
+    let (_, words) = readme_command("levee new expense-form ");
+    let mut args: Vec<&str> = Vec::new();
+    let mut skip = false;
+    for w in &words {
+        if skip {
+            skip = false;
+        } else if without.contains(&w.as_str()) {
+            skip = true;
+        } else {
+            args.push(w);
+        }
+    }
+    assert_eq!(
+        args.len() + 2 * without.len(),
+        words.len(),
+        "every flag to leave out is in the README's command"
+    );
+    args.extend(extra);
+    let (out, code) = levee(cx, parent, &args);
+    assert_eq!(code, 0, "{args:?}: {out}");
+    parent.join("expense-form")
+}
+
+#[test]
+fn promote_examples_print_what_the_readme_shows() {
+    let tmp = TestContext::new();
+    let app = expense_form(&tmp, tmp.path());
+    let (out, shown) = run_readme(&tmp, &app, "levee promote --tier sandbox", 0);
+    assert_eq!(out, shown);
+
+    // Made with the quickstart's flags and an env secret, without a team or a cost center.
+    let bare = tmp.join("bare");
+    std::fs::create_dir_all(&bare).expect("mkdir");
+    let app = expense_form_with(
+        &tmp,
+        &bare,
+        &["--team", "--cost-center"],
+        &["--secret", "PAYMENT_API_KEY:env"],
+    );
+    let (out, shown) = run_readme(&tmp, &app, "levee promote --tier production", 1);
+    assert_eq!(out, shown);
+
+    // The same app with a team and a cost center: the env secrets move to vault. The README
+    // elides the rest of the report with `...`.
+    let full = tmp.join("full");
+    std::fs::create_dir_all(&full).expect("mkdir");
+    let app = expense_form_with(&tmp, &full, &[], &["--secret", "PAYMENT_API_KEY:env"]);
+    let (out, shown) = run_readme(
+        &tmp,
+        &app,
+        "levee promote --tier production --move-secrets-to vault",
+        0,
+    );
+    let head = shown.strip_suffix("...\n").expect("the README's `...`");
+    assert!(
+        out.starts_with(head),
+        "printed\n{out}\nthe README shows\n{shown}"
+    );
+}
+
+#[test]
+fn a_sync_refused_by_the_sandbox_prints_what_the_readme_shows() {
+    let tmp = TestContext::new();
+    let app = expense_form(&tmp, tmp.path());
+    for tier in ["sandbox", "production"] {
+        let (out, code) = levee(&tmp, &app, &["promote", "--tier", tier]);
+        assert_eq!(code, 0, "{tier}: {out}");
+    }
+    let manifest = app.join("app.yaml");
+    let text = std::fs::read_to_string(&manifest).expect("app.yaml");
+    let runtime = "\nruntime:\n  type: \"sandboxed-container\"\n";
+    assert_eq!(text.matches(runtime).count(), 1, "{text}");
+    std::fs::write(
+        &manifest,
+        text.replace(runtime, &format!("{runtime}  cpu_limit: 8\n")),
+    )
+    .expect("edit");
+    let (out, shown) = run_readme(&tmp, &app, "levee sync", 1);
     assert_eq!(out, shown);
 }
