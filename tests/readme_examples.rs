@@ -530,3 +530,109 @@ fn a_sync_refused_by_the_sandbox_prints_what_the_readme_shows() {
     let (out, shown) = run_readme(&tmp, &app, "levee sync", 1);
     assert_eq!(out, shown);
 }
+
+/// Makes the git checkout `repo` hold exactly the fixture pack's `version` (`v1.0.0`), commits
+/// it and tags it, as the README's platform team releases a pack.
+fn release_pack(repo: &Path, version: &str) {
+    for entry in std::fs::read_dir(repo).expect("ls") {
+        let path = entry.expect("entry").path();
+        if path.file_name().is_some_and(|n| n == ".git") {
+            continue;
+        }
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).expect("rm");
+        } else {
+            std::fs::remove_file(&path).expect("rm");
+        }
+    }
+    common::copy_tree(
+        &common::root()
+            .join("tests/fixtures/packs/acme-jobs")
+            .join(version),
+        repo,
+    );
+    common::release(repo, version);
+}
+
+#[test]
+fn a_git_pack_from_its_first_release_to_an_upgrade_prints_what_the_readme_shows() {
+    let tmp = TestContext::new();
+    // The README's packs live in /tmp/demo-packs: the temporary directory stands in for it.
+    let ws = std::fs::canonicalize(tmp.path()).expect("canonical");
+    let shown_ws = "/tmp/demo-packs";
+    let here = |text: &str| text.replace(&ws.display().to_string(), shown_ws);
+    let pack = ws.join("acme-pack");
+    std::fs::create_dir_all(&pack).expect("mkdir");
+    common::git(&pack, &["init", "-q", "-b", "main"]);
+    release_pack(&pack, "v1.0.0");
+
+    let (out, shown) = run_readme(&tmp, &ws, "levee templates list --templates ./acme-pack", 0);
+    assert_eq!(here(&out), shown);
+    let (out, shown) = run_readme(&tmp, &ws, "levee new nightly-report ", 0);
+    assert_eq!(out, shown);
+
+    // A typo in `kind:`.
+    let app = ws.join("nightly-report");
+    let manifest = app.join("app.yaml");
+    let text = std::fs::read_to_string(&manifest).expect("app.yaml");
+    let kind = "\nkind: \"scheduled-job\"\n";
+    assert_eq!(text.matches(kind).count(), 1, "{text}");
+    std::fs::write(
+        &manifest,
+        text.replace(kind, "\nkind: \"scheduled-jobs\"\n"),
+    )
+    .expect("edit");
+    let (out, shown) = run_readme(&tmp, &ws, "levee validate nightly-report", 1);
+    assert_eq!(out, shown);
+    std::fs::write(&manifest, &text).expect("restore");
+
+    // The app committed, the pack's next release tagged: the upgrade, and git's diff of it.
+    common::git(&app, &["init", "-q"]);
+    common::release(&app, "levee-new");
+    release_pack(&pack, "v1.1.0");
+    let (out, shown) = run_readme(
+        &tmp,
+        &ws,
+        "levee upgrade --templates ./acme-pack nightly-report",
+        0,
+    );
+    assert_eq!(out, shown);
+    let diff = tmp
+        .command("git")
+        .args([
+            "-C",
+            "nightly-report",
+            "diff",
+            ".github/workflows/levee.yml",
+            "app.yaml",
+        ])
+        .current_dir(&ws)
+        .output()
+        .expect("git diff");
+    assert!(diff.status.success(), "git diff");
+    // app.yaml names the pack's path, so its blob ids vary with it: left out (the workflow's
+    // are compared).
+    let blobs = |text: &str| -> String {
+        let mut in_app_yaml = false;
+        let mut out = String::new();
+        for l in text.lines() {
+            if l.starts_with("diff --git ") {
+                in_app_yaml = l == "diff --git a/app.yaml b/app.yaml";
+            }
+            match l.strip_prefix("index ") {
+                Some(rest) if in_app_yaml => {
+                    let mode = &rest[rest.find(' ').unwrap_or(rest.len())..];
+                    out.push_str(&format!("index <blobs>{mode}\n"));
+                }
+                _ => out.push_str(&format!("{l}\n")),
+            }
+        }
+        out
+    };
+    assert_eq!(
+        blobs(&here(&String::from_utf8_lossy(&diff.stdout))),
+        blobs(&readme_output(
+            "git -C nightly-report diff .github/workflows/levee.yml app.yaml"
+        ))
+    );
+}
