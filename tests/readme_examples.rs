@@ -312,6 +312,26 @@ fn a_new_app_and_a_refused_one_print_what_the_readme_shows() {
     let (out, shown) = run_readme(&tmp, tmp.path(), "levee new expense-tracker ", 0);
     assert_eq!(out, shown);
 
+    // The policy section's `levee check`: the app asks for more memory than a prototype gets,
+    // and for a host the org does not approve.
+    let app = tmp.join("expense-tracker");
+    let manifest = app.join("app.yaml");
+    let text = std::fs::read_to_string(&manifest).expect("app.yaml");
+    let runtime = "\nruntime:\n  type: \"sandboxed-container\"\n";
+    assert_eq!(text.matches(runtime).count(), 1, "{text}");
+    let asks = format!("{runtime}  mem_limit: 2Gi\n  egress: [api.stripe.com]\n");
+    std::fs::write(&manifest, text.replace(runtime, &asks)).expect("edit");
+    let out = common::run(tmp.levee_in(&app).arg("check"));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // `$ levee check` is shown three times: the first ten minutes' two passes, and this one.
+    let shown: Vec<String> = readme_commands()
+        .into_iter()
+        .filter(|s| s.command == "levee check" && s.output.starts_with("expense-tracker "))
+        .map(|s| s.output.trim_end_matches('\n').to_string() + "\n")
+        .collect();
+    assert_eq!(shown.len(), 1, "the README's `levee check` of expense-tracker");
+    assert_eq!(format!("{}{}", out.stdout, out.stderr), shown[0]);
+
     // The answers of a refused run are kept under the user's home: levee's own path, with the
     // temporary directory in place of `/`.
     let home = tmp.join("home/jane");
