@@ -329,7 +329,11 @@ fn a_new_app_and_a_refused_one_print_what_the_readme_shows() {
         .filter(|s| s.command == "levee check" && s.output.starts_with("expense-tracker "))
         .map(|s| s.output.trim_end_matches('\n').to_string() + "\n")
         .collect();
-    assert_eq!(shown.len(), 1, "the README's `levee check` of expense-tracker");
+    assert_eq!(
+        shown.len(),
+        1,
+        "the README's `levee check` of expense-tracker"
+    );
     assert_eq!(format!("{}{}", out.stdout, out.stderr), shown[0]);
 
     // The answers of a refused run are kept under the user's home: levee's own path, with the
