@@ -327,9 +327,9 @@ fn child_upgrades_a_fleet_stopping_where_told() {
             (PathBuf::from(root.expect("root")), stop, durability)
         }
         Err(_) => {
-            let tmp = tempfile::tempdir().expect("tmp");
+            let tmp = TestContext::new();
             let pack = git_pack(tmp.path());
-            let app = scaffold(tmp.path(), &pack);
+            let app = scaffold(&tmp, &pack);
             let fleet = tmp.path().join("fleet");
             for i in 0..FLEET_APPS {
                 copy_tree(&app, &fleet.join(format!("app-{i}")));
@@ -379,13 +379,13 @@ fn child_upgrades_a_fleet_stopping_where_told() {
 /// either untouched or with its journal, and the next run completes every one.
 #[test]
 fn kill_9_during_a_fleet_upgrade_then_the_next_run_completes_every_app() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let pack = git_pack(tmp.path());
-    let pristine = scaffold(tmp.path(), &pack);
+    let pristine = scaffold(&tmp, &pack);
     let before = tree(&pristine);
     let whole = tmp.path().join("whole");
     copy_tree(&pristine, &whole.join("app"));
-    let o = run(common::levee_in(&whole).args(["upgrade", "app"]));
+    let o = run(tmp.levee_in(&whole).args(["upgrade", "app"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     let expected = tree(&whole.join("app"));
     let exe = std::env::current_exe().expect("test binary");
@@ -411,7 +411,8 @@ fn kill_9_during_a_fleet_upgrade_then_the_next_run_completes_every_app() {
             copy_tree(&pristine, &fleet.join(format!("app-{i}")));
         }
         let errors = case.join("stderr");
-        let mut child = Command::new(&exe)
+        let mut child = tmp
+            .command(&exe)
             .args([
                 "--exact",
                 "child_upgrades_a_fleet_stopping_where_told",
@@ -422,9 +423,6 @@ fn kill_9_during_a_fleet_upgrade_then_the_next_run_completes_every_app() {
                 FLEET_CHILD_ENV,
                 format!("{}\n{stop}\n{durability}", fleet.display()),
             )
-            .env("LEVEE_TODAY", "2026-03-01")
-            .env_remove("LEVEE_ORG")
-            .env_remove("LEVEE_TEMPLATES")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&errors).expect("stderr file"))
             .spawn()
@@ -456,7 +454,7 @@ fn kill_9_during_a_fleet_upgrade_then_the_next_run_completes_every_app() {
                 );
             }
         }
-        let o = run(common::levee_in(&case).args(["upgrade", "fleet"]));
+        let o = run(tmp.levee_in(&case).args(["upgrade", "fleet"]));
         assert_eq!(o.code, 0, "{at}: {}{}", o.stdout, o.stderr);
         for i in 0..FLEET_APPS {
             let app = fleet.join(format!("app-{i}"));
@@ -466,7 +464,7 @@ fn kill_9_during_a_fleet_upgrade_then_the_next_run_completes_every_app() {
         // No journal and no staging directory left.
         let apps: Vec<String> = (0..FLEET_APPS).map(|i| format!("app-{i}")).collect();
         assert_eq!(names(&fleet), apps, "{at}");
-        let again = run(common::levee_in(&case).args(["upgrade", "fleet"]));
+        let again = run(tmp.levee_in(&case).args(["upgrade", "fleet"]));
         assert!(
             again.stdout.contains(&format!("{FLEET_APPS} up to date")),
             "{at}: {}",

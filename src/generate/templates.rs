@@ -5,7 +5,7 @@
 //! One dialect per kind of output, because what a value may do differs:
 //! - [`Dialect::Starter`]: a pack's starter files and the scaffolded `app.yaml`. Strict
 //!   undefined, the trailing newline kept, a budget ([`FUEL`]), auto-escaping by output file
-//!   type and the literal filters (see [`crate::scaffold::render`], whose contract this is).
+//!   type and the literal filters (the contract of `scaffold::render` and `templates/README.md`).
 //! - [`Dialect::Pipeline`]: CI pipelines (`pipelines/`). Variables are `{{{ }}}` so GitHub's
 //!   `${{ }}` stays literal; blocks trimmed; no auto-escape (values are quoted in the template:
 //!   `yaml_str`, a JSON string, and `gh_literal`, a string inside a GitHub expression).
