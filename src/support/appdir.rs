@@ -16,10 +16,11 @@
 //!
 //! [`AppDir::transact`] is the crash-safe multi-file swap `levee upgrade` uses; see there.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -835,8 +836,12 @@ impl AppDir {
             places.push(("record", record, RECORD_STAGE_PREFIX.to_string()));
         }
         for (at, dir, prefix) in places {
-            for name in imp::list(&dir).unwrap_or_default() {
-                let name = name.to_string_lossy().into_owned();
+            let names = if at == "parent" {
+                stages_beside(&dir)
+            } else {
+                lossy_names(&dir)
+            };
+            for name in names {
                 let Some(rest) = name.strip_prefix(&prefix) else {
                     continue;
                 };
@@ -896,6 +901,37 @@ impl AppDir {
         // `.levee/` goes too when the journal was all it held (a directory that is not an app).
         self.remove_durably(Path::new(JOURNAL), flush).map(|_| ())
     }
+}
+
+/// The names in `dir`, as text.
+fn lossy_names(dir: &imp::Dir) -> Vec<String> {
+    imp::list(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The staging directories beside apps in `parent` (names starting with [`STAGE_PREFIX`]),
+/// listed once per directory per process: a fleet's apps share their parent, and listing it again
+/// for each app made a fleet's orphan scans quadratic (1,000 apps: a million names read). A
+/// crashed run's staging directory exists before this process lists it; one whose process dies
+/// while this one runs is removed by the next run.
+fn stages_beside(parent: &imp::Dir) -> Vec<String> {
+    static LISTED: Mutex<BTreeMap<(u64, u64), Vec<String>>> = Mutex::new(BTreeMap::new());
+    let stages = |dir: &imp::Dir| -> Vec<String> {
+        lossy_names(dir)
+            .into_iter()
+            .filter(|n| n.starts_with(STAGE_PREFIX))
+            .collect()
+    };
+    let Some(key) = imp::identity(parent) else {
+        return stages(parent);
+    };
+    let Ok(mut listed) = LISTED.lock() else {
+        return stages(parent);
+    };
+    listed.entry(key).or_insert_with(|| stages(parent)).clone()
 }
 
 /// How a swap makes each of its steps durable before the next one starts.
@@ -1228,6 +1264,12 @@ mod imp {
         let _ = rustix::fs::fsync(dir);
     }
 
+    /// The device and inode of a directory: what it is, whatever path reached it.
+    pub(super) fn identity(dir: &Dir) -> Option<(u64, u64)> {
+        let st = rustix::fs::fstat(dir).ok()?;
+        Some((st.st_dev, st.st_ino))
+    }
+
     /// Can [`sync_filesystems`] flush a whole filesystem (and wait for it)?
     pub(super) const CAN_SYNC_FILESYSTEM: bool =
         cfg!(any(target_os = "linux", target_os = "android"));
@@ -1440,6 +1482,10 @@ mod imp {
     pub fn sync(_dir: &Dir) {}
 
     pub const CAN_SYNC_FILESYSTEM: bool = false;
+
+    pub fn identity(_dir: &Dir) -> Option<(u64, u64)> {
+        None
+    }
 
     pub fn dirty_bytes() -> Option<u64> {
         None
