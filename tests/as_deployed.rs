@@ -46,6 +46,8 @@
 
 mod common;
 
+use common::TestContext;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -1202,8 +1204,8 @@ fn egress_allows_issuer(deploy: &Path) -> Result<(), String> {
 
 // ---------------------------------------------------------------------------------------------
 
-fn levee(dir: &Path, args: &[&str]) {
-    let mut cmd = common::levee_in(dir);
+fn levee(cx: &TestContext, dir: &Path, args: &[&str]) {
+    let mut cmd = cx.levee_in(dir);
     cmd.arg("--org").arg(org()).args(args);
     if let Some(pack) = std::env::var_os("LEVEE_AS_DEPLOYED_TEMPLATES")
         && args.first() == Some(&"new")
@@ -1221,7 +1223,7 @@ fn levee(dir: &Path, args: &[&str]) {
     );
 }
 
-fn as_deployed(kind: &str, stack: &str) {
+fn as_deployed(cx: &TestContext, kind: &str, stack: &str) {
     let work = tempfile::Builder::new()
         .prefix("as-deployed-")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
@@ -1258,6 +1260,7 @@ fn as_deployed(kind: &str, stack: &str) {
     ];
     new.extend(common::kind_answers(kind).into_iter().map(str::to_string));
     levee(
+        cx,
         work.path(),
         &new.iter().map(String::as_str).collect::<Vec<_>>(),
     );
@@ -1266,7 +1269,7 @@ fn as_deployed(kind: &str, stack: &str) {
     let mut failures = Vec::new();
     for tier in TIERS {
         if tier != "prototype" {
-            levee(&app, &["promote", "--tier", tier]);
+            levee(cx, &app, &["promote", "--tier", tier]);
         }
         // The image carries the app.yaml of this tier (the Dockerfile copies it in).
         std::fs::copy(app.join("app.yaml"), &image.app_yaml).expect("app.yaml into the image");
@@ -1318,30 +1321,36 @@ fn as_deployed(kind: &str, stack: &str) {
 
 #[test]
 fn dashboard_node() {
-    as_deployed("dashboard", "node");
+    let cx = TestContext::new();
+    as_deployed(&cx, "dashboard", "node");
 }
 
 #[test]
 fn dashboard_python() {
-    as_deployed("dashboard", "python");
+    let cx = TestContext::new();
+    as_deployed(&cx, "dashboard", "python");
 }
 
 #[test]
 fn form_node() {
-    as_deployed("form", "node");
+    let cx = TestContext::new();
+    as_deployed(&cx, "form", "node");
 }
 
 #[test]
 fn form_python() {
-    as_deployed("form", "python");
+    let cx = TestContext::new();
+    as_deployed(&cx, "form", "python");
 }
 
 #[test]
 fn webhook_node() {
-    as_deployed("webhook", "node");
+    let cx = TestContext::new();
+    as_deployed(&cx, "webhook", "node");
 }
 
 #[test]
 fn webhook_python() {
-    as_deployed("webhook", "python");
+    let cx = TestContext::new();
+    as_deployed(&cx, "webhook", "python");
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 use std::time::{Duration, Instant};
 
-use common::{levee, root, validator};
+use common::{TestContext, root, validator};
 use levee::catalog::{Entry, Store};
 use levee::model::org::Org;
 
@@ -67,7 +67,7 @@ fn run_ok(cmd: &mut Std) -> String {
 
 #[test]
 fn registered_entries_validate_against_the_published_schema() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let a = app(
         tmp.path(),
         "expense-tracker",
@@ -76,7 +76,7 @@ fn registered_entries_validate_against_the_published_schema() {
     sbom_and_policy(&a);
     app(tmp.path(), "minimal-app", "");
     let cat = tmp.path().join("catalog");
-    levee()
+    tmp.levee()
         .args(["catalog", "register", "--catalog"])
         .arg(&cat)
         .arg(&a)
@@ -94,7 +94,8 @@ fn registered_entries_validate_against_the_published_schema() {
     assert_eq!(entry["updated"], "2026-03-01T00:00:00Z");
 
     let schema = tmp.path().join("catalog.schema.json");
-    let out = levee()
+    let out = tmp
+        .levee()
         .args(["schema", "catalog"])
         .output()
         .expect("schema");
@@ -126,7 +127,7 @@ fn registered_entries_validate_against_the_published_schema() {
 
     // Registering again without changes leaves the file alone.
     let before = std::fs::read(&files[0]).expect("read");
-    levee()
+    tmp.levee()
         .env("LEVEE_TODAY", "2026-03-02")
         .args(["catalog", "register", "--catalog"])
         .arg(&cat)
@@ -159,7 +160,7 @@ fn backstage_validate(files: &[PathBuf]) -> String {
 
 #[test]
 fn backstage_export_passes_the_catalog_model_validators() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let a = app(
         tmp.path(),
         "expense-tracker",
@@ -183,14 +184,14 @@ fn backstage_export_passes_the_catalog_model_validators() {
         .replace("jdoe@", "j.o'hara+x@");
     std::fs::write(b.join("app.yaml"), text).expect("write");
     let cat = tmp.path().join("catalog");
-    levee()
+    tmp.levee()
         .args(["catalog", "register", "--catalog"])
         .arg(&cat)
         .args([&a, &b])
         .assert()
         .success();
     let out_file = tmp.path().join("entities.yaml");
-    levee()
+    tmp.levee()
         .args(["catalog", "export", "--format", "backstage", "--catalog"])
         .arg(&cat)
         .arg("-o")
@@ -235,7 +236,7 @@ fn backstage_export_passes_the_catalog_model_validators() {
 
 #[test]
 fn twenty_parallel_registrations_threads() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let apps: Vec<PathBuf> = (0..20)
         .map(|i| app(tmp.path(), &format!("app-{i:02}"), ""))
         .collect();
@@ -261,12 +262,12 @@ fn twenty_parallel_registrations_threads() {
 
 #[test]
 fn twenty_parallel_registrations_processes() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let cat = tmp.path().join("catalog");
     let children: Vec<_> = (0..20)
         .map(|i| {
             let a = app(tmp.path(), &format!("app-{i:02}"), "");
-            common::levee_std()
+            tmp.levee_std()
                 .args(["-q", "catalog", "register", "--catalog"])
                 .arg(&cat)
                 .arg(a)
@@ -277,7 +278,8 @@ fn twenty_parallel_registrations_processes() {
     for mut c in children {
         assert!(c.wait().expect("wait").success());
     }
-    let out = levee()
+    let out = tmp
+        .levee()
         .args(["catalog", "list", "--format", "json", "--catalog"])
         .arg(&cat)
         .output()
@@ -290,10 +292,10 @@ fn twenty_parallel_registrations_processes() {
 
 #[test]
 fn a_kill_during_write_leaves_the_previous_entry_intact() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let cat = tmp.path().join("catalog");
     let a = app(tmp.path(), "crashy-app", "description: first\n");
-    levee()
+    tmp.levee()
         .args(["catalog", "register", "--catalog"])
         .arg(&cat)
         .arg(&a)
@@ -302,7 +304,8 @@ fn a_kill_during_write_leaves_the_previous_entry_intact() {
     let before = std::fs::read(cat.join("crashy-app.json")).expect("entry");
     let text = std::fs::read_to_string(a.join("app.yaml")).expect("read");
     std::fs::write(a.join("app.yaml"), text.replace("first", "second")).expect("write");
-    let mut child = common::levee_paused(20_000)
+    let mut child = tmp
+        .levee_paused(20_000)
         .env("LEVEE_TODAY", "2026-03-01")
         .args(["catalog", "register", "--catalog"])
         .arg(&cat)
@@ -339,13 +342,13 @@ fn a_kill_during_write_leaves_the_previous_entry_intact() {
         "the half-finished write is left aside, not renamed"
     );
     // The leftover is ignored by readers, and the next registration succeeds.
-    levee()
+    tmp.levee()
         .args(["catalog", "list", "--catalog"])
         .arg(&cat)
         .assert()
         .success()
         .stdout(predicates::str::contains("crashy-app"));
-    levee()
+    tmp.levee()
         .args(["catalog", "register", "--catalog"])
         .arg(&cat)
         .arg(&a)
@@ -360,10 +363,10 @@ fn a_kill_during_write_leaves_the_previous_entry_intact() {
 
 #[test]
 fn a_corrupt_entry_is_reported_by_path_and_others_load() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let cat = tmp.path().join("catalog");
     let a = app(tmp.path(), "good-app", "");
-    levee()
+    tmp.levee()
         .args(["catalog", "register", "--catalog"])
         .arg(&cat)
         .arg(&a)
@@ -372,7 +375,8 @@ fn a_corrupt_entry_is_reported_by_path_and_others_load() {
     std::fs::write(cat.join("broken-app.json"), "{\"id\": \"broken-app\", ").expect("write");
     let good = std::fs::read_to_string(cat.join("good-app.json")).expect("read");
     std::fs::write(cat.join("renamed-app.json"), &good).expect("write");
-    let out = levee()
+    let out = tmp
+        .levee()
         .args(["catalog", "list", "--format", "csv", "--catalog"])
         .arg(&cat)
         .output()
@@ -397,7 +401,8 @@ fn a_corrupt_entry_is_reported_by_path_and_others_load() {
         "{stderr}"
     );
     // Lifecycle also carries on, and fails so the nightly job notices.
-    let out = levee()
+    let out = tmp
+        .levee()
         .args(["lifecycle", "--catalog"])
         .arg(&cat)
         .output()
@@ -408,7 +413,7 @@ fn a_corrupt_entry_is_reported_by_path_and_others_load() {
 
 #[test]
 fn list_filters_show_remove_and_stats() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let cat = tmp.path().join("catalog");
     let a = app(tmp.path(), "old-proto", "");
     let t = std::fs::read_to_string(a.join("app.yaml"))
@@ -427,14 +432,15 @@ fn list_filters_show_remove_and_stats() {
         .replace("tier: prototype", "tier: sandbox")
         .replace("estimated_monthly_usd: 40", "estimated_monthly_usd: 900");
     std::fs::write(c.join("app.yaml"), t).expect("w");
-    levee()
+    tmp.levee()
         .args(["catalog", "register", "--catalog"])
         .arg(&cat)
         .args([&a, &b, &c])
         .assert()
         .success();
     let list = |args: &[&str]| {
-        let out = levee()
+        let out = tmp
+            .levee()
             .args(["catalog", "list", "--format", "json", "--catalog"])
             .arg(&cat)
             .args(args)
@@ -459,14 +465,15 @@ fn list_filters_show_remove_and_stats() {
         list(&["--classification", "confidential"]),
         Vec::<String>::new()
     );
-    levee()
+    tmp.levee()
         .args(["catalog", "list", "--tier", "prod"])
         .assert()
         .code(2);
 
     let org = tmp.path().join("levee.org.yaml");
     std::fs::write(&org, "org: acme\nowner_domains: [acme.corp]\n").expect("org");
-    let out = levee()
+    let out = tmp
+        .levee()
         .args(["catalog", "stats", "--format", "json", "--catalog"])
         .arg(&cat)
         .arg("--org")
@@ -487,7 +494,7 @@ fn list_filters_show_remove_and_stats() {
         s["past_escalation_thresholds"][0]["fired"][0],
         "monthly_cost_usd 900.00 > 500.00"
     );
-    levee()
+    tmp.levee()
         .args(["catalog", "stats", "--catalog"])
         .arg(&cat)
         .assert()
@@ -498,7 +505,8 @@ fn list_filters_show_remove_and_stats() {
 
     // The app directory gone: orphaned.
     std::fs::remove_dir_all(&a).expect("rm");
-    let out = levee()
+    let out = tmp
+        .levee()
         .args(["catalog", "stats", "--format", "json", "--catalog"])
         .arg(&cat)
         .output()
@@ -512,30 +520,30 @@ fn list_filters_show_remove_and_stats() {
         "{s}"
     );
 
-    levee()
+    tmp.levee()
         .args(["catalog", "show", "big-sandbox", "--catalog"])
         .arg(&cat)
         .assert()
         .success()
         .stdout(predicates::str::contains("\"tier\": \"sandbox\""));
-    levee()
+    tmp.levee()
         .args(["catalog", "show", "nope-app", "--catalog"])
         .arg(&cat)
         .assert()
         .code(2)
         .stderr(predicates::str::contains("levee catalog list"));
-    levee()
+    tmp.levee()
         .args(["catalog", "remove", "old-proto", "--catalog"])
         .arg(&cat)
         .assert()
         .success();
     assert_eq!(list(&[]), ["big-sandbox", "soon-proto"]);
-    levee()
+    tmp.levee()
         .args(["catalog", "show", "../etc", "--catalog"])
         .arg(&cat)
         .assert()
         .code(2);
-    levee()
+    tmp.levee()
         .args(["catalog", "list", "--catalog"])
         .arg(tmp.path().join("nowhere"))
         .assert()
@@ -545,14 +553,14 @@ fn list_filters_show_remove_and_stats() {
 
 #[test]
 fn the_org_config_names_the_catalog_dir() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let a = app(tmp.path(), "org-app", "");
     std::fs::write(
         tmp.path().join("levee.org.yaml"),
         "catalog:\n  dir: inventory\n",
     )
     .expect("org");
-    levee()
+    tmp.levee()
         .current_dir(tmp.path())
         .args(["catalog", "register"])
         .arg(&a)
@@ -563,7 +571,7 @@ fn the_org_config_names_the_catalog_dir() {
 
 #[test]
 fn scan_registers_in_parallel_and_reports_gone_apps() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let roots = tmp.path().join("repos");
     for i in 0..30 {
         app(
@@ -577,7 +585,8 @@ fn scan_registers_in_parallel_and_reports_gone_apps() {
     std::fs::create_dir_all(roots.join("repo-bad")).expect("mkdir");
     std::fs::write(roots.join("repo-bad/app.yaml"), "name: Bad\n").expect("write");
     let cat = tmp.path().join("catalog");
-    let out = levee()
+    let out = tmp
+        .levee()
         .args(["catalog", "scan", "--catalog"])
         .arg(&cat)
         .arg(&roots)
@@ -593,7 +602,8 @@ fn scan_registers_in_parallel_and_reports_gone_apps() {
     std::fs::remove_dir_all(roots.join("repo-bad")).expect("rm");
     // Two apps with one id in one scan: an error, whichever comes first.
     app(&roots.join("repo-dup"), "scan-app-05", "");
-    let out = levee()
+    let out = tmp
+        .levee()
         .args(["catalog", "scan", "--catalog"])
         .arg(&cat)
         .arg(&roots)
@@ -612,14 +622,14 @@ fn scan_registers_in_parallel_and_reports_gone_apps() {
         "{}",
         e.repository.path
     );
-    levee()
+    tmp.levee()
         .args(["catalog", "scan", "--catalog"])
         .arg(&cat)
         .arg(&roots)
         .assert()
         .success();
     std::fs::remove_dir_all(roots.join("repo-3")).expect("rm");
-    levee()
+    tmp.levee()
         .args(["catalog", "scan", "--catalog"])
         .arg(&cat)
         .arg(&roots)
@@ -630,7 +640,7 @@ fn scan_registers_in_parallel_and_reports_gone_apps() {
 
 #[test]
 fn lifecycle_reports_applies_and_gates() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let cat = tmp.path().join("catalog");
     let expired = app(tmp.path(), "old-proto", "");
     let t = std::fs::read_to_string(expired.join("app.yaml"))
@@ -639,7 +649,7 @@ fn lifecycle_reports_applies_and_gates() {
     std::fs::write(expired.join("app.yaml"), t).expect("w");
     let popular = app(tmp.path(), "popular-proto", "");
     let fine = app(tmp.path(), "fine-proto", "");
-    levee()
+    tmp.levee()
         .args(["catalog", "register", "--catalog"])
         .arg(&cat)
         .args([&expired, &popular, &fine])
@@ -651,7 +661,8 @@ fn lifecycle_reports_applies_and_gates() {
         "app_id,active_users_month,p95_latency_ms,monthly_cost_usd,open_high_vulns,open_critical_vulns\npopular-proto,1500,620,30,0,1\nfine-proto,10,100,5,0,0\nghost-app,1,1,1,0,0\n",
     )
     .expect("metrics");
-    let out = levee()
+    let out = tmp
+        .levee()
         .args(["lifecycle", "--format", "json", "--catalog"])
         .arg(&cat)
         .arg("--metrics")
@@ -699,7 +710,8 @@ fn lifecycle_reports_applies_and_gates() {
     );
 
     // --apply: the escalation is performed by `levee promote` (the app is production-ready).
-    let out = levee()
+    let out = tmp
+        .levee()
         .args(["lifecycle", "--apply", "--catalog"])
         .arg(&cat)
         .arg("--metrics")
@@ -729,14 +741,15 @@ fn lifecycle_reports_applies_and_gates() {
     assert!(pop.escalations[0].promoted);
     assert_eq!(pop.tier, levee::model::manifest::Tier::Production);
     // Re-applying records nothing new: the app is production now; the retired app needs nothing.
-    levee()
+    tmp.levee()
         .args(["lifecycle", "--apply", "--catalog"])
         .arg(&cat)
         .assert()
         .code(0);
     let pop = store.get("popular-proto").expect("get").expect("entry");
     assert_eq!(pop.escalations.len(), 1);
-    let out = levee()
+    let out = tmp
+        .levee()
         .args(["lifecycle", "--format", "json", "--catalog"])
         .arg(&cat)
         .output()
@@ -746,13 +759,13 @@ fn lifecycle_reports_applies_and_gates() {
 
     // Nothing to do: exit 0.
     let only_fine = tmp.path().join("c2");
-    levee()
+    tmp.levee()
         .args(["catalog", "register", "--catalog"])
         .arg(&only_fine)
         .arg(&fine)
         .assert()
         .success();
-    levee()
+    tmp.levee()
         .args(["lifecycle", "--catalog"])
         .arg(&only_fine)
         .assert()
@@ -760,7 +773,7 @@ fn lifecycle_reports_applies_and_gates() {
         .stdout(predicates::str::contains("1 app(s): 0 need action, 1 ok"));
     // A bad metrics file is a usage error.
     std::fs::write(&metrics, "app,users\n").expect("w");
-    levee()
+    tmp.levee()
         .args(["lifecycle", "--catalog"])
         .arg(&only_fine)
         .arg("--metrics")
@@ -771,11 +784,12 @@ fn lifecycle_reports_applies_and_gates() {
 
 #[test]
 fn catalog_pipelines_pass_the_ci_validators() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let gh = tmp.path().join("levee-catalog.yml");
     let gl = tmp.path().join(".gitlab-ci.yml");
     for (ci, path) in [("github", &gh), ("gitlab", &gl)] {
-        let out = levee()
+        let out = tmp
+            .levee()
             .args([
                 "catalog",
                 "pipeline",
@@ -819,7 +833,7 @@ fn catalog_pipelines_pass_the_ci_validators() {
             .args(["-s", "-d", "{extends: default, rules: {line-length: {max: 140}, document-start: disable, truthy: {check-keys: false}, comments: {min-spaces-from-content: 1}}}"])
             .args([&gh, &gl]),
     );
-    levee()
+    tmp.levee()
         .args(["catalog", "pipeline", "--scan-root", "../x"])
         .assert()
         .code(2);
@@ -827,7 +841,7 @@ fn catalog_pipelines_pass_the_ci_validators() {
 
 #[test]
 fn text_reports_snapshot() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let apps = tmp.path().join("apps");
     app(
         &apps,
@@ -850,7 +864,8 @@ fn text_reports_snapshot() {
     )
     .expect("w");
     let run = |args: &[&str]| {
-        let out = levee()
+        let out = tmp
+            .levee()
             .current_dir(tmp.path())
             .args(args)
             .output()
@@ -885,11 +900,13 @@ fn text_reports_snapshot() {
 /// `levee -q catalog <command> --format json --catalog CAT PATH`: (exit code, stdout JSON,
 /// stderr).
 fn catalog_json(
+    cx: &TestContext,
     command: &str,
     cat: &Path,
     path: &Path,
 ) -> (Option<i32>, serde_json::Value, String) {
-    let out = levee()
+    let out = cx
+        .levee()
         .args(["-q", "catalog", command, "--format", "json", "--catalog"])
         .arg(cat)
         .arg(path)
@@ -902,7 +919,7 @@ fn catalog_json(
 
 #[test]
 fn register_and_scan_report_in_json() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let roots = tmp.path().join("repos");
     let a = app(&roots.join("repo-a"), "json-app-a", "");
     app(&roots.join("repo-b"), "json-app-b", "");
@@ -910,7 +927,7 @@ fn register_and_scan_report_in_json() {
     std::fs::write(roots.join("repo-bad/app.yaml"), "name: Bad\n").expect("write");
     let cat = tmp.path().join("catalog");
 
-    let (code, r, stderr) = catalog_json("register", &cat, &a);
+    let (code, r, stderr) = catalog_json(&tmp, "register", &cat, &a);
     assert_eq!(code, Some(0));
     assert!(stderr.is_empty(), "-q: no progress lines: {stderr}");
     assert_eq!(
@@ -919,7 +936,7 @@ fn register_and_scan_report_in_json() {
     );
     assert_eq!(r["gone"], serde_json::json!([]));
 
-    let (code, r, stderr) = catalog_json("scan", &cat, &roots);
+    let (code, r, stderr) = catalog_json(&tmp, "scan", &cat, &roots);
     assert_eq!(code, Some(1), "the invalid manifest is a problem");
     // -q prints only errors: the invalid manifest's line, not the apps registered.
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -965,7 +982,7 @@ fn register_and_scan_report_in_json() {
     // An app removed from disk is listed under `gone`.
     std::fs::remove_dir_all(roots.join("repo-bad")).expect("rm");
     std::fs::remove_dir_all(roots.join("repo-b")).expect("rm");
-    let (code, r, _) = catalog_json("scan", &cat, &roots);
+    let (code, r, _) = catalog_json(&tmp, "scan", &cat, &roots);
     assert_eq!(code, Some(1), "a gone app is a problem");
     assert_eq!(r["gone"][0]["id"], "json-app-b");
     assert_eq!(r["gone"].as_array().expect("gone").len(), 1);
@@ -1018,7 +1035,7 @@ fn versioned_pack(dir: &Path) -> PathBuf {
 
 #[test]
 fn rollout_shows_which_apps_lag_their_packs_newest_version() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let pack = versioned_pack(tmp.path());
     let p = pack.display();
     let apps = tmp.path().join("apps");
@@ -1040,14 +1057,15 @@ fn rollout_shows_which_apps_lag_their_packs_newest_version() {
     app(&apps, "handmade", "");
     app(&apps, "lost", &template("1.0.0", "/nonexistent/pack"));
     let cat = tmp.path().join("catalog");
-    levee()
+    tmp.levee()
         .args(["-q", "catalog", "scan", "--catalog"])
         .arg(&cat)
         .arg(&apps)
         .assert()
         .code(0);
     let text = |args: &[&str]| {
-        let out = levee()
+        let out = tmp
+            .levee()
             .args(["catalog", "rollout", "--catalog"])
             .arg(&cat)
             .args(args)

@@ -9,14 +9,19 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{copy_tree, run};
+use common::{TestContext, copy_tree, run};
 
 /// A `levee` process in `cwd` with the test harness's environment; with `pause_ms`, the
 /// `levee_paused` build whose catalog writes wait that long before their rename.
-fn spawn(cwd: &Path, args: &[&str], pause_ms: Option<u64>) -> std::process::Child {
+fn spawn(
+    cx: &TestContext,
+    cwd: &Path,
+    args: &[&str],
+    pause_ms: Option<u64>,
+) -> std::process::Child {
     let mut cmd = match pause_ms {
-        Some(ms) => common::levee_paused(ms),
-        None => common::levee_std(),
+        Some(ms) => cx.levee_paused(ms),
+        None => cx.levee_std(),
     };
     cmd.args(args)
         .current_dir(cwd)
@@ -25,8 +30,9 @@ fn spawn(cwd: &Path, args: &[&str], pause_ms: Option<u64>) -> std::process::Chil
     cmd.spawn().expect("levee starts")
 }
 
-fn scaffold(dir: &Path, rel: &str, name: &str) -> PathBuf {
-    let o = run(common::levee_in(dir)
+fn scaffold(cx: &TestContext, dir: &Path, rel: &str, name: &str) -> PathBuf {
+    let o = run(cx
+        .levee_in(dir)
         .args(["new", rel, "--no-input", "--name", name])
         .args(["--owner", "jane.doe@acme.corp", "--team", "shop-team"])
         .args([
@@ -48,8 +54,8 @@ fn entry(catalog: &Path, id: &str) -> serde_json::Value {
 
 #[test]
 fn thirty_processes_registering_thirty_apps_with_one_id_leave_exactly_one() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let first = scaffold(tmp.path(), "apps/app-00", "same-app");
+    let tmp = TestContext::new();
+    let first = scaffold(&tmp, tmp.path(), "apps/app-00", "same-app");
     for i in 1..30 {
         copy_tree(&first, &tmp.path().join(format!("apps/app-{i:02}")));
     }
@@ -57,6 +63,7 @@ fn thirty_processes_registering_thirty_apps_with_one_id_leave_exactly_one() {
         .map(|i| {
             let dir = format!("apps/app-{i:02}");
             spawn(
+                &tmp,
                 tmp.path(),
                 &["catalog", "register", &dir, "--format", "json"],
                 None,
@@ -97,9 +104,11 @@ fn thirty_processes_registering_thirty_apps_with_one_id_leave_exactly_one() {
 
 #[test]
 fn lifecycle_apply_racing_a_registration_keeps_the_deprovisioned_mark() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let app = scaffold(tmp.path(), "race-app", "race-app");
-    let o = run(common::levee_in(tmp.path()).args(["catalog", "register", "race-app"]));
+    let tmp = TestContext::new();
+    let app = scaffold(&tmp, tmp.path(), "race-app", "race-app");
+    let o = run(tmp
+        .levee_in(tmp.path())
+        .args(["catalog", "register", "race-app"]));
     assert_eq!(o.code, 0, "{}", o.stderr);
     // The registration has something new to write (a new description)...
     let yaml = std::fs::read_to_string(app.join("app.yaml")).expect("app.yaml");
@@ -112,9 +121,15 @@ fn lifecycle_apply_racing_a_registration_keeps_the_deprovisioned_mark() {
     // ...and is held for 1.5 s between reading the entry and renaming its new file into place
     // (`levee_paused`, as in the catalog's crash-safety tests), while `lifecycle --apply`
     // a year later deprovisions the expired prototype.
-    let register = spawn(tmp.path(), &["catalog", "register", "race-app"], Some(1500));
+    let register = spawn(
+        &tmp,
+        tmp.path(),
+        &["catalog", "register", "race-app"],
+        Some(1500),
+    );
     std::thread::sleep(Duration::from_millis(400));
-    let o = run(common::levee_in(tmp.path())
+    let o = run(tmp
+        .levee_in(tmp.path())
         .env("LEVEE_TODAY", "2027-01-01")
         .args(["lifecycle", "--apply"]));
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
@@ -134,7 +149,7 @@ fn lifecycle_apply_racing_a_registration_keeps_the_deprovisioned_mark() {
 
     // And with many registrations at once, none of them loses it either.
     let children: Vec<_> = (0..20)
-        .map(|_| spawn(tmp.path(), &["catalog", "register", "race-app"], None))
+        .map(|_| spawn(&tmp, tmp.path(), &["catalog", "register", "race-app"], None))
         .collect();
     for c in children {
         let o = c.wait_with_output().expect("wait");
@@ -146,8 +161,8 @@ fn lifecycle_apply_racing_a_registration_keeps_the_deprovisioned_mark() {
 
 #[test]
 fn stale_temporary_files_of_crashed_writers_are_removed() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    scaffold(tmp.path(), "tmp-app", "tmp-app");
+    let tmp = TestContext::new();
+    scaffold(&tmp, tmp.path(), "tmp-app", "tmp-app");
     let catalog = tmp.path().join("catalog");
     std::fs::create_dir_all(&catalog).expect("mkdir");
     let stale = catalog.join(".tmp-app.json.4242.0.tmp");
@@ -162,7 +177,9 @@ fn stale_temporary_files_of_crashed_writers_are_removed() {
         .expect("open")
         .set_modified(hour_ago)
         .expect("mtime");
-    let o = run(common::levee_in(tmp.path()).args(["catalog", "register", "tmp-app"]));
+    let o = run(tmp
+        .levee_in(tmp.path())
+        .args(["catalog", "register", "tmp-app"]));
     assert_eq!(o.code, 0, "{}", o.stderr);
     // The crashed writer's file is gone; one another writer may still be renaming is kept.
     assert!(!stale.exists());

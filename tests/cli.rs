@@ -3,7 +3,7 @@
 mod common;
 
 use clap::CommandFactory;
-use common::{levee, levee_in};
+use common::TestContext;
 
 #[test]
 fn cli_definition_is_consistent() {
@@ -12,14 +12,16 @@ fn cli_definition_is_consistent() {
 
 #[test]
 fn help_text() {
-    let out = levee().arg("--help").output().expect("runs");
+    let cx = TestContext::new();
+    let out = cx.levee().arg("--help").output().expect("runs");
     assert!(out.status.success());
     snap!("help", String::from_utf8_lossy(&out.stdout));
 }
 
 #[test]
 fn missing_path_is_exit_2() {
-    levee()
+    let cx = TestContext::new();
+    cx.levee()
         .args(["validate", "no/such/dir"])
         .assert()
         .code(2)
@@ -28,8 +30,8 @@ fn missing_path_is_exit_2() {
 
 #[test]
 fn directory_without_manifest_is_exit_2() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    levee()
+    let dir = TestContext::new();
+    dir.levee()
         .arg("validate")
         .arg(dir.path())
         .assert()
@@ -39,27 +41,29 @@ fn directory_without_manifest_is_exit_2() {
 
 #[test]
 fn directory_with_manifest_is_validated() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestContext::new();
     std::fs::copy(
         common::root().join("tests/manifests/valid/playbook-example.yaml"),
         dir.path().join("app.yaml"),
     )
     .expect("copy");
-    levee().arg("validate").arg(dir.path()).assert().code(0);
+    dir.levee().arg("validate").arg(dir.path()).assert().code(0);
 }
 
 #[test]
 fn usage_error_is_exit_2() {
-    levee()
+    let cx = TestContext::new();
+    cx.levee()
         .args(["validate", "--format", "xml"])
         .assert()
         .code(2);
-    levee().arg("no-such-command").assert().code(2);
+    cx.levee().arg("no-such-command").assert().code(2);
 }
 
 #[test]
 fn quiet_prints_nothing_for_valid_files() {
-    levee()
+    let cx = TestContext::new();
+    cx.levee()
         .args(["validate", "-q", "tests/manifests/valid/minimal.yaml"])
         .assert()
         .code(0)
@@ -68,7 +72,9 @@ fn quiet_prints_nothing_for_valid_files() {
 
 #[test]
 fn color_always_colours_and_never_does_not() {
-    let coloured = levee()
+    let cx = TestContext::new();
+    let coloured = cx
+        .levee()
         .args([
             "--color",
             "always",
@@ -78,7 +84,8 @@ fn color_always_colours_and_never_does_not() {
         .output()
         .expect("runs");
     assert!(String::from_utf8_lossy(&coloured.stdout).contains('\u{1b}'));
-    let plain = levee()
+    let plain = cx
+        .levee()
         .args([
             "--color",
             "never",
@@ -92,8 +99,9 @@ fn color_always_colours_and_never_does_not() {
 
 #[test]
 fn schemas_are_draft_2020_12() {
+    let cx = TestContext::new();
     for which in ["manifest", "org"] {
-        let out = levee().args(["schema", which]).output().expect("runs");
+        let out = cx.levee().args(["schema", which]).output().expect("runs");
         assert!(out.status.success());
         let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         assert_eq!(
@@ -105,8 +113,10 @@ fn schemas_are_draft_2020_12() {
 
 #[test]
 fn broken_pipe_is_not_an_error() {
+    let cx = TestContext::new();
     // `levee schema | head -c1`: the reader goes away; levee exits quietly.
-    let mut child = common::levee_std()
+    let mut child = cx
+        .levee_std()
         .args(["schema"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -124,8 +134,9 @@ fn broken_pipe_is_not_an_error() {
 
 #[test]
 fn global_options_are_listed_apart_in_every_commands_help() {
+    let cx = TestContext::new();
     for args in [&["--help"][..], &["new", "--help"], &["check", "--help"]] {
-        let out = levee().args(args).output().expect("runs");
+        let out = cx.levee().args(args).output().expect("runs");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let (own, global) = text
             .split_once("\nGlobal options:\n")
@@ -145,8 +156,13 @@ fn global_options_are_listed_apart_in_every_commands_help() {
 
 #[test]
 fn completions_for_every_shell() {
+    let cx = TestContext::new();
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
-        let out = levee().args(["completions", shell]).output().expect("runs");
+        let out = cx
+            .levee()
+            .args(["completions", shell])
+            .output()
+            .expect("runs");
         assert!(out.status.success(), "{shell}");
         let script = String::from_utf8_lossy(&out.stdout).into_owned();
         for word in [
@@ -160,9 +176,10 @@ fn completions_for_every_shell() {
         }
     }
     // The bash script is valid bash, and completes `levee va` to `validate` in a real shell.
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let file = dir.path().join("levee.bash");
-    let out = levee()
+    let out = cx
+        .levee()
         .args(["completions", "bash"])
         .output()
         .expect("runs");
@@ -181,7 +198,7 @@ fn completions_for_every_shell() {
         String::from_utf8_lossy(&check.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&check.stdout), "validate\n");
-    levee()
+    cx.levee()
         .args(["completions", "tcsh"])
         .assert()
         .code(2)
@@ -190,9 +207,9 @@ fn completions_for_every_shell() {
 
 #[test]
 fn man_pages_render_without_warnings() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     for args in [&["man"][..], &["man", "new"]] {
-        let out = levee().args(args).output().expect("runs");
+        let out = dir.levee().args(args).output().expect("runs");
         assert!(out.status.success(), "{args:?}");
         let page = dir.path().join("page.1");
         std::fs::write(&page, &out.stdout).expect("write");
@@ -210,15 +227,25 @@ fn man_pages_render_without_warnings() {
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(text.contains(".TH levee"), "{args:?}");
     }
-    let new = String::from_utf8_lossy(&levee().args(["man", "new"]).output().expect("runs").stdout)
-        .into_owned();
+    let new = String::from_utf8_lossy(
+        &dir.levee()
+            .args(["man", "new"])
+            .output()
+            .expect("runs")
+            .stdout,
+    )
+    .into_owned();
     assert!(
         new.contains(".TH levee-new 1") && new.contains("\\-\\-answers"),
         "{new}"
     );
     // Every page into a directory.
     let out = dir.path().join("man1");
-    levee().args(["man", "--dir"]).arg(&out).assert().code(0);
+    dir.levee()
+        .args(["man", "--dir"])
+        .arg(&out)
+        .assert()
+        .code(0);
     for page in [
         "levee.1",
         "levee-new.1",
@@ -227,7 +254,7 @@ fn man_pages_render_without_warnings() {
     ] {
         assert!(out.join(page).is_file(), "{page}");
     }
-    levee()
+    dir.levee()
         .args(["man", "nope"])
         .assert()
         .code(2)
@@ -236,8 +263,8 @@ fn man_pages_render_without_warnings() {
 
 /// A tree of apps: two valid, one invalid in a nested folder, one in node_modules and one in a
 /// .gitignored folder (both skipped), and an org config.
-fn app_tree() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tmp");
+fn app_tree() -> TestContext {
+    let dir = TestContext::new();
     let valid = std::fs::read_to_string(common::root().join("tests/manifests/valid/minimal.yaml"))
         .expect("minimal");
     let write = |rel: &str, text: &str| {
@@ -260,8 +287,10 @@ fn app_tree() -> tempfile::TempDir {
 
 #[test]
 fn validate_and_check_walk_a_tree_of_apps() {
+    let cx = TestContext::new();
     let tree = app_tree();
-    let out = levee()
+    let out = cx
+        .levee()
         .args(["validate", "--format", "json"])
         .arg(tree.path())
         .output()
@@ -289,7 +318,8 @@ fn validate_and_check_walk_a_tree_of_apps() {
         ]
     );
     // check: the app manifests only, the invalid one reported as such.
-    let out = levee_in(tree.path())
+    let out = cx
+        .levee_in(tree.path())
         .args(["check", "--format", "json", "apps"])
         .output()
         .expect("runs");
@@ -298,8 +328,8 @@ fn validate_and_check_walk_a_tree_of_apps() {
     assert_eq!(v["summary"]["apps"], 3, "{v}");
     assert_eq!(v["summary"]["invalid"], 1, "{v}");
     // A folder with no app at all is still an error naming it.
-    let empty = tempfile::tempdir().expect("tmp");
-    levee()
+    let empty = TestContext::new();
+    cx.levee()
         .arg("check")
         .arg(empty.path())
         .assert()
@@ -311,8 +341,10 @@ fn validate_and_check_walk_a_tree_of_apps() {
 
 #[test]
 fn verbose_says_which_org_config_is_in_force() {
+    let cx = TestContext::new();
     let tree = app_tree();
-    let out = levee_in(&tree.path().join("apps/a"))
+    let out = cx
+        .levee_in(&tree.path().join("apps/a"))
         .args(["-v", "check"])
         .output()
         .expect("runs");
@@ -326,13 +358,14 @@ fn verbose_says_which_org_config_is_in_force() {
         )),
         "{err}"
     );
-    let bare = tempfile::tempdir().expect("tmp");
+    let bare = TestContext::new();
     std::fs::copy(
         common::root().join("tests/manifests/valid/minimal.yaml"),
         bare.path().join("app.yaml"),
     )
     .expect("copy");
-    let out = levee_in(bare.path())
+    let out = cx
+        .levee_in(bare.path())
         .args(["-v", "sync", "--check"])
         .output()
         .expect("runs");
@@ -341,7 +374,8 @@ fn verbose_says_which_org_config_is_in_force() {
         err.contains("Using levee's built-in org config: there is no levee.org.yaml at or above"),
         "{err}"
     );
-    let out = levee_in(bare.path())
+    let out = cx
+        .levee_in(bare.path())
         .args(["-v", "--org"])
         .arg(&org)
         .args(["check"])

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::run;
+use common::{TestContext, run};
 
 /// A file name no one should trust: a backtick, a command substitution, HTML, a mention, a
 /// Markdown link, a bare link GitHub would make clickable, and a right-to-left override (no `/`
@@ -92,8 +92,10 @@ fn pack(dir: &Path) -> PathBuf {
 
 /// `levee new` from the pack at v1.0.0, committed on `main`, then an owner's edit of the line
 /// the template changes next, committed too.
-fn scaffold(dir: &Path, pack: &Path, ci: &str) -> PathBuf {
-    let o = run(common::levee_in(dir)
+fn scaffold(cx: &TestContext, pack: &Path, ci: &str) -> PathBuf {
+    let dir = cx.path();
+    let o = run(cx
+        .levee_in(dir)
         .args([
             "new",
             "shop",
@@ -129,9 +131,8 @@ fn path_with_levee() -> String {
 
 /// Runs a CI script the way the runners do (`bash -eo pipefail`), in `cwd`, with the harness's
 /// hermetic levee environment plus `env`.
-fn bash(script: &str, cwd: &Path, env: &[(String, String)]) -> common::Out {
-    let mut std_cmd = std::process::Command::new("bash");
-    common::hermetic(&mut std_cmd);
+fn bash(cx: &TestContext, script: &str, cwd: &Path, env: &[(String, String)]) -> common::Out {
+    let std_cmd = cx.command("bash");
     let mut cmd = assert_cmd::Command::from_std(std_cmd);
     cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
         .current_dir(cwd)
@@ -290,9 +291,9 @@ fn assert_body_is_safe_and_complete(body: &str, report: &Value) {
 
 #[test]
 fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let pack = pack(dir.path());
-    let app = scaffold(dir.path(), &pack, "github");
+    let app = scaffold(&dir, &pack, "github");
     let workflow = yaml(&app.join(".github/workflows/levee-upgrade.yml"));
     let steps = workflow["jobs"]["upgrade"]["steps"]
         .as_array()
@@ -324,7 +325,7 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
     // A real report of a failed upgrade, for later: a version the pack does not have.
     let failed = dir.path().join("failed");
     fs::create_dir_all(&failed).expect("mkdir");
-    let o = run(common::levee_in(&app).args([
+    let o = run(dir.levee_in(&app).args([
         "upgrade",
         "--no-input",
         "--format",
@@ -340,6 +341,7 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
     // The upgrade step: levee upgrade exits 1 (a conflict); the step goes on.
     let upgrade = step("Upgrade (levee upgrade)");
     let o = bash(
+        &dir,
         upgrade["run"].as_str().expect("run"),
         &app,
         &github_env(&[]),
@@ -367,7 +369,7 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
         !script.contains("${{"),
         "no expression in a run: line:\n{script}"
     );
-    let o = bash(script, &app, &env);
+    let o = bash(&dir, script, &app, &env);
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     let outputs = fs::read_to_string(&output).expect("outputs");
     assert_eq!(
@@ -404,7 +406,7 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
             (k.clone(), v)
         })
         .collect();
-    let o = bash(script, &app, &failed_env);
+    let o = bash(&dir, script, &app, &failed_env);
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     assert!(
         o.stderr
@@ -429,7 +431,7 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
             (k.clone(), v.to_string())
         })
         .collect();
-    let o = bash(script, &app, &env_set);
+    let o = bash(&dir, script, &app, &env_set);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let body = fs::read_to_string(temp.join("levee-upgrade.md")).expect("body");
     assert!(!body.contains("GITHUB_TOKEN"), "{body}");
@@ -444,7 +446,7 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
             {"commit": {"author": {"email": "jane.doe@acme.corp"}}},
         ],
     }));
-    let o = bash(script, &app, &env);
+    let o = bash(&dir, script, &app, &env);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(
         fs::read_to_string(&output)
@@ -465,7 +467,7 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
             {"commit": {"author": {"email": "41898282+github-actions[bot]@users.noreply.github.com"}}},
         ],
     }));
-    let o = bash(script, &app, &env);
+    let o = bash(&dir, script, &app, &env);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(
         fs::read_to_string(&output)
@@ -475,7 +477,7 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
     // An API failure stops the job rather than overwrite a branch it could not check, with a
     // clear line, not a traceback.
     stub.routes(json!({}));
-    let o = bash(script, &app, &env);
+    let o = bash(&dir, script, &app, &env);
     assert_eq!(o.code, 1, "a 404 from the API is not success");
     assert_eq!(
         o.stderr,
@@ -499,9 +501,9 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
         gate_steps,
         ["levee sync --check .", "levee upgrade --check-conflicts ."]
     );
-    let o = bash(&gate_steps[0], &app, &[]);
+    let o = bash(&dir, &gate_steps[0], &app, &[]);
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
-    let o = bash(&gate_steps[1], &app, &[]);
+    let o = bash(&dir, &gate_steps[1], &app, &[]);
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     assert!(
         o.stdout
@@ -515,7 +517,7 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
         "a\nB from the template, and the owner\nc\n",
     )
     .expect("w");
-    let o = bash(&gate_steps[1], &app, &[]);
+    let o = bash(&dir, &gate_steps[1], &app, &[]);
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
 
     // Merged without `levee upgrade --to 1.1.0`: the next run records the resolution, under a
@@ -523,6 +525,7 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
     git(&app, &["add", "-A"]);
     git(&app, &["commit", "-qm", "upgrade, resolved by hand"]);
     let o = bash(
+        &dir,
         upgrade["run"].as_str().expect("run"),
         &app,
         &github_env(&[]),
@@ -532,7 +535,7 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
     stub.routes(json!({
         "GET /repos/acme/shop/pulls?state=open&head=acme%3Alevee%2Fupgrade": [],
     }));
-    let o = bash(script, &app, &env);
+    let o = bash(&dir, script, &app, &env);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(
         fs::read_to_string(&output)
@@ -548,7 +551,8 @@ fn github_workflow_describes_a_real_upgrade_and_guards_its_branch() {
 
 /// One GitLab CI run of the `levee-upgrade` job: a fresh clone of `remote` at `main` (detached,
 /// as the runner checks out), then the job's `before_script` and `script`, as one bash script.
-fn gitlab_run(dir: &Path, n: usize, remote: &Path, stub: &Stub) -> (common::Out, PathBuf) {
+fn gitlab_run(cx: &TestContext, n: usize, remote: &Path, stub: &Stub) -> (common::Out, PathBuf) {
+    let dir = cx.path();
     let ws = dir.join(format!("ws-{n}"));
     git(
         dir,
@@ -584,14 +588,14 @@ fn gitlab_run(dir: &Path, n: usize, remote: &Path, stub: &Stub) -> (common::Out,
     ]);
     env.extend(plain_env(&ci[".levee"]["variables"]));
     env.extend(plain_env(&job["variables"]));
-    (bash(&lines.join("\n"), &ws, &env), ws)
+    (bash(cx, &lines.join("\n"), &ws, &env), ws)
 }
 
 #[test]
 fn gitlab_job_pushes_and_opens_one_merge_request_from_a_real_upgrade() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let pack = pack(dir.path());
-    let seed = scaffold(dir.path(), &pack, "gitlab");
+    let seed = scaffold(&dir, &pack, "gitlab");
     // The project's repository: a bare remote that takes push options and logs those of each
     // push to levee/upgrade.
     let remote = dir.path().join("remote.git");
@@ -637,7 +641,7 @@ fn gitlab_job_pushes_and_opens_one_merge_request_from_a_real_upgrade() {
         mrs: [],
         "POST /api/v4/projects/42/merge_requests": {"iid": 5},
     }));
-    let (o, ws) = gitlab_run(dir.path(), 1, &remote, &stub);
+    let (o, ws) = gitlab_run(&dir, 1, &remote, &stub);
     assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
     assert!(
         o.stderr.contains("levee upgrade: opened merge request !5"),
@@ -771,15 +775,15 @@ fn gitlab_job_pushes_and_opens_one_merge_request_from_a_real_upgrade() {
         json!({"if": "$CI_PIPELINE_SOURCE == \"schedule\"", "when": "never"}),
         "{job} never runs in a scheduled pipeline"
     );
-    let o = bash(&gates[..2].join("\n"), &branch, &[]);
+    let o = bash(&dir, &gates[..2].join("\n"), &branch, &[]);
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
-    let o = bash(&gates[2], &branch, &[]);
+    let o = bash(&dir, &gates[2], &branch, &[]);
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
 
     // Run 2: the merge request is open and all its commits are the job's; the upgrade is the same
     // as the branch holds: nothing pushed, nothing updated, no pipeline started.
     stub.routes(json!({ mrs: [{"iid": 5}], commits: ours }));
-    let (o, _) = gitlab_run(dir.path(), 2, &remote, &stub);
+    let (o, _) = gitlab_run(&dir, 2, &remote, &stub);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(
         o.stderr
@@ -813,7 +817,7 @@ fn gitlab_job_pushes_and_opens_one_merge_request_from_a_real_upgrade() {
         commits: ours,
         "PUT /api/v4/projects/42/merge_requests/5": {"iid": 5},
     }));
-    let (o, _) = gitlab_run(dir.path(), 3, &remote, &stub);
+    let (o, _) = gitlab_run(&dir, 3, &remote, &stub);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(
         o.stderr.contains("updated merge request !5"),
@@ -840,7 +844,7 @@ fn gitlab_job_pushes_and_opens_one_merge_request_from_a_real_upgrade() {
         mrs: [{"iid": 5}],
         commits: [{"author_email": "levee-upgrade@noreply.invalid"}, {"author_email": "jane.doe@acme.corp"}],
     }));
-    let (o, _) = gitlab_run(dir.path(), 4, &remote, &stub);
+    let (o, _) = gitlab_run(&dir, 4, &remote, &stub);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(
         o.stderr
@@ -853,14 +857,14 @@ fn gitlab_job_pushes_and_opens_one_merge_request_from_a_real_upgrade() {
 
     // Run 5: main took the upgrade (a person merged it, conflict resolved): nothing left to
     // upgrade, so the job's open merge request is closed.
-    let o = run(common::levee_in(&seed).args(["upgrade", "--no-input", "."]));
+    let o = run(dir.levee_in(&seed).args(["upgrade", "--no-input", "."]));
     assert_eq!(o.code, 1, "the conflict: {}", o.stdout);
     fs::write(
         seed.join("conflict.txt"),
         "a\nB from the template, and the owner\nc\n",
     )
     .expect("w");
-    let o = run(common::levee_in(&seed).args(["upgrade", "--no-input", "."]));
+    let o = run(dir.levee_in(&seed).args(["upgrade", "--no-input", "."]));
     assert_eq!(o.code, 0, "resolved: {}", o.stdout);
     git(&seed, &["add", "-A"]);
     git(&seed, &["commit", "-qm", "upgrade to v1.1.0"]);
@@ -878,7 +882,7 @@ fn gitlab_job_pushes_and_opens_one_merge_request_from_a_real_upgrade() {
         commits: ours,
         "PUT /api/v4/projects/42/merge_requests/5": {"iid": 5},
     }));
-    let (o, _) = gitlab_run(dir.path(), 5, &remote, &stub);
+    let (o, _) = gitlab_run(&dir, 5, &remote, &stub);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let calls = stub.take();
     assert_eq!(
@@ -914,7 +918,7 @@ fn gitlab_job_pushes_and_opens_one_merge_request_from_a_real_upgrade() {
         ("CI_PROJECT_URL", "file:///nonexistent"),
     ]);
     env.extend(plain_env(&ci["levee-upgrade"]["variables"]));
-    let o = bash(&script, &ws6, &env);
+    let o = bash(&dir, &script, &ws6, &env);
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     assert!(
         o.stderr
@@ -928,7 +932,7 @@ fn gitlab_job_pushes_and_opens_one_merge_request_from_a_real_upgrade() {
 /// left out, then the end of the file list, and the body says so.
 #[test]
 fn a_huge_report_still_fits_a_pull_request_body() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let text =
         "name: shop\nowner: a@acme.corp\nclassification: internal\nlifecycle: {tier: sandbox}\n";
     let m: levee::model::manifest::Manifest = serde_norway::from_str(text).expect("manifest");
@@ -966,7 +970,7 @@ fn a_huge_report_still_fits_a_pull_request_body() {
         ("LEVEE_UPGRADE_TOKEN_SET", "true"),
     ]);
     env.extend(plain_env(&step["env"]));
-    let o = bash(step["run"].as_str().expect("run"), dir.path(), &env);
+    let o = bash(&dir, step["run"].as_str().expect("run"), dir.path(), &env);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let body = fs::read_to_string(dir.path().join("levee-upgrade.md")).expect("body");
     assert!(body.chars().count() <= 60_000, "{} characters", body.len());

@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::TestContext;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -27,11 +29,11 @@ fn org() -> PathBuf {
     common::root().join("tests/fixtures/apps.levee.org.yaml")
 }
 
-fn run(dir: &Path, args: &[&str]) -> common::Out {
-    common::run(common::levee_in(dir).arg("--org").arg(org()).args(args))
+fn run(cx: &TestContext, dir: &Path, args: &[&str]) -> common::Out {
+    common::run(cx.levee_in(dir).arg("--org").arg(org()).args(args))
 }
 
-fn scaffold(parent: &Path, kind: &str, stack: &str) -> PathBuf {
+fn scaffold(cx: &TestContext, parent: &Path, kind: &str, stack: &str) -> PathBuf {
     let name = format!("golden-{kind}-{stack}");
     let dir = parent.join(&name);
     let mut args = vec![
@@ -64,7 +66,7 @@ fn scaffold(parent: &Path, kind: &str, stack: &str) -> PathBuf {
     ];
     args.extend(common::kind_answers(kind).into_iter().map(str::to_string));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run(parent, &args);
+    let out = run(cx, parent, &args);
     assert_eq!(
         out.code, 0,
         "levee new {kind}-{stack}:\n{}{}",
@@ -164,9 +166,9 @@ fn seams(app: &Path, tier: &str) {
 
 #[test]
 fn new_check_promote_sandbox_check_promote_production_sync_check() {
-    let tmp = tempfile::tempdir().expect("tempdir");
+    let tmp = TestContext::new();
     for (kind, stack) in APPS {
-        let app = scaffold(tmp.path(), kind, stack);
+        let app = scaffold(&tmp, tmp.path(), kind, stack);
         let manifest = std::fs::read_to_string(app.join("app.yaml")).expect("app.yaml");
         assert!(
             !manifest.contains("provider: \"env\""),
@@ -184,7 +186,7 @@ fn new_check_promote_sandbox_check_promote_production_sync_check() {
             ("sync --check", vec!["sync", "--check"]),
             ("check", vec!["check"]),
         ] {
-            let out = run(&app, &args);
+            let out = run(&tmp, &app, &args);
             assert_eq!(
                 out.code, 0,
                 "{kind}-{stack}: {step}:\n{}{}",
@@ -209,9 +211,9 @@ fn new_check_promote_sandbox_check_promote_production_sync_check() {
             "{kind}-{stack}: {changed:#?}"
         );
         // `levee deploy` after the promotions writes what sync wrote: nothing is drift.
-        let out = run(&app, &["deploy"]);
+        let out = run(&tmp, &app, &["deploy"]);
         assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-        let out = run(&app, &["sync", "--check"]);
+        let out = run(&tmp, &app, &["sync", "--check"]);
         assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     }
 }
@@ -346,14 +348,14 @@ fn the_readme_path_on_the_built_in_org() {
     );
 
     for stack in ["node", "python"] {
-        let parent = tempfile::tempdir().expect("tempdir");
+        let parent = TestContext::new();
         for new in &news {
             let mut words: Vec<String> = new.words[1..].to_vec();
             let at = words.iter().position(|w| w == "--stack").expect("--stack") + 1;
             words[at] = stack.to_string();
             let name = words[1].clone();
             let args: Vec<&str> = words.iter().map(String::as_str).collect();
-            let out = common::run(common::levee_in(parent.path()).args(&args));
+            let out = common::run(parent.levee_in(parent.path()).args(&args));
             assert_eq!(
                 out.code, 0,
                 "{name} ({stack}): levee new:\n{}{}",
@@ -362,7 +364,7 @@ fn the_readme_path_on_the_built_in_org() {
             let app = parent.path().join(&name);
             let before = std::fs::read_to_string(app.join("app.yaml")).expect("app.yaml");
             // No org config anywhere above the app: the built-in one is in force.
-            let out = common::run(common::levee_in(&app).args(["-v", "check"]));
+            let out = common::run(parent.levee_in(&app).args(["-v", "check"]));
             assert!(
                 out.stderr.contains("Using levee's built-in org config"),
                 "{name}: {}",
@@ -372,7 +374,7 @@ fn the_readme_path_on_the_built_in_org() {
                 if step.words.first().map(String::as_str) != Some("levee") {
                     continue;
                 }
-                let out = common::run(common::levee_in(&app).args(&step.words[1..]));
+                let out = common::run(parent.levee_in(&app).args(&step.words[1..]));
                 let what = format!("{name} ({stack}): {}", step.words.join(" "));
                 assert_eq!(out.code, 0, "{what}:\n{}{}", out.stdout, out.stderr);
                 assert!(

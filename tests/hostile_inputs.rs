@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{Out, run, write};
+use common::{Out, TestContext, run, write};
 
 fn mkfifo(p: &Path) -> PathBuf {
     assert!(
@@ -22,9 +22,9 @@ fn mkfifo(p: &Path) -> PathBuf {
 
 /// Runs levee in `cwd` and checks it did not wait on a pipe or read an endless device (the
 /// harness would kill it after 60 s; a bounded reader answers at once).
-fn quick(cwd: &Path, args: &[&str]) -> Out {
+fn quick(cx: &TestContext, cwd: &Path, args: &[&str]) -> Out {
     let started = Instant::now();
-    let o = run(common::levee_in(cwd).args(args));
+    let o = run(cx.levee_in(cwd).args(args));
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "{args:?} took {:?}",
@@ -33,13 +33,13 @@ fn quick(cwd: &Path, args: &[&str]) -> Out {
     o
 }
 
-fn scaffold(dir: &Path, name: &str) -> PathBuf {
-    common::new_app(dir, name.as_ref(), name, "form", None)
+fn scaffold(cx: &TestContext, dir: &Path, name: &str) -> PathBuf {
+    common::new_app(cx, dir, name.as_ref(), name, "form", None)
 }
 
 #[test]
 fn manifests_org_configs_and_answers_from_devices_and_pipes_are_refused() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let fifo = mkfifo(&tmp.path().join("app.yaml"));
     let fifo = fifo.to_str().expect("utf-8");
     let valid = common::root().join("tests/manifests/valid/playbook-example.yaml");
@@ -78,7 +78,7 @@ fn manifests_org_configs_and_answers_from_devices_and_pipes_are_refused() {
             "a named pipe",
         ),
     ] {
-        let o = quick(tmp.path(), &args);
+        let o = quick(&tmp, tmp.path(), &args);
         assert_eq!(o.code, 2, "{args:?}: {}{}", o.stdout, o.stderr);
         assert!(
             o.stderr.contains(what) || o.stdout.contains(what),
@@ -92,9 +92,11 @@ fn manifests_org_configs_and_answers_from_devices_and_pipes_are_refused() {
 
 #[test]
 fn metrics_from_devices_pipes_and_huge_files_are_refused() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let app = scaffold(tmp.path(), "metric-app");
-    let o = run(common::levee_in(tmp.path()).args(["catalog", "register", "metric-app"]));
+    let tmp = TestContext::new();
+    let app = scaffold(&tmp, tmp.path(), "metric-app");
+    let o = run(tmp
+        .levee_in(tmp.path())
+        .args(["catalog", "register", "metric-app"]));
     assert_eq!(o.code, 0, "{}", o.stderr);
     let _ = app;
     let fifo = mkfifo(&tmp.path().join("metrics.csv"));
@@ -108,7 +110,7 @@ fn metrics_from_devices_pipes_and_huge_files_are_refused() {
         (fifo.to_str().expect("utf-8"), "a named pipe"),
         (huge.to_str().expect("utf-8"), "more than 33554432 bytes"),
     ] {
-        let o = quick(tmp.path(), &["lifecycle", "--metrics", file]);
+        let o = quick(&tmp, tmp.path(), &["lifecycle", "--metrics", file]);
         assert_eq!(o.code, 2, "{file}: {}{}", o.stdout, o.stderr);
         assert!(o.stderr.contains(what), "{file}: {}", o.stderr);
     }
@@ -116,7 +118,7 @@ fn metrics_from_devices_pipes_and_huge_files_are_refused() {
 
 #[test]
 fn requirements_includes_stay_in_the_project_and_never_echo_another_file() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let secret = tmp.path().join("secret.env");
     std::fs::write(&secret, "API_KEY=hunter2-outside\n").expect("write");
     for (include, extra, want) in [
@@ -141,7 +143,7 @@ fn requirements_includes_stay_in_the_project_and_never_echo_another_file() {
             Some("env") => write(&proj, ".env", b"# secrets\nAPI_KEY=hunter2-inside\n"),
             _ => {}
         }
-        let o = quick(tmp.path(), &["sbom", "proj"]);
+        let o = quick(&tmp, tmp.path(), &["sbom", "proj"]);
         assert_eq!(o.code, 2, "{include}: {}{}", o.stdout, o.stderr);
         assert!(o.stderr.contains(want), "{include}: {}", o.stderr);
         for leak in ["hunter2", "root:x:0"] {
@@ -157,7 +159,7 @@ fn requirements_includes_stay_in_the_project_and_never_echo_another_file() {
 
 #[test]
 fn lock_files_that_are_pipes_or_endlessly_nested_are_refused_quickly() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let proj = tmp.path().join("pipe");
     std::fs::create_dir_all(&proj).expect("mkdir");
     write(
@@ -167,6 +169,7 @@ fn lock_files_that_are_pipes_or_endlessly_nested_are_refused_quickly() {
     );
     mkfifo(&proj.join("package-lock.json"));
     let o = quick(
+        &tmp,
         tmp.path(),
         &["sbom", "pipe", "--lockfile", "pipe/package-lock.json"],
     );
@@ -194,7 +197,7 @@ fn lock_files_that_are_pipes_or_endlessly_nested_are_refused_quickly() {
         .as_bytes(),
     );
     let started = Instant::now();
-    let o = quick(tmp.path(), &["sbom", "deep"]);
+    let o = quick(&tmp, tmp.path(), &["sbom", "deep"]);
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
@@ -210,25 +213,29 @@ fn lock_files_that_are_pipes_or_endlessly_nested_are_refused_quickly() {
 
 #[test]
 fn catalog_scan_survives_devices_and_pipes_in_apps_and_in_the_catalog() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let apps = tmp.path().join("apps");
     std::fs::create_dir_all(&apps).expect("mkdir");
-    let a = scaffold(&apps, "sbom-zero");
+    let a = scaffold(&tmp, &apps, "sbom-zero");
     std::os::unix::fs::symlink("/dev/zero", a.join("sbom.cdx.json")).expect("symlink");
-    let b = scaffold(&apps, "policy-zero");
+    let b = scaffold(&tmp, &apps, "policy-zero");
     std::os::unix::fs::symlink("/dev/zero", b.join(".levee/policy-result.json")).expect("symlink");
-    let c = scaffold(&apps, "pipe-sbom");
+    let c = scaffold(&tmp, &apps, "pipe-sbom");
     mkfifo(&c.join("sbom.cdx.json"));
-    let d = scaffold(&apps, "git-pipe");
+    let d = scaffold(&tmp, &apps, "git-pipe");
     std::fs::create_dir_all(d.join(".git")).expect("mkdir");
     mkfifo(&d.join(".git/config"));
-    let ok = scaffold(&apps, "fine-app");
+    let ok = scaffold(&tmp, &apps, "fine-app");
     let _ = ok;
     let catalog = tmp.path().join("catalog");
     std::fs::create_dir_all(&catalog).expect("mkdir");
     mkfifo(&catalog.join("stale-pipe.json"));
 
-    let o = quick(tmp.path(), &["catalog", "scan", "apps", "--format", "json"]);
+    let o = quick(
+        &tmp,
+        tmp.path(),
+        &["catalog", "scan", "apps", "--format", "json"],
+    );
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     let report: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
     let result = |name: &str| {

@@ -7,11 +7,11 @@ mod common;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
-use common::{run, tree, write};
+use common::{TestContext, run, tree, write};
 
 /// `levee new` with the built-in pack into `<dir>/<name>`.
-fn scaffold(dir: &Path, name: &str) -> PathBuf {
-    common::new_app(dir, name.as_ref(), name, "form", None)
+fn scaffold(cx: &TestContext, dir: &Path, name: &str) -> PathBuf {
+    common::new_app(cx, dir, name.as_ref(), name, "form", None)
 }
 
 /// An outside directory with one file the attacker would like rewritten or removed.
@@ -24,13 +24,13 @@ fn outside(dir: &Path) -> PathBuf {
 
 #[test]
 fn sync_promote_and_deploy_refuse_a_symlinked_directory_and_touch_nothing_outside() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     for dir in ["policy", "deploy", ".github"] {
         let case = tmp
             .path()
             .join(format!("case-{}", dir.trim_start_matches('.')));
         std::fs::create_dir_all(&case).expect("mkdir");
-        let app = scaffold(&case, "sym-app");
+        let app = scaffold(&tmp, &case, "sym-app");
         let out = outside(&case);
         // The directory levee manages is moved out and replaced by a link to it, plus an
         // unrelated victim file: levee would rewrite the first and could delete the second.
@@ -51,7 +51,7 @@ fn sync_promote_and_deploy_refuse_a_symlinked_directory_and_touch_nothing_outsid
             &["promote", "sym-app", "--tier", "sandbox"],
             &["deploy", "sym-app"],
         ] {
-            let o = run(common::levee_in(&case).args(args));
+            let o = run(tmp.levee_in(&case).args(args));
             let named = format!("`{dir}` is a symbolic link");
             if dir != "deploy" && args[0] == "deploy" {
                 // deploy writes only deploy/: the link elsewhere is none of its business.
@@ -96,13 +96,13 @@ fn git_pack(dir: &Path) -> PathBuf {
     pack
 }
 
-fn scaffold_from(dir: &Path, pack: &Path, name: &str) -> PathBuf {
-    common::new_app(dir, name.as_ref(), name, "dashboard", Some(pack))
+fn scaffold_from(cx: &TestContext, dir: &Path, pack: &Path, name: &str) -> PathBuf {
+    common::new_app(cx, dir, name.as_ref(), name, "dashboard", Some(pack))
 }
 
 #[test]
 fn a_fleet_upgrade_refuses_each_symlinked_app_by_name_and_upgrades_the_rest() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let pack = git_pack(tmp.path());
     let fleet = tmp.path().join("fleet");
     std::fs::create_dir_all(&fleet).expect("mkdir");
@@ -114,20 +114,22 @@ fn a_fleet_upgrade_refuses_each_symlinked_app_by_name_and_upgrades_the_rest() {
 
     // a-dir: cfg/ links to a home directory; b-file: README.md links to a secret outside;
     // c-docs: docs/ links inside the app (still refused: no symlink on the way); d-fine: clean.
-    let a = scaffold_from(&fleet, &pack, "a-dir");
+    let a = scaffold_from(&tmp, &fleet, &pack, "a-dir");
     std::fs::remove_dir_all(a.join("cfg")).expect("rm");
     symlink(&home, a.join("cfg")).expect("symlink");
-    let b = scaffold_from(&fleet, &pack, "b-file");
+    let b = scaffold_from(&tmp, &fleet, &pack, "b-file");
     std::fs::remove_file(b.join("README.md")).expect("rm");
     symlink(&secret, b.join("README.md")).expect("symlink");
-    let c = scaffold_from(&fleet, &pack, "c-docs");
+    let c = scaffold_from(&tmp, &fleet, &pack, "c-docs");
     std::fs::rename(c.join("docs"), c.join("real-docs")).expect("mv");
     symlink("real-docs", c.join("docs")).expect("symlink");
-    let d = scaffold_from(&fleet, &pack, "d-fine");
+    let d = scaffold_from(&tmp, &fleet, &pack, "d-fine");
     let (home_before, secret_before) = (tree(&home), std::fs::read(&secret).expect("read"));
     let c_docs_before = tree(&c.join("real-docs"));
 
-    let o = run(common::levee_in(tmp.path()).args(["upgrade", "fleet", "--format", "json"]));
+    let o = run(tmp
+        .levee_in(tmp.path())
+        .args(["upgrade", "fleet", "--format", "json"]));
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     let report: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
     let result = |name: &str| {
@@ -184,7 +186,7 @@ fn a_fleet_upgrade_refuses_each_symlinked_app_by_name_and_upgrades_the_rest() {
 /// `core.fsmonitor`.
 #[test]
 fn a_pack_that_ships_git_is_refused_in_any_case() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     for git_dir in [".git", ".GIT", ".Git", "git~1"] {
         let pack = tmp
             .path()
@@ -206,7 +208,8 @@ fn a_pack_that_ships_git_is_refused_in_any_case() {
             &format!("form-node/files/{git_dir}/hooks/post-commit"),
             b"#!/bin/sh\n",
         );
-        let o = run(common::levee_in(tmp.path())
+        let o = run(tmp
+            .levee_in(tmp.path())
             .args(["new", "app", "--no-input", "--name", "evil-app"])
             .args([
                 "--owner",
@@ -231,7 +234,7 @@ fn a_pack_that_ships_git_is_refused_in_any_case() {
 
 #[test]
 fn a_named_pipe_in_a_pack_is_refused_without_hanging() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let pack = tmp.path().join("pack");
     write(&pack, "pack.yaml", b"name: fifo\nversion: 1.0.0\n");
     write(
@@ -248,7 +251,8 @@ fn a_named_pipe_in_a_pack_is_refused_without_hanging() {
             .expect("mkfifo")
             .success()
     );
-    let o = run(common::levee_in(tmp.path())
+    let o = run(tmp
+        .levee_in(tmp.path())
         .args(["new", "app", "--no-input", "--name", "fifo-app"])
         .args([
             "--owner",
@@ -272,7 +276,7 @@ fn a_named_pipe_in_a_pack_is_refused_without_hanging() {
 /// naming it, and `levee new` writes nothing.
 #[test]
 fn a_runaway_template_stops_with_an_error_naming_it() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     for (file, text, why) in [
         (
             "loops.txt.jinja",
@@ -299,7 +303,8 @@ fn a_runaway_template_stops_with_an_error_naming_it() {
         );
         write(&pack, &format!("form-node/files/{file}"), text.as_bytes());
         let started = std::time::Instant::now();
-        let o = run(common::levee_in(tmp.path())
+        let o = run(tmp
+            .levee_in(tmp.path())
             .args(["new", "app", "--no-input", "--name", "loop-app"])
             .args([
                 "--owner",

@@ -3,14 +3,16 @@
 
 mod common;
 
-use common::{corpus, levee, rel, validator};
+use common::{TestContext, corpus, rel, validator};
 
 #[test]
 fn every_invalid_manifest_fails_with_a_located_error() {
+    let cx = TestContext::new();
     let files = corpus("tests/manifests/invalid");
     assert!(files.len() >= 30, "the corpus has {} files", files.len());
     for file in files {
-        let out = levee()
+        let out = cx
+            .levee()
             .args(["validate", &rel(&file)])
             .output()
             .expect("runs");
@@ -49,10 +51,11 @@ fn every_invalid_manifest_fails_with_a_located_error() {
 
 #[test]
 fn every_valid_manifest_passes() {
+    let cx = TestContext::new();
     let files = corpus("tests/manifests/valid");
     assert!(files.iter().any(|f| f.ends_with("playbook-example.yaml")));
     for file in files {
-        levee()
+        cx.levee()
             .args(["validate", &rel(&file)])
             .assert()
             .code(0)
@@ -65,7 +68,9 @@ fn every_valid_manifest_passes() {
 
 #[test]
 fn json_report_lists_every_problem_with_its_position() {
-    let out = levee()
+    let cx = TestContext::new();
+    let out = cx
+        .levee()
         .args([
             "validate",
             "--format",
@@ -107,9 +112,13 @@ const MEANING_ONLY: &[&str] = &[
 
 #[test]
 fn published_schema_agrees_with_levee() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestContext::new();
     let schema = dir.path().join("manifest.schema.json");
-    let out = levee().args(["schema", "manifest"]).output().expect("runs");
+    let out = dir
+        .levee()
+        .args(["schema", "manifest"])
+        .output()
+        .expect("runs");
     assert!(out.status.success());
     std::fs::write(&schema, &out.stdout).expect("write schema");
     let check = validator("check-jsonschema");
@@ -167,14 +176,14 @@ fn published_schema_agrees_with_levee() {
 
 #[test]
 fn hostile_inputs_get_clear_errors_fast() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestContext::new();
     let big = dir.path().join("app.yaml");
     let mut text = String::from("name: big-app\ndescription: \"");
     text.push_str(&"x".repeat(40 * 1024 * 1024));
     text.push_str("\"\n");
     std::fs::write(&big, text).expect("write");
     let started = std::time::Instant::now();
-    levee()
+    dir.levee()
         .args(["validate"])
         .arg(&big)
         .assert()

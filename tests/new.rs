@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::TestContext;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -20,8 +22,8 @@ fn fixtures() -> PathBuf {
 
 /// The harness's hermetic levee, dated by `SOURCE_DATE_EPOCH` and free to prompt (these tests
 /// drive the prompt-or-refuse rules themselves).
-fn levee(cwd: &Path) -> Command {
-    let mut cmd = common::levee_std();
+fn levee(cx: &TestContext, cwd: &Path) -> Command {
+    let mut cmd = cx.levee_std();
     cmd.current_dir(cwd)
         .env_remove("LEVEE_NO_INPUT")
         .env_remove("LEVEE_TODAY")
@@ -87,9 +89,9 @@ fn basic_args_with(name: &str, extra: &[&str]) -> Vec<String> {
 
 #[test]
 fn no_input_names_every_missing_answer_at_once_and_never_prompts() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let basic = fixtures().join("basic");
-    let o = run(levee(dir.path())
+    let o = run(levee(&dir, dir.path())
         .args(["new", "--no-input", "--templates"])
         .arg(&basic));
     assert_eq!(o.code, 2, "{}", o.stderr);
@@ -107,7 +109,7 @@ hint: pass each as a flag, or put them in an answers file (--answers FILE, with 
     );
     // CI and LEVEE_NO_INPUT mean the same; what is given is not reported.
     for (var, value) in [("CI", "true"), ("LEVEE_NO_INPUT", "1")] {
-        let o = run(levee(dir.path())
+        let o = run(levee(&dir, dir.path())
             .env(var, value)
             .args(["new", "--name", "demo", "--kind", "form", "--templates"])
             .arg(&basic));
@@ -122,7 +124,7 @@ hint: pass each as a flag, or put them in an answers file (--answers FILE, with 
         );
     }
     // What the org's policy requires of a confidential app is a policy refusal (exit 1).
-    let o = run(levee(dir.path())
+    let o = run(levee(&dir, dir.path())
         .args([
             "new",
             "--no-input",
@@ -154,8 +156,8 @@ hint: pass each as a flag, or put them in an answers file (--answers FILE, with 
 
 #[test]
 fn creates_an_app_that_validates_and_reads_back() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let o = run(levee(dir.path())
+    let dir = TestContext::new();
+    let o = run(levee(&dir, dir.path())
         .arg("new")
         .args(basic_args("demo-app"))
         .args([
@@ -194,7 +196,7 @@ fn creates_an_app_that_validates_and_reads_back() {
     let text = std::fs::read_to_string(app.join("app.yaml")).expect("app.yaml");
     assert!(text.starts_with(&format!("{}\n", levee::model::manifest::SCHEMA_COMMENT)));
     // The real validator, as a user would run it.
-    let v = run(levee(dir.path()).args(["validate", "demo-app"]));
+    let v = run(levee(&dir, dir.path()).args(["validate", "demo-app"]));
     assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
     let m = levee::model::manifest::load(&app).expect("loads").value;
     assert_eq!(
@@ -254,7 +256,7 @@ fn creates_an_app_that_validates_and_reads_back() {
     assert!(app.join("src/demo-app.ts").is_file());
     assert!(!app.join("data").exists());
     // JSON output lists the files and the manifest.
-    let o = run(levee(dir.path())
+    let o = run(levee(&dir, dir.path())
         .arg("new")
         .args(basic_args("second-app"))
         .args(["--sso-group", "g", "--format", "json"]));
@@ -272,11 +274,11 @@ fn creates_an_app_that_validates_and_reads_back() {
 
 #[test]
 fn non_empty_target_is_refused_and_untouched() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let target = dir.path().join("existing");
     std::fs::create_dir(&target).expect("mkdir");
     std::fs::write(target.join("keep.txt"), "mine").expect("write");
-    let o = run(levee(dir.path())
+    let o = run(levee(&dir, dir.path())
         .arg("new")
         .arg("existing")
         .args(basic_args("demo")));
@@ -291,7 +293,7 @@ fn non_empty_target_is_refused_and_untouched() {
     );
     // An empty directory is fine.
     std::fs::create_dir(dir.path().join("empty")).expect("mkdir");
-    let o = run(levee(dir.path())
+    let o = run(levee(&dir, dir.path())
         .arg("new")
         .arg("empty")
         .args(basic_args("demo")));
@@ -310,8 +312,8 @@ fn only_entries(dir: &Path) -> Vec<String> {
 
 #[test]
 fn a_render_failure_leaves_nothing_behind() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let o = run(levee(dir.path()).arg("new").args(BASE).args([
+    let dir = TestContext::new();
+    let o = run(levee(&dir, dir.path()).arg("new").args(BASE).args([
         "--name",
         "demo",
         "--templates",
@@ -355,12 +357,12 @@ fn scratch_pack(root: &Path, files: &[(&str, &str)]) -> PathBuf {
 
 #[test]
 fn a_path_that_would_escape_is_refused() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let pack = scratch_pack(dir.path(), &[("{{ app.cost.center }}/x.txt", "x")]);
     let work = dir.path().join("work");
     std::fs::create_dir(&work).expect("mkdir");
     for center in ["..", "../../etc", "/etc", "..\\..\\x"] {
-        let o = run(levee(&work)
+        let o = run(levee(&dir, &work)
             .arg("new")
             .args(BASE)
             .args([
@@ -386,8 +388,8 @@ fn a_path_that_would_escape_is_refused() {
 
 #[test]
 fn missing_parent_directories_are_created() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let o = run(levee(dir.path())
+    let dir = TestContext::new();
+    let o = run(levee(&dir, dir.path())
         .args(["new", "apps/finance/expense-form"])
         .args(BASE)
         .args(["--kind", "form", "--stack", "node"]));
@@ -398,13 +400,13 @@ fn missing_parent_directories_are_created() {
         only_entries(&dir.path().join("apps/finance")),
         ["expense-form"]
     );
-    let o = run(levee(&app).arg("validate"));
+    let o = run(levee(&dir, &app).arg("validate"));
     assert_eq!(o.code, 0, "{}", o.stderr);
 }
 
 #[test]
 fn a_write_failure_removes_the_parents_it_created() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     // The template renders both a file `clash` and a directory `clash/`: the second write fails
     // after the parent directories were created.
     let pack = scratch_pack(
@@ -416,7 +418,7 @@ fn a_write_failure_removes_the_parents_it_created() {
     );
     let work = dir.path().join("work");
     std::fs::create_dir(&work).expect("mkdir");
-    let o = run(levee(&work)
+    let o = run(levee(&dir, &work)
         .args(["new", "apps/team/demo"])
         .args(BASE)
         .args(["--name", "demo", "--template", "t", "--templates"])
@@ -430,7 +432,7 @@ fn a_write_failure_removes_the_parents_it_created() {
     );
     // A parent that already existed is kept.
     std::fs::create_dir(work.join("apps")).expect("mkdir");
-    let o = run(levee(&work)
+    let o = run(levee(&dir, &work)
         .args(["new", "apps/team/demo"])
         .args(BASE)
         .args(["--name", "demo", "--template", "t", "--templates"])
@@ -442,9 +444,9 @@ fn a_write_failure_removes_the_parents_it_created() {
 
 #[test]
 fn a_file_in_the_way_of_a_parent_is_refused() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     std::fs::write(dir.path().join("apps"), "not a directory").expect("w");
-    let o = run(levee(dir.path())
+    let o = run(levee(&dir, dir.path())
         .args(["new", "apps/demo"])
         .args(BASE)
         .args(["--kind", "form", "--stack", "node"]));
@@ -460,10 +462,10 @@ fn a_file_in_the_way_of_a_parent_is_refused() {
 #[cfg(unix)]
 #[test]
 fn a_symlink_in_a_pack_is_refused() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let pack = scratch_pack(dir.path(), &[("a.txt", "a")]);
     std::os::unix::fs::symlink("/etc/passwd", pack.join("t/files/passwd")).expect("symlink");
-    let o = run(levee(dir.path())
+    let o = run(levee(&dir, dir.path())
         .args(["templates", "list", "--templates"])
         .arg(&pack));
     assert_eq!(o.code, 2);
@@ -477,9 +479,9 @@ fn a_symlink_in_a_pack_is_refused() {
 
 #[test]
 fn templates_list_text_and_json() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let basic = fixtures().join("basic");
-    let o = run(levee(dir.path())
+    let o = run(levee(&dir, dir.path())
         .args(["templates", "list", "--templates"])
         .arg(&basic));
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -490,14 +492,14 @@ fn templates_list_text_and_json() {
             basic.display()
         )
     );
-    let o = run(levee(dir.path())
+    let o = run(levee(&dir, dir.path())
         .args(["templates", "list", "--format", "json", "--templates"])
         .arg(&basic));
     let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
     assert_eq!(v["templates"][1]["id"], "form-node");
     assert_eq!(v["templates"][1]["include"][0], "_common");
     // The built-in pack loads whatever templates/ holds.
-    let o = run(levee(dir.path()).args(["templates", "list"]));
+    let o = run(levee(&dir, dir.path()).args(["templates", "list"]));
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stdout.contains("(builtin)"));
 }
@@ -527,7 +529,7 @@ fn git(dir: &Path, args: &[&str]) {
 
 #[test]
 fn git_packs_pick_tagged_versions() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let repo = scratch_pack(dir.path(), &[("v.txt.jinja", "one")]);
     git(&repo, &["init", "-q"]);
     git(&repo, &["add", "-A"]);
@@ -564,7 +566,7 @@ fn git_packs_pick_tagged_versions() {
     // Through the binary: the app records the git source with its tag.
     let work = dir.path().join("work");
     std::fs::create_dir(&work).expect("mkdir");
-    let o = run(levee(&work).arg("new").args(BASE).args([
+    let o = run(levee(&dir, &work).arg("new").args(BASE).args([
         "--name",
         "demo",
         "--template",
@@ -732,7 +734,7 @@ fn hostile_answers_json() {
 /// its values compared; a missing `node` fails the test.
 #[test]
 fn hostile_answers_typescript() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let mut values = hostile_values();
     values.push("a b`${process.exit(7)}`".into());
     let mut script = String::from("const out = [];\n");
@@ -805,7 +807,7 @@ fn hostile_answers_dockerfile() {
 
 #[test]
 fn hostile_names_and_fields_are_refused_with_the_flag() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     for (flag, value, message) in [
         (
             "--name",
@@ -844,12 +846,12 @@ fn hostile_names_and_fields_are_refused_with_the_flag() {
         } else {
             basic_args_with("demo", &[flag, value])
         };
-        let o = run(levee(dir.path()).arg("new").args(args));
+        let o = run(levee(&dir, dir.path()).arg("new").args(args));
         assert_eq!(o.code, 2, "{flag} {value:?}: {}", o.stderr);
         assert!(o.stderr.contains(message), "{flag} {value:?}: {}", o.stderr);
     }
     let long = "d".repeat(501);
-    let o = run(levee(dir.path())
+    let o = run(levee(&dir, dir.path())
         .arg("new")
         .args(basic_args("demo"))
         .args(["--description", &long]));
@@ -865,7 +867,7 @@ fn hostile_names_and_fields_are_refused_with_the_flag() {
 
 #[test]
 fn org_policy_refusals_before_writing() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     std::fs::write(
         dir.path().join("levee.org.yaml"),
         "org: acme\nowner_domains: [acme.corp]\ndatasets:\n  hr-salaries: {classification: confidential}\n  stats: {classification: public}\negress:\n  approved: ['*.acme.corp']\nsandbox:\n  egress_proxy: {host: proxy.acme.corp, port: 3128, namespace: egress, pod_labels: {app: proxy}}\n",
@@ -922,7 +924,7 @@ fn org_policy_refusals_before_writing() {
             "--expires: the app would live 305 days, longer than the prototype maximum of 90 (LIFE-002)",
         ),
     ] {
-        let o = run(levee(dir.path())
+        let o = run(levee(&dir, dir.path())
             .arg("new")
             .args(basic_args_with("demo", &extra)));
         assert_eq!(
@@ -939,7 +941,7 @@ fn org_policy_refusals_before_writing() {
         );
     }
     // A confidential app without --tier gets the lowest tier allowed to hold its data.
-    let o = run(levee(dir.path()).arg("new").args(basic_args_with(
+    let o = run(levee(&dir, dir.path()).arg("new").args(basic_args_with(
         "demo",
         &[
             "--classification",
@@ -960,13 +962,13 @@ fn org_policy_refusals_before_writing() {
 
 #[test]
 fn answers_file_under_flags() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     std::fs::write(
         dir.path().join("answers.yaml"),
         "name: from-file\nowner: file@acme.corp\nteam: file-team\nclassification: internal\nkind: form\nlifecycle: {tier: prototype}\nsso: {provider: oidc, groups: [a, b]}\ncost: {center: CC-9, estimated_monthly_usd: 40}\ntemplate: form-node\n",
     )
     .expect("answers");
-    let o = run(levee(dir.path())
+    let o = run(levee(&dir, dir.path())
         .args([
             "new",
             "--no-input",
@@ -995,7 +997,7 @@ fn answers_file_under_flags() {
     // Nor a file reached through levee's answers folder by a symlink or `..`.
     #[cfg(unix)]
     {
-        let state = tempfile::tempdir().expect("state");
+        let state = TestContext::new();
         let kept = state.path().join("levee/answers");
         std::fs::create_dir_all(&kept).expect("mkdir");
         std::os::unix::fs::symlink(dir.path().join("answers.yaml"), kept.join("link.yaml"))
@@ -1012,7 +1014,7 @@ fn answers_file_under_flags() {
                 ),
             ),
         ] {
-            let o = run(levee(dir.path())
+            let o = run(levee(&dir, dir.path())
                 .env("XDG_STATE_HOME", state.path())
                 .args(["new", target, "--no-input", "--name", target, "--answers"])
                 .arg(&file)
@@ -1028,7 +1030,7 @@ fn answers_file_under_flags() {
         "nmae: x\nowner: nobody\nlifecycle:\n  tier: prototyp\n",
     )
     .expect("w");
-    let o = run(levee(dir.path()).args(["new", "--no-input", "--answers", "bad.yaml"]));
+    let o = run(levee(&dir, dir.path()).args(["new", "--no-input", "--answers", "bad.yaml"]));
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert_eq!(
         o.stderr,
@@ -1064,8 +1066,13 @@ error: bad.yaml has 3 problem(s)
 const PTY_ORG: &str = "org: acme\nowner_domains: [acme.corp]\ndatasets:\n  expenses: {classification: internal, allowed_access: [read, write]}\n  payroll: {classification: confidential}\negress:\n  approved: [api.acme.corp]\n";
 
 #[cfg(unix)]
-fn pty_session(dir: &Path, state: &Path, args: &[&str]) -> expectrl::session::OsSession {
-    let mut cmd = levee(dir);
+fn pty_session(
+    cx: &TestContext,
+    dir: &Path,
+    state: &Path,
+    args: &[&str],
+) -> expectrl::session::OsSession {
+    let mut cmd = levee(cx, dir);
     cmd.args(["new", "--templates"])
         .arg(fixtures().join("basic"))
         .args(["--kind", "form"])
@@ -1081,10 +1088,10 @@ fn pty_session(dir: &Path, state: &Path, args: &[&str]) -> expectrl::session::Os
 #[test]
 fn the_wizard_in_a_pseudo_terminal() {
     use expectrl::Expect;
-    let dir = tempfile::tempdir().expect("tmp");
-    let state = tempfile::tempdir().expect("state");
+    let dir = TestContext::new();
+    let state = TestContext::new();
     std::fs::write(dir.path().join("levee.org.yaml"), PTY_ORG).expect("org");
-    let mut s = pty_session(dir.path(), state.path(), &["pty-app"]);
+    let mut s = pty_session(&dir, dir.path(), state.path(), &["pty-app"]);
     let mut step = |prompt: &str, keys: &str| {
         s.expect(prompt)
             .unwrap_or_else(|e| panic!("waiting for {prompt:?}: {e}"));
@@ -1138,7 +1145,7 @@ fn the_wizard_in_a_pseudo_terminal() {
     assert_eq!(m.data_access.len(), 1);
     assert_eq!(m.data_access[0].purpose.as_deref(), Some("monthly report"));
     // The policy gate agrees with the wizard.
-    let o = run(levee(dir.path())
+    let o = run(levee(&dir, dir.path())
         .env("LEVEE_TODAY", "2026-03-01")
         .args(["check", "pty-app"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
@@ -1148,10 +1155,10 @@ fn the_wizard_in_a_pseudo_terminal() {
 #[test]
 fn ctrl_c_in_the_wizard_exits_130_writes_nothing_and_keeps_the_answers() {
     use expectrl::Expect;
-    let dir = tempfile::tempdir().expect("tmp");
-    let state = tempfile::tempdir().expect("state");
+    let dir = TestContext::new();
+    let state = TestContext::new();
     std::fs::write(dir.path().join("levee.org.yaml"), PTY_ORG).expect("org");
-    let mut s = pty_session(dir.path(), state.path(), &["stopped-app"]);
+    let mut s = pty_session(&dir, dir.path(), state.path(), &["stopped-app"]);
     s.expect("App name?").expect("asks the name");
     s.send("\r").expect("enter");
     s.expect("What does the app do").expect("asks");
@@ -1178,7 +1185,7 @@ fn ctrl_c_in_the_wizard_exits_130_writes_nothing_and_keeps_the_answers() {
     assert!(text.contains("levee new stopped-app --answers"), "{text}");
     assert!(text.contains("description: Half done"), "{text}");
     // Resuming takes the kept answers: only what is still missing is needed.
-    let o = run(levee(dir.path())
+    let o = run(levee(&dir, dir.path())
         .env("XDG_STATE_HOME", state.path())
         .args(["new", "stopped-app", "--no-input", "--answers"])
         .arg(&kept)
@@ -1298,9 +1305,9 @@ fn a_policy_refusal_is_exit_1_keeps_the_answers_and_resumes() {
     // A production app needs a team and a cost center (the org's policy, what `levee check`
     // and CI enforce): nothing is written, every refusal is named with its flag, and the answers
     // are kept so the run resumes where it stopped.
-    let dir = tempfile::tempdir().expect("tmp");
-    let state = tempfile::tempdir().expect("state");
-    let o = run(levee(dir.path())
+    let dir = TestContext::new();
+    let state = TestContext::new();
+    let o = run(levee(&dir, dir.path())
         .env("XDG_STATE_HOME", state.path())
         .args(["new", "prod-app"])
         .args(basic_args_with(
@@ -1342,7 +1349,7 @@ hint: your answers are kept in {k}: change the refused ones there (or pass them 
         "{text}"
     );
     // The kept file reads as an answers file; the two missing answers finish the app.
-    let o = run(levee(dir.path())
+    let o = run(levee(&dir, dir.path())
         .env("XDG_STATE_HOME", state.path())
         .args(["new", "prod-app", "--no-input", "--answers"])
         .arg(&kept)
@@ -1358,14 +1365,14 @@ hint: your answers are kept in {k}: change the refused ones there (or pass them 
     );
     assert_eq!(m.lifecycle.tier, levee::model::manifest::Tier::Production);
     assert_eq!(m.team.as_deref(), Some("payroll"));
-    let o = run(levee(dir.path()).args(["check", "prod-app"]));
+    let o = run(levee(&dir, dir.path()).args(["check", "prod-app"]));
     assert_eq!(o.code, 0, "the gate agrees: {}{}", o.stdout, o.stderr);
 }
 
 #[test]
 fn the_directory_names_the_app_when_no_name_is_given() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let o = run(levee(dir.path()).args([
+    let dir = TestContext::new();
+    let o = run(levee(&dir, dir.path()).args([
         "new",
         "payroll-report",
         "--no-input",
@@ -1385,7 +1392,7 @@ fn the_directory_names_the_app_when_no_name_is_given() {
         std::fs::read_to_string(dir.path().join("payroll-report/app.yaml")).expect("app.yaml");
     assert!(app.contains("\nname: \"payroll-report\"\n"), "{app}");
     // A directory that is not a valid name proposes nothing: the flag is still required.
-    let o = run(levee(dir.path()).args([
+    let o = run(levee(&dir, dir.path()).args([
         "new",
         "Payroll Report",
         "--no-input",
@@ -1409,7 +1416,7 @@ fn every_starter_dockerfile_passes_hadolint() {
         "{} is missing: run scripts/test.sh, which installs it",
         hadolint.display()
     );
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     // An org that approves the webhook's downstream host.
     let org = dir.path().join("levee.org.yaml");
     std::fs::write(
@@ -1427,7 +1434,7 @@ fn every_starter_dockerfile_passes_hadolint() {
         };
         for stack in ["node", "python"] {
             let name = format!("{kind}-{stack}");
-            let o = run(levee(dir.path())
+            let o = run(levee(&dir, dir.path())
                 .args(["new", &name])
                 .args(BASE)
                 .args(["--kind", kind, "--stack", stack])
@@ -1454,8 +1461,8 @@ fn every_starter_dockerfile_passes_hadolint() {
 
 #[test]
 fn quiet_prints_nothing_on_success() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let o = run(levee(dir.path())
+    let dir = TestContext::new();
+    let o = run(levee(&dir, dir.path())
         .args(["-q", "new"])
         .args(basic_args("quiet-app")));
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -1511,13 +1518,13 @@ fn settings_args(pack: &Path, org: &Path, extra: &[&str]) -> Vec<String> {
 
 #[test]
 fn a_required_setting_is_asked_for_by_its_flag_and_written_to_app_yaml() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let (pack, org) = settings_pack(dir.path());
     let work = dir.path().join("work");
     std::fs::create_dir(&work).expect("mkdir");
 
     // Missing in a --no-input run: the error names the flag and shows the example.
-    let o = run(levee(&work).args(settings_args(&pack, &org, &[])));
+    let o = run(levee(&dir, &work).args(settings_args(&pack, &org, &[])));
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert_eq!(
         o.stderr,
@@ -1530,7 +1537,7 @@ fn a_required_setting_is_asked_for_by_its_flag_and_written_to_app_yaml() {
 
     // Given: written in the template's order, then the others; the URL's approved host becomes
     // the egress default; deploy/ hands every setting to the app.
-    let o = run(levee(&work).args(settings_args(
+    let o = run(levee(&dir, &work).args(settings_args(
         &pack,
         &org,
         &[
@@ -1570,19 +1577,21 @@ fn a_required_setting_is_asked_for_by_its_flag_and_written_to_app_yaml() {
         ),
         "{deployment}"
     );
-    let o = run(levee(&app)
+    let o = run(levee(&dir, &app)
         .env("LEVEE_TODAY", "2026-03-01")
         .args(["check", "--org"])
         .arg(&org));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     // What new wrote is what sync makes of app.yaml: the settings keep one order.
-    let o = run(levee(&app).args(["sync", "--check", "--org"]).arg(&org));
+    let o = run(levee(&dir, &app)
+        .args(["sync", "--check", "--org"])
+        .arg(&org));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
 }
 
 #[test]
 fn settings_are_refused_with_the_flag_and_nothing_is_written() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let (pack, org) = settings_pack(dir.path());
     let work = dir.path().join("work");
     std::fs::create_dir(&work).expect("mkdir");
@@ -1646,7 +1655,7 @@ fn settings_are_refused_with_the_flag_and_nothing_is_written() {
             "  --setting: the setting DOWNSTREAM_URL points at `ledger.example.com`, a host the app may not reach (it is not in `runtime.egress`) (RUN-007)\n      hint: add `ledger.example.com` to `runtime.egress`",
         ),
     ] {
-        let o = run(levee(&work)
+        let o = run(levee(&dir, &work)
             .env("XDG_STATE_HOME", dir.path().join("state"))
             .args(settings_args(&pack, &org, &extra)));
         assert_eq!(o.code, code, "{extra:?}: {}", o.stderr);
@@ -1657,7 +1666,7 @@ fn settings_are_refused_with_the_flag_and_nothing_is_written() {
 
 #[test]
 fn settings_in_an_answers_file_under_the_flags() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let (pack, org) = settings_pack(dir.path());
     let work = dir.path().join("work");
     std::fs::create_dir(&work).expect("mkdir");
@@ -1666,7 +1675,7 @@ fn settings_in_an_answers_file_under_the_flags() {
         "settings:\n  DOWNSTREAM_URL: https://api.acme.corp/from-file\n  RETRIES: \"5\"\n",
     )
     .expect("w");
-    let o = run(levee(&work).args(settings_args(
+    let o = run(levee(&dir, &work).args(settings_args(
         &pack,
         &org,
         &[
@@ -1687,7 +1696,7 @@ fn settings_in_an_answers_file_under_the_flags() {
     // A value that is not text in the answers file is a usage error naming the file.
     std::fs::remove_dir_all(work.join("hooks")).expect("rm");
     std::fs::write(work.join("bad.yaml"), "settings:\n  RETRIES: [1]\n").expect("w");
-    let o = run(levee(&work).args(settings_args(&pack, &org, &["--answers", "bad.yaml"])));
+    let o = run(levee(&dir, &work).args(settings_args(&pack, &org, &["--answers", "bad.yaml"])));
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(
         o.stderr.starts_with(
@@ -1700,7 +1709,7 @@ fn settings_in_an_answers_file_under_the_flags() {
 
 #[test]
 fn a_pack_cannot_declare_a_setting_levee_would_refuse() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     for (decl, message) in [
         ("NODE_OPTIONS", "`NODE_OPTIONS` cannot be a setting"),
         ("API_TOKEN", "`API_TOKEN` looks like a credential"),

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use common::TestContext;
 use levee::generate::policy::{self, Clock, Evaluator, Finding, Level};
 use levee::model::manifest::Date;
 use serde_json::{Map, Value, json};
@@ -179,26 +180,10 @@ fn doc_of(text: &str) -> Value {
     levee::load::yaml::parse(text).expect("YAML").value
 }
 
-fn levee_cmd() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_levee"));
-    for var in [
-        "LEVEE_ORG",
-        "LEVEE_TEMPLATES",
-        "LEVEE_COLOR",
-        "CLICOLOR_FORCE",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_COLOR", "1")
-        .env("LEVEE_NO_INPUT", "1")
-        .env("LEVEE_TODAY", TODAY);
-    cmd
-}
-
 #[test]
 fn every_bundle_passes_its_unit_tests_on_opa_with_the_count_of_levee_policy_test() {
     let org = corpus_org();
-    let work = tempfile::tempdir().expect("tmp");
+    let work = TestContext::new();
     let mut dirs = Vec::new();
     let mut seen = BTreeSet::new();
     for name in [
@@ -244,7 +229,8 @@ fn every_bundle_passes_its_unit_tests_on_opa_with_the_count_of_levee_policy_test
             "{class} bundle fails on OPA: {failed:#?}"
         );
 
-        let out = levee_cmd()
+        let out = work
+            .levee_std()
             .args(["policy", "test", "--format", "json"])
             .arg(dir)
             .output()
@@ -307,7 +293,7 @@ fn replies_not_passing(reply: &Value) -> Vec<Value> {
 #[test]
 fn corpus_and_policy_cases_get_the_same_findings_from_opa_as_from_levee_check() {
     let org = corpus_org();
-    let work = tempfile::tempdir().expect("tmp");
+    let work = TestContext::new();
     let mut full = Evaluator::embedded(&org, clock()).expect("compile");
     let mut cases = Vec::new();
     let mut jobs = Vec::new();
@@ -359,7 +345,8 @@ fn corpus_and_policy_cases_get_the_same_findings_from_opa_as_from_levee_check() 
 
     // `levee check` (validation, then the same engine) prints those findings, or refuses the
     // manifest as invalid, in which case OPA denies it.
-    let out = levee_cmd()
+    let out = work
+        .levee_std()
         .arg("--org")
         .arg(corpus_org_path())
         .args(["check", "--format", "json", "--today", TODAY])
@@ -1265,13 +1252,14 @@ fn bypasses_are_refused_by_levee_and_denied_by_opa() {
             &["DATA-003", "OWN-002"],
         ),
     ];
-    let work = tempfile::tempdir().expect("tmp");
+    let work = TestContext::new();
     let mut jobs = Vec::new();
     for (i, (text, validate, check_denies, _)) in cases.iter().enumerate() {
         let app = work.path().join(format!("app-{i}"));
         std::fs::create_dir_all(&app).expect("dir");
         std::fs::write(app.join("app.yaml"), text).expect("write");
-        let out = levee_cmd()
+        let out = work
+            .levee_std()
             .arg("--org")
             .arg(corpus_org_path())
             .arg("validate")
@@ -1287,7 +1275,8 @@ fn bypasses_are_refused_by_levee_and_denied_by_opa() {
             }
             None => assert_eq!(out.status.code(), Some(0), "{text}\n{stdout}"),
         }
-        let out = levee_cmd()
+        let out = work
+            .levee_std()
             .arg("--org")
             .arg(corpus_org_path())
             .args(["check", "--format", "json"])

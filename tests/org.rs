@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::levee;
+use common::TestContext;
 use levee::load::document;
 use levee::model::manifest::{Classification, Cpu, Tier};
 use levee::model::org::{self, Org};
@@ -17,7 +17,7 @@ fn org_file(dir: &Path, text: &str) -> std::path::PathBuf {
 
 #[test]
 fn the_documented_example_is_valid_and_means_what_it_says() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestContext::new();
     let text =
         std::fs::read_to_string(common::root().join("tests/org/issue-example.levee.org.yaml"))
             .expect("read");
@@ -45,12 +45,12 @@ fn the_documented_example_is_valid_and_means_what_it_says() {
     );
     assert!(org.egress_approved("hr.internal.acme.corp"));
     assert_eq!(org.tier(Tier::Sandbox).max_cpu, Some(Cpu(1000)));
-    levee().arg("validate").arg(&path).assert().code(0);
+    dir.levee().arg("validate").arg(&path).assert().code(0);
 }
 
 #[test]
 fn missing_keys_take_defaults() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestContext::new();
     let path = org_file(
         dir.path(),
         "org: tiny\ntiers:\n  prototype: {max_cpu: 250m}\n",
@@ -66,12 +66,17 @@ fn missing_keys_take_defaults() {
 
 #[test]
 fn unknown_keys_and_bad_values_are_located() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestContext::new();
     let path = org_file(
         dir.path(),
         "org: acme\nowner_domain: [acme.corp]\ntiers:\n  prototype: {max_memory: 512MB, default_lifetime_days: 120}\n",
     );
-    let out = levee().arg("validate").arg(&path).output().expect("runs");
+    let out = dir
+        .levee()
+        .arg("validate")
+        .arg(&path)
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let text =
         String::from_utf8_lossy(&out.stdout).replace(&path.display().to_string(), "levee.org.yaml");
@@ -80,7 +85,7 @@ fn unknown_keys_and_bad_values_are_located() {
 
 #[test]
 fn resolution_order() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestContext::new();
     let app = dir.path().join("apps/one");
     std::fs::create_dir_all(&app).expect("mkdir");
     // Nothing found: the embedded org.
@@ -157,7 +162,7 @@ fn the_embedded_org_is_the_defaults_plus_the_examples() {
 /// start-up, Python also `http/json`.
 #[test]
 fn otlp_protocols_are_what_every_starter_app_speaks() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestContext::new();
     let org_text = |p: &str| {
         format!(
             "org: acme\nsandbox:\n  telemetry:\n    endpoint: http://collector:4318\n    protocol: {p}\n    port: 4318\n    namespace: observability\n"
@@ -165,7 +170,12 @@ fn otlp_protocols_are_what_every_starter_app_speaks() {
     };
     for refused in ["grpc", "http/json", "HTTP/PROTOBUF", "udp"] {
         let path = org_file(dir.path(), &org_text(refused));
-        let out = levee().arg("validate").arg(&path).output().expect("runs");
+        let out = dir
+            .levee()
+            .arg("validate")
+            .arg(&path)
+            .output()
+            .expect("runs");
         assert_eq!(out.status.code(), Some(1), "{refused}");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
@@ -179,9 +189,9 @@ fn otlp_protocols_are_what_every_starter_app_speaks() {
         assert_eq!(text.matches("error:").count(), 1, "{text}");
     }
     let path = org_file(dir.path(), &org_text("http/protobuf"));
-    levee().arg("validate").arg(&path).assert().code(0);
+    dir.levee().arg("validate").arg(&path).assert().code(0);
     // The published schema says the same.
-    let out = levee().args(["schema", "org"]).output().expect("runs");
+    let out = dir.levee().args(["schema", "org"]).output().expect("runs");
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let telemetry = &schema["$defs"]["Telemetry"]["properties"]["protocol"];
     assert_eq!(telemetry["$ref"], "#/$defs/OtlpProtocol", "{telemetry}");
@@ -196,12 +206,17 @@ fn otlp_protocols_are_what_every_starter_app_speaks() {
 
 #[test]
 fn upgrade_settings_are_checked_and_located() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestContext::new();
     let path = org_file(
         dir.path(),
         "org: acme\nci:\n  upgrade:\n    schedule: \"61 6 * * 1\"\n    token_secret: ghp_0123456789abcdef\n    labels: [levee-upgrade, \"a,b\", \"${{ github.token }}\"]\n    conflict_label: \"needs\\nhuman\"\n    committer: \"Platform Bot\"\n    enabled: yes please\n",
     );
-    let out = levee().arg("validate").arg(&path).output().expect("runs");
+    let out = dir
+        .levee()
+        .arg("validate")
+        .arg(&path)
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let text =
         String::from_utf8_lossy(&out.stdout).replace(&path.display().to_string(), "levee.org.yaml");
@@ -212,7 +227,7 @@ fn upgrade_settings_are_checked_and_located() {
             dir.path(),
             &format!("ci:\n  upgrade:\n    schedule: \"{schedule}\"\n"),
         );
-        levee().arg("validate").arg(&path).assert().code(0);
+        dir.levee().arg("validate").arg(&path).assert().code(0);
     }
     let org = Org::default();
     assert!(org.ci.upgrade.enabled);
@@ -222,7 +237,8 @@ fn upgrade_settings_are_checked_and_located() {
 
 #[test]
 fn the_org_schema_documents_the_upgrade_keys() {
-    let out = levee().args(["schema", "org"]).output().expect("runs");
+    let cx = TestContext::new();
+    let out = cx.levee().args(["schema", "org"]).output().expect("runs");
     assert_eq!(out.status.code(), Some(0));
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let ci = &schema["$defs"]["CiSettings"]["properties"];
@@ -262,7 +278,7 @@ fn the_org_schema_documents_the_upgrade_keys() {
 /// `LEVEE_ORG_CEILING_DIRECTORIES`: an org config above it is not used, one below it is.
 #[test]
 fn the_org_search_stops_below_a_ceiling_directory() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let outer = tmp.path().join("outer");
     let app = outer.join("team/app");
     std::fs::create_dir_all(&app).expect("mkdir");
@@ -274,7 +290,7 @@ fn the_org_search_stops_below_a_ceiling_directory() {
     .expect("app.yaml");
     let check = |ceiling: &Path| {
         let out = common::run(
-            levee()
+            tmp.levee()
                 .current_dir(&app)
                 .env("LEVEE_ORG_CEILING_DIRECTORIES", ceiling)
                 .args(["-v", "check"]),
@@ -299,10 +315,10 @@ fn the_org_search_stops_below_a_ceiling_directory() {
 /// exit 1, as if the app's manifest were at fault.
 #[test]
 fn an_invalid_org_config_is_one_error_for_every_command() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let state = tempfile::tempdir().expect("tempdir");
+    let dir = TestContext::new();
+    let state = TestContext::new();
     let levee_in = |cwd: &Path| {
-        let mut cmd = common::levee_in(cwd);
+        let mut cmd = dir.levee_in(cwd);
         cmd.env("XDG_STATE_HOME", state.path());
         cmd
     };

@@ -9,7 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{copy_tree, git, levee_in, root, run, validator};
+use common::{TestContext, copy_tree, git, root, run, validator};
 
 /// A release of the fixture pack.
 fn release(version: &str) -> PathBuf {
@@ -39,8 +39,8 @@ fn commit_release(repo: &Path, version: &str) {
 }
 
 /// A workspace with the pack's checkout at `acme-jobs/`, released at v1.0.0.
-fn workspace() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
+fn workspace() -> (TestContext, PathBuf) {
+    let dir = TestContext::new();
     let repo = dir.path().join("acme-jobs");
     std::fs::create_dir(&repo).expect("mkdir");
     git(&repo, &["init", "-q"]);
@@ -49,8 +49,9 @@ fn workspace() -> (tempfile::TempDir, PathBuf) {
     (dir, abs)
 }
 
-fn new_job(cwd: &Path, target: &str, extra: &[&str]) -> common::Out {
-    run(levee_in(cwd)
+fn new_job(cx: &TestContext, cwd: &Path, target: &str, extra: &[&str]) -> common::Out {
+    run(cx
+        .levee_in(cwd)
         .args([
             "new",
             target,
@@ -74,8 +75,12 @@ fn read(path: &Path) -> String {
 
 #[test]
 fn templates_list_reads_the_checkout_by_its_tags() {
+    let cx = TestContext::new();
     let (dir, repo) = workspace();
-    let out = run(levee_in(dir.path()).args(["templates", "list", "--templates", "./acme-jobs"]));
+    let out =
+        run(cx
+            .levee_in(dir.path())
+            .args(["templates", "list", "--templates", "./acme-jobs"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let r = repo.display();
     assert_eq!(
@@ -86,7 +91,10 @@ fn templates_list_reads_the_checkout_by_its_tags() {
     );
     // Work in progress in the checkout is not a release: levee reads the tag, not the files.
     std::fs::write(repo.join("pack.yaml"), "name: broken\n").expect("write");
-    let out = run(levee_in(dir.path()).args(["templates", "list", "--templates", "./acme-jobs"]));
+    let out =
+        run(cx
+            .levee_in(dir.path())
+            .args(["templates", "list", "--templates", "./acme-jobs"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout.starts_with("acme-jobs 1.0.0 ("),
@@ -94,7 +102,7 @@ fn templates_list_reads_the_checkout_by_its_tags() {
         out.stdout
     );
 
-    let out = run(levee_in(dir.path()).args([
+    let out = run(cx.levee_in(dir.path()).args([
         "templates",
         "list",
         "--templates",
@@ -113,14 +121,17 @@ fn templates_list_reads_the_checkout_by_its_tags() {
 
 #[test]
 fn a_checkout_without_tags_says_to_tag_a_release() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestContext::new();
     let repo = dir.path().join("acme-jobs");
     std::fs::create_dir(&repo).expect("mkdir");
     git(&repo, &["init", "-q"]);
     copy_tree(&release("v1.0.0"), &repo);
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-q", "-m", "wip"]);
-    let out = run(levee_in(dir.path()).args(["templates", "list", "--templates", "./acme-jobs"]));
+    let out =
+        run(dir
+            .levee_in(dir.path())
+            .args(["templates", "list", "--templates", "./acme-jobs"]));
     assert_eq!(out.code, 2, "{}", out.stdout);
     assert!(
         out.stderr
@@ -133,12 +144,13 @@ fn a_checkout_without_tags_says_to_tag_a_release() {
 
 #[test]
 fn new_validate_sync_pipelines_sbom_and_upgrade_through_a_local_checkout() {
+    let cx = TestContext::new();
     let (dir, repo) = workspace();
     let ws = dir.path();
     let r = repo.display().to_string();
 
     // new, by template id; and by the pack's kind and stack.
-    let out = new_job(ws, "job", &["--template", "scheduled-job-go"]);
+    let out = new_job(&cx, ws, "job", &["--template", "scheduled-job-go"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains(
@@ -147,7 +159,12 @@ fn new_validate_sync_pipelines_sbom_and_upgrade_through_a_local_checkout() {
         "{}",
         out.stdout
     );
-    let out = new_job(ws, "job2", &["--kind", "scheduled-job", "--stack", "go"]);
+    let out = new_job(
+        &cx,
+        ws,
+        "job2",
+        &["--kind", "scheduled-job", "--stack", "go"],
+    );
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let app = ws.join("job");
     let yaml = read(&app.join("app.yaml"));
@@ -167,14 +184,14 @@ fn new_validate_sync_pipelines_sbom_and_upgrade_through_a_local_checkout() {
     assert!(app.join("main.go").is_file() && app.join("go.sum").is_file());
 
     // validate: the pack's kind is valid; a typo names it.
-    let out = run(levee_in(ws).args(["validate", "job"]));
+    let out = run(cx.levee_in(ws).args(["validate", "job"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     std::fs::write(
         app.join("app.yaml"),
         yaml.replace("kind: \"scheduled-job\"", "kind: \"scheduled-jb\""),
     )
     .expect("write");
-    let out = run(levee_in(ws).args(["validate", "job"]));
+    let out = run(cx.levee_in(ws).args(["validate", "job"]));
     assert_eq!(out.code, 1);
     assert!(
         out.stdout.contains(
@@ -186,7 +203,7 @@ fn new_validate_sync_pipelines_sbom_and_upgrade_through_a_local_checkout() {
     std::fs::write(app.join("app.yaml"), &yaml).expect("write");
 
     // schema: for the app, kind and stack are the pack's; the published one is the built-in's.
-    let out = run(levee_in(ws).args(["schema", "manifest", "--app", "job"]));
+    let out = run(cx.levee_in(ws).args(["schema", "manifest", "--app", "job"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let schema: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     assert_eq!(
@@ -197,7 +214,7 @@ fn new_validate_sync_pipelines_sbom_and_upgrade_through_a_local_checkout() {
         schema["$defs"]["Stack"]["enum"],
         serde_json::json!(["node", "python", "go"])
     );
-    let out = run(levee_in(ws).args(["schema", "manifest"]));
+    let out = run(cx.levee_in(ws).args(["schema", "manifest"]));
     let builtin: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     assert_eq!(
         builtin["$defs"]["Kind"]["enum"],
@@ -206,7 +223,7 @@ fn new_validate_sync_pipelines_sbom_and_upgrade_through_a_local_checkout() {
     // The app's own schema accepts the app, as check-jsonschema reads it.
     let schema_file = ws.join("schema.json");
     std::fs::write(&schema_file, &out.stdout).expect("write");
-    let out = run(levee_in(ws).args(["schema", "manifest", "--app", "job"]));
+    let out = run(cx.levee_in(ws).args(["schema", "manifest", "--app", "job"]));
     std::fs::write(&schema_file, &out.stdout).expect("write");
     let check = std::process::Command::new(validator("check-jsonschema"))
         .arg("--schemafile")
@@ -221,7 +238,7 @@ fn new_validate_sync_pipelines_sbom_and_upgrade_through_a_local_checkout() {
     );
 
     // sync: nothing drifted; the catalog entity describes the app by its kind.
-    let out = run(levee_in(ws).args(["sync", "--check", "job"]));
+    let out = run(cx.levee_in(ws).args(["sync", "--check", "job"]));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let entity = read(&app.join("catalog-info.yaml"));
     assert!(
@@ -243,7 +260,9 @@ fn new_validate_sync_pipelines_sbom_and_upgrade_through_a_local_checkout() {
             && workflow.contains("key: go-${{ runner.os }}-${{ hashFiles('go.sum') }}"),
         "{workflow}"
     );
-    let out = run(levee_in(ws).args(["pipeline", "job", "--ci", "gitlab", "--stdout"]));
+    let out = run(cx
+        .levee_in(ws)
+        .args(["pipeline", "job", "--ci", "gitlab", "--stdout"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let gl = ws.join("gitlab-ci.yml");
     std::fs::write(&gl, &out.stdout).expect("write");
@@ -256,7 +275,7 @@ fn new_validate_sync_pipelines_sbom_and_upgrade_through_a_local_checkout() {
     validate_pipelines(&gh, &gl);
 
     // sbom: go.sum, the lock file the stack declares.
-    let out = run(levee_in(ws).args(["sbom", "job", "--summary"]));
+    let out = run(cx.levee_in(ws).args(["sbom", "job", "--summary"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, "total: 0 components from go.sum\n");
 
@@ -273,7 +292,9 @@ fn new_validate_sync_pipelines_sbom_and_upgrade_through_a_local_checkout() {
 
     // The platform team releases v1.1.0: `go vet` in the build, `took` in the job's report.
     commit_release(&repo, "v1.1.0");
-    let out = run(levee_in(ws).args(["upgrade", "--templates", "./acme-jobs", "job"]));
+    let out = run(cx
+        .levee_in(ws)
+        .args(["upgrade", "--templates", "./acme-jobs", "job"]));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains("1.0.0  1.1.0  upgraded"),
@@ -308,20 +329,24 @@ fn new_validate_sync_pipelines_sbom_and_upgrade_through_a_local_checkout() {
         vec!["sync", "--check", "job"],
         vec!["check", "job"],
     ] {
-        let out = run(levee_in(ws).args(&args));
+        let out = run(cx.levee_in(ws).args(&args));
         assert_eq!(out.code, 0, "{args:?}: {}\n{}", out.stdout, out.stderr);
     }
-    let out = run(levee_in(ws).args(["pipeline", "job", "--ci", "gitlab", "--stdout"]));
+    let out = run(cx
+        .levee_in(ws)
+        .args(["pipeline", "job", "--ci", "gitlab", "--stdout"]));
     std::fs::write(&gl, &out.stdout).expect("write");
     validate_pipelines(&gh, &gl);
 
     // Up to date now; and the same upgrade from anywhere finds the recorded absolute path.
-    let out = run(levee_in(&app).args(["upgrade", "."]));
+    let out = run(cx.levee_in(&app).args(["upgrade", "."]));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("up to date"), "{}", out.stdout);
 
     // templates list shows the new release.
-    let out = run(levee_in(ws).args(["templates", "list", "--templates", "./acme-jobs"]));
+    let out = run(cx
+        .levee_in(ws)
+        .args(["templates", "list", "--templates", "./acme-jobs"]));
     assert!(
         out.stdout
             .starts_with(&format!("acme-jobs 1.1.0 ({r}@v1.1.0)\n"))
@@ -381,11 +406,11 @@ fn validate_pipelines(github: &Path, gitlab: &Path) {
 
 #[test]
 fn a_plain_directory_is_one_version_and_says_how_to_be_versioned() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestContext::new();
     let ws = dir.path();
     let pack = ws.join("acme-dir");
     copy_tree(&release("v1.0.0"), &pack);
-    let out = run(levee_in(ws).args([
+    let out = run(dir.levee_in(ws).args([
         "new",
         "job",
         "--templates",
@@ -410,7 +435,9 @@ fn a_plain_directory_is_one_version_and_says_how_to_be_versioned() {
     // The directory moves on to 1.1.0: 1.0.0, the app's merge base, is gone from it.
     std::fs::remove_dir_all(&pack).expect("rm");
     copy_tree(&release("v1.1.0"), &pack);
-    let out = run(levee_in(ws).args(["upgrade", "--templates", "./acme-dir", "job"]));
+    let out = run(dir
+        .levee_in(ws)
+        .args(["upgrade", "--templates", "./acme-dir", "job"]));
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(
@@ -421,13 +448,15 @@ fn a_plain_directory_is_one_version_and_says_how_to_be_versioned() {
 }
 
 /// A pack whose pack.yaml (at v1.0.0) is `edit`ed: what `levee templates list` says of it.
-fn hostile(edit: impl Fn(&str) -> String) -> common::Out {
-    let dir = tempfile::tempdir().expect("tempdir");
+fn hostile(cx: &TestContext, edit: impl Fn(&str) -> String) -> common::Out {
+    let dir = TestContext::new();
     let pack = dir.path().join("pack");
     copy_tree(&release("v1.0.0"), &pack);
     let text = read(&pack.join("pack.yaml"));
     std::fs::write(pack.join("pack.yaml"), edit(&text)).expect("write");
-    run(levee_in(dir.path()).args(["templates", "list", "--templates", "./pack"]))
+    run(cx
+        .levee_in(dir.path())
+        .args(["templates", "list", "--templates", "./pack"]))
 }
 
 /// An edit of pack.yaml's text.
@@ -435,6 +464,7 @@ type Edit = Box<dyn Fn(&str) -> String>;
 
 #[test]
 fn what_a_pack_declares_is_checked_when_it_loads() {
+    let cx = TestContext::new();
     let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "a GitHub expression in a build step",
@@ -493,7 +523,7 @@ fn what_a_pack_declares_is_checked_when_it_loads() {
         ),
     ];
     for (what, edit, expected) in cases {
-        let out = hostile(edit);
+        let out = hostile(&cx, edit);
         assert_eq!(out.code, 2, "{what}: {}", out.stdout);
         assert!(out.stderr.contains(expected), "{what}:\n{}", out.stderr);
         assert!(out.stdout.is_empty(), "{what}: {}", out.stdout);
@@ -502,9 +532,10 @@ fn what_a_pack_declares_is_checked_when_it_loads() {
 
 #[test]
 fn a_tampered_record_of_the_pack_is_reported_and_never_reaches_the_pipeline() {
+    let cx = TestContext::new();
     let (dir, _repo) = workspace();
     let ws = dir.path();
-    let out = new_job(ws, "job", &["--template", "scheduled-job-go"]);
+    let out = new_job(&cx, ws, "job", &["--template", "scheduled-job-go"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let record = ws.join("job/.levee/render.json");
     let mut v: serde_json::Value = serde_json::from_str(&read(&record)).expect("json");
@@ -514,7 +545,7 @@ fn a_tampered_record_of_the_pack_is_reported_and_never_reaches_the_pipeline() {
     let workflow = ws.join("job/.github/workflows/levee.yml");
     let before = read(&workflow);
 
-    let out = run(levee_in(ws).args(["validate", "job"]));
+    let out = run(cx.levee_in(ws).args(["validate", "job"]));
     assert_eq!(out.code, 1);
     assert!(
         out.stdout.contains(
@@ -523,7 +554,7 @@ fn a_tampered_record_of_the_pack_is_reported_and_never_reaches_the_pipeline() {
         "{}",
         out.stdout
     );
-    let out = run(levee_in(ws).args(["sync", "job"]));
+    let out = run(cx.levee_in(ws).args(["sync", "job"]));
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(
         read(&workflow),

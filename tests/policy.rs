@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::TestContext;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
@@ -40,8 +42,8 @@ fn embedded_with_tests() -> Vec<(String, String)> {
         .collect()
 }
 
-fn levee() -> Command {
-    let mut cmd = common::levee_std();
+fn levee(cx: &TestContext) -> Command {
+    let mut cmd = cx.levee_std();
     cmd.env_remove("LEVEE_TODAY");
     cmd
 }
@@ -299,7 +301,7 @@ fn tuned_bundle_decides_like_the_in_process_check() {
     let mut full = Evaluator::embedded(&org, clock()).expect("compile");
     for case in corpus().into_iter().filter(|c| c.valid) {
         let m = levee::model::manifest::load(&case.path).expect("valid");
-        let dir = tempfile::tempdir().expect("tmp");
+        let dir = TestContext::new();
         let files = policy::bundle(&m.value, &org);
         policy::write_files(dir.path(), &files).expect("write");
         let mut tuned =
@@ -380,9 +382,9 @@ fn written_bundle_passes_levee_policy_test() {
     let org = corpus_org();
     let m = levee::model::manifest::load(&corpus_dir().join("clean-restricted-production.yaml"))
         .expect("valid");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     policy::write_files(dir.path(), &policy::bundle(&m.value, &org)).expect("write");
-    let out = levee()
+    let out = levee(&dir)
         .args(["policy", "test"])
         .arg(dir.path().join("policy"))
         .output()
@@ -408,7 +410,7 @@ fn written_bundle_passes_levee_policy_test() {
         "package levee.policy_test\n\ntest_broken if {\n\t1 == 2\n}\n",
     )
     .expect("write");
-    let out = levee()
+    let out = levee(&dir)
         .args(["policy", "test"])
         .arg(dir.path().join("policy"))
         .output()
@@ -427,7 +429,7 @@ fn written_bundle_passes_levee_policy_test() {
 
 #[test]
 fn policy_test_coverage_names_unreached_lines() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     std::fs::write(
         dir.path().join("p.rego"),
         "package p\n\nx if {\n\tinput.a == 1\n}\n\ny if {\n\tinput.b == 2\n}\n",
@@ -438,7 +440,7 @@ fn policy_test_coverage_names_unreached_lines() {
         "package p_test\n\ntest_x if {\n\tdata.p.x with input as {\"a\": 1}\n}\n",
     )
     .expect("write");
-    let out = levee()
+    let out = levee(&dir)
         .args(["policy", "test", "--coverage"])
         .arg(dir.path())
         .output()
@@ -453,8 +455,8 @@ fn policy_test_coverage_names_unreached_lines() {
     assert!(stdout.ends_with("1 passed, 0 failed\n"), "{stdout}");
 }
 
-fn check(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = levee()
+fn check(cx: &TestContext, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = levee(cx)
         .arg("--org")
         .arg(root().join("tests/policy/levee.org.yaml"))
         .args(["check", "--today", TODAY])
@@ -471,11 +473,12 @@ fn check(args: &[&str]) -> (Option<i32>, String, String) {
 
 #[test]
 fn check_exit_codes() {
-    let (code, out, _) = check(&["clean-internal-prototype.yaml"]);
+    let cx = TestContext::new();
+    let (code, out, _) = check(&cx, &["clean-internal-prototype.yaml"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("pass clean-internal-prototype"), "{out}");
 
-    let (code, out, _) = check(&["run-cpu-over-cap.yaml"]);
+    let (code, out, _) = check(&cx, &["run-cpu-over-cap.yaml"]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("deny RUN-001"), "{out}");
     assert!(
@@ -488,14 +491,14 @@ fn check_exit_codes() {
     );
 
     // Warnings alone pass, unless --strict.
-    let (code, out, _) = check(&["life-expiring-soon.yaml"]);
+    let (code, out, _) = check(&cx, &["life-expiring-soon.yaml"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("warn LIFE-003"), "{out}");
-    let (code, _, _) = check(&["--strict", "life-expiring-soon.yaml"]);
+    let (code, _, _) = check(&cx, &["--strict", "life-expiring-soon.yaml"]);
     assert_eq!(code, Some(1));
 
     // The clock: the same manifest expired a month later.
-    let out = levee()
+    let out = levee(&cx)
         .arg("--org")
         .arg(root().join("tests/policy/levee.org.yaml"))
         .args(["check", "life-expiring-soon.yaml"])
@@ -507,24 +510,24 @@ fn check_exit_codes() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("LIFE-004"));
 
     // Missing input: exit 2.
-    let (code, out, _) = check(&["no-such-app.yaml"]);
+    let (code, out, _) = check(&cx, &["no-such-app.yaml"]);
     assert_eq!(code, Some(2), "{out}");
 }
 
 #[test]
 fn check_reports_invalid_manifests_as_invalid() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let bad = dir.path().join("app.yaml");
     std::fs::write(
         &bad,
         "name: Bad Name\nowner: nobody\nclassification: secret\nlifecycle:\n  tier: prototype\n",
     )
     .expect("write");
-    let (code, out, _) = check(&[bad.to_str().expect("utf8")]);
+    let (code, out, _) = check(&dir, &[bad.to_str().expect("utf8")]);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("the manifest is invalid"), "{out}");
     assert!(!out.contains("deny "), "{out}");
-    let (_, json, _) = check(&["--format", "json", bad.to_str().expect("utf8")]);
+    let (_, json, _) = check(&dir, &["--format", "json", bad.to_str().expect("utf8")]);
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
     assert_eq!(v["apps"][0]["valid"], false);
     assert!(
@@ -537,12 +540,16 @@ fn check_reports_invalid_manifests_as_invalid() {
 
 #[test]
 fn check_json_lists_every_finding_with_its_line() {
-    let (code, out, _) = check(&[
-        "--format",
-        "json",
-        "kitchen-sink-public-prototype.yaml",
-        "clean-confidential-sandbox.yaml",
-    ]);
+    let cx = TestContext::new();
+    let (code, out, _) = check(
+        &cx,
+        &[
+            "--format",
+            "json",
+            "kitchen-sink-public-prototype.yaml",
+            "clean-confidential-sandbox.yaml",
+        ],
+    );
     assert_eq!(code, Some(1));
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["ok"], false);
@@ -569,7 +576,7 @@ fn check_sarif_validates_against_the_sarif_2_1_0_schema() {
                 .unwrap_or_default()
         })
         .collect();
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let bad = dir.path().join("app.yaml");
     std::fs::write(&bad, "name: x\n").expect("write");
     files.push(bad.to_string_lossy().into_owned());
@@ -577,7 +584,7 @@ fn check_sarif_validates_against_the_sarif_2_1_0_schema() {
         .into_iter()
         .chain(files.iter().map(String::as_str))
         .collect();
-    let (code, out, _) = check(&args);
+    let (code, out, _) = check(&dir, &args);
     assert_eq!(code, Some(1));
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["version"], "2.1.0");
@@ -647,6 +654,7 @@ fn check_many_manifests_compiles_once() {
 
 #[test]
 fn check_of_many_manifests_in_one_call_equals_each_alone_in_path_order() {
+    let cx = TestContext::new();
     // `levee check` judges the manifests on every core, each worker with its own engines: the
     // report must hold, in the order of the paths given, exactly what each manifest gets alone.
     // The corpus is given twice, reversed the second time, so the workers interleave.
@@ -665,27 +673,30 @@ fn check_of_many_manifests_in_one_call_equals_each_alone_in_path_order() {
     all.extend(names.iter().rev().map(String::as_str));
     let mut args = vec!["--format", "json"];
     args.extend(all.iter().copied());
-    let (code, stdout, stderr) = check(&args);
+    let (code, stdout, stderr) = check(&cx, &args);
     assert_eq!(code, Some(1), "{stderr}");
     let together: serde_json::Value = serde_json::from_str(&stdout).expect("json");
     let apps = together["apps"].as_array().expect("apps");
     assert_eq!(apps.len(), all.len());
     let mut deny = 0;
     for (app, name) in apps.iter().zip(&all) {
-        let (_, alone, stderr) = check(&["--format", "json", name]);
+        let (_, alone, stderr) = check(&cx, &["--format", "json", name]);
         let alone: serde_json::Value = serde_json::from_str(&alone).expect("json");
         assert_eq!(app, &alone["apps"][0], "{name}: {stderr}");
         deny += alone["summary"]["deny"].as_u64().expect("deny");
     }
     assert_eq!(together["summary"]["deny"].as_u64(), Some(deny));
     // A manifest that cannot be read is reported in its place (exit 2); the others are judged.
-    let (code, stdout, stderr) = check(&[
-        "--format",
-        "json",
-        &names[0],
-        "no-such-dir/app.yaml",
-        &names[1],
-    ]);
+    let (code, stdout, stderr) = check(
+        &cx,
+        &[
+            "--format",
+            "json",
+            &names[0],
+            "no-such-dir/app.yaml",
+            &names[1],
+        ],
+    );
     assert_eq!(code, Some(2), "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
     let paths: Vec<&str> = v["apps"]
@@ -706,16 +717,19 @@ fn check_with_bundle_reads_the_written_bundle() {
     let org = corpus_org();
     let path = corpus_dir().join("data-prototype-confidential-dataset.yaml");
     let m = levee::model::manifest::load(&path).expect("valid");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     policy::write_files(dir.path(), &policy::bundle(&m.value, &org)).expect("write");
     let bundle = dir.path().join("policy");
-    let (code, out, _) = check(&[
-        "--format",
-        "json",
-        "--bundle",
-        bundle.to_str().expect("utf8"),
-        path.to_str().expect("utf8"),
-    ]);
+    let (code, out, _) = check(
+        &dir,
+        &[
+            "--format",
+            "json",
+            "--bundle",
+            bundle.to_str().expect("utf8"),
+            path.to_str().expect("utf8"),
+        ],
+    );
     assert_eq!(code, Some(1), "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     let ids: BTreeSet<&str> = v["apps"][0]["findings"]
@@ -731,15 +745,21 @@ fn check_with_bundle_reads_the_written_bundle() {
         r#"{"levee": {"org": {"tiers": {}}}}"#,
     )
     .expect("write");
-    let (_, out, _) = check(&[
-        "--format",
-        "json",
-        "--bundle",
-        bundle.to_str().expect("utf8"),
-        path.to_str().expect("utf8"),
-    ]);
+    let (_, out, _) = check(
+        &dir,
+        &[
+            "--format",
+            "json",
+            "--bundle",
+            bundle.to_str().expect("utf8"),
+            path.to_str().expect("utf8"),
+        ],
+    );
     assert!(out.contains("RUN-005"), "{out}");
-    let (code, _, err) = check(&["--bundle", "/no/such/dir", path.to_str().expect("utf8")]);
+    let (code, _, err) = check(
+        &dir,
+        &["--bundle", "/no/such/dir", path.to_str().expect("utf8")],
+    );
     assert_eq!(code, Some(2), "{err}");
 }
 

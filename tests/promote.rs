@@ -8,12 +8,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{levee, validator};
+use common::{TestContext, validator};
 
 /// Scaffolds an app with `levee new --no-input` and the given extra flags.
-fn scaffold(parent: &Path, name: &str, extra: &[&str]) -> PathBuf {
+fn scaffold(cx: &TestContext, parent: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let dir = parent.join(name);
-    levee()
+    cx.levee()
         .arg("new")
         .arg(&dir)
         .args([
@@ -37,8 +37,9 @@ fn scaffold(parent: &Path, name: &str, extra: &[&str]) -> PathBuf {
 }
 
 /// An app production accepts: team, cost center, SSO groups, secrets in vault.
-fn production_ready(parent: &Path) -> PathBuf {
+fn production_ready(cx: &TestContext, parent: &Path) -> PathBuf {
     scaffold(
+        cx,
         parent,
         "expense-tracker",
         &[
@@ -91,8 +92,13 @@ fn line_diff(old: &str, new: &str) -> Vec<String> {
         .collect()
 }
 
-fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = levee().current_dir(dir).args(args).output().expect("runs");
+fn run(cx: &TestContext, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = cx
+        .levee()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -100,15 +106,15 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn sync_check_clean(dir: &Path) {
-    let (code, out, err) = run(dir, &["sync", "--check"]);
+fn sync_check_clean(cx: &TestContext, dir: &Path) {
+    let (code, out, err) = run(cx, dir, &["sync", "--check"]);
     assert_eq!(code, 0, "sync --check after promote:\n{out}{err}");
 }
 
 #[test]
 fn prototype_to_sandbox_to_production_keeps_every_other_byte() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let app = production_ready(tmp.path());
+    let tmp = TestContext::new();
+    let app = production_ready(&tmp, tmp.path());
     let yaml = app.join("app.yaml");
     // The user's own comments, on the edited lines too.
     let text = read(&yaml)
@@ -121,12 +127,12 @@ fn prototype_to_sandbox_to_production_keeps_every_other_byte() {
             "# Finance pays; ask Ann before raising it.\ncost:\n",
         );
     std::fs::write(&yaml, &text).expect("write");
-    sync_check_clean(&app);
+    sync_check_clean(&tmp, &app);
     // The scheduled upgrade workflow does not depend on the tier: every promotion keeps it.
     let upgrade_workflow = read(&app.join(".github/workflows/levee-upgrade.yml"));
 
     // prototype -> sandbox: the tier line changes (comment kept), the prototype expiry goes.
-    let (code, out, err) = run(&app, &["promote", "--tier", "sandbox"]);
+    let (code, out, err) = run(&tmp, &app, &["promote", "--tier", "sandbox"]);
     assert_eq!(code, 0, "{out}{err}");
     let sandbox = read(&yaml);
     assert_eq!(
@@ -150,12 +156,12 @@ fn prototype_to_sandbox_to_production_keeps_every_other_byte() {
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
-    sync_check_clean(&app);
+    sync_check_clean(&tmp, &app);
     let workflow = read(&app.join(".github/workflows/levee.yml"));
     assert!(workflow.contains("SBOM"), "{workflow}");
 
     // sandbox -> production.
-    let (code, out, err) = run(&app, &["promote", "--tier", "production"]);
+    let (code, out, err) = run(&tmp, &app, &["promote", "--tier", "production"]);
     assert_eq!(code, 0, "{out}{err}");
     let production = read(&yaml);
     assert_eq!(
@@ -172,7 +178,7 @@ fn prototype_to_sandbox_to_production_keeps_every_other_byte() {
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
-    sync_check_clean(&app);
+    sync_check_clean(&tmp, &app);
     assert_eq!(
         read(&app.join(".github/workflows/levee-upgrade.yml")),
         upgrade_workflow
@@ -206,18 +212,18 @@ fn prototype_to_sandbox_to_production_keeps_every_other_byte() {
         status.success(),
         "check-jsonschema failed on the promoted workflow"
     );
-    let (code, out, _) = run(&app, &["check"]);
+    let (code, out, _) = run(&tmp, &app, &["check"]);
     assert_eq!(code, 0, "{out}");
 
     // Again: a no-op, refused clearly; a demotion too. Nothing written.
     let before = tree(&app);
-    let (code, out, _) = run(&app, &["promote", "--tier", "production"]);
+    let (code, out, _) = run(&tmp, &app, &["promote", "--tier", "production"]);
     assert_eq!(code, 1);
     assert!(
         out.contains("deny TIER the app is already production: nothing to change"),
         "{out}"
     );
-    let (code, out, _) = run(&app, &["promote", "--tier", "sandbox"]);
+    let (code, out, _) = run(&tmp, &app, &["promote", "--tier", "sandbox"]);
     assert_eq!(code, 1);
     assert!(out.contains("moves apps up, not down to sandbox"), "{out}");
     assert!(out.contains("at ./app.yaml:"), "{out}");
@@ -226,9 +232,10 @@ fn prototype_to_sandbox_to_production_keeps_every_other_byte() {
 
 #[test]
 fn production_without_groups_and_with_env_secrets_is_refused_with_every_reason() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     // No team, no cost center, an env secret (the user's choice).
     let app = scaffold(
+        &tmp,
         tmp.path(),
         "quick-form",
         &["--secret", "SESSION_SECRET:env"],
@@ -240,11 +247,11 @@ fn production_without_groups_and_with_env_secrets_is_refused_with_every_reason()
     let end = start + text[start..].find("\n\n").expect("end of block");
     let text = format!("{}sso: oidc{}", &text[..start], &text[end..]);
     std::fs::write(&yaml, &text).expect("write");
-    let (code, out, err) = run(&app, &["sync"]);
+    let (code, out, err) = run(&tmp, &app, &["sync"]);
     assert_eq!(code, 0, "{out}{err}");
     let before = tree(&app);
 
-    let (code, out, _) = run(&app, &["promote", "--tier", "production"]);
+    let (code, out, _) = run(&tmp, &app, &["promote", "--tier", "production"]);
     assert_eq!(code, 1, "{out}");
     let line_of = |needle: &str| {
         text.lines()
@@ -288,6 +295,7 @@ fn production_without_groups_and_with_env_secrets_is_refused_with_every_reason()
 
     // JSON: the same reasons, for automation.
     let (code, out, _) = run(
+        &tmp,
         &app,
         &["promote", "--tier", "production", "--format", "json"],
     );
@@ -305,7 +313,7 @@ fn production_without_groups_and_with_env_secrets_is_refused_with_every_reason()
     assert!(v["refused"][3]["line"].as_u64().is_some());
 
     // Sandbox forbids env secrets too, but needs no team: one reason.
-    let (code, out, _) = run(&app, &["promote", "--tier", "sandbox"]);
+    let (code, out, _) = run(&tmp, &app, &["promote", "--tier", "sandbox"]);
     assert_eq!(code, 1);
     assert!(out.contains(": 1 reason; nothing was written"), "{out}");
     assert!(out.contains("deny SEC-002 a sandbox app may not read `SESSION_SECRET`"));
@@ -314,13 +322,13 @@ fn production_without_groups_and_with_env_secrets_is_refused_with_every_reason()
 
 #[test]
 fn a_hand_edited_managed_file_is_refused_naming_sync_force() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let app = production_ready(tmp.path());
+    let tmp = TestContext::new();
+    let app = production_ready(&tmp, tmp.path());
     let wf = app.join(".github/workflows/levee.yml");
     let edited = read(&wf).replace("timeout-minutes: 10", "timeout-minutes: 11");
     std::fs::write(&wf, edited).expect("write");
     let before = tree(&app);
-    let (code, out, _) = run(&app, &["promote", "--tier", "sandbox"]);
+    let (code, out, _) = run(&tmp, &app, &["promote", "--tier", "sandbox"]);
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("deny DRIFT .github/workflows/levee.yml was edited by hand"),
@@ -340,10 +348,10 @@ fn a_hand_edited_managed_file_is_refused_naming_sync_force() {
 
 #[test]
 fn dry_run_prints_every_diff_and_writes_nothing() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let app = production_ready(tmp.path());
+    let tmp = TestContext::new();
+    let app = production_ready(&tmp, tmp.path());
     let before = tree(&app);
-    let (code, out, err) = run(&app, &["promote", "--tier", "sandbox", "--dry-run"]);
+    let (code, out, err) = run(&tmp, &app, &["promote", "--tier", "sandbox", "--dry-run"]);
     assert_eq!(code, 0, "{out}{err}");
     for want in [
         "--- a/app.yaml\n+++ b/app.yaml\n",
@@ -358,6 +366,7 @@ fn dry_run_prints_every_diff_and_writes_nothing() {
     assert_eq!(tree(&app), before, "--dry-run wrote something");
     // JSON dry run: diffs included, nothing written.
     let (code, out, _) = run(
+        &tmp,
         &app,
         &[
             "promote",
@@ -390,7 +399,7 @@ fn dry_run_prints_every_diff_and_writes_nothing() {
 
 #[test]
 fn flow_style_lifecycle_and_a_new_expiry_from_the_org_config() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let app = tmp.path().join("flow-app");
     std::fs::create_dir_all(&app).expect("mkdir");
     // An org whose sandbox tier has a lifetime: promotion sets a new expiry.
@@ -401,9 +410,9 @@ fn flow_style_lifecycle_and_a_new_expiry_from_the_org_config() {
     .expect("org");
     let text = "# my app\nname: flow-app\nowner: ann@example.com\nclassification: internal\nsso: {provider: oidc, groups: [staff]}\nlifecycle: {tier: prototype, created: 2026-02-01, expires: 2026-03-20}   # flow!\n";
     std::fs::write(app.join("app.yaml"), text).expect("write");
-    let (code, out, err) = run(&app, &["sync"]);
+    let (code, out, err) = run(&tmp, &app, &["sync"]);
     assert_eq!(code, 0, "{out}{err}");
-    let (code, out, err) = run(&app, &["promote", "--tier", "sandbox"]);
+    let (code, out, err) = run(&tmp, &app, &["promote", "--tier", "sandbox"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("  lifecycle.expires: 2026-03-20 -> 2026-04-30\n"),
@@ -416,15 +425,20 @@ fn flow_style_lifecycle_and_a_new_expiry_from_the_org_config() {
             "+lifecycle: {tier: sandbox, created: 2026-02-01, expires: 2026-04-30}   # flow!",
         ]
     );
-    sync_check_clean(&app);
+    sync_check_clean(&tmp, &app);
     // Production has no lifetime: the expiry goes, from the flow mapping.
-    let (code, out, err) = run(&app, &["promote", "--tier", "production", "--dry-run"]);
+    let (code, out, err) = run(
+        &tmp,
+        &app,
+        &["promote", "--tier", "production", "--dry-run"],
+    );
     assert_eq!(code, 1, "no team or cost center:\n{out}{err}");
     let yaml = read(&app.join("app.yaml"))
         .replace("# my app\n", "# my app\nteam: ops\ncost: {center: CC-9}\n");
     std::fs::write(app.join("app.yaml"), &yaml).expect("write");
-    run(&app, &["sync"]);
+    run(&tmp, &app, &["sync"]);
     let (code, out, err) = run(
+        &tmp,
         &app,
         &["promote", "--tier", "production", "--expires", "2027-01-31"],
     );
@@ -432,15 +446,16 @@ fn flow_style_lifecycle_and_a_new_expiry_from_the_org_config() {
     assert!(read(&app.join("app.yaml")).contains(
         "lifecycle: {tier: production, created: 2026-02-01, expires: 2027-01-31}   # flow!\n"
     ));
-    sync_check_clean(&app);
+    sync_check_clean(&tmp, &app);
 }
 
 #[test]
 fn classification_change_and_usage_errors() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let app = production_ready(tmp.path());
+    let tmp = TestContext::new();
+    let app = production_ready(&tmp, tmp.path());
     // Confidential data needs a hardened runtime: refused with the field to change.
     let (code, out, _) = run(
+        &tmp,
         &app,
         &[
             "promote",
@@ -459,20 +474,29 @@ fn classification_change_and_usage_errors() {
         &["promote", "--tier", "galaxy"][..],
         &["promote"][..],
     ] {
-        let (code, out, err) = run(&app, bad);
+        let (code, out, err) = run(&tmp, &app, bad);
         assert_eq!(code, 2, "{bad:?}: {out}{err}");
     }
-    let (code, _, err) = run(tmp.path(), &["promote", "nowhere", "--tier", "sandbox"]);
+    let (code, _, err) = run(
+        &tmp,
+        tmp.path(),
+        &["promote", "nowhere", "--tier", "sandbox"],
+    );
     assert_eq!(code, 2, "{err}");
 }
 
 #[test]
 fn lifecycle_apply_promotes_escalations_and_reports_refusals() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let cat = tmp.path().join("catalog");
-    let ready = production_ready(tmp.path());
-    let blocked = scaffold(tmp.path(), "env-form", &["--secret", "SESSION_SECRET:env"]);
-    levee()
+    let ready = production_ready(&tmp, tmp.path());
+    let blocked = scaffold(
+        &tmp,
+        tmp.path(),
+        "env-form",
+        &["--secret", "SESSION_SECRET:env"],
+    );
+    tmp.levee()
         .args(["catalog", "register", "--catalog"])
         .arg(&cat)
         .args([&ready, &blocked])
@@ -486,6 +510,7 @@ fn lifecycle_apply_promotes_escalations_and_reports_refusals() {
     .expect("metrics");
     let blocked_before = tree(&blocked);
     let (code, out, err) = run(
+        &tmp,
         tmp.path(),
         &[
             "lifecycle",
@@ -508,7 +533,7 @@ fn lifecycle_apply_promotes_escalations_and_reports_refusals() {
     assert!(out.contains("SEC-002"), "{out}");
     // The promoted app really moved, and its managed files are current.
     assert!(read(&ready.join("app.yaml")).contains("  tier: \"production\"\n"));
-    sync_check_clean(&ready);
+    sync_check_clean(&tmp, &ready);
     // The refused one is untouched.
     assert_eq!(tree(&blocked), blocked_before);
     // The catalog follows: tier production, escalation recorded as performed.
@@ -527,8 +552,9 @@ fn lifecycle_apply_promotes_escalations_and_reports_refusals() {
 /// untouched, they are never the reason for a refusal.
 #[test]
 fn added_secrets_follow_the_users_store() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let app = scaffold(
+        &tmp,
         tmp.path(),
         "aws-form",
         &["--secret", "API_TOKEN:aws-secrets-manager"],
@@ -539,7 +565,7 @@ fn added_secrets_follow_the_users_store() {
         "{text}"
     );
     // No secret of the user's: the first store the org allows that is not env.
-    let app = scaffold(tmp.path(), "plain-form", &[]);
+    let app = scaffold(&tmp, tmp.path(), "plain-form", &[]);
     let text = read(&app.join("app.yaml"));
     assert!(
         text.contains("  - name: \"SESSION_SECRET\"\n    provider: \"vault\"\n"),
@@ -551,8 +577,9 @@ fn added_secrets_follow_the_users_store() {
 /// provider lines in place (comments, quoting and every other byte kept) and promotes.
 #[test]
 fn move_secrets_to_edits_the_provider_lines_in_place() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let app = scaffold(
+        &tmp,
         tmp.path(),
         "env-secrets",
         &[
@@ -579,11 +606,11 @@ fn move_secrets_to_edits_the_provider_lines_in_place() {
             "  - {name: SESSION_SECRET, provider: env}\n",
         );
     std::fs::write(&yaml, &text).expect("write");
-    let (code, out, err) = run(&app, &["sync"]);
+    let (code, out, err) = run(&tmp, &app, &["sync"]);
     assert_eq!(code, 0, "{out}{err}");
     let before = tree(&app);
 
-    let (code, out, _) = run(&app, &["promote", "--tier", "production"]);
+    let (code, out, _) = run(&tmp, &app, &["promote", "--tier", "production"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("2 reasons"), "{out}");
     assert_eq!(out.matches("deny SEC-002").count(), 2, "{out}");
@@ -595,6 +622,7 @@ fn move_secrets_to_edits_the_provider_lines_in_place() {
 
     // Env not allowed for a new classification (SEC-001): the same flag, in the same command.
     let (code, out, _) = run(
+        &tmp,
         &app,
         &[
             "promote",
@@ -614,6 +642,7 @@ fn move_secrets_to_edits_the_provider_lines_in_place() {
 
     // An env store is no store to move to.
     let (code, _, err) = run(
+        &tmp,
         &app,
         &[
             "promote",
@@ -630,6 +659,7 @@ fn move_secrets_to_edits_the_provider_lines_in_place() {
     );
 
     let (code, out, err) = run(
+        &tmp,
         &app,
         &[
             "promote",
@@ -670,7 +700,7 @@ fn move_secrets_to_edits_the_provider_lines_in_place() {
             .all(|l| l.contains("tier:") || l.contains("expires:")),
         "{diff:#?}"
     );
-    sync_check_clean(&app);
-    let (code, out, _) = run(&app, &["check"]);
+    sync_check_clean(&tmp, &app);
+    let (code, out, _) = run(&tmp, &app, &["check"]);
     assert_eq!(code, 0, "{out}");
 }

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::TestContext;
+
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::sync::Arc;
@@ -402,7 +404,7 @@ fn kubernetes_validate(files: &[PathBuf]) -> std::process::Output {
 
 #[test]
 fn every_kubernetes_resource_validates_strictly() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestContext::new();
     let mut paths = Vec::new();
     let mut kinds = std::collections::BTreeSet::new();
     for (name, files) in scenarios() {
@@ -826,8 +828,8 @@ fn cel_policy_enforces_max_runtime_on_jobs_and_bare_pods() {
 // ---------------------------------------------------------------------------------------------
 // The command.
 
-fn app_dir(text: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
+fn app_dir(text: &str) -> TestContext {
+    let dir = TestContext::new();
     std::fs::write(dir.path().join("app.yaml"), text).expect("write app.yaml");
     std::fs::copy(
         common::root().join("tests/sandbox/levee.org.yaml"),
@@ -861,9 +863,10 @@ fn read_tree(root: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn changing_mem_limit_changes_exactly_the_expected_lines() {
+    let cx = TestContext::new();
     let text = manifest_text(Classification::Internal, Tier::Sandbox);
     let dir = app_dir(&text);
-    common::levee()
+    cx.levee()
         .args(["deploy"])
         .arg(dir.path())
         .assert()
@@ -874,7 +877,7 @@ fn changing_mem_limit_changes_exactly_the_expected_lines() {
         text.replace("mem_limit: 256Mi", "mem_limit: 384Mi"),
     )
     .expect("edit");
-    common::levee()
+    cx.levee()
         .args(["deploy"])
         .arg(dir.path())
         .assert()
@@ -900,9 +903,11 @@ fn changing_mem_limit_changes_exactly_the_expected_lines() {
 
 #[test]
 fn deploy_stdout_matches_the_library_and_refusals_are_located() {
+    let cx = TestContext::new();
     let text = manifest_text(Classification::Internal, Tier::Sandbox);
     let dir = app_dir(&text);
-    let out = common::levee()
+    let out = cx
+        .levee()
         .args(["deploy", "--stdout", "--kyverno", "cluster-policy"])
         .arg(dir.path())
         .output()
@@ -919,7 +924,8 @@ fn deploy_stdout_matches_the_library_and_refusals_are_located() {
     );
 
     let dir = app_dir(&text.replace("api.payments.acme.corp", "evil.example.com"));
-    let out = common::levee()
+    let out = cx
+        .levee()
         .args(["deploy"])
         .arg(dir.path())
         .output()
@@ -938,9 +944,9 @@ fn deploy_stdout_matches_the_library_and_refusals_are_located() {
 fn out_dir_and_stale_files() {
     let text = manifest_text(Classification::Internal, Tier::Sandbox);
     let dir = app_dir(&text);
-    let out = tempfile::tempdir().expect("tempdir");
+    let out = TestContext::new();
     std::fs::write(out.path().join("mine.yaml"), "# not levee's\n").expect("write");
-    common::levee()
+    out.levee()
         .args(["deploy", "--out"])
         .arg(out.path())
         .arg(dir.path())
@@ -954,7 +960,7 @@ fn out_dir_and_stale_files() {
     );
     // Egress emptied: the allow-list levee wrote goes; the user's file stays.
     std::fs::write(dir.path().join("app.yaml"), without_outbound(&text)).expect("edit");
-    common::levee()
+    out.levee()
         .args(["deploy", "--out"])
         .arg(out.path())
         .arg(dir.path())
@@ -1046,7 +1052,7 @@ fn cluster_policy_carries_the_caps_and_scope() {
 fn every_generated_yaml_file_passes_yamllint() {
     const CONFIG: &str = "{extends: default, rules: {truthy: {check-keys: false}, \
         document-start: disable, line-length: {max: 160}, comments: {min-spaces-from-content: 1}}}";
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestContext::new();
     let mut paths = Vec::new();
     // Every scenario, plus the longest names a manifest allows.
     let mut all = scenarios();
@@ -1086,9 +1092,11 @@ fn every_generated_yaml_file_passes_yamllint() {
 
 #[test]
 fn deploy_exit_codes_for_bad_input() {
+    let cx = TestContext::new();
     // An invalid manifest: the problems, exit 1, nothing written.
     let dir = app_dir("name: Bad Name\nowner: x\n");
-    let out = common::levee()
+    let out = cx
+        .levee()
         .arg("deploy")
         .arg(dir.path())
         .output()
@@ -1097,8 +1105,9 @@ fn deploy_exit_codes_for_bad_input() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("is not a valid app name"));
     assert!(!dir.path().join("deploy").exists());
     // No manifest at all: a usage error, exit 2.
-    let empty = tempfile::tempdir().expect("tempdir");
-    let out = common::levee()
+    let empty = TestContext::new();
+    let out = cx
+        .levee()
         .arg("deploy")
         .arg(empty.path())
         .output()
@@ -1137,8 +1146,9 @@ fn org_sandbox_values_are_checked() {
 }
 
 /// `levee deploy --format json DIR`: (exit code, stdout JSON).
-fn deploy_json(dir: &Path) -> (Option<i32>, Value) {
-    let out = common::levee()
+fn deploy_json(cx: &TestContext, dir: &Path) -> (Option<i32>, Value) {
+    let out = cx
+        .levee()
         .args(["-q", "deploy", "--format", "json"])
         .arg(dir)
         .output()
@@ -1149,9 +1159,10 @@ fn deploy_json(dir: &Path) -> (Option<i32>, Value) {
 
 #[test]
 fn deploy_reports_in_json() {
+    let cx = TestContext::new();
     let text = manifest_text(Classification::Internal, Tier::Sandbox);
     let dir = app_dir(&text);
-    let (code, r) = deploy_json(dir.path());
+    let (code, r) = deploy_json(&cx, dir.path());
     assert_eq!(code, Some(0));
     assert_eq!(r["result"], "ok");
     let wrote: Vec<String> = r["wrote"]
@@ -1171,7 +1182,7 @@ fn deploy_reports_in_json() {
 
     // A refusal: every reason located in app.yaml, nothing written.
     let dir = app_dir(&text.replace("api.payments.acme.corp", "evil.example.com"));
-    let (code, r) = deploy_json(dir.path());
+    let (code, r) = deploy_json(&cx, dir.path());
     assert_eq!(code, Some(1));
     assert_eq!(r["result"], "refused");
     let p = &r["problems"][0];
@@ -1184,7 +1195,7 @@ fn deploy_reports_in_json() {
 
     // An invalid manifest.
     let dir = app_dir("name: Bad Name\nowner: x\n");
-    let (code, r) = deploy_json(dir.path());
+    let (code, r) = deploy_json(&cx, dir.path());
     assert_eq!(code, Some(1));
     assert_eq!(r["result"], "invalid");
     assert!(r["problems"].as_array().is_some_and(|a| !a.is_empty()));

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::TestContext;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,14 +13,14 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sbom")
 }
 
-fn levee() -> Command {
-    let mut c = common::levee_std();
+fn levee(cx: &TestContext) -> Command {
+    let mut c = cx.levee_std();
     c.env_remove("SOURCE_DATE_EPOCH").env_remove("LEVEE_TODAY");
     c
 }
 
-fn sbom_json(args: &[&str]) -> serde_json::Value {
-    let out = levee()
+fn sbom_json(cx: &TestContext, args: &[&str]) -> serde_json::Value {
+    let out = levee(cx)
         .arg("sbom")
         .args(args)
         .env("SOURCE_DATE_EPOCH", "1700000000")
@@ -50,9 +52,15 @@ fn anchor(name: &str, file: &str) -> BTreeSet<String> {
 }
 
 /// levee's purls equal the anchor's, after removing the differences the caller explains.
-fn agree(fixture: &str, anchor_file: &str, only_levee: &[&str], only_anchor: &[&str]) {
+fn agree(
+    cx: &TestContext,
+    fixture: &str,
+    anchor_file: &str,
+    only_levee: &[&str],
+    only_anchor: &[&str],
+) {
     let dir = fixtures().join(fixture);
-    let ours = purls(&sbom_json(&[dir.to_str().expect("utf-8 path")]));
+    let ours = purls(&sbom_json(cx, &[dir.to_str().expect("utf-8 path")]));
     let theirs = anchor(fixture, anchor_file);
     let extra: BTreeSet<String> = ours.difference(&theirs).cloned().collect();
     let missing: BTreeSet<String> = theirs.difference(&ours).cloned().collect();
@@ -71,23 +79,28 @@ fn agree(fixture: &str, anchor_file: &str, only_levee: &[&str], only_anchor: &[&
 // (`@orders/shared-utils`) are components in both.
 #[test]
 fn npm_v1_matches_cyclonedx_npm() {
-    agree("npm-v1", "anchor-purls.txt", &[], &[]);
+    let cx = TestContext::new();
+    agree(&cx, "npm-v1", "anchor-purls.txt", &[], &[]);
 }
 #[test]
 fn npm_v2_with_resolved_matches_cyclonedx_npm() {
-    agree("npm-v2-resolved", "anchor-purls.txt", &[], &[]);
+    let cx = TestContext::new();
+    agree(&cx, "npm-v2-resolved", "anchor-purls.txt", &[], &[]);
 }
 #[test]
 fn npm_v3_without_resolved_matches_cyclonedx_npm() {
-    agree("npm-v3", "anchor-purls.txt", &[], &[]);
+    let cx = TestContext::new();
+    agree(&cx, "npm-v3", "anchor-purls.txt", &[], &[]);
 }
 #[test]
 fn npm_shrinkwrap_matches_cyclonedx_npm() {
-    agree("npm-shrinkwrap", "anchor-purls.txt", &[], &[]);
+    let cx = TestContext::new();
+    agree(&cx, "npm-shrinkwrap", "anchor-purls.txt", &[], &[]);
 }
 #[test]
 fn npm_500_packages_matches_cyclonedx_npm() {
-    agree("npm-big", "anchor-purls.txt", &[], &[]);
+    let cx = TestContext::new();
+    agree(&cx, "npm-big", "anchor-purls.txt", &[], &[]);
 }
 
 // The package.json that the pnpm and yarn fixtures were locked from (scripts/js-lock-fixtures.sh),
@@ -95,7 +108,8 @@ fn npm_500_packages_matches_cyclonedx_npm() {
 // `my-ms` -> ms@2.1.2 and the `file:` package local-lib@1.0.0).
 #[test]
 fn js_npm_matches_cyclonedx_npm() {
-    agree("js-npm", "anchor-purls.txt", &[], &[]);
+    let cx = TestContext::new();
+    agree(&cx, "js-npm", "anchor-purls.txt", &[], &[]);
 }
 
 type Graph = std::collections::BTreeMap<String, BTreeSet<String>>;
@@ -125,8 +139,8 @@ fn by_purl(bom: &serde_json::Value) -> std::collections::BTreeMap<String, serde_
         .collect()
 }
 
-fn fixture_bom(name: &str) -> serde_json::Value {
-    sbom_json(&[fixtures().join(name).to_str().expect("utf-8")])
+fn fixture_bom(cx: &TestContext, name: &str) -> serde_json::Value {
+    sbom_json(cx, &[fixtures().join(name).to_str().expect("utf-8")])
 }
 
 // pnpm 9 and yarn 1 resolved the same package.json to exactly what npm resolved: the same 18
@@ -134,11 +148,12 @@ fn fixture_bom(name: &str) -> serde_json::Value {
 // the root component is named from package.json in all three).
 #[test]
 fn pnpm_and_yarn_v1_match_the_npm_lock_of_the_same_package_json() {
-    let npm = fixture_bom("js-npm");
+    let cx = TestContext::new();
+    let npm = fixture_bom(&cx, "js-npm");
     let npm_c = by_purl(&npm);
     assert_eq!(npm_c.len(), 18);
     for f in ["js-pnpm", "js-yarn-v1"] {
-        let bom = fixture_bom(f);
+        let bom = fixture_bom(&cx, f);
         let c = by_purl(&bom);
         assert_eq!(
             c.keys().collect::<Vec<_>>(),
@@ -164,8 +179,9 @@ fn pnpm_and_yarn_v1_match_the_npm_lock_of_the_same_package_json() {
 // not of the package tarball, so levee reports none (see src/sbom/yarn.rs).
 #[test]
 fn yarn_berry_matches_the_npm_lock_but_for_node_gyp_under_fsevents() {
-    let npm = fixture_bom("js-npm");
-    let berry = fixture_bom("js-yarn-berry");
+    let cx = TestContext::new();
+    let npm = fixture_bom(&cx, "js-npm");
+    let berry = fixture_bom(&cx, "js-yarn-berry");
     let (n, b) = (by_purl(&npm), by_purl(&berry));
     let g = graph(&berry);
     let mut closure = BTreeSet::new();
@@ -204,8 +220,9 @@ fn yarn_berry_matches_the_npm_lock_but_for_node_gyp_under_fsevents() {
 
 #[test]
 fn js_locks_scopes_hashes_aliases_and_local_packages() {
+    let cx = TestContext::new();
     for f in ["js-pnpm", "js-yarn-v1", "js-yarn-berry"] {
-        let bom = fixture_bom(f);
+        let bom = fixture_bom(&cx, f);
         let c = by_purl(&bom);
         let g = graph(&bom);
         // devDependencies only: excluded; a devDependency that chalk also needs: required.
@@ -263,7 +280,10 @@ fn js_locks_scopes_hashes_aliases_and_local_packages() {
             "{f}"
         );
         // --omit dev drops the three dev-only packages.
-        let prod = sbom_json(&[fixtures().join(f).to_str().expect("utf-8"), "--omit", "dev"]);
+        let prod = sbom_json(
+            &cx,
+            &[fixtures().join(f).to_str().expect("utf-8"), "--omit", "dev"],
+        );
         assert_eq!(purls(&prod).len(), c.len() - 3, "{f}");
     }
 }
@@ -284,8 +304,9 @@ fn js_locks_scopes_hashes_aliases_and_local_packages() {
 // not a component: a link has no package identity in the lock.
 #[test]
 fn js_ws_npm_matches_cyclonedx_npm_purls_and_graph() {
-    agree("js-ws-npm", "anchor-purls.txt", &[], &[]);
-    let bom = fixture_bom("js-ws-npm");
+    let cx = TestContext::new();
+    agree(&cx, "js-ws-npm", "anchor-purls.txt", &[], &[]);
+    let bom = fixture_bom(&cx, "js-ws-npm");
     let root = bom["metadata"]["component"]["bom-ref"]
         .as_str()
         .expect("root ref")
@@ -302,7 +323,8 @@ fn js_ws_npm_matches_cyclonedx_npm_purls_and_graph() {
 
 #[test]
 fn workspace_locks_agree_across_npm_pnpm_yarn_and_berry() {
-    let npm = fixture_bom("js-ws-npm");
+    let cx = TestContext::new();
+    let npm = fixture_bom(&cx, "js-ws-npm");
     let npm_c = by_purl(&npm);
     let npm_g = graph(&npm);
     assert_eq!(npm_c.len(), 7);
@@ -313,7 +335,7 @@ fn workspace_locks_agree_across_npm_pnpm_yarn_and_berry() {
         "js-ws-yarn-v1",
         "js-ws-yarn-berry",
     ] {
-        let bom = fixture_bom(f);
+        let bom = fixture_bom(&cx, f);
         let c = by_purl(&bom);
         let g = graph(&bom);
         assert_eq!(
@@ -359,7 +381,10 @@ fn workspace_locks_agree_across_npm_pnpm_yarn_and_berry() {
             }
         }
         // --omit dev keeps the members and drops is-number and semver.
-        let prod = sbom_json(&[fixtures().join(f).to_str().expect("utf-8"), "--omit", "dev"]);
+        let prod = sbom_json(
+            &cx,
+            &[fixtures().join(f).to_str().expect("utf-8"), "--omit", "dev"],
+        );
         assert_eq!(
             purls(&prod),
             npm_c
@@ -377,10 +402,11 @@ fn workspace_locks_agree_across_npm_pnpm_yarn_and_berry() {
 // packages/lib drops it (and debug and ms, then reachable from no member, become dev).
 #[test]
 fn yarn_v1_workspace_globs_with_stars_braces_and_negations() {
+    let cx = TestContext::new();
     let src = fixtures().join("js-ws-yarn-v1");
-    let want = fixture_bom("js-ws-yarn-v1");
+    let want = fixture_bom(&cx, "js-ws-yarn-v1");
     let run = |patterns: serde_json::Value| -> serde_json::Value {
-        let tmp = tempfile::tempdir().expect("tmp");
+        let tmp = TestContext::new();
         for f in [
             "yarn.lock",
             "packages/app/package.json",
@@ -403,7 +429,7 @@ fn yarn_v1_workspace_globs_with_stars_braces_and_negations() {
                 .expect("json");
         pj["workspaces"] = patterns;
         std::fs::write(tmp.path().join("package.json"), pj.to_string()).expect("write");
-        sbom_json(&[tmp.path().to_str().expect("utf-8")])
+        sbom_json(&cx, &[tmp.path().to_str().expect("utf-8")])
     };
     for patterns in [
         serde_json::json!(["packages/{app,lib}"]),
@@ -420,14 +446,14 @@ fn yarn_v1_workspace_globs_with_stars_braces_and_negations() {
     assert!(c.contains_key("pkg:npm/%40ws/app@1.2.0"));
     assert_eq!(c["pkg:npm/debug@4.3.7"]["scope"], "excluded");
     // A pattern globset cannot read is an error naming package.json, not a silent miss.
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     std::fs::copy(src.join("yarn.lock"), tmp.path().join("yarn.lock")).expect("copy");
     std::fs::write(
         tmp.path().join("package.json"),
         r#"{"name": "x", "private": true, "workspaces": ["packages/{app"]}"#,
     )
     .expect("write");
-    let out = levee()
+    let out = levee(&cx)
         .args(["sbom", tmp.path().to_str().expect("utf-8")])
         .output()
         .expect("run");
@@ -441,16 +467,20 @@ fn yarn_v1_workspace_globs_with_stars_braces_and_negations() {
 
 #[test]
 fn js_locks_are_found_by_name_and_taken_with_lockfile() {
+    let cx = TestContext::new();
     for (f, lock) in [("js-pnpm", "pnpm-lock.yaml"), ("js-yarn-v1", "yarn.lock")] {
-        let dir = fixture_bom(f);
-        let file = sbom_json(&[
-            "--lockfile",
-            fixtures().join(f).join(lock).to_str().expect("utf-8"),
-        ]);
+        let dir = fixture_bom(&cx, f);
+        let file = sbom_json(
+            &cx,
+            &[
+                "--lockfile",
+                fixtures().join(f).join(lock).to_str().expect("utf-8"),
+            ],
+        );
         assert_eq!(purls(&dir), purls(&file), "{f}");
     }
     // npm's lock wins when an app has several (as it did before pnpm and yarn were read).
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     for file in ["package.json", "package-lock.json"] {
         std::fs::copy(fixtures().join("js-npm").join(file), tmp.path().join(file)).expect("copy");
     }
@@ -459,14 +489,14 @@ fn js_locks_are_found_by_name_and_taken_with_lockfile() {
         tmp.path().join("yarn.lock"),
     )
     .expect("copy");
-    let out = levee()
+    let out = levee(&cx)
         .args(["sbom", tmp.path().to_str().expect("utf-8"), "--summary"])
         .output()
         .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("from package-lock.json"), "{text}");
     // A yarn 1 lock without package.json: nothing says what is dev, so everything is required.
-    let bare = tempfile::tempdir().expect("tmp");
+    let bare = TestContext::new();
     std::fs::copy(
         fixtures().join("js-yarn-v1/yarn.lock"),
         bare.path().join("yarn.lock"),
@@ -485,19 +515,22 @@ fn js_locks_are_found_by_name_and_taken_with_lockfile() {
 // cyclonedx-py cannot read PEP 621 [project]; see scripts/sbom-anchors.sh): identical.
 #[test]
 fn poetry_matches_cyclonedx_py() {
-    agree("poetry", "anchor-purls-with-dev.txt", &[], &[]);
+    let cx = TestContext::new();
+    agree(&cx, "poetry", "anchor-purls-with-dev.txt", &[], &[]);
 }
 
 // cyclonedx-py `pipenv --dev`: identical.
 #[test]
 fn pipenv_matches_cyclonedx_py() {
-    agree("pipenv", "anchor-purls.txt", &[], &[]);
+    let cx = TestContext::new();
+    agree(&cx, "pipenv", "anchor-purls.txt", &[], &[]);
 }
 
 // cyclonedx-py `requirements` on `uv export` output (hashes, markers): identical.
 #[test]
 fn requirements_matches_cyclonedx_py() {
-    agree("requirements-uv", "anchor-purls.txt", &[], &[]);
+    let cx = TestContext::new();
+    agree(&cx, "requirements-uv", "anchor-purls.txt", &[], &[]);
 }
 
 // cargo-cyclonedx 0.5.9 (default options) differs twice, both deliberate:
@@ -507,13 +540,15 @@ fn requirements_matches_cyclonedx_py() {
 //   (older versions put the absolute local path there); levee keeps purls free of local paths.
 #[test]
 fn cargo_matches_cargo_cyclonedx_but_for_dev_and_path_qualifiers() {
+    let cx = TestContext::new();
     agree(
+        &cx,
         "cargo",
         "anchor-purls.txt",
         &["pkg:cargo/strsim@0.11.1", "pkg:cargo/ledger-core@0.1.0"],
         &["pkg:cargo/ledger-core@0.1.0?download_url=file://crates/ledger-core"],
     );
-    let bom = sbom_json(&[fixtures().join("cargo").to_str().expect("utf-8")]);
+    let bom = sbom_json(&cx, &[fixtures().join("cargo").to_str().expect("utf-8")]);
     let text = bom.to_string();
     assert!(
         !text.contains(env!("CARGO_MANIFEST_DIR")),
@@ -540,12 +575,16 @@ fn cargo_matches_cargo_cyclonedx_but_for_dev_and_path_qualifiers() {
 // checked against the requirements export of the same lock, which cyclonedx-py agrees with.
 #[test]
 fn uv_lock_and_pylock_match_the_exported_requirements() {
+    let cx = TestContext::new();
     let req = anchor("requirements-uv", "anchor-purls.txt");
     for f in ["uv", "pylock"] {
-        let ours = purls(&sbom_json(&[fixtures().join(f).to_str().expect("utf-8")]));
+        let ours = purls(&sbom_json(
+            &cx,
+            &[fixtures().join(f).to_str().expect("utf-8")],
+        ));
         assert_eq!(ours, req, "{f}");
     }
-    let bom = sbom_json(&[fixtures().join("uv").to_str().expect("utf-8")]);
+    let bom = sbom_json(&cx, &[fixtures().join("uv").to_str().expect("utf-8")]);
     let p = purls(&bom);
     assert!(
         p.contains("pkg:pypi/ruamel-yaml@0.18.6"),
@@ -577,7 +616,8 @@ fn uv_lock_and_pylock_match_the_exported_requirements() {
 
 #[test]
 fn npm_purls_hashes_scopes_and_graph() {
-    let bom = sbom_json(&[fixtures().join("npm-v3").to_str().expect("utf-8")]);
+    let cx = TestContext::new();
+    let bom = sbom_json(&cx, &[fixtures().join("npm-v3").to_str().expect("utf-8")]);
     let c = bom["components"].as_array().expect("components");
     let find = |purl: &str| {
         c.iter()
@@ -622,20 +662,24 @@ fn npm_purls_hashes_scopes_and_graph() {
             .any(|d| d == "pkg:npm/ms@2.1.3")
     );
     // --omit dev drops dev-only packages and edges to them.
-    let prod = sbom_json(&[
-        fixtures().join("npm-v3").to_str().expect("utf-8"),
-        "--omit",
-        "dev",
-    ]);
+    let prod = sbom_json(
+        &cx,
+        &[
+            fixtures().join("npm-v3").to_str().expect("utf-8"),
+            "--omit",
+            "dev",
+        ],
+    );
     assert!(!purls(&prod).contains("pkg:npm/mocha@10.7.3"));
     assert_eq!(purls(&prod).len(), 78);
 }
 
 #[test]
 fn deterministic_with_source_date_epoch_and_fresh_without() {
+    let cx = TestContext::new();
     let dir = fixtures().join("npm-v3");
     let run = |epoch: Option<&str>| {
-        let mut c = levee();
+        let mut c = levee(&cx);
         c.args(["sbom", dir.to_str().expect("utf-8")]);
         if let Some(e) = epoch {
             c.env("SOURCE_DATE_EPOCH", e);
@@ -662,7 +706,7 @@ fn deterministic_with_source_date_epoch_and_fresh_without() {
 
 #[test]
 fn metadata_component_from_app_yaml() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     std::fs::copy(
         fixtures().join("npm-v1/package-lock.json"),
         tmp.path().join("package-lock.json"),
@@ -673,7 +717,7 @@ fn metadata_component_from_app_yaml() {
         tmp.path().join("app.yaml"),
     )
     .expect("copy");
-    let bom = sbom_json(&[tmp.path().to_str().expect("utf-8")]);
+    let bom = sbom_json(&tmp, &[tmp.path().to_str().expect("utf-8")]);
     let m = &bom["metadata"];
     let app: serde_norway::Value = serde_norway::from_str(
         &std::fs::read_to_string(tmp.path().join("app.yaml")).expect("read"),
@@ -701,14 +745,14 @@ fn metadata_component_from_app_yaml() {
 
 #[test]
 fn requirements_includes_extras_markers_and_unpinned() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     std::fs::write(tmp.path().join("base.txt"), "Requests[socks]==2.32.3 ; python_version >= \"3.8\" \\\n    --hash=sha256:70761cfe03c773ceb22aa2f671b4757976145175cdfca038c02654d061d6dcc6\nzope.interface===7.0.3\n").expect("write");
     std::fs::write(
         tmp.path().join("requirements.txt"),
         "# app\n-r base.txt\n--index-url https://pypi.org/simple\nflask>=3\nclick\nrich==13.*\n",
     )
     .expect("write");
-    let out = levee()
+    let out = levee(&tmp)
         .args(["sbom", tmp.path().to_str().expect("utf-8")])
         .output()
         .expect("run");
@@ -737,7 +781,8 @@ fn requirements_includes_extras_markers_and_unpinned() {
 
 #[test]
 fn summary_counts_by_ecosystem_and_scope() {
-    let out = levee()
+    let cx = TestContext::new();
+    let out = levee(&cx)
         .args([
             "sbom",
             fixtures().join("npm-v3").to_str().expect("utf-8"),
@@ -754,7 +799,7 @@ fn summary_counts_by_ecosystem_and_scope() {
     let inv = levee::sbom::read_lockfile(&fixtures().join("uv/uv.lock")).expect("read");
     let s = levee::sbom::summarize(&[inv]);
     assert_eq!(s.components, 78);
-    let json = levee()
+    let json = levee(&cx)
         .args([
             "sbom",
             fixtures().join("uv").to_str().expect("utf-8"),
@@ -770,11 +815,11 @@ fn summary_counts_by_ecosystem_and_scope() {
 
 /// Runs levee on a hostile lock: exit 2, an `error:` naming the file (and position when given),
 /// never a panic.
-fn hostile(name: &str, content: &[u8], expect: &str) {
-    let tmp = tempfile::tempdir().expect("tmp");
+fn hostile(cx: &TestContext, name: &str, content: &[u8], expect: &str) {
+    let tmp = TestContext::new();
     let f = tmp.path().join(name);
     std::fs::write(&f, content).expect("write");
-    let out = levee()
+    let out = levee(cx)
         .args(["sbom", "--lockfile", f.to_str().expect("utf-8")])
         .output()
         .expect("run");
@@ -789,72 +834,85 @@ fn hostile(name: &str, content: &[u8], expect: &str) {
 
 #[test]
 fn hostile_lock_files_give_located_errors() {
+    let cx = TestContext::new();
     hostile(
+        &cx,
         "package-lock.json",
         b"{\"lockfileVersion\": 3, \"packages\": {\"\": {",
         ":1:",
     );
     hostile(
+        &cx,
         "package-lock.json",
         b"{\n  \"packages\": {\n    \"node_modules/a\": {\"version\": 5}\n  }\n}",
         ":3:",
     );
     hostile(
+        &cx,
         "package-lock.json",
         b"{\"name\": \"x\", \"lockfileVersion\": 3}",
         ": neither `packages`",
     );
     hostile(
+        &cx,
         "uv.lock",
         b"version = 1\n[[package]]\nname = \"a\"\nversion = \"1\nx",
         ":5:",
     );
-    hostile("poetry.lock", b"[[package]]\nname = 3\n", ":2:");
+    hostile(&cx, "poetry.lock", b"[[package]]\nname = 3\n", ":2:");
     hostile(
+        &cx,
         "Pipfile.lock",
         b"{\"default\": {\"a\": {\"version\": \"==1\"}},\n\"develop\": [] }",
         ":2:",
     );
     hostile(
+        &cx,
         "package-lock.json",
         b"{\n\"name\": \"caf\xe9\"}",
         ":2:13: not UTF-8",
     );
     hostile(
+        &cx,
         "Cargo.lock",
         b"[[package]]\nname = \"a\"\n",
         ":1:1: missing field `version`",
     );
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    hostile("package-lock.json", deep.as_bytes(), ":1:");
+    hostile(&cx, "package-lock.json", deep.as_bytes(), ":1:");
 
     // pnpm-lock.yaml: truncated, wrong types, an older lock version, not UTF-8.
-    hostile(
+    hostile(&cx,
         "pnpm-lock.yaml",
         b"lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies:\n      ms:\n        version: \"2.1.3\n",
         ":7:1: found unexpected end of stream, while scanning a quoted scalar at line 6 column 18",
     );
     hostile(
+        &cx,
         "pnpm-lock.yaml",
         b"lockfileVersion: '9.0'\npackages:\n  ms@2.1.3:\n    resolution: 5\n",
         ":4:",
     );
     hostile(
+        &cx,
         "pnpm-lock.yaml",
         b"lockfileVersion: '9.0'\nsnapshots:\n  ms@2.1.3:\n    dependencies: [a]\n",
         ":4:",
     );
     hostile(
+        &cx,
         "pnpm-lock.yaml",
         b"lockfileVersion: '6.0'\n",
         ": lockfileVersion 6.0: levee reads pnpm 9 locks",
     );
     hostile(
+        &cx,
         "pnpm-lock.yaml",
         b"lockfileVersion: '9.0'\npackages:\n  nameless:\n    resolution: {}\n",
         ": package `nameless` is not `name@version`",
     );
     hostile(
+        &cx,
         "pnpm-lock.yaml",
         b"lockfileVersion: '9.0'\n# caf\xe9\n",
         ":2:6: not UTF-8",
@@ -862,26 +920,31 @@ fn hostile_lock_files_give_located_errors() {
     // yarn.lock v1: an unterminated string, an entry without version, bad indentation, a key
     // without value, nesting far deeper than a lock has (no stack overflow), not UTF-8.
     hostile(
+        &cx,
         "yarn.lock",
         b"# yarn lockfile v1\n\n\"ms@^2\":\n  version \"2.1",
         ":4:11: unterminated string",
     );
     hostile(
+        &cx,
         "yarn.lock",
         b"ms@^2:\n  resolved \"https://x/ms.tgz\"\n",
         ":1:1: entry `ms@^2` has no `version`",
     );
     hostile(
+        &cx,
         "yarn.lock",
         b"ms@^2:\n  version \"2.1.3\"\n      integrity x\n",
         ":3:1: unexpected indentation",
     );
     hostile(
+        &cx,
         "yarn.lock",
         b"ms@^2:\n  version\n",
         ":2:10: `version` has no value",
     );
     hostile(
+        &cx,
         "yarn.lock",
         b"ms@^2:\n  version \"2\"\n  dependencies \"x\"\n",
         ":3:1: `dependencies` must be a block",
@@ -890,27 +953,30 @@ fn hostile_lock_files_give_located_errors() {
         .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
         .collect();
     hostile(
+        &cx,
         "yarn.lock",
         nested.as_bytes(),
         ":34:1: nested deeper than 32 levels",
     );
     hostile(
+        &cx,
         "yarn.lock",
         b"ms@^2:\n  version \"\xff\"\n",
         ":2:12: not UTF-8",
     );
     // yarn.lock berry: YAML type errors and missing fields.
-    hostile(
+    hostile(&cx,
         "yarn.lock",
         b"__metadata:\n  version: 8\n\n\"ms@npm:^2\":\n  version: 2.1.3\n  resolution: \"ms@npm:2.1.3\"\n  dependencies: [1]\n",
         ":7:",
     );
     hostile(
+        &cx,
         "yarn.lock",
         b"__metadata:\n  version: 8\n\n\"ms@npm:^2\":\n  version: 2.1.3\n",
         ": entry `ms@npm:^2` has no `resolution`",
     );
-    hostile(
+    hostile(&cx,
         "yarn.lock",
         b"__metadata:\n  version: 8\n\n\"ms@npm:^2\":\n  version: 2.1.3\n  resolution: \"ms@npm:2.1.3",
         ":6:",
@@ -919,19 +985,19 @@ fn hostile_lock_files_give_located_errors() {
 
 #[test]
 fn cycles_are_fine_and_huge_files_are_refused() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let lock = r#"{"name": "c", "version": "1.0.0", "lockfileVersion": 3, "packages": {
       "": {"name": "c", "version": "1.0.0", "dependencies": {"a": "1"}},
       "node_modules/a": {"version": "1.0.0", "dependencies": {"b": "1"}},
       "node_modules/b": {"version": "1.0.0", "dependencies": {"a": "1"}}}}"#;
     std::fs::write(tmp.path().join("package-lock.json"), lock).expect("write");
-    let bom = sbom_json(&[tmp.path().to_str().expect("utf-8")]);
+    let bom = sbom_json(&tmp, &[tmp.path().to_str().expect("utf-8")]);
     assert_eq!(purls(&bom).len(), 2);
     let big = tmp.path().join("big").join("package-lock.json");
     std::fs::create_dir(big.parent().expect("parent")).expect("mkdir");
     let f = std::fs::File::create(&big).expect("create");
     f.set_len(100 * 1024 * 1024).expect("sparse 100 MB");
-    let out = levee()
+    let out = levee(&tmp)
         .args(["sbom", "--lockfile", big.to_str().expect("utf-8")])
         .output()
         .expect("run");
@@ -946,8 +1012,8 @@ fn cycles_are_fine_and_huge_files_are_refused() {
 
 #[test]
 fn no_lock_file_says_how_to_make_one() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let out = levee()
+    let tmp = TestContext::new();
+    let out = levee(&tmp)
         .args(["sbom", tmp.path().to_str().expect("utf-8")])
         .output()
         .expect("run");
@@ -992,7 +1058,7 @@ fn every_sbom_validates_against_the_official_schema() {
         "check-jsonschema missing at {}",
         checker.display()
     );
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let mut by_spec: std::collections::BTreeMap<&str, Vec<PathBuf>> = Default::default();
     let fixtures_list = [
         "npm-v1",
@@ -1018,7 +1084,7 @@ fn every_sbom_validates_against_the_official_schema() {
     for spec in ["1.3", "1.4", "1.5"] {
         for f in fixtures_list {
             let out = tmp.path().join(format!("{f}-{spec}.cdx.json"));
-            let st = levee()
+            let st = levee(&tmp)
                 .args([
                     "sbom",
                     fixtures().join(f).to_str().expect("utf-8"),
@@ -1048,7 +1114,7 @@ fn every_sbom_validates_against_the_official_schema() {
     .expect("copy");
     let out = tmp.path().join("app-1.5.cdx.json");
     assert!(
-        levee()
+        levee(&tmp)
             .args([
                 "sbom",
                 app.to_str().expect("utf-8"),
@@ -1087,10 +1153,10 @@ fn every_sbom_validates_against_the_official_schema() {
 /// With --summary (which prints to stdout too) it is a usage error.
 #[test]
 fn output_dash_is_stdout() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let lock = fixtures().join("npm-v3");
     let run = |extra: &[&str]| {
-        levee()
+        levee(&tmp)
             .current_dir(tmp.path())
             .env("SOURCE_DATE_EPOCH", "1700000000")
             .arg("sbom")

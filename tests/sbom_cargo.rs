@@ -10,6 +10,8 @@
 
 mod common;
 
+use common::TestContext;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -35,16 +37,16 @@ fn fixture(name: &str) -> String {
     fixtures().join(name).to_str().expect("utf-8").to_string()
 }
 
-fn levee() -> Command {
-    let mut c = common::levee_std();
+fn levee(cx: &TestContext) -> Command {
+    let mut c = cx.levee_std();
     c.env("SOURCE_DATE_EPOCH", "1700000000")
         .env_remove("LEVEE_TODAY");
     c
 }
 
 /// levee with an empty cargo home: `cargo metadata --offline` finds no crate.
-fn cold(home: &tempfile::TempDir) -> Command {
-    let mut c = levee();
+fn cold(cx: &TestContext, home: &TestContext) -> Command {
+    let mut c = levee(cx);
     c.env("CARGO_HOME", home.path());
     c
 }
@@ -66,8 +68,8 @@ fn json(out: &Output) -> Value {
 
 /// The SBOM through `cargo metadata`; `always` so a cold cache fails here instead of quietly
 /// comparing the lock-only read with itself.
-fn warm_bom(name: &str) -> Value {
-    let out = levee()
+fn warm_bom(cx: &TestContext, name: &str) -> Value {
+    let out = levee(cx)
         .args(["sbom", &fixture(name), "--cargo-metadata", "always"])
         .output()
         .expect("run");
@@ -98,11 +100,12 @@ fn read_with(bom: &Value) -> String {
 
 #[test]
 fn the_lock_alone_gives_what_cargo_metadata_gives_but_registry_licences() {
+    let cx = TestContext::new();
     for name in FIXTURES {
-        let warm = warm_bom(name);
-        let home = tempfile::tempdir().expect("tmp");
+        let warm = warm_bom(&cx, name);
+        let home = TestContext::new();
         let out = ok(
-            cold(&home)
+            cold(&cx, &home)
                 .args(["sbom", &fixture(name)])
                 .output()
                 .expect("run"),
@@ -160,6 +163,7 @@ fn the_lock_alone_gives_what_cargo_metadata_gives_but_registry_licences() {
 
 #[test]
 fn lock_versions_1_to_4_read_alike() {
+    let cx = TestContext::new();
     // The fixtures really are the four formats.
     let lock = |v: u8| {
         std::fs::read_to_string(fixtures().join(format!("cargo-locks/v{v}/Cargo.lock")))
@@ -190,7 +194,7 @@ fn lock_versions_1_to_4_read_alike() {
 
     let boms: Vec<Value> = (1..=4)
         .map(|v| {
-            let out = levee()
+            let out = levee(&cx)
                 .args([
                     "sbom",
                     &fixture(&format!("cargo-locks/v{v}")),
@@ -239,7 +243,8 @@ fn lock_versions_1_to_4_read_alike() {
 
 #[test]
 fn a_virtual_workspace_read_from_its_manifests() {
-    let out = levee()
+    let cx = TestContext::new();
+    let out = levee(&cx)
         .args(["sbom", &fixture("cargo-ws"), "--cargo-metadata", "never"])
         .output()
         .expect("run");
@@ -313,7 +318,7 @@ fn a_virtual_workspace_read_from_its_manifests() {
         ])
     );
     // --omit dev drops what only dev-dependencies bring.
-    let out = levee()
+    let out = levee(&cx)
         .args([
             "sbom",
             &fixture("cargo-ws"),
@@ -340,16 +345,17 @@ fn summary(cmd: &mut Command, format: &str) -> (Output, String) {
 
 #[test]
 fn the_summary_says_which_way_the_lock_was_read() {
+    let cx = TestContext::new();
     let ws = fixture("cargo-ws");
-    let (out, text) = summary(levee().args(["sbom", &ws]), "text");
+    let (out, text) = summary(levee(&cx).args(["sbom", &ws]), "text");
     ok(out, "warm");
     assert_eq!(
         text,
         "cargo: 21 (required 19, dev 2)\ntotal: 21 components from Cargo.lock\n\
          Cargo.lock: read with `cargo metadata`\n"
     );
-    let home = tempfile::tempdir().expect("tmp");
-    let (out, text) = summary(cold(&home).args(["sbom", &ws]), "text");
+    let home = TestContext::new();
+    let (out, text) = summary(cold(&cx, &home).args(["sbom", &ws]), "text");
     let out = ok(out, "cold");
     assert_eq!(
         text,
@@ -361,12 +367,12 @@ fn the_summary_says_which_way_the_lock_was_read() {
     // The summary says it: no second note on stderr.
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 
-    let (out, _) = summary(levee().args(["sbom", &ws]), "json");
+    let (out, _) = summary(levee(&cx).args(["sbom", &ws]), "json");
     assert_eq!(
         json(&ok(out, "warm json"))["read_with"],
         serde_json::json!({"Cargo.lock": {"via": "cargo-metadata"}})
     );
-    let (out, _) = summary(cold(&home).args(["sbom", &ws]), "json");
+    let (out, _) = summary(cold(&cx, &home).args(["sbom", &ws]), "json");
     let v = json(&ok(out, "cold json"));
     let how = &v["read_with"]["Cargo.lock"];
     assert_eq!(how["via"], "lockfile");
@@ -379,7 +385,7 @@ fn the_summary_says_which_way_the_lock_was_read() {
         "{how}"
     );
     let (out, _) = summary(
-        levee().args(["sbom", &ws, "--cargo-metadata", "never"]),
+        levee(&cx).args(["sbom", &ws, "--cargo-metadata", "never"]),
         "json",
     );
     assert_eq!(
@@ -388,7 +394,7 @@ fn the_summary_says_which_way_the_lock_was_read() {
     );
     // No cargo at all (cargo_metadata runs $CARGO, else `cargo` from PATH).
     let (out, text) = summary(
-        levee()
+        levee(&cx)
             .env("CARGO", "/nonexistent/cargo")
             .args(["sbom", &ws]),
         "text",
@@ -409,13 +415,13 @@ fn the_summary_says_which_way_the_lock_was_read() {
         )
         .expect("write");
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        let (out, text) = summary(levee().env("CARGO", &fake).args(["sbom", &ws]), "text");
+        let (out, text) = summary(levee(&cx).env("CARGO", &fake).args(["sbom", &ws]), "text");
         ok(out, "cargo fails");
         assert!(
             text.ends_with("Cargo.lock: read by itself, with the workspace's Cargo.toml files (`cargo metadata` failed: rustup could not choose a version of cargo to run): no licences for registry and git crates\n"),
             "{text}"
         );
-        let (out, _) = summary(levee().env("CARGO", &fake).args(["sbom", &ws]), "json");
+        let (out, _) = summary(levee(&cx).env("CARGO", &fake).args(["sbom", &ws]), "json");
         assert_eq!(
             json(&ok(out, "cargo fails json"))["read_with"],
             serde_json::json!({"Cargo.lock": {
@@ -427,11 +433,11 @@ fn the_summary_says_which_way_the_lock_was_read() {
     }
     // The lock-only read is the same on every machine.
     let (a, _) = summary(
-        levee().args(["sbom", &ws, "--cargo-metadata", "never"]),
+        levee(&cx).args(["sbom", &ws, "--cargo-metadata", "never"]),
         "text",
     );
     let (b, _) = summary(
-        cold(&home).args(["sbom", &ws, "--cargo-metadata", "never"]),
+        cold(&cx, &home).args(["sbom", &ws, "--cargo-metadata", "never"]),
         "text",
     );
     assert_eq!(a.stdout, b.stdout);
@@ -439,9 +445,9 @@ fn the_summary_says_which_way_the_lock_was_read() {
 
 #[test]
 fn the_note_on_stderr_and_always_without_a_cache() {
-    let home = tempfile::tempdir().expect("tmp");
+    let home = TestContext::new();
     let out = ok(
-        cold(&home)
+        cold(&home, &home)
             .args(["sbom", &fixture("cargo"), "-o"])
             .arg(home.path().join("sbom.json"))
             .output()
@@ -456,7 +462,7 @@ fn the_note_on_stderr_and_always_without_a_cache() {
             .replace("{}", &home.path().join("sbom.json").display().to_string())
     );
     let out = ok(
-        cold(&home)
+        cold(&home, &home)
             .args(["-q", "sbom", &fixture("cargo")])
             .output()
             .expect("run"),
@@ -464,7 +470,7 @@ fn the_note_on_stderr_and_always_without_a_cache() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 
-    let out = cold(&home)
+    let out = cold(&home, &home)
         .args(["sbom", &fixture("cargo"), "--cargo-metadata", "always"])
         .output()
         .expect("run");
@@ -479,8 +485,8 @@ fn the_note_on_stderr_and_always_without_a_cache() {
 }
 
 /// Copies the v4 project and the fork it depends on into a temporary folder.
-fn project_copy() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().expect("tmp");
+fn project_copy() -> (TestContext, PathBuf) {
+    let tmp = TestContext::new();
     for (from, to) in [
         ("cargo-locks/v4/Cargo.toml", "v4/Cargo.toml"),
         ("cargo-locks/v4/Cargo.lock", "v4/Cargo.lock"),
@@ -518,10 +524,11 @@ fn fails(cmd: &mut Command, expect: &str) -> String {
 
 #[test]
 fn an_out_of_date_lock_is_an_error_either_way() {
+    let cx = TestContext::new();
     let (_tmp, dir) = project_copy();
     let d = dir.to_str().expect("utf-8");
     ok(
-        levee().args(["sbom", d]).output().expect("run"),
+        levee(&cx).args(["sbom", d]).output().expect("run"),
         "the copy reads",
     );
     edit(
@@ -531,12 +538,12 @@ fn an_out_of_date_lock_is_an_error_either_way() {
     );
     // cargo says so (with the cache), and levee says so (without).
     fails(
-        levee().args(["sbom", d]),
+        levee(&cx).args(["sbom", d]),
         "Cargo.lock: cargo metadata failed: cannot update the lock file",
     );
-    let home = tempfile::tempdir().expect("tmp");
+    let home = TestContext::new();
     fails(
-        cold(&home).args(["sbom", d]),
+        cold(&cx, &home).args(["sbom", d]),
         &format!(
             "{}:17:10: `lock-v4` depends on `either`, which Cargo.lock does not list for it: the lock is out of date; run `cargo update --workspace`",
             dir.join("Cargo.toml").display()
@@ -550,7 +557,7 @@ fn an_out_of_date_lock_is_an_error_either_way() {
         "name = \"renamed\"",
     );
     fails(
-        levee().args([
+        levee(&cx).args([
             "sbom",
             dir.to_str().expect("utf-8"),
             "--cargo-metadata",
@@ -561,8 +568,8 @@ fn an_out_of_date_lock_is_an_error_either_way() {
 }
 
 /// Writes `Cargo.lock` (next to a one-package `Cargo.toml`) and expects a located error.
-fn hostile_lock(content: &[u8], expect: &str) {
-    let tmp = tempfile::tempdir().expect("tmp");
+fn hostile_lock(cx: &TestContext, content: &[u8], expect: &str) {
+    let tmp = TestContext::new();
     std::fs::write(
         tmp.path().join("Cargo.toml"),
         "[package]\nname = \"a\"\nversion = \"1.0.0\"\n",
@@ -572,7 +579,7 @@ fn hostile_lock(content: &[u8], expect: &str) {
     std::fs::write(&lock, content).expect("write");
     for mode in ["never", "auto"] {
         fails(
-            levee().args([
+            levee(cx).args([
                 "sbom",
                 tmp.path().to_str().expect("utf-8"),
                 "--cargo-metadata",
@@ -585,106 +592,123 @@ fn hostile_lock(content: &[u8], expect: &str) {
 
 #[test]
 fn hostile_locks_give_located_errors() {
+    let cx = TestContext::new();
     // Truncated in the middle of a checksum.
     let real = std::fs::read_to_string(fixtures().join("cargo-ws/Cargo.lock")).expect("lock");
     let cut = real.find("checksum = \"3ded").expect("checksum") + 20;
     let line = real[..cut].lines().count();
     let column = cut - real[..cut].rfind('\n').expect("newline");
     hostile_lock(
+        &cx,
         &real.as_bytes()[..cut],
         &format!(":{line}:{column}: invalid basic string, expected `\"`"),
     );
     // Wrong types.
     hostile_lock(
+        &cx,
         b"version = \"4\"\n",
         ":1:11: invalid type: string \"4\", expected i64",
     );
     hostile_lock(
+        &cx,
         b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = \"b\"\n",
         ":4:16: invalid type: string \"b\", expected a sequence",
     );
     hostile_lock(
+        &cx,
         b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nchecksum = 5\n",
         ":4:12: invalid type: integer `5`, expected a string",
     );
     hostile_lock(
+        &cx,
         b"[[package]]\nname = 3\nversion = \"1.0.0\"\n",
         ":2:8: invalid type: integer `3`, expected a string",
     );
     hostile_lock(
+        &cx,
         b"package = 5\n",
         ":1:11: invalid type: integer `5`, expected a sequence",
     );
     hostile_lock(
+        &cx,
         b"[[package]]\nname = \"a\"\n",
         ":1:1: missing field `version`",
     );
     // Dependencies that do not resolve.
-    hostile_lock(
+    hostile_lock(&cx,
         b"version = 4\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\n \"ghost\",\n]\n",
         ":7:2: dependency `ghost` of `a 1.0.0` names `ghost`, which the lock does not list",
     );
-    hostile_lock(
+    hostile_lock(&cx,
         b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"b 2.0.0\"]\n[[package]]\nname = \"b\"\nversion = \"1.0.0\"\n",
         ":4:17: dependency `b 2.0.0` of `a 1.0.0` names `b 2.0.0`, which the lock does not list",
     );
-    hostile_lock(
+    hostile_lock(&cx,
         b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"b\"]\n[[package]]\nname = \"b\"\nversion = \"1.0.0\"\n[[package]]\nname = \"b\"\nversion = \"2.0.0\"\n",
         ":4:17: dependency `b` of `a 1.0.0` is ambiguous: the lock lists `b` in versions 1.0.0, 2.0.0",
     );
-    hostile_lock(
+    hostile_lock(&cx,
         b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"b 1.0.0 (git+x)\"]\n[[package]]\nname = \"b\"\nversion = \"1.0.0\"\nsource = \"registry+y\"\n",
         ":4:17: dependency `b 1.0.0 (git+x)` of `a 1.0.0` names a source the lock does not list for `b`",
     );
     hostile_lock(
+        &cx,
         b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"b 1 2\"]\n",
         ":4:17: dependency `b 1 2` of `a 1.0.0` is not `name`, `name version` or `name version (source)`",
     );
     // Lock versions levee does not read.
     hostile_lock(
+        &cx,
         b"version = 5\n",
         ":1:11: lock file version 5: levee reads Cargo.lock versions 1 to 4",
     );
-    hostile_lock(b"version = 0\n", ":1:11: lock file version 0");
+    hostile_lock(&cx, b"version = 0\n", ":1:11: lock file version 0");
     // Checksums that are not SHA-256, inline (v2+) and in [metadata] (v1).
     hostile_lock(
+        &cx,
         b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nchecksum = \"abc\"\n",
         ":4:12: checksum `abc` of `a 1.0.0` is not a SHA-256 digest (64 hex digits)",
     );
-    hostile_lock(
+    hostile_lock(&cx,
         b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n[metadata]\n\"checksum b 1 (registry+y)\" = \"zz\"\n",
         ":5:31: checksum `zz` of `b 1 (registry+y)` is not a SHA-256 digest",
     );
-    hostile_lock(
+    hostile_lock(&cx,
         b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n[metadata]\n\"checksum b 1 (registry+y)\" = 5\n",
         ":5:31: `checksum b 1 (registry+y)` must be a string",
     );
-    hostile_lock(
+    hostile_lock(&cx,
         b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n",
         ":5:1: `a 1.0.0` is listed twice",
     );
-    hostile_lock(b"[[package]]\nname = \"caf\xe9\"\n", ":2:12: not UTF-8");
+    hostile_lock(
+        &cx,
+        b"[[package]]\nname = \"caf\xe9\"\n",
+        ":2:12: not UTF-8",
+    );
     // Names and versions cargo would never write; control characters never reach the terminal.
     hostile_lock(
+        &cx,
         b"[[package]]\nname = \"a\\u001b[31m\"\nversion = \"1.0.0\"\n",
         ":2:8: package name `a\\u{1b}[31m` is not a crate name (letters, digits, `-` and `_`)",
     );
     hostile_lock(
+        &cx,
         b"[[package]]\nname = \"a\"\nversion = \"1.0\"\n",
         ":3:11: version `1.0` of `a` is not a semver version",
     );
-    hostile_lock(
+    hostile_lock(&cx,
         b"[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\"\\u001b]0;pwned\\u0007\"]\n",
         ":4:17: dependency `\\u{1b}]0;pwned\\u{7}` of `a 1.0.0` names",
     );
     // Nesting far deeper than a lock has: an error, not a stack overflow.
     let deep = format!("x = {}{}", "[".repeat(100_000), "]".repeat(100_000));
-    hostile_lock(deep.as_bytes(), ":1:");
+    hostile_lock(&cx, deep.as_bytes(), ":1:");
 }
 
 #[test]
 fn huge_locks_are_refused_and_deep_graphs_read() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     std::fs::write(
         tmp.path().join("Cargo.toml"),
         "[package]\nname = \"a\"\nversion = \"1.0.0\"\n",
@@ -695,7 +719,7 @@ fn huge_locks_are_refused_and_deep_graphs_read() {
     f.set_len(100 * 1024 * 1024).expect("sparse 100 MB");
     drop(f);
     fails(
-        levee().args(["sbom", tmp.path().to_str().expect("utf-8")]),
+        levee(&tmp).args(["sbom", tmp.path().to_str().expect("utf-8")]),
         "Cargo.lock is larger than the 67108864 bytes levee reads from a lock file",
     );
     // A chain of 20,000 crates, each also depending on the first (no recursion, no blow-up).
@@ -712,7 +736,7 @@ fn huge_locks_are_refused_and_deep_graphs_read() {
         }
     }
     std::fs::write(&lock, text).expect("write");
-    let out = levee()
+    let out = levee(&tmp)
         .args([
             "sbom",
             tmp.path().to_str().expect("utf-8"),
@@ -731,8 +755,8 @@ fn huge_locks_are_refused_and_deep_graphs_read() {
 }
 
 /// A workspace in a temporary folder: `files` as (path, content); the lock lists `a 1.0.0`.
-fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().expect("tmp");
+fn workspace(files: &[(&str, &str)]) -> TestContext {
+    let tmp = TestContext::new();
     for (path, content) in files {
         let p = tmp.path().join(path);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
@@ -748,11 +772,11 @@ fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {
     tmp
 }
 
-fn hostile_workspace(files: &[(&str, &str)], file: &str, expect: &str) {
+fn hostile_workspace(cx: &TestContext, files: &[(&str, &str)], file: &str, expect: &str) {
     let tmp = workspace(files);
     let path = tmp.path().join(file);
     fails(
-        levee().args([
+        levee(cx).args([
             "sbom",
             tmp.path().to_str().expect("utf-8"),
             "--cargo-metadata",
@@ -764,6 +788,7 @@ fn hostile_workspace(files: &[(&str, &str)], file: &str, expect: &str) {
 
 #[test]
 fn hostile_manifests_give_located_errors() {
+    let cx = TestContext::new();
     const A: (&str, &str) = (
         "a/Cargo.toml",
         "[package]\nname = \"a\"\nversion = \"1.0.0\"\n",
@@ -777,7 +802,7 @@ fn hostile_manifests_give_located_errors() {
         ("crates/empty/.keep", ""),
     ]);
     fails(
-        levee().args([
+        levee(&cx).args([
             "sbom",
             tmp.path().to_str().expect("utf-8"),
             "--cargo-metadata",
@@ -790,11 +815,13 @@ fn hostile_manifests_give_located_errors() {
         ),
     );
     hostile_workspace(
+        &cx,
         &[("Cargo.toml", "[workspace]\nmembers = [\"crates/[a\"]\n")],
         "Cargo.toml",
         ":2:12: `crates/[a`: not a glob pattern",
     );
     hostile_workspace(
+        &cx,
         &[
             ("Cargo.toml", "[workspace]\nmembers = [\"a\"]\n"),
             (
@@ -806,6 +833,7 @@ fn hostile_manifests_give_located_errors() {
         ":4:",
     );
     hostile_workspace(
+        &cx,
         &[
             ("Cargo.toml", "[workspace]\nmembers = [\"a\"]\n"),
             (
@@ -817,6 +845,7 @@ fn hostile_manifests_give_located_errors() {
         ":4:11: `package.license` must be a string or `{ workspace = true }`",
     );
     hostile_workspace(
+        &cx,
         &[
             ("Cargo.toml", "[workspace]\nmembers = [\"a\"]\n"),
             (
@@ -828,6 +857,7 @@ fn hostile_manifests_give_located_errors() {
         ":3:1: `package.version` is inherited, but",
     );
     hostile_workspace(
+        &cx,
         &[
             ("Cargo.toml", "[workspace]\nmembers = [\"a\"]\n"),
             (
@@ -839,6 +869,7 @@ fn hostile_manifests_give_located_errors() {
         ":5:5: dependency `b`: inherited (`workspace = true`), but",
     );
     hostile_workspace(
+        &cx,
         &[
             ("Cargo.toml", "[workspace]\nmembers = [\"a\"]\n"),
             (
@@ -850,6 +881,7 @@ fn hostile_manifests_give_located_errors() {
         ":5:5: path dependency `b`: no Cargo.toml in",
     );
     hostile_workspace(
+        &cx,
         &[
             ("Cargo.toml", "[workspace]\nmembers = [\"a\"]\n"),
             (
@@ -861,6 +893,7 @@ fn hostile_manifests_give_located_errors() {
         ":5:5: dependency `b`: must be a version string or a table",
     );
     hostile_workspace(
+        &cx,
         &[
             ("Cargo.toml", "[workspace]\nmembers = [\"a\"]\n"),
             (
@@ -872,6 +905,7 @@ fn hostile_manifests_give_located_errors() {
         ":5:5: dependency `b`: `path` must be a string",
     );
     hostile_workspace(
+        &cx,
         &[
             (
                 "Cargo.toml",
@@ -883,16 +917,19 @@ fn hostile_manifests_give_located_errors() {
         ":3:20: default member",
     );
     hostile_workspace(
+        &cx,
         &[("Cargo.toml", "[lib]\n")],
         "Cargo.toml",
         ": has neither [package] nor [workspace]",
     );
     hostile_workspace(
+        &cx,
         &[("Cargo.toml", "[workspace]\nmembers = []\n")],
         "Cargo.lock",
         ": the workspace in",
     );
     hostile_workspace(
+        &cx,
         &[
             (
                 "Cargo.toml",
@@ -910,6 +947,7 @@ fn hostile_manifests_give_located_errors() {
 #[cfg(unix)]
 #[test]
 fn member_globs_over_symlink_loops_end() {
+    let cx = TestContext::new();
     let tmp = workspace(&[
         ("Cargo.toml", "[workspace]\nmembers = [\"crates/**/a\"]\n"),
         (
@@ -919,7 +957,7 @@ fn member_globs_over_symlink_loops_end() {
     ]);
     std::os::unix::fs::symlink(tmp.path().join("crates"), tmp.path().join("crates/x/loop"))
         .expect("symlink");
-    let out = levee()
+    let out = levee(&cx)
         .args([
             "sbom",
             tmp.path().to_str().expect("utf-8"),
@@ -965,7 +1003,7 @@ fn cargo_sboms_validate_against_the_official_schema_both_ways() {
         "check-jsonschema missing at {}",
         checker.display()
     );
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let mut files: BTreeMap<&str, Vec<PathBuf>> = BTreeMap::new();
     let mut seen = BTreeSet::new();
     for spec in ["1.3", "1.4", "1.5"] {
@@ -975,7 +1013,7 @@ fn cargo_sboms_validate_against_the_official_schema_both_ways() {
                     .path()
                     .join(format!("{}-{mode}-{spec}.cdx.json", name.replace('/', "-")));
                 ok(
-                    levee()
+                    levee(&tmp)
                         .args([
                             "sbom",
                             &fixture(name),

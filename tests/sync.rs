@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::TestContext;
+
 use std::fs;
 use std::path::Path;
 
@@ -10,14 +12,14 @@ use assert_cmd::Command;
 const APP: &str = "name: expense-tracker\nowner: jdoe@acme.corp\nclassification: internal\nstack: node\nlifecycle:\n  tier: sandbox\n";
 const WORKFLOW: &str = ".github/workflows/levee.yml";
 
-fn app() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
+fn app() -> TestContext {
+    let dir = TestContext::new();
     fs::write(dir.path().join("app.yaml"), APP).expect("write app.yaml");
     dir
 }
 
-fn levee(dir: &Path) -> Command {
-    let mut cmd = Command::from_std(common::levee_std());
+fn levee(cx: &TestContext, dir: &Path) -> Command {
+    let mut cmd = Command::from_std(cx.levee_std());
     cmd.current_dir(dir).env_remove("LEVEE_TODAY");
     cmd
 }
@@ -28,8 +30,9 @@ fn out(a: &assert_cmd::assert::Assert) -> String {
 
 #[test]
 fn sync_writes_then_is_current() {
+    let cx = TestContext::new();
     let dir = app();
-    let a = levee(dir.path()).args(["sync", "."]).assert().code(0);
+    let a = levee(&cx, dir.path()).args(["sync", "."]).assert().code(0);
     // Every managed file is written: pipeline, CODEOWNERS, policy bundle, sandbox, catalog entity.
     let wrote = out(&a);
     for line in [
@@ -65,9 +68,12 @@ fn sync_writes_then_is_current() {
         record.contains("\".github/workflows/levee.yml\": \"sha256:"),
         "{record}"
     );
-    let a = levee(dir.path()).args(["sync", "."]).assert().code(0);
+    let a = levee(&cx, dir.path()).args(["sync", "."]).assert().code(0);
     assert_eq!(out(&a), format!("ok {count} managed files are current\n"));
-    let a = levee(dir.path()).args(["sync", "--check"]).assert().code(0);
+    let a = levee(&cx, dir.path())
+        .args(["sync", "--check"])
+        .assert()
+        .code(0);
     assert!(
         out(&a).starts_with(&format!("ok {count} managed files")),
         "{}",
@@ -77,8 +83,9 @@ fn sync_writes_then_is_current() {
 
 #[test]
 fn check_on_a_fresh_app_fails_with_a_diff_and_writes_nothing() {
+    let cx = TestContext::new();
     let dir = app();
-    let a = levee(dir.path())
+    let a = levee(&cx, dir.path())
         .args(["sync", "--check", "."])
         .assert()
         .code(1);
@@ -101,15 +108,19 @@ fn check_on_a_fresh_app_fails_with_a_diff_and_writes_nothing() {
 
 #[test]
 fn hand_edit_is_drift_and_sync_refuses_without_force() {
+    let cx = TestContext::new();
     let dir = app();
-    levee(dir.path()).arg("sync").assert().code(0);
+    levee(&cx, dir.path()).arg("sync").assert().code(0);
     let path = dir.path().join(WORKFLOW);
     let generated = fs::read_to_string(&path).expect("workflow");
     let edited = generated.replace("timeout-minutes: 15", "timeout-minutes: 90");
     assert_ne!(edited, generated);
     fs::write(&path, &edited).expect("edit");
 
-    let a = levee(dir.path()).args(["sync", "--check"]).assert().code(1);
+    let a = levee(&cx, dir.path())
+        .args(["sync", "--check"])
+        .assert()
+        .code(1);
     let text = out(&a);
     assert!(
         text.contains("-    timeout-minutes: 90\n+    timeout-minutes: 15\n"),
@@ -121,7 +132,7 @@ fn hand_edit_is_drift_and_sync_refuses_without_force() {
     );
     assert!(text.contains("levee sync --force"), "{text}");
 
-    let a = levee(dir.path()).arg("sync").assert().code(1);
+    let a = levee(&cx, dir.path()).arg("sync").assert().code(1);
     let text = out(&a);
     assert!(
         text.contains("refused .github/workflows/levee.yml: edited by hand; not overwritten"),
@@ -137,7 +148,10 @@ fn hand_edit_is_drift_and_sync_refuses_without_force() {
         "left alone"
     );
 
-    let a = levee(dir.path()).args(["sync", "--force"]).assert().code(0);
+    let a = levee(&cx, dir.path())
+        .args(["sync", "--force"])
+        .assert()
+        .code(0);
     assert_eq!(
         out(&a),
         "wrote .github/workflows/levee.yml (edited by hand)\n"
@@ -147,20 +161,24 @@ fn hand_edit_is_drift_and_sync_refuses_without_force() {
 
 #[test]
 fn a_manifest_change_regenerates_without_force() {
+    let cx = TestContext::new();
     let dir = app();
-    levee(dir.path()).arg("sync").assert().code(0);
+    levee(&cx, dir.path()).arg("sync").assert().code(0);
     fs::write(
         dir.path().join("app.yaml"),
         APP.replace("classification: internal", "classification: restricted"),
     )
     .expect("write");
-    let a = levee(dir.path()).args(["sync", "--check"]).assert().code(1);
+    let a = levee(&cx, dir.path())
+        .args(["sync", "--check"])
+        .assert()
+        .code(1);
     assert!(
         out(&a).contains("drift .github/workflows/levee.yml: out of date"),
         "{}",
         out(&a)
     );
-    let a = levee(dir.path()).arg("sync").assert().code(0);
+    let a = levee(&cx, dir.path()).arg("sync").assert().code(0);
     // Restricted data moves the app into the hardened sandbox: its own namespace and quota.
     let written = out(&a);
     assert!(
@@ -181,16 +199,20 @@ fn a_manifest_change_regenerates_without_force() {
 
 #[test]
 fn switching_ci_removes_the_old_pipeline() {
+    let cx = TestContext::new();
     let dir = app();
-    levee(dir.path()).arg("sync").assert().code(0);
+    levee(&cx, dir.path()).arg("sync").assert().code(0);
     fs::write(dir.path().join("app.yaml"), format!("{APP}ci: gitlab\n")).expect("write");
-    let a = levee(dir.path()).args(["sync", "--check"]).assert().code(1);
+    let a = levee(&cx, dir.path())
+        .args(["sync", "--check"])
+        .assert()
+        .code(1);
     let text = out(&a);
     assert!(
         text.contains("--- a/.github/workflows/levee.yml\n+++ /dev/null"),
         "{text}"
     );
-    let a = levee(dir.path()).arg("sync").assert().code(0);
+    let a = levee(&cx, dir.path()).arg("sync").assert().code(0);
     assert_eq!(
         out(&a),
         "wrote .gitlab-ci.yml (missing)\nwrote CODEOWNERS (missing)\n\
@@ -205,17 +227,21 @@ fn switching_ci_removes_the_old_pipeline() {
     let record = fs::read_to_string(dir.path().join(".levee/managed.json")).expect("record");
     assert!(!record.contains(".github"), "{record}");
     assert!(record.contains(".gitlab-ci.yml"), "{record}");
-    levee(dir.path()).args(["sync", "--check"]).assert().code(0);
+    levee(&cx, dir.path())
+        .args(["sync", "--check"])
+        .assert()
+        .code(0);
 }
 
 #[test]
 fn switching_ci_keeps_an_edited_old_pipeline_unless_forced() {
+    let cx = TestContext::new();
     let dir = app();
-    levee(dir.path()).arg("sync").assert().code(0);
+    levee(&cx, dir.path()).arg("sync").assert().code(0);
     let old = dir.path().join(WORKFLOW);
     fs::write(&old, "# mine now\n").expect("edit");
     fs::write(dir.path().join("app.yaml"), format!("{APP}ci: gitlab\n")).expect("write");
-    let a = levee(dir.path()).arg("sync").assert().code(1);
+    let a = levee(&cx, dir.path()).arg("sync").assert().code(1);
     assert!(
         out(&a).contains(
             "refused .github/workflows/levee.yml: no longer generated, and edited by hand"
@@ -224,14 +250,18 @@ fn switching_ci_keeps_an_edited_old_pipeline_unless_forced() {
         out(&a)
     );
     assert!(old.exists());
-    levee(dir.path()).args(["sync", "--force"]).assert().code(0);
+    levee(&cx, dir.path())
+        .args(["sync", "--force"])
+        .assert()
+        .code(0);
     assert!(!old.exists());
 }
 
 #[test]
 fn sync_json_report() {
+    let cx = TestContext::new();
     let dir = app();
-    let a = levee(dir.path())
+    let a = levee(&cx, dir.path())
         .args(["sync", "--check", "--format", "json"])
         .assert()
         .code(1);
@@ -244,7 +274,7 @@ fn sync_json_report() {
             .as_str()
             .is_some_and(|d| d.contains("+name: levee"))
     );
-    let a = levee(dir.path())
+    let a = levee(&cx, dir.path())
         .args(["sync", "--format", "json"])
         .assert()
         .code(0);
@@ -254,17 +284,19 @@ fn sync_json_report() {
 
 #[test]
 fn invalid_manifest_is_exit_1_missing_is_exit_2() {
+    let cx = TestContext::new();
     let dir = app();
     fs::write(dir.path().join("app.yaml"), "name: X\n").expect("write");
-    levee(dir.path()).arg("sync").assert().code(1);
-    let empty = tempfile::tempdir().expect("tempdir");
-    levee(empty.path()).arg("sync").assert().code(2);
+    levee(&cx, dir.path()).arg("sync").assert().code(1);
+    let empty = TestContext::new();
+    levee(&cx, empty.path()).arg("sync").assert().code(2);
 }
 
 #[test]
 fn pipeline_prints_writes_and_previews_other_ci() {
+    let cx = TestContext::new();
     let dir = app();
-    let a = levee(dir.path())
+    let a = levee(&cx, dir.path())
         .args(["pipeline", "--stdout"])
         .assert()
         .code(0);
@@ -273,17 +305,17 @@ fn pipeline_prints_writes_and_previews_other_ci() {
         !dir.path().join(WORKFLOW).exists(),
         "--stdout writes nothing"
     );
-    levee(dir.path()).arg("pipeline").assert().code(0);
+    levee(&cx, dir.path()).arg("pipeline").assert().code(0);
     assert_eq!(
         fs::read_to_string(dir.path().join(WORKFLOW)).expect("workflow"),
         printed
     );
-    let a = levee(dir.path())
+    let a = levee(&cx, dir.path())
         .args(["pipeline", "--ci", "gitlab", "--stdout"])
         .assert()
         .code(0);
     assert!(out(&a).contains("workflow:\n  rules:"));
-    levee(dir.path())
+    levee(&cx, dir.path())
         .args(["pipeline", "--ci", "gitlab"])
         .assert()
         .code(2);
@@ -309,17 +341,17 @@ fn managed_tree(dir: &Path) -> std::collections::BTreeMap<String, String> {
 
 #[test]
 fn changing_mem_limit_changes_exactly_the_expected_lines() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestContext::new();
     let app = |mem: &str| {
         format!(
             "name: expense-tracker\nowner: jdoe@acme.corp\nclassification: internal\nstack: node\nruntime:\n  cpu_limit: 0.25\n  mem_limit: {mem}\nlifecycle:\n  tier: sandbox\n"
         )
     };
     fs::write(dir.path().join("app.yaml"), app("256Mi")).expect("write");
-    levee(dir.path()).arg("sync").assert().code(0);
+    levee(&dir, dir.path()).arg("sync").assert().code(0);
     let before = managed_tree(dir.path());
     fs::write(dir.path().join("app.yaml"), app("384Mi")).expect("write");
-    let a = levee(dir.path()).arg("sync").assert().code(0);
+    let a = levee(&dir, dir.path()).arg("sync").assert().code(0);
     assert_eq!(
         out(&a),
         "wrote deploy/30-deployment.yaml (out of date)\nwrote deploy/README.md (out of date)\n"
@@ -363,8 +395,9 @@ fn changing_mem_limit_changes_exactly_the_expected_lines() {
 /// generate there is drift, refused by `sync` and removed only by `sync --force`.
 #[test]
 fn files_levee_does_not_generate_in_policy_and_deploy_are_drift() {
+    let cx = TestContext::new();
     let dir = app();
-    levee(dir.path()).args(["sync", "."]).assert().code(0);
+    levee(&cx, dir.path()).args(["sync", "."]).assert().code(0);
     let extra = [
         (
             "policy/allow-everything.rego",
@@ -379,7 +412,7 @@ fn files_levee_does_not_generate_in_policy_and_deploy_are_drift() {
     for (p, text) in extra {
         fs::write(dir.path().join(p), text).expect("write");
     }
-    let a = levee(dir.path())
+    let a = levee(&cx, dir.path())
         .args(["sync", "--check", "."])
         .assert()
         .code(1);
@@ -400,7 +433,7 @@ fn files_levee_does_not_generate_in_policy_and_deploy_are_drift() {
         text.contains("remove them with `levee sync --force`"),
         "{text}"
     );
-    let a = levee(dir.path()).args(["sync", "."]).assert().code(1);
+    let a = levee(&cx, dir.path()).args(["sync", "."]).assert().code(1);
     assert!(
         out(&a).contains("refused policy/allow-everything.rego"),
         "{}",
@@ -409,14 +442,14 @@ fn files_levee_does_not_generate_in_policy_and_deploy_are_drift() {
     for (p, _) in extra {
         assert!(dir.path().join(p).is_file(), "{p} kept without --force");
     }
-    levee(dir.path())
+    levee(&cx, dir.path())
         .args(["sync", "--force", "."])
         .assert()
         .code(0);
     for (p, _) in extra {
         assert!(!dir.path().join(p).exists(), "{p} removed by --force");
     }
-    levee(dir.path())
+    levee(&cx, dir.path())
         .args(["sync", "--check", "."])
         .assert()
         .code(0);
@@ -426,8 +459,9 @@ const UPGRADE: &str = ".github/workflows/levee-upgrade.yml";
 
 #[test]
 fn the_upgrade_workflow_is_managed_and_the_org_config_turns_it_off() {
+    let cx = TestContext::new();
     let dir = app();
-    levee(dir.path()).arg("sync").assert().code(0);
+    levee(&cx, dir.path()).arg("sync").assert().code(0);
     let written = fs::read_to_string(dir.path().join(UPGRADE)).expect("written by sync");
     assert!(written.contains("levee upgrade --no-input --format json ."));
     let owners = fs::read_to_string(dir.path().join(".github/CODEOWNERS")).expect("owners");
@@ -439,13 +473,19 @@ fn the_upgrade_workflow_is_managed_and_the_org_config_turns_it_off() {
         written.replace("timeout-minutes: 30", "timeout-minutes: 300"),
     )
     .expect("edit");
-    let a = levee(dir.path()).args(["sync", "--check"]).assert().code(1);
+    let a = levee(&cx, dir.path())
+        .args(["sync", "--check"])
+        .assert()
+        .code(1);
     assert!(
         out(&a).contains(&format!("drift {UPGRADE}: edited by hand")),
         "{}",
         out(&a)
     );
-    levee(dir.path()).args(["sync", "--force"]).assert().code(0);
+    levee(&cx, dir.path())
+        .args(["sync", "--force"])
+        .assert()
+        .code(0);
     assert_eq!(
         fs::read_to_string(dir.path().join(UPGRADE)).expect("back"),
         written
@@ -461,13 +501,16 @@ fn the_upgrade_workflow_is_managed_and_the_org_config_turns_it_off() {
          ci:\n  upgrade:\n    enabled: false\n",
     )
     .expect("org");
-    let a = levee(dir.path()).args(["sync", "--check"]).assert().code(1);
+    let a = levee(&cx, dir.path())
+        .args(["sync", "--check"])
+        .assert()
+        .code(1);
     assert!(
         out(&a).contains(&format!("drift {UPGRADE}: no longer generated")),
         "{}",
         out(&a)
     );
-    let a = levee(dir.path()).arg("sync").assert().code(0);
+    let a = levee(&cx, dir.path()).arg("sync").assert().code(0);
     assert_eq!(
         out(&a),
         format!(
@@ -478,7 +521,10 @@ fn the_upgrade_workflow_is_managed_and_the_org_config_turns_it_off() {
     assert!(dir.path().join(WORKFLOW).exists(), "the pipeline stays");
     let owners = fs::read_to_string(dir.path().join(".github/CODEOWNERS")).expect("owners");
     assert!(!owners.contains("levee-upgrade"), "{owners}");
-    levee(dir.path()).args(["sync", "--check"]).assert().code(0);
+    levee(&cx, dir.path())
+        .args(["sync", "--check"])
+        .assert()
+        .code(0);
 
     // On again (a custom schedule): written again, with it.
     fs::write(
@@ -486,13 +532,13 @@ fn the_upgrade_workflow_is_managed_and_the_org_config_turns_it_off() {
         "ci:\n  upgrade:\n    schedule: \"45 5 * * 2\"\n",
     )
     .expect("org");
-    levee(dir.path()).arg("sync").assert().code(0);
+    levee(&cx, dir.path()).arg("sync").assert().code(0);
     let text = fs::read_to_string(dir.path().join(UPGRADE)).expect("written again");
     assert!(text.contains("- cron: \"45 5 * * 2\""), "{text}");
 
     // GitLab: the job lives in .gitlab-ci.yml and goes with the same key.
     fs::write(dir.path().join("app.yaml"), format!("{APP}ci: gitlab\n")).expect("write");
-    levee(dir.path()).arg("sync").assert().code(0);
+    levee(&cx, dir.path()).arg("sync").assert().code(0);
     let gl = fs::read_to_string(dir.path().join(".gitlab-ci.yml")).expect("gitlab");
     assert!(gl.contains("\nlevee-upgrade:\n"), "{gl}");
     assert!(gl.contains("cron \"45 5 * * 2\""), "{gl}");
@@ -501,7 +547,7 @@ fn the_upgrade_workflow_is_managed_and_the_org_config_turns_it_off() {
         "ci:\n  upgrade:\n    enabled: false\n",
     )
     .expect("org");
-    let a = levee(dir.path()).arg("sync").assert().code(0);
+    let a = levee(&cx, dir.path()).arg("sync").assert().code(0);
     assert_eq!(out(&a), "wrote .gitlab-ci.yml (out of date)\n");
     let gl = fs::read_to_string(dir.path().join(".gitlab-ci.yml")).expect("gitlab");
     assert!(
@@ -518,9 +564,13 @@ fn err(a: &assert_cmd::assert::Assert) -> String {
 /// stale, never "edited by hand".
 #[test]
 fn deploy_records_what_it_writes() {
+    let cx = TestContext::new();
     let dir = app();
-    levee(dir.path()).args(["deploy", "."]).assert().code(0);
-    let a = levee(dir.path())
+    levee(&cx, dir.path())
+        .args(["deploy", "."])
+        .assert()
+        .code(0);
+    let a = levee(&cx, dir.path())
         .args(["sync", "--check", "."])
         .assert()
         .code(1);
@@ -543,7 +593,7 @@ fn deploy_records_what_it_writes() {
         format!("{APP}runtime: {{mem_limit: 256Mi}}\n"),
     )
     .expect("edit");
-    let a = levee(dir.path()).args(["sync", "."]).assert().code(0);
+    let a = levee(&cx, dir.path()).args(["sync", "."]).assert().code(0);
     let o = out(&a);
     assert!(
         o.contains("wrote deploy/30-deployment.yaml (out of date)"),
@@ -556,8 +606,9 @@ fn deploy_records_what_it_writes() {
 /// managed file; deploy/ stays as it was, the refusal is located, and sync exits 1.
 #[test]
 fn a_refused_sandbox_leaves_deploy_alone_and_writes_the_rest() {
+    let cx = TestContext::new();
     let dir = app();
-    levee(dir.path()).args(["sync", "."]).assert().code(0);
+    levee(&cx, dir.path()).args(["sync", "."]).assert().code(0);
     let deploy_before =
         fs::read_to_string(dir.path().join("deploy/30-deployment.yaml")).expect("deployment");
     let entity_before = fs::read_to_string(dir.path().join("catalog-info.yaml")).expect("entity");
@@ -566,7 +617,7 @@ fn a_refused_sandbox_leaves_deploy_alone_and_writes_the_rest() {
         format!("{APP}runtime: {{cpu_limit: 3}}\nteam: finance-ops\n"),
     )
     .expect("edit");
-    let a = levee(dir.path()).args(["sync", "."]).assert().code(1);
+    let a = levee(&cx, dir.path()).args(["sync", "."]).assert().code(1);
     let o = out(&a);
     assert!(o.contains("wrote catalog-info.yaml (out of date)"), "{o}");
     assert!(
@@ -592,13 +643,13 @@ fn a_refused_sandbox_leaves_deploy_alone_and_writes_the_rest() {
     assert_ne!(entity, entity_before);
     assert!(entity.contains("finance-ops"), "{entity}");
     // --check: the same refusal, exit 1, and nothing written.
-    let a = levee(dir.path())
+    let a = levee(&cx, dir.path())
         .args(["sync", "--check", "."])
         .assert()
         .code(1);
     assert!(out(&a).contains("cannot be deployed to the sandbox"));
     // JSON carries the located refusal.
-    let a = levee(dir.path())
+    let a = levee(&cx, dir.path())
         .args(["sync", "--format", "json", "."])
         .assert()
         .code(1);
@@ -610,8 +661,9 @@ fn a_refused_sandbox_leaves_deploy_alone_and_writes_the_rest() {
 /// Policy denials seen while syncing are warnings on stderr: the files are still written.
 #[test]
 fn policy_denials_are_warnings() {
+    let cx = TestContext::new();
     let dir = app();
-    let a = levee(dir.path()).args(["sync", "."]).assert().code(0);
+    let a = levee(&cx, dir.path()).args(["sync", "."]).assert().code(0);
     let e = err(&a);
     assert!(
         e.contains(
@@ -626,7 +678,7 @@ fn policy_denials_are_warnings() {
         "{e}"
     );
     assert!(!out(&a).contains("AUTH-001"));
-    let a = levee(dir.path())
+    let a = levee(&cx, dir.path())
         .args(["sync", "--format", "json", "."])
         .assert()
         .code(0);

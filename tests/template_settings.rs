@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 
-use common::{Out, run};
+use common::{Out, TestContext, run};
 
 const SETTING: &str = "  DOWNSTREAM_URL: \"https://api.payments.example.com/events\"\n";
 const HINT: &str = "help: add it under `settings:`, like `DOWNSTREAM_URL: https://api.payments.example.com/events` (Where verified events are forwarded: an https URL)";
@@ -19,12 +19,12 @@ fn org() -> PathBuf {
     common::root().join("tests/fixtures/apps.levee.org.yaml")
 }
 
-fn levee(cwd: &Path, args: &[&str]) -> Out {
-    run(common::levee_in(cwd).arg("--org").arg(org()).args(args))
+fn levee(cx: &TestContext, cwd: &Path, args: &[&str]) -> Out {
+    run(cx.levee_in(cwd).arg("--org").arg(org()).args(args))
 }
 
 /// A built-in webhook, made with `levee new` (its template requires `DOWNSTREAM_URL`).
-fn webhook(parent: &Path) -> PathBuf {
+fn webhook(cx: &TestContext, parent: &Path) -> PathBuf {
     let app = parent.join("hook");
     let mut args = vec![
         "new",
@@ -47,7 +47,7 @@ fn webhook(parent: &Path) -> PathBuf {
         "CC-1",
     ];
     args.extend(common::kind_answers("webhook"));
-    let out = levee(parent, &args);
+    let out = levee(cx, parent, &args);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     app
 }
@@ -77,8 +77,8 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 #[test]
 fn the_record_keeps_what_the_template_declares() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let app = webhook(tmp.path());
+    let tmp = TestContext::new();
+    let app = webhook(&tmp, tmp.path());
     let record: serde_json::Value =
         serde_json::from_slice(&fs::read(app.join(".levee/render.json")).expect("record"))
             .expect("json");
@@ -94,8 +94,8 @@ fn the_record_keeps_what_the_template_declares() {
 
 #[test]
 fn a_dropped_required_setting_is_reported_located_everywhere() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let app = webhook(tmp.path());
+    let tmp = TestContext::new();
+    let app = webhook(&tmp, tmp.path());
     let original = fs::read_to_string(app.join("app.yaml")).expect("app.yaml");
     assert!(original.contains(SETTING), "{original}");
     // The owner replaces the downstream with a setting of their own.
@@ -104,12 +104,12 @@ fn a_dropped_required_setting_is_reported_located_everywhere() {
     let at = format!("--> ./app.yaml:{}:1", line_of(&edited, "settings:"));
     let message = "error: the template webhook-python needs the setting `DOWNSTREAM_URL`, which app.yaml does not set: deployed, the app refuses to start without it";
 
-    let out = levee(&app, &["validate"]);
+    let out = levee(&tmp, &app, &["validate"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     for expected in [message, &at, HINT, "invalid ./app.yaml: 1 problem"] {
         assert!(out.stdout.contains(expected), "{expected}\n{}", out.stdout);
     }
-    let out = levee(&app, &["validate", "--format", "json"]);
+    let out = levee(&tmp, &app, &["validate", "--format", "json"]);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     assert_eq!(report["problems"][0]["field"], "settings.DOWNSTREAM_URL");
     assert_eq!(
@@ -117,7 +117,7 @@ fn a_dropped_required_setting_is_reported_located_everywhere() {
         line_of(&edited, "settings:") as u64
     );
 
-    let out = levee(&app, &["check"]);
+    let out = levee(&tmp, &app, &["check"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains(message) && out.stdout.contains(HINT),
@@ -128,7 +128,7 @@ fn a_dropped_required_setting_is_reported_located_everywhere() {
     // sync writes every other managed file, leaves deploy/ exactly as it was, exits 1.
     let deploy_before = snapshot(&app.join("deploy"));
     fs::remove_file(app.join("catalog-info.yaml")).expect("rm");
-    let out = levee(&app, &["sync"]);
+    let out = levee(&tmp, &app, &["sync"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     for expected in [
         message,
@@ -142,10 +142,10 @@ fn a_dropped_required_setting_is_reported_located_everywhere() {
     }
     assert!(app.join("catalog-info.yaml").is_file());
     assert_eq!(snapshot(&app.join("deploy")), deploy_before);
-    let out = levee(&app, &["sync", "--check"]);
+    let out = levee(&tmp, &app, &["sync", "--check"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains(message), "{}", out.stdout);
-    let out = levee(&app, &["sync", "--format", "json"]);
+    let out = levee(&tmp, &app, &["sync", "--format", "json"]);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     assert_eq!(
         report["sandbox_refused"][0]["field"],
@@ -153,11 +153,11 @@ fn a_dropped_required_setting_is_reported_located_everywhere() {
     );
 
     // deploy and promote refuse, writing nothing.
-    let out = levee(&app, &["deploy"]);
+    let out = levee(&tmp, &app, &["deploy"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains(message), "{}", out.stdout);
     assert_eq!(snapshot(&app.join("deploy")), deploy_before);
-    let out = levee(&app, &["promote", "--tier", "sandbox"]);
+    let out = levee(&tmp, &app, &["promote", "--tier", "sandbox"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(
         format!("{}{}", out.stdout, out.stderr).contains(message),
@@ -178,7 +178,7 @@ fn a_dropped_required_setting_is_reported_located_everywhere() {
     let without = format!("{}{}", &edited[..start], &edited[end..]);
     assert!(!without.contains("settings:\n"), "{without}");
     fs::write(app.join("app.yaml"), &without).expect("write");
-    let out = levee(&app, &["validate"]);
+    let out = levee(&tmp, &app, &["validate"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let at = format!("--> ./app.yaml:{}:1", line_of(&without, "template:"));
     assert!(out.stdout.contains(&at), "{at}\n{}", out.stdout);
@@ -191,20 +191,20 @@ fn a_dropped_required_setting_is_reported_located_everywhere() {
         vec!["sync", "--check"],
         vec!["promote", "--tier", "sandbox"],
     ] {
-        let out = levee(&app, &args);
+        let out = levee(&tmp, &app, &args);
         assert_eq!(out.code, 0, "{args:?}: {}{}", out.stdout, out.stderr);
     }
 }
 
 #[test]
 fn a_manifest_with_other_problems_gets_this_one_too() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let app = webhook(tmp.path());
+    let tmp = TestContext::new();
+    let app = webhook(&tmp, tmp.path());
     let text = fs::read_to_string(app.join("app.yaml"))
         .expect("app.yaml")
         .replace(SETTING, "  downstream-url: x\n");
     fs::write(app.join("app.yaml"), text).expect("write");
-    let out = levee(&app, &["validate"]);
+    let out = levee(&tmp, &app, &["validate"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains("did you mean `DOWNSTREAM_URL`?"),
@@ -218,8 +218,8 @@ fn a_manifest_with_other_problems_gets_this_one_too() {
 /// from before levee kept the declarations is not checked.
 #[test]
 fn a_damaged_record_is_reported_and_an_old_one_is_not_checked() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let app = webhook(tmp.path());
+    let tmp = TestContext::new();
+    let app = webhook(&tmp, tmp.path());
     let record = app.join(".levee/render.json");
     let good = fs::read(&record).expect("record");
     let mut json: serde_json::Value = serde_json::from_slice(&good).expect("json");
@@ -246,7 +246,7 @@ fn a_damaged_record_is_reported_and_an_old_one_is_not_checked() {
         ("a list", serde_json::to_vec(&wrong_shape).expect("json")),
     ] {
         fs::write(&record, bytes).expect("write");
-        let out = levee(&app, &["validate"]);
+        let out = levee(&tmp, &app, &["validate"]);
         assert_eq!(out.code, 1, "{what}: {}{}", out.stdout, out.stderr);
         assert!(out.stdout.contains(damaged), "{what}: {}", out.stdout);
         assert!(
@@ -259,13 +259,13 @@ fn a_damaged_record_is_reported_and_an_old_one_is_not_checked() {
     // Through a symlink (to an endless file) or a FIFO: refused without reading, no hang.
     fs::remove_file(&record).expect("rm");
     std::os::unix::fs::symlink("/dev/zero", &record).expect("symlink");
-    let out = levee(&app, &["validate"]);
+    let out = levee(&tmp, &app, &["validate"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("not a regular file"), "{}", out.stdout);
     fs::remove_file(&record).expect("rm");
     let fifo = Std::new("mkfifo").arg(&record).status().expect("mkfifo");
     assert!(fifo.success());
-    let out = levee(&app, &["validate"]);
+    let out = levee(&tmp, &app, &["validate"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     fs::remove_file(&record).expect("rm");
 
@@ -279,9 +279,9 @@ fn a_damaged_record_is_reported_and_an_old_one_is_not_checked() {
         .expect("app.yaml")
         .replace(SETTING, "  DOWNSTREAM_TIMEOUT_MS: \"5000\"\n");
     fs::write(app.join("app.yaml"), text).expect("write");
-    assert_eq!(levee(&app, &["validate"]).code, 0);
+    assert_eq!(levee(&tmp, &app, &["validate"]).code, 0);
     fs::remove_dir_all(app.join(".levee")).expect("rm");
-    assert_eq!(levee(&app, &["validate"]).code, 0);
+    assert_eq!(levee(&tmp, &app, &["validate"]).code, 0);
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -314,7 +314,7 @@ fn git(dir: &Path, args: &[&str]) {
 /// `levee validate` then holds app.yaml to it.
 #[test]
 fn an_upgrade_records_the_new_versions_declarations() {
-    let tmp = tempfile::tempdir().expect("tempdir");
+    let tmp = TestContext::new();
     let pack = tmp.path().join("pack");
     let write = |rel: &str, text: &str| {
         let p = pack.join(rel);
@@ -341,6 +341,7 @@ fn an_upgrade_records_the_new_versions_declarations() {
     git(&pack, &["tag", "v1.1.0"]);
 
     let out = levee(
+        &tmp,
         tmp.path(),
         &[
             "new",
@@ -359,9 +360,9 @@ fn an_upgrade_records_the_new_versions_declarations() {
     );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let app = tmp.path().join("board");
-    assert_eq!(levee(&app, &["validate"]).code, 0);
+    assert_eq!(levee(&tmp, &app, &["validate"]).code, 0);
 
-    let out = levee(&app, &["upgrade", "--format", "json"]);
+    let out = levee(&tmp, &app, &["upgrade", "--format", "json"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     assert_eq!(report["apps"][0]["result"], "upgraded", "{report}");
@@ -376,7 +377,7 @@ fn an_upgrade_records_the_new_versions_declarations() {
         record["template_settings"]["REPORT_URL"]["required"], true,
         "{record}"
     );
-    let out = levee(&app, &["validate"]);
+    let out = levee(&tmp, &app, &["validate"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains("help: add it under `settings:`, like `REPORT_URL: https://reports.example.com/q1.json` (The report the dashboard shows)"),

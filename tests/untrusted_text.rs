@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Out, run, write};
+use common::{Out, TestContext, run, write};
 
 /// Output a terminal or CI log can show as it is: line breaks and levee's own text only.
 fn assert_plain(what: &str, o: &Out) {
@@ -26,23 +26,24 @@ fn assert_plain(what: &str, o: &Out) {
     }
 }
 
-fn scaffold(dir: &Path, name: &str) -> PathBuf {
-    common::new_app(dir, name.as_ref(), name, "form", None)
+fn scaffold(cx: &TestContext, dir: &Path, name: &str) -> PathBuf {
+    common::new_app(cx, dir, name.as_ref(), name, "form", None)
 }
 
 #[test]
 fn check_and_validate_report_hostile_manifests_in_plain_text() {
+    let cx = TestContext::new();
     for file in common::corpus("tests/manifests/invalid")
         .into_iter()
         .filter(|f| f.to_string_lossy().contains("control-"))
     {
         let rel = common::rel(&file);
         for format in ["text", "json", "sarif"] {
-            let o = run(common::levee().args(["check", "--format", format, &rel]));
+            let o = run(cx.levee().args(["check", "--format", format, &rel]));
             assert_eq!(o.code, 1, "{rel}: {}{}", o.stdout, o.stderr);
             assert_plain(&format!("check {format} {rel}"), &o);
         }
-        let o = run(common::levee().args(["validate", "--format", "json", &rel]));
+        let o = run(cx.levee().args(["validate", "--format", "json", &rel]));
         assert_eq!(o.code, 1, "{rel}");
         assert_plain(&format!("validate json {rel}"), &o);
         let report: serde_json::Value = serde_json::from_str(&o.stdout).expect("json");
@@ -56,9 +57,11 @@ fn check_and_validate_report_hostile_manifests_in_plain_text() {
 
 #[test]
 fn lifecycle_and_catalog_escape_hand_edited_entries_and_metrics_ids() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    scaffold(tmp.path(), "esc-app");
-    let o = run(common::levee_in(tmp.path()).args(["catalog", "register", "esc-app"]));
+    let tmp = TestContext::new();
+    scaffold(&tmp, tmp.path(), "esc-app");
+    let o = run(tmp
+        .levee_in(tmp.path())
+        .args(["catalog", "register", "esc-app"]));
     assert_eq!(o.code, 0, "{}", o.stderr);
     // Someone edits the entry by hand (the catalog is a git repository anyone can send a
     // change to): an owner with a workflow command and an OSC hyperlink.
@@ -84,7 +87,7 @@ fn lifecycle_and_catalog_escape_hand_edited_entries_and_metrics_ids() {
         vec!["catalog", "show", "esc-app"],
         vec!["catalog", "stats"],
     ] {
-        let o = run(common::levee_in(tmp.path()).args(&args));
+        let o = run(tmp.levee_in(tmp.path()).args(&args));
         assert!(
             o.code == 0 || o.code == 1,
             "{args:?}: {}{}",
@@ -99,7 +102,9 @@ fn lifecycle_and_catalog_escape_hand_edited_entries_and_metrics_ids() {
         }
         assert_plain(&format!("{args:?}"), &o);
     }
-    let o = run(common::levee_in(tmp.path()).args(["-v", "lifecycle", "--metrics", "metrics.csv"]));
+    let o = run(tmp
+        .levee_in(tmp.path())
+        .args(["-v", "lifecycle", "--metrics", "metrics.csv"]));
     assert!(
         o.stdout
             .contains("ops@acme.corp\\n::error title=pwned::owned\\u001b]8;;"),
@@ -116,8 +121,8 @@ fn lifecycle_and_catalog_escape_hand_edited_entries_and_metrics_ids() {
 
 #[test]
 fn file_names_in_managed_directories_are_escaped_in_reports() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let app = scaffold(tmp.path(), "name-app");
+    let tmp = TestContext::new();
+    let app = scaffold(&tmp, tmp.path(), "name-app");
     // A file levee does not generate, in a directory it owns, with a hostile name.
     write(
         &app,
@@ -129,7 +134,7 @@ fn file_names_in_managed_directories_are_escaped_in_reports() {
         vec!["sync", "name-app"],
         vec!["sync", "--check", "--format", "json", "name-app"],
     ] {
-        let o = run(common::levee_in(tmp.path()).args(&args));
+        let o = run(tmp.levee_in(tmp.path()).args(&args));
         assert_eq!(o.code, 1, "{args:?}: {}{}", o.stdout, o.stderr);
         assert_plain(&format!("{args:?}"), &o);
         assert!(
@@ -143,7 +148,7 @@ fn file_names_in_managed_directories_are_escaped_in_reports() {
 
 #[test]
 fn org_configs_refuse_control_characters_and_expressions_in_pipeline_values() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let org = tmp.path().join("levee.org.yaml");
     std::fs::write(
         &org,
@@ -161,7 +166,9 @@ fn org_configs_refuse_control_characters_and_expressions_in_pipeline_values() {
         ),
     )
     .expect("write");
-    let o = run(common::levee_in(tmp.path()).args(["validate", "levee.org.yaml"]));
+    let o = run(tmp
+        .levee_in(tmp.path())
+        .args(["validate", "levee.org.yaml"]));
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     assert_plain("validate org", &o);
     for (line, want) in [
@@ -187,19 +194,22 @@ fn org_configs_refuse_control_characters_and_expressions_in_pipeline_values() {
         "ci:\n  deploy:\n    command: |\n      kubectl apply -f deploy/\n      kubectl rollout status deploy/app\n",
     )
     .expect("write");
-    let o = run(common::levee_in(tmp.path()).args(["validate", "levee.org.yaml"]));
+    let o = run(tmp
+        .levee_in(tmp.path())
+        .args(["validate", "levee.org.yaml"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
 }
 
 #[test]
 fn an_answers_file_with_control_characters_is_refused_where_they_are() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     std::fs::write(
         tmp.path().join("answers.yaml"),
         "name: ans-app\nowner: jane.doe@acme.corp\ndescription: \"Expenses\\x7f\"\nteam: \"a\\n::error::b\"\n",
     )
     .expect("write");
-    let o = run(common::levee_in(tmp.path())
+    let o = run(tmp
+        .levee_in(tmp.path())
         .args(["new", "ans-app", "--no-input", "--answers", "answers.yaml"])
         .args([
             "--kind",
@@ -221,8 +231,9 @@ fn an_answers_file_with_control_characters_is_refused_where_they_are() {
 
 #[test]
 fn flags_with_control_characters_never_reach_a_generated_file() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let o = run(common::levee_in(tmp.path())
+    let tmp = TestContext::new();
+    let o = run(tmp
+        .levee_in(tmp.path())
         .args(["new", "flag-app", "--no-input", "--name", "flag-app"])
         .args(["--owner", "jane.doe@acme.corp", "--team", "ops-team"])
         .args(["--description", "line one\n::error::line two"])

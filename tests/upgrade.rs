@@ -10,10 +10,10 @@ use std::process::Command as Std;
 
 use serde_json::Value;
 
-use common::{Out, run};
+use common::{Out, TestContext, run};
 
-fn levee(cwd: &Path) -> assert_cmd::Command {
-    common::levee_in(cwd)
+fn levee(cx: &TestContext, cwd: &Path) -> assert_cmd::Command {
+    cx.levee_in(cwd)
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -102,7 +102,7 @@ fn git_pack(dir: &Path) -> PathBuf {
 }
 
 /// `levee new` from the pack at v1.0.0.
-fn scaffold(cwd: &Path, pack: &Path, rel: &str) -> PathBuf {
+fn scaffold(cx: &TestContext, cwd: &Path, pack: &Path, rel: &str) -> PathBuf {
     let name = Path::new(rel)
         .file_name()
         .expect("name")
@@ -111,7 +111,7 @@ fn scaffold(cwd: &Path, pack: &Path, rel: &str) -> PathBuf {
     if let Some(parent) = cwd.join(rel).parent() {
         fs::create_dir_all(parent).expect("mkdir");
     }
-    let o = run(levee(cwd)
+    let o = run(levee(cx, cwd)
         .args(["new", rel, "--name", &name, "--description", "Shop sales"])
         .args(["--owner", "jane.doe@acme.corp", "--team", "shop-team"])
         .args(["--kind", "dashboard", "--stack", "node"])
@@ -195,12 +195,12 @@ fn s(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 #[test]
 fn scenario_every_kind_of_change_exact_tree_report_and_second_run() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let pack = git_pack(dir.path());
-    let app = scaffold(dir.path(), &pack, "shop");
+    let app = scaffold(&dir, dir.path(), &pack, "shop");
     edit_like_a_user(&app);
 
-    let o = run(levee(&app).args(["upgrade", "--format", "json"]));
+    let o = run(levee(&dir, &app).args(["upgrade", "--format", "json"]));
     assert_eq!(o.code, 1, "conflicts exit 1: {}{}", o.stdout, o.stderr);
     let report = json(&o);
     assert_eq!(
@@ -271,7 +271,7 @@ fn scenario_every_kind_of_change_exact_tree_report_and_second_run() {
         app_yaml.contains("# The starter template this app came from"),
         "comments kept: {app_yaml}"
     );
-    let o = run(levee(&app).args(["sync", "--check"]));
+    let o = run(levee(&dir, &app).args(["sync", "--check"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
 
     assert_eq!(
@@ -282,7 +282,7 @@ fn scenario_every_kind_of_change_exact_tree_report_and_second_run() {
 
     // While markers remain, a second run still reports the conflict (exit 1) and writes nothing.
     let before = tree(&app);
-    let o = run(levee(&app).args(["upgrade"]));
+    let o = run(levee(&dir, &app).args(["upgrade"]));
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     assert!(
         o.stdout.starts_with(
@@ -301,7 +301,7 @@ fn scenario_every_kind_of_change_exact_tree_report_and_second_run() {
         "a\nB from template, b from user\nc\n",
     )
     .expect("w");
-    let o = run(levee(&app).args(["upgrade"]));
+    let o = run(levee(&dir, &app).args(["upgrade"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     assert!(
         o.stdout.starts_with(
@@ -317,7 +317,7 @@ fn scenario_every_kind_of_change_exact_tree_report_and_second_run() {
 
     // Then a run is a no-op.
     let before = tree(&app);
-    let o = run(levee(&app).args(["upgrade"]));
+    let o = run(levee(&dir, &app).args(["upgrade"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     assert_eq!(
         o.stdout,
@@ -330,11 +330,11 @@ fn scenario_every_kind_of_change_exact_tree_report_and_second_run() {
 
 #[test]
 fn text_report_names_each_conflict_and_the_summary() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let pack = git_pack(dir.path());
-    let app = scaffold(dir.path(), &pack, "shop");
+    let app = scaffold(&dir, dir.path(), &pack, "shop");
     edit_like_a_user(&app);
-    let o = run(levee(dir.path()).args(["upgrade", "shop"]));
+    let o = run(levee(&dir, dir.path()).args(["upgrade", "shop"]));
     assert_eq!(o.code, 1);
     assert_eq!(o.stderr, "");
     assert_eq!(
@@ -352,12 +352,12 @@ fn text_report_names_each_conflict_and_the_summary() {
 
 #[test]
 fn dry_run_writes_nothing_and_prints_diffs_and_conflicts() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let pack = git_pack(dir.path());
-    let app = scaffold(dir.path(), &pack, "shop");
+    let app = scaffold(&dir, dir.path(), &pack, "shop");
     edit_like_a_user(&app);
     let before = tree(dir.path());
-    let o = run(levee(dir.path()).args(["upgrade", "--dry-run", "shop"]));
+    let o = run(levee(&dir, dir.path()).args(["upgrade", "--dry-run", "shop"]));
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert_eq!(tree(dir.path()), before, "a dry run writes nothing");
     assert!(
@@ -396,7 +396,7 @@ fn dry_run_writes_nothing_and_prints_diffs_and_conflicts() {
         o.stdout
     );
     // The JSON form of a dry run carries the same diffs, per file.
-    let o = run(levee(dir.path()).args(["upgrade", "--dry-run", "--format", "json", "shop"]));
+    let o = run(levee(&dir, dir.path()).args(["upgrade", "--dry-run", "--format", "json", "shop"]));
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert_eq!(tree(dir.path()), before, "a dry run writes nothing");
     let report = json(&o);
@@ -422,26 +422,26 @@ fn dry_run_writes_nothing_and_prints_diffs_and_conflicts() {
     );
 
     // A real run's JSON lists the changes without diffs.
-    let o = run(levee(dir.path()).args(["upgrade", "--format", "json", "shop"]));
+    let o = run(levee(&dir, dir.path()).args(["upgrade", "--format", "json", "shop"]));
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(!o.stdout.contains("\"diff\""), "{}", o.stdout);
 }
 
 #[test]
 fn dirty_worktree_is_reported_and_require_clean_refuses() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let pack = git_pack(dir.path());
     let repo = dir.path().join("repo");
     fs::create_dir_all(&repo).expect("mkdir");
-    let clean = scaffold(&repo, &pack, "apps/clean");
-    let dirty = scaffold(&repo, &pack, "apps/dirty");
+    let clean = scaffold(&dir, &repo, &pack, "apps/clean");
+    let dirty = scaffold(&dir, &repo, &pack, "apps/dirty");
     git(&repo, &["init", "-q"]);
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-qm", "apps"]);
     fs::write(dirty.join("edit.txt"), "zero\none\ntwo\n").expect("w");
 
     let before = tree(&repo);
-    let o = run(levee(&repo).args(["upgrade", "--require-clean", "--format", "json"]));
+    let o = run(levee(&dir, &repo).args(["upgrade", "--require-clean", "--format", "json"]));
     assert_eq!(o.code, 1, "{}", o.stderr);
     let r = json(&o);
     assert_eq!(r["apps"][0]["app"], "./apps/clean");
@@ -471,7 +471,7 @@ fn dirty_worktree_is_reported_and_require_clean_refuses() {
     );
 
     // Without --require-clean the dirty app is upgraded and the dirt reported.
-    let o = run(levee(&repo).args(["upgrade", "apps/dirty"]));
+    let o = run(levee(&dir, &repo).args(["upgrade", "apps/dirty"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     assert!(
         o.stdout.starts_with(
@@ -489,13 +489,13 @@ fn dirty_worktree_is_reported_and_require_clean_refuses() {
 
 #[test]
 fn fleet_with_one_conflicting_app_exits_1_and_upgrades_the_others() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let pack = git_pack(dir.path());
     let fleet = dir.path().join("fleet");
     fs::create_dir_all(&fleet).expect("mkdir");
     let mut apps = Vec::new();
     for name in ["a1", "a2", "a3", "a4"] {
-        apps.push(scaffold(&fleet, &pack, &format!("team/{name}")));
+        apps.push(scaffold(&dir, &fleet, &pack, &format!("team/{name}")));
     }
     fs::write(apps[2].join("conflict.txt"), "a\nmine\nc\n").expect("w");
     fs::write(apps[0].join("merge.txt"), "one\n2\n3\n4\n5\n6\n").expect("w");
@@ -503,10 +503,10 @@ fn fleet_with_one_conflicting_app_exits_1_and_upgrades_the_others() {
     write(&fleet, "loose/app.yaml", b"name: loose\n");
     write(&fleet, ".gitignore", b"ignored/\n");
     fs::create_dir_all(fleet.join("ignored")).expect("mkdir");
-    let _ = scaffold(&fleet, &pack, "ignored/zz");
+    let _ = scaffold(&dir, &fleet, &pack, "ignored/zz");
     git(&fleet, &["init", "-q"]);
 
-    let o = run(levee(dir.path()).args(["upgrade", "fleet", "--format", "json"]));
+    let o = run(levee(&dir, dir.path()).args(["upgrade", "fleet", "--format", "json"]));
     assert_eq!(o.code, 1, "{}", o.stderr);
     let r = json(&o);
     assert_eq!(
@@ -541,11 +541,11 @@ fn fleet_with_one_conflicting_app_exits_1_and_upgrades_the_others() {
     );
     for app in &apps {
         assert!(app.join("added.txt").is_file());
-        let o = run(levee(app).args(["sync", "--check"]));
+        let o = run(levee(&dir, app).args(["sync", "--check"]));
         assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     }
     // A second run: a3 still holds its markers, so it is still a conflict (exit 1).
-    let o = run(levee(dir.path()).args(["upgrade", "fleet"]));
+    let o = run(levee(&dir, dir.path()).args(["upgrade", "fleet"]));
     assert_eq!(o.code, 1, "{}", o.stdout);
     assert!(
         o.stdout
@@ -555,7 +555,7 @@ fn fleet_with_one_conflicting_app_exits_1_and_upgrades_the_others() {
     );
     // Resolved: everything up to date, exit 0.
     fs::write(apps[2].join("conflict.txt"), "a\nmine\nc\n").expect("w");
-    let o = run(levee(dir.path()).args(["upgrade", "fleet"]));
+    let o = run(levee(&dir, dir.path()).args(["upgrade", "fleet"]));
     assert_eq!(o.code, 0, "{}", o.stdout);
     assert!(
         o.stdout
@@ -567,9 +567,9 @@ fn fleet_with_one_conflicting_app_exits_1_and_upgrades_the_others() {
 
 #[test]
 fn managed_files_are_regenerated_and_hand_edits_are_conflicts() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let pack = git_pack(dir.path());
-    let app = scaffold(dir.path(), &pack, "shop");
+    let app = scaffold(&dir, dir.path(), &pack, "shop");
     let yaml = fs::read_to_string(app.join("app.yaml")).expect("r");
     assert!(yaml.contains("description: \"Shop sales\"\n"), "{yaml}");
     fs::write(
@@ -577,9 +577,9 @@ fn managed_files_are_regenerated_and_hand_edits_are_conflicts() {
         yaml.replace("Shop sales", "Sales figures for the shop team"),
     )
     .expect("w");
-    let o = run(levee(&app).args(["sync", "--check"]));
+    let o = run(levee(&dir, &app).args(["sync", "--check"]));
     assert_eq!(o.code, 1, "stale before the upgrade");
-    let o = run(levee(&app).args(["upgrade", "--format", "json"]));
+    let o = run(levee(&dir, &app).args(["upgrade", "--format", "json"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     let r = json(&o);
     let files = r["apps"][0]["files"].as_array().expect("files");
@@ -594,15 +594,15 @@ fn managed_files_are_regenerated_and_hand_edits_are_conflicts() {
         catalog.contains("Sales figures for the shop team"),
         "{catalog}"
     );
-    let o = run(levee(&app).args(["sync", "--check"]));
+    let o = run(levee(&dir, &app).args(["sync", "--check"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
 
     // A hand-edited managed file is a conflict, not overwritten.
-    let app2 = scaffold(dir.path(), &pack, "shop2");
+    let app2 = scaffold(&dir, dir.path(), &pack, "shop2");
     let path = app2.join("catalog-info.yaml");
     let edited = format!("{}# my note\n", fs::read_to_string(&path).expect("r"));
     fs::write(&path, &edited).expect("w");
-    let o = run(levee(&app2).args(["upgrade", "--format", "json"]));
+    let o = run(levee(&dir, &app2).args(["upgrade", "--format", "json"]));
     assert_eq!(o.code, 1, "{}", o.stdout);
     let r = json(&o);
     assert_eq!(r["apps"][0]["result"], "conflicts");
@@ -619,32 +619,32 @@ fn managed_files_are_regenerated_and_hand_edits_are_conflicts() {
 
 #[test]
 fn to_version_usage_errors_and_unknown_builtin_versions() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let pack = git_pack(dir.path());
-    let app = scaffold(dir.path(), &pack, "shop");
+    let app = scaffold(&dir, dir.path(), &pack, "shop");
     // --to the recorded version: up to date.
-    let o = run(levee(&app).args(["upgrade", "--to", "1.0.0"]));
+    let o = run(levee(&dir, &app).args(["upgrade", "--to", "1.0.0"]));
     assert_eq!(o.code, 0, "{}", o.stdout);
     assert!(o.stdout.contains("up-to-date"));
-    let o = run(levee(&app).args(["upgrade", "--to", "2.0.0"]));
+    let o = run(levee(&dir, &app).args(["upgrade", "--to", "2.0.0"]));
     assert_eq!(o.code, 1);
     assert!(o.stdout.contains("no tag `v2.0.0`"), "{}", o.stdout);
-    let o = run(levee(&app).args(["upgrade", "--to", "latest"]));
+    let o = run(levee(&dir, &app).args(["upgrade", "--to", "latest"]));
     assert_eq!(o.code, 2);
     assert_eq!(
         o.stderr,
         "error: --to latest is not a version\nhint: pass a semver version such as 1.2.0\n"
     );
-    let o = run(levee(dir.path()).args(["upgrade", "nowhere"]));
+    let o = run(levee(&dir, dir.path()).args(["upgrade", "nowhere"]));
     assert_eq!(o.code, 2);
-    let o = run(levee(&pack).args(["upgrade"]));
+    let o = run(levee(&dir, &pack).args(["upgrade"]));
     assert_eq!(o.code, 2, "no app under the pack");
     assert!(o.stderr.contains("no levee app found"), "{}", o.stderr);
 
     // An app recorded at a built-in version this levee never shipped fails, with the reason.
     let builtin = dir.path().join("b");
     fs::create_dir_all(&builtin).expect("mkdir");
-    let o = run(levee(&builtin)
+    let o = run(levee(&dir, &builtin)
         .args([
             "new",
             "old",
@@ -661,7 +661,7 @@ fn to_version_usage_errors_and_unknown_builtin_versions() {
         .expect("r")
         .replace("\"version\": \"1.0.0\"", "\"version\": \"0.9.0\"");
     fs::write(&rec, text).expect("w");
-    let o = run(levee(&builtin).args(["upgrade", "--format", "json"]));
+    let o = run(levee(&dir, &builtin).args(["upgrade", "--format", "json"]));
     assert_eq!(o.code, 1);
     let r = json(&o);
     assert_eq!(r["apps"][0]["result"], "failed");
@@ -677,11 +677,11 @@ fn to_version_usage_errors_and_unknown_builtin_versions() {
 
 #[test]
 fn a_remote_git_pack_is_cloned_once_and_recorded() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let pack = git_pack(dir.path());
-    let app = scaffold(dir.path(), &pack, "shop");
+    let app = scaffold(&dir, dir.path(), &pack, "shop");
     let url = format!("file://{}", pack.display());
-    let o = run(levee(&app).args(["upgrade", "--templates", &url]));
+    let o = run(levee(&dir, &app).args(["upgrade", "--templates", &url]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     let record: Value =
         serde_json::from_slice(&fs::read(app.join(".levee/render.json")).expect("r"))
@@ -692,19 +692,19 @@ fn a_remote_git_pack_is_cloned_once_and_recorded() {
         "one\ntwo\nthree\n"
     );
     // The next run needs no --templates: the recorded source is used.
-    let o = run(levee(&app).args(["upgrade"]));
+    let o = run(levee(&dir, &app).args(["upgrade"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     assert!(o.stdout.contains("up-to-date"), "{}", o.stdout);
 }
 
 #[test]
 fn a_git_pack_given_by_a_relative_path_is_found_from_any_directory() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let _pack = git_pack(dir.path());
     let work = dir.path().join("work");
     fs::create_dir_all(&work).expect("mkdir");
     // `levee new` run from work/ with a path relative to it.
-    let o = run(levee(&work)
+    let o = run(levee(&dir, &work)
         .args([
             "new",
             "shop",
@@ -733,7 +733,7 @@ fn a_git_pack_given_by_a_relative_path_is_found_from_any_directory() {
         "a local pack path is recorded absolute"
     );
     // The upgrade runs from the app directory, where `../pack` would be the wrong place.
-    let o = run(levee(&app).args(["upgrade", "--format", "json"]));
+    let o = run(levee(&dir, &app).args(["upgrade", "--format", "json"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     assert_eq!(json(&o)["apps"][0]["result"], "upgraded");
     assert!(app.join("added.txt").is_file());
@@ -741,12 +741,18 @@ fn a_git_pack_given_by_a_relative_path_is_found_from_any_directory() {
 
 #[test]
 fn check_conflicts_reports_markers_until_resolved_and_reads_only_the_app() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let pack = git_pack(dir.path());
-    let app = scaffold(dir.path(), &pack, "shop");
+    let app = scaffold(&dir, dir.path(), &pack, "shop");
     edit_like_a_user(&app);
     let check = |format: &str| {
-        run(levee(dir.path()).args(["upgrade", "--check-conflicts", "--format", format, "shop"]))
+        run(levee(&dir, dir.path()).args([
+            "upgrade",
+            "--check-conflicts",
+            "--format",
+            format,
+            "shop",
+        ]))
     };
 
     // Never upgraded: nothing to resolve.
@@ -760,7 +766,10 @@ fn check_conflicts_reports_markers_until_resolved_and_reads_only_the_app() {
         )
     );
     // The upgrade leaves a conflict in conflict.txt.
-    assert_eq!(run(levee(dir.path()).args(["upgrade", "shop"])).code, 1);
+    assert_eq!(
+        run(levee(&dir, dir.path()).args(["upgrade", "shop"])).code,
+        1
+    );
     let o = check("text");
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert_eq!(
@@ -820,11 +829,17 @@ fn check_conflicts_reports_markers_until_resolved_and_reads_only_the_app() {
     let o = check("text");
     assert_eq!(o.code, 0, "{}", o.stdout);
     // It checks; it does not upgrade: the flags that would change the upgrade are refused.
-    let o = run(levee(dir.path()).args(["upgrade", "--check-conflicts", "--to", "1.1.0", "shop"]));
+    let o = run(levee(&dir, dir.path()).args([
+        "upgrade",
+        "--check-conflicts",
+        "--to",
+        "1.1.0",
+        "shop",
+    ]));
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("cannot be used with"), "{}", o.stderr);
     // A template source set for the whole CI (LEVEE_TEMPLATES) does not get in its way.
-    let o = run(levee(dir.path())
+    let o = run(levee(&dir, dir.path())
         .env("LEVEE_TEMPLATES", "/nonexistent")
         .args(["upgrade", "--check-conflicts", "shop"]));
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -832,9 +847,9 @@ fn check_conflicts_reports_markers_until_resolved_and_reads_only_the_app() {
 
 #[test]
 fn an_upgrade_keeps_record_keys_a_newer_levee_wrote_and_changes_only_its_own() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestContext::new();
     let pack = git_pack(dir.path());
-    let app = scaffold(dir.path(), &pack, "shop");
+    let app = scaffold(&dir, dir.path(), &pack, "shop");
     let path = app.join(".levee/render.json");
     let written = fs::read_to_string(&path).expect("record");
     let mut record: Value = serde_json::from_str(&written).expect("json");
@@ -842,7 +857,7 @@ fn an_upgrade_keeps_record_keys_a_newer_levee_wrote_and_changes_only_its_own() {
     let mut text = serde_json::to_string_pretty(&record).expect("json");
     text.push('\n');
     fs::write(&path, &text).expect("w");
-    let o = run(levee(&app).args(["upgrade"]));
+    let o = run(levee(&dir, &app).args(["upgrade"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     let after = fs::read_to_string(&path).expect("record");
     let upgraded: Value = serde_json::from_str(&after).expect("json");

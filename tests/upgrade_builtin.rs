@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::TestContext;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -32,8 +34,9 @@ fn render(pack: &Pack, template: &str, manifest: &Manifest) -> Tree {
     .collect()
 }
 
-fn scaffold(dir: &Path, kind: &str, stack: &str) -> (PathBuf, Manifest) {
-    let o = common::levee()
+fn scaffold(cx: &TestContext, dir: &Path, kind: &str, stack: &str) -> (PathBuf, Manifest) {
+    let o = cx
+        .levee()
         .current_dir(dir)
         .args([
             "new",
@@ -63,8 +66,8 @@ fn builtin_history_rebuilds_an_archived_version_as_the_merge_base() {
     let old = pack::archived(&CURRENT, &FIXTURE_ARCHIVE, "0.9.0").expect("0.9.0 rebuilds");
     assert_eq!(old.version.to_string(), "0.9.0");
     let new = pack::builtin().expect("builtin");
-    let dir = tempfile::tempdir().expect("tmp");
-    let (app, manifest) = scaffold(dir.path(), "dashboard", "node");
+    let dir = TestContext::new();
+    let (app, manifest) = scaffold(&dir, dir.path(), "dashboard", "node");
     let base = render(&old, "dashboard-node", &manifest);
     let theirs = render(&new, "dashboard-node", &manifest);
     let readme = PathBuf::from("README.md");
@@ -117,8 +120,8 @@ fn builtin_history_unknown_version_is_a_clear_error() {
 
 #[test]
 fn builtin_history_every_shipped_version_loads_and_renders() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let (_, manifest) = scaffold(dir.path(), "form", "python");
+    let dir = TestContext::new();
+    let (_, manifest) = scaffold(&dir, dir.path(), "form", "python");
     let versions = pack::builtin_versions();
     assert!(versions.contains(&pack::builtin().expect("builtin").version));
     for v in versions {

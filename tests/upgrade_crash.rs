@@ -14,10 +14,10 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use common::{copy_tree, names, run, tree, write};
+use common::{TestContext, copy_tree, names, run, tree, write};
 use levee::change::upgrade::{self, Options, PackVersions};
 use levee::support::appdir::Step;
 
@@ -67,8 +67,10 @@ fn mode(p: &Path) -> u32 {
 }
 
 /// `levee new` from the pack at v1.0.0, into `<dir>/app`.
-fn scaffold(dir: &Path, pack: &Path) -> PathBuf {
-    let o = run(common::levee_in(dir)
+fn scaffold(cx: &TestContext, pack: &Path) -> PathBuf {
+    let dir = cx.path();
+    let o = run(cx
+        .levee_in(dir)
         .args([
             "new",
             "app",
@@ -140,9 +142,9 @@ fn child_upgrades_an_app_stopping_where_told() {
         });
         return;
     }
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let pack = git_pack(tmp.path());
-    let app = scaffold(tmp.path(), &pack);
+    let app = scaffold(&tmp, &pack);
     let seen = points(&app);
     // Staged first; every old file moved aside before its new one moves in; the version record
     // installed by the last rename; then Swapped.
@@ -167,10 +169,11 @@ fn child_upgrades_an_app_stopping_where_told() {
 }
 
 /// Runs the child on a copy of the app and kills it (SIGKILL) at point `stop`.
-fn crash_at(app: &Path, stop: usize) -> String {
+fn crash_at(cx: &TestContext, app: &Path, stop: usize) -> String {
     let exe = std::env::current_exe().expect("test binary");
     let errors = app.parent().expect("case").with_extension("stderr");
-    let mut child = Command::new(exe)
+    let mut child = cx
+        .command(exe)
         .args([
             "--exact",
             "child_upgrades_an_app_stopping_where_told",
@@ -178,9 +181,6 @@ fn crash_at(app: &Path, stop: usize) -> String {
             "--test-threads=1",
         ])
         .env(CHILD_ENV, format!("{}\n{stop}", app.display()))
-        .env("LEVEE_TODAY", "2026-03-01")
-        .env_remove("LEVEE_ORG")
-        .env_remove("LEVEE_TEMPLATES")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&errors).expect("stderr file"))
         .spawn()
@@ -208,15 +208,15 @@ fn crash_at(app: &Path, stop: usize) -> String {
 
 #[test]
 fn kill_9_at_each_point_of_the_swap_then_the_next_run_completes_the_upgrade() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let pack = git_pack(tmp.path());
-    let pristine = scaffold(tmp.path(), &pack);
+    let pristine = scaffold(&tmp, &pack);
     let before = tree(&pristine);
 
     // What a run that is never interrupted leaves.
     let whole = tmp.path().join("whole");
     copy_tree(&pristine, &whole.join("app"));
-    let o = run(common::levee_in(&whole).args(["upgrade", "app"]));
+    let o = run(tmp.levee_in(&whole).args(["upgrade", "app"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     let expected = tree(&whole.join("app"));
     assert_ne!(expected, before);
@@ -231,16 +231,16 @@ fn kill_9_at_each_point_of_the_swap_then_the_next_run_completes_the_upgrade() {
         let case = tmp.path().join(format!("case-{stop}"));
         let app = case.join("app");
         copy_tree(&pristine, &app);
-        let at = crash_at(&app, stop);
+        let at = crash_at(&tmp, &app, stop);
 
         if at.ends_with("Staged") {
             // Killed before the journal: nothing in the app changed; only the staging
             // directory beside it is left, which the next run removes.
             assert_eq!(tree(&app), before, "{at}");
             assert_eq!(names(&case).len(), 2, "{at}: {:?}", names(&case));
-            let check = run(common::levee_in(&case).args(["sync", "--check", "app"]));
+            let check = run(tmp.levee_in(&case).args(["sync", "--check", "app"]));
             assert_eq!(check.code, 0, "{at}: {}{}", check.stdout, check.stderr);
-            let o = run(common::levee_in(&case).args(["upgrade", "app"]));
+            let o = run(tmp.levee_in(&case).args(["upgrade", "app"]));
             assert_eq!(o.code, 0, "{at}: {}{}", o.stdout, o.stderr);
             assert!(!o.stdout.contains("interrupted"), "{at}: {}", o.stdout);
         } else {
@@ -256,7 +256,7 @@ fn kill_9_at_each_point_of_the_swap_then_the_next_run_completes_the_upgrade() {
             }
             // Commands other than `levee upgrade` refuse to work on the half state, and say
             // why.
-            let check = run(common::levee_in(&case).args(["sync", "--check", "app"]));
+            let check = run(tmp.levee_in(&case).args(["sync", "--check", "app"]));
             assert_eq!(check.code, 2, "{at}: {}{}", check.stdout, check.stderr);
             assert!(
                 check
@@ -266,7 +266,7 @@ fn kill_9_at_each_point_of_the_swap_then_the_next_run_completes_the_upgrade() {
                 "{at}: {}",
                 check.stderr
             );
-            let dry = run(common::levee_in(&case).args(["upgrade", "--dry-run", "app"]));
+            let dry = run(tmp.levee_in(&case).args(["upgrade", "--dry-run", "app"]));
             assert_eq!(dry.code, 1, "{at}: {}{}", dry.stdout, dry.stderr);
             assert!(
                 dry.stdout
@@ -275,7 +275,7 @@ fn kill_9_at_each_point_of_the_swap_then_the_next_run_completes_the_upgrade() {
                 dry.stdout
             );
             // The next real run completes it.
-            let o = run(common::levee_in(&case).args(["upgrade", "app"]));
+            let o = run(tmp.levee_in(&case).args(["upgrade", "app"]));
             assert_eq!(o.code, 0, "{at}: {}{}", o.stdout, o.stderr);
             assert!(
                 o.stdout
@@ -294,7 +294,7 @@ fn kill_9_at_each_point_of_the_swap_then_the_next_run_completes_the_upgrade() {
                 .any(|n| n.contains("journal") || n.contains("stage")),
             "{at}"
         );
-        let again = run(common::levee_in(&case).args(["upgrade", "app"]));
+        let again = run(tmp.levee_in(&case).args(["upgrade", "app"]));
         assert_eq!(again.code, 0, "{at}");
         assert!(
             again.stdout.contains("1 up to date"),
@@ -309,12 +309,12 @@ fn kill_9_at_each_point_of_the_swap_then_the_next_run_completes_the_upgrade() {
 /// EXDEV. levee stages inside `.levee/` instead, and leaves nothing behind.
 #[test]
 fn an_app_that_is_a_mount_point_is_upgraded() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let pack = git_pack(tmp.path());
-    let pristine = scaffold(tmp.path(), &pack);
+    let pristine = scaffold(&tmp, &pack);
     let whole = tmp.path().join("whole");
     copy_tree(&pristine, &whole.join("app"));
-    let o = run(common::levee_in(&whole).args(["upgrade", "app"]));
+    let o = run(tmp.levee_in(&whole).args(["upgrade", "app"]));
     assert_eq!(o.code, 0, "{}", o.stderr);
     let expected = tree(&whole.join("app"));
 
@@ -336,8 +336,7 @@ fn an_app_that_is_a_mount_point_is_upgraded() {
     "#;
     let out = tmp.path().join("out");
     std::fs::create_dir_all(&out).expect("mkdir");
-    let mut unshare = Command::new("unshare");
-    common::hermetic(&mut unshare);
+    let mut unshare = tmp.command("unshare");
     let status = unshare
         .args([
             "--user",

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{run, write};
+use common::{TestContext, run, write};
 
 const TPL: &str = "svc-node/files";
 
@@ -46,8 +46,8 @@ fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).expect("stat").permissions().mode() & 0o777
 }
 
-fn scaffold(dir: &Path, pack: &Path, target: &std::ffi::OsStr) -> PathBuf {
-    common::new_app(dir, target, "edge-app", "dashboard", Some(pack))
+fn scaffold(cx: &TestContext, dir: &Path, pack: &Path, target: &std::ffi::OsStr) -> PathBuf {
+    common::new_app(cx, dir, target, "edge-app", "dashboard", Some(pack))
 }
 
 fn version(app: &Path) -> String {
@@ -62,13 +62,13 @@ fn version(app: &Path) -> String {
 
 #[test]
 fn executable_bits_follow_the_template_and_crlf_conflicts_stay_crlf() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let pack = git_pack(tmp.path());
-    let app = scaffold(tmp.path(), &pack, "app".as_ref());
+    let app = scaffold(&tmp, tmp.path(), &pack, "app".as_ref());
     assert_eq!(mode(&app.join("bin/run.sh")) & 0o111, 0o111, "new keeps it");
     // The user edits the line the template changes next, in their CRLF file.
     std::fs::write(app.join("notes.txt"), "one\r\ntwo, mine\r\nthree\r\n").expect("write");
-    let o = run(common::levee_in(tmp.path()).args(["upgrade", "app"]));
+    let o = run(tmp.levee_in(tmp.path()).args(["upgrade", "app"]));
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     assert_eq!(
         mode(&app.join("bin/run.sh")) & 0o111,
@@ -95,11 +95,12 @@ fn executable_bits_follow_the_template_and_crlf_conflicts_stay_crlf() {
 #[test]
 fn a_json_report_is_printed_for_an_app_whose_path_is_not_utf8() {
     use std::os::unix::ffi::OsStrExt;
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let pack = git_pack(tmp.path());
     let name = std::ffi::OsStr::from_bytes(b"app-\xff");
-    let app = scaffold(tmp.path(), &pack, name);
-    let o = run(common::levee_in(tmp.path())
+    let app = scaffold(&tmp, tmp.path(), &pack, name);
+    let o = run(tmp
+        .levee_in(tmp.path())
         .args(["upgrade", "--format", "json"])
         .arg(name));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
@@ -111,13 +112,13 @@ fn a_json_report_is_printed_for_an_app_whose_path_is_not_utf8() {
 
 #[test]
 fn a_file_turned_into_a_directory_fails_naming_it_and_changes_nothing() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let pack = git_pack(tmp.path());
-    let app = scaffold(tmp.path(), &pack, "app".as_ref());
+    let app = scaffold(&tmp, tmp.path(), &pack, "app".as_ref());
     std::fs::remove_file(app.join("docs/guide.md")).expect("rm");
     write(&app, "docs/guide.md/chapter-1.md", b"the user's own\n");
     let before = common::tree(&app);
-    let o = run(common::levee_in(tmp.path()).args(["upgrade", "app"]));
+    let o = run(tmp.levee_in(tmp.path()).args(["upgrade", "app"]));
     assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
     assert!(
         o.stdout.contains("app/docs/guide.md") && o.stdout.contains("it is a directory"),
@@ -130,14 +131,14 @@ fn a_file_turned_into_a_directory_fails_naming_it_and_changes_nothing() {
 
 #[test]
 fn a_byte_order_mark_is_read_and_kept() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let pack = git_pack(tmp.path());
-    let app = scaffold(tmp.path(), &pack, "app".as_ref());
+    let app = scaffold(&tmp, tmp.path(), &pack, "app".as_ref());
     let yaml = std::fs::read(app.join("app.yaml")).expect("app.yaml");
     let mut with_bom = b"\xef\xbb\xbf".to_vec();
     with_bom.extend_from_slice(&yaml);
     std::fs::write(app.join("app.yaml"), &with_bom).expect("write");
-    let o = run(common::levee_in(tmp.path()).args(["validate", "app"]));
+    let o = run(tmp.levee_in(tmp.path()).args(["validate", "app"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     assert!(
         o.stdout.starts_with("valid app/app.yaml: edge-app"),
@@ -148,7 +149,7 @@ fn a_byte_order_mark_is_read_and_kept() {
         &["upgrade", "app"][..],
         &["promote", "app", "--tier", "sandbox", "--no-input"],
     ] {
-        let o = run(common::levee_in(tmp.path()).args(args));
+        let o = run(tmp.levee_in(tmp.path()).args(args));
         assert_eq!(o.code, 0, "{args:?}: {}{}", o.stdout, o.stderr);
         let now = std::fs::read(app.join("app.yaml")).expect("app.yaml");
         assert!(
@@ -162,16 +163,17 @@ fn a_byte_order_mark_is_read_and_kept() {
         );
     }
     assert_eq!(version(&app), "1.1.0");
-    let o = run(common::levee_in(tmp.path()).args(["sync", "--check", "app"]));
+    let o = run(tmp.levee_in(tmp.path()).args(["sync", "--check", "app"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
 }
 
 #[test]
 fn git_transports_that_run_commands_or_never_answer_are_refused_or_stopped() {
-    let tmp = tempfile::tempdir().expect("tmp");
+    let tmp = TestContext::new();
     let new = |source: &str, timeout: &str| {
         let started = Instant::now();
-        let o = run(common::levee_in(tmp.path())
+        let o = run(tmp
+            .levee_in(tmp.path())
             .env("LEVEE_GIT_TIMEOUT_SECS", timeout)
             .args(["new", "app", "--no-input", "--name", "git-app"])
             .args([

@@ -7,6 +7,7 @@
 //! deprovisioning marks and escalation records.
 
 pub mod pipeline;
+pub mod register;
 pub mod rollout;
 pub mod sbom;
 mod store;

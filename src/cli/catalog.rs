@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use crate::catalog::{self, Entry, EntryError, Filter, LoadedCatalog, Store};
+use crate::catalog::{self, Entry, Filter, LoadedCatalog, Store, register};
 use crate::cli::Global;
 use crate::model::manifest::{Ci, Classification, Tier};
 use crate::model::org::{self, Org};
@@ -137,14 +137,8 @@ fn names<T: std::fmt::Display>(all: &[T]) -> String {
 
 /// The org config (from --org, LEVEE_ORG, or walking up from the working directory) and the
 /// catalog directory it implies.
-pub fn resolve(global: &Global, explicit: Option<&Path>) -> anyhow::Result<(Org, Store)> {
-    let resolved = org::resolve(global.org.as_deref(), Path::new("."))?;
-    if global.verbose > 0 {
-        eprintln!(
-            "{}",
-            super::org_in_words(&resolved.source, global.org.is_some(), Path::new("."))
-        );
-    }
+pub fn resolve(global: &Global, explicit: Option<&Path>, ui: &Ui) -> anyhow::Result<(Org, Store)> {
+    let resolved = super::resolve_org(global, Path::new("."), ui)?;
     let dir = match (explicit, &resolved.org.catalog.dir, &resolved.source) {
         (Some(d), _, _) => d.to_path_buf(),
         (None, Some(d), org::OrgSource::File(f)) => f.parent().unwrap_or(Path::new(".")).join(d),
@@ -156,46 +150,44 @@ pub fn resolve(global: &Global, explicit: Option<&Path>) -> anyhow::Result<(Org,
 
 /// Loads the catalog; a missing directory is a usage error with a hint.
 pub fn load(store: &Store, ui: &Ui) -> anyhow::Result<LoadedCatalog> {
-    let loaded = store.load_all().map_err(|e| match e {
+    let loaded = store.load_all().map_err(catalog_error)?;
+    print_corrupt(ui, &loaded.corrupt);
+    Ok(loaded)
+}
+
+/// A catalog that cannot be read; a missing directory is a usage error with a hint.
+fn catalog_error(e: catalog::CatalogError) -> anyhow::Error {
+    match e {
         catalog::CatalogError::Missing(d) => anyhow::Error::new(
             UsageError::new(format!("no catalog at {}", d.display())).hint(
                 "register apps with `levee catalog register APP_DIR`, or pass `--catalog DIR`",
             ),
         ),
         other => other.into(),
-    })?;
-    for c in &loaded.corrupt {
+    }
+}
+
+/// Each corrupt entry, as an error on stderr.
+fn print_corrupt(ui: &Ui, corrupt: &[catalog::Corrupt]) {
+    for c in corrupt {
         ui.error(&format!(
             "error: {}: corrupt catalog entry: {}",
             crate::support::text::escape_path(&c.path),
             crate::support::text::escape(&c.message)
         ));
     }
-    Ok(loaded)
 }
 
 pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
-    let (org, store) = resolve(global, args.catalog.as_deref())?;
+    let (org, store) = resolve(global, args.catalog.as_deref(), ui)?;
     let today = crate::support::clock::today();
     match &args.command {
         CatalogCommand::Register { apps, format } => {
-            store.remove_stale_temporaries();
-            let log = RegisterLog::default();
-            let claimed = Claimed::default();
-            let now = catalog::now();
-            for app in apps {
-                register_claiming(&store, &org, app, &now, ui, &log, &claimed);
-            }
-            store.flush();
-            let results = log.into_sorted();
+            let report = register::register_apps(&store, &org, apps, &|r| print_registered(ui, r));
             if *format == Format::Json {
-                let report = ScanReport {
-                    apps: &results,
-                    gone: Vec::new(),
-                };
                 ui.out(&(serde_json::to_string_pretty(&report)? + "\n"))?;
             }
-            Ok(if results.iter().any(|r| r.error.is_some()) {
+            Ok(if report.has_errors() {
                 ExitStatus::Problems
             } else {
                 ExitStatus::Success
@@ -210,7 +202,6 @@ pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitS
             expiring_within,
             format,
         } => {
-            let loaded = load(&store, ui)?;
             let filter = Filter {
                 owner: owner.clone(),
                 classification: *classification,
@@ -218,21 +209,8 @@ pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitS
                 expired: *expired,
                 expiring_within: *expiring_within,
             };
-            let rows: Vec<&Entry> = loaded
-                .entries
-                .iter()
-                .filter(|e| filter.matches(e, today))
-                .collect();
-            let text = match format {
-                ListFormat::Json => serde_json::to_string_pretty(&rows)? + "\n",
-                ListFormat::Csv => list_csv(&rows)?,
-                ListFormat::Text => list_table(&rows, today),
-            };
-            ui.out(&text)?;
-            Ok(if loaded.corrupt.is_empty() {
-                ExitStatus::Success
-            } else {
-                ExitStatus::Problems
+            reading(&store, ui, |loaded| {
+                list(&loaded.entries, &filter, *format, today, ui)
             })
         }
         CatalogCommand::Show { id } => match store.get(id)? {
@@ -240,94 +218,37 @@ pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitS
                 ui.out(&(serde_json::to_string_pretty(&e)? + "\n"))?;
                 Ok(ExitStatus::Success)
             }
-            None => Err(
-                UsageError::new(format!("no app `{id}` in {}", store.dir().display()))
-                    .hint("see the ids with `levee catalog list`")
-                    .into(),
-            ),
+            None => Err(no_app(&store, id)),
         },
         CatalogCommand::Remove { id } => {
             if store.remove(id)? {
                 ui.status(&format!("removed {id} from {}", store.dir().display()));
                 Ok(ExitStatus::Success)
             } else {
-                Err(
-                    UsageError::new(format!("no app `{id}` in {}", store.dir().display()))
-                        .hint("see the ids with `levee catalog list`")
-                        .into(),
-                )
+                Err(no_app(&store, id))
             }
         }
         CatalogCommand::Rollout {
             templates,
             behind,
             format,
-        } => {
-            let loaded = load(&store, ui)?;
-            let report = rollout(&loaded.entries, templates.as_deref(), ui);
-            let rows: Vec<&catalog::rollout::Row> = report
-                .apps
-                .iter()
-                .filter(|r| !*behind || r.status != catalog::rollout::Status::Current)
-                .collect();
-            let text = match format {
-                Format::Json => {
-                    let json = serde_json::json!({
-                        "summary": report.summary,
-                        "packs": report.packs,
-                        "apps": rows,
-                    });
-                    serde_json::to_string_pretty(&json)? + "\n"
-                }
-                Format::Text => catalog::rollout::render(&report, &rows),
-            };
-            ui.out(&text)?;
-            Ok(if loaded.corrupt.is_empty() {
-                ExitStatus::Success
-            } else {
-                ExitStatus::Problems
-            })
-        }
-        CatalogCommand::Stats { format } => {
-            let loaded = load(&store, ui)?;
+        } => reading(&store, ui, |loaded| {
+            print_rollout(&loaded.entries, templates.as_deref(), *behind, *format, ui)
+        }),
+        CatalogCommand::Stats { format } => reading(&store, ui, |loaded| {
             let stats = crate::lifecycle::stats::compute(&loaded.entries, &org, today);
             let text = match format {
                 Format::Json => serde_json::to_string_pretty(&stats)? + "\n",
                 Format::Text => crate::lifecycle::stats::render(&stats),
             };
-            ui.out(&text)?;
-            Ok(if loaded.corrupt.is_empty() {
-                ExitStatus::Success
-            } else {
-                ExitStatus::Problems
-            })
-        }
+            ui.out(&text)
+        }),
         CatalogCommand::Export {
             format: ExportFormat::Backstage,
             output,
-        } => {
-            let loaded = load(&store, ui)?;
-            let text = crate::generate::backstage::export(
-                loaded.entries.iter().map(catalog::Entry::backstage),
-                Some(&org),
-            );
-            match output {
-                Some(path) => {
-                    catalog::store_write(path, text.as_bytes())?;
-                    ui.status(&format!(
-                        "wrote {} entities to {}",
-                        loaded.entries.len(),
-                        path.display()
-                    ));
-                }
-                None => ui.out(&text)?,
-            }
-            Ok(if loaded.corrupt.is_empty() {
-                ExitStatus::Success
-            } else {
-                ExitStatus::Problems
-            })
-        }
+        } => reading(&store, ui, |loaded| {
+            export_backstage(&loaded.entries, &org, output.as_deref(), ui)
+        }),
         CatalogCommand::Pipeline {
             ci,
             scan_roots,
@@ -349,6 +270,103 @@ pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitS
             Ok(ExitStatus::Success)
         }
     }
+}
+
+/// A command that reads the catalog: `print` runs over it, and corrupt entries (reported on
+/// stderr) make the exit status 1.
+fn reading(
+    store: &Store,
+    ui: &Ui,
+    print: impl FnOnce(&LoadedCatalog) -> anyhow::Result<()>,
+) -> anyhow::Result<ExitStatus> {
+    let loaded = load(store, ui)?;
+    print(&loaded)?;
+    Ok(if loaded.corrupt.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Problems
+    })
+}
+
+/// `show` or `remove` of an id the catalog does not hold.
+fn no_app(store: &Store, id: &str) -> anyhow::Error {
+    UsageError::new(format!("no app `{id}` in {}", store.dir().display()))
+        .hint("see the ids with `levee catalog list`")
+        .into()
+}
+
+/// `levee catalog list`: the entries `filter` keeps, as a table, JSON or CSV.
+fn list(
+    entries: &[Entry],
+    filter: &Filter,
+    format: ListFormat,
+    today: crate::model::manifest::Date,
+    ui: &Ui,
+) -> anyhow::Result<()> {
+    let rows: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| filter.matches(e, today))
+        .collect();
+    let text = match format {
+        ListFormat::Json => serde_json::to_string_pretty(&rows)? + "\n",
+        ListFormat::Csv => list_csv(&rows)?,
+        ListFormat::Text => list_table(&rows, today),
+    };
+    ui.out(&text)
+}
+
+/// `levee catalog rollout`: every entry against its pack's newest version (only those behind
+/// with `behind`).
+fn print_rollout(
+    entries: &[Entry],
+    templates: Option<&str>,
+    behind: bool,
+    format: Format,
+    ui: &Ui,
+) -> anyhow::Result<()> {
+    let report = rollout(entries, templates, ui);
+    let rows: Vec<&catalog::rollout::Row> = report
+        .apps
+        .iter()
+        .filter(|r| !behind || r.status != catalog::rollout::Status::Current)
+        .collect();
+    let text = match format {
+        Format::Json => {
+            let json = serde_json::json!({
+                "summary": report.summary,
+                "packs": report.packs,
+                "apps": rows,
+            });
+            serde_json::to_string_pretty(&json)? + "\n"
+        }
+        Format::Text => catalog::rollout::render(&report, &rows),
+    };
+    ui.out(&text)
+}
+
+/// `levee catalog export --format backstage`: to stdout, or to `output`.
+fn export_backstage(
+    entries: &[Entry],
+    org: &Org,
+    output: Option<&Path>,
+    ui: &Ui,
+) -> anyhow::Result<()> {
+    let text = crate::generate::backstage::export(
+        entries.iter().map(catalog::Entry::backstage),
+        Some(org),
+    );
+    match output {
+        Some(path) => {
+            catalog::store_write(path, text.as_bytes())?;
+            ui.status(&format!(
+                "wrote {} entities to {}",
+                entries.len(),
+                path.display()
+            ));
+        }
+        None => ui.out(&text)?,
+    }
+    Ok(())
 }
 
 /// The rollout report: each distinct pack opened once (a git pack's tags listed, the built-in
@@ -383,165 +401,21 @@ fn rollout(entries: &[Entry], templates: Option<&str>, ui: &Ui) -> catalog::roll
     catalog::rollout::compute(entries, &pack_of)
 }
 
-/// App ids registered so far in this run, with their directories: two apps with one id in the
-/// same run are an error, whichever thread gets there first.
-type Claimed = Mutex<std::collections::HashMap<String, String>>;
-
-/// What registering one app did (for `--format json`).
-#[derive(Debug, Serialize)]
-struct Registered {
-    app: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<String>,
-    /// added, updated, unchanged or error.
-    result: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-/// Every app's result, from the parallel walkers.
-#[derive(Debug, Default)]
-struct RegisterLog(Mutex<Vec<Registered>>);
-
-impl RegisterLog {
-    fn push(&self, r: Registered) {
-        if let Ok(mut v) = self.0.lock() {
-            v.push(r);
-        }
-    }
-
-    fn into_sorted(self) -> Vec<Registered> {
-        let mut v = self.0.into_inner().unwrap_or_default();
-        v.sort_by(|a, b| a.app.cmp(&b.app));
-        v
-    }
-}
-
-/// An entry whose app directory no longer holds an app.
-#[derive(Debug, Serialize)]
-struct Gone<'a> {
-    id: &'a str,
-    path: &'a str,
-}
-
-#[derive(Debug, Serialize)]
-struct ScanReport<'a> {
-    apps: &'a [Registered],
-    gone: Vec<Gone<'a>>,
-}
-
-/// Registers one app; the result is printed on stderr (unless -q) and logged.
-fn register_claiming(
-    store: &Store,
-    org: &Org,
-    app: &Path,
-    now: &str,
-    ui: &Ui,
-    log: &RegisterLog,
-    claimed: &Claimed,
-) {
-    let error = |at: &Path, message: String| {
-        ui.error(&format!(
+/// One app's registration, on stderr as it happens (unless -q).
+fn print_registered(ui: &Ui, r: &register::Registered) {
+    match (&r.error, &r.id) {
+        (Some(message), _) => ui.error(&format!(
             "error: {}: {}",
-            crate::support::text::escape_path(at),
-            crate::support::text::escape(&message)
-        ));
-        log.push(Registered {
-            app: app.display().to_string(),
-            id: None,
-            result: "error",
-            error: Some(message),
-        });
-    };
-    match register(store, org, app, now, claimed) {
-        Ok((id, change)) => {
-            ui.status(&format!(
-                "{change} {id} ({})",
-                crate::support::text::escape_path(app)
-            ));
-            log.push(Registered {
-                app: app.display().to_string(),
-                id: Some(id),
-                result: change,
-                error: None,
-            });
-        }
-        Err(RegisterError::Manifest(crate::load::document::LoadError::Invalid { file, diags })) => {
-            let message = format!(
-                "invalid manifest ({} problem(s)); run `levee validate {}`",
-                diags.len(),
-                app.display()
-            );
-            error(&file.path, message);
-        }
-        Err(e) => error(app, e.to_string()),
+            crate::support::text::escape_path(r.error_at.as_deref().unwrap_or(&r.dir)),
+            crate::support::text::escape(message)
+        )),
+        (None, Some(id)) => ui.status(&format!(
+            "{} {id} ({})",
+            r.result,
+            crate::support::text::escape_path(&r.dir)
+        )),
+        (None, None) => {}
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-enum RegisterError {
-    #[error("{0}")]
-    Manifest(crate::load::document::LoadError),
-    #[error("{0}")]
-    Other(String),
-    #[error(transparent)]
-    Store(#[from] catalog::CatalogError),
-}
-
-/// Builds and writes an app's entry; returns its id and `added`, `updated` or `unchanged`.
-fn register(
-    store: &Store,
-    org: &Org,
-    app: &Path,
-    now: &str,
-    claimed: &Claimed,
-) -> Result<(String, &'static str), RegisterError> {
-    let entry = Entry::from_app(app, org, now).map_err(|e| match e {
-        EntryError::Manifest(m) => RegisterError::Manifest(m),
-        EntryError::Other(s) => RegisterError::Other(s),
-    })?;
-    if let Ok(mut c) = claimed.lock() {
-        match c.get(&entry.id) {
-            Some(other) if *other != entry.repository.path => {
-                return Err(RegisterError::Other(format!(
-                    "app id `{}` is also used by {other}; app ids must be unique (rename one app)",
-                    entry.id
-                )));
-            }
-            _ => {
-                c.insert(entry.id.clone(), entry.repository.path.clone());
-            }
-        }
-    }
-    // Check and write as one step: another `levee catalog register` (or `lifecycle --apply`)
-    // running at the same time cannot slip in between (see `Store::update`). Both callers sync
-    // the catalog directory once when every app is registered (`Store::flush`).
-    let mut outcome: Result<&'static str, RegisterError> = Ok("unchanged");
-    store.update_deferred(&entry.id, |previous| {
-        let mut new = entry.clone();
-        let Some(prev) = previous else {
-            outcome = Ok("added");
-            return Some(new);
-        };
-        if prev.repository.path != new.repository.path && !prev.app_gone() {
-            outcome = Err(RegisterError::Other(format!(
-                "app id `{}` is already registered for {}; app ids must be unique (rename one app, or `levee catalog remove {}` first)",
-                new.id,
-                crate::support::text::escape(&prev.repository.path),
-                new.id
-            )));
-            return None;
-        }
-        new.carry_over(prev);
-        if new.same_content(prev) {
-            outcome = Ok("unchanged");
-            return None;
-        }
-        outcome = Ok("updated");
-        Some(new)
-    })?;
-    let change = outcome?;
-    Ok((entry.id, change))
 }
 
 fn scan(
@@ -551,101 +425,39 @@ fn scan(
     format: Format,
     ui: &Ui,
 ) -> anyhow::Result<ExitStatus> {
-    for r in roots {
-        if !r.is_dir() {
-            return Err(UsageError::new(format!("{} is not a directory", r.display())).into());
-        }
-    }
-    let catalog_abs =
-        std::path::absolute(store.dir()).unwrap_or_else(|_| store.dir().to_path_buf());
-    let Some(mut walk) = crate::model::manifest::walker(roots) else {
-        return Err(UsageError::new("no directory to scan").into());
-    };
-    // Registration waits on fsync far more than on the CPU: more walkers than cores overlap it.
-    let threads = std::thread::available_parallelism()
-        .map_or(4, |n| n.get() * 4)
-        .clamp(4, 32);
-    walk.threads(threads);
-    store.remove_stale_temporaries();
-    let found = Mutex::new(Vec::new());
-    let log = RegisterLog::default();
-    let claimed = Claimed::default();
-    let now = catalog::now();
-    walk.build_parallel().run(|| {
-        Box::new(|item| {
-            if let Ok(e) = item
-                && e.file_type().is_some_and(|t| t.is_file())
-                && e.file_name() == crate::model::manifest::FILE_NAME
-            {
-                let dir = e.path().parent().unwrap_or(Path::new(".")).to_path_buf();
-                let abs = std::path::absolute(&dir).unwrap_or(dir.clone());
-                if !abs.starts_with(&catalog_abs) {
-                    register_claiming(store, org, &dir, &now, ui, &log, &claimed);
-                    if let Ok(mut f) = found.lock() {
-                        f.push(abs);
-                    }
-                }
-            }
-            ignore::WalkState::Continue
-        })
-    });
-    store.flush();
-    let found = found.into_inner().unwrap_or_default();
-    let results = log.into_sorted();
-    let mut status = if results.iter().any(|r| r.error.is_some()) {
-        ExitStatus::Problems
-    } else {
-        ExitStatus::Success
-    };
-    let loaded = load(store, ui)?;
-    if !loaded.corrupt.is_empty() {
-        status = ExitStatus::Problems;
-    }
-    let abs_roots: Vec<PathBuf> = roots
-        .iter()
-        .map(|r| std::path::absolute(r).unwrap_or(r.clone()))
-        .collect();
-    let gone: Vec<&Entry> = loaded
-        .entries
-        .iter()
-        .filter(|e| abs_roots.iter().any(|r| e.app_dir().starts_with(r)) && e.app_gone())
-        .collect();
+    let report =
+        register::scan(store, org, roots, &|r| print_registered(ui, r)).map_err(|e| match e {
+            register::ScanError::Catalog(e) => catalog_error(e),
+            e => UsageError::new(e.to_string()).into(),
+        })?;
+    print_corrupt(ui, &report.corrupt);
     match format {
-        Format::Json => {
-            let report = ScanReport {
-                apps: &results,
-                gone: gone
-                    .iter()
-                    .map(|e| Gone {
-                        id: &e.id,
-                        path: &e.repository.path,
-                    })
-                    .collect(),
-            };
-            ui.out(&(serde_json::to_string_pretty(&report)? + "\n"))?;
-        }
+        Format::Json => ui.out(&(serde_json::to_string_pretty(&report)? + "\n"))?,
         Format::Text => {
-            for e in &gone {
+            for e in &report.gone {
                 ui.out(&format!(
                     "gone: {} (registered at {}; no app.yaml there any more): remove it with `levee catalog remove {}`\n",
                     e.id,
-                    crate::support::text::Shown(&e.repository.path),
+                    crate::support::text::Shown(&e.path),
                     e.id
                 ))?;
             }
         }
     }
+    let gone = report.gone.len();
     ui.status(&format!(
-        "scanned {} app(s) under {} root(s); {} entr{} whose app is gone",
-        found.len(),
+        "scanned {} app(s) under {} root(s); {gone} entr{} whose app is gone",
+        report.found,
         roots.len(),
-        gone.len(),
-        if gone.len() == 1 { "y" } else { "ies" }
+        if gone == 1 { "y" } else { "ies" }
     ));
-    if !gone.is_empty() {
-        status = ExitStatus::Problems;
-    }
-    Ok(status)
+    Ok(
+        if report.has_errors() || !report.corrupt.is_empty() || gone > 0 {
+            ExitStatus::Problems
+        } else {
+            ExitStatus::Success
+        },
+    )
 }
 
 #[derive(Serialize)]

@@ -1,14 +1,13 @@
 //! `levee deploy`: the runtime sandbox's Kubernetes manifests and Kyverno policies (`deploy/`),
 //! printed or written. `levee sync` writes the same files as part of the managed set.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use crate::cli::Global;
-use crate::generate::sandbox::{self, DeployOptions, SandboxError};
+use crate::generate::deploy::{self, Deployed, Destination};
+use crate::generate::sandbox::{self, DeployOptions};
 use crate::load::diag::{self, Diagnostic};
 use crate::load::document::LoadError;
 use crate::model::manifest;
@@ -102,9 +101,14 @@ pub(super) fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result
     let options = DeployOptions {
         kyverno: args.kyverno.map(Into::into),
     };
-    let files = match sandbox::deploy_files(&loaded.value, &resolved.org, &options) {
-        Ok(files) => files,
-        Err(SandboxError::Refused { refusals, .. }) => {
+    let dest = match (&args.out, args.stdout) {
+        (_, true) => Destination::None,
+        (Some(dir), false) => Destination::Dir(dir.clone()),
+        (None, false) => Destination::App(app_dir),
+    };
+    let done = match deploy::deploy(&loaded.value, &resolved.org, &options, &dest)? {
+        Deployed::Files(done) => done,
+        Deployed::Refused(refusals) => {
             if args.format == Format::Json {
                 let diags = refusal_diagnostics(&loaded, &refusals);
                 let name = &loaded.value.name;
@@ -114,166 +118,32 @@ pub(super) fn run(global: &Global, args: &DeployArgs, ui: &Ui) -> anyhow::Result
             }
             return Ok(ExitStatus::Problems);
         }
-        Err(e) => return Err(e.into()),
     };
-
     if args.stdout {
         let mut text = String::new();
-        for (path, content) in &files {
+        for (path, content) in &done.files {
             text.push_str(&format!("# ---- {}\n{content}", path.display()));
         }
         ui.out(&text)?;
         return Ok(ExitStatus::Success);
     }
-
-    let (target, strip) = match &args.out {
-        Some(dir) => (dir.clone(), true),
-        None => (app_dir.clone(), false),
-    };
-    // Into the app: through `AppDir` (no symlink followed, nothing written outside the app).
-    let app = if strip {
-        None
-    } else {
-        let dir = crate::support::appdir::AppDir::open(&app_dir)
-            .with_context(|| format!("cannot open {}", app_dir.display()))?;
-        if dir.pending()?.is_some() {
-            return Err(crate::support::appdir::interrupted_error().into());
-        }
-        // Read the record first: a broken one stops deploy before it writes anything.
-        crate::generate::managed::ManagedRecord::load(&app_dir)?;
-        Some(dir)
-    };
-    let mut written = Vec::new();
-    for (path, content) in &files {
-        let rel = if strip {
-            path.strip_prefix(sandbox::DEPLOY_DIR).unwrap_or(path)
-        } else {
-            path.as_path()
-        };
-        let dest = target.join(rel);
-        match &app {
-            Some(dir) => dir
-                .write(rel, content.as_bytes(), None)
-                .with_context(|| format!("cannot write {}", dest.display()))?,
-            None => write_atomic(&dest, content)?,
-        }
-        written.push(dest);
-    }
-    let deploy_root = if strip {
-        target.clone()
-    } else {
-        target.join(sandbox::DEPLOY_DIR)
-    };
-    let removed = match &app {
-        Some(dir) => remove_stale_in(dir, &files)?,
-        None => remove_stale(&deploy_root, &written)?,
-    };
-    if !strip {
-        // Written into the app: recorded as managed files, as `levee sync` records them, so a
-        // later sync or promote knows them for levee's own and never calls them hand edits.
-        let rel = |p: &Path| {
-            p.strip_prefix(&app_dir)
-                .unwrap_or(p)
-                .to_string_lossy()
-                .replace('\\', "/")
-        };
-        let recorded: Vec<(String, String)> = files
-            .iter()
-            .map(|(p, c)| (p.to_string_lossy().replace('\\', "/"), c.clone()))
-            .collect();
-        let gone: Vec<String> = removed.iter().map(|p| rel(p)).collect();
-        crate::generate::managed::record(&app_dir, &recorded, &gone)
-            .with_context(|| format!("cannot record the files written in {}", app_dir.display()))?;
-    }
     if args.format == Format::Json {
         let names = |v: &[PathBuf]| v.iter().map(|p| p.display().to_string()).collect();
-        let (w, r) = (names(&written), names(&removed));
+        let (w, r) = (names(&done.written), names(&done.removed));
         json_report(ui, &loaded.value.name, "ok", w, r, Vec::new())?;
         return Ok(ExitStatus::Success);
     }
-    for p in &removed {
+    for p in &done.removed {
         ui.status(&format!("removed {} (no longer generated)", p.display()));
     }
     ui.status(&format!(
         "{} {} files for {} in {}",
         ui.stderr().green("wrote"),
-        written.len(),
+        done.written.len(),
         loaded.value.name,
-        deploy_root.display()
+        done.root.display()
     ));
     Ok(ExitStatus::Success)
-}
-
-/// Writes `content` to `dest` atomically (see [`crate::support::fsio`]).
-fn write_atomic(dest: &Path, content: &str) -> anyhow::Result<()> {
-    crate::support::fsio::write_atomic(dest, content.as_bytes())
-        .with_context(|| format!("cannot write {}", dest.display()))
-}
-
-/// Removes files under `root` that levee generated earlier (they start with levee's header) and
-/// did not generate now (an egress allow-list after the egress list was emptied). Files without
-/// the header are left alone.
-fn remove_stale(root: &Path, keep: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut removed = Vec::new();
-    for dir in [root.to_path_buf(), root.join("admission")] {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if !path.is_file() || keep.contains(&path) {
-                continue;
-            }
-            let head = crate::support::input::read(&path, crate::support::appdir::MAX_FILE_BYTES)
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
-            let generated = head
-                .lines()
-                .next()
-                .is_some_and(|l| l.contains("Generated by levee v") && l.contains("levee sync"));
-            if generated {
-                fs::remove_file(&path)
-                    .with_context(|| format!("cannot remove {}", path.display()))?;
-                removed.push(path);
-            }
-        }
-    }
-    Ok(removed)
-}
-
-/// [`remove_stale`] for the app's own `deploy/`, through [`crate::support::appdir::AppDir`].
-fn remove_stale_in(
-    dir: &crate::support::appdir::AppDir,
-    keep: &[(PathBuf, String)],
-) -> anyhow::Result<Vec<PathBuf>> {
-    let deploy = Path::new(sandbox::DEPLOY_DIR);
-    let mut removed = Vec::new();
-    for (rel, kind) in dir.entries_under(deploy)? {
-        let depth = rel
-            .strip_prefix(deploy)
-            .map_or(0, |r| r.components().count());
-        let in_scope = depth == 1 || (depth == 2 && rel.starts_with(deploy.join("admission")));
-        if !matches!(kind, crate::support::appdir::Kind::File { .. })
-            || !in_scope
-            || keep.iter().any(|(p, _)| *p == rel)
-        {
-            continue;
-        }
-        let head = dir
-            .read(&rel, crate::support::appdir::MAX_FILE_BYTES)?
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default();
-        let generated = head
-            .lines()
-            .next()
-            .is_some_and(|l| l.contains("Generated by levee v") && l.contains("levee sync"));
-        if generated {
-            dir.remove(&rel)
-                .with_context(|| format!("cannot remove {}", dir.display(&rel).display()))?;
-            removed.push(dir.display(&rel));
-        }
-    }
-    Ok(removed)
 }
 
 fn json_report(

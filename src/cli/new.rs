@@ -385,7 +385,7 @@ fn stopped(e: WizardError, args: &NewArgs, ui: &Ui) -> anyhow::Result<ExitStatus
                 ),
                 None => {}
             }
-            eprint!("{text}");
+            ui.error_text(&text);
             Ok(if policy_only {
                 ExitStatus::Problems
             } else {

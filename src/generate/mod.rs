@@ -2,6 +2,7 @@
 //! the policy bundle, the sandbox manifests, and the list of managed files that joins them.
 
 pub mod backstage;
+pub mod deploy;
 pub mod managed;
 pub mod pipeline;
 pub mod plan;

@@ -225,129 +225,10 @@ pub fn plan(classification: Classification, tier: Tier, stack: Stack) -> GatePla
     if approval {
         reasons.push("restricted data: a reviewer approves every deploy".to_string());
     }
-    let job = |id, name, stage, gates: &[Gate], needs: &[&'static str], timeout| Job {
-        id,
-        name,
-        stage,
-        gates: gates.to_vec(),
-        needs: needs.to_vec(),
-        timeout_minutes: timeout,
-        blocking: true,
-        default_branch_only: matches!(stage, Stage::Deploy | Stage::Verify),
-    };
     let jobs = match profile {
-        Profile::Preflight => vec![
-            job(
-                "preflight",
-                "Preflight",
-                Stage::Preflight,
-                &[
-                    Gate::Validate,
-                    Gate::Drift,
-                    Gate::Conflicts,
-                    Gate::Policy,
-                    Gate::Opa,
-                    Gate::Secrets,
-                    Gate::Sca,
-                ],
-                &[],
-                10,
-            ),
-            job(
-                "build",
-                "Build and test",
-                Stage::Build,
-                &[Gate::Build],
-                &[],
-                15,
-            ),
-            job(
-                "deploy",
-                "Deploy to sandbox",
-                Stage::Deploy,
-                &[Gate::Deploy, Gate::Smoke],
-                &["preflight", "build"],
-                15,
-            ),
-        ],
-        Profile::FullGate => {
-            let gates = ["validate", "policy", "secrets", "sca", "sbom", "build"];
-            let mut jobs = vec![
-                job(
-                    "validate",
-                    "Manifest and drift",
-                    Stage::Preflight,
-                    &[Gate::Validate, Gate::Drift, Gate::Conflicts],
-                    &[],
-                    10,
-                ),
-                job(
-                    "policy",
-                    "Policy",
-                    Stage::Preflight,
-                    &[Gate::Policy, Gate::Opa],
-                    &[],
-                    10,
-                ),
-                job(
-                    "secrets",
-                    "Secrets scan",
-                    Stage::Scan,
-                    &[Gate::Secrets],
-                    &[],
-                    15,
-                ),
-                job(
-                    "sca",
-                    "Vulnerability scan",
-                    Stage::Scan,
-                    &[Gate::Sca],
-                    &[],
-                    15,
-                ),
-                job("sbom", "SBOM", Stage::Scan, &[Gate::Sbom], &[], 10),
-                job(
-                    "build",
-                    "Build and test",
-                    Stage::Build,
-                    &[Gate::Build],
-                    &[],
-                    20,
-                ),
-            ];
-            let mut deploy_needs = gates.to_vec();
-            if approval {
-                jobs.push(job(
-                    "approval",
-                    "Approval",
-                    Stage::Deploy,
-                    &[Gate::Approval],
-                    &gates,
-                    60,
-                ));
-                deploy_needs = vec!["approval"];
-            }
-            jobs.push(job(
-                "deploy",
-                "Deploy",
-                Stage::Deploy,
-                &[Gate::Deploy],
-                &deploy_needs,
-                30,
-            ));
-            let mut verify = job(
-                "verify",
-                "Smoke test and telemetry",
-                Stage::Verify,
-                &[Gate::Smoke, Gate::Telemetry],
-                &["deploy"],
-                15,
-            );
-            // A sandbox app whose telemetry is not wired yet is told so, not blocked.
-            verify.blocking = tier == Tier::Production || sensitive;
-            jobs.push(verify);
-            jobs
-        }
+        Profile::Preflight => preflight_jobs(),
+        // A sandbox app whose telemetry is not wired yet is told so, not blocked.
+        Profile::FullGate => full_gate_jobs(approval, tier == Tier::Production || sensitive),
     };
     let parallelism = jobs.iter().filter(|j| j.needs.is_empty()).count();
     GatePlan {
@@ -368,6 +249,145 @@ pub fn plan(classification: Classification, tier: Tier, stack: Stack) -> GatePla
         },
         parallelism,
     }
+}
+
+/// A blocking job; deploy and verify jobs run only on the default branch.
+fn job(
+    id: &'static str,
+    name: &'static str,
+    stage: Stage,
+    gates: &[Gate],
+    needs: &[&'static str],
+    timeout: u32,
+) -> Job {
+    Job {
+        id,
+        name,
+        stage,
+        gates: gates.to_vec(),
+        needs: needs.to_vec(),
+        timeout_minutes: timeout,
+        blocking: true,
+        default_branch_only: matches!(stage, Stage::Deploy | Stage::Verify),
+    }
+}
+
+/// The fast preflight: every check in one job, then build, then deploy to the sandbox.
+fn preflight_jobs() -> Vec<Job> {
+    vec![
+        job(
+            "preflight",
+            "Preflight",
+            Stage::Preflight,
+            &[
+                Gate::Validate,
+                Gate::Drift,
+                Gate::Conflicts,
+                Gate::Policy,
+                Gate::Opa,
+                Gate::Secrets,
+                Gate::Sca,
+            ],
+            &[],
+            10,
+        ),
+        job(
+            "build",
+            "Build and test",
+            Stage::Build,
+            &[Gate::Build],
+            &[],
+            15,
+        ),
+        job(
+            "deploy",
+            "Deploy to sandbox",
+            Stage::Deploy,
+            &[Gate::Deploy, Gate::Smoke],
+            &["preflight", "build"],
+            15,
+        ),
+    ]
+}
+
+/// The full gate: each check its own job, an approval job when `approval`, deploy, and a verify
+/// job (smoke test and telemetry) that blocks when `verify_blocking`.
+fn full_gate_jobs(approval: bool, verify_blocking: bool) -> Vec<Job> {
+    let gates = ["validate", "policy", "secrets", "sca", "sbom", "build"];
+    let mut jobs = vec![
+        job(
+            "validate",
+            "Manifest and drift",
+            Stage::Preflight,
+            &[Gate::Validate, Gate::Drift, Gate::Conflicts],
+            &[],
+            10,
+        ),
+        job(
+            "policy",
+            "Policy",
+            Stage::Preflight,
+            &[Gate::Policy, Gate::Opa],
+            &[],
+            10,
+        ),
+        job(
+            "secrets",
+            "Secrets scan",
+            Stage::Scan,
+            &[Gate::Secrets],
+            &[],
+            15,
+        ),
+        job(
+            "sca",
+            "Vulnerability scan",
+            Stage::Scan,
+            &[Gate::Sca],
+            &[],
+            15,
+        ),
+        job("sbom", "SBOM", Stage::Scan, &[Gate::Sbom], &[], 10),
+        job(
+            "build",
+            "Build and test",
+            Stage::Build,
+            &[Gate::Build],
+            &[],
+            20,
+        ),
+    ];
+    let mut deploy_needs = gates.to_vec();
+    if approval {
+        jobs.push(job(
+            "approval",
+            "Approval",
+            Stage::Deploy,
+            &[Gate::Approval],
+            &gates,
+            60,
+        ));
+        deploy_needs = vec!["approval"];
+    }
+    jobs.push(job(
+        "deploy",
+        "Deploy",
+        Stage::Deploy,
+        &[Gate::Deploy],
+        &deploy_needs,
+        30,
+    ));
+    let mut verify = job(
+        "verify",
+        "Smoke test and telemetry",
+        Stage::Verify,
+        &[Gate::Smoke, Gate::Telemetry],
+        &["deploy"],
+        15,
+    );
+    verify.blocking = verify_blocking;
+    jobs.push(verify);
+    jobs
 }
 
 /// The deploy environment of a tier: prototypes and sandbox apps share `sandbox`. The pipeline's

@@ -112,222 +112,236 @@ fn explain(
     out: &mut Vec<Diagnostic>,
 ) {
     let pointer = e.instance_path().as_str().to_string();
-    let spans = &doc.spans;
     let field = crate::load::field_path::dotted(&pointer);
     let label = if field.is_empty() {
         "the file".to_string()
     } else {
         format!("`{field}`")
     };
+    let at = Site {
+        root,
+        path,
+        doc,
+        pointer,
+        field,
+        label,
+    };
+    let value = e.instance();
     match e.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let allowed = allowed_keys(root, &pointer);
-            for key in unexpected {
-                let child = format!("{pointer}/{}", escape_pointer(key));
-                let place = if field.is_empty() {
-                    String::new()
-                } else {
-                    format!(" in `{field}`")
-                };
-                let mut d =
-                    Diagnostic::for_key(path, spans, &child, format!("unknown key `{key}`{place}"));
-                d = match did_you_mean(key, &allowed) {
-                    Some(s) => d.hint(format!("did you mean `{s}`?")),
-                    None => d.hint(format!("allowed keys here: {}", allowed.join(", "))),
-                };
-                out.push(d);
-            }
+            out.extend(unexpected.iter().map(|key| at.unknown_key(key)));
         }
         ValidationErrorKind::Required { property } => {
-            let prop = property.as_str().unwrap_or_default();
-            let child = format!("{pointer}/{}", escape_pointer(prop));
-            let what = describe(root, &child);
-            let mut d = Diagnostic::at(
-                path,
-                spans.key_pos(&pointer).filter(|_| !pointer.is_empty()),
-                format!(
-                    "missing required key `{prop}`{}",
-                    if field.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" in `{field}`")
-                    }
-                ),
-            )
-            .field(&child);
-            if d.line.is_none() {
-                d.line = Some(1);
-                d.column = Some(1);
-                d.offset = Some(0);
-            }
-            out.push(match what {
-                Some(w) => d.hint(format!("add `{prop}`: {w}")),
-                None => d.hint(format!("add `{prop}`")),
-            });
+            out.push(at.missing_key(property.as_str().unwrap_or_default()));
         }
-        ValidationErrorKind::Enum { options } => {
-            let opts: Vec<String> = options
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|v| v.as_str().map_or(v.to_string(), str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let got = short(e.instance());
-            let mut d = Diagnostic::for_value(
-                path,
-                spans,
-                &pointer,
-                format!(
-                    "{got} is not a valid {}; expected one of: {}",
-                    leaf(&field),
-                    opts.join(", ")
-                ),
-            );
-            if let Some(s) = e.instance().as_str().and_then(|s| did_you_mean(s, &opts)) {
-                d = d.hint(format!("did you mean `{s}`?"));
-            }
-            out.push(d);
-        }
-        ValidationErrorKind::Type { kind } => {
-            let expected = match kind {
-                TypeKind::Single(t) => type_name(&t.to_string()),
-                TypeKind::Multiple(ts) => ts
-                    .iter()
-                    .map(|t| t.to_string())
-                    .filter(|t| t != "null")
-                    .map(|t| type_name(&t))
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-            };
-            let mut d = Diagnostic::for_value(
-                path,
-                spans,
-                &pointer,
-                format!(
-                    "{label} must be {expected}, not {}",
-                    value_kind(e.instance())
-                ),
-            );
-            if let Some(w) = describe(root, &pointer) {
-                d = d.hint(w);
-            }
-            out.push(d);
-        }
+        ValidationErrorKind::Enum { options } => out.push(at.not_an_option(value, options)),
+        ValidationErrorKind::Type { kind } => out.push(at.wrong_type(value, kind)),
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
-            // Prefer the alternative of the same shape as the value (a mapping for a mapping):
-            // its errors are the useful ones.
-            let same_shape = context.iter().find(|errs| {
-                !errs.iter().any(|x| {
-                    x.instance_path().as_str() == pointer
-                        && matches!(
-                            x.kind(),
-                            ValidationErrorKind::Type { .. } | ValidationErrorKind::Enum { .. }
-                        )
-                })
-            });
-            let values = subschema(root, &pointer)
-                .map(|sub| allowed_values(root, sub, 0))
-                .unwrap_or_default();
-            let is_scalar = !e.instance().is_object() && !e.instance().is_array();
-            if is_scalar && !values.is_empty() && is_enum_like(root, &pointer) {
-                let mut d = Diagnostic::for_value(
-                    path,
-                    spans,
-                    &pointer,
-                    format!(
-                        "{} is not a valid {}; expected one of: {}",
-                        short(e.instance()),
-                        leaf(&field),
-                        values.join(", ")
-                    ),
-                );
-                if let Some(s) = e.instance().as_str().and_then(|s| did_you_mean(s, &values)) {
-                    d = d.hint(format!("did you mean `{s}`?"));
-                }
-                out.push(d);
-                return;
-            }
-            match same_shape {
-                Some(errs) if !errs.is_empty() => {
-                    for x in errs {
-                        explain(x, root, path, doc, out);
-                    }
-                }
-                _ => {
-                    let mut d = Diagnostic::for_value(
-                        path,
-                        spans,
-                        &pointer,
-                        format!("{} is not a valid value for {label}", short(e.instance())),
-                    );
-                    if let Some(w) = describe(root, &pointer) {
-                        d = d.hint(w);
-                    }
-                    out.push(d);
-                }
-            }
+            at.no_alternative(value, context, out);
         }
         ValidationErrorKind::Pattern { .. } | ValidationErrorKind::Format { .. } => {
-            let mut d = Diagnostic::for_value(
-                path,
-                spans,
-                &pointer,
-                format!("{} is not a valid {}", short(e.instance()), leaf(&field)),
-            );
-            if let Some(w) = describe(root, &pointer) {
-                d = d.hint(w);
-            }
-            out.push(d);
+            out.push(at.described(format!(
+                "{} is not a valid {}",
+                short(value),
+                leaf(&at.field)
+            )));
         }
         ValidationErrorKind::MaxLength { limit } => {
-            let n = e.instance().as_str().map_or(0, |s| s.chars().count());
-            let mut d = Diagnostic::for_value(
-                path,
-                spans,
-                &pointer,
-                format!("{label} is {n} characters long; the most is {limit}"),
-            );
-            if let Some(w) = describe(root, &pointer) {
-                d = d.hint(w);
-            }
-            out.push(d);
+            let n = value.as_str().map_or(0, |s| s.chars().count());
+            let label = &at.label;
+            out.push(at.described(format!(
+                "{label} is {n} characters long; the most is {limit}"
+            )));
         }
-        ValidationErrorKind::PropertyNames { error } => {
-            // A key the mapping's `propertyNames` refuses: located at the key itself, as the
-            // meaning checks locate their own message about it (which then replaces this one).
-            let key = error.instance().as_str().unwrap_or_default();
-            let child = format!("{pointer}/{}", escape_pointer(key));
-            let mut d = Diagnostic::for_key(
-                path,
-                spans,
-                &child,
-                format!("{} is not a valid key in {label}", short(error.instance())),
-            );
-            if let Some(w) = describe(root, &pointer) {
-                d = d.hint(w);
-            }
-            out.push(d);
-        }
+        ValidationErrorKind::PropertyNames { error } => out.push(at.bad_key(error.instance())),
         ValidationErrorKind::Minimum { limit }
         | ValidationErrorKind::ExclusiveMinimum { limit } => {
             out.push(
-                Diagnostic::for_value(
-                    path,
-                    spans,
-                    &pointer,
-                    format!("{label} must be at least {limit}"),
-                )
-                .hint(describe(root, &pointer).unwrap_or_default()),
+                at.value_diag(format!("{} must be at least {limit}", at.label))
+                    .hint(describe(root, &at.pointer).unwrap_or_default()),
             );
         }
-        _ => {
-            let mut d = Diagnostic::for_value(path, spans, &pointer, format!("{label}: {e}"));
-            if let Some(w) = describe(root, &pointer) {
-                d = d.hint(w);
+        _ => out.push(at.described(format!("{}: {e}", at.label))),
+    }
+}
+
+/// Where a schema error is: the schema, the document, the value's pointer, its dotted field
+/// path and how a message names it (`` `runtime.memory` ``, or "the file" for the root).
+struct Site<'a> {
+    root: &'a Value,
+    path: &'a Path,
+    doc: &'a Document,
+    pointer: String,
+    field: String,
+    label: String,
+}
+
+impl Site<'_> {
+    /// A diagnostic located at the value.
+    fn value_diag(&self, message: String) -> Diagnostic {
+        Diagnostic::for_value(self.path, &self.doc.spans, &self.pointer, message)
+    }
+
+    /// [`Site::value_diag`] with the schema's description of the field as its hint.
+    fn described(&self, message: String) -> Diagnostic {
+        let d = self.value_diag(message);
+        match describe(self.root, &self.pointer) {
+            Some(w) => d.hint(w),
+            None => d,
+        }
+    }
+
+    /// " in `field`", or nothing at the root.
+    fn place(&self) -> String {
+        if self.field.is_empty() {
+            String::new()
+        } else {
+            format!(" in `{}`", self.field)
+        }
+    }
+
+    /// A key the schema does not allow here, with the closest allowed key (or all of them).
+    fn unknown_key(&self, key: &str) -> Diagnostic {
+        let allowed = allowed_keys(self.root, &self.pointer);
+        let child = format!("{}/{}", self.pointer, escape_pointer(key));
+        let d = Diagnostic::for_key(
+            self.path,
+            &self.doc.spans,
+            &child,
+            format!("unknown key `{key}`{}", self.place()),
+        );
+        match did_you_mean(key, &allowed) {
+            Some(s) => d.hint(format!("did you mean `{s}`?")),
+            None => d.hint(format!("allowed keys here: {}", allowed.join(", "))),
+        }
+    }
+
+    /// A required key that is missing: located at its mapping's key (line 1 at the root).
+    fn missing_key(&self, prop: &str) -> Diagnostic {
+        let pointer = &self.pointer;
+        let child = format!("{pointer}/{}", escape_pointer(prop));
+        let what = describe(self.root, &child);
+        let mut d = Diagnostic::at(
+            self.path,
+            self.doc
+                .spans
+                .key_pos(pointer)
+                .filter(|_| !pointer.is_empty()),
+            format!("missing required key `{prop}`{}", self.place()),
+        )
+        .field(&child);
+        if d.line.is_none() {
+            d.line = Some(1);
+            d.column = Some(1);
+            d.offset = Some(0);
+        }
+        match what {
+            Some(w) => d.hint(format!("add `{prop}`: {w}")),
+            None => d.hint(format!("add `{prop}`")),
+        }
+    }
+
+    /// A value not among the schema's `enum` options.
+    fn not_an_option(&self, value: &Value, options: &Value) -> Diagnostic {
+        let opts: Vec<String> = options
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|v| v.as_str().map_or(v.to_string(), str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.not_one_of(value, &opts)
+    }
+
+    /// "`got` is not a valid field; expected one of: …", with the closest option as the hint.
+    fn not_one_of(&self, value: &Value, options: &[String]) -> Diagnostic {
+        let d = self.value_diag(format!(
+            "{} is not a valid {}; expected one of: {}",
+            short(value),
+            leaf(&self.field),
+            options.join(", ")
+        ));
+        match value.as_str().and_then(|s| did_you_mean(s, options)) {
+            Some(s) => d.hint(format!("did you mean `{s}`?")),
+            None => d,
+        }
+    }
+
+    /// A value of the wrong JSON type.
+    fn wrong_type(&self, value: &Value, kind: &TypeKind) -> Diagnostic {
+        let expected = match kind {
+            TypeKind::Single(t) => type_name(&t.to_string()),
+            TypeKind::Multiple(ts) => ts
+                .iter()
+                .map(|t| t.to_string())
+                .filter(|t| t != "null")
+                .map(|t| type_name(&t))
+                .collect::<Vec<_>>()
+                .join(" or "),
+        };
+        self.described(format!(
+            "{} must be {expected}, not {}",
+            self.label,
+            value_kind(value)
+        ))
+    }
+
+    /// A value no `anyOf`/`oneOf` alternative accepts: for an enum-like scalar, the values all
+    /// alternatives allow; else the errors of the alternative of the same shape as the value (a
+    /// mapping for a mapping), which are the useful ones; else one message.
+    fn no_alternative(
+        &self,
+        value: &Value,
+        context: &[Vec<ValidationError<'_>>],
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let pointer = &self.pointer;
+        let same_shape = context.iter().find(|errs| {
+            !errs.iter().any(|x| {
+                x.instance_path().as_str() == pointer
+                    && matches!(
+                        x.kind(),
+                        ValidationErrorKind::Type { .. } | ValidationErrorKind::Enum { .. }
+                    )
+            })
+        });
+        let values = subschema(self.root, pointer)
+            .map(|sub| allowed_values(self.root, sub, 0))
+            .unwrap_or_default();
+        let is_scalar = !value.is_object() && !value.is_array();
+        if is_scalar && !values.is_empty() && is_enum_like(self.root, pointer) {
+            out.push(self.not_one_of(value, &values));
+            return;
+        }
+        match same_shape {
+            Some(errs) if !errs.is_empty() => {
+                for x in errs {
+                    explain(x, self.root, self.path, self.doc, out);
+                }
             }
-            out.push(d);
+            _ => out.push(self.described(format!(
+                "{} is not a valid value for {}",
+                short(value),
+                self.label
+            ))),
+        }
+    }
+
+    /// A key the mapping's `propertyNames` refuses: located at the key itself, as the meaning
+    /// checks locate their own message about it (which then replaces this one).
+    fn bad_key(&self, key_value: &Value) -> Diagnostic {
+        let key = key_value.as_str().unwrap_or_default();
+        let child = format!("{}/{}", self.pointer, escape_pointer(key));
+        let d = Diagnostic::for_key(
+            self.path,
+            &self.doc.spans,
+            &child,
+            format!("{} is not a valid key in {}", short(key_value), self.label),
+        );
+        match describe(self.root, &self.pointer) {
+            Some(w) => d.hint(w),
+            None => d,
         }
     }
 }

@@ -5,6 +5,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::load::document::Checker;
+
 /// CI settings in the org config (`ci:`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -256,21 +258,40 @@ impl Default for CiSettings {
 /// what it claims to be (a runner label, a branch name, an image reference, an `https://` URL),
 /// and none may hold a GitHub expression (`${{ … }}`), which the runner would evaluate (template
 /// injection). The templates quote them too.
-pub fn check_org(cx: &mut crate::load::document::Checker<'_>) {
-    fn text(cx: &crate::load::document::Checker<'_>, pointer: &str) -> Option<String> {
-        cx.get(pointer)
-            .and_then(serde_json::Value::as_str)
-            // A control character is reported by the document check already.
-            .filter(|s| crate::support::text::find_forbidden(s).is_none())
-            .map(str::to_string)
+pub fn check_org(cx: &mut Checker<'_>) {
+    let mut checks: Checks = Vec::new();
+    check_runner_and_branch(cx, &mut checks);
+    check_deploy_url(cx, &mut checks);
+    check_images(cx, &mut checks);
+    check_versions(cx, &mut checks);
+    check_injection(cx, &mut checks);
+    for (pointer, message, hint) in checks {
+        cx.error(&pointer, message, hint);
     }
-    let plain = |s: &str, extra: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
-            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-    };
-    let mut checks: Vec<(String, String, &str)> = Vec::new();
+}
+
+/// The problems found: the field's pointer, what is wrong, the hint.
+type Checks = Vec<(String, String, &'static str)>;
+
+/// The string at `pointer`, unless it holds a control character (the document check reports
+/// those already).
+fn text(cx: &Checker<'_>, pointer: &str) -> Option<String> {
+    cx.get(pointer)
+        .and_then(serde_json::Value::as_str)
+        .filter(|s| crate::support::text::find_forbidden(s).is_none())
+        .map(str::to_string)
+}
+
+/// ASCII letters and digits and the characters of `extra`, starting with a letter or digit.
+fn plain(s: &str, extra: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// The runner label and the default branch.
+fn check_runner_and_branch(cx: &Checker<'_>, checks: &mut Checks) {
     if let Some(v) = text(cx, "/ci/runner")
         && !plain(&v, "._-")
     {
@@ -293,6 +314,10 @@ pub fn check_org(cx: &mut crate::load::document::Checker<'_>) {
             "a git branch name of letters, digits, `.`, `_`, `-` and `/`, like `main`",
         ));
     }
+}
+
+/// The deploy URL the smoke test probes.
+fn check_deploy_url(cx: &Checker<'_>, checks: &mut Checks) {
     if let Some(v) = text(cx, "/ci/deploy/url") {
         let filled = v.replace("{app}", "app").replace("{environment}", "env");
         let host = filled
@@ -309,6 +334,10 @@ pub fn check_org(cx: &mut crate::load::document::Checker<'_>) {
             ));
         }
     }
+}
+
+/// The container images, and where levee itself comes from (image or binary).
+fn check_images(cx: &Checker<'_>, checks: &mut Checks) {
     for key in [
         "rust", "opa", "gitleaks", "trivy", "node", "python", "deploy",
     ] {
@@ -341,6 +370,10 @@ pub fn check_org(cx: &mut crate::load::document::Checker<'_>) {
             "an absolute path of letters, digits, `.`, `_`, `-` and `/`, like `/usr/local/bin/levee`",
         ));
     }
+}
+
+/// The tool versions and the actions (repository and release).
+fn check_versions(cx: &Checker<'_>, checks: &mut Checks) {
     for key in ["opa", "trivy"] {
         let pointer = format!("/ci/tools/{key}");
         if let Some(v) = text(cx, &pointer)
@@ -375,6 +408,11 @@ pub fn check_org(cx: &mut crate::load::document::Checker<'_>) {
             ));
         }
     }
+}
+
+/// Values written into a pipeline where an expression or a quote would inject: the GitLab ID
+/// token's audience and the deploy commands.
+fn check_injection(cx: &Checker<'_>, checks: &mut Checks) {
     if let Some(v) = text(cx, "/ci/gitlab/id_token_audience")
         && (v.is_empty()
             || v.chars()
@@ -397,8 +435,5 @@ pub fn check_org(cx: &mut crate::load::document::Checker<'_>) {
                 "read values from environment variables instead: the deploy jobs set `LEVEE_APP`, `LEVEE_ENVIRONMENT` and `LEVEE_APP_URL`",
             ));
         }
-    }
-    for (pointer, message, hint) in checks {
-        cx.error(&pointer, message, hint);
     }
 }

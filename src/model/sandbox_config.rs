@@ -6,6 +6,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::load::document::Checker;
 use crate::model::manifest::{Memory, SecretProvider, Tier};
 
 /// The org config's `sandbox` section. Every key has a default.
@@ -288,12 +289,24 @@ fn is_dns_label(s: &str) -> bool {
 
 /// The org config's `sandbox` section, checked for meaning: every value ends up in a Kubernetes
 /// object, where a bad one would only fail at `kubectl apply`.
-pub fn check_org(cx: &mut crate::load::document::Checker<'_>) {
-    use serde_json::Value;
-    let text = |cx: &crate::load::document::Checker<'_>, p: &str| match cx.get(p) {
-        Some(Value::String(s)) => Some(s.clone()),
+pub fn check_org(cx: &mut Checker<'_>) {
+    check_names(cx);
+    check_services(cx);
+    check_base_url(cx);
+    check_secrets(cx);
+    check_routes_and_ports(cx);
+}
+
+/// The string at `pointer` in the org config, if it is one.
+fn text(cx: &Checker<'_>, pointer: &str) -> Option<String> {
+    match cx.get(pointer) {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
         _ => None,
-    };
+    }
+}
+
+/// The namespace, the hardened namespaces' prefix and the RuntimeClasses: Kubernetes names.
+fn check_names(cx: &mut Checker<'_>) {
     if let Some(ns) = text(cx, "/sandbox/namespace")
         && !is_dns_label(&ns)
     {
@@ -324,6 +337,10 @@ pub fn check_org(cx: &mut crate::load::document::Checker<'_>) {
             );
         }
     }
+}
+
+/// The egress proxy, the health path, the telemetry protocol and the image registry.
+fn check_services(cx: &mut Checker<'_>) {
     if let Some(host) = text(cx, "/sandbox/egress_proxy/host")
         && !crate::model::manifest::is_hostname(&host)
     {
@@ -373,6 +390,10 @@ pub fn check_org(cx: &mut crate::load::document::Checker<'_>) {
             "a registry host and path without scheme, like `registry.acme.corp/apps`",
         );
     }
+}
+
+/// The apps' public address template: an https URL naming `{app}`, the one the pipeline probes.
+fn check_base_url(cx: &mut Checker<'_>) {
     if let (Some(app_url), Some(pipeline_url)) = (
         text(cx, "/sandbox/base_url_template"),
         text(cx, "/ci/deploy/url"),
@@ -400,6 +421,11 @@ pub fn check_org(cx: &mut crate::load::document::Checker<'_>) {
             );
         }
     }
+}
+
+/// The secret stores and the external database's Secret and tiers.
+fn check_secrets(cx: &mut Checker<'_>) {
+    use serde_json::Value;
     for key in ["vault", "aws-secrets-manager", "env"] {
         let pointer = format!("/sandbox/secret_stores/{key}");
         if let Some(name) = text(cx, &pointer)
@@ -431,6 +457,11 @@ pub fn check_org(cx: &mut crate::load::document::Checker<'_>) {
             "list `sandbox` and/or `production`",
         );
     }
+}
+
+/// The route (an IngressClass or a Gateway, not both) and the ports.
+fn check_routes_and_ports(cx: &mut Checker<'_>) {
+    use serde_json::Value;
     if let Some(class) = text(cx, "/sandbox/ingress_class")
         && (!class.split('.').all(is_dns_label) || class.len() > 253)
     {

@@ -134,9 +134,40 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
         inv.root = Some((n, root_version.unwrap_or_default()));
     }
 
-    // key -> purl, for every real (non-link) entry that has a version.
-    let mut purls: BTreeMap<&str, String> = BTreeMap::new();
+    let tree = Tree {
+        purls: purls(path, &packages)?,
+        packages: &packages,
+    };
+    inv.direct = tree.edges("", &root, true);
     for (key, e) in &packages {
+        if let Some(purl) = tree.purls.get(key.as_str()) {
+            inv.add(tree.package(key, e, purl));
+        }
+    }
+    if inv.direct.is_empty()
+        && let Some(m) = sibling_manifest(path)
+    {
+        let names = m
+            .dependencies
+            .keys()
+            .chain(m.optional_dependencies.keys())
+            .chain(m.peer_dependencies.keys())
+            .chain(m.dev_dependencies.keys());
+        inv.direct = names.filter_map(|n| tree.resolve("", n)).collect();
+    }
+    if let Some(ws) = &root.workspaces {
+        link_workspaces(path, ws, &tree.purls, &mut inv)?;
+    }
+    Ok(inv)
+}
+
+/// key -> purl, for every real (non-link) entry that has a version.
+fn purls<'l>(
+    path: &Path,
+    packages: &'l BTreeMap<String, Entry>,
+) -> Result<BTreeMap<&'l str, String>, SbomError> {
+    let mut purls: BTreeMap<&str, String> = BTreeMap::new();
+    for (key, e) in packages {
         if e.link {
             continue;
         }
@@ -147,7 +178,19 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
         let purl = npm_purl(&name, version).map_err(|err| purl_error(path, &name, err))?;
         purls.insert(key.as_str(), purl);
     }
-    let resolve = |from: &str, dep: &str| -> Option<String> {
+    Ok(purls)
+}
+
+/// The lock's `packages` (by `node_modules/...` path) and their purls.
+struct Tree<'l> {
+    packages: &'l BTreeMap<String, Entry>,
+    purls: BTreeMap<&'l str, String>,
+}
+
+impl Tree<'_> {
+    /// The purl `dep` resolves to from the folder `from`, as Node resolves it: the nearest
+    /// `node_modules/dep` up the tree (a link followed to its target).
+    fn resolve(&self, from: &str, dep: &str) -> Option<String> {
         let mut cur = from.to_string();
         loop {
             let cand = if cur.is_empty() {
@@ -155,13 +198,13 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
             } else {
                 format!("{cur}/node_modules/{dep}")
             };
-            if let Some(e) = packages.get(&cand) {
+            if let Some(e) = self.packages.get(&cand) {
                 let target = if e.link {
                     e.resolved.clone().unwrap_or_default()
                 } else {
                     cand
                 };
-                return purls.get(target.as_str()).cloned();
+                return self.purls.get(target.as_str()).cloned();
             }
             if cur.is_empty() {
                 return None;
@@ -171,8 +214,10 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
                 None => String::new(),
             };
         }
-    };
-    let edges = |key: &str, e: &Entry, with_dev: bool| -> BTreeSet<String> {
+    }
+
+    /// The purls the entry at `key` depends on (its devDependencies too with `with_dev`).
+    fn edges(&self, key: &str, e: &Entry, with_dev: bool) -> BTreeSet<String> {
         let mut names: Vec<&String> = e
             .dependencies
             .keys()
@@ -182,17 +227,14 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
         if with_dev {
             names.extend(e.dev_dependencies.keys());
         }
-        names.iter().filter_map(|n| resolve(key, n)).collect()
-    };
+        names.iter().filter_map(|n| self.resolve(key, n)).collect()
+    }
 
-    inv.direct = edges("", &root, true);
-    for (key, e) in &packages {
-        let Some(purl) = purls.get(key.as_str()) else {
-            continue;
-        };
+    /// The package of the entry at `key`, with its scope, hashes, license and edges.
+    fn package(&self, key: &str, e: &Entry, purl: &str) -> Package {
         let name = entry_name(key, e);
         let version = e.version.as_deref().unwrap_or_default();
-        let mut p = Package::new(super::Ecosystem::Npm, &name, version, purl.clone());
+        let mut p = Package::new(super::Ecosystem::Npm, &name, version, purl.to_string());
         // devOptional packages stay with `--omit dev` (npm keeps them for the optional tree).
         p.scope = if e.dev {
             Scope::Dev
@@ -209,40 +251,34 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
         };
         // Workspace folders are not under node_modules: their devDependencies count too.
         let is_workspace = !key.starts_with("node_modules/") && !key.contains("/node_modules/");
-        p.dependencies = edges(key, e, is_workspace);
+        p.dependencies = self.edges(key, e, is_workspace);
         p.dependencies.remove(purl);
-        inv.add(p);
+        p
     }
-    if inv.direct.is_empty()
-        && let Some(m) = sibling_manifest(path)
-    {
-        let names = m
-            .dependencies
-            .keys()
-            .chain(m.optional_dependencies.keys())
-            .chain(m.peer_dependencies.keys())
-            .chain(m.dev_dependencies.keys());
-        inv.direct = names.filter_map(|n| resolve("", n)).collect();
-    }
-    // The root depends on its workspaces (npm links each from the root's node_modules, and
-    // cyclonedx-npm's graph has the edges): the folders its `workspaces` globs match.
-    if let Some(ws) = &root.workspaces {
-        let globs = super::js::WorkspaceGlobs::new(ws.patterns()).map_err(|message| {
-            SbomError::Invalid {
-                path: path.display().to_string(),
-                message,
-            }
+}
+
+/// The root depends on its workspaces (npm links each from the root's node_modules, and
+/// cyclonedx-npm's graph has the edges): the folders its `workspaces` globs match.
+fn link_workspaces(
+    path: &Path,
+    ws: &super::js::Workspaces,
+    purls: &BTreeMap<&str, String>,
+    inv: &mut Inventory,
+) -> Result<(), SbomError> {
+    let globs =
+        super::js::WorkspaceGlobs::new(ws.patterns()).map_err(|message| SbomError::Invalid {
+            path: path.display().to_string(),
+            message,
         })?;
-        for (key, purl) in &purls {
-            if !key.starts_with("node_modules/")
-                && !key.contains("/node_modules/")
-                && globs.matches(key)
-            {
-                inv.direct.insert(purl.clone());
-            }
+    for (key, purl) in purls {
+        if !key.starts_with("node_modules/")
+            && !key.contains("/node_modules/")
+            && globs.matches(key)
+        {
+            inv.direct.insert(purl.clone());
         }
     }
-    Ok(inv)
+    Ok(())
 }
 
 fn sibling_manifest(lock: &Path) -> Option<Manifest> {

@@ -81,20 +81,7 @@ struct Snapshot {
 pub fn read(path: &Path) -> Result<Inventory, SbomError> {
     let text = super::read_text(path)?;
     let lock: Lock = super::parse_yaml(path, &text)?;
-    let invalid = |message: String| SbomError::Invalid {
-        path: path.display().to_string(),
-        message,
-    };
-    match lock.lockfile_version.as_ref().map(|v| v.0.as_str()) {
-        Some(v) if v == "9" || v.starts_with("9.") => {}
-        Some(v) => {
-            return Err(invalid(format!(
-                "lockfileVersion {v}: levee reads pnpm 9 locks (lockfileVersion '9.0'); \
-                 re-lock with pnpm 9 or later (`pnpm install --lockfile-only`)"
-            )));
-        }
-        None => return Err(invalid("no `lockfileVersion`: not a pnpm lock file".into())),
-    }
+    check_version(path, &lock)?;
     let dir = path.parent().unwrap_or(Path::new(""));
     let mut inv = Inventory::new(path);
     if let Some(root) = package_json(dir)?
@@ -102,12 +89,51 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
     {
         inv.root = Some((name, root.version.unwrap_or_default()));
     }
+    let refs = Refs {
+        purls: packages(path, dir, &lock, &mut inv)?,
+        members: members(path, dir, &lock, &mut inv)?,
+    };
+    let only_optional = snapshot_edges(&lock, &refs, &mut inv);
+    scope_from_importers(&lock, &refs, &only_optional, &mut inv);
+    Ok(inv)
+}
 
-    // `name@version` key -> purl.
+fn invalid(path: &Path, message: String) -> SbomError {
+    SbomError::Invalid {
+        path: path.display().to_string(),
+        message,
+    }
+}
+
+/// Only pnpm 9 locks (`lockfileVersion: '9.0'`) are read.
+fn check_version(path: &Path, lock: &Lock) -> Result<(), SbomError> {
+    match lock.lockfile_version.as_ref().map(|v| v.0.as_str()) {
+        Some(v) if v == "9" || v.starts_with("9.") => Ok(()),
+        Some(v) => Err(invalid(
+            path,
+            format!(
+                "lockfileVersion {v}: levee reads pnpm 9 locks (lockfileVersion '9.0'); \
+                 re-lock with pnpm 9 or later (`pnpm install --lockfile-only`)"
+            ),
+        )),
+        None => Err(invalid(
+            path,
+            "no `lockfileVersion`: not a pnpm lock file".into(),
+        )),
+    }
+}
+
+/// Adds each of `packages` to `inv`; returns `name@version` key -> purl.
+fn packages<'l>(
+    path: &Path,
+    dir: &Path,
+    lock: &'l Lock,
+    inv: &mut Inventory,
+) -> Result<BTreeMap<&'l str, String>, SbomError> {
     let mut purls: BTreeMap<&str, String> = BTreeMap::new();
     for (key, info) in &lock.packages {
         let (key_name, key_version) = split_name(key)
-            .ok_or_else(|| invalid(format!("package `{key}` is not `name@version`")))?;
+            .ok_or_else(|| invalid(path, format!("package `{key}` is not `name@version`")))?;
         let name = info.name.as_deref().unwrap_or(key_name);
         let version = match (&info.version, &info.resolution.directory) {
             (Some(v), _) => v.0.clone(),
@@ -131,8 +157,17 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
         inv.add(p);
         purls.insert(key.as_str(), purl);
     }
+    Ok(purls)
+}
 
-    // Workspace packages: importers other than `.`, named by their own package.json.
+/// Workspace packages: importers other than `.`, named by their own package.json, added to
+/// `inv`; returns importer path -> purl.
+fn members(
+    path: &Path,
+    dir: &Path,
+    lock: &Lock,
+    inv: &mut Inventory,
+) -> Result<BTreeMap<String, String>, SbomError> {
     let mut members: BTreeMap<String, String> = BTreeMap::new();
     for at in lock.importers.keys().filter(|k| k.as_str() != ".") {
         if let Some(m) = package_json(&dir.join(at))?
@@ -146,34 +181,50 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
             members.insert(normalize(Path::new(at)), purl);
         }
     }
+    Ok(members)
+}
 
-    // A dependency as a snapshot or importer states it: `2.0.0`, `2.0.0(peer@1.0.0)`,
-    // `ms@2.1.2` (an alias), `file:local-lib`, or `link:../shared` (a workspace package).
-    let resolve = |from: &str, name: &str, reference: &str| -> Option<String> {
+/// The lock's packages and workspace members, for resolving references.
+struct Refs<'l> {
+    /// `name@version` key -> purl.
+    purls: BTreeMap<&'l str, String>,
+    /// Workspace importer path -> purl.
+    members: BTreeMap<String, String>,
+}
+
+impl Refs<'_> {
+    /// A dependency as a snapshot or importer (at `from`) states it: `2.0.0`,
+    /// `2.0.0(peer@1.0.0)`, `ms@2.1.2` (an alias), `file:local-lib`, or `link:../shared` (a
+    /// workspace package).
+    fn resolve(&self, from: &str, name: &str, reference: &str) -> Option<String> {
         if let Some(target) = reference.strip_prefix("link:") {
-            return members
+            return self
+                .members
                 .get(&normalize(&Path::new(from).join(target)))
                 .cloned();
         }
         let strip = |k: &str| k.split('(').next().unwrap_or(k).to_string();
         let own = strip(&format!("{name}@{reference}"));
-        purls
+        self.purls
             .get(own.as_str())
-            .or_else(|| purls.get(strip(reference).as_str()))
+            .or_else(|| self.purls.get(strip(reference).as_str()))
             .cloned()
-    };
+    }
+}
 
-    // Snapshots: the edges. A package is optional when every snapshot of it says so.
+/// Snapshots: the edges. Returns, per package, whether every snapshot of it says it is
+/// optional.
+fn snapshot_edges(lock: &Lock, refs: &Refs<'_>, inv: &mut Inventory) -> BTreeMap<String, bool> {
     let mut only_optional: BTreeMap<String, bool> = BTreeMap::new();
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (key, snap) in &lock.snapshots {
         let base = key.split('(').next().unwrap_or(key);
-        let Some(purl) = purls.get(base) else {
+        let Some(purl) = refs.purls.get(base) else {
             continue;
         };
         let deps = snap.dependencies.iter().chain(&snap.optional_dependencies);
         let e = edges.entry(purl.clone()).or_default();
-        e.extend(deps.filter_map(|(n, r)| resolve(".", n, &r.0)));
+        e.extend(deps.filter_map(|(n, r)| refs.resolve(".", n, &r.0)));
         e.remove(purl);
         *only_optional.entry(purl.clone()).or_insert(true) &= snap.optional;
     }
@@ -182,15 +233,23 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
             p.dependencies.extend(e);
         }
     }
+    only_optional
+}
 
-    // Importers: the roots. Workspace packages get their dev edges only after scopes are set,
-    // so that a workspace's devDependencies do not become required through it.
+/// Importers: the roots. Workspace packages get their dev edges only after scopes are set, so
+/// that a workspace's devDependencies do not become required through it.
+fn scope_from_importers(
+    lock: &Lock,
+    refs: &Refs<'_>,
+    only_optional: &BTreeMap<String, bool>,
+    inv: &mut Inventory,
+) {
     let (mut required, mut optional) = (Vec::new(), Vec::new());
     let mut dev_edges: Vec<(String, BTreeSet<String>)> = Vec::new();
     for (at, imp) in &lock.importers {
         let list = |deps: &BTreeMap<String, ImporterDep>| -> BTreeSet<String> {
             deps.iter()
-                .filter_map(|(n, d)| resolve(at, n, &d.version.0))
+                .filter_map(|(n, d)| refs.resolve(at, n, &d.version.0))
                 .collect()
         };
         let (prod, opt, dev) = (
@@ -201,7 +260,7 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
         if at == "." {
             inv.direct
                 .extend(prod.iter().chain(&opt).chain(&dev).cloned());
-        } else if let Some(purl) = members.get(&normalize(Path::new(at))) {
+        } else if let Some(purl) = refs.members.get(&normalize(Path::new(at))) {
             if let Some(p) = inv.packages.get_mut(purl) {
                 p.dependencies.extend(prod.iter().chain(&opt).cloned());
                 p.dependencies.remove(purl);
@@ -224,7 +283,6 @@ pub fn read(path: &Path) -> Result<Inventory, SbomError> {
             p.dependencies.remove(&purl);
         }
     }
-    Ok(inv)
 }
 
 /// `packages/a/../b/.` -> `packages/b`, lexically (importer keys are relative, `/`-separated).

@@ -105,12 +105,32 @@ struct Tok {
 }
 
 fn classic(path: &Path, text: &str) -> Result<Lock, SbomError> {
-    let err = |line: usize, column: usize, message: String| SbomError::Parse {
+    let toks = classic_lines(path, text)?;
+    let mut i = 0;
+    let nodes = build(&toks, &mut i, 0, 0).map_err(|(line, m)| parse_error(path, line, 1, m))?;
+    let entries = nodes
+        .into_iter()
+        .map(|n| classic_entry(path, n))
+        .collect::<Result<_, _>>()?;
+    Ok(Lock {
+        entries,
+        root_deps: None,
+    })
+}
+
+/// A parse error at `line`:`column` of the lock file.
+fn parse_error(path: &Path, line: usize, column: usize, message: String) -> SbomError {
+    SbomError::Parse {
         path: path.display().to_string(),
         line,
         column,
         message,
-    };
+    }
+}
+
+/// A classic lock file's lines, each with its indentation and its keys and value (blank lines
+/// and comments dropped).
+fn classic_lines(path: &Path, text: &str) -> Result<Vec<Tok>, SbomError> {
     let mut toks = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
@@ -121,9 +141,15 @@ fn classic(path: &Path, text: &str) -> Result<Lock, SbomError> {
             continue;
         }
         if body.starts_with('\t') {
-            return Err(err(line, indent + 1, "tab in indentation".into()));
+            return Err(parse_error(
+                path,
+                line,
+                indent + 1,
+                "tab in indentation".into(),
+            ));
         }
-        let (keys, value) = tokenize(body).map_err(|(at, m)| err(line, indent + at + 1, m))?;
+        let (keys, value) =
+            tokenize(body).map_err(|(at, m)| parse_error(path, line, indent + at + 1, m))?;
         toks.push(Tok {
             line,
             indent,
@@ -131,101 +157,99 @@ fn classic(path: &Path, text: &str) -> Result<Lock, SbomError> {
             value,
         });
     }
-    let mut i = 0;
-    let nodes = build(&toks, &mut i, 0, 0).map_err(|(line, m)| err(line, 1, m))?;
+    Ok(toks)
+}
 
-    let mut entries = Vec::new();
-    for n in nodes {
-        let Value::Map(fields) = n.value else {
-            return Err(err(
-                n.line,
-                1,
-                format!(
-                    "`{}` is not an entry (expected `name@range:`)",
-                    n.keys.join(", ")
-                ),
-            ));
-        };
-        let descriptors: Vec<String> = n
-            .keys
-            .iter()
-            .flat_map(|k| k.split(','))
-            .map(|k| k.trim().to_string())
-            .filter(|k| !k.is_empty())
-            .collect();
-        let first = descriptors.first().cloned().unwrap_or_default();
-        let Some((key_name, range)) = split_name(&first) else {
-            return Err(err(n.line, 1, format!("`{first}` is not `name@range`")));
-        };
-        let (mut version, mut resolved, mut integrity) = (None, None, None);
-        let mut dependencies = Vec::new();
-        for f in &fields {
-            let key = f.keys.first().map(String::as_str).unwrap_or_default();
-            match (key, &f.value) {
-                ("version", Value::Str(s)) => version = Some(s.clone()),
-                ("resolved", Value::Str(s)) => resolved = Some(s.clone()),
-                ("integrity", Value::Str(s)) => integrity = Some(s.clone()),
-                ("dependencies" | "optionalDependencies", Value::Map(deps)) => {
-                    for d in deps {
-                        match (&d.value, d.keys.as_slice()) {
-                            (Value::Str(r), [name]) => dependencies.push((name.clone(), r.clone())),
-                            _ => {
-                                return Err(err(
-                                    d.line,
-                                    1,
-                                    format!("expected `name \"range\"` under `{key}`"),
-                                ));
-                            }
+/// One top-level block of a classic lock file (`name@range, name@range2:` and its fields) as an
+/// entry.
+fn classic_entry(path: &Path, n: Node) -> Result<Entry, SbomError> {
+    let err =
+        |line: usize, column: usize, message: String| parse_error(path, line, column, message);
+    let Value::Map(fields) = n.value else {
+        return Err(err(
+            n.line,
+            1,
+            format!(
+                "`{}` is not an entry (expected `name@range:`)",
+                n.keys.join(", ")
+            ),
+        ));
+    };
+    let descriptors: Vec<String> = n
+        .keys
+        .iter()
+        .flat_map(|k| k.split(','))
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+        .collect();
+    let first = descriptors.first().cloned().unwrap_or_default();
+    let Some((key_name, range)) = split_name(&first) else {
+        return Err(err(n.line, 1, format!("`{first}` is not `name@range`")));
+    };
+    let (mut version, mut resolved, mut integrity) = (None, None, None);
+    let mut dependencies = Vec::new();
+    for f in &fields {
+        let key = f.keys.first().map(String::as_str).unwrap_or_default();
+        match (key, &f.value) {
+            ("version", Value::Str(s)) => version = Some(s.clone()),
+            ("resolved", Value::Str(s)) => resolved = Some(s.clone()),
+            ("integrity", Value::Str(s)) => integrity = Some(s.clone()),
+            ("dependencies" | "optionalDependencies", Value::Map(deps)) => {
+                for d in deps {
+                    match (&d.value, d.keys.as_slice()) {
+                        (Value::Str(r), [name]) => dependencies.push((name.clone(), r.clone())),
+                        _ => {
+                            return Err(err(
+                                d.line,
+                                1,
+                                format!("expected `name \"range\"` under `{key}`"),
+                            ));
                         }
                     }
                 }
-                ("version" | "resolved" | "integrity", Value::Map(_)) => {
-                    return Err(err(f.line, 1, format!("`{key}` must be a string")));
-                }
-                ("dependencies" | "optionalDependencies", Value::Str(_)) => {
-                    return Err(err(f.line, 1, format!("`{key}` must be a block")));
-                }
-                _ => {}
             }
+            ("version" | "resolved" | "integrity", Value::Map(_)) => {
+                return Err(err(f.line, 1, format!("`{key}` must be a string")));
+            }
+            ("dependencies" | "optionalDependencies", Value::Str(_)) => {
+                return Err(err(f.line, 1, format!("`{key}` must be a block")));
+            }
+            _ => {}
         }
-        let Some(version) = version else {
-            return Err(err(n.line, 1, format!("entry `{first}` has no `version`")));
-        };
-        // `my-ms@npm:ms@2.1.2` is an alias of `ms`.
-        let name = range
-            .strip_prefix("npm:")
-            .and_then(split_name)
-            .map_or(key_name, |(n, _)| n)
-            .to_string();
-        let kind = if range.starts_with("link:") {
-            Kind::Link
-        } else {
-            Kind::Package
-        };
-        let mut hashes = integrity
-            .as_deref()
-            .map(super::npm::integrity)
-            .unwrap_or_default();
-        if hashes.is_empty()
-            && let Some(h) = resolved
-                .as_deref()
-                .and_then(|r| r.rsplit_once('#'))
-                .and_then(|(_, h)| Hash::hex(HashAlg::Sha1, h))
-        {
-            hashes.push(h);
-        }
-        entries.push(Entry {
-            descriptors,
-            name,
-            version,
-            kind,
-            hashes,
-            dependencies,
-        });
     }
-    Ok(Lock {
-        entries,
-        root_deps: None,
+    let Some(version) = version else {
+        return Err(err(n.line, 1, format!("entry `{first}` has no `version`")));
+    };
+    // `my-ms@npm:ms@2.1.2` is an alias of `ms`.
+    let name = range
+        .strip_prefix("npm:")
+        .and_then(split_name)
+        .map_or(key_name, |(n, _)| n)
+        .to_string();
+    let kind = if range.starts_with("link:") {
+        Kind::Link
+    } else {
+        Kind::Package
+    };
+    let mut hashes = integrity
+        .as_deref()
+        .map(super::npm::integrity)
+        .unwrap_or_default();
+    if hashes.is_empty()
+        && let Some(h) = resolved
+            .as_deref()
+            .and_then(|r| r.rsplit_once('#'))
+            .and_then(|(_, h)| Hash::hex(HashAlg::Sha1, h))
+    {
+        hashes.push(h);
+    }
+    Ok(Entry {
+        descriptors,
+        name,
+        version,
+        kind,
+        hashes,
+        dependencies,
     })
 }
 
@@ -437,65 +461,119 @@ fn assemble(path: &Path, lock: Lock) -> Result<Inventory, SbomError> {
     {
         inv.root = Some((name.clone(), pj.version.clone().unwrap_or_default()));
     }
-
-    // Descriptor -> purl; berry binds some descriptors (`file:`) to their parent with `::`.
-    let mut by_descriptor: BTreeMap<String, String> = BTreeMap::new();
-    let mut by_unbound: BTreeMap<String, String> = BTreeMap::new();
-    let mut projects: Vec<Project> = Vec::new();
-    let mut members_by_name: BTreeMap<String, String> = BTreeMap::new();
-    let mut purl_of = Vec::with_capacity(lock.entries.len());
-    // The workspace members: the root depends on each (as npm's lock links them from the root).
-    let mut workspaces: Vec<String> = Vec::new();
-    for e in &lock.entries {
-        let purl = match &e.kind {
-            Kind::Link => None,
-            Kind::Workspace(p) if p == "." => None,
-            Kind::Workspace(p) | Kind::Portal(p) => {
-                // A workspace package: berry writes `0.0.0-use.local`; its package.json knows.
-                let version = package_json(&dir.join(p))?
-                    .and_then(|m| m.version)
-                    .unwrap_or_else(|| e.version.clone());
-                let purl = npm_purl(&e.name, &version).map_err(|x| purl_error(path, &e.name, x))?;
-                inv.add(Package::new(
-                    Ecosystem::Npm,
-                    &e.name,
-                    &version,
-                    purl.clone(),
-                ));
-                members_by_name.insert(e.name.clone(), purl.clone());
-                if matches!(e.kind, Kind::Workspace(_)) {
-                    workspaces.push(purl.clone());
-                }
-                Some(purl)
-            }
-            Kind::Package => {
-                let purl =
-                    npm_purl(&e.name, &e.version).map_err(|x| purl_error(path, &e.name, x))?;
-                let mut p = Package::new(Ecosystem::Npm, &e.name, &e.version, purl.clone());
-                p.hashes = e.hashes.clone();
-                inv.add(p);
-                Some(purl)
-            }
-        };
-        if let Some(purl) = &purl {
-            for d in &e.descriptors {
-                by_descriptor.insert(d.clone(), purl.clone());
-                if let Some((unbound, _)) = d.split_once("::") {
-                    by_unbound.insert(unbound.to_string(), purl.clone());
-                }
-            }
-        }
-        purl_of.push(purl);
-    }
+    let mut index = Index::packages(path, dir, &lock, &mut inv)?;
     // yarn 1 does not lock workspace packages: read them from package.json `workspaces`.
-    let is_classic = lock.root_deps.is_none();
-    let mut classic_members: Vec<(String, PackageJson)> = Vec::new();
-    if is_classic && let Some(pj) = &root_pj {
-        let globs =
-            WorkspaceGlobs::new(pj.workspace_patterns()).map_err(|message| SbomError::Invalid {
+    let classic_members = match &root_pj {
+        Some(pj) if lock.root_deps.is_none() => {
+            index.classic_workspaces(path, dir, pj, &mut inv)?
+        }
+        _ => Vec::new(),
+    };
+    index.link_packages(&lock, &mut inv);
+    let projects = projects(
+        dir,
+        &lock,
+        root_pj.as_ref(),
+        &index.purl_of,
+        classic_members,
+    )?;
+    // yarn 1 without package.json: nothing says what is direct; everything is required.
+    let all_required = root_pj.is_none() && lock.root_deps.is_none();
+    index.scope(&projects, all_required, &mut inv);
+    Ok(inv)
+}
+
+/// The lock's packages by descriptor, and the workspace members.
+struct Index {
+    /// Descriptor -> purl.
+    by_descriptor: BTreeMap<String, String>,
+    /// berry binds some descriptors (`file:`) to their parent with `::`: the descriptor without
+    /// it -> purl.
+    by_unbound: BTreeMap<String, String>,
+    /// A workspace member's name -> purl.
+    members_by_name: BTreeMap<String, String>,
+    /// Each lock entry's purl (none for links and the root workspace).
+    purl_of: Vec<Option<String>>,
+    /// The workspace members: the root depends on each (as npm's lock links them from the root).
+    workspaces: Vec<String>,
+}
+
+impl Index {
+    /// Adds every package of the lock to `inv` and indexes it by its descriptors.
+    fn packages(
+        path: &Path,
+        dir: &Path,
+        lock: &Lock,
+        inv: &mut Inventory,
+    ) -> Result<Index, SbomError> {
+        let mut index = Index {
+            by_descriptor: BTreeMap::new(),
+            by_unbound: BTreeMap::new(),
+            members_by_name: BTreeMap::new(),
+            purl_of: Vec::with_capacity(lock.entries.len()),
+            workspaces: Vec::new(),
+        };
+        for e in &lock.entries {
+            let purl = match &e.kind {
+                Kind::Link => None,
+                Kind::Workspace(p) if p == "." => None,
+                Kind::Workspace(p) | Kind::Portal(p) => {
+                    // A workspace package: berry writes `0.0.0-use.local`; its package.json knows.
+                    let version = package_json(&dir.join(p))?
+                        .and_then(|m| m.version)
+                        .unwrap_or_else(|| e.version.clone());
+                    let purl =
+                        npm_purl(&e.name, &version).map_err(|x| purl_error(path, &e.name, x))?;
+                    inv.add(Package::new(
+                        Ecosystem::Npm,
+                        &e.name,
+                        &version,
+                        purl.clone(),
+                    ));
+                    index.members_by_name.insert(e.name.clone(), purl.clone());
+                    if matches!(e.kind, Kind::Workspace(_)) {
+                        index.workspaces.push(purl.clone());
+                    }
+                    Some(purl)
+                }
+                Kind::Package => {
+                    let purl =
+                        npm_purl(&e.name, &e.version).map_err(|x| purl_error(path, &e.name, x))?;
+                    let mut p = Package::new(Ecosystem::Npm, &e.name, &e.version, purl.clone());
+                    p.hashes = e.hashes.clone();
+                    inv.add(p);
+                    Some(purl)
+                }
+            };
+            if let Some(purl) = &purl {
+                for d in &e.descriptors {
+                    index.by_descriptor.insert(d.clone(), purl.clone());
+                    if let Some((unbound, _)) = d.split_once("::") {
+                        index.by_unbound.insert(unbound.to_string(), purl.clone());
+                    }
+                }
+            }
+            index.purl_of.push(purl);
+        }
+        Ok(index)
+    }
+
+    /// yarn 1's workspace members, from the root package.json's `workspaces`: added to `inv`,
+    /// returned with their package.json.
+    fn classic_workspaces(
+        &mut self,
+        path: &Path,
+        dir: &Path,
+        root_pj: &PackageJson,
+        inv: &mut Inventory,
+    ) -> Result<Vec<(String, PackageJson)>, SbomError> {
+        let globs = WorkspaceGlobs::new(root_pj.workspace_patterns()).map_err(|message| {
+            SbomError::Invalid {
                 path: dir.join("package.json").display().to_string(),
                 message,
-            })?;
+            }
+        })?;
+        let mut members = Vec::new();
         for ws in globs.dirs(dir) {
             if let Some(m) = package_json(&dir.join(&ws))?
                 && let Some(name) = m.name.clone()
@@ -503,40 +581,100 @@ fn assemble(path: &Path, lock: Lock) -> Result<Inventory, SbomError> {
                 let version = m.version.clone().unwrap_or_default();
                 let purl = npm_purl(&name, &version).map_err(|x| purl_error(path, &name, x))?;
                 inv.add(Package::new(Ecosystem::Npm, &name, &version, purl.clone()));
-                members_by_name.insert(name, purl.clone());
-                workspaces.push(purl.clone());
-                classic_members.push((purl, m));
+                self.members_by_name.insert(name, purl.clone());
+                self.workspaces.push(purl.clone());
+                members.push((purl, m));
+            }
+        }
+        Ok(members)
+    }
+
+    /// The purl a dependency `name` at `range` resolves to.
+    fn resolve(&self, name: &str, range: &str) -> Option<String> {
+        let d = format!("{name}@{range}");
+        let npm = format!("{name}@npm:{range}");
+        self.by_descriptor
+            .get(&d)
+            .or_else(|| self.by_descriptor.get(&npm))
+            .or_else(|| self.by_unbound.get(&d))
+            .or_else(|| self.members_by_name.get(name))
+            .cloned()
+    }
+
+    /// Each locked package's dependency edges (a workspace package's come with the projects).
+    fn link_packages(&self, lock: &Lock, inv: &mut Inventory) {
+        for (e, purl) in lock.entries.iter().zip(&self.purl_of) {
+            let Some(purl) = purl else { continue };
+            if matches!(e.kind, Kind::Workspace(_) | Kind::Portal(_)) {
+                continue; // a workspace package: its edges come with the projects below
+            }
+            let deps: BTreeSet<String> = e
+                .dependencies
+                .iter()
+                .filter_map(|(n, r)| self.resolve(n, r))
+                .filter(|d| d != purl)
+                .collect();
+            if let Some(p) = inv.packages.get_mut(purl) {
+                p.dependencies.extend(deps);
             }
         }
     }
-    let resolve = |name: &str, range: &str| -> Option<String> {
-        let d = format!("{name}@{range}");
-        let npm = format!("{name}@npm:{range}");
-        by_descriptor
-            .get(&d)
-            .or_else(|| by_descriptor.get(&npm))
-            .or_else(|| by_unbound.get(&d))
-            .or_else(|| members_by_name.get(name))
-            .cloned()
-    };
 
-    for (e, purl) in lock.entries.iter().zip(&purl_of) {
-        let Some(purl) = purl else { continue };
-        if matches!(e.kind, Kind::Workspace(_) | Kind::Portal(_)) {
-            continue; // a workspace package: its edges come with the projects below
+    /// Roots and scopes: the root project's dependencies are direct; each project's required
+    /// and optional dependencies are reached from it. A workspace package's dev edges are added
+    /// after the scopes are set, so its devDependencies do not become required through it.
+    fn scope(self, projects: &[Project], all_required: bool, inv: &mut Inventory) {
+        let (mut required, mut optional) = (Vec::new(), Vec::new());
+        let mut dev_edges: Vec<(String, Vec<String>)> = Vec::new();
+        if all_required {
+            required.extend(inv.packages.keys().cloned());
         }
-        let deps: BTreeSet<String> = e
-            .dependencies
-            .iter()
-            .filter_map(|(n, r)| resolve(n, r))
-            .filter(|d| d != purl)
-            .collect();
-        if let Some(p) = inv.packages.get_mut(purl) {
-            p.dependencies.extend(deps);
+        for proj in projects {
+            let mut dev = Vec::new();
+            for (n, r, scope) in &proj.deps {
+                let Some(purl) = self.resolve(n, r) else {
+                    continue;
+                };
+                if proj.purl.is_none() {
+                    inv.direct.insert(purl.clone());
+                }
+                match scope {
+                    Scope::Required => required.push(purl.clone()),
+                    Scope::Optional => optional.push(purl.clone()),
+                    Scope::Dev => dev.push(purl.clone()),
+                }
+                if let Some(me) = &proj.purl
+                    && *scope != Scope::Dev
+                    && let Some(p) = inv.packages.get_mut(me)
+                    && *me != purl
+                {
+                    p.dependencies.insert(purl);
+                }
+            }
+            if let Some(me) = &proj.purl {
+                required.push(me.clone());
+                dev_edges.push((me.clone(), dev));
+            }
+        }
+        inv.direct.extend(self.workspaces);
+        inv.scope_by_reachability(&required, &optional);
+        for (me, dev) in dev_edges {
+            if let Some(p) = inv.packages.get_mut(&me) {
+                p.dependencies.extend(dev.into_iter().filter(|d| *d != me));
+            }
         }
     }
+}
 
-    // The projects: their direct dependencies, with the scope their package.json gives.
+/// The projects: the root, then each workspace package (berry's from the lock, yarn 1's from
+/// `classic_members`), with their direct dependencies in the scope their package.json gives.
+fn projects(
+    dir: &Path,
+    lock: &Lock,
+    root_pj: Option<&PackageJson>,
+    purl_of: &[Option<String>],
+    classic_members: Vec<(String, PackageJson)>,
+) -> Result<Vec<Project>, SbomError> {
     let scope_in = |pj: Option<&PackageJson>, name: &str, optional: bool| match pj {
         Some(pj) => pj.scope_of(name),
         None if optional => Scope::Optional,
@@ -547,20 +685,20 @@ fn assemble(path: &Path, lock: Lock) -> Result<Inventory, SbomError> {
             .filter_map(|(n, v)| Some((n.clone(), v.as_str()?.to_string(), pj.scope_of(n))))
             .collect()
     };
-    match &lock.root_deps {
-        Some(deps) => projects.push(Project {
+    let mut projects = vec![match &lock.root_deps {
+        Some(deps) => Project {
             purl: None,
             deps: deps
                 .iter()
-                .map(|(n, r, opt)| (n.clone(), r.clone(), scope_in(root_pj.as_ref(), n, *opt)))
+                .map(|(n, r, opt)| (n.clone(), r.clone(), scope_in(root_pj, n, *opt)))
                 .collect(),
-        }),
-        None => projects.push(Project {
+        },
+        None => Project {
             purl: None,
-            deps: root_pj.as_ref().map(pj_specs).unwrap_or_default(),
-        }),
-    }
-    for (e, purl) in lock.entries.iter().zip(&purl_of) {
+            deps: root_pj.map(pj_specs).unwrap_or_default(),
+        },
+    }];
+    for (e, purl) in lock.entries.iter().zip(purl_of) {
         if let (Kind::Workspace(p) | Kind::Portal(p), Some(purl)) = (&e.kind, purl) {
             let pj = package_json(&dir.join(p))?;
             projects.push(Project {
@@ -579,48 +717,7 @@ fn assemble(path: &Path, lock: Lock) -> Result<Inventory, SbomError> {
             deps: pj_specs(m),
         });
     }
-
-    // Roots and scopes. A workspace package's dev edges are added after the scopes are set, so
-    // its devDependencies do not become required through it.
-    let (mut required, mut optional) = (Vec::new(), Vec::new());
-    let mut dev_edges: Vec<(String, Vec<String>)> = Vec::new();
-    if root_pj.is_none() && lock.root_deps.is_none() {
-        // yarn 1 without package.json: nothing says what is direct; everything is required.
-        required.extend(inv.packages.keys().cloned());
-    }
-    for proj in &projects {
-        let mut dev = Vec::new();
-        for (n, r, scope) in &proj.deps {
-            let Some(purl) = resolve(n, r) else { continue };
-            if proj.purl.is_none() {
-                inv.direct.insert(purl.clone());
-            }
-            match scope {
-                Scope::Required => required.push(purl.clone()),
-                Scope::Optional => optional.push(purl.clone()),
-                Scope::Dev => dev.push(purl.clone()),
-            }
-            if let Some(me) = &proj.purl
-                && *scope != Scope::Dev
-                && let Some(p) = inv.packages.get_mut(me)
-                && *me != purl
-            {
-                p.dependencies.insert(purl);
-            }
-        }
-        if let Some(me) = &proj.purl {
-            required.push(me.clone());
-            dev_edges.push((me.clone(), dev));
-        }
-    }
-    inv.direct.extend(workspaces);
-    inv.scope_by_reachability(&required, &optional);
-    for (me, dev) in dev_edges {
-        if let Some(p) = inv.packages.get_mut(&me) {
-            p.dependencies.extend(dev.into_iter().filter(|d| *d != me));
-        }
-    }
-    Ok(inv)
+    Ok(projects)
 }
 
 #[cfg(test)]

@@ -12,23 +12,8 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The `levee` binary with a clean environment: no colour, no prompts, no org config or template
-/// source from the developer's shell, a fixed "today", and a time limit so a hang fails the test.
-pub fn levee() -> Command {
-    let mut cmd = Command::from_std(levee_std());
-    cmd.timeout(Duration::from_secs(60));
-    cmd
-}
-
-/// [`levee`] as a `std::process::Command`, for tests that spawn, signal or kill the process.
-pub fn levee_std() -> std::process::Command {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("levee"));
-    hermetic(&mut cmd);
-    cmd
-}
-
-/// The one environment every levee process of the tests runs in (the binary, and the
-/// `levee_paused` example): nothing from the developer's shell that changes levee's behaviour,
+/// The one environment every levee process of the tests runs in (the binary, the
+/// `levee_paused` example, and what [`TestContext::command`] starts): nothing from the developer's shell that changes levee's behaviour,
 /// and the upward search for `levee.org.yaml` stopped below the temporary directory and below
 /// the checkout, so a stray `/tmp/levee.org.yaml` or `~/levee.org.yaml` cannot leak in.
 pub fn hermetic(cmd: &mut std::process::Command) {
@@ -55,23 +40,94 @@ pub fn hermetic(cmd: &mut std::process::Command) {
         .current_dir(root());
 }
 
-/// [`levee`] run from `cwd`.
-pub fn levee_in(cwd: &Path) -> Command {
-    let mut cmd = levee();
-    cmd.current_dir(cwd);
-    cmd
+/// One test's world: a temporary directory it owns (removed when the context is dropped) and
+/// the hermetic environment of [`hermetic`] for every process it starts, levee or not (a CI
+/// script that runs levee, a child test process, `unshare`).
+pub struct TestContext {
+    temp: tempfile::TempDir,
+}
+
+impl Default for TestContext {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestContext {
+    /// A fresh temporary directory.
+    pub fn new() -> Self {
+        TestContext {
+            temp: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+
+    /// The temporary directory.
+    pub fn path(&self) -> &Path {
+        self.temp.path()
+    }
+
+    /// `rel` under the temporary directory.
+    pub fn join(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.temp.path().join(rel)
+    }
+
+    /// The `levee` binary, run from the crate root (where the fixtures' relative paths point),
+    /// with a time limit.
+    pub fn levee(&self) -> Command {
+        let mut cmd = Command::from_std(self.levee_std());
+        cmd.timeout(Duration::from_secs(60));
+        cmd
+    }
+
+    /// [`TestContext::levee`] run from `cwd`.
+    pub fn levee_in(&self, cwd: &Path) -> Command {
+        let mut cmd = self.levee();
+        cmd.current_dir(cwd);
+        cmd
+    }
+
+    /// The `levee` binary as a `std::process::Command` (to spawn, signal or kill it), run from
+    /// the crate root.
+    pub fn levee_std(&self) -> std::process::Command {
+        self.command(assert_cmd::cargo::cargo_bin("levee"))
+    }
+
+    /// Any program, in the hermetic environment (from the crate root).
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+        let mut cmd = std::process::Command::new(program);
+        hermetic(&mut cmd);
+        cmd
+    }
+
+    /// [`levee_paused`]: levee with every catalog write held `pause_ms` before its rename.
+    pub fn levee_paused(&self, pause_ms: u64) -> std::process::Command {
+        levee_paused(pause_ms)
+    }
+
+    /// [`new_app`] under the temporary directory.
+    pub fn new_app(&self, target: &str, name: &str, kind: &str, pack: Option<&Path>) -> PathBuf {
+        new_app(
+            self,
+            self.path(),
+            std::ffi::OsStr::new(target),
+            name,
+            kind,
+            pack,
+        )
+    }
 }
 
 /// `levee new TARGET --no-input` in `dir`: an internal node app of `kind` named `name`, owned by
 /// the shop team, from the built-in pack or from `pack` at v1.0.0; fails the test when refused.
 pub fn new_app(
+    cx: &TestContext,
     dir: &Path,
     target: &std::ffi::OsStr,
     name: &str,
     kind: &str,
     pack: Option<&Path>,
 ) -> PathBuf {
-    let mut cmd = levee_in(dir);
+    let mut cmd = cx.levee_in(dir);
     cmd.arg("new")
         .arg(target)
         .args(["--no-input", "--name", name])

@@ -75,20 +75,12 @@ struct RawPackage {
 
 /// Parses and resolves `text`, the content of the lock at `path`.
 pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
-    let at = |span: Range<usize>, message: String| {
-        let (line, column) = line_col(text, span.start);
-        SbomError::Parse {
-            path: path.display().to_string(),
-            line,
-            column,
-            message: printable(&message),
-        }
-    };
+    let at = At { path, text };
     let raw: RawLock = crate::sbom::parse_toml(path, text)?;
     if let Some(v) = &raw.version
         && !VERSIONS.contains(v.get_ref())
     {
-        return Err(at(
+        return Err(at.error(
             v.span(),
             format!(
                 "lock file version {}: levee reads Cargo.lock versions 1 to 4 (cargo 1.83+ writes 4)",
@@ -97,10 +89,43 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
         ));
     }
     let raws: Vec<Spanned<RawPackage>> = raw.root.into_iter().chain(raw.package).collect();
+    let mut packages = locked_packages(&at, &raws)?;
+    metadata_checksums(&at, &raw.metadata, &mut packages)?;
+    let edges = resolve_edges(&at, &raws, &packages)?;
+    for (p, deps) in packages.iter_mut().zip(edges) {
+        p.dependencies = deps;
+    }
+    Ok(Lock { packages })
+}
 
+/// The lock file being parsed, for located errors.
+struct At<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl At<'_> {
+    /// A parse error at the start of `span`.
+    fn error(&self, span: Range<usize>, message: String) -> SbomError {
+        let (line, column) = line_col(self.text, span.start);
+        SbomError::Parse {
+            path: self.path.display().to_string(),
+            line,
+            column,
+            message: printable(&message),
+        }
+    }
+}
+
+/// Each `[[package]]` checked (crate name, semver version, listed once, SHA-256 checksum), in
+/// order and without its edges yet.
+fn locked_packages(
+    at: &At<'_>,
+    raws: &[Spanned<RawPackage>],
+) -> Result<Vec<LockedPackage>, SbomError> {
     let mut packages = Vec::with_capacity(raws.len());
     let mut seen: HashSet<(&str, &str, Option<&str>)> = HashSet::with_capacity(raws.len());
-    for r in &raws {
+    for r in raws {
         let p = r.get_ref();
         let key = (
             p.name.get_ref().as_str(),
@@ -108,7 +133,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
             p.source.as_ref().map(|s| s.get_ref().as_str()),
         );
         if !is_crate_name(key.0) {
-            return Err(at(
+            return Err(at.error(
                 p.name.span(),
                 format!(
                     "package name `{}` is not a crate name (letters, digits, `-` and `_`)",
@@ -117,13 +142,13 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
             ));
         }
         if semver::Version::parse(key.1).is_err() {
-            return Err(at(
+            return Err(at.error(
                 p.version.span(),
                 format!("version `{}` of `{}` is not a semver version", key.1, key.0),
             ));
         }
         if !seen.insert(key) {
-            return Err(at(
+            return Err(at.error(
                 r.span(),
                 format!(
                     "`{} {}` is listed twice{}",
@@ -135,7 +160,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
         }
         let checksum = match &p.checksum {
             Some(c) => Some(sha256(c.get_ref()).ok_or_else(|| {
-                at(
+                at.error(
                     c.span(),
                     format!(
                         "checksum `{}` of `{} {}` is not a SHA-256 digest (64 hex digits)",
@@ -155,14 +180,21 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
             dependencies: Vec::new(),
         });
     }
+    Ok(packages)
+}
 
-    // v1: checksums in [metadata].
-    for (key, value) in &raw.metadata {
+/// v1: checksums in `[metadata]`, set on the packages they name.
+fn metadata_checksums(
+    at: &At<'_>,
+    metadata: &BTreeMap<String, Spanned<toml::Value>>,
+    packages: &mut [LockedPackage],
+) -> Result<(), SbomError> {
+    for (key, value) in metadata {
         let Some(id) = key.strip_prefix("checksum ") else {
             continue;
         };
         let Some(hex) = value.get_ref().as_str() else {
-            return Err(at(
+            return Err(at.error(
                 value.span(),
                 format!("`{key}` must be a string (the package's SHA-256)"),
             ));
@@ -171,13 +203,13 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
             continue;
         }
         let dep = parse_dep(id).ok_or_else(|| {
-            at(
+            at.error(
                 value.span(),
                 format!("`{key}` does not name a package as `checksum NAME VERSION (SOURCE)`"),
             )
         })?;
         let hash = sha256(hex).ok_or_else(|| {
-            at(
+            at.error(
                 value.span(),
                 format!("checksum `{hex}` of `{id}` is not a SHA-256 digest (64 hex digits)"),
             )
@@ -191,7 +223,15 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
             packages[i].checksum = Some(hash);
         }
     }
+    Ok(())
+}
 
+/// Each package's `dependencies`, resolved to indices into `packages` (each once).
+fn resolve_edges(
+    at: &At<'_>,
+    raws: &[Spanned<RawPackage>],
+    packages: &[LockedPackage],
+) -> Result<Vec<Vec<usize>>, SbomError> {
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::with_capacity(packages.len());
     for (i, p) in raws.iter().enumerate() {
         by_name
@@ -200,13 +240,13 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
             .push(i);
     }
     let mut edges = Vec::with_capacity(raws.len());
-    for r in &raws {
+    for r in raws {
         let p = r.get_ref();
         let mut deps = Vec::with_capacity(p.dependencies.len());
         for d in &p.dependencies {
             let s = d.get_ref();
             let dep = parse_dep(s).ok_or_else(|| {
-                at(
+                at.error(
                     d.span(),
                     format!(
                         "dependency `{s}` of `{} {}` is not `name`, `name version` or `name version (source)`",
@@ -215,8 +255,8 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
                     ),
                 )
             })?;
-            let i = resolve(&packages, &by_name, &dep).map_err(|why| {
-                at(
+            let i = resolve(packages, &by_name, &dep).map_err(|why| {
+                at.error(
                     d.span(),
                     format!(
                         "dependency `{s}` of `{} {}` {why}",
@@ -231,10 +271,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Lock, SbomError> {
         }
         edges.push(deps);
     }
-    for (p, deps) in packages.iter_mut().zip(edges) {
-        p.dependencies = deps;
-    }
-    Ok(Lock { packages })
+    Ok(edges)
 }
 
 /// What cargo accepts as a package name: letters and digits (Unicode ones too), `-` and `_`.

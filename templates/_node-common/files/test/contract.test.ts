@@ -1,14 +1,14 @@
 // The shared HTTP contract (contract/cases.json): the same cases the Python apps run, driven
 // over HTTP against this app. See the "about" field of the case file for the step language.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { IncomingHttpHeaders } from 'node:http';
 import { KIND } from '../src/routes.ts';
 import { closeServer, kindFixture, listen, startTestApp, testManifestDoc, type Browser, type TestApp } from './support/harness.ts';
+import { tempDir } from './support/tmp.ts';
 
 type Json = unknown;
 type Step = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -229,7 +229,7 @@ async function runStartup(c: StartupCase): Promise<void> {
     }
   }
   if (c.secrets_dir) {
-    const dir = mkdtempSync(join(tmpdir(), 'contract-secrets-'));
+    const dir = tempDir('contract-secrets-');
     const values: Record<string, string> = { SESSION_SECRET: 's'.repeat(40), ...kindFixture.secrets };
     for (const [name, value] of Object.entries(values)) {
       if (c.secrets_dir.omit?.includes(name)) continue;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadManifest, parseManifest, resolveIssuer } from '../src/manifest.ts';
+import { tempDir } from './support/tmp.ts';
 
 const FULL = `
 name: expense-quick-submit
@@ -73,7 +73,7 @@ test('sso is required', () => {
 });
 
 test('LEVEE_MANIFEST chooses the file; a missing file gives a clear message', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'manifest-'));
+  const dir = tempDir('manifest-');
   writeFileSync(join(dir, 'custom.yaml'), FULL);
   assert.equal(loadManifest({ LEVEE_MANIFEST: join(dir, 'custom.yaml') }).name, 'expense-quick-submit');
   assert.throws(() => loadManifest({ LEVEE_MANIFEST: join(dir, 'nope.yaml') }), /Cannot read the app manifest/);

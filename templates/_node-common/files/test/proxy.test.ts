@@ -4,13 +4,13 @@
 // resolve: only the proxy can reach it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { closeServer, kindFixture, listen, randomSecret, testManifestDoc } from './support/harness.ts';
+import { tempDir } from './support/tmp.ts';
 
 const ISSUER = 'http://login.proxy-test.invalid';
 const seen: string[] = [];
@@ -63,7 +63,7 @@ after(async () => {
 
 
 async function startServer(extraEnv: Record<string, string>): Promise<{ port: number; stop: () => void; output: () => string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'proxy-'));
+  const dir = tempDir('proxy-');
   const manifestPath = join(dir, 'app.yaml');
   writeFileSync(manifestPath, stringify(testManifestDoc(ISSUER)));
   const child = spawn(process.execPath, ['src/server.ts'], {

@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { parseManifest, type Manifest } from '../src/manifest.ts';
 import { createSecretStore } from '../src/secrets.ts';
 import { closeServer, listen } from './support/harness.ts';
+import { tempDir } from './support/tmp.ts';
 
 function manifest(tier: string, secrets: Array<{ name: string; provider: string }>): Manifest {
   return parseManifest(
@@ -202,7 +202,7 @@ describe('aws secrets manager', () => {
 });
 
 describe('LEVEE_SECRETS_DIR (in the cluster)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'secrets-'));
+  const dir = tempDir('secrets-');
   writeFileSync(join(dir, 'PAYMENT_API_KEY'), 'pk-from-file\n');
   writeFileSync(join(dir, 'DB_PASSWORD'), 'line one\nline two\n\n');
   writeFileSync(join(dir, 'EMPTY'), '\n');

@@ -5,14 +5,14 @@
 // depend on the provider) and SIGTERM must stop the app promptly anyway.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { kindFixture, randomSecret, testManifestDoc } from './support/harness.ts';
+import { tempDir } from './support/tmp.ts';
 
 test('the server starts as deploy/ runs it, answers /healthz without its login provider, and stops on SIGTERM', async () => {
   const sockets: Socket[] = [];
@@ -23,7 +23,7 @@ test('the server starts as deploy/ runs it, answers /healthz without its login p
   await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
   const collector = `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}`;
 
-  const dir = mkdtempSync(join(tmpdir(), 'server-'));
+  const dir = tempDir('server-');
   const manifestPath = join(dir, 'app.yaml');
   // Production tier: no env secrets; every secret comes from a file, as deploy/ mounts them.
   const doc = testManifestDoc('https://login.unreachable.invalid', { lifecycle: { tier: 'production' } });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +8,7 @@ import { aggregate, chartColumns, fromCsv, loadDataset } from '../src/dataset.ts
 import { dataSource } from '../src/routes.ts';
 import { metricPoints } from '../src/telemetry.ts';
 import { closeServer, listen, startTestApp, type TestApp } from './support/harness.ts';
+import { tempDir } from './support/tmp.ts';
 
 const analyst = { sub: 'u-ana', name: 'Ana Analyst', email: 'ana@example.com', groups: ['analysts'] };
 
@@ -52,7 +52,7 @@ describe('dashboard page', () => {
 
 describe('data from elsewhere', () => {
   test('escapes everything that comes from the data', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dash-'));
+    const dir = tempDir('dash-');
     const file = join(dir, 'evil.json');
     writeFileSync(file, JSON.stringify([{ name: '<script>alert(1)</script>', 'amount"><img src=x>': 5 }]));
     const t = await startTestApp({ env: { DASHBOARD_DATA_SOURCE: file } });
@@ -128,7 +128,7 @@ describe('data from elsewhere', () => {
   });
 
   test('a file larger than DASHBOARD_MAX_BYTES is refused before it is read; errors never show its path', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dash-secret-folder-'));
+    const dir = tempDir('dash-secret-folder-');
     const big = join(dir, 'big.csv');
     writeFileSync(big, 'a,b\n' + '1,2\n'.repeat(1000));
     await assert.rejects(loadDataset(big, { env: { APP_ENV: 'test' }, fetch, maxBytes: 100 }), /larger than 100 bytes/);

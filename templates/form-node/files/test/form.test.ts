@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
@@ -10,6 +9,7 @@ import { SqliteStore, type Submission } from '../src/store.ts';
 import { metricPoints } from '../src/telemetry.ts';
 import { validateSubmission } from '../src/validation.ts';
 import { startTestApp, testManifestDoc, type Browser, type TestApp } from './support/harness.ts';
+import { tempDir } from './support/tmp.ts';
 
 const sam = { sub: 'u-sam', name: 'Sam Staff', email: 'sam@example.com', groups: ['staff'] };
 const alex = { sub: 'u-alex', name: 'Alex Approver', email: 'alex@example.com', groups: ['staff', 'approvers'] };
@@ -161,7 +161,7 @@ describe('form rules', () => {
   });
 
   test('submissions are kept in $DATA_DIR/submissions.sqlite3 across restarts, and nothing else is written', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'form-'));
+    const dir = tempDir('form-');
     const env = { DATA_DIR: join(dir, 'data') };
     const first = SqliteStore.inDataDir(env);
     const a = await first.create({ title: 'One', amount: '1.00', category: 'other', details: '' }, { sub: 's', name: 'S' });

@@ -1,9 +1,6 @@
 // Test helpers: start the real app against a fake login provider on
 // 127.0.0.1, with in-memory telemetry, and drive it like a browser.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
@@ -14,6 +11,7 @@ import { initTelemetry, type Telemetry } from '../../src/telemetry.ts';
 import { KIND } from '../../src/routes.ts';
 import { startMockOidc, type MockOidc, type MockOidcOptions, type MockUser } from '../../dev/mock-oidc.ts';
 import { kindFixture } from './kind-fixture.ts';
+import { tempDir } from './tmp.ts';
 
 export { kindFixture };
 
@@ -76,7 +74,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const env: Record<string, string> = {
     APP_ENV: 'test',
     // The one directory the app may write to (CONTRACT.md): a fresh one per test app.
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'app-data-')),
+    DATA_DIR: tempDir('app-data-'),
     OIDC_CLIENT_ID: 'test-client',
     SESSION_SECRET: randomSecret(),
     ...kindFixture.secrets,
