@@ -23,23 +23,23 @@ use crate::support::exit::ExitStatus;
 
 /// What to check, and how.
 #[derive(Debug, Clone, Copy)]
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     /// app.yaml files, or directories: every app.yaml at or below each (`.gitignore` honoured).
-    pub paths: &'a [PathBuf],
+    pub(crate) paths: &'a [PathBuf],
     /// The org config given by `--org` or `LEVEE_ORG`; else each app's nearest one, or the
     /// built-in default.
-    pub org: Option<&'a Path>,
+    pub(crate) org: Option<&'a Path>,
     /// Evaluate this bundle directory (an app's `policy/`) instead of levee's policies.
-    pub bundle: Option<&'a Path>,
+    pub(crate) bundle: Option<&'a Path>,
     /// The day expiry is judged on.
-    pub clock: Clock,
+    pub(crate) clock: Clock,
     /// Warnings fail the check too.
-    pub strict: bool,
+    pub(crate) strict: bool,
 }
 
 /// Why the check could not run to its end (a manifest's own problems are in its report).
 #[derive(Debug, thiserror::Error)]
-pub enum CheckError {
+pub(crate) enum CheckError {
     #[error("{} is not a directory", .0.display())]
     BundleNotADirectory(PathBuf),
     /// An org config that does not load: its located problems.
@@ -53,15 +53,15 @@ pub enum CheckError {
 
 /// Every app's outcome, in the order of the paths.
 #[derive(Debug)]
-pub struct Report {
-    pub apps: Vec<AppReport>,
-    pub strict: bool,
+pub(crate) struct Report {
+    pub(crate) apps: Vec<AppReport>,
+    pub(crate) strict: bool,
 }
 
 impl Report {
     /// 0 when every app passes; 1 for an invalid manifest, a denial (or, strict, a warning);
     /// 2 when a path could not be read.
-    pub fn status(&self) -> ExitStatus {
+    pub(crate) fn status(&self) -> ExitStatus {
         let mut status = ExitStatus::Success;
         for r in &self.apps {
             let denied = r.findings.iter().any(|f| f.finding.level == Level::Deny);
@@ -76,7 +76,7 @@ impl Report {
     }
 
     /// How many findings of `level` over every app.
-    pub fn count(&self, level: Level) -> usize {
+    pub(crate) fn count(&self, level: Level) -> usize {
         self.apps
             .iter()
             .flat_map(|r| &r.findings)
@@ -85,17 +85,17 @@ impl Report {
     }
 
     /// How many manifests are invalid.
-    pub fn invalid(&self) -> usize {
+    pub(crate) fn invalid(&self) -> usize {
         self.apps.iter().filter(|r| !r.valid).count()
     }
 }
 
 /// Told, once per org config, which one judges the apps that use it and the app directory it
 /// was found from (for `-v`); called from the worker that needs it first.
-pub type OnOrg<'a> = &'a (dyn Fn(&OrgSource, &Path) + Sync);
+pub(crate) type OnOrg<'a> = &'a (dyn Fn(&OrgSource, &Path) + Sync);
 
 /// Validates and judges every manifest under `req.paths`.
-pub fn check(req: Request<'_>, on_org: OnOrg<'_>) -> Result<Report, CheckError> {
+pub(crate) fn check(req: Request<'_>, on_org: OnOrg<'_>) -> Result<Report, CheckError> {
     if let Some(b) = req.bundle
         && !b.is_dir()
     {

@@ -237,14 +237,14 @@ pub fn module_names_for(c: Classification) -> Vec<&'static str> {
 
 /// Where the fold table goes in a bundle: `data.levee.fold` (OPA merges a `data.json` at its
 /// directory's path, in a bundle and in a directory passed to `opa eval --data` alike).
-pub const FOLD_DATA_FILE: &str = "levee/fold/data.json";
+pub(crate) const FOLD_DATA_FILE: &str = "levee/fold/data.json";
 
 /// The character folding of dataset names (`fold_table` in lib.rego), `policies/fold.json`: each
 /// character that folds to something else under case, spacing and Unicode compatibility (NFKC),
 /// and what it folds to. Data, not Rego: the 1,278 entries as a Rego object were a quarter of a
 /// one-manifest `levee check` (regorus parsing them on every run); as JSON they cost a tenth of
 /// a millisecond. Parsed once per process.
-pub fn fold_table() -> &'static Value {
+pub(crate) fn fold_table() -> &'static Value {
     static TABLE: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
         POLICIES

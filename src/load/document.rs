@@ -118,7 +118,7 @@ impl<'a> Checker<'a> {
 /// the compile (milliseconds: the JSON Schema, its meta-schema check and its patterns) overlaps
 /// whatever the caller does before it first validates; [`Checked::validator`] then waits for it
 /// or finds it built. A process that ends first simply never uses it.
-pub fn prepare_validator<T: Checked + 'static>() {
+pub(crate) fn prepare_validator<T: Checked + 'static>() {
     std::thread::spawn(|| {
         let _ = T::validator();
     });
