@@ -114,6 +114,16 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// Starts compiling `T`'s schema validator on a thread of its own and returns at once, so that
+/// the compile (milliseconds: the JSON Schema, its meta-schema check and its patterns) overlaps
+/// whatever the caller does before it first validates; [`Checked::validator`] then waits for it
+/// or finds it built. A process that ends first simply never uses it.
+pub(crate) fn prepare_validator<T: Checked + 'static>() {
+    std::thread::spawn(|| {
+        let _ = T::validator();
+    });
+}
+
 /// A YAML file type levee reads: a schema, meaning checks, and a name for messages.
 pub trait Checked: DeserializeOwned + JsonSchema {
     /// What the file is, for messages ("manifest").
