@@ -7,12 +7,14 @@
 //! The modules are layers, and read as the flow, bottom to top: [`support`] (I/O, text, output)
 //! -> [`load`] (YAML, schemas, diagnostics) -> [`model`] (manifest, org config) -> [`generate`]
 //! (gate plan, pipeline, policy, sandbox, backstage, managed files) -> [`scaffold`] (packs,
-//! render, wizard, new apps) -> [`change`] (promote, upgrade, merge) -> [`sbom`] -> [`catalog`]
+//! render, wizard, new apps) -> [`check`] (the policy gate over many manifests) -> [`change`]
+//! (promote, upgrade, merge) -> [`sbom`] -> [`catalog`]
 //! -> [`lifecycle`] -> [`cli`] (arguments and printing). A layer uses only the layers below it;
 //! `tests/layers.rs` fails otherwise.
 
 pub mod catalog;
 pub mod change;
+pub mod check;
 pub mod cli;
 pub mod generate;
 pub mod lifecycle;

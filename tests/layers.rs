@@ -12,6 +12,7 @@ const LAYERS: &[&str] = &[
     "model",     // manifest, org config (with its ci and sandbox settings), app settings
     "generate",  // gate plan, pipeline, policy bundle, sandbox, backstage, managed files
     "scaffold",  // packs, render, the `.levee/` record, wizard, new apps
+    "check",     // the policy gate over many manifests (`levee check`), on every core
     "change",    // promote, upgrade, merge
     "sbom",      // lock files -> CycloneDX
     "catalog",   // the app catalog: entries, store, stats, rollout

@@ -51,7 +51,7 @@ fn policy_modules() -> Map<String, Value> {
 
 /// The whole org config as policy data, as `levee check` evaluates it in-process.
 fn full_data(org: &levee::model::org::Org) -> Value {
-    json!({"levee": {"org": policy::org_data(org, None)}})
+    policy::data(Some(org))
 }
 
 /// Runs the oracle on `jobs`; its replies, in order.
@@ -1300,9 +1300,8 @@ fn bypasses_are_refused_by_levee_and_denied_by_opa() {
         // CI's view: OPA on app.yaml, with the rules and the whole registry, and, for a manifest
         // levee accepts, with the bundle `levee sync` writes for it. (For one levee refuses, sync
         // writes nothing; a stale bundle whose data.json lacks the dataset denies too: DATA-007.)
-        let data = json!({"levee": {"org": policy::org_data(&org, None)}});
         jobs.push(json!({
-            "eval": {"modules": policy_modules(), "data": data},
+            "eval": {"modules": policy_modules(), "data": full_data(&org)},
             "now_ns": now_ns(),
             "inputs": [{"yaml": text}],
         }));

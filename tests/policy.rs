@@ -100,7 +100,7 @@ fn corpus() -> Vec<Case> {
 #[test]
 fn rego_unit_tests_all_pass() {
     let report =
-        policy::run_tests(&embedded_with_tests(), serde_json::json!({}), false).expect("tests run");
+        policy::run_tests(&embedded_with_tests(), policy::data(None), false).expect("tests run");
     let failures: Vec<_> = report
         .results
         .iter()
@@ -140,7 +140,7 @@ fn every_rule_has_allow_deny_and_absent_field_tests() {
 #[test]
 fn rego_coverage_reaches_every_policy_line() {
     let report =
-        policy::run_tests(&embedded_with_tests(), serde_json::json!({}), true).expect("tests run");
+        policy::run_tests(&embedded_with_tests(), policy::data(None), true).expect("tests run");
     let cov = report.coverage.expect("coverage");
     assert!(cov.files.len() >= 8, "{cov:?}");
     for f in &cov.files {
@@ -210,13 +210,13 @@ fn mutation_removing_any_rule_fails_a_unit_test_and_the_corpus() {
             "{} still present",
             rule.id
         );
-        let report = policy::run_tests(&modules, serde_json::json!({}), false).expect("runs");
+        let report = policy::run_tests(&modules, policy::data(None), false).expect("runs");
         assert!(
             report.failed() > 0,
             "removing {} fails no Rego unit test",
             rule.id
         );
-        let data = serde_json::json!({"levee": {"org": policy::org_data(&org, None)}});
+        let data = policy::data(Some(&org));
         let mut eval = Evaluator::new(
             modules
                 .iter()
@@ -763,7 +763,7 @@ fn check_with_bundle_reads_the_written_bundle() {
     assert_eq!(code, Some(2), "{err}");
 }
 
-/// The characters policies/fold.rego folds and what into: each non-whitespace character whose
+/// The characters policies/fold.json folds and what into: each non-whitespace character whose
 /// NFKC form, lowercased and without whitespace, is a non-empty run of `a-z`, `0-9` and `-`
 /// (and is not already that character), and every whitespace character (to nothing). The
 /// policy applies the table with `strings.replace_n`, the same in OPA and regorus; Unicode
@@ -796,47 +796,53 @@ fn fold_table() -> Vec<(char, String)> {
     out
 }
 
-/// policies/fold.rego, as [`fold_table`] renders it: one entry per line, the character written
-/// as itself (escaped when it is whitespace) and its code point in a comment.
-fn fold_module() -> String {
-    let mut out = String::from(
-        "# The character folding of dataset names (`lookalikes` in lib.rego): case, spacing and Unicode\n\
-         # compatibility forms (NFKC). Generated from the Unicode tables by tests/policy.rs\n\
-         # (`fold_table_is_unicode_nfkc`, which fails when this file differs; run it with\n\
-         # LEVEE_WRITE_FOLD_TABLE=1 to rewrite it). Each key is one character; every whitespace\n\
-         # character folds to nothing.\n\
-         package levee.policy\n\n\
-         fold_table := {\n",
-    );
-    for (c, to) in fold_table() {
-        let key = if c.is_whitespace() || c.is_control() {
-            format!("\\u{:04x}", u32::from(c))
-        } else {
-            c.to_string()
-        };
-        out.push_str(&format!(
-            "\t\"{key}\": \"{to}\", # U+{:04X}\n",
-            u32::from(c)
-        ));
-    }
-    out.push_str("}\n");
-    out
+/// policies/fold.json, as [`fold_table`] renders it: a JSON object, one entry per line, each
+/// character written as itself (as a `\uXXXX` escape when it is whitespace or a control
+/// character, so that none is invisible in a diff).
+fn fold_json() -> String {
+    let entries: Vec<String> = fold_table()
+        .into_iter()
+        .map(|(c, to)| {
+            let key = if c.is_whitespace() || c.is_control() {
+                format!("\\u{:04x}", u32::from(c))
+            } else {
+                c.to_string()
+            };
+            format!("  \"{key}\": \"{to}\"")
+        })
+        .collect();
+    format!("{{\n{}\n}}\n", entries.join(",\n"))
 }
 
 #[test]
 fn fold_table_is_unicode_nfkc() {
-    let path = root().join("policies/fold.rego");
-    let want = fold_module();
+    let path = root().join("policies/fold.json");
+    let want = fold_json();
     if std::env::var_os("LEVEE_WRITE_FOLD_TABLE").is_some() {
-        std::fs::write(&path, &want).expect("write policies/fold.rego");
+        std::fs::write(&path, &want).expect("write policies/fold.json");
     }
-    let got = std::fs::read_to_string(&path).expect("policies/fold.rego");
+    let got = std::fs::read_to_string(&path).expect("policies/fold.json");
     assert!(
         got == want,
-        "policies/fold.rego is not the NFKC fold table of this Unicode version: rerun this test \
+        "policies/fold.json is not the NFKC fold table of this Unicode version: rerun this test \
          with LEVEE_WRITE_FOLD_TABLE=1 and review the diff"
     );
     let table = fold_table();
+    // The table the policies read is that file, as JSON.
+    let parsed: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&got).expect("fold.json is JSON");
+    assert_eq!(parsed.len(), table.len());
+    for (c, to) in &table {
+        assert_eq!(
+            parsed.get(&c.to_string()),
+            Some(&serde_json::json!(to)),
+            "{c:?}"
+        );
+    }
+    assert_eq!(
+        policy::data(None)["levee"]["fold"]["table"],
+        serde_json::Value::Object(parsed)
+    );
     for (c, to) in [
         ('Ｐ', "p"),
         ('A', "a"),

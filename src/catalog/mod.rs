@@ -167,7 +167,8 @@ pub struct Usage {
 
 impl Usage {
     /// Nothing reported yet, as of `reported`.
-    pub fn empty(reported: Date) -> Usage {
+    #[cfg(test)]
+    pub(crate) fn empty(reported: Date) -> Usage {
         Usage {
             reported,
             active_users_month: None,
@@ -248,7 +249,7 @@ impl Entry {
     }
 
     /// The entry for a manifest, without SBOM or policy result.
-    pub fn from_manifest(m: &Manifest, org: &Org, app_dir: &Path, now: &str) -> Entry {
+    pub(crate) fn from_manifest(m: &Manifest, org: &Org, app_dir: &Path, now: &str) -> Entry {
         let abs = std::path::absolute(app_dir).unwrap_or_else(|_| app_dir.to_path_buf());
         let (url, subdir) = crate::catalog::git_origin(&abs);
         Entry {
@@ -310,7 +311,7 @@ impl Entry {
     }
 
     /// What the entry's Backstage entity says (`levee catalog export --format backstage`).
-    pub fn backstage(&self) -> crate::generate::backstage::App {
+    pub(crate) fn backstage(&self) -> crate::generate::backstage::App {
         crate::generate::backstage::App {
             id: self.id.clone(),
             description: self.description.clone(),
@@ -332,7 +333,7 @@ impl Entry {
 
     /// Carries over what registration does not know (usage, lifecycle marks, and the policy
     /// result when the app has none on disk) from the previous entry.
-    pub fn carry_over(&mut self, previous: &Entry) {
+    pub(crate) fn carry_over(&mut self, previous: &Entry) {
         if self.usage.is_none() {
             self.usage = previous.usage.clone();
         }
@@ -348,14 +349,14 @@ impl Entry {
     }
 
     /// Equal apart from `updated`?
-    pub fn same_content(&self, other: &Entry) -> bool {
+    pub(crate) fn same_content(&self, other: &Entry) -> bool {
         let mut a = self.clone();
         a.updated.clone_from(&other.updated);
         &a == other
     }
 
     /// The most sensitive classification the app touches (its own or a dataset's).
-    pub fn max_data_classification(&self) -> Classification {
+    pub(crate) fn max_data_classification(&self) -> Classification {
         self.data_access
             .iter()
             .map(|d| d.classification)
@@ -365,24 +366,24 @@ impl Entry {
     }
 
     /// Past its expiry date on `today` (the expiry date itself is the last valid day)?
-    pub fn is_expired(&self, today: Date) -> bool {
+    pub(crate) fn is_expired(&self, today: Date) -> bool {
         self.expires.is_some_and(|e| e < today)
     }
 
     /// Days from `today` to the expiry date (negative when past).
-    pub fn days_left(&self, today: Date) -> Option<i64> {
+    pub(crate) fn days_left(&self, today: Date) -> Option<i64> {
         self.expires
             .and_then(|e| today.0.until(e.0).ok())
             .map(|span| i64::from(span.get_days()))
     }
 
     /// The app directory recorded at registration.
-    pub fn app_dir(&self) -> &Path {
+    pub(crate) fn app_dir(&self) -> &Path {
         Path::new(&self.repository.path)
     }
 
     /// Is the registered app directory gone (no `app.yaml` there any more)?
-    pub fn app_gone(&self) -> bool {
+    pub(crate) fn app_gone(&self) -> bool {
         !self
             .app_dir()
             .join(crate::model::manifest::FILE_NAME)
@@ -390,7 +391,7 @@ impl Entry {
     }
 
     /// The estimated monthly cost: reported usage when there is one, else the owner's estimate.
-    pub fn monthly_cost(&self) -> Option<f64> {
+    pub(crate) fn monthly_cost(&self) -> Option<f64> {
         self.usage
             .as_ref()
             .and_then(|u| u.monthly_cost_usd)
@@ -411,7 +412,7 @@ pub enum EntryError {
 /// rules). Each thread compiles the rules once per org config and reuses them, so scanning a
 /// fleet costs one evaluation per app. `None` only if the embedded rules fail to compile (a
 /// levee bug), in which case the entry simply has no policy result.
-pub fn evaluate_policy(m: &Manifest, org: &Org) -> Option<PolicyResult> {
+pub(crate) fn evaluate_policy(m: &Manifest, org: &Org) -> Option<PolicyResult> {
     use std::cell::RefCell;
     thread_local! {
         static EVALUATOR: RefCell<Option<(String, crate::generate::policy::Evaluator)>> = const { RefCell::new(None) };
@@ -451,7 +452,7 @@ pub fn evaluate_policy(m: &Manifest, org: &Org) -> Option<PolicyResult> {
 }
 
 /// Reads `.levee/policy-result.json` when present.
-pub fn read_policy_result(app_dir: &Path) -> Result<Option<PolicyResult>, String> {
+pub(crate) fn read_policy_result(app_dir: &Path) -> Result<Option<PolicyResult>, String> {
     let path = app_dir.join(POLICY_RESULT_FILE);
     // Inside the app, no symlink followed, a regular file of at most 1 MiB.
     let read = crate::support::appdir::AppDir::open(app_dir)
@@ -471,7 +472,7 @@ pub fn read_policy_result(app_dir: &Path) -> Result<Option<PolicyResult>, String
 
 /// The current time, RFC 3339 UTC, seconds precision. `LEVEE_NOW` fixes it (tests); else
 /// `LEVEE_TODAY` at midnight; else the system clock.
-pub fn now() -> String {
+pub(crate) fn now() -> String {
     if let Ok(s) = std::env::var("LEVEE_NOW")
         && let Ok(t) = s.parse::<jiff::Timestamp>()
     {
@@ -488,7 +489,7 @@ pub fn now() -> String {
 /// The `origin` remote of the git checkout holding `dir` (credentials removed) and `dir`'s path
 /// inside it. The URL is git's own answer ([`crate::support::git::origin_url`]: `include`d
 /// config files and `insteadOf` rewriting apply), asked once per repository.
-pub fn git_origin(dir: &Path) -> (Option<String>, Option<String>) {
+pub(crate) fn git_origin(dir: &Path) -> (Option<String>, Option<String>) {
     let Some(root) = dir.ancestors().find(|d| d.join(".git").exists()) else {
         return (None, None);
     };
@@ -501,7 +502,7 @@ pub fn git_origin(dir: &Path) -> (Option<String>, Option<String>) {
 }
 
 /// Removes `user:password@` from a URL so no token lands in the catalog.
-pub fn strip_credentials(url: &str) -> String {
+pub(crate) fn strip_credentials(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://") {
         let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
         let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
@@ -525,7 +526,7 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn matches(&self, e: &Entry, today: Date) -> bool {
+    pub(crate) fn matches(&self, e: &Entry, today: Date) -> bool {
         if let Some(o) = &self.owner {
             let ok = match o.strip_prefix('@') {
                 Some(domain) => e

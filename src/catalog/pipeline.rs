@@ -75,7 +75,7 @@ impl Default for Settings {
 }
 
 /// The file a CI system reads, relative to the repository root.
-pub fn file_name(ci: Ci) -> &'static str {
+pub(crate) fn file_name(ci: Ci) -> &'static str {
     match ci {
         Ci::Github => ".github/workflows/levee-catalog.yml",
         Ci::Gitlab => ".gitlab-ci.yml",
@@ -83,7 +83,7 @@ pub fn file_name(ci: Ci) -> &'static str {
 }
 
 /// Renders the pipeline.
-pub fn render(ci: Ci, settings: &Settings) -> Result<String, String> {
+pub(crate) fn render(ci: Ci, settings: &Settings) -> Result<String, String> {
     let name = match ci {
         Ci::Github => "github.yml.jinja",
         Ci::Gitlab => "gitlab-ci.yml.jinja",

@@ -54,7 +54,7 @@ pub struct Report {
 impl Report {
     /// Whether an app could not be registered.
     #[must_use]
-    pub fn has_errors(&self) -> bool {
+    pub(crate) fn has_errors(&self) -> bool {
         self.apps.iter().any(|r| r.error.is_some())
     }
 }
@@ -147,7 +147,7 @@ impl<'a> Run<'a> {
 
 /// Registers the apps in `apps` (directories or app.yaml files): each app's result goes to
 /// `on_app` as it is known, then the report holds them all.
-pub fn register_apps(
+pub(crate) fn register_apps(
     store: &Store,
     org: &Org,
     apps: &[PathBuf],
@@ -168,7 +168,7 @@ pub fn register_apps(
 /// Walks `roots` in parallel, registers every app found outside the catalog directory (each
 /// result to `on_app` as it is known), then reads the catalog back for the entries under the
 /// roots whose app is gone.
-pub fn scan(
+pub(crate) fn scan(
     store: &Store,
     org: &Org,
     roots: &[PathBuf],

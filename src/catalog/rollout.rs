@@ -29,7 +29,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Current => "current",
             Status::Behind => "behind",
@@ -111,7 +111,7 @@ fn semver(v: &str) -> Option<semver::Version> {
 /// Every entry against its pack's newest version. `pack_of` gets the source the entry records
 /// (`builtin` when it records none) and answers for its pack; it is asked once per entry, so it
 /// should cache.
-pub fn compute(entries: &[Entry], pack_of: &dyn Fn(&str) -> PackLatest) -> Rollout {
+pub(crate) fn compute(entries: &[Entry], pack_of: &dyn Fn(&str) -> PackLatest) -> Rollout {
     let mut rows = Vec::new();
     let mut packs: BTreeMap<String, Pack> = BTreeMap::new();
     for e in entries {
@@ -204,7 +204,7 @@ pub fn compute(entries: &[Entry], pack_of: &dyn Fn(&str) -> PackLatest) -> Rollo
 }
 
 /// The text report: a table of the rows, a line per pack, the totals.
-pub fn render(r: &Rollout, rows: &[&Row]) -> String {
+pub(crate) fn render(r: &Rollout, rows: &[&Row]) -> String {
     let mut out = String::new();
     if rows.is_empty() {
         out.push_str("no apps to show\n");

@@ -37,7 +37,7 @@ pub struct SbomSummary {
 /// Reads `dir/sbom.cdx.json` when present.
 /// The file is read through [`crate::support::appdir::AppDir`]: a regular file inside the app, no
 /// symlink followed, at most [`MAX_BYTES`].
-pub fn summarize_dir(dir: &Path) -> Result<Option<SbomSummary>, String> {
+pub(crate) fn summarize_dir(dir: &Path) -> Result<Option<SbomSummary>, String> {
     let path = dir.join(FILE_NAME);
     let read = crate::support::appdir::AppDir::open(dir)
         .and_then(|d| d.read(Path::new(FILE_NAME), MAX_BYTES));
@@ -54,7 +54,7 @@ pub fn summarize_dir(dir: &Path) -> Result<Option<SbomSummary>, String> {
 pub const MAX_BYTES: u64 = crate::sbom::MAX_LOCKFILE_BYTES;
 
 /// Summarizes CycloneDX JSON bytes.
-pub fn summarize(bytes: &[u8]) -> Result<SbomSummary, String> {
+pub(crate) fn summarize(bytes: &[u8]) -> Result<SbomSummary, String> {
     let doc: Value =
         serde_json::from_slice(bytes).map_err(|e| format!("not CycloneDX JSON: {e}"))?;
     if doc.get("bomFormat").and_then(Value::as_str) != Some("CycloneDX") {

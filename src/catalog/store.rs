@@ -86,7 +86,7 @@ impl Store {
     }
 
     /// The file of an app id.
-    pub fn path_of(&self, id: &str) -> Result<PathBuf, CatalogError> {
+    pub(crate) fn path_of(&self, id: &str) -> Result<PathBuf, CatalogError> {
         if !crate::model::manifest::is_valid_name(id) {
             return Err(CatalogError::BadId(id.to_string()));
         }
@@ -94,7 +94,7 @@ impl Store {
     }
 
     /// Fails with [`CatalogError::Missing`] when the directory does not exist.
-    pub fn require(&self) -> Result<(), CatalogError> {
+    pub(crate) fn require(&self) -> Result<(), CatalogError> {
         if self.dir.is_dir() {
             Ok(())
         } else {
@@ -151,16 +151,8 @@ impl Store {
         self.put_inner(entry, true)
     }
 
-    /// Like [`Store::put`], but leaves syncing the directory to [`Store::flush`]: for batches
-    /// (a scan writes a thousand entries; one directory sync at the end instead of one each).
-    /// The entry file itself is synced before its rename either way, so a crash still leaves
-    /// the previous entry or the new one, never a torn file.
-    pub fn put_deferred(&self, entry: &Entry) -> Result<(), CatalogError> {
-        self.put_inner(entry, false)
-    }
-
-    /// Syncs the catalog directory (after [`Store::put_deferred`]).
-    pub fn flush(&self) {
+    /// Syncs the catalog directory (after [`Store::update_deferred`]).
+    pub(crate) fn flush(&self) {
         sync_dir(&self.dir);
     }
 
@@ -183,7 +175,7 @@ impl Store {
     /// that, with no other levee changing the entry in between (see the module docs). `decide`
     /// may be called more than once, each time with the entry as it is then. True when
     /// something was written.
-    pub fn update(
+    pub(crate) fn update(
         &self,
         id: &str,
         decide: impl FnMut(Option<&Entry>) -> Option<Entry>,
@@ -195,7 +187,7 @@ impl Store {
     /// (`catalog scan` and `register` write many entries, then sync the directory once). The
     /// entry file is still synced before its rename, so a crash leaves the previous entry or
     /// the new one, never a torn file; the renames are durable once `flush` returns.
-    pub fn update_deferred(
+    pub(crate) fn update_deferred(
         &self,
         id: &str,
         decide: impl FnMut(Option<&Entry>) -> Option<Entry>,
@@ -260,7 +252,7 @@ impl Store {
 
     /// An exclusive advisory lock on the catalog directory (the directory itself is locked, so
     /// no lock file lands in the git-backed store), released when the guard is dropped.
-    pub fn lock(&self) -> Result<std::fs::File, CatalogError> {
+    pub(crate) fn lock(&self) -> Result<std::fs::File, CatalogError> {
         let io = |source| CatalogError::Io {
             action: "lock",
             path: self.dir.clone(),
@@ -272,12 +264,12 @@ impl Store {
     }
 
     /// Removes temporary files crashed writers left in the catalog (older than ten minutes).
-    pub fn remove_stale_temporaries(&self) -> usize {
+    pub(crate) fn remove_stale_temporaries(&self) -> usize {
         fsio::remove_stale_temporaries(&self.dir, std::time::Duration::from_secs(600))
     }
 
     /// Removes an entry; false when there was none.
-    pub fn remove(&self, id: &str) -> Result<bool, CatalogError> {
+    pub(crate) fn remove(&self, id: &str) -> Result<bool, CatalogError> {
         let path = self.path_of(id)?;
         match fs::remove_file(&path) {
             Ok(()) => {

@@ -139,7 +139,7 @@ fn matches(base: &[&str], side: &[&str]) -> Vec<Option<usize>> {
 }
 
 /// Is this content binary (never merged line by line)?
-pub fn is_binary(bytes: &[u8]) -> bool {
+pub(crate) fn is_binary(bytes: &[u8]) -> bool {
     bytes.contains(&0) || std::str::from_utf8(bytes).is_err()
 }
 
@@ -172,7 +172,7 @@ pub enum Conflict {
 }
 
 impl Conflict {
-    pub fn explain(self) -> &'static str {
+    pub(crate) fn explain(self) -> &'static str {
         match self {
             Conflict::AddedOverUserFile => {
                 "the new template version adds this file, but you already have one here; yours is kept"
@@ -192,7 +192,7 @@ impl Conflict {
 
 /// The decision table, in one place. `base` is the file rendered from the recorded template
 /// version, `ours` the file on disk, `theirs` the new version; `None` means absent.
-pub fn decide(
+pub(crate) fn decide(
     base: Option<&[u8]>,
     ours: Option<&[u8]>,
     theirs: Option<&[u8]>,

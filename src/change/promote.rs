@@ -77,7 +77,7 @@ pub struct GateChanges {
 }
 
 impl GateChanges {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
     }
 }
@@ -151,7 +151,11 @@ fn dotted(pointer: &str) -> String {
 }
 
 /// Decides the promotion of the app whose manifest is at `path` (a file or its directory).
-pub fn prepare(path: &Path, org: &Org, req: &Request) -> Result<PromoteOutcome, PromoteError> {
+pub(crate) fn prepare(
+    path: &Path,
+    org: &Org,
+    req: &Request,
+) -> Result<PromoteOutcome, PromoteError> {
     let loaded = crate::scaffold::template_settings::load(path)?;
     let file = loaded.source.path.clone();
     let app = match file.parent() {
@@ -506,7 +510,7 @@ fn manifest_reason(d: &Diagnostic, loaded: &Loaded<Manifest>) -> Reason {
 }
 
 /// The manifest the user asked for (see the module docs for the expiry table).
-pub fn intended(before: &Manifest, org: &Org, req: &Request) -> Manifest {
+pub(crate) fn intended(before: &Manifest, org: &Org, req: &Request) -> Manifest {
     let mut after = before.clone();
     after.lifecycle.tier = req.tier;
     if let Some(c) = req.classification {
@@ -617,7 +621,7 @@ fn stray_changes(old: &str, new: &str, changes: &[FieldChange]) -> Option<String
 }
 
 /// What the gate plan gains and loses, in words.
-pub fn gate_changes(before: &GatePlan, after: &GatePlan) -> GateChanges {
+pub(crate) fn gate_changes(before: &GatePlan, after: &GatePlan) -> GateChanges {
     let mut g = GateChanges::default();
     let stage_name = |s: plan::Stage| format!("{s:?}").to_lowercase();
     for s in after.stages() {
@@ -709,7 +713,7 @@ pub struct Written {
 
 impl Promotion {
     /// The unified diff of `app.yaml`.
-    pub fn manifest_diff(&self) -> String {
+    pub(crate) fn manifest_diff(&self) -> String {
         similar::TextDiff::from_lines(&self.old_text, &self.new_text)
             .unified_diff()
             .context_radius(3)
@@ -718,12 +722,12 @@ impl Promotion {
     }
 
     /// The managed files that would change.
-    pub fn changed_entries(&self) -> impl Iterator<Item = &ManagedEntry> {
+    pub(crate) fn changed_entries(&self) -> impl Iterator<Item = &ManagedEntry> {
         self.entries.iter().filter(|e| !e.state.is_current())
     }
 
     /// Writes `app.yaml` (atomically), then the managed files as `levee sync` does.
-    pub fn apply(&self) -> Result<Written, PromoteError> {
+    pub(crate) fn apply(&self) -> Result<Written, PromoteError> {
         let name = self
             .manifest_path
             .file_name()

@@ -137,7 +137,11 @@ fn names<T: std::fmt::Display>(all: &[T]) -> String {
 
 /// The org config (from --org, LEVEE_ORG, or walking up from the working directory) and the
 /// catalog directory it implies.
-pub fn resolve(global: &Global, explicit: Option<&Path>, ui: &Ui) -> anyhow::Result<(Org, Store)> {
+pub(crate) fn resolve(
+    global: &Global,
+    explicit: Option<&Path>,
+    ui: &Ui,
+) -> anyhow::Result<(Org, Store)> {
     let resolved = super::resolve_org(global, Path::new("."), ui)?;
     let dir = match (explicit, &resolved.org.catalog.dir, &resolved.source) {
         (Some(d), _, _) => d.to_path_buf(),
@@ -149,7 +153,7 @@ pub fn resolve(global: &Global, explicit: Option<&Path>, ui: &Ui) -> anyhow::Res
 }
 
 /// Loads the catalog; a missing directory is a usage error with a hint.
-pub fn load(store: &Store, ui: &Ui) -> anyhow::Result<LoadedCatalog> {
+pub(crate) fn load(store: &Store, ui: &Ui) -> anyhow::Result<LoadedCatalog> {
     let loaded = store.load_all().map_err(catalog_error)?;
     print_corrupt(ui, &loaded.corrupt);
     Ok(loaded)
@@ -178,7 +182,7 @@ fn print_corrupt(ui: &Ui, corrupt: &[catalog::Corrupt]) {
     }
 }
 
-pub fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(global: &Global, args: &CatalogArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let (org, store) = resolve(global, args.catalog.as_deref(), ui)?;
     let today = crate::support::clock::today();
     match &args.command {

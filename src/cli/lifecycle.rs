@@ -41,7 +41,7 @@ struct Report<'a> {
     applied: Vec<String>,
 }
 
-pub fn run(global: &Global, args: &LifecycleArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(global: &Global, args: &LifecycleArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
     let (org, store) = crate::cli::catalog::resolve(global, args.catalog.as_deref(), ui)?;
     let today = crate::support::clock::today();
     let loaded = crate::cli::catalog::load(&store, ui)?;

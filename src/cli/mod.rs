@@ -115,7 +115,7 @@ pub enum Command {
 impl Global {
     /// May levee prompt? Only when stdin is a terminal, `--no-input`/`LEVEE_NO_INPUT` is not set,
     /// and `CI` is not set.
-    pub fn interactive(&self) -> bool {
+    pub(crate) fn interactive(&self) -> bool {
         use std::io::IsTerminal;
         let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
         !self.no_input && !ci && std::io::stdin().is_terminal()

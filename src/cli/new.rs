@@ -133,6 +133,9 @@ pub fn run_with(
     ui: &Ui,
     prompt: Option<&mut dyn Prompt>,
 ) -> anyhow::Result<ExitStatus> {
+    // The manifest's schema validator compiles on the other core while the org config, the
+    // pack and the policies load; the wizard checks every answer with it.
+    crate::load::document::prepare_validator::<crate::model::manifest::Manifest>();
     if let Some(dir) = &args.dir {
         scaffold::check_target(dir).map_err(usage)?;
     }

@@ -63,7 +63,7 @@ fn test(args: &TestArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
                 .chain(policy::test_modules())
                 .map(|(n, t)| (n.to_string(), t.to_string()))
                 .collect();
-            (all, serde_json::json!({}))
+            (all, policy::data(None))
         }
     };
     if !modules.iter().any(|(n, _)| n.ends_with("_test.rego")) {

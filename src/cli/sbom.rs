@@ -95,7 +95,7 @@ pub(super) fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<
             ui.status(&diag::render(&diags, Some(&file.text), ui.stderr_color));
             ui.status(&format!(
                 "{} {} is invalid; the SBOM describes the app from it. Fix it (`levee validate {}`) and run again.",
-                ui.stdout().red("error:"),
+                ui.stderr().red("error:"),
                 file.path.display(),
                 dir.display()
             ));

@@ -46,7 +46,7 @@ pub struct Written {
 }
 
 /// Generates the sandbox files of `manifest` and writes them to `dest`.
-pub fn deploy(
+pub(crate) fn deploy(
     manifest: &Manifest,
     org: &Org,
     options: &DeployOptions,

@@ -95,7 +95,7 @@ fn pipeline_files(inputs: &Inputs<'_>) -> Result<Vec<ManagedFile>, ManagedError>
 }
 
 /// The full list of managed files for an app.
-pub fn files(manifest: &Manifest, org: &Org) -> Result<Vec<ManagedFile>, ManagedError> {
+pub(crate) fn files(manifest: &Manifest, org: &Org) -> Result<Vec<ManagedFile>, ManagedError> {
     let inputs = Inputs { manifest, org };
     let mut out = Vec::new();
     for g in GENERATORS {
@@ -119,7 +119,7 @@ pub struct Generated {
 /// The managed files of an app, as many as can be generated: a sandbox refusal leaves out
 /// `deploy/` and is returned with the rest, so `levee sync` still writes the pipeline, the
 /// policy bundle and the catalog entity.
-pub fn generate(manifest: &Manifest, org: &Org) -> Result<Generated, ManagedError> {
+pub(crate) fn generate(manifest: &Manifest, org: &Org) -> Result<Generated, ManagedError> {
     let inputs = Inputs { manifest, org };
     let mut out = Vec::new();
     let mut sandbox_refused = None;
@@ -144,7 +144,7 @@ pub fn generate(manifest: &Manifest, org: &Org) -> Result<Generated, ManagedErro
 
 /// Drops from `entries` the files under `dir/` that levee no longer generates: when the sandbox
 /// refused the app, what is in `deploy/` stays as it was (neither removed nor reported).
-pub fn leave_alone(entries: Vec<ManagedEntry>, dir: &str) -> Vec<ManagedEntry> {
+pub(crate) fn leave_alone(entries: Vec<ManagedEntry>, dir: &str) -> Vec<ManagedEntry> {
     let prefix = format!("{}/", dir.trim_end_matches('/'));
     entries
         .into_iter()
@@ -154,7 +154,7 @@ pub fn leave_alone(entries: Vec<ManagedEntry>, dir: &str) -> Vec<ManagedEntry> {
 
 /// Records files levee wrote outside [`apply`] (`levee deploy`), so that they are not later
 /// taken for hand edits, and forgets those it removed. Paths are relative to the app.
-pub fn record(
+pub(crate) fn record(
     app: &Path,
     written: &[(String, String)],
     removed: &[String],
@@ -228,12 +228,12 @@ pub struct ManagedRecord {
 }
 
 /// How `managed.json` writes a file's hash: `sha256:<hex>`.
-pub fn hash(content: &[u8]) -> String {
+pub(crate) fn hash(content: &[u8]) -> String {
     format!("sha256:{}", crate::support::hash::sha256_hex(content))
 }
 
 impl ManagedRecord {
-    pub fn load(app: &Path) -> Result<ManagedRecord, ManagedError> {
+    pub(crate) fn load(app: &Path) -> Result<ManagedRecord, ManagedError> {
         ManagedRecord::load_in(&open(app)?)
     }
 
@@ -287,12 +287,12 @@ pub enum State {
 }
 
 impl State {
-    pub fn is_current(self) -> bool {
+    pub(crate) fn is_current(self) -> bool {
         self == State::Current
     }
 
     /// Changing this file would lose a hand edit.
-    pub fn is_edited(self) -> bool {
+    pub(crate) fn is_edited(self) -> bool {
         matches!(self, State::Edited | State::ObsoleteEdited | State::Extra)
     }
 }
@@ -312,7 +312,7 @@ pub struct ManagedEntry {
 
 impl ManagedEntry {
     /// A unified diff from the disk to what levee generates.
-    pub fn diff(&self) -> String {
+    pub(crate) fn diff(&self) -> String {
         let old = self.actual.as_deref().unwrap_or("");
         let new = self.desired.as_deref().unwrap_or("");
         // The path may be any file name found in the app: escaped, so the header stays one line.
@@ -331,7 +331,10 @@ impl ManagedEntry {
 }
 
 /// Compares the managed files with the app directory.
-pub fn status(app: &Path, desired: &[ManagedFile]) -> Result<Vec<ManagedEntry>, ManagedError> {
+pub(crate) fn status(
+    app: &Path,
+    desired: &[ManagedFile],
+) -> Result<Vec<ManagedEntry>, ManagedError> {
     let dir = open(app)?;
     let record = ManagedRecord::load_in(&dir)?;
     let mut entries = Vec::new();
@@ -425,7 +428,7 @@ pub enum SyncAction {
 
 /// Brings the app's managed files up to date. Hand-edited files are refused unless `force`.
 /// The record is rewritten to what is on disk afterwards.
-pub fn apply(
+pub(crate) fn apply(
     app: &Path,
     entries: &[ManagedEntry],
     force: bool,
@@ -492,12 +495,16 @@ fn write_in(dir: &AppDir, rel: &str, bytes: &[u8]) -> Result<(), ManagedError> {
 }
 
 /// Writes one file of the app at `app` atomically (`app.yaml`, for `levee promote`).
-pub fn write_file(app: &Path, rel: &str, bytes: &[u8]) -> Result<(), ManagedError> {
+pub(crate) fn write_file(app: &Path, rel: &str, bytes: &[u8]) -> Result<(), ManagedError> {
     write_in(&open(app)?, rel, bytes)
 }
 
 /// The managed pipeline for a CI other than the manifest's (for `levee pipeline --ci`).
-pub fn pipeline_for(manifest: &Manifest, org: &Org, ci: Ci) -> Result<ManagedFile, ManagedError> {
+pub(crate) fn pipeline_for(
+    manifest: &Manifest,
+    org: &Org,
+    ci: Ci,
+) -> Result<ManagedFile, ManagedError> {
     let plan = crate::generate::plan::for_manifest(manifest, org);
     Ok(ManagedFile {
         path: pipeline::path(ci).into(),

@@ -71,7 +71,7 @@ pub enum Tool {
 }
 
 impl Gate {
-    pub fn tool(self) -> Tool {
+    pub(crate) fn tool(self) -> Tool {
         match self {
             Gate::Validate | Gate::Drift | Gate::Conflicts | Gate::Policy | Gate::Sbom => {
                 Tool::Levee
@@ -105,7 +105,7 @@ pub enum TrivySeverity {
 }
 
 impl TrivySeverity {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TrivySeverity::Critical => "CRITICAL",
             TrivySeverity::High => "HIGH",
@@ -159,16 +159,17 @@ pub struct GatePlan {
 }
 
 impl GatePlan {
-    pub fn has(&self, gate: Gate) -> bool {
+    #[cfg(test)]
+    pub(crate) fn has(&self, gate: Gate) -> bool {
         self.jobs.iter().any(|j| j.gates.contains(&gate))
     }
 
-    pub fn job(&self, id: &str) -> Option<&Job> {
+    pub(crate) fn job(&self, id: &str) -> Option<&Job> {
         self.jobs.iter().find(|j| j.id == id)
     }
 
     /// Stages that have a job, in order.
-    pub fn stages(&self) -> Vec<Stage> {
+    pub(crate) fn stages(&self) -> Vec<Stage> {
         let mut s: Vec<Stage> = self.jobs.iter().map(|j| j.stage).collect();
         s.sort();
         s.dedup();
@@ -177,7 +178,10 @@ impl GatePlan {
 }
 
 /// The classification an app is gated at: its own, raised to that of any dataset it touches.
-pub fn effective_classification(manifest: &Manifest, org: &Org) -> (Classification, Vec<String>) {
+pub(crate) fn effective_classification(
+    manifest: &Manifest,
+    org: &Org,
+) -> (Classification, Vec<String>) {
     let mut c = manifest.classification;
     let mut reasons = Vec::new();
     for access in &manifest.data_access {
@@ -207,7 +211,7 @@ pub fn for_manifest(manifest: &Manifest, org: &Org) -> GatePlan {
 }
 
 /// The table: (classification, tier, stack) -> plan.
-pub fn plan(classification: Classification, tier: Tier, stack: Stack) -> GatePlan {
+pub(crate) fn plan(classification: Classification, tier: Tier, stack: Stack) -> GatePlan {
     use Classification as C;
     let sensitive = classification >= C::Confidential;
     let profile = if tier == Tier::Prototype && !sensitive {
@@ -392,7 +396,7 @@ fn full_gate_jobs(approval: bool, verify_blocking: bool) -> Vec<Job> {
 
 /// The deploy environment of a tier: prototypes and sandbox apps share `sandbox`. The pipeline's
 /// `LEVEE_APP_URL` and the sandbox's `APP_BASE_URL` both fill `{environment}` with it.
-pub fn environment(tier: Tier) -> &'static str {
+pub(crate) fn environment(tier: Tier) -> &'static str {
     match tier {
         Tier::Prototype | Tier::Sandbox => "sandbox",
         Tier::Production => "production",

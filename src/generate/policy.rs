@@ -235,6 +235,37 @@ pub fn module_names_for(c: Classification) -> Vec<&'static str> {
         .collect()
 }
 
+/// Where the fold table goes in a bundle: `data.levee.fold` (OPA merges a `data.json` at its
+/// directory's path, in a bundle and in a directory passed to `opa eval --data` alike).
+pub(crate) const FOLD_DATA_FILE: &str = "levee/fold/data.json";
+
+/// The character folding of dataset names (`fold_table` in lib.rego), `policies/fold.json`: each
+/// character that folds to something else under case, spacing and Unicode compatibility (NFKC),
+/// and what it folds to. Data, not Rego: the 1,278 entries as a Rego object were a quarter of a
+/// one-manifest `levee check` (regorus parsing them on every run); as JSON they cost a tenth of
+/// a millisecond. Parsed once per process.
+pub(crate) fn fold_table() -> &'static Value {
+    static TABLE: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        POLICIES
+            .get_file("fold.json")
+            .and_then(|f| serde_json::from_slice(f.contents()).ok())
+            .unwrap_or_else(|| Value::Object(serde_json::Map::new()))
+    })
+}
+
+/// The data the embedded policies are evaluated with in-process: `data.levee.fold` (the fold
+/// table) and, with `org`, `data.levee.org` (the whole org config, untuned). Without an org, the
+/// data of the Rego unit tests, which set `data.levee.org` themselves.
+pub fn data(org: Option<&Org>) -> Value {
+    let mut levee = serde_json::Map::new();
+    if let Some(org) = org {
+        levee.insert("org".into(), org_data(org, None));
+    }
+    levee.insert("fold".into(), json!({"table": fold_table()}));
+    json!({ "levee": levee })
+}
+
 /// The org config as policy data (`data.levee.org`), in comparable units: CPU in millicores,
 /// memory in bytes, durations in minutes and days. With `app`, tuned to it: only the datasets
 /// it names (all of them when it names an unregistered one) and its own classification's lists
@@ -316,7 +347,8 @@ fn provenance() -> String {
 }
 
 /// The app's policy bundle: relative path (under the app directory) -> content. The Rego modules
-/// and tests its classification needs, `data.json` (the tuned org config) and `.manifest`
+/// and tests its classification needs, `data.json` (the tuned org config), the fold table
+/// ([`FOLD_DATA_FILE`]) and `.manifest`
 /// (roots, `rego_version: 1`, revision = levee's version + a hash of the content).
 pub fn bundle(manifest: &Manifest, org: &Org) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
@@ -328,6 +360,11 @@ pub fn bundle(manifest: &Manifest, org: &Org) -> BTreeMap<String, String> {
     }
     let data = json!({"levee": {"generated": provenance(), "org": org_data(org, Some(manifest))}});
     files.insert(format!("{BUNDLE_DIR}/data.json"), pretty(&data));
+    let fold = json!({"generated": provenance(), "table": fold_table()});
+    files.insert(
+        format!("{BUNDLE_DIR}/{FOLD_DATA_FILE}"),
+        visible(pretty(&fold)),
+    );
     let mut hash = Fnv::new();
     for (path, content) in &files {
         hash.write(path.as_bytes());
@@ -349,6 +386,28 @@ fn pretty(v: &Value) -> String {
     let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// JSON text with every non-ASCII whitespace or control character written as a `\uXXXX` escape
+/// (serde_json writes them raw): the fold table maps such characters, and none should be
+/// invisible, or break a line, in an editor or a diff. They occur only inside strings, and all
+/// of them are in the Basic Multilingual Plane, so one escape each is the same JSON value.
+fn visible(json: String) -> String {
+    if json
+        .chars()
+        .all(|c| c.is_ascii() || !(c.is_whitespace() || c.is_control()))
+    {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if !c.is_ascii() && (c.is_whitespace() || c.is_control()) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// FNV-1a, 64 bits: a content fingerprint for the bundle revision (not a security hash).
@@ -460,8 +519,7 @@ pub(crate) fn clock_data(clock: Clock) -> Option<regorus::Value> {
 impl Evaluator {
     /// Every embedded module, with the whole org config as data.
     pub fn embedded(org: &Org, clock: Clock) -> Result<Self, PolicyError> {
-        let data = json!({"levee": {"org": org_data(org, None)}});
-        Self::new(modules(), data, clock)
+        Self::new(modules(), data(Some(org)), clock)
     }
 
     /// Given modules (name, text) and data.

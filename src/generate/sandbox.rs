@@ -72,7 +72,7 @@ pub enum SandboxError {
 }
 
 /// Is this app deployed to the hardened sandbox?
-pub fn is_hardened(m: &Manifest) -> bool {
+pub(crate) fn is_hardened(m: &Manifest) -> bool {
     matches!(
         m.classification,
         Classification::Confidential | Classification::Restricted
@@ -82,7 +82,7 @@ pub fn is_hardened(m: &Manifest) -> bool {
 /// Makes a Kubernetes label value from free text (an e-mail, a team name): letters, digits,
 /// `-`, `_` and `.`, at most 63 characters, starting and ending with a letter or digit.
 /// `jane.doe@acme.corp` becomes `jane.doe_at_acme.corp`. Empty input gives `unassigned`.
-pub fn label_value(s: &str) -> String {
+pub(crate) fn label_value(s: &str) -> String {
     let mut out = String::new();
     for c in s.trim().chars() {
         match c {
@@ -225,7 +225,7 @@ fn in_cluster(host: &str) -> bool {
 
 /// The org's `base_url_template` for an app in a tier (`{environment}`: see
 /// [`crate::generate::plan::environment`]).
-pub fn base_url(cfg: &SandboxConfig, app: &str, tier: Tier) -> String {
+pub(crate) fn base_url(cfg: &SandboxConfig, app: &str, tier: Tier) -> String {
     cfg.base_url_template
         .replace("{app}", app)
         .replace("{environment}", crate::generate::plan::environment(tier))
@@ -234,7 +234,11 @@ pub fn base_url(cfg: &SandboxConfig, app: &str, tier: Tier) -> String {
 }
 
 /// Decides everything about an app's sandbox, or says why it cannot run there.
-pub fn plan(m: &Manifest, org: &Org, options: &DeployOptions) -> Result<SandboxPlan, SandboxError> {
+pub(crate) fn plan(
+    m: &Manifest,
+    org: &Org,
+    options: &DeployOptions,
+) -> Result<SandboxPlan, SandboxError> {
     let cfg = &org.sandbox;
     let runtime = m.runtime();
     let tier = m.lifecycle.tier;
@@ -647,7 +651,7 @@ fn otel_resource_attributes(m: &Manifest, tier: Tier, namespace: &str) -> Vec<St
 
 /// `<prefix><app>`, kept within the 63 characters of a namespace name: a longer one is cut and
 /// ends with a hash of the full name, so two long app names never share a namespace.
-pub fn hardened_namespace(prefix: &str, app: &str) -> String {
+pub(crate) fn hardened_namespace(prefix: &str, app: &str) -> String {
     const MAX: usize = 63;
     let full = format!("{prefix}{app}");
     if full.len() <= MAX {
@@ -744,7 +748,8 @@ fn environment() -> Result<&'static minijinja::Environment<'static>, SandboxErro
 }
 
 /// The names of the embedded templates (for tests that load every one).
-pub fn template_names() -> Vec<String> {
+#[cfg(test)]
+pub(crate) fn template_names() -> Vec<String> {
     TEMPLATES
         .files()
         .filter_map(|f| f.path().to_str().map(str::to_string))

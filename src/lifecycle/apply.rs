@@ -14,7 +14,7 @@ use crate::support::clock::Date;
 
 /// Applies `decisions` (one per entry of `entries`, in order); returns one line per action
 /// taken, for the report.
-pub fn apply(
+pub(crate) fn apply(
     store: &Store,
     entries: &[Entry],
     decisions: &[Decision],

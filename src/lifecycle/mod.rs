@@ -47,7 +47,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Action::Escalate => "escalate",
             Action::Deprovision => "deprovision",
@@ -58,7 +58,7 @@ impl Action {
     }
 
     /// Does the app need someone to act?
-    pub fn needs_action(self) -> bool {
+    pub(crate) fn needs_action(self) -> bool {
         matches!(
             self,
             Action::Escalate | Action::Deprovision | Action::Expiring
@@ -115,7 +115,7 @@ pub struct Decision {
 pub type Metrics = Usage;
 
 /// The thresholds that fire for `entry` with `usage`.
-pub fn thresholds(entry: &Entry, usage: Option<&Usage>, t: &Escalation) -> Vec<Fired> {
+pub(crate) fn thresholds(entry: &Entry, usage: Option<&Usage>, t: &Escalation) -> Vec<Fired> {
     let mut fired = Vec::new();
     if let Some(u) = usage {
         if let Some(v) = u.active_users_month.filter(|v| *v > t.active_users_month) {
@@ -182,7 +182,7 @@ pub fn thresholds(entry: &Entry, usage: Option<&Usage>, t: &Escalation) -> Vec<F
 }
 
 /// The decision table (see the module docs).
-pub fn decide(
+pub(crate) fn decide(
     entry: &Entry,
     usage: Option<&Usage>,
     org: &Org,
@@ -304,7 +304,7 @@ enum JsonMetrics {
 pub const MAX_METRICS_BYTES: u64 = 32 << 20;
 
 /// Reads a metrics file (CSV or JSON, by extension, else by content) into usage per app id.
-pub fn read_metrics(path: &Path, today: Date) -> Result<HashMap<String, Usage>, String> {
+pub(crate) fn read_metrics(path: &Path, today: Date) -> Result<HashMap<String, Usage>, String> {
     let bytes = crate::support::input::read(path, MAX_METRICS_BYTES)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");

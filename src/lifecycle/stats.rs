@@ -51,7 +51,7 @@ pub struct Escalating {
     pub fired: Vec<String>,
 }
 
-pub fn compute(entries: &[Entry], org: &Org, today: Date) -> Stats {
+pub(crate) fn compute(entries: &[Entry], org: &Org, today: Date) -> Stats {
     let mut by_tier: IndexMap<String, usize> =
         Tier::ALL.iter().map(|t| (t.to_string(), 0)).collect();
     let mut by_classification: IndexMap<String, usize> = Classification::ALL
@@ -122,7 +122,7 @@ pub fn compute(entries: &[Entry], org: &Org, today: Date) -> Stats {
     s
 }
 
-pub fn render(s: &Stats) -> String {
+pub(crate) fn render(s: &Stats) -> String {
     let mut out = format!(
         "{} app(s): {} active, {} expired, {} deprovisioned\n\n",
         s.total, s.active, s.expired, s.deprovisioned

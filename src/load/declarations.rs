@@ -93,7 +93,7 @@ pub struct NamedStep {
 
 impl Step {
     /// The step's name in the pipeline (the command itself when it has none).
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             Step::Run(run) => run,
             Step::Named(s) => &s.name,
@@ -101,7 +101,7 @@ impl Step {
     }
 
     /// The command.
-    pub fn run(&self) -> &str {
+    pub(crate) fn run(&self) -> &str {
         match self {
             Step::Run(run) => run,
             Step::Named(s) => &s.run,
@@ -147,7 +147,7 @@ impl std::fmt::Display for Problem {
 }
 
 /// The built-in pack's declarations (`templates/pack.yaml`).
-pub fn builtin() -> &'static Declarations {
+pub(crate) fn builtin() -> &'static Declarations {
     static BUILTIN: OnceLock<Declarations> = OnceLock::new();
     BUILTIN.get_or_init(|| {
         /// `pack.yaml` read for its declarations only.
@@ -170,7 +170,7 @@ pub fn builtin() -> &'static Declarations {
 
 impl Declarations {
     /// The built-in declarations with `own` added on top (a pack's own redeclare built-in names).
-    pub fn over_builtin(own: &Declarations) -> Declarations {
+    pub(crate) fn over_builtin(own: &Declarations) -> Declarations {
         let mut out = builtin().clone();
         for (k, v) in &own.kinds {
             out.kinds.insert(k.clone(), v.clone());
@@ -182,7 +182,7 @@ impl Declarations {
     }
 
     /// The declared kind names, in declaration order.
-    pub fn kind_names(&self) -> Vec<String> {
+    pub(crate) fn kind_names(&self) -> Vec<String> {
         self.kinds.keys().cloned().collect()
     }
 
@@ -194,7 +194,7 @@ impl Declarations {
     /// The first thing wrong with the declarations, if any. Names are ids; descriptions one line;
     /// build steps one line each, without `${{` (a GitHub expression would run in the pipeline's
     /// context) or control characters; paths stay inside the app.
-    pub fn problem(&self) -> Option<Problem> {
+    pub(crate) fn problem(&self) -> Option<Problem> {
         let p = |at: String, message: String| Some(Problem { at, message });
         if self.kinds.len() > MAX_DECLARED || self.stacks.len() > MAX_DECLARED {
             return p(
@@ -292,7 +292,7 @@ impl Declarations {
 }
 
 /// A kind or stack name: an id the manifest, the catalog and the pipeline can carry as is.
-pub fn is_id(s: &str) -> bool {
+pub(crate) fn is_id(s: &str) -> bool {
     let b = s.as_bytes();
     (1..=40).contains(&b.len())
         && b[0].is_ascii_lowercase()
@@ -411,7 +411,7 @@ fn printable(s: &str) -> String {
 /// The declarations recorded in an app's `.levee/render.json`, over the built-in ones: `Ok(None)`
 /// when there is no record or it records none (a built-in app, a hand-written app.yaml); `Err`
 /// with what is wrong when the record cannot be read or its declarations break the rules.
-pub fn for_app(app_dir: &Path) -> Result<Option<Declarations>, String> {
+pub(crate) fn for_app(app_dir: &Path) -> Result<Option<Declarations>, String> {
     let path = app_dir.join(crate::support::record::RENDER);
     let Some(json) = crate::support::record::read_render(app_dir)
         .map_err(|why| format!("{}: {why}", path.display()))?

@@ -37,7 +37,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A problem at a known position.
-    pub fn at(path: &Path, pos: Option<Pos>, message: impl Into<String>) -> Self {
+    pub(crate) fn at(path: &Path, pos: Option<Pos>, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
             path: path.to_path_buf(),
@@ -52,7 +52,7 @@ impl Diagnostic {
     }
 
     /// A problem with the value at a JSON pointer, located through `spans`.
-    pub fn for_value(
+    pub(crate) fn for_value(
         path: &Path,
         spans: &Spans,
         pointer: &str,
@@ -62,12 +62,17 @@ impl Diagnostic {
     }
 
     /// A problem with the key at a JSON pointer (unknown keys, missing children).
-    pub fn for_key(path: &Path, spans: &Spans, pointer: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn for_key(
+        path: &Path,
+        spans: &Spans,
+        pointer: &str,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic::at(path, spans.key_pos(pointer), message).field(pointer)
     }
 
     /// From a YAML syntax error.
-    pub fn from_yaml(path: &Path, e: &YamlError) -> Self {
+    pub(crate) fn from_yaml(path: &Path, e: &YamlError) -> Self {
         let pos = (e.pos.line > 0).then_some(e.pos);
         let mut d = Diagnostic::at(path, pos, e.message.clone());
         d.hint = e.hint.clone();
@@ -75,27 +80,14 @@ impl Diagnostic {
     }
 
     /// Names the field by JSON pointer; stored in dotted form.
-    pub fn field(mut self, pointer: &str) -> Self {
+    pub(crate) fn field(mut self, pointer: &str) -> Self {
         self.field = (!pointer.is_empty()).then(|| crate::load::field_path::dotted(pointer));
         self
     }
 
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
-    }
-
-    pub fn warning(mut self) -> Self {
-        self.severity = Severity::Warning;
-        self
-    }
-
-    /// `file:line:column` (or just the file).
-    pub fn location(&self) -> String {
-        match (self.line, self.column) {
-            (Some(l), Some(c)) => format!("{}:{l}:{c}", self.path.display()),
-            _ => self.path.display().to_string(),
-        }
     }
 }
 

@@ -26,7 +26,7 @@ pub struct Source {
 
 impl Source {
     /// `text` as it would be written back to this file (with its byte order mark, if it had one).
-    pub fn as_written(&self, text: &str) -> String {
+    pub(crate) fn as_written(&self, text: &str) -> String {
         if self.bom {
             format!("{}{text}", crate::load::yaml::BOM)
         } else {
@@ -72,11 +72,7 @@ pub struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    pub fn new(path: &'a Path, doc: &'a Document) -> Self {
-        Checker::with_context(path, doc, Context::default())
-    }
-
-    pub fn with_context(path: &'a Path, doc: &'a Document, context: Context<'a>) -> Self {
+    pub(crate) fn with_context(path: &'a Path, doc: &'a Document, context: Context<'a>) -> Self {
         Checker {
             path,
             doc,
@@ -86,23 +82,28 @@ impl<'a> Checker<'a> {
     }
 
     /// The value at a JSON pointer.
-    pub fn get(&self, pointer: &str) -> Option<&'a Value> {
+    pub(crate) fn get(&self, pointer: &str) -> Option<&'a Value> {
         self.doc.value.pointer(pointer)
     }
 
     /// The scalars YAML 1.1 tools read differently from levee.
-    pub fn yaml11(&self) -> &'a [crate::load::yaml::Yaml11Scalar] {
+    pub(crate) fn yaml11(&self) -> &'a [crate::load::yaml::Yaml11Scalar] {
         &self.doc.yaml11
     }
 
     /// Records an error about the value at `pointer`.
-    pub fn error(&mut self, pointer: &str, message: impl Into<String>, hint: impl Into<String>) {
+    pub(crate) fn error(
+        &mut self,
+        pointer: &str,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
         self.diags
             .push(Diagnostic::for_value(self.path, &self.doc.spans, pointer, message).hint(hint));
     }
 
     /// Records an error about the key at `pointer` (a mapping's own key, like a setting's name).
-    pub fn key_error(
+    pub(crate) fn key_error(
         &mut self,
         pointer: &str,
         message: impl Into<String>,
@@ -111,6 +112,16 @@ impl<'a> Checker<'a> {
         self.diags
             .push(Diagnostic::for_key(self.path, &self.doc.spans, pointer, message).hint(hint));
     }
+}
+
+/// Starts compiling `T`'s schema validator on a thread of its own and returns at once, so that
+/// the compile (milliseconds: the JSON Schema, its meta-schema check and its patterns) overlaps
+/// whatever the caller does before it first validates; [`Checked::validator`] then waits for it
+/// or finds it built. A process that ends first simply never uses it.
+pub(crate) fn prepare_validator<T: Checked + 'static>() {
+    std::thread::spawn(|| {
+        let _ = T::validator();
+    });
 }
 
 /// A YAML file type levee reads: a schema, meaning checks, and a name for messages.
@@ -161,7 +172,10 @@ pub fn load<T: Checked>(path: &Path) -> Result<Loaded<T>, LoadError> {
 }
 
 /// Reads and checks a file, with the context the meaning checks may consult.
-pub fn load_with<T: Checked>(path: &Path, context: Context<'_>) -> Result<Loaded<T>, LoadError> {
+pub(crate) fn load_with<T: Checked>(
+    path: &Path,
+    context: Context<'_>,
+) -> Result<Loaded<T>, LoadError> {
     let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
@@ -217,7 +231,7 @@ pub fn parse_str<T: Checked>(path: &Path, text: &str) -> Result<Loaded<T>, LoadE
 }
 
 /// Checks text that came from `path`, with the context the meaning checks may consult.
-pub fn parse_str_with<T: Checked>(
+pub(crate) fn parse_str_with<T: Checked>(
     path: &Path,
     text: &str,
     context: Context<'_>,
@@ -264,13 +278,7 @@ pub fn parse_str_with<T: Checked>(
     }
 }
 
-/// Every problem of a parsed document: structural (schema) and semantic (meaning checks).
-/// A meaning check's message replaces the schema's for the same value.
-pub fn check_document<T: Checked>(path: &Path, doc: &Document) -> Vec<Diagnostic> {
-    check_document_with::<T>(path, doc, Context::default())
-}
-
-pub fn check_document_with<T: Checked>(
+pub(crate) fn check_document_with<T: Checked>(
     path: &Path,
     doc: &Document,
     context: Context<'_>,
@@ -319,7 +327,7 @@ pub fn check_document_with<T: Checked>(
 /// pipelines and READMEs levee generates from it, or act on the terminal or CI log that shows
 /// it. `noun` names the file in the hint (`manifest`, `answers file`); at the JSON pointers in
 /// `multiline`, line breaks and tabs are allowed.
-pub fn control_characters(
+pub(crate) fn control_characters(
     path: &Path,
     doc: &Document,
     noun: &str,

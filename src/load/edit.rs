@@ -32,7 +32,7 @@ pub enum Change {
 }
 
 /// Applies changes one at a time, re-reading positions after each.
-pub fn apply(text: &str, changes: &[Change]) -> Result<String, EditError> {
+pub(crate) fn apply(text: &str, changes: &[Change]) -> Result<String, EditError> {
     let mut text = text.to_string();
     for change in changes {
         let doc = yaml::parse(&text).map_err(|e| EditError::Parse(e.message))?;
@@ -45,7 +45,7 @@ pub fn apply(text: &str, changes: &[Change]) -> Result<String, EditError> {
 }
 
 /// YAML for a scalar: plain when it reads back as the same string, else double-quoted.
-pub fn scalar(value: &str) -> String {
+pub(crate) fn scalar(value: &str) -> String {
     let plain_ok = !value.is_empty()
         && yaml::parse(&format!("k: {value}\n"))
             .ok()

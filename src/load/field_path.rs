@@ -8,12 +8,12 @@ pub struct FieldPath(Vec<String>);
 
 impl FieldPath {
     /// `/a~1b/0` -> `["a/b", "0"]`; `""` is the whole document.
-    pub fn from_pointer(pointer: &str) -> FieldPath {
+    pub(crate) fn from_pointer(pointer: &str) -> FieldPath {
         FieldPath(pointer.split('/').skip(1).map(unescape).collect())
     }
 
     /// `secrets[0].name` -> `["secrets", "0", "name"]`.
-    pub fn from_dotted(dotted: &str) -> FieldPath {
+    pub(crate) fn from_dotted(dotted: &str) -> FieldPath {
         let mut segments = Vec::new();
         for part in dotted.split('.').filter(|p| !p.is_empty()) {
             let (key, rest) = part.split_once('[').unwrap_or((part, ""));
@@ -31,17 +31,17 @@ impl FieldPath {
     }
 
     /// The unescaped segments.
-    pub fn segments(&self) -> &[String] {
+    pub(crate) fn segments(&self) -> &[String] {
         &self.0
     }
 
     /// `/secrets/0/name`, each key escaped ([`escape`]).
-    pub fn pointer(&self) -> String {
+    pub(crate) fn pointer(&self) -> String {
         self.0.iter().map(|s| format!("/{}", escape(s))).collect()
     }
 
     /// `secrets[0].name`: an all-digit segment is an index.
-    pub fn dotted(&self) -> String {
+    pub(crate) fn dotted(&self) -> String {
         let mut out = String::new();
         for seg in &self.0 {
             if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
@@ -58,23 +58,23 @@ impl FieldPath {
 }
 
 /// A key as one JSON pointer segment (RFC 6901): `~` -> `~0`, `/` -> `~1`.
-pub fn escape(key: &str) -> String {
+pub(crate) fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
 /// One JSON pointer segment as the key it names: `~1` -> `/`, then `~0` -> `~` (in that order,
 /// so `~01` stays `~1`).
-pub fn unescape(segment: &str) -> String {
+pub(crate) fn unescape(segment: &str) -> String {
     segment.replace("~1", "/").replace("~0", "~")
 }
 
 /// `/secrets/0/name` -> `secrets[0].name`.
-pub fn dotted(pointer: &str) -> String {
+pub(crate) fn dotted(pointer: &str) -> String {
     FieldPath::from_pointer(pointer).dotted()
 }
 
 /// `secrets[0].name` -> `/secrets/0/name` (the inverse of [`dotted`]).
-pub fn pointer(dotted: &str) -> String {
+pub(crate) fn pointer(dotted: &str) -> String {
     FieldPath::from_dotted(dotted).pointer()
 }
 

@@ -69,8 +69,12 @@ fn forbid_control_characters(v: &mut Value) {
 /// Compiles a generated schema. The schemas are levee's own, so failure is a levee bug; it is
 /// reported rather than panicking, by a validator that refuses everything with that message.
 pub fn compile(schema: &Value) -> Validator {
+    // Patterns compile with the `regex` crate directly: none of levee's uses look-around or
+    // back-references, so fancy-regex's own parse of each pattern, before it hands the pattern
+    // to `regex` anyway, is work the validator's compile can skip.
     jsonschema::options()
         .should_validate_formats(true)
+        .with_pattern_options(jsonschema::PatternOptions::regex())
         .build(schema)
         .or_else(|e| {
             jsonschema::options().build(&serde_json::json!({

@@ -61,12 +61,12 @@ impl Spans {
     }
 
     /// The position to point at for a problem with the value at `pointer`.
-    pub fn value_pos(&self, pointer: &str) -> Option<Pos> {
+    pub(crate) fn value_pos(&self, pointer: &str) -> Option<Pos> {
         self.find(pointer).map(|(_, s)| s.value)
     }
 
     /// The position of the key naming `pointer` (falls back to the value).
-    pub fn key_pos(&self, pointer: &str) -> Option<Pos> {
+    pub(crate) fn key_pos(&self, pointer: &str) -> Option<Pos> {
         self.find(pointer).map(|(_, s)| s.key.unwrap_or(s.value))
     }
 }
@@ -124,7 +124,7 @@ pub const BOM: &str = "\u{feff}";
 
 /// Turns raw bytes into text, with a located error for bytes that are not UTF-8. A leading
 /// byte order mark is not part of the text (it would otherwise be read into the first key).
-pub fn decode(bytes: &[u8]) -> Result<&str, YamlError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<&str, YamlError> {
     let bytes = bytes.strip_prefix(BOM.as_bytes()).unwrap_or(bytes);
     if bytes.len() as u64 > MAX_BYTES {
         return Err(YamlError::new(
@@ -609,7 +609,7 @@ fn number(s: &str) -> Option<Value> {
 /// [`yaml11_reading`]) single-quoted, so that levee's own YAML output means one thing to every
 /// reader (serializers quote `true` and `012`, but leave `no`, `y` and `1_000` plain). Text that
 /// does not parse is returned as it is.
-pub fn quote_yaml11_scalars(text: &str) -> String {
+pub(crate) fn quote_yaml11_scalars(text: &str) -> String {
     let Ok(doc) = parse(text) else {
         return text.to_string();
     };
@@ -633,7 +633,7 @@ pub fn quote_yaml11_scalars(text: &str) -> String {
 /// (`opa eval --input app.yaml`) and conftest read app.yaml in CI: YAML 1.1 booleans (`y`, `yes`,
 /// `on`, `n`, `no`, `off` in three cases), numbers through Go's `strconv` with underscores dropped
 /// and a leading `0` meaning octal. Dates stay text in both, as do sexagesimal numbers (`1:30`).
-pub fn yaml11_reading(s: &str, ours: &Value) -> Option<Yaml11> {
+pub(crate) fn yaml11_reading(s: &str, ours: &Value) -> Option<Yaml11> {
     let theirs = go_yaml_v2_plain(s);
     let same = match (&theirs, ours) {
         (Yaml11::Value(Value::Number(a)), Value::Number(b)) => a.as_f64() == b.as_f64(),

@@ -258,7 +258,7 @@ impl Default for CiSettings {
 /// what it claims to be (a runner label, a branch name, an image reference, an `https://` URL),
 /// and none may hold a GitHub expression (`${{ … }}`), which the runner would evaluate (template
 /// injection). The templates quote them too.
-pub fn check_org(cx: &mut Checker<'_>) {
+pub(crate) fn check_org(cx: &mut Checker<'_>) {
     let mut checks: Checks = Vec::new();
     check_runner_and_branch(cx, &mut checks);
     check_deploy_url(cx, &mut checks);

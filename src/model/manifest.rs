@@ -109,7 +109,7 @@ impl PartialEq for Declared {
 
 impl Declared {
     /// The declarations, or the built-in ones.
-    pub fn get(&self) -> &crate::load::declarations::Declarations {
+    pub(crate) fn get(&self) -> &crate::load::declarations::Declarations {
         self.0
             .as_deref()
             .unwrap_or_else(|| crate::load::declarations::builtin())
@@ -287,7 +287,7 @@ string_enum!(
 
 impl Classification {
     /// One line a non-developer can act on.
-    pub fn explain(self) -> &'static str {
+    pub(crate) fn explain(self) -> &'static str {
         match self {
             Classification::Public => "anyone may see it (published figures, office addresses)",
             Classification::Internal => "staff only, harmless if leaked (team schedules, wikis)",
@@ -471,7 +471,7 @@ pub struct TemplateRef {
 pub struct Cpu(pub u32);
 
 impl Cpu {
-    pub fn parse_value(v: &Value) -> Result<Cpu, String> {
+    pub(crate) fn parse_value(v: &Value) -> Result<Cpu, String> {
         match v {
             Value::Number(n) => n
                 .as_f64()
@@ -482,7 +482,7 @@ impl Cpu {
         }
     }
 
-    pub fn parse(s: &str) -> Result<Cpu, String> {
+    pub(crate) fn parse(s: &str) -> Result<Cpu, String> {
         if let Some(m) = s.strip_suffix('m') {
             return match m.parse::<u32>() {
                 Ok(0) => Err("a CPU limit must be more than zero".into()),
@@ -513,7 +513,7 @@ impl Cpu {
     }
 
     /// Cores as a float (`0.25`).
-    pub fn cores(self) -> f64 {
+    pub(crate) fn cores(self) -> f64 {
         f64::from(self.0) / 1000.0
     }
 }
@@ -571,7 +571,7 @@ const MEMORY_UNITS: &[(&str, u64)] = &[
 ];
 
 impl Memory {
-    pub fn parse(s: &str) -> Result<Memory, String> {
+    pub(crate) fn parse(s: &str) -> Result<Memory, String> {
         let digits_end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
         let (num, unit) = s.split_at(digits_end);
         let n: u64 = num.parse().map_err(|_| {
@@ -603,10 +603,6 @@ impl Memory {
         n.checked_mul(*mult)
             .map(Memory)
             .ok_or_else(|| format!("`{s}` is too large"))
-    }
-
-    pub fn mebibytes(self) -> f64 {
-        self.0 as f64 / f64::from(1u32 << 20)
     }
 }
 
@@ -676,7 +672,7 @@ impl Manifest {
 
 /// Is `s` an e-mail address? (A practical check, not RFC 5322: one `@`, a dotted domain, no
 /// spaces or control characters.)
-pub fn is_email(s: &str) -> bool {
+pub(crate) fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
@@ -691,7 +687,7 @@ pub fn is_email(s: &str) -> bool {
 }
 
 /// Is `s` a DNS hostname (labels of letters, digits and dashes)?
-pub fn is_hostname(s: &str) -> bool {
+pub(crate) fn is_hostname(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && s.split('.').all(|l| {
@@ -704,7 +700,7 @@ pub fn is_hostname(s: &str) -> bool {
 }
 
 /// Turns free text into a valid app name, for hints (`Expense Tracker!` -> `expense-tracker`).
-pub fn slugify(s: &str) -> String {
+pub(crate) fn slugify(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
         if c.is_ascii_alphanumeric() {
@@ -726,7 +722,7 @@ pub fn slugify(s: &str) -> String {
 
 /// Is `s` a team name as written in the catalog (a Backstage group) and in Kubernetes labels,
 /// unchanged: letters and digits, words joined by single `-`, `.` or `_`, at most 63 characters.
-pub fn is_team_name(s: &str) -> bool {
+pub(crate) fn is_team_name(s: &str) -> bool {
     s.len() <= 63
         && !s.is_empty()
         && s.split(['-', '.', '_'])
@@ -734,7 +730,7 @@ pub fn is_team_name(s: &str) -> bool {
 }
 
 /// A team name close to `s`, for hints (`Finance Ops` -> `finance-ops`).
-pub fn team_slug(s: &str) -> String {
+pub(crate) fn team_slug(s: &str) -> String {
     let words: Vec<String> = s
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -750,7 +746,7 @@ pub fn team_slug(s: &str) -> String {
 }
 
 /// Checks a name against `^[a-z][a-z0-9-]{1,62}$`.
-pub fn is_valid_name(s: &str) -> bool {
+pub(crate) fn is_valid_name(s: &str) -> bool {
     let b = s.as_bytes();
     (2..=63).contains(&b.len())
         && b[0].is_ascii_lowercase()
@@ -761,7 +757,7 @@ pub fn is_valid_name(s: &str) -> bool {
 
 /// Is `s` a dataset name: lowercase letters and digits, in words joined by single hyphens
 /// (`payroll`, `office-hours`)? The policy's `is_slug` (policies/lib.rego) says the same.
-pub fn is_slug(s: &str) -> bool {
+pub(crate) fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.split('-').all(|w| {
             !w.is_empty()
@@ -771,7 +767,7 @@ pub fn is_slug(s: &str) -> bool {
 }
 
 /// The meaning checks: everything the schema cannot say, each at its own position.
-pub fn check(cx: &mut Checker<'_>) {
+pub(crate) fn check(cx: &mut Checker<'_>) {
     check_declared(cx);
     if let Some(Value::String(name)) = cx.get("/name")
         && !is_valid_name(name)
@@ -1163,7 +1159,7 @@ impl crate::load::document::Checked for Manifest {
 pub const FILE_NAME: &str = "app.yaml";
 
 /// `path` if it is a file, else `path/app.yaml`.
-pub fn locate(path: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn locate(path: &std::path::Path) -> std::path::PathBuf {
     if path.is_dir() {
         path.join(FILE_NAME)
     } else {
@@ -1175,7 +1171,7 @@ pub fn locate(path: &std::path::Path) -> std::path::PathBuf {
 /// DIR`, `check DIR`): `.gitignore` honoured whether or not the tree is a git repository, hidden
 /// directories and dependency or build directories (`node_modules`, `target`, `.venv`, `venv`)
 /// skipped, symlinks not followed. `None` without roots.
-pub fn walker(roots: &[std::path::PathBuf]) -> Option<ignore::WalkBuilder> {
+pub(crate) fn walker(roots: &[std::path::PathBuf]) -> Option<ignore::WalkBuilder> {
     let (first, rest) = roots.split_first()?;
     let mut walk = ignore::WalkBuilder::new(first);
     for r in rest {
@@ -1195,7 +1191,10 @@ pub fn walker(roots: &[std::path::PathBuf]) -> Option<ignore::WalkBuilder> {
 }
 
 /// The files under `root` whose name `wanted` accepts (`app.yaml`), found by [`walker`], sorted.
-pub fn find_files(root: &std::path::Path, wanted: fn(&str) -> bool) -> Vec<std::path::PathBuf> {
+pub(crate) fn find_files(
+    root: &std::path::Path,
+    wanted: fn(&str) -> bool,
+) -> Vec<std::path::PathBuf> {
     let Some(mut walk) = walker(&[root.to_path_buf()]) else {
         return Vec::new();
     };
@@ -1228,7 +1227,7 @@ pub fn load(
 /// [`load`], with the context the checks may consult (today's date, the org's dataset names).
 /// An `app.yaml` is checked against the kinds and stacks its `.levee/` record says its pack
 /// declares (else the built-in pack's), and the loaded value carries them.
-pub fn load_with(
+pub(crate) fn load_with(
     path: &std::path::Path,
     context: crate::load::document::Context<'_>,
 ) -> Result<crate::load::document::Loaded<Manifest>, crate::load::document::LoadError> {

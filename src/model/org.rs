@@ -155,7 +155,7 @@ impl Default for Tiers {
 
 impl TierCaps {
     /// levee's defaults for a tier.
-    pub fn builtin(tier: Tier) -> TierCaps {
+    pub(crate) fn builtin(tier: Tier) -> TierCaps {
         match tier {
             Tier::Prototype => TierCaps {
                 max_cpu: Some(Cpu(500)),
@@ -214,7 +214,7 @@ pub struct PerClassification<T> {
 }
 
 impl<T> PerClassification<T> {
-    pub fn get(&self, c: Classification) -> Option<&T> {
+    pub(crate) fn get(&self, c: Classification) -> Option<&T> {
         match c {
             Classification::Public => self.public.as_ref(),
             Classification::Internal => self.internal.as_ref(),
@@ -354,7 +354,7 @@ impl Org {
     }
 
     /// Secret providers allowed for a classification.
-    pub fn secret_providers(&self, c: Classification) -> Vec<SecretProvider> {
+    pub(crate) fn secret_providers(&self, c: Classification) -> Vec<SecretProvider> {
         self.secret_providers.get(c).cloned().unwrap_or_else(|| {
             PerClassification::<Vec<SecretProvider>>::default()
                 .get(c)
@@ -364,7 +364,7 @@ impl Org {
     }
 
     /// Runtime types allowed for a classification.
-    pub fn allowed_runtimes(&self, c: Classification) -> Vec<RuntimeType> {
+    pub(crate) fn allowed_runtimes(&self, c: Classification) -> Vec<RuntimeType> {
         self.allowed_runtimes.get(c).cloned().unwrap_or_else(|| {
             PerClassification::<Vec<RuntimeType>>::default()
                 .get(c)
@@ -395,7 +395,7 @@ impl Org {
 
 /// Does the approved pattern `pattern` (`api.acme.corp` or `*.acme.corp`) cover `host`?
 /// A wildcard covers subdomains at any depth, not the bare domain.
-pub fn host_matches(pattern: &str, host: &str) -> bool {
+pub(crate) fn host_matches(pattern: &str, host: &str) -> bool {
     let host = host.to_ascii_lowercase();
     let pattern = pattern.to_ascii_lowercase();
     match pattern.strip_prefix("*.") {
@@ -549,7 +549,7 @@ pub fn resolve(explicit: Option<&Path>, start: &Path) -> Result<ResolvedOrg, Loa
 
 /// Which org config file [`resolve`] would load (`None`: the embedded default), without loading
 /// it: callers handling many apps load each file once.
-pub fn locate(explicit: Option<&Path>, start: &Path) -> Option<PathBuf> {
+pub(crate) fn locate(explicit: Option<&Path>, start: &Path) -> Option<PathBuf> {
     match explicit {
         Some(p) => Some(p.to_path_buf()),
         None => find_upwards(start),

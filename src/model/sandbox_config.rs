@@ -92,7 +92,7 @@ impl Default for SecretStores {
 
 impl SecretStores {
     /// The store a provider's secrets are read through.
-    pub fn for_provider(&self, p: SecretProvider) -> &str {
+    pub(crate) fn for_provider(&self, p: SecretProvider) -> &str {
         match p {
             SecretProvider::Vault => &self.vault,
             SecretProvider::AwsSecretsManager => &self.aws_secrets_manager,
@@ -180,7 +180,7 @@ impl EgressProxy {
     /// The proxy the embedded org ([`crate::model::org::Org::builtin`]) and the README's example name:
     /// `egress-proxy.egress.svc.cluster.local:3128`, pods labelled
     /// `app.kubernetes.io/name: egress-proxy` in the `egress` namespace.
-    pub fn example() -> EgressProxy {
+    pub(crate) fn example() -> EgressProxy {
         EgressProxy {
             host: "egress-proxy.egress.svc.cluster.local".into(),
             port: 3128,
@@ -289,7 +289,7 @@ fn is_dns_label(s: &str) -> bool {
 
 /// The org config's `sandbox` section, checked for meaning: every value ends up in a Kubernetes
 /// object, where a bad one would only fail at `kubectl apply`.
-pub fn check_org(cx: &mut Checker<'_>) {
+pub(crate) fn check_org(cx: &mut Checker<'_>) {
     check_names(cx);
     check_services(cx);
     check_base_url(cx);
@@ -494,7 +494,7 @@ fn check_routes_and_ports(cx: &mut Checker<'_>) {
 }
 
 /// The host and port of an `http(s)://host[:port]/...` URL, lowercased; `None` for anything else.
-pub fn url_host_port(url: &str) -> Option<(String, u16)> {
+pub(crate) fn url_host_port(url: &str) -> Option<(String, u16)> {
     let (rest, default_port) = if let Some(r) = url.strip_prefix("https://") {
         (r, 443)
     } else if let Some(r) = url.strip_prefix("http://") {

@@ -151,7 +151,7 @@ const RESERVED_SUFFIXES: &[(&str, Reserved)] = &[("_PROXY", CONTRACT)];
 /// `APP_ENV`, `PORT`, `APP_BASE_URL`, `DATA_DIR`, `HOST`, `PATH`...; prefixes `LEVEE_`, `OTEL_`,
 /// `NODE_`, `PYTHON`, `UV_`, `UVICORN_`, `LD_`, `KUBERNETES_`, `VAULT_`, `AWS_`; the suffix
 /// `_PROXY`.)
-pub fn reserved(name: &str) -> Option<Reserved> {
+pub(crate) fn reserved(name: &str) -> Option<Reserved> {
     RESERVED_NAMES
         .iter()
         .find(|(n, _)| *n == name)
@@ -163,7 +163,7 @@ pub fn reserved(name: &str) -> Option<Reserved> {
 /// What makes `name` look like a credential, if it does (`DOWNSTREAM_API_TOKEN` -> `TOKEN`,
 /// `STRIPE_API_KEY` -> `API_KEY`): a `_`-separated word that is or ends with one of
 /// [`CREDENTIAL_WORDS`], or two neighbouring words `<one of KEY_COMPOUNDS>_KEY(S)`.
-pub fn credential_word(name: &str) -> Option<String> {
+pub(crate) fn credential_word(name: &str) -> Option<String> {
     let words: Vec<&str> = name.split('_').filter(|w| !w.is_empty()).collect();
     for (i, word) in words.iter().enumerate() {
         if let Some(w) = CREDENTIAL_WORDS.iter().find(|w| word.ends_with(*w)) {
@@ -181,7 +181,7 @@ pub fn credential_word(name: &str) -> Option<String> {
 
 /// The JSON Schema of a setting name (`propertyNames` of `settings`): the same rules as
 /// [`name_problem`], so an editor flags a credential or reserved name as levee does.
-pub fn name_schema() -> serde_json::Value {
+pub(crate) fn name_schema() -> serde_json::Value {
     // The same rule as `credential_word`: words are split at `_` (names hold only [A-Z0-9_]).
     let words = format!(
         "(^|_)[A-Z0-9]*({})(_|$)|(^|_)({})_+KEYS?(_|$)",
@@ -209,7 +209,7 @@ pub fn name_schema() -> serde_json::Value {
 
 /// The JSON Schema of a setting value: text, one line, no control or invisible characters
 /// (the URL rules are meaning checks).
-pub fn value_schema() -> serde_json::Value {
+pub(crate) fn value_schema() -> serde_json::Value {
     serde_json::json!({
         "type": "string",
         "minLength": 1,
@@ -220,7 +220,7 @@ pub fn value_schema() -> serde_json::Value {
 }
 
 /// `name` as UPPER_SNAKE_CASE, for hints (`downstream-url` -> `DOWNSTREAM_URL`).
-pub fn suggest_name(name: &str) -> String {
+pub(crate) fn suggest_name(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars() {
         if c.is_ascii_alphanumeric() {
@@ -240,7 +240,7 @@ pub fn suggest_name(name: &str) -> String {
 }
 
 /// Is `name` UPPER_SNAKE_CASE: a capital letter, then capitals, digits and underscores?
-pub fn is_upper_snake(name: &str) -> bool {
+pub(crate) fn is_upper_snake(name: &str) -> bool {
     let b = name.as_bytes();
     !b.is_empty()
         && b[0].is_ascii_uppercase()
@@ -394,7 +394,7 @@ fn one_line(s: &str) -> String {
 }
 
 /// `--setting NAME=VALUE`.
-pub fn parse_flag(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_flag(s: &str) -> Result<(String, String), String> {
     let (name, value) = s.split_once('=').ok_or_else(|| {
         format!(
             "`{}` needs a value: NAME=VALUE, like `DOWNSTREAM_URL=https://api.example.com/events`",

@@ -68,7 +68,7 @@ impl Default for UpgradeSettings {
 
 impl UpgradeSettings {
     /// The commit identity for a CI.
-    pub fn committer(&self, ci: Ci) -> String {
+    pub(crate) fn committer(&self, ci: Ci) -> String {
         self.committer.clone().unwrap_or_else(|| {
             match ci {
                 Ci::Github => {
@@ -160,7 +160,7 @@ fn plain_text(s: &str) -> bool {
 }
 
 /// The org config's `ci.upgrade` meaning checks (the schema has checked the types).
-pub fn check_org(cx: &mut Checker<'_>) {
+pub(crate) fn check_org(cx: &mut Checker<'_>) {
     let text = |cx: &Checker<'_>, p: &str| match cx.get(p) {
         Some(Value::String(s)) => Some(s.clone()),
         _ => None,

@@ -49,7 +49,7 @@ pub enum CargoMetadata {
 }
 
 /// Reads a `Cargo.lock` (or the `Cargo.toml` next to one).
-pub fn read(path: &Path, mode: CargoMetadata) -> Result<Inventory, SbomError> {
+pub(crate) fn read(path: &Path, mode: CargoMetadata) -> Result<Inventory, SbomError> {
     let (lock_path, manifest) = if path.file_name().is_some_and(|n| n == "Cargo.toml") {
         (path.with_file_name("Cargo.lock"), path.to_path_buf())
     } else {

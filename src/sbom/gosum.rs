@@ -14,7 +14,7 @@ use super::{Ecosystem, Inventory, Package, SbomError, purl_error};
 /// The largest `go.sum` or `go.mod` levee reads.
 const MAX_BYTES: u64 = 16 << 20;
 
-pub fn read(path: &Path) -> Result<Inventory, SbomError> {
+pub(crate) fn read(path: &Path) -> Result<Inventory, SbomError> {
     let text = read_text(path)?;
     let mut inv = Inventory::new(path);
     for (i, line) in text.lines().enumerate() {
@@ -127,7 +127,7 @@ fn is_module_path(m: &str) -> bool {
 }
 
 /// `pkg:golang/<namespace>/<name>@<version>`.
-pub fn golang_purl(module: &str, version: &str) -> Result<String, packageurl::Error> {
+pub(crate) fn golang_purl(module: &str, version: &str) -> Result<String, packageurl::Error> {
     let (ns, name) = match module.rsplit_once('/') {
         Some((ns, name)) => (Some(ns), name),
         None => (None, module),

@@ -41,7 +41,7 @@ pub enum Ecosystem {
 }
 
 impl Ecosystem {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Ecosystem::Npm => "npm",
             Ecosystem::Pypi => "pypi",
@@ -80,7 +80,7 @@ pub enum HashAlg {
 }
 
 impl HashAlg {
-    pub fn cyclonedx(self) -> &'static str {
+    pub(crate) fn cyclonedx(self) -> &'static str {
         match self {
             HashAlg::Sha1 => "SHA-1",
             HashAlg::Sha256 => "SHA-256",
@@ -90,7 +90,7 @@ impl HashAlg {
     }
 
     /// Parses the names lock files use (`sha256`, `sha512`, ...).
-    pub fn parse(s: &str) -> Option<HashAlg> {
+    pub(crate) fn parse(s: &str) -> Option<HashAlg> {
         match s.to_ascii_lowercase().as_str() {
             "sha1" => Some(HashAlg::Sha1),
             "sha256" => Some(HashAlg::Sha256),
@@ -120,14 +120,14 @@ pub struct Hash {
 impl Hash {
     /// A hex digest, checked for length and alphabet (a lock with garbage in it gives no hash
     /// rather than an SBOM that fails schema validation).
-    pub fn hex(alg: HashAlg, hex: &str) -> Option<Hash> {
+    pub(crate) fn hex(alg: HashAlg, hex: &str) -> Option<Hash> {
         let hex = hex.trim().to_ascii_lowercase();
         (hex.len() == alg.hex_len() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
             .then_some(Hash { alg, hex })
     }
 
     /// `sha256:abcd...` (Python locks).
-    pub fn prefixed(s: &str) -> Option<Hash> {
+    pub(crate) fn prefixed(s: &str) -> Option<Hash> {
         let (alg, hex) = s.split_once(':')?;
         Hash::hex(HashAlg::parse(alg)?, hex)
     }
@@ -159,7 +159,7 @@ pub struct Package {
 }
 
 impl Package {
-    pub fn new(ecosystem: Ecosystem, name: &str, version: &str, purl: String) -> Package {
+    pub(crate) fn new(ecosystem: Ecosystem, name: &str, version: &str, purl: String) -> Package {
         Package {
             ecosystem,
             name: name.to_string(),
@@ -255,7 +255,7 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    pub fn new(lockfile: &Path) -> Inventory {
+    pub(crate) fn new(lockfile: &Path) -> Inventory {
         Inventory {
             lockfile: lockfile.to_path_buf(),
             ..Inventory::default()
@@ -264,7 +264,7 @@ impl Inventory {
 
     /// Adds a package, merging with one of the same purl: the most required scope wins, edges
     /// and hashes are united.
-    pub fn add(&mut self, p: Package) {
+    pub(crate) fn add(&mut self, p: Package) {
         match self.packages.get_mut(&p.purl) {
             None => {
                 self.packages.insert(p.purl.clone(), p);
@@ -291,7 +291,7 @@ impl Inventory {
 
     /// Drops edges to packages that are not in the inventory (a lock that names a dependency it
     /// does not resolve, for instance an optional one for another platform).
-    pub fn prune_dangling(&mut self) {
+    pub(crate) fn prune_dangling(&mut self) {
         let known: BTreeSet<String> = self.packages.keys().cloned().collect();
         for p in self.packages.values_mut() {
             p.dependencies.retain(|d| known.contains(d));
@@ -302,7 +302,7 @@ impl Inventory {
     /// Sets each package's scope from reachability: reachable from `required` roots through
     /// required edges -> Required; else reachable from `optional` roots -> Optional; else Dev.
     /// Cycles are fine (each package is visited once).
-    pub fn scope_by_reachability(&mut self, required: &[String], optional: &[String]) {
+    pub(crate) fn scope_by_reachability(&mut self, required: &[String], optional: &[String]) {
         let reach = |roots: &[String]| {
             let mut seen = BTreeSet::new();
             let mut stack: Vec<&String> = roots.iter().collect();
@@ -375,7 +375,7 @@ pub enum SbomError {
 
 impl SbomError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
             SbomError::NoLockfile { .. } => Some(
                 "create one with `npm install --package-lock-only`, `pnpm install --lockfile-only`, `yarn install`, `uv lock`, `poetry lock`, \
@@ -402,7 +402,7 @@ impl SbomError {
 }
 
 /// Line and column (1-based, column in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let mut end = offset;
     while !text.is_char_boundary(end) {
@@ -416,7 +416,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// Reads a lock file as text: refuses huge files before reading, and names the position of the
 /// first byte that is not UTF-8.
-pub fn read_text(path: &Path) -> Result<String, SbomError> {
+pub(crate) fn read_text(path: &Path) -> Result<String, SbomError> {
     let p = path.display().to_string();
     let io = |source| SbomError::Io {
         path: p.clone(),
@@ -443,7 +443,10 @@ pub fn read_text(path: &Path) -> Result<String, SbomError> {
 }
 
 /// Parses JSON into `T`; a syntax or type error names the line and column.
-pub fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, SbomError> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, SbomError> {
     serde_json::from_str(text).map_err(|e| SbomError::Parse {
         path: path.display().to_string(),
         line: e.line(),
@@ -453,7 +456,10 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Re
 }
 
 /// Parses TOML into `T`; a syntax or type error names the line and column.
-pub fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, SbomError> {
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, SbomError> {
     toml::from_str(text).map_err(|e| {
         let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
         SbomError::Parse {
@@ -466,7 +472,10 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Re
 }
 
 /// Parses YAML into `T`; a syntax or type error names the line and column.
-pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, SbomError> {
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, SbomError> {
     if let Some(offset) = too_deep(text) {
         let (line, column) = line_col(text, offset);
         return Err(SbomError::Parse {
@@ -577,7 +586,7 @@ fn strip_position(msg: &str) -> String {
 }
 
 /// PEP 503 normalization: lowercase, runs of `-`, `_`, `.` become one `-`.
-pub fn pep503(name: &str) -> String {
+pub(crate) fn pep503(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut sep = false;
     for c in name.trim().chars() {
@@ -595,7 +604,7 @@ pub fn pep503(name: &str) -> String {
 }
 
 /// `pkg:pypi/<normalized name>@<version>`.
-pub fn pypi_purl(name: &str, version: &str) -> Result<String, packageurl::Error> {
+pub(crate) fn pypi_purl(name: &str, version: &str) -> Result<String, packageurl::Error> {
     let name = pep503(name);
     let mut purl = packageurl::PackageUrl::new("pypi", name.as_str())?;
     purl.with_version(version)?;
@@ -603,7 +612,7 @@ pub fn pypi_purl(name: &str, version: &str) -> Result<String, packageurl::Error>
 }
 
 /// `pkg:npm/%40scope/name@<version>`.
-pub fn npm_purl(name: &str, version: &str) -> Result<String, packageurl::Error> {
+pub(crate) fn npm_purl(name: &str, version: &str) -> Result<String, packageurl::Error> {
     let (ns, base) = match name.split_once('/') {
         Some((ns, base)) if ns.starts_with('@') => (Some(ns), base),
         _ => (None, name),
@@ -656,7 +665,7 @@ pub enum LockKind {
 
 impl LockKind {
     /// Recognizes a lock file by its name.
-    pub fn of(path: &Path) -> Option<LockKind> {
+    pub(crate) fn of(path: &Path) -> Option<LockKind> {
         let name = path.file_name()?.to_str()?;
         Some(match name {
             "package-lock.json" => LockKind::NpmLock,
@@ -681,7 +690,7 @@ impl LockKind {
 /// `npm-shrinkwrap.json` before `package-lock.json` (as npm does), then `pnpm-lock.yaml`, then
 /// `yarn.lock` (an app has one package manager; npm's lock wins if several are present); Python prefers the richest
 /// lock (uv.lock, poetry.lock, pylock.toml, Pipfile.lock, then requirements.txt).
-pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, SbomError> {
+pub(crate) fn discover(dir: &Path) -> Result<Vec<PathBuf>, SbomError> {
     let pick = |names: &[&str]| names.iter().map(|n| dir.join(n)).find(|p| p.is_file());
     let mut found = Vec::new();
     if let Some(p) = pick(&[
@@ -728,7 +737,7 @@ pub fn read_lockfile(path: &Path) -> Result<Inventory, SbomError> {
 }
 
 /// Reads one lock file with `opts`.
-pub fn read_lockfile_with(path: &Path, opts: ReadOptions) -> Result<Inventory, SbomError> {
+pub(crate) fn read_lockfile_with(path: &Path, opts: ReadOptions) -> Result<Inventory, SbomError> {
     let kind = LockKind::of(path).ok_or_else(|| SbomError::UnknownKind {
         path: path.display().to_string(),
     })?;
@@ -787,7 +796,7 @@ pub fn summarize(inventories: &[Inventory]) -> Summary {
 }
 
 /// Removes dev-only packages and the edges to them.
-pub fn omit_dev(inv: &mut Inventory) {
+pub(crate) fn omit_dev(inv: &mut Inventory) {
     inv.packages.retain(|_, p| p.scope != Scope::Dev);
     inv.prune_dangling();
 }

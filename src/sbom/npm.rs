@@ -109,7 +109,7 @@ struct Manifest {
     dev_dependencies: BTreeMap<String, serde_json::Value>,
 }
 
-pub fn read(path: &Path) -> Result<Inventory, SbomError> {
+pub(crate) fn read(path: &Path) -> Result<Inventory, SbomError> {
     let text = super::read_text(path)?;
     let lock: Lock = super::parse_json(path, &text)?;
     let mut packages = match (lock.packages, lock.dependencies) {

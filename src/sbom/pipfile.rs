@@ -31,7 +31,7 @@ struct Entry {
     reference: Option<String>,
 }
 
-pub fn read(path: &Path) -> Result<Inventory, SbomError> {
+pub(crate) fn read(path: &Path) -> Result<Inventory, SbomError> {
     let text = super::read_text(path)?;
     let lock: Lock = super::parse_json(path, &text)?;
     let mut inv = Inventory::new(path);

@@ -78,7 +78,7 @@ struct Snapshot {
     optional: bool,
 }
 
-pub fn read(path: &Path) -> Result<Inventory, SbomError> {
+pub(crate) fn read(path: &Path) -> Result<Inventory, SbomError> {
     let text = super::read_text(path)?;
     let lock: Lock = super::parse_yaml(path, &text)?;
     check_version(path, &lock)?;

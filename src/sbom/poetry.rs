@@ -53,7 +53,7 @@ struct File {
     hash: Option<String>,
 }
 
-pub fn read(path: &Path) -> Result<Inventory, SbomError> {
+pub(crate) fn read(path: &Path) -> Result<Inventory, SbomError> {
     let text = super::read_text(path)?;
     let lock: Lock = super::parse_toml(path, &text)?;
     if let Some(v) = lock

@@ -63,7 +63,7 @@ struct Vcs {
     commit_id: Option<String>,
 }
 
-pub fn read(path: &Path) -> Result<Inventory, SbomError> {
+pub(crate) fn read(path: &Path) -> Result<Inventory, SbomError> {
     let text = super::read_text(path)?;
     let lock: Lock = super::parse_toml(path, &text)?;
     if !lock.lock_version.starts_with("1.") {

@@ -17,7 +17,7 @@ use super::{Ecosystem, Hash, Inventory, Package, SbomError, Unpinned, purl_error
 /// How deep `-r` includes may nest (a cycle is caught before this).
 const MAX_INCLUDE_DEPTH: usize = 32;
 
-pub fn read(path: &Path) -> Result<Inventory, SbomError> {
+pub(crate) fn read(path: &Path) -> Result<Inventory, SbomError> {
     let mut inv = Inventory::new(path);
     let mut stack = Vec::new();
     let project = path

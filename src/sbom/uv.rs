@@ -56,7 +56,7 @@ struct Artifact {
     hash: Option<String>,
 }
 
-pub fn read(path: &Path) -> Result<Inventory, SbomError> {
+pub(crate) fn read(path: &Path) -> Result<Inventory, SbomError> {
     let text = super::read_text(path)?;
     let lock: Lock = super::parse_toml(path, &text)?;
     let mut inv = Inventory::new(path);

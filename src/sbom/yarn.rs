@@ -37,7 +37,7 @@ use super::{Ecosystem, Hash, HashAlg, Inventory, Package, SbomError, Scope, npm_
 /// Deeper nesting than this is not a yarn 1 lock (real ones nest three levels).
 const MAX_DEPTH: usize = 32;
 
-pub fn read(path: &Path) -> Result<Inventory, SbomError> {
+pub(crate) fn read(path: &Path) -> Result<Inventory, SbomError> {
     let text = super::read_text(path)?;
     let is_berry = text.lines().any(|l| l.trim_end() == "__metadata:");
     let lock = if is_berry {

@@ -55,13 +55,13 @@ pub enum ScaffoldError {
 }
 
 /// Today's date (see [`crate::support::clock::today`]).
-pub fn today() -> Date {
+pub(crate) fn today() -> Date {
     crate::support::clock::today()
 }
 
 /// The manifest as templates see it (`app`): every optional field present, null or empty,
 /// nested objects (`sso`, `runtime`, `lifecycle`, `cost`, `template`) always objects.
-pub fn app_context(m: &Manifest) -> serde_json::Value {
+pub(crate) fn app_context(m: &Manifest) -> serde_json::Value {
     let mut v = serde_json::to_value(m).unwrap_or_else(|_| json!({}));
     let skeleton = json!({
         "name": null, "description": null, "owner": null, "team": null, "kind": null,
@@ -115,7 +115,7 @@ pub fn context(m: &Manifest, org: &Org) -> serde_json::Value {
 
 /// Renders `app.yaml` from levee's template, and checks it as `levee validate` would; the
 /// result parses back to `m`.
-pub fn render_app_yaml(m: &Manifest, org: &Org) -> Result<String, ScaffoldError> {
+pub(crate) fn render_app_yaml(m: &Manifest, org: &Org) -> Result<String, ScaffoldError> {
     let mut ctx = context(m, org);
     ctx["schema_comment"] = json!(manifest::SCHEMA_COMMENT);
     // The kinds the app's pack declares, as a sentence ("dashboard, form or webhook").
@@ -188,7 +188,7 @@ fn squeeze_blank_lines(text: &str) -> String {
 /// The managed files of an app: pipeline, policy bundle, catalog entry, CODEOWNERS, deploy.
 ///
 /// The same generators `levee sync` runs ([`crate::generate::managed::files`]), so a new app starts in sync.
-pub fn managed_files(
+pub(crate) fn managed_files(
     manifest: &Manifest,
     org: &Org,
 ) -> Result<Vec<(PathBuf, String)>, crate::generate::managed::ManagedError> {
@@ -202,7 +202,7 @@ pub fn managed_files(
 /// the user chose for their own secrets (the first that is not `env`, else `env`), else the first
 /// store the org allows for the classification that is not `env`, and `env` only where nothing
 /// else is allowed (and the tier may read secrets from the environment). `None`: no store fits.
-pub fn secret_store_for_added(manifest: &Manifest, org: &Org) -> Option<SecretProvider> {
+pub(crate) fn secret_store_for_added(manifest: &Manifest, org: &Org) -> Option<SecretProvider> {
     let allowed = org.secret_providers(manifest.classification);
     let env_ok = org.env_secret_tiers.contains(&manifest.lifecycle.tier);
     let usable = |p: &SecretProvider| allowed.contains(p) && (*p != SecretProvider::Env || env_ok);
@@ -225,7 +225,7 @@ pub fn secret_store_for_added(manifest: &Manifest, org: &Org) -> Option<SecretPr
 /// [`secret_store_for_added`] picks) and, for forms, an approver group. When no store fits, the
 /// secrets are still added, in the first store the org lists, so that the policy refuses the app
 /// with its reason rather than the app failing at start-up without them.
-pub fn add_template_needs(manifest: &mut Manifest, template: &Template, org: &Org) {
+pub(crate) fn add_template_needs(manifest: &mut Manifest, template: &Template, org: &Org) {
     let fallback = || {
         org.secret_providers(manifest.classification)
             .first()
@@ -314,7 +314,7 @@ pub struct RenderRecord {
 
 impl RenderRecord {
     /// The record as written to `.levee/render.json`: pretty JSON and a final newline.
-    pub fn to_json(&self) -> serde_json::Result<String> {
+    pub(crate) fn to_json(&self) -> serde_json::Result<String> {
         let mut json = serde_json::to_string_pretty(self)?;
         json.push('\n');
         Ok(json)
@@ -463,7 +463,7 @@ pub fn plan(
 
 /// Refuses a target that exists and is not an empty directory, or that cannot be created
 /// because a file stands where one of its parent directories would be.
-pub fn check_target(target: &Path) -> Result<(), ScaffoldError> {
+pub(crate) fn check_target(target: &Path) -> Result<(), ScaffoldError> {
     match std::fs::symlink_metadata(target) {
         Err(e) => {
             let in_the_way = target
@@ -502,7 +502,7 @@ pub fn check_target(target: &Path) -> Result<(), ScaffoldError> {
 /// renamed into place when every file is written. Missing parent directories are created
 /// (`levee new apps/sales-board` in a fresh repository). On error nothing is left behind: not
 /// the staged tree, not the parents this call created.
-pub fn write(target: &Path, plan: &WritePlan) -> Result<(), ScaffoldError> {
+pub(crate) fn write(target: &Path, plan: &WritePlan) -> Result<(), ScaffoldError> {
     let parent = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

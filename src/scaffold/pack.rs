@@ -118,7 +118,7 @@ impl Spec {
     /// `file://`, `git@host:path`) is a git repository; a local directory that is a git checkout
     /// (it has a `.git`) is a git repository too, read like `file://` (its `v<version>` tags are
     /// its versions); any other local directory is a single-version directory pack.
-    pub fn parse(source: &str) -> Spec {
+    pub(crate) fn parse(source: &str) -> Spec {
         if source == BUILTIN_SOURCE {
             return Spec::Builtin;
         }
@@ -370,7 +370,7 @@ pub fn archived(
 }
 
 /// Opens a pack checked out in a directory (a git worktree of one tag, for instance).
-pub fn open_dir(root: PathBuf, origin: Origin) -> Result<Pack, PackError> {
+pub(crate) fn open_dir(root: PathBuf, origin: Origin) -> Result<Pack, PackError> {
     from_disk(root, None, origin)
 }
 
@@ -465,7 +465,7 @@ fn check_settings(file: &str, meta: &TemplateMeta) -> Result<(), PackError> {
 
 /// What is wrong with a template's declared settings (`template.yaml` `settings:`, or their copy
 /// in an app's `.levee/` record), if anything.
-pub fn declarations_problem(settings: &IndexMap<String, SettingSpec>) -> Option<String> {
+pub(crate) fn declarations_problem(settings: &IndexMap<String, SettingSpec>) -> Option<String> {
     if settings.len() > crate::model::settings::MAX_SETTINGS {
         return Some(format!(
             "`settings` declares {} settings; the most is {}",
@@ -709,7 +709,7 @@ fn refuse_symlinks(dir: &Path, root: &Path) -> Result<(), PackError> {
 /// Is this path segment `.git` as some filesystem would read it: any case, with trailing dots
 /// or spaces (NTFS), with Unicode characters HFS+ ignores, or the NTFS short name `git~1`?
 /// (The checks git itself makes on tree entries.)
-pub fn is_dotgit(segment: &str) -> bool {
+pub(crate) fn is_dotgit(segment: &str) -> bool {
     let folded: String = segment
         .chars()
         .filter(|c| {
@@ -745,7 +745,7 @@ impl Pack {
     }
 
     /// The template ids, comma-separated (for messages).
-    pub fn template_ids(&self) -> String {
+    pub(crate) fn template_ids(&self) -> String {
         if self.templates.is_empty() {
             return "(none)".into();
         }
@@ -757,7 +757,7 @@ impl Pack {
     }
 
     /// The templates for a kind and stack.
-    pub fn find(&self, kind: Option<&Kind>, stack: Option<&Stack>) -> Vec<&Template> {
+    pub(crate) fn find(&self, kind: Option<&Kind>, stack: Option<&Stack>) -> Vec<&Template> {
         self.templates
             .iter()
             .filter(|t| kind.is_none_or(|k| t.meta.kind == *k))
@@ -767,7 +767,7 @@ impl Pack {
 
     /// The declarations `levee new` records in an app made from this pack: none for the built-in
     /// pack (its apps follow the running levee's), the pack's own otherwise.
-    pub fn own_declarations(&self) -> Option<crate::load::declarations::Declarations> {
+    pub(crate) fn own_declarations(&self) -> Option<crate::load::declarations::Declarations> {
         (self.origin != Origin::Builtin).then(|| crate::load::declarations::Declarations {
             kinds: self.meta.kinds.clone(),
             stacks: self.meta.stacks.clone(),
@@ -775,7 +775,7 @@ impl Pack {
     }
 
     /// The kinds the pack's templates are, in declaration order, with their declarations.
-    pub fn kinds_offered(&self) -> Vec<(&str, &crate::load::declarations::KindSpec)> {
+    pub(crate) fn kinds_offered(&self) -> Vec<(&str, &crate::load::declarations::KindSpec)> {
         self.declared
             .kinds
             .iter()
@@ -785,7 +785,7 @@ impl Pack {
     }
 
     /// The stacks the pack's templates use, in declaration order, with their declarations.
-    pub fn stacks_offered(&self) -> Vec<(&str, &crate::load::declarations::StackSpec)> {
+    pub(crate) fn stacks_offered(&self) -> Vec<(&str, &crate::load::declarations::StackSpec)> {
         self.declared
             .stacks
             .iter()
@@ -818,7 +818,7 @@ impl Pack {
 /// Why the `git` command rather than a crate: it speaks every transport and uses the
 /// credentials the user already has (ssh agent, credential helpers, proxies), and adds no
 /// libgit2/OpenSSL or gitoxide build to levee for an operation done once per run.
-pub fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
+pub(crate) fn fetch_git(repo: &str, tag: Option<&str>) -> Result<Pack, PackError> {
     let git_err = |action: &'static str, message: String| PackError::Git {
         action,
         repo: repo.to_string(),
@@ -937,7 +937,7 @@ pub struct GitVersions {
 impl GitVersions {
     /// Opens `repo` (a local path as it is, anything else cloned bare once) and lists its
     /// `v<semver>` tags.
-    pub fn open(repo: &str) -> Result<GitVersions, PackError> {
+    pub(crate) fn open(repo: &str) -> Result<GitVersions, PackError> {
         let git_err = |action: &'static str, message: String| PackError::Git {
             action,
             repo: repo.to_string(),
@@ -990,7 +990,7 @@ impl GitVersions {
     }
 
     /// The highest released version (a pre-release only when there is nothing else).
-    pub fn latest(&self) -> Option<&semver::Version> {
+    pub(crate) fn latest(&self) -> Option<&semver::Version> {
         self.versions
             .iter()
             .rev()
@@ -1000,7 +1000,7 @@ impl GitVersions {
     }
 
     /// Loads the pack at the tag of `version`, from git objects into memory.
-    pub fn load(&self, version: &str) -> Result<Pack, PackError> {
+    pub(crate) fn load(&self, version: &str) -> Result<Pack, PackError> {
         let tag = format!("v{version}");
         let git_err = |action: &'static str, message: String| PackError::Git {
             action,

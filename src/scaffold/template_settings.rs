@@ -37,14 +37,14 @@ pub struct Declared {
 }
 
 /// Where an app's record is.
-pub fn record_path(app_dir: &Path) -> PathBuf {
+pub(crate) fn record_path(app_dir: &Path) -> PathBuf {
     app_dir.join(crate::support::record::RENDER)
 }
 
 /// The declarations recorded for the app in `app_dir`: `Ok(None)` when the app has no record
 /// (a hand-written app.yaml) or a record without them (written by an older levee); `Err` with
 /// what is wrong when the record cannot be read or is damaged.
-pub fn read(app_dir: &Path) -> Result<Option<Declared>, String> {
+pub(crate) fn read(app_dir: &Path) -> Result<Option<Declared>, String> {
     let Some(json) = crate::support::record::read_render(app_dir)? else {
         return Ok(None);
     };
@@ -72,7 +72,7 @@ pub fn read(app_dir: &Path) -> Result<Option<Declared>, String> {
 /// The required settings the declarations name that `doc` (an `app.yaml`) does not set, each
 /// located at `settings:` (else at `template:`), with the declaration's description and example
 /// as the hint.
-pub fn unmet(path: &Path, doc: &Document, declared: &Declared) -> Vec<Diagnostic> {
+pub(crate) fn unmet(path: &Path, doc: &Document, declared: &Declared) -> Vec<Diagnostic> {
     let set = doc.value.get("settings").and_then(|s| s.as_object());
     let mut out = Vec::new();
     for (name, spec) in &declared.settings {
@@ -128,7 +128,7 @@ fn damaged(app_dir: &Path, why: &str) -> Diagnostic {
 
 /// The problems [`load`] adds for a loaded manifest: the required settings it does not set, or
 /// the damaged record. Nothing for a file not named `app.yaml` or an app without a record.
-pub fn problems(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
+pub(crate) fn problems(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
     let path = &loaded.source.path;
     if path.file_name().and_then(|n| n.to_str()) != Some(manifest::FILE_NAME) {
         return Vec::new();
@@ -147,12 +147,12 @@ pub fn problems(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
 /// Reads and checks an app's manifest as [`manifest::load`] does, and then, for an `app.yaml`
 /// with a record beside it, that it sets every setting its template requires. All problems come
 /// together, as one invalid file.
-pub fn load(path: &Path) -> Result<Loaded<Manifest>, LoadError> {
+pub(crate) fn load(path: &Path) -> Result<Loaded<Manifest>, LoadError> {
     load_with(path, crate::load::document::Context::default())
 }
 
 /// [`load`], with the context the manifest's checks may consult (today, the org's dataset names).
-pub fn load_with(
+pub(crate) fn load_with(
     path: &Path,
     context: crate::load::document::Context<'_>,
 ) -> Result<Loaded<Manifest>, LoadError> {

@@ -55,7 +55,7 @@ pub enum Kind {
 impl AppDir {
     /// Opens the app directory at `root` (a symlink in `root` itself is the caller's choice and
     /// is followed; below it, none is).
-    pub fn open(root: &Path) -> io::Result<AppDir> {
+    pub(crate) fn open(root: &Path) -> io::Result<AppDir> {
         Ok(AppDir {
             root: root.to_path_buf(),
             fd: imp::open_root(root)?,
@@ -63,17 +63,17 @@ impl AppDir {
     }
 
     /// The directory as given.
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
     /// The path of `rel` for messages (`app/docs/x.md`).
-    pub fn display(&self, rel: &Path) -> PathBuf {
+    pub(crate) fn display(&self, rel: &Path) -> PathBuf {
         self.root.join(rel)
     }
 
     /// Reads a regular file (at most `limit` bytes); `None` when it does not exist.
-    pub fn read(&self, rel: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    pub(crate) fn read(&self, rel: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
         let (parts, name) = split(rel)?;
         let Some(chain) = self.walk(&parts, false)? else {
             return Ok(None);
@@ -87,7 +87,7 @@ impl AppDir {
     }
 
     /// What is at `rel`, without following a symlink; `None` when nothing is.
-    pub fn kind(&self, rel: &Path) -> io::Result<Option<Kind>> {
+    pub(crate) fn kind(&self, rel: &Path) -> io::Result<Option<Kind>> {
         let (parts, name) = split(rel)?;
         match self.walk(&parts, false)? {
             None => Ok(None),
@@ -98,7 +98,7 @@ impl AppDir {
     /// Writes `bytes` to `rel` atomically (temporary file, flush, rename), creating missing
     /// directories. `exec`: `None` keeps the mode of the file replaced (a new file gets the
     /// default), `Some(true)` makes it executable, `Some(false)` not.
-    pub fn write(&self, rel: &Path, bytes: &[u8], exec: Option<bool>) -> io::Result<()> {
+    pub(crate) fn write(&self, rel: &Path, bytes: &[u8], exec: Option<bool>) -> io::Result<()> {
         self.write_durably(rel, bytes, exec, true)
     }
 
@@ -139,7 +139,7 @@ impl AppDir {
 
     /// Removes the file at `rel`, then every directory the removal left empty (never the app's
     /// root). False when there was no file.
-    pub fn remove(&self, rel: &Path) -> io::Result<bool> {
+    pub(crate) fn remove(&self, rel: &Path) -> io::Result<bool> {
         self.remove_durably(rel, true)
     }
 
@@ -170,7 +170,7 @@ impl AppDir {
 
     /// Every entry under the directory `rel` (recursively, nothing followed), relative to the
     /// app, sorted; empty when the directory does not exist.
-    pub fn entries_under(&self, rel: &Path) -> io::Result<Vec<(PathBuf, Kind)>> {
+    pub(crate) fn entries_under(&self, rel: &Path) -> io::Result<Vec<(PathBuf, Kind)>> {
         let (mut parts, name) = split(rel)?;
         parts.push(name);
         let Some(chain) = self.walk(&parts, false)? else {
@@ -479,7 +479,7 @@ impl AppDir {
     ///
     /// A failure during 3 renames everything back (the app is left as it was). `hook` is called
     /// at each point of [`Step`] (tests inject failures and crashes there).
-    pub fn transact(
+    pub(crate) fn transact(
         &self,
         label: &str,
         changes: &[Change],
@@ -582,14 +582,14 @@ impl AppDir {
     }
 
     /// Is an interrupted swap waiting to be completed? Its label when so.
-    pub fn pending(&self) -> io::Result<Option<String>> {
+    pub(crate) fn pending(&self) -> io::Result<Option<String>> {
         Ok(self.read_journal()?.map(|j| j.label))
     }
 
     /// Completes an interrupted swap (or drops one that had changed nothing yet), as
     /// [`AppDir::transact`] describes, and removes staging directories that crashed runs left
     /// before writing a journal. `None` when there was no swap to complete.
-    pub fn recover(&self) -> io::Result<Option<Recovered>> {
+    pub(crate) fn recover(&self) -> io::Result<Option<Recovered>> {
         let journal = self.read_journal()?;
         self.remove_orphan_stages(journal.as_ref().map(|j| &j.stage));
         let Some(journal) = journal else {
@@ -1084,7 +1084,7 @@ fn keep_old(dir: &imp::Dir, name: &OsStr, stage: &imp::Dir, keep: &OsStr) -> io:
 }
 
 /// The error every command but `levee upgrade` gives when an app holds a journal.
-pub fn interrupted_error() -> io::Error {
+pub(crate) fn interrupted_error() -> io::Error {
     io::Error::other(format!(
         "an upgrade of this app was interrupted ({JOURNAL} is present): run `levee upgrade` on \
          the app to complete it first"
@@ -1378,7 +1378,7 @@ mod imp {
 
     pub type Dir = PathBuf;
 
-    pub fn open_root(root: &Path) -> io::Result<Dir> {
+    pub(crate) fn open_root(root: &Path) -> io::Result<Dir> {
         if fs::metadata(root)?.is_dir() {
             Ok(root.to_path_buf())
         } else {
@@ -1389,14 +1389,14 @@ mod imp {
         }
     }
 
-    pub fn open_parent(dir: &Dir) -> io::Result<Dir> {
+    pub(crate) fn open_parent(dir: &Dir) -> io::Result<Dir> {
         let abs = std::path::absolute(dir)?;
         abs.parent()
             .map(Path::to_path_buf)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no parent"))
     }
 
-    pub fn open_dir(at: &Dir, name: &OsStr) -> io::Result<Dir> {
+    pub(crate) fn open_dir(at: &Dir, name: &OsStr) -> io::Result<Dir> {
         let p = at.join(name);
         let m = fs::symlink_metadata(&p)?;
         if m.file_type().is_symlink() {
@@ -1414,15 +1414,15 @@ mod imp {
         Ok(p)
     }
 
-    pub fn mkdir(at: &Dir, name: &OsStr) -> io::Result<()> {
+    pub(crate) fn mkdir(at: &Dir, name: &OsStr) -> io::Result<()> {
         fs::create_dir(at.join(name))
     }
 
-    pub fn mkdir_private(at: &Dir, name: &OsStr) -> io::Result<()> {
+    pub(crate) fn mkdir_private(at: &Dir, name: &OsStr) -> io::Result<()> {
         fs::create_dir(at.join(name))
     }
 
-    pub fn open_file(at: &Dir, name: &OsStr) -> io::Result<Option<File>> {
+    pub(crate) fn open_file(at: &Dir, name: &OsStr) -> io::Result<Option<File>> {
         let p = at.join(name);
         match fs::symlink_metadata(&p) {
             Ok(m) if m.file_type().is_symlink() => Err(io::Error::new(
@@ -1435,18 +1435,18 @@ mod imp {
         }
     }
 
-    pub fn create_new(at: &Dir, name: &OsStr, _mode: u32) -> io::Result<File> {
+    pub(crate) fn create_new(at: &Dir, name: &OsStr, _mode: u32) -> io::Result<File> {
         fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(at.join(name))
     }
 
-    pub fn set_mode(_f: &File, _mode: u32) -> io::Result<()> {
+    pub(crate) fn set_mode(_f: &File, _mode: u32) -> io::Result<()> {
         Ok(())
     }
 
-    pub fn kind(at: &Dir, name: &OsStr) -> io::Result<Option<Kind>> {
+    pub(crate) fn kind(at: &Dir, name: &OsStr) -> io::Result<Option<Kind>> {
         match fs::symlink_metadata(at.join(name)) {
             Ok(m) if m.file_type().is_symlink() => Ok(Some(Kind::Symlink)),
             Ok(m) if m.is_dir() => Ok(Some(Kind::Dir)),
@@ -1457,41 +1457,41 @@ mod imp {
         }
     }
 
-    pub fn rename(from: &Dir, a: &OsStr, to: &Dir, b: &OsStr) -> io::Result<()> {
+    pub(crate) fn rename(from: &Dir, a: &OsStr, to: &Dir, b: &OsStr) -> io::Result<()> {
         fs::rename(from.join(a), to.join(b))
     }
 
-    pub fn unlink(at: &Dir, name: &OsStr) -> io::Result<()> {
+    pub(crate) fn unlink(at: &Dir, name: &OsStr) -> io::Result<()> {
         fs::remove_file(at.join(name))
     }
 
-    pub fn link(from: &Dir, a: &OsStr, to: &Dir, b: &OsStr) -> io::Result<()> {
+    pub(crate) fn link(from: &Dir, a: &OsStr, to: &Dir, b: &OsStr) -> io::Result<()> {
         fs::hard_link(from.join(a), to.join(b))
     }
 
-    pub fn rmdir(at: &Dir, name: &OsStr) -> io::Result<()> {
+    pub(crate) fn rmdir(at: &Dir, name: &OsStr) -> io::Result<()> {
         fs::remove_dir(at.join(name))
     }
 
-    pub fn list(dir: &Dir) -> io::Result<Vec<OsString>> {
+    pub(crate) fn list(dir: &Dir) -> io::Result<Vec<OsString>> {
         fs::read_dir(dir)?
             .map(|e| e.map(|e| e.file_name()))
             .collect()
     }
 
-    pub fn sync(_dir: &Dir) {}
+    pub(crate) fn sync(_dir: &Dir) {}
 
-    pub const CAN_SYNC_FILESYSTEM: bool = false;
+    pub(crate) const CAN_SYNC_FILESYSTEM: bool = false;
 
-    pub fn identity(_dir: &Dir) -> Option<(u64, u64)> {
+    pub(crate) fn identity(_dir: &Dir) -> Option<(u64, u64)> {
         None
     }
 
-    pub fn dirty_bytes() -> Option<u64> {
+    pub(crate) fn dirty_bytes() -> Option<u64> {
         None
     }
 
-    pub fn sync_filesystems<'a>(mut dirs: impl Iterator<Item = &'a Dir>) -> io::Result<()> {
+    pub(crate) fn sync_filesystems<'a>(mut dirs: impl Iterator<Item = &'a Dir>) -> io::Result<()> {
         match dirs.next() {
             None => Ok(()),
             Some(_) => Err(io::Error::new(
@@ -1501,16 +1501,16 @@ mod imp {
         }
     }
 
-    pub fn same_mount(_a: &Dir, _b: &Dir) -> bool {
+    pub(crate) fn same_mount(_a: &Dir, _b: &Dir) -> bool {
         true
     }
 
-    pub fn remove_stage(parent: &Dir, name: &str) {
+    pub(crate) fn remove_stage(parent: &Dir, name: &str) {
         let _ = fs::remove_dir_all(parent.join(name));
     }
 
     /// Without a way to ask, a staging directory is treated as some other run's.
-    pub fn process_alive(_pid: u32) -> bool {
+    pub(crate) fn process_alive(_pid: u32) -> bool {
         true
     }
 }

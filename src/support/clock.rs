@@ -9,7 +9,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Today: `LEVEE_TODAY`, else `SOURCE_DATE_EPOCH` (in UTC), else the local calendar date.
-pub fn today() -> Date {
+pub(crate) fn today() -> Date {
     if let Some(d) = std::env::var("LEVEE_TODAY")
         .ok()
         .and_then(|s| Date::parse(&s).ok())

@@ -39,12 +39,12 @@ impl Default for Options {
 }
 
 /// Writes `bytes` to `path` atomically, creating the parent directory when needed.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomic_with(path, bytes, Options::default())
 }
 
 /// [`write_atomic`] with explicit [`Options`].
-pub fn write_atomic_with(path: &Path, bytes: &[u8], options: Options) -> io::Result<()> {
+pub(crate) fn write_atomic_with(path: &Path, bytes: &[u8], options: Options) -> io::Result<()> {
     if let Ok(meta) = fs::metadata(path)
         && !meta.is_file()
         && !meta.is_dir()
@@ -82,7 +82,7 @@ pub struct Staged {
 }
 
 /// Writes `bytes` to a temporary file beside `path` (whose directory must exist) and flushes it.
-pub fn stage(path: &Path, bytes: &[u8]) -> io::Result<Staged> {
+pub(crate) fn stage(path: &Path, bytes: &[u8]) -> io::Result<Staged> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -117,7 +117,7 @@ fn stage_in(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<Staged> {
 
 impl Staged {
     /// Renames the temporary file over the target, then syncs the directory when asked.
-    pub fn commit(mut self, sync_parent: bool) -> io::Result<()> {
+    pub(crate) fn commit(mut self, sync_parent: bool) -> io::Result<()> {
         fs::rename(&self.tmp, &self.path)?;
         self.done = true;
         if sync_parent {
@@ -138,7 +138,7 @@ impl Drop for Staged {
 /// Removes the temporary files a crashed writer left in `dir` (`.NAME.PID.N.tmp`, as
 /// [`write_atomic`] names them) that are older than `age`: a writer holds its temporary file for
 /// milliseconds. Returns how many were removed.
-pub fn remove_stale_temporaries(dir: &Path, age: Duration) -> usize {
+pub(crate) fn remove_stale_temporaries(dir: &Path, age: Duration) -> usize {
     let Ok(entries) = fs::read_dir(dir) else {
         return 0;
     };
@@ -165,7 +165,7 @@ pub fn remove_stale_temporaries(dir: &Path, age: Duration) -> usize {
 }
 
 /// Syncs a directory so a rename survives a power cut (best effort: not every platform can).
-pub fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }

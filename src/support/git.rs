@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 /// Runs git without a terminal prompt; stdout on success, stderr as the error.
-pub fn git(args: &[&str], cwd: Option<&Path>) -> Result<String, String> {
+pub(crate) fn git(args: &[&str], cwd: Option<&Path>) -> Result<String, String> {
     let out = run(args, cwd, None)?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -23,7 +23,7 @@ const GIT_PROTOCOLS: &str = "file:git:http:https:ssh";
 
 /// How long one git command may run: `LEVEE_GIT_TIMEOUT_SECS`, default 300 (a clone of a pack
 /// takes seconds; a transport that never answers must not hang a fleet upgrade).
-pub fn git_timeout() -> std::time::Duration {
+pub(crate) fn git_timeout() -> std::time::Duration {
     let secs = std::env::var("LEVEE_GIT_TIMEOUT_SECS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -34,7 +34,7 @@ pub fn git_timeout() -> std::time::Duration {
 
 /// The one way levee runs git: no terminal prompt, only [`GIT_PROTOCOLS`], `input` written to
 /// its stdin (else none), and killed (with the helpers it started) after [`git_timeout`].
-pub fn run(
+pub(crate) fn run(
     args: &[&str],
     cwd: Option<&Path>,
     input: Option<Vec<u8>>,
@@ -142,7 +142,7 @@ fn kill_group(pid: u32) {
 /// The `origin` remote's URL of the repository at `root`, as git resolves it (`git remote
 /// get-url`: `insteadOf` rewriting and included config files applied); `None` without one.
 /// Asked once per repository in a run, so registering a monorepo of many apps runs git once.
-pub fn origin_url(root: &Path) -> Option<String> {
+pub(crate) fn origin_url(root: &Path) -> Option<String> {
     static CACHE: OnceLock<Mutex<HashMap<PathBuf, Option<String>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     if let Some(hit) = cache.lock().ok().and_then(|c| c.get(root).cloned()) {

@@ -4,7 +4,7 @@
 use sha2::{Digest, Sha256};
 
 /// Bytes as lowercase hex, two digits each.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {

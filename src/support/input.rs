@@ -9,27 +9,19 @@
 //!   `metadata().len()` claims (a file that grows while it is read, or a special file that
 //!   reports 0, still stops at the cap), and going past it is an error of kind
 //!   [`io::ErrorKind::FileTooLarge`].
-//!
-//! Standard input is read only where a command says it reads it, through [`read_stdin`], with
-//! the same cap.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
 /// Reads the regular file at `path`, refusing anything else and more than `limit` bytes.
-pub fn read(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     read_file(open(path)?, limit)
-}
-
-/// Reads standard input, at most `limit` bytes.
-pub fn read_stdin(limit: u64) -> io::Result<Vec<u8>> {
-    read_capped(io::stdin().lock(), limit)
 }
 
 /// Reads an open file after checking that it is a regular file (for files opened by
 /// [`crate::support::appdir`], which opens them without following symlinks).
-pub fn read_file(file: File, limit: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read_file(file: File, limit: u64) -> io::Result<Vec<u8>> {
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(not_regular(&meta.file_type()));
@@ -45,12 +37,8 @@ pub fn read_file(file: File, limit: u64) -> io::Result<Vec<u8>> {
 }
 
 /// Is this the error [`read`] returns for an input over its cap?
-pub fn is_too_large(e: &io::Error) -> bool {
+pub(crate) fn is_too_large(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::FileTooLarge
-}
-
-fn read_capped(reader: impl Read, limit: u64) -> io::Result<Vec<u8>> {
-    read_capped_into(reader, limit, Vec::new())
 }
 
 fn read_capped_into(reader: impl Read, limit: u64, mut bytes: Vec<u8>) -> io::Result<Vec<u8>> {

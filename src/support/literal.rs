@@ -9,7 +9,7 @@ use minijinja::Value;
 /// TypeScript, TOML and Python: `"` and `\` get a backslash, control characters and the
 /// characters YAML or JavaScript treat specially (U+0085, U+2028, U+2029, U+FEFF, U+FFFE,
 /// U+FFFF) become `\uXXXX`. The result contains no raw line break and no unescaped quote.
-pub fn escape_dq(s: &str) -> String {
+pub(crate) fn escape_dq(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     for c in s.chars() {
         match c {
@@ -36,7 +36,7 @@ pub fn escape_dq(s: &str) -> String {
 /// A complete double-quoted literal for a string; numbers, booleans and null as JSON (which is
 /// also valid YAML, JavaScript and TOML for those); sequences and maps as JSON.
 /// A value as a double-quoted literal, valid in YAML, JSON, TypeScript and TOML.
-pub fn quoted(v: &Value) -> String {
+pub(crate) fn quoted(v: &Value) -> String {
     if let Some(s) = v.as_str() {
         format!("\"{}\"", escape_dq(s))
     } else {
@@ -44,7 +44,7 @@ pub fn quoted(v: &Value) -> String {
     }
 }
 
-pub fn json_literal(v: &Value) -> String {
+pub(crate) fn json_literal(v: &Value) -> String {
     if let Some(s) = v.as_str() {
         return format!("\"{}\"", escape_dq(s));
     }

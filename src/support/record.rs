@@ -28,7 +28,7 @@ const MAX_RENDER_BYTES: u64 = 8 << 20;
 /// what is wrong ("it is not JSON: ...") when `.levee/` or the record is a symlink or not a
 /// regular file, is too large, or cannot be read or parsed. The one reader for the modules that
 /// read a part of it (the template's settings, the pack's declarations).
-pub fn read_render(app_dir: &std::path::Path) -> Result<Option<serde_json::Value>, String> {
+pub(crate) fn read_render(app_dir: &std::path::Path) -> Result<Option<serde_json::Value>, String> {
     // Neither the record nor its directory is followed through a symlink.
     if std::fs::symlink_metadata(app_dir.join(DIR)).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(format!(
@@ -64,6 +64,6 @@ pub fn read_render(app_dir: &std::path::Path) -> Result<Option<serde_json::Value
 
 /// Is this path (relative to the app, `/`-separated) levee's record, which no template may
 /// contain and no user file may be?
-pub fn is_record(path: &str) -> bool {
+pub(crate) fn is_record(path: &str) -> bool {
     path == DIR || path.starts_with(".levee/")
 }

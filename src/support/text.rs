@@ -34,21 +34,21 @@ pub fn forbidden(c: char) -> Option<&'static str> {
 }
 
 /// The first refused character of `s`: its index in characters, the character and why.
-pub fn find_forbidden(s: &str) -> Option<(usize, char, &'static str)> {
+pub(crate) fn find_forbidden(s: &str) -> Option<(usize, char, &'static str)> {
     s.chars()
         .enumerate()
         .find_map(|(i, c)| forbidden(c).map(|why| (i, c, why)))
 }
 
 /// How a refused character is written in a message: `U+0007`.
-pub fn code_point(c: char) -> String {
+pub(crate) fn code_point(c: char) -> String {
     format!("U+{:04X}", c as u32)
 }
 
 /// `s` with every refused character replaced by a visible escape (`\n`, `\r`, `\t`, and
 /// `\u001b` for the others, as JSON writes them). Borrowed when there is nothing to escape (the
 /// common case).
-pub fn escape(s: &str) -> Cow<'_, str> {
+pub(crate) fn escape(s: &str) -> Cow<'_, str> {
     if !s.chars().any(|c| forbidden(c).is_some()) {
         return Cow::Borrowed(s);
     }
@@ -70,7 +70,7 @@ fn push_u(out: &mut String, c: char) {
 }
 
 /// [`escape`] for a path (shown lossily when it is not UTF-8).
-pub fn escape_path(p: &std::path::Path) -> String {
+pub(crate) fn escape_path(p: &std::path::Path) -> String {
     escape(&p.to_string_lossy()).into_owned()
 }
 
@@ -87,7 +87,7 @@ impl fmt::Display for Shown<'_> {
 /// Escapes every line of a multi-line text (an error chain, a diff) while keeping its line
 /// breaks and tabs: the layout stays, nothing in it can act on the terminal. ANSI colour that
 /// levee itself adds must be applied after this.
-pub fn escape_lines(s: &str) -> String {
+pub(crate) fn escape_lines(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for (i, line) in s.split('\n').enumerate() {
         if i > 0 {
@@ -107,7 +107,7 @@ pub fn escape_lines(s: &str) -> String {
 /// line breaks, tabs and levee's own colours (SGR sequences, `ESC [ … m`), and escapes every
 /// other refused character as `\uXXXX` (inside a JSON string that is the same value), so no
 /// text can move the cursor, set a window title or a hyperlink (OSC), or hide what follows.
-pub fn terminal(s: &str) -> Cow<'_, str> {
+pub(crate) fn terminal(s: &str) -> Cow<'_, str> {
     let clean = |c: char| c == '\n' || c == '\t' || forbidden(c).is_none();
     let escapes_ok = !s
         .match_indices('\u{1b}')
@@ -145,7 +145,8 @@ fn sgr_len(s: &str) -> Option<usize> {
 /// Pretty JSON for output, with the characters JSON allows raw but a terminal may act on (DEL,
 /// the C1 controls, U+2028/U+2029, bidirectional overrides) written as `\uXXXX`: the same
 /// document, safe to print.
-pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+#[cfg(test)]
+pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
     let s = serde_json::to_string_pretty(value)?;
     Ok(match terminal(&s) {
         Cow::Borrowed(_) => s,
@@ -156,7 +157,7 @@ pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<Strin
 /// `source` with each refused character (line breaks and tabs aside) replaced by one of the same
 /// length in bytes, so byte offsets into it stay valid: for showing a user's file under a
 /// caret. One byte becomes `?`, two `¿`, three or four `\u{fffd}` (padded).
-pub fn same_length(source: &str) -> Cow<'_, str> {
+pub(crate) fn same_length(source: &str) -> Cow<'_, str> {
     let keep = |c: char| matches!(c, '\n' | '\r' | '\t') || forbidden(c).is_none();
     if source.chars().all(keep) {
         return Cow::Borrowed(source);

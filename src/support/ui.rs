@@ -41,7 +41,7 @@ pub struct Ui {
 pub struct BrokenPipe;
 
 impl Ui {
-    pub fn new(color: ColorChoice, quiet: bool, verbose: u8) -> Self {
+    pub(crate) fn new(color: ColorChoice, quiet: bool, verbose: u8) -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let decide = |is_term: bool| match color {
             ColorChoice::Always => true,
@@ -59,18 +59,8 @@ impl Ui {
         ui
     }
 
-    /// A plain UI for tests: no colour, normal verbosity.
-    pub fn plain() -> Self {
-        Ui {
-            stdout_color: false,
-            stderr_color: false,
-            quiet: false,
-            verbose: 0,
-        }
-    }
-
     /// Writes to stdout. A closed pipe becomes [`BrokenPipe`].
-    pub fn out(&self, text: &str) -> anyhow::Result<()> {
+    pub(crate) fn out(&self, text: &str) -> anyhow::Result<()> {
         let text = crate::support::text::terminal(text);
         let mut out = io::stdout().lock();
         match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -80,31 +70,31 @@ impl Ui {
     }
 
     /// Writes a line to stderr (status and progress), unless quiet.
-    pub fn status(&self, text: &str) {
+    pub(crate) fn status(&self, text: &str) {
         if !self.quiet {
             let _ = writeln!(io::stderr(), "{}", crate::support::text::terminal(text));
         }
     }
 
     /// Writes a problem line to stderr, even with `-q` (which prints only errors).
-    pub fn error(&self, text: &str) {
+    pub(crate) fn error(&self, text: &str) {
         let _ = writeln!(io::stderr(), "{}", crate::support::text::terminal(text));
     }
 
     /// Writes text to stderr as it is (no line break added), even with `-q`.
-    pub fn error_text(&self, text: &str) {
+    pub(crate) fn error_text(&self, text: &str) {
         let _ = write!(io::stderr(), "{}", crate::support::text::terminal(text));
     }
 
     /// Writes a line to stderr when `-v` was given.
-    pub fn verbose(&self, text: &str) {
+    pub(crate) fn verbose(&self, text: &str) {
         if self.verbose > 0 {
             let _ = writeln!(io::stderr(), "{}", crate::support::text::terminal(text));
         }
     }
 
     /// Styles for text written to stdout ([`Ui::out`]): coloured when stdout is.
-    pub fn stdout(&self) -> Paint {
+    pub(crate) fn stdout(&self) -> Paint {
         Paint {
             color: self.stdout_color,
         }
@@ -112,7 +102,7 @@ impl Ui {
 
     /// Styles for text written to stderr ([`Ui::status`], [`Ui::error`]): coloured when stderr
     /// is, whatever stdout is (`levee sync > report.txt` on a terminal still colours its errors).
-    pub fn stderr(&self) -> Paint {
+    pub(crate) fn stderr(&self) -> Paint {
         Paint {
             color: self.stderr_color,
         }
@@ -131,26 +121,26 @@ impl Paint {
         style.force_styling(self.color).apply_to(s).to_string()
     }
 
-    pub fn green(self, s: &str) -> String {
+    pub(crate) fn green(self, s: &str) -> String {
         self.style(s, console::Style::new().green().bold())
     }
 
-    pub fn red(self, s: &str) -> String {
+    pub(crate) fn red(self, s: &str) -> String {
         self.style(s, console::Style::new().red().bold())
     }
 
-    pub fn yellow(self, s: &str) -> String {
+    pub(crate) fn yellow(self, s: &str) -> String {
         self.style(s, console::Style::new().yellow().bold())
     }
 
-    pub fn dim(self, s: &str) -> String {
+    pub(crate) fn dim(self, s: &str) -> String {
         self.style(s, console::Style::new().dim())
     }
 }
 
 /// A plain table (no borders). On a terminal, comfy-table wraps long cells to its width (the
 /// first two columns, ids and owners, never wrap); piped output is never wrapped.
-pub fn table(header: &[&str]) -> comfy_table::Table {
+pub(crate) fn table(header: &[&str]) -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
     t.load_style(comfy_table::presets::NOTHING)
         .set_header(header.to_vec());

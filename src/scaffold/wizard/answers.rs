@@ -29,7 +29,7 @@ pub struct Given {
 impl Given {
     /// These answers, with each missing one taken from `lower` (flags over the answers file).
     /// Mappings merge key by key; a list replaces the lower one whole.
-    pub fn over(self, lower: Given) -> Given {
+    pub(crate) fn over(self, lower: Given) -> Given {
         let mut doc = lower.doc;
         merge(&mut doc, self.doc);
         Given {
@@ -39,7 +39,7 @@ impl Given {
     }
 
     /// True when nothing is given.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.template.is_none() && self.doc.as_object().is_none_or(Map::is_empty)
     }
 }
@@ -278,7 +278,7 @@ pub fn load(path: &Path) -> Result<Given, LoadError> {
 }
 
 /// Answers from a partial manifest (an answers file's content).
-pub fn from_doc(mut doc: Value) -> Given {
+pub(crate) fn from_doc(mut doc: Value) -> Given {
     let mut template = None;
     if let Some(map) = doc.as_object_mut() {
         template = match map.shift_remove("template") {
@@ -334,7 +334,7 @@ pub fn to_yaml(given: &Given, resume: &str, refused: &[String]) -> String {
 
 /// Where levee keeps answers of runs that stopped: `$XDG_STATE_HOME/levee/answers`, else
 /// `~/.local/state/levee/answers` (`%LOCALAPPDATA%\levee\answers` on Windows).
-pub fn state_dir() -> Option<PathBuf> {
+pub(crate) fn state_dir() -> Option<PathBuf> {
     let nonempty = |k: &str| {
         std::env::var_os(k)
             .filter(|v| !v.is_empty())
@@ -348,7 +348,7 @@ pub fn state_dir() -> Option<PathBuf> {
 
 /// Writes the answers into [`state_dir`] as `<stem>.yaml` (`<stem>-2.yaml`, ... when taken), and
 /// returns the file's path.
-pub fn save(
+pub(crate) fn save(
     given: &Given,
     stem: &str,
     refused: &[String],

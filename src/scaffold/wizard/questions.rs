@@ -32,7 +32,7 @@ pub enum Words {
 }
 
 impl Words {
-    pub fn text(&self, cx: &Ctx<'_>) -> String {
+    pub(crate) fn text(&self, cx: &Ctx<'_>) -> String {
         match self {
             Words::Fixed(s) => (*s).to_string(),
             Words::From(f) => f(cx),
@@ -76,7 +76,7 @@ pub struct Spec {
 
 impl Spec {
     /// The list a repeated question belongs to (`/data_access`), if any.
-    pub fn list(&self) -> Option<&'static str> {
+    pub(crate) fn list(&self) -> Option<&'static str> {
         self.field.find("/{i}").map(|at| &self.field[..at])
     }
 }
@@ -94,12 +94,12 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// The answer at a pointer; `{i}` is this question's item.
-    pub fn get(&self, pointer: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, pointer: &str) -> Option<&Value> {
         let p = pointer.replace("{i}", &self.item.unwrap_or(0).to_string());
         self.answers.pointer(&p).filter(|v| !v.is_null())
     }
 
-    pub fn str(&self, pointer: &str) -> Option<&str> {
+    pub(crate) fn str(&self, pointer: &str) -> Option<&str> {
         self.get(pointer).and_then(Value::as_str)
     }
 
@@ -107,28 +107,24 @@ impl Ctx<'_> {
         self.str(pointer).and_then(|s| s.parse().ok())
     }
 
-    pub fn kind(&self) -> Option<Kind> {
+    pub(crate) fn kind(&self) -> Option<Kind> {
         self.template
             .map(|t| t.meta.kind.clone())
             .or_else(|| self.parsed("/kind"))
     }
 
-    pub fn stack(&self) -> Option<Stack> {
+    pub(crate) fn stack(&self) -> Option<Stack> {
         self.template
             .map(|t| t.meta.stack.clone())
             .or_else(|| self.parsed("/stack"))
     }
 
-    pub fn classification(&self) -> Option<Classification> {
-        self.parsed("/classification")
-    }
-
-    pub fn tier(&self) -> Option<Tier> {
+    pub(crate) fn tier(&self) -> Option<Tier> {
         self.parsed("/lifecycle/tier")
     }
 
     /// The template these answers pick (given, or the pack's for kind and stack).
-    pub fn chosen_template(&self) -> Option<&crate::scaffold::pack::Template> {
+    pub(crate) fn chosen_template(&self) -> Option<&crate::scaffold::pack::Template> {
         self.template.or_else(|| {
             let kind = self.kind()?;
             self.setup
@@ -140,7 +136,7 @@ impl Ctx<'_> {
     }
 
     /// For a setting's question: the setting (its name and what the template says of it).
-    pub fn setting(&self) -> Option<(&String, &crate::scaffold::pack::SettingSpec)> {
+    pub(crate) fn setting(&self) -> Option<(&String, &crate::scaffold::pack::SettingSpec)> {
         self.chosen_template()?.meta.settings.get_index(self.item?)
     }
 
@@ -165,7 +161,7 @@ impl Ctx<'_> {
     }
 
     /// The stacks the pack offers for the chosen kind.
-    pub fn stacks(&self) -> Vec<Stack> {
+    pub(crate) fn stacks(&self) -> Vec<Stack> {
         let kind = self.kind();
         self.setup
             .pack
