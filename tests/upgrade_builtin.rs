@@ -22,9 +22,7 @@ fn render(pack: &Pack, template: &str, manifest: &Manifest) -> Tree {
     let t = pack.template(template).expect("template");
     let layers = pack.layers(t).expect("layers");
     let ctx = levee::scaffold::context(manifest, &Org::default());
-    let env = levee::scaffold::render::environment();
     levee::scaffold::render::render_layers(
-        &env,
         &layers,
         &minijinja::Value::from(minijinja::value::Serde(&ctx)),
     )

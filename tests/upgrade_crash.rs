@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use common::{TestContext, copy_tree, names, run, tree, write};
 use levee::change::upgrade::{self, Options, PackVersions};
-use levee::support::appdir::Step;
+use levee::support::appdir::{Durability, Step};
 
 const CHILD_ENV: &str = "LEVEE_CRASH_TEST_CHILD";
 const MARK: &str = "LEVEE-CRASH-POINT";
@@ -298,6 +298,175 @@ fn kill_9_at_each_point_of_the_swap_then_the_next_run_completes_the_upgrade() {
         assert_eq!(again.code, 0, "{at}");
         assert!(
             again.stdout.contains("1 up to date"),
+            "{at}: {}",
+            again.stdout
+        );
+    }
+}
+
+const FLEET_CHILD_ENV: &str = "LEVEE_CRASH_TEST_FLEET_CHILD";
+/// Enough apps for the fleet path's filesystem barriers (`Durability::for_many`).
+const FLEET_APPS: usize = 8;
+
+/// The child side of the fleet crash test: upgrades every app under a directory through
+/// `levee::change::fleet::upgrade_fleet_with` (the path `levee upgrade` takes, with one barrier
+/// between the steps of every app's swap), and stops at the `stop`-th point any app's swap
+/// reaches. Run on its own, it upgrades a fresh fleet and checks every app was upgraded.
+#[test]
+fn child_upgrades_a_fleet_stopping_where_told() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (root, stop, durability) = match std::env::var(FLEET_CHILD_ENV) {
+        Ok(spec) => {
+            let mut parts = spec.split('\n');
+            let (root, stop, mode) = (parts.next(), parts.next(), parts.next());
+            let durability = match mode.expect("root\nindex\nmode") {
+                "barrier" => Durability::Barrier,
+                _ => Durability::Flush,
+            };
+            let stop = stop.and_then(|s| s.parse::<usize>().ok()).expect("index");
+            (PathBuf::from(root.expect("root")), stop, durability)
+        }
+        Err(_) => {
+            let tmp = TestContext::new();
+            let pack = git_pack(tmp.path());
+            let app = scaffold(&tmp, &pack);
+            let fleet = tmp.path().join("fleet");
+            for i in 0..FLEET_APPS {
+                copy_tree(&app, &fleet.join(format!("app-{i}")));
+            }
+            let apps = upgrade::discover(std::slice::from_ref(&fleet));
+            let points = AtomicUsize::new(0);
+            let report = levee::change::fleet::upgrade_fleet_with(
+                &apps,
+                None,
+                &Options::default(),
+                &|_| {},
+                Some(Durability::Barrier),
+                &|_, _| {
+                    points.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                },
+            )
+            .expect("fleet");
+            assert_eq!(report.summary.upgraded, FLEET_APPS, "{:#?}", report.apps);
+            assert!(points.load(Ordering::SeqCst) >= 10 * FLEET_APPS);
+            for a in &apps {
+                assert_eq!(recorded_version(a), "1.1.0");
+            }
+            return;
+        }
+    };
+    let apps = upgrade::discover(std::slice::from_ref(&root));
+    let seen = AtomicUsize::new(0);
+    let _ = levee::change::fleet::upgrade_fleet_with(
+        &apps,
+        None,
+        &Options::default(),
+        &|_| {},
+        Some(durability),
+        &|app, step| {
+            let i = seen.fetch_add(1, Ordering::SeqCst);
+            if i == stop {
+                println!("{MARK} {i} {} {step:?}", app.display());
+                std::thread::sleep(Duration::from_secs(120));
+            }
+            Ok(())
+        },
+    );
+}
+
+/// `levee upgrade` of a fleet, killed (SIGKILL) at points of its swaps: every app is left
+/// either untouched or with its journal, and the next run completes every one.
+#[test]
+fn kill_9_during_a_fleet_upgrade_then_the_next_run_completes_every_app() {
+    let tmp = TestContext::new();
+    let pack = git_pack(tmp.path());
+    let pristine = scaffold(&tmp, &pack);
+    let before = tree(&pristine);
+    let whole = tmp.path().join("whole");
+    copy_tree(&pristine, &whole.join("app"));
+    let o = run(tmp.levee_in(&whole).args(["upgrade", "app"]));
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let expected = tree(&whole.join("app"));
+    let exe = std::env::current_exe().expect("test binary");
+    // 8 apps with more than 10 points each: the first, some among the journals and the
+    // renames, the last ones.
+    // Both ways of making the steps durable: one barrier per step for every app (`syncfs`), and
+    // each app's own flushes.
+    for (stop, durability) in [
+        (0, "barrier"),
+        (3, "barrier"),
+        (8, "barrier"),
+        (9, "flush"),
+        (15, "barrier"),
+        (26, "flush"),
+        (40, "barrier"),
+        (61, "flush"),
+        (77, "barrier"),
+        (79, "flush"),
+    ] {
+        let case = tmp.path().join(format!("fleet-{stop}-{durability}"));
+        let fleet = case.join("fleet");
+        for i in 0..FLEET_APPS {
+            copy_tree(&pristine, &fleet.join(format!("app-{i}")));
+        }
+        let errors = case.join("stderr");
+        let mut child = tmp
+            .command(&exe)
+            .args([
+                "--exact",
+                "child_upgrades_a_fleet_stopping_where_told",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(
+                FLEET_CHILD_ENV,
+                format!("{}\n{stop}\n{durability}", fleet.display()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&errors).expect("stderr file"))
+            .spawn()
+            .expect("child starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut at = None;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("line");
+            if let Some(i) = line.find(MARK) {
+                at = Some(line[i + MARK.len()..].trim().to_string());
+                break;
+            }
+        }
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+        let at = at.unwrap_or_else(|| {
+            panic!(
+                "the child never reached point {stop}: {}",
+                std::fs::read_to_string(&errors).unwrap_or_default()
+            )
+        });
+        for i in 0..FLEET_APPS {
+            let app = fleet.join(format!("app-{i}"));
+            if !app.join(".levee/upgrade-journal.json").is_file() {
+                assert_eq!(
+                    tree(&app),
+                    before,
+                    "{at}: app-{i} changed without a journal"
+                );
+            }
+        }
+        let o = run(tmp.levee_in(&case).args(["upgrade", "fleet"]));
+        assert_eq!(o.code, 0, "{at}: {}{}", o.stdout, o.stderr);
+        for i in 0..FLEET_APPS {
+            let app = fleet.join(format!("app-{i}"));
+            assert_eq!(tree(&app), expected, "{at}: app-{i}");
+            assert_eq!(mode(&app.join("tools/new.sh")) & 0o111, 0o111, "{at}");
+        }
+        // No journal and no staging directory left.
+        let apps: Vec<String> = (0..FLEET_APPS).map(|i| format!("app-{i}")).collect();
+        assert_eq!(names(&fleet), apps, "{at}");
+        let again = run(tmp.levee_in(&case).args(["upgrade", "fleet"]));
+        assert!(
+            again.stdout.contains(&format!("{FLEET_APPS} up to date")),
             "{at}: {}",
             again.stdout
         );

@@ -104,10 +104,10 @@ pub(crate) fn render(ci: Ci, settings: &Settings) -> Result<String, String> {
             ));
         }
     }
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    // The values are checked above (safe paths) or levee's own; YAML is not JSON-escaped.
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    // The values are checked above (safe paths) or levee's own.
+    let mut env =
+        crate::generate::templates::environment(crate::generate::templates::Dialect::Catalog)
+            .map_err(|e| e.to_string())?;
     env.add_template(name, source).map_err(|e| e.to_string())?;
     env.get_template(name)
         .and_then(|t| t.render(minijinja::value::Serde(settings)))

@@ -188,9 +188,7 @@ impl TemplateSource for PackVersions {
         let loaded = self.version(version)?;
         let layers = loaded.layers(template)?;
         let ctx = crate::scaffold::context(manifest, org);
-        let env = crate::scaffold::render::environment();
         let rendered = crate::scaffold::render::render_layers(
-            &env,
             &layers,
             &minijinja::Value::from(minijinja::value::Serde(&ctx)),
         )?;
@@ -516,7 +514,7 @@ pub fn read_record(app: &Path) -> anyhow::Result<Recorded> {
 }
 
 impl AppReport {
-    fn failed(app: &Path, from: String, to: String, error: String) -> AppReport {
+    pub(crate) fn failed(app: &Path, from: String, to: String, error: String) -> AppReport {
         AppReport {
             app: app.to_path_buf(),
             from,
@@ -528,6 +526,42 @@ impl AppReport {
             warning: None,
         }
     }
+
+    /// This app's report once writing its upgrade failed: the versions stay, the rest is the
+    /// error.
+    pub(crate) fn write_failed(self, error: String) -> AppReport {
+        AppReport::failed(&self.app, self.from, self.to, error)
+    }
+
+    /// Says when the app's git worktree had uncommitted changes (unless it failed or already
+    /// carries a warning).
+    pub(crate) fn note_dirty(mut self, dirty: Option<bool>) -> AppReport {
+        if dirty == Some(true) && self.warning.is_none() && self.result != UpgradeOutcome::Failed {
+            self.warning = Some("the git worktree has uncommitted changes".into());
+        }
+        self
+    }
+}
+
+/// An app's upgrade, planned ([`plan_app`]): its report, and the changes to swap into the app
+/// (none for a dry run, an app up to date, or one that failed).
+#[derive(Debug)]
+pub struct PlannedApp {
+    pub report: AppReport,
+    pub swap: Option<PendingSwap>,
+}
+
+/// The changes an upgrade swaps into an app, in swap order ([`in_swap_order`]), and the swap's
+/// label for its journal.
+#[derive(Debug)]
+pub struct PendingSwap {
+    pub label: String,
+    pub changes: Vec<Change>,
+}
+
+/// The message of a report whose swap failed.
+pub(crate) fn write_error(e: &io::Error) -> String {
+    format!("writing the upgrade failed: {e}")
 }
 
 /// Upgrades one app (or plans it, with `dry_run`). Never panics on user input and never returns
@@ -553,19 +587,46 @@ pub fn upgrade_app_with(
     dirty: Option<bool>,
     hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
 ) -> AppReport {
+    let PlannedApp { mut report, swap } = plan_app(app, recorded, source, opts, dirty);
+    if let Some(swap) = swap {
+        let written = AppDir::open(app).map_err(|e| e.to_string()).and_then(|d| {
+            d.transact(&swap.label, &swap.changes, hook)
+                .map_err(|e| write_error(&e))
+        });
+        if let Err(e) = written {
+            report = report.write_failed(e);
+        }
+    }
+    report.note_dirty(dirty)
+}
+
+/// Plans one app's upgrade: renders both versions, merges, and prepares the changes to swap in;
+/// writes nothing (except forgetting resolved conflicts of an app already at the version). A
+/// problem with the app is its report's `failed` result.
+pub fn plan_app(
+    app: &Path,
+    recorded: &Recorded,
+    source: &dyn TemplateSource,
+    opts: &Options,
+    dirty: Option<bool>,
+) -> PlannedApp {
     let from = recorded.template.version.clone();
     let to = match opts.to.clone().map_or_else(|| source.latest(), Ok) {
         Ok(v) => v,
-        Err(e) => return AppReport::failed(app, from, String::new(), format!("{e:#}")),
+        Err(e) => {
+            return PlannedApp {
+                report: AppReport::failed(app, from, String::new(), format!("{e:#}")),
+                swap: None,
+            };
+        }
     };
-    let mut report = match upgrade_inner(app, recorded, source, opts, dirty, &to, hook) {
-        Ok(r) => r,
-        Err(e) => AppReport::failed(app, from.clone(), to.clone(), format!("{e:#}")),
-    };
-    if dirty == Some(true) && report.warning.is_none() && report.result != UpgradeOutcome::Failed {
-        report.warning = Some("the git worktree has uncommitted changes".into());
+    match upgrade_inner(app, recorded, source, opts, dirty, &to) {
+        Ok((report, swap)) => PlannedApp { report, swap },
+        Err(e) => PlannedApp {
+            report: AppReport::failed(app, from, to, format!("{e:#}")),
+            swap: None,
+        },
     }
-    report
 }
 
 fn upgrade_inner(
@@ -575,8 +636,7 @@ fn upgrade_inner(
     opts: &Options,
     dirty: Option<bool>,
     to: &str,
-    hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
-) -> anyhow::Result<AppReport> {
+) -> anyhow::Result<(AppReport, Option<PendingSwap>)> {
     let from = recorded.template.version.as_str();
     let mut report = AppReport {
         app: app.to_path_buf(),
@@ -594,13 +654,13 @@ fn upgrade_inner(
         // Merging over unresolved markers would nest conflicts: the user resolves first.
         report.result = UpgradeOutcome::Conflicts;
         report.files = unresolved_notes(left);
-        return Ok(report);
+        return Ok((report, None));
     }
     if vf == vt {
         if !left.resolved.is_empty() {
             report.files = forget_resolved(app, recorded, left, opts.dry_run)?;
         }
-        return Ok(report);
+        return Ok((report, None));
     }
     if vt < vf {
         anyhow::bail!(
@@ -633,10 +693,15 @@ fn upgrade_inner(
     };
     plan.changes.sort_by(|a, b| a.path.cmp(&b.path));
     report.files = plan.changes;
-    if !opts.dry_run {
-        swap_in(app, &plan.writes, &sides, to, hook)?;
-    }
-    Ok(report)
+    let swap = if opts.dry_run {
+        None
+    } else {
+        Some(PendingSwap {
+            label: format!("upgrade to template v{to}"),
+            changes: swap_changes(app, plan.writes, &sides)?,
+        })
+    };
+    Ok((report, swap))
 }
 
 /// The report's lines for files the last upgrade left conflict markers in.
@@ -956,35 +1021,27 @@ fn plan_records(
     Ok(())
 }
 
-/// Stages every write next to the app and swaps them in with rollback ([`AppDir::transact`]),
-/// each file with its executable bit ([`exec_bit`]).
-fn swap_in(
+/// The changes to swap into the app ([`AppDir::transact`]), each file with its executable bit
+/// ([`exec_bit`]), in swap order.
+fn swap_changes(
     app: &Path,
-    writes: &BTreeMap<PathBuf, Option<Vec<u8>>>,
+    writes: BTreeMap<PathBuf, Option<Vec<u8>>>,
     sides: &Sides,
-    to: &str,
-    hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<Change>> {
     let dir = AppDir::open(app)?;
-    let mut changes = Vec::new();
+    let mut changes = Vec::with_capacity(writes.len());
     for (path, content) in writes {
         let exec = match content {
             None => None,
-            Some(_) => exec_bit(&dir, path, &sides.base, &sides.theirs)?,
+            Some(_) => exec_bit(&dir, &path, &sides.base, &sides.theirs)?,
         };
         changes.push(Change {
-            path: path.clone(),
-            content: content.clone(),
+            path,
+            content,
             exec,
         });
     }
-    dir.transact(
-        &format!("upgrade to template v{to}"),
-        &in_swap_order(changes.into_iter()),
-        hook,
-    )
-    .map_err(|e| anyhow::anyhow!("writing the upgrade failed: {e}"))?;
-    Ok(())
+    Ok(in_swap_order(changes.into_iter()))
 }
 
 /// The executable bit of a file the upgrade writes: a new file takes the template's; an

@@ -1,6 +1,5 @@
 //! `levee upgrade`: roll a template version out to one app or a whole fleet, by 3-way merge.
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -8,7 +7,8 @@ use clap::Args;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::change::upgrade::{self, AppReport, Options, PackVersions, Recorded, UpgradeOutcome};
+use crate::change::fleet::{self, Event, Summary};
+use crate::change::upgrade::{self, AppReport, Options};
 use crate::cli::Global;
 use crate::support::exit::{ExitStatus, UsageError};
 use crate::support::ui::{Format, Ui};
@@ -40,25 +40,6 @@ pub struct UpgradeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-}
-
-/// An app's record and the pack source to upgrade it from, or why they could not be read.
-type AppSource = Result<(Recorded, String), String>;
-
-#[derive(Debug, Serialize)]
-struct Summary {
-    dry_run: bool,
-    apps: usize,
-    up_to_date: usize,
-    upgraded: usize,
-    conflicts: usize,
-    failed: usize,
-}
-
-#[derive(Debug, Serialize)]
-struct JsonReport<'a> {
-    summary: Summary,
-    apps: &'a [AppReport],
 }
 
 pub(super) fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
@@ -112,147 +93,29 @@ pub(super) fn run(global: &Global, args: &UpgradeArgs, ui: &Ui) -> anyhow::Resul
         require_clean: args.require_clean,
         org: global.org.clone(),
     };
-
-    // An upgrade a crash interrupted is completed first (a dry run only reports it), then
-    // each app's record is read, and its pack source (prepared once per distinct source).
-    let mut work: Vec<(PathBuf, AppSource)> = Vec::new();
-    let mut recovered: HashMap<PathBuf, String> = HashMap::new();
-    for app in &apps {
-        let pending = if args.dry_run {
-            crate::support::appdir::AppDir::open(app)
-                .and_then(|d| d.pending())
-                .map_err(|e| e.to_string())
-                .and_then(|p| match p {
-                    Some(label) => Err(format!(
-                        "an interrupted {label} is waiting to be completed: run `levee upgrade` \
-                         without --dry-run to complete it first"
-                    )),
-                    None => Ok(()),
-                })
-        } else {
-            upgrade::recover(app)
-                .map(|r| {
-                    if let Some(r) = r {
-                        recovered.insert(app.clone(), r.to_string());
-                    }
-                })
-                .map_err(|e| format!("{e}"))
-        };
-        if let Err(e) = pending {
-            work.push((app.clone(), Err(e)));
-            continue;
+    let bar = progress_bar(apps.len(), ui);
+    let on = |event: Event<'_>| match event {
+        Event::PreparingPack(source) => {
+            ui.verbose(&format!("preparing the template pack {source}"))
         }
-        let entry = upgrade::read_record(app)
-            .map(|r| {
-                let source = args.templates.clone().unwrap_or_else(|| {
-                    r.template
-                        .source
-                        .clone()
-                        .unwrap_or_else(|| crate::scaffold::pack::BUILTIN_SOURCE.into())
-                });
-                (r, source)
-            })
-            .map_err(|e| format!("{e:#}"));
-        work.push((app.clone(), entry));
-    }
-    let mut sources: HashMap<String, Result<PackVersions, String>> = HashMap::new();
-    for (_, entry) in &work {
-        if let Ok((_, source)) = entry {
-            let key = PackVersions::key(source);
-            if let std::collections::hash_map::Entry::Vacant(slot) = sources.entry(key) {
-                ui.verbose(&format!("preparing the template pack {source}"));
-                let opened = PackVersions::open(source);
-                if let (Err(e), Some(_)) = (&opened, &args.templates) {
-                    return Err(
-                        UsageError::new(format!("cannot load the template pack: {e}"))
-                            .hint("--templates takes a directory, a git repository, or `builtin`")
-                            .into(),
-                    );
-                }
-                slot.insert(opened.map_err(|e| e.to_string()));
+        Event::Planned => {
+            if let Some(b) = &bar {
+                b.inc(1);
             }
         }
-    }
-    let dirty = upgrade::dirty_apps(&apps);
-
-    let bar = progress_bar(work.len(), ui);
-    // An upgrade waits on its flushes (the staged files, the journal, the swap) far more than on
-    // the CPU: with more apps in flight than cores, the filesystem commits their flushes
-    // together, as `catalog scan` does. Each app's own steps and syncs are unchanged.
-    let threads = std::thread::available_parallelism()
-        .map_or(4, |n| n.get() * 4)
-        .clamp(4, 32);
-    let upgrade_all = || -> Vec<AppReport> {
-        work.par_iter()
-            .map(|(app, entry)| {
-                let report = match entry {
-                    Err(e) => failed(app, e.clone()),
-                    Ok((recorded, source)) => match &sources[&PackVersions::key(source)] {
-                        Err(e) => {
-                            failed(app, format!("cannot load the template pack {source}: {e}"))
-                        }
-                        Ok(src) => upgrade::upgrade_app(
-                            app,
-                            recorded,
-                            src,
-                            &opts,
-                            dirty.get(app).copied().flatten(),
-                        ),
-                    },
-                };
-                if let Some(b) = &bar {
-                    b.inc(1);
-                }
-                report
-            })
-            .collect()
     };
-    let mut reports = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool.install(upgrade_all),
-        Err(_) => upgrade_all(),
-    };
-    for r in &mut reports {
-        if let Some(note) = recovered.get(&r.app) {
-            r.warning = Some(match r.warning.take() {
-                Some(w) => format!("{note}; {w}"),
-                None => note.clone(),
-            });
-        }
-    }
+    let report = fleet::upgrade_fleet(&apps, args.templates.as_deref(), &opts, &on)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    reports.sort_by(|a, b| a.app.cmp(&b.app));
-
-    let count = |o: UpgradeOutcome| reports.iter().filter(|r| r.result == o).count();
-    let summary = Summary {
-        dry_run: args.dry_run,
-        apps: reports.len(),
-        up_to_date: count(UpgradeOutcome::UpToDate),
-        upgraded: count(UpgradeOutcome::Upgraded),
-        conflicts: count(UpgradeOutcome::Conflicts),
-        failed: count(UpgradeOutcome::Failed),
-    };
-    let status = if summary.conflicts + summary.failed > 0 {
+    let status = if report.has_problems() {
         ExitStatus::Problems
     } else {
         ExitStatus::Success
     };
-    if !args.dry_run {
-        // Diffs are what a dry run shows; a real run's JSON lists the changes without them.
-        for f in reports.iter_mut().flat_map(|r| r.files.iter_mut()) {
-            f.diff.clear();
-        }
-    }
     match args.format {
-        Format::Json => {
-            let report = JsonReport {
-                summary,
-                apps: &reports,
-            };
-            ui.out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
-        }
-        Format::Text => ui.out(&text(&reports, &summary, args.dry_run, ui))?,
+        Format::Json => ui.out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
+        Format::Text => ui.out(&text(&report.apps, &report.summary, args.dry_run, ui))?,
     }
     Ok(status)
 }
@@ -322,19 +185,6 @@ fn check_conflicts(apps: &[PathBuf], format: Format, ui: &Ui) -> anyhow::Result<
     } else {
         ExitStatus::Success
     })
-}
-
-fn failed(app: &std::path::Path, error: String) -> AppReport {
-    AppReport {
-        app: app.to_path_buf(),
-        from: String::new(),
-        to: String::new(),
-        result: UpgradeOutcome::Failed,
-        files: Vec::new(),
-        files_changed: 0,
-        error: Some(error),
-        warning: None,
-    }
 }
 
 /// A progress bar on stderr for fleets, only when stderr is a terminal.

@@ -8,3 +8,4 @@ pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod sandbox;
+pub mod templates;

@@ -10,10 +10,11 @@
 use std::sync::OnceLock;
 
 use include_dir::{Dir, include_dir};
-use minijinja::{Environment, UndefinedBehavior, syntax::SyntaxConfig};
+use minijinja::Environment;
 use serde::Serialize;
 
 use crate::generate::plan::{Gate, GatePlan, Stage, Tool};
+use crate::generate::templates::{self, Dialect};
 use crate::model::ci::InstallMethod;
 use crate::model::manifest::{Ci, Manifest};
 use crate::model::org::Org;
@@ -69,37 +70,19 @@ pub(crate) fn header_lines() -> [String; 2] {
     ]
 }
 
+/// The pipeline templates, compiled once per process ([`Dialect::Pipeline`]).
 fn env() -> &'static Result<Environment<'static>, minijinja::Error> {
     static ENV: OnceLock<Result<Environment<'static>, minijinja::Error>> = OnceLock::new();
-    ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        env.set_syntax(
-            SyntaxConfig::builder()
-                .variable_delimiters("{{{", "}}}")
-                .block_delimiters("{%", "%}")
-                .comment_delimiters("{#", "#}")
-                .trim_blocks(true)
-                .lstrip_blocks(true)
-                .keep_trailing_newline(true)
-                .build()?,
-        );
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        // YAML is written as YAML: values that need quoting are quoted in the template.
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-        // A YAML double-quoted scalar (JSON string syntax, without `tojson`'s HTML escapes).
-        env.add_filter("yaml_str", |s: String| {
-            serde_json::to_string(&s).unwrap_or_default()
-        });
-        // A string literal inside a GitHub expression: single-quoted, `'` doubled.
-        env.add_filter("gh_literal", |s: String| {
-            format!("'{}'", s.replace('\'', "''"))
-        });
-        for file in template_files() {
-            if let (Some(name), Some(text)) = (file.path().to_str(), file.contents_utf8()) {
-                env.add_template_owned(name.to_string(), text.to_string())?;
-            }
-        }
-        Ok(env)
+    templates::embedded(&ENV, Dialect::Pipeline, || {
+        template_files()
+            .into_iter()
+            .filter_map(|file| {
+                Some((
+                    file.path().to_str()?.to_string(),
+                    file.contents_utf8()?.to_string(),
+                ))
+            })
+            .collect()
     })
 }
 

@@ -723,54 +723,28 @@ fn outputs(plan: &SandboxPlan) -> Vec<(&'static str, &'static str)> {
 /// The sandbox templates, compiled once per process (an upgrade of a fleet renders `deploy/` for
 /// every app; compiling the templates each time was a tenth of its CPU time).
 fn environment() -> Result<&'static minijinja::Environment<'static>, SandboxError> {
-    static ENV: std::sync::OnceLock<Result<minijinja::Environment<'static>, SandboxError>> =
+    static ENV: std::sync::OnceLock<Result<minijinja::Environment<'static>, minijinja::Error>> =
         std::sync::OnceLock::new();
-    match ENV.get_or_init(compile_environment) {
-        Ok(env) => Ok(env),
-        // A bug in the embedded templates (a test compiles them all): the same error each time.
-        Err(SandboxError::Template { name, source }) => Err(SandboxError::Template {
-            name: name.clone(),
-            source: minijinja::Error::new(source.kind(), source.to_string()),
-        }),
-        Err(other) => Err(SandboxError::Template {
-            name: "(environment)".into(),
-            source: minijinja::Error::new(
-                minijinja::ErrorKind::InvalidOperation,
-                other.to_string(),
-            ),
-        }),
-    }
-}
-
-fn compile_environment() -> Result<minijinja::Environment<'static>, SandboxError> {
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    // YAML is not auto-escaped; values are quoted explicitly with `tojson`.
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    let syntax = minijinja::syntax::SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true)
-        .build()
-        .map_err(|source| SandboxError::Template {
-            name: "(syntax)".into(),
-            source,
-        })?;
-    env.set_syntax(syntax);
-    // A double-quoted YAML string as a person writes it (`tojson` writes `&` as `\u0026`).
-    env.add_filter("yaml_str", |v: minijinja::Value| {
-        minijinja::Value::from_safe_string(crate::support::literal::quoted(&v))
-    });
-    for file in TEMPLATES.files() {
-        if let (Some(name), Some(text)) = (file.path().to_str(), file.contents_utf8()) {
-            env.add_template(name, text)
-                .map_err(|source| SandboxError::Template {
-                    name: name.to_string(),
-                    source,
-                })?;
-        }
-    }
-    Ok(env)
+    let compiled = crate::generate::templates::embedded(
+        &ENV,
+        crate::generate::templates::Dialect::Deploy,
+        || {
+            TEMPLATES
+                .files()
+                .filter_map(|file| {
+                    Some((
+                        file.path().to_str()?.to_string(),
+                        file.contents_utf8()?.to_string(),
+                    ))
+                })
+                .collect()
+        },
+    );
+    // A bug in the embedded templates (a test compiles them all): the same error each time.
+    compiled.as_ref().map_err(|source| SandboxError::Template {
+        name: source.name().unwrap_or("(environment)").to_string(),
+        source: minijinja::Error::new(source.kind(), source.to_string()),
+    })
 }
 
 /// The names of the embedded templates (for tests that load every one).

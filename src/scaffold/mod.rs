@@ -116,7 +116,6 @@ pub fn context(m: &Manifest, org: &Org) -> serde_json::Value {
 /// Renders `app.yaml` from levee's template, and checks it as `levee validate` would; the
 /// result parses back to `m`.
 pub(crate) fn render_app_yaml(m: &Manifest, org: &Org) -> Result<String, ScaffoldError> {
-    let env = render::environment();
     let mut ctx = context(m, org);
     ctx["schema_comment"] = json!(manifest::SCHEMA_COMMENT);
     // The kinds the app's pack declares, as a sentence ("dashboard, form or webhook").
@@ -132,14 +131,20 @@ pub(crate) fn render_app_yaml(m: &Manifest, org: &Org) -> Result<String, Scaffol
             .map(|(name, value)| json!({"name": name, "value": value}))
             .collect::<Vec<_>>()
     );
-    let text = env
-        .template_from_named_str("app.yaml", APP_YAML)
-        .and_then(|t| t.render(Value::from(minijinja::value::Serde(&ctx))))
+    let mut text = Vec::new();
+    crate::generate::templates::Starter::get()
+        .render_to(
+            "app.yaml",
+            APP_YAML,
+            Value::from(minijinja::value::Serde(&ctx)),
+            &mut text,
+        )
         .map_err(|e| RenderError::Template {
             layer: "_levee".into(),
             file: "app.yaml.jinja".into(),
             message: e.to_string(),
         })?;
+    let text = String::from_utf8_lossy(&text);
     let text = squeeze_blank_lines(&text);
     let context = document::Context {
         declared: m.declared.0.as_deref(),
@@ -364,10 +369,8 @@ pub fn plan(
     manifest.declared = crate::model::manifest::Declared::of(pack.declared.clone());
     let app_yaml = render_app_yaml(&manifest, org)?;
     let ctx = context(&manifest, org);
-    let env = render::environment();
     let layers = pack.layers(template)?;
-    let rendered =
-        render::render_layers(&env, &layers, &Value::from(minijinja::value::Serde(&ctx)))?;
+    let rendered = render::render_layers(&layers, &Value::from(minijinja::value::Serde(&ctx)))?;
 
     let mut files = BTreeMap::new();
     let mut record_files = BTreeMap::new();

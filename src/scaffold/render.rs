@@ -30,9 +30,7 @@
 use std::collections::BTreeMap;
 
 use minijinja::value::Value;
-use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
-
-use crate::support::literal::{escape_dq, json_literal, quoted};
+use minijinja::{Environment, Error, ErrorKind};
 
 /// One file of a pack layer, as stored: its path under `files/` (`/`-separated) and its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,130 +98,22 @@ pub enum RenderError {
     },
 }
 
-/// The work one template may make the engine do (minijinja's fuel: one per instruction, one per
-/// 64 bytes produced). The largest built-in template (a 230 kB `uv.lock`) needs under 4,000.
-pub const FUEL: u64 = 1_000_000;
+use crate::generate::templates::{Dialect, Starter};
+pub use crate::generate::templates::{FUEL, auto_escape_for, escape_dockerfile};
+
 /// The most one template file may render to.
 pub const MAX_FILE_BYTES: usize = 16 << 20;
 /// The most a whole render (every file of an app) may add up to.
 pub const MAX_RENDER_BYTES: usize = 64 << 20;
 
-const DQ: &str = "dq";
-const DOCKERFILE: &str = "dockerfile";
-
-/// The auto-escape mode for an output file name (the path with `.jinja` dropped).
-pub fn auto_escape_for(name: &str) -> AutoEscape {
-    let file = name.rsplit('/').next().unwrap_or(name);
-    let lower = file.to_ascii_lowercase();
-    if lower == "dockerfile"
-        || lower == "containerfile"
-        || lower.starts_with("dockerfile.")
-        || lower.ends_with(".dockerfile")
-    {
-        return AutoEscape::Custom(DOCKERFILE.into());
-    }
-    let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
-    match ext {
-        "yaml" | "yml" | "json" | "ts" | "tsx" | "mts" | "cts" | "js" | "mjs" | "cjs" | "toml"
-        | "py" => AutoEscape::Custom(DQ.into()),
-        "html" | "htm" | "xml" | "svg" => AutoEscape::Html,
-        _ => AutoEscape::None,
-    }
-}
-
-/// The minijinja environment levee renders with: strict undefined, trailing newlines kept,
-/// auto-escaping by file type, and the literal filters.
-pub fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_fuel(Some(FUEL));
-    // A file's last newline is part of the file: keep it (byte fidelity with the template).
-    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
-        .keep_trailing_newline(true)
-        .build()
-    {
-        env.set_syntax(syntax);
-    }
-    env.set_auto_escape_callback(auto_escape_for);
-    env.set_formatter(|out, state, value| {
-        if value.is_safe() {
-            return minijinja::escape_formatter(out, state, value);
-        }
-        match state.auto_escape() {
-            AutoEscape::Custom(mode) if mode == DQ => {
-                out.write_str(&escape_dq(&display(value)))?;
-                Ok(())
-            }
-            AutoEscape::Custom(mode) if mode == DOCKERFILE => {
-                out.write_str(&escape_dockerfile(&display(value))?)?;
-                Ok(())
-            }
-            _ => minijinja::escape_formatter(out, state, value),
-        }
-    });
-    env.add_filter("yaml_str", |v: Value| Value::from_safe_string(quoted(&v)));
-    env.add_filter("json_str", |v: Value| {
-        Value::from_safe_string(json_literal(&v))
-    });
-    env.add_filter("ts_str", |v: Value| Value::from_safe_string(quoted(&v)));
-    env.add_filter("toml_str", |v: Value| Value::from_safe_string(quoted(&v)));
-    env.add_filter("dockerfile", |v: Value| -> Result<Value, Error> {
-        Ok(Value::from_safe_string(format!(
-            "\"{}\"",
-            escape_dockerfile(&display(&v))?
-        )))
-    });
-    env.add_filter("shell_str", |v: Value| {
-        Value::from_safe_string(format!("'{}'", display(&v).replace('\'', r"'\''")))
-    });
-    env
-}
-
-/// A value as text: strings as they are, `none` as the empty string, the rest as displayed.
-fn display(v: &Value) -> String {
-    if v.is_none() {
-        String::new()
-    } else if let Some(s) = v.as_str() {
-        s.to_string()
-    } else {
-        v.to_string()
-    }
-}
-
-/// Escapes `s` for the inside of a double-quoted Dockerfile string (`LABEL k="…"`, `ENV`,
-/// `RUN echo "…"`): `\`, `"` and `$` get a backslash. A line break or other control character
-/// would end the instruction and a backtick would run a command in a shell-form `RUN`: refused.
-pub fn escape_dockerfile(s: &str) -> Result<String, Error> {
-    if let Some(c) = s.chars().find(|c| c.is_control() || *c == '`') {
-        let what = match c {
-            '\n' | '\r' => "a line break".to_string(),
-            '`' => "a backtick".to_string(),
-            c => format!("the control character U+{:04X}", c as u32),
-        };
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!(
-                "a value with {what} cannot go into a Dockerfile: `{}`",
-                s.chars()
-                    .take(60)
-                    .map(|c| if c.is_control() { ' ' } else { c })
-                    .collect::<String>()
-            ),
-        ));
-    }
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '\\' | '"' | '$') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    Ok(out)
+/// The minijinja environment starter files render with ([`Dialect::Starter`] of the one
+/// templates registry, [`crate::generate::templates`]), for templates a caller compiles itself.
+pub fn environment() -> Result<Environment<'static>, Error> {
+    crate::generate::templates::environment(Dialect::Starter)
 }
 
 /// Renders the layers in order into a map of relative path -> file.
 pub fn render_layers(
-    env: &Environment<'_>,
     layers: &[Layer],
     ctx: &Value,
 ) -> Result<BTreeMap<String, OutFile>, RenderError> {
@@ -231,7 +121,7 @@ pub fn render_layers(
     let mut total = 0usize;
     for layer in layers {
         for file in &layer.files {
-            if let Some((path, rendered)) = render_file(env, &layer.name, file, ctx)? {
+            if let Some((path, rendered)) = render_file(&layer.name, file, ctx)? {
                 total = total.saturating_add(rendered.bytes.len());
                 if total > MAX_RENDER_BYTES {
                     return Err(RenderError::TooLarge {
@@ -247,9 +137,9 @@ pub fn render_layers(
     Ok(out)
 }
 
-/// Renders one file: `None` when its path renders empty.
+/// Renders one file: `None` when its path renders empty. A template is compiled once per
+/// process ([`Starter`]).
 pub fn render_file(
-    env: &Environment<'_>,
     layer: &str,
     file: &SourceFile,
     ctx: &Value,
@@ -263,8 +153,7 @@ pub fn render_file(
         Some(p) => (p, true),
         None => (file.path.as_str(), false),
     };
-    let Some(path) = render_path(env, raw_path, ctx).map_err(|e| template_err(error_text(&e)))?
-    else {
+    let Some(path) = render_path(raw_path, ctx).map_err(|e| template_err(error_text(&e)))? else {
         return Ok(None);
     };
     if path.split('/').any(crate::scaffold::pack::is_dotgit) {
@@ -286,15 +175,12 @@ pub fn render_file(
             layer: layer.to_string(),
             file: file.path.clone(),
         })?;
-        let tmpl = env
-            .template_from_named_str(&path, source)
-            .map_err(|e| template_err(error_text(&e)))?;
         let mut out = Capped {
             bytes: Vec::new(),
             over: false,
         };
-        match tmpl.render_captured_to(ctx.clone(), &mut out) {
-            Ok(_) => out.bytes,
+        match Starter::get().render_to(&path, source, ctx.clone(), &mut out) {
+            Ok(()) => out.bytes,
             Err(_) if out.over => {
                 return Err(template_err(format!(
                     "it renders more than {MAX_FILE_BYTES} bytes; levee refuses a file that large"
@@ -355,11 +241,11 @@ fn error_text(e: &Error) -> String {
 }
 
 /// Renders each templated segment of a path. `None` when a segment renders empty.
-fn render_path(env: &Environment<'_>, path: &str, ctx: &Value) -> Result<Option<String>, Error> {
+fn render_path(path: &str, ctx: &Value) -> Result<Option<String>, Error> {
     let mut segments = Vec::new();
     for segment in path.split('/') {
         let rendered = if segment.contains("{{") || segment.contains("{%") {
-            env.render_str(segment, ctx)?
+            Starter::get().render_str(segment, ctx)?
         } else {
             segment.to_string()
         };
@@ -395,6 +281,7 @@ pub fn is_safe_path(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::support::literal::escape_dq;
 
     fn file(path: &str, text: &str) -> SourceFile {
         SourceFile {
@@ -405,13 +292,12 @@ mod tests {
     }
 
     fn render(files: Vec<SourceFile>, ctx: serde_json::Value) -> Result<Vec<String>, RenderError> {
-        let env = environment();
         let layers = [Layer {
             name: "t".into(),
             files,
         }];
         Ok(
-            render_layers(&env, &layers, &Value::from(minijinja::value::Serde(&ctx)))?
+            render_layers(&layers, &Value::from(minijinja::value::Serde(&ctx)))?
                 .into_keys()
                 .collect(),
         )

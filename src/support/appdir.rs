@@ -16,10 +16,11 @@
 //!
 //! [`AppDir::transact`] is the crash-safe multi-file swap `levee upgrade` uses; see there.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -62,7 +63,6 @@ impl AppDir {
     }
 
     /// The directory as given.
-    #[cfg(test)]
     pub(crate) fn root(&self) -> &Path {
         &self.root
     }
@@ -99,6 +99,17 @@ impl AppDir {
     /// directories. `exec`: `None` keeps the mode of the file replaced (a new file gets the
     /// default), `Some(true)` makes it executable, `Some(false)` not.
     pub(crate) fn write(&self, rel: &Path, bytes: &[u8], exec: Option<bool>) -> io::Result<()> {
+        self.write_durably(rel, bytes, exec, true)
+    }
+
+    /// [`AppDir::write`]; `flush` false leaves the file and the rename to a later [`barrier`].
+    fn write_durably(
+        &self,
+        rel: &Path,
+        bytes: &[u8],
+        exec: Option<bool>,
+        flush: bool,
+    ) -> io::Result<()> {
         let (parts, name) = split(rel)?;
         let chain = self.walk(&parts, true)?.unwrap_or_default();
         let dir = chain.last().unwrap_or(&self.fd);
@@ -110,7 +121,9 @@ impl AppDir {
             if let Some(m) = mode.set {
                 imp::set_mode(&f, m)?;
             }
-            f.sync_all()?;
+            if flush {
+                f.sync_all()?;
+            }
             drop(f);
             imp::rename(dir, &tmp, dir, &name)
         })();
@@ -118,13 +131,20 @@ impl AppDir {
             let _ = imp::unlink(dir, &tmp);
             return Err(e);
         }
-        imp::sync(dir);
+        if flush {
+            imp::sync(dir);
+        }
         Ok(())
     }
 
     /// Removes the file at `rel`, then every directory the removal left empty (never the app's
     /// root). False when there was no file.
     pub(crate) fn remove(&self, rel: &Path) -> io::Result<bool> {
+        self.remove_durably(rel, true)
+    }
+
+    /// [`AppDir::remove`]; `flush` false leaves the removal to a later [`barrier`].
+    fn remove_durably(&self, rel: &Path, flush: bool) -> io::Result<bool> {
         let (parts, name) = split(rel)?;
         let Some(chain) = self.walk(&parts, false)? else {
             return Ok(false);
@@ -136,7 +156,9 @@ impl AppDir {
             Some(Kind::Dir) => return Err(is_a_directory()),
             Some(_) => imp::unlink(dir, &name)?,
         }
-        imp::sync(dir);
+        if flush {
+            imp::sync(dir);
+        }
         for i in (0..chain.len()).rev() {
             let parent = if i == 0 { &self.fd } else { &chain[i - 1] };
             if imp::rmdir(parent, &parts[i]).is_err() {
@@ -463,14 +485,68 @@ impl AppDir {
         changes: &[Change],
         hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
     ) -> io::Result<()> {
-        if changes.is_empty() {
+        let Some(swap) = self.stage(label, changes.to_vec(), Durability::Flush)? else {
             return Ok(());
+        };
+        if let Err(e) = hook(Step::Staged).and_then(|()| swap.journal()) {
+            swap.abandon();
+            return Err(e);
+        }
+        swap.swap(hook)?;
+        swap.finish()?;
+        swap.cleanup();
+        Ok(())
+    }
+
+    /// Step 1 of [`AppDir::transact`]: checks every path, then writes every new file to a new
+    /// staging directory (flushed when `durability` is [`Durability::Flush`]). `None` when
+    /// there is nothing to change.
+    pub fn stage(
+        &self,
+        label: &str,
+        changes: Vec<Change>,
+        durability: Durability,
+    ) -> io::Result<Option<Swap<'_>>> {
+        if changes.is_empty() {
+            return Ok(None);
         }
         if self.kind(Path::new(JOURNAL))?.is_some() {
             return Err(interrupted_error());
         }
         self.remove_orphan_stages(None);
-        // Every path resolves without a symlink, and the directories to create are known.
+        let created_dirs = self.check_paths(&changes)?;
+        let mut journal = Journal {
+            format: 1,
+            state: STATE_SWAPPING.into(),
+            label: label.to_string(),
+            stage: StageRef::default(),
+            ops: changes
+                .iter()
+                .map(|c| Op {
+                    path: slash(&c.path),
+                    new: c.content.is_some(),
+                })
+                .collect(),
+            created_dirs,
+        };
+        let flush = durability == Durability::Flush;
+        let stage = self.make_stage(&mut journal.stage)?;
+        if let Err(e) = self.stage_files(&stage, &changes, flush) {
+            imp::remove_stage(&stage.parent, &stage.name);
+            return Err(e);
+        }
+        Ok(Some(Swap {
+            dir: self,
+            changes,
+            journal,
+            stage,
+            flush,
+        }))
+    }
+
+    /// Every path resolves without a symlink; the directories the swap creates, outermost
+    /// first.
+    fn check_paths(&self, changes: &[Change]) -> io::Result<Vec<String>> {
         let mut created_dirs: BTreeSet<String> = BTreeSet::new();
         for c in changes {
             let (parts, _) = split(&c.path)?;
@@ -502,52 +578,7 @@ impl AppDir {
                 return Err(symlink_refused(&slash(&c.path)));
             }
         }
-        let mut journal = Journal {
-            format: 1,
-            state: STATE_SWAPPING.into(),
-            label: label.to_string(),
-            stage: StageRef::default(),
-            ops: changes
-                .iter()
-                .map(|c| Op {
-                    path: slash(&c.path),
-                    new: c.content.is_some(),
-                })
-                .collect(),
-            created_dirs: created_dirs.into_iter().collect(),
-        };
-        let stage = self.make_stage(&mut journal.stage)?;
-        let staged = self
-            .stage_files(&stage, changes)
-            .and_then(|()| hook(Step::Staged))
-            .and_then(|()| self.write_journal(&journal));
-        if let Err(e) = staged {
-            imp::remove_stage(&stage.parent, &stage.name);
-            return Err(e);
-        }
-        if let Err(e) = self.swap(&stage, changes, hook) {
-            // Undo whatever was swapped; if even that fails the journal stays, and the next run
-            // completes the swap from the staged files.
-            if let Err(e2) = self.rollback(&journal, &stage) {
-                return Err(io::Error::new(
-                    e.kind(),
-                    format!(
-                        "{e}; undoing the changes failed too ({e2}): {JOURNAL} stays, and the \
-                         next `levee upgrade` completes the {}",
-                        journal.label
-                    ),
-                ));
-            }
-            self.remove_journal()?;
-            imp::remove_stage(&stage.parent, &stage.name);
-            return Err(io::Error::new(
-                e.kind(),
-                format!("{e} (nothing was changed: the app is as it was)"),
-            ));
-        }
-        self.remove_journal()?;
-        imp::remove_stage(&stage.parent, &stage.name);
-        Ok(())
+        Ok(created_dirs.into_iter().collect())
     }
 
     /// Is an interrupted swap waiting to be completed? Its label when so.
@@ -569,7 +600,7 @@ impl AppDir {
             if let Some(s) = &stage {
                 imp::remove_stage(&s.parent, &s.name);
             }
-            self.remove_journal()?;
+            self.remove_journal(true)?;
             return Ok(Some(Recovered::Discarded(journal.label)));
         }
         if journal.state == STATE_SWAPPING {
@@ -582,7 +613,7 @@ impl AppDir {
             };
             self.roll_forward(&journal, s)?;
         }
-        self.remove_journal()?;
+        self.remove_journal(true)?;
         if let Some(s) = &stage {
             imp::remove_stage(&s.parent, &s.name);
         }
@@ -591,7 +622,7 @@ impl AppDir {
 
     /// Writes every new file into the staging directory, then flushes them all at once (the
     /// filesystem commits concurrent flushes together).
-    fn stage_files(&self, stage: &Stage, changes: &[Change]) -> io::Result<()> {
+    fn stage_files(&self, stage: &Stage, changes: &[Change], flush: bool) -> io::Result<()> {
         let mut files = Vec::new();
         for (i, c) in changes.iter().enumerate() {
             let Some(bytes) = &c.content else { continue };
@@ -609,8 +640,10 @@ impl AppDir {
             }
             files.push(f);
         }
-        flush_all(files.iter().map(|f| move || f.sync_data()))?;
-        imp::sync(&stage.dir);
+        if flush {
+            flush_all(files.iter().map(|f| move || f.sync_data()))?;
+            imp::sync(&stage.dir);
+        }
         Ok(())
     }
 
@@ -620,6 +653,7 @@ impl AppDir {
         stage: &Stage,
         changes: &[Change],
         hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
+        flush: bool,
     ) -> io::Result<()> {
         let mut touched: Vec<imp::Dir> = Vec::new();
         for (i, c) in changes.iter().enumerate() {
@@ -649,16 +683,18 @@ impl AppDir {
             } else if old {
                 imp::rename(dir, &name, &stage.dir, o)?;
             }
-            if let Some(d) = chain.into_iter().last() {
+            if flush && let Some(d) = chain.into_iter().last() {
                 touched.push(d);
             }
         }
-        flush_all(touched.iter().chain([&self.fd]).map(|d| {
-            move || -> io::Result<()> {
-                imp::sync(d);
-                Ok(())
-            }
-        }))?;
+        if flush {
+            flush_all(touched.iter().chain([&self.fd]).map(|d| {
+                move || -> io::Result<()> {
+                    imp::sync(d);
+                    Ok(())
+                }
+            }))?;
+        }
         hook(Step::Swapped)
     }
 
@@ -800,8 +836,12 @@ impl AppDir {
             places.push(("record", record, RECORD_STAGE_PREFIX.to_string()));
         }
         for (at, dir, prefix) in places {
-            for name in imp::list(&dir).unwrap_or_default() {
-                let name = name.to_string_lossy().into_owned();
+            let names = if at == "parent" {
+                stages_beside(&dir)
+            } else {
+                lossy_names(&dir)
+            };
+            for name in names {
                 let Some(rest) = name.strip_prefix(&prefix) else {
                     continue;
                 };
@@ -851,15 +891,160 @@ impl AppDir {
         })
     }
 
-    fn write_journal(&self, journal: &Journal) -> io::Result<()> {
+    fn write_journal(&self, journal: &Journal, flush: bool) -> io::Result<()> {
         let mut json = serde_json::to_string_pretty(journal).map_err(io::Error::other)?;
         json.push('\n');
-        self.write(Path::new(JOURNAL), json.as_bytes(), Some(false))
+        self.write_durably(Path::new(JOURNAL), json.as_bytes(), Some(false), flush)
     }
 
-    fn remove_journal(&self) -> io::Result<()> {
+    fn remove_journal(&self, flush: bool) -> io::Result<()> {
         // `.levee/` goes too when the journal was all it held (a directory that is not an app).
-        self.remove(Path::new(JOURNAL)).map(|_| ())
+        self.remove_durably(Path::new(JOURNAL), flush).map(|_| ())
+    }
+}
+
+/// The names in `dir`, as text.
+fn lossy_names(dir: &imp::Dir) -> Vec<String> {
+    imp::list(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The staging directories beside apps in `parent` (names starting with [`STAGE_PREFIX`]),
+/// listed once per directory per process: a fleet's apps share their parent, and listing it again
+/// for each app made a fleet's orphan scans quadratic (1,000 apps: a million names read). A
+/// crashed run's staging directory exists before this process lists it; one whose process dies
+/// while this one runs is removed by the next run.
+fn stages_beside(parent: &imp::Dir) -> Vec<String> {
+    static LISTED: Mutex<BTreeMap<(u64, u64), Vec<String>>> = Mutex::new(BTreeMap::new());
+    let stages = |dir: &imp::Dir| -> Vec<String> {
+        lossy_names(dir)
+            .into_iter()
+            .filter(|n| n.starts_with(STAGE_PREFIX))
+            .collect()
+    };
+    let Some(key) = imp::identity(parent) else {
+        return stages(parent);
+    };
+    let Ok(mut listed) = LISTED.lock() else {
+        return stages(parent);
+    };
+    listed.entry(key).or_insert_with(|| stages(parent)).clone()
+}
+
+/// How a swap makes each of its steps durable before the next one starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Each step flushes what it wrote (the files, then their directories): one app on its own.
+    Flush,
+    /// The steps flush nothing; the caller runs one [`barrier`] after each step, for many apps
+    /// at once (a fleet upgrade: four filesystem flushes in all instead of a dozen per app).
+    /// Linux only (`syncfs`): see [`Durability::for_many`].
+    Barrier,
+}
+
+/// From this many swaps made together on, one `syncfs` per step costs less than each app's own
+/// flushes (about a dozen per app). Below it the app's own flushes win: a `syncfs` also writes
+/// whatever else is waiting on the filesystem (other processes' files), which one app's flushes
+/// never wait for.
+const BARRIER_FROM: usize = 8;
+/// A `syncfs` writes every dirty page of the filesystem, levee's or not. With more than this
+/// much waiting to be written (a compiler writing its output next door), four of them cost more
+/// than the apps' own flushes: measured on a 2-core VM with 240 MB dirty, 1,000 apps took 25 s
+/// with barriers against 16 s with per-app flushes, and 3 s against 5 s with little dirty.
+const BARRIER_MAX_DIRTY: u64 = 64 << 20;
+
+impl Durability {
+    /// The durability for `count` swaps made together: [`Durability::Barrier`] for a fleet where
+    /// the kernel flushes a whole filesystem on request (`syncfs`, Linux) and little else is
+    /// waiting to be written, else [`Durability::Flush`].
+    pub fn for_many(count: usize) -> Durability {
+        if imp::CAN_SYNC_FILESYSTEM
+            && count >= BARRIER_FROM
+            && imp::dirty_bytes().is_some_and(|d| d <= BARRIER_MAX_DIRTY)
+        {
+            Durability::Barrier
+        } else {
+            Durability::Flush
+        }
+    }
+}
+
+/// Makes everything written so far in these apps (and anything else on their filesystems)
+/// durable: one `syncfs` per filesystem. With [`Durability::Barrier`], the caller runs it after
+/// each step of every [`Swap`], so the order [`AppDir::transact`] proves holds across the
+/// fleet: every staged file before any journal, every journal before any rename, every rename
+/// before any journal is removed, every journal removed before a staging directory is.
+pub fn barrier<'a>(apps: impl IntoIterator<Item = &'a AppDir>) -> io::Result<()> {
+    imp::sync_filesystems(apps.into_iter().map(|a| &a.fd))
+}
+
+/// A swap under way: [`AppDir::transact`] taken one step at a time, so that many apps can take
+/// each step together with one [`barrier`] between steps. [`AppDir::stage`] is step 1,
+/// [`Swap::journal`] step 2, [`Swap::swap`] step 3, [`Swap::finish`] then [`Swap::cleanup`]
+/// step 4; [`Swap::abandon`] drops a swap whose journal was not written.
+#[derive(Debug)]
+pub struct Swap<'a> {
+    dir: &'a AppDir,
+    changes: Vec<Change>,
+    journal: Journal,
+    stage: Stage,
+    flush: bool,
+}
+
+impl Swap<'_> {
+    /// The app.
+    pub fn dir(&self) -> &AppDir {
+        self.dir
+    }
+
+    /// Step 2: writes the journal. From here on, a run that finds it completes the swap.
+    pub fn journal(&self) -> io::Result<()> {
+        self.dir.write_journal(&self.journal, self.flush)
+    }
+
+    /// Drops a swap before its journal is written: removes the staging directory.
+    pub fn abandon(self) {
+        imp::remove_stage(&self.stage.parent, &self.stage.name);
+    }
+
+    /// Step 3: the renames. A failure renames everything back (the app is left as it was) and
+    /// removes the journal; if even that fails the journal stays, and the next run completes
+    /// the swap from the staged files. Either way the swap is over when this fails.
+    pub fn swap(&self, hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>) -> io::Result<()> {
+        let (dir, journal, stage) = (self.dir, &self.journal, &self.stage);
+        let Err(e) = dir.swap(stage, &self.changes, hook, self.flush) else {
+            return Ok(());
+        };
+        if let Err(e2) = dir.rollback(journal, stage) {
+            return Err(io::Error::new(
+                e.kind(),
+                format!(
+                    "{e}; undoing the changes failed too ({e2}): {JOURNAL} stays, and the \
+                     next `levee upgrade` completes the {}",
+                    journal.label
+                ),
+            ));
+        }
+        dir.remove_journal(true)?;
+        imp::remove_stage(&stage.parent, &stage.name);
+        Err(io::Error::new(
+            e.kind(),
+            format!("{e} (nothing was changed: the app is as it was)"),
+        ))
+    }
+
+    /// Step 4, first half: removes the journal (the swap is done).
+    pub fn finish(&self) -> io::Result<()> {
+        self.dir.remove_journal(self.flush)
+    }
+
+    /// Step 4, second half: removes the staging directory (not flushed: one that reappears
+    /// after a power cut is an orphan the next run removes).
+    pub fn cleanup(self) {
+        imp::remove_stage(&self.stage.parent, &self.stage.name);
     }
 }
 
@@ -1079,6 +1264,52 @@ mod imp {
         let _ = rustix::fs::fsync(dir);
     }
 
+    /// The device and inode of a directory: what it is, whatever path reached it.
+    pub(super) fn identity(dir: &Dir) -> Option<(u64, u64)> {
+        let st = rustix::fs::fstat(dir).ok()?;
+        Some((st.st_dev, st.st_ino))
+    }
+
+    /// Can [`sync_filesystems`] flush a whole filesystem (and wait for it)?
+    pub(super) const CAN_SYNC_FILESYSTEM: bool =
+        cfg!(any(target_os = "linux", target_os = "android"));
+
+    /// `syncfs` once per filesystem the directories are on (a bind mount shares its device).
+    pub(super) fn sync_filesystems<'a>(dirs: impl Iterator<Item = &'a Dir>) -> io::Result<()> {
+        let mut seen = std::collections::BTreeSet::new();
+        for d in dirs {
+            if seen.insert(rustix::fs::fstat(d)?.st_dev) {
+                sync_filesystem(d)?;
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn sync_filesystem(dir: &Dir) -> io::Result<()> {
+        Ok(rustix::fs::syncfs(dir)?)
+    }
+
+    /// How much the kernel has waiting to be written to disk (`Dirty` + `Writeback` of
+    /// `/proc/meminfo`); `None` when it does not say.
+    pub(super) fn dirty_bytes() -> Option<u64> {
+        let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let field = |name: &str| -> Option<u64> {
+            let line = text.lines().find(|l| l.starts_with(name))?;
+            let kb = line[name.len()..].trim().strip_suffix("kB")?.trim();
+            kb.parse::<u64>().ok()?.checked_mul(1024)
+        };
+        Some(field("Dirty:")?.saturating_add(field("Writeback:")?))
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn sync_filesystem(_dir: &Dir) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "flushing a whole filesystem needs Linux's syncfs",
+        ))
+    }
+
     /// Are both directories on the same mount (so a rename between them cannot fail with
     /// EXDEV)? The mount id where the kernel has it (Linux 5.8+), else the device.
     pub(super) fn same_mount(a: &Dir, b: &Dir) -> bool {
@@ -1249,6 +1480,26 @@ mod imp {
     }
 
     pub(crate) fn sync(_dir: &Dir) {}
+
+    pub(crate) const CAN_SYNC_FILESYSTEM: bool = false;
+
+    pub(crate) fn identity(_dir: &Dir) -> Option<(u64, u64)> {
+        None
+    }
+
+    pub(crate) fn dirty_bytes() -> Option<u64> {
+        None
+    }
+
+    pub(crate) fn sync_filesystems<'a>(mut dirs: impl Iterator<Item = &'a Dir>) -> io::Result<()> {
+        match dirs.next() {
+            None => Ok(()),
+            Some(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "flushing a whole filesystem needs Linux's syncfs",
+            )),
+        }
+    }
 
     pub(crate) fn same_mount(_a: &Dir, _b: &Dir) -> bool {
         true

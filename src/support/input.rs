@@ -26,7 +26,14 @@ pub(crate) fn read_file(file: File, limit: u64) -> io::Result<Vec<u8>> {
     if !meta.is_file() {
         return Err(not_regular(&meta.file_type()));
     }
-    read_capped(file, limit)
+    // Sized from the file's length, so a file is read in one call (and one that reports end of
+    // file), not in reads that start at 32 bytes and double; the cap still holds if it grew.
+    let hint = meta.len().min(limit).saturating_add(1);
+    read_capped_into(
+        file,
+        limit,
+        Vec::with_capacity(usize::try_from(hint).unwrap_or(0)),
+    )
 }
 
 /// Is this the error [`read`] returns for an input over its cap?
@@ -34,8 +41,7 @@ pub(crate) fn is_too_large(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::FileTooLarge
 }
 
-fn read_capped(reader: impl Read, limit: u64) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+fn read_capped_into(reader: impl Read, limit: u64, mut bytes: Vec<u8>) -> io::Result<Vec<u8>> {
     // One byte past the cap tells "exactly at the cap" from "over it" without reading more.
     reader
         .take(limit.saturating_add(1))
