@@ -64,29 +64,8 @@ pub(super) fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<
     } else {
         args.output.as_ref()
     };
-    let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.trim().is_empty() => Some(v.trim().parse::<i64>().map_err(|_| {
-            UsageError::new(format!(
-                "SOURCE_DATE_EPOCH is `{v}`, not a number of seconds"
-            ))
-            .hint("set it to a Unix time, e.g. `SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)`")
-        })?),
-        _ => None,
-    };
-    let dir = if args.path.is_file() {
-        args.path
-            .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-    } else {
-        args.path.clone()
-    };
-    if !dir.is_dir() {
-        return Err(
-            UsageError::new(format!("{} is not a directory", dir.display()))
-                .hint("pass the app's directory, or a lock file with --lockfile")
-                .into(),
-        );
-    }
+    let epoch = source_date_epoch()?;
+    let dir = app_dir(&args.path)?;
 
     let app = match manifest::load(&dir) {
         Ok(loaded) => Some(loaded.value),
@@ -111,47 +90,8 @@ pub(super) fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<
     } else {
         args.lockfile.clone()
     };
-    let mut inventories = Vec::with_capacity(lockfiles.len());
-    for path in &lockfiles {
-        ui.verbose(&format!("reading {}", path.display()));
-        let opts = ReadOptions {
-            cargo_metadata: args.cargo_metadata,
-        };
-        let mut inv = sbom::read_lockfile_with(path, opts).map_err(to_usage)?;
-        // Recorded relative to the app, so no local absolute path reaches the SBOM.
-        if let Ok(rel) = path.strip_prefix(&dir) {
-            inv.lockfile = rel.to_path_buf();
-        }
-        if let Some(how) = &inv.read_with {
-            if let ReadWith::Lockfile {
-                detail: Some(d), ..
-            } = how
-            {
-                ui.verbose(&format!("cargo metadata: {}", sbom::printable(d)));
-            }
-            let fell_back = matches!(how, ReadWith::Lockfile { .. })
-                && args.cargo_metadata == CargoMetadata::Auto;
-            if fell_back && !args.summary {
-                ui.status(&format!("note: {}: {how}", inv.lockfile.display()));
-            }
-        }
-        if args.omit.contains(&Omit::Dev) {
-            sbom::omit_dev(&mut inv);
-        }
-        inventories.push(inv);
-    }
-    for u in inventories.iter().flat_map(|i| &i.unpinned) {
-        let at = if u.line > 0 {
-            format!("{}:{}", u.file, u.line)
-        } else {
-            u.file.clone()
-        };
-        ui.status(&format!(
-            "warning: {}: `{}` is not pinned to one version; it is not in the SBOM (pin it with `==`, or use a lock file)",
-            crate::support::text::Shown(&at),
-            crate::support::text::Shown(&u.requirement)
-        ));
-    }
+    let inventories = read_inventories(&lockfiles, &dir, args, ui)?;
+    warn_unpinned(&inventories, ui);
 
     let opts = bom::Options {
         spec: args.spec_version,
@@ -182,6 +122,92 @@ pub(super) fn run(_global: &Global, args: &SbomArgs, ui: &Ui) -> anyhow::Result<
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// `SOURCE_DATE_EPOCH` when it is set (reproducible output), refused when it is not a number.
+fn source_date_epoch() -> anyhow::Result<Option<i64>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().parse::<i64>().map_err(|_| {
+            UsageError::new(format!(
+                "SOURCE_DATE_EPOCH is `{v}`, not a number of seconds"
+            ))
+            .hint("set it to a Unix time, e.g. `SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)`")
+        })?)),
+        _ => Ok(None),
+    }
+}
+
+/// The app directory: the path itself, or the directory of a lock file passed as the path.
+fn app_dir(path: &Path) -> anyhow::Result<PathBuf> {
+    let dir = if path.is_file() {
+        path.parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    } else {
+        path.to_path_buf()
+    };
+    if !dir.is_dir() {
+        return Err(
+            UsageError::new(format!("{} is not a directory", dir.display()))
+                .hint("pass the app's directory, or a lock file with --lockfile")
+                .into(),
+        );
+    }
+    Ok(dir)
+}
+
+/// Reads each lock file, recorded relative to the app (no local absolute path reaches the SBOM),
+/// saying when Cargo.lock was read by itself and leaving out dev packages when asked.
+fn read_inventories(
+    lockfiles: &[PathBuf],
+    dir: &Path,
+    args: &SbomArgs,
+    ui: &Ui,
+) -> anyhow::Result<Vec<sbom::Inventory>> {
+    let mut inventories = Vec::with_capacity(lockfiles.len());
+    for path in lockfiles {
+        ui.verbose(&format!("reading {}", path.display()));
+        let opts = ReadOptions {
+            cargo_metadata: args.cargo_metadata,
+        };
+        let mut inv = sbom::read_lockfile_with(path, opts).map_err(to_usage)?;
+        if let Ok(rel) = path.strip_prefix(dir) {
+            inv.lockfile = rel.to_path_buf();
+        }
+        if let Some(how) = &inv.read_with {
+            if let ReadWith::Lockfile {
+                detail: Some(d), ..
+            } = how
+            {
+                ui.verbose(&format!("cargo metadata: {}", sbom::printable(d)));
+            }
+            let fell_back = matches!(how, ReadWith::Lockfile { .. })
+                && args.cargo_metadata == CargoMetadata::Auto;
+            if fell_back && !args.summary {
+                ui.status(&format!("note: {}: {how}", inv.lockfile.display()));
+            }
+        }
+        if args.omit.contains(&Omit::Dev) {
+            sbom::omit_dev(&mut inv);
+        }
+        inventories.push(inv);
+    }
+    Ok(inventories)
+}
+
+/// A warning for each requirement that is not pinned to one version (left out of the SBOM).
+fn warn_unpinned(inventories: &[sbom::Inventory], ui: &Ui) {
+    for u in inventories.iter().flat_map(|i| &i.unpinned) {
+        let at = if u.line > 0 {
+            format!("{}:{}", u.file, u.line)
+        } else {
+            u.file.clone()
+        };
+        ui.status(&format!(
+            "warning: {}: `{}` is not pinned to one version; it is not in the SBOM (pin it with `==`, or use a lock file)",
+            crate::support::text::Shown(&at),
+            crate::support::text::Shown(&u.requirement)
+        ));
+    }
 }
 
 fn to_usage(e: sbom::SbomError) -> anyhow::Error {

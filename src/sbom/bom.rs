@@ -117,19 +117,7 @@ fn build(
     spec: Spec,
     timestamp: &str,
 ) -> Result<Bom, WriteError> {
-    let mut packages: BTreeMap<&str, &Package> = BTreeMap::new();
-    let mut direct: BTreeSet<&str> = BTreeSet::new();
-    for inv in inventories {
-        for (purl, p) in &inv.packages {
-            let keep = packages
-                .get(purl.as_str())
-                .is_none_or(|q| p.scope < q.scope);
-            if keep {
-                packages.insert(purl, p);
-            }
-        }
-        direct.extend(inv.direct.iter().map(String::as_str));
-    }
+    let (packages, direct) = merged_packages(inventories);
     let root_info = inventories.iter().find_map(|i| i.root.clone());
     let name = app
         .map(|m| m.name.clone())
@@ -162,28 +150,79 @@ fn build(
         lifecycles: None,
     };
     if let Some(m) = app {
-        root.description = m.description.as_deref().map(NormalizedString::new);
-        let team = m.team.clone().unwrap_or_else(|| m.owner.clone());
-        let contact = OrganizationalContact::new(&team, Some(&m.owner));
-        let mut supplier = OrganizationalEntity::new(&team);
-        supplier.contact = Some(vec![contact.clone()]);
-        root.supplier = Some(supplier.clone());
-        root.author = Some(NormalizedString::new(&m.owner));
-        let mut props = vec![
-            Property::new("levee:classification", m.classification.as_str()),
-            Property::new("levee:tier", m.lifecycle.tier.as_str()),
-        ];
-        if let Some(k) = &m.kind {
-            props.push(Property::new("levee:kind", k.as_str()));
-        }
-        if let Some(t) = &m.team {
-            props.push(Property::new("levee:team", t));
-        }
-        root.properties = Some(Properties(props));
-        metadata.authors = Some(vec![contact]);
-        metadata.supplier = Some(supplier);
+        describe_app(&mut root, &mut metadata, m);
     }
-    metadata.tools = Some(match spec {
+    metadata.tools = Some(tools(spec));
+    let lockfiles = lockfile_properties(inventories);
+    metadata.properties = (!lockfiles.is_empty()).then_some(Properties(lockfiles));
+    metadata.component = Some(root);
+
+    let (components, deps) = components_and_dependencies(&packages, &direct, root_ref, spec);
+    Ok(Bom {
+        version: 1,
+        serial_number: None,
+        metadata: Some(metadata),
+        components: Some(Components(components)),
+        services: None,
+        external_references: None,
+        dependencies: Some(Dependencies(deps)),
+        compositions: None,
+        properties: None,
+        vulnerabilities: None,
+        signature: None,
+        annotations: None,
+        formulation: None,
+        spec_version: spec.cdx(),
+    })
+}
+
+/// Every package of every inventory once, by purl (the narrowest scope wins), and the purls
+/// any inventory depends on directly.
+fn merged_packages(inventories: &[Inventory]) -> (BTreeMap<&str, &Package>, BTreeSet<&str>) {
+    let mut packages: BTreeMap<&str, &Package> = BTreeMap::new();
+    let mut direct: BTreeSet<&str> = BTreeSet::new();
+    for inv in inventories {
+        for (purl, p) in &inv.packages {
+            let keep = packages
+                .get(purl.as_str())
+                .is_none_or(|q| p.scope < q.scope);
+            if keep {
+                packages.insert(purl, p);
+            }
+        }
+        direct.extend(inv.direct.iter().map(String::as_str));
+    }
+    (packages, direct)
+}
+
+/// The app's manifest on the root component and the metadata: description, the team as
+/// supplier and author, levee's properties (classification, tier, kind, team).
+fn describe_app(root: &mut Component, metadata: &mut Metadata, m: &Manifest) {
+    root.description = m.description.as_deref().map(NormalizedString::new);
+    let team = m.team.clone().unwrap_or_else(|| m.owner.clone());
+    let contact = OrganizationalContact::new(&team, Some(&m.owner));
+    let mut supplier = OrganizationalEntity::new(&team);
+    supplier.contact = Some(vec![contact.clone()]);
+    root.supplier = Some(supplier.clone());
+    root.author = Some(NormalizedString::new(&m.owner));
+    let mut props = vec![
+        Property::new("levee:classification", m.classification.as_str()),
+        Property::new("levee:tier", m.lifecycle.tier.as_str()),
+    ];
+    if let Some(k) = &m.kind {
+        props.push(Property::new("levee:kind", k.as_str()));
+    }
+    if let Some(t) = &m.team {
+        props.push(Property::new("levee:team", t));
+    }
+    root.properties = Some(Properties(props));
+    metadata.authors = Some(vec![contact]);
+    metadata.supplier = Some(supplier);
+}
+
+/// levee as the tool that wrote the SBOM: a component from 1.5 on, a tool entry before.
+fn tools(spec: Spec) -> Tools {
+    match spec {
         Spec::V1_5 => {
             let mut levee =
                 Component::new(Classification::Application, "levee", crate::VERSION, None);
@@ -195,7 +234,12 @@ fn build(
             }
         }
         _ => Tools::List(vec![Tool::new("levee", "levee", crate::VERSION)]),
-    });
+    }
+}
+
+/// One `levee:lockfile` property per lock file read, each followed by how it was read when that
+/// is worth saying (`levee:read-with`).
+fn lockfile_properties(inventories: &[Inventory]) -> Vec<Property> {
     let mut lockfiles: Vec<Property> = Vec::with_capacity(inventories.len());
     for i in inventories {
         let file = i.lockfile.display().to_string().replace('\\', "/");
@@ -222,9 +266,17 @@ fn build(
             None => {}
         }
     }
-    metadata.properties = (!lockfiles.is_empty()).then_some(Properties(lockfiles));
-    metadata.component = Some(root);
+    lockfiles
+}
 
+/// The components in purl order, and the dependency graph: the app's direct dependencies first,
+/// then each component's, keeping only edges to components in the SBOM.
+fn components_and_dependencies(
+    packages: &BTreeMap<&str, &Package>,
+    direct: &BTreeSet<&str>,
+    root_ref: String,
+    spec: Spec,
+) -> (Vec<Component>, Vec<Dependency>) {
     let mut components = Vec::with_capacity(packages.len());
     let mut deps = vec![Dependency {
         dependency_ref: root_ref,
@@ -234,7 +286,7 @@ fn build(
             .map(|d| d.to_string())
             .collect(),
     }];
-    for (purl, p) in &packages {
+    for (purl, p) in packages {
         components.push(component(p, spec));
         deps.push(Dependency {
             dependency_ref: purl.to_string(),
@@ -246,22 +298,7 @@ fn build(
                 .collect(),
         });
     }
-    Ok(Bom {
-        version: 1,
-        serial_number: None,
-        metadata: Some(metadata),
-        components: Some(Components(components)),
-        services: None,
-        external_references: None,
-        dependencies: Some(Dependencies(deps)),
-        compositions: None,
-        properties: None,
-        vulnerabilities: None,
-        signature: None,
-        annotations: None,
-        formulation: None,
-        spec_version: spec.cdx(),
-    })
+    (components, deps)
 }
 
 fn component(p: &Package, spec: Spec) -> Component {
