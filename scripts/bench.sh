@@ -58,8 +58,9 @@ import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 head, rows = lines[0], lines[1:]
 ms = lambda t: f"{t*1000:.1f} ms" if t < 1 else f"{t:.2f} s"
-print(f"Measured {head['started']} on {head['cpus']} cores ({head['host']}), shared with other work: "
-      f"load average {head['load']} at the start; each row gives the load when it finished. "
+print(f"Measured {head['started']} on {head['cpus']} cores ({head['host']}): "
+      f"load average {head['load']} at the start (the load counts the benchmark itself); each row "
+      "gives the load when it finished. "
       "Whole process, hyperfine; median and min in ms.")
 print()
 print("| work | levee median (min) | target | peer | peer median (min) | ratio (median) | load |")
