@@ -225,30 +225,6 @@ struct Shown {
     output: String,
 }
 
-/// Splits a command line as sh does for what the README uses: words, `"..."` and `'...'`, and a
-/// trailing `# comment`.
-fn shell_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word: Option<String> = None;
-    let mut quote: Option<char> = None;
-    for c in line.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => word.get_or_insert_with(String::new).push(c),
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                word.get_or_insert_with(String::new);
-            }
-            (None, '#') if word.is_none() => break,
-            (None, c) if c.is_whitespace() => words.extend(word.take()),
-            (None, c) => word.get_or_insert_with(String::new).push(c),
-        }
-    }
-    assert!(quote.is_none(), "unbalanced quotes in {line:?}");
-    words.extend(word);
-    words
-}
-
 /// The console blocks of the README section titled `title`, as commands and their output.
 fn readme_blocks(title: &str) -> Vec<Vec<Shown>> {
     let readme = std::fs::read_to_string(common::root().join("README.md")).expect("README.md");
@@ -278,7 +254,7 @@ fn readme_blocks(title: &str) -> Vec<Vec<Shown>> {
                     None => {
                         pending.push_str(cmd);
                         block.push(Shown {
-                            words: shell_words(&pending),
+                            words: common::shell_words(&pending),
                             output: String::new(),
                         });
                         pending.clear();

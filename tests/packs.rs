@@ -16,35 +16,13 @@ fn release(version: &str) -> PathBuf {
     root().join("tests/fixtures/packs/acme-jobs").join(version)
 }
 
-/// Makes `dir` hold exactly the files of `release`, commits them and tags `v<version>`.
-fn commit_release(repo: &Path, version: &str) {
-    for entry in std::fs::read_dir(repo).expect("ls") {
-        let path = entry.expect("entry").path();
-        if path.file_name().is_some_and(|n| n == ".git") {
-            continue;
-        }
-        if path.is_dir() {
-            std::fs::remove_dir_all(&path).expect("rm");
-        } else {
-            std::fs::remove_file(&path).expect("rm");
-        }
-    }
-    copy_tree(&release(version), repo);
-    git(repo, &["add", "-A"]);
-    git(
-        repo,
-        &["commit", "-q", "-m", &format!("acme-jobs {version}")],
-    );
-    git(repo, &["tag", version]);
-}
-
 /// A workspace with the pack's checkout at `acme-jobs/`, released at v1.0.0.
 fn workspace() -> (TestContext, PathBuf) {
     let dir = TestContext::new();
     let repo = dir.path().join("acme-jobs");
     std::fs::create_dir(&repo).expect("mkdir");
     git(&repo, &["init", "-q"]);
-    commit_release(&repo, "v1.0.0");
+    common::release_fixture_pack(&repo, "v1.0.0");
     let abs = std::fs::canonicalize(&repo).expect("canonical");
     (dir, abs)
 }
@@ -291,7 +269,7 @@ fn new_validate_sync_pipelines_sbom_and_upgrade_through_a_local_checkout() {
     git(&app, &["commit", "-q", "-m", "levee new"]);
 
     // The platform team releases v1.1.0: `go vet` in the build, `took` in the job's report.
-    commit_release(&repo, "v1.1.0");
+    common::release_fixture_pack(&repo, "v1.1.0");
     let out = run(cx
         .levee_in(ws)
         .args(["upgrade", "--templates", "./acme-jobs", "job"]));

@@ -112,7 +112,7 @@ fn readme_command(prefix: &str) -> (String, Vec<String>) {
         1,
         "the README should show one `$ {prefix}...` in a console block"
     );
-    let words = shell_words(&found[0].command);
+    let words = common::shell_words(&found[0].command);
     assert_eq!(words[0], "levee", "{}", found[0].command);
     (found[0].command.clone(), words[1..].to_vec())
 }
@@ -132,30 +132,6 @@ fn words(command: &str) -> Vec<&str> {
     rest.split_whitespace().collect()
 }
 
-/// Splits a command line as sh does for what the README uses: words, `"..."` and `'...'`, and a
-/// trailing `# comment` (as tests/golden_path.rs does).
-fn shell_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word: Option<String> = None;
-    let mut quote: Option<char> = None;
-    for c in line.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => word.get_or_insert_with(String::new).push(c),
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                word.get_or_insert_with(String::new);
-            }
-            (None, '#') if word.is_none() => break,
-            (None, c) if c.is_whitespace() => words.extend(word.take()),
-            (None, c) => word.get_or_insert_with(String::new).push(c),
-        }
-    }
-    assert!(quote.is_none(), "unbalanced quotes in {line:?}");
-    words.extend(word);
-    words
-}
-
 /// The README's first `levee new` (the expense form, exactly as the README writes it), on the
 /// built-in org, in `parent`.
 fn expense_form(cx: &TestContext, parent: &Path) -> PathBuf {
@@ -164,7 +140,7 @@ fn expense_form(cx: &TestContext, parent: &Path) -> PathBuf {
         .iter()
         .find(|s| s.command.starts_with("levee new expense-form "))
         .expect("the README's `levee new expense-form`");
-    let words = shell_words(&new.command);
+    let words = common::shell_words(&new.command);
     let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
     let (out, code) = levee(cx, parent, &args);
     assert_eq!(code, 0, "{}: {out}", new.command);
@@ -277,7 +253,7 @@ fn a_missing_setting_and_the_settings_written_are_what_the_readme_shows() {
     let [missing, given] = [&both[0], &both[1]];
     assert!(!missing.command.contains("--setting") && given.command.contains("--setting"));
     let run = |command: &str| {
-        let words = shell_words(command);
+        let words = common::shell_words(command);
         let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
         levee(&tmp, tmp.path(), &args)
     };
@@ -555,29 +531,6 @@ fn a_sync_refused_by_the_sandbox_prints_what_the_readme_shows() {
     assert_eq!(out, shown);
 }
 
-/// Makes the git checkout `repo` hold exactly the fixture pack's `version` (`v1.0.0`), commits
-/// it and tags it, as the README's platform team releases a pack.
-fn release_pack(repo: &Path, version: &str) {
-    for entry in std::fs::read_dir(repo).expect("ls") {
-        let path = entry.expect("entry").path();
-        if path.file_name().is_some_and(|n| n == ".git") {
-            continue;
-        }
-        if path.is_dir() {
-            std::fs::remove_dir_all(&path).expect("rm");
-        } else {
-            std::fs::remove_file(&path).expect("rm");
-        }
-    }
-    common::copy_tree(
-        &common::root()
-            .join("tests/fixtures/packs/acme-jobs")
-            .join(version),
-        repo,
-    );
-    common::release(repo, version);
-}
-
 #[test]
 fn a_git_pack_from_its_first_release_to_an_upgrade_prints_what_the_readme_shows() {
     let tmp = TestContext::new();
@@ -588,7 +541,7 @@ fn a_git_pack_from_its_first_release_to_an_upgrade_prints_what_the_readme_shows(
     let pack = ws.join("acme-pack");
     std::fs::create_dir_all(&pack).expect("mkdir");
     common::git(&pack, &["init", "-q", "-b", "main"]);
-    release_pack(&pack, "v1.0.0");
+    common::release_fixture_pack(&pack, "v1.0.0");
 
     let (out, shown) = run_readme(&tmp, &ws, "levee templates list --templates ./acme-pack", 0);
     assert_eq!(here(&out), shown);
@@ -613,7 +566,7 @@ fn a_git_pack_from_its_first_release_to_an_upgrade_prints_what_the_readme_shows(
     // The app committed, the pack's next release tagged: the upgrade, and git's diff of it.
     common::git(&app, &["init", "-q"]);
     common::release(&app, "levee-new");
-    release_pack(&pack, "v1.1.0");
+    common::release_fixture_pack(&pack, "v1.1.0");
     let (out, shown) = run_readme(
         &tmp,
         &ws,

@@ -170,19 +170,33 @@ fn child_upgrades_an_app_stopping_where_told() {
 
 /// Runs the child on a copy of the app and kills it (SIGKILL) at point `stop`.
 fn crash_at(cx: &TestContext, app: &Path, stop: usize) -> String {
-    let exe = std::env::current_exe().expect("test binary");
     let errors = app.parent().expect("case").with_extension("stderr");
+    kill_child_at(
+        cx,
+        "child_upgrades_an_app_stopping_where_told",
+        (CHILD_ENV, format!("{}\n{stop}", app.display())),
+        &errors,
+        stop,
+    )
+}
+
+/// Runs this test binary's `child` test with `env` set, kills it (SIGKILL) as soon as it prints
+/// that it reached point `stop`, and returns the name of that point. The child's stderr goes to
+/// `errors`, shown when it never reaches the point.
+fn kill_child_at(
+    cx: &TestContext,
+    child: &str,
+    env: (&str, String),
+    errors: &Path,
+    stop: usize,
+) -> String {
+    let exe = std::env::current_exe().expect("test binary");
     let mut child = cx
         .command(exe)
-        .args([
-            "--exact",
-            "child_upgrades_an_app_stopping_where_told",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, format!("{}\n{stop}", app.display()))
+        .args(["--exact", child, "--nocapture", "--test-threads=1"])
+        .env(env.0, env.1)
         .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&errors).expect("stderr file"))
+        .stderr(std::fs::File::create(errors).expect("stderr file"))
         .spawn()
         .expect("child starts");
     let stdout = child.stdout.take().expect("stdout");
@@ -201,7 +215,7 @@ fn crash_at(cx: &TestContext, app: &Path, stop: usize) -> String {
     at.unwrap_or_else(|| {
         panic!(
             "the child never reached point {stop}: {}",
-            std::fs::read_to_string(&errors).unwrap_or_default()
+            std::fs::read_to_string(errors).unwrap_or_default()
         )
     })
 }
@@ -388,7 +402,6 @@ fn kill_9_during_a_fleet_upgrade_then_the_next_run_completes_every_app() {
     let o = run(tmp.levee_in(&whole).args(["upgrade", "app"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     let expected = tree(&whole.join("app"));
-    let exe = std::env::current_exe().expect("test binary");
     // 8 apps with more than 10 points each: the first, some among the journals and the
     // renames, the last ones.
     // Both ways of making the steps durable: one barrier per step for every app (`syncfs`), and
@@ -411,39 +424,16 @@ fn kill_9_during_a_fleet_upgrade_then_the_next_run_completes_every_app() {
             copy_tree(&pristine, &fleet.join(format!("app-{i}")));
         }
         let errors = case.join("stderr");
-        let mut child = tmp
-            .command(&exe)
-            .args([
-                "--exact",
-                "child_upgrades_a_fleet_stopping_where_told",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(
+        let at = kill_child_at(
+            &tmp,
+            "child_upgrades_a_fleet_stopping_where_told",
+            (
                 FLEET_CHILD_ENV,
                 format!("{}\n{stop}\n{durability}", fleet.display()),
-            )
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&errors).expect("stderr file"))
-            .spawn()
-            .expect("child starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut at = None;
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("line");
-            if let Some(i) = line.find(MARK) {
-                at = Some(line[i + MARK.len()..].trim().to_string());
-                break;
-            }
-        }
-        child.kill().expect("SIGKILL");
-        let _ = child.wait();
-        let at = at.unwrap_or_else(|| {
-            panic!(
-                "the child never reached point {stop}: {}",
-                std::fs::read_to_string(&errors).unwrap_or_default()
-            )
-        });
+            ),
+            &errors,
+            stop,
+        );
         for i in 0..FLEET_APPS {
             let app = fleet.join(format!("app-{i}"));
             if !app.join(".levee/upgrade-journal.json").is_file() {

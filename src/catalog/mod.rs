@@ -260,10 +260,7 @@ impl Entry {
             owner: m.owner.clone(),
             team: m.team.clone(),
             kind: m.kind.clone(),
-            kind_spec: m
-                .kind
-                .as_ref()
-                .and_then(|k| m.declared.get().kinds.get(k.as_str()).cloned()),
+            kind_spec: m.kind_spec(),
             stack: m.stack.clone(),
             classification: m.classification,
             sso: m

@@ -56,10 +56,7 @@ impl App {
             owner: m.owner.clone(),
             team: m.team.clone(),
             kind: m.kind.clone(),
-            kind_spec: m
-                .kind
-                .as_ref()
-                .and_then(|k| m.declared.get().kinds.get(k.as_str()).cloned()),
+            kind_spec: m.kind_spec(),
             stack: m.stack.clone(),
             classification: m.classification,
             tier: m.lifecycle.tier,

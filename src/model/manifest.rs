@@ -648,6 +648,13 @@ impl JsonSchema for Memory {
 }
 
 impl Manifest {
+    /// What the app's pack declares for its kind (none without a kind, or for a kind the pack
+    /// does not declare).
+    pub(crate) fn kind_spec(&self) -> Option<crate::load::declarations::KindSpec> {
+        let kind = self.kind.as_ref()?;
+        self.declared.get().kinds.get(kind.as_str()).cloned()
+    }
+
     /// The SSO groups, if any.
     pub fn sso_groups(&self) -> &[String] {
         self.sso.as_ref().map_or(&[], |s| &s.groups)

@@ -156,6 +156,27 @@ pub fn release(dir: &Path, tag: &str) {
     git(dir, &["tag", tag]);
 }
 
+/// Makes the git checkout `repo` hold exactly the fixture pack acme-jobs at `version`
+/// (tests/fixtures/packs/acme-jobs/<version>), then commits and tags it as a release.
+pub fn release_fixture_pack(repo: &Path, version: &str) {
+    for entry in std::fs::read_dir(repo).expect("ls") {
+        let path = entry.expect("entry").path();
+        if path.file_name().is_some_and(|n| n == ".git") {
+            continue;
+        }
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).expect("rm");
+        } else {
+            std::fs::remove_file(&path).expect("rm");
+        }
+    }
+    copy_tree(
+        &root().join("tests/fixtures/packs/acme-jobs").join(version),
+        repo,
+    );
+    release(repo, version);
+}
+
 /// What a command printed and how it exited.
 pub struct Out {
     pub code: i32,
@@ -427,4 +448,28 @@ pub fn levee_paused(pause_ms: u64) -> std::process::Command {
     hermetic(&mut cmd);
     cmd.arg(pause_ms.to_string());
     cmd
+}
+
+/// Splits a command line as sh does for what the README uses: words, `"..."` and `'...'`, and a
+/// trailing `# comment` (tests/golden_path.rs and tests/readme_examples.rs run README commands).
+pub fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.get_or_insert_with(String::new).push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                word.get_or_insert_with(String::new);
+            }
+            (None, '#') if word.is_none() => break,
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (None, c) => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    assert!(quote.is_none(), "unbalanced quotes in {line:?}");
+    words.extend(word);
+    words
 }
