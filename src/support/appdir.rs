@@ -305,6 +305,17 @@ fn temp_name(name: &OsStr) -> OsString {
     s
 }
 
+/// The process that made a temporary file named by [`temp_name`], if `name` is one.
+fn temp_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let mut parts = rest.rsplitn(3, '.');
+    let counter = parts.next()?;
+    let pid = parts.next()?;
+    parts.next().filter(|n| !n.is_empty())?;
+    counter.parse::<u64>().ok()?;
+    pid.parse().ok()
+}
+
 /// The mode a new file is created with (the umask applies) and the mode to set explicitly.
 struct NewMode {
     create: u32,
@@ -824,7 +835,9 @@ impl AppDir {
     }
 
     /// Removes this app's staging directories that no running levee owns and `keep` does not
-    /// name: a crash before the journal was written leaves one behind.
+    /// name (a crash before the journal was written leaves one behind), and the temporary files
+    /// in `.levee/` of writers that died before renaming them (a crash while writing the
+    /// journal).
     fn remove_orphan_stages(&self, keep: Option<&StageRef>) {
         let mut places = Vec::new();
         if let Ok(parent) = imp::open_parent(&self.fd) {
@@ -842,6 +855,15 @@ impl AppDir {
                 lossy_names(&dir)
             };
             for name in names {
+                if at == "record"
+                    && let Some(pid) = temp_owner(&name)
+                {
+                    // A journal (or record) whose writer died between creating and renaming it.
+                    if !imp::process_alive(pid) {
+                        let _ = imp::unlink(&dir, OsStr::new(&name));
+                    }
+                    continue;
+                }
                 let Some(rest) = name.strip_prefix(&prefix) else {
                     continue;
                 };
@@ -1524,6 +1546,24 @@ mod tests {
         std::fs::create_dir(tmp.path().join("app")).expect("mkdir");
         let app = AppDir::open(&tmp.path().join("app")).expect("open");
         (tmp, app)
+    }
+
+    #[test]
+    fn temporary_files_name_their_writer() {
+        let made = temp_name(OsStr::new("upgrade-journal.json"));
+        let made = made.to_str().expect("utf-8");
+        assert_eq!(temp_owner(made), Some(std::process::id()));
+        assert_eq!(temp_owner(".a.b.12.3.tmp"), Some(12));
+        for other in [
+            "upgrade-journal.json",
+            ".12.3.tmp",
+            ".x.12.tmp",
+            ".x.pid.3.tmp",
+            ".x.12.3.tmp.bak",
+            "render.json",
+        ] {
+            assert_eq!(temp_owner(other), None, "{other}");
+        }
     }
 
     #[test]
