@@ -237,10 +237,11 @@ pub(crate) fn scan(
     let Some(mut walk) = crate::model::manifest::walker(roots) else {
         return Err(ScanError::NoRoots);
     };
-    // Registration waits on fsync far more than on the CPU: more walkers than cores overlap it.
+    // One walker per core: the entries are flushed together at the end (`Run::finish`), so the
+    // walkers wait on no flush, and each one compiles the policies once.
     let threads = std::thread::available_parallelism()
-        .map_or(4, |n| n.get() * 4)
-        .clamp(4, 32);
+        .map_or(2, |n| n.get())
+        .clamp(2, 32);
     walk.threads(threads);
     let run = Run::new(store, org, on_app);
     let found = Mutex::new(0usize);
