@@ -556,8 +556,9 @@ impl Evaluator {
     }
 
     /// Given modules (name, text) and data. The bytecode VM runs them only when every module is
-    /// one of levee's own (a bundle `levee sync` wrote, say): those are the modules whose
-    /// verdicts are tested against OPA on both engines; any other Rego is interpreted.
+    /// one of levee's own, as embedded or as this levee writes it into a bundle (`levee sync`):
+    /// those are the modules whose verdicts are tested against OPA on both engines; any other
+    /// Rego (an edited bundle, one from another levee version) is interpreted.
     pub fn new<'a>(
         modules: impl IntoIterator<Item = (&'a str, &'a str)>,
         data: Value,
@@ -565,9 +566,12 @@ impl Evaluator {
     ) -> Result<Self, PolicyError> {
         let given: Vec<(&str, &str)> = modules.into_iter().collect();
         let ours = self::modules();
-        let vm = given
-            .iter()
-            .all(|(_, text)| ours.iter().any(|(_, t)| t == text));
+        // A bundle's module is the embedded one under this levee's provenance line.
+        let header = format!("# {}\n", provenance());
+        let vm = given.iter().all(|(_, text)| {
+            let text = text.strip_prefix(header.as_str()).unwrap_or(text);
+            ours.iter().any(|(_, t)| *t == text)
+        });
         Self::build(&given, data, clock, vm)
     }
 
@@ -790,6 +794,30 @@ mod tests {
             }
             assert!(findings > 50, "{findings} findings over the corpus");
         }
+        // A bundle levee writes runs on the VM too; an edited one is interpreted.
+        let manifest: Manifest = crate::load::document::load(
+            &root.join("tests/policy/corpus/clean-confidential-sandbox.yaml"),
+        )
+        .expect("valid")
+        .value;
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_files(dir.path(), &bundle(&manifest, &org)).expect("bundle written");
+        let policy = dir.path().join(BUNDLE_DIR);
+        assert!(
+            Evaluator::from_dir(&policy, Clock::Fixed(today))
+                .expect("loads")
+                .vm
+                .is_some()
+        );
+        let lib = policy.join("lib.rego");
+        let text = std::fs::read_to_string(&lib).expect("read") + "\n# edited\n";
+        std::fs::write(&lib, text).expect("write");
+        assert!(
+            Evaluator::from_dir(&policy, Clock::Fixed(today))
+                .expect("loads")
+                .vm
+                .is_none()
+        );
     }
 
     /// regorus 0.14.1's VM differed from OPA (and from its own interpreter) here; the vendored
