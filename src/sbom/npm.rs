@@ -153,7 +153,10 @@ pub(crate) fn read(path: &Path) -> Result<Inventory, SbomError> {
             .chain(m.optional_dependencies.keys())
             .chain(m.peer_dependencies.keys())
             .chain(m.dev_dependencies.keys());
-        inv.direct = names.filter_map(|n| tree.resolve("", n)).collect();
+        let mut cand = String::new();
+        inv.direct = names
+            .filter_map(|n| tree.resolve("", n, &mut cand).map(str::to_string))
+            .collect();
     }
     if let Some(ws) = &root.workspaces {
         link_workspaces(path, ws, &tree.purls, &mut inv)?;
@@ -175,7 +178,7 @@ fn purls<'l>(
             continue;
         };
         let name = entry_name(key, e);
-        let purl = npm_purl(&name, version).map_err(|err| purl_error(path, &name, err))?;
+        let purl = npm_purl(name, version).map_err(|err| purl_error(path, name, err))?;
         purls.insert(key.as_str(), purl);
     }
     Ok(purls)
@@ -190,51 +193,59 @@ struct Tree<'l> {
 impl Tree<'_> {
     /// The purl `dep` resolves to from the folder `from`, as Node resolves it: the nearest
     /// `node_modules/dep` up the tree (a link followed to its target).
-    fn resolve(&self, from: &str, dep: &str) -> Option<String> {
-        let mut cur = from.to_string();
+    /// `cand` is scratch space for the folders tried.
+    fn resolve(&self, from: &str, dep: &str, cand: &mut String) -> Option<&str> {
+        let mut cur = from;
         loop {
-            let cand = if cur.is_empty() {
-                format!("node_modules/{dep}")
-            } else {
-                format!("{cur}/node_modules/{dep}")
-            };
-            if let Some(e) = self.packages.get(&cand) {
+            cand.clear();
+            if !cur.is_empty() {
+                cand.push_str(cur);
+                cand.push('/');
+            }
+            cand.push_str("node_modules/");
+            cand.push_str(dep);
+            if let Some(e) = self.packages.get(cand.as_str()) {
                 let target = if e.link {
-                    e.resolved.clone().unwrap_or_default()
+                    e.resolved.as_deref().unwrap_or_default()
                 } else {
-                    cand
+                    cand.as_str()
                 };
-                return self.purls.get(target.as_str()).cloned();
+                return self.purls.get(target).map(String::as_str);
             }
             if cur.is_empty() {
                 return None;
             }
-            cur = match cur.rfind("/node_modules/") {
-                Some(i) => cur[..i].to_string(),
-                None => String::new(),
+            cur = match rfind(cur, "/node_modules/") {
+                Some(i) => &cur[..i],
+                None => "",
             };
         }
     }
 
     /// The purls the entry at `key` depends on (its devDependencies too with `with_dev`).
     fn edges(&self, key: &str, e: &Entry, with_dev: bool) -> BTreeSet<String> {
-        let mut names: Vec<&String> = e
+        let dev = with_dev.then_some(&e.dev_dependencies);
+        let names = e
             .dependencies
             .keys()
             .chain(e.optional_dependencies.keys())
             .chain(e.peer_dependencies.keys())
-            .collect();
-        if with_dev {
-            names.extend(e.dev_dependencies.keys());
+            .chain(dev.into_iter().flat_map(BTreeMap::keys));
+        let mut cand = String::with_capacity(key.len() + 64);
+        let mut edges = BTreeSet::new();
+        for n in names {
+            if let Some(purl) = self.resolve(key, n, &mut cand) {
+                edges.insert(purl.to_string());
+            }
         }
-        names.iter().filter_map(|n| self.resolve(key, n)).collect()
+        edges
     }
 
     /// The package of the entry at `key`, with its scope, hashes, license and edges.
     fn package(&self, key: &str, e: &Entry, purl: &str) -> Package {
         let name = entry_name(key, e);
         let version = e.version.as_deref().unwrap_or_default();
-        let mut p = Package::new(super::Ecosystem::Npm, &name, version, purl.to_string());
+        let mut p = Package::new(super::Ecosystem::Npm, name, version, purl.to_string());
         // devOptional packages stay with `--omit dev` (npm keeps them for the optional tree).
         p.scope = if e.dev {
             Scope::Dev
@@ -250,7 +261,8 @@ impl Tree<'_> {
             _ => None,
         };
         // Workspace folders are not under node_modules: their devDependencies count too.
-        let is_workspace = !key.starts_with("node_modules/") && !key.contains("/node_modules/");
+        let is_workspace =
+            !key.starts_with("node_modules/") && rfind(key, "/node_modules/").is_none();
         p.dependencies = self.edges(key, e, is_workspace);
         p.dependencies.remove(purl);
         p
@@ -272,7 +284,7 @@ fn link_workspaces(
         })?;
     for (key, purl) in purls {
         if !key.starts_with("node_modules/")
-            && !key.contains("/node_modules/")
+            && rfind(key, "/node_modules/").is_none()
             && globs.matches(key)
         {
             inv.direct.insert(purl.clone());
@@ -287,14 +299,24 @@ fn sibling_manifest(lock: &Path) -> Option<Manifest> {
 }
 
 /// The package name of an entry: its `name` when given (aliases, workspaces), else the folder.
-fn entry_name(key: &str, e: &Entry) -> String {
+fn entry_name<'e>(key: &'e str, e: &'e Entry) -> &'e str {
     if let Some(n) = &e.name {
-        return n.clone();
+        return n;
     }
-    match key.rfind("node_modules/") {
-        Some(i) => key[i + "node_modules/".len()..].to_string(),
-        None => key.rsplit('/').next().unwrap_or(key).to_string(),
+    match rfind(key, "node_modules/") {
+        Some(i) => &key[i + "node_modules/".len()..],
+        None => key.rsplit('/').next().unwrap_or(key),
     }
+}
+
+/// `hay.rfind(needle)` for the short ASCII needles above, without setting up a two-way
+/// searcher for every folder key (that setup was a visible part of the npm reader's profile).
+fn rfind(hay: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let first = *n.first()?;
+    (0..=h.len().checked_sub(n.len())?)
+        .rev()
+        .find(|&i| h[i] == first && h[i..].starts_with(n))
 }
 
 /// Subresource-integrity strings (`sha512-<base64> sha1-<base64>`) as hex hashes.
@@ -306,8 +328,7 @@ pub(crate) fn integrity(s: &str) -> Vec<Hash> {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(b64.split('?').next()?)
                 .ok()?;
-            let hex = crate::support::hash::hex(&bytes);
-            Hash::hex(alg, &hex)
+            Hash::digest(alg, &bytes)
         })
         .collect()
 }
@@ -369,4 +390,18 @@ fn flatten_v1(
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::rfind;
+
+    proptest! {
+        #[test]
+        fn rfind_is_str_rfind(hay in "(node_modules|/|@s|a|é|_)*", needle in "(/?node_modules/|/)") {
+            prop_assert_eq!(rfind(&hay, &needle), hay.rfind(needle.as_str()));
+        }
+    }
 }
