@@ -90,7 +90,8 @@ pub fn write(
 }
 
 fn render(doc: &Document<'_>) -> Result<Vec<u8>, WriteError> {
-    let mut out = Vec::with_capacity(64 * 1024);
+    // Sized from the packages, so the buffer is not grown (and copied) several times.
+    let mut out = Vec::with_capacity(doc.components.packages.bytes_estimate());
     serde_json::to_writer_pretty(&mut out, doc).map_err(|e| WriteError(e.to_string()))?;
     out.push(b'\n');
     Ok(out)
@@ -364,6 +365,26 @@ impl<'a> Merged<'a> {
             }
         }
         Merged::Many(packages)
+    }
+
+    /// More than the pretty JSON of the packages takes (indentation included).
+    fn bytes_estimate(&self) -> usize {
+        let hashes = |hs: &[Hash]| hs.iter().map(|h| h.hex.len() + 96).sum::<usize>();
+        8192 + self
+            .iter()
+            .map(|p| {
+                768 + 4 * p.purl.len()
+                    + p.name.len()
+                    + p.version.len()
+                    + p.license.as_ref().map_or(0, |l| l.len() + 64)
+                    + hashes(&p.hashes)
+                    + p.distributions
+                        .iter()
+                        .map(|d| d.url.len() + 128 + hashes(&d.hashes))
+                        .sum::<usize>()
+                    + p.dependencies.iter().map(|d| d.len() + 16).sum::<usize>()
+            })
+            .sum::<usize>()
     }
 
     fn len(&self) -> usize {

@@ -465,6 +465,14 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     path: &Path,
     text: &str,
 ) -> Result<T, SbomError> {
+    parse_json_borrowed(path, text)
+}
+
+/// [`parse_json`] for a `T` that borrows strings from `text`.
+pub(crate) fn parse_json_borrowed<'t, T: serde::Deserialize<'t>>(
+    path: &Path,
+    text: &'t str,
+) -> Result<T, SbomError> {
     serde_json::from_str(text).map_err(|e| SbomError::Parse {
         path: path.display().to_string(),
         line: e.line(),
