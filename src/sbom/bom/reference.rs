@@ -21,9 +21,9 @@ use cyclonedx_bom::models::organization::{OrganizationalContact, OrganizationalE
 use cyclonedx_bom::models::property::{Properties, Property};
 use cyclonedx_bom::models::tool::{Tool, Tools};
 
-use super::super::{Hash, Inventory, Package, ReadWith, Scope};
 use super::{Options, SERIAL_NAMESPACE, Spec, WriteError};
 use crate::model::manifest::Manifest;
+use crate::sbom::{Hash, Inventory, Package, ReadWith, Scope};
 
 fn cdx(spec: Spec) -> SpecVersion {
     match spec {
