@@ -198,12 +198,10 @@ mod tests {
     fn the_compiled_manifest_check_decides_as_the_schema_does() {
         let mut docs = Vec::new();
         yaml_files(&root().join("tests"), &|n| n == "app.yaml", &mut docs);
-        yaml_files(
-            &root().join("tests/policy/corpus"),
-            &|n| n.ends_with(".yaml"),
-            &mut docs,
-        );
-        assert!(docs.len() >= 50, "{} manifests found", docs.len());
+        for dir in ["tests/policy/corpus", "tests/manifests"] {
+            yaml_files(&root().join(dir), &|n| n.ends_with(".yaml"), &mut docs);
+        }
+        assert!(docs.len() >= 100, "{} manifests found", docs.len());
         let (valid, invalid) = agree::<Manifest>(&docs, ManifestShape::is_valid);
         // Both verdicts are exercised, each many times.
         assert!(
