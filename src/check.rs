@@ -6,7 +6,7 @@
 //!
 //! The policies are compiled once per org config and worker thread, then the manifests are
 //! evaluated on every core; the report keeps the order of the paths. The schemas are checked by
-//! code compiled into levee (`crate::load::shape`); a schema is compiled at run time only to
+//! code compiled into levee (`crate::model::shape`); a schema is compiled at run time only to
 //! explain an invalid manifest.
 
 use std::cell::RefCell;
@@ -123,7 +123,7 @@ pub(crate) fn check(req: Request<'_>, on_org: OnOrg<'_>) -> Result<Report, Check
     // The manifests are judged on every core: each worker takes the next manifest in turn and
     // keeps its own policy engines (a regorus engine stays on the thread that compiled it), one
     // per org config (or bundle); an org config is read once, shared. A valid manifest needs no
-    // schema compiled (see `crate::load::shape`).
+    // schema compiled (see `crate::model::shape`).
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(paths.len())

@@ -134,9 +134,10 @@ pub trait Checked: DeserializeOwned + JsonSchema {
     fn schema() -> &'static Value;
     /// Meaning checks beyond the schema.
     fn check(cx: &mut Checker<'_>);
-    /// True when `value` passes the schema by a check compiled into levee (see
-    /// [`crate::load::shape`]): the run-time validator is then not compiled. False sends the
-    /// value through [`Checked::validator`], which explains what is wrong.
+    /// True when `value` passes the schema by a check compiled into levee when it was built
+    /// (the manifest's and the org config's: `model::shape`): the run-time validator is then not
+    /// compiled. False sends the value through [`Checked::validator`], which explains what is
+    /// wrong.
     fn passes_compiled_schema(_value: &Value) -> bool {
         false
     }

@@ -9,5 +9,4 @@ pub mod document;
 pub mod edit;
 pub mod field_path;
 pub mod schema;
-pub(crate) mod shape;
 pub mod yaml;

@@ -1162,7 +1162,7 @@ impl crate::load::document::Checked for Manifest {
     }
 
     fn passes_compiled_schema(value: &Value) -> bool {
-        crate::load::shape::ManifestShape::is_valid(value)
+        crate::model::shape::ManifestShape::is_valid(value)
     }
 }
 

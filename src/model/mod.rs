@@ -6,4 +6,5 @@ pub mod manifest;
 pub mod org;
 pub mod sandbox_config;
 pub mod settings;
+pub(crate) mod shape;
 pub mod upgrade_job;

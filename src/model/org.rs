@@ -510,7 +510,7 @@ impl Checked for Org {
     }
 
     fn passes_compiled_schema(value: &Value) -> bool {
-        crate::load::shape::OrgShape::is_valid(value)
+        crate::model::shape::OrgShape::is_valid(value)
     }
 }
 

@@ -121,9 +121,19 @@ impl Hash {
     /// A hex digest, checked for length and alphabet (a lock with garbage in it gives no hash
     /// rather than an SBOM that fails schema validation).
     pub(crate) fn hex(alg: HashAlg, hex: &str) -> Option<Hash> {
-        let hex = hex.trim().to_ascii_lowercase();
-        (hex.len() == alg.hex_len() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-            .then_some(Hash { alg, hex })
+        let hex = hex.trim();
+        (hex.len() == alg.hex_len() && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| Hash {
+            alg,
+            hex: hex.to_ascii_lowercase(),
+        })
+    }
+
+    /// A digest given as bytes (npm's base64 integrity), when its length fits the algorithm.
+    pub(crate) fn digest(alg: HashAlg, bytes: &[u8]) -> Option<Hash> {
+        (bytes.len() * 2 == alg.hex_len()).then(|| Hash {
+            alg,
+            hex: crate::support::hash::hex(bytes),
+        })
     }
 
     /// `sha256:abcd...` (Python locks).
@@ -265,11 +275,12 @@ impl Inventory {
     /// Adds a package, merging with one of the same purl: the most required scope wins, edges
     /// and hashes are united.
     pub(crate) fn add(&mut self, p: Package) {
-        match self.packages.get_mut(&p.purl) {
-            None => {
-                self.packages.insert(p.purl.clone(), p);
+        match self.packages.entry(p.purl.clone()) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(p);
             }
-            Some(q) => {
+            std::collections::btree_map::Entry::Occupied(mut slot) => {
+                let q = slot.get_mut();
                 q.scope = q.scope.min(p.scope);
                 q.dependencies.extend(p.dependencies);
                 for h in p.hashes {
@@ -292,11 +303,18 @@ impl Inventory {
     /// Drops edges to packages that are not in the inventory (a lock that names a dependency it
     /// does not resolve, for instance an optional one for another platform).
     pub(crate) fn prune_dangling(&mut self) {
-        let known: BTreeSet<String> = self.packages.keys().cloned().collect();
-        for p in self.packages.values_mut() {
-            p.dependencies.retain(|d| known.contains(d));
+        let packages = &self.packages;
+        self.direct.retain(|d| packages.contains_key(d));
+        // Most locks resolve every edge: look before copying the keys to prune.
+        let dangling = packages
+            .values()
+            .any(|p| p.dependencies.iter().any(|d| !packages.contains_key(d)));
+        if dangling {
+            let known: BTreeSet<String> = self.packages.keys().cloned().collect();
+            for p in self.packages.values_mut() {
+                p.dependencies.retain(|d| known.contains(d));
+            }
         }
-        self.direct.retain(|d| known.contains(d));
     }
 
     /// Sets each package's scope from reachability: reachable from `required` roots through
@@ -446,6 +464,14 @@ pub(crate) fn read_text(path: &Path) -> Result<String, SbomError> {
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     path: &Path,
     text: &str,
+) -> Result<T, SbomError> {
+    parse_json_borrowed(path, text)
+}
+
+/// [`parse_json`] for a `T` that borrows strings from `text`.
+pub(crate) fn parse_json_borrowed<'t, T: serde::Deserialize<'t>>(
+    path: &Path,
+    text: &'t str,
 ) -> Result<T, SbomError> {
     serde_json::from_str(text).map_err(|e| SbomError::Parse {
         path: path.display().to_string(),
@@ -773,7 +799,7 @@ pub struct Summary {
 /// Summarizes inventories (after `--omit dev`, if the caller applied it).
 pub fn summarize(inventories: &[Inventory]) -> Summary {
     let mut s = Summary::default();
-    let mut seen = BTreeSet::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     for inv in inventories {
         s.lockfiles.push(inv.lockfile.display().to_string());
         if let Some(r) = &inv.read_with {
@@ -782,7 +808,7 @@ pub fn summarize(inventories: &[Inventory]) -> Summary {
         }
         s.unpinned.extend(inv.unpinned.iter().cloned());
         for p in inv.packages.values() {
-            if seen.insert(p.purl.clone()) {
+            if seen.insert(&p.purl) {
                 s.components += 1;
                 *s.by_ecosystem
                     .entry(p.ecosystem)

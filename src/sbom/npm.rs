@@ -7,7 +7,8 @@
 //! that holds the real entry. Workspace folders (`packages/app`) are components, as they are in
 //! cyclonedx-npm's output, and the root depends on each one its `workspaces` globs match.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use base64::Engine;
@@ -15,32 +16,35 @@ use serde::Deserialize;
 
 use super::{Hash, HashAlg, Inventory, Package, SbomError, Scope, npm_purl, purl_error};
 
+/// The lock, borrowing its strings from the file's text where they have no escapes (most do
+/// not): a 500-package lock is some 10,000 strings, and copying each was a visible part of
+/// the reader's profile (allocation, copying, fresh pages zeroed by the kernel).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Lock {
+struct Lock<'t> {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     version: Option<String>,
     #[serde(default)]
     lockfile_version: Option<u32>,
-    #[serde(default)]
-    packages: Option<BTreeMap<String, Entry>>,
+    #[serde(default, borrow)]
+    packages: Option<BTreeMap<Cow<'t, str>, Entry<'t>>>,
     #[serde(default)]
     dependencies: Option<BTreeMap<String, V1Entry>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Entry {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    version: Option<String>,
-    #[serde(default)]
-    resolved: Option<String>,
-    #[serde(default)]
-    integrity: Option<String>,
+struct Entry<'t> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'t, str>>,
+    #[serde(default, borrow)]
+    version: Option<Cow<'t, str>>,
+    #[serde(default, borrow)]
+    resolved: Option<Cow<'t, str>>,
+    #[serde(default, borrow)]
+    integrity: Option<Cow<'t, str>>,
     #[serde(default)]
     license: Option<License>,
     #[serde(default)]
@@ -51,14 +55,14 @@ struct Entry {
     optional: bool,
     #[serde(default)]
     dev_optional: bool,
-    #[serde(default)]
-    dependencies: BTreeMap<String, String>,
-    #[serde(default)]
-    optional_dependencies: BTreeMap<String, String>,
-    #[serde(default)]
-    peer_dependencies: BTreeMap<String, String>,
-    #[serde(default)]
-    dev_dependencies: BTreeMap<String, String>,
+    #[serde(default, borrow)]
+    dependencies: BTreeMap<Cow<'t, str>, Cow<'t, str>>,
+    #[serde(default, borrow)]
+    optional_dependencies: BTreeMap<Cow<'t, str>, Cow<'t, str>>,
+    #[serde(default, borrow)]
+    peer_dependencies: BTreeMap<Cow<'t, str>, Cow<'t, str>>,
+    #[serde(default, borrow)]
+    dev_dependencies: BTreeMap<Cow<'t, str>, Cow<'t, str>>,
     /// The root's `workspaces` globs, as its package.json states them.
     #[serde(default)]
     workspaces: Option<super::js::Workspaces>,
@@ -111,7 +115,7 @@ struct Manifest {
 
 pub(crate) fn read(path: &Path) -> Result<Inventory, SbomError> {
     let text = super::read_text(path)?;
-    let lock: Lock = super::parse_json(path, &text)?;
+    let lock: Lock<'_> = super::parse_json_borrowed(path, &text)?;
     let mut packages = match (lock.packages, lock.dependencies) {
         (Some(p), _) => p,
         (None, Some(deps)) => flatten_v1(path, deps)?,
@@ -128,19 +132,17 @@ pub(crate) fn read(path: &Path) -> Result<Inventory, SbomError> {
     };
     let root = packages.remove("").unwrap_or_default();
     let mut inv = Inventory::new(path);
-    let root_name = root.name.clone().or(lock.name);
-    let root_version = root.version.clone().or(lock.version);
+    let root_name = root.name.as_deref().map(str::to_string).or(lock.name);
+    let root_version = root.version.as_deref().map(str::to_string).or(lock.version);
     if let Some(n) = root_name {
         inv.root = Some((n, root_version.unwrap_or_default()));
     }
 
-    let tree = Tree {
-        purls: purls(path, &packages)?,
-        packages: &packages,
-    };
+    let purls = purls(path, &packages)?;
+    let tree = Tree::new(&packages, &purls);
     inv.direct = tree.edges("", &root, true);
     for (key, e) in &packages {
-        if let Some(purl) = tree.purls.get(key.as_str()) {
+        if let Some(purl) = tree.purls.get(&**key) {
             inv.add(tree.package(key, e, purl));
         }
     }
@@ -153,10 +155,13 @@ pub(crate) fn read(path: &Path) -> Result<Inventory, SbomError> {
             .chain(m.optional_dependencies.keys())
             .chain(m.peer_dependencies.keys())
             .chain(m.dev_dependencies.keys());
-        inv.direct = names.filter_map(|n| tree.resolve("", n)).collect();
+        let mut cand = String::new();
+        inv.direct = names
+            .filter_map(|n| tree.resolve("", n, &mut cand).map(str::to_string))
+            .collect();
     }
     if let Some(ws) = &root.workspaces {
-        link_workspaces(path, ws, &tree.purls, &mut inv)?;
+        link_workspaces(path, ws, tree.purls, &mut inv)?;
     }
     Ok(inv)
 }
@@ -164,7 +169,7 @@ pub(crate) fn read(path: &Path) -> Result<Inventory, SbomError> {
 /// key -> purl, for every real (non-link) entry that has a version.
 fn purls<'l>(
     path: &Path,
-    packages: &'l BTreeMap<String, Entry>,
+    packages: &'l BTreeMap<Cow<'_, str>, Entry<'_>>,
 ) -> Result<BTreeMap<&'l str, String>, SbomError> {
     let mut purls: BTreeMap<&str, String> = BTreeMap::new();
     for (key, e) in packages {
@@ -175,66 +180,89 @@ fn purls<'l>(
             continue;
         };
         let name = entry_name(key, e);
-        let purl = npm_purl(&name, version).map_err(|err| purl_error(path, &name, err))?;
-        purls.insert(key.as_str(), purl);
+        let purl = npm_purl(name, version).map_err(|err| purl_error(path, name, err))?;
+        purls.insert(key, purl);
     }
     Ok(purls)
 }
 
 /// The lock's `packages` (by `node_modules/...` path) and their purls.
 struct Tree<'l> {
-    packages: &'l BTreeMap<String, Entry>,
-    purls: BTreeMap<&'l str, String>,
+    purls: &'l BTreeMap<&'l str, String>,
+    /// Every folder key -> the purl a dependency found there is (a link followed to its
+    /// target; None for an entry without one). Hashed: resolving tries a folder per level for
+    /// every edge, and sorted-map lookups of these long common-prefix keys were the largest
+    /// part of the reader's string comparisons.
+    found: HashMap<&'l str, Option<&'l str>>,
 }
 
-impl Tree<'_> {
+impl<'l> Tree<'l> {
+    fn new(
+        packages: &'l BTreeMap<Cow<'_, str>, Entry<'_>>,
+        purls: &'l BTreeMap<&'l str, String>,
+    ) -> Self {
+        let mut found = HashMap::with_capacity(packages.len());
+        for (key, e) in packages {
+            let target = if e.link {
+                e.resolved.as_deref().unwrap_or_default()
+            } else {
+                key
+            };
+            found.insert(&**key, purls.get(target).map(String::as_str));
+        }
+        Tree { purls, found }
+    }
+
     /// The purl `dep` resolves to from the folder `from`, as Node resolves it: the nearest
     /// `node_modules/dep` up the tree (a link followed to its target).
-    fn resolve(&self, from: &str, dep: &str) -> Option<String> {
-        let mut cur = from.to_string();
+    /// `cand` is scratch space for the folders tried.
+    fn resolve(&self, from: &str, dep: &str, cand: &mut String) -> Option<&'l str> {
+        let mut cur = from;
         loop {
-            let cand = if cur.is_empty() {
-                format!("node_modules/{dep}")
-            } else {
-                format!("{cur}/node_modules/{dep}")
-            };
-            if let Some(e) = self.packages.get(&cand) {
-                let target = if e.link {
-                    e.resolved.clone().unwrap_or_default()
-                } else {
-                    cand
-                };
-                return self.purls.get(target.as_str()).cloned();
+            cand.clear();
+            if !cur.is_empty() {
+                cand.push_str(cur);
+                cand.push('/');
+            }
+            cand.push_str("node_modules/");
+            cand.push_str(dep);
+            if let Some(purl) = self.found.get(cand.as_str()) {
+                return *purl;
             }
             if cur.is_empty() {
                 return None;
             }
-            cur = match cur.rfind("/node_modules/") {
-                Some(i) => cur[..i].to_string(),
-                None => String::new(),
+            cur = match rfind(cur, "/node_modules/") {
+                Some(i) => &cur[..i],
+                None => "",
             };
         }
     }
 
     /// The purls the entry at `key` depends on (its devDependencies too with `with_dev`).
-    fn edges(&self, key: &str, e: &Entry, with_dev: bool) -> BTreeSet<String> {
-        let mut names: Vec<&String> = e
+    fn edges(&self, key: &str, e: &Entry<'_>, with_dev: bool) -> BTreeSet<String> {
+        let dev = with_dev.then_some(&e.dev_dependencies);
+        let names = e
             .dependencies
             .keys()
             .chain(e.optional_dependencies.keys())
             .chain(e.peer_dependencies.keys())
-            .collect();
-        if with_dev {
-            names.extend(e.dev_dependencies.keys());
+            .chain(dev.into_iter().flat_map(BTreeMap::keys));
+        let mut cand = String::with_capacity(key.len() + 64);
+        let mut edges = BTreeSet::new();
+        for n in names {
+            if let Some(purl) = self.resolve(key, n, &mut cand) {
+                edges.insert(purl.to_string());
+            }
         }
-        names.iter().filter_map(|n| self.resolve(key, n)).collect()
+        edges
     }
 
     /// The package of the entry at `key`, with its scope, hashes, license and edges.
-    fn package(&self, key: &str, e: &Entry, purl: &str) -> Package {
+    fn package(&self, key: &str, e: &Entry<'_>, purl: &str) -> Package {
         let name = entry_name(key, e);
         let version = e.version.as_deref().unwrap_or_default();
-        let mut p = Package::new(super::Ecosystem::Npm, &name, version, purl.to_string());
+        let mut p = Package::new(super::Ecosystem::Npm, name, version, purl.to_string());
         // devOptional packages stay with `--omit dev` (npm keeps them for the optional tree).
         p.scope = if e.dev {
             Scope::Dev
@@ -250,7 +278,8 @@ impl Tree<'_> {
             _ => None,
         };
         // Workspace folders are not under node_modules: their devDependencies count too.
-        let is_workspace = !key.starts_with("node_modules/") && !key.contains("/node_modules/");
+        let is_workspace =
+            !key.starts_with("node_modules/") && rfind(key, "/node_modules/").is_none();
         p.dependencies = self.edges(key, e, is_workspace);
         p.dependencies.remove(purl);
         p
@@ -272,7 +301,7 @@ fn link_workspaces(
         })?;
     for (key, purl) in purls {
         if !key.starts_with("node_modules/")
-            && !key.contains("/node_modules/")
+            && rfind(key, "/node_modules/").is_none()
             && globs.matches(key)
         {
             inv.direct.insert(purl.clone());
@@ -287,14 +316,24 @@ fn sibling_manifest(lock: &Path) -> Option<Manifest> {
 }
 
 /// The package name of an entry: its `name` when given (aliases, workspaces), else the folder.
-fn entry_name(key: &str, e: &Entry) -> String {
+fn entry_name<'e>(key: &'e str, e: &'e Entry<'_>) -> &'e str {
     if let Some(n) = &e.name {
-        return n.clone();
+        return n;
     }
-    match key.rfind("node_modules/") {
-        Some(i) => key[i + "node_modules/".len()..].to_string(),
-        None => key.rsplit('/').next().unwrap_or(key).to_string(),
+    match rfind(key, "node_modules/") {
+        Some(i) => &key[i + "node_modules/".len()..],
+        None => key.rsplit('/').next().unwrap_or(key),
     }
+}
+
+/// `hay.rfind(needle)` for the short ASCII needles above, without setting up a two-way
+/// searcher for every folder key (that setup was a visible part of the npm reader's profile).
+fn rfind(hay: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let first = *n.first()?;
+    (0..=h.len().checked_sub(n.len())?)
+        .rev()
+        .find(|&i| h[i] == first && h[i..].starts_with(n))
 }
 
 /// Subresource-integrity strings (`sha512-<base64> sha1-<base64>`) as hex hashes.
@@ -306,8 +345,7 @@ pub(crate) fn integrity(s: &str) -> Vec<Hash> {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(b64.split('?').next()?)
                 .ok()?;
-            let hex = crate::support::hash::hex(&bytes);
-            Hash::hex(alg, &hex)
+            Hash::digest(alg, &bytes)
         })
         .collect()
 }
@@ -318,7 +356,7 @@ pub(crate) fn integrity(s: &str) -> Vec<Hash> {
 fn flatten_v1(
     path: &Path,
     deps: BTreeMap<String, V1Entry>,
-) -> Result<BTreeMap<String, Entry>, SbomError> {
+) -> Result<BTreeMap<Cow<'static, str>, Entry<'static>>, SbomError> {
     let mut out = BTreeMap::new();
     let mut stack: Vec<(String, String, V1Entry)> = deps
         .into_iter()
@@ -354,19 +392,37 @@ fn flatten_v1(
             stack.push((key.clone(), n, child));
         }
         out.insert(
-            key,
+            Cow::Owned(key),
             Entry {
-                name: Some(name),
-                version,
+                name: Some(Cow::Owned(name)),
+                version: version.map(Cow::Owned),
                 link: link.is_some(),
-                resolved: link.or(e.resolved),
-                integrity: e.integrity,
+                resolved: link.or(e.resolved).map(Cow::Owned),
+                integrity: e.integrity.map(Cow::Owned),
                 dev: e.dev,
                 optional: e.optional,
-                dependencies: e.requires,
+                dependencies: e
+                    .requires
+                    .into_iter()
+                    .map(|(n, v)| (Cow::Owned(n), Cow::Owned(v)))
+                    .collect(),
                 ..Entry::default()
             },
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::rfind;
+
+    proptest! {
+        #[test]
+        fn rfind_is_str_rfind(hay in "(node_modules|/|@s|a|é|_)*", needle in "(/?node_modules/|/)") {
+            prop_assert_eq!(rfind(&hay, &needle), hay.rfind(needle.as_str()));
+        }
+    }
 }
