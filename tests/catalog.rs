@@ -361,6 +361,92 @@ fn a_kill_during_write_leaves_the_previous_entry_intact() {
     );
 }
 
+/// A scan writes its entries as one batch: every temporary file, then one flush, then the
+/// renames. Killed in between, every entry is the previous one and the next scan completes.
+#[test]
+fn a_kill_during_a_batch_write_leaves_every_previous_entry_intact() {
+    let tmp = TestContext::new();
+    let cat = tmp.path().join("catalog");
+    let root = tmp.path().join("apps");
+    let names: Vec<String> = (0..12).map(|i| format!("batch-app-{i:02}")).collect();
+    for n in &names {
+        app(&root, n, "description: first\n");
+    }
+    tmp.levee()
+        .args(["-q", "catalog", "scan", "--catalog"])
+        .arg(&cat)
+        .arg(&root)
+        .assert()
+        .success();
+    let before: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| std::fs::read(cat.join(format!("{n}.json"))).expect("entry"))
+        .collect();
+    for n in &names {
+        let file = root.join(n).join("app.yaml");
+        let text = std::fs::read_to_string(&file).expect("read");
+        std::fs::write(&file, text.replace("first", "second")).expect("write");
+    }
+    let mut child = tmp
+        .levee_paused(20_000)
+        .args(["-q", "catalog", "scan", "--catalog"])
+        .arg(&cat)
+        .arg(&root)
+        .spawn()
+        .expect("spawn");
+    // Wait until every new entry is in its temporary file, then kill.
+    let start = Instant::now();
+    loop {
+        let written = entries(&cat)
+            .into_iter()
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with(".tmp"))
+                    && std::fs::read_to_string(p).is_ok_and(|t| t.contains("second"))
+            })
+            .count();
+        if written == names.len() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{written} of {} temporary files appeared",
+            names.len()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("kill"); // SIGKILL on unix
+    let _ = child.wait();
+    for (n, b) in names.iter().zip(&before) {
+        assert_eq!(
+            *b,
+            std::fs::read(cat.join(format!("{n}.json"))).expect("entry"),
+            "{n}"
+        );
+    }
+    let out = tmp
+        .levee()
+        .args(["catalog", "scan", "--format", "json", "--catalog"])
+        .arg(&cat)
+        .arg(&root)
+        .output()
+        .expect("scan");
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let results: Vec<&str> = report["apps"]
+        .as_array()
+        .expect("apps")
+        .iter()
+        .map(|a| a["result"].as_str().expect("result"))
+        .collect();
+    assert_eq!(results, vec!["updated"; names.len()]);
+    for n in &names {
+        let entry = std::fs::read_to_string(cat.join(format!("{n}.json"))).expect("entry");
+        assert!(entry.contains("second"), "{n}");
+    }
+}
+
 #[test]
 fn a_corrupt_entry_is_reported_by_path_and_others_load() {
     let tmp = TestContext::new();

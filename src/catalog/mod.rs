@@ -412,20 +412,19 @@ pub enum EntryError {
 pub(crate) fn evaluate_policy(m: &Manifest, org: &Org) -> Option<PolicyResult> {
     use std::cell::RefCell;
     thread_local! {
-        static EVALUATOR: RefCell<Option<(String, crate::generate::policy::Evaluator)>> = const { RefCell::new(None) };
+        static EVALUATOR: RefCell<Option<(Org, crate::generate::policy::Evaluator)>> = const { RefCell::new(None) };
     }
-    let key = serde_json::to_string(org).ok()?;
     let today = crate::support::clock::today();
     let input = serde_json::to_value(m).ok()?;
     let findings = EVALUATOR.with(|cell| {
         let mut cell = cell.borrow_mut();
-        if cell.as_ref().is_none_or(|(k, _)| *k != key) {
+        if cell.as_ref().is_none_or(|(o, _)| o != org) {
             let e = crate::generate::policy::Evaluator::embedded(
                 org,
                 crate::generate::policy::Clock::Fixed(today),
             )
             .ok()?;
-            *cell = Some((key.clone(), e));
+            *cell = Some((org.clone(), e));
         }
         cell.as_mut()?.1.evaluate(&input).ok()
     })?;

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
+use super::store::Prepared;
 use super::{CatalogError, Corrupt, Entry, EntryError, Store};
 use crate::load::document::LoadError;
 use crate::model::org::Org;
@@ -74,14 +75,24 @@ pub enum ScanError {
 /// same run are an error, whichever thread gets there first.
 type Claimed = Mutex<HashMap<String, String>>;
 
-/// One run's registrations: the ids claimed and every app's result (from parallel walkers).
+/// One run's registrations: the ids claimed, the entries written to temporary files and waiting
+/// for the batch's commit, and every app's result (from parallel walkers).
 struct Run<'a> {
     store: &'a Store,
     org: &'a Org,
     now: String,
     claimed: Claimed,
+    pending: Mutex<Vec<Pending>>,
     log: Mutex<Vec<Registered>>,
     on_app: &'a (dyn Fn(&Registered) + Sync),
+}
+
+/// An app whose new entry is prepared (in a temporary file), waiting for [`Run::finish`].
+struct Pending {
+    app: PathBuf,
+    entry: Entry,
+    outcome: &'static str,
+    prepared: Prepared,
 }
 
 impl<'a> Run<'a> {
@@ -92,14 +103,32 @@ impl<'a> Run<'a> {
             org,
             now: super::now(),
             claimed: Claimed::default(),
+            pending: Mutex::default(),
             log: Mutex::default(),
             on_app,
         }
     }
 
-    /// Registers one app; its result goes to `on_app` and to the log.
+    /// Registers one app: an entry to write is prepared for [`Run::finish`]; any other result
+    /// goes to `on_app` and to the log at once.
     fn app(&self, app: &Path) {
-        let result = match register(self.store, self.org, app, &self.now, &self.claimed) {
+        let step = prepare(self.store, self.org, app, &self.now, &self.claimed);
+        let result = match step {
+            Ok(Step::Pending(p)) => {
+                if let Ok(mut v) = self.pending.lock() {
+                    v.push(*p);
+                }
+                return;
+            }
+            Ok(Step::Done(id, change)) => Ok((id, change)),
+            Err(e) => Err(e),
+        };
+        self.report(app, result);
+    }
+
+    /// An app's result, to `on_app` and to the log.
+    fn report(&self, app: &Path, result: Result<(String, &'static str), RegisterError>) {
+        let result = match result {
             Ok((id, change)) => Registered {
                 app: app.display().to_string(),
                 id: Some(id),
@@ -136,8 +165,32 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Syncs the catalog directory once and returns every app's result, sorted by app.
+    /// Writes the prepared entries together ([`Store::commit_batch`]), decides again for any
+    /// whose entry another levee changed meanwhile, syncs the catalog directory once and
+    /// returns every app's result, sorted by app.
     fn finish(self) -> Vec<Registered> {
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        let (batch, apps): (Vec<Prepared>, Vec<_>) = pending
+            .into_iter()
+            .map(|p| (p.prepared, (p.app, p.entry, p.outcome)))
+            .unzip();
+        match self.store.commit_batch(batch) {
+            Ok(written) => {
+                for (w, (app, entry, outcome)) in written.into_iter().zip(apps) {
+                    let result = match w {
+                        Ok(true) => Ok((entry.id, outcome)),
+                        Ok(false) => write(self.store, entry),
+                        Err(e) => Err(e.into()),
+                    };
+                    self.report(&app, result);
+                }
+            }
+            Err(e) => {
+                for (app, _, _) in apps {
+                    self.report(&app, Err(RegisterError::Other(e.to_string())));
+                }
+            }
+        }
         self.store.flush();
         let mut v = self.log.into_inner().unwrap_or_default();
         v.sort_by(|a, b| a.app.cmp(&b.app));
@@ -184,10 +237,11 @@ pub(crate) fn scan(
     let Some(mut walk) = crate::model::manifest::walker(roots) else {
         return Err(ScanError::NoRoots);
     };
-    // Registration waits on fsync far more than on the CPU: more walkers than cores overlap it.
+    // One walker per core: the entries are flushed together at the end (`Run::finish`), so the
+    // walkers wait on no flush, and each one compiles the policies once.
     let threads = std::thread::available_parallelism()
-        .map_or(4, |n| n.get() * 4)
-        .clamp(4, 32);
+        .map_or(2, |n| n.get())
+        .clamp(2, 32);
     walk.threads(threads);
     let run = Run::new(store, org, on_app);
     let found = Mutex::new(0usize);
@@ -242,14 +296,23 @@ enum RegisterError {
     Store(#[from] CatalogError),
 }
 
-/// Builds and writes an app's entry; returns its id and `added`, `updated` or `unchanged`.
-fn register(
+/// What [`prepare`] left to do for an app.
+enum Step {
+    /// Nothing to write: its id and `unchanged`.
+    Done(String, &'static str),
+    /// An entry to write, prepared.
+    Pending(Box<Pending>),
+}
+
+/// Builds an app's entry and claims its id, then prepares the entry's new file ([`Store::prepare`])
+/// unless it is unchanged.
+fn prepare(
     store: &Store,
     org: &Org,
     app: &Path,
     now: &str,
     claimed: &Claimed,
-) -> Result<(String, &'static str), RegisterError> {
+) -> Result<Step, RegisterError> {
     let entry = Entry::from_app(app, org, now).map_err(|e| match e {
         EntryError::Manifest(m) => RegisterError::Manifest(m),
         EntryError::Other(s) => RegisterError::Other(s),
@@ -268,32 +331,62 @@ fn register(
         }
     }
     // Check and write as one step: another `levee catalog register` (or `lifecycle --apply`)
-    // running at the same time cannot slip in between (see `Store::update`). Both callers sync
-    // the catalog directory once when every app is registered (`Store::flush`).
+    // running at the same time cannot slip in between (see `Store::commit_batch`).
+    let mut outcome: Result<&'static str, RegisterError> = Ok("unchanged");
+    let prepared = store.prepare(&entry.id, |previous| {
+        let (new, o) = decide(&entry, previous);
+        outcome = o;
+        new
+    })?;
+    let outcome = outcome?;
+    Ok(match prepared {
+        Some(prepared) => Step::Pending(Box::new(Pending {
+            app: app.to_path_buf(),
+            entry,
+            outcome,
+            prepared,
+        })),
+        None => Step::Done(entry.id, outcome),
+    })
+}
+
+/// Writes an app's entry on its own, for one whose entry changed after it was prepared: decided
+/// again from the entry as it is then ([`Store::update_deferred`]).
+fn write(store: &Store, entry: Entry) -> Result<(String, &'static str), RegisterError> {
     let mut outcome: Result<&'static str, RegisterError> = Ok("unchanged");
     store.update_deferred(&entry.id, |previous| {
-        let mut new = entry.clone();
-        let Some(prev) = previous else {
-            outcome = Ok("added");
-            return Some(new);
-        };
-        if prev.repository.path != new.repository.path && !prev.app_gone() {
-            outcome = Err(RegisterError::Other(format!(
+        let (new, o) = decide(&entry, previous);
+        outcome = o;
+        new
+    })?;
+    let change = outcome?;
+    Ok((entry.id, change))
+}
+
+/// What the catalog's entry should become given the one it holds: the new entry (`None`: leave
+/// it) and `added`, `updated`, `unchanged`, or why the id cannot be registered here.
+fn decide(
+    entry: &Entry,
+    previous: Option<&Entry>,
+) -> (Option<Entry>, Result<&'static str, RegisterError>) {
+    let mut new = entry.clone();
+    let Some(prev) = previous else {
+        return (Some(new), Ok("added"));
+    };
+    if prev.repository.path != new.repository.path && !prev.app_gone() {
+        return (
+            None,
+            Err(RegisterError::Other(format!(
                 "app id `{}` is already registered for {}; app ids must be unique (rename one app, or `levee catalog remove {}` first)",
                 new.id,
                 crate::support::text::escape(&prev.repository.path),
                 new.id
-            )));
-            return None;
-        }
-        new.carry_over(prev);
-        if new.same_content(prev) {
-            outcome = Ok("unchanged");
-            return None;
-        }
-        outcome = Ok("updated");
-        Some(new)
-    })?;
-    let change = outcome?;
-    Ok((entry.id, change))
+            ))),
+        );
+    }
+    new.carry_over(prev);
+    if new.same_content(prev) {
+        return (None, Ok("unchanged"));
+    }
+    (Some(new), Ok("updated"))
 }

@@ -10,7 +10,10 @@
 //! flushed first, then, under an advisory lock on the catalog directory, the entry is read again
 //! and the file renamed into place only if the entry is still the one the change was computed
 //! from (otherwise the change is computed again). No process's change is lost, and the lock is
-//! held for one read and one rename.
+//! held for one read and one rename. A batch (`catalog scan`, `register` of many apps) takes the
+//! same steps for all its entries at once ([`Store::prepare`], [`Store::commit_batch`]): every
+//! temporary file is written, then all are flushed (one `syncfs`), then the lock is taken once
+//! for the reads and renames.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -250,6 +253,95 @@ impl Store {
         })
     }
 
+    /// The first half of [`Store::update_deferred`] for a batch: reads the entry `id`, asks
+    /// `decide` what it should become (`None`: leave it) and writes that to a temporary file,
+    /// not flushed. [`Store::commit_batch`] flushes and renames a batch of them.
+    pub(crate) fn prepare(
+        &self,
+        id: &str,
+        decide: impl FnOnce(Option<&Entry>) -> Option<Entry>,
+    ) -> Result<Option<Prepared>, CatalogError> {
+        let path = self.path_of(id)?;
+        fs::create_dir_all(&self.dir).map_err(|source| CatalogError::Io {
+            action: "create",
+            path: self.dir.clone(),
+            source,
+        })?;
+        let io = |action, source| CatalogError::Io {
+            action,
+            path: path.clone(),
+            source,
+        };
+        let before = read_raw(&path).map_err(|e| io("read", e))?;
+        let current = before.as_deref().and_then(|b| parse_entry(&path, b).ok());
+        let Some(entry) = decide(current.as_ref()) else {
+            return Ok(None);
+        };
+        let mut text = serde_json::to_string_pretty(&entry).map_err(|e| CatalogError::Corrupt {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        text.push('\n');
+        let staged = fsio::stage_unsynced(&path, text.as_bytes()).map_err(|e| io("write", e))?;
+        Ok(Some(Prepared {
+            path,
+            before,
+            staged,
+        }))
+    }
+
+    /// The second half, for every prepared entry at once: their temporary files are flushed
+    /// (one `syncfs` for a batch of 8 or more while little else waits to be written, as a fleet
+    /// upgrade does, else each file's own fsync), then, under one lock, each is renamed into
+    /// place if its entry is still the one it was computed from. Returns, in order, whether each
+    /// was written: `false` when its entry changed meanwhile (the caller decides again, through
+    /// [`Store::update_deferred`]). The directory is synced by [`Store::flush`].
+    pub(crate) fn commit_batch(
+        &self,
+        batch: Vec<Prepared>,
+    ) -> Result<Vec<Result<bool, CatalogError>>, CatalogError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let barrier = crate::support::appdir::Durability::for_many(batch.len())
+            == crate::support::appdir::Durability::Barrier
+            && fsio::sync_filesystem(&self.dir).is_ok();
+        if !barrier {
+            batch
+                .par_iter()
+                .try_for_each(|p| p.staged.sync())
+                .map_err(|source| CatalogError::Io {
+                    action: "write",
+                    path: self.dir.clone(),
+                    source,
+                })?;
+        }
+        if let Some(pause) = pause() {
+            std::thread::sleep(pause);
+        }
+        let lock = self.lock()?;
+        let mut written = Vec::with_capacity(batch.len());
+        for p in batch {
+            let io = |action, source| CatalogError::Io {
+                action,
+                path: p.path.clone(),
+                source,
+            };
+            // An entry changed meanwhile is not written: its temporary file goes with `p`.
+            written.push(match read_raw(&p.path) {
+                Ok(now) if now == p.before => p
+                    .staged
+                    .commit(false)
+                    .map(|()| true)
+                    .map_err(|e| io("write", e)),
+                Ok(_) => Ok(false),
+                Err(e) => Err(io("read", e)),
+            });
+        }
+        drop(lock);
+        Ok(written)
+    }
+
     /// An exclusive advisory lock on the catalog directory (the directory itself is locked, so
     /// no lock file lands in the git-backed store), released when the guard is dropped.
     pub(crate) fn lock(&self) -> Result<std::fs::File, CatalogError> {
@@ -284,6 +376,15 @@ impl Store {
             }),
         }
     }
+}
+
+/// An entry written to a temporary file by [`Store::prepare`], neither flushed nor renamed yet.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    path: PathBuf,
+    /// The entry's bytes when it was read (`None`: there was none).
+    before: Option<Vec<u8>>,
+    staged: fsio::Staged,
 }
 
 fn read_entry(path: &Path) -> Result<Entry, Corrupt> {

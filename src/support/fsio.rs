@@ -90,7 +90,21 @@ pub(crate) fn stage(path: &Path, bytes: &[u8]) -> io::Result<Staged> {
     stage_in(dir, path, bytes)
 }
 
+/// [`stage`] without the flush: for a batch, whose files are flushed together (one `syncfs`, see
+/// [`sync_filesystem`]) or one by one ([`Staged::sync`]) before any is renamed.
+pub(crate) fn stage_unsynced(path: &Path, bytes: &[u8]) -> io::Result<Staged> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    stage_in_with(dir, path, bytes, false)
+}
+
 fn stage_in(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<Staged> {
+    stage_in_with(dir, path, bytes, true)
+}
+
+fn stage_in_with(dir: &Path, path: &Path, bytes: &[u8], sync: bool) -> io::Result<Staged> {
     let name = path
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy());
@@ -111,11 +125,18 @@ fn stage_in(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<Staged> {
         .open(&staged.tmp)?;
     staged.done = false;
     f.write_all(bytes)?;
-    f.sync_all()?;
+    if sync {
+        f.sync_all()?;
+    }
     Ok(staged)
 }
 
 impl Staged {
+    /// Flushes the temporary file (one staged by [`stage_unsynced`]).
+    pub(crate) fn sync(&self) -> io::Result<()> {
+        fs::File::open(&self.tmp)?.sync_all()
+    }
+
     /// Renames the temporary file over the target, then syncs the directory when asked.
     pub(crate) fn commit(mut self, sync_parent: bool) -> io::Result<()> {
         fs::rename(&self.tmp, &self.path)?;
@@ -162,6 +183,23 @@ pub(crate) fn remove_stale_temporaries(dir: &Path, age: Duration) -> usize {
         }
     }
     removed
+}
+
+/// Flushes the whole filesystem `dir` is on (`syncfs`) and waits for it: Linux only, elsewhere an
+/// `Unsupported` error (the caller then flushes its files one by one).
+pub(crate) fn sync_filesystem(dir: &Path) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        Ok(rustix::fs::syncfs(fs::File::open(dir)?)?)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = dir;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "flushing a whole filesystem needs Linux's syncfs",
+        ))
+    }
 }
 
 /// Syncs a directory so a rename survives a power cut (best effort: not every platform can).
