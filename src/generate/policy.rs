@@ -516,6 +516,10 @@ fn system_now_ns() -> regorus::Value {
     regorus::Value::from(ns as i128 as f64 as i64)
 }
 
+// The VM judges levee's policies as OPA does only with the four fixes of the vendored regorus
+// (vendor/regorus/LEVEE-PATCHES.md): levee does not build against a regorus without them.
+const _: () = assert!(regorus::LEVEE_PATCHES.len() == 4);
+
 /// The rules the VM runs: the two sets, in the order of their [`Level`]s.
 const VM_ENTRY_POINTS: [&str; 2] = ["data.levee.policy.deny", "data.levee.policy.warn"];
 
