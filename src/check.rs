@@ -5,8 +5,9 @@
 //! directory (an app's `policy/`), that bundle is evaluated instead.
 //!
 //! The policies are compiled once per org config and worker thread, then the manifests are
-//! evaluated on every core; the report keeps the order of the paths. The schema validator
-//! compiles on a thread of its own meanwhile, while the first engine compiles.
+//! evaluated on every core; the report keeps the order of the paths. The schemas are checked by
+//! code compiled into levee (`crate::load::shape`); a schema is compiled at run time only to
+//! explain an invalid manifest.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -16,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::generate::policy::report::{AppReport, Located};
 use crate::generate::policy::{Clock, Evaluator, Level, PolicyError};
-use crate::load::document::{Checked, Context, LoadError};
+use crate::load::document::{Context, LoadError};
 use crate::model::manifest;
 use crate::model::org::{self, OrgSource};
 use crate::support::exit::ExitStatus;
@@ -121,8 +122,8 @@ pub(crate) fn check(req: Request<'_>, on_org: OnOrg<'_>) -> Result<Report, Check
     };
     // The manifests are judged on every core: each worker takes the next manifest in turn and
     // keeps its own policy engines (a regorus engine stays on the thread that compiled it), one
-    // per org config (or bundle); an org config is read once, shared. The schema validator
-    // compiles on a thread of its own meanwhile, while the first engine compiles.
+    // per org config (or bundle); an org config is read once, shared. A valid manifest needs no
+    // schema compiled (see `crate::load::shape`).
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(paths.len())
@@ -132,9 +133,6 @@ pub(crate) fn check(req: Request<'_>, on_org: OnOrg<'_>) -> Result<Report, Check
     let results: Mutex<Vec<(usize, Result<AppReport, CheckError>)>> =
         Mutex::new(Vec::with_capacity(paths.len()));
     std::thread::scope(|s| {
-        s.spawn(|| {
-            let _ = <manifest::Manifest as Checked>::validator();
-        });
         let work = || {
             let mut engines = Engines::new();
             loop {

@@ -133,9 +133,12 @@ pub fn run_with(
     ui: &Ui,
     prompt: Option<&mut dyn Prompt>,
 ) -> anyhow::Result<ExitStatus> {
-    // The manifest's schema validator compiles on the other core while the org config, the
-    // pack and the policies load; the wizard checks every answer with it.
-    crate::load::document::prepare_validator::<crate::model::manifest::Manifest>();
+    // The wizard checks every partial manifest (which the build-time check refuses until it is
+    // complete) with the run-time schema validator: it compiles on the other core while the org
+    // config, the pack and the policies load. A run without questions never needs it.
+    if prompt.is_some() {
+        crate::load::document::prepare_validator::<crate::model::manifest::Manifest>();
+    }
     if let Some(dir) = &args.dir {
         scaffold::check_target(dir).map_err(usage)?;
     }

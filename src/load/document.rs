@@ -134,6 +134,12 @@ pub trait Checked: DeserializeOwned + JsonSchema {
     fn schema() -> &'static Value;
     /// Meaning checks beyond the schema.
     fn check(cx: &mut Checker<'_>);
+    /// True when `value` passes the schema by a check compiled into levee (see
+    /// [`crate::load::shape`]): the run-time validator is then not compiled. False sends the
+    /// value through [`Checked::validator`], which explains what is wrong.
+    fn passes_compiled_schema(_value: &Value) -> bool {
+        false
+    }
     /// JSON pointers of the values that may hold several lines (a shell script): line breaks
     /// and tabs are allowed there, the other control characters still refused. Every other
     /// string is one line of printable text (see [`crate::support::text::forbidden`]).
@@ -306,6 +312,11 @@ pub(crate) fn check_document_with<T: Checked>(
             .into_iter()
             .filter(|d| d.field.is_none() || !refused_fields.contains(&d.field)),
     );
+    if T::passes_compiled_schema(&doc.value) {
+        diags.sort_by_key(|d| (d.line.unwrap_or(0), d.column.unwrap_or(0)));
+        diags.dedup();
+        return diags;
+    }
     let covered: Vec<String> = diags.iter().filter_map(|d| d.field.clone()).collect();
     for d in schema::structural(T::validator(), T::schema(), path, doc) {
         let shadowed = d.field.as_ref().is_some_and(|f| {

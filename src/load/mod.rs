@@ -9,4 +9,5 @@ pub mod document;
 pub mod edit;
 pub mod field_path;
 pub mod schema;
+pub(crate) mod shape;
 pub mod yaml;

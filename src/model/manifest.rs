@@ -1160,6 +1160,10 @@ impl crate::load::document::Checked for Manifest {
     fn check(cx: &mut Checker<'_>) {
         check(cx);
     }
+
+    fn passes_compiled_schema(value: &Value) -> bool {
+        crate::load::shape::ManifestShape::is_valid(value)
+    }
 }
 
 /// The manifest file name in an app directory.

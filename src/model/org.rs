@@ -508,6 +508,10 @@ impl Checked for Org {
             }
         }
     }
+
+    fn passes_compiled_schema(value: &Value) -> bool {
+        crate::load::shape::OrgShape::is_valid(value)
+    }
 }
 
 /// Where the org config came from.

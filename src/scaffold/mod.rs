@@ -560,11 +560,20 @@ fn write_into(target: &Path, parent: &Path, plan: &WritePlan) -> Result<(), Scaf
         .prefix(".levee-new-")
         .tempdir_in(parent)
         .map_err(|e| io(parent, e))?;
-    for (rel, file) in &plan.files {
+    // Each directory once, parents first (a `create_dir_all` per file asked the kernel for the
+    // same directories again and again).
+    let dirs: std::collections::BTreeSet<&Path> = plan
+        .files
+        .keys()
+        .flat_map(|rel| Path::new(rel).ancestors().skip(1))
+        .filter(|d| !d.as_os_str().is_empty())
+        .collect();
+    for d in dirs {
+        let dir = tmp.path().join(d);
+        std::fs::create_dir(&dir).map_err(|e| io(&dir, e))?;
+    }
+    let write_one = |(rel, file): (&String, &OutFile)| -> Result<(), ScaffoldError> {
         let path = tmp.path().join(rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        }
         let mut f = std::fs::File::create(&path).map_err(|e| io(&target.join(rel), e))?;
         // No fsync per file: the rename makes the tree appear whole or not at all, and an
         // fsync per starter file made `levee new` ten times slower on a busy disk.
@@ -576,7 +585,9 @@ fn write_into(target: &Path, parent: &Path, plan: &WritePlan) -> Result<(), Scaf
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
                 .map_err(|e| io(&path, e))?;
         }
-    }
+        Ok(())
+    };
+    plan.files.iter().try_for_each(write_one)?;
     // The temp dir is 0700; the app directory gets the usual permissions.
     #[cfg(unix)]
     {

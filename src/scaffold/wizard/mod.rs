@@ -850,11 +850,22 @@ impl<'a, 'p> Wizard<'a, 'p> {
             if step.spec.needed {
                 return Ok(None);
             }
-            let (offered, _) = self.offer(k, step, choices)?;
-            return Ok(offered
-                .into_iter()
-                .find(|c| c.value != NONE && c.value != OTHER)
-                .map(|c| Value::String(c.value)));
+            // The first choice the checks accept, judged in order: the ones after it are not
+            // evaluated (what `offer` would say of them does not change the answer).
+            for c in choices {
+                if c.value == NONE || c.value == OTHER {
+                    continue;
+                }
+                let value = Value::String(c.value);
+                if self
+                    .judge(k, step, Some(value.clone()))?
+                    .refusals
+                    .is_empty()
+                {
+                    return Ok(Some(value));
+                }
+            }
+            return Ok(None);
         }
         Ok(proposed.and_then(|d| parse(step.spec.input, &d)))
     }
