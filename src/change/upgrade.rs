@@ -41,6 +41,16 @@ pub trait TemplateSource: Sync {
         version: &str,
         manifest: &Manifest,
         org: &Org,
+    ) -> anyhow::Result<Rendered> {
+        self.render_in(template, version, &crate::scaffold::context(manifest, org))
+    }
+    /// [`TemplateSource::render`] with the render context already made
+    /// ([`crate::scaffold::context`]).
+    fn render_in(
+        &self,
+        template: &str,
+        version: &str,
+        ctx: &serde_json::Value,
     ) -> anyhow::Result<Rendered>;
     /// What to record for `version`: the source string (`builtin`, `REPO@v1.1.0`) and the
     /// pack's name.
@@ -178,19 +188,17 @@ impl TemplateSource for PackVersions {
         })
     }
 
-    fn render(
+    fn render_in(
         &self,
         template: &str,
         version: &str,
-        manifest: &Manifest,
-        org: &Org,
+        ctx: &serde_json::Value,
     ) -> anyhow::Result<Rendered> {
         let loaded = self.version(version)?;
         let layers = loaded.layers(template)?;
-        let ctx = crate::scaffold::context(manifest, org);
         let rendered = crate::scaffold::render::render_layers(
             &layers,
-            &minijinja::Value::from(minijinja::value::Serde(&ctx)),
+            &minijinja::Value::from(minijinja::value::Serde(ctx)),
         )?;
         let mut out = Rendered::default();
         for (p, f) in rendered {
@@ -316,9 +324,10 @@ pub struct UpgradePlan {
 pub fn plan(app: &Path, base: &Tree, theirs: &Tree, label: &str) -> io::Result<UpgradePlan> {
     let mut plan = UpgradePlan::default();
     let dir = AppDir::open(app)?;
+    let mut reader = dir.reader();
     let paths: BTreeSet<&PathBuf> = base.keys().chain(theirs.keys()).collect();
     for rel in paths {
-        let ours = dir
+        let ours = reader
             .read(rel, crate::support::appdir::MAX_FILE_BYTES)
             .map_err(|e| in_app(app, rel, "read", e))?;
         let b = base.get(rel).map(Vec::as_slice);
@@ -500,6 +509,11 @@ pub fn read_record(app: &Path) -> anyhow::Result<Recorded> {
         .and_then(|d| d.read(rel, crate::support::appdir::MAX_FILE_BYTES))
         .and_then(|b| b.ok_or_else(|| io::Error::from(io::ErrorKind::NotFound)))
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    // A record as levee writes it is read in one pass; any other (an error to explain, a key
+    // given twice) goes the way below, which names what is wrong.
+    if let Ok(record) = serde_json::from_slice::<Recorded>(&bytes) {
+        return Ok(record);
+    }
     let json: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| anyhow::anyhow!("{} is not a levee render record: {e}", path.display()))?;
     serde_json::from_value::<crate::model::manifest::TemplateRef>(json["template"].clone())
@@ -757,6 +771,8 @@ struct Sides {
     org: Org,
     /// The manifest as the target version sees it: its template reference and declarations.
     theirs_manifest: Manifest,
+    /// The render context of the target version ([`crate::scaffold::context`]).
+    theirs_context: serde_json::Value,
     /// What the record and app.yaml name as the target's source, and the pack's name.
     new_source: String,
     pack_name: String,
@@ -805,8 +821,10 @@ fn render_sides(
     };
 
     let base = source.render(id, from, &base_manifest, &org)?;
-    let theirs = source.render(id, to, &theirs_manifest, &org)?;
+    let theirs_context = crate::scaffold::context(&theirs_manifest, &org);
+    let theirs = source.render_in(id, to, &theirs_context)?;
     Ok(Sides {
+        theirs_context,
         loaded,
         org,
         theirs_manifest,
@@ -870,22 +888,27 @@ fn plan_managed(
     app: &Path,
     sides: &Sides,
     plan: &mut UpgradePlan,
-) -> anyhow::Result<(
-    Vec<crate::generate::managed::ManagedFile>,
-    crate::generate::managed::ManagedRecord,
-)> {
+) -> anyhow::Result<(Desired, crate::generate::managed::ManagedRecord)> {
     use crate::generate::managed::{self, State};
-    let desired = managed::files(&sides.theirs_manifest, &sides.org)?;
-    let entries = managed::status(app, &desired)?;
+    let files = managed::files(&sides.theirs_manifest, &sides.org)?;
+    // Each managed file hashed once, for `.levee/managed.json` and `.levee/render.json` alike.
+    let digests: Vec<String> = files
+        .iter()
+        .map(|f| crate::support::hash::sha256_hex_seen(&f.path, f.content.as_bytes()))
+        .collect();
+    let desired = Desired { files, digests };
+    let entries = managed::status(app, &desired.files)?;
     let mut managed_record = managed::ManagedRecord::load(app)?;
     for e in &entries {
         let rel = PathBuf::from(&e.path);
         match e.state {
             State::Current => {
                 if let Some(c) = &e.desired {
-                    managed_record
-                        .files
-                        .insert(e.path.clone(), managed::hash(c.as_bytes()));
+                    let hash = match desired.digest(&e.path, c) {
+                        Some(digest) => format!("sha256:{digest}"),
+                        None => managed::hash(c.as_bytes()),
+                    };
+                    managed_record.files.insert(e.path.clone(), hash);
                 }
             }
             State::Edited | State::ObsoleteEdited => {
@@ -900,9 +923,11 @@ fn plan_managed(
             }
             State::Missing | State::Stale => {
                 let content = e.desired.clone().unwrap_or_default();
-                managed_record
-                    .files
-                    .insert(e.path.clone(), managed::hash(content.as_bytes()));
+                let hash = match desired.digest(&e.path, &content) {
+                    Some(digest) => format!("sha256:{digest}"),
+                    None => managed::hash(content.as_bytes()),
+                };
+                managed_record.files.insert(e.path.clone(), hash);
                 plan.changes.push(FileChange {
                     path: rel.clone(),
                     change: if e.state == State::Missing {
@@ -933,6 +958,23 @@ fn plan_managed(
     Ok((desired, managed_record))
 }
 
+/// The managed files the target's manifest asks for, and each one's SHA-256 (hex, in the same
+/// order).
+struct Desired {
+    files: Vec<crate::generate::managed::ManagedFile>,
+    digests: Vec<String>,
+}
+
+impl Desired {
+    /// The SHA-256 of `content`, when it is that of the managed file at `path`.
+    fn digest(&self, path: &str, content: &str) -> Option<&str> {
+        self.files
+            .iter()
+            .position(|f| f.path == path && f.content == content)
+            .map(|i| self.digests[i].as_str())
+    }
+}
+
 /// `.levee/render.json` after the upgrade: the new version, its files', managed files' and
 /// app.yaml's hashes, its settings and declarations, the files left with markers. With it, the
 /// warning when the new version needs settings app.yaml does not set.
@@ -940,7 +982,7 @@ fn new_record(
     recorded: &Recorded,
     source: &dyn TemplateSource,
     sides: &Sides,
-    desired: &[crate::generate::managed::ManagedFile],
+    desired: &Desired,
     new_yaml: &str,
     plan: &UpgradePlan,
     to: &str,
@@ -956,19 +998,22 @@ fn new_record(
         name: sides.pack_name.clone(),
         version: to.to_string(),
     };
-    record.context = crate::scaffold::context(theirs_manifest, &sides.org);
+    record.context = sides.theirs_context.clone();
     record.files = sides
         .theirs
         .files
         .iter()
-        .map(|(p, b)| (slash(p), crate::support::hash::sha256_hex(b)))
+        .map(|(p, b)| {
+            let p = slash(p);
+            let hash = crate::support::hash::sha256_hex_seen(&p, b);
+            (p, hash)
+        })
         .collect();
     record.managed = desired
+        .files
         .iter()
-        .map(|f| {
-            let hash = crate::support::hash::sha256_hex(f.content.as_bytes());
-            (f.path.clone(), hash)
-        })
+        .zip(&desired.digests)
+        .map(|(f, hash)| (f.path.clone(), hash.clone()))
         .collect();
     record.manifest =
         crate::support::hash::sha256_hex(sides.loaded.source.as_written(new_yaml).as_bytes());

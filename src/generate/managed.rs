@@ -337,9 +337,10 @@ pub(crate) fn status(
 ) -> Result<Vec<ManagedEntry>, ManagedError> {
     let dir = open(app)?;
     let record = ManagedRecord::load_in(&dir)?;
+    let mut reader = dir.reader();
     let mut entries = Vec::new();
     for f in desired {
-        let actual = read_opt(&dir, &f.path)?;
+        let actual = read_with(&mut reader, &dir, &f.path)?;
         let state = match &actual {
             None => State::Missing,
             Some(a) if *a == f.content => State::Current,
@@ -357,7 +358,7 @@ pub(crate) fn status(
         if desired.iter().any(|f| &f.path == path) || check_relative(path).is_err() {
             continue;
         }
-        if let Some(actual) = read_opt(&dir, path)? {
+        if let Some(actual) = read_with(&mut reader, &dir, path)? {
             let state = if hash(actual.as_bytes()) == *recorded {
                 State::Obsolete
             } else {
@@ -392,7 +393,7 @@ pub(crate) fn status(
             if desired.iter().any(|f| f.path == path) || record.files.contains_key(&path) {
                 continue;
             }
-            let actual = read_opt(&dir, &path)?;
+            let actual = read_with(&mut reader, &dir, &path)?;
             entries.push(ManagedEntry {
                 path,
                 state: State::Extra,
@@ -405,8 +406,21 @@ pub(crate) fn status(
 }
 
 fn read_opt(dir: &AppDir, rel: &str) -> Result<Option<String>, ManagedError> {
-    match dir.read(Path::new(rel), crate::support::appdir::MAX_FILE_BYTES) {
-        Ok(b) => Ok(b.map(|b| String::from_utf8_lossy(&b).into_owned())),
+    read_with(&mut dir.reader(), dir, rel)
+}
+
+/// [`read_opt`] through a reader that keeps the directories it opened.
+fn read_with(
+    reader: &mut crate::support::appdir::Reader<'_>,
+    dir: &AppDir,
+    rel: &str,
+) -> Result<Option<String>, ManagedError> {
+    match reader.read(Path::new(rel), crate::support::appdir::MAX_FILE_BYTES) {
+        // UTF-8 (every file levee generates) is taken as read; other bytes are shown lossily.
+        Ok(b) => Ok(b.map(|b| {
+            String::from_utf8(b)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        })),
         Err(source) => Err(ManagedError::Io {
             action: "read",
             path: dir.display(Path::new(rel)),

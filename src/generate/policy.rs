@@ -352,34 +352,91 @@ fn provenance() -> String {
 /// (roots, `rego_version: 1`, revision = levee's version + a hash of the content).
 pub fn bundle(manifest: &Manifest, org: &Org) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
-    let header = format!("# {}\n", provenance());
-    for name in module_names_for(manifest.classification) {
-        if let Some(f) = POLICIES.get_file(name).and_then(|f| f.contents_utf8()) {
-            files.insert(format!("{BUNDLE_DIR}/{name}"), format!("{header}{f}"));
-        }
+    let names = module_names_for(manifest.classification);
+    let modules = modules_with_header(&names);
+    for (path, content) in modules.iter() {
+        files.insert(path.clone(), content.clone());
     }
     let data = json!({"levee": {"generated": provenance(), "org": org_data(org, Some(manifest))}});
-    files.insert(format!("{BUNDLE_DIR}/data.json"), pretty(&data));
-    let fold = json!({"generated": provenance(), "table": fold_table()});
+    let data = pretty(&data);
+    files.insert(format!("{BUNDLE_DIR}/data.json"), data.clone());
     files.insert(
         format!("{BUNDLE_DIR}/{FOLD_DATA_FILE}"),
-        visible(pretty(&fold)),
+        fold_file().clone(),
     );
-    let mut hash = Fnv::new();
-    for (path, content) in &files {
-        hash.write(path.as_bytes());
-        hash.write(&[0]);
-        hash.write(content.as_bytes());
-        hash.write(&[0]);
-    }
+    // The bundle's content is the modules (chosen by `names`), data.json and the fold table (the
+    // same for every app): its hash is computed once per distinct pair, not once per app.
+    let hash = remembered(&REVISIONS, (names, data), || {
+        let mut hash = Fnv::new();
+        for (path, content) in &files {
+            hash.write(path.as_bytes());
+            hash.write(&[0]);
+            hash.write(content.as_bytes());
+            hash.write(&[0]);
+        }
+        hash.0
+    });
     let manifest_json = json!({
-        "revision": format!("levee-{}+{:016x}", crate::VERSION, hash.0),
+        "revision": format!("levee-{}+{:016x}", crate::VERSION, hash),
         "roots": ["levee"],
         "rego_version": 1,
         "metadata": {"generated": provenance(), "app": manifest.name, "classification": manifest.classification},
     });
     files.insert(format!("{BUNDLE_DIR}/.manifest"), pretty(&manifest_json));
     files
+}
+
+type Memo<K, V> = std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<K, V>>>;
+
+/// The bundle hashes computed so far in this process, by module names and data.json.
+static REVISIONS: Memo<(Vec<&'static str>, String), u64> = Memo::new();
+
+/// The value `memo` holds for `key`, computed with `make` the first time (a fleet run builds the
+/// bundles of a thousand apps from a handful of distinct inputs).
+fn remembered<K, V>(memo: &Memo<K, V>, key: K, make: impl FnOnce() -> V) -> V
+where
+    K: std::hash::Hash + Eq,
+    V: Clone,
+{
+    let memo = memo.get_or_init(Default::default);
+    if let Some(v) = memo.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return v;
+    }
+    let v = make();
+    if let Ok(mut m) = memo.lock() {
+        m.insert(key, v.clone());
+    }
+    v
+}
+
+/// Rego modules as a bundle holds them: path, content.
+type Modules = std::sync::Arc<Vec<(String, String)>>;
+
+/// The Rego modules `names` (bundle path, content with the provenance header), built once per
+/// process for each set of names.
+fn modules_with_header(names: &[&'static str]) -> Modules {
+    static MODULES: Memo<Vec<&'static str>, Modules> = Memo::new();
+    remembered(&MODULES, names.to_vec(), || {
+        let header = format!("# {}\n", provenance());
+        std::sync::Arc::new(
+            names
+                .iter()
+                .filter_map(|name| {
+                    let f = POLICIES.get_file(name).and_then(|f| f.contents_utf8())?;
+                    Some((format!("{BUNDLE_DIR}/{name}"), format!("{header}{f}")))
+                })
+                .collect(),
+        )
+    })
+}
+
+/// The fold table as the bundle ships it ([`FOLD_DATA_FILE`]), built once per process.
+fn fold_file() -> &'static String {
+    static FILE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let fold = json!({"generated": provenance(), "table": fold_table()});
+        visible(pretty(&fold))
+    })
 }
 
 fn pretty(v: &Value) -> String {

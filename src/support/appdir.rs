@@ -86,6 +86,15 @@ impl AppDir {
         }
     }
 
+    /// A reader of many files of the app that opens each directory on the way once, not once
+    /// per file ([`Reader::read`]).
+    pub(crate) fn reader(&self) -> Reader<'_> {
+        Reader {
+            app: self,
+            dirs: std::collections::HashMap::new(),
+        }
+    }
+
     /// What is at `rel`, without following a symlink; `None` when nothing is.
     pub(crate) fn kind(&self, rel: &Path) -> io::Result<Option<Kind>> {
         let (parts, name) = split(rel)?;
@@ -214,6 +223,52 @@ impl AppDir {
             chain.push(next);
         }
         Ok(Some(chain))
+    }
+}
+
+/// Reads files of an app, keeping the directories it opened on the way (see [`AppDir::reader`]).
+#[derive(Debug)]
+pub(crate) struct Reader<'a> {
+    app: &'a AppDir,
+    /// Directories by their path in the app: open, or `None` when missing.
+    dirs: std::collections::HashMap<Vec<OsString>, Option<imp::Dir>>,
+}
+
+impl Reader<'_> {
+    /// [`AppDir::read`], with the directories on the way opened at most once per reader. Any
+    /// error but a missing directory is [`AppDir::read`]'s own, found again by it.
+    pub(crate) fn read(&mut self, rel: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+        let (parts, name) = split(rel)?;
+        for depth in 1..=parts.len() {
+            if self.dirs.contains_key(&parts[..depth]) {
+                continue;
+            }
+            let parent = match depth {
+                1 => Some(&self.app.fd),
+                _ => self.dirs.get(&parts[..depth - 1]).and_then(Option::as_ref),
+            };
+            let opened = match parent {
+                None => None,
+                Some(at) => match imp::open_dir(at, &parts[depth - 1]) {
+                    Ok(d) => Some(d),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                    Err(_) => return self.app.read(rel, limit),
+                },
+            };
+            self.dirs.insert(parts[..depth].to_vec(), opened);
+        }
+        let at = match parts.is_empty() {
+            true => &self.app.fd,
+            false => match self.dirs.get(&parts[..]) {
+                Some(Some(d)) => d,
+                _ => return Ok(None),
+            },
+        };
+        match imp::open_file(at, &name) {
+            Ok(Some(file)) => crate::support::input::read_file(file, limit).map(Some),
+            Ok(None) => Ok(None),
+            Err(_) => self.app.read(rel, limit),
+        }
     }
 }
 
@@ -1210,7 +1265,9 @@ mod imp {
         ) {
             Ok(fd) => {
                 let file = File::from(fd);
-                if file.metadata()?.is_file() {
+                // Linux ignores O_NONBLOCK for regular files (open(2)), and the reader checks the
+                // file's type before its first read: two system calls fewer per file there.
+                if !cfg!(target_os = "linux") && file.metadata()?.is_file() {
                     let flags = rustix::fs::fcntl_getfl(&file)?;
                     rustix::fs::fcntl_setfl(&file, flags - OFlags::NONBLOCK)?;
                 }

@@ -19,6 +19,36 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// The most of one content [`sha256_hex_seen`] remembers: larger files (a lock file naming the
+/// app) differ from app to app, so remembering them would only cost a copy.
+const SEEN_MAX_BYTES: usize = 32 << 10;
+
+/// [`sha256_hex`], remembered per `key` (a file's path) for the rest of the process: a fleet run
+/// hashes the same starter and policy files for every app, and comparing the bytes with the ones
+/// last hashed under that key is many times cheaper than hashing them again. The answer is
+/// always the SHA-256 of `bytes` (a remembered digest is used only for equal bytes).
+pub(crate) fn sha256_hex_seen(key: &str, bytes: &[u8]) -> String {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Seen = Mutex<HashMap<String, (Vec<u8>, String)>>;
+    static SEEN: OnceLock<Seen> = OnceLock::new();
+    if bytes.len() > SEEN_MAX_BYTES {
+        return sha256_hex(bytes);
+    }
+    let seen = SEEN.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Ok(map) = seen.lock()
+        && let Some((content, digest)) = map.get(key)
+        && content.as_slice() == bytes
+    {
+        return digest.clone();
+    }
+    let digest = sha256_hex(bytes);
+    if let Ok(mut map) = seen.lock() {
+        map.insert(key.to_string(), (bytes.to_vec(), digest.clone()));
+    }
+    digest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -30,6 +60,20 @@ mod tests {
         let all: Vec<u8> = (0..=255).collect();
         let want: String = all.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex(&all), want);
+    }
+
+    #[test]
+    fn a_remembered_digest_is_the_digest_of_the_bytes_given() {
+        let key = "tests/remembered.txt";
+        assert_eq!(sha256_hex_seen(key, b"one"), sha256_hex(b"one"));
+        assert_eq!(sha256_hex_seen(key, b"one"), sha256_hex(b"one"));
+        // Other bytes under the same key, of the same length and of another.
+        assert_eq!(sha256_hex_seen(key, b"two"), sha256_hex(b"two"));
+        assert_eq!(sha256_hex_seen(key, b"three"), sha256_hex(b"three"));
+        assert_eq!(sha256_hex_seen(key, b"one"), sha256_hex(b"one"));
+        let large = vec![b'x'; SEEN_MAX_BYTES + 1];
+        assert_eq!(sha256_hex_seen(key, &large), sha256_hex(&large));
+        assert_eq!(sha256_hex_seen(key, b""), sha256_hex(b""));
     }
 
     #[test]
