@@ -544,7 +544,15 @@ impl Clock {
 pub struct Evaluator {
     engine: regorus::Engine,
     vm: Option<regorus::rvm::RegoVM>,
+    /// For a policy set the VM is to run: how many more manifests the interpreter evaluates
+    /// before the VM is compiled. `None`: no VM to compile (compiled already, or not ours).
+    vm_after: Option<usize>,
 }
+
+/// Manifests an evaluator interprets before it compiles the VM. Compiling the VM costs about
+/// as much as interpreting a dozen manifests, so a run that evaluates a few (`levee check` of
+/// one manifest, `levee new`) never compiles it; `check` of 1,000 compiles it once per worker.
+const VM_AFTER: usize = 16;
 
 impl std::fmt::Debug for Evaluator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -633,7 +641,9 @@ impl Evaluator {
             let text = text.strip_prefix(header.as_str()).unwrap_or(text);
             ours.iter().any(|(_, t)| *t == text)
         });
-        Self::build(&given, data, clock, vm)
+        let mut built = Self::build(&given, data, clock, false)?;
+        built.vm_after = vm.then_some(VM_AFTER);
+        Ok(built)
     }
 
     /// [`Evaluator::new`], with the VM or without.
@@ -661,7 +671,19 @@ impl Evaluator {
         } else {
             None
         };
-        Ok(Evaluator { engine, vm })
+        Ok(Evaluator {
+            engine,
+            vm,
+            vm_after: None,
+        })
+    }
+
+    /// Compiles the VM now, for a policy set it is to run.
+    fn compile_vm_now(&mut self) {
+        if self.vm_after.take().is_some() {
+            let data = self.engine.get_data();
+            self.vm = compile_vm(&mut self.engine, data);
+        }
     }
 
     /// The bundle in a directory (an app's `policy/`): its modules (not tests) and data files.
@@ -709,6 +731,11 @@ impl Evaluator {
     pub fn evaluate(&mut self, input: &Value) -> Result<Vec<Finding>, PolicyError> {
         let eval = |e: anyhow::Error| PolicyError::Eval(e.to_string());
         let input = regorus::Value::from(input.clone());
+        match self.vm_after {
+            Some(0) => self.compile_vm_now(),
+            Some(n) => self.vm_after = Some(n - 1),
+            None => {}
+        }
         let sets = match self.run_vm(&input) {
             Some(sets) => sets,
             None => self.interpret(input)?,
@@ -844,6 +871,11 @@ mod tests {
         assert!(files.len() > 50, "{} corpus manifests", files.len());
         for clock in [Clock::Fixed(today), Clock::System] {
             let mut eval = Evaluator::embedded(&org, clock).expect("compiles");
+            assert!(
+                eval.vm_after.is_some(),
+                "levee's policies are to run on the VM"
+            );
+            eval.compile_vm_now();
             assert!(eval.vm.is_some(), "levee's policies compile to the VM");
             let mut findings = 0;
             for file in &files {
@@ -867,18 +899,55 @@ mod tests {
         assert!(
             Evaluator::from_dir(&policy, Clock::Fixed(today))
                 .expect("loads")
-                .vm
+                .vm_after
                 .is_some()
         );
         let lib = policy.join("lib.rego");
         let text = std::fs::read_to_string(&lib).expect("read") + "\n# edited\n";
         std::fs::write(&lib, text).expect("write");
+        let edited = Evaluator::from_dir(&policy, Clock::Fixed(today)).expect("loads");
+        assert!(edited.vm.is_none() && edited.vm_after.is_none());
+    }
+
+    /// An evaluator interprets its first manifests, then compiles the VM and runs the rest on
+    /// it: the findings are those of the interpreter throughout.
+    #[test]
+    fn the_vm_takes_over_after_the_first_manifests_with_the_same_findings() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let org: Org = crate::load::document::load(&root.join("tests/policy/levee.org.yaml"))
+            .expect("corpus org config")
+            .value;
+        let clock = Clock::Fixed(crate::model::manifest::Date::parse("2026-03-01").expect("date"));
+        let mut lazy = Evaluator::embedded(&org, clock).expect("compiles");
+        let mut interpreter =
+            Evaluator::build(&modules(), data(Some(&org)), clock, false).expect("compiles");
+        let mut files: Vec<_> = std::fs::read_dir(root.join("tests/policy/corpus"))
+            .expect("corpus")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        files.sort();
         assert!(
-            Evaluator::from_dir(&policy, Clock::Fixed(today))
-                .expect("loads")
-                .vm
-                .is_none()
+            files.len() > VM_AFTER * 2,
+            "{} corpus manifests",
+            files.len()
         );
+        for (i, file) in files.iter().enumerate() {
+            let text = std::fs::read_to_string(file).expect("read");
+            let doc = crate::load::yaml::parse(&text).expect("YAML").value;
+            assert_eq!(
+                lazy.evaluate(&doc).expect("evaluates"),
+                interpreter.evaluate(&doc).expect("evaluates"),
+                "{}",
+                file.display()
+            );
+            assert_eq!(
+                lazy.vm.is_some(),
+                i >= VM_AFTER,
+                "after {} manifests",
+                i + 1
+            );
+        }
+        assert!(interpreter.vm.is_none());
     }
 
     /// regorus 0.14.1's VM differed from OPA (and from its own interpreter) here; the vendored
