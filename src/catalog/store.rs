@@ -161,11 +161,7 @@ impl Store {
 
     fn put_inner(&self, entry: &Entry, sync_parent: bool) -> Result<(), CatalogError> {
         let path = self.path_of(&entry.id)?;
-        fs::create_dir_all(&self.dir).map_err(|source| CatalogError::Io {
-            action: "create",
-            path: self.dir.clone(),
-            source,
-        })?;
+        self.create_dir()?;
         let mut text = serde_json::to_string_pretty(entry).map_err(|e| CatalogError::Corrupt {
             path: path.clone(),
             message: e.to_string(),
@@ -205,11 +201,7 @@ impl Store {
         sync_parent: bool,
     ) -> Result<bool, CatalogError> {
         let path = self.path_of(id)?;
-        fs::create_dir_all(&self.dir).map_err(|source| CatalogError::Io {
-            action: "create",
-            path: self.dir.clone(),
-            source,
-        })?;
+        self.create_dir()?;
         let io = |action, source| CatalogError::Io {
             action,
             path: path.clone(),
@@ -217,17 +209,9 @@ impl Store {
         };
         for _ in 0..MAX_ATTEMPTS {
             let before = read_raw(&path).map_err(|e| io("read", e))?;
-            // A corrupt entry counts as none: it is replaced by a good one.
-            let current = before.as_deref().and_then(|b| parse_entry(&path, b).ok());
-            let Some(entry) = decide(current.as_ref()) else {
+            let Some(text) = decided_text(&path, before.as_deref(), &mut decide)? else {
                 return Ok(false);
             };
-            let mut text =
-                serde_json::to_string_pretty(&entry).map_err(|e| CatalogError::Corrupt {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
-            text.push('\n');
             let staged = fsio::stage(&path, text.as_bytes()).map_err(|e| io("write", e))?;
             if let Some(pause) = pause() {
                 std::thread::sleep(pause);
@@ -262,26 +246,16 @@ impl Store {
         decide: impl FnOnce(Option<&Entry>) -> Option<Entry>,
     ) -> Result<Option<Prepared>, CatalogError> {
         let path = self.path_of(id)?;
-        fs::create_dir_all(&self.dir).map_err(|source| CatalogError::Io {
-            action: "create",
-            path: self.dir.clone(),
-            source,
-        })?;
+        self.create_dir()?;
         let io = |action, source| CatalogError::Io {
             action,
             path: path.clone(),
             source,
         };
         let before = read_raw(&path).map_err(|e| io("read", e))?;
-        let current = before.as_deref().and_then(|b| parse_entry(&path, b).ok());
-        let Some(entry) = decide(current.as_ref()) else {
+        let Some(text) = decided_text(&path, before.as_deref(), decide)? else {
             return Ok(None);
         };
-        let mut text = serde_json::to_string_pretty(&entry).map_err(|e| CatalogError::Corrupt {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        text.push('\n');
         let staged = fsio::stage_unsynced(&path, text.as_bytes()).map_err(|e| io("write", e))?;
         Ok(Some(Prepared {
             path,
@@ -340,6 +314,14 @@ impl Store {
         }
         drop(lock);
         Ok(written)
+    }
+
+    fn create_dir(&self) -> Result<(), CatalogError> {
+        fs::create_dir_all(&self.dir).map_err(|source| CatalogError::Io {
+            action: "create",
+            path: self.dir.clone(),
+            source,
+        })
     }
 
     /// An exclusive advisory lock on the catalog directory (the directory itself is locked, so
@@ -483,4 +465,23 @@ fn write_file(path: &Path, bytes: &[u8], sync_parent: bool) -> Result<(), Catalo
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// What `decide` makes of the entry file's bytes `before` (a corrupt entry counts as none: it is
+/// replaced by a good one), as the file's text; `None`: leave the entry as it is.
+fn decided_text(
+    path: &Path,
+    before: Option<&[u8]>,
+    decide: impl FnOnce(Option<&Entry>) -> Option<Entry>,
+) -> Result<Option<String>, CatalogError> {
+    let current = before.and_then(|b| parse_entry(path, b).ok());
+    let Some(entry) = decide(current.as_ref()) else {
+        return Ok(None);
+    };
+    let mut text = serde_json::to_string_pretty(&entry).map_err(|e| CatalogError::Corrupt {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    text.push('\n');
+    Ok(Some(text))
 }

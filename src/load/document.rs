@@ -313,20 +313,17 @@ pub(crate) fn check_document_with<T: Checked>(
             .into_iter()
             .filter(|d| d.field.is_none() || !refused_fields.contains(&d.field)),
     );
-    if T::passes_compiled_schema(&doc.value) {
-        diags.sort_by_key(|d| (d.line.unwrap_or(0), d.column.unwrap_or(0)));
-        diags.dedup();
-        return diags;
-    }
-    let covered: Vec<String> = diags.iter().filter_map(|d| d.field.clone()).collect();
-    for d in schema::structural(T::validator(), T::schema(), path, doc) {
-        let shadowed = d.field.as_ref().is_some_and(|f| {
-            covered.iter().any(|c| {
-                f == c || f.starts_with(&format!("{c}.")) || f.starts_with(&format!("{c}["))
-            })
-        });
-        if !shadowed {
-            diags.push(d);
+    if !T::passes_compiled_schema(&doc.value) {
+        let covered: Vec<String> = diags.iter().filter_map(|d| d.field.clone()).collect();
+        for d in schema::structural(T::validator(), T::schema(), path, doc) {
+            let shadowed = d.field.as_ref().is_some_and(|f| {
+                covered.iter().any(|c| {
+                    f == c || f.starts_with(&format!("{c}.")) || f.starts_with(&format!("{c}["))
+                })
+            });
+            if !shadowed {
+                diags.push(d);
+            }
         }
     }
     diags.sort_by_key(|d| (d.line.unwrap_or(0), d.column.unwrap_or(0)));
