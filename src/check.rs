@@ -151,6 +151,7 @@ pub(crate) fn check(req: Request<'_>, on_org: OnOrg<'_>) -> Result<Report, Check
                     r.push((i, report));
                 }
             }
+            crate::support::exit::release(engines);
         };
         for _ in 1..workers {
             s.spawn(work);
@@ -250,8 +251,9 @@ impl Gate<'_> {
             Some(b) => Some(b.to_path_buf()),
             None => org::locate(self.req.org, &file),
         };
-        // The worker's first engine compiles while the schema validator does (on its own
-        // thread); a failure here is reported where the engine is needed.
+        // The worker's first engine compiles before the manifest is read; a failure here is
+        // reported where the engine is needed. (Compiling it on a thread of its own while the
+        // manifest is read was slower on two cores: 7.0 ms against 5.1 for one manifest.)
         if engines.is_empty() {
             let _ = self.compile(engines, &key, &file, false);
         }

@@ -11,6 +11,7 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    levee::support::exit::process_ends_with_command();
     let cli = levee::cli::Cli::parse();
     let ui = cli.ui();
     match levee::cli::run(cli, &ui) {

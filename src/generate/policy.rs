@@ -254,6 +254,20 @@ pub(crate) fn fold_table() -> &'static Value {
     })
 }
 
+/// `{"levee": {"fold": {"table": ...}}}` as a policy value, parsed once per process: the part
+/// of [`data`] that never changes.
+fn fold_data() -> &'static regorus::Value {
+    static DATA: std::sync::OnceLock<regorus::Value> = std::sync::OnceLock::new();
+    DATA.get_or_init(|| {
+        let table = POLICIES
+            .get_file("fold.json")
+            .and_then(|f| f.contents_utf8())
+            .unwrap_or("{}");
+        regorus::Value::from_json_str(&format!(r#"{{"levee": {{"fold": {{"table": {table}}}}}}}"#))
+            .unwrap_or_else(|_| regorus::Value::new_object())
+    })
+}
+
 /// The data the embedded policies are evaluated with in-process: `data.levee.fold` (the fold
 /// table) and, with `org`, `data.levee.org` (the whole org config, untuned). Without an org, the
 /// data of the Rego unit tests, which set `data.levee.org` themselves.
@@ -434,8 +448,24 @@ fn modules_with_header(names: &[&'static str]) -> Modules {
 fn fold_file() -> &'static String {
     static FILE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     FILE.get_or_init(|| {
-        let fold = json!({"generated": provenance(), "table": fold_table()});
-        visible(pretty(&fold))
+        // The text `{"generated": ..., "table": fold_table()}` pretty-prints to, without
+        // building the table as JSON values (that was most of the 0.7 ms this took per `new`).
+        #[derive(Serialize)]
+        struct FoldFile {
+            generated: String,
+            table: indexmap::IndexMap<String, String>,
+        }
+        let table = POLICIES
+            .get_file("fold.json")
+            .and_then(|f| serde_json::from_slice(f.contents()).ok())
+            .unwrap_or_default();
+        let fold = FoldFile {
+            generated: provenance(),
+            table,
+        };
+        let mut text = serde_json::to_string_pretty(&fold).unwrap_or_default();
+        text.push('\n');
+        visible(text)
     })
 }
 
@@ -621,7 +651,17 @@ pub(crate) fn clock_data(clock: Clock) -> Option<regorus::Value> {
 impl Evaluator {
     /// Every embedded module, with the whole org config as data.
     pub fn embedded(org: &Org, clock: Clock) -> Result<Self, PolicyError> {
-        Self::new(modules(), data(Some(org)), clock)
+        // The data as `data(Some(org))` gives it, with the fold table added as a value parsed
+        // once per process (converting it from JSON was a tenth of a one-manifest check), and
+        // the modules known to be levee's own (no need to compare their text).
+        let org = json!({ "levee": { "org": org_data(org, None) } });
+        let mut built = Self::build(&modules(), org, clock, false)?;
+        built
+            .engine
+            .add_data(fold_data().clone())
+            .map_err(compile_err)?;
+        built.vm_after = Some(VM_AFTER);
+        Ok(built)
     }
 
     /// Given modules (name, text) and data. The bytecode VM runs them only when every module is
@@ -907,6 +947,36 @@ mod tests {
         std::fs::write(&lib, text).expect("write");
         let edited = Evaluator::from_dir(&policy, Clock::Fixed(today)).expect("loads");
         assert!(edited.vm.is_none() && edited.vm_after.is_none());
+    }
+
+    /// The bundle's fold data file is the fold table as JSON values would print.
+    #[test]
+    fn fold_file_is_the_fold_table_printed() {
+        let fold = json!({"generated": provenance(), "table": fold_table()});
+        assert!(fold_table().as_object().is_some_and(|t| t.len() > 1000));
+        assert_eq!(fold_file(), &visible(pretty(&fold)));
+    }
+
+    /// The embedded evaluator's data (the fold table added as a value parsed once) is the
+    /// document `data(Some(org))` describes, which `levee sync` writes into bundles.
+    #[test]
+    fn embedded_data_is_the_data_document() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let org: Org = crate::load::document::load(&root.join("tests/policy/levee.org.yaml"))
+            .expect("corpus org config")
+            .value;
+        let embedded = Evaluator::embedded(&org, Clock::System).expect("compiles");
+        let described =
+            Evaluator::build(&modules(), data(Some(&org)), Clock::System, false).expect("compiles");
+        let table = embedded.engine.get_data();
+        assert!(
+            table["levee"]["fold"]["table"]
+                .as_object()
+                .is_ok_and(|t| t.len() > 1000),
+            "the fold table is there"
+        );
+        assert_eq!(table, described.engine.get_data());
+        assert_eq!(embedded.vm_after, Some(VM_AFTER));
     }
 
     /// An evaluator interprets its first manifests, then compiles the VM and runs the rest on

@@ -216,9 +216,10 @@ pub fn embedded(
 ) -> &'static Result<Environment<'static>, Error> {
     slot.get_or_init(|| {
         let mut env = environment(dialect)?;
-        for (name, text) in files() {
-            env.add_template_owned(name, text)?;
-        }
+        // Each template compiles when a render first asks for it: a run renders a few of them
+        // (a GitHub app never the GitLab pipeline; an app without a route neither ingress).
+        let files: HashMap<String, String> = files().into_iter().collect();
+        env.set_loader(move |name| Ok(files.get(name).cloned()));
         Ok(env)
     })
 }

@@ -60,3 +60,24 @@ impl UsageError {
         self
     }
 }
+
+/// Set by the `levee` binary: the process ends when its command returns.
+static ENDS_WITH_COMMAND: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Called by the `levee` binary before it runs a command: big values the command is done with
+/// need not be freed piece by piece, since the process ends right after (see [`release`]).
+pub fn process_ends_with_command() {
+    ENDS_WITH_COMMAND.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Frees `value`, or, in a `levee` process about to end, leaves its memory to the OS: freeing
+/// a compiled policy engine node by node (its syntax trees, its caches) was a tenth of a
+/// one-manifest `levee check`. In a longer-lived process (the tests, a library user) it is
+/// freed as usual.
+pub(crate) fn release<T>(value: T) {
+    if ENDS_WITH_COMMAND.load(std::sync::atomic::Ordering::Relaxed) {
+        std::mem::forget(value);
+    } else {
+        drop(value);
+    }
+}

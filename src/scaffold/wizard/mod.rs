@@ -204,10 +204,18 @@ pub fn resolve(
     prompt: Option<&mut dyn Prompt>,
 ) -> Result<Resolved, WizardError> {
     let mut none = NoPrompt;
-    match prompt {
-        Some(p) => Wizard::new(given.clone(), setup, p)?.interact(),
-        None => Wizard::new(given.clone(), setup, &mut none)?.silent(),
-    }
+    let (mut wizard, asks) = match prompt {
+        Some(p) => (Wizard::new(given.clone(), setup, p)?, true),
+        None => (Wizard::new(given.clone(), setup, &mut none)?, false),
+    };
+    let resolved = if asks {
+        wizard.interact()
+    } else {
+        wizard.silent()
+    };
+    // Its policy engine is left to the OS when the process ends next.
+    crate::support::exit::release(wizard);
+    resolved
 }
 
 /// The prompt of a run without a terminal: never asked.
@@ -737,7 +745,10 @@ impl<'a, 'p> Wizard<'a, 'p> {
         let steps = self.steps();
         let before = self.doc(&steps, k, &answers);
         let after = self.doc(&steps, k + 1, &answers);
-        let diags_before = self.check(&before);
+        // What the answers before this one already drew is looked up only for a problem that
+        // this answer does not own and no later question does (see `attribute`): most answers
+        // are judged without checking or evaluating the answers before them at all.
+        let mut diags_before: Option<Vec<Diagnostic>> = None;
         let diags_after = self.check(&after);
         let own = crate::load::field_path::dotted(&step.pointer);
         for d in &diags_after {
@@ -745,9 +756,11 @@ impl<'a, 'p> Wizard<'a, 'p> {
             if empty && field == own {
                 continue;
             }
-            let was = diags_before
-                .iter()
-                .any(|b| b.field == d.field && b.message == d.message);
+            let was = Self::needs_history(&steps, k, &field)
+                && diags_before
+                    .get_or_insert_with(|| self.check(&before))
+                    .iter()
+                    .any(|b| b.field == d.field && b.message == d.message);
             if let Some(text) = Self::attribute(&steps, k, &field, was) {
                 let mut r = d.message.clone();
                 if let Some(h) = d.hint.as_ref().filter(|h| !h.is_empty()) {
@@ -762,12 +775,17 @@ impl<'a, 'p> Wizard<'a, 'p> {
         }
         // What the runtime sandbox refuses to run (the org config's `sandbox`), once the
         // answers make a whole manifest.
-        let sandbox_before = self.sandbox_refusals(&before, &diags_before);
+        let mut sandbox_before = None;
         for r in self.sandbox_refusals(&after, &diags_after) {
             let field = crate::load::field_path::dotted(&r.field);
-            let was = sandbox_before
-                .iter()
-                .any(|b| b.field == r.field && b.message == r.message);
+            let was = Self::needs_history(&steps, k, &field)
+                && sandbox_before
+                    .get_or_insert_with(|| {
+                        let diags = diags_before.get_or_insert_with(|| self.check(&before));
+                        self.sandbox_refusals(&before, diags)
+                    })
+                    .iter()
+                    .any(|b| b.field == r.field && b.message == r.message);
             if let Some(text) = Self::attribute(&steps, k, &field, was) {
                 v.refusals
                     .push(with_conflict(format!("{}\n{}", r.message, r.hint), text));
@@ -776,12 +794,22 @@ impl<'a, 'p> Wizard<'a, 'p> {
         if !v.refusals.is_empty() {
             return Ok(v);
         }
-        let found_before = self.evaluate(&before, &diags_before)?;
         let found_after = self.evaluate(&after, &diags_after)?;
+        let mut found_before = None;
         for f in found_after.iter() {
-            let was = found_before
-                .iter()
-                .any(|b| b.id == f.id && b.field == f.field);
+            let was = if Self::needs_history(&steps, k, &f.field) {
+                let found = match &found_before {
+                    Some(found) => Rc::clone(found),
+                    None => {
+                        let diags = diags_before.get_or_insert_with(|| self.check(&before));
+                        let found = self.evaluate(&before, &diags.clone())?;
+                        found_before.insert(found).clone()
+                    }
+                };
+                found.iter().any(|b| b.id == f.id && b.field == f.field)
+            } else {
+                false
+            };
             if let Some(text) = Self::attribute(&steps, k, &f.field, was) {
                 let line = with_conflict(format!("{} (org policy {})", f.msg, f.id), text);
                 match f.level {
@@ -791,6 +819,12 @@ impl<'a, 'p> Wizard<'a, 'p> {
             }
         }
         Ok(v)
+    }
+
+    /// Whether judging `steps[k]` needs to know if a problem about `field` was already there
+    /// before it: only when neither it nor a later question owns `field`.
+    fn needs_history(steps: &[Step], k: usize, field: &str) -> bool {
+        Self::owner(steps, field).is_none_or(|j| j < k)
     }
 
     /// Whether a finding about `field` refuses the answer to `steps[k]`: `Some(conflict)` when it
