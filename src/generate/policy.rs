@@ -572,7 +572,10 @@ impl Clock {
 /// policy set the VM's compiler does not take (one without both sets, say), and for a manifest
 /// the VM fails on, so that an evaluation error reads as the interpreter words it.
 pub struct Evaluator {
-    engine: regorus::Engine,
+    /// The interpreter. `None` until first needed when the VM's program came precompiled
+    /// (`deferred` then holds the org data and the clock to compile it with).
+    engine: Option<regorus::Engine>,
+    deferred: Option<(Value, Clock)>,
     vm: Option<regorus::rvm::RegoVM>,
     /// For a policy set the VM is to run: how many more manifests the interpreter evaluates
     /// before the VM is compiled. `None`: no VM to compile (compiled already, or not ours).
@@ -615,6 +618,70 @@ fn system_now_ns() -> regorus::Value {
 // (vendor/regorus/LEVEE-PATCHES.md): levee does not build against a regorus without them.
 const _: () = assert!(regorus::LEVEE_PATCHES.len() == 4);
 
+/// levee's policies compiled to the VM's program when levee was built, `compiled/policies.rvm`:
+/// the key of the modules and regorus it was compiled from ([`program_key`], 8 bytes, little
+/// endian), then the program as regorus serialises it. A test keeps it equal to what the
+/// embedded modules compile to (`LEVEE_UPDATE_PROGRAM=1 cargo test --lib committed_program`
+/// rewrites it); a levee whose modules no longer match it (a policy edited since) ignores it.
+static PROGRAM: &[u8] = include_bytes!("../../compiled/policies.rvm");
+
+/// What the precompiled program depends on: the embedded modules, the vendored regorus's
+/// patches and the entry points.
+fn program_key(modules: &[(&str, &str)]) -> u64 {
+    let mut h = Fnv::new();
+    for (name, text) in modules {
+        for part in [name.as_bytes(), b"\0", text.as_bytes(), b"\0"] {
+            h.write(part);
+        }
+    }
+    h.write(&regorus::LEVEE_PATCHES);
+    for e in VM_ENTRY_POINTS {
+        h.write(e.as_bytes());
+    }
+    h.0
+}
+
+/// The program of [`PROGRAM`], read once per process; `None` when it is not for these modules.
+/// Reading it takes a tenth of a millisecond, where parsing and compiling the modules took
+/// one and a half (most of a one-manifest `levee check`).
+fn precompiled() -> Option<std::sync::Arc<regorus::rvm::program::Program>> {
+    static READ: std::sync::OnceLock<Option<std::sync::Arc<regorus::rvm::program::Program>>> =
+        std::sync::OnceLock::new();
+    READ.get_or_init(|| {
+        let (key, bytes) = PROGRAM.split_first_chunk::<8>()?;
+        if u64::from_le_bytes(*key) != program_key(&modules()) {
+            return None;
+        }
+        match regorus::rvm::program::Program::deserialize_binary(bytes).ok()? {
+            regorus::rvm::program::DeserializationResult::Complete(p) => {
+                Some(std::sync::Arc::new(p))
+            }
+            regorus::rvm::program::DeserializationResult::Partial(_) => None,
+        }
+    })
+    .clone()
+}
+
+/// The program levee's embedded modules compile to, with its key: what [`PROGRAM`] holds.
+#[cfg(test)]
+fn compile_program() -> Vec<u8> {
+    let mut engine = Evaluator::compile_engine(&modules(), json!({}), Clock::System)
+        .expect("the embedded modules compile");
+    let policy = engine
+        .compile_with_entrypoint(&VM_ENTRY_POINTS[0].into())
+        .expect("compiles for the VM");
+    let program =
+        regorus::languages::rego::compiler::Compiler::compile_from_policy_with_host_await(
+            &policy,
+            &VM_ENTRY_POINTS,
+            &[("time.now_ns", 0)],
+        )
+        .expect("compiles to a program");
+    let mut out = program_key(&modules()).to_le_bytes().to_vec();
+    out.extend(program.serialize_binary().expect("serialises"));
+    out
+}
+
 /// The rules the VM runs: the two sets, in the order of their [`Level`]s.
 const VM_ENTRY_POINTS: [&str; 2] = ["data.levee.policy.deny", "data.levee.policy.warn"];
 
@@ -650,18 +717,68 @@ pub(crate) fn clock_data(clock: Clock) -> Option<regorus::Value> {
 
 impl Evaluator {
     /// Every embedded module, with the whole org config as data.
+    ///
+    /// `deny` and `warn` run on the program compiled when levee was built ([`PROGRAM`]); the
+    /// interpreter is compiled only if needed (`lookalikes`, a manifest the VM fails on).
+    /// Without a current program, the interpreter evaluates the first manifests and the VM is
+    /// compiled after [`VM_AFTER`] of them.
     pub fn embedded(org: &Org, clock: Clock) -> Result<Self, PolicyError> {
         // The data as `data(Some(org))` gives it, with the fold table added as a value parsed
-        // once per process (converting it from JSON was a tenth of a one-manifest check), and
-        // the modules known to be levee's own (no need to compare their text).
+        // once per process (converting it from JSON was a tenth of a one-manifest check).
         let org = json!({ "levee": { "org": org_data(org, None) } });
-        let mut built = Self::build(&modules(), org, clock, false)?;
-        built
-            .engine
-            .add_data(fold_data().clone())
-            .map_err(compile_err)?;
-        built.vm_after = Some(VM_AFTER);
+        if let Some(program) = precompiled() {
+            let mut vm = regorus::rvm::RegoVM::new();
+            vm.set_strict_builtin_errors(true);
+            vm.load_program(program);
+            vm.set_data(Self::vm_data(org.clone(), clock)?)
+                .map_err(compile_err)?;
+            return Ok(Evaluator {
+                engine: None,
+                deferred: Some((org, clock)),
+                vm: Some(vm),
+                vm_after: None,
+            });
+        }
+        let built = Evaluator {
+            engine: Some(Self::embedded_engine(org, clock)?),
+            deferred: None,
+            vm: None,
+            vm_after: Some(VM_AFTER),
+        };
         Ok(built)
+    }
+
+    /// The interpreter for levee's own modules, with `org` (`{"levee": {"org": ...}}`), the
+    /// fold table and the clock as data.
+    fn embedded_engine(org: Value, clock: Clock) -> Result<regorus::Engine, PolicyError> {
+        let mut engine = Self::compile_engine(&modules(), org, clock)?;
+        engine.add_data(fold_data().clone()).map_err(compile_err)?;
+        Ok(engine)
+    }
+
+    /// The data document the interpreter of [`Evaluator::embedded_engine`] holds, for the VM.
+    fn vm_data(org: Value, clock: Clock) -> Result<regorus::Value, PolicyError> {
+        let mut merged = regorus::Engine::new();
+        merged
+            .add_data(regorus::Value::from(org))
+            .map_err(compile_err)?;
+        merged.add_data(fold_data().clone()).map_err(compile_err)?;
+        if let Some(c) = clock_data(clock) {
+            merged.add_data(c).map_err(compile_err)?;
+        }
+        Ok(merged.get_data())
+    }
+
+    /// The interpreter, compiled now if it was deferred.
+    fn engine(&mut self) -> Result<&mut regorus::Engine, PolicyError> {
+        if self.engine.is_none()
+            && let Some((org, clock)) = self.deferred.take()
+        {
+            self.engine = Some(Self::embedded_engine(org, clock)?);
+        }
+        self.engine
+            .as_mut()
+            .ok_or_else(|| PolicyError::Compile("the policy engine is missing".into()))
     }
 
     /// Given modules (name, text) and data. The bytecode VM runs them only when every module is
@@ -693,6 +810,27 @@ impl Evaluator {
         clock: Clock,
         vm: bool,
     ) -> Result<Self, PolicyError> {
+        let mut engine = Self::compile_engine(modules, data, clock)?;
+        let vm = if vm {
+            let data = engine.get_data();
+            compile_vm(&mut engine, data)
+        } else {
+            None
+        };
+        Ok(Evaluator {
+            engine: Some(engine),
+            deferred: None,
+            vm,
+            vm_after: None,
+        })
+    }
+
+    /// An interpreter for `modules` with `data` and the clock.
+    fn compile_engine(
+        modules: &[(&str, &str)],
+        data: Value,
+        clock: Clock,
+    ) -> Result<regorus::Engine, PolicyError> {
         let mut engine = new_engine()?;
         for (name, text) in modules {
             engine
@@ -705,24 +843,16 @@ impl Evaluator {
         if let Some(c) = clock_data(clock) {
             engine.add_data(c).map_err(compile_err)?;
         }
-        let vm = if vm {
-            let data = engine.get_data();
-            compile_vm(&mut engine, data)
-        } else {
-            None
-        };
-        Ok(Evaluator {
-            engine,
-            vm,
-            vm_after: None,
-        })
+        Ok(engine)
     }
 
     /// Compiles the VM now, for a policy set it is to run.
     fn compile_vm_now(&mut self) {
-        if self.vm_after.take().is_some() {
-            let data = self.engine.get_data();
-            self.vm = compile_vm(&mut self.engine, data);
+        if self.vm_after.take().is_some()
+            && let Ok(engine) = self.engine()
+        {
+            let data = engine.get_data();
+            self.vm = compile_vm(engine, data);
         }
     }
 
@@ -744,10 +874,9 @@ impl Evaluator {
     /// empty for a registered name.
     pub fn lookalikes(&mut self, name: &str) -> Result<Vec<String>, PolicyError> {
         let eval = |e: anyhow::Error| PolicyError::Eval(e.to_string());
-        self.engine
-            .set_input(regorus::Value::from(json!({"name": name})));
-        let results = self
-            .engine
+        let engine = self.engine()?;
+        engine.set_input(regorus::Value::from(json!({"name": name})));
+        let results = engine
             .eval_query(format!("x := data.{PACKAGE}.lookalikes(input.name)"), false)
             .map_err(eval)?;
         let mut out = Vec::new();
@@ -835,10 +964,10 @@ impl Evaluator {
     /// `deny` and `warn` on the interpreter.
     fn interpret(&mut self, input: regorus::Value) -> Result<[regorus::Value; 2], PolicyError> {
         let eval = |e: anyhow::Error| PolicyError::Eval(e.to_string());
-        self.engine.set_input(input);
+        let engine = self.engine()?;
+        engine.set_input(input);
         // Both sets in one query, so the helper rules they share are evaluated once.
-        let results = self
-            .engine
+        let results = engine
             .eval_query(
                 format!("deny := data.{PACKAGE}.deny; warn := data.{PACKAGE}.warn"),
                 false,
@@ -857,8 +986,7 @@ impl Evaluator {
                     .get(&regorus::Value::from(rule))
                     .cloned()
                     .unwrap_or(regorus::Value::Undefined),
-                None => self
-                    .engine
+                None => engine
                     .eval_rule(format!("data.{PACKAGE}.{rule}"))
                     .map_err(eval)?,
             };
@@ -912,10 +1040,13 @@ mod tests {
         for clock in [Clock::Fixed(today), Clock::System] {
             let mut eval = Evaluator::embedded(&org, clock).expect("compiles");
             assert!(
-                eval.vm_after.is_some(),
-                "levee's policies are to run on the VM"
+                eval.vm.is_some(),
+                "levee's policies run on the precompiled program"
             );
-            eval.compile_vm_now();
+            assert!(
+                eval.engine.is_none(),
+                "the interpreter is compiled when needed"
+            );
             assert!(eval.vm.is_some(), "levee's policies compile to the VM");
             let mut findings = 0;
             for file in &files {
@@ -965,18 +1096,45 @@ mod tests {
         let org: Org = crate::load::document::load(&root.join("tests/policy/levee.org.yaml"))
             .expect("corpus org config")
             .value;
-        let embedded = Evaluator::embedded(&org, Clock::System).expect("compiles");
-        let described =
-            Evaluator::build(&modules(), data(Some(&org)), Clock::System, false).expect("compiles");
-        let table = embedded.engine.get_data();
+        let today = crate::model::manifest::Date::parse("2026-03-01").expect("date");
+        for clock in [Clock::System, Clock::Fixed(today)] {
+            let described =
+                Evaluator::build(&modules(), data(Some(&org)), clock, false).expect("compiles");
+            let described = described.engine.as_ref().expect("interpreter").get_data();
+            let org = json!({ "levee": { "org": org_data(&org, None) } });
+            let vm = Evaluator::vm_data(org.clone(), clock).expect("data");
+            assert!(
+                vm["levee"]["fold"]["table"]
+                    .as_object()
+                    .is_ok_and(|t| t.len() > 1000),
+                "the fold table is there"
+            );
+            assert_eq!(vm, described);
+            let interpreter = Evaluator::embedded_engine(org, clock).expect("compiles");
+            assert_eq!(interpreter.get_data(), described);
+        }
+    }
+
+    /// `compiled/policies.rvm` is what the embedded modules compile to now, so that levee runs
+    /// them on it. `LEVEE_UPDATE_PROGRAM=1` rewrites it.
+    #[test]
+    fn committed_program_is_what_the_modules_compile_to() {
+        let fresh = compile_program();
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("compiled/policies.rvm");
+        if std::env::var_os("LEVEE_UPDATE_PROGRAM").is_some() {
+            std::fs::write(&path, &fresh).expect("write the program");
+            return;
+        }
         assert!(
-            table["levee"]["fold"]["table"]
-                .as_object()
-                .is_ok_and(|t| t.len() > 1000),
-            "the fold table is there"
+            PROGRAM == fresh.as_slice(),
+            "{} is stale: run `LEVEE_UPDATE_PROGRAM=1 cargo test --lib committed_program` and commit it",
+            path.display()
         );
-        assert_eq!(table, described.engine.get_data());
-        assert_eq!(embedded.vm_after, Some(VM_AFTER));
+        assert!(precompiled().is_some(), "the committed program is read");
+        // A module edited since the program was compiled: the program is not for it.
+        let mut edited = modules();
+        edited[0].1 = "package levee.policy\n";
+        assert_ne!(program_key(&edited), program_key(&modules()));
     }
 
     /// An evaluator interprets its first manifests, then compiles the VM and runs the rest on
@@ -988,7 +1146,9 @@ mod tests {
             .expect("corpus org config")
             .value;
         let clock = Clock::Fixed(crate::model::manifest::Date::parse("2026-03-01").expect("date"));
-        let mut lazy = Evaluator::embedded(&org, clock).expect("compiles");
+        // An evaluator without the precompiled program (as for a bundle levee wrote).
+        let mut lazy = Evaluator::new(modules(), data(Some(&org)), clock).expect("compiles");
+        assert_eq!(lazy.vm_after, Some(VM_AFTER));
         let mut interpreter =
             Evaluator::build(&modules(), data(Some(&org)), clock, false).expect("compiles");
         let mut files: Vec<_> = std::fs::read_dir(root.join("tests/policy/corpus"))
