@@ -235,6 +235,17 @@ bench_new() {
     -n "copier 9.19.1 (same files)" "${copier[*]} $WORK/out-copier" \
     -n "cookiecutter 2.6.0 (same files)" "${cc[*]}" >/dev/null
   record "levee new --no-input, one app ($files files)" "< 8 ms, >= 100x copier" "$WORK/new.json"
+  # The same three, writing to memory (tmpfs): the row above swings with the state of the disk's
+  # file system (creating 90 files and directories where many were just deleted), this one
+  # shows each tool's own work.
+  local shm; shm=$(mktemp -d -p /dev/shm 2>/dev/null) || { echo "bench_new: no /dev/shm, no tmpfs row"; return; }
+  hyperfine -N --warmup 3 --runs "${NEW_RUNS:-40}" --export-json "$WORK/new-shm.json" \
+    --prepare "rm -rf $shm/out-levee $shm/out-copier $shm/out-cc" \
+    -n "levee new --no-input ($tid, $files files, tmpfs)" "$LEVEE new $shm/out-levee ${args[*]}" \
+    -n "copier 9.19.1 (same files, tmpfs)" "${copier[*]} $shm/out-copier" \
+    -n "cookiecutter 2.6.0 (same files, tmpfs)" "$PEERS/venv/bin/cookiecutter --no-input -o $shm/out-cc $WORK/cc-tpl" >/dev/null
+  rm -rf "$shm"
+  record "levee new --no-input, one app ($files files), written to tmpfs" "-" "$WORK/new-shm.json"
 }
 
 # report NAME JSON: one line per hyperfine result.

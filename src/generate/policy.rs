@@ -577,6 +577,11 @@ pub struct Evaluator {
     engine: Option<regorus::Engine>,
     deferred: Option<(Value, Clock)>,
     vm: Option<regorus::rvm::RegoVM>,
+    /// For the precompiled program: its data without the fold table, which it is given only
+    /// for a manifest that needs it ([`needs_fold_table`]; building the table's 1,278 entries
+    /// as a policy value was a tenth of `levee new`), and whether the VM holds the table now.
+    vm_plain: Option<regorus::Value>,
+    vm_folded: bool,
     /// For a policy set the VM is to run: how many more manifests the interpreter evaluates
     /// before the VM is compiled. `None`: no VM to compile (compiled already, or not ours).
     vm_after: Option<usize>,
@@ -678,6 +683,26 @@ fn compile_program() -> Vec<u8> {
     out
 }
 
+/// Whether evaluating `input` may read the fold table (`data.levee.fold.table`). lib.rego reads
+/// it only in `fold(name)`, for a dataset name of `data_access` that is a string and not a slug;
+/// a name of only `a-z`, `0-9` and `-` folds to itself with or without the table (no such
+/// character is in it: a unit test checks). Anything but a list of entries whose `dataset` is
+/// absent, not a string, or such a name needs the table.
+fn needs_fold_table(input: &regorus::Value) -> bool {
+    let plain = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+    match &input["data_access"] {
+        regorus::Value::Undefined | regorus::Value::Null => false,
+        regorus::Value::Array(entries) => entries.iter().any(|entry| match entry {
+            regorus::Value::Object(_) => match &entry["dataset"] {
+                regorus::Value::String(name) => !name.chars().all(plain),
+                _ => false,
+            },
+            _ => true,
+        }),
+        _ => true,
+    }
+}
+
 /// The rules the VM runs: the two sets, in the order of their [`Level`]s.
 const VM_ENTRY_POINTS: [&str; 2] = ["data.levee.policy.deny", "data.levee.policy.warn"];
 
@@ -726,12 +751,14 @@ impl Evaluator {
             let mut vm = regorus::rvm::RegoVM::new();
             vm.set_strict_builtin_errors(true);
             vm.load_program(std::sync::Arc::new(program));
-            vm.set_data(Self::vm_data(org.clone(), clock)?)
-                .map_err(compile_err)?;
+            let plain = Self::vm_data(org.clone(), clock, false)?;
+            vm.set_data(plain.clone()).map_err(compile_err)?;
             return Ok(Evaluator {
                 engine: None,
                 deferred: Some((org, clock)),
                 vm: Some(vm),
+                vm_plain: Some(plain),
+                vm_folded: false,
                 vm_after: None,
             });
         }
@@ -739,6 +766,8 @@ impl Evaluator {
             engine: Some(Self::embedded_engine(org, clock)?),
             deferred: None,
             vm: None,
+            vm_plain: None,
+            vm_folded: false,
             vm_after: Some(VM_AFTER),
         };
         Ok(built)
@@ -752,13 +781,16 @@ impl Evaluator {
         Ok(engine)
     }
 
-    /// The data document the interpreter of [`Evaluator::embedded_engine`] holds, for the VM.
-    fn vm_data(org: Value, clock: Clock) -> Result<regorus::Value, PolicyError> {
+    /// The data document the interpreter of [`Evaluator::embedded_engine`] holds, for the VM
+    /// (without the fold table unless `fold`).
+    fn vm_data(org: Value, clock: Clock, fold: bool) -> Result<regorus::Value, PolicyError> {
         let mut merged = regorus::Engine::new();
         merged
             .add_data(regorus::Value::from(org))
             .map_err(compile_err)?;
-        merged.add_data(fold_data().clone()).map_err(compile_err)?;
+        if fold {
+            merged.add_data(fold_data().clone()).map_err(compile_err)?;
+        }
         if let Some(c) = clock_data(clock) {
             merged.add_data(c).map_err(compile_err)?;
         }
@@ -817,6 +849,8 @@ impl Evaluator {
             engine: Some(engine),
             deferred: None,
             vm,
+            vm_plain: None,
+            vm_folded: false,
             vm_after: None,
         })
     }
@@ -944,6 +978,21 @@ impl Evaluator {
     /// interpreter then evaluates the manifest, and words any error).
     fn run_vm(&mut self, input: &regorus::Value) -> Option<[regorus::Value; 2]> {
         let vm = self.vm.as_mut()?;
+        if let Some(plain) = &self.vm_plain {
+            let fold = needs_fold_table(input);
+            if fold != self.vm_folded {
+                let data = if fold {
+                    let mut merged = regorus::Engine::new();
+                    merged.add_data(plain.clone()).ok()?;
+                    merged.add_data(fold_data().clone()).ok()?;
+                    merged.get_data()
+                } else {
+                    plain.clone()
+                };
+                vm.set_data(data).ok()?;
+                self.vm_folded = fold;
+            }
+        }
         vm.set_input(input.clone());
         let now = system_now_ns();
         let mut sets = [regorus::Value::Undefined, regorus::Value::Undefined];
@@ -1098,7 +1147,7 @@ mod tests {
                 Evaluator::build(&modules(), data(Some(&org)), clock, false).expect("compiles");
             let described = described.engine.as_ref().expect("interpreter").get_data();
             let org = json!({ "levee": { "org": org_data(&org, None) } });
-            let vm = Evaluator::vm_data(org.clone(), clock).expect("data");
+            let vm = Evaluator::vm_data(org.clone(), clock, true).expect("data");
             assert!(
                 vm["levee"]["fold"]["table"]
                     .as_object()
@@ -1109,6 +1158,67 @@ mod tests {
             let interpreter = Evaluator::embedded_engine(org, clock).expect("compiles");
             assert_eq!(interpreter.get_data(), described);
         }
+    }
+
+    /// The VM is given the fold table only for a manifest whose dataset names need folding; the
+    /// names that do not fold to themselves without it. Judged as the interpreter (which always
+    /// has it) judges, back and forth between the two.
+    #[test]
+    fn the_fold_table_is_given_to_the_vm_when_a_name_needs_it() {
+        let table = fold_table().as_object().expect("the fold table");
+        assert!(table.len() > 1000);
+        for key in table.keys() {
+            assert!(
+                !key.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{key:?} folds: a name made of such characters would need the table"
+            );
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let org: Org = crate::load::document::load(&root.join("tests/policy/levee.org.yaml"))
+            .expect("corpus org config")
+            .value;
+        let mut eval = Evaluator::embedded(&org, Clock::System).expect("compiles");
+        assert!(eval.vm_plain.is_some(), "the precompiled program is in use");
+        let base = crate::load::yaml::parse(
+            &std::fs::read_to_string(root.join("tests/policy/corpus/data-dataset-wrong-case.yaml"))
+                .expect("read"),
+        )
+        .expect("YAML")
+        .value;
+        let with = |names: &[&str]| {
+            let entries: Vec<Value> = names
+                .iter()
+                .map(|n| json!({"dataset": n, "access_level": "read", "purpose": "reporting"}))
+                .collect();
+            let mut m = base.clone();
+            m["data_access"] = Value::Array(entries);
+            m
+        };
+        let cases = [
+            (with(&["payroll"]), false),
+            (with(&["Payroll"]), true),
+            (with(&["payrol"]), false),
+            (with(&["ｐａｙｒｏｌｌ", "payroll"]), true),
+            (with(&["pay roll"]), true),
+            (with(&["-payroll--"]), false),
+            (with(&[]), false),
+            (json!({"data_access": {"a": {"dataset": "Payroll"}}}), true),
+        ];
+        // Entries that are not objects: the table, to be safe (the policies error on these).
+        assert!(needs_fold_table(&regorus::Value::from(
+            json!({"data_access": ["payroll"]})
+        )));
+        let mut denials = 0;
+        for (input, needs) in cases.iter().chain(cases.iter().rev()) {
+            let value = regorus::Value::from(input.clone());
+            assert_eq!(needs_fold_table(&value), *needs, "{input}");
+            let [vm, interpreted] = both_engines(&mut eval, input);
+            assert_eq!(vm, interpreted, "{input}");
+            assert_eq!(eval.vm_folded, *needs);
+            denials += eval.evaluate(input).expect("evaluates").len();
+        }
+        assert!(denials > 0);
     }
 
     /// `compiled/policies.rvm` is what the embedded modules compile to now, so that levee runs
