@@ -568,7 +568,8 @@ impl Clock {
 /// A compiled policy set, evaluated against many manifests.
 ///
 /// `deny` and `warn` run on regorus's bytecode VM (about 4x less CPU per manifest than its
-/// tree-walking interpreter on levee's policies); the interpreter stays for `lookalikes`, for a
+/// tree-walking interpreter on levee's policies), for levee's own policies on the program
+/// compiled when levee was built (`compiled/policies.rvm`); the interpreter stays for `lookalikes`, for a
 /// policy set the VM's compiler does not take (one without both sets, say), and for a manifest
 /// the VM fails on, so that an evaluation error reads as the interpreter words it.
 pub struct Evaluator {
@@ -587,9 +588,10 @@ pub struct Evaluator {
     vm_after: Option<usize>,
 }
 
-/// Manifests an evaluator interprets before it compiles the VM. Compiling the VM costs about
-/// as much as interpreting a dozen manifests, so a run that evaluates a few (`levee check` of
-/// one manifest, `levee new`) never compiles it; `check` of 1,000 compiles it once per worker.
+/// Manifests an evaluator interprets before it compiles the VM, when the VM's program was not
+/// compiled with levee (a bundle levee wrote, or levee's own policies edited since the program
+/// was built). Compiling the VM costs about as much as interpreting a dozen manifests, so a run
+/// that evaluates a few never compiles it.
 const VM_AFTER: usize = 16;
 
 impl std::fmt::Debug for Evaluator {
@@ -739,10 +741,10 @@ pub(crate) fn clock_data(clock: Clock) -> Option<regorus::Value> {
 impl Evaluator {
     /// Every embedded module, with the whole org config as data.
     ///
-    /// `deny` and `warn` run on the program compiled when levee was built ([`PROGRAM`]); the
+    /// `deny` and `warn` run on the program compiled when levee was built (`compiled/policies.rvm`); the
     /// interpreter is compiled only if needed (`lookalikes`, a manifest the VM fails on).
     /// Without a current program, the interpreter evaluates the first manifests and the VM is
-    /// compiled after [`VM_AFTER`] of them.
+    /// compiled after `VM_AFTER` (16) of them.
     pub fn embedded(org: &Org, clock: Clock) -> Result<Self, PolicyError> {
         // The data as `data(Some(org))` gives it, with the fold table added as a value parsed
         // once per process (converting it from JSON was a tenth of a one-manifest check).
