@@ -12,7 +12,8 @@ VALIDATORS="${LEVEE_VALIDATORS_BIN:-$ROOT/.venv/bin}"
 . "$ROOT/scripts/dev-null.sh"
 ensure_dev_null
 WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+SHM_WORK=""  # bench_new's tmpfs directory, once made
+trap 'rm -rf "$WORK" ${SHM_WORK:+"$SHM_WORK"}' EXIT
 # The processes run as a user's would: RUST_BACKTRACE (set in some shells and CI images) makes
 # every internal error value capture a backtrace, which regorus's parser creates while it
 # backtracks; the figures are for levee as installed, not under a debugging setting.
@@ -238,7 +239,8 @@ bench_new() {
   # The same three, writing to memory (tmpfs): the row above swings with the state of the disk's
   # file system (creating 90 files and directories where many were just deleted), this one
   # shows each tool's own work.
-  local shm; shm=$(mktemp -d -p /dev/shm 2>/dev/null) || { echo "bench_new: no /dev/shm, no tmpfs row"; return; }
+  SHM_WORK=$(mktemp -d -p /dev/shm 2>/dev/null) || { SHM_WORK=""; echo "bench_new: no /dev/shm, no tmpfs row"; return; }
+  local shm=$SHM_WORK
   hyperfine -N --warmup 3 --runs "${NEW_RUNS:-40}" --export-json "$WORK/new-shm.json" \
     --prepare "rm -rf $shm/out-levee $shm/out-copier $shm/out-cc" \
     -n "levee new --no-input ($tid, $files files, tmpfs)" "$LEVEE new $shm/out-levee ${args[*]}" \

@@ -685,6 +685,17 @@ fn compile_program() -> Vec<u8> {
     out
 }
 
+/// Data documents merged as the interpreter merges what it is given (`Engine::add_data`).
+fn merged_data(
+    parts: impl IntoIterator<Item = regorus::Value>,
+) -> Result<regorus::Value, PolicyError> {
+    let mut merged = regorus::Engine::new();
+    for part in parts {
+        merged.add_data(part).map_err(compile_err)?;
+    }
+    Ok(merged.get_data())
+}
+
 /// Whether evaluating `input` may read the fold table (`data.levee.fold.table`). lib.rego reads
 /// it only in `fold(name)`, for a dataset name of `data_access` that is a string and not a slug;
 /// a name of only `a-z`, `0-9` and `-` folds to itself with or without the table (no such
@@ -786,17 +797,12 @@ impl Evaluator {
     /// The data document the interpreter of [`Evaluator::embedded_engine`] holds, for the VM
     /// (without the fold table unless `fold`).
     fn vm_data(org: Value, clock: Clock, fold: bool) -> Result<regorus::Value, PolicyError> {
-        let mut merged = regorus::Engine::new();
-        merged
-            .add_data(regorus::Value::from(org))
-            .map_err(compile_err)?;
-        if fold {
-            merged.add_data(fold_data().clone()).map_err(compile_err)?;
-        }
-        if let Some(c) = clock_data(clock) {
-            merged.add_data(c).map_err(compile_err)?;
-        }
-        Ok(merged.get_data())
+        let fold = fold.then(|| fold_data().clone());
+        merged_data(
+            [Some(regorus::Value::from(org)), fold, clock_data(clock)]
+                .into_iter()
+                .flatten(),
+        )
     }
 
     /// The interpreter, compiled now if it was deferred.
@@ -984,10 +990,7 @@ impl Evaluator {
             let fold = needs_fold_table(input);
             if fold != self.vm_folded {
                 let data = if fold {
-                    let mut merged = regorus::Engine::new();
-                    merged.add_data(plain.clone()).ok()?;
-                    merged.add_data(fold_data().clone()).ok()?;
-                    merged.get_data()
+                    merged_data([plain.clone(), fold_data().clone()]).ok()?
                 } else {
                     plain.clone()
                 };
@@ -1046,6 +1049,27 @@ impl Evaluator {
 mod tests {
     use super::*;
 
+    fn root() -> &'static Path {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    /// The org config the policy corpus is judged with.
+    fn corpus_org() -> Org {
+        crate::load::document::load(&root().join("tests/policy/levee.org.yaml"))
+            .expect("corpus org config")
+            .value
+    }
+
+    /// The policy corpus's manifests, sorted.
+    fn corpus_files() -> Vec<PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(root().join("tests/policy/corpus"))
+            .expect("corpus")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        files.sort();
+        files
+    }
+
     #[test]
     fn pointers_from_fields() {
         let f = |field: &str| Finding {
@@ -1073,16 +1097,10 @@ mod tests {
 
     #[test]
     fn the_vm_and_the_interpreter_agree_on_the_policy_corpus() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let org: Org = crate::load::document::load(&root.join("tests/policy/levee.org.yaml"))
-            .expect("corpus org config")
-            .value;
+        let root = root();
+        let org = corpus_org();
         let today = crate::model::manifest::Date::parse("2026-03-01").expect("date");
-        let mut files: Vec<_> = std::fs::read_dir(root.join("tests/policy/corpus"))
-            .expect("corpus")
-            .map(|e| e.expect("entry").path())
-            .collect();
-        files.sort();
+        let files = corpus_files();
         assert!(files.len() > 50, "{} corpus manifests", files.len());
         for clock in [Clock::Fixed(today), Clock::System] {
             let mut eval = Evaluator::embedded(&org, clock).expect("compiles");
@@ -1139,10 +1157,7 @@ mod tests {
     /// document `data(Some(org))` describes, which `levee sync` writes into bundles.
     #[test]
     fn embedded_data_is_the_data_document() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let org: Org = crate::load::document::load(&root.join("tests/policy/levee.org.yaml"))
-            .expect("corpus org config")
-            .value;
+        let org = corpus_org();
         let today = crate::model::manifest::Date::parse("2026-03-01").expect("date");
         for clock in [Clock::System, Clock::Fixed(today)] {
             let described =
@@ -1176,10 +1191,8 @@ mod tests {
                 "{key:?} folds: a name made of such characters would need the table"
             );
         }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let org: Org = crate::load::document::load(&root.join("tests/policy/levee.org.yaml"))
-            .expect("corpus org config")
-            .value;
+        let root = root();
+        let org = corpus_org();
         let mut eval = Evaluator::embedded(&org, Clock::System).expect("compiles");
         assert!(eval.vm_plain.is_some(), "the precompiled program is in use");
         let base = crate::load::yaml::parse(
@@ -1249,21 +1262,14 @@ mod tests {
     /// it: the findings are those of the interpreter throughout.
     #[test]
     fn the_vm_takes_over_after_the_first_manifests_with_the_same_findings() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let org: Org = crate::load::document::load(&root.join("tests/policy/levee.org.yaml"))
-            .expect("corpus org config")
-            .value;
+        let org = corpus_org();
         let clock = Clock::Fixed(crate::model::manifest::Date::parse("2026-03-01").expect("date"));
         // An evaluator without the precompiled program (as for a bundle levee wrote).
         let mut lazy = Evaluator::new(modules(), data(Some(&org)), clock).expect("compiles");
         assert_eq!(lazy.vm_after, Some(VM_AFTER));
         let mut interpreter =
             Evaluator::build(&modules(), data(Some(&org)), clock, false).expect("compiles");
-        let mut files: Vec<_> = std::fs::read_dir(root.join("tests/policy/corpus"))
-            .expect("corpus")
-            .map(|e| e.expect("entry").path())
-            .collect();
-        files.sort();
+        let files = corpus_files();
         assert!(
             files.len() > VM_AFTER * 2,
             "{} corpus manifests",

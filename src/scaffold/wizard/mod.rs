@@ -797,19 +797,15 @@ impl<'a, 'p> Wizard<'a, 'p> {
         let found_after = self.evaluate(&after, &diags_after)?;
         let mut found_before = None;
         for f in found_after.iter() {
-            let was = if Self::needs_history(&steps, k, &f.field) {
-                let found = match &found_before {
-                    Some(found) => Rc::clone(found),
-                    None => {
-                        let diags = diags_before.get_or_insert_with(|| self.check(&before));
-                        let found = self.evaluate(&before, &diags.clone())?;
-                        found_before.insert(found).clone()
-                    }
-                };
-                found.iter().any(|b| b.id == f.id && b.field == f.field)
-            } else {
-                false
-            };
+            let history = Self::needs_history(&steps, k, &f.field);
+            if history && found_before.is_none() {
+                let diags = diags_before.get_or_insert_with(|| self.check(&before));
+                found_before = Some(self.evaluate(&before, diags)?);
+            }
+            let was = history
+                && found_before
+                    .as_ref()
+                    .is_some_and(|b| b.iter().any(|b| b.id == f.id && b.field == f.field));
             if let Some(text) = Self::attribute(&steps, k, &f.field, was) {
                 let line = with_conflict(format!("{} (org policy {})", f.msg, f.id), text);
                 match f.level {
