@@ -548,7 +548,7 @@ fn git_packs_pick_tagged_versions() {
     assert_eq!(old.version.to_string(), "1.0.0");
     assert_eq!(old.origin.to_string(), format!("{src}@v1.0.0"));
     let layers = old.layers(old.template("t").expect("t")).expect("layers");
-    assert_eq!(layers[0].files[0].bytes, b"one");
+    assert_eq!(&layers[0].files[0].bytes[..], b"one");
     let newer = pack::load(Some(&format!("{src}@v1.1.0"))).expect("v1.1.0");
     assert_eq!(newer.version.to_string(), "1.1.0");
     // A tag whose pack.yaml disagrees is refused; so is an unknown tag.
@@ -680,7 +680,7 @@ fn render_hostile(template: &str, value: &str) -> Result<String, String> {
         .iter()
         .find(|(p, _)| p.starts_with("out") || p.as_str() == "Dockerfile")
         .expect("output file");
-    Ok(String::from_utf8(out.1.bytes.clone()).expect("utf8"))
+    Ok(String::from_utf8(out.1.bytes.to_vec()).expect("utf8"))
 }
 
 fn expected(value: &str) -> (String, String) {

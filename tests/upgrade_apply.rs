@@ -10,7 +10,7 @@ use levee::support::appdir::Step;
 fn tree(files: &[(&str, &str)]) -> Tree {
     files
         .iter()
-        .map(|(p, c)| (PathBuf::from(p), c.as_bytes().to_vec()))
+        .map(|(p, c)| (PathBuf::from(p), c.as_bytes().to_vec().into()))
         .collect()
 }
 
@@ -74,7 +74,7 @@ fn plan_covers_edit_add_delete_rename_conflict_and_user_deletion() {
         ("rename-me.txt", "same\n"),
     ]);
     let mut base = base;
-    base.insert(PathBuf::from("logo.bin"), b"\0v1".to_vec());
+    base.insert(PathBuf::from("logo.bin"), b"\0v1".to_vec().into());
     let mut theirs = tree(&[
         ("README.md", "# App\nintro v1\n\nusage v2\n"),
         ("src/main.ts", "console.log('v2');\n"),
@@ -82,7 +82,7 @@ fn plan_covers_edit_add_delete_rename_conflict_and_user_deletion() {
         ("renamed.txt", "same\n"),
         ("new.txt", "new in v2\n"),
     ]);
-    theirs.insert(PathBuf::from("logo.bin"), b"\0v2".to_vec());
+    theirs.insert(PathBuf::from("logo.bin"), b"\0v2".to_vec().into());
     write_tree(&app, &[("rename-me.txt", b"same\n")]);
 
     let plan = upgrade::plan(&app, &base, &theirs, "template v2.0.0").expect("plan");

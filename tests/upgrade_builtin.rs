@@ -72,7 +72,7 @@ fn builtin_history_rebuilds_an_archived_version_as_the_merge_base() {
     let dockerignore = PathBuf::from(".dockerignore");
     assert!(!base.contains_key(&dockerignore), "ABSENT removes the path");
     assert!(theirs.contains_key(&dockerignore));
-    let base_readme = String::from_utf8(base[&readme].clone()).expect("utf8");
+    let base_readme = String::from_utf8(base[&readme].to_vec()).expect("utf8");
     assert_eq!(
         base_readme.lines().nth(2),
         Some("A dashboard that shows one dataset to signed-in colleagues.")
@@ -96,14 +96,14 @@ fn builtin_history_rebuilds_an_archived_version_as_the_merge_base() {
         String::from_utf8(plan.writes[&readme].clone().expect("README is written")).expect("utf8");
     assert_eq!(
         merged,
-        String::from_utf8(theirs[&readme].clone())
+        String::from_utf8(theirs[&readme].to_vec())
             .expect("utf8")
             .replacen("## What you need", "## What you need first", 1),
         "the user's heading and the 1.0.0 wording are both kept"
     );
     assert_eq!(
         plan.writes[&dockerignore].as_deref(),
-        Some(theirs[&dockerignore].as_slice()),
+        Some(&theirs[&dockerignore][..]),
         "the file 1.0.0 added is created"
     );
     assert_eq!(plan.writes.len(), 2, "{:?}", plan.writes.keys());

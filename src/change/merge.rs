@@ -369,4 +369,25 @@ mod tests {
         );
         assert_eq!(decide(Some(b), None, None, L), MergeAction::Keep);
     }
+
+    /// `upgrade::plan` does not read a file both versions render alike: whatever the app holds
+    /// there (nothing, the same bytes, an edit, a binary) is kept.
+    #[test]
+    fn when_base_and_theirs_agree_ours_is_kept_whatever_it_is() {
+        for same in [&b"same\n"[..], b"", b"\0binary"] {
+            for ours in [
+                None,
+                Some(same),
+                Some(&b"edited\n"[..]),
+                Some(b"\0other"),
+                Some(b""),
+            ] {
+                assert_eq!(
+                    decide(Some(same), ours, Some(same), L),
+                    MergeAction::Keep,
+                    "ours {ours:?}"
+                );
+            }
+        }
+    }
 }

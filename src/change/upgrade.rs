@@ -21,7 +21,7 @@ use crate::scaffold::render::Layer;
 use crate::support::appdir::{AppDir, Change, Step};
 
 /// Rendered starter files of one template version: relative path -> bytes.
-pub type Tree = BTreeMap<PathBuf, Vec<u8>>;
+pub type Tree = BTreeMap<PathBuf, bytes::Bytes>;
 
 /// One template version rendered for an app: its files, and which of them are executable.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -325,13 +325,15 @@ pub fn plan(app: &Path, base: &Tree, theirs: &Tree, label: &str) -> io::Result<U
     let mut plan = UpgradePlan::default();
     let dir = AppDir::open(app)?;
     let mut reader = dir.reader();
-    let paths: BTreeSet<&PathBuf> = base.keys().chain(theirs.keys()).collect();
-    for rel in paths {
+    for (rel, b, t) in both(base, theirs) {
+        if same(b, t) {
+            // The new version renders the file as the old one did: whatever the app holds stays
+            // (`merge::decide` keeps `ours` whenever base and theirs agree), so it is not read.
+            continue;
+        }
         let ours = reader
             .read(rel, crate::support::appdir::MAX_FILE_BYTES)
             .map_err(|e| in_app(app, rel, "read", e))?;
-        let b = base.get(rel).map(Vec::as_slice);
-        let t = theirs.get(rel).map(Vec::as_slice);
         let action = merge::decide(b, ours.as_deref(), t, label);
         let diff_against = |new: &[u8]| unified(rel, ours.as_deref().unwrap_or_default(), new);
         let (change, detail, new): (&'static str, Option<String>, Option<Option<Vec<u8>>>) =
@@ -382,6 +384,41 @@ pub fn plan(app: &Path, base: &Tree, theirs: &Tree, label: &str) -> io::Result<U
         });
     }
     Ok(plan)
+}
+
+/// Every path of either render in order, with its file in each (one pass over both maps).
+fn both<'a>(
+    base: &'a Tree,
+    theirs: &'a Tree,
+) -> impl Iterator<Item = (&'a PathBuf, Option<&'a [u8]>, Option<&'a [u8]>)> {
+    let (mut b, mut t) = (base.iter().peekable(), theirs.iter().peekable());
+    std::iter::from_fn(move || {
+        let order = match (b.peek(), t.peek()) {
+            (None, None) => return None,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some((bp, _)), Some((tp, _))) => bp.cmp(tp),
+        };
+        Some(match order {
+            std::cmp::Ordering::Less => b.next().map(|(p, x)| (p, Some(&x[..]), None))?,
+            std::cmp::Ordering::Greater => t.next().map(|(p, x)| (p, None, Some(&x[..])))?,
+            std::cmp::Ordering::Equal => {
+                let (p, x) = b.next()?;
+                let (_, y) = t.next()?;
+                (p, Some(&x[..]), Some(&y[..]))
+            }
+        })
+    })
+}
+
+/// Are the two the same file (the same bytes, often the very buffer a pack shares)?
+fn same(a: Option<&[u8]>, b: Option<&[u8]>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
+        }
+        (a, b) => a.is_none() && b.is_none(),
+    }
 }
 
 /// An error about one path of the app, naming it.
@@ -793,7 +830,22 @@ fn render_sides(
 ) -> anyhow::Result<Sides> {
     let from = recorded.template.version.as_str();
     let id = recorded.template.id.as_str();
-    let loaded = crate::model::manifest::load(app).map_err(|e| match e {
+    // The kinds and stacks app.yaml is read against, from the record already read (as
+    // `manifest::load` would read them from it again): its pack's own over the built-in ones.
+    let recorded_declared = recorded
+        .pack_declarations
+        .as_ref()
+        .filter(|own| own.problem().is_none())
+        .map(crate::load::declarations::Declarations::over_builtin);
+    let context = crate::load::document::Context {
+        declared: Some(
+            recorded_declared
+                .as_ref()
+                .unwrap_or_else(|| crate::load::declarations::builtin()),
+        ),
+        ..Default::default()
+    };
+    let loaded = crate::model::manifest::load_with(app, context).map_err(|e| match e {
         crate::load::document::LoadError::Invalid { file, diags } => anyhow::anyhow!(
             "app.yaml is invalid (run `levee validate`):\n{}",
             crate::load::diag::render(&diags, Some(&file.text), false)
@@ -1005,7 +1057,7 @@ fn new_record(
         .iter()
         .map(|(p, b)| {
             let p = slash(p);
-            let hash = crate::support::hash::sha256_hex_seen(&p, b);
+            let hash = crate::support::hash::sha256_hex_seen_shared(&p, b);
             (p, hash)
         })
         .collect();
@@ -1302,4 +1354,52 @@ pub fn dirty_apps(apps: &[PathBuf]) -> HashMap<PathBuf, Option<bool>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> Tree {
+        files
+            .iter()
+            .map(|(p, c)| (PathBuf::from(p), bytes::Bytes::from(c.to_string())))
+            .collect()
+    }
+
+    /// A path and its file in each render, as `both` gives them.
+    type Paired<'a> = Vec<(String, Option<&'a [u8]>, Option<&'a [u8]>)>;
+
+    #[test]
+    fn both_pairs_every_path_of_either_render_in_order() {
+        let base = tree(&[("a", "1"), ("b/c", "2"), ("d", "3")]);
+        let theirs = tree(&[("a", "1"), ("a-b", "4"), ("d", "5"), ("e", "6")]);
+        let got: Paired<'_> = both(&base, &theirs)
+            .map(|(p, b, t)| (p.display().to_string(), b, t))
+            .collect();
+        let want: Paired<'_> = vec![
+            ("a".into(), Some(b"1"), Some(b"1")),
+            ("a-b".into(), None, Some(b"4")),
+            ("b/c".into(), Some(b"2"), None),
+            ("d".into(), Some(b"3"), Some(b"5")),
+            ("e".into(), None, Some(b"6")),
+        ];
+        assert_eq!(got, want);
+        // The same paths as the union of both maps' keys, in the maps' order.
+        let union: BTreeSet<&PathBuf> = base.keys().chain(theirs.keys()).collect();
+        let paths: Vec<&PathBuf> = both(&base, &theirs).map(|(p, _, _)| p).collect();
+        assert_eq!(paths, union.into_iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn same_compares_bytes_whether_or_not_the_buffer_is_shared() {
+        let shared = bytes::Bytes::from_static(b"text");
+        let copy = bytes::Bytes::from(b"text".to_vec());
+        assert!(same(Some(&shared), Some(&shared.clone())));
+        assert!(same(Some(&shared), Some(&copy)));
+        assert!(!same(Some(&shared), Some(b"text!")));
+        assert!(!same(Some(&shared[..2]), Some(&shared[..3])));
+        assert!(!same(Some(b""), None));
+        assert!(same(None, None));
+    }
 }

@@ -1243,21 +1243,22 @@ pub(crate) fn load_with(
     context: crate::load::document::Context<'_>,
 ) -> Result<crate::load::document::Loaded<Manifest>, crate::load::document::LoadError> {
     let file = locate(path);
-    let declared = if file.file_name().and_then(|n| n.to_str()) == Some(FILE_NAME) {
-        let dir = match file.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
-        // A damaged record is reported by `levee validate` (template_settings); here it only
-        // costs the pack's own names.
-        crate::load::declarations::for_app(&dir).ok().flatten()
-    } else {
-        None
-    };
-    let declared = match (context.declared, declared) {
-        (Some(d), _) => Declared(Some(std::sync::Arc::new(d.clone()))),
-        (None, Some(d)) => Declared::of(d),
-        (None, None) => Declared::default(),
+    // The record is read only when the caller has not given the declarations.
+    let declared = match context.declared {
+        Some(d) => Declared(Some(std::sync::Arc::new(d.clone()))),
+        None if file.file_name().and_then(|n| n.to_str()) == Some(FILE_NAME) => {
+            let dir = match file.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => std::path::PathBuf::from("."),
+            };
+            // A damaged record is reported by `levee validate` (template_settings); here it only
+            // costs the pack's own names.
+            match crate::load::declarations::for_app(&dir) {
+                Ok(Some(d)) => Declared::of(d),
+                _ => Declared::default(),
+            }
+        }
+        None => Declared::default(),
     };
     let owned = declared.0.clone();
     let context = crate::load::document::Context {

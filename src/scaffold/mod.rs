@@ -400,7 +400,7 @@ pub fn plan(
         files.insert(
             rel,
             OutFile {
-                bytes: text.into_bytes(),
+                bytes: text.into_bytes().into(),
                 executable: false,
             },
         );
@@ -443,7 +443,7 @@ pub fn plan(
     managed_json.push('\n');
     let record_json = record.to_json().unwrap_or_default();
     let text_file = |s: String| OutFile {
-        bytes: s.into_bytes(),
+        bytes: s.into_bytes().into(),
         executable: false,
     };
     files.insert(record::RENDER.to_string(), text_file(record_json));

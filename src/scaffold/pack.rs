@@ -244,7 +244,7 @@ enum Tree {
     /// An archived built-in version or a git tag, read into memory: path (`/`-separated) ->
     /// bytes, and the paths that are executable.
     Memory(
-        std::collections::BTreeMap<String, Vec<u8>>,
+        std::collections::BTreeMap<String, bytes::Bytes>,
         std::collections::BTreeSet<String>,
     ),
     Disk {
@@ -571,7 +571,7 @@ impl Tree {
     fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, PackError> {
         match self {
             Tree::Embedded(dir) => Ok(dir.get_file(rel).map(|f| f.contents().to_vec())),
-            Tree::Memory(files, _) => Ok(files.get(rel).cloned()),
+            Tree::Memory(files, _) => Ok(files.get(rel).map(|b| b.to_vec())),
             Tree::Disk { root, .. } => {
                 let path = root.join(rel);
                 match crate::support::input::read(&path, MAX_FILE_BYTES) {
@@ -622,7 +622,7 @@ fn collect_embedded(dir: &Dir<'static>, base: &Path, out: &mut Vec<SourceFile>) 
         let rel = f.path().strip_prefix(base).unwrap_or(f.path());
         out.push(SourceFile {
             path: slash_path(rel),
-            bytes: f.contents().to_vec(),
+            bytes: bytes::Bytes::from_static(f.contents()),
             executable: false,
         });
     }
@@ -645,7 +645,8 @@ fn collect_disk(dir: &Path, base: &Path, out: &mut Vec<SourceFile>) -> Result<()
             out.push(SourceFile {
                 path: slash_path(rel),
                 bytes: crate::support::input::read(&path, MAX_FILE_BYTES)
-                    .map_err(|e| io(&path, e))?,
+                    .map_err(|e| io(&path, e))?
+                    .into(),
                 executable: is_executable(&meta),
             });
         }
@@ -930,7 +931,7 @@ pub struct GitVersions {
     /// The repository git reads from (the local repo, or the bare clone).
     dir: PathBuf,
     /// Blobs already read, by object id: most files are the same in two versions.
-    blobs: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Vec<u8>>>>,
+    blobs: std::sync::Mutex<std::collections::HashMap<String, bytes::Bytes>>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -1060,11 +1061,11 @@ impl GitVersions {
         let read =
             cat_blobs(&self.dir, missing.iter().copied()).map_err(|m| git_err("cat-file", m))?;
         for (id, bytes) in missing.iter().zip(read) {
-            known.insert((*id).to_string(), std::sync::Arc::new(bytes));
+            known.insert((*id).to_string(), bytes::Bytes::from(bytes));
         }
-        let files: std::collections::BTreeMap<String, Vec<u8>> = entries
+        let files: std::collections::BTreeMap<String, bytes::Bytes> = entries
             .iter()
-            .filter_map(|(id, p)| Some((p.clone(), known.get(id)?.to_vec())))
+            .filter_map(|(id, p)| Some((p.clone(), known.get(id)?.clone())))
             .collect();
         drop(known);
         let pack = finish(

@@ -29,14 +29,16 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use minijinja::value::Value;
 use minijinja::{Environment, Error, ErrorKind};
 
-/// One file of a pack layer, as stored: its path under `files/` (`/`-separated) and its bytes.
+/// One file of a pack layer, as stored: its path under `files/` (`/`-separated) and its bytes
+/// (shared: a file that is not a template renders as these very bytes, never a copy).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
     pub path: String,
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
     pub executable: bool,
 }
 
@@ -50,7 +52,7 @@ pub struct Layer {
 /// A rendered file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutFile {
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
     pub executable: bool,
 }
 
@@ -180,7 +182,7 @@ pub fn render_file(
             over: false,
         };
         match Starter::get().render_to(&path, source, ctx.clone(), &mut out) {
-            Ok(()) => out.bytes,
+            Ok(()) => Bytes::from(out.bytes),
             Err(_) if out.over => {
                 return Err(template_err(format!(
                     "it renders more than {MAX_FILE_BYTES} bytes; levee refuses a file that large"
@@ -286,7 +288,7 @@ mod tests {
     fn file(path: &str, text: &str) -> SourceFile {
         SourceFile {
             path: path.into(),
-            bytes: text.as_bytes().to_vec(),
+            bytes: text.as_bytes().to_vec().into(),
             executable: false,
         }
     }

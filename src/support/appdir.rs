@@ -1254,15 +1254,27 @@ mod imp {
         Ok(rustix::fs::mkdirat(at, name, Mode::from_raw_mode(0o700))?)
     }
 
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const NOATIME: OFlags = OFlags::NOATIME;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const NOATIME: OFlags = OFlags::empty();
+
     /// Opens a file for reading without following a symlink or blocking on a pipe; `None`
     /// when it does not exist.
     pub(super) fn open_file(at: &Dir, name: &OsStr) -> io::Result<Option<File>> {
-        match rustix::fs::openat(
-            at,
-            name,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) {
+        let flags =
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+        // Reading leaves the file's access time alone where the kernel lets it (the file's
+        // owner): under `relatime` the first read after a checkout or copy (access time not
+        // after modification time) otherwise marks every file read for writing back, and a fleet
+        // run's next flush writes thousands of inodes nobody changed.
+        let opened = match rustix::fs::openat(at, name, flags | NOATIME, Mode::empty()) {
+            Err(rustix::io::Errno::PERM) if !NOATIME.is_empty() => {
+                rustix::fs::openat(at, name, flags, Mode::empty())
+            }
+            other => other,
+        };
+        match opened {
             Ok(fd) => {
                 let file = File::from(fd);
                 // Linux ignores O_NONBLOCK for regular files (open(2)), and the reader checks the

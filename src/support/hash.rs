@@ -22,29 +22,48 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// The most of one content [`sha256_hex_seen`] remembers: larger files (a lock file naming the
 /// app) differ from app to app, so remembering them would only cost a copy.
 const SEEN_MAX_BYTES: usize = 32 << 10;
+/// How many contents [`sha256_hex_seen`] remembers per key: a fleet mixes templates, and a path
+/// two templates share (`README.md`, `Dockerfile`) holds another content in each.
+const SEEN_PER_KEY: usize = 4;
 
 /// [`sha256_hex`], remembered per `key` (a file's path) for the rest of the process: a fleet run
 /// hashes the same starter and policy files for every app, and comparing the bytes with the ones
 /// last hashed under that key is many times cheaper than hashing them again. The answer is
 /// always the SHA-256 of `bytes` (a remembered digest is used only for equal bytes).
 pub(crate) fn sha256_hex_seen(key: &str, bytes: &[u8]) -> String {
+    seen(key, bytes, || bytes::Bytes::copy_from_slice(bytes))
+}
+
+/// [`sha256_hex_seen`] for shared bytes (a template's file rendered for many apps is one
+/// buffer): remembering them costs no copy, and the same buffer is known without comparing it.
+pub(crate) fn sha256_hex_seen_shared(key: &str, bytes: &bytes::Bytes) -> String {
+    seen(key, bytes, || bytes.clone())
+}
+
+fn seen(key: &str, bytes: &[u8], keep: impl FnOnce() -> bytes::Bytes) -> String {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    type Seen = Mutex<HashMap<String, (Vec<u8>, String)>>;
+    type Seen = Mutex<HashMap<String, Vec<(bytes::Bytes, String)>>>;
     static SEEN: OnceLock<Seen> = OnceLock::new();
     if bytes.len() > SEEN_MAX_BYTES {
         return sha256_hex(bytes);
     }
+    let same = |kept: &[u8]| {
+        kept.len() == bytes.len() && (std::ptr::eq(kept.as_ptr(), bytes.as_ptr()) || kept == bytes)
+    };
     let seen = SEEN.get_or_init(|| Mutex::new(HashMap::new()));
     if let Ok(map) = seen.lock()
-        && let Some((content, digest)) = map.get(key)
-        && content.as_slice() == bytes
+        && let Some((_, digest)) = map.get(key).and_then(|v| v.iter().find(|(k, _)| same(k)))
     {
         return digest.clone();
     }
     let digest = sha256_hex(bytes);
     if let Ok(mut map) = seen.lock() {
-        map.insert(key.to_string(), (bytes.to_vec(), digest.clone()));
+        let kept = map.entry(key.to_string()).or_default();
+        if kept.len() == SEEN_PER_KEY {
+            kept.remove(0);
+        }
+        kept.push((keep(), digest.clone()));
     }
     digest
 }
@@ -74,6 +93,16 @@ mod tests {
         let large = vec![b'x'; SEEN_MAX_BYTES + 1];
         assert_eq!(sha256_hex_seen(key, &large), sha256_hex(&large));
         assert_eq!(sha256_hex_seen(key, b""), sha256_hex(b""));
+        // More contents under one key than it remembers, in turn, shared and copied.
+        let many: Vec<bytes::Bytes> = (0..SEEN_PER_KEY * 2)
+            .map(|i| bytes::Bytes::from(format!("content {i}")))
+            .collect();
+        for _ in 0..3 {
+            for b in &many {
+                assert_eq!(sha256_hex_seen_shared(key, b), sha256_hex(b));
+                assert_eq!(sha256_hex_seen(key, b), sha256_hex(b));
+            }
+        }
     }
 
     #[test]
