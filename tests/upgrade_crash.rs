@@ -463,6 +463,82 @@ fn kill_9_during_a_fleet_upgrade_then_the_next_run_completes_every_app() {
     }
 }
 
+/// A fleet large enough to be planned and written in batches (a batch written while the next is
+/// planned): killed at points of the first, a middle and the last batch, each app is left
+/// untouched, with its journal, or upgraded, and the next run completes every one.
+#[test]
+fn kill_9_during_a_batched_fleet_upgrade_then_the_next_run_completes_every_app() {
+    const APPS: usize = 70;
+    let tmp = TestContext::new();
+    let pack = git_pack(tmp.path());
+    let pristine = scaffold(&tmp, &pack);
+    let before = tree(&pristine);
+    let whole = tmp.path().join("whole");
+    copy_tree(&pristine, &whole.join("app"));
+    let o = run(tmp.levee_in(&whole).args(["upgrade", "app"]));
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let expected = tree(&whole.join("app"));
+    // Over 10 points per app: 5 is in the first batch, 350 about halfway, 700 in the last.
+    for stop in [5, 350, 700] {
+        let case = tmp.path().join(format!("batched-{stop}"));
+        let fleet = case.join("fleet");
+        for i in 0..APPS {
+            copy_tree(&pristine, &fleet.join(format!("app-{i:02}")));
+        }
+        let at = kill_child_at(
+            &tmp,
+            "child_upgrades_a_fleet_stopping_where_told",
+            (
+                FLEET_CHILD_ENV,
+                format!("{}\n{stop}\nbarrier", fleet.display()),
+            ),
+            &case.join("stderr"),
+            stop,
+        );
+        let (mut untouched, mut journaled, mut upgraded) = (0, 0, 0);
+        for i in 0..APPS {
+            let app = fleet.join(format!("app-{i:02}"));
+            if app.join(".levee/upgrade-journal.json").is_file() {
+                journaled += 1;
+                continue;
+            }
+            let mut left = tree(&app);
+            left.retain(|k, _| !is_temp_journal(k));
+            if left == before {
+                untouched += 1;
+            } else {
+                assert_eq!(
+                    left, expected,
+                    "{at}: app-{i:02} is neither as it was nor upgraded"
+                );
+                upgraded += 1;
+            }
+        }
+        assert!(
+            journaled + untouched > 0,
+            "{at}: the kill came after every app"
+        );
+        if stop >= 350 {
+            assert!(
+                upgraded > 0,
+                "{at}: no batch was written before point {stop}"
+            );
+        }
+        let o = run(tmp.levee_in(&case).args(["upgrade", "fleet"]));
+        assert_eq!(o.code, 0, "{at}: {}{}", o.stdout, o.stderr);
+        for i in 0..APPS {
+            let app = fleet.join(format!("app-{i:02}"));
+            assert_eq!(tree(&app), expected, "{at}: app-{i:02}");
+        }
+        let apps: Vec<String> = (0..APPS).map(|i| format!("app-{i:02}")).collect();
+        assert_eq!(
+            names(&fleet),
+            apps,
+            "{at}: a journal or staging directory is left"
+        );
+    }
+}
+
 /// The app directory is a mount point (a tmpfs in a private mount namespace): a staging
 /// directory beside it would be on another filesystem, and every rename from it would fail with
 /// EXDEV. levee stages inside `.levee/` instead, and leaves nothing behind.

@@ -155,7 +155,7 @@ pub fn upgrade_fleet_with(
 /// the next is planned: the disk's flushes of one batch then overlap the CPU's work on the next.
 const PIPELINE_FROM: usize = 64;
 /// Into how many batches such a fleet is cut.
-const BATCHES: usize = 4;
+const BATCHES: usize = 8;
 
 /// Plans the fleet batch by batch, each batch written ([`write_all`], its own barriers) on a
 /// second thread while the next one is planned. Returns the reports in the fleet's order. Each
@@ -171,9 +171,20 @@ fn plan_while_writing(
     std::thread::scope(|scope| {
         let (send, receive) = std::sync::mpsc::channel::<Vec<PlannedApp>>();
         let writer = scope.spawn(move || {
+            // Its own threads: in the pool that plans, a batch's writes would wait until the
+            // planning of the next batch had run out of work, and the disk's flushes would not
+            // overlap the planning at all.
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(rayon::current_num_threads())
+                .build()
+                .ok();
             let mut reports = Vec::new();
             for batch in receive {
-                reports.extend(write_all(batch, durability, hook));
+                let write = || write_all(batch, durability, hook);
+                reports.extend(match &pool {
+                    Some(pool) => pool.install(write),
+                    None => write(),
+                });
             }
             reports
         });

@@ -21,6 +21,8 @@
 use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
 
+use bytes::Bytes;
+
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
@@ -238,7 +240,8 @@ pub struct Starter {
 #[derive(Debug)]
 struct Compiled {
     env: Environment<'static>,
-    sources: HashMap<String, String>,
+    /// Each template's source: the pack's own buffer when it came from a pack.
+    sources: HashMap<String, Bytes>,
 }
 
 /// The most distinct starter templates kept per process; past it, a template is compiled for
@@ -272,27 +275,69 @@ impl Starter {
         ctx: Value,
         out: &mut dyn std::io::Write,
     ) -> Result<(), Error> {
-        {
-            let envs = self.envs.read().map_err(|_| poisoned())?;
-            if let Some(c) = envs.iter().find(|c| c.holds(name, source)) {
-                return c
-                    .env
-                    .get_template(name)?
-                    .render_captured_to(ctx, out)
-                    .map(|_| ());
-            }
+        match self.render_held(name, source.as_bytes(), ctx.clone(), out) {
+            Some(done) => done,
+            None => self.render_kept(
+                name,
+                source,
+                || Bytes::copy_from_slice(source.as_bytes()),
+                ctx,
+                out,
+            ),
         }
+    }
+
+    /// Renders the template `name` if it is held compiled from exactly `source`; `None` when it
+    /// is not (then [`Starter::render_shared`] compiles it). A pack's file is one shared buffer
+    /// for every app, so the template is found without reading its source again.
+    pub fn render_held(
+        &self,
+        name: &str,
+        source: &[u8],
+        ctx: Value,
+        out: &mut dyn std::io::Write,
+    ) -> Option<Result<(), Error>> {
+        let envs = match self.envs.read() {
+            Ok(envs) => envs,
+            Err(_) => return Some(Err(poisoned())),
+        };
+        let c = envs.iter().find(|c| c.holds(name, source))?;
+        Some(
+            c.env
+                .get_template(name)
+                .and_then(|t| t.render_captured_to(ctx, out))
+                .map(|_| ()),
+        )
+    }
+
+    /// [`Starter::render_to`] for a pack's file: `text` is `shared` read as UTF-8, and the
+    /// buffer itself is kept, not a copy of it.
+    pub fn render_shared(
+        &self,
+        name: &str,
+        text: &str,
+        shared: &Bytes,
+        ctx: Value,
+        out: &mut dyn std::io::Write,
+    ) -> Result<(), Error> {
+        self.render_kept(name, text, || shared.clone(), ctx, out)
+    }
+
+    fn render_kept(
+        &self,
+        name: &str,
+        source: &str,
+        keep: impl FnOnce() -> Bytes,
+        ctx: Value,
+        out: &mut dyn std::io::Write,
+    ) -> Result<(), Error> {
         let mut envs = self.envs.write().map_err(|_| poisoned())?;
         let kept: usize = envs.iter().map(|c| c.sources.len()).sum();
         if kept >= MAX_KEPT {
             drop(envs);
-            let env = environment(Dialect::Starter)?;
-            return env
-                .template_from_named_str(name, source)?
-                .render_captured_to(ctx, out)
-                .map(|_| ());
+            return render_once(name, source, ctx, out);
         }
-        if !envs.iter().any(|c| c.holds(name, source)) {
+        if !envs.iter().any(|c| c.holds(name, source.as_bytes())) {
             let at = match envs.iter().position(|c| !c.sources.contains_key(name)) {
                 Some(i) => i,
                 None => {
@@ -306,16 +351,35 @@ impl Starter {
             let c = &mut envs[at];
             c.env
                 .add_template_owned(name.to_string(), source.to_string())?;
-            c.sources.insert(name.to_string(), source.to_string());
+            c.sources.insert(name.to_string(), keep());
         }
         drop(envs);
-        self.render_to(name, source, ctx, out)
+        match self.render_held(name, source.as_bytes(), ctx.clone(), out) {
+            Some(done) => done,
+            None => render_once(name, source, ctx, out),
+        }
     }
 }
 
+/// Compiles `source` for this one render, keeping nothing.
+fn render_once(
+    name: &str,
+    source: &str,
+    ctx: Value,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Error> {
+    environment(Dialect::Starter)?
+        .template_from_named_str(name, source)?
+        .render_captured_to(ctx, out)
+        .map(|_| ())
+}
+
 impl Compiled {
-    fn holds(&self, name: &str, source: &str) -> bool {
-        self.sources.get(name).is_some_and(|s| s == source)
+    fn holds(&self, name: &str, source: &[u8]) -> bool {
+        self.sources.get(name).is_some_and(|s| {
+            s.len() == source.len()
+                && (std::ptr::eq(s.as_ptr(), source.as_ptr()) || s[..] == *source)
+        })
     }
 }
 
@@ -324,4 +388,59 @@ fn poisoned() -> Error {
         ErrorKind::InvalidOperation,
         "a thread rendering templates panicked",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(name: &str, source: &Bytes) -> String {
+        let starter = Starter::get();
+        let ctx = Value::from(minijinja::value::Serde(serde_json::json!({"v": 1})));
+        let mut out = Vec::new();
+        match starter.render_held(name, source, ctx.clone(), &mut out) {
+            Some(done) => done.expect("renders"),
+            None => {
+                let text = std::str::from_utf8(source).expect("utf8");
+                starter
+                    .render_shared(name, text, source, ctx, &mut out)
+                    .expect("renders");
+            }
+        }
+        String::from_utf8(out).expect("utf8")
+    }
+
+    #[test]
+    fn one_name_with_several_sources_renders_each_source() {
+        let name = "tests/one-name.txt";
+        let first = Bytes::from_static(b"first {{ v }}");
+        let second = Bytes::from_static(b"other {{ v }}");
+        assert_eq!(render(name, &first), "first 1");
+        assert_eq!(render(name, &second), "other 1");
+        assert_eq!(render(name, &first), "first 1");
+        // A copy of a held source is held; another source of the same length is not.
+        let copy = Bytes::from(b"first {{ v }}".to_vec());
+        let ctx = Value::from(0);
+        assert!(
+            Starter::get()
+                .render_held(name, &copy, ctx.clone(), &mut Vec::new())
+                .is_some()
+        );
+        let unseen = b"third {{ v }}";
+        assert!(
+            Starter::get()
+                .render_held(name, unseen, ctx.clone(), &mut Vec::new())
+                .is_none()
+        );
+        let mut out = Vec::new();
+        Starter::get()
+            .render_to(
+                name,
+                "third {{ v }}",
+                Value::from(minijinja::value::Serde(serde_json::json!({"v": 3}))),
+                &mut out,
+            )
+            .expect("renders");
+        assert_eq!(out, b"third 3");
+    }
 }

@@ -173,15 +173,24 @@ pub fn render_file(
         });
     }
     let bytes = if is_template {
-        let source = std::str::from_utf8(&file.bytes).map_err(|_| RenderError::NotText {
-            layer: layer.to_string(),
-            file: file.path.clone(),
-        })?;
+        // The output is about as long as the source: one allocation, not a doubling series.
         let mut out = Capped {
-            bytes: Vec::new(),
+            bytes: Vec::with_capacity(file.bytes.len().min(MAX_FILE_BYTES)),
             over: false,
         };
-        match Starter::get().render_to(&path, source, ctx.clone(), &mut out) {
+        let starter = Starter::get();
+        let rendered = match starter.render_held(&path, &file.bytes, ctx.clone(), &mut out) {
+            Some(rendered) => rendered,
+            None => {
+                let source =
+                    std::str::from_utf8(&file.bytes).map_err(|_| RenderError::NotText {
+                        layer: layer.to_string(),
+                        file: file.path.clone(),
+                    })?;
+                starter.render_shared(&path, source, &file.bytes, ctx.clone(), &mut out)
+            }
+        };
+        match rendered {
             Ok(()) => Bytes::from(out.bytes),
             Err(_) if out.over => {
                 return Err(template_err(format!(
