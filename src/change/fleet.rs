@@ -12,6 +12,10 @@
 //!    flushed; then the staging directories go. The order of durable states is the one a single
 //!    app's swap has, so a crash or power cut at any point leaves each app as it was or
 //!    completed by the next run.
+//! 4. From `PIPELINE_FROM` apps on, steps 2 and 3 run in `BATCHES` batches: a batch's swaps
+//!    (step 3, with its own barriers) run on their own threads while the next batch is planned,
+//!    so the disk's flushes overlap the CPU's work. Each app's swap is the same; a crash leaves
+//!    the batches written whole, the one being written as step 3 describes, the rest untouched.
 
 use std::collections::HashMap;
 use std::io;
