@@ -220,20 +220,25 @@ fn kill_child_at(
     })
 }
 
-#[test]
-fn kill_9_at_each_point_of_the_swap_then_the_next_run_completes_the_upgrade() {
-    let tmp = TestContext::new();
+/// An app scaffolded from a git pack at 1.0.0 (`pristine`), its files, and the files a copy of
+/// it holds after a `levee upgrade` nothing interrupts: what each crash case must end with.
+fn reference(tmp: &TestContext) -> (PathBuf, Tree, Tree) {
     let pack = git_pack(tmp.path());
-    let pristine = scaffold(&tmp, &pack);
+    let pristine = scaffold(tmp, &pack);
     let before = tree(&pristine);
-
-    // What a run that is never interrupted leaves.
     let whole = tmp.path().join("whole");
     copy_tree(&pristine, &whole.join("app"));
     let o = run(tmp.levee_in(&whole).args(["upgrade", "app"]));
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     let expected = tree(&whole.join("app"));
     assert_ne!(expected, before);
+    (pristine, before, expected)
+}
+
+#[test]
+fn kill_9_at_each_point_of_the_swap_then_the_next_run_completes_the_upgrade() {
+    let tmp = TestContext::new();
+    let (pristine, before, expected) = reference(&tmp);
 
     let count = {
         let probe = tmp.path().join("probe");
@@ -319,6 +324,9 @@ fn kill_9_at_each_point_of_the_swap_then_the_next_run_completes_the_upgrade() {
 }
 
 const FLEET_CHILD_ENV: &str = "LEVEE_CRASH_TEST_FLEET_CHILD";
+/// The files of an app, by relative path ([`tree`]).
+type Tree = std::collections::BTreeMap<String, Vec<u8>>;
+
 /// Enough apps for the fleet path's filesystem barriers (`Durability::for_many`).
 const FLEET_APPS: usize = 8;
 
@@ -394,14 +402,7 @@ fn child_upgrades_a_fleet_stopping_where_told() {
 #[test]
 fn kill_9_during_a_fleet_upgrade_then_the_next_run_completes_every_app() {
     let tmp = TestContext::new();
-    let pack = git_pack(tmp.path());
-    let pristine = scaffold(&tmp, &pack);
-    let before = tree(&pristine);
-    let whole = tmp.path().join("whole");
-    copy_tree(&pristine, &whole.join("app"));
-    let o = run(tmp.levee_in(&whole).args(["upgrade", "app"]));
-    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
-    let expected = tree(&whole.join("app"));
+    let (pristine, before, expected) = reference(&tmp);
     // 8 apps with more than 10 points each: the first, some among the journals and the
     // renames, the last ones.
     // Both ways of making the steps durable: one barrier per step for every app (`syncfs`), and
@@ -470,14 +471,7 @@ fn kill_9_during_a_fleet_upgrade_then_the_next_run_completes_every_app() {
 fn kill_9_during_a_batched_fleet_upgrade_then_the_next_run_completes_every_app() {
     const APPS: usize = 70;
     let tmp = TestContext::new();
-    let pack = git_pack(tmp.path());
-    let pristine = scaffold(&tmp, &pack);
-    let before = tree(&pristine);
-    let whole = tmp.path().join("whole");
-    copy_tree(&pristine, &whole.join("app"));
-    let o = run(tmp.levee_in(&whole).args(["upgrade", "app"]));
-    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
-    let expected = tree(&whole.join("app"));
+    let (pristine, before, expected) = reference(&tmp);
     // Over 10 points per app: 5 is in the first batch, 350 about halfway, 700 in the last.
     for stop in [5, 350, 700] {
         let case = tmp.path().join(format!("batched-{stop}"));

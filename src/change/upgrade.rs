@@ -414,9 +414,7 @@ fn both<'a>(
 /// Are the two the same file (the same bytes, often the very buffer a pack shares)?
 fn same(a: Option<&[u8]>, b: Option<&[u8]>) -> bool {
     match (a, b) {
-        (Some(a), Some(b)) => {
-            a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
-        }
+        (Some(a), Some(b)) => crate::support::hash::same_content(a, b),
         (a, b) => a.is_none() && b.is_none(),
     }
 }

@@ -569,9 +569,10 @@ impl Clock {
 ///
 /// `deny` and `warn` run on regorus's bytecode VM (about 4x less CPU per manifest than its
 /// tree-walking interpreter on levee's policies), for levee's own policies on the program
-/// compiled when levee was built (`compiled/policies.rvm`); the interpreter stays for `lookalikes`, for a
-/// policy set the VM's compiler does not take (one without both sets, say), and for a manifest
-/// the VM fails on, so that an evaluation error reads as the interpreter words it.
+/// compiled when levee was built (`compiled/policies.rvm`); the interpreter stays for
+/// `lookalikes`, for a policy set the VM's compiler does not take (one without both sets, say),
+/// and for a manifest the VM fails on, so that an evaluation error reads as the interpreter
+/// words it.
 pub struct Evaluator {
     /// The interpreter. `None` until first needed when the VM's program came precompiled
     /// (`deferred` then holds the org data and the clock to compile it with).
@@ -752,8 +753,9 @@ pub(crate) fn clock_data(clock: Clock) -> Option<regorus::Value> {
 impl Evaluator {
     /// Every embedded module, with the whole org config as data.
     ///
-    /// `deny` and `warn` run on the program compiled when levee was built (`compiled/policies.rvm`); the
-    /// interpreter is compiled only if needed (`lookalikes`, a manifest the VM fails on).
+    /// `deny` and `warn` run on the program compiled when levee was built
+    /// (`compiled/policies.rvm`); the interpreter is compiled only if needed (`lookalikes`, a
+    /// manifest the VM fails on).
     /// Without a current program, the interpreter evaluates the first manifests and the VM is
     /// compiled after `VM_AFTER` (16) of them.
     pub fn embedded(org: &Org, clock: Clock) -> Result<Self, PolicyError> {

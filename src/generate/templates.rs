@@ -376,10 +376,9 @@ fn render_once(
 
 impl Compiled {
     fn holds(&self, name: &str, source: &[u8]) -> bool {
-        self.sources.get(name).is_some_and(|s| {
-            s.len() == source.len()
-                && (std::ptr::eq(s.as_ptr(), source.as_ptr()) || s[..] == *source)
-        })
+        self.sources
+            .get(name)
+            .is_some_and(|s| crate::support::hash::same_content(s, source))
     }
 }
 

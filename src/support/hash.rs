@@ -19,6 +19,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// Are `a` and `b` the same content? Equal lengths, then the very same buffer (a pack's file
+/// shared by every app's render) without reading it, else the bytes compared.
+pub(crate) fn same_content(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
+}
+
 /// The most of one content [`sha256_hex_seen`] remembers: larger files (a lock file naming the
 /// app) differ from app to app, so remembering them would only cost a copy.
 const SEEN_MAX_BYTES: usize = 32 << 10;
@@ -48,12 +54,11 @@ fn seen(key: &str, bytes: &[u8], keep: impl FnOnce() -> bytes::Bytes) -> String 
     if bytes.len() > SEEN_MAX_BYTES {
         return sha256_hex(bytes);
     }
-    let same = |kept: &[u8]| {
-        kept.len() == bytes.len() && (std::ptr::eq(kept.as_ptr(), bytes.as_ptr()) || kept == bytes)
-    };
     let seen = SEEN.get_or_init(|| Mutex::new(HashMap::new()));
     if let Ok(map) = seen.lock()
-        && let Some((_, digest)) = map.get(key).and_then(|v| v.iter().find(|(k, _)| same(k)))
+        && let Some((_, digest)) = map
+            .get(key)
+            .and_then(|v| v.iter().find(|(k, _)| same_content(k, bytes)))
     {
         return digest.clone();
     }

@@ -204,10 +204,8 @@ pub fn resolve(
     prompt: Option<&mut dyn Prompt>,
 ) -> Result<Resolved, WizardError> {
     let mut none = NoPrompt;
-    let (mut wizard, asks) = match prompt {
-        Some(p) => (Wizard::new(given.clone(), setup, p)?, true),
-        None => (Wizard::new(given.clone(), setup, &mut none)?, false),
-    };
+    let asks = prompt.is_some();
+    let mut wizard = Wizard::new(given.clone(), setup, prompt.unwrap_or(&mut none))?;
     let resolved = if asks {
         wizard.interact()
     } else {
