@@ -229,8 +229,11 @@ pub struct ManagedRecord {
 
 /// How `managed.json` writes a file's hash: `sha256:<hex>`.
 pub(crate) fn hash(content: &[u8]) -> String {
-    format!("sha256:{}", crate::support::hash::sha256_hex(content))
+    format!("{HASH_PREFIX}{}", crate::support::hash::sha256_hex(content))
 }
+
+/// What [`hash`] puts before the hex digest.
+pub(crate) const HASH_PREFIX: &str = "sha256:";
 
 impl ManagedRecord {
     pub(crate) fn load(app: &Path) -> Result<ManagedRecord, ManagedError> {

@@ -430,12 +430,16 @@ pub fn plan(
     // `levee sync`'s record of what it generated, so the new app starts without drift.
     let managed_record = crate::generate::managed::ManagedRecord {
         levee_version: crate::VERSION.to_string(),
+        // The digests just taken for render.json, in the record's form (`sha256:<hex>`).
         files: managed
             .iter()
             .filter_map(|p| {
-                files
-                    .get(p)
-                    .map(|f| (p.clone(), crate::generate::managed::hash(&f.bytes)))
+                record.managed.get(p).map(|hex| {
+                    (
+                        p.clone(),
+                        format!("{}{hex}", crate::generate::managed::HASH_PREFIX),
+                    )
+                })
             })
             .collect(),
     };
