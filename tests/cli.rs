@@ -10,6 +10,63 @@ fn cli_definition_is_consistent() {
     levee::cli::Cli::command().debug_assert();
 }
 
+/// Parsing adds a command's arguments only when that command runs (`cli::Deferred`), and the
+/// definition is otherwise the same: every command and subcommand prints the same help from the
+/// deferred definition as from the whole one that completions and man pages use.
+#[test]
+fn deferred_commands_are_the_whole_definition() {
+    let deferred = levee::cli::Cli::command();
+    let whole = levee::cli::Cli::whole();
+    let new_args = |c: &clap::Command| c.find_subcommand("new").map(|n| n.get_arguments().count());
+    assert_eq!(new_args(&deferred), Some(0), "`new` is deferred");
+    assert!(
+        new_args(&whole) > Some(20),
+        "`new` is whole: {:?}",
+        new_args(&whole)
+    );
+    let help = |mut c: clap::Command, words: &[&str]| {
+        let mut argv = vec!["levee"];
+        argv.extend(words);
+        argv.push("--help");
+        match c.try_get_matches_from_mut(argv) {
+            Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => e.render().to_string(),
+            other => panic!("{words:?} --help: {other:?}"),
+        }
+    };
+    let mut checked = 0;
+    for sub in whole.get_subcommands() {
+        let mut paths = vec![vec![sub.get_name()]];
+        paths.extend(
+            sub.get_subcommands()
+                .map(|s| vec![sub.get_name(), s.get_name()]),
+        );
+        for words in paths {
+            assert_eq!(
+                help(levee::cli::Cli::command(), &words),
+                help(levee::cli::Cli::whole(), &words),
+                "{words:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 25, "{checked} commands");
+    // clap mirrors the commands under `levee help` when the top is built: the whole definition
+    // (completions, man pages) has `levee help catalog register`, the deferred one could not.
+    let mut built = levee::cli::Cli::whole();
+    built.build();
+    let nested = |c: &clap::Command, path: &[&str]| {
+        path.iter()
+            .try_fold(c, |c, name| c.find_subcommand(name))
+            .map(|c| c.get_subcommands().count())
+    };
+    assert_eq!(
+        nested(&built, &["help", "catalog"]),
+        nested(&whole, &["catalog"]),
+        "`levee help catalog` mirrors `levee catalog`"
+    );
+    assert!(nested(&whole, &["catalog"]) >= Some(9));
+}
+
 #[test]
 fn help_text() {
     let cx = TestContext::new();

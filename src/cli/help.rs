@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 
 use crate::support::exit::{ExitStatus, UsageError};
 use crate::support::ui::Ui;
@@ -26,7 +26,7 @@ pub struct ManArgs {
 
 /// Prints the completion script for a shell.
 pub(super) fn completions(args: &CompletionsArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
-    let mut cmd = super::Cli::command();
+    let mut cmd = super::Cli::whole();
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "levee", &mut out);
     ui.out(&String::from_utf8_lossy(&out))?;
@@ -35,7 +35,7 @@ pub(super) fn completions(args: &CompletionsArgs, ui: &Ui) -> anyhow::Result<Exi
 
 /// Prints a man page, or writes them all.
 pub(super) fn man(args: &ManArgs, ui: &Ui) -> anyhow::Result<ExitStatus> {
-    let mut cmd = super::Cli::command();
+    let mut cmd = super::Cli::whole();
     cmd.build();
     if let Some(dir) = &args.dir {
         std::fs::create_dir_all(dir)

@@ -72,44 +72,104 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new app: a wizard on a terminal; flags, --answers FILE or defaults otherwise.
-    New(Box<new::NewArgs>),
+    New(Deferred<Box<new::NewArgs>>),
     /// Check app manifests: schema and meaning, every problem at once, located.
-    Validate(validate::ValidateArgs),
+    Validate(Deferred<validate::ValidateArgs>),
     /// The policy gate: evaluate the org's Rego policies against app manifests, in-process.
-    Check(check::CheckArgs),
+    Check(Deferred<check::CheckArgs>),
     /// Regenerate the app's managed files (pipeline, policy, sandbox, catalog entity);
     /// --check reports drift.
-    Sync(sync::SyncArgs),
+    Sync(Deferred<sync::SyncArgs>),
     /// Move the app to a higher tier: edit app.yaml in place, regenerate; refuse what the
     /// org's policies forbid.
-    Promote(promote::PromoteArgs),
+    Promote(Deferred<promote::PromoteArgs>),
     /// Roll a new template version out to one app or a fleet, by 3-way merge.
-    Upgrade(upgrade::UpgradeArgs),
+    Upgrade(Deferred<upgrade::UpgradeArgs>),
     /// Write a CycloneDX SBOM from the app's lock files (npm, pnpm, yarn, Python, Rust), no syft.
-    Sbom(sbom::SbomArgs),
+    Sbom(Deferred<sbom::SbomArgs>),
     /// The app inventory: register, scan, list, show, remove, rollout, stats, export, pipeline.
-    Catalog(catalog::CatalogArgs),
+    Catalog(Deferred<catalog::CatalogArgs>),
     /// Expired prototypes, expiring apps, apps past escalation thresholds; --apply acts.
-    Lifecycle(lifecycle::LifecycleArgs),
+    Lifecycle(Deferred<lifecycle::LifecycleArgs>),
     /// Work with the policy bundle (`levee policy test`).
-    Policy(policy::PolicyArgs),
+    Policy(Deferred<policy::PolicyArgs>),
     /// Print or write just the app's CI pipeline.
-    Pipeline(pipeline::PipelineArgs),
+    Pipeline(Deferred<pipeline::PipelineArgs>),
     /// Generate the runtime sandbox: Kubernetes manifests and Kyverno policies (deploy/).
-    Deploy(deploy::DeployArgs),
+    Deploy(Deferred<deploy::DeployArgs>),
     /// Show what a template pack offers.
-    Templates(templates::TemplatesArgs),
+    Templates(Deferred<templates::TemplatesArgs>),
     /// Print a JSON Schema (draft 2020-12).
-    Schema(schema::SchemaArgs),
+    Schema(Deferred<schema::SchemaArgs>),
     /// Print shell completions: bash, zsh, fish, powershell or elvish.
     ///
     /// bash: `levee completions bash > ~/.local/share/bash-completion/completions/levee`;
     /// zsh: into a directory on `$fpath` as `_levee`; fish: `~/.config/fish/completions/levee.fish`.
-    Completions(help::CompletionsArgs),
+    Completions(Deferred<help::CompletionsArgs>),
     /// Print levee's man page (roff), or a command's; --dir DIR writes them all.
     ///
     /// `levee man | man -l -` reads it; `levee man --dir /usr/local/share/man/man1` installs them.
-    Man(help::ManArgs),
+    Man(Deferred<help::ManArgs>),
+}
+
+/// A command's arguments, added to the command line's definition only when that command is
+/// parsed, or its help, completions or man page are asked for. Without it clap builds every
+/// command's arguments (some 200) before it parses any: a quarter of `levee --version`.
+#[derive(Debug)]
+pub struct Deferred<T>(pub T);
+
+impl<T> std::ops::Deref for Deferred<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Whether [`Deferred`] defers: not while [`Cli::whole`] builds the definition.
+static DEFER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+impl<T: Args> Args for Deferred<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        if DEFER.load(std::sync::atomic::Ordering::Relaxed) {
+            cmd.defer(T::augment_args)
+        } else {
+            T::augment_args(cmd)
+        }
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        if DEFER.load(std::sync::atomic::Ordering::Relaxed) {
+            cmd.defer(T::augment_args_for_update)
+        } else {
+            T::augment_args_for_update(cmd)
+        }
+    }
+
+    fn group_id() -> Option<clap::Id> {
+        T::group_id()
+    }
+}
+
+impl<T: clap::FromArgMatches> clap::FromArgMatches for Deferred<T> {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(matches).map(Deferred)
+    }
+
+    fn from_arg_matches_mut(matches: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches_mut(matches).map(Deferred)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
+
+    fn update_from_arg_matches_mut(
+        &mut self,
+        matches: &mut clap::ArgMatches,
+    ) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches_mut(matches)
+    }
 }
 
 impl Global {
@@ -123,6 +183,17 @@ impl Global {
 }
 
 impl Cli {
+    /// The whole command line's definition, every command's arguments in place, for shell
+    /// completions and man pages: clap mirrors the commands under `levee help` as they are when
+    /// the top is built, and a deferred command has no subcommands yet.
+    pub fn whole() -> clap::Command {
+        use clap::CommandFactory;
+        DEFER.store(false, std::sync::atomic::Ordering::Relaxed);
+        let cmd = Cli::command();
+        DEFER.store(true, std::sync::atomic::Ordering::Relaxed);
+        cmd
+    }
+
     /// The output settings these arguments ask for.
     pub fn ui(&self) -> Ui {
         Ui::new(self.global.color, self.global.quiet, self.global.verbose)
