@@ -948,15 +948,15 @@ impl<'a, 'p> Wizard<'a, 'p> {
 
     fn silent(&mut self) -> Result<Resolved, WizardError> {
         let mut k = 0;
-        loop {
-            let steps = self.steps();
-            let Some(step) = steps.get(k).cloned() else {
-                break;
-            };
+        // The questions follow from the answers: they change only when a default is applied
+        // (judging one applies it and puts everything back).
+        let mut steps = self.steps();
+        while let Some(step) = steps.get(k).cloned() {
             if self.source(&step) == Source::Unanswered {
                 let d = self.default_for(k, &step)?;
                 self.apply(&step, d);
                 self.defaulted.insert(step.pointer.clone());
+                steps = self.steps();
             }
             k += 1;
         }
