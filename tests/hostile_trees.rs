@@ -181,6 +181,59 @@ fn a_fleet_upgrade_refuses_each_symlinked_app_by_name_and_upgrades_the_rest() {
     );
 }
 
+/// A symbolic link at a path both template versions render alike: the upgrade never reads that
+/// file (its three-way merge keeps whatever the app holds there), so it neither follows nor
+/// replaces the link, and nothing of its target reaches the report or the record. A link on a
+/// path the upgrade writes is refused (above).
+#[test]
+fn a_symlink_where_the_template_did_not_change_is_left_alone_and_not_followed() {
+    let tmp = TestContext::new();
+    let pack = tmp.path().join("pack");
+    write(&pack, "pack.yaml", b"name: steady\nversion: 1.0.0\n");
+    write(
+        &pack,
+        "svc-node/template.yaml",
+        b"kind: dashboard\nstack: node\ndescription: steady\n",
+    );
+    let f = |rel: &str, bytes: &[u8]| write(&pack, &format!("svc-node/files/{rel}"), bytes);
+    f("README.md", b"readme v1\n");
+    f("notes/keep.md", b"the same in both versions\n");
+    common::git(&pack, &["init", "-q"]);
+    common::release(&pack, "v1.0.0");
+    write(&pack, "pack.yaml", b"name: steady\nversion: 1.1.0\n");
+    f("README.md", b"readme v2\n");
+    common::release(&pack, "v1.1.0");
+
+    let secret = tmp.path().join("secret.txt");
+    std::fs::write(&secret, "s3cr3t\n").expect("write");
+    let app = scaffold_from(&tmp, tmp.path(), &pack, "linked");
+    std::fs::remove_file(app.join("notes/keep.md")).expect("rm");
+    symlink(&secret, app.join("notes/keep.md")).expect("symlink");
+
+    let o = run(tmp
+        .levee_in(&app)
+        .args(["upgrade", "--no-input", "--format", "json"]));
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(!o.stdout.contains("s3cr3t") && !o.stderr.contains("s3cr3t"));
+    let link = app.join("notes/keep.md");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("still there")
+            .file_type()
+            .is_symlink(),
+        "the link was replaced"
+    );
+    assert_eq!(std::fs::read_link(&link).expect("link"), secret);
+    assert_eq!(std::fs::read_to_string(&secret).expect("read"), "s3cr3t\n");
+    assert_eq!(
+        std::fs::read_to_string(app.join("README.md")).expect("readme"),
+        "readme v2\n"
+    );
+    let record = std::fs::read_to_string(app.join(".levee/render.json")).expect("record");
+    assert!(record.contains("\"version\": \"1.1.0\""), "{record}");
+    assert!(!record.contains("s3cr3t"));
+}
+
 /// A directory pack with `.git/` inside a template's files: `levee new` would copy it into the
 /// app, and the README's next step (`git init && git add . && git commit`) would run its
 /// `core.fsmonitor`.
