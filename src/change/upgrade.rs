@@ -833,8 +833,7 @@ fn render_sides(
     let recorded_declared = recorded
         .pack_declarations
         .as_ref()
-        .filter(|own| own.problem().is_none())
-        .map(crate::load::declarations::Declarations::over_builtin);
+        .and_then(|own| crate::load::declarations::in_effect(own).ok());
     let context = crate::load::document::Context {
         declared: Some(
             recorded_declared

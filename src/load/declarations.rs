@@ -423,10 +423,18 @@ pub(crate) fn for_app(app_dir: &Path) -> Result<Option<Declarations>, String> {
     };
     let own: Declarations = serde_json::from_value(v.clone())
         .map_err(|e| format!("`{RECORD_KEY}` in {}: {e}", path.display()))?;
-    if let Some(p) = own.problem() {
-        return Err(format!("`{RECORD_KEY}` in {}: {p}", path.display()));
+    in_effect(&own)
+        .map(Some)
+        .map_err(|p| format!("`{RECORD_KEY}` in {}: {p}", path.display()))
+}
+
+/// What an app is read against, given its record's `pack_declarations`: the pack's own kinds
+/// and stacks over the built-in ones, or what is wrong with them.
+pub(crate) fn in_effect(own: &Declarations) -> Result<Declarations, Problem> {
+    match own.problem() {
+        Some(p) => Err(p),
+        None => Ok(Declarations::over_builtin(own)),
     }
-    Ok(Some(Declarations::over_builtin(&own)))
 }
 
 #[cfg(test)]
