@@ -96,9 +96,13 @@ pub fn upgrade_fleet_with(
     durability: Option<Durability>,
     hook: &(dyn Fn(&Path, Step<'_>) -> io::Result<()> + Sync),
 ) -> anyhow::Result<FleetReport> {
-    let (work, recovered) = read_apps(apps, templates, opts.dry_run);
+    // Which apps have uncommitted changes (git) is found meanwhile.
+    let ((work, recovered), dirty) = rayon::join(
+        || read_apps(apps, templates, opts.dry_run),
+        || upgrade::dirty_apps(apps),
+    );
     let sources = open_sources(&work, templates, on)?;
-    let dirty = upgrade::dirty_apps(apps);
+    preload(&work, &sources, opts);
     let plan = |batch: &[(PathBuf, AppSource)]| -> Vec<PlannedApp> {
         batch
             .par_iter()
@@ -297,6 +301,36 @@ fn open_sources(
         }
     }
     Ok(sources)
+}
+
+/// Loads the pack versions the apps are upgraded from and to, side by side.
+fn preload(
+    work: &[(PathBuf, AppSource)],
+    sources: &HashMap<String, Result<PackVersions, String>>,
+    opts: &Options,
+) {
+    use crate::change::upgrade::TemplateSource;
+    let mut wanted: HashMap<String, std::collections::BTreeSet<String>> = HashMap::new();
+    for (recorded, source) in work.iter().filter_map(|(_, e)| e.as_ref().ok()) {
+        let key = PackVersions::key(source);
+        if let Some(Ok(src)) = sources.get(&key) {
+            let versions = wanted.entry(key).or_insert_with(|| {
+                opts.to
+                    .clone()
+                    .or_else(|| src.latest().ok())
+                    .into_iter()
+                    .collect()
+            });
+            if !versions.contains(&recorded.template.version) {
+                versions.insert(recorded.template.version.clone());
+            }
+        }
+    }
+    wanted.par_iter().for_each(|(key, versions)| {
+        if let Some(Ok(src)) = sources.get(key) {
+            src.preload(versions);
+        }
+    });
 }
 
 /// Swaps every planned app's changes in, all apps together step by step (see the module

@@ -305,9 +305,11 @@ fn rewrite(
         })
         .collect();
     let new_text =
-        edit::apply(&loaded.source.text, &edits).map_err(|source| PromoteError::Edit {
-            path: file.clone(),
-            source,
+        edit::apply_parsed(&loaded.source.text, &loaded.doc, &edits).map_err(|source| {
+            PromoteError::Edit {
+                path: file.clone(),
+                source,
+            }
         })?;
     let context = document::Context {
         declared: loaded.value.declared.0.as_deref(),

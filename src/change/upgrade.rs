@@ -76,8 +76,13 @@ pub trait TemplateSource: Sync {
 #[derive(Debug)]
 pub struct PackVersions {
     kind: SourceKind,
-    cache: Mutex<HashMap<String, Arc<LoadedVersion>>>,
+    /// Each version's slot, filled by the first thread that needs the version: threads that
+    /// need other versions meanwhile load theirs side by side.
+    cache: Mutex<HashMap<String, VersionSlot>>,
 }
+
+/// A version, once loaded.
+type VersionSlot = Arc<Mutex<Option<Arc<LoadedVersion>>>>;
 
 #[derive(Debug)]
 enum SourceKind {
@@ -134,12 +139,24 @@ impl PackVersions {
         }
     }
 
+    /// Loads these versions side by side, before the apps that need them are planned (which
+    /// would each wait for the first to load them, one after another). A version that cannot
+    /// be loaded is left for those apps to report.
+    pub fn preload(&self, versions: &BTreeSet<String>) {
+        use rayon::prelude::*;
+        versions.par_iter().for_each(|v| {
+            let _ = self.version(v);
+        });
+    }
+
     fn version(&self, version: &str) -> anyhow::Result<Arc<LoadedVersion>> {
-        let mut cache = self
-            .cache
-            .lock()
-            .map_err(|_| anyhow::anyhow!("a thread loading the template pack panicked"))?;
-        if let Some(v) = cache.get(version) {
+        let panicked = || anyhow::anyhow!("a thread loading the template pack panicked");
+        let slot = {
+            let mut cache = self.cache.lock().map_err(|_| panicked())?;
+            Arc::clone(cache.entry(version.to_string()).or_default())
+        };
+        let mut slot = slot.lock().map_err(|_| panicked())?;
+        if let Some(v) = slot.as_ref() {
             return Ok(Arc::clone(v));
         }
         let pack = match &self.kind {
@@ -162,7 +179,7 @@ impl PackVersions {
             pack,
             layers: Mutex::new(HashMap::new()),
         });
-        cache.insert(version.to_string(), Arc::clone(&loaded));
+        *slot = Some(Arc::clone(&loaded));
         Ok(loaded)
     }
 }
@@ -907,7 +924,7 @@ fn plan_app_yaml(
             id.to_string(),
         ));
     }
-    let new_yaml = crate::load::edit::apply(&old_yaml, &edits)
+    let new_yaml = crate::load::edit::apply_parsed(&old_yaml, &loaded.doc, &edits)
         .map_err(|e| anyhow::anyhow!("cannot update `template` in app.yaml: {e}"))?;
     let context = crate::load::document::Context {
         declared: sides.theirs_manifest.declared.0.as_deref(),
@@ -1037,18 +1054,11 @@ fn new_record(
     to: &str,
 ) -> anyhow::Result<(Recorded, Option<String>)> {
     let theirs_manifest = &sides.theirs_manifest;
-    let mut record = recorded.clone();
-    record.levee_version = crate::VERSION.to_string();
-    record.template = theirs_manifest
+    let template = theirs_manifest
         .template
         .clone()
         .ok_or_else(|| anyhow::anyhow!("the upgraded app.yaml names no template"))?;
-    record.pack = crate::scaffold::PackRecord {
-        name: sides.pack_name.clone(),
-        version: to.to_string(),
-    };
-    record.context = sides.theirs_context.clone();
-    record.files = sides
+    let files = sides
         .theirs
         .files
         .iter()
@@ -1058,23 +1068,43 @@ fn new_record(
             (p, hash)
         })
         .collect();
-    record.managed = desired
+    let managed = desired
         .files
         .iter()
         .zip(&desired.digests)
         .map(|(f, hash)| (f.path.clone(), hash.clone()))
         .collect();
-    record.manifest =
-        crate::support::hash::sha256_hex(sides.loaded.source.as_written(new_yaml).as_bytes());
     // What the new version's code needs: `levee validate` holds app.yaml to it from now on.
     let declared = source.settings(&recorded.template.id, to)?;
-    record.template_settings = Some(declared.clone());
-    record.pack_declarations = sides.own_declared.clone();
     let unmet: Vec<&String> = declared
         .iter()
         .filter(|(name, spec)| spec.required && !theirs_manifest.settings.contains_key(*name))
         .map(|(name, _)| name)
         .collect();
+    // Every field written out: one added to the record is decided here, not carried over.
+    let record = Recorded {
+        format: recorded.format,
+        levee_version: crate::VERSION.to_string(),
+        template,
+        pack: crate::scaffold::PackRecord {
+            name: sides.pack_name.clone(),
+            version: to.to_string(),
+        },
+        created: recorded.created,
+        context: sides.theirs_context.clone(),
+        files,
+        managed,
+        manifest: crate::support::hash::sha256_hex(
+            sides.loaded.source.as_written(new_yaml).as_bytes(),
+        ),
+        template_settings: Some(declared.clone()),
+        pack_declarations: sides.own_declared.clone(),
+        conflicts: (!plan.marked.is_empty()).then(|| crate::scaffold::UpgradeConflicts {
+            version: to.to_string(),
+            paths: plan.marked.iter().map(|p| slash(p)).collect(),
+        }),
+        extra: recorded.extra.clone(),
+    };
     let warning = (!unmet.is_empty()).then(|| {
         format!(
             "template v{to} needs the setting{} {}, which app.yaml does not set: add {} under `settings:` (`levee validate` shows the example)",
@@ -1086,10 +1116,6 @@ fn new_record(
                 .join(", "),
             if unmet.len() == 1 { "it" } else { "them" },
         )
-    });
-    record.conflicts = (!plan.marked.is_empty()).then(|| crate::scaffold::UpgradeConflicts {
-        version: to.to_string(),
-        paths: plan.marked.iter().map(|p| slash(p)).collect(),
     });
     Ok((record, warning))
 }

@@ -339,14 +339,42 @@ fn yaml_scalar(s: &str) -> String {
         && !s.contains(" #")
         && !s.contains(": ")
         && !s.ends_with(':')
-        && serde_norway::from_str::<serde_norway::Value>(s)
-            .ok()
-            .is_some_and(|v| v.as_str() == Some(s));
+        && reads_back_plain(s);
     if plain {
         s.to_string()
     } else {
         serde_json::to_string(s).unwrap_or_default()
     }
+}
+
+/// Does `s`, written plain, read back as the same string? YAML decides (`true`, `1.0`, `null`
+/// would not). The answer is kept per thread: a fleet's pipelines ask about the same org values
+/// and job names once per app, and the YAML parser is most of the cost of each answer.
+fn reads_back_plain(s: &str) -> bool {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    /// Past this many answers the memo starts over (a fleet's app names are each asked once).
+    const KEEP: usize = 4096;
+    thread_local! {
+        static MEMO: RefCell<HashMap<String, bool>> = RefCell::new(HashMap::new());
+    }
+    let parse = || {
+        serde_norway::from_str::<serde_norway::Value>(s)
+            .ok()
+            .is_some_and(|v| v.as_str() == Some(s))
+    };
+    MEMO.with(|memo| {
+        if let Some(&plain) = memo.borrow().get(s) {
+            return plain;
+        }
+        let plain = parse();
+        let mut memo = memo.borrow_mut();
+        if memo.len() >= KEEP {
+            memo.clear();
+        }
+        memo.insert(s.to_string(), plain);
+        plain
+    })
 }
 
 /// Everything a template reads.
@@ -498,6 +526,25 @@ mod tests {
 
     fn org(text: &str) -> Result<Org, LoadError> {
         document::parse_str::<Org>(Path::new("levee.org.yaml"), text).map(|l| l.value)
+    }
+
+    #[test]
+    fn scalars_that_yaml_reads_otherwise_are_quoted_every_time_they_are_asked() {
+        for _ in 0..3 {
+            for (s, written) in [
+                ("npm test", "npm test"),
+                ("true", "\"true\""),
+                ("1.0", "\"1.0\""),
+                ("null", "\"null\""),
+                ("NULL", "\"NULL\""),
+                ("0x1F", "\"0x1F\""),
+                (".inf", "\".inf\""),
+                ("a: b", "\"a: b\""),
+                ("app/web", "app/web"),
+            ] {
+                assert_eq!(yaml_scalar(s), written, "{s}");
+            }
+        }
     }
 
     #[test]

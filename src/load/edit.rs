@@ -32,16 +32,68 @@ pub enum Change {
 }
 
 /// Applies changes one at a time, re-reading positions after each.
+#[cfg(test)]
 pub(crate) fn apply(text: &str, changes: &[Change]) -> Result<String, EditError> {
-    let mut text = text.to_string();
+    let doc = yaml::parse(text).map_err(|e| EditError::Parse(e.message))?;
+    apply_parsed(text, &doc, changes)
+}
+
+/// [`apply`] to `text` whose parse, `doc`, the caller already has. Changes that each replace a
+/// scalar already in the file are made in one pass over `doc`'s positions (they cannot touch
+/// each other's bytes); any other change is made one at a time, re-reading positions after
+/// each.
+pub(crate) fn apply_parsed(
+    text: &str,
+    doc: &Document,
+    changes: &[Change],
+) -> Result<String, EditError> {
+    let mut in_place = Vec::with_capacity(changes.len());
     for change in changes {
-        let doc = yaml::parse(&text).map_err(|e| EditError::Parse(e.message))?;
+        match change {
+            Change::Set(pointer, value) => match replacement(text, doc, pointer, value)? {
+                Some(r) => in_place.push(r),
+                None => break,
+            },
+            Change::Remove(_) => break,
+        }
+    }
+    in_place.sort_by_key(|r| r.start);
+    let disjoint = in_place
+        .windows(2)
+        .all(|w| w[0].start < w[1].start && w[0].end <= w[1].start);
+    if in_place.len() == changes.len() && disjoint {
+        let mut out = String::with_capacity(text.len() + 64);
+        let mut at = 0;
+        for r in &in_place {
+            out.push_str(&text[at..r.start]);
+            out.push_str(&r.with);
+            at = r.end;
+        }
+        out.push_str(&text[at..]);
+        return Ok(out);
+    }
+    let mut text = text.to_string();
+    for (i, change) in changes.iter().enumerate() {
+        let reparsed;
+        let doc = if i == 0 {
+            doc
+        } else {
+            reparsed = yaml::parse(&text).map_err(|e| EditError::Parse(e.message))?;
+            &reparsed
+        };
         text = match change {
-            Change::Set(pointer, value) => set(&text, &doc, pointer, value)?,
-            Change::Remove(pointer) => remove(&text, &doc, pointer)?,
+            Change::Set(pointer, value) => set(&text, doc, pointer, value)?,
+            Change::Remove(pointer) => remove(&text, doc, pointer)?,
         };
     }
     Ok(text)
+}
+
+/// The bytes `text[start..end]` replaced `with` new ones.
+struct Replacement {
+    start: usize,
+    end: usize,
+    with: String,
 }
 
 /// YAML for a scalar: plain when it reads back as the same string, else double-quoted.
@@ -64,36 +116,54 @@ pub(crate) fn scalar(value: &str) -> String {
 }
 
 fn set(text: &str, doc: &Document, pointer: &str, value: &str) -> Result<String, EditError> {
-    let rendered = scalar(value);
-    if let Some(existing) = doc.value.pointer(pointer) {
-        if existing.is_object() || existing.is_array() {
-            return Err(EditError::NotScalar(pointer.into()));
+    match replacement(text, doc, pointer, value)? {
+        Some(r) => {
+            let mut out = String::with_capacity(text.len() + r.with.len());
+            out.push_str(&text[..r.start]);
+            out.push_str(&r.with);
+            out.push_str(&text[r.end..]);
+            Ok(out)
         }
-        let pos = doc
-            .spans
-            .find(pointer)
-            .filter(|(p, _)| p == pointer)
-            .ok_or_else(|| EditError::Missing(pointer.into()))?
-            .1
-            .value;
-        let end = scalar_end(text, pos);
-        // Keep the user's quoting: a value written `"prototype"` stays double-quoted.
-        let rendered = match text[pos.offset..end].chars().next() {
-            Some('"') => serde_json::to_string(value).unwrap_or(rendered),
-            Some('\'') => format!("'{}'", value.replace('\'', "''")),
-            _ => rendered,
-        };
-        let mut out = String::with_capacity(text.len() + rendered.len());
-        out.push_str(&text[..pos.offset]);
-        // An empty value (`expires:`) has no token: keep one space after the colon.
-        if pos.offset == end && !text[..pos.offset].ends_with(' ') {
-            out.push(' ');
-        }
-        out.push_str(&rendered);
-        out.push_str(&text[end..]);
-        return Ok(out);
+        None => insert(text, doc, pointer, &scalar(value)),
     }
-    insert(text, doc, pointer, &rendered)
+}
+
+/// Setting the scalar at `pointer` in place, when the file has it (`None`: it is to be added).
+fn replacement(
+    text: &str,
+    doc: &Document,
+    pointer: &str,
+    value: &str,
+) -> Result<Option<Replacement>, EditError> {
+    let Some(existing) = doc.value.pointer(pointer) else {
+        return Ok(None);
+    };
+    if existing.is_object() || existing.is_array() {
+        return Err(EditError::NotScalar(pointer.into()));
+    }
+    let pos = doc
+        .spans
+        .find(pointer)
+        .filter(|(p, _)| p == pointer)
+        .ok_or_else(|| EditError::Missing(pointer.into()))?
+        .1
+        .value;
+    let end = scalar_end(text, pos);
+    // Keep the user's quoting: a value written `"prototype"` stays double-quoted.
+    let mut with = match text[pos.offset..end].chars().next() {
+        Some('"') => serde_json::to_string(value).unwrap_or_else(|_| scalar(value)),
+        Some('\'') => format!("'{}'", value.replace('\'', "''")),
+        _ => scalar(value),
+    };
+    // An empty value (`expires:`) has no token: keep one space after the colon.
+    if pos.offset == end && !text[..pos.offset].ends_with(' ') {
+        with.insert(0, ' ');
+    }
+    Ok(Some(Replacement {
+        start: pos.offset,
+        end,
+        with,
+    }))
 }
 
 fn remove(text: &str, doc: &Document, pointer: &str) -> Result<String, EditError> {
@@ -397,6 +467,62 @@ mod tests {
         )
         .expect("edit");
         assert_eq!(out, "lifecycle: {tier: 'it''s', expires: \"2026-05-01\"}\n");
+    }
+
+    /// The changes made one at a time, each on a fresh parse: what `apply` must equal.
+    fn one_by_one(text: &str, changes: &[Change]) -> Result<String, EditError> {
+        let mut text = text.to_string();
+        for c in changes {
+            text = apply(&text, std::slice::from_ref(c))?;
+        }
+        Ok(text)
+    }
+
+    #[test]
+    fn changes_made_together_are_the_changes_made_one_by_one() {
+        let texts = [
+            "name: a\ntemplate:\n  id: form-python\n  version: \"1.0.0\"  # pinned\n  source: 'pack@v1.0.0'\nlifecycle:\n  tier: prototype\n  expires:\n",
+            "template: {id: x, version: 1.0.0, source: builtin}\nlifecycle: {tier: 'prototype', expires: 2026-04-01}\n",
+            "\u{feff}name: a\r\ntemplate:\r\n  version: 1.0.0\r\n  source: \"it's\"\r\n",
+        ];
+        let values = [
+            "1.1.0",
+            "it's",
+            "a: b",
+            "",
+            "123",
+            "/tmp/pack@v2",
+            "prototype",
+        ];
+        let pointers = [
+            "/template/version",
+            "/template/source",
+            "/template/id",
+            "/lifecycle/tier",
+            "/lifecycle/expires",
+            "/name",
+        ];
+        let mut compared = 0;
+        for text in texts {
+            let text = text.trim_start_matches('\u{feff}');
+            for (i, p) in pointers.iter().enumerate() {
+                for (j, q) in pointers.iter().enumerate() {
+                    let v = values[(i + j) % values.len()];
+                    let w = values[(i * 3 + j + 1) % values.len()];
+                    let mut changes = vec![set(p, v), set(q, w)];
+                    if i % 2 == 0 {
+                        changes.push(Change::Remove("/lifecycle/expires".into()));
+                    }
+                    assert_eq!(
+                        apply(text, &changes),
+                        one_by_one(text, &changes),
+                        "{text:?} {changes:?}"
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        assert_eq!(compared, 3 * 36);
     }
 
     #[test]
