@@ -1154,7 +1154,12 @@ impl crate::load::document::Checked for Manifest {
 
     fn schema() -> &'static Value {
         static S: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-        S.get_or_init(crate::load::schema::generate::<Manifest>)
+        S.get_or_init(|| {
+            crate::model::shape::committed(
+                include_str!("../../schemas/manifest.schema.json"),
+                crate::load::schema::generate::<Manifest>,
+            )
+        })
     }
 
     fn check(cx: &mut Checker<'_>) {

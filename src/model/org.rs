@@ -423,7 +423,12 @@ impl Checked for Org {
 
     fn schema() -> &'static Value {
         static S: OnceLock<Value> = OnceLock::new();
-        S.get_or_init(crate::load::schema::generate::<Org>)
+        S.get_or_init(|| {
+            crate::model::shape::committed(
+                include_str!("../../schemas/org.schema.json"),
+                crate::load::schema::generate::<Org>,
+            )
+        })
     }
 
     fn check(cx: &mut Checker<'_>) {
