@@ -285,7 +285,8 @@ pub struct FileChange {
     pub change: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// The unified diff of the change (shown by `--dry-run`, text and JSON).
+    /// The unified diff of the change, made for a dry run only (`--dry-run` shows it, text and
+    /// JSON; a real run's report lists the changes without it).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub diff: String,
 }
@@ -339,6 +340,43 @@ pub struct UpgradePlan {
 
 /// Decides every path of an app: `base` and `theirs` are the two renders, `app` the directory.
 pub fn plan(app: &Path, base: &Tree, theirs: &Tree, label: &str) -> io::Result<UpgradePlan> {
+    plan_with(app, base, theirs, label, Diffs::Made)
+}
+
+/// Whether a plan's changes carry their unified diffs: only a dry run shows them, and making
+/// them was a third of deciding an app's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Diffs {
+    Made,
+    Skipped,
+}
+
+impl Diffs {
+    fn of(opts: &Options) -> Diffs {
+        if opts.dry_run {
+            Diffs::Made
+        } else {
+            Diffs::Skipped
+        }
+    }
+
+    /// `make()`'s diff, or none.
+    fn make(self, make: impl FnOnce() -> String) -> String {
+        match self {
+            Diffs::Made => make(),
+            Diffs::Skipped => String::new(),
+        }
+    }
+}
+
+/// [`plan`], with or without the diffs.
+fn plan_with(
+    app: &Path,
+    base: &Tree,
+    theirs: &Tree,
+    label: &str,
+    diffs: Diffs,
+) -> io::Result<UpgradePlan> {
     let mut plan = UpgradePlan::default();
     let dir = AppDir::open(app)?;
     let mut reader = dir.reader();
@@ -352,7 +390,8 @@ pub fn plan(app: &Path, base: &Tree, theirs: &Tree, label: &str) -> io::Result<U
             .read(rel, crate::support::appdir::MAX_FILE_BYTES)
             .map_err(|e| in_app(app, rel, "read", e))?;
         let action = merge::decide(b, ours.as_deref(), t, label);
-        let diff_against = |new: &[u8]| unified(rel, ours.as_deref().unwrap_or_default(), new);
+        let diff_against =
+            |new: &[u8]| diffs.make(|| unified(rel, ours.as_deref().unwrap_or_default(), new));
         let (change, detail, new): (&'static str, Option<String>, Option<Option<Vec<u8>>>) =
             match action {
                 MergeAction::Keep => continue,
@@ -740,9 +779,10 @@ fn upgrade_inner(
     }
     let sides = render_sides(app, recorded, source, opts, to)?;
     let label = format!("template v{to}");
-    let mut plan = plan(app, &sides.base.files, &sides.theirs.files, &label)?;
-    let new_yaml = plan_app_yaml(app, &sides, &recorded.template.id, to, &mut plan)?;
-    let (desired, managed_record) = plan_managed(app, &sides, &mut plan)?;
+    let diffs = Diffs::of(opts);
+    let mut plan = plan_with(app, &sides.base.files, &sides.theirs.files, &label, diffs)?;
+    let new_yaml = plan_app_yaml(app, &sides, &recorded.template.id, to, diffs, &mut plan)?;
+    let (desired, managed_record) = plan_managed(app, &sides, diffs, &mut plan)?;
     let (record, warning) = new_record(recorded, source, &sides, &desired, &new_yaml, &plan, to)?;
     report.warning = warning;
     plan_records(&record, &managed_record, &mut plan)?;
@@ -909,6 +949,7 @@ fn plan_app_yaml(
     sides: &Sides,
     id: &str,
     to: &str,
+    diffs: Diffs,
     plan: &mut UpgradePlan,
 ) -> anyhow::Result<String> {
     let loaded = &sides.loaded;
@@ -937,7 +978,7 @@ fn plan_app_yaml(
     if new_yaml != old_yaml {
         let rel = PathBuf::from(crate::model::manifest::FILE_NAME);
         plan.changes.push(FileChange {
-            diff: unified(&rel, old_yaml.as_bytes(), new_yaml.as_bytes()),
+            diff: diffs.make(|| unified(&rel, old_yaml.as_bytes(), new_yaml.as_bytes())),
             path: rel.clone(),
             change: "updated",
             detail: Some("template version".into()),
@@ -953,6 +994,7 @@ fn plan_app_yaml(
 fn plan_managed(
     app: &Path,
     sides: &Sides,
+    diffs: Diffs,
     plan: &mut UpgradePlan,
 ) -> anyhow::Result<(Desired, crate::generate::managed::ManagedRecord)> {
     use crate::generate::managed::{self, State};
@@ -1002,7 +1044,7 @@ fn plan_managed(
                         "regenerated"
                     },
                     detail: None,
-                    diff: e.diff(),
+                    diff: diffs.make(|| e.diff()),
                 });
                 plan.writes.insert(rel, Some(content.into_bytes()));
             }
@@ -1014,7 +1056,7 @@ fn plan_managed(
                     path: rel.clone(),
                     change: "deleted",
                     detail: Some("a managed file levee no longer generates".into()),
-                    diff: e.diff(),
+                    diff: diffs.make(|| e.diff()),
                 });
                 plan.writes.insert(rel, None);
             }
