@@ -312,6 +312,10 @@ fn preload(
     use crate::change::upgrade::TemplateSource;
     let mut wanted: HashMap<String, std::collections::BTreeSet<String>> = HashMap::new();
     for (recorded, source) in work.iter().filter_map(|(_, e)| e.as_ref().ok()) {
+        // Only a version the planning would load (it refuses one that is not semver first).
+        if upgrade::parse_version(&recorded.template.version).is_err() {
+            continue;
+        }
         let key = PackVersions::key(source);
         if let Some(Ok(src)) = sources.get(&key) {
             let versions = wanted.entry(key).or_insert_with(|| {

@@ -1346,7 +1346,7 @@ pub fn unresolved_markers(app: &Path) -> Vec<Marker> {
     out
 }
 
-fn parse_version(v: &str) -> anyhow::Result<semver::Version> {
+pub(crate) fn parse_version(v: &str) -> anyhow::Result<semver::Version> {
     semver::Version::parse(v.trim_start_matches('v'))
         .map_err(|e| anyhow::anyhow!("`{v}` is not a semver version: {e}"))
 }

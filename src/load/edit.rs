@@ -62,15 +62,7 @@ pub(crate) fn apply_parsed(
         .windows(2)
         .all(|w| w[0].start < w[1].start && w[0].end <= w[1].start);
     if in_place.len() == changes.len() && disjoint {
-        let mut out = String::with_capacity(text.len() + 64);
-        let mut at = 0;
-        for r in &in_place {
-            out.push_str(&text[at..r.start]);
-            out.push_str(&r.with);
-            at = r.end;
-        }
-        out.push_str(&text[at..]);
-        return Ok(out);
+        return Ok(splice(text, &in_place));
     }
     let mut text = text.to_string();
     for (i, change) in changes.iter().enumerate() {
@@ -96,6 +88,20 @@ struct Replacement {
     with: String,
 }
 
+/// `text` with each replacement made (in order, none overlapping).
+fn splice(text: &str, replacements: &[Replacement]) -> String {
+    let added: usize = replacements.iter().map(|r| r.with.len()).sum();
+    let mut out = String::with_capacity(text.len() + added);
+    let mut at = 0;
+    for r in replacements {
+        out.push_str(&text[at..r.start]);
+        out.push_str(&r.with);
+        at = r.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
 /// YAML for a scalar: plain when it reads back as the same string, else double-quoted.
 pub(crate) fn scalar(value: &str) -> String {
     let plain_ok = !value.is_empty()
@@ -117,13 +123,7 @@ pub(crate) fn scalar(value: &str) -> String {
 
 fn set(text: &str, doc: &Document, pointer: &str, value: &str) -> Result<String, EditError> {
     match replacement(text, doc, pointer, value)? {
-        Some(r) => {
-            let mut out = String::with_capacity(text.len() + r.with.len());
-            out.push_str(&text[..r.start]);
-            out.push_str(&r.with);
-            out.push_str(&text[r.end..]);
-            Ok(out)
-        }
+        Some(r) => Ok(splice(text, std::slice::from_ref(&r))),
         None => insert(text, doc, pointer, &scalar(value)),
     }
 }
