@@ -179,15 +179,20 @@ pub(crate) fn credential_word(name: &str) -> Option<String> {
     None
 }
 
-/// The JSON Schema of a setting name (`propertyNames` of `settings`): the same rules as
-/// [`name_problem`], so an editor flags a credential or reserved name as levee does.
-pub(crate) fn name_schema() -> serde_json::Value {
-    // The same rule as `credential_word`: words are split at `_` (names hold only [A-Z0-9_]).
-    let words = format!(
+/// The schema's pattern of a credential-looking setting name: the same rule as
+/// [`credential_word`] (words are split at `_`; names hold only `A-Z0-9_`).
+pub(crate) fn credential_pattern() -> String {
+    format!(
         "(^|_)[A-Z0-9]*({})(_|$)|(^|_)({})_+KEYS?(_|$)",
         CREDENTIAL_WORDS.join("|"),
         KEY_COMPOUNDS.join("|")
-    );
+    )
+}
+
+/// The JSON Schema of a setting name (`propertyNames` of `settings`): the same rules as
+/// [`name_problem`], so an editor flags a credential or reserved name as levee does.
+pub(crate) fn name_schema() -> serde_json::Value {
+    let words = credential_pattern();
     // Reserved names as an `enum` and one pattern per prefix and suffix, not one alternation:
     // a literal `^(a|b)$` or `^prefix` is checked without a regex, and compiling the single
     // pattern was two fifths of the schema's regex compile time in `levee new` (160 of 430 us).

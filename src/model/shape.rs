@@ -12,21 +12,27 @@
 //! is compiled; a file they refuse goes through the run-time validator, whose errors are
 //! explained and located as before. A test checks that both decide the same on the fixtures
 //! and on thousands of mutations of them.
+//!
+//! The macro reads a verdict copy of each committed schema (`src/model/verdict/`, kept equal by
+//! a test to [`crate::load::pattern::verdict_schema`] of it), where every pattern that would need
+//! a regex built at run time is matched by a plain function instead ([`crate::load::pattern`]).
 
 /// `schemas/manifest.schema.json`: the schema of `app.yaml`.
 #[jsonschema::validator(
-    path = "schemas/manifest.schema.json",
+    path = "src/model/verdict/manifest.json",
     validate_formats = true,
     pattern_options = { engine = regex },
+    keywords = { "levee-pattern" => crate::load::pattern::keyword },
     methods = { is_valid = true, validate = false, iter_errors = false }
 )]
 pub(crate) struct ManifestShape;
 
 /// `schemas/org.schema.json`: the schema of `levee.org.yaml`.
 #[jsonschema::validator(
-    path = "schemas/org.schema.json",
+    path = "src/model/verdict/org.json",
     validate_formats = true,
     pattern_options = { engine = regex },
+    keywords = { "levee-pattern" => crate::load::pattern::keyword },
     methods = { is_valid = true, validate = false, iter_errors = false }
 )]
 pub(crate) struct OrgShape;
@@ -234,6 +240,34 @@ mod tests {
             valid >= 500 && invalid >= 1_000,
             "{valid} valid, {invalid} invalid"
         );
+    }
+
+    /// The verdict schemas the compiled checks are generated from are the committed schemas with
+    /// their patterns as `levee-pattern` (`LEVEE_UPDATE_SCHEMAS=1` rewrites them too).
+    #[test]
+    fn the_verdict_schemas_are_the_committed_ones_with_matched_patterns() {
+        let update = std::env::var_os("LEVEE_UPDATE_SCHEMAS").is_some();
+        for (name, schema) in [
+            ("manifest", <Manifest as Checked>::schema()),
+            ("org", <Org as Checked>::schema()),
+        ] {
+            let path = root()
+                .join("src/model/verdict")
+                .join(format!("{name}.json"));
+            let verdict = crate::load::pattern::verdict_schema(schema);
+            let mut want = serde_json::to_string_pretty(&verdict).expect("json");
+            want.push('\n');
+            if update {
+                std::fs::write(&path, &want).expect("write");
+            }
+            let have = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                have == want,
+                "{} is stale: run `LEVEE_UPDATE_SCHEMAS=1 cargo test --lib verdict_schemas` and \
+                 commit it",
+                path.display()
+            );
+        }
     }
 
     /// The committed schemas are the ones the types generate. After changing a type, regenerate
