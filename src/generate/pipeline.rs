@@ -339,12 +339,24 @@ fn yaml_scalar(s: &str) -> String {
         && !s.contains(" #")
         && !s.contains(": ")
         && !s.ends_with(':')
-        && reads_back_plain(s);
+        && (not_a_special_scalar(s) || reads_back_plain(s));
     if plain {
         s.to_string()
     } else {
         serde_json::to_string(s).unwrap_or_default()
     }
+}
+
+/// Whether `s` (of the characters [`yaml_scalar`] writes plain) cannot be anything but a string
+/// to YAML, without parsing it: every null, boolean and number YAML reads is written with
+/// letters, digits and `+-._:~` only, so a space, `/`, `(`, `)`, `=`, `,` or `@` makes it text
+/// (`npm test`; `package-lock.json` still goes to the parser), unless it starts with the
+/// document end marker `...`. Most build steps and cache paths are decided here: the parser's
+/// first answer per process cost a 48 KB buffer and the parse.
+fn not_a_special_scalar(s: &str) -> bool {
+    !s.starts_with("...")
+        && s.bytes()
+            .any(|b| matches!(b, b' ' | b'/' | b'(' | b')' | b'=' | b',' | b'@'))
 }
 
 /// Does `s`, written plain, read back as the same string? YAML decides (`true`, `1.0`, `null`
@@ -526,6 +538,70 @@ mod tests {
 
     fn org(text: &str) -> Result<Org, LoadError> {
         document::parse_str::<Org>(Path::new("levee.org.yaml"), text).map(|l| l.value)
+    }
+
+    /// The shortcut agrees with YAML: strings with one of its characters, built around every
+    /// kind of special scalar, all read back as themselves.
+    #[test]
+    fn strings_the_shortcut_passes_read_back_as_themselves() {
+        let specials = [
+            "true",
+            "True",
+            "FALSE",
+            "yes",
+            "No",
+            "on",
+            "OFF",
+            "y",
+            "n",
+            "null",
+            "Null",
+            "~",
+            "1",
+            "-1",
+            "+1",
+            "0x1F",
+            "0o17",
+            "0b101",
+            "1_000",
+            "1.0",
+            "1e3",
+            "-1.5E-3",
+            ".inf",
+            "-.Inf",
+            ".NaN",
+            "1:20",
+            "190:20:30",
+            "2001-12-14",
+            "2001-12-14t21:59:43.10-05:00",
+            "...",
+            "---",
+            "<<",
+            "=",
+        ];
+        let mut checked = 0;
+        for a in specials {
+            for b in specials {
+                for sep in [" ", "/", "(", ")", "=", ",", "@", " / ", ", "] {
+                    let s = format!("{a}{sep}{b}");
+                    let first = s.chars().next().unwrap_or(' ');
+                    if !(first.is_ascii_alphanumeric() || first == '.' || first == '/') {
+                        continue;
+                    }
+                    if !not_a_special_scalar(&s) || s.contains(": ") || s.ends_with(':') {
+                        continue;
+                    }
+                    let read: Option<serde_norway::Value> = serde_norway::from_str(&s).ok();
+                    assert_eq!(
+                        read.as_ref().and_then(|v| v.as_str()),
+                        Some(s.as_str()),
+                        "{s:?} reads back as {read:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 5_000, "{checked}");
     }
 
     #[test]
