@@ -8,6 +8,5 @@ pub mod diag;
 pub mod document;
 pub mod edit;
 pub mod field_path;
-pub mod pattern;
 pub mod schema;
 pub mod yaml;

@@ -4,6 +4,7 @@
 pub mod ci;
 pub mod manifest;
 pub mod org;
+pub(crate) mod pattern;
 pub mod sandbox_config;
 pub mod settings;
 pub(crate) mod shape;

@@ -14,15 +14,15 @@
 //! and on thousands of mutations of them.
 //!
 //! The macro reads a verdict copy of each committed schema (`src/model/verdict/`, kept equal by
-//! a test to [`crate::load::pattern::verdict_schema`] of it), where every pattern that would need
-//! a regex built at run time is matched by a plain function instead ([`crate::load::pattern`]).
+//! a test to [`crate::model::pattern::verdict_schema`] of it), where every pattern that would need
+//! a regex built at run time is matched by a plain function instead ([`crate::model::pattern`]).
 
 /// `schemas/manifest.schema.json`: the schema of `app.yaml`.
 #[jsonschema::validator(
     path = "src/model/verdict/manifest.json",
     validate_formats = true,
     pattern_options = { engine = regex },
-    keywords = { "levee-pattern" => crate::load::pattern::keyword },
+    keywords = { "levee-pattern" => crate::model::pattern::keyword },
     methods = { is_valid = true, validate = false, iter_errors = false }
 )]
 pub(crate) struct ManifestShape;
@@ -32,7 +32,7 @@ pub(crate) struct ManifestShape;
     path = "src/model/verdict/org.json",
     validate_formats = true,
     pattern_options = { engine = regex },
-    keywords = { "levee-pattern" => crate::load::pattern::keyword },
+    keywords = { "levee-pattern" => crate::model::pattern::keyword },
     methods = { is_valid = true, validate = false, iter_errors = false }
 )]
 pub(crate) struct OrgShape;
@@ -254,7 +254,7 @@ mod tests {
             let path = root()
                 .join("src/model/verdict")
                 .join(format!("{name}.json"));
-            let verdict = crate::load::pattern::verdict_schema(schema);
+            let verdict = crate::model::pattern::verdict_schema(schema);
             let mut want = serde_json::to_string_pretty(&verdict).expect("json");
             want.push('\n');
             if update {

@@ -1019,11 +1019,12 @@ impl<'a, 'p> Wizard<'a, 'p> {
                 step: j,
             });
         }
-        // The policies on the answers first; then on the manifest as it will be written (the
-        // template adds what its starter code needs).
-        let mut findings = self.evaluate(&doc, &diags)?;
+        // The policies judge the manifest as it will be written (the template adds what its
+        // starter code needs), one evaluation. The answers themselves are judged only when they
+        // do not make one: invalid, or refused by the plan (the policies' refusals say more
+        // than the plan's error).
         let mut resolved = None;
-        if problems.is_empty() && !findings.iter().any(|f| f.level == Level::Deny) {
+        let findings = if problems.is_empty() {
             let manifest: Manifest = serde_json::from_value(doc.clone()).map_err(|e| {
                 WizardError::Prompt(format!("the answers do not make a manifest: {e}"))
             })?;
@@ -1032,44 +1033,56 @@ impl<'a, 'p> Wizard<'a, 'p> {
                 return Ok(Err(problems));
             };
             let template_id = template.id.clone();
-            let plan =
-                match scaffold::plan(self.setup.pack, template, manifest.clone(), self.setup.org) {
-                    Ok(plan) => plan,
-                    Err(ScaffoldError::Managed(
-                        crate::generate::managed::ManagedError::Sandbox(
-                            crate::generate::sandbox::SandboxError::Refused { refusals, .. },
-                        ),
-                    )) => {
-                        for r in refusals {
-                            let field = crate::load::field_path::dotted(&r.field);
-                            let j = Self::owner(&steps, &field);
-                            problems.push(Problem {
-                                kind: ProblemKind::Policy,
-                                question: j.map(|j| steps[j].spec),
-                                field,
-                                message: r.message,
-                                hint: Some(r.hint),
-                                rule: None,
-                                step: j,
-                            });
-                        }
-                        return Ok(Err(sorted(problems)));
+            match scaffold::plan(self.setup.pack, template, manifest.clone(), self.setup.org) {
+                Ok(plan) => {
+                    let input = serde_json::to_value(&plan.manifest).unwrap_or_default();
+                    let findings = self.evaluate(&input, &[])?;
+                    resolved = Some(Resolved {
+                        manifest,
+                        template_id,
+                        plan,
+                    });
+                    findings
+                }
+                Err(e) => {
+                    let findings = self.evaluate(&doc, &diags)?;
+                    if !findings.iter().any(|f| f.level == Level::Deny) {
+                        return match e {
+                            ScaffoldError::Managed(
+                                crate::generate::managed::ManagedError::Sandbox(
+                                    crate::generate::sandbox::SandboxError::Refused {
+                                        refusals,
+                                        ..
+                                    },
+                                ),
+                            ) => {
+                                for r in refusals {
+                                    let field = crate::load::field_path::dotted(&r.field);
+                                    let j = Self::owner(&steps, &field);
+                                    problems.push(Problem {
+                                        kind: ProblemKind::Policy,
+                                        question: j.map(|j| steps[j].spec),
+                                        field,
+                                        message: r.message,
+                                        hint: Some(r.hint),
+                                        rule: None,
+                                        step: j,
+                                    });
+                                }
+                                Ok(Err(sorted(problems)))
+                            }
+                            e => Err(WizardError::Scaffold {
+                                error: Box::new(e),
+                                kept: Box::new(self.kept()),
+                            }),
+                        };
                     }
-                    Err(e) => {
-                        return Err(WizardError::Scaffold {
-                            error: Box::new(e),
-                            kept: Box::new(self.kept()),
-                        });
-                    }
-                };
-            let input = serde_json::to_value(&plan.manifest).unwrap_or_default();
-            findings = self.evaluate(&input, &[])?;
-            resolved = Some(Resolved {
-                manifest,
-                template_id,
-                plan,
-            });
-        }
+                    findings
+                }
+            }
+        } else {
+            self.evaluate(&doc, &diags)?
+        };
         for f in findings.iter().filter(|f| f.level == Level::Deny) {
             let j = Self::owner(&steps, &f.field);
             problems.push(Problem {

@@ -21,14 +21,14 @@ use crate::load::schema::{MULTI_LINE, ONE_LINE};
 use crate::model::settings::{CREDENTIAL_WORDS, KEY_COMPOUNDS};
 
 /// The keyword standing for `pattern` in the verdict schemas.
-pub const KEYWORD: &str = "levee-pattern";
+pub(crate) const KEYWORD: &str = "levee-pattern";
 
 /// Whether a pattern's value matches `s`, in the semantics of the schema's ECMA regex.
-pub type Matcher = fn(&str) -> bool;
+pub(crate) type Matcher = fn(&str) -> bool;
 
 /// The matcher of `pattern`, if levee has one. A pattern without one keeps the `pattern`
 /// keyword (a literal prefix such as `^OTEL_` is checked without a regex anyway).
-pub fn matcher(pattern: &str) -> Option<Matcher> {
+pub(crate) fn matcher(pattern: &str) -> Option<Matcher> {
     let m: Matcher = match pattern {
         ONE_LINE => |s| s.chars().all(|c| !one_line_refuses(c)),
         MULTI_LINE => |s| {
@@ -195,7 +195,7 @@ impl<'i> Keyword<'i> for Pattern {
 
 /// The factory of the [`KEYWORD`] keyword (jsonschema's custom keyword signature). A verdict
 /// schema holds the keyword only where [`matcher`] has a matcher, so the error is a levee bug.
-pub fn keyword<'a>(
+pub(crate) fn keyword<'a>(
     _parent: &'a Map<String, Value>,
     value: &'a Value,
     _location: jsonschema::paths::Location,
@@ -203,14 +203,15 @@ pub fn keyword<'a>(
     match value.as_str().and_then(matcher) {
         Some(m) => Ok(Box::new(Pattern(m))),
         None => Err(ValidationError::custom(format!(
-            "levee has no matcher for the pattern {value}"
+            "levee has no matcher for the `{KEYWORD}` {value}"
         ))),
     }
 }
 
 /// `schema` with each `pattern` that [`matcher`] covers written as the [`KEYWORD`] keyword: the
 /// verdict schema the compiled checks are generated from.
-pub fn verdict_schema(schema: &Value) -> Value {
+#[cfg(test)]
+pub(crate) fn verdict_schema(schema: &Value) -> Value {
     match schema {
         Value::Object(map) => Value::Object(
             map.iter()
@@ -423,7 +424,7 @@ mod tests {
         for p in committed_patterns() {
             assert!(
                 matcher(&p).is_some() || literal_prefix(&p),
-                "the schema pattern {p} has no matcher in load::pattern: a regex would be built \
+                "the schema pattern {p} has no matcher in model::pattern: a regex would be built \
                  for it at run time"
             );
         }
