@@ -158,8 +158,10 @@ pub(crate) fn builtin() -> &'static Declarations {
             #[serde(default)]
             stacks: IndexMap<String, StackSpec>,
         }
+        const TEXT: &str = include_str!("../../templates/pack.yaml");
         // The built-in pack is checked by its tests; a broken one declares nothing.
-        serde_norway::from_str::<Meta>(include_str!("../../templates/pack.yaml"))
+        crate::load::builtin_meta::parsed::<Meta>("pack.yaml", TEXT.as_bytes())
+            .or_else(|| serde_norway::from_str::<Meta>(TEXT).ok())
             .map(|m| Declarations {
                 kinds: m.kinds,
                 stacks: m.stacks,

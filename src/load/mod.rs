@@ -3,6 +3,7 @@
 //! can consult them), located diagnostics, and surgical edits that keep every other byte of a
 //! user's file.
 
+pub(crate) mod builtin_meta;
 pub mod declarations;
 pub mod diag;
 pub mod document;

@@ -384,7 +384,7 @@ fn from_disk(
 }
 
 fn finish(tree: Tree, origin: Origin) -> Result<Pack, PackError> {
-    let meta: PackMeta = parse_yaml(&tree, "pack.yaml")?;
+    let meta: PackMeta = parse_meta(&tree, "pack.yaml")?;
     let version = semver::Version::parse(&meta.version).map_err(|e| PackError::Invalid {
         file: "pack.yaml".into(),
         message: format!("`version: {}` is not a semver version: {e}", meta.version),
@@ -414,7 +414,7 @@ fn finish(tree: Tree, origin: Origin) -> Result<Pack, PackError> {
                     .into(),
             });
         }
-        let meta: TemplateMeta = parse_yaml(&tree, &file)?;
+        let meta: TemplateMeta = parse_meta(&tree, &file)?;
         check_settings(&file, &meta)?;
         for (what, name, names) in [
             ("kind", meta.kind.as_str(), declared.kind_names()),
@@ -501,6 +501,20 @@ pub(crate) fn declarations_problem(settings: &IndexMap<String, SettingSpec>) -> 
 
 fn is_plain_name(s: &str) -> bool {
     !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\'])
+}
+
+/// A metadata file of the pack: for the built-in pack's own files, the value parsed when levee
+/// was built ([`crate::load::builtin_meta`]); otherwise, and for a built-in file edited since,
+/// the file parsed.
+fn parse_meta<T: serde::de::DeserializeOwned>(tree: &Tree, file: &str) -> Result<T, PackError> {
+    if let Tree::Embedded(dir) = tree
+        && std::ptr::eq(*dir, &BUILTIN)
+        && let Some(f) = dir.get_file(file)
+        && let Some(value) = crate::load::builtin_meta::parsed(file, f.contents())
+    {
+        return Ok(value);
+    }
+    parse_yaml(tree, file)
 }
 
 fn parse_yaml<T: serde::de::DeserializeOwned>(tree: &Tree, file: &str) -> Result<T, PackError> {
@@ -1189,6 +1203,72 @@ mod tests {
             git_location("https://git.acme.corp/pack"),
             "https://git.acme.corp/pack"
         );
+    }
+
+    /// `compiled/builtin-pack.json` holds the built-in pack's metadata files as the YAML parser
+    /// reads them, and loading the pack takes them from it. `LEVEE_UPDATE_PACK=1` rewrites it.
+    #[test]
+    fn committed_builtin_pack_metadata_is_the_parsed_files() {
+        use crate::load::builtin_meta::{Entry, TEXT, parsed};
+        let tree = Tree::Embedded(&BUILTIN);
+        let mut files = vec!["pack.yaml".to_string()];
+        files.extend(
+            tree.dirs()
+                .expect("dirs")
+                .into_iter()
+                .map(|id| format!("{id}/template.yaml"))
+                .filter(|f| tree.exists(f)),
+        );
+        let mut fresh = std::collections::BTreeMap::new();
+        for file in &files {
+            let text = BUILTIN.get_file(file).expect("a file").contents();
+            let value = if file == "pack.yaml" {
+                serde_json::to_value(parse_yaml::<PackMeta>(&tree, file).expect("parses"))
+            } else {
+                serde_json::to_value(parse_yaml::<TemplateMeta>(&tree, file).expect("parses"))
+            }
+            .expect("json");
+            fresh.insert(
+                file.clone(),
+                Entry {
+                    sha256: crate::support::hash::sha256_hex(text),
+                    value,
+                },
+            );
+        }
+        let mut want = serde_json::to_string_pretty(&fresh).expect("json");
+        want.push('\n');
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("compiled/builtin-pack.json");
+        if std::env::var_os("LEVEE_UPDATE_PACK").is_some() {
+            std::fs::write(&path, &want).expect("write");
+            return;
+        }
+        assert!(
+            TEXT == want,
+            "{} is stale: run `LEVEE_UPDATE_PACK=1 cargo test --lib committed_builtin_pack` and \
+             commit it",
+            path.display()
+        );
+        // Each committed value reads back as the file parses, and is what loading takes.
+        assert!(files.len() >= 7, "{files:?}");
+        for file in &files {
+            let text = BUILTIN.get_file(file).expect("a file").contents();
+            if file == "pack.yaml" {
+                let committed: PackMeta = parsed(file, text).expect("committed value");
+                assert_eq!(
+                    committed,
+                    parse_yaml::<PackMeta>(&tree, file).expect("parses")
+                );
+            } else {
+                let committed: TemplateMeta = parsed(file, text).expect("committed value");
+                assert_eq!(
+                    committed,
+                    parse_yaml::<TemplateMeta>(&tree, file).expect("parses")
+                );
+            }
+        }
+        // A file whose text changed is parsed, not taken from the committed value.
+        assert!(parsed::<PackMeta>("pack.yaml", b"name: x\nversion: 9.9.9\n").is_none());
     }
 
     #[test]
