@@ -381,7 +381,7 @@ pub fn plan(
                 path,
             });
         }
-        record_files.insert(path.clone(), sha256_hex(&file.bytes));
+        record_files.insert(path.clone(), pack::sha256_hex(&file.bytes));
         files.insert(path, file);
     }
     let starter: Vec<String> = files.keys().cloned().collect();

@@ -28,6 +28,46 @@ use crate::scaffold::render::{Layer, SourceFile};
 /// The built-in pack.
 static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
+include!(concat!(env!("OUT_DIR"), "/builtin_digests.rs"));
+
+/// The SHA-256 (hex) of `bytes`: for the contents of a built-in pack file, taken from
+/// [`BUILTIN_DIGESTS`] (computed by `build.rs` from the files the binary embeds); for anything
+/// else, computed.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    match built_digest(bytes) {
+        Some(d) => d.to_string(),
+        None => crate::support::hash::sha256_hex(bytes),
+    }
+}
+
+/// The build-time digest of `bytes` when they are a built-in pack file's embedded contents
+/// (found by their address and length: a copy of them is not).
+fn built_digest(bytes: &[u8]) -> Option<&'static str> {
+    use std::collections::HashMap;
+    type ByAddress = HashMap<(usize, usize), &'static str>;
+    static BY_ADDRESS: std::sync::OnceLock<ByAddress> = std::sync::OnceLock::new();
+    let known = BY_ADDRESS.get_or_init(|| {
+        fn walk(dir: &'static Dir<'static>, out: &mut ByAddress) {
+            for f in dir.files() {
+                let Some(path) = f.path().to_str() else {
+                    continue;
+                };
+                if let Ok(i) = BUILTIN_DIGESTS.binary_search_by(|(p, _)| (*p).cmp(path)) {
+                    let c = f.contents();
+                    out.insert((c.as_ptr() as usize, c.len()), BUILTIN_DIGESTS[i].1);
+                }
+            }
+            for d in dir.dirs() {
+                walk(d, out);
+            }
+        }
+        let mut out = HashMap::new();
+        walk(&BUILTIN, &mut out);
+        out
+    });
+    known.get(&(bytes.as_ptr() as usize, bytes.len())).copied()
+}
+
 /// Earlier built-in pack versions, as deltas against `templates/` (see
 /// `templates-archive/README.md` and [`archived`]).
 static BUILTIN_ARCHIVE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates-archive");
@@ -1269,6 +1309,46 @@ mod tests {
         }
         // A file whose text changed is parsed, not taken from the committed value.
         assert!(parsed::<PackMeta>("pack.yaml", b"name: x\nversion: 9.9.9\n").is_none());
+    }
+
+    /// build.rs's digests are those of the files the binary embeds, one per file, and a built-in
+    /// file's digest is taken from them; the same bytes elsewhere are hashed, to the same value.
+    #[test]
+    fn build_time_digests_are_the_embedded_files_digests() {
+        fn walk(dir: &'static Dir<'static>, out: &mut Vec<&'static include_dir::File<'static>>) {
+            out.extend(dir.files());
+            for d in dir.dirs() {
+                walk(d, out);
+            }
+        }
+        let mut files = Vec::new();
+        walk(&BUILTIN, &mut files);
+        assert_eq!(files.len(), BUILTIN_DIGESTS.len());
+        assert!(files.len() > 100, "{}", files.len());
+        for f in files {
+            let path = f.path().to_str().expect("a UTF-8 path");
+            let computed = crate::support::hash::sha256_hex(f.contents());
+            let built = BUILTIN_DIGESTS
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, d)| *d);
+            assert_eq!(built, Some(computed.as_str()), "{path}");
+            assert_eq!(sha256_hex(f.contents()), computed, "{path}");
+            if !f.contents().is_empty() {
+                assert_eq!(
+                    built_digest(f.contents()),
+                    Some(computed.as_str()),
+                    "{path}"
+                );
+                let copy = f.contents().to_vec();
+                assert_eq!(built_digest(&copy), None, "{path}");
+                assert_eq!(sha256_hex(&copy), computed, "{path}");
+            }
+        }
+        assert!(
+            BUILTIN_DIGESTS.windows(2).all(|w| w[0].0 < w[1].0),
+            "sorted by path"
+        );
     }
 
     #[test]
