@@ -208,24 +208,66 @@ pub(crate) fn keyword<'a>(
     }
 }
 
-/// `schema` with each `pattern` that [`matcher`] covers written as the [`KEYWORD`] keyword: the
-/// verdict schema the compiled checks are generated from.
+/// `schema` as the compiled checks read it: each `pattern` that [`matcher`] covers written as the
+/// [`KEYWORD`] keyword, and without annotations (descriptions, titles, examples, defaults),
+/// which decide nothing. It is also the schema's structure the wizard asks which answers are
+/// required ([`crate::model::shape::manifest_structure`]), read in a third of the time.
 #[cfg(test)]
 pub(crate) fn verdict_schema(schema: &Value) -> Value {
-    match schema {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| match v {
-                    Value::String(p) if k == "pattern" && matcher(p).is_some() => {
-                        (KEYWORD.to_string(), v.clone())
-                    }
-                    _ => (k.clone(), verdict_schema(v)),
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(verdict_schema).collect()),
-        other => other.clone(),
+    /// Keywords whose value is a map of names to schemas.
+    const SCHEMA_MAPS: &[&str] = &[
+        "properties",
+        "patternProperties",
+        "$defs",
+        "definitions",
+        "dependentSchemas",
+    ];
+    /// Keywords whose value is a schema, or a list of schemas.
+    const SCHEMAS: &[&str] = &[
+        "items",
+        "additionalProperties",
+        "not",
+        "propertyNames",
+        "contains",
+        "if",
+        "then",
+        "else",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "anyOf",
+        "allOf",
+        "oneOf",
+        "prefixItems",
+    ];
+    const ANNOTATIONS: &[&str] = &["description", "title", "examples", "default", "$comment"];
+    let Value::Object(map) = schema else {
+        return schema.clone();
+    };
+    let mut out = Map::new();
+    for (k, v) in map {
+        let k = k.as_str();
+        if ANNOTATIONS.contains(&k) {
+            continue;
+        }
+        let v = match v {
+            Value::String(p) if k == "pattern" && matcher(p).is_some() => {
+                out.insert(KEYWORD.to_string(), v.clone());
+                continue;
+            }
+            Value::Object(m) if SCHEMA_MAPS.contains(&k) => Value::Object(
+                m.iter()
+                    .map(|(name, s)| (name.clone(), verdict_schema(s)))
+                    .collect(),
+            ),
+            Value::Array(items) if SCHEMAS.contains(&k) => {
+                Value::Array(items.iter().map(verdict_schema).collect())
+            }
+            _ if SCHEMAS.contains(&k) => verdict_schema(v),
+            _ => v.clone(),
+        };
+        out.insert(k.to_string(), v);
     }
+    Value::Object(out)
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use serde_json::Value;
 
 use crate::generate::policy::{self, Evaluator, Finding, Level};
 use crate::load::diag::{Diagnostic, Severity};
-use crate::load::document::{self, Checked};
+use crate::load::document;
 use crate::load::yaml::Document;
 use crate::model::manifest::{Date, Manifest};
 use crate::model::org::Org;
@@ -682,7 +682,10 @@ impl<'a, 'p> Wizard<'a, 'p> {
         step.spec.needed
             || step.spec.confirmed
             || (step.head().is_none()
-                && crate::load::schema::is_required(<Manifest as Checked>::schema(), &step.pointer))
+                && crate::load::schema::is_required(
+                    crate::model::shape::manifest_structure(),
+                    &step.pointer,
+                ))
             || self.declared_setting(step).is_some_and(|(_, s)| s.required)
     }
 
