@@ -18,7 +18,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use include_dir::{Dir, include_dir};
+use include_dir::{Dir, DirEntry, include_dir};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +66,51 @@ fn built_digest(bytes: &[u8]) -> Option<&'static str> {
         out
     });
     known.get(&(bytes.as_ptr() as usize, bytes.len())).copied()
+}
+
+/// The entry at `rel` (a `/`-separated path) of an embedded tree. include_dir's own lookup
+/// searches the whole tree, comparing paths component by component, on every call: the thirty
+/// lookups of loading the built-in pack were 2% of `levee new`. The built-in pack's entries are
+/// indexed by path once; a path not written plainly (`a//b`, `./a`, `a/`) and other trees use
+/// include_dir's lookup.
+fn embedded_entry(root: &'static Dir<'static>, rel: &str) -> Option<&'static DirEntry<'static>> {
+    use std::collections::HashMap;
+    type Index = HashMap<&'static str, &'static DirEntry<'static>>;
+    static INDEX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
+    let plain = !rel.is_empty()
+        && rel
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..");
+    if !plain || !std::ptr::eq(root, &BUILTIN) {
+        return root.get_entry(rel);
+    }
+    let index = INDEX.get_or_init(|| {
+        fn walk(entries: &'static [DirEntry<'static>], out: &mut Index) {
+            for e in entries {
+                if let Some(p) = e.path().to_str() {
+                    out.insert(p, e);
+                }
+                if let DirEntry::Dir(d) = e {
+                    walk(d.entries(), out);
+                }
+            }
+        }
+        let mut out = HashMap::new();
+        walk(BUILTIN.entries(), &mut out);
+        out
+    });
+    index.get(rel).copied()
+}
+
+fn embedded_file(
+    root: &'static Dir<'static>,
+    rel: &str,
+) -> Option<&'static include_dir::File<'static>> {
+    embedded_entry(root, rel).and_then(DirEntry::as_file)
+}
+
+fn embedded_dir(root: &'static Dir<'static>, rel: &str) -> Option<&'static Dir<'static>> {
+    embedded_entry(root, rel).and_then(DirEntry::as_dir)
 }
 
 /// Earlier built-in pack versions, as deltas against `templates/` (see
@@ -549,7 +594,7 @@ fn is_plain_name(s: &str) -> bool {
 fn parse_meta<T: serde::de::DeserializeOwned>(tree: &Tree, file: &str) -> Result<T, PackError> {
     if let Tree::Embedded(dir) = tree
         && std::ptr::eq(*dir, &BUILTIN)
-        && let Some(f) = dir.get_file(file)
+        && let Some(f) = embedded_file(dir, file)
         && let Some(value) = crate::load::builtin_meta::parsed(file, f.contents())
     {
         return Ok(value);
@@ -602,7 +647,7 @@ impl Tree {
 
     fn exists(&self, rel: &str) -> bool {
         match self {
-            Tree::Embedded(dir) => dir.get_file(rel).is_some(),
+            Tree::Embedded(dir) => embedded_file(dir, rel).is_some(),
             Tree::Memory(files, _) => files.contains_key(rel),
             Tree::Disk { root, .. } => root.join(rel).is_file(),
         }
@@ -610,7 +655,7 @@ impl Tree {
 
     fn is_dir(&self, rel: &str) -> bool {
         match self {
-            Tree::Embedded(dir) => dir.get_dir(rel).is_some(),
+            Tree::Embedded(dir) => embedded_dir(dir, rel).is_some(),
             Tree::Memory(files, _) => {
                 let prefix = format!("{rel}/");
                 files
@@ -624,7 +669,7 @@ impl Tree {
 
     fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, PackError> {
         match self {
-            Tree::Embedded(dir) => Ok(dir.get_file(rel).map(|f| f.contents().to_vec())),
+            Tree::Embedded(dir) => Ok(embedded_file(dir, rel).map(|f| f.contents().to_vec())),
             Tree::Memory(files, _) => Ok(files.get(rel).map(|b| b.to_vec())),
             Tree::Disk { root, .. } => {
                 let path = root.join(rel);
@@ -642,7 +687,7 @@ impl Tree {
         let mut out = Vec::new();
         match self {
             Tree::Embedded(root) => {
-                if let Some(dir) = root.get_dir(rel) {
+                if let Some(dir) = embedded_dir(root, rel) {
                     collect_embedded(dir, dir.path(), &mut out);
                 }
             }
@@ -1349,6 +1394,46 @@ mod tests {
             BUILTIN_DIGESTS.windows(2).all(|w| w[0].0 < w[1].0),
             "sorted by path"
         );
+    }
+
+    /// The indexed lookup finds what include_dir's own does, for every entry and for paths that
+    /// are not entries or not written plainly.
+    #[test]
+    fn the_indexed_lookup_finds_what_include_dir_finds() {
+        fn walk(dir: &'static Dir<'static>, out: &mut Vec<String>) {
+            for e in dir.entries() {
+                out.push(e.path().to_string_lossy().into_owned());
+                if let DirEntry::Dir(d) = e {
+                    walk(d, out);
+                }
+            }
+        }
+        let mut paths = Vec::new();
+        walk(&BUILTIN, &mut paths);
+        assert!(paths.len() > 150, "{}", paths.len());
+        for p in &paths {
+            let found = embedded_entry(&BUILTIN, p).expect("found");
+            assert!(std::ptr::eq(
+                found,
+                BUILTIN.get_entry(p).expect("include_dir finds it")
+            ));
+        }
+        for p in [
+            "",
+            "/",
+            "pack.yaml/",
+            "./pack.yaml",
+            "webhook-node//template.yaml",
+            "nope",
+            "webhook-node/../pack.yaml",
+            "webhook-node/files/nope",
+        ] {
+            assert_eq!(
+                embedded_entry(&BUILTIN, p).map(|e| e.path()),
+                BUILTIN.get_entry(p).map(|e| e.path()),
+                "{p:?}"
+            );
+        }
     }
 
     #[test]

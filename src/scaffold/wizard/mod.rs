@@ -404,7 +404,8 @@ impl<'a, 'p> Wizard<'a, 'p> {
     fn dropped(&self, pointer: &str) -> bool {
         self.lens.iter().any(|(list, n)| {
             pointer
-                .strip_prefix(&format!("{list}/"))
+                .strip_prefix(&**list)
+                .and_then(|rest| rest.strip_prefix('/'))
                 .and_then(|rest| rest.split('/').next())
                 .and_then(|i| i.parse::<usize>().ok())
                 .is_some_and(|i| i >= *n)
