@@ -263,23 +263,27 @@ mod tests {
             ("manifest", <Manifest as Checked>::schema()),
             ("org", <Org as Checked>::schema()),
         ] {
-            let path = root()
-                .join("src/model/verdict")
-                .join(format!("{name}.json"));
-            let verdict = crate::model::pattern::verdict_schema(schema);
-            let mut want = serde_json::to_string_pretty(&verdict).expect("json");
-            want.push('\n');
-            if update {
-                std::fs::write(&path, &want).expect("write");
-            }
-            let have = std::fs::read_to_string(&path).unwrap_or_default();
-            assert!(
-                have == want,
-                "{} is stale: run `LEVEE_UPDATE_SCHEMAS=1 cargo test --lib verdict_schemas` and \
-                 commit it",
-                path.display()
+            keep_committed(
+                &root()
+                    .join("src/model/verdict")
+                    .join(format!("{name}.json")),
+                &crate::model::pattern::verdict_schema(schema),
+                update,
+                "is stale: run `LEVEE_UPDATE_SCHEMAS=1 cargo test --lib verdict_schemas` and commit it",
             );
         }
+    }
+
+    /// `value` as the pretty JSON committed at `path`: written there when `update`, else
+    /// compared with it (`stale` says how to regenerate it).
+    fn keep_committed(path: &Path, value: &Value, update: bool, stale: &str) {
+        let mut want = serde_json::to_string_pretty(value).expect("json");
+        want.push('\n');
+        if update {
+            std::fs::write(path, &want).expect("write");
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(have == want, "{} {stale}", path.display());
     }
 
     /// Which keys are required reads the same in the structure as in the whole schema, for the
@@ -342,20 +346,12 @@ mod tests {
             ("manifest", generate::<Manifest>()),
             ("org", generate::<Org>()),
         ] {
-            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("schemas")
-                .join(format!("{name}.schema.json"));
-            let mut want = serde_json::to_string_pretty(&schema).expect("json");
-            want.push('\n');
-            if update {
-                std::fs::write(&path, &want).expect("write");
-            }
-            let have = std::fs::read_to_string(&path).unwrap_or_default();
-            assert!(
-                have == want,
-                "{} is not the schema the types generate: run `LEVEE_UPDATE_SCHEMAS=1 cargo test \
+            keep_committed(
+                &root().join("schemas").join(format!("{name}.schema.json")),
+                &schema,
+                update,
+                "is not the schema the types generate: run `LEVEE_UPDATE_SCHEMAS=1 cargo test \
                  --lib committed_schemas` and commit it",
-                path.display()
             );
         }
         // The schemas levee works with are these files, each the right one.
