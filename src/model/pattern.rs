@@ -6,7 +6,7 @@
 //! cost a `levee new` about a tenth of its time (0.45 of 4.8 ms, most of it the Unicode classes
 //! of `\S` and the control-character patterns) and a `levee check` of one manifest more. The
 //! checks compiled into levee read `verdict` copies of the committed schemas in which each such
-//! `pattern` is the custom keyword [`KEYWORD`] with the same pattern, matched here by a plain
+//! `pattern` is the custom keyword `levee-pattern` with the same pattern, matched here by a plain
 //! function of the characters.
 //!
 //! The published schemas keep `pattern` (editors and the run-time validator, which explains a
@@ -21,6 +21,7 @@ use crate::load::schema::{MULTI_LINE, ONE_LINE};
 use crate::model::settings::{CREDENTIAL_WORDS, KEY_COMPOUNDS};
 
 /// The keyword standing for `pattern` in the verdict schemas.
+#[cfg(test)]
 pub(crate) const KEYWORD: &str = "levee-pattern";
 
 /// Whether a pattern's value matches `s`, in the semantics of the schema's ECMA regex.
@@ -175,9 +176,15 @@ fn credential(s: &str) -> bool {
     })
 }
 
-/// The [`KEYWORD`] keyword's check: a string matches the pattern (other values pass, as with
+/// The `levee-pattern` keyword's check: a string matches the pattern (other values pass, as with
 /// `pattern`).
-struct Pattern(Matcher);
+enum Pattern {
+    Matched(Matcher),
+    /// A pattern without a matcher, checked by a validator of `{"pattern": …}` compiled at run
+    /// time. A verdict schema holds the keyword only where [`matcher`] has one (a test keeps it
+    /// so), but a stale verdict file then stays correct, only slower, instead of panicking.
+    Compiled(jsonschema::Validator),
+}
 
 impl<'i> Keyword<'i> for Pattern {
     fn validate(&self, instance: &'i Value) -> Result<(), ValidationError<'i>> {
@@ -189,23 +196,26 @@ impl<'i> Keyword<'i> for Pattern {
     }
 
     fn is_valid(&self, instance: &'i Value) -> bool {
-        instance.as_str().is_none_or(self.0)
+        match self {
+            Pattern::Matched(m) => instance.as_str().is_none_or(m),
+            Pattern::Compiled(v) => v.is_valid(instance),
+        }
     }
 }
 
-/// The factory of the [`KEYWORD`] keyword (jsonschema's custom keyword signature). A verdict
-/// schema holds the keyword only where [`matcher`] has a matcher, so the error is a levee bug.
+/// The factory of the `levee-pattern` keyword (jsonschema's custom keyword signature); it never
+/// fails (jsonschema's generated check panics on a factory's error).
 pub(crate) fn keyword<'a>(
     _parent: &'a Map<String, Value>,
     value: &'a Value,
     _location: jsonschema::paths::Location,
 ) -> Result<Box<dyn for<'i> Keyword<'i>>, ValidationError<'a>> {
-    match value.as_str().and_then(matcher) {
-        Some(m) => Ok(Box::new(Pattern(m))),
-        None => Err(ValidationError::custom(format!(
-            "levee has no matcher for the `{KEYWORD}` {value}"
-        ))),
-    }
+    Ok(Box::new(match value.as_str().and_then(matcher) {
+        Some(m) => Pattern::Matched(m),
+        None => Pattern::Compiled(crate::load::schema::compile(
+            &serde_json::json!({ "pattern": value }),
+        )),
+    }))
 }
 
 /// `schema` as the compiled checks read it: each `pattern` that [`matcher`] covers written as the
@@ -452,6 +462,20 @@ mod tests {
             checked += 1;
         }
         assert!(checked >= 15, "{checked} patterns checked");
+    }
+
+    /// A pattern without a matcher is still checked, by a regex compiled for it, not refused
+    /// with an error (the generated check would panic on one).
+    #[test]
+    fn a_pattern_without_a_matcher_is_checked_by_a_regex() {
+        let schema = serde_json::Map::new();
+        let value = json!("^ab+c$");
+        let location = jsonschema::paths::Location::new();
+        assert!(matcher("^ab+c$").is_none());
+        let k = super::keyword(&schema, &value, location).expect("a keyword");
+        assert!(k.is_valid(&json!("abbc")));
+        assert!(!k.is_valid(&json!("ac")));
+        assert!(k.is_valid(&json!(3)));
     }
 
     /// Every pattern of the committed schemas has a matcher, except literal prefixes (`^OTEL_`),

@@ -52,7 +52,7 @@ pub(crate) fn manifest_structure() -> &'static serde_json::Value {
 /// A committed schema, read from its text (built into levee). A test keeps the text equal to
 /// what the types generate, so this is the same value as `generate` returns, read in about a
 /// quarter of the time generating takes (80 against 290 us for the manifest's, measured in a
-/// release build): `levee new` asks the manifest's schema which answers are required.
+/// release build): the explanation of an invalid file and `levee schema` read it.
 pub(crate) fn committed(text: &str, generate: fn() -> serde_json::Value) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|_| generate())
 }

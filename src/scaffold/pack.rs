@@ -43,29 +43,48 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 /// The build-time digest of `bytes` when they are a built-in pack file's embedded contents
 /// (found by their address and length: a copy of them is not).
 fn built_digest(bytes: &[u8]) -> Option<&'static str> {
-    use std::collections::HashMap;
-    type ByAddress = HashMap<(usize, usize), &'static str>;
-    static BY_ADDRESS: std::sync::OnceLock<ByAddress> = std::sync::OnceLock::new();
-    let known = BY_ADDRESS.get_or_init(|| {
-        fn walk(dir: &'static Dir<'static>, out: &mut ByAddress) {
-            for f in dir.files() {
-                let Some(path) = f.path().to_str() else {
+    builtin_index()
+        .digests
+        .get(&(bytes.as_ptr() as usize, bytes.len()))
+        .copied()
+}
+
+/// The built-in pack's embedded entries, indexed once per process in one walk.
+struct BuiltinIndex {
+    /// By path (`webhook-node/template.yaml`).
+    entries: std::collections::HashMap<&'static str, &'static DirEntry<'static>>,
+    /// Each file's build-time digest, by the address and length of its contents.
+    digests: std::collections::HashMap<(usize, usize), &'static str>,
+}
+
+fn builtin_index() -> &'static BuiltinIndex {
+    static INDEX: std::sync::OnceLock<BuiltinIndex> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        fn walk(entries: &'static [DirEntry<'static>], out: &mut BuiltinIndex) {
+            for e in entries {
+                let Some(path) = e.path().to_str() else {
                     continue;
                 };
-                if let Ok(i) = BUILTIN_DIGESTS.binary_search_by(|(p, _)| (*p).cmp(path)) {
-                    let c = f.contents();
-                    out.insert((c.as_ptr() as usize, c.len()), BUILTIN_DIGESTS[i].1);
+                out.entries.insert(path, e);
+                match e {
+                    DirEntry::Dir(d) => walk(d.entries(), out),
+                    DirEntry::File(f) => {
+                        if let Ok(i) = BUILTIN_DIGESTS.binary_search_by(|(p, _)| (*p).cmp(path)) {
+                            let c = f.contents();
+                            out.digests
+                                .insert((c.as_ptr() as usize, c.len()), BUILTIN_DIGESTS[i].1);
+                        }
+                    }
                 }
             }
-            for d in dir.dirs() {
-                walk(d, out);
-            }
         }
-        let mut out = HashMap::new();
-        walk(&BUILTIN, &mut out);
+        let mut out = BuiltinIndex {
+            entries: Default::default(),
+            digests: Default::default(),
+        };
+        walk(BUILTIN.entries(), &mut out);
         out
-    });
-    known.get(&(bytes.as_ptr() as usize, bytes.len())).copied()
+    })
 }
 
 /// The entry at `rel` (a `/`-separated path) of an embedded tree. include_dir's own lookup
@@ -74,9 +93,6 @@ fn built_digest(bytes: &[u8]) -> Option<&'static str> {
 /// indexed by path once; a path not written plainly (`a//b`, `./a`, `a/`) and other trees use
 /// include_dir's lookup.
 fn embedded_entry(root: &'static Dir<'static>, rel: &str) -> Option<&'static DirEntry<'static>> {
-    use std::collections::HashMap;
-    type Index = HashMap<&'static str, &'static DirEntry<'static>>;
-    static INDEX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
     let plain = !rel.is_empty()
         && rel
             .split('/')
@@ -84,22 +100,7 @@ fn embedded_entry(root: &'static Dir<'static>, rel: &str) -> Option<&'static Dir
     if !plain || !std::ptr::eq(root, &BUILTIN) {
         return root.get_entry(rel);
     }
-    let index = INDEX.get_or_init(|| {
-        fn walk(entries: &'static [DirEntry<'static>], out: &mut Index) {
-            for e in entries {
-                if let Some(p) = e.path().to_str() {
-                    out.insert(p, e);
-                }
-                if let DirEntry::Dir(d) = e {
-                    walk(d.entries(), out);
-                }
-            }
-        }
-        let mut out = HashMap::new();
-        walk(BUILTIN.entries(), &mut out);
-        out
-    });
-    index.get(rel).copied()
+    builtin_index().entries.get(rel).copied()
 }
 
 fn embedded_file(

@@ -279,12 +279,12 @@ pub(crate) fn is_head_spec(spec: &Spec) -> bool {
     let heads = HEADS.get_or_init(|| {
         QUESTIONS
             .iter()
-            .filter(|spec| {
-                spec.list().is_some()
+            .filter(|q| {
+                q.list().is_some()
                     && QUESTIONS
                         .iter()
-                        .find(|s| s.list() == spec.list())
-                        .is_some_and(|first| std::ptr::eq(first, *spec))
+                        .find(|s| s.list() == q.list())
+                        .is_some_and(|first| std::ptr::eq(first, *q))
             })
             .map(|s| std::ptr::from_ref(s) as usize)
             .collect()
@@ -1063,35 +1063,7 @@ impl<'a, 'p> Wizard<'a, 'p> {
                 Err(e) => {
                     let findings = self.evaluate(&doc, &diags)?;
                     if !findings.iter().any(|f| f.level == Level::Deny) {
-                        return match e {
-                            ScaffoldError::Managed(
-                                crate::generate::managed::ManagedError::Sandbox(
-                                    crate::generate::sandbox::SandboxError::Refused {
-                                        refusals,
-                                        ..
-                                    },
-                                ),
-                            ) => {
-                                for r in refusals {
-                                    let field = crate::load::field_path::dotted(&r.field);
-                                    let j = Self::owner(&steps, &field);
-                                    problems.push(Problem {
-                                        kind: ProblemKind::Policy,
-                                        question: j.map(|j| steps[j].spec),
-                                        field,
-                                        message: r.message,
-                                        hint: Some(r.hint),
-                                        rule: None,
-                                        step: j,
-                                    });
-                                }
-                                Ok(Err(sorted(problems)))
-                            }
-                            e => Err(WizardError::Scaffold {
-                                error: Box::new(e),
-                                kept: Box::new(self.kept()),
-                            }),
-                        };
+                        return self.plan_refused(e, &steps, problems);
                     }
                     findings
                 }
@@ -1117,6 +1089,39 @@ impl<'a, 'p> Wizard<'a, 'p> {
             Some(r) if problems.is_empty() => Ok(Ok(r)),
             _ => Ok(Err(sorted(problems))),
         }
+    }
+
+    /// The gate's answer when the plan fails and the policies refuse nothing: what the runtime
+    /// sandbox refuses, each with its question, or the plan's error.
+    fn plan_refused(
+        &self,
+        error: ScaffoldError,
+        steps: &[Step],
+        mut problems: Vec<Problem>,
+    ) -> Result<Result<Resolved, Vec<Problem>>, WizardError> {
+        let ScaffoldError::Managed(crate::generate::managed::ManagedError::Sandbox(
+            crate::generate::sandbox::SandboxError::Refused { refusals, .. },
+        )) = error
+        else {
+            return Err(WizardError::Scaffold {
+                error: Box::new(error),
+                kept: Box::new(self.kept()),
+            });
+        };
+        for r in refusals {
+            let field = crate::load::field_path::dotted(&r.field);
+            let j = Self::owner(steps, &field);
+            problems.push(Problem {
+                kind: ProblemKind::Policy,
+                question: j.map(|j| steps[j].spec),
+                field,
+                message: r.message,
+                hint: Some(r.hint),
+                rule: None,
+                step: j,
+            });
+        }
+        Ok(Err(sorted(problems)))
     }
 
     // ---- on a terminal ----
